@@ -1,0 +1,50 @@
+# S4 for QGIS. `make demo` and `make test` set everything up on a fresh Debian/Ubuntu machine.
+SHELL := /bin/bash
+PYTHON_SYS ?= /usr/bin/python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# TORCH_INDEX_URL selects a torch build, e.g. PyTorch's cu128 wheel index for a CUDA GPU.
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX_URL ?=
+export PYTHON_SYS VENV TORCH_VERSION TORCH_INDEX_URL
+export QT_QPA_PLATFORM ?= offscreen
+export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
+QGIS_PROCESS ?= /usr/bin/qgis_process.bin
+export QGIS_PROCESS
+DEMO_DIR ?= demo_out
+PYTEST_ARGS ?=
+
+ENV_STAMP := $(VENV)/.s4-env-ok
+
+.PHONY: env test lint format demo package install clean
+
+env: $(ENV_STAMP)
+
+$(ENV_STAMP): pyproject.toml scripts/setup_env.sh
+	@bash scripts/setup_env.sh
+	@touch $@
+
+lint: env
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: env
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: env lint
+	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: env
+	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
+	$(PY) scripts/demo.py --out $(DEMO_DIR)
+
+package: env
+	$(PY) scripts/package.py --out dist/s4.zip
+
+install: package
+	$(PY) scripts/install_plugin.py dist/s4.zip
+
+clean:
+	rm -rf dist build $(DEMO_DIR) .pytest_cache .ruff_cache *.egg-info

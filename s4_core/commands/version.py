@@ -1,0 +1,42 @@
+"""``s4 version``: engine, torch and device versions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+
+
+def register(sub) -> None:
+    p = sub.add_parser("version", help="print engine, Python, torch and device versions")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run)
+
+
+def versions() -> dict:
+    """Versions of the engine and what it runs on (torch imported lazily)."""
+    from .. import __version__
+
+    out = {"s4": __version__, "python": platform.python_version()}
+    for name in ("numpy", "torch", "rasterio", "fiona"):
+        try:
+            out[name] = __import__(name).__version__
+        except ImportError:
+            out[name] = None
+    try:
+        import torch
+
+        out["cuda"] = torch.cuda.is_available()
+    except ImportError:
+        out["cuda"] = False
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    info = versions()
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for key, value in info.items():
+            print(f"{key:9s} {value}")
+    return 0

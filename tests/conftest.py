@@ -1,0 +1,44 @@
+"""Shared fixtures. QGIS runs headless (offscreen) under pytest-qgis."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
+os.makedirs(os.environ["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
+
+ROOT = Path(__file__).resolve().parent.parent
+QGIS_PLUGINS = Path("/usr/share/qgis/python/plugins")  # where `processing` lives on Debian
+for path in (ROOT, QGIS_PLUGINS):
+    if path.is_dir() and str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """``$S4_REAL_DATA`` (CI sets it to ../shared/data). Unset: skip; set but missing: fail."""
+    value = os.environ.get("S4_REAL_DATA")
+    if not value:
+        pytest.skip("S4_REAL_DATA is not set (CI sets it to ../shared/data)")
+    path = Path(value)
+    if not (path / "worldcereal" / "flanders_2018").is_dir():
+        pytest.fail(
+            f"S4_REAL_DATA={value} but {path}/worldcereal/flanders_2018 is missing: "
+            "the real Sentinel data must be beside the checkout (../shared/data)"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def flanders(real_data: Path) -> Path:
+    return real_data / "worldcereal" / "flanders_2018"
