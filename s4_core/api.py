@@ -1,0 +1,434 @@
+"""High-level engine functions: what the ``s4`` command line and the QGIS plugin both call.
+
+Inputs are file paths (``Sources``: a folder of per-date GeoTIFFs, one multi-band stack, or a
+list of files); results are JSON-friendly dicts. Long calls take ``progress(fraction, message,
+metrics)``, ``cancel()`` and ``log(message)`` callables. Errors a user can meet raise
+``s4_core.errors.S4Error`` subclasses with a message that names the input and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+from .errors import DataError
+
+PathLike = Union[str, "os.PathLike[str]"]
+Sources = Union[PathLike, Sequence[PathLike]]
+Progress = Callable[[float, str, Optional[dict]], None]
+Cancel = Callable[[], bool]
+Log = Callable[[str], None]
+
+
+# ----------------------------------------------------------------------------- inputs
+def _is_sources(value) -> bool:
+    return value is not None and not (isinstance(value, (list, tuple)) and len(value) == 0)
+
+
+def open_scene(
+    s1: Optional[Sources] = None,
+    s2: Optional[Sources] = None,
+    *,
+    bounds: Optional[Sequence[float]] = None,
+    bounds_crs=None,
+    max_gap_days: Optional[float] = None,
+    max_cloud_fraction: Optional[float] = None,
+):
+    """Open and align the given series (either may be None) on S2's grid (else S1's)."""
+    from .align import build_scene
+    from .series import open_series
+
+    if not _is_sources(s1) and not _is_sources(s2):
+        raise DataError("no Sentinel-1 or Sentinel-2 layers given: give at least one series")
+    ts1 = open_series(_as_source(s1), sensor="s1") if _is_sources(s1) else None
+    ts2 = (
+        open_series(_as_source(s2), sensor="s2", max_cloud_fraction=max_cloud_fraction)
+        if _is_sources(s2)
+        else None
+    )
+    kwargs = {}
+    if bounds is not None:
+        kwargs["bounds"] = tuple(float(b) for b in bounds)
+        if bounds_crs is not None:
+            kwargs["crs"] = bounds_crs
+    return build_scene(ts1, ts2, max_gap_days=max_gap_days, **kwargs)
+
+
+def _as_source(value: Sources):
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return str(value)
+
+
+def _scene_list(s1, s2) -> List[tuple]:
+    """Pairs of (s1, s2) sources: a list of folders/lists on both sides means several scenes."""
+
+    def many(v) -> bool:
+        return isinstance(v, (list, tuple)) and all(
+            isinstance(x, (list, tuple)) or Path(str(x)).is_dir() for x in v
+        )
+
+    if many(s1) and many(s2):
+        if len(s1) != len(s2):
+            raise DataError(
+                f"{len(s1)} Sentinel-1 series but {len(s2)} Sentinel-2 series: give them in pairs"
+            )
+        return list(zip(s1, s2))
+    return [(s1, s2)]
+
+
+def device_info(device: str = "auto") -> Dict:
+    """The device the engine will use: {"device", "name", "memory_gb"}."""
+    import torch
+
+    from .device import resolve_device
+
+    dev = resolve_device(device)
+    info = {"device": str(dev), "name": "CPU", "memory_gb": None}
+    if dev.type == "cuda":
+        props = torch.cuda.get_device_properties(dev)
+        info.update(name=props.name, memory_gb=round(props.total_memory / 2**30, 1))
+    elif dev.type == "mps":
+        info.update(name="Apple MPS")
+    else:
+        info["name"] = f"CPU ({torch.get_num_threads()} threads)"
+    return info
+
+
+def scan_layer(path: PathLike) -> Dict:
+    """Cheap look at one raster file: sensor, dates, bands, cloud fraction (no torch)."""
+    from .series import open_series
+
+    try:
+        series = open_series([str(path)])
+    except DataError as exc:
+        return {"sensor": None, "dates": [], "bands": [], "cloud_fraction": None, "error": str(exc)}
+    clouds = [a.cloud_fraction for a in series.acquisitions if a.cloud_fraction is not None]
+    return {
+        "sensor": series.sensor,
+        "dates": [d.isoformat() for d in series.dates],
+        "bands": list(series.band_names),
+        "cloud_fraction": float(sum(clouds) / len(clouds)) if clouds else None,
+    }
+
+
+# ----------------------------------------------------------------------------- operations
+def align(
+    s1: Sources,
+    s2: Sources,
+    out_dir: PathLike,
+    *,
+    max_gap_days: Optional[float] = None,
+    max_cloud_fraction: Optional[float] = None,
+    progress: Optional[Progress] = None,
+    cancel: Optional[Cancel] = None,
+) -> Dict:
+    """Align S1 and S2 in space and time and write the stacks plus ``dates.csv``."""
+    import numpy as np
+
+    from .align import write_aligned
+
+    scene = open_scene(s1, s2, max_gap_days=max_gap_days, max_cloud_fraction=max_cloud_fraction)
+    paths = write_aligned(scene, Path(out_dir), progress=progress, cancel=cancel)
+    al = scene.alignment
+    gaps = np.asarray(al.gap_days, dtype=float) if al is not None else np.zeros(0)
+    summary = {
+        "frames": scene.n_frames,
+        "reference": al.reference if al is not None else scene.modalities[0],
+        "grid": {
+            "width": scene.grid.width,
+            "height": scene.grid.height,
+            "resolution": list(scene.grid.res),
+            "crs": scene.grid.crs.to_string(),
+        },
+        "median_gap_days": float(np.median(gaps)) if gaps.size else 0.0,
+        "max_gap_days": float(gaps.max()) if gaps.size else 0.0,
+    }
+    return {**{k: str(v) for k, v in paths.items()}, "summary": summary}
+
+
+def pretrain(
+    s1: Union[Sources, Sequence[Sources]],
+    s2: Union[Sources, Sequence[Sources]],
+    out: PathLike,
+    *,
+    epochs: int = 10,
+    crop_size: int = 32,
+    batch_size: int = 2,
+    time_length: Optional[int] = None,
+    steps_per_epoch: Optional[int] = None,
+    lam: float = 0.01,
+    contrastive: bool = True,
+    reconstruction: bool = True,
+    max_cloud_fraction: Optional[float] = None,
+    device: str = "auto",
+    seed: int = 0,
+    resume: Optional[PathLike] = None,
+    progress: Optional[Progress] = None,
+    cancel: Optional[Cancel] = None,
+    log: Optional[Log] = None,
+) -> Dict:
+    """Self-supervised S4 pretraining on one or several aligned S1 + S2 scenes."""
+    from .train import PretrainConfig
+    from .train import pretrain as _pretrain
+
+    scenes = [
+        open_scene(a, b, max_cloud_fraction=max_cloud_fraction) for a, b in _scene_list(s1, s2)
+    ]
+    if log:
+        log(f"pretraining on {len(scenes)} scene(s) on {device_info(device)['device']}")
+    cfg = PretrainConfig(
+        epochs=epochs,
+        crop_size=crop_size,
+        batch_size=batch_size,
+        time_length=time_length,
+        steps_per_epoch=steps_per_epoch,
+        lam=lam,
+        contrastive=contrastive,
+        reconstruction=reconstruction,
+        seed=seed,
+    )
+    result = _pretrain(
+        scenes,
+        Path(out),
+        cfg,
+        device=device,
+        resume=Path(resume) if resume else None,
+        progress=progress,
+        cancel=cancel,
+    )
+    return {
+        "path": str(result.path),
+        "history": result.history,
+        "metrics": result.metrics,
+        "device": result.device,
+        "seconds": round(result.seconds, 2),
+    }
+
+
+def finetune(
+    s1: Optional[Sources],
+    s2: Optional[Sources],
+    labels: PathLike,
+    class_field: str,
+    out: PathLike,
+    *,
+    modality: str = "s2",
+    init: Optional[PathLike] = None,
+    epochs: int = 20,
+    crop_size: int = 32,
+    batch_size: int = 2,
+    time_length: Optional[int] = None,
+    lr: float = 1e-3,
+    freeze_encoder: bool = False,
+    val_fraction: float = 0.2,
+    class_weighting: str = "balanced",
+    max_cloud_fraction: Optional[float] = None,
+    labels_layer: Optional[str] = None,
+    device: str = "auto",
+    seed: int = 0,
+    resume: Optional[PathLike] = None,
+    progress: Optional[Progress] = None,
+    cancel: Optional[Cancel] = None,
+    log: Optional[Log] = None,
+) -> Dict:
+    """Fine-tune on labelled polygons for single-modality (``modality``) inference."""
+    from .labels import rasterize_labels, rasterize_polygon_ids
+    from .train import FinetuneConfig
+    from .train import finetune as _finetune
+
+    modality = modality.lower()
+    if modality not in ("s1", "s2"):
+        raise DataError(f"modality must be 's1' or 's2', not {modality!r}")
+    # Only the inference modality is needed to fine-tune; it alone defines the frames.
+    scene = open_scene(
+        s1 if modality == "s1" else None,
+        s2 if modality == "s2" else None,
+        max_cloud_fraction=max_cloud_fraction,
+    )
+    label_raster, class_map, report = rasterize_labels(
+        labels, class_field, scene.grid, layer=labels_layer
+    )
+    ids = rasterize_polygon_ids(labels, scene.grid, layer=labels_layer)
+    if log:
+        log(
+            f"labels: {report.n_used} polygons used of {report.n_features}; "
+            + ", ".join(f"{k}: {v} px" for k, v in report.pixels_per_class.items())
+        )
+        for message in report.messages:
+            log(message)
+        log(f"fine-tuning for {modality.upper()} on {device_info(device)['device']}")
+    cfg = FinetuneConfig(
+        modality=modality,
+        epochs=epochs,
+        crop_size=crop_size,
+        batch_size=batch_size,
+        time_length=time_length,
+        lr=lr,
+        freeze_encoder=freeze_encoder,
+        val_fraction=val_fraction,
+        class_weighting=class_weighting,
+        seed=seed,
+    )
+    result = _finetune(
+        scene,
+        label_raster,
+        class_map,
+        Path(out),
+        cfg,
+        polygon_ids=ids,
+        init=Path(init) if init else None,
+        resume=Path(resume) if resume else None,
+        device=device,
+        progress=progress,
+        cancel=cancel,
+    )
+    return {
+        "path": str(result.path),
+        "history": result.history,
+        "metrics": result.metrics,
+        "classes": list(class_map.names),
+        "device": result.device,
+        "seconds": round(result.seconds, 2),
+    }
+
+
+def segment(
+    model: PathLike,
+    out: PathLike,
+    *,
+    s1: Optional[Sources] = None,
+    s2: Optional[Sources] = None,
+    bounds: Optional[Sequence[float]] = None,
+    bounds_crs=None,
+    vector_out: Optional[PathLike] = None,
+    min_area_m2: float = 0.0,
+    probabilities_out: Optional[PathLike] = None,
+    tile_size: int = 128,
+    overlap: int = 32,
+    batch_size: int = 4,
+    max_cloud_fraction: Optional[float] = None,
+    device: str = "auto",
+    progress: Optional[Progress] = None,
+    cancel: Optional[Cancel] = None,
+    log: Optional[Log] = None,
+) -> Dict:
+    """Map a scene with a fine-tuned checkpoint from the one modality it was trained for."""
+    from .checkpoint import load_checkpoint
+    from .errors import CheckpointError
+    from .inference import segment_scene, vectorize_classes
+
+    ckpt = load_checkpoint(model)
+    modality = ckpt.get("modality")
+    if ckpt.get("kind") != "finetuned" or modality not in ("s1", "s2"):
+        raise CheckpointError(
+            f"{model}: a {ckpt.get('kind', 'unknown')} checkpoint cannot segment: fine-tune it "
+            "on labelled polygons first"
+        )
+    given = {"s1": s1, "s2": s2}
+    if not _is_sources(given[modality]):
+        other = "s2" if modality == "s1" else "s1"
+        hint = f" (only {other.upper()} layers were given)" if _is_sources(given[other]) else ""
+        raise DataError(
+            f"{model} was fine-tuned for {modality.upper()} inference: give "
+            f"{modality.upper()} layers{hint}"
+        )
+    scene = open_scene(
+        given[modality] if modality == "s1" else None,
+        given[modality] if modality == "s2" else None,
+        bounds=bounds,
+        bounds_crs=bounds_crs,
+        max_cloud_fraction=max_cloud_fraction,
+    )
+    if log:
+        log(
+            f"segmenting {scene.grid.width} x {scene.grid.height} px, {scene.n_frames} "
+            f"{modality.upper()} frames on {device_info(device)['device']}"
+        )
+    stages = 0.85 if vector_out else 1.0
+
+    def _inner(f, msg, metrics=None):
+        if progress:
+            progress(f * stages, msg, metrics)
+
+    result = segment_scene(
+        ckpt,
+        scene,
+        Path(out),
+        probabilities_path=Path(probabilities_out) if probabilities_out else None,
+        tile_size=tile_size,
+        overlap=overlap,
+        batch_size=batch_size,
+        device=device,
+        progress=_inner,
+        cancel=cancel,
+        log=log,
+    )
+    n_polygons = None
+    if vector_out:
+
+        def _vec(f, msg, metrics=None):
+            if progress:
+                progress(stages + f * (1 - stages), msg, metrics)
+
+        n_polygons = vectorize_classes(
+            result.path, Path(vector_out), min_area_m2=min_area_m2, progress=_vec, cancel=cancel
+        )
+    return {
+        "path": str(result.path),
+        "vector": str(vector_out) if vector_out else None,
+        "n_polygons": n_polygons,
+        "probabilities": str(result.probabilities) if result.probabilities else None,
+        "classes": [
+            {"index": i, "name": n, "color": list(c)}
+            for i, (n, c) in enumerate(zip(result.class_names, result.class_colors))
+        ],
+        "pixel_counts": result.pixel_counts,
+        "device": result.device,
+        "seconds": round(result.seconds, 2),
+    }
+
+
+def export_vector(
+    class_raster: PathLike,
+    out_gpkg: PathLike,
+    *,
+    min_area_m2: float = 0.0,
+    progress: Optional[Progress] = None,
+    cancel: Optional[Cancel] = None,
+) -> Dict:
+    """Class raster -> GeoPackage polygons (class_id, class_name, area_m2)."""
+    from .inference import read_class_raster, vectorize_classes
+
+    _, class_map, _ = read_class_raster(class_raster)
+    n = vectorize_classes(
+        Path(class_raster),
+        Path(out_gpkg),
+        class_map=class_map,
+        min_area_m2=min_area_m2,
+        progress=progress,
+        cancel=cancel,
+    )
+    return {
+        "path": str(out_gpkg),
+        "n_polygons": n,
+        "classes": [
+            {"index": i, "name": name, "color": list(color)}
+            for i, (name, color) in enumerate(zip(class_map.names, class_map.colors))
+        ],
+    }
+
+
+def evaluate(pred: PathLike, truth: PathLike, *, class_field: Optional[str] = None) -> Dict:
+    """Scores of a class raster against reference polygons or a reference class raster."""
+    from .inference import evaluate as _evaluate
+
+    return _evaluate(Path(pred), Path(truth), class_field=class_field)
+
+
+def model_info(path: PathLike) -> Dict:
+    """JSON-friendly summary of a checkpoint."""
+    from .checkpoint import describe
+
+    return describe(Path(path))

@@ -1,0 +1,75 @@
+"""``s4 finetune``: fine-tune on labelled polygons for S1-only or S2-only inference."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import TqdmProgress, add_common_training_args, print_result
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "finetune",
+        help="fine-tune on labelled polygons (from a pretrained checkpoint or from scratch)",
+    )
+    p.add_argument("--s1", nargs="+", default=None, help="S1 folder, stack or files")
+    p.add_argument("--s2", nargs="+", default=None, help="S2 folder, stack or files")
+    p.add_argument("--labels", required=True, help="polygon layer (GeoPackage, shapefile, ...)")
+    p.add_argument("--labels-layer", default=None, help="layer name inside --labels")
+    p.add_argument("--class-field", required=True, help="field holding the class (text or integer)")
+    p.add_argument("--modality", choices=["s1", "s2"], default="s2", help="inference modality")
+    p.add_argument("--init", default=None, help="pretrained checkpoint (default: from scratch)")
+    p.add_argument("--out", required=True, help="checkpoint to write (.pt)")
+    p.add_argument("--freeze-encoder", action="store_true")
+    p.add_argument("--val-fraction", type=float, default=0.2, help="held-out polygons per class")
+    p.add_argument("--class-weighting", choices=["balanced", "none"], default="balanced")
+    p.add_argument("--lr", type=float, default=1e-3)
+    add_common_training_args(p, epochs=20)
+    p.set_defaults(func=run)
+
+
+def _sources(values):
+    if values is None:
+        return None
+    return values[0] if len(values) == 1 else values
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import api
+
+    with TqdmProgress("finetune", disable=args.quiet) as bar:
+        result = api.finetune(
+            _sources(args.s1),
+            _sources(args.s2),
+            args.labels,
+            args.class_field,
+            args.out,
+            modality=args.modality,
+            init=args.init,
+            epochs=args.epochs,
+            crop_size=args.crop_size,
+            batch_size=args.batch_size,
+            time_length=args.time_length,
+            lr=args.lr,
+            freeze_encoder=args.freeze_encoder,
+            val_fraction=args.val_fraction,
+            class_weighting=args.class_weighting,
+            max_cloud_fraction=args.max_cloud,
+            labels_layer=args.labels_layer,
+            device=args.device,
+            seed=args.seed,
+            resume=args.resume,
+            progress=bar,
+            log=bar.bar.write,
+        )
+    m = result["metrics"]
+    print_result(
+        result,
+        args.json,
+        [
+            f"wrote {result['path']} ({result['seconds']:.0f} s on {result['device']})",
+            f"classes: {', '.join(result['classes'])}",
+            "best epoch: " + ", ".join(f"{k} {v:.4g}" for k, v in m.items()),
+        ],
+    )
+    return 0

@@ -1,0 +1,69 @@
+"""``s4 pretrain``: self-supervised S4 pretraining on aligned S1 + S2 series."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import TqdmProgress, add_common_training_args, print_result
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "pretrain",
+        help="self-supervised pretraining on S1 + S2 (no labels)",
+        description="Pretrain the S4 network without labels. Repeat --s1/--s2 for several areas.",
+    )
+    p.add_argument("--s1", action="append", required=True, help="S1 folder/stack (repeatable)")
+    p.add_argument("--s2", action="append", required=True, help="S2 folder/stack (repeatable)")
+    p.add_argument("--out", required=True, help="checkpoint to write (.pt)")
+    p.add_argument("--steps-per-epoch", type=int, default=None)
+    p.add_argument("--lam", type=float, default=0.01, help="weight of the reconstruction loss")
+    p.add_argument("--no-contrastive", action="store_true", help="ablation: reconstruction only")
+    p.add_argument("--no-reconstruction", action="store_true", help="ablation: contrastive only")
+    add_common_training_args(p, epochs=5)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import api
+
+    if len(args.s1) != len(args.s2):
+        raise SystemExit("s4 pretrain: give --s1 and --s2 in pairs (one of each per area)")
+    s1 = args.s1[0] if len(args.s1) == 1 else [[x] if not _is_dir(x) else x for x in args.s1]
+    s2 = args.s2[0] if len(args.s2) == 1 else [[x] if not _is_dir(x) else x for x in args.s2]
+    with TqdmProgress("pretrain", disable=args.quiet) as bar:
+        result = api.pretrain(
+            s1,
+            s2,
+            args.out,
+            epochs=args.epochs,
+            crop_size=args.crop_size,
+            batch_size=args.batch_size,
+            time_length=args.time_length,
+            steps_per_epoch=args.steps_per_epoch,
+            lam=args.lam,
+            contrastive=not args.no_contrastive,
+            reconstruction=not args.no_reconstruction,
+            max_cloud_fraction=args.max_cloud,
+            device=args.device,
+            seed=args.seed,
+            resume=args.resume,
+            progress=bar,
+            log=bar.bar.write,
+        )
+    last = result["history"][-1] if result["history"] else {}
+    print_result(
+        result,
+        args.json,
+        [
+            f"wrote {result['path']} ({result['seconds']:.0f} s on {result['device']})",
+            "last epoch: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k != "epoch"),
+        ],
+    )
+    return 0
+
+
+def _is_dir(path: str) -> bool:
+    from pathlib import Path
+
+    return Path(path).is_dir()

@@ -1,0 +1,617 @@
+"""Training loops: S4 self-supervised pretraining and few-label fine-tuning.
+
+Both loops read crops from aligned ``Scene`` objects (preloaded in memory when the scene is
+small, windowed reads otherwise), report progress through a callback, honour a cancel check
+between batches and write checkpoints atomically (the last good checkpoint survives a cancel).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .align import Scene, fixed_length_indices, percentile_length
+from .checkpoint import load_checkpoint, save_checkpoint
+from .device import autocast_context, resolve_device
+from .errors import Cancelled, CheckpointError, DataError, LabelError
+from .labels import IGNORE_INDEX, ClassMap
+from .losses import s4_loss
+from .metrics import confusion_matrix, scores
+from .model import NetConfig, S4Net
+from .normalize import BandStats, compute_band_stats
+from .sampling import label_windows, random_windows
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str, Optional[dict]], None]
+Cancel = Callable[[], bool]
+Window = Tuple[int, int, int, int]
+
+# Scenes up to this many bytes (all frames, bands and pixels as float32) are read into memory
+# once; larger ones are read window by window for every crop.
+PRELOAD_BYTES = 1 << 30
+
+DEFAULT_BANDS = {
+    "s1": ["VV", "VH"],
+    "s2": ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"],
+}
+
+
+@dataclass
+class PretrainConfig:
+    """Pretraining settings (paper defaults where it gives them: Adam 1e-3, tau 0.5, lambda 0.01)."""
+
+    epochs: int = 10
+    steps_per_epoch: Optional[int] = None  # default: enough crops to cover every scene twice
+    crop_size: int = 32
+    batch_size: int = 2
+    time_length: Optional[int] = None  # default: 90th percentile of the scenes' frame counts
+    time_mode: str = "repeat"  # paper: repeat the last frame or clip
+    lr: float = 1e-3
+    lam: float = 0.01
+    contrastive: bool = True
+    reconstruction: bool = True
+    tau: float = 0.5
+    loss_mode: str = "sampled"
+    num_anchors: int = 4096
+    widths: Tuple[int, ...] = (32, 64, 128)
+    proj_dim: int = 64
+    seed: int = 0
+
+
+@dataclass
+class FinetuneConfig:
+    """Fine-tuning settings. ``val_fraction`` of each class's polygons is held out."""
+
+    modality: str = "s2"
+    epochs: int = 20
+    crop_size: int = 32
+    batch_size: int = 2
+    time_length: Optional[int] = None  # default: the pretrained checkpoint's, else the scene's
+    time_mode: str = "repeat"
+    lr: float = 1e-3
+    freeze_encoder: bool = False
+    class_weighting: str = "balanced"  # "balanced" (inverse frequency) or "none"
+    val_fraction: float = 0.2
+    augment: bool = True  # random flips and 90-degree rotations of crops
+    widths: Tuple[int, ...] = (32, 64, 128)
+    proj_dim: int = 64
+    seed: int = 0
+
+
+@dataclass
+class TrainResult:
+    path: Path
+    history: List[dict] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    device: str = "cpu"
+    seconds: float = 0.0
+    cancelled: bool = False
+
+
+# ----------------------------------------------------------------------------- helpers
+def _seed_everything(seed: int) -> np.random.Generator:
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+def _check_cancel(cancel: Optional[Cancel]) -> None:
+    if cancel is not None and cancel():
+        raise Cancelled("cancelled by the user")
+
+
+def _band_selection(scene: Scene, modality: str, bands: Sequence[str]) -> np.ndarray:
+    series = getattr(scene, modality)
+    missing = [b for b in bands if b not in series.band_names]
+    if missing:
+        raise DataError(
+            f"{series.source}: bands {missing} are missing (have {series.band_names}); the model "
+            f"needs {list(bands)}: give {modality.upper()} layers with those bands"
+        )
+    return np.array([series.band_names.index(b) for b in bands], dtype=np.int64)
+
+
+def merge_band_stats(stats: Sequence[BandStats], bands: Sequence[str]) -> BandStats:
+    """Pool per-scene statistics (equal weight per scene) restricted to ``bands``."""
+    means, second = [], []
+    for s in stats:
+        idx = [s.band_names.index(b) for b in bands]
+        m = np.asarray(s.mean, dtype=np.float64)[idx]
+        sd = np.asarray(s.std, dtype=np.float64)[idx]
+        means.append(m)
+        second.append(sd**2 + m**2)
+    mean = np.mean(means, axis=0)
+    std = np.sqrt(np.maximum(np.mean(second, axis=0) - mean**2, 1e-12))
+    return BandStats(list(bands), mean.astype(np.float32), std.astype(np.float32))
+
+
+class CropSource:
+    """Space-time crops of one scene for given modalities, normalised, on a fixed frame index."""
+
+    def __init__(
+        self,
+        scene: Scene,
+        modalities: Sequence[str],
+        bands: Dict[str, Sequence[str]],
+        stats: Dict[str, BandStats],
+        time_length: int,
+        time_mode: str,
+    ) -> None:
+        self.scene = scene
+        self.modalities = list(modalities)
+        self.band_idx = {m: _band_selection(scene, m, bands[m]) for m in self.modalities}
+        self.stats = stats
+        self.frames, frame_ok = fixed_length_indices(scene.n_frames, time_length, time_mode)
+        self.frame_ok = np.asarray(frame_ok, dtype=bool)
+        h, w = scene.grid.shape
+        nbytes = 4 * h * w * time_length * sum(len(b) + 1 for b in self.band_idx.values())
+        self.cache = self._read(None) if nbytes <= PRELOAD_BYTES else None
+
+    def _read(self, window) -> Dict[str, np.ndarray]:
+        data = self.scene.read(window, modalities=self.modalities, frames=self.frames)
+        out = {"frame_valid": np.asarray(data["frame_valid"], dtype=bool) & self.frame_ok}
+        for m in self.modalities:
+            x = data[m][:, self.band_idx[m]]
+            valid = data[f"{m}_valid"] & out["frame_valid"][:, None, None]
+            out[m] = self.stats[m].apply(x, valid)
+            out[f"{m}_valid"] = valid
+        return out
+
+    def crop(self, window: Window) -> Dict[str, np.ndarray]:
+        r, c, h, w = window
+        if self.cache is None:
+            return self._read(self.scene.grid.window(r, c, h, w))
+        out = {"frame_valid": self.cache["frame_valid"]}
+        for m in self.modalities:
+            out[m] = self.cache[m][:, :, r : r + h, c : c + w]
+            out[f"{m}_valid"] = self.cache[f"{m}_valid"][:, r : r + h, c : c + w]
+        return out
+
+
+def _stack(crops: List[Dict[str, np.ndarray]], device: torch.device) -> Dict[str, torch.Tensor]:
+    return {
+        key: torch.from_numpy(np.ascontiguousarray(np.stack([c[key] for c in crops]))).to(device)
+        for key in crops[0]
+    }
+
+
+def _augment(crop: Dict[str, np.ndarray], rng: np.random.Generator) -> Dict[str, np.ndarray]:
+    k = int(rng.integers(4))
+    flip = bool(rng.integers(2))
+    out = {}
+    for key, arr in crop.items():
+        if arr.ndim < 2 or key == "frame_valid":
+            out[key] = arr
+            continue
+        a = np.rot90(arr, k, axes=(-2, -1))
+        out[key] = np.flip(a, axis=-1) if flip else a
+    return out
+
+
+def _fit_window(window: Window, shape: Tuple[int, int]) -> Window:
+    r, c, h, w = window
+    h, w = min(h, shape[0]), min(w, shape[1])
+    return max(0, min(r, shape[0] - h)), max(0, min(c, shape[1] - w)), h, w
+
+
+# ----------------------------------------------------------------------------- pretraining
+def pretrain(
+    scenes: Sequence[Scene],
+    out: Path,
+    config: Optional[PretrainConfig] = None,
+    *,
+    device: str = "auto",
+    resume: Optional[Path] = None,
+    progress: Optional[Progress] = None,
+    cancel: Optional[Cancel] = None,
+) -> TrainResult:
+    """Self-supervised S4 pretraining on aligned S1 + S2 scenes; writes a checkpoint to ``out``."""
+    cfg = config or PretrainConfig()
+    out = Path(out)
+    start = time.time()
+    if not scenes:
+        raise DataError("pretraining needs at least one scene with both S1 and S2")
+    for scene in scenes:
+        if scene.s1 is None or scene.s2 is None:
+            raise DataError(
+                "pretraining needs Sentinel-1 AND Sentinel-2 over the same area; "
+                f"one scene has only {scene.modalities}"
+            )
+    rng = _seed_everything(cfg.seed)
+    dev = resolve_device(device)
+    bands = {
+        m: [
+            b
+            for b in getattr(scenes[0], m).band_names
+            if all(b in getattr(s, m).band_names for s in scenes)
+        ]
+        for m in ("s1", "s2")
+    }
+    for m, names in bands.items():
+        if not names:
+            raise DataError(f"the scenes share no {m.upper()} band: give series with common bands")
+    length = cfg.time_length or percentile_length([s.n_frames for s in scenes], 90)
+    _report(progress, 0.0, f"computing band statistics over {len(scenes)} scene(s)")
+    stats = {
+        m: merge_band_stats([compute_band_stats(s, m, cancel=cancel) for s in scenes], bands[m])
+        for m in ("s1", "s2")
+    }
+    sources = [CropSource(s, ("s1", "s2"), bands, stats, length, cfg.time_mode) for s in scenes]
+    areas = np.array([s.grid.width * s.grid.height for s in scenes], dtype=np.float64)
+    steps = cfg.steps_per_epoch or max(
+        2, int(np.ceil(2 * areas.sum() / (cfg.crop_size**2 * cfg.batch_size)))
+    )
+
+    net_cfg = NetConfig(
+        s1_channels=len(bands["s1"]),
+        s2_channels=len(bands["s2"]),
+        widths=tuple(cfg.widths),
+        proj_dim=cfg.proj_dim,
+        num_classes=0,
+    )
+    model = S4Net(net_cfg).to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    history: List[dict] = []
+    first_epoch = 0
+    if resume is not None:
+        ckpt = load_checkpoint(resume)
+        if ckpt.get("kind") != "pretrained":
+            raise CheckpointError(f"{resume}: not a pretraining checkpoint, cannot resume from it")
+        model.load_state_dict(ckpt["state_dict"])
+        if ckpt.get("optimizer"):
+            optimizer.load_state_dict(ckpt["optimizer"])
+        history = list(ckpt.get("history", []))
+        first_epoch = int(ckpt.get("epoch", 0))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    lam = cfg.lam if cfg.reconstruction else 0.0
+    cw = 1.0 if cfg.contrastive else 0.0
+    if lam == 0 and cw == 0:
+        raise ValueError("both pretraining losses are switched off")
+
+    total = max(1, (cfg.epochs - first_epoch) * steps)
+    done = 0
+    payload = None
+    for epoch in range(first_epoch, cfg.epochs):
+        model.train()
+        sums = {"loss": 0.0, "contrastive": 0.0, "reconstruction": 0.0, "accuracy": 0.0}
+        for _ in range(steps):
+            _check_cancel(cancel)
+            crops = []
+            for _b in range(cfg.batch_size):
+                k = int(rng.choice(len(sources), p=areas / areas.sum()))
+                h, w = scenes[k].grid.shape
+                win = _fit_window(random_windows(h, w, cfg.crop_size, 1, rng)[0], (h, w))
+                crops.append(_augment(sources[k].crop(win), rng))
+            batch = _stack(_same_size(crops), dev)
+            with autocast_context(dev):
+                outputs = model.pretrain_outputs(
+                    batch["s1"],
+                    batch["s2"],
+                    batch["frame_valid"],
+                    contrastive=cw > 0,
+                    reconstruction=lam > 0,
+                )
+                losses = s4_loss(
+                    outputs,
+                    batch["s1"],
+                    batch["s2"],
+                    batch["s1_valid"],
+                    batch["s2_valid"],
+                    lam=lam,
+                    contrastive_weight=cw,
+                    tau=cfg.tau,
+                    mode=cfg.loss_mode,
+                    num_anchors=cfg.num_anchors,
+                    generator=gen,
+                )
+            optimizer.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            optimizer.step()
+            for key in sums:
+                sums[key] += float(losses[key])
+            done += 1
+            _report(
+                progress,
+                done / total,
+                f"pretraining epoch {epoch + 1}/{cfg.epochs}",
+                {k: float(losses[k]) for k in sums},
+            )
+        record = {"epoch": epoch + 1, **{k: v / steps for k, v in sums.items()}}
+        history.append(record)
+        log.info("pretrain %s", record)
+        payload = {
+            "kind": "pretrained",
+            "net_config": net_cfg.to_dict(),
+            "state_dict": _cpu_state(model),
+            "modality": None,
+            "bands": bands,
+            "band_stats": {m: stats[m].to_dict() for m in stats},
+            "time": {"length": int(length), "mode": cfg.time_mode},
+            "classes": None,
+            "metrics": record,
+            "history": history,
+            "optimizer": optimizer.state_dict(),
+            "epoch": epoch + 1,
+            "seed": cfg.seed,
+            "train_config": _jsonable(asdict(cfg)),
+        }
+        save_checkpoint(out, payload)
+        _report(progress, done / total, f"epoch {epoch + 1}: saved {out.name}", record)
+    return TrainResult(
+        out,
+        history,
+        history[-1] if history else {},
+        str(dev),
+        time.time() - start,
+    )
+
+
+def _same_size(crops: List[Dict[str, np.ndarray]]) -> List[Dict[str, np.ndarray]]:
+    """Crops from scenes smaller than the crop size differ in size: crop all to the smallest."""
+    h = min(_hw(c)[0] for c in crops)
+    w = min(_hw(c)[1] for c in crops)
+    out = []
+    for c in crops:
+        out.append(
+            {k: (v if v.ndim < 2 or k == "frame_valid" else v[..., :h, :w]) for k, v in c.items()}
+        )
+    return out
+
+
+def _hw(crop: Dict[str, np.ndarray]) -> Tuple[int, int]:
+    for key, value in crop.items():
+        if key.endswith("_valid") and key != "frame_valid":
+            return value.shape[-2], value.shape[-1]
+    raise KeyError("crop without a validity mask")
+
+
+def _cpu_state(model: torch.nn.Module) -> dict:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def _jsonable(d: dict) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+
+
+def _report(progress: Optional[Progress], fraction: float, message: str, metrics=None) -> None:
+    if progress is not None:
+        progress(min(1.0, max(0.0, fraction)), message, metrics)
+
+
+# ----------------------------------------------------------------------------- fine-tuning
+def split_polygons(
+    labels: np.ndarray,
+    polygon_ids: np.ndarray,
+    val_fraction: float,
+    rng: np.random.Generator,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Hold out ``val_fraction`` of each class's polygons (at least one where a class has two).
+
+    Returns (train_labels, val_labels), each IGNORE_INDEX outside its polygons.
+    """
+    train = labels.copy()
+    val = np.full_like(labels, IGNORE_INDEX)
+    if val_fraction <= 0:
+        return train, val
+    labelled = labels != IGNORE_INDEX
+    for cls in np.unique(labels[labelled]):
+        ids = np.unique(polygon_ids[(labels == cls) & (polygon_ids > 0)])
+        if len(ids) < 2:
+            continue
+        n_val = max(1, int(round(val_fraction * len(ids))))
+        held = rng.choice(ids, size=min(n_val, len(ids) - 1), replace=False)
+        mask = np.isin(polygon_ids, held) & (labels == cls)
+        val[mask] = cls
+        train[mask] = IGNORE_INDEX
+    return train, val
+
+
+def _class_weights(labels: np.ndarray, k: int, how: str) -> Optional[torch.Tensor]:
+    if how == "none":
+        return None
+    counts = np.bincount(labels[labels != IGNORE_INDEX].ravel(), minlength=k).astype(np.float64)
+    weights = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / k, 0.0)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def finetune(
+    scene: Scene,
+    labels: np.ndarray,
+    class_map: ClassMap,
+    out: Path,
+    config: Optional[FinetuneConfig] = None,
+    *,
+    polygon_ids: Optional[np.ndarray] = None,
+    init: Optional[Path] = None,
+    resume: Optional[Path] = None,
+    device: str = "auto",
+    progress: Optional[Progress] = None,
+    cancel: Optional[Cancel] = None,
+) -> TrainResult:
+    """Fine-tune (from a pretrained checkpoint, or from scratch) on sparse labels.
+
+    ``labels`` is a uint8 class raster on ``scene.grid`` with IGNORE_INDEX where unlabelled.
+    The best checkpoint by validation mIoU (held-out polygons) is written to ``out``.
+    """
+    cfg = config or FinetuneConfig()
+    out = Path(out)
+    start = time.time()
+    m = cfg.modality
+    if m not in ("s1", "s2"):
+        raise ValueError(f"modality must be 's1' or 's2', not {m!r}")
+    if getattr(scene, m) is None:
+        raise DataError(
+            f"fine-tuning for {m.upper()} inference needs {m.upper()} layers: none were given"
+        )
+    if labels.shape != scene.grid.shape:
+        raise LabelError(
+            f"label raster {labels.shape} does not match the scene grid {scene.grid.shape}"
+        )
+    if not (labels != IGNORE_INDEX).any():
+        raise LabelError("no labelled pixel falls inside the scene: check the polygons' extent")
+    rng = _seed_everything(cfg.seed)
+    dev = resolve_device(device)
+    k = len(class_map)
+
+    pre = load_checkpoint(init) if init is not None else None
+    if pre is not None:
+        net_cfg = NetConfig.from_dict(pre["net_config"])
+        bands = {mm: list(v) for mm, v in pre["bands"].items()}
+        length = cfg.time_length or int(pre["time"]["length"])
+    else:
+        series = getattr(scene, m)
+        other = "s2" if m == "s1" else "s1"
+        other_series = getattr(scene, other)
+        # The other modality's branch is unused from scratch; its width follows the data if given.
+        other_bands = other_series.band_names if other_series is not None else DEFAULT_BANDS[other]
+        bands = {m: list(series.band_names), other: list(other_bands)}
+        net_cfg = NetConfig(
+            s1_channels=len(bands["s1"]),
+            s2_channels=len(bands["s2"]),
+            widths=tuple(cfg.widths),
+            proj_dim=cfg.proj_dim,
+            num_classes=0,
+        )
+        length = cfg.time_length or scene.n_frames
+    _report(progress, 0.0, "computing band statistics")
+    stats = {m: merge_band_stats([compute_band_stats(scene, m, cancel=cancel)], bands[m])}
+
+    model = S4Net(net_cfg)
+    if pre is not None:
+        model.load_state_dict(pre["state_dict"])
+    model.set_num_classes(k)
+    net_cfg = NetConfig.from_dict({**net_cfg.to_dict(), "num_classes": k})
+    model.to(dev)
+    if cfg.freeze_encoder:
+        for p in model.encoder_parameters(m):
+            p.requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=cfg.lr)
+
+    if polygon_ids is None:
+        polygon_ids = np.zeros(labels.shape, dtype=np.int32)
+    train_labels, val_labels = split_polygons(labels, polygon_ids, cfg.val_fraction, rng)
+    source = CropSource(scene, (m,), bands, stats, length, cfg.time_mode)
+    shape = scene.grid.shape
+    train_windows = [_fit_window(w, shape) for w in label_windows(train_labels, cfg.crop_size)]
+    val_windows = [_fit_window(w, shape) for w in label_windows(val_labels, cfg.crop_size)]
+    weights = _class_weights(train_labels, k, cfg.class_weighting)
+    if weights is not None:
+        weights = weights.to(dev)
+
+    history: List[dict] = []
+    best = -1.0
+    first_epoch = 0
+    if resume is not None:
+        ck = load_checkpoint(resume)
+        model.load_state_dict(ck["state_dict"])
+        if ck.get("optimizer"):
+            optimizer.load_state_dict(ck["optimizer"])
+        history = list(ck.get("history", []))
+        first_epoch = int(ck.get("epoch", 0))
+        best = float(ck.get("metrics", {}).get("val_miou", -1.0) or -1.0)
+    n_batches = int(np.ceil(len(train_windows) / cfg.batch_size))
+    total = max(1, (cfg.epochs - first_epoch) * (n_batches + len(val_windows)))
+    done = 0
+    best_metrics: dict = {}
+    for epoch in range(first_epoch, cfg.epochs):
+        model.train()
+        order = rng.permutation(len(train_windows))
+        loss_sum = 0.0
+        for b in range(n_batches):
+            _check_cancel(cancel)
+            crops = []
+            for i in order[b * cfg.batch_size : (b + 1) * cfg.batch_size]:
+                crop = source.crop(train_windows[i])
+                r, c, h, w = train_windows[i]
+                crop["labels"] = train_labels[r : r + h, c : c + w]
+                crops.append(_augment(crop, rng) if cfg.augment else crop)
+            batch = _stack(_same_size(crops), dev)
+            with autocast_context(dev):
+                logits = model.segment(batch[m], m, batch["frame_valid"])
+                loss = F.cross_entropy(
+                    logits.float(),
+                    batch["labels"].long(),
+                    weight=weights,
+                    ignore_index=IGNORE_INDEX,
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += float(loss)
+            done += 1
+            _report(
+                progress,
+                done / total,
+                f"fine-tuning epoch {epoch + 1}/{cfg.epochs}",
+                {"loss": float(loss)},
+            )
+        record = {"epoch": epoch + 1, "loss": loss_sum / max(1, n_batches)}
+        if val_windows:
+            cm = _predict_cm(model, source, val_windows, val_labels, m, k, dev, cancel)
+            done += len(val_windows)
+            sc = scores(cm, class_map.names)
+            record.update(val_oa=float(sc["oa"]), val_miou=float(sc["miou"]))
+            score = record["val_miou"]
+        else:
+            score = -record["loss"]
+        history.append(record)
+        log.info("finetune %s", record)
+        improved = score > best or not best_metrics
+        if improved:
+            best = score
+            best_metrics = dict(record)
+        payload = {
+            "kind": "finetuned",
+            "net_config": net_cfg.to_dict(),
+            "state_dict": _cpu_state(model),
+            "modality": m,
+            "bands": bands,
+            "band_stats": {mm: s.to_dict() for mm, s in stats.items()},
+            "time": {"length": int(length), "mode": cfg.time_mode},
+            "classes": class_map.to_dict(),
+            "metrics": best_metrics,
+            "history": history,
+            "optimizer": optimizer.state_dict(),
+            "epoch": epoch + 1,
+            "seed": cfg.seed,
+            "init": str(init) if init else None,
+            "train_config": _jsonable(asdict(cfg)),
+        }
+        if improved:
+            save_checkpoint(out, payload)
+        _report(
+            progress,
+            done / total,
+            f"epoch {epoch + 1}: loss {record['loss']:.3f}"
+            + (f", validation mIoU {record['val_miou']:.3f}" if "val_miou" in record else "")
+            + (" (best, saved)" if improved else ""),
+            record,
+        )
+    return TrainResult(out, history, best_metrics, str(dev), time.time() - start)
+
+
+@torch.no_grad()
+def _predict_cm(model, source, windows, labels, m, k, dev, cancel) -> np.ndarray:
+    model.eval()
+    cm = np.zeros((k, k), dtype=np.int64)
+    counted = np.zeros(labels.shape, dtype=bool)
+    for win in windows:
+        _check_cancel(cancel)
+        r, c, h, w = win
+        crop = _stack([source.crop(win)], dev)
+        with autocast_context(dev):
+            pred = model.segment(crop[m], m, crop["frame_valid"]).argmax(1)[0].cpu().numpy()
+        truth = labels[r : r + h, c : c + w].copy()
+        truth[counted[r : r + h, c : c + w]] = IGNORE_INDEX  # count each pixel once
+        counted[r : r + h, c : c + w] = True
+        cm += confusion_matrix(pred, truth, k, ignore=IGNORE_INDEX)
+    model.train()
+    return cm

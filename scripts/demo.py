@@ -1,0 +1,273 @@
+"""`make demo`: the whole S4 job on the built-in demo scene, with real figures.
+
+1. write the demo scene (S1 and S2 per-date GeoTIFFs on different dates and grids, parcels);
+2. pretrain S4 without labels on S1 + S2;
+3. fine-tune on a few polygons per class (S2-only inference), and the same from scratch;
+4. segment the whole scene from S2 alone, export polygons to a GeoPackage;
+5. evaluate both models against the scene's truth on the parcels NOT used for training.
+
+By default steps 2-5 run through the QGIS Processing algorithms with qgis_process
+(``--via engine`` calls the engine directly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Dict, List
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def pick_polygons(parcels: Path, field: str, per_class: int, out: Path, seed: int) -> List[int]:
+    """Copy ``per_class`` random polygons of each class into ``out``; return their FIDs."""
+    import fiona
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    with fiona.open(parcels) as src:
+        feats = list(src)
+        by_class: Dict[str, list] = {}
+        for f in feats:
+            by_class.setdefault(f["properties"][field], []).append(f)
+        chosen = []
+        for name in sorted(by_class):
+            group = by_class[name]
+            idx = rng.choice(len(group), size=min(per_class, len(group)), replace=False)
+            chosen += [group[i] for i in sorted(idx)]
+        with fiona.open(
+            out, "w", driver="GPKG", crs=src.crs, schema=src.schema, layer="labels"
+        ) as dst:
+            for f in chosen:
+                dst.write(f)
+    return [int(f.id) for f in chosen]
+
+
+def heldout_truth(truth: Path, parcels: Path, used_fids: List[int], out: Path) -> Path:
+    """The truth raster with the training parcels masked out (255), for an honest score."""
+    import fiona
+    import rasterio
+    from rasterio.features import geometry_mask
+
+    with rasterio.open(truth) as src:
+        data = src.read(1)
+        profile = src.profile
+        tags = src.tags()
+        with fiona.open(parcels) as vec:
+            geoms = [f["geometry"] for f in vec if int(f.id) in set(used_fids)]
+        if geoms:
+            inside = ~geometry_mask(geoms, out_shape=data.shape, transform=src.transform)
+            data[inside] = 255
+    with rasterio.open(out, "w", **profile) as dst:
+        dst.write(data, 1)
+        dst.update_tags(**tags)
+    return out
+
+
+class Engine:
+    """Runs the steps with ``s4_core.api`` in this process."""
+
+    def __init__(self, device: str) -> None:
+        from s4_core import api
+
+        self.api = api
+        self.device = device
+
+    def pretrain(self, scene, out, epochs):
+        return self.api.pretrain(
+            str(scene.s1_dir), str(scene.s2_dir), out, epochs=epochs, crop_size=32,
+            batch_size=2, device=self.device, progress=_progress("pretrain"),
+        )  # fmt: skip
+
+    def finetune(self, scene, labels, out, init, epochs):
+        return self.api.finetune(
+            None, str(scene.s2_dir), labels, scene.class_field, out, modality="s2", init=init,
+            epochs=epochs, crop_size=32, batch_size=2, device=self.device,
+            progress=_progress("fine-tune"),
+        )  # fmt: skip
+
+    def segment(self, scene, model, out, vector):
+        return self.api.segment(
+            model, out, s2=str(scene.s2_dir), vector_out=vector, device=self.device,
+            progress=_progress("segment"),
+        )  # fmt: skip
+
+    def evaluate(self, pred, truth):
+        return self.api.evaluate(pred, truth)
+
+
+class QgisProcess:
+    """Runs the steps as S4 Processing algorithms through ``qgis_process.bin``."""
+
+    def __init__(self, device: str, workdir: Path) -> None:
+        self.exe = os.environ.get("QGIS_PROCESS", "/usr/bin/qgis_process.bin")
+        self.device = {"auto": 0, "cpu": 1, "cuda": 2}[device]
+        plugins = workdir / "plugins"
+        plugins.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "package.py"), "--out", str(workdir / "s4.zip")],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        zipfile.ZipFile(workdir / "s4.zip").extractall(plugins)
+        self.env = dict(os.environ)
+        (workdir / "home").mkdir(exist_ok=True)
+        runtime = workdir / "runtime"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        self.env.update(
+            HOME=str(workdir / "home"), QGIS_PLUGINPATH=str(plugins),
+            QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=str(runtime),
+        )  # fmt: skip
+        self._call("plugins", "enable", "s4")
+
+    def _call(self, *args: str) -> str:
+        proc = subprocess.run([self.exe, *args], env=self.env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(
+                f"qgis_process {' '.join(args[:2])} failed:\n{proc.stdout}\n{proc.stderr}"
+            )
+        return proc.stdout
+
+    def run(self, alg: str, params: Dict[str, object]) -> dict:
+        args = ["--json", "run", alg, "--"]
+        for key, value in params.items():
+            for v in value if isinstance(value, list) else [value]:
+                args.append(f"{key}={v}")
+        print(f"  qgis_process run {alg}", flush=True)
+        out = self._call(*args)
+        return json.loads(out[out.index("{") :]).get("results", {})
+
+    @staticmethod
+    def _files(folder: Path) -> List[str]:
+        return [str(p) for p in sorted(folder.glob("*.tif"))]
+
+    def pretrain(self, scene, out, epochs):
+        self.run("s4:pretrain", {
+            "SENTINEL1": self._files(scene.s1_dir), "SENTINEL2": self._files(scene.s2_dir),
+            "EPOCHS": epochs, "CROP_SIZE": 32, "BATCH_SIZE": 2, "DEVICE": self.device,
+            "OUTPUT": out,
+        })  # fmt: skip
+        return {"path": str(out)}
+
+    def finetune(self, scene, labels, out, init, epochs):
+        params = {
+            "SENTINEL2": self._files(scene.s2_dir), "LABELS": str(labels),
+            "CLASS_FIELD": scene.class_field, "MODALITY": 0, "EPOCHS": epochs,
+            "CROP_SIZE": 32, "BATCH_SIZE": 2, "DEVICE": self.device, "OUTPUT": out,
+        }  # fmt: skip
+        if init:
+            params["INIT_MODEL"] = str(init)
+        self.run("s4:finetune", params)
+        from s4_core import api
+
+        return {"path": str(out), "metrics": api.model_info(out).get("metrics", {})}
+
+    def segment(self, scene, model, out, vector):
+        self.run("s4:segment_time_series", {
+            "SENTINEL2": self._files(scene.s2_dir), "MODEL": str(model), "DEVICE": self.device,
+            "OUTPUT": str(out), "OUTPUT_VECTOR": str(vector),
+        })  # fmt: skip
+        return {"path": str(out), "vector": str(vector)}
+
+    def evaluate(self, pred, truth):
+        res = self.run("s4:evaluate", {"INPUT": str(pred), "REFERENCE": str(truth),
+                                       "OUTPUT": "TEMPORARY_OUTPUT"})  # fmt: skip
+        from s4_core import api
+
+        full = api.evaluate(pred, truth)
+        full.update({k.lower(): v for k, v in res.items() if k in ("OA", "MIOU")})
+        return full
+
+
+def _progress(name: str):
+    state = {"last": -1}
+
+    def report(fraction: float, message: str, metrics=None) -> None:
+        pct = int(fraction * 100)
+        if pct // 10 != state["last"] // 10 or fraction >= 1:
+            state["last"] = pct
+            extra = ""
+            if metrics:
+                extra = " " + " ".join(
+                    f"{k}={v:.3f}" for k, v in metrics.items() if isinstance(v, float)
+                )
+            print(f"  [{name} {pct:3d}%] {message}{extra}", flush=True)
+
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "demo_out")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", type=int, default=128, help="scene side in 10 m pixels")
+    parser.add_argument("--per-class", type=int, default=3, help="labelled polygons per class")
+    parser.add_argument("--pretrain-epochs", type=int, default=6)
+    parser.add_argument("--finetune-epochs", type=int, default=15)
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--via", choices=["qgis_process", "engine"], default="qgis_process")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the from-scratch model")
+    args = parser.parse_args()
+
+    from s4_core.demo import make_demo_scene
+
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    print(f"1/5 demo scene -> {out / 'scene'}", flush=True)
+    scene = make_demo_scene(out / "scene", seed=args.seed, size=args.size, overwrite=True)
+    labels = out / "labels_few.gpkg"
+    if labels.exists():
+        labels.unlink()
+    used = pick_polygons(scene.parcels, scene.class_field, args.per_class, labels, args.seed)
+    truth = heldout_truth(scene.truth, scene.parcels, used, out / "truth_heldout.tif")
+    print(f"    {len(used)} labelled polygons ({args.per_class} per class) in {labels.name}")
+
+    runner = (
+        Engine(args.device)
+        if args.via == "engine"
+        else QgisProcess(args.device, Path(tempfile.mkdtemp(prefix="s4-demo-qgis-")))
+    )
+    print(f"2/5 pretraining (self-supervised, S1 + S2) via {args.via}", flush=True)
+    pre = out / "pretrained.pt"
+    runner.pretrain(scene, pre, args.pretrain_epochs)
+
+    results = {}
+    variants = [("s4", pre)] + ([] if args.no_baseline else [("scratch", None)])
+    for name, init in variants:
+        print(f"3/5 fine-tuning ({name}) on {len(used)} polygons, S2-only inference", flush=True)
+        model = out / f"model_{name}.pt"
+        runner.finetune(scene, labels, model, init, args.finetune_epochs)
+        print(f"4/5 segmenting the scene from S2 ({name})", flush=True)
+        seg = runner.segment(
+            scene, model, out / f"classes_{name}.tif", out / f"classes_{name}.gpkg"
+        )
+        print(f"5/5 evaluating ({name}) on held-out parcels", flush=True)
+        results[name] = (seg, runner.evaluate(out / f"classes_{name}.tif", truth))
+
+    print("\nS4 demo results (pixels of parcels not used for training)")
+    print(f"{'model':10s} {'OA':>6s} {'mIoU':>6s}  per-class IoU")
+    for name, (_seg, ev) in results.items():
+        per = ", ".join(f"{k} {v:.2f}" for k, v in ev["per_class"].items())
+        print(f"{name:10s} {ev['oa']:6.3f} {ev['miou']:6.3f}  {per}")
+    print("\noutputs:")
+    for name, (seg, _ev) in results.items():
+        print(f"  {name}: {seg['path']}  {seg.get('vector')}")
+    print(f"  pretrained checkpoint: {pre}")
+    print(f"total {time.time() - t0:.0f} s")
+    (out / "results.json").write_text(
+        json.dumps({k: ev for k, (_s, ev) in results.items()}, indent=2, default=str)
+    )
+
+
+if __name__ == "__main__":
+    main()
