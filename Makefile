@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 
 ENV_STAMP := $(VENV)/.s4-env-ok
 
-.PHONY: env test lint format demo package install clean
+.PHONY: env test lint format demo package check-package install clean
 
 env: $(ENV_STAMP)
 
@@ -43,8 +43,19 @@ demo: env
 package: env
 	$(PY) scripts/package.py --out dist/s4.zip
 
+# The plugin repository's security scan: bandit on the packaged plugin, high severity fails.
+check-package: package
+	rm -rf build/package-check
+	$(PY) -m zipfile -e dist/s4.zip build/package-check
+	$(PY) -m bandit -r build/package-check/s4 -lll -q
+
 install: package
 	$(PY) scripts/install_plugin.py dist/s4.zip
+
+# The real QGIS desktop under Xvfb with the plugin: dock open, class map loaded -> PNG.
+.PHONY: screenshot
+screenshot: env
+	$(PY) scripts/screenshot.py --out docs/images/qgis_s4.png
 
 clean:
 	rm -rf dist build $(DEMO_DIR) .pytest_cache .ruff_cache *.egg-info

@@ -9,6 +9,15 @@ _PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__))
 if _PLUGIN_DIR not in sys.path:
     sys.path.insert(0, _PLUGIN_DIR)
 
+# Python packages installed by Raster > S4 > Dependencies… (torch…) live in a folder of the QGIS
+# profile; put it on sys.path now, before anything imports torch. Never raises.
+try:
+    from .s4_qgis.dependencies import activate_dependency_folder
+
+    activate_dependency_folder()
+except Exception:  # noqa: BLE001 - the plugin must load; Dependencies… reports problems
+    pass
+
 
 def classFactory(iface):  # noqa: N802 (QGIS API name)
     """Called by QGIS to create the plugin instance."""

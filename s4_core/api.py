@@ -241,6 +241,12 @@ def finetune(
     modality = modality.lower()
     if modality not in ("s1", "s2"):
         raise DataError(f"modality must be 's1' or 's2', not {modality!r}")
+    given = s1 if modality == "s1" else s2
+    if not _is_sources(given):
+        raise DataError(
+            f"fine-tuning for {modality.upper()} inference needs {modality.upper()} layers: "
+            f"none were given (set the {modality.upper()} input or choose the other modality)"
+        )
     # Only the inference modality is needed to fine-tune; it alone defines the frames.
     scene = open_scene(
         s1 if modality == "s1" else None,

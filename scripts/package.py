@@ -10,7 +10,15 @@ from typing import Iterator, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_NAME = "s4"
-RUNTIME = ["metadata.txt", "__init__.py", "LICENSE", "s4_qgis", "s4_core", "resources"]
+RUNTIME = [
+    "metadata.txt",
+    "__init__.py",
+    "LICENSE",
+    "s4_qgis",
+    "s4_core",
+    "resources",
+    "requirements",
+]
 SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 SKIP_SUFFIXES = {".pyc", ".pyo", ".so", ".pyd", ".dll", ".dylib", ".orig", ".rej"}
 

@@ -68,5 +68,5 @@ elif ! "$VENV/bin/python" -c "import torch, sys; sys.exit(torch.__version__.spli
   echo "Installing torch==$TORCH_VERSION"
   "${PIP[@]}" install -c "$constraints" "torch==$TORCH_VERSION"
 fi
-"${PIP[@]}" install -c "$constraints" -e . pytest pytest-qgis ruff tqdm
+"${PIP[@]}" install -c "$constraints" -e . pytest pytest-qgis ruff tqdm bandit
 "$VENV/bin/python" -c "import numpy, torch, rasterio, fiona, qgis.core, s4_core; print('env ok: numpy', numpy.__version__, '| torch', torch.__version__, '| rasterio', rasterio.__version__, '| QGIS', qgis.core.Qgis.QGIS_VERSION)"

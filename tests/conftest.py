@@ -42,3 +42,11 @@ def real_data() -> Path:
 @pytest.fixture(scope="session")
 def flanders(real_data: Path) -> Path:
     return real_data / "worldcereal" / "flanders_2018"
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(tmp_path_factory):
+    """A 32 x 32 px demo scene with 8 S2 and 10 S1 dates (seconds to make, shared by tests)."""
+    from s4_core.demo import make_demo_scene
+
+    return make_demo_scene(tmp_path_factory.mktemp("tiny_demo"), seed=0, size=32, n_s2=8, n_s1=10)

@@ -34,6 +34,9 @@ def test_zip_has_one_s4_folder_with_runtime_files_only(plugin_zip):
 
 def qgis_process_env(tmp_path: Path, plugin_path: Path) -> dict:
     env = dict(os.environ)
+    # pytest-qgis points QGIS at a shared settings folder; qgis_process must use the fresh HOME.
+    for key in ("QGIS_CUSTOM_CONFIG_PATH", "QGIS_OPTIONS_PATH"):
+        env.pop(key, None)
     env.update(
         HOME=str(tmp_path / "home"),
         QGIS_PLUGINPATH=str(plugin_path),

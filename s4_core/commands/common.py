@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Optional
 
 from tqdm import tqdm
@@ -12,7 +13,9 @@ class TqdmProgress:
     """An engine ``progress(fraction, message, metrics)`` callback drawing a tqdm bar."""
 
     def __init__(self, desc: str, disable: bool = False) -> None:
-        self.bar = tqdm(total=1000, desc=desc, disable=disable, unit="‰", leave=True)
+        self.bar = tqdm(
+            total=1000, desc=desc, disable=disable, unit="‰", leave=True, file=sys.stderr
+        )
 
     def __call__(self, fraction: float, message: str, metrics: Optional[dict] = None) -> None:
         self.bar.n = int(round(1000 * min(1.0, max(0.0, fraction))))
@@ -20,6 +23,10 @@ class TqdmProgress:
         self.bar.set_description_str(message[:60])
         self.bar.set_postfix(post, refresh=False)
         self.bar.refresh()
+
+    def log(self, message: str) -> None:
+        """Print a message above the bar, on stderr (stdout stays clean for ``--json``)."""
+        self.bar.write(message, file=sys.stderr)
 
     def close(self) -> None:
         self.bar.close()

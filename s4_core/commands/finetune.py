@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             resume=args.resume,
             progress=bar,
-            log=bar.bar.write,
+            log=bar.log,
         )
     m = result["metrics"]
     print_result(

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             resume=args.resume,
             progress=bar,
-            log=bar.bar.write,
+            log=bar.log,
         )
     last = result["history"][-1] if result["history"] else {}
     print_result(

@@ -9,4 +9,18 @@ from qgis.core import QgsProcessingAlgorithm
 
 def all_algorithms() -> List[QgsProcessingAlgorithm]:
     """Fresh instances of every S4 algorithm, in toolbox order."""
-    return []
+    from .align import AlignTimeSeries
+    from .evaluate import Evaluate
+    from .export import ExportGeopackage
+    from .finetune import Finetune
+    from .pretrain import Pretrain
+    from .segment import SegmentTimeSeries
+
+    return [
+        AlignTimeSeries(),
+        Pretrain(),
+        Finetune(),
+        SegmentTimeSeries(),
+        ExportGeopackage(),
+        Evaluate(),
+    ]

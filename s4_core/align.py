@@ -1,0 +1,760 @@
+"""Spatial and temporal alignment of S1 and S2 time series (paper section 5).
+
+Spatial: every layer is resampled onto one reference :class:`~s4_core.grid.Grid` (default the
+S2 grid) — bilinear for measurements, nearest for the SCL classes — reading only the source
+window that covers the requested window (plus a margin for the resampling kernel). A window
+that is an integer-pixel window of the source grid is read directly, without resampling.
+Radiometry (reflectance / dB, validity) is applied before resampling; invalid source pixels
+do not contribute to resampled values.
+
+Temporal (:func:`align_in_time`): the shorter series is kept unchanged (equal lengths: S1, as
+in the paper); for each of its dates the other modality's nearest acquisition is taken (ties:
+the earlier). Gaps are reported in days; with ``max_gap_days`` frames beyond it are invalid.
+
+Fixed length for batching (:func:`fixed_length_indices`): the paper repeats the last frame of
+shorter series and clips longer ones to the 90th-percentile length (:func:`percentile_length`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import math
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.warp import calculate_default_transform, reproject, transform_bounds
+from rasterio.windows import Window
+from rasterio.windows import from_bounds as window_from_bounds
+
+from . import radiometry
+from .errors import Cancelled, DataError
+from .grid import Grid, as_crs
+from .series import Acquisition, TimeSeries, open_dataset
+
+Progress = Optional[Callable[..., None]]
+Cancel = Optional[Callable[[], bool]]
+MODALITIES = ("s1", "s2")
+
+#: Resampling used for measurement bands and for class/mask bands (SCL).
+MEASUREMENT_RESAMPLING = Resampling.bilinear
+CLASS_RESAMPLING = Resampling.nearest
+
+SENSOR_NAMES = {"s1": "Sentinel-1", "s2": "Sentinel-2"}
+UNITS = {"s1": "sigma0 backscatter, dB", "s2": "reflectance"}
+
+
+# ------------------------------------------------------------------------------------------
+# Temporal alignment
+# ------------------------------------------------------------------------------------------
+@dataclass
+class TemporalAlignment:
+    """Frame t pairs ``s1_index[t]`` with ``s2_index[t]`` (indexes into each series' dates).
+
+    ``reference``: the modality kept unchanged; ``dates``: its dates (the frame dates);
+    ``gap_days``: |reference date - other date| per frame; ``valid``: gap within the maximum.
+    """
+
+    reference: str
+    dates: List[_dt.date]
+    s1_index: np.ndarray
+    s2_index: np.ndarray
+    gap_days: np.ndarray
+    valid: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+    def index(self, modality: str) -> np.ndarray:
+        return self.s1_index if modality == "s1" else self.s2_index
+
+
+def _days(d) -> float:
+    if isinstance(d, _dt.datetime):
+        return d.toordinal() + (d.hour * 3600 + d.minute * 60 + d.second) / 86400.0
+    if isinstance(d, _dt.date):
+        return float(d.toordinal())
+    if isinstance(d, np.datetime64):
+        return float(d.astype("datetime64[s]").astype(np.int64)) / 86400.0 + 719163.0
+    raise TypeError(f"not a date: {d!r}")
+
+
+def nearest_indices(ref_days: np.ndarray, other_days: np.ndarray) -> np.ndarray:
+    """For each reference day, the index of the nearest ``other_days`` (ties: the earlier;
+    equal dates: the first)."""
+    other_days = np.asarray(other_days, dtype=np.float64)
+    ref_days = np.asarray(ref_days, dtype=np.float64)
+    order = np.argsort(other_days, kind="stable")
+    o = other_days[order]
+    pos = np.searchsorted(o, ref_days, side="left")
+    right = np.clip(pos, 0, len(o) - 1)
+    left = np.clip(pos - 1, 0, len(o) - 1)
+    d_right = np.where(pos < len(o), o[right] - ref_days, np.inf)
+    d_left = np.where(pos > 0, ref_days - o[left], np.inf)
+    chosen = np.where(d_left <= d_right, left, right)  # ties -> the earlier acquisition
+    # among equal dates take the first one in sorted order
+    chosen = np.searchsorted(o, o[chosen], side="left")
+    return order[chosen]
+
+
+def align_in_time(
+    s1_dates: Sequence, s2_dates: Sequence, max_gap_days: Optional[float] = None
+) -> TemporalAlignment:
+    """Paper's nearest-timestamp alignment: keep the shorter series, pair each of its dates with
+    the other modality's nearest acquisition (ties: the earlier)."""
+    if len(s1_dates) == 0 or len(s2_dates) == 0:
+        raise DataError(
+            f"cannot align in time: the S1 series has {len(s1_dates)} dates and the S2 series "
+            f"{len(s2_dates)}; both need at least one"
+        )
+    d1 = np.array([_days(d) for d in s1_dates])
+    d2 = np.array([_days(d) for d in s2_dates])
+    if len(d1) <= len(d2):
+        reference, ref, other = "s1", d1, d2
+        ref_dates = list(s1_dates)
+    else:
+        reference, ref, other = "s2", d2, d1
+        ref_dates = list(s2_dates)
+    pick = nearest_indices(ref, other)
+    keep = np.arange(len(ref))
+    gap = np.abs(other[pick] - ref)
+    valid = np.ones(len(ref), dtype=bool) if max_gap_days is None else gap <= float(max_gap_days)
+    s1_index, s2_index = (keep, pick) if reference == "s1" else (pick, keep)
+    dates = [d.date() if isinstance(d, _dt.datetime) else d for d in ref_dates]
+    return TemporalAlignment(
+        reference, dates, s1_index.astype(np.int64), s2_index.astype(np.int64), gap, valid
+    )
+
+
+def percentile_length(lengths: Sequence[int], q: float = 90, *, multiple: int = 1) -> int:
+    """The ``q``-th percentile of series lengths (numpy's linear percentile, rounded up), then
+    rounded up to a multiple of ``multiple`` (e.g. 4 for a 3D U-Net that halves T twice)."""
+    if len(lengths) == 0:
+        raise ValueError("percentile_length needs at least one length")
+    n = int(math.ceil(float(np.percentile(np.asarray(lengths, dtype=np.float64), q)) - 1e-9))
+    n = max(1, n)
+    if multiple > 1:
+        n = int(math.ceil(n / multiple) * multiple)
+    return n
+
+
+def fixed_length_indices(
+    n: int, length: int, mode: str = "repeat"
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Frame indices (into ``0..n-1``) and a frame-valid mask, both of length ``length``.
+
+    - ``"repeat"`` / ``"clip"`` (the paper's rule; the two names are synonyms): a longer series
+      keeps its first ``length`` frames; a shorter one repeats its last frame, the repeats
+      marked invalid in the mask.
+    - ``"even"``: a longer series takes ``length`` evenly spaced frames (first and last
+      included, e.g. for inference on long series); a shorter one repeats as above.
+    Padding is explicit in the mask, never inferred from pixel values.
+    """
+    if n <= 0:
+        raise ValueError(f"cannot fix the length of an empty series (n={n})")
+    if length <= 0:
+        raise ValueError(f"length must be positive, got {length}")
+    if mode not in ("repeat", "clip", "even"):
+        raise ValueError(f"unknown mode {mode!r}: use 'repeat', 'clip' or 'even'")
+    if n >= length:
+        if mode == "even" and n > length:
+            if length == 1:
+                idx = np.zeros(1, dtype=np.int64)
+            else:
+                idx = np.round(np.linspace(0, n - 1, length)).astype(np.int64)
+        else:
+            idx = np.arange(length, dtype=np.int64)
+        return idx, np.ones(length, dtype=bool)
+    idx = np.concatenate([np.arange(n), np.full(length - n, n - 1)]).astype(np.int64)
+    valid = np.arange(length) < n
+    return idx, valid
+
+
+# ------------------------------------------------------------------------------------------
+# Spatial alignment: reading one acquisition onto a grid window
+# ------------------------------------------------------------------------------------------
+def _read_source(ds, indexes: List[int], window: Window) -> np.ndarray:
+    """Read ``indexes`` of ``window`` from an open dataset (a seam for tests)."""
+    try:
+        return ds.read(indexes, window=window)
+    except Exception as exc:
+        raise DataError(f"cannot read {ds.name} (window {window}): {exc}") from exc
+
+
+def _source_grid(ds) -> Grid:
+    if ds.crs is None:
+        raise DataError(f"{ds.name} has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:32631)")
+    return Grid(ds.crs, ds.transform, ds.width, ds.height)
+
+
+def _bounds_in(grid: Grid, crs) -> Tuple[float, float, float, float]:
+    if grid.crs == crs:
+        return grid.bounds
+    return transform_bounds(grid.crs, crs, *grid.bounds, densify_pts=21)
+
+
+def read_acquisition(
+    series: TimeSeries, acq: Acquisition, grid: Grid
+) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """One acquisition on ``grid``: float32 ``(C, h, w)`` in reflectance/dB with NaN where
+    invalid (nodata, NaN, SCL cloud), and its SCL classes ``(h, w)`` uint8 (0 outside the
+    file) or None. Reads only the source window that covers ``grid``."""
+    ds = open_dataset(acq.path)
+    src = _source_grid(ds)
+    indexes = list(acq.band_indexes)
+    scl_i = acq.scl_index
+    read_idx = indexes + ([scl_i] if scl_i is not None else [])
+    nb = len(indexes)
+    out = np.full((nb, grid.height, grid.width), np.nan, dtype=np.float32)
+    scl_out = np.zeros((grid.height, grid.width), dtype=np.uint8) if scl_i is not None else None
+
+    def physical(raw: np.ndarray) -> np.ndarray:
+        return radiometry.to_physical(
+            raw[:nb],
+            series.sensor,
+            acq.nodata,
+            linear=series.linear,
+            scale=series.scale,
+            offset=series.offset,
+            scl=raw[nb] if scl_i is not None else None,
+        )
+
+    offset = grid.offset_in(src)
+    if offset is not None:  # same pixels: direct windowed read, no resampling
+        row, col = offset
+        r0, c0 = max(row, 0), max(col, 0)
+        r1, c1 = min(row + grid.height, src.height), min(col + grid.width, src.width)
+        if r1 <= r0 or c1 <= c0:
+            return out, scl_out
+        raw = _read_source(ds, read_idx, Window(c0, r0, c1 - c0, r1 - r0))
+        ys, xs = slice(r0 - row, r1 - row), slice(c0 - col, c1 - col)
+        out[:, ys, xs] = physical(raw)
+        if scl_out is not None:
+            scl_out[ys, xs] = np.clip(raw[nb], 0, 255).astype(np.uint8)
+        return out, scl_out
+
+    # resampling path: source window covering the target (plus the kernel's margin)
+    left, bottom, right, top = _bounds_in(grid, ds.crs)
+    fw = window_from_bounds(left, bottom, right, top, transform=ds.transform)
+    sx, sy = src.res
+    scale = max(
+        1.0, (right - left) / max(grid.width, 1) / sx, (top - bottom) / max(grid.height, 1) / sy
+    )
+    pad = 2 + int(math.ceil(2 * scale))
+    c0 = max(int(math.floor(fw.col_off)) - pad, 0)
+    r0 = max(int(math.floor(fw.row_off)) - pad, 0)
+    c1 = min(int(math.ceil(fw.col_off + fw.width)) + pad, src.width)
+    r1 = min(int(math.ceil(fw.row_off + fw.height)) + pad, src.height)
+    if c1 <= c0 or r1 <= r0:
+        return out, scl_out
+    win = Window(c0, r0, c1 - c0, r1 - r0)
+    raw = _read_source(ds, read_idx, win)
+    src_transform = ds.window_transform(win)
+    values = physical(raw)
+    reproject(
+        values,
+        out,
+        src_transform=src_transform,
+        src_crs=ds.crs,
+        src_nodata=np.nan,
+        dst_transform=grid.transform,
+        dst_crs=grid.crs,
+        dst_nodata=np.nan,
+        resampling=MEASUREMENT_RESAMPLING,
+    )
+    if scl_out is not None:
+        scl_src = np.clip(raw[nb], 0, 255).astype(np.uint8)
+        reproject(
+            scl_src,
+            scl_out,
+            src_transform=src_transform,
+            src_crs=ds.crs,
+            src_nodata=0,
+            dst_transform=grid.transform,
+            dst_crs=grid.crs,
+            dst_nodata=0,
+            resampling=CLASS_RESAMPLING,
+        )
+        out[:, ~radiometry.scl_clear(scl_out)] = np.nan
+    bad = ~np.isfinite(out).all(axis=0)
+    out[:, bad] = np.nan
+    return out, scl_out
+
+
+# ------------------------------------------------------------------------------------------
+# Scene: a reference grid plus aligned series
+# ------------------------------------------------------------------------------------------
+class Scene:
+    """S1 and/or S2 series on one reference grid, aligned in time.
+
+    Frames are the alignment's frames (the shorter series' dates) or, for a single-modality
+    scene, that series' dates. Picklable (it holds paths, not open files).
+    """
+
+    def __init__(
+        self,
+        grid: Grid,
+        s1: Optional[TimeSeries] = None,
+        s2: Optional[TimeSeries] = None,
+        alignment: Optional[TemporalAlignment] = None,
+    ) -> None:
+        if s1 is None and s2 is None:
+            raise DataError("a scene needs an S1 or an S2 series (or both)")
+        if s1 is not None and s2 is not None and alignment is None:
+            alignment = align_in_time(s1.dates, s2.dates)
+        self.grid = grid
+        self.s1 = s1
+        self.s2 = s2
+        self.alignment = alignment
+
+    # -- frames ---------------------------------------------------------------------------
+    @property
+    def modalities(self) -> List[str]:
+        return [m for m in MODALITIES if getattr(self, m) is not None]
+
+    def series(self, modality: str) -> TimeSeries:
+        s = getattr(self, modality, None) if modality in MODALITIES else None
+        if s is None:
+            raise DataError(
+                f"this scene has no {modality!r} series (it has {self.modalities}); "
+                "give that modality's images"
+            )
+        return s
+
+    @property
+    def reference(self) -> str:
+        """The modality whose dates are the frame dates."""
+        return self.alignment.reference if self.alignment is not None else self.modalities[0]
+
+    @property
+    def dates(self) -> List[_dt.date]:
+        if self.alignment is not None:
+            return list(self.alignment.dates)
+        return self.series(self.modalities[0]).dates
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.dates)
+
+    @property
+    def frame_valid(self) -> np.ndarray:
+        """Bool ``(n_frames,)``: False where the pair's gap exceeds ``max_gap_days``."""
+        if self.alignment is not None:
+            return self.alignment.valid.copy()
+        return np.ones(self.n_frames, dtype=bool)
+
+    @property
+    def gap_days(self) -> np.ndarray:
+        if self.alignment is not None:
+            return self.alignment.gap_days.copy()
+        return np.zeros(self.n_frames)
+
+    def frame_index(self, modality: str) -> np.ndarray:
+        """Per frame, the index of the modality's acquisition used."""
+        self.series(modality)
+        if self.alignment is not None:
+            return self.alignment.index(modality).copy()
+        return np.arange(self.n_frames, dtype=np.int64)
+
+    def acquisition_dates(self, modality: str) -> List[_dt.date]:
+        """Per frame, the date of the modality's acquisition used."""
+        d = self.series(modality).dates
+        return [d[i] for i in self.frame_index(modality)]
+
+    # -- reading --------------------------------------------------------------------------
+    def read_acquisition(
+        self, modality: str, index: int, window: Optional[Grid] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """Acquisition ``index`` of a modality on ``window``: float32 ``(C, h, w)`` (invalid -> 0)
+        and its validity ``(h, w)``."""
+        series = self.series(modality)
+        values, _ = read_acquisition(series, series.acquisitions[int(index)], window or self.grid)
+        valid = np.isfinite(values).all(axis=0)
+        values[:, ~valid] = 0.0
+        return values, valid
+
+    def read(
+        self,
+        window: Optional[Grid] = None,
+        modalities: Optional[Sequence[str]] = None,
+        frames: Optional[np.ndarray] = None,
+    ) -> Dict[str, object]:
+        """Aligned frames on ``window`` (None: the whole grid).
+
+        Returns, per modality m: ``m`` float32 ``(T, C, h, w)`` (invalid pixels 0) and
+        ``m + "_valid"`` bool ``(T, h, w)``; plus ``"frame_valid"`` bool ``(T,)`` and ``"dates"``
+        (frame dates). ``frames`` selects frame indices (may repeat); each acquisition is
+        read once per call.
+        """
+        grid = window or self.grid
+        mods = list(modalities) if modalities is not None else self.modalities
+        if frames is None:
+            frames = np.arange(self.n_frames, dtype=np.int64)
+        frames = np.asarray(frames, dtype=np.int64).reshape(-1)
+        if frames.size and (frames.min() < 0 or frames.max() >= self.n_frames):
+            raise IndexError(f"frame index out of range 0..{self.n_frames - 1}")
+        out: Dict[str, object] = {}
+        for m in mods:
+            series = self.series(m)
+            acq_idx = self.frame_index(m)[frames]
+            data = np.zeros(
+                (len(frames), len(series.band_names), grid.height, grid.width), np.float32
+            )
+            valid = np.zeros((len(frames), grid.height, grid.width), dtype=bool)
+            for a in np.unique(acq_idx):
+                values, ok = self.read_acquisition(m, int(a), grid)
+                where = np.nonzero(acq_idx == a)[0]
+                data[where] = values
+                valid[where] = ok
+            out[m] = data
+            out[m + "_valid"] = valid
+        out["frame_valid"] = self.frame_valid[frames]
+        all_dates = self.dates
+        out["dates"] = [all_dates[i] for i in frames]
+        return out
+
+    def describe(self) -> dict:
+        xres, yres = self.grid.res
+        d = {
+            "frames": self.n_frames,
+            "modalities": self.modalities,
+            "reference": self.reference,
+            "grid": self.grid.to_dict(),
+            "width": self.grid.width,
+            "height": self.grid.height,
+            "resolution": [xres, yres],
+        }
+        for m in self.modalities:
+            d[m] = self.series(m).describe()
+        return d
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{m}={len(self.series(m))} dates" for m in self.modalities)
+        return f"Scene({self.n_frames} frames, {parts}, {self.grid!r})"
+
+
+def _overlaps(a: Tuple[float, ...], b: Tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _check_overlap(series: TimeSeries, grid: Grid) -> TimeSeries:
+    keep, outside = [], []
+    for i, acq in enumerate(series.acquisitions):
+        src = _source_grid(open_dataset(acq.path))
+        b = _bounds_in(src, grid.crs) if src.crs != grid.crs else src.bounds
+        if _overlaps(b, grid.bounds):
+            keep.append(i)
+        else:
+            outside.append((acq, b))
+    if not keep:
+        acq, b = outside[0]
+        raise DataError(
+            f"{series.sensor.upper()} image {acq.path} does not overlap the reference grid: it "
+            f"covers {tuple(round(v, 6) for v in b)} but the grid covers "
+            f"{tuple(round(v, 6) for v in grid.bounds)} (in {grid.crs.to_string()}); check the "
+            "bounds/CRS, or that the S1 and S2 images show the same place"
+        )
+    if outside:
+        radiometry.warn(
+            f"{len(outside)} {series.sensor.upper()} image(s) do not overlap the reference grid "
+            f"and are left out: {', '.join(str(a.path) for a, _ in outside[:5])}"
+        )
+        return series.subset(keep)
+    return series
+
+
+def build_scene(
+    s1: Optional[TimeSeries] = None,
+    s2: Optional[TimeSeries] = None,
+    *,
+    grid: Optional[Grid] = None,
+    crs=None,
+    resolution: Optional[Union[float, Tuple[float, float]]] = None,
+    bounds: Optional[Sequence[float]] = None,
+    max_gap_days: Optional[float] = None,
+) -> Scene:
+    """A :class:`Scene` on a reference grid: ``grid``, else S2's grid (S1's without S2), with
+    ``crs`` / ``resolution`` / ``bounds`` (in ``crs``, else the base grid's CRS) overriding it.
+
+    Raises :class:`DataError` when a series does not overlap the grid at all; images of a series
+    that do not overlap it are left out with a warning.
+    """
+    for name, s in (("S1", s1), ("S2", s2)):
+        if s is not None and len(s) == 0:
+            raise DataError(f"the {name} series {s.source} has no acquisitions left")
+    if s1 is None and s2 is None:
+        raise DataError("give an S1 series, an S2 series or both")
+    if s1 is not None and s1.sensor != "s1":
+        raise DataError(f"{s1.source} is a {s1.sensor.upper()} series, given as S1")
+    if s2 is not None and s2.sensor != "s2":
+        raise DataError(f"{s2.source} is a {s2.sensor.upper()} series, given as S2")
+    if grid is None:
+        base = (s2 if s2 is not None else s1).grid()
+        if crs is not None or resolution is not None or bounds is not None:
+            dst_crs = as_crs(crs) if crs is not None else base.crs
+            if bounds is not None:
+                b = tuple(float(v) for v in bounds)
+                if len(b) != 4:
+                    raise DataError(f"bounds need 4 numbers (left bottom right top), got {bounds}")
+            else:
+                b = _bounds_in(base, dst_crs)
+            if resolution is not None:
+                res = resolution
+            elif dst_crs == base.crs:
+                res = base.res
+            else:
+                t, _, _ = calculate_default_transform(
+                    base.crs, dst_crs, base.width, base.height, *base.bounds
+                )
+                res = (abs(t.a), abs(t.e))
+            grid = Grid.from_bounds(dst_crs, b, res)
+        else:
+            grid = base
+    if s1 is not None:
+        s1 = _check_overlap(s1, grid)
+    if s2 is not None:
+        s2 = _check_overlap(s2, grid)
+    alignment = None
+    if s1 is not None and s2 is not None:
+        alignment = align_in_time(s1.dates, s2.dates, max_gap_days)
+    return Scene(grid, s1, s2, alignment)
+
+
+# ------------------------------------------------------------------------------------------
+# Writing aligned stacks
+# ------------------------------------------------------------------------------------------
+DATES_CSV_COLUMNS = (
+    "frame",
+    "date",
+    "s1_date",
+    "s2_date",
+    "gap_days",
+    "valid",
+    "s2_cloud_fraction",
+    "s1_valid_fraction",
+    "s2_valid_fraction",
+)
+
+
+def _profile(scene: Scene, modality: str, compress: Optional[str]) -> dict:
+    g = scene.grid
+    count = scene.n_frames * len(scene.series(modality).band_names)
+    profile = {
+        "driver": "GTiff",
+        "dtype": "float32",
+        "nodata": float("nan"),
+        "count": count,
+        "width": g.width,
+        "height": g.height,
+        "crs": g.crs,
+        "transform": g.transform,
+        "interleave": "band",
+        "BIGTIFF": "IF_SAFER",
+    }
+    if compress:
+        profile.update(compress=compress, predictor=3, NUM_THREADS="ALL_CPUS")
+        if compress.lower() == "deflate":
+            profile["zlevel"] = 1  # ~7x faster than the default level 6 for ~the same size
+    if g.width >= 256 and g.height >= 256:
+        profile.update(tiled=True, blockxsize=256, blockysize=256)
+    return profile
+
+
+def _fmt(v: float, digits: int = 6) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if float(v).is_integer():
+        return str(int(v))
+    return f"{v:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def write_aligned(
+    scene: Scene,
+    out_dir: Union[str, Path],
+    *,
+    progress: Progress = None,
+    cancel: Cancel = None,
+    block: int = 512,
+    compress: Optional[str] = "deflate",
+) -> Dict[str, Path]:
+    """Write the aligned stacks (``s1_aligned.tif``, ``s2_aligned.tif``) and ``dates.csv``.
+
+    Stacks are float32 GeoTIFFs on the scene grid, one band per (frame, band) described
+    ``YYYY-MM-DD_BAND`` with the FRAME date (the source acquisition's date is in the band tag
+    ``SOURCE_DATE`` and in ``dates.csv``), NaN = invalid (nodata, cloud, and the non-reference
+    modality of frames beyond ``max_gap_days``). They re-read as stack sources with
+    :func:`~s4_core.series.open_series`. Written window by window (``block`` px), each source
+    acquisition read once per window; outputs appear atomically (temporary files, then
+    ``os.replace``); nothing remains on error or cancel.
+
+    Returns ``{"s1": path, "s2": path, "dates_csv": path}`` (modalities present only).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mods = scene.modalities
+    windows = list(scene.grid.iter_windows(block))
+    uniques = {m: np.unique(scene.frame_index(m)) for m in mods}
+    total = max(1, sum(len(uniques[m]) for m in mods) * len(windows))
+    every = max(1, total // 200)  # at most ~200 progress reports
+    frame_valid = scene.frame_valid
+    reference = scene.reference
+    npix = float(scene.grid.width * scene.grid.height)
+    valid_count = {m: np.zeros(scene.n_frames) for m in mods}
+    cloud_count: Dict[int, float] = {}
+    tag = uuid.uuid4().hex[:8]
+    tmp: Dict[str, Path] = {}
+    final: Dict[str, Path] = {}
+    done = 0
+    try:
+        with rasterio.Env(GDAL_CACHEMAX=256 * 1024 * 1024):
+            for m in mods:
+                series = scene.series(m)
+                names = series.band_names
+                nb = len(names)
+                final[m] = out_dir / f"{m}_aligned.tif"
+                tmp[m] = out_dir / f".{m}_aligned.{tag}.tmp.tif"
+                acq_idx = scene.frame_index(m)
+                frame_dates = scene.dates
+                with rasterio.open(tmp[m], "w", **_profile(scene, m, compress)) as dst:
+                    dst.update_tags(
+                        SENSOR=SENSOR_NAMES[m],
+                        UNITS=UNITS[m],
+                        S4_ALIGNED="1",
+                        S4_REFERENCE=reference,
+                        S4_BANDS=",".join(names),
+                    )
+                    for t in range(scene.n_frames):
+                        acq = series.acquisitions[int(acq_idx[t])]
+                        for c, name in enumerate(names):
+                            bi = t * nb + c + 1
+                            dst.set_band_description(bi, f"{frame_dates[t].isoformat()}_{name}")
+                            dst.update_tags(
+                                bi, SOURCE_DATE=acq.date.isoformat(), SOURCE_FILE=acq.path.name
+                            )
+                    for a in uniques[m]:
+                        frames = np.nonzero(acq_idx == a)[0]
+                        for row, col, win in windows:
+                            if cancel is not None and cancel():
+                                raise Cancelled("alignment cancelled; no output was written")
+                            values, scl = read_acquisition(series, series.acquisitions[int(a)], win)
+                            ok = np.isfinite(values).all(axis=0)
+                            if m == "s2" and scl is not None:
+                                cloud_count[int(a)] = cloud_count.get(int(a), 0.0) + float(
+                                    np.isin(scl, radiometry.SCL_INVALID).sum()
+                                )
+                            w = Window(col, row, win.width, win.height)
+                            for t in frames:
+                                if not frame_valid[t] and m != reference:
+                                    data = np.full_like(values, np.nan)
+                                else:
+                                    data = values
+                                    valid_count[m][t] += float(ok.sum())
+                                dst.write(
+                                    data, indexes=list(range(t * nb + 1, t * nb + nb + 1)), window=w
+                                )
+                            done += 1
+                            if progress is not None and (done == total or done % every == 0):
+                                progress(
+                                    done / total,
+                                    f"aligning {m.upper()} {series.acquisitions[int(a)].date}",
+                                )
+        # dates.csv
+        final["dates_csv"] = out_dir / "dates.csv"
+        tmp["dates_csv"] = out_dir / f".dates.{tag}.tmp.csv"
+        s1_dates = scene.acquisition_dates("s1") if "s1" in mods else None
+        s2_dates = scene.acquisition_dates("s2") if "s2" in mods else None
+        s2_idx = scene.frame_index("s2") if "s2" in mods else None
+        gaps = scene.gap_days
+        with open(tmp["dates_csv"], "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(DATES_CSV_COLUMNS)
+            for t, d in enumerate(scene.dates):
+                cf = float("nan")
+                if s2_idx is not None and int(s2_idx[t]) in cloud_count:
+                    cf = cloud_count[int(s2_idx[t])] / npix
+                writer.writerow(
+                    [
+                        t,
+                        d.isoformat(),
+                        s1_dates[t].isoformat() if s1_dates else "",
+                        s2_dates[t].isoformat() if s2_dates else "",
+                        _fmt(float(gaps[t])) if scene.alignment is not None else "",
+                        "true" if frame_valid[t] else "false",
+                        _fmt(cf),
+                        _fmt(valid_count["s1"][t] / npix) if "s1" in mods else "",
+                        _fmt(valid_count["s2"][t] / npix) if "s2" in mods else "",
+                    ]
+                )
+        for key, path in tmp.items():
+            os.replace(path, final[key])
+        tmp.clear()
+    finally:
+        for path in tmp.values():
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            for side in (path.with_name(path.name + ".aux.xml"),):
+                if side.exists():
+                    side.unlink()
+    if progress is not None:
+        progress(1.0, "aligned stacks written")
+    return {k: final[k] for k in (*mods, "dates_csv")}
+
+
+def read_dates_csv(path: Union[str, Path]) -> List[dict]:
+    """Rows of a ``dates.csv`` written by :func:`write_aligned`, typed (dates, floats, bools)."""
+    rows = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            row: dict = {"frame": int(r["frame"]), "valid": r["valid"] == "true"}
+            for k in ("date", "s1_date", "s2_date"):
+                row[k] = _dt.date.fromisoformat(r[k]) if r.get(k) else None
+            for k in ("gap_days", "s2_cloud_fraction", "s1_valid_fraction", "s2_valid_fraction"):
+                row[k] = float(r[k]) if r.get(k) else float("nan")
+            rows.append(row)
+    return rows
+
+
+def alignment_summary(scene: Scene, dates_csv: Optional[Union[str, Path]] = None) -> dict:
+    """Figures for the command line: frames, grid, cloud-free fraction, median gap."""
+    xres, yres = scene.grid.res
+    epsg = scene.grid.crs.to_epsg()
+    summary = {
+        "frames": scene.n_frames,
+        "reference": scene.reference,
+        "s1_acquisitions": len(scene.s1) if scene.s1 is not None else 0,
+        "s2_acquisitions": len(scene.s2) if scene.s2 is not None else 0,
+        "width": scene.grid.width,
+        "height": scene.grid.height,
+        "resolution": [xres, yres],
+        "crs": f"EPSG:{epsg}" if epsg is not None else scene.grid.crs.to_wkt(),
+        "bounds": list(scene.grid.bounds),
+        "first_date": scene.dates[0].isoformat() if scene.n_frames else None,
+        "last_date": scene.dates[-1].isoformat() if scene.n_frames else None,
+        "valid_frames": int(scene.frame_valid.sum()),
+        "median_gap_days": float(np.median(scene.gap_days))
+        if scene.alignment is not None
+        else None,
+        "max_gap_days": float(np.max(scene.gap_days)) if scene.alignment is not None else None,
+    }
+    if dates_csv is not None:
+        rows = read_dates_csv(dates_csv)
+        cf = np.array([r["s2_cloud_fraction"] for r in rows])
+        s2v = np.array([r["s2_valid_fraction"] for r in rows])
+        s1v = np.array([r["s1_valid_fraction"] for r in rows])
+        summary["s2_cloud_fraction_mean"] = float(np.nanmean(cf)) if np.isfinite(cf).any() else None
+        summary["cloud_free_fraction"] = (
+            float(1.0 - np.nanmean(cf))
+            if np.isfinite(cf).any()
+            else (float(np.nanmean(s2v)) if np.isfinite(s2v).any() else None)
+        )
+        summary["s2_valid_fraction"] = float(np.nanmean(s2v)) if np.isfinite(s2v).any() else None
+        summary["s1_valid_fraction"] = float(np.nanmean(s1v)) if np.isfinite(s1v).any() else None
+    return summary

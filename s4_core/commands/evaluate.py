@@ -1,0 +1,73 @@
+"""``s4 evaluate``: score a class raster against reference polygons or a reference raster."""
+
+from __future__ import annotations
+
+import argparse
+from typing import List
+
+from .common import print_result
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score a class raster (OA, mIoU, per-class IoU, confusion matrix)",
+        description=(
+            "Compare a class raster written by 's4 segment' with a reference: a polygon layer "
+            "(give --class-field; its values are matched to the prediction's class names or "
+            "values) or a raster (an S4 class raster, matched by class name, or raw class codes "
+            "matched to the model's class values). Reference classes the model does not know "
+            "and pixels the prediction leaves as nodata are not scored (both are reported). "
+            "mIoU averages the classes present in the reference or the prediction."
+        ),
+    )
+    p.add_argument("--pred", required=True, help="class raster written by s4 segment")
+    p.add_argument("--truth", required=True, help="reference polygons or raster")
+    p.add_argument("--class-field", default=None, help="class field of reference polygons")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=run)
+
+
+def _fmt(value) -> str:
+    return "   -  " if value is None else f"{value:6.3f}"
+
+
+def format_scores(result: dict) -> List[str]:
+    """Human-readable lines: OA, mIoU, per-class IoU and the confusion matrix."""
+    names = result["class_names"]
+    lines = [
+        f"prediction {result['prediction']}",
+        f"reference  {result['truth']} ({result['truth_type']})",
+        f"pixels scored {result['n_pixels']}",
+        f"overall accuracy {_fmt(result['oa']).strip()}",
+        f"mIoU             {_fmt(result['miou']).strip()} (over {result['n_present']} classes)",
+        "per-class IoU:",
+    ]
+    width = max([len(n) for n in names] + [5])
+    for name, iou, support in zip(names, result["iou"], result["support"]):
+        lines.append(f"  {name:{width}s} {_fmt(iou)}  ({support} reference px)")
+    lines.append("confusion matrix (rows reference, columns prediction):")
+    digits = max([len(str(v)) for row in result["confusion_matrix"] for v in row] + [4])
+    cells = max(digits, min(10, max(len(n) for n in names)))
+    short = [n[:cells] for n in names]
+    lines.append("  " + " " * width + " " + " ".join(f"{n:>{cells}s}" for n in short))
+    for name, row in zip(names, result["confusion_matrix"]):
+        lines.append(f"  {name:{width}s} " + " ".join(f"{v:{cells}d}" for v in row))
+    if result.get("unmatched"):
+        lines.append(
+            "reference classes the model does not know (not scored): "
+            + ", ".join(f"{k} ({v} px)" for k, v in result["unmatched"].items())
+        )
+    if result.get("unpredicted_pixels"):
+        lines.append(
+            f"reference pixels left as nodata by the prediction: {result['unpredicted_pixels']}"
+        )
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import api
+
+    result = api.evaluate(args.pred, args.truth, class_field=args.class_field)
+    print_result(result, args.json, format_scores(result))
+    return 0

@@ -1,0 +1,65 @@
+"""``s4 info [MODEL] [--system] [--json]``: describe a checkpoint and/or the system S4 runs on."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, Dict
+
+from ..errors import CheckpointError
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "info",
+        help="describe a model checkpoint and/or the system (versions, CUDA devices)",
+        description=(
+            "Describe a model checkpoint (MODEL) and/or the system S4 runs on (--system: "
+            "Python, GDAL, numpy, torch, CUDA devices and memory). With neither, describes the "
+            "system. --json prints {'model': ..., 'system': ...} with the parts asked for."
+        ),
+    )
+    p.add_argument("model", nargs="?", type=Path, metavar="MODEL", help="a checkpoint (.pt)")
+    p.add_argument("--system", action="store_true", help="describe the system")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run)
+
+
+def describe_model(path: Path) -> Dict[str, Any]:
+    """``s4_core.checkpoint.describe(path)`` (imported here: it needs torch)."""
+    if not path.is_file():
+        raise CheckpointError(
+            f"{path}: no such checkpoint file. Give the .pt file written by 's4 pretrain' or "
+            "'s4 finetune'."
+        )
+    from ..checkpoint import describe
+
+    return describe(path)
+
+
+def _format_model(path: Path, info: Dict[str, Any]) -> str:
+    from ..diagnostics import format_mapping
+
+    return f"Model {path}\n" + format_mapping(info, 1)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..diagnostics import format_report, system_report
+
+    want_system = args.system or args.model is None
+    out: Dict[str, Any] = {}
+    if args.model is not None:
+        out["model"] = describe_model(args.model)
+    if want_system:
+        out["system"] = system_report()
+    if args.json:
+        print(json.dumps(out, indent=1, default=str))
+        return 0
+    parts = []
+    if "model" in out:
+        parts.append(_format_model(args.model, out["model"]))
+    if "system" in out:
+        parts.append(format_report(out["system"]))
+    print("\n".join(parts), end="")
+    return 0

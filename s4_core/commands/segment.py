@@ -1,0 +1,93 @@
+"""``s4 segment``: map a scene with a fine-tuned model from Sentinel-1 alone or Sentinel-2 alone."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import TqdmProgress, print_result
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "segment",
+        help="map a scene with a fine-tuned model (S1 alone or S2 alone, as the model says)",
+        description=(
+            "Segment an S1 or S2 time series with a fine-tuned checkpoint into a class raster "
+            "(uint8 GeoTIFF, 255 = nodata, colour table and class names), optionally polygons "
+            "(GeoPackage layer 'classes') and per-class probabilities. SRC is a folder of "
+            "per-date GeoTIFFs, a multi-band stack, or several files. The scene is processed in "
+            "overlapping windows; about OVERLAP/2 px are cropped on each inner side of a window."
+        ),
+    )
+    p.add_argument("--model", required=True, help="fine-tuned checkpoint (.pt)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--s2", nargs="+", metavar="SRC", help="Sentinel-2 folder, stack or files")
+    src.add_argument("--s1", nargs="+", metavar="SRC", help="Sentinel-1 folder, stack or files")
+    p.add_argument("--out", required=True, help="class raster to write (.tif)")
+    p.add_argument("--vector", default=None, help="also write polygons to this GeoPackage")
+    p.add_argument(
+        "--min-area",
+        type=float,
+        default=0.0,
+        metavar="M2",
+        help="polygons: merge regions smaller than this (m²) into their largest neighbour, "
+        "drop those that have none",
+    )
+    p.add_argument(
+        "--probabilities", default=None, help="also write per-class probabilities (.tif)"
+    )
+    p.add_argument("--tile-size", type=int, default=128, help="window side in px (default 128)")
+    p.add_argument(
+        "--overlap", type=int, default=32, help="overlap of neighbouring windows in px (default 32)"
+    )
+    p.add_argument("--batch-size", type=int, default=4, help="windows per batch (default 4)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument(
+        "--bounds",
+        nargs=4,
+        type=float,
+        default=None,
+        metavar=("LEFT", "BOTTOM", "RIGHT", "TOP"),
+        help="only this area (in the imagery's CRS)",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _sources(values):
+    if values is None:
+        return None
+    return values[0] if len(values) == 1 else list(values)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import api
+
+    with TqdmProgress("segment", disable=args.quiet) as bar:
+        result = api.segment(
+            args.model,
+            args.out,
+            s1=_sources(args.s1),
+            s2=_sources(args.s2),
+            bounds=args.bounds,
+            vector_out=args.vector,
+            min_area_m2=args.min_area,
+            probabilities_out=args.probabilities,
+            tile_size=args.tile_size,
+            overlap=args.overlap,
+            batch_size=args.batch_size,
+            device=args.device,
+            progress=bar,
+            log=bar.log,
+        )
+    total = sum(result["pixel_counts"].values()) or 1
+    lines = [f"wrote {result['path']} ({result['seconds']:.1f} s on {result['device']})"]
+    if result.get("vector"):
+        lines.append(f"wrote {result['n_polygons']} polygons to {result['vector']}")
+    if result.get("probabilities"):
+        lines.append(f"wrote probabilities to {result['probabilities']}")
+    for name, count in result["pixel_counts"].items():
+        lines.append(f"  {name:24s} {count:10d} px  {100.0 * count / total:5.1f} %")
+    print_result(result, args.json, lines)
+    return 0

@@ -1,0 +1,178 @@
+"""Compute devices: choice (``auto`` / ``cpu`` / ``cuda`` / ``cuda:N`` / ``mps``), mixed
+precision, memory layout and out-of-memory back-off.
+
+- ``auto`` picks CUDA, then Apple MPS, then the CPU. An explicit device that is not available
+  raises ``DeviceError`` saying how to get it.
+- Mixed precision is used on CUDA only: bfloat16 where the GPU supports it, else float16
+  together with a ``GradScaler`` (see ``grad_scaler``). CPU and MPS run float32.
+- On CUDA, models use the ``channels_last_3d`` memory format and cuDNN autotuning
+  (``cudnn.benchmark``), which pays off because tiles and crops have fixed shapes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import warnings
+from typing import Callable, ContextManager, Optional, TypeVar
+
+import torch
+from torch import nn
+
+from .errors import DeviceError
+
+T = TypeVar("T")
+Log = Callable[[str], None]
+
+__all__ = [
+    "amp_dtype",
+    "autocast_context",
+    "grad_scaler",
+    "is_out_of_memory",
+    "prepare_model",
+    "resolve_device",
+    "run_with_oom_backoff",
+]
+
+_CUDA_HELP = (
+    "install a CUDA build of PyTorch (see https://pytorch.org/get-started/locally/, e.g. "
+    "pip install torch --index-url https://download.pytorch.org/whl/cu124) into the Python that "
+    "runs S4, and an NVIDIA driver that supports it (check with nvidia-smi); or use --device cpu"
+)
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """The ``torch.device`` for ``name``: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``."""
+    text = str(name if name is not None else "auto").strip().lower()
+    if text in ("", "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda", torch.cuda.current_device())
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if text == "cpu":
+        return torch.device("cpu")
+    match = re.fullmatch(r"(?:cuda|gpu)(?::(\d+))?", text)
+    if match:
+        if not torch.cuda.is_available():
+            if torch.version.cuda is None:
+                why = f"this PyTorch ({torch.__version__}) was built without CUDA"
+            else:
+                why = (
+                    f"this PyTorch ({torch.__version__}, CUDA {torch.version.cuda}) finds no "
+                    "usable NVIDIA GPU (driver missing or too old, or CUDA_VISIBLE_DEVICES hides it)"
+                )
+            raise DeviceError(
+                f"device {name!r} is not available: {why}. To use a GPU, {_CUDA_HELP}"
+            )
+        index = int(match.group(1)) if match.group(1) is not None else torch.cuda.current_device()
+        count = torch.cuda.device_count()
+        if index >= count:
+            raise DeviceError(
+                f"device {name!r} is not available: this machine has {count} CUDA device(s) "
+                f"(cuda:0..cuda:{count - 1}); pick one of those or use --device auto"
+            )
+        return torch.device("cuda", index)
+    if text == "mps":
+        if not _mps_available():
+            built = (
+                getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_built()
+            )
+            why = (
+                "it needs an Apple-silicon Mac with macOS 12.3 or later"
+                if built
+                else f"this PyTorch ({torch.__version__}) was built without MPS support; "
+                "install the macOS build of PyTorch on an Apple-silicon Mac"
+            )
+            raise DeviceError(f"device 'mps' is not available: {why}; or use --device cpu")
+        return torch.device("mps")
+    raise DeviceError(
+        f"unknown device {name!r}: use auto, cpu, cuda, cuda:N (N = GPU number) or mps"
+    )
+
+
+def amp_dtype(device: torch.device) -> Optional[torch.dtype]:
+    """The autocast dtype on ``device``: bf16 (or fp16 without bf16 support) on CUDA, else None."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def autocast_context(device, enabled: bool = True) -> ContextManager:
+    """Mixed-precision context for forward passes: autocast on CUDA, a no-op elsewhere."""
+    dtype = amp_dtype(device) if enabled else None
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def grad_scaler(device) -> torch.amp.GradScaler:
+    """A GradScaler that is active only where autocast uses float16 (CUDA without bf16)."""
+    return torch.amp.GradScaler("cuda", enabled=amp_dtype(device) == torch.float16)
+
+
+def prepare_model(model: nn.Module, device, *, fixed_shapes: bool = True) -> nn.Module:
+    """Move ``model`` to ``device``; on CUDA use channels_last_3d and cuDNN autotuning."""
+    device = torch.device(device)
+    model = model.to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last_3d)
+        torch.backends.cudnn.benchmark = bool(fixed_shapes)
+    return model
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for CUDA (``torch.cuda.OutOfMemoryError``) and MPS out-of-memory errors."""
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def _empty_cache() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    if _mps_available() and hasattr(torch, "mps"):
+        torch.mps.empty_cache()
+
+
+def run_with_oom_backoff(
+    fn: Callable[[int], T], batch_size: int, *, log: Optional[Log] = None
+) -> T:
+    """``fn(batch_size)``; on out-of-memory, free the cache, halve the batch size and retry.
+
+    Each halving is reported through ``log(message)`` (or ``warnings.warn`` without ``log``).
+    Raises ``DeviceError`` when batch size 1 still runs out of memory. Errors other than
+    out-of-memory propagate unchanged.
+    """
+    size = int(batch_size)
+    if size < 1:
+        raise ValueError(f"batch size must be >= 1, not {batch_size}")
+    while True:
+        failure: Optional[str] = None
+        try:
+            return fn(size)
+        except (torch.cuda.OutOfMemoryError, RuntimeError) as exc:
+            if not is_out_of_memory(exc):
+                raise
+            failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        # Outside the except block, so the traceback (and the tensors it holds) is released.
+        _empty_cache()
+        if size == 1:
+            raise DeviceError(
+                f"out of memory even with batch size 1 ({failure}): use a smaller tile size "
+                "(--tile-size) or a shorter time series, close other programs using the GPU, "
+                "or run on the CPU (--device cpu)"
+            )
+        new = max(1, size // 2)
+        message = f"out of memory with batch size {size}; retrying with batch size {new}"
+        if log is not None:
+            log(message)
+        else:
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+        size = new

@@ -1,0 +1,171 @@
+"""The reference grid: CRS, affine transform and size, and its windows.
+
+A :class:`Grid` is what every layer is resampled onto (``s4_core.align``). Windows of a grid
+are grids themselves (same CRS and resolution, shifted origin), so any reader that takes a
+``Grid`` reads a window the same way it reads a whole scene.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence, Tuple, Union
+
+import affine
+import rasterio
+from rasterio.crs import CRS
+
+from .errors import DataError
+
+Bounds = Tuple[float, float, float, float]
+
+
+def as_crs(value) -> CRS:
+    """A ``rasterio.crs.CRS`` from a CRS, an EPSG code (int), ``"EPSG:XXXX"``, WKT or PROJ text."""
+    if isinstance(value, CRS):
+        return value
+    try:
+        if isinstance(value, int):
+            return CRS.from_epsg(value)
+        text = str(value).strip()
+        if text.isdigit():
+            return CRS.from_epsg(int(text))
+        return CRS.from_user_input(text)
+    except Exception as exc:  # rasterio raises CRSError; keep the message for the user
+        raise DataError(
+            f"cannot understand the CRS {value!r} ({exc}); give it as 'EPSG:32631' or WKT"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up raster grid: ``crs``, ``transform`` (pixel -> CRS), ``width``, ``height``."""
+
+    crs: CRS
+    transform: affine.Affine
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        if int(self.width) <= 0 or int(self.height) <= 0:
+            raise DataError(f"grid size must be positive, got {self.width} x {self.height}")
+        object.__setattr__(self, "crs", as_crs(self.crs))
+        object.__setattr__(self, "width", int(self.width))
+        object.__setattr__(self, "height", int(self.height))
+        if not isinstance(self.transform, affine.Affine):
+            object.__setattr__(self, "transform", affine.Affine(*list(self.transform)[:6]))
+
+    # -- geometry -------------------------------------------------------------------------
+    @property
+    def res(self) -> Tuple[float, float]:
+        """Pixel size ``(x, y)`` in CRS units (both positive)."""
+        t = self.transform
+        return (math.hypot(t.a, t.d), math.hypot(t.b, t.e))
+
+    @property
+    def bounds(self) -> Bounds:
+        """``(left, bottom, right, top)`` in CRS units."""
+        t = self.transform
+        corners = [t * (0, 0), t * (self.width, 0), t * (0, self.height)]
+        corners.append(t * (self.width, self.height))
+        xs = [c[0] for c in corners]
+        ys = [c[1] for c in corners]
+        return (min(xs), min(ys), max(xs), max(ys))
+
+    @property
+    def shape(self) -> Tuple[int, int]:
+        """``(height, width)``."""
+        return (self.height, self.width)
+
+    def window(self, row: int, col: int, height: int, width: int) -> Grid:
+        """The sub-grid whose top-left pixel is ``(row, col)`` of this grid (may extend past it)."""
+        return Grid(self.crs, self.transform * affine.Affine.translation(col, row), width, height)
+
+    def iter_windows(self, block: int = 512) -> Iterator[Tuple[int, int, Grid]]:
+        """``(row, col, window)`` tiles of at most ``block`` x ``block`` px covering the grid."""
+        if block <= 0:
+            raise ValueError(f"block must be positive, got {block}")
+        for row in range(0, self.height, block):
+            for col in range(0, self.width, block):
+                h = min(block, self.height - row)
+                w = min(block, self.width - col)
+                yield row, col, self.window(row, col, h, w)
+
+    def offset_in(self, parent: Grid) -> Tuple[int, int] | None:
+        """``(row, col)`` of this grid's origin in ``parent`` when it is an integer-pixel window
+        of it (same CRS and pixel size); None otherwise."""
+        if self.crs != parent.crs:
+            return None
+        a, p = self.transform, parent.transform
+        if not all(
+            math.isclose(x, y, rel_tol=0, abs_tol=1e-9 * max(1.0, abs(y)))
+            for x, y in zip((a.a, a.b, a.d, a.e), (p.a, p.b, p.d, p.e))
+        ):
+            return None
+        col_f, row_f = ~p * (a.c, a.f)
+        col, row = round(col_f), round(row_f)
+        if abs(col - col_f) > 1e-6 or abs(row - row_f) > 1e-6:
+            return None
+        return int(row), int(col)
+
+    def same_as(self, other: Grid) -> bool:
+        """True when both grids are the same pixels (tolerant to float noise in the transform)."""
+        return self.shape == other.shape and self.offset_in(other) == (0, 0)
+
+    # -- constructors ---------------------------------------------------------------------
+    @classmethod
+    def from_raster(cls, path: Union[str, Path]) -> Grid:
+        """The grid of a raster file."""
+        try:
+            with rasterio.open(path) as ds:
+                if ds.crs is None:
+                    raise DataError(
+                        f"{path} has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:32631)"
+                    )
+                return cls(ds.crs, ds.transform, ds.width, ds.height)
+        except rasterio.errors.RasterioIOError as exc:
+            raise DataError(f"cannot read {path}: {exc}") from exc
+
+    @classmethod
+    def from_bounds(
+        cls, crs, bounds: Sequence[float], resolution: Union[float, Sequence[float]]
+    ) -> Grid:
+        """A north-up grid covering ``bounds`` (left, bottom, right, top) at ``resolution``.
+
+        The origin is the top-left corner; the size is rounded up to whole pixels.
+        """
+        left, bottom, right, top = (float(v) for v in bounds)
+        if right <= left or top <= bottom:
+            raise DataError(f"bounds {tuple(bounds)} are empty: give them as left bottom right top")
+        if isinstance(resolution, (int, float)):
+            xres = yres = float(resolution)
+        else:
+            xres, yres = (float(v) for v in resolution)
+        if xres <= 0 or yres <= 0:
+            raise DataError(f"resolution must be positive, got {resolution}")
+        width = max(1, math.ceil((right - left) / xres - 1e-6))
+        height = max(1, math.ceil((top - bottom) / yres - 1e-6))
+        return cls(as_crs(crs), affine.Affine(xres, 0.0, left, 0.0, -yres, top), width, height)
+
+    # -- serialisation --------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """JSON-friendly form: CRS as ``"EPSG:n"`` when it has a code, else WKT."""
+        epsg = self.crs.to_epsg()
+        crs = f"EPSG:{epsg}" if epsg is not None else self.crs.to_wkt()
+        return {
+            "crs": crs,
+            "transform": [float(v) for v in tuple(self.transform)[:6]],
+            "width": self.width,
+            "height": self.height,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Grid:
+        return cls(as_crs(d["crs"]), affine.Affine(*d["transform"][:6]), d["width"], d["height"])
+
+    def __repr__(self) -> str:
+        epsg = self.crs.to_epsg()
+        crs = f"EPSG:{epsg}" if epsg is not None else "custom CRS"
+        xres, yres = self.res
+        return f"Grid({self.width} x {self.height} px, {xres:g} x {yres:g}, {crs}, bounds={self.bounds})"

@@ -1,0 +1,479 @@
+"""The 3D U-Net of the paper and the S4 network built on it (paper sections 5 and 6.3).
+
+Backbone: Garnot & Landrieu's UNet3D (utae-paps), generalised to ``widths = (w_0, ..., w_L)``;
+the reference ``(32, 64, 128)`` is their ``feats = 8``. With ``L = len(widths) - 1``:
+
+- encoder level ``i < L``: a *conv block* (Conv3d k3 + BatchNorm3d + LeakyReLU, twice,
+  ``-> w_i``), then MaxPool3d(2), which halves T, H and W together;
+- bottleneck (``T/2^L x H/2^L x W/2^L``): one Conv3d k3 + BN + LeakyReLU ``-> w_L``: this is
+  the *encoder output* (``Encoded.features``) that the projection head reads;
+- decoder: Conv3d k3 + BN + LeakyReLU (``w_L``), ConvTranspose3d(k3, s2, p1, output_padding 1)
+  ``-> w_{L-1}``; then for each level ``i = L-1 .. 0``: concatenate the encoder skip of level
+  ``i``, a conv block ``2 w_i -> w_i -> w_i`` (``-> dec_out_width`` at level 0), and for
+  ``i > 0`` ConvTranspose3d + BN + LeakyReLU ``-> w_{i-1}``;
+- output convs (Conv3d k3): ``dec_out_width ->`` K classes (segmentation) or the other
+  modality's channels (reconstruction).
+
+With 10 bands and 20 classes the segmentation path has 1,553,796 parameters, the same as
+UNet3D(feats=8). Time is collapsed at the end by a masked temporal mean of the class logits.
+
+S4 split (paper 5: "the first two [conv layers] are input-specific"):
+
+- ``first["s1"]`` = y_r and ``first["s2"]`` = y_o: the first ``n_specific`` encoder conv blocks
+  (default 1 = the first two Conv3d layers), one copy per modality;
+- ``shared`` = y_c: the remaining encoder conv blocks and the bottleneck conv;
+- ``proj`` = g: Conv3d 1x1x1 (``w_L -> w_L``) + BN + LeakyReLU + Conv3d 1x1x1 (``w_L ->
+  proj_dim``, default 64). The last layer has no BN/activation (SimCLR-style) so the cosine
+  similarity can use every direction; applied to the bottleneck; pretraining only;
+- decoder h: ONE up-path shared by both reconstruction directions and by segmentation (paper
+  5.3: fine-tuning reuses h and only replaces the final conv), with one output conv per target
+  (``rec_heads["s1"]``, ``rec_heads["s2"]``, ``seg_head``).
+
+Arbitrary T, H, W >= 1: the input is zero-padded at the end of T, H and W to multiples of
+``2^L`` and the output cropped back. Padded positions (frames with ``frame_mask`` False and
+the internal padding) are kept out of everything:
+
+- they are zeroed at the input and again after every layer, so for the real positions they
+  act exactly like a convolution's zero padding (appending masked frames with garbage values
+  does not change any output for the real frames);
+- max-pooling ignores them (a pooled cell covering one real and one padded frame takes the real
+  one); a cell covering only padded positions is padded at the next level;
+- in training mode BatchNorm statistics (and running statistics) are computed over the real
+  positions only (``MaskedBatchNorm3d``; identical to ``nn.BatchNorm3d`` when nothing is
+  padded); in eval mode the running statistics are used as usual;
+- the temporal mean of the logits runs over real frames only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Iterator, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .errors import CheckpointError, DataError
+
+MODALITIES = ("s1", "s2")
+
+
+@dataclass
+class NetConfig:
+    """Network settings, stored in checkpoints (``to_dict`` / ``from_dict``).
+
+    ``widths``: encoder widths per level, the last one is the bottleneck; ``len(widths) - 1``
+    poolings, so inputs are padded internally to multiples of ``2 ** (len(widths) - 1)``.
+    ``proj_dim``: output size of the projection head g. ``num_classes``: 0 = no segmentation
+    head yet (pretraining). ``dec_out_width``: width of the last decoder block (16 in the
+    reference). ``n_specific``: number of encoder conv blocks that are modality-specific.
+    """
+
+    s1_channels: int = 2
+    s2_channels: int = 10
+    widths: tuple[int, ...] = (32, 64, 128)
+    proj_dim: int = 64
+    num_classes: int = 0
+    dec_out_width: int = 16
+    n_specific: int = 1
+    negative_slope: float = 0.01
+
+    def __post_init__(self) -> None:
+        self.widths = tuple(int(w) for w in self.widths)
+        if len(self.widths) < 2 or min(self.widths) < 1:
+            raise ValueError(f"NetConfig.widths must hold >= 2 positive widths, got {self.widths}")
+        for name in ("s1_channels", "s2_channels", "proj_dim", "dec_out_width"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"NetConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.num_classes < 0:
+            raise ValueError(f"NetConfig.num_classes must be >= 0, got {self.num_classes}")
+        if not 1 <= self.n_specific <= len(self.widths) - 1:
+            raise ValueError(
+                f"NetConfig.n_specific must be between 1 and {len(self.widths) - 1} "
+                f"(the number of encoder conv blocks), got {self.n_specific}"
+            )
+
+    @property
+    def levels(self) -> int:
+        """Number of poolings (the bottleneck is ``2 ** levels`` times smaller)."""
+        return len(self.widths) - 1
+
+    @property
+    def factor(self) -> int:
+        """Down-sampling factor of the bottleneck in T, H and W."""
+        return 2**self.levels
+
+    def channels(self, modality: str) -> int:
+        _check_modality(modality)
+        return self.s1_channels if modality == "s1" else self.s2_channels
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["widths"] = list(self.widths)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> NetConfig:
+        """Inverse of ``to_dict``; raises CheckpointError on unknown or invalid settings."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise CheckpointError(
+                f"unknown network setting(s) {unknown} in the checkpoint: it was written by a "
+                "newer version of S4; update the plugin/engine to read it"
+            )
+        try:
+            return cls(**d)
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"invalid network settings in the checkpoint: {exc}") from exc
+
+
+def _check_modality(modality: str) -> None:
+    if modality not in MODALITIES:
+        raise ValueError(f"modality must be 's1' or 's2', got {modality!r}")
+
+
+@dataclass
+class Encoded:
+    """Encoder output of one modality plus what the decoder and the losses need.
+
+    ``features``: bottleneck ``(B, w_L, T', H', W')`` at the padded size; ``skips``: encoder
+    outputs of levels ``0 .. L-1``; ``masks``: per level ``0 .. L`` a bool ``(B, T_i, H_i, W_i)``
+    of real positions, or None where everything is real; ``frame_mask``: ``(B, T)`` input frames;
+    ``size``: the input ``(T, H, W)``.
+    """
+
+    features: Tensor
+    skips: list[Tensor]
+    masks: list[Optional[Tensor]]
+    frame_mask: Tensor
+    size: tuple[int, int, int]
+    modality: str
+
+
+class MaskedBatchNorm3d(nn.BatchNorm3d):
+    """BatchNorm3d whose training statistics use only the positions where ``mask`` is True.
+
+    ``mask``: bool ``(B, T, H, W)`` or None. Without a mask, or in eval mode, it is exactly
+    ``nn.BatchNorm3d`` (same parameters and buffers, so state dicts are interchangeable).
+    """
+
+    def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:  # type: ignore[override]
+        if mask is None or not self.training:
+            return super().forward(x)
+        w = mask.unsqueeze(1).to(torch.float32)
+        xf = x.float()
+        n = w.sum()
+        dims = (0, 2, 3, 4)
+        mean = (xf * w).sum(dims) / n.clamp(min=1)
+        centered = xf - mean.view(1, -1, 1, 1, 1)
+        var = (centered.square() * w).sum(dims) / n.clamp(min=1)
+        if self.track_running_stats and self.running_mean is not None:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                if self.momentum is None:
+                    factor = 1.0 / float(self.num_batches_tracked)
+                else:
+                    factor = self.momentum
+                unbiased = var * (n / (n - 1).clamp(min=1))
+                self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), factor)
+                self.running_var.lerp_(unbiased.detach().to(self.running_var.dtype), factor)
+        y = centered * torch.rsqrt(var + self.eps).view(1, -1, 1, 1, 1)
+        if self.affine:
+            y = y * self.weight.view(1, -1, 1, 1, 1) + self.bias.view(1, -1, 1, 1, 1)
+        return y.to(x.dtype)
+
+
+def _apply_mask(x: Tensor, mask: Optional[Tensor]) -> Tensor:
+    return x if mask is None else x * mask.unsqueeze(1).to(x.dtype)
+
+
+class _Layer(nn.Module):
+    """Conv3d k3 (or ConvTranspose3d k3 s2 when ``up``) + masked BatchNorm3d + LeakyReLU."""
+
+    def __init__(
+        self, cin: int, cout: int, slope: float, kernel: int = 3, up: bool = False
+    ) -> None:
+        super().__init__()
+        if up:
+            self.conv: nn.Module = nn.ConvTranspose3d(
+                cin, cout, 3, stride=2, padding=1, output_padding=1
+            )
+        else:
+            self.conv = nn.Conv3d(cin, cout, kernel, padding=kernel // 2)
+        self.bn = MaskedBatchNorm3d(cout)
+        self.act = nn.LeakyReLU(slope, inplace=True)
+
+    def forward(self, x: Tensor, mask: Optional[Tensor]) -> Tensor:
+        return _apply_mask(self.act(self.bn(self.conv(x), mask)), mask)
+
+
+class _Block(nn.Module):
+    """The U-Net conv block: two ``_Layer`` (``cin -> mid -> cout``)."""
+
+    def __init__(self, cin: int, mid: int, cout: int, slope: float) -> None:
+        super().__init__()
+        self.conv1 = _Layer(cin, mid, slope)
+        self.conv2 = _Layer(mid, cout, slope)
+
+    def forward(self, x: Tensor, mask: Optional[Tensor]) -> Tensor:
+        return self.conv2(self.conv1(x, mask), mask)
+
+
+class _ProjectionHead(nn.Module):
+    """g: Conv3d 1x1x1 + BN + LeakyReLU, then Conv3d 1x1x1 to ``proj_dim``."""
+
+    def __init__(self, cin: int, dim: int, slope: float) -> None:
+        super().__init__()
+        self.hidden = _Layer(cin, cin, slope, kernel=1)
+        self.out = nn.Conv3d(cin, dim, 1)
+
+    def forward(self, x: Tensor, mask: Optional[Tensor]) -> Tensor:
+        return self.out(self.hidden(x, mask))
+
+
+def _pool(x: Tensor, mask_in: Optional[Tensor], mask_out: Optional[Tensor]) -> Tensor:
+    """MaxPool3d(2) over real positions only; cells without a real position become 0."""
+    if mask_in is None:
+        return F.max_pool3d(x, 2)
+    x = x.masked_fill(~mask_in.unsqueeze(1), float("-inf"))
+    x = F.max_pool3d(x, 2)
+    return x.masked_fill(~mask_out.unsqueeze(1), 0.0)
+
+
+def _pool_mask(mask: Tensor) -> Tensor:
+    """True where a 2x2x2 cell holds at least one True."""
+    return F.max_pool3d(mask.unsqueeze(1).to(torch.float32), 2).squeeze(1) > 0
+
+
+class S4Net(nn.Module):
+    """S4 network: two modality-specific encoder heads, shared encoder layers, projection head,
+    shared decoder with per-target output convs. See the module docstring for the layout."""
+
+    def __init__(self, config: NetConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        w = c.widths
+        levels = c.levels
+        slope = c.negative_slope
+
+        def enc_block(i: int, cin: int) -> _Block:
+            return _Block(cin, w[i], w[i], slope)
+
+        self.first = nn.ModuleDict(
+            {
+                m: nn.ModuleList(
+                    enc_block(i, c.channels(m) if i == 0 else w[i - 1]) for i in range(c.n_specific)
+                )
+                for m in MODALITIES
+            }
+        )
+        shared: list[nn.Module] = [enc_block(i, w[i - 1]) for i in range(c.n_specific, levels)]
+        shared.append(_Layer(w[levels - 1], w[levels], slope))  # bottleneck conv
+        self.shared = nn.ModuleList(shared)
+        self.proj = _ProjectionHead(w[levels], c.proj_dim, slope)
+
+        self.center_out = _Layer(w[levels], w[levels], slope)
+        self.center_up = nn.ConvTranspose3d(
+            w[levels], w[levels - 1], 3, stride=2, padding=1, output_padding=1
+        )
+        self.dec_blocks = nn.ModuleList(
+            _Block(2 * w[i], w[i], w[i] if i > 0 else c.dec_out_width, slope)
+            for i in range(levels - 1, -1, -1)
+        )
+        self.dec_ups = nn.ModuleList(
+            _Layer(w[i], w[i - 1], slope, up=True) for i in range(levels - 1, 0, -1)
+        )
+        self.rec_heads = nn.ModuleDict(
+            {m: nn.Conv3d(c.dec_out_width, c.channels(m), 3, padding=1) for m in MODALITIES}
+        )
+        self.seg_head: Optional[nn.Conv3d] = None
+        if c.num_classes > 0:
+            self.set_num_classes(c.num_classes)
+
+    # ----------------------------------------------------------------- parameters
+    def set_num_classes(self, k: int) -> None:
+        """(Re)create the segmentation output conv with ``k`` classes (new random weights);
+        also sets ``self.config.num_classes``."""
+        if k < 1:
+            raise ValueError(f"number of classes must be >= 1, got {k}")
+        ref = self.rec_heads["s1"].weight
+        head = nn.Conv3d(self.config.dec_out_width, k, 3, padding=1)
+        self.seg_head = head.to(device=ref.device, dtype=ref.dtype)
+        self.config.num_classes = int(k)
+
+    def encoder_parameters(self, modality: Optional[str] = None) -> Iterator[nn.Parameter]:
+        """Encoder parameters: y_r + y_c for "s1", y_o + y_c for "s2", all three for None."""
+        mods = MODALITIES if modality is None else (modality,)
+        for m in mods:
+            _check_modality(m)
+            yield from self.first[m].parameters()
+        yield from self.shared.parameters()
+
+    def decoder_parameters(self) -> Iterator[nn.Parameter]:
+        """The shared decoder up-path (without output convs)."""
+        for module in (self.center_out, self.center_up, self.dec_blocks, self.dec_ups):
+            yield from module.parameters()
+
+    def segmentation_parameters(self, modality: str) -> Iterator[nn.Parameter]:
+        """Every parameter that ``segment(x, modality)`` uses."""
+        yield from self.encoder_parameters(modality)
+        yield from self.decoder_parameters()
+        if self.seg_head is not None:
+            yield from self.seg_head.parameters()
+
+    # ----------------------------------------------------------------- forward parts
+    def _memory_format(self) -> torch.memory_format:
+        weight = self.rec_heads["s1"].weight
+        if weight.is_contiguous(memory_format=torch.channels_last_3d) and not (
+            weight.is_contiguous()
+        ):
+            return torch.channels_last_3d
+        return torch.contiguous_format
+
+    def encode(self, x: Tensor, modality: str, frame_mask: Optional[Tensor] = None) -> Encoded:
+        """Encode ``x`` ``(B, T, C, H, W)`` of ``modality``; ``frame_mask`` ``(B, T)`` bool."""
+        _check_modality(modality)
+        if x.dim() != 5:
+            raise ValueError(f"expected x of shape (B, T, C, H, W), got {tuple(x.shape)}")
+        b, t, ch, h, w = x.shape
+        expected = self.config.channels(modality)
+        if ch != expected:
+            raise DataError(
+                f"the {modality.upper()} input has {ch} bands but the network expects "
+                f"{expected} ({modality}_channels): use the same bands as in pretraining"
+            )
+        if frame_mask is None:
+            frame_mask = torch.ones(b, t, dtype=torch.bool, device=x.device)
+        else:
+            if tuple(frame_mask.shape) != (b, t):
+                raise ValueError(
+                    f"frame_mask must have shape (B, T) = {(b, t)}, got {tuple(frame_mask.shape)}"
+                )
+            frame_mask = frame_mask.to(device=x.device, dtype=torch.bool)
+        f = self.config.factor
+        pt, ph, pw = (-t) % f, (-h) % f, (-w) % f
+        masks = self._level_masks(frame_mask, (t, h, w), (pt, ph, pw))
+
+        out = x.permute(0, 2, 1, 3, 4)
+        if pt or ph or pw:
+            out = F.pad(out, (0, pw, 0, ph, 0, pt))
+        if masks[0] is not None:
+            out = out.masked_fill(~masks[0].unsqueeze(1), 0.0)
+        out = out.contiguous(memory_format=self._memory_format())
+
+        stages = list(self.first[modality]) + list(self.shared)
+        skips: list[Tensor] = []
+        levels = self.config.levels
+        for i, stage in enumerate(stages):
+            out = stage(out, masks[i])
+            if i < levels:
+                skips.append(out)
+                out = _pool(out, masks[i], masks[i + 1])
+        return Encoded(out, skips, masks, frame_mask, (t, h, w), modality)
+
+    def _level_masks(
+        self, frame_mask: Tensor, size: tuple[int, int, int], pad: tuple[int, int, int]
+    ) -> list[Optional[Tensor]]:
+        levels = self.config.levels
+        if not any(pad) and bool(frame_mask.all()):
+            return [None] * (levels + 1)
+        (t, h, w), (pt, ph, pw) = size, pad
+        b = frame_mask.shape[0]
+        dev = frame_mask.device
+        fm = F.pad(frame_mask, (0, pt), value=False)
+        rows = torch.arange(h + ph, device=dev) < h
+        cols = torch.arange(w + pw, device=dev) < w
+        m = fm[:, :, None, None] & rows[None, None, :, None] & cols[None, None, None, :]
+        masks: list[Optional[Tensor]] = [m.expand(b, t + pt, h + ph, w + pw).contiguous()]
+        for _ in range(levels):
+            masks.append(_pool_mask(masks[-1]))
+        return masks
+
+    def project(self, enc: Encoded) -> Tensor:
+        """Projection head g on the bottleneck: ``(B, proj_dim, T', H', W')``."""
+        return self.proj(enc.features, enc.masks[-1])
+
+    def feature_mask(self, enc: Encoded) -> Tensor:
+        """Bool ``(B, T', H', W')``: bottleneck cells covering >= 1 real frame and real pixel."""
+        mask = enc.masks[-1]
+        if mask is None:
+            b, _, t, h, w = enc.features.shape
+            return torch.ones(b, t, h, w, dtype=torch.bool, device=enc.features.device)
+        return mask
+
+    def _decode(self, enc: Encoded) -> Tensor:
+        """Shared decoder up-path, cropped to the input size: ``(B, dec_out_width, T, H, W)``."""
+        masks, levels = enc.masks, self.config.levels
+        out = self.center_out(enc.features, masks[levels])
+        out = _apply_mask(self.center_up(out), masks[levels - 1])
+        for j, i in enumerate(range(levels - 1, -1, -1)):
+            out = self.dec_blocks[j](torch.cat([out, enc.skips[i]], dim=1), masks[i])
+            if i > 0:
+                out = self.dec_ups[j](out, masks[i - 1])
+        t, h, w = enc.size
+        # Padded positions are zero here, so cropping before the k3 output conv is exact.
+        return out[:, :, :t, :h, :w]
+
+    def reconstruct(self, enc: Encoded, target: str) -> Tensor:
+        """Decoder h: the ``target`` modality's series ``(B, T, C_target, H, W)``."""
+        _check_modality(target)
+        return self.rec_heads[target](self._decode(enc)).permute(0, 2, 1, 3, 4)
+
+    def segment(self, x: Tensor, modality: str, frame_mask: Optional[Tensor] = None) -> Tensor:
+        """Class logits ``(B, K, H, W)``: masked temporal mean over the real frames.
+
+        A sample without any real frame gets all-zero logits.
+        """
+        if self.seg_head is None:
+            raise CheckpointError(
+                "this network has no segmentation head (num_classes = 0, a pretrained-only "
+                "model): fine-tune it on labelled polygons first"
+            )
+        enc = self.encode(x, modality, frame_mask)
+        logits = self.seg_head(self._decode(enc))  # (B, K, T, H, W)
+        weight = enc.frame_mask.to(logits.dtype)
+        count = weight.sum(1).clamp(min=1.0)
+        weighted = logits * weight[:, None, :, None, None]
+        return weighted.sum(2) / count[:, None, None, None]
+
+    def forward(self, x: Tensor, modality: str, frame_mask: Optional[Tensor] = None) -> Tensor:
+        """Same as ``segment``."""
+        return self.segment(x, modality, frame_mask)
+
+    def pretrain_outputs(
+        self,
+        x_s1: Tensor,
+        x_s2: Tensor,
+        frame_mask: Optional[Tensor] = None,
+        *,
+        contrastive: bool = True,
+        reconstruction: bool = True,
+    ) -> dict[str, Any]:
+        """Everything the S4 loss needs for an aligned pair (same B, T, H, W).
+
+        Keys: ``z_s1``, ``z_s2`` (projections), ``feat_mask`` (both modalities' feature masks
+        combined) when ``contrastive``; ``rec_s2`` (from S1) and ``rec_s1`` (from S2) when
+        ``reconstruction``; always ``frame_mask`` ``(B, T)`` and ``factor`` (bottleneck
+        down-sampling factor).
+        """
+        if not (contrastive or reconstruction):
+            raise ValueError("pretrain_outputs needs contrastive and/or reconstruction")
+        s1, s2 = x_s1.shape, x_s2.shape
+        if x_s1.dim() != 5 or x_s2.dim() != 5 or (s1[:2] + s1[3:]) != (s2[:2] + s2[3:]):
+            raise DataError(
+                f"S1 {tuple(s1)} and S2 {tuple(s2)} batches are not aligned: they need the same "
+                "number of samples, dates and pixels (B, T, H, W); align the series first"
+            )
+        enc1 = self.encode(x_s1, "s1", frame_mask)
+        enc2 = self.encode(x_s2, "s2", frame_mask)
+        out: dict[str, Any] = {"frame_mask": enc1.frame_mask, "factor": self.config.factor}
+        if contrastive:
+            out["z_s1"] = self.project(enc1)
+            out["z_s2"] = self.project(enc2)
+            out["feat_mask"] = self.feature_mask(enc1) & self.feature_mask(enc2)
+        if reconstruction:
+            out["rec_s2"] = self.reconstruct(enc1, "s2")
+            out["rec_s1"] = self.reconstruct(enc2, "s1")
+        return out

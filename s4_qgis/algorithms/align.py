@@ -1,0 +1,82 @@
+"""``s4:align_time_series``: align Sentinel-1 and Sentinel-2 series in space and time."""
+
+from __future__ import annotations
+
+import json
+
+from qgis.core import (
+    QgsProcessingException,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputRasterLayer,
+    QgsProcessingParameterFolderDestination,
+)
+
+from .base import GROUP_PREPARE, S4Algorithm
+
+
+class AlignTimeSeries(S4Algorithm):
+    NAME = "align_time_series"
+    DISPLAY_NAME = "Align Sentinel-1 and Sentinel-2 time series"
+    GROUP = GROUP_PREPARE
+    HELP = (
+        "Puts a Sentinel-1 and a Sentinel-2 time series on one grid and one time axis, as S4 "
+        "pretraining does (paper section 5): both are resampled onto the Sentinel-2 grid, the "
+        "shorter series is kept and each of its dates is paired with the nearest acquisition "
+        "of the other sensor.<br><br>"
+        "<b>Sentinel-1 / Sentinel-2 layers</b>: one GeoTIFF per acquisition (dates read from the "
+        "files).<br><b>Largest date gap</b> (optional, days): drop pairs further apart.<br>"
+        "<b>Largest cloud fraction</b> (optional, 0..1): drop Sentinel-2 dates whose SCL band "
+        "flags more clouds.<br><br>"
+        "Output folder: the aligned S1 and S2 stacks (multi-band GeoTIFFs, one band per date "
+        "and band) and the date table (CSV)."
+    )
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+        self.add_series_parameter("SENTINEL1", "Sentinel-1 layers (one per date)", optional=False)
+        self.add_series_parameter("SENTINEL2", "Sentinel-2 layers (one per date)", optional=False)
+        self.add_float(
+            "MAX_GAP_DAYS", "Largest S1-S2 date gap (days)", None, 0.0, 3650.0, optional=True
+        )
+        self.add_float(
+            "MAX_CLOUD_FRACTION", "Largest S2 cloud fraction (0..1)", None, 0.0, 1.0, optional=True
+        )
+        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Output folder"))
+        self.addOutput(QgsProcessingOutputRasterLayer("S1_STACK", "Aligned Sentinel-1 stack"))
+        self.addOutput(QgsProcessingOutputRasterLayer("S2_STACK", "Aligned Sentinel-2 stack"))
+        self.addOutput(QgsProcessingOutputFile("DATES_CSV", "Date table (CSV)"))
+        self.addOutput(QgsProcessingOutputNumber("FRAMES", "Aligned dates"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        s1 = self.series_files(parameters, "SENTINEL1", context)
+        s2 = self.series_files(parameters, "SENTINEL2", context)
+        if not s1 or not s2:
+            raise QgsProcessingException(
+                "Alignment needs both series: give Sentinel-1 layers (SENTINEL1) and "
+                "Sentinel-2 layers (SENTINEL2) of the same area"
+            )
+        out_dir = self.parameterAsString(parameters, "OUTPUT", context)
+        api = self.engine(feedback)
+        progress, cancel, _ = self.callbacks(feedback)
+        result = self.call(
+            api.align,
+            self.sources(s1),
+            self.sources(s2),
+            out_dir,
+            max_gap_days=self.optional_number(parameters, "MAX_GAP_DAYS"),
+            max_cloud_fraction=self.optional_number(parameters, "MAX_CLOUD_FRACTION"),
+            progress=progress,
+            cancel=cancel,
+        )
+        summary = result.get("summary") or {}
+        feedback.pushInfo("Alignment: " + json.dumps(summary))
+        for key in ("s1", "s2", "dates_csv"):
+            if result.get(key):
+                feedback.pushInfo(f"{key}: {result[key]}")
+        return {
+            "OUTPUT": out_dir,
+            "S1_STACK": result.get("s1"),
+            "S2_STACK": result.get("s2"),
+            "DATES_CSV": result.get("dates_csv"),
+            "FRAMES": summary.get("frames"),
+        }

@@ -1,0 +1,219 @@
+"""Shared plumbing of the S4 Processing algorithms.
+
+Each algorithm turns its parameters into plain file paths and options, calls one function of
+``s4_core.api`` (imported lazily, after ``dependencies.engine_missing_message()`` says the engine
+can load) and hands the engine QGIS's feedback as its ``progress``/``cancel``/``log`` callables.
+Engine errors (``S4Error``) become ``QgsProcessingException`` with the engine's message.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterNumber,
+)
+from qgis.PyQt.QtGui import QIcon
+
+from ..layers import raster_files
+from ..tasks import format_metrics
+
+ICON_PATH = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "resources", "icon.svg"
+)
+STEP_LOG_SECONDS = 5.0
+DEVICES = ["auto", "cpu", "cuda"]
+DEVICE_LABELS = ["auto (CUDA GPU when available, else CPU)", "cpu", "cuda (NVIDIA GPU)"]
+
+GROUP_PREPARE = ("Prepare data", "prepare")
+GROUP_TRAIN = ("Train", "train")
+GROUP_MAP = ("Map", "map")
+GROUP_EVALUATE = ("Evaluate", "evaluate")
+
+
+class S4Algorithm(QgsProcessingAlgorithm):
+    """Base class: names, group, icon, help, engine loading and feedback adapters."""
+
+    NAME = ""
+    DISPLAY_NAME = ""
+    GROUP = GROUP_MAP
+    HELP = ""
+
+    # identity ---------------------------------------------------------------------------
+    def name(self) -> str:
+        return self.NAME
+
+    def displayName(self) -> str:  # noqa: N802 (QGIS API)
+        return self.DISPLAY_NAME
+
+    def group(self) -> str:
+        return self.GROUP[0]
+
+    def groupId(self) -> str:  # noqa: N802
+        return self.GROUP[1]
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return self.HELP
+
+    def icon(self) -> QIcon:
+        return QIcon(ICON_PATH)
+
+    def svgIconPath(self) -> str:  # noqa: N802
+        return ICON_PATH
+
+    def createInstance(self) -> S4Algorithm:  # noqa: N802
+        return type(self)()
+
+    # parameter helpers ------------------------------------------------------------------
+    def add_series_parameter(self, name: str, description: str, optional: bool = True) -> None:
+        self.addParameter(
+            QgsProcessingParameterMultipleLayers(
+                name, description, QgsProcessing.TypeRaster, optional=optional
+            )
+        )
+
+    def add_device_parameter(self) -> None:
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                "DEVICE", "Compute device", options=DEVICE_LABELS, defaultValue=0
+            )
+        )
+
+    def add_int(
+        self,
+        name: str,
+        description: str,
+        default: int,
+        minimum: int,
+        maximum: int,
+        advanced: bool = False,
+    ) -> None:
+        param = QgsProcessingParameterNumber(
+            name,
+            description,
+            QgsProcessingParameterNumber.Integer,
+            default,
+            False,
+            minimum,
+            maximum,
+        )
+        if advanced:
+            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(param)
+
+    def add_float(
+        self,
+        name: str,
+        description: str,
+        default: Optional[float],
+        minimum: float,
+        maximum: float,
+        optional: bool = False,
+        advanced: bool = False,
+    ) -> None:
+        param = QgsProcessingParameterNumber(
+            name,
+            description,
+            QgsProcessingParameterNumber.Double,
+            default,
+            optional,
+            minimum,
+            maximum,
+        )
+        if advanced:
+            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(param)
+
+    def device(self, parameters: Dict[str, Any], context) -> str:
+        return DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]
+
+    def series_files(self, parameters: Dict[str, Any], name: str, context) -> List[str]:
+        """Files of a multiple-layers parameter (raises QgsProcessingException when not files)."""
+        layers = self.parameterAsLayerList(parameters, name, context)
+        try:
+            return raster_files(layers, name)
+        except ValueError as error:
+            raise QgsProcessingException(str(error)) from None
+
+    @staticmethod
+    def sources(files: List[str]):
+        """What the engine takes as ``Sources``: None, one file, or the list of files."""
+        if not files:
+            return None
+        return files[0] if len(files) == 1 else files
+
+    @staticmethod
+    def optional_number(parameters: Dict[str, Any], name: str) -> Optional[float]:
+        value = parameters.get(name)
+        if value is None or value == "":
+            return None
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise QgsProcessingException(f"{name} must be a number, not {value!r}") from None
+
+    # engine -----------------------------------------------------------------------------
+    def engine(self, feedback):
+        """``s4_core.api`` after checking its dependencies (torch, rasterio, fiona, numpy)."""
+        from ..dependencies import engine_missing_message
+
+        missing = engine_missing_message()
+        if missing:
+            raise QgsProcessingException(missing)
+        from s4_core import api
+
+        return api
+
+    def log_device(self, api, device: str, feedback) -> Dict[str, Any]:
+        """Resolve and log the device the engine will use (an unavailable one is an error)."""
+        info = self.call(api.device_info, device)
+        memory = f", {info['memory_gb']} GiB" if info.get("memory_gb") else ""
+        feedback.pushInfo(f"Device: {info['device']} ({info.get('name', '')}{memory})")
+        return info
+
+    @staticmethod
+    def call(function: Callable[..., Any], *args, **kwargs) -> Any:
+        """Call an engine function; its S4Errors become QgsProcessingExceptions (no traceback)."""
+        from s4_core.errors import S4Error
+
+        try:
+            return function(*args, **kwargs)
+        except S4Error as error:
+            raise QgsProcessingException(str(error)) from None
+
+    @staticmethod
+    def callbacks(feedback, base: float = 0.0, span: float = 1.0):
+        """``progress``, ``cancel`` and ``log`` callables bound to ``feedback``.
+
+        ``base``/``span`` map the engine's 0..1 onto a part of the algorithm's progress bar.
+        Metrics (loss, mIoU ...) are logged as info lines.
+        """
+        last = {"message": None, "logged": 0.0}
+
+        def progress(
+            fraction: float, message: str = "", metrics: Optional[Dict[str, Any]] = None
+        ) -> None:
+            feedback.setProgress(100.0 * (base + span * max(0.0, min(1.0, float(fraction)))))
+            if message and message != last["message"]:
+                feedback.setProgressText(message)
+                last["message"] = message
+            if metrics:
+                # Epoch summaries always; per-step metrics at most every few seconds.
+                now = time.monotonic()
+                if "epoch" in metrics or now - last["logged"] >= STEP_LOG_SECONDS:
+                    last["logged"] = now
+                    text = format_metrics(metrics)
+                    feedback.pushInfo(f"{message}: {text}" if message else text)
+
+        def log(text: str) -> None:
+            feedback.pushInfo(str(text))
+
+        return progress, feedback.isCanceled, log

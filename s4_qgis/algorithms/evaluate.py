@@ -1,0 +1,184 @@
+"""``s4:evaluate``: scores of a class raster against reference polygons or a reference raster."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from typing import Any, Dict, List, Optional
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsFeature,
+    QgsFeatureSink,
+    QgsField,
+    QgsFields,
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterField,
+    QgsProcessingParameterMapLayer,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingUtils,
+    QgsRasterLayer,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QVariant
+
+from ..layers import file_path, vector_for_engine
+from .base import GROUP_EVALUATE, S4Algorithm
+from .finetune import check_class_field
+
+
+def predicted_column(name: str, taken: List[str]) -> str:
+    """Field name of the confusion-matrix column for predicted class ``name``."""
+    base = "pred_" + (re.sub(r"[^0-9A-Za-z_]+", "_", name).strip("_") or "class")
+    column, n = base, 2
+    while column in taken:
+        column, n = f"{base}_{n}", n + 1
+    return column
+
+
+def _per_class(values: Any, names: List[str]) -> List[Optional[float]]:
+    if isinstance(values, dict):
+        return [values.get(n) for n in names]
+    if isinstance(values, (list, tuple)):
+        return list(values) + [None] * (len(names) - len(values))
+    return [None] * len(names)
+
+
+def score_table(scores: Dict[str, Any]):
+    """Fields and rows (class_name, iou, support, one count per predicted class) of a result."""
+    names = [
+        str(n) for n in scores.get("class_names") or list((scores.get("per_class") or {}).keys())
+    ]
+    iou = _per_class(scores.get("per_class") or scores.get("iou"), names)
+    confusion = (
+        scores.get("confusion")
+        or scores.get("confusion_matrix")
+        or [[0] * len(names) for _ in names]
+    )
+    support = _per_class(scores.get("support"), names)
+    fields = QgsFields()
+    fields.append(QgsField("class_name", QVariant.String))
+    fields.append(QgsField("iou", QVariant.Double))
+    fields.append(QgsField("support", QVariant.LongLong))
+    columns: List[str] = ["class_name", "iou", "support"]
+    for name in names:
+        column = predicted_column(name, columns)
+        columns.append(column)
+        fields.append(QgsField(column, QVariant.LongLong))
+    rows = []
+    for i, name in enumerate(names):
+        row_counts = [int(v) for v in confusion[i]] if i < len(confusion) else [0] * len(names)
+        count = support[i] if support[i] is not None else sum(row_counts)
+        rows.append([name, None if iou[i] is None else float(iou[i]), int(count), *row_counts])
+    return fields, rows
+
+
+class Evaluate(S4Algorithm):
+    NAME = "evaluate"
+    DISPLAY_NAME = "Evaluate segmentation"
+    GROUP = GROUP_EVALUATE
+    HELP = (
+        "Compares an S4 class raster with reference data: overall accuracy (OA), mean "
+        "intersection over union (mIoU), IoU per class and the confusion matrix.<br><br>"
+        "<b>Class raster</b>: output of 'S4 segment time series'.<br>"
+        "<b>Reference</b>: polygons with a class-name field (give <b>Class field</b>) or a class "
+        "raster; classes are matched by name.<br><br>"
+        "Outputs: OA and mIoU, and a table with one row per reference class: class_name, iou, "
+        "support (reference pixels), then the confusion-matrix counts, one column per predicted "
+        "class (pred_&lt;class&gt;)."
+    )
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "S4 class raster"))
+        self.addParameter(
+            QgsProcessingParameterMapLayer(
+                "REFERENCE",
+                "Reference (polygons or class raster)",
+                types=[QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeRaster],
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterField(
+                "CLASS_FIELD",
+                "Class field of the reference polygons",
+                parentLayerParameterName="REFERENCE",
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(
+                "OUTPUT", "Per-class IoU and confusion matrix", QgsProcessing.TypeVector
+            )
+        )
+        self.addOutput(QgsProcessingOutputNumber("OA", "Overall accuracy"))
+        self.addOutput(QgsProcessingOutputNumber("MIOU", "Mean IoU"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
+        if layer is None:
+            raise QgsProcessingException("INPUT: choose an S4 class raster")
+        pred = file_path(layer)
+        reference = self.parameterAsLayer(parameters, "REFERENCE", context)
+        if reference is None:
+            raise QgsProcessingException("REFERENCE: choose reference polygons or a class raster")
+        class_field = self.parameterAsString(parameters, "CLASS_FIELD", context) or None
+        api = self.engine(feedback)
+        tmp = tempfile.mkdtemp(prefix="s4_evaluate_", dir=QgsProcessingUtils.tempFolder())
+        try:
+            if isinstance(reference, QgsVectorLayer):
+                if not class_field:
+                    raise QgsProcessingException(
+                        f"CLASS_FIELD: REFERENCE '{reference.name()}' is a vector layer: choose "
+                        "the field that holds its class names"
+                    )
+                check_class_field(reference, class_field, layer_parameter="REFERENCE")
+                try:
+                    truth = vector_for_engine(reference, tmp)
+                except OSError as error:
+                    raise QgsProcessingException(f"REFERENCE: {error}") from None
+            elif isinstance(reference, QgsRasterLayer):
+                truth = file_path(reference)
+                class_field = None
+            else:
+                raise QgsProcessingException("REFERENCE must be a vector or a raster layer")
+            scores = self.call(api.evaluate, pred, truth, class_field=class_field)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+        fields, rows = score_table(scores)
+        sink, dest = self.parameterAsSink(
+            parameters,
+            "OUTPUT",
+            context,
+            fields,
+            QgsWkbTypes.NoGeometry,
+            QgsCoordinateReferenceSystem(),
+        )
+        if sink is None:
+            raise QgsProcessingException("OUTPUT: the table could not be created")
+        for row in rows:
+            feature = QgsFeature(fields)
+            feature.setAttributes(row)
+            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+        oa, miou = scores.get("oa"), scores.get("miou")
+        feedback.pushInfo(
+            "OA: "
+            + ("n/a" if oa is None else f"{oa:.4f}")
+            + ", mIoU: "
+            + ("n/a" if miou is None else f"{miou:.4f}")
+        )
+        header = [f.name() for f in fields]
+        feedback.pushInfo("\t".join(header))
+        for row in rows:
+            feedback.pushInfo(
+                "\t".join(
+                    "" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))
+                    for v in row
+                )
+            )
+        return {"OUTPUT": dest, "OA": oa, "MIOU": miou}

@@ -1,0 +1,61 @@
+"""``s4:export_geopackage``: class raster -> styled class polygons in a GeoPackage."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterVectorDestination,
+)
+
+from ..layers import file_path
+from ..styling import attach_postprocessor, style_vector_file
+from .base import GROUP_MAP, S4Algorithm
+from .segment import check_output_suffix
+
+
+class ExportGeopackage(S4Algorithm):
+    NAME = "export_geopackage"
+    DISPLAY_NAME = "Export segmentation as GeoPackage"
+    GROUP = GROUP_MAP
+    HELP = (
+        "Turns an S4 class raster (output of 'S4 segment time series') into polygons: one "
+        "polygon per connected patch of a class, with fields class_id, class_name and "
+        "area_m2, styled by class (the style is stored in the GeoPackage).<br><br>"
+        "<b>Smallest polygon</b>: patches smaller than this area (m²) are dropped."
+    )
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "S4 class raster"))
+        self.add_float("MIN_AREA", "Smallest polygon kept (m²)", 0.0, 0.0, 1e12)
+        self.addParameter(
+            QgsProcessingParameterVectorDestination(
+                "OUTPUT_VECTOR", "Class polygons (GeoPackage)", QgsProcessing.TypeVectorPolygon
+            )
+        )
+        self.addOutput(QgsProcessingOutputNumber("N_POLYGONS", "Polygons written"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
+        if layer is None:
+            raise QgsProcessingException("INPUT: choose an S4 class raster")
+        raster = file_path(layer)
+        out = self.parameterAsOutputLayer(parameters, "OUTPUT_VECTOR", context)
+        check_output_suffix(out, (".gpkg",), "OUTPUT_VECTOR", "GeoPackage")
+        api = self.engine(feedback)
+        progress, cancel, _ = self.callbacks(feedback)
+        result = self.call(
+            api.export_vector,
+            raster,
+            out,
+            min_area_m2=self.parameterAsDouble(parameters, "MIN_AREA", context),
+            progress=progress,
+            cancel=cancel,
+        )
+        classes = result["classes"]
+        style_vector_file(result.get("path") or out, classes)
+        attach_postprocessor(context, out, classes, "S4 class polygons")
+        feedback.pushInfo(f"{result.get('n_polygons')} polygons written to {out}")
+        return {"OUTPUT_VECTOR": out, "N_POLYGONS": result.get("n_polygons")}

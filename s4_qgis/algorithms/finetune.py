@@ -1,0 +1,198 @@
+"""``s4:finetune``: fine-tune S4 on labelled polygons for one inference modality."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterVectorLayer,
+    QgsProcessingUtils,
+)
+
+from ..layers import feature_count_with_geometry, vector_for_engine
+from .base import GROUP_TRAIN, S4Algorithm
+from .segment import CHECKPOINT_FILTER, check_output_suffix
+
+MODALITIES = ["s2", "s1"]
+MODALITY_LABELS = ["s2: Sentinel-2 (optical)", "s1: Sentinel-1 (radar)"]
+
+
+def check_class_field(
+    layer, field: str, parameter: str = "CLASS_FIELD", layer_parameter: str = "LABELS"
+) -> None:
+    """The class field must exist in the layer (message lists the fields there are)."""
+    if not field:
+        raise QgsProcessingException(
+            f"{parameter}: choose the field of {layer_parameter} that holds the class names"
+        )
+    names = layer.fields().names()
+    if field not in names:
+        raise QgsProcessingException(
+            f"{parameter}: field '{field}' does not exist in layer '{layer.name()}' "
+            f"({layer_parameter}); its fields are: {', '.join(names) or 'none'}"
+        )
+
+
+class Finetune(S4Algorithm):
+    NAME = "finetune"
+    DISPLAY_NAME = "S4 fine-tune on labelled polygons"
+    GROUP = GROUP_TRAIN
+    HELP = (
+        "Trains an S4 model to map your classes from a few labelled polygons.<br><br>"
+        "<b>Sentinel-1 / Sentinel-2 layers</b>: one GeoTIFF per acquisition; only the series "
+        "of the inference modality is used (the model will map from that one sensor).<br>"
+        "<b>Labels</b>: polygons of known classes (a memory layer or a layer being edited is "
+        "fine); <b>Class field</b>: the field with the class names.<br>"
+        "<b>Pretrained model</b>: optional checkpoint from 'S4 pretrain'; without one the "
+        "network is trained from scratch (usually worse with few labels).<br>"
+        "<b>Inference modality</b>: s2 (optical) or s1 (radar).<br>"
+        "<b>Epochs, crop size, batch size, seed</b>: training settings; crops are taken "
+        "around the labelled pixels, a share of the polygons is held out for validation.<br><br>"
+        "Output: the fine-tuned checkpoint (.pt) for 'S4 segment time series'. The loss and "
+        "the validation mIoU are logged per epoch; Cancel stops cleanly."
+    )
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+        self.add_series_parameter("SENTINEL1", "Sentinel-1 layers (one per date)")
+        self.add_series_parameter("SENTINEL2", "Sentinel-2 layers (one per date)")
+        self.addParameter(
+            QgsProcessingParameterVectorLayer(
+                "LABELS", "Labelled polygons", [QgsProcessing.TypeVectorPolygon]
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterField(
+                "CLASS_FIELD", "Class field", parentLayerParameterName="LABELS"
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "INIT_MODEL",
+                "Pretrained model (optional; none = train from scratch)",
+                fileFilter=CHECKPOINT_FILTER,
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                "MODALITY", "Inference modality", options=MODALITY_LABELS, defaultValue=0
+            )
+        )
+        self.add_int("EPOCHS", "Epochs", 20, 1, 10000)
+        self.add_int("CROP_SIZE", "Crop size (pixels)", 32, 8, 1024)
+        self.add_int("BATCH_SIZE", "Batch size", 2, 1, 1024)
+        self.add_device_parameter()
+        self.add_int("SEED", "Random seed", 0, 0, 2**31 - 1, advanced=True)
+        freeze = QgsProcessingParameterBoolean(
+            "FREEZE_ENCODER", "Freeze the pretrained encoder", defaultValue=False
+        )
+        freeze.setFlags(freeze.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(freeze)
+        self.add_float(
+            "VAL_FRACTION",
+            "Share of polygons held out for validation",
+            0.2,
+            0.0,
+            0.9,
+            advanced=True,
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                "OUTPUT", "Fine-tuned checkpoint", fileFilter=CHECKPOINT_FILTER
+            )
+        )
+        self.addOutput(QgsProcessingOutputNumber("VAL_MIOU", "Validation mIoU"))
+        self.addOutput(QgsProcessingOutputString("CLASSES", "Class names (comma separated)"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        modality = MODALITIES[self.parameterAsEnum(parameters, "MODALITY", context)]
+        s1 = self.series_files(parameters, "SENTINEL1", context)
+        s2 = self.series_files(parameters, "SENTINEL2", context)
+        series = s1 if modality == "s1" else s2
+        if not series:
+            name = "SENTINEL1" if modality == "s1" else "SENTINEL2"
+            raise QgsProcessingException(
+                f"Inference modality is {modality.upper()} but no {modality.upper()} layers were "
+                f"given: add them to {name} or change MODALITY"
+            )
+        labels = self.parameterAsVectorLayer(parameters, "LABELS", context)
+        if labels is None or not labels.isValid():
+            raise QgsProcessingException("LABELS: choose a polygon layer with labelled polygons")
+        class_field = self.parameterAsString(parameters, "CLASS_FIELD", context)
+        check_class_field(labels, class_field)
+        if feature_count_with_geometry(labels) == 0:
+            raise QgsProcessingException(
+                f"LABELS: layer '{labels.name()}' has no polygons: digitise a few polygons of "
+                "each class first"
+            )
+        init = self.parameterAsFile(parameters, "INIT_MODEL", context) or None
+        if init and not os.path.isfile(init):
+            raise QgsProcessingException(f"INIT_MODEL: checkpoint file not found: {init}")
+        out = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+        check_output_suffix(out, (".pt",), "OUTPUT", "checkpoint")
+        device = self.device(parameters, context)
+
+        api = self.engine(feedback)
+        self.log_device(api, device, feedback)
+        feedback.pushInfo(
+            f"Fine-tuning for {modality.upper()} inference "
+            + (f"from {init}" if init else "from scratch (no pretrained model)")
+        )
+        tmp = tempfile.mkdtemp(prefix="s4_finetune_", dir=QgsProcessingUtils.tempFolder())
+        try:
+            try:
+                labels_path = vector_for_engine(labels, tmp)
+            except OSError as error:
+                raise QgsProcessingException(f"LABELS: {error}") from None
+            if labels_path.startswith(tmp):
+                feedback.pushInfo(f"Labels written to a temporary GeoPackage ({labels.name()})")
+            progress, cancel, log = self.callbacks(feedback)
+            result = self.call(
+                api.finetune,
+                self.sources(s1),
+                self.sources(s2),
+                labels_path,
+                class_field,
+                out,
+                modality=modality,
+                init=init,
+                epochs=self.parameterAsInt(parameters, "EPOCHS", context),
+                crop_size=self.parameterAsInt(parameters, "CROP_SIZE", context),
+                batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
+                device=device,
+                seed=self.parameterAsInt(parameters, "SEED", context),
+                freeze_encoder=self.parameterAsBool(parameters, "FREEZE_ENCODER", context),
+                val_fraction=self.parameterAsDouble(parameters, "VAL_FRACTION", context),
+                progress=progress,
+                cancel=cancel,
+                log=log,
+            )
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        metrics = result.get("metrics") or {}
+        miou = metrics.get("val_miou")
+        classes = [
+            c if isinstance(c, str) else c.get("name", "") for c in result.get("classes", [])
+        ]
+        feedback.pushInfo(
+            f"Fine-tuned checkpoint: {result['path']} (classes: {', '.join(classes)}; "
+            f"validation mIoU: {miou if miou is not None else 'n/a'}; {result.get('device')}, "
+            f"{result.get('seconds')} s)"
+        )
+        return {
+            "OUTPUT": result["path"],
+            "VAL_MIOU": float(miou) if miou is not None else None,
+            "CLASSES": ", ".join(classes),
+        }

@@ -1,0 +1,113 @@
+"""``s4:pretrain``: self-supervised S4 pretraining on aligned Sentinel-1 + Sentinel-2 series."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+)
+
+from .base import GROUP_TRAIN, S4Algorithm
+from .segment import CHECKPOINT_FILTER, check_output_suffix
+
+
+def last_metrics(history) -> dict:
+    """The last epoch's metrics of an engine history (list of dicts, or dict of lists)."""
+    if isinstance(history, list) and history and isinstance(history[-1], dict):
+        return history[-1]
+    if isinstance(history, dict):
+        out = {}
+        for key, values in history.items():
+            if isinstance(values, list) and values:
+                out[key] = values[-1]
+        return out
+    return {}
+
+
+class Pretrain(S4Algorithm):
+    NAME = "pretrain"
+    DISPLAY_NAME = "S4 pretrain (self-supervised, S1 + S2)"
+    GROUP = GROUP_TRAIN
+    HELP = (
+        "Pretrains an S4 model WITHOUT labels on a Sentinel-1 and a Sentinel-2 time series of "
+        "the same area (Shenoy et al., Remote Sensing 2024): a 3D U-Net learns that radar and "
+        "optical pixels at the same place and time belong together (pixel-wise space-time "
+        "contrastive loss) and to reconstruct one modality from the other.<br><br>"
+        "<b>Sentinel-1 / Sentinel-2 layers</b>: one GeoTIFF per acquisition (dates read from the "
+        "files); they are aligned in space (onto the Sentinel-2 grid) and time automatically.<br>"
+        "<b>Epochs, crop size, batch size</b>: training length and the size of the random "
+        "crops; small crops and batches need less memory.<br>"
+        "<b>Seed</b>: makes runs repeatable.<br><br>"
+        "Output: a pretrained checkpoint (.pt) to start 'S4 fine-tune on labelled polygons' "
+        "from. Progress and the loss per epoch are logged; Cancel stops cleanly."
+    )
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+        self.add_series_parameter("SENTINEL1", "Sentinel-1 layers (one per date)", optional=False)
+        self.add_series_parameter("SENTINEL2", "Sentinel-2 layers (one per date)", optional=False)
+        self.add_int("EPOCHS", "Epochs", 10, 1, 10000)
+        self.add_int("CROP_SIZE", "Crop size (pixels)", 32, 8, 1024)
+        self.add_int("BATCH_SIZE", "Batch size", 2, 1, 1024)
+        self.add_device_parameter()
+        self.add_int("SEED", "Random seed", 0, 0, 2**31 - 1, advanced=True)
+        steps = QgsProcessingParameterNumber(
+            "STEPS_PER_EPOCH",
+            "Training steps per epoch (default: as many as the scene's crops)",
+            QgsProcessingParameterNumber.Integer,
+            None,
+            True,
+            1,
+            1000000,
+        )
+        steps.setFlags(steps.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(steps)
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                "OUTPUT", "Pretrained checkpoint", fileFilter=CHECKPOINT_FILTER
+            )
+        )
+        self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", "Loss of the last epoch"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        s1 = self.series_files(parameters, "SENTINEL1", context)
+        s2 = self.series_files(parameters, "SENTINEL2", context)
+        if not s1 or not s2:
+            raise QgsProcessingException(
+                "Pretraining needs both series: give Sentinel-1 layers (SENTINEL1) and "
+                "Sentinel-2 layers (SENTINEL2) of the same area"
+            )
+        out = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+        check_output_suffix(out, (".pt",), "OUTPUT", "checkpoint")
+        device = self.device(parameters, context)
+        api = self.engine(feedback)
+        self.log_device(api, device, feedback)
+        progress, cancel, log = self.callbacks(feedback)
+        extra = {}
+        steps = self.optional_number(parameters, "STEPS_PER_EPOCH")
+        if steps is not None:
+            extra["steps_per_epoch"] = int(steps)
+        result = self.call(
+            api.pretrain,
+            self.sources(s1),
+            self.sources(s2),
+            out,
+            epochs=self.parameterAsInt(parameters, "EPOCHS", context),
+            crop_size=self.parameterAsInt(parameters, "CROP_SIZE", context),
+            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
+            device=device,
+            seed=self.parameterAsInt(parameters, "SEED", context),
+            progress=progress,
+            cancel=cancel,
+            log=log,
+            **extra,
+        )
+        final = last_metrics(result.get("history"))
+        loss = final.get("loss")
+        feedback.pushInfo(
+            f"Pretrained checkpoint: {result['path']} ({result.get('device')}, "
+            f"{result.get('seconds')} s)"
+        )
+        return {"OUTPUT": result["path"], "FINAL_LOSS": float(loss) if loss is not None else None}

@@ -1,0 +1,142 @@
+"""``s4:segment_time_series``: map a scene with a fine-tuned S4 model (one modality)."""
+
+from __future__ import annotations
+
+import os
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterVectorDestination,
+)
+
+from ..styling import attach_postprocessor, style_raster_file, style_vector_file
+from .base import GROUP_MAP, S4Algorithm
+
+CHECKPOINT_FILTER = "S4 checkpoint (*.pt)"
+
+
+def check_output_suffix(path: str, suffixes, parameter: str, kind: str) -> None:
+    if path and not path.lower().endswith(tuple(suffixes)):
+        raise QgsProcessingException(
+            f"{parameter} must be a {kind} file ({', '.join(suffixes)}), not {path}"
+        )
+
+
+class SegmentTimeSeries(S4Algorithm):
+    NAME = "segment_time_series"
+    DISPLAY_NAME = "S4 segment time series"
+    GROUP = GROUP_MAP
+    HELP = (
+        "Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image "
+        "time series with a fine-tuned S4 model.<br><br>"
+        "<b>Sentinel-2 / Sentinel-1 layers</b>: one GeoTIFF per acquisition; the acquisition "
+        "date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in "
+        "the name, band names). Give the series of the modality the model was fine-tuned for "
+        "(the model runs on ONE modality).<br>"
+        "<b>Model</b>: a fine-tuned checkpoint (.pt) from 'S4 fine-tune on labelled polygons'.<br>"
+        "<b>Extent</b>: optional part of the scene to map (default: the whole series).<br>"
+        "<b>Tile size / overlap</b>: the scene is predicted in overlapping tiles; reduce the "
+        "tile size when the GPU runs out of memory.<br><br>"
+        "Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours "
+        "(style saved beside it as .qml) and, optionally, class polygons in a GeoPackage "
+        "(fields class_id, class_name, area_m2; style stored in the GeoPackage)."
+    )
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+        self.add_series_parameter("SENTINEL2", "Sentinel-2 layers (one per date)")
+        self.add_series_parameter("SENTINEL1", "Sentinel-1 layers (one per date)")
+        self.addParameter(
+            QgsProcessingParameterFile("MODEL", "Fine-tuned S4 model", fileFilter=CHECKPOINT_FILTER)
+        )
+        self.addParameter(QgsProcessingParameterExtent("EXTENT", "Extent to map", optional=True))
+        self.add_device_parameter()
+        self.add_int("TILE_SIZE", "Tile size (pixels)", 128, 16, 4096)
+        self.add_int("OVERLAP", "Tile overlap (pixels)", 32, 0, 2048)
+        self.add_int("BATCH_SIZE", "Tiles per batch", 4, 1, 256, advanced=True)
+        self.add_float("MIN_AREA", "Smallest polygon kept (m²)", 0.0, 0.0, 1e12, advanced=True)
+        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Class raster"))
+        vector = QgsProcessingParameterVectorDestination(
+            "OUTPUT_VECTOR",
+            "Class polygons (GeoPackage)",
+            QgsProcessing.TypeVectorPolygon,
+            optional=True,
+            createByDefault=False,
+        )
+        self.addParameter(vector)
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        s2 = self.series_files(parameters, "SENTINEL2", context)
+        s1 = self.series_files(parameters, "SENTINEL1", context)
+        if not s2 and not s1:
+            raise QgsProcessingException(
+                "No input layers: give the Sentinel-2 (SENTINEL2) or Sentinel-1 (SENTINEL1) "
+                "layers of the modality the model was fine-tuned for"
+            )
+        model = self.parameterAsFile(parameters, "MODEL", context)
+        if not model or not os.path.isfile(model):
+            raise QgsProcessingException(
+                f"MODEL: checkpoint file not found: {model or '(none given)'}; choose the .pt "
+                "file written by 'S4 fine-tune on labelled polygons'"
+            )
+        bounds = bounds_crs = None
+        if parameters.get("EXTENT") not in (None, ""):
+            rect = self.parameterAsExtent(parameters, "EXTENT", context)
+            if not rect.isNull() and not rect.isEmpty():
+                crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
+                bounds = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
+                if crs.isValid():
+                    bounds_crs = crs.authid() or crs.toWkt()
+        out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+        check_output_suffix(out, (".tif", ".tiff"), "OUTPUT", "GeoTIFF")
+        vector_out = self.parameterAsOutputLayer(parameters, "OUTPUT_VECTOR", context) or None
+        check_output_suffix(vector_out, (".gpkg",), "OUTPUT_VECTOR", "GeoPackage")
+        device = self.device(parameters, context)
+
+        api = self.engine(feedback)
+        self.log_device(api, device, feedback)
+        progress, cancel, log = self.callbacks(feedback)
+        result = self.call(
+            api.segment,
+            model,
+            out,
+            s1=self.sources(s1),
+            s2=self.sources(s2),
+            bounds=bounds,
+            bounds_crs=bounds_crs,
+            vector_out=vector_out,
+            min_area_m2=self.parameterAsDouble(parameters, "MIN_AREA", context),
+            tile_size=self.parameterAsInt(parameters, "TILE_SIZE", context),
+            overlap=self.parameterAsInt(parameters, "OVERLAP", context),
+            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
+            device=device,
+            progress=progress,
+            cancel=cancel,
+            log=log,
+        )
+        classes = result["classes"]
+        counts = result.get("pixel_counts") or {}
+        feedback.pushInfo(
+            f"Classes: {', '.join(c['name'] for c in classes)}; "
+            f"ran on {result.get('device')} in {result.get('seconds')} s"
+        )
+        if counts:
+            feedback.pushInfo(
+                "Pixels per class: " + ", ".join(f"{k}: {v}" for k, v in counts.items())
+            )
+
+        qml = style_raster_file(out, classes)
+        if qml:
+            feedback.pushInfo(f"Style saved as {qml}")
+        attach_postprocessor(context, out, classes, "S4 classes")
+        outputs = {"OUTPUT": out, "OUTPUT_VECTOR": None}
+        if vector_out:
+            style_vector_file(result.get("vector") or vector_out, classes)
+            attach_postprocessor(context, vector_out, classes, "S4 class polygons")
+            outputs["OUTPUT_VECTOR"] = vector_out
+            if result.get("n_polygons") is not None:
+                feedback.pushInfo(f"{result['n_polygons']} polygons written to {vector_out}")
+        return outputs

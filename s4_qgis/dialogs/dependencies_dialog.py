@@ -1,0 +1,272 @@
+"""Raster > S4 > Dependencies…: show what the engine needs and install it with pip, in a task."""
+
+from __future__ import annotations
+
+import html
+import sys
+from typing import Dict, Optional
+
+from qgis.core import QgsApplication, QgsTask
+from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from s4_core.errors import Cancelled, S4Error
+
+from .. import dependencies as deps
+
+
+class InstallTask(QgsTask):
+    """Runs :func:`s4_qgis.dependencies.install` in QGIS's task manager (cancellable)."""
+
+    log_line = pyqtSignal(str)
+    progress_text = pyqtSignal(str)
+
+    def __init__(self, plan: deps.InstallPlan, pip_options: Optional[Dict] = None) -> None:
+        super().__init__(f"S4: install {', '.join(plan.requirements)}", QgsTask.CanCancel)
+        self.plan = plan
+        self.pip_options = dict(pip_options or {})
+        self.result: Optional[deps.InstallResult] = None
+        self.error = ""
+        self.cancelled = False
+
+    def _progress(self, fraction: float, message: str = "", metrics=None) -> None:
+        self.setProgress(max(0.0, min(100.0, 100.0 * fraction)))
+        if message:
+            self.progress_text.emit(message)
+
+    def run(self) -> bool:  # runs in a worker thread
+        kwargs = self.plan.kwargs()
+        kwargs.update(self.pip_options)
+        try:
+            self.result = deps.install(
+                cancel=self.isCanceled, log=self.log_line.emit, progress=self._progress, **kwargs
+            )
+        except Cancelled as exc:
+            self.cancelled, self.error = True, str(exc)
+            return False
+        except S4Error as exc:
+            self.error = str(exc)
+            return False
+        except Exception as exc:  # noqa: BLE001 - reported in the dialog, never lost
+            self.error = f"{type(exc).__name__}: {exc}"
+            return False
+        return True
+
+
+class DependenciesDialog(QDialog):
+    """Status of numpy/torch/rasterio/fiona, torch build choice (CPU/CUDA), install log.
+
+    ``plan_overrides`` go to :func:`plan_install` (target, python, requirements, constraints)
+    and ``pip_options`` to :func:`install` (find_links, no_index, isolated, env): tests use
+    them to install from local wheels.
+    """
+
+    installed = pyqtSignal(bool)  #: emitted after an install; True if QGIS must restart
+
+    def __init__(
+        self,
+        parent: Optional[QWidget] = None,
+        plan_overrides: Optional[Dict] = None,
+        pip_options: Optional[Dict] = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("S4 — Python dependencies")
+        self.setMinimumWidth(720)
+        self.plan_overrides = dict(plan_overrides or {})
+        self.pip_options = dict(pip_options or {})
+        self.task: Optional[InstallTask] = None
+        self.nvidia = deps.detect_nvidia()
+
+        intro = QLabel(
+            "S4's engine needs <b>PyTorch</b>, numpy, rasterio and fiona in QGIS's own Python. "
+            "Missing packages are installed with pip into a folder of your QGIS profile; the "
+            "packages QGIS ships (numpy, GDAL, PyQt…) are pinned and never replaced."
+        )
+        intro.setWordWrap(True)
+
+        self.status = QTreeWidget()
+        self.status.setHeaderLabels(["Package", "Version", "Status", "Location"])
+        self.status.setRootIsDecorated(False)
+        self.status.setMinimumHeight(125)
+
+        self.variant = QComboBox()
+        self.variant.addItem("CPU only", "cpu")
+        if sys.platform != "darwin":  # no CUDA on macOS (the CPU build also drives MPS)
+            for variant in deps.CUDA_VARIANTS:
+                self.variant.addItem(f"NVIDIA GPU, CUDA {variant[2:-1]}.{variant[-1]}", variant)
+        default = deps.default_variant(self.nvidia)
+        self.variant.setCurrentIndex(max(0, self.variant.findData(default)))
+        self.variant.currentIndexChanged.connect(self.refresh_plan)
+        if self.nvidia is None:
+            gpu = "No NVIDIA driver found: the CPU build is the default."
+        else:
+            cuda = f", supports CUDA {self.nvidia.cuda}" if self.nvidia.cuda else ""
+            names = f" ({', '.join(self.nvidia.gpus)})" if self.nvidia.gpus else ""
+            gpu = f"NVIDIA driver {self.nvidia.driver or '?'}{cuda}{names}: a CUDA build is the default."
+        self.gpu_label = QLabel(gpu)  # no word wrap in the form: heights stay exact
+
+        self.python_label = QLabel()
+        self.target_label = QLabel()
+        self.packages_label = QLabel()
+        self.pinned_label = QLabel()
+        for label in (self.python_label, self.target_label, self.packages_label, self.pinned_label):
+            label.setTextFormat(Qt.RichText)  # texts are html-escaped
+            label.setTextInteractionFlags(Qt.TextSelectableByMouse)  # no wrap: exact heights
+        form = QFormLayout()
+        form.addRow("torch build:", self.variant)
+        form.addRow("", self.gpu_label)
+        form.addRow("QGIS's Python:", self.python_label)
+        form.addRow("Install into:", self.target_label)
+        form.addRow("Packages:", self.packages_label)
+        form.addRow("Never replaced:", self.pinned_label)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMinimumHeight(120)
+
+        buttons = QDialogButtonBox()
+        self.install_button = QPushButton("Install")
+        self.cancel_button = QPushButton("Cancel install")
+        self.cancel_button.setEnabled(False)
+        buttons.addButton(self.install_button, QDialogButtonBox.ActionRole)
+        buttons.addButton(self.cancel_button, QDialogButtonBox.ActionRole)
+        buttons.addButton(QDialogButtonBox.Close)
+        buttons.rejected.connect(self.reject)
+        self.install_button.clicked.connect(self.start_install)
+        self.cancel_button.clicked.connect(self.cancel_install)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.status)
+        form_box = QWidget()  # fixed height: the log gives way when the message grows
+        form_box.setLayout(form)
+        form_box.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
+        layout.addWidget(form_box)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(self.log, 1)
+        layout.addWidget(buttons)
+
+        self.plan: Optional[deps.InstallPlan] = None
+        self.refresh_status()
+        self.refresh_plan()
+
+    # ---------------------------------------------------------------------------------------
+    def refresh_status(self) -> None:
+        """Fill the package table from what QGIS's Python can import now."""
+        self.status.clear()
+        deps.clear_cache()
+        problems = deps.missing_engine_modules()
+        for item in deps.engine_status():
+            state = problems.get(item.name, "OK")
+            row = QTreeWidgetItem([item.name, item.version or "-", state, item.location or "-"])
+            self.status.addTopLevelItem(row)
+        for column in range(3):
+            self.status.resizeColumnToContents(column)
+
+    def refresh_plan(self) -> None:
+        """Recompute the pip plan for the chosen torch build."""
+        variant = self.variant.currentData()
+        try:
+            self.plan = deps.plan_install(variant, **self.plan_overrides)
+        except S4Error as exc:
+            self.plan = None
+            self.python_label.setText(f"<span style='color:#b00'>{html.escape(str(exc))}</span>")
+            self.install_button.setEnabled(False)
+            return
+        plan = self.plan
+        self.python_label.setText(html.escape(str(plan.python)))
+        self.target_label.setText(html.escape(str(plan.target)))
+        self.packages_label.setText(
+            html.escape(", ".join(plan.requirements) or "nothing to install")
+            + (
+                f" (torch from {html.escape(plan.index_url)})"
+                if plan.index_url and any(r.startswith("torch") for r in plan.requirements)
+                else ""
+            )
+        )
+        pinned = [c.replace("==", " ") for c in plan.constraints]
+        key = [p for p in pinned if p.split()[0].lower() in ("numpy", "gdal", "pyqt5")]
+        rest = len(pinned) - len(key)
+        self.pinned_label.setText(
+            html.escape(", ".join(key) or "(none found)") + (f" + {rest} more" if rest else "")
+        )
+        self.pinned_label.setToolTip("\n".join(plan.constraints))
+        self.install_button.setEnabled(bool(plan.requirements) and self.task is None)
+
+    # ---------------------------------------------------------------------------------------
+    def start_install(self) -> Optional[InstallTask]:
+        """Start pip in a QGIS task; returns the task (None if there is nothing to do)."""
+        if self.plan is None or not self.plan.requirements or self.task is not None:
+            return None
+        self.log.clear()
+        self.progress.setValue(0)
+        self.message.setText("Installing… (torch is large: this can take several minutes)")
+        task = InstallTask(self.plan, self.pip_options)
+        task.log_line.connect(self.log.appendPlainText)
+        task.progress_text.connect(self.message.setText)
+        task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
+        task.taskCompleted.connect(lambda: self._finished(task))
+        task.taskTerminated.connect(lambda: self._finished(task))
+        self.task = task
+        self.install_button.setEnabled(False)
+        self.variant.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def cancel_install(self) -> None:
+        if self.task is not None:
+            self.message.setText("Cancelling: stopping pip…")
+            self.task.cancel()
+
+    def _finished(self, task: InstallTask) -> None:
+        self.task = None
+        self.cancel_button.setEnabled(False)
+        self.variant.setEnabled(True)
+        if task.result is not None:
+            self.progress.setValue(100)
+            text = task.result.summary()
+            self.log.appendPlainText(text)
+            if task.result.restart_required:
+                self.message.setText("<b>Installed. Restart QGIS to use S4.</b>")
+            else:
+                self.message.setText("<b>Installed. S4's algorithms are ready.</b>")
+            self.installed.emit(task.result.restart_required)
+        elif task.cancelled:
+            self.progress.setValue(0)
+            self.message.setText("Cancelled: nothing was changed.")
+        else:
+            self.progress.setValue(0)
+            self.log.appendPlainText(task.error)
+            first = task.error.split("\n\n", 1)[0]
+            self.message.setText(f"<span style='color:#b00'>{html.escape(first)}</span>")
+        self.refresh_status()
+        self.refresh_plan()
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow the dialog when a long (word-wrapped) message needs more room."""
+        needed = self.layout().totalHeightForWidth(self.width())
+        if needed > self.height():
+            self.resize(self.width(), needed)

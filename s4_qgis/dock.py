@@ -1,0 +1,1029 @@
+"""The "S4" dock: the in-app workflow from Sentinel layers to a styled class map.
+
+Tabs: *Data* (the project's Sentinel-2 / Sentinel-1 layers, recognised by their band names,
+listed by date with the cloud fraction of the SCL band), *Train* (new label layer with a
+class drop-down, fine-tuning), *Segment* (map extent / layer extent / whole scene) and *Model*
+(load, save as, info). Below the tabs: output folder, device, progress, cancel and a log.
+
+Engine work runs in a ``QgsTask`` (``tasks.EngineTask``) on plain file paths, so QGIS stays
+responsive; layers are read and written only in the main thread. The engine is imported when
+a button needs it, never when the dock is built. Settings persist under ``s4/`` (QgsSettings).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsMapLayer,
+    QgsMapLayerProxyModel,
+    QgsProject,
+    QgsRasterLayer,
+    QgsSettings,
+    QgsTask,
+    QgsVectorLayer,
+)
+from qgis.gui import QgsDockWidget, QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import Qt, QTimer
+from qgis.PyQt.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .layers import (
+    LABEL_FIELD,
+    CloudCache,
+    LayerInfo,
+    create_label_layer,
+    feature_count_with_geometry,
+    parse_class_names,
+    scan_raster_layer,
+    vector_for_engine,
+)
+from .styling import style_class_raster, style_class_vector
+from .tasks import EngineTask
+
+SETTINGS = "s4/"
+DEVICES = ["auto", "cpu", "cuda"]
+MODALITIES = ["s2", "s1"]
+EXTENT_MODES = ["canvas", "layer", "scene"]
+LAYER_ID_ROLE = Qt.UserRole
+SENSORS = ("s2", "s1")
+
+
+def default_output_dir() -> str:
+    return str(Path.home() / "S4")
+
+
+class S4DockWidget(QgsDockWidget):
+    """Dock widget "S4"; ``iface`` may be a stub in tests (needs mapCanvas, messageBar)."""
+
+    def __init__(self, iface, parent: Optional[QWidget] = None) -> None:
+        super().__init__("S4", parent)
+        self.setObjectName("S4Dock")
+        self.iface = iface
+        self.settings = QgsSettings()
+        self.task: Optional[EngineTask] = None
+        self.last_result: Optional[Dict[str, Any]] = None
+        self.last_error: Optional[str] = None
+        self.output_layers: List[QgsMapLayer] = []
+        self._model_info: Optional[Dict[str, Any]] = None
+        self._infos: Dict[str, LayerInfo] = {}
+        self._clouds = CloudCache()
+        self._cloud_queue: List[str] = []
+        self._unchecked: set = set()  # layer ids the user unchecked (kept across refreshes)
+        self._tmp_dirs: List[str] = []
+        self._finetune_target: Optional[Path] = None
+        self._build()
+        self._restore_settings()
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(250)
+        self._refresh_timer.timeout.connect(self.refresh_layers)
+        self._cloud_timer = QTimer(self)
+        self._cloud_timer.setInterval(0)
+        self._cloud_timer.timeout.connect(self._next_cloud_fraction)
+        project = QgsProject.instance()
+        project.layersAdded.connect(self._schedule_refresh)
+        project.layersRemoved.connect(self._schedule_refresh)
+        self.refresh_layers()
+        # The model is described (engine import) only when the Model tab or a run needs it.
+        self.model_info_view.setHtml("<i>Click Info to describe the model.</i>")
+        self.tabs.currentChanged.connect(self._tab_changed)
+
+    # ----------------------------------------------------------------------- building
+    def _build(self) -> None:
+        root = QWidget(self)
+        layout = QVBoxLayout(root)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.tabs = QTabWidget(root)
+        self.tabs.addTab(self._build_data_tab(), "Data")
+        self.tabs.addTab(self._build_train_tab(), "Train")
+        self.tabs.addTab(self._build_segment_tab(), "Segment")
+        self.tabs.addTab(self._build_model_tab(), "Model")
+        layout.addWidget(self.tabs, 3)
+
+        form = QFormLayout()
+        self.output_dir = QgsFileWidget(root)
+        self.output_dir.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_dir.setToolTip("Fine-tuned models and class maps are written here")
+        form.addRow("Output folder", self.output_dir)
+        device_row = QHBoxLayout()
+        self.device_combo = QComboBox(root)
+        self.device_combo.addItems(["auto (GPU if available)", "cpu", "cuda (NVIDIA GPU)"])
+        self.device_label = QLabel("", root)
+        self.check_device_button = QPushButton("Check", root)
+        self.check_device_button.setToolTip("Which device will the engine use?")
+        self.check_device_button.clicked.connect(self.check_device)
+        device_row.addWidget(self.device_combo, 1)
+        device_row.addWidget(self.check_device_button)
+        form.addRow("Device", device_row)
+        form.addRow("", self.device_label)
+        layout.addLayout(form)
+
+        run_row = QHBoxLayout()
+        self.progress = QProgressBar(root)
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.cancel_button = QPushButton("Cancel", root)
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        run_row.addWidget(self.progress, 1)
+        run_row.addWidget(self.cancel_button)
+        layout.addLayout(run_row)
+        self.status_label = QLabel("Ready", root)
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
+        self.log_view = QPlainTextEdit(root)
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(5000)
+        self.log_view.setPlaceholderText("Log")
+        layout.addWidget(self.log_view, 2)
+        self.setWidget(root)
+
+    def _build_data_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addWidget(QLabel("Sentinel-2 (optical) layers of the project, by date:"))
+        self.s2_list = QListWidget(tab)
+        layout.addWidget(self.s2_list, 1)
+        layout.addWidget(QLabel("Sentinel-1 (radar) layers of the project, by date:"))
+        self.s1_list = QListWidget(tab)
+        layout.addWidget(self.s1_list, 1)
+        for widget in (self.s2_list, self.s1_list):
+            widget.itemChanged.connect(self._item_changed)
+        row = QHBoxLayout()
+        self.refresh_button = QPushButton("Refresh", tab)
+        self.refresh_button.clicked.connect(self.refresh_layers)
+        all_button = QPushButton("Check all", tab)
+        all_button.clicked.connect(lambda: self._check_all(True))
+        none_button = QPushButton("Uncheck all", tab)
+        none_button.clicked.connect(lambda: self._check_all(False))
+        for button in (self.refresh_button, all_button, none_button):
+            row.addWidget(button)
+        layout.addLayout(row)
+        hint = QLabel(
+            "Add one GeoTIFF per acquisition to the project (Layer > Add Raster Layer); "
+            "checked layers are used for fine-tuning and segmentation."
+        )
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+        return tab
+
+    def _build_train_tab(self) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        classes_row = QHBoxLayout()
+        self.class_names_edit = QLineEdit(tab)
+        self.class_names_edit.setPlaceholderText("e.g. wheat, maize, potatoes, grassland")
+        self.classes_from_model_button = QPushButton("From model", tab)
+        self.classes_from_model_button.setToolTip("Use the class names of the loaded model")
+        self.classes_from_model_button.clicked.connect(self.use_model_classes)
+        classes_row.addWidget(self.class_names_edit, 1)
+        classes_row.addWidget(self.classes_from_model_button)
+        form.addRow("Classes", classes_row)
+        self.new_label_button = QPushButton("New label layer…", tab)
+        self.new_label_button.setToolTip(
+            "Create a GeoPackage polygon layer whose form offers the classes, add it to the "
+            "project and start digitising"
+        )
+        self.new_label_button.clicked.connect(lambda: self.new_label_layer())
+        form.addRow("", self.new_label_button)
+        self.label_combo = QgsMapLayerComboBox(tab)
+        self.label_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.label_combo.setAllowEmptyLayer(True)
+        self.field_combo = QgsFieldComboBox(tab)
+        self.label_combo.layerChanged.connect(self._label_layer_changed)
+        self._label_layer_changed(self.label_combo.currentLayer())
+        form.addRow("Label layer", self.label_combo)
+        form.addRow("Class field", self.field_combo)
+        self.init_model = QgsFileWidget(tab)
+        self.init_model.setFilter("S4 checkpoint (*.pt)")
+        self.init_model.setToolTip("Pretrained checkpoint to start from; empty = from scratch")
+        form.addRow("Start from", self.init_model)
+        self.modality_combo = QComboBox(tab)
+        self.modality_combo.addItems(["Sentinel-2 (optical)", "Sentinel-1 (radar)"])
+        form.addRow("Map from", self.modality_combo)
+        self.epochs_spin = self._spin(tab, 1, 10000, 20)
+        self.crop_spin = self._spin(tab, 8, 1024, 32)
+        self.batch_spin = self._spin(tab, 1, 1024, 2)
+        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Crop size (px)", self.crop_spin)
+        form.addRow("Batch size", self.batch_spin)
+        self.finetune_button = QPushButton("Fine-tune", tab)
+        self.finetune_button.clicked.connect(lambda: self.start_finetune())
+        form.addRow("", self.finetune_button)
+        return tab
+
+    def _build_segment_tab(self) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        self.extent_combo = QComboBox(tab)
+        self.extent_combo.addItems(["Current map extent", "Extent of a layer", "Whole scene"])
+        self.extent_layer = QgsMapLayerComboBox(tab)
+        self.extent_combo.currentIndexChanged.connect(
+            lambda i: self.extent_layer.setEnabled(EXTENT_MODES[i] == "layer")
+        )
+        form.addRow("Area", self.extent_combo)
+        form.addRow("Layer", self.extent_layer)
+        self.tile_spin = self._spin(tab, 16, 4096, 128)
+        self.overlap_spin = self._spin(tab, 0, 2048, 32)
+        form.addRow("Tile size (px)", self.tile_spin)
+        form.addRow("Tile overlap (px)", self.overlap_spin)
+        self.polygons_check = QCheckBox("Also write class polygons (GeoPackage)", tab)
+        form.addRow("", self.polygons_check)
+        self.min_area_spin = QDoubleSpinBox(tab)
+        self.min_area_spin.setRange(0.0, 1e9)
+        self.min_area_spin.setDecimals(0)
+        self.min_area_spin.setSuffix(" m²")
+        form.addRow("Smallest polygon", self.min_area_spin)
+        self.segment_button = QPushButton("Segment", tab)
+        self.segment_button.clicked.connect(lambda: self.start_segment())
+        form.addRow("", self.segment_button)
+        return tab
+
+    def _build_model_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        self.model_edit = QLineEdit(tab)
+        self.model_edit.setReadOnly(True)
+        self.model_edit.setPlaceholderText("No model loaded")
+        layout.addWidget(self.model_edit)
+        row = QHBoxLayout()
+        self.load_model_button = QPushButton("Load…", tab)
+        self.load_model_button.clicked.connect(lambda: self.load_model())
+        self.save_model_button = QPushButton("Save as…", tab)
+        self.save_model_button.clicked.connect(lambda: self.save_model_as())
+        self.info_button = QPushButton("Info", tab)
+        self.info_button.clicked.connect(lambda: self.refresh_model_info())
+        for button in (self.load_model_button, self.save_model_button, self.info_button):
+            row.addWidget(button)
+        layout.addLayout(row)
+        self.model_info_view = QTextBrowser(tab)
+        layout.addWidget(self.model_info_view, 1)
+        return tab
+
+    @staticmethod
+    def _spin(parent: QWidget, minimum: int, maximum: int, value: int) -> QSpinBox:
+        spin = QSpinBox(parent)
+        spin.setRange(minimum, maximum)
+        spin.setValue(value)
+        return spin
+
+    # ----------------------------------------------------------------------- settings
+    def _restore_settings(self) -> None:
+        s = self.settings
+        self.output_dir.setFilePath(s.value(SETTINGS + "output_dir", default_output_dir()))
+        self.device_combo.setCurrentIndex(
+            DEVICES.index(s.value(SETTINGS + "device", "auto"))
+            if s.value(SETTINGS + "device", "auto") in DEVICES
+            else 0
+        )
+        self.class_names_edit.setText(s.value(SETTINGS + "class_names", ""))
+        modality = s.value(SETTINGS + "modality", "s2")
+        self.modality_combo.setCurrentIndex(
+            MODALITIES.index(modality) if modality in MODALITIES else 0
+        )
+        self.init_model.setFilePath(s.value(SETTINGS + "init_model", ""))
+        self.epochs_spin.setValue(int(s.value(SETTINGS + "epochs", 20)))
+        self.crop_spin.setValue(int(s.value(SETTINGS + "crop_size", 32)))
+        self.batch_spin.setValue(int(s.value(SETTINGS + "batch_size", 2)))
+        mode = s.value(SETTINGS + "extent_mode", "canvas")
+        self.extent_combo.setCurrentIndex(EXTENT_MODES.index(mode) if mode in EXTENT_MODES else 0)
+        self.extent_layer.setEnabled(self.extent_mode() == "layer")
+        self.tile_spin.setValue(int(s.value(SETTINGS + "tile_size", 128)))
+        self.overlap_spin.setValue(int(s.value(SETTINGS + "overlap", 32)))
+        self.polygons_check.setChecked(s.value(SETTINGS + "polygons", False, type=bool))
+        self.min_area_spin.setValue(float(s.value(SETTINGS + "min_area", 0.0)))
+        self.model_edit.setText(s.value(SETTINGS + "model_path", ""))
+        # save on change
+        self.output_dir.fileChanged.connect(lambda v: self._save("output_dir", v))
+        self.device_combo.currentIndexChanged.connect(lambda i: self._save("device", DEVICES[i]))
+        self.class_names_edit.editingFinished.connect(
+            lambda: self._save("class_names", self.class_names_edit.text())
+        )
+        self.modality_combo.currentIndexChanged.connect(
+            lambda i: self._save("modality", MODALITIES[i])
+        )
+        self.init_model.fileChanged.connect(lambda v: self._save("init_model", v))
+        self.epochs_spin.valueChanged.connect(lambda v: self._save("epochs", v))
+        self.crop_spin.valueChanged.connect(lambda v: self._save("crop_size", v))
+        self.batch_spin.valueChanged.connect(lambda v: self._save("batch_size", v))
+        self.extent_combo.currentIndexChanged.connect(
+            lambda i: self._save("extent_mode", EXTENT_MODES[i])
+        )
+        self.tile_spin.valueChanged.connect(lambda v: self._save("tile_size", v))
+        self.overlap_spin.valueChanged.connect(lambda v: self._save("overlap", v))
+        self.polygons_check.toggled.connect(lambda v: self._save("polygons", bool(v)))
+        self.min_area_spin.valueChanged.connect(lambda v: self._save("min_area", float(v)))
+
+    def _save(self, key: str, value: Any) -> None:
+        self.settings.setValue(SETTINGS + key, value)
+
+    # ----------------------------------------------------------------------- state
+    def device(self) -> str:
+        return DEVICES[self.device_combo.currentIndex()]
+
+    def modality(self) -> str:
+        return MODALITIES[self.modality_combo.currentIndex()]
+
+    def extent_mode(self) -> str:
+        return EXTENT_MODES[self.extent_combo.currentIndex()]
+
+    def model_path(self) -> str:
+        return self.model_edit.text().strip()
+
+    def output_folder(self) -> Path:
+        return Path(self.output_dir.filePath() or default_output_dir())
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None
+
+    def log(self, text: str) -> None:
+        stamp = dt.datetime.now().strftime("%H:%M:%S")
+        self.log_view.appendPlainText(f"{stamp}  {text}")
+
+    def notify(self, text: str, level=Qgis.Info) -> None:
+        """Log ``text`` and show it in QGIS's message bar."""
+        self.log(text)
+        self.status_label.setText(text)
+        try:
+            self.iface.messageBar().pushMessage("S4", text, level, 8)
+        except Exception:  # noqa: BLE001 (a stub iface without a message bar)
+            pass
+
+    def fail(self, text: str) -> None:
+        self.last_error = text
+        self.notify(text, Qgis.Critical)
+
+    def _engine(self):
+        """``s4_core.api``, or None (message shown) when the engine cannot load."""
+        from .dependencies import engine_missing_message
+
+        missing = engine_missing_message()
+        if missing:
+            self.fail(missing)
+            return None
+        from s4_core import api
+
+        return api
+
+    # ----------------------------------------------------------------------- layers
+    def _schedule_refresh(self, *args) -> None:
+        self._refresh_timer.start()
+
+    def refresh_layers(self) -> None:
+        """List the project's S2 / S1 raster layers by date (checked unless unchecked before)."""
+        layers = [
+            layer
+            for layer in QgsProject.instance().mapLayers().values()
+            if isinstance(layer, QgsRasterLayer) and layer.isValid()
+        ]
+        infos: Dict[str, LayerInfo] = {}
+        for layer in layers:
+            cached = self._infos.get(layer.id())
+            if cached is not None and cached.path and cached.path in layer.source():
+                infos[layer.id()] = cached
+                continue
+            try:
+                infos[layer.id()] = scan_raster_layer(layer)
+            except Exception:  # noqa: BLE001 (unreadable: not listed)
+                continue
+        self._infos = infos
+        self._cloud_queue = []
+        for sensor, widget in zip(SENSORS, (self.s2_list, self.s1_list)):
+            widget.blockSignals(True)
+            widget.clear()
+            chosen = [(lid, info) for lid, info in infos.items() if info.sensor == sensor]
+            chosen.sort(key=lambda item: (item[1].date or dt.date.max, item[1].path))
+            for layer_id, info in chosen:
+                layer = QgsProject.instance().mapLayer(layer_id)
+                known, cloud = self._clouds.get(info.path)
+                item = QListWidgetItem(self._item_text(layer, info, cloud))
+                item.setData(LAYER_ID_ROLE, layer_id)
+                item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+                item.setCheckState(Qt.Unchecked if layer_id in self._unchecked else Qt.Checked)
+                item.setToolTip(f"{info.path}\nbands: {', '.join(info.bands)}")
+                widget.addItem(item)
+                if info.scl_band and not known:
+                    self._cloud_queue.append(layer_id)
+            widget.blockSignals(False)
+        if self._cloud_queue:
+            self._cloud_timer.start()
+
+    @staticmethod
+    def _item_text(layer: QgsMapLayer, info: LayerInfo, cloud: Optional[float]) -> str:
+        when = info.date.isoformat() if info.date else "no date"
+        text = f"{when}  {layer.name() if layer else Path(info.path).name}"
+        if cloud is not None:
+            text += f"  ({cloud:.0%} cloud)"
+        return text
+
+    def _next_cloud_fraction(self) -> None:
+        """One SCL band per timer tick, so the GUI never waits on the whole list."""
+        if not self._cloud_queue:
+            self._cloud_timer.stop()
+            return
+        layer_id = self._cloud_queue.pop(0)
+        info = self._infos.get(layer_id)
+        if info is None or not info.scl_band:
+            return
+        try:
+            cloud = self._clouds.compute(info.path, info.scl_band)
+        except Exception:  # noqa: BLE001
+            cloud = None
+        layer = QgsProject.instance().mapLayer(layer_id)
+        for i in range(self.s2_list.count()):
+            item = self.s2_list.item(i)
+            if item.data(LAYER_ID_ROLE) == layer_id:
+                self.s2_list.blockSignals(True)
+                item.setText(self._item_text(layer, info, cloud))
+                self.s2_list.blockSignals(False)
+
+    def cloud_fraction(self, layer_id: str) -> Optional[float]:
+        """Cloud fraction of a listed S2 layer (computed now if not done yet)."""
+        info = self._infos.get(layer_id)
+        if info is None or not info.scl_band:
+            return None
+        return self._clouds.compute(info.path, info.scl_band)
+
+    def _item_changed(self, item: QListWidgetItem) -> None:
+        layer_id = item.data(LAYER_ID_ROLE)
+        if item.checkState() == Qt.Checked:
+            self._unchecked.discard(layer_id)
+        else:
+            self._unchecked.add(layer_id)
+
+    def _check_all(self, checked: bool) -> None:
+        for widget in (self.s2_list, self.s1_list):
+            for i in range(widget.count()):
+                widget.item(i).setCheckState(Qt.Checked if checked else Qt.Unchecked)
+
+    def listed_layer_ids(self, sensor: str, checked_only: bool = True) -> List[str]:
+        widget = self.s2_list if sensor == "s2" else self.s1_list
+        ids = []
+        for i in range(widget.count()):
+            item = widget.item(i)
+            if not checked_only or item.checkState() == Qt.Checked:
+                ids.append(item.data(LAYER_ID_ROLE))
+        return ids
+
+    def set_checked(self, sensor: str, layer_ids: List[str]) -> None:
+        """Check exactly ``layer_ids`` in the ``sensor`` list."""
+        widget = self.s2_list if sensor == "s2" else self.s1_list
+        for i in range(widget.count()):
+            item = widget.item(i)
+            item.setCheckState(
+                Qt.Checked if item.data(LAYER_ID_ROLE) in layer_ids else Qt.Unchecked
+            )
+
+    def checked_files(self, sensor: str) -> List[str]:
+        return [self._infos[i].path for i in self.listed_layer_ids(sensor) if i in self._infos]
+
+    # ----------------------------------------------------------------------- labels
+    def _label_layer_changed(self, layer) -> None:
+        self.field_combo.setLayer(layer)
+        if isinstance(layer, QgsVectorLayer) and layer.fields().indexFromName(LABEL_FIELD) >= 0:
+            self.field_combo.setField(LABEL_FIELD)
+
+    def class_names(self) -> List[str]:
+        return parse_class_names(self.class_names_edit.text())
+
+    def model_info(self) -> Optional[Dict[str, Any]]:
+        """The current model's description (read on first use)."""
+        if self._model_info is None and self.model_path():
+            self.refresh_model_info(quiet=True)
+        return self._model_info
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.tabText(index) == "Model" and self._model_info is None:
+            self.refresh_model_info(quiet=True)
+
+    def model_class_names(self) -> List[str]:
+        info = self.model_info() or {}
+        return [c["name"] if isinstance(c, dict) else str(c) for c in info.get("classes") or []]
+
+    def use_model_classes(self) -> None:
+        names = self.model_class_names()
+        if not names:
+            self.fail("Load a fine-tuned model first (Model tab) to use its class names")
+            return
+        self.class_names_edit.setText(", ".join(names))
+        self._save("class_names", self.class_names_edit.text())
+
+    def _label_crs(self) -> QgsCoordinateReferenceSystem:
+        for sensor in SENSORS:
+            for layer_id in self.listed_layer_ids(sensor):
+                layer = QgsProject.instance().mapLayer(layer_id)
+                if layer is not None and layer.crs().isValid():
+                    return layer.crs()
+        return QgsProject.instance().crs()
+
+    def new_label_layer(self, path: Optional[str] = None) -> Optional[QgsVectorLayer]:
+        """Create the label GeoPackage, add it to the project and start editing it."""
+        names = self.class_names() or self.model_class_names()
+        if not names:
+            self.fail("Type the class names first (comma separated) or load a model")
+            return None
+        if path is None:
+            start = self.settings.value(SETTINGS + "label_dir", str(self.output_folder()))
+            path, _ = QFileDialog.getSaveFileName(
+                self,
+                "New S4 label layer",
+                os.path.join(start, "labels.gpkg"),
+                "GeoPackage (*.gpkg)",
+            )
+            if not path:
+                return None
+            if not path.lower().endswith(".gpkg"):
+                path += ".gpkg"
+        try:
+            layer = create_label_layer(path, names, self._label_crs(), name=Path(path).stem)
+        except (OSError, ValueError) as error:
+            self.fail(str(error))
+            return None
+        self._save("label_dir", str(Path(path).parent))
+        if not self.class_names_edit.text().strip():
+            self.class_names_edit.setText(", ".join(names))
+        QgsProject.instance().addMapLayer(layer)
+        self.label_combo.setLayer(layer)
+        self.field_combo.setField(LABEL_FIELD)
+        try:
+            self.iface.setActiveLayer(layer)
+        except Exception:  # noqa: BLE001
+            pass
+        layer.startEditing()
+        try:
+            self.iface.actionAddFeature().trigger()
+        except Exception:  # noqa: BLE001 (stub iface)
+            pass
+        self.notify(
+            f"Label layer {path} created with classes {', '.join(names)}: digitise polygons, "
+            "pick their class in the form, then Fine-tune"
+        )
+        return layer
+
+    # ----------------------------------------------------------------------- runs
+    def _start(self, task: EngineTask, status: str) -> EngineTask:
+        self.task = task
+        self.last_result = None
+        self.last_error = None
+        task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
+        task.log_message.connect(self.log)
+        task.status_message.connect(self.status_label.setText)
+        self._set_busy(True)
+        self.progress.setValue(0)
+        self.status_label.setText(status)
+        self.log(status)
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def _set_busy(self, busy: bool) -> None:
+        for button in (
+            self.finetune_button,
+            self.segment_button,
+            self.load_model_button,
+            self.save_model_button,
+            self.check_device_button,
+        ):
+            button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+
+    def _finish(self) -> None:
+        self.task = None
+        self._set_busy(False)
+        for folder in self._tmp_dirs:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._tmp_dirs = []
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.log("Cancelling…")
+            self.task.cancel()
+
+    def wait(self, timeout: float = 300.0) -> bool:
+        """Process events until the running task ends (tests and scripts); True if it ended."""
+        import time
+
+        from qgis.PyQt.QtCore import QCoreApplication
+
+        end = time.monotonic() + timeout
+        while self.task is not None and time.monotonic() < end:
+            QCoreApplication.processEvents()
+            time.sleep(0.01)
+        return self.task is None
+
+    def _unique(self, stem: str, suffix: str) -> Path:
+        folder = self.output_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
+        path = folder / f"{stem}_{stamp}{suffix}"
+        n = 2
+        while path.exists():
+            path = folder / f"{stem}_{stamp}_{n}{suffix}"
+            n += 1
+        return path
+
+    def start_finetune(self, out: Optional[str] = None) -> Optional[EngineTask]:
+        """Fine-tune on the label layer in the background; the result becomes the model."""
+        if self.busy:
+            self.fail("S4 is busy: wait for the running task or cancel it")
+            return None
+        modality = self.modality()
+        files = self.checked_files(modality)
+        if not files:
+            self.fail(
+                f"No {modality.upper()} layers checked (Data tab): add the "
+                f"{'Sentinel-2' if modality == 's2' else 'Sentinel-1'} images to the project"
+            )
+            return None
+        labels = self.label_combo.currentLayer()
+        if not isinstance(labels, QgsVectorLayer) or not labels.isValid():
+            self.fail("Choose a label layer (Train tab) or create one with 'New label layer…'")
+            return None
+        field = self.field_combo.currentField()
+        if not field or labels.fields().indexFromName(field) < 0:
+            self.fail(f"Choose the class field of '{labels.name()}' (Train tab)")
+            return None
+        if feature_count_with_geometry(labels) == 0:
+            self.fail(f"'{labels.name()}' has no polygons yet: digitise a few of each class")
+            return None
+        api = self._engine()
+        if api is None:
+            return None
+        tmp = tempfile.mkdtemp(prefix="s4_dock_")
+        self._tmp_dirs.append(tmp)
+        try:
+            labels_path = vector_for_engine(labels, tmp)  # includes unsaved edits
+        except OSError as error:
+            self._finish()
+            self.fail(str(error))
+            return None
+        target = Path(out) if out else self._unique(f"s4_finetuned_{modality}", ".pt")
+        init = self.init_model.filePath().strip() or None
+        kwargs = dict(
+            modality=modality,
+            init=init,
+            epochs=self.epochs_spin.value(),
+            crop_size=self.crop_spin.value(),
+            batch_size=self.batch_spin.value(),
+            device=self.device(),
+        )
+        s1 = files if modality == "s1" else None
+        s2 = files if modality == "s2" else None
+        device = self.device()
+
+        def work(progress, cancel, log):
+            info = api.device_info(device)
+            log(f"device: {info['device']} ({info.get('name', '')})")
+            return api.finetune(
+                s1, s2, labels_path, field, str(target),
+                progress=progress, cancel=cancel, log=log, **kwargs,
+            )  # fmt: skip
+
+        self._finetune_target = target
+        task = EngineTask("S4 fine-tune", work, self._finetune_done)
+        status = (
+            f"Fine-tuning on {len(files)} {modality.upper()} dates and '{labels.name()}' "
+            f"({field}) " + (f"from {Path(init).name}" if init else "from scratch")
+        )
+        return self._start(task, status)
+
+    def _finetune_done(self, result, error, cancelled) -> None:
+        self._finish()
+        if result is not None:
+            self.last_result = result
+            metrics = result.get("metrics") or {}
+            miou = metrics.get("val_miou")
+            self.progress.setValue(100)
+            self.set_model(result["path"])
+            self.notify(
+                f"Fine-tuned model saved: {result['path']} (validation mIoU "
+                f"{'n/a' if miou is None else f'{miou:.3f}'}, {result.get('seconds')} s on "
+                f"{result.get('device')})",
+                Qgis.Success,
+            )
+        elif cancelled:
+            self.progress.setValue(0)
+            target = self._finetune_target
+            if target is not None and target.is_file():
+                # The engine keeps the best complete checkpoint of the finished epochs.
+                text = f"Fine-tuning cancelled; the best model of the finished epochs is {target}"
+            else:
+                text = "Fine-tuning cancelled; no model was written"
+            self.notify(text, Qgis.Warning)
+        else:
+            self.fail(f"Fine-tuning failed: {error}")
+
+    def _bounds(self):
+        mode = self.extent_mode()
+        if mode == "scene":
+            return None, None
+        if mode == "layer":
+            layer = self.extent_layer.currentLayer()
+            if layer is None:
+                raise ValueError("Choose the layer whose extent to map (Segment tab)")
+            rect, crs = layer.extent(), layer.crs()
+        else:
+            canvas = self.iface.mapCanvas()
+            rect, crs = canvas.extent(), canvas.mapSettings().destinationCrs()
+        if rect.isNull() or rect.isEmpty():
+            raise ValueError("The chosen extent is empty: zoom to the scene or pick another area")
+        crs_text = (crs.authid() or crs.toWkt()) if crs.isValid() else None
+        return (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum()), crs_text
+
+    def start_segment(self, out: Optional[str] = None) -> Optional[EngineTask]:
+        """Segment the checked layers with the current model; adds the styled class map."""
+        if self.busy:
+            self.fail("S4 is busy: wait for the running task or cancel it")
+            return None
+        model = self.model_path()
+        if not model or not os.path.isfile(model):
+            self.fail("Load a fine-tuned model first (Model tab), or fine-tune one")
+            return None
+        s2, s1 = self.checked_files("s2"), self.checked_files("s1")
+        modality = (self.model_info() or {}).get("modality")
+        if modality in SENSORS:
+            s1, s2 = (s1, None) if modality == "s1" else (None, s2)
+        if not s1 and not s2:
+            wanted = modality.upper() if modality else "Sentinel"
+            self.fail(f"No {wanted} layers checked (Data tab) for this model")
+            return None
+        try:
+            bounds, bounds_crs = self._bounds()
+        except ValueError as error:
+            self.fail(str(error))
+            return None
+        api = self._engine()
+        if api is None:
+            return None
+        target = Path(out) if out else self._unique("s4_classes", ".tif")
+        vector = target.with_suffix(".gpkg") if self.polygons_check.isChecked() else None
+        device = self.device()
+        kwargs = dict(
+            s1=s1 or None,
+            s2=s2 or None,
+            bounds=bounds,
+            bounds_crs=bounds_crs,
+            vector_out=str(vector) if vector else None,
+            min_area_m2=self.min_area_spin.value(),
+            tile_size=self.tile_spin.value(),
+            overlap=self.overlap_spin.value(),
+            device=device,
+        )
+
+        def work(progress, cancel, log):
+            info = api.device_info(device)
+            log(f"device: {info['device']} ({info.get('name', '')})")
+            return api.segment(
+                model, str(target), progress=progress, cancel=cancel, log=log, **kwargs
+            )
+
+        task = EngineTask("S4 segment", work, self._segment_done)
+        return self._start(task, f"Segmenting with {Path(model).name}")
+
+    def _segment_done(self, result, error, cancelled) -> None:
+        self._finish()
+        if result is None:
+            if cancelled:
+                self.progress.setValue(0)
+                self.notify("Segmentation cancelled; nothing was written", Qgis.Warning)
+            else:
+                self.fail(f"Segmentation failed: {error}")
+            return
+        self.last_result = result
+        self.progress.setValue(100)
+        classes = result["classes"]
+        model = Path(self.model_path()).stem
+        layers: List[QgsMapLayer] = []
+        raster = QgsRasterLayer(result["path"], f"S4 classes ({model})", "gdal")
+        if raster.isValid():
+            style_class_raster(raster, classes, save=True)
+            layers.append(raster)
+        else:
+            self.fail(f"Could not open the class map {result['path']}")
+        if result.get("vector"):
+            vector = QgsVectorLayer(result["vector"], f"S4 class polygons ({model})", "ogr")
+            if vector.isValid():
+                style_class_vector(vector, classes, save_to_database=True)
+                layers.append(vector)
+        for layer in reversed(layers):
+            QgsProject.instance().addMapLayer(layer)
+        self.output_layers = layers
+        counts = result.get("pixel_counts") or {}
+        if counts:
+            self.log("pixels per class: " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+        self.notify(
+            f"Class map added: {result['path']} ({result.get('seconds')} s on {result.get('device')})",
+            Qgis.Success,
+        )
+
+    # ----------------------------------------------------------------------- model
+    def set_model(self, path: str) -> None:
+        self.model_edit.setText(str(path))
+        self._save("model_path", str(path))
+        self.refresh_model_info(quiet=True)
+
+    def load_model(self, path: Optional[str] = None) -> bool:
+        if path is None:
+            start = os.path.dirname(self.model_path()) or str(self.output_folder())
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Load S4 model", start, "S4 checkpoint (*.pt)"
+            )
+            if not path:
+                return False
+        if not os.path.isfile(path):
+            self.fail(f"Model file not found: {path}")
+            return False
+        self.model_edit.setText(path)
+        self._save("model_path", path)
+        ok = self.refresh_model_info()
+        if ok:
+            self.notify(f"Model loaded: {path}")
+        return ok
+
+    def save_model_as(self, path: Optional[str] = None) -> Optional[str]:
+        source = self.model_path()
+        if not source or not os.path.isfile(source):
+            self.fail("No model to save: load or fine-tune one first")
+            return None
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save S4 model as", source, "S4 checkpoint (*.pt)"
+            )
+            if not path:
+                return None
+            if not path.lower().endswith(".pt"):
+                path += ".pt"
+        if os.path.abspath(path) == os.path.abspath(source):
+            return path
+        tmp = f"{path}.part"
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, path)
+        except OSError as error:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            self.fail(f"Could not save the model as {path}: {error}")
+            return None
+        self.model_edit.setText(path)
+        self._save("model_path", path)
+        self.notify(f"Model saved as {path}")
+        return path
+
+    def refresh_model_info(self, quiet: bool = False) -> bool:
+        """Read the model's description (engine ``model_info``) into the Model tab."""
+        path = self.model_path()
+        self._model_info = None
+        if not path or not os.path.isfile(path):
+            self.model_info_view.setHtml("<i>No model loaded.</i>")
+            return False
+        from .dependencies import engine_missing_message
+
+        missing = engine_missing_message()
+        if missing:
+            self.model_info_view.setPlainText(missing)
+            if not quiet:
+                self.fail(missing)
+            return False
+        from s4_core import api
+        from s4_core.errors import S4Error
+
+        try:
+            info = api.model_info(path)
+        except S4Error as error:
+            self.model_info_view.setPlainText(str(error))
+            if not quiet:
+                self.fail(str(error))
+            return False
+        self._model_info = info
+        self.model_info_view.setHtml(model_info_html(path, info))
+        return True
+
+    def check_device(self) -> Optional[Dict[str, Any]]:
+        api = self._engine()
+        if api is None:
+            return None
+        from s4_core.errors import S4Error
+
+        try:
+            info = api.device_info(self.device())
+        except S4Error as error:
+            self.device_label.setText(str(error))
+            self.fail(str(error))
+            return None
+        memory = f", {info['memory_gb']} GiB" if info.get("memory_gb") else ""
+        text = f"{info['device']}: {info.get('name', '')}{memory}"
+        self.device_label.setText(text)
+        self.log(f"device: {text}")
+        return info
+
+    # ----------------------------------------------------------------------- teardown
+    def cleanup(self) -> None:
+        """Disconnect from the project and detach a running task (plugin unload)."""
+        for signal in (QgsProject.instance().layersAdded, QgsProject.instance().layersRemoved):
+            try:
+                signal.disconnect(self._schedule_refresh)
+            except (TypeError, RuntimeError):
+                pass
+        self._refresh_timer.stop()
+        self._cloud_timer.stop()
+        if self.task is not None:
+            task, self.task = self.task, None
+            task._on_done = None
+            for signal in (task.log_message, task.status_message, task.progressChanged):
+                try:
+                    signal.disconnect()
+                except (TypeError, RuntimeError):
+                    pass
+            if task.status() not in (QgsTask.Complete, QgsTask.Terminated):
+                task.cancel()
+        for folder in self._tmp_dirs:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._tmp_dirs = []
+
+
+def model_info_html(path: str, info: Dict[str, Any]) -> str:
+    """The Model tab's description of a checkpoint (engine ``model_info`` dict)."""
+    esc = html.escape
+    rows = [f"<b>{esc(Path(path).name)}</b><br><small>{esc(str(path))}</small>", "<table>"]
+
+    def row(key: str, value: Any) -> None:
+        rows.append(f"<tr><td><b>{esc(key)}</b></td><td>{value}</td></tr>")
+
+    for key in ("kind", "modality"):
+        if info.get(key) is not None:
+            row(key, esc(str(info[key])))
+    bands = info.get("bands")
+    if isinstance(bands, dict):
+        row(
+            "bands",
+            "<br>".join(f"{esc(k)}: {esc(', '.join(map(str, v)))}" for k, v in bands.items()),
+        )
+    elif bands:
+        row("bands", esc(", ".join(map(str, bands))))
+    classes = info.get("classes") or []
+    if classes:
+        items = []
+        for c in classes:
+            name = c.get("name") if isinstance(c, dict) else str(c)
+            color = c.get("color") if isinstance(c, dict) else None
+            swatch = (
+                f"<span style='background-color: rgb({color[0]},{color[1]},{color[2]})'>"
+                "&nbsp;&nbsp;&nbsp;&nbsp;</span> "
+                if color
+                else ""
+            )
+            items.append(swatch + esc(str(name)))
+        row("classes", "<br>".join(items))
+    metrics = info.get("metrics") or {}
+    if isinstance(metrics, dict) and metrics:
+        row(
+            "metrics",
+            "<br>".join(
+                f"{esc(str(k))}: {v:.4f}"
+                if isinstance(v, float)
+                else f"{esc(str(k))}: {esc(str(v))}"
+                for k, v in metrics.items()
+                if not isinstance(v, (dict, list))
+            ),
+        )
+    for key, value in info.items():
+        if key in ("kind", "modality", "bands", "classes", "metrics"):
+            continue
+        if isinstance(value, (dict, list)):
+            value = (
+                ", ".join(f"{k}: {v}" for k, v in value.items())
+                if isinstance(value, dict)
+                else ", ".join(map(str, value))
+            )
+        row(key.replace("_", " "), esc(str(value)))
+    rows.append("</table>")
+    return "\n".join(rows)

@@ -1,0 +1,238 @@
+"""Class styles for S4 outputs: paletted class rasters (+ ``.qml``) and categorized polygons.
+
+Class lists are the engine's ``[{"index": int, "name": str, "color": [r, g, b]}, ...]``. A class
+raster carries them in its GeoTIFF tag ``S4_CLASSES`` (and a colour table); the plugin turns
+them into a ``QgsPalettedRasterRenderer`` with the class names as labels and saves the style
+beside the raster (``<stem>.qml``, the file QGIS loads by default with the layer), so the
+colours and names survive headless runs (``processing.run``, ``qgis_process``). Polygon
+GeoPackages get a categorized renderer on ``class_name`` stored inside the GeoPackage
+(``layer_styles`` table) as the default style.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import deque
+from pathlib import Path
+from typing import Any, Deque, Dict, List, Optional, Sequence, Union
+
+from qgis.core import (
+    QgsCategorizedSymbolRenderer,
+    QgsFillSymbol,
+    QgsMapLayer,
+    QgsPalettedRasterRenderer,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsRasterLayer,
+    QgsRendererCategory,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtXml import QDomDocument
+
+ClassList = List[Dict[str, Any]]
+PathLike = Union[str, Path]
+
+CLASSES_TAG = "S4_CLASSES"
+NODATA = 255
+STYLE_NAME = "S4 classes"
+VECTOR_CLASS_FIELD = "class_name"
+
+# Fallback colours (tab10-like) for classes that come without one.
+_PALETTE = [
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+]  # fmt: skip
+
+
+def default_color(index: int) -> List[int]:
+    """A distinct colour for class ``index`` when the engine gave none."""
+    return list(_PALETTE[index % len(_PALETTE)])
+
+
+def normalize_classes(classes: Sequence[Any]) -> ClassList:
+    """Accept engine class dicts, ``{"name", "color"}`` dicts (model_info) or plain names.
+
+    Returns ``[{"index", "name", "color"}]`` sorted by index; missing indices are the position,
+    missing colours come from a fixed palette.
+    """
+    out: ClassList = []
+    for position, item in enumerate(classes):
+        if isinstance(item, str):
+            item = {"name": item}
+        index = int(item.get("index", position))
+        name = str(item.get("name", f"class {index}"))
+        color = item.get("color") or default_color(index)
+        out.append({"index": index, "name": name, "color": [int(c) for c in list(color)[:3]]})
+    return sorted(out, key=lambda c: c["index"])
+
+
+def read_classes(raster_path: PathLike) -> ClassList:
+    """Classes of an S4 class raster: tag ``S4_CLASSES``, else its colour table, else []."""
+    from osgeo import gdal
+
+    dataset = gdal.Open(str(raster_path))
+    if dataset is None:
+        return []
+    try:
+        text = dataset.GetMetadataItem(CLASSES_TAG)
+        if text:
+            try:
+                return normalize_classes(json.loads(text))
+            except (ValueError, TypeError, AttributeError):
+                pass
+        band = dataset.GetRasterBand(1)
+        table = band.GetColorTable() if band is not None else None
+        if table is None:
+            return []
+        names = band.GetCategoryNames() or []
+        classes: ClassList = []
+        for index in range(min(table.GetCount(), NODATA)):
+            r, g, b, a = table.GetColorEntry(index)
+            name = names[index] if index < len(names) and names[index] else ""
+            if not name:
+                continue  # unnamed entries of a 256-entry table are not classes
+            classes.append({"index": index, "name": name, "color": [r, g, b]})
+        return classes
+    finally:
+        dataset = None
+
+
+def qml_path(raster_path: PathLike) -> Path:
+    """The default-style file QGIS reads with a file layer: ``<folder>/<stem>.qml``."""
+    path = Path(raster_path)
+    return path.with_name(path.stem + ".qml")
+
+
+def class_raster_renderer(
+    layer: QgsRasterLayer, classes: Sequence[Any]
+) -> QgsPalettedRasterRenderer:
+    """A paletted renderer on band 1 with one entry (colour, class name) per class."""
+    entries = [
+        QgsPalettedRasterRenderer.Class(float(c["index"]), QColor(*c["color"]), c["name"])
+        for c in normalize_classes(classes)
+    ]
+    return QgsPalettedRasterRenderer(layer.dataProvider(), 1, entries)
+
+
+def _write_style_atomically(layer: QgsMapLayer, path: Path) -> None:
+    document = QDomDocument("qgis")
+    error = layer.exportNamedStyle(document)
+    if error:
+        raise OSError(f"could not export the style of {layer.name()}: {error}")
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(document.toString(2))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def style_class_raster(
+    layer: QgsRasterLayer, classes: Optional[Sequence[Any]] = None, *, save: bool = True
+) -> Optional[Path]:
+    """Apply the class palette to ``layer`` (classes read from its file when not given).
+
+    With ``save`` the style is written beside the file as ``<stem>.qml`` (returned).
+    """
+    source = layer.source()
+    if classes is None:
+        classes = read_classes(source)
+    if not classes:
+        return None
+    layer.setRenderer(class_raster_renderer(layer, classes))
+    layer.triggerRepaint()
+    if not save or not os.path.isfile(source):
+        return None
+    path = qml_path(source)
+    _write_style_atomically(layer, path)
+    return path
+
+
+def class_vector_renderer(
+    classes: Sequence[Any], field: str = VECTOR_CLASS_FIELD
+) -> QgsCategorizedSymbolRenderer:
+    """A categorized renderer on ``field`` (class names), one category per class."""
+    categories = []
+    for c in normalize_classes(classes):
+        symbol = QgsFillSymbol.createSimple(
+            {
+                "color": ",".join(str(v) for v in c["color"]) + ",255",
+                "outline_color": "35,35,35,255",
+                "outline_width": "0.2",
+            }
+        )
+        categories.append(QgsRendererCategory(c["name"], symbol, c["name"]))
+    return QgsCategorizedSymbolRenderer(field, categories)
+
+
+def style_class_vector(
+    layer: QgsVectorLayer, classes: Sequence[Any], *, save_to_database: bool = True
+) -> None:
+    """Categorize ``layer`` by class name; store the style in its GeoPackage as the default."""
+    layer.setRenderer(class_vector_renderer(classes))
+    layer.triggerRepaint()
+    if save_to_database:
+        save_default_style_to_database(layer, STYLE_NAME)
+
+
+def save_default_style_to_database(layer: QgsVectorLayer, name: str) -> None:
+    """``layer_styles`` table of the layer's GeoPackage, used as the default when it is opened."""
+    error = layer.saveStyleToDatabase(name, "Written by the S4 plugin", True, "")
+    if error:
+        raise OSError(f"could not store the style in {layer.source()}: {error}")
+
+
+def style_raster_file(path: PathLike, classes: Optional[Sequence[Any]] = None) -> Optional[Path]:
+    """Write ``<stem>.qml`` beside the class raster at ``path``; returns the style file."""
+    layer = QgsRasterLayer(str(path), Path(path).stem, "gdal")
+    if not layer.isValid():
+        raise OSError(f"could not open the class raster {path}")
+    return style_class_raster(layer, classes, save=True)
+
+
+def style_vector_file(path: PathLike, classes: Sequence[Any]) -> QgsVectorLayer:
+    """Open the GeoPackage at ``path``, style it and store the style inside it."""
+    layer = QgsVectorLayer(str(path), Path(path).stem, "ogr")
+    if not layer.isValid():
+        raise OSError(f"could not open the polygons {path}")
+    style_class_vector(layer, classes)
+    return layer
+
+
+# Post-processors must outlive processAlgorithm (QGIS keeps a plain pointer to them).
+_LIVE_POSTPROCESSORS: Deque[ClassStylePostProcessor] = deque(maxlen=64)
+
+
+class ClassStylePostProcessor(QgsProcessingLayerPostProcessorInterface):
+    """Styles an S4 output (class raster or polygons) when Processing loads it into a project."""
+
+    def __init__(self, classes: Sequence[Any]) -> None:
+        super().__init__()
+        self.classes = normalize_classes(classes)
+
+    def postProcessLayer(self, layer, context, feedback) -> None:  # noqa: N802 (QGIS API)
+        if isinstance(layer, QgsRasterLayer):
+            layer.setRenderer(class_raster_renderer(layer, self.classes))
+        elif isinstance(layer, QgsVectorLayer):
+            layer.setRenderer(class_vector_renderer(self.classes))
+        layer.triggerRepaint()
+
+    @classmethod
+    def create(cls, classes: Sequence[Any]) -> ClassStylePostProcessor:
+        processor = cls(classes)
+        _LIVE_POSTPROCESSORS.append(processor)
+        return processor
+
+
+def attach_postprocessor(context, output: str, classes: Sequence[Any], name: str) -> None:
+    """If Processing will load ``output`` into the project, name and style it there."""
+    if not output or not context.willLoadLayerOnCompletion(output):
+        return
+    details = context.layerToLoadOnCompletionDetails(output)
+    details.name = name
+    details.setPostProcessor(ClassStylePostProcessor.create(classes))

@@ -1,0 +1,106 @@
+"""Background engine runs for the dock: a ``QgsTask`` with progress, cancel and a log.
+
+The work function runs in a worker thread and gets the engine's three callables
+``progress(fraction, message, metrics)``, ``cancel()`` and ``log(text)``; it must touch no QGIS
+layer or widget (it receives plain file paths). Log lines and status messages reach the GUI
+through Qt signals (queued into the main thread); ``on_done(result, error, cancelled)`` runs in
+the main thread when the task ends.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Any, Callable, Dict, Optional
+
+from qgis.core import Qgis, QgsMessageLog, QgsTask
+from qgis.PyQt.QtCore import pyqtSignal
+
+Work = Callable[[Callable[..., None], Callable[[], bool], Callable[[str], None]], Dict[str, Any]]
+Done = Callable[[Optional[Dict[str, Any]], Optional[str], bool], None]
+
+LOG_TAG = "S4"
+
+
+def format_metrics(metrics: Optional[Dict[str, Any]]) -> str:
+    """``{"epoch": 2, "loss": 0.51234, "val_miou": 0.4}`` -> ``"epoch 2, loss 0.5123, val_miou 0.4000"``."""
+    if not metrics:
+        return ""
+    parts = []
+    for key, value in metrics.items():
+        if isinstance(value, float):
+            parts.append(f"{key} {value:.4f}")
+        elif isinstance(value, (int, str)):
+            parts.append(f"{key} {value}")
+    return ", ".join(parts)
+
+
+class EngineTask(QgsTask):
+    """Runs ``work(progress, cancel, log)`` in the background and reports to the GUI."""
+
+    log_message = pyqtSignal(str)
+    status_message = pyqtSignal(str)
+
+    def __init__(self, description: str, work: Work, on_done: Optional[Done] = None) -> None:
+        super().__init__(description, QgsTask.CanCancel)
+        self._work = work
+        self._on_done = on_done
+        self.result: Optional[Dict[str, Any]] = None
+        self.error: Optional[str] = None
+        self.was_cancelled = False
+        self._last_message = ""
+        self._last_message_time = 0.0
+
+    # callables handed to the engine (worker thread) ---------------------------------------
+    def engine_progress(
+        self, fraction: float, message: str = "", metrics: Optional[Dict[str, Any]] = None
+    ) -> None:
+        self.setProgress(max(0.0, min(100.0, 100.0 * float(fraction))))
+        if message:
+            self.status_message.emit(message)
+        now = time.monotonic()
+        if metrics and ("epoch" in metrics or now - self._last_message_time > 2.0):
+            self._last_message_time = now
+            text = format_metrics(metrics)
+            self.log_message.emit(f"{message}: {text}" if message else text)
+        elif message and message != self._last_message and now - self._last_message_time > 2.0:
+            self.log_message.emit(message)
+            self._last_message_time = now
+        self._last_message = message
+
+    def engine_cancel(self) -> bool:
+        return self.isCanceled()
+
+    def engine_log(self, text: str) -> None:
+        self.log_message.emit(str(text))
+
+    # QgsTask ------------------------------------------------------------------------------
+    def run(self) -> bool:
+        from s4_core.errors import Cancelled, S4Error
+
+        try:
+            self.result = self._work(self.engine_progress, self.engine_cancel, self.engine_log)
+            return True
+        except Cancelled as error:
+            self.was_cancelled = True
+            self.error = str(error) or "cancelled"
+        except S4Error as error:
+            self.error = str(error)
+        except Exception as error:  # a bug: keep the traceback in the QGIS log
+            QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.Critical)
+            self.error = (
+                f"unexpected error ({type(error).__name__}: {error}); details in the S4 log panel"
+            )
+        if self.isCanceled():
+            self.was_cancelled = True
+        return False
+
+    def finished(self, ok: bool) -> None:  # main thread
+        if not ok and self.isCanceled():
+            self.was_cancelled = True
+            if not self.error:
+                self.error = "cancelled"
+        if self._on_done is not None:
+            self._on_done(
+                self.result if ok else None, None if ok else self.error, self.was_cancelled
+            )

@@ -1,0 +1,84 @@
+"""Fixtures of the plugin-side tests: the S4 provider in Processing, tiny fine-tuned models."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import List
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def s4_processing(qgis_processing):
+    """Processing initialised with the S4 provider registered (removed after the module)."""
+    from qgis.core import QgsApplication
+
+    from s4_qgis.provider import S4Provider
+
+    registry = QgsApplication.processingRegistry()
+    provider = None
+    if registry.providerById("s4") is None:
+        provider = S4Provider()
+        assert registry.addProvider(provider)
+    yield registry.providerById("s4")
+    if provider is not None and registry.providerById("s4") is not None:
+        registry.removeProvider(provider)
+
+
+def _finetune(scene, out: Path, modality: str) -> Path:
+    from s4_core import api
+
+    api.finetune(
+        scene.s1_dir if modality == "s1" else None,
+        scene.s2_dir if modality == "s2" else None,
+        scene.parcels,
+        scene.class_field,
+        out,
+        modality=modality,
+        epochs=1,
+        crop_size=16,
+        seed=0,
+        device="cpu",
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_model(tiny_demo, tmp_path_factory) -> Path:
+    """A fine-tuned S2 checkpoint on the 32 x 32 px demo scene (1 epoch, 16 px crops)."""
+    return _finetune(tiny_demo, tmp_path_factory.mktemp("models") / "demo_s2.pt", "s2")
+
+
+@pytest.fixture(scope="session")
+def demo_model_s1(tiny_demo, tmp_path_factory) -> Path:
+    """The same for Sentinel-1 inference."""
+    return _finetune(tiny_demo, tmp_path_factory.mktemp("models_s1") / "demo_s1.pt", "s1")
+
+
+def files(folder: Path, limit: int = 0) -> List[str]:
+    paths = sorted(str(p) for p in Path(folder).glob("*.tif"))
+    return paths[:limit] if limit else paths
+
+
+@pytest.fixture()
+def undated_s2(tiny_demo, tmp_path) -> List[str]:
+    """Copies of demo S2 files without any date (no tag, no YYYYMMDD in the name)."""
+    from osgeo import gdal
+
+    out = []
+    for i, path in enumerate(files(tiny_demo.s2_dir, 3)):
+        target = tmp_path / f"optical_{'abc'[i]}.tif"
+        shutil.copy(path, target)
+        dataset = gdal.Open(str(target), gdal.GA_Update)
+        metadata = {
+            k: v for k, v in (dataset.GetMetadata() or {}).items() if "DATE" not in k.upper()
+        }
+        dataset.SetMetadata(metadata)
+        dataset = None
+        aux = Path(str(target) + ".aux.xml")
+        if aux.exists():
+            os.remove(aux)
+        out.append(str(target))
+    return out

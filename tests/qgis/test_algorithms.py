@@ -1,0 +1,616 @@
+"""The S4 Processing algorithms through ``processing.run`` on the tiny demo scene (and real data)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import List
+
+import pytest
+
+pytestmark = pytest.mark.qgis
+
+ALGORITHMS = [
+    "align_time_series",
+    "pretrain",
+    "finetune",
+    "segment_time_series",
+    "export_geopackage",
+    "evaluate",
+]
+
+
+def tifs(folder: Path, limit: int = 0) -> List[str]:
+    paths = sorted(str(p) for p in Path(folder).glob("*.tif"))
+    return paths[:limit] if limit else paths
+
+
+class Recorder:
+    """A QgsProcessingFeedback that keeps the info lines and the progress values."""
+
+    def __new__(cls, cancel_at_first_progress: bool = False):
+        from qgis.core import QgsProcessingFeedback
+
+        class _Feedback(QgsProcessingFeedback):
+            def __init__(self):
+                super().__init__()
+                self.infos: List[str] = []
+                self.progress_values: List[float] = []
+                self.progressChanged.connect(self._progress)
+
+            def _progress(self, value):
+                self.progress_values.append(value)
+                if cancel_at_first_progress and value > 0:
+                    self.cancel()
+
+            def pushInfo(self, info):  # noqa: N802
+                self.infos.append(info)
+                super().pushInfo(info)
+
+        return _Feedback()
+
+
+def run(name: str, params: dict, feedback=None) -> dict:
+    import processing
+
+    return processing.run(f"s4:{name}", params, feedback=feedback)
+
+
+def model_classes(model: Path) -> list:
+    from s4_core import api
+
+    return api.model_info(model)["classes"]
+
+
+@pytest.fixture(scope="module")
+def segmented(s4_processing, tiny_demo, demo_model, tmp_path_factory) -> Path:
+    """A class raster of the demo scene (engine call, for the export/evaluate tests)."""
+    from s4_core import api
+
+    out = tmp_path_factory.mktemp("segmented") / "classes.tif"
+    api.segment(demo_model, out, s2=tiny_demo.s2_dir, tile_size=32, overlap=8, device="cpu")
+    return out
+
+
+# ------------------------------------------------------------------------- the provider
+def test_provider_has_every_algorithm_with_help_group_and_icon(s4_processing):
+    from qgis.core import QgsApplication
+
+    registry = QgsApplication.processingRegistry()
+    ids = sorted(a.id() for a in s4_processing.algorithms())
+    assert ids == sorted(f"s4:{n}" for n in ALGORITHMS)
+    for name in ALGORITHMS:
+        alg = registry.algorithmById(f"s4:{name}")
+        assert alg.displayName() and alg.group() and alg.groupId()
+        assert len(alg.shortHelpString()) > 100
+        assert not alg.icon().isNull()
+    seg = registry.algorithmById("s4:segment_time_series")
+    names = [p.name() for p in seg.parameterDefinitions()]
+    for stable in (
+        "SENTINEL2",
+        "SENTINEL1",
+        "MODEL",
+        "EXTENT",
+        "DEVICE",
+        "OUTPUT",
+        "OUTPUT_VECTOR",
+    ):
+        assert stable in names
+    fine = registry.algorithmById("s4:finetune")
+    assert {"LABELS", "CLASS_FIELD", "INIT_MODEL", "MODALITY"} <= {
+        p.name() for p in fine.parameterDefinitions()
+    }
+    assert fine.parameterDefinition("CLASS_FIELD").parentLayerParameterName() == "LABELS"
+
+
+# ------------------------------------------------------------------------- segment
+def test_segment_writes_a_styled_class_raster_and_styled_polygons(
+    s4_processing, tiny_demo, demo_model, tmp_path
+):
+    from qgis.core import QgsRasterLayer, QgsVectorLayer
+
+    out, gpkg = tmp_path / "classes.tif", tmp_path / "classes.gpkg"
+    feedback = Recorder()
+    result = run(
+        "segment_time_series",
+        {
+            "SENTINEL2": tifs(tiny_demo.s2_dir),
+            "MODEL": str(demo_model),
+            "DEVICE": 1,  # cpu
+            "TILE_SIZE": 32,
+            "OVERLAP": 8,
+            "OUTPUT": str(out),
+            "OUTPUT_VECTOR": str(gpkg),
+        },
+        feedback,
+    )
+    assert Path(result["OUTPUT"]) == out and out.is_file()
+    assert Path(result["OUTPUT_VECTOR"]) == gpkg
+    assert any(line.startswith("Device: cpu") for line in feedback.infos)
+    assert max(feedback.progress_values) == pytest.approx(100.0)
+    classes = model_classes(demo_model)
+
+    # A fresh layer picks up <stem>.qml: paletted, class names as labels, engine colours.
+    assert (tmp_path / "classes.qml").is_file()
+    raster = QgsRasterLayer(str(out), "classes", "gdal")
+    assert raster.renderer().type() == "paletted"
+    entries = raster.renderer().classes()
+    assert [e.label for e in entries] == [c["name"] for c in classes]
+    assert [int(e.value) for e in entries] == [c["index"] for c in classes]
+    assert [list(e.color.getRgb()[:3]) for e in entries] == [c["color"] for c in classes]
+
+    # Polygons: the fields of the contract, class names of the model, style in the GeoPackage.
+    vector = QgsVectorLayer(str(gpkg), "polygons", "ogr")
+    assert vector.isValid() and vector.featureCount() > 0
+    assert {"class_id", "class_name", "area_m2"} <= set(vector.fields().names())
+    names = {f["class_name"] for f in vector.getFeatures()}
+    assert names <= {c["name"] for c in classes}
+    assert vector.renderer().type() == "categorizedSymbol"  # the default style from the gpkg
+    assert [c.value() for c in vector.renderer().categories()] == [c["name"] for c in classes]
+    with sqlite3.connect(gpkg) as db:
+        rows = db.execute("SELECT styleName, useAsDefault FROM layer_styles").fetchall()
+    assert ("S4 classes", 1) in rows
+
+
+def test_segment_output_loaded_by_processing_is_styled_with_a_legend_per_class(
+    s4_processing, qgis_new_project, tiny_demo, demo_model, tmp_path
+):
+    import processing
+    from qgis.core import QgsLayerTreeModel, QgsProject, QgsRasterSymbolLegendNode
+
+    out = tmp_path / "loaded.tif"
+    processing.runAndLoadResults(
+        "s4:segment_time_series",
+        {
+            "SENTINEL2": tifs(tiny_demo.s2_dir),
+            "MODEL": str(demo_model),
+            "DEVICE": 1,
+            "TILE_SIZE": 32,
+            "OVERLAP": 8,
+            "OUTPUT": str(out),
+        },
+    )
+    layers = QgsProject.instance().mapLayersByName("S4 classes")
+    assert len(layers) == 1
+    layer = layers[0]
+    assert layer.renderer().type() == "paletted"
+    classes = model_classes(demo_model)
+    model = QgsLayerTreeModel(QgsProject.instance().layerTreeRoot())
+    node = QgsProject.instance().layerTreeRoot().findLayer(layer.id())
+    # One symbol entry per class under the band title.
+    legend = [n for n in model.layerLegendNodes(node) if isinstance(n, QgsRasterSymbolLegendNode)]
+    assert [n.data(0) for n in legend] == [c["name"] for c in classes]
+
+
+def test_segment_without_layers_says_which_parameters(s4_processing, demo_model, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException, match="SENTINEL2.*SENTINEL1"):
+        run("segment_time_series", {"MODEL": str(demo_model), "OUTPUT": str(tmp_path / "x.tif")})
+    assert not (tmp_path / "x.tif").exists()
+
+
+def test_segment_with_a_radar_model_on_optical_layers_fails_clearly(
+    s4_processing, tiny_demo, demo_model_s1, tmp_path
+):
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException, match="S1") as info:
+        run(
+            "segment_time_series",
+            {
+                "SENTINEL2": tifs(tiny_demo.s2_dir),
+                "MODEL": str(demo_model_s1),
+                "DEVICE": 1,
+                "OUTPUT": str(tmp_path / "x.tif"),
+            },
+        )
+    assert "Traceback" not in str(info.value)
+    assert not (tmp_path / "x.tif").exists()
+
+
+def test_segment_of_layers_without_dates_fails_clearly(
+    s4_processing, undated_s2, demo_model, tmp_path
+):
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException, match="(?i)date") as info:
+        run(
+            "segment_time_series",
+            {
+                "SENTINEL2": undated_s2,
+                "MODEL": str(demo_model),
+                "DEVICE": 1,
+                "OUTPUT": str(tmp_path / "x.tif"),
+            },
+        )
+    assert "optical_a.tif" in str(info.value) or "optical_" in str(info.value)
+
+
+def test_segment_of_an_extent_outside_the_scene_fails_clearly(
+    s4_processing, tiny_demo, demo_model, tmp_path
+):
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException) as info:
+        run(
+            "segment_time_series",
+            {
+                "SENTINEL2": tifs(tiny_demo.s2_dir),
+                "MODEL": str(demo_model),
+                "EXTENT": "0,1000,0,1000 [EPSG:32631]",
+                "DEVICE": 1,
+                "OUTPUT": str(tmp_path / "x.tif"),
+            },
+        )
+    text = str(info.value).lower()
+    assert "overlap" in text or "outside" in text or "extent" in text or "bounds" in text
+    assert not (tmp_path / "x.tif").exists()
+
+
+def test_cancelled_segmentation_leaves_no_output(s4_processing, tiny_demo, demo_model, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    feedback = Recorder(cancel_at_first_progress=True)
+    with pytest.raises(QgsProcessingException, match="(?i)cancel"):
+        run(
+            "segment_time_series",
+            {
+                "SENTINEL2": tifs(tiny_demo.s2_dir),
+                "MODEL": str(demo_model),
+                "DEVICE": 1,
+                "TILE_SIZE": 16,
+                "OVERLAP": 0,
+                "OUTPUT": str(tmp_path / "x.tif"),
+                "OUTPUT_VECTOR": str(tmp_path / "x.gpkg"),
+            },
+            feedback,
+        )
+    assert feedback.isCanceled()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------- training
+def _memory_copy(path: Path, name: str = "edited labels"):
+    """The parcels as an in-memory layer (what an analyst gets with unsaved digitising)."""
+    from qgis.core import QgsFeatureRequest, QgsVectorLayer
+
+    source = QgsVectorLayer(str(path), "parcels", "ogr")
+    assert source.isValid()
+    layer = source.materialize(QgsFeatureRequest())
+    layer.setName(name)
+    assert layer.dataProvider().name() == "memory"
+    return layer
+
+
+def test_pretrain_then_finetune_a_memory_layer_logs_loss_and_miou(
+    s4_processing, tiny_demo, tmp_path
+):
+    from s4_core import api
+
+    pre = tmp_path / "pre.pt"
+    feedback = Recorder()
+    result = run(
+        "pretrain",
+        {
+            "SENTINEL1": tifs(tiny_demo.s1_dir),
+            "SENTINEL2": tifs(tiny_demo.s2_dir),
+            "EPOCHS": 1,
+            "CROP_SIZE": 16,
+            "BATCH_SIZE": 1,
+            "STEPS_PER_EPOCH": 2,
+            "DEVICE": 1,
+            "SEED": 0,
+            "OUTPUT": str(pre),
+        },
+        feedback,
+    )
+    assert Path(result["OUTPUT"]) == pre and pre.is_file()
+    assert api.model_info(pre)["kind"] == "pretrained"
+    assert result["FINAL_LOSS"] is not None
+    assert any(line.startswith("Device: cpu") for line in feedback.infos)
+    assert any("loss" in line for line in feedback.infos)
+
+    labels = _memory_copy(tiny_demo.parcels)
+    out = tmp_path / "fine.pt"
+    feedback = Recorder()
+    result = run(
+        "finetune",
+        {
+            "SENTINEL2": tifs(tiny_demo.s2_dir),
+            "LABELS": labels,
+            "CLASS_FIELD": tiny_demo.class_field,
+            "INIT_MODEL": str(pre),
+            "MODALITY": 0,
+            "EPOCHS": 2,
+            "CROP_SIZE": 16,
+            "BATCH_SIZE": 2,
+            "DEVICE": 1,
+            "OUTPUT": str(out),
+        },
+        feedback,
+    )
+    assert Path(result["OUTPUT"]) == out and out.is_file()
+    info = api.model_info(out)
+    assert info["kind"] == "finetuned" and info["modality"] == "s2"
+    assert [c["name"] for c in info["classes"]] == sorted(tiny_demo.class_names)
+    assert result["CLASSES"].split(", ") == [c["name"] for c in info["classes"]]
+    assert 0.0 <= result["VAL_MIOU"] <= 1.0
+    epoch_lines = [line for line in feedback.infos if "val_miou" in line and "loss" in line]
+    assert len(epoch_lines) >= 2  # one per epoch
+    assert any("temporary GeoPackage" in line for line in feedback.infos)
+    assert any(f"from {pre}" in line for line in feedback.infos)
+
+
+def test_finetune_with_polygons_outside_the_scene_fails_clearly(s4_processing, tiny_demo, tmp_path):
+    from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsProcessingException, QgsVectorLayer
+    from qgis.PyQt.QtCore import QVariant
+
+    layer = QgsVectorLayer("Polygon?crs=EPSG:32631", "far away", "memory")
+    layer.dataProvider().addAttributes([QgsField("crop_name", QVariant.String)])
+    layer.updateFields()
+    for i, name in enumerate(("maize", "grassland")):
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(
+            QgsGeometry.fromWkt(
+                f"POLYGON(({i * 100} 0, {i * 100 + 50} 0, {i * 100 + 50} 50, {i * 100} 50, {i * 100} 0))"
+            )
+        )
+        feature["crop_name"] = name
+        layer.dataProvider().addFeature(feature)
+    with pytest.raises(QgsProcessingException) as info:
+        run(
+            "finetune",
+            {
+                "SENTINEL2": tifs(tiny_demo.s2_dir),
+                "LABELS": layer,
+                "CLASS_FIELD": "crop_name",
+                "EPOCHS": 1,
+                "CROP_SIZE": 16,
+                "DEVICE": 1,
+                "OUTPUT": str(tmp_path / "x.pt"),
+            },
+        )
+    text = str(info.value).lower()
+    assert "polygon" in text or "label" in text
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_finetune_with_a_missing_class_field_names_the_fields(s4_processing, tiny_demo, tmp_path):
+    from qgis.core import QgsProcessingException, QgsVectorLayer
+
+    labels = QgsVectorLayer(str(tiny_demo.parcels), "parcels", "ogr")
+    with pytest.raises(QgsProcessingException, match="'no_such_field'.*crop_name"):
+        run(
+            "finetune",
+            {
+                "SENTINEL2": tifs(tiny_demo.s2_dir),
+                "LABELS": labels,
+                "CLASS_FIELD": "no_such_field",
+                "EPOCHS": 1,
+                "OUTPUT": str(tmp_path / "x.pt"),
+            },
+        )
+
+
+def test_finetune_for_radar_without_radar_layers_fails_clearly(s4_processing, tiny_demo, tmp_path):
+    from qgis.core import QgsProcessingException, QgsVectorLayer
+
+    labels = QgsVectorLayer(str(tiny_demo.parcels), "parcels", "ogr")
+    with pytest.raises(QgsProcessingException, match="S1.*SENTINEL1"):
+        run(
+            "finetune",
+            {
+                "SENTINEL2": tifs(tiny_demo.s2_dir),
+                "LABELS": labels,
+                "CLASS_FIELD": tiny_demo.class_field,
+                "MODALITY": 1,
+                "EPOCHS": 1,
+                "OUTPUT": str(tmp_path / "x.pt"),
+            },
+        )
+
+
+# ------------------------------------------------------------------------- align
+def test_align_writes_stacks_and_date_table(s4_processing, tiny_demo, tmp_path):
+    import csv
+
+    from osgeo import gdal
+
+    feedback = Recorder()
+    result = run(
+        "align_time_series",
+        {
+            "SENTINEL1": tifs(tiny_demo.s1_dir),
+            "SENTINEL2": tifs(tiny_demo.s2_dir),
+            "OUTPUT": str(tmp_path / "aligned"),
+        },
+        feedback,
+    )
+    assert Path(result["OUTPUT"]) == tmp_path / "aligned"
+    assert result["FRAMES"] == 8  # the shorter series (S2) is kept
+    for key in ("S1_STACK", "S2_STACK", "DATES_CSV"):
+        assert Path(result[key]).is_file() and Path(result[key]).parent == tmp_path / "aligned"
+    s1, s2 = gdal.Open(result["S1_STACK"]), gdal.Open(result["S2_STACK"])
+    assert (s1.RasterXSize, s1.RasterYSize) == (s2.RasterXSize, s2.RasterYSize) == (32, 32)
+    assert s1.GetGeoTransform() == s2.GetGeoTransform()
+    with open(result["DATES_CSV"], newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == 8
+    assert any(line.startswith("Alignment: ") for line in feedback.infos)
+
+
+def test_align_needs_both_series(s4_processing, tiny_demo, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException):
+        run("align_time_series", {"SENTINEL2": tifs(tiny_demo.s2_dir), "OUTPUT": str(tmp_path)})
+
+
+# ------------------------------------------------------------------------- export / evaluate
+def test_export_geopackage_writes_styled_polygons(s4_processing, segmented, demo_model, tmp_path):
+    from qgis.core import QgsVectorLayer
+
+    from s4_core import api
+
+    out = tmp_path / "polygons.gpkg"
+    result = run(
+        "export_geopackage", {"INPUT": str(segmented), "MIN_AREA": 0, "OUTPUT_VECTOR": str(out)}
+    )
+    assert Path(result["OUTPUT_VECTOR"]) == out
+    layer = QgsVectorLayer(str(out), "polygons", "ogr")
+    assert layer.featureCount() == result["N_POLYGONS"] > 0
+    assert layer.renderer().type() == "categorizedSymbol"
+    # Polygon areas add up to the labelled (non-nodata) pixels of the raster.
+    from osgeo import gdal
+
+    array = gdal.Open(str(segmented)).ReadAsArray()
+    total = sum(f["area_m2"] for f in layer.getFeatures())
+    assert total == pytest.approx(float((array != 255).sum()) * 100.0)
+    names = {f["class_name"] for f in layer.getFeatures()}
+    assert names <= {c["name"] for c in api.model_info(demo_model)["classes"]}
+    # A larger minimum area drops the small patches.
+    fewer = run(
+        "export_geopackage",
+        {"INPUT": str(segmented), "MIN_AREA": 5000, "OUTPUT_VECTOR": str(tmp_path / "big.gpkg")},
+    )
+    assert fewer["N_POLYGONS"] <= result["N_POLYGONS"]
+
+
+def test_evaluate_against_polygons_matches_the_engine_and_tabulates(
+    s4_processing, segmented, tiny_demo
+):
+    from qgis.core import QgsVectorLayer
+
+    from s4_core import api
+
+    reference = QgsVectorLayer(str(tiny_demo.parcels), "parcels", "ogr")
+    feedback = Recorder()
+    result = run(
+        "evaluate",
+        {
+            "INPUT": str(segmented),
+            "REFERENCE": reference,
+            "CLASS_FIELD": tiny_demo.class_field,
+            "OUTPUT": "TEMPORARY_OUTPUT",
+        },
+        feedback,
+    )
+    expected = api.evaluate(segmented, tiny_demo.parcels, class_field=tiny_demo.class_field)
+    assert result["OA"] == pytest.approx(expected["oa"])
+    assert result["MIOU"] == pytest.approx(expected["miou"])
+    table = result["OUTPUT"]
+    names = expected["class_names"]
+    fields = table.fields().names()
+    assert fields[:3] == ["class_name", "iou", "support"]
+    assert len(fields) == 3 + len(names)
+    rows = list(table.getFeatures())
+    assert [r["class_name"] for r in rows] == names
+    for i, row in enumerate(rows):
+        counts = [row[f] for f in fields[3:]]
+        assert counts == expected["confusion_matrix"][i]
+        assert row["support"] == sum(counts)
+        assert row["iou"] == pytest.approx(expected["per_class"][names[i]])
+    assert any(line.startswith("OA: ") for line in feedback.infos)
+
+
+def test_evaluate_against_a_class_raster(s4_processing, segmented, tiny_demo):
+    result = run(
+        "evaluate",
+        {"INPUT": str(segmented), "REFERENCE": str(tiny_demo.truth), "OUTPUT": "TEMPORARY_OUTPUT"},
+    )
+    assert 0.0 <= result["OA"] <= 1.0
+    assert result["OUTPUT"].featureCount() > 0
+
+
+def test_evaluate_polygons_without_class_field_fails_clearly(s4_processing, segmented, tiny_demo):
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException, match="CLASS_FIELD"):
+        run(
+            "evaluate",
+            {
+                "INPUT": str(segmented),
+                "REFERENCE": str(tiny_demo.parcels),
+                "OUTPUT": "TEMPORARY_OUTPUT",
+            },
+        )
+
+
+# ------------------------------------------------------------------------- real data
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_real_flanders_finetune_segment_export_evaluate(s4_processing, flanders, tmp_path):
+    from qgis.core import QgsVectorLayer
+
+    s2 = tifs(flanders / "S2")[40:52]  # 12 dates of spring-summer 2018
+    parcels = QgsVectorLayer(str(flanders / "labels" / "parcels.gpkg"), "parcels", "ogr")
+    model = tmp_path / "flanders.pt"
+    fine = run(
+        "finetune",
+        {
+            "SENTINEL2": s2,
+            "LABELS": parcels,
+            "CLASS_FIELD": "crop_name",
+            "EPOCHS": 1,
+            "CROP_SIZE": 16,
+            "DEVICE": 1,
+            "OUTPUT": str(model),
+        },
+    )
+    crops = set(fine["CLASSES"].split(", "))
+    assert crops == {f["crop_name"] for f in parcels.getFeatures()}
+    seg = run(
+        "segment_time_series",
+        {
+            "SENTINEL2": s2,
+            "MODEL": str(model),
+            "DEVICE": 1,
+            "TILE_SIZE": 64,
+            "OVERLAP": 16,
+            "OUTPUT": str(tmp_path / "classes.tif"),
+            "OUTPUT_VECTOR": str(tmp_path / "classes.gpkg"),
+        },
+    )
+    polygons = QgsVectorLayer(seg["OUTPUT_VECTOR"], "polygons", "ogr")
+    assert polygons.featureCount() > 0
+    assert {f["class_name"] for f in polygons.getFeatures()} <= crops
+    scores = run(
+        "evaluate",
+        {
+            "INPUT": seg["OUTPUT"],
+            "REFERENCE": parcels,
+            "CLASS_FIELD": "crop_name",
+            "OUTPUT": "TEMPORARY_OUTPUT",
+        },
+    )
+    assert 0.0 <= scores["OA"] <= 1.0 and 0.0 <= scores["MIOU"] <= 1.0
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_real_flanders_align_and_pretrain(s4_processing, flanders, tmp_path):
+    from osgeo import gdal
+
+    s2 = tifs(flanders / "S2")[40:52]
+    s1 = tifs(flanders / "S1")[60:76]
+    aligned = run(
+        "align_time_series", {"SENTINEL1": s1, "SENTINEL2": s2, "OUTPUT": str(tmp_path / "al")}
+    )
+    s1_stack, s2_stack = gdal.Open(aligned["S1_STACK"]), gdal.Open(aligned["S2_STACK"])
+    # S1 (32 px at 20 m) is resampled onto the S2 grid (64 px at 10 m).
+    assert (s1_stack.RasterXSize, s2_stack.RasterXSize) == (64, 64)
+    assert 1 <= aligned["FRAMES"] <= 12
+    pre = run(
+        "pretrain",
+        {
+            "SENTINEL1": s1,
+            "SENTINEL2": s2,
+            "EPOCHS": 1,
+            "CROP_SIZE": 16,
+            "BATCH_SIZE": 1,
+            "STEPS_PER_EPOCH": 2,
+            "DEVICE": 1,
+            "OUTPUT": str(tmp_path / "pre.pt"),
+        },
+    )
+    assert Path(pre["OUTPUT"]).is_file()

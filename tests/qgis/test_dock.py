@@ -1,0 +1,319 @@
+"""The S4 dock: layer lists, label layer, fine-tune and segment tasks, cancel, model, settings."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.qgis
+
+
+def process_events_until(condition, timeout: float = 60.0) -> bool:
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    end = time.monotonic() + timeout
+    while not condition() and time.monotonic() < end:
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    return condition()
+
+
+@pytest.fixture()
+def project_with_demo(qgis_new_project, tiny_demo):
+    """The demo's 8 S2 and 10 S1 files, its truth raster and parcels as project layers."""
+    from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
+
+    project = QgsProject.instance()
+    for folder in (tiny_demo.s2_dir, tiny_demo.s1_dir):
+        for path in sorted(Path(folder).glob("*.tif")):
+            layer = QgsRasterLayer(str(path), path.stem, "gdal")
+            assert layer.isValid()
+            project.addMapLayer(layer)
+    project.addMapLayer(QgsRasterLayer(str(tiny_demo.truth), "truth", "gdal"))
+    project.addMapLayer(QgsVectorLayer(str(tiny_demo.parcels), "parcels", "ogr"))
+    return project
+
+
+@pytest.fixture()
+def dock(qgis_iface, tmp_path):
+    from qgis.core import QgsSettings
+
+    from s4_qgis.dock import S4DockWidget
+
+    QgsSettings().remove("s4")
+    widget = S4DockWidget(qgis_iface)
+    widget.output_dir.setFilePath(str(tmp_path / "out"))
+    widget.device_combo.setCurrentIndex(1)  # cpu
+    widget.epochs_spin.setValue(1)
+    widget.crop_spin.setValue(16)
+    widget.tile_spin.setValue(32)
+    widget.overlap_spin.setValue(8)
+    widget.extent_combo.setCurrentIndex(2)  # whole scene
+    yield widget
+    if widget.task is not None:
+        widget.cancel()
+        widget.wait(60)
+    widget.cleanup()
+    widget.deleteLater()
+    QgsSettings().remove("s4")
+
+
+def scl_cloud_fraction(path: str) -> float:
+    """Slow reference: SCL in {3, 8, 9, 10} among SCL != 0, pixel by pixel."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        scl = src.read(list(src.descriptions).index("SCL") + 1)
+    valid = cloudy = 0
+    for value in scl.ravel().tolist():
+        if value != 0:
+            valid += 1
+            cloudy += value in (3, 8, 9, 10)
+    return cloudy / valid
+
+
+def add_demo_labels(layer, parcels_path: Path, field: str) -> int:
+    """Copy the demo parcels into the (editable, unsaved) label layer's edit buffer."""
+    from qgis.core import QgsFeature, QgsVectorLayer
+
+    parcels = QgsVectorLayer(str(parcels_path), "parcels", "ogr")
+    features = []
+    for source in parcels.getFeatures():
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(source.geometry())
+        feature["class_name"] = source[field]
+        features.append(feature)
+    assert layer.isEditable()
+    assert layer.addFeatures(features)
+    return len(features)
+
+
+def test_layers_are_listed_by_sensor_and_date_with_cloud_fraction(project_with_demo, dock):
+    from qgis.PyQt.QtCore import Qt
+
+    assert dock.s2_list.count() == 8
+    assert dock.s1_list.count() == 10
+    texts = [dock.s2_list.item(i).text() for i in range(8)]
+    dates = [t.split()[0] for t in texts]
+    assert dates == sorted(dates) and "no date" not in dates
+    assert all(dock.s2_list.item(i).checkState() == Qt.Checked for i in range(8))
+    listed = set(dock.listed_layer_ids("s2") + dock.listed_layer_ids("s1"))
+    truth = project_with_demo.mapLayersByName("truth")[0]
+    assert truth.id() not in listed  # a class raster is neither S1 nor S2
+
+    # Cloud fractions are filled in lazily by a timer, and match a pixel-by-pixel count.
+    assert process_events_until(lambda: not dock._cloud_queue, 30)
+    for i in range(8):
+        item = dock.s2_list.item(i)
+        assert "% cloud" in item.text()
+        layer_id = item.data(Qt.UserRole)
+        path = dock._infos[layer_id].path
+        assert dock.cloud_fraction(layer_id) == pytest.approx(scl_cloud_fraction(path))
+
+    # Unchecking survives a refresh; removing a layer removes it from the list.
+    first = dock.listed_layer_ids("s2")[0]
+    dock.s2_list.item(0).setCheckState(Qt.Unchecked)
+    dock.refresh_layers()
+    assert first not in dock.listed_layer_ids("s2")
+    assert first in dock.listed_layer_ids("s2", checked_only=False)
+    project_with_demo.removeMapLayer(first)
+    assert process_events_until(lambda: dock.s2_list.count() == 7, 10)
+
+
+def test_new_label_layer_offers_the_classes_and_starts_editing(project_with_demo, dock, tmp_path):
+    from qgis.core import QgsVectorLayer
+
+    dock.class_names_edit.setText("winter wheat, maize,  grassland, maize")
+    path = tmp_path / "labels.gpkg"
+    layer = dock.new_label_layer(str(path))
+    assert layer is not None and path.is_file()
+    assert project_with_demo.mapLayer(layer.id()) is layer
+    assert layer.isEditable()
+    assert dock.label_combo.currentLayer() is layer
+    assert dock.field_combo.currentField() == "class_name"
+    assert layer.crs().authid() == "EPSG:32631"  # the Sentinel layers' CRS
+
+    def value_map(lyr):
+        setup = lyr.editorWidgetSetup(lyr.fields().indexFromName("class_name"))
+        return setup.type(), [list(d.keys())[0] for d in setup.config()["map"]]
+
+    assert value_map(layer) == ("ValueMap", ["winter wheat", "maize", "grassland"])
+    reopened = QgsVectorLayer(f"{path}|layername=labels", "again", "ogr")
+    assert value_map(reopened) == ("ValueMap", ["winter wheat", "maize", "grassland"])
+    # No silent overwrite of an existing file.
+    assert dock.new_label_layer(str(path)) is None
+    assert "exists" in dock.last_error
+
+
+def test_finetune_then_segment_adds_a_styled_class_map(
+    project_with_demo, dock, tiny_demo, tmp_path
+):
+    from qgis.core import (
+        QgsLayerTreeModel,
+        QgsProject,
+        QgsRasterLayer,
+        QgsRasterSymbolLegendNode,
+        QgsVectorLayer,
+    )
+
+    from s4_core import api
+
+    dock.class_names_edit.setText(", ".join(tiny_demo.class_names))
+    labels = dock.new_label_layer(str(tmp_path / "labels.gpkg"))
+    n = add_demo_labels(labels, tiny_demo.parcels, tiny_demo.class_field)
+    assert n > 0 and labels.isModified()  # unsaved edits are what the engine gets
+
+    task = dock.start_finetune()
+    assert task is not None and dock.busy
+    assert not dock.finetune_button.isEnabled() and dock.cancel_button.isEnabled()
+    assert dock.wait(300), "fine-tuning did not finish"
+    assert dock.last_error is None, dock.last_error
+    model = Path(dock.last_result["path"])
+    assert model.is_file() and model.parent == tmp_path / "out"
+    assert dock.model_path() == str(model)
+    assert dock.finetune_button.isEnabled() and not dock.cancel_button.isEnabled()
+    log = dock.log_view.toPlainText()
+    assert "device: cpu" in log and "val_miou" in log
+    info_html = dock.model_info_view.toHtml()
+    for name in tiny_demo.class_names:
+        assert name in info_html
+    assert labels.isEditable() and labels.isModified()  # the analyst's edits are untouched
+
+    dock.polygons_check.setChecked(True)
+    assert dock.start_segment() is not None
+    assert dock.wait(120), "segmentation did not finish"
+    assert dock.last_error is None, dock.last_error
+    raster, vector = dock.output_layers
+    assert isinstance(raster, QgsRasterLayer) and isinstance(vector, QgsVectorLayer)
+    assert QgsProject.instance().mapLayer(raster.id()) is raster
+    assert QgsProject.instance().mapLayer(vector.id()) is vector
+    assert raster.renderer().type() == "paletted"
+    classes = [c["name"] for c in api.model_info(model)["classes"]]
+    root = QgsProject.instance().layerTreeRoot()
+    tree_model = QgsLayerTreeModel(root)  # owns the legend nodes: keep it alive
+    legend = tree_model.layerLegendNodes(root.findLayer(raster.id()))
+    entries = [n.data(0) for n in legend if isinstance(n, QgsRasterSymbolLegendNode)]
+    assert entries == classes
+    assert vector.featureCount() > 0 and vector.renderer().type() == "categorizedSymbol"
+    assert Path(raster.source()).with_suffix(".qml").is_file()
+
+
+def test_cancel_mid_training_returns_promptly_and_writes_nothing(
+    project_with_demo, dock, tiny_demo
+):
+    from qgis.core import QgsTask
+
+    dock.label_combo.setLayer(project_with_demo.mapLayersByName("parcels")[0])
+    dock.field_combo.setField(tiny_demo.class_field)
+    dock.epochs_spin.setValue(500)
+    task = dock.start_finetune()
+    assert task is not None, dock.last_error
+    # Cancel as soon as the first training step has reported (task progress > 0).
+    assert process_events_until(lambda: task.progress() > 0 or dock.task is None, 120)
+    assert dock.task is not None, "training ended before it could be cancelled"
+    dock.cancel_button.click()
+    started = time.monotonic()
+    assert dock.wait(120)
+    waited = time.monotonic() - started
+    assert task.status() == QgsTask.Terminated
+    assert dock.last_result is None
+    assert "cancelled" in dock.log_view.toPlainText()
+    # Nothing half-written: at most the engine's last complete (loadable) best checkpoint.
+    from s4_core import api
+
+    out = Path(dock.output_dir.filePath())
+    leftovers = list(out.iterdir()) if out.exists() else []
+    assert all(p.suffix == ".pt" for p in leftovers), leftovers
+    for path in leftovers:
+        assert api.model_info(path)["kind"] == "finetuned"
+    assert dock.finetune_button.isEnabled() and not dock.cancel_button.isEnabled()
+    print(f"cancel took {waited:.2f} s")
+
+
+def test_clear_messages_for_missing_inputs(qgis_new_project, dock, tiny_demo, demo_model, tmp_path):
+    assert dock.start_finetune() is None
+    assert "No S2 layers" in dock.last_error
+    assert dock.start_segment() is None
+    assert "model" in dock.last_error.lower()
+    assert dock.new_label_layer(str(tmp_path / "l.gpkg")) is None
+    assert "class names" in dock.last_error
+    assert not (tmp_path / "l.gpkg").exists()
+
+
+def test_segment_with_a_model_for_the_other_modality_reports_the_engine_message(
+    project_with_demo, dock, demo_model_s1
+):
+    from qgis.core import QgsProject
+
+    assert dock.load_model(str(demo_model_s1))
+    for layer_id in dock.listed_layer_ids("s1"):  # only optical layers checked
+        QgsProject.instance().removeMapLayer(layer_id)
+    dock.refresh_layers()
+    assert dock.start_segment() is None
+    assert "S1" in dock.last_error
+
+
+def test_model_load_info_save_as_and_classes(qgis_new_project, dock, demo_model, tmp_path):
+    from s4_core import api
+
+    assert dock.load_model(str(demo_model))
+    info = api.model_info(demo_model)
+    html = dock.model_info_view.toPlainText()
+    assert "finetuned" in html and "s2" in html and "B02" in html
+    dock.use_model_classes()
+    assert dock.class_names_edit.text() == ", ".join(c["name"] for c in info["classes"])
+    copy = dock.save_model_as(str(tmp_path / "copy.pt"))
+    assert copy and Path(copy).read_bytes() == Path(demo_model).read_bytes()
+    assert dock.model_path() == copy
+    assert not dock.load_model(str(tmp_path / "missing.pt"))
+    assert "not found" in dock.last_error
+
+
+def test_settings_persist_between_docks(qgis_iface, dock, demo_model, tmp_path):
+    from qgis.core import QgsSettings
+
+    from s4_qgis.dock import S4DockWidget
+
+    dock.epochs_spin.setValue(7)
+    dock.modality_combo.setCurrentIndex(1)
+    dock.class_names_edit.setText("a, b")
+    dock.class_names_edit.editingFinished.emit()
+    dock.load_model(str(demo_model))
+    assert QgsSettings().value("s4/epochs", type=int) == 7
+    other = S4DockWidget(qgis_iface)
+    try:
+        assert other.epochs_spin.value() == 7
+        assert other.modality() == "s1"
+        assert other.class_names() == ["a", "b"]
+        assert other.model_path() == str(demo_model)
+        assert other.output_folder() == tmp_path / "out"
+        assert other.device() == "cpu"
+    finally:
+        other.cleanup()
+        other.deleteLater()
+
+
+def test_dock_builds_without_importing_the_engine(qgis_iface):
+    """Listing layers must not load torch (the dock appears before dependencies exist)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys; os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen');"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r});"
+        "from qgis.core import QgsApplication; app = QgsApplication([], True); app.initQgis();"
+        "from s4_qgis.dock import S4DockWidget; d = S4DockWidget(None); d.refresh_layers();"
+        "print('torch' in sys.modules, 's4_core.api' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-2:] == ["False", "False"]
+
+
+def test_cloud_fraction_reference_is_not_trivial(tiny_demo):
+    """The demo's SCL bands hold clouds on some dates and not on others."""
+    values = [scl_cloud_fraction(str(p)) for p in sorted(Path(tiny_demo.s2_dir).glob("*.tif"))]
+    assert np.ptp(values) > 0

@@ -1,0 +1,625 @@
+"""Tiled inference, GeoTIFF/GeoPackage outputs, evaluation and the segment/evaluate commands."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import fiona
+import numpy as np
+import pytest
+import rasterio
+import torch
+from affine import Affine
+
+from s4_core import inference as inf
+from s4_core.align import build_scene, fixed_length_indices
+from s4_core.checkpoint import build_model, save_checkpoint
+from s4_core.cli import main as cli_main
+from s4_core.errors import Cancelled, CheckpointError, DataError, LabelError
+from s4_core.labels import ClassMap, LabelWarning
+from s4_core.metrics import confusion_matrix
+from s4_core.model import NetConfig, S4Net
+from s4_core.normalize import BandStats
+from s4_core.series import open_series
+
+CRS = "EPSG:32631"
+ORIGIN = (500000.0, 5650000.0)
+S2_BANDS = ["B02", "B03", "B04"]
+S1_BANDS = ["VV", "VH"]
+NAMES = ["maize", "wheat", "grass"]
+VALUES = [1200, 1100, 9120]
+# widths (4, 8): down-sampling factor 2, receptive-field radius 11 px (measured): margins of
+# 12 px (overlap 24) make tiled and whole-scene runs identical.
+WIDTHS = (4, 8)
+
+
+# ----------------------------------------------------------------------------- fixtures
+def _write_series(folder: Path, sensor: str, n: int, h: int, w: int, seed: int) -> Path:
+    """Per-date GeoTIFFs on a 10 m grid; the top-left 5 x 7 px have no data on any date."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    transform = Affine(10.0, 0, ORIGIN[0], 0, -10.0, ORIGIN[1])
+    bands = S2_BANDS if sensor == "s2" else S1_BANDS
+    for i in range(n):
+        d = date(2018, 3, 1) + timedelta(days=7 * i)
+        base = np.sin(xx / 5.0 + i) + np.cos(yy / 7.0 - 0.5 * i)
+        data = np.stack([base * (b + 1) + rng.normal(0, 0.3, (h, w)) for b in range(len(bands))])
+        if sensor == "s2":
+            arr = np.clip(1500 + 400 * data, 1, 10000).astype(np.uint16)
+            arr[:, :5, :7] = 0
+            if i == 2:
+                arr[:, 20:30, 10:20] = 0  # a cloud-masked patch on one date
+            nodata, dtype, stem = 0, "uint16", f"S2_L2A_{d:%Y%m%d}.tif"
+        else:
+            arr = (-12 + 2 * data).astype(np.float32)
+            arr[:, :5, :7] = np.nan
+            nodata, dtype, stem = float("nan"), "float32", f"S1_GRD_ASC_{d:%Y%m%d}.tif"
+        profile = dict(
+            driver="GTiff", width=w, height=h, count=len(bands), dtype=dtype, crs=CRS,
+            transform=transform, nodata=nodata,
+        )  # fmt: skip
+        with rasterio.open(folder / stem, "w", **profile) as dst:
+            dst.write(arr)
+            for b, name in enumerate(bands):
+                dst.set_band_description(b + 1, name)
+            dst.update_tags(ACQUISITION_DATETIME=f"{d.isoformat()}T10:30:00Z")
+            if sensor == "s1":
+                dst.update_tags(UNITS="dB")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("scene")
+    _write_series(root / "S2", "s2", 6, 45, 51, seed=1)
+    _write_series(root / "S1", "s1", 5, 45, 51, seed=2)
+    return root
+
+
+@pytest.fixture(scope="module")
+def scene(data_dir):
+    return build_scene(s2=open_series(data_dir / "S2", sensor="s2"))
+
+
+@pytest.fixture(scope="module")
+def s1_scene(data_dir):
+    return build_scene(s1=open_series(data_dir / "S1", sensor="s1"))
+
+
+def make_ckpt(modality="s2", *, length=6, mode="repeat", widths=WIDTHS, seed=0, bands=None):
+    torch.manual_seed(seed)
+    cfg = NetConfig(
+        s1_channels=2, s2_channels=3, widths=widths, proj_dim=4, num_classes=3, dec_out_width=4
+    )
+    model = S4Net(cfg).eval()
+    with torch.no_grad():  # non-trivial BatchNorm statistics so eval mode matters
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.BatchNorm3d):
+                mod.running_mean.uniform_(-0.2, 0.2)
+                mod.running_var.uniform_(0.5, 1.5)
+    bands = bands or (S2_BANDS if modality == "s2" else S1_BANDS)
+    mean = [0.15, 0.14, 0.13] if modality == "s2" else [-12.0, -12.0]
+    std = [0.06, 0.1, 0.14] if modality == "s2" else [2.0, 4.0]
+    return {
+        "kind": "finetuned",
+        "net_config": cfg.to_dict(),
+        "state_dict": model.state_dict(),
+        "modality": modality,
+        "bands": {modality: list(bands)},
+        "band_stats": {modality: BandStats(list(bands), mean, std).to_dict()},
+        "time": {"length": length, "mode": mode},
+        "classes": ClassMap.from_names(NAMES, VALUES).to_dict(),
+        "metrics": {},
+        "history": [],
+        "epoch": 1,
+        "seed": seed,
+    }
+
+
+@pytest.fixture(scope="module")
+def ckpt_path(tmp_path_factory) -> Path:
+    return save_checkpoint(tmp_path_factory.mktemp("model") / "model.pt", make_ckpt())
+
+
+def reference_probabilities(ckpt, scene) -> tuple:
+    """Slow reference: the whole scene in one forward pass, inputs prepared by hand."""
+    m = ckpt["modality"]
+    model = build_model(ckpt)
+    idx, fvalid = fixed_length_indices(scene.n_frames, ckpt["time"]["length"], ckpt["time"]["mode"])
+    data = scene.read(None, modalities=[m], frames=idx)
+    fm = fvalid & data["frame_valid"]
+    valid = data[m + "_valid"] & fm[:, None, None]
+    x = BandStats.from_dict(ckpt["band_stats"][m]).apply(data[m], valid)
+    with torch.no_grad():
+        logits = model.segment(torch.from_numpy(x)[None], m, torch.from_numpy(fm)[None])
+    probs = torch.softmax(logits, 1)[0].numpy()
+    return probs, valid.any(0)
+
+
+def assemble(windows, grid, k):
+    out = np.full((k, grid.height, grid.width), np.nan, dtype=np.float32)
+    valid = np.zeros(grid.shape, dtype=bool)
+    hits = np.zeros(grid.shape, dtype=int)
+    for win, p, v in windows:
+        r, c = win.offset_in(grid)
+        out[:, r : r + win.height, c : c + win.width] = p
+        valid[r : r + win.height, c : c + win.width] = v
+        hits[r : r + win.height, c : c + win.width] += 1
+    return out, valid, hits
+
+
+def listing(folder: Path):
+    return sorted(p.name for p in folder.iterdir())
+
+
+# ----------------------------------------------------------------------------- tiling
+@pytest.mark.parametrize(
+    "h, w, tile, overlap, align",
+    [(45, 51, 40, 24, 2), (100, 37, 32, 8, 4), (16, 16, 128, 32, 4), (130, 129, 64, 16, 8)],
+)
+def test_tile_cores_partition_the_scene(h, w, tile, overlap, align):
+    tiles = inf.plan_tiles(h, w, tile, overlap, align)
+    cover = np.zeros((h, w), dtype=int)
+    for t in tiles:
+        assert t.row % align == 0 and t.col % align == 0  # pooling cells line up
+        assert t.row + t.height <= h and t.col + t.width <= w
+        for size, length in ((t.height, h), (t.width, w)):
+            assert size == length if length <= tile else tile <= size < tile + align
+        # the core lies inside the window with >= overlap // 2 px of margin on inner sides
+        assert t.row <= t.core_row and t.core_row + t.core_height <= t.row + t.height
+        if t.core_row > 0:
+            assert t.core_row - t.row >= overlap // 2
+        if t.core_row + t.core_height < h:
+            assert t.row + t.height - (t.core_row + t.core_height) >= overlap // 2
+        if t.core_col > 0:
+            assert t.core_col - t.col >= overlap // 2
+        cover[t.core_row : t.core_row + t.core_height, t.core_col : t.core_col + t.core_width] += 1
+    assert (cover == 1).all()
+
+
+def test_tile_settings_are_checked():
+    with pytest.raises(DataError, match="--overlap"):
+        inf.plan_tiles(64, 64, 32, 32)
+    with pytest.raises(DataError, match="tile size"):
+        inf.plan_tiles(64, 64, 0, 0)
+
+
+# ----------------------------------------------------------------------------- prediction
+@pytest.mark.parametrize("tile, overlap", [(40, 24), (32, 24)])
+def test_tiled_prediction_equals_whole_scene_prediction(scene, tile, overlap):
+    ckpt = make_ckpt()
+    model = build_model(ckpt)
+    ref, ref_valid = reference_probabilities(ckpt, scene)
+    stats = BandStats.from_dict(ckpt["band_stats"]["s2"])
+    kw = dict(time_length=6, time_mode="repeat", device="cpu", batch_size=3)
+    windows = list(
+        inf.predict_windows(model, scene, "s2", stats, tile_size=tile, overlap=overlap, **kw)
+    )
+    assert len(windows) >= 4  # really tiled
+    probs, valid, hits = assemble(windows, scene.grid, 3)
+    assert (hits == 1).all()
+    assert np.array_equal(valid, ref_valid)
+    assert not valid[:5, :7].any() and valid.sum() == 45 * 51 - 35
+    np.testing.assert_allclose(probs[:, valid], ref[:, valid], atol=1e-5)
+    assert np.array_equal(probs.argmax(0)[valid], ref.argmax(0)[valid])
+    # one window covering the scene gives the same
+    whole = list(inf.predict_windows(model, scene, "s2", stats, tile_size=64, overlap=0, **kw))
+    assert len(whole) == 1
+    np.testing.assert_allclose(whole[0][1][:, valid], ref[:, valid], atol=1e-5)
+
+
+def test_narrow_margins_change_only_pixels_near_core_borders(scene):
+    ckpt = make_ckpt()
+    model = build_model(ckpt)
+    ref, valid = reference_probabilities(ckpt, scene)
+    stats = BandStats.from_dict(ckpt["band_stats"]["s2"])
+    windows = list(
+        inf.predict_windows(
+            model, scene, "s2", stats, time_length=6, time_mode="repeat",
+            tile_size=24, overlap=4, device="cpu",
+        )
+    )  # fmt: skip
+    probs, _, _ = assemble(windows, scene.grid, 3)
+    diff = np.abs(probs - ref).max(0)
+    assert diff[valid].max() > 1e-4  # margins of 2 px are narrower than the receptive field
+    assert np.median(diff[valid]) < 0.05
+
+
+def test_segment_scene_writes_styled_class_raster_and_probabilities(scene, tmp_path):
+    ckpt = make_ckpt()
+    ref, ref_valid = reference_probabilities(ckpt, scene)
+    calls = []
+    result = inf.segment_scene(
+        ckpt,
+        scene,
+        tmp_path / "classes.tif",
+        probabilities_path=tmp_path / "probs.tif",
+        tile_size=40,
+        overlap=24,
+        batch_size=2,
+        device="cpu",
+        progress=lambda f, msg, metrics=None: calls.append(f),
+    )
+    assert listing(tmp_path) == ["classes.tif", "probs.tif"]
+    assert result.path == tmp_path / "classes.tif" and result.device == "cpu"
+    assert calls == sorted(calls) and calls[-1] == pytest.approx(1.0)
+    with rasterio.open(tmp_path / "classes.tif") as ds:
+        assert ds.dtypes[0] == "uint8" and ds.nodata == 255 and ds.count == 1
+        assert ds.crs == scene.grid.crs and ds.transform == scene.grid.transform
+        assert ds.profile["tiled"] and ds.compression.name.lower() == "deflate"
+        cmap = ds.colormap(1)
+        classes = ds.read(1)
+        tags = ds.tags()
+    for i, color in enumerate(result.class_colors):
+        assert cmap[i] == (*color, 255)
+    assert cmap[255][3] == 0
+    assert json.loads(tags["S4_CLASS_NAMES"]) == NAMES
+    assert [c["name"] for c in json.loads(tags["S4_CLASSES"])] == NAMES
+    expected = np.where(ref_valid, ref.argmax(0), 255)
+    assert np.array_equal(classes, expected)
+    assert result.pixel_counts == {n: int((expected == i).sum()) for i, n in enumerate(NAMES)}
+    assert result.nodata_pixels == 35
+    with rasterio.open(tmp_path / "probs.tif") as ds:
+        assert ds.count == 3 and ds.dtypes[0] == "float32"
+        assert list(ds.descriptions) == NAMES
+        probs = ds.read()
+    assert np.isnan(probs[:, ~ref_valid]).all()
+    np.testing.assert_allclose(probs[:, ref_valid], ref[:, ref_valid], atol=1e-5)
+    np.testing.assert_allclose(probs[:, ref_valid].sum(0), 1.0, atol=1e-5)
+    # read back through the engine
+    arr, class_map, grid = inf.read_class_raster(tmp_path / "classes.tif")
+    assert np.array_equal(arr, classes) and class_map.names == NAMES
+    assert class_map.values == VALUES and grid.same_as(scene.grid)
+
+
+def test_uint8_probabilities_are_scaled(scene, tmp_path):
+    ckpt = make_ckpt()
+    ref, valid = reference_probabilities(ckpt, scene)
+    inf.segment_scene(
+        ckpt, scene, tmp_path / "c.tif", probabilities_path=tmp_path / "p.tif",
+        probabilities_dtype="uint8", tile_size=64, device="cpu",
+    )  # fmt: skip
+    with rasterio.open(tmp_path / "p.tif") as ds:
+        assert ds.dtypes[0] == "uint8" and ds.nodata == 255
+        assert ds.scales[0] == pytest.approx(1 / 254)
+        p = ds.read()
+    assert (p[:, ~valid] == 255).all()
+    assert np.abs(p[:, valid] / 254.0 - ref[:, valid]).max() <= 0.5 / 254 + 1e-6
+
+
+@pytest.mark.parametrize("length, mode", [(4, "even"), (9, "repeat"), (3, "clip")])
+def test_time_policy_of_the_checkpoint_is_applied(scene, tmp_path, length, mode):
+    ckpt = make_ckpt(length=length, mode=mode, seed=3)
+    ref, valid = reference_probabilities(ckpt, scene)
+    res = inf.segment_scene(ckpt, scene, tmp_path / "c.tif", tile_size=64, device="cpu")
+    with rasterio.open(res.path) as ds:
+        classes = ds.read(1)
+    assert np.array_equal(classes, np.where(valid, ref.argmax(0), 255))
+
+
+def test_s1_model_on_s1_scene(s1_scene, tmp_path):
+    ckpt = make_ckpt("s1", length=5)
+    ref, valid = reference_probabilities(ckpt, s1_scene)
+    res = inf.segment_scene(ckpt, s1_scene, tmp_path / "c.tif", tile_size=64, device="cpu")
+    with rasterio.open(res.path) as ds:
+        assert ds.tags()["S4_MODALITY"] == "s1"
+        assert np.array_equal(ds.read(1), np.where(valid, ref.argmax(0), 255))
+
+
+def test_wrong_modality_bands_or_kind_are_clear_errors(scene, s1_scene, tmp_path):
+    with pytest.raises(DataError, match="segments from S1 but the scene holds S2"):
+        inf.segment_scene(make_ckpt("s1"), scene, tmp_path / "c.tif", device="cpu")
+    with pytest.raises(DataError, match=r"missing \['B08'\]"):
+        inf.segment_scene(
+            make_ckpt(bands=["B02", "B03", "B08"]), scene, tmp_path / "c.tif", device="cpu"
+        )
+    pre = {**make_ckpt(), "kind": "pretrained", "classes": None}
+    with pytest.raises(CheckpointError, match="fine-tune"):
+        inf.segment_scene(pre, scene, tmp_path / "c.tif", device="cpu")
+    with pytest.raises(DataError, match="is a folder"):
+        inf.segment_scene(make_ckpt(), scene, tmp_path, device="cpu")
+    assert listing(tmp_path) == []
+
+
+def test_cancel_leaves_no_output(scene, tmp_path):
+    (tmp_path / "classes.tif").write_bytes(b"previous result")
+    batches = []
+
+    def progress(f, msg, metrics=None):
+        batches.append(f)
+
+    with pytest.raises(Cancelled):
+        inf.segment_scene(
+            make_ckpt(), scene, tmp_path / "new.tif", probabilities_path=tmp_path / "p.tif",
+            tile_size=26, overlap=24, batch_size=2, device="cpu",
+            progress=progress, cancel=lambda: len(batches) >= 2,
+        )  # fmt: skip
+    assert len(batches) == 2  # stopped at the next batch
+    assert listing(tmp_path) == ["classes.tif"]
+    assert (tmp_path / "classes.tif").read_bytes() == b"previous result"
+
+
+def test_out_of_memory_backs_off_and_gives_the_same_result(scene, tmp_path, monkeypatch):
+    ckpt = make_ckpt()
+    kw = dict(tile_size=32, overlap=24, device="cpu")  # 12 windows, 6 of them 32 x 32
+    normal = inf.segment_scene(ckpt, scene, tmp_path / "a.tif", **kw)
+    original = S4Net.segment
+    sizes = []
+
+    def limited(self, x, modality, frame_mask=None):
+        sizes.append(x.shape[0])
+        if x.shape[0] > 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+        return original(self, x, modality, frame_mask)
+
+    monkeypatch.setattr(S4Net, "segment", limited)
+    messages = []
+    res = inf.segment_scene(
+        ckpt, scene, tmp_path / "b.tif", batch_size=4, log=messages.append, **kw
+    )  # fmt: skip
+    assert sizes[:3] == [4, 2, 1] and set(sizes[3:]) == {1}  # stays at 1 once it backed off
+    assert res.batch_size == 1
+    assert any("retrying with batch size 2" in m for m in messages)
+    with rasterio.open(normal.path) as a, rasterio.open(res.path) as b:
+        assert np.array_equal(a.read(1), b.read(1))
+
+
+# ----------------------------------------------------------------------------- polygons
+def _class_raster(path: Path, arr: np.ndarray, names=NAMES, res=10.0) -> Path:
+    codes = dict(zip(NAMES, VALUES))
+    cm = ClassMap.from_names(names, [codes.get(n, n) for n in names])
+    profile = inf._gtiff_profile(
+        inf.Grid(CRS, Affine(res, 0, ORIGIN[0], 0, -res, ORIGIN[1]), arr.shape[1], arr.shape[0]),
+        1, "uint8", 255,
+    )  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(arr.astype(np.uint8), 1)
+        dst.update_tags(**inf._class_tags(cm, "s2"))
+    return path
+
+
+def _components(arr: np.ndarray):
+    """Slow reference: 4-connected components per class, {(class, size)} as a sorted list."""
+    seen = np.zeros(arr.shape, dtype=bool)
+    out = []
+    h, w = arr.shape
+    for r in range(h):
+        for c in range(w):
+            if seen[r, c] or arr[r, c] == 255:
+                continue
+            v, stack, n = arr[r, c], [(r, c)], 0
+            seen[r, c] = True
+            while stack:
+                y, x = stack.pop()
+                n += 1
+                for yy, xx in ((y + 1, x), (y - 1, x), (y, x + 1), (y, x - 1)):
+                    if 0 <= yy < h and 0 <= xx < w and not seen[yy, xx] and arr[yy, xx] == v:
+                        seen[yy, xx] = True
+                        stack.append((yy, xx))
+            out.append((int(v), n))
+    return sorted(out)
+
+
+def _read_gpkg(path: Path):
+    assert fiona.listlayers(str(path)) == ["classes"]
+    with fiona.open(str(path), layer="classes") as src:
+        props = dict(src.schema["properties"])
+        rows = [
+            (f["properties"]["class_id"], f["properties"]["class_name"], f["properties"]["area_m2"])
+            for f in src
+        ]
+    return props, rows
+
+
+def test_vectorize_matches_connected_components(tmp_path):
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 3, size=(20, 23)).astype(np.uint8)
+    arr[rng.random(arr.shape) < 0.1] = 255
+    raster = _class_raster(tmp_path / "c.tif", arr)
+    n = inf.vectorize_classes(raster, tmp_path / "poly.gpkg")
+    props, rows = _read_gpkg(tmp_path / "poly.gpkg")
+    assert props["class_id"].startswith("int") and props["class_name"].startswith("str")
+    assert props["area_m2"].startswith("float")
+    expected = _components(arr)
+    assert n == len(rows) == len(expected)
+    got = sorted((cid, round(area / 100.0)) for cid, _, area in rows)
+    assert got == expected  # one polygon per component, area = pixels x 100 m²
+    assert {(cid, name) for cid, name, _ in rows} <= {(i, n) for i, n in enumerate(NAMES)}
+    assert listing(tmp_path) == ["c.tif", "poly.gpkg"]
+
+
+def test_min_area_merges_small_regions_and_drops_isolated_ones(tmp_path):
+    arr = np.zeros((20, 20), dtype=np.uint8)
+    arr[5:7, 5:7] = 1  # 4 px = 400 m² island inside class 0: merged into class 0
+    arr[10:16, 10:16] = 2  # 36 px: kept
+    arr[0:4, 14:20] = 255  # nodata block ...
+    arr[1, 16] = 1  # ... with a 1 px region inside it: no class neighbour, dropped
+    raster = _class_raster(tmp_path / "c.tif", arr)
+    n = inf.vectorize_classes(raster, tmp_path / "p.gpkg", min_area_m2=500.0)
+    _, rows = _read_gpkg(tmp_path / "p.gpkg")
+    assert n == 2
+    areas = {cid: area for cid, _, area in rows}
+    assert areas[2] == pytest.approx(3600.0)
+    assert areas[0] == pytest.approx((400 - 24 - 36) * 100.0)  # the island is class 0 now
+    assert sorted(name for _, name, _ in rows) == ["grass", "maize"]
+
+
+def test_vectorize_cancel_and_geographic_areas(tmp_path):
+    arr = np.zeros((8, 8), dtype=np.uint8)
+    arr[:, 4:] = 1
+    raster = _class_raster(tmp_path / "c.tif", arr)
+    with pytest.raises(Cancelled):
+        inf.vectorize_classes(raster, tmp_path / "p.gpkg", cancel=lambda: True)
+    assert listing(tmp_path) == ["c.tif"]
+    geo = tmp_path / "geo.tif"
+    profile = inf._gtiff_profile(
+        inf.Grid("EPSG:4326", Affine(0.001, 0, 3.0, 0, -0.001, 51.0), 8, 8), 1, "uint8", 255
+    )
+    with rasterio.open(geo, "w", **profile) as dst:
+        dst.write(arr, 1)
+        dst.update_tags(**inf._class_tags(ClassMap.from_names(["a", "b"]), "s2"))
+    inf.vectorize_classes(geo, tmp_path / "g.gpkg")
+    _, rows = _read_gpkg(tmp_path / "g.gpkg")
+    # 8 x 4 cells of 0.001 deg at 51 N: about 70 m x 111 m each
+    for _, _, area in rows:
+        assert 32 * 69.0 * 110.0 < area < 32 * 72.0 * 112.0
+
+
+# ----------------------------------------------------------------------------- evaluation
+def _write_polygons(path: Path, polys, field="crop"):
+    schema = {"geometry": "Polygon", "properties": {field: "str"}}
+    with fiona.open(str(path), "w", driver="GPKG", schema=schema, crs=CRS, layer="truth") as dst:
+        for (r0, c0, r1, c1), name in polys:
+            x0, x1 = ORIGIN[0] + 10 * c0, ORIGIN[0] + 10 * c1
+            y0, y1 = ORIGIN[1] - 10 * r0, ORIGIN[1] - 10 * r1
+            ring = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
+            dst.write(
+                {
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    "properties": {field: name},
+                }
+            )
+    return path
+
+
+def test_evaluate_against_polygons_and_rasters(tmp_path):
+    rng = np.random.default_rng(1)
+    pred = rng.integers(0, 3, size=(16, 16)).astype(np.uint8)
+    pred[0, :] = 255
+    _class_raster(tmp_path / "pred.tif", pred)
+    polys = [((0, 0, 8, 8), "maize"), ((0, 8, 8, 16), "Wheat"), ((8, 0, 16, 16), "grass"),
+             ((12, 12, 16, 16), "barley")]  # fmt: skip
+    _write_polygons(tmp_path / "truth.gpkg", polys)
+    truth = np.zeros((16, 16), dtype=np.uint8)
+    truth[:8, 8:] = 1
+    truth[8:] = 2
+    keep = np.ones_like(truth, dtype=bool)
+    keep[12:, 12:] = False  # barley: unknown to the model, not scored
+    with pytest.warns(LabelWarning, match="more than one polygon"):
+        res = inf.evaluate(tmp_path / "pred.tif", tmp_path / "truth.gpkg", class_field="crop")
+    want = confusion_matrix(pred[keep], truth[keep], 3)
+    assert res["confusion_matrix"] == want.tolist()
+    assert res["oa"] == pytest.approx(np.trace(want) / want.sum())
+    assert res["class_names"] == NAMES
+    assert res["unmatched"] == {"barley": 16}
+    assert res["unpredicted_pixels"] == 16
+    json.dumps(res)
+    with pytest.raises(LabelError, match="--class-field"):
+        inf.evaluate(tmp_path / "pred.tif", tmp_path / "truth.gpkg")
+
+    # raw codes matched to the class values (1200 maize, 1100 wheat, 9120 grass); 0 = unknown
+    codes = np.array(VALUES, dtype=np.uint16)[truth]
+    codes[12:, 12:] = 0
+    profile = dict(driver="GTiff", width=16, height=16, count=1, dtype="uint16", crs=CRS,
+                   transform=Affine(10.0, 0, ORIGIN[0], 0, -10.0, ORIGIN[1]))  # fmt: skip
+    with rasterio.open(tmp_path / "codes.tif", "w", **profile) as dst:
+        dst.write(codes, 1)
+    res2 = inf.evaluate(tmp_path / "pred.tif", tmp_path / "codes.tif")
+    assert res2["confusion_matrix"] == want.tolist() and res2["unmatched"] == {"0": 16}
+
+    # an S4 class raster with another class order, on a coarser grid: matched by name
+    other = ["grass", "maize", "wheat"]
+    remap = np.array([1, 2, 0], dtype=np.uint8)[truth]
+    remap[12:, 12:] = 255
+    coarse = remap[::2, ::2]
+    _class_raster(tmp_path / "ref.tif", coarse, names=other, res=20.0)
+    res3 = inf.evaluate(tmp_path / "pred.tif", tmp_path / "ref.tif")
+    assert res3["confusion_matrix"] == want.tolist() and res3["unmatched"] == {}
+
+    with pytest.raises(DataError, match="not an S4 class raster"):
+        inf.evaluate(tmp_path / "codes.tif", tmp_path / "ref.tif")
+
+
+# ----------------------------------------------------------------------------- commands
+def test_segment_and_evaluate_commands(data_dir, ckpt_path, tmp_path, capsys):
+    out = tmp_path / "classes.tif"
+    rc = cli_main(
+        [
+            "segment", "--model", str(ckpt_path), "--s2", str(data_dir / "S2"), "--out", str(out),
+            "--vector", str(tmp_path / "classes.gpkg"), "--min-area", "300",
+            "--probabilities", str(tmp_path / "probs.tif"), "--tile-size", "40", "--overlap", "24",
+            "--batch-size", "2", "--device", "cpu", "--json", "--quiet",
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["path"] == str(out) and result["n_polygons"] > 0
+    assert [c["name"] for c in result["classes"]] == NAMES
+    assert listing(tmp_path) == ["classes.gpkg", "classes.tif", "probs.tif"]
+    _, rows = _read_gpkg(tmp_path / "classes.gpkg")
+    assert len(rows) == result["n_polygons"] and min(a for _, _, a in rows) >= 300
+
+    polys = [((0, 0, 45, 25), "maize"), ((0, 25, 45, 51), "grass")]
+    _write_polygons(tmp_path / "truth.gpkg", polys, field="name")
+    rc = cli_main(["evaluate", "--pred", str(out), "--truth", str(tmp_path / "truth.gpkg"),
+                   "--class-field", "name"])  # fmt: skip
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "overall accuracy" in text and "mIoU" in text and "confusion matrix" in text
+    res = inf.evaluate(out, tmp_path / "truth.gpkg", class_field="name")
+    assert f"{res['oa']:.3f}" in text
+    rc = cli_main(["evaluate", "--pred", str(out), "--truth", str(tmp_path / "truth.gpkg"),
+                   "--class-field", "name", "--json"])  # fmt: skip
+    assert json.loads(capsys.readouterr().out)["confusion_matrix"] == res["confusion_matrix"]
+
+
+def test_segment_command_errors(data_dir, ckpt_path, tmp_path, capsys):
+    rc = cli_main(["segment", "--model", str(ckpt_path), "--s1", str(data_dir / "S1"),
+                   "--out", str(tmp_path / "c.tif"), "--quiet"])  # fmt: skip
+    assert rc == 2
+    assert "fine-tuned for S2" in capsys.readouterr().err
+    rc = cli_main(["segment", "--model", str(tmp_path / "none.pt"), "--s2", str(data_dir / "S2"),
+                   "--out", str(tmp_path / "c.tif"), "--quiet"])  # fmt: skip
+    assert rc == 2 and "does not exist" in capsys.readouterr().err
+    assert listing(tmp_path) == []
+
+
+def test_segment_command_with_bounds(data_dir, ckpt_path, tmp_path, capsys):
+    left, top = ORIGIN[0] + 100, ORIGIN[1] - 50
+    rc = cli_main(
+        [
+            "segment", "--model", str(ckpt_path), "--s2", str(data_dir / "S2"),
+            "--out", str(tmp_path / "c.tif"), "--device", "cpu", "--quiet",
+            "--bounds", str(left), str(top - 200), str(left + 250), str(top),
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'c.tif'}" in text and "maize" in text
+    with rasterio.open(tmp_path / "c.tif") as ds:
+        assert (ds.width, ds.height) == (25, 20)
+        assert ds.bounds.left == pytest.approx(left) and ds.bounds.top == pytest.approx(top)
+
+
+# ----------------------------------------------------------------------------- real data
+@pytest.mark.realdata
+def test_flanders_tiled_equals_whole_and_evaluates(flanders, tmp_path):
+    scene = build_scene(s2=open_series(flanders / "S2", sensor="s2"))
+    bands = list(scene.s2.band_names)
+    ckpt = make_ckpt(length=8, mode="even", seed=5)
+    torch.manual_seed(5)
+    cfg = NetConfig(s1_channels=2, s2_channels=len(bands), widths=WIDTHS, proj_dim=4,
+                    num_classes=3, dec_out_width=4)  # fmt: skip
+    ckpt.update(
+        net_config=cfg.to_dict(),
+        state_dict=S4Net(cfg).state_dict(),
+        bands={"s2": bands},
+        band_stats={"s2": BandStats(bands, [0.1] * len(bands), [0.08] * len(bands)).to_dict()},
+        classes=ClassMap.from_names(
+            ["maize", "potatoes", "permanent grassland"], [1200, 5100, 9120]
+        ).to_dict(),  # fmt: skip
+    )
+    a = inf.segment_scene(ckpt, scene, tmp_path / "a.tif", tile_size=64, overlap=0, device="cpu")
+    b = inf.segment_scene(ckpt, scene, tmp_path / "b.tif", tile_size=32, overlap=24, device="cpu")
+    with rasterio.open(a.path) as da, rasterio.open(b.path) as db:
+        assert (da.width, da.height) == (64, 64)
+        assert np.array_equal(da.read(1), db.read(1))
+    res = inf.evaluate(a.path, flanders / "labels" / "crop_type.tif")
+    # codes matched by the names in the raster's CLASSES tag ({code: name})
+    assert res["n_pixels"] > 0 and sum(res["support"]) == res["n_pixels"]
+    assert set(res["unmatched"]) <= {"cabbages", "other leguminous"}
+    n = inf.vectorize_classes(a.path, tmp_path / "a.gpkg", min_area_m2=1000)
+    assert n > 0
