@@ -148,13 +148,15 @@ def align_only(root: Path, block: int) -> dict:
     total = time.perf_counter() - t0
     _, py_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss = usage.ru_maxrss * 1024  # kB on Linux
     sizes = {k: os.path.getsize(v) for k, v in paths.items()}
     return {
         "frames": scene.n_frames,
         "grid": [scene.grid.width, scene.grid.height],
         "open_and_align_s": round(t_open, 2),
         "total_s": round(total, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "peak_rss_mb": round(rss / 2**20, 1),
         "tracemalloc_peak_mb": round(py_peak / 2**20, 1),
         "output_bytes": sizes,
@@ -197,6 +199,7 @@ def main() -> None:
         )
         print(f"open + align      {res['open_and_align_s']} s")
         print(f"total             {res['total_s']} s ({mpx / res['total_s']:.1f} Mpx/s written)")
+        print(f"CPU time          {res['cpu_s']} s (user + system, main thread and GDAL threads)")
         print(f"peak RSS          {res['peak_rss_mb']} MB (getrusage ru_maxrss)")
         print(f"tracemalloc peak  {res['tracemalloc_peak_mb']} MB (Python + numpy allocations)")
         print(

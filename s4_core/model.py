@@ -176,8 +176,10 @@ class MaskedBatchNorm3d(nn.BatchNorm3d):
                 else:
                     factor = self.momentum
                 unbiased = var * (n / (n - 1).clamp(min=1))
-                self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), factor)
-                self.running_var.lerp_(unbiased.detach().to(self.running_var.dtype), factor)
+                # a batch without any real position leaves the running statistics alone
+                weight = (n > 0).to(self.running_mean.dtype) * factor
+                self.running_mean.lerp_(mean.to(self.running_mean.dtype), weight)
+                self.running_var.lerp_(unbiased.to(self.running_var.dtype), weight)
         y = centered * torch.rsqrt(var + self.eps).view(1, -1, 1, 1, 1)
         if self.affine:
             y = y * self.weight.view(1, -1, 1, 1, 1) + self.bias.view(1, -1, 1, 1, 1)
@@ -185,7 +187,11 @@ class MaskedBatchNorm3d(nn.BatchNorm3d):
 
 
 def _apply_mask(x: Tensor, mask: Optional[Tensor]) -> Tensor:
-    return x if mask is None else x * mask.unsqueeze(1).to(x.dtype)
+    """Zero the padded positions. ``x`` must be a fresh layer output (in place without grad)."""
+    if mask is None:
+        return x
+    m = mask.unsqueeze(1).to(x.dtype)
+    return x * m if torch.is_grad_enabled() and x.requires_grad else x.mul_(m)
 
 
 class _Layer(nn.Module):

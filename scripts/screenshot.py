@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import site
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 STARTUP = r"""
-import json, traceback
+import json, os, traceback
 from pathlib import Path
 
 from qgis.core import (QgsContrastEnhancement, QgsFeature, QgsMultiBandColorRenderer, QgsProject,
@@ -49,7 +50,14 @@ def finish():
         log(f"saved {CFG['out']}: {ok}")
     except Exception:
         log(traceback.format_exc())
-    QTimer.singleShot(500, lambda: iface.actionExit().trigger())
+    QTimer.singleShot(500, quit_qgis)
+
+
+def quit_qgis():
+    # No "save project?" question; hard exit if QGIS still waits on something.
+    QgsProject.instance().setDirty(False)
+    QTimer.singleShot(5000, lambda: os._exit(0))
+    iface.actionExit().trigger()
 
 
 def add_layers():
@@ -74,6 +82,9 @@ def add_layers():
         project.addMapLayer(layer, False)
         s1_group.addLayer(layer).setItemVisibilityChecked(False)
     s1_group.setExpanded(False)
+    project.setCrs(layer.crs())
+    extent = QgsRasterLayer(str(s2[0]), "extent", "gdal").extent()
+    iface.mapCanvas().setExtent(extent)
 
 
 def start():
@@ -81,8 +92,14 @@ def start():
         add_layers()
         plugin = plugins["s4"]
         dock = plugin.dock
+        dock.refresh_layers()
         dock.show()
         dock.raise_()
+        from qgis.PyQt.QtWidgets import QDockWidget
+
+        for panel in iface.mainWindow().findChildren(QDockWidget):
+            if panel.objectName() in ("Browser", "Browser2"):
+                panel.hide()
         iface.mainWindow().resize(CFG["width"], CFG["height"])
         dock.output_dir.setFilePath(CFG["work"])
         dock.device_combo.setCurrentIndex(0)
@@ -230,17 +247,30 @@ def main() -> int:
         )
         command = [
             "xvfb-run", "-a", "-s", "-screen 0 1600x1000x24",
-            "qgis", "--nologo", "--noversioncheck", "--profiles-path", str(profiles),
+            "qgis", "--nologo", "--noversioncheck", "--hide-browser", "--profiles-path", str(profiles),
             "--code", str(startup),
         ]  # fmt: skip
         print("running QGIS under Xvfb (fine-tune + segment in the dock) …", flush=True)
         if args.out.exists():
             args.out.unlink()
+        # Own process group: on a timeout QGIS and Xvfb go down with xvfb-run.
+        proc = subprocess.Popen(
+            command,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
-            subprocess.run(command, env=env, timeout=args.timeout + 120, check=False,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            proc.wait(timeout=args.timeout + 120)
         except subprocess.TimeoutExpired:
-            print("QGIS did not quit in time", file=sys.stderr)
+            print("QGIS did not quit in time: stopping it", file=sys.stderr)
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         if log_file.exists():
             print(log_file.read_text().rstrip())
         if not args.out.is_file():

@@ -92,6 +92,8 @@ def test_padded_frames_do_not_change_segmentation(train):
     out = net.segment(x_long, "s2", fm)
     assert torch.isfinite(out).all()
     assert torch.allclose(out, ref, atol=1e-5)
+    with torch.no_grad():  # the in-place masking path
+        assert torch.allclose(net.segment(x_long, "s2", fm), ref, atol=1e-5)
     # pretraining outputs over the real frames are unchanged too
     x1 = torch.randn(2, 5, 2, 9, 7)
     x1_long = torch.cat([x1, torch.full((2, 4, 2, 9, 7), -1e4)], dim=1)
@@ -145,6 +147,10 @@ def test_masked_batchnorm_equals_batchnorm_without_padding_and_uses_only_real_po
     bn2.eval()
     ref2.eval()
     assert torch.allclose(bn2(x, mask), ref2(x), atol=1e-6)
+    bn2.train()
+    stats = bn2.running_mean.clone(), bn2.running_var.clone()
+    bn2(x, torch.zeros_like(mask))  # nothing real: running statistics unchanged
+    assert torch.equal(bn2.running_mean, stats[0]) and torch.equal(bn2.running_var, stats[1])
 
 
 def test_every_parameter_gets_gradient_in_pretraining_and_segmentation():

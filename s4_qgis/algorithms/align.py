@@ -12,7 +12,7 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
 )
 
-from .base import GROUP_PREPARE, S4Algorithm
+from .base import CPU_ONLY, GROUP_PREPARE, S4Algorithm
 
 
 class AlignTimeSeries(S4Algorithm):
@@ -57,6 +57,7 @@ class AlignTimeSeries(S4Algorithm):
             )
         out_dir = self.parameterAsString(parameters, "OUTPUT", context)
         api = self.engine(feedback)
+        feedback.pushInfo(CPU_ONLY)
         progress, cancel, _ = self.callbacks(feedback)
         result = self.call(
             api.align,

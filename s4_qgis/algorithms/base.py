@@ -9,6 +9,8 @@ Engine errors (``S4Error``) become ``QgsProcessingException`` with the engine's 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional
 
@@ -20,6 +22,7 @@ from qgis.core import (
     QgsProcessingParameterEnum,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
+    QgsProcessingUtils,
 )
 from qgis.PyQt.QtGui import QIcon
 
@@ -30,6 +33,7 @@ ICON_PATH = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "resources", "icon.svg"
 )
 STEP_LOG_SECONDS = 5.0
+CPU_ONLY = "Device: cpu (this step runs no neural network)"
 DEVICES = ["auto", "cpu", "cuda"]
 DEVICE_LABELS = ["auto (CUDA GPU when available, else CPU)", "cpu", "cuda (NVIDIA GPU)"]
 
@@ -159,6 +163,40 @@ class S4Algorithm(QgsProcessingAlgorithm):
             return float(value)
         except (TypeError, ValueError):
             raise QgsProcessingException(f"{name} must be a number, not {value!r}") from None
+
+    # main-thread preparation --------------------------------------------------------------
+    def prepareAlgorithm(self, parameters, context, feedback) -> bool:  # noqa: N802
+        """Runs in the main thread: layer objects are read here (see ``prepare_inputs``).
+
+        Errors are kept and raised by ``processAlgorithm`` (``check_prepared``), so that callers
+        get the message in the exception (``processing.run``) and not a generic failure.
+        """
+        self._prepare_error: Optional[str] = None
+        self._tmp_dir: Optional[str] = None
+        try:
+            self.prepare_inputs(parameters, context, feedback)
+        except QgsProcessingException as error:
+            self._prepare_error = str(error) or "invalid input"
+        return True
+
+    def prepare_inputs(self, parameters, context, feedback) -> None:
+        """Override: read layers (e.g. write an edited layer to a file) in the main thread."""
+
+    def check_prepared(self) -> None:
+        error = getattr(self, "_prepare_error", None)
+        if error:
+            self.cleanup_temp()
+            raise QgsProcessingException(error)
+
+    def temp_dir(self) -> str:
+        if not getattr(self, "_tmp_dir", None):
+            self._tmp_dir = tempfile.mkdtemp(prefix="s4_", dir=QgsProcessingUtils.tempFolder())
+        return self._tmp_dir
+
+    def cleanup_temp(self) -> None:
+        if getattr(self, "_tmp_dir", None):
+            shutil.rmtree(self._tmp_dir, ignore_errors=True)
+            self._tmp_dir = None
 
     # engine -----------------------------------------------------------------------------
     def engine(self, feedback):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from typing import Any, Dict, List, Optional
 
 from qgis.core import (
@@ -20,7 +18,6 @@ from qgis.core import (
     QgsProcessingParameterField,
     QgsProcessingParameterMapLayer,
     QgsProcessingParameterRasterLayer,
-    QgsProcessingUtils,
     QgsRasterLayer,
     QgsVectorLayer,
     QgsWkbTypes,
@@ -28,7 +25,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QVariant
 
 from ..layers import file_path, vector_for_engine
-from .base import GROUP_EVALUATE, S4Algorithm
+from .base import CPU_ONLY, GROUP_EVALUATE, S4Algorithm
 from .finetune import check_class_field
 
 
@@ -118,37 +115,42 @@ class Evaluate(S4Algorithm):
         self.addOutput(QgsProcessingOutputNumber("OA", "Overall accuracy"))
         self.addOutput(QgsProcessingOutputNumber("MIOU", "Mean IoU"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
-        if layer is None:
-            raise QgsProcessingException("INPUT: choose an S4 class raster")
-        pred = file_path(layer)
+    def prepare_inputs(self, parameters, context, feedback) -> None:
+        """Main thread: the reference as a file the engine reads (edited layers are copied)."""
         reference = self.parameterAsLayer(parameters, "REFERENCE", context)
         if reference is None:
             raise QgsProcessingException("REFERENCE: choose reference polygons or a class raster")
         class_field = self.parameterAsString(parameters, "CLASS_FIELD", context) or None
-        api = self.engine(feedback)
-        tmp = tempfile.mkdtemp(prefix="s4_evaluate_", dir=QgsProcessingUtils.tempFolder())
+        if isinstance(reference, QgsVectorLayer):
+            if not class_field:
+                raise QgsProcessingException(
+                    f"CLASS_FIELD: REFERENCE '{reference.name()}' is a vector layer: choose "
+                    "the field that holds its class names"
+                )
+            check_class_field(reference, class_field, layer_parameter="REFERENCE")
+            try:
+                self._truth = vector_for_engine(reference, self.temp_dir())
+            except OSError as error:
+                raise QgsProcessingException(f"REFERENCE: {error}") from None
+        elif isinstance(reference, QgsRasterLayer):
+            self._truth = file_path(reference)
+            class_field = None
+        else:
+            raise QgsProcessingException("REFERENCE must be a vector or a raster layer")
+        self._class_field = class_field
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        self.check_prepared()
         try:
-            if isinstance(reference, QgsVectorLayer):
-                if not class_field:
-                    raise QgsProcessingException(
-                        f"CLASS_FIELD: REFERENCE '{reference.name()}' is a vector layer: choose "
-                        "the field that holds its class names"
-                    )
-                check_class_field(reference, class_field, layer_parameter="REFERENCE")
-                try:
-                    truth = vector_for_engine(reference, tmp)
-                except OSError as error:
-                    raise QgsProcessingException(f"REFERENCE: {error}") from None
-            elif isinstance(reference, QgsRasterLayer):
-                truth = file_path(reference)
-                class_field = None
-            else:
-                raise QgsProcessingException("REFERENCE must be a vector or a raster layer")
-            scores = self.call(api.evaluate, pred, truth, class_field=class_field)
+            layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
+            if layer is None:
+                raise QgsProcessingException("INPUT: choose an S4 class raster")
+            pred = file_path(layer)
+            api = self.engine(feedback)
+            feedback.pushInfo(CPU_ONLY)
+            scores = self.call(api.evaluate, pred, self._truth, class_field=self._class_field)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            self.cleanup_temp()
 
         fields, rows = score_table(scores)
         sink, dest = self.parameterAsSink(

@@ -12,7 +12,7 @@ from qgis.core import (
 
 from ..layers import file_path
 from ..styling import attach_postprocessor, style_vector_file
-from .base import GROUP_MAP, S4Algorithm
+from .base import CPU_ONLY, GROUP_MAP, S4Algorithm
 from .segment import check_output_suffix
 
 
@@ -45,6 +45,7 @@ class ExportGeopackage(S4Algorithm):
         out = self.parameterAsOutputLayer(parameters, "OUTPUT_VECTOR", context)
         check_output_suffix(out, (".gpkg",), "OUTPUT_VECTOR", "GeoPackage")
         api = self.engine(feedback)
+        feedback.pushInfo(CPU_ONLY)
         progress, cancel, _ = self.callbacks(feedback)
         result = self.call(
             api.export_vector,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 
 from qgis.core import (
     QgsProcessing,
@@ -18,7 +16,6 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterVectorLayer,
-    QgsProcessingUtils,
 )
 
 from ..layers import feature_count_with_geometry, vector_for_engine
@@ -116,17 +113,8 @@ class Finetune(S4Algorithm):
         self.addOutput(QgsProcessingOutputNumber("VAL_MIOU", "Validation mIoU"))
         self.addOutput(QgsProcessingOutputString("CLASSES", "Class names (comma separated)"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        modality = MODALITIES[self.parameterAsEnum(parameters, "MODALITY", context)]
-        s1 = self.series_files(parameters, "SENTINEL1", context)
-        s2 = self.series_files(parameters, "SENTINEL2", context)
-        series = s1 if modality == "s1" else s2
-        if not series:
-            name = "SENTINEL1" if modality == "s1" else "SENTINEL2"
-            raise QgsProcessingException(
-                f"Inference modality is {modality.upper()} but no {modality.upper()} layers were "
-                f"given: add them to {name} or change MODALITY"
-            )
+    def prepare_inputs(self, parameters, context, feedback) -> None:
+        """Main thread: check the label layer and write it to a file when it is not one."""
         labels = self.parameterAsVectorLayer(parameters, "LABELS", context)
         if labels is None or not labels.isValid():
             raise QgsProcessingException("LABELS: choose a polygon layer with labelled polygons")
@@ -136,6 +124,32 @@ class Finetune(S4Algorithm):
             raise QgsProcessingException(
                 f"LABELS: layer '{labels.name()}' has no polygons: digitise a few polygons of "
                 "each class first"
+            )
+        try:
+            self._labels_path = vector_for_engine(labels, self.temp_dir())
+        except OSError as error:
+            raise QgsProcessingException(f"LABELS: {error}") from None
+        self._labels_copied = self._labels_path.startswith(self.temp_dir())
+        self._labels_name = labels.name()
+        self._class_field = class_field
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        self.check_prepared()
+        try:
+            return self._process(parameters, context, feedback)
+        finally:
+            self.cleanup_temp()
+
+    def _process(self, parameters, context, feedback):
+        modality = MODALITIES[self.parameterAsEnum(parameters, "MODALITY", context)]
+        s1 = self.series_files(parameters, "SENTINEL1", context)
+        s2 = self.series_files(parameters, "SENTINEL2", context)
+        series = s1 if modality == "s1" else s2
+        if not series:
+            name = "SENTINEL1" if modality == "s1" else "SENTINEL2"
+            raise QgsProcessingException(
+                f"Inference modality is {modality.upper()} but no {modality.upper()} layers were "
+                f"given: add them to {name} or change MODALITY"
             )
         init = self.parameterAsFile(parameters, "INIT_MODEL", context) or None
         if init and not os.path.isfile(init):
@@ -150,37 +164,29 @@ class Finetune(S4Algorithm):
             f"Fine-tuning for {modality.upper()} inference "
             + (f"from {init}" if init else "from scratch (no pretrained model)")
         )
-        tmp = tempfile.mkdtemp(prefix="s4_finetune_", dir=QgsProcessingUtils.tempFolder())
-        try:
-            try:
-                labels_path = vector_for_engine(labels, tmp)
-            except OSError as error:
-                raise QgsProcessingException(f"LABELS: {error}") from None
-            if labels_path.startswith(tmp):
-                feedback.pushInfo(f"Labels written to a temporary GeoPackage ({labels.name()})")
-            progress, cancel, log = self.callbacks(feedback)
-            result = self.call(
-                api.finetune,
-                self.sources(s1),
-                self.sources(s2),
-                labels_path,
-                class_field,
-                out,
-                modality=modality,
-                init=init,
-                epochs=self.parameterAsInt(parameters, "EPOCHS", context),
-                crop_size=self.parameterAsInt(parameters, "CROP_SIZE", context),
-                batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
-                device=device,
-                seed=self.parameterAsInt(parameters, "SEED", context),
-                freeze_encoder=self.parameterAsBool(parameters, "FREEZE_ENCODER", context),
-                val_fraction=self.parameterAsDouble(parameters, "VAL_FRACTION", context),
-                progress=progress,
-                cancel=cancel,
-                log=log,
-            )
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        if self._labels_copied:
+            feedback.pushInfo(f"Labels written to a temporary GeoPackage ({self._labels_name})")
+        progress, cancel, log = self.callbacks(feedback)
+        result = self.call(
+            api.finetune,
+            self.sources(s1),
+            self.sources(s2),
+            self._labels_path,
+            self._class_field,
+            out,
+            modality=modality,
+            init=init,
+            epochs=self.parameterAsInt(parameters, "EPOCHS", context),
+            crop_size=self.parameterAsInt(parameters, "CROP_SIZE", context),
+            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
+            device=device,
+            seed=self.parameterAsInt(parameters, "SEED", context),
+            freeze_encoder=self.parameterAsBool(parameters, "FREEZE_ENCODER", context),
+            val_fraction=self.parameterAsDouble(parameters, "VAL_FRACTION", context),
+            progress=progress,
+            cancel=cancel,
+            log=log,
+        )
         metrics = result.get("metrics") or {}
         miou = metrics.get("val_miou")
         classes = [

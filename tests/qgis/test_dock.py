@@ -233,7 +233,7 @@ def test_cancel_mid_training_returns_promptly_and_writes_nothing(
     print(f"cancel took {waited:.2f} s")
 
 
-def test_clear_messages_for_missing_inputs(qgis_new_project, dock, tiny_demo, demo_model, tmp_path):
+def test_clear_messages_for_missing_inputs(qgis_new_project, dock, tmp_path):
     assert dock.start_finetune() is None
     assert "No S2 layers" in dock.last_error
     assert dock.start_segment() is None
@@ -241,6 +241,17 @@ def test_clear_messages_for_missing_inputs(qgis_new_project, dock, tiny_demo, de
     assert dock.new_label_layer(str(tmp_path / "l.gpkg")) is None
     assert "class names" in dock.last_error
     assert not (tmp_path / "l.gpkg").exists()
+
+
+def test_missing_engine_packages_are_shown_not_raised(project_with_demo, dock, monkeypatch):
+    from s4_qgis import dependencies
+
+    monkeypatch.setattr(dependencies, "engine_missing_message", lambda: "install PyTorch")
+    dock.label_combo.setLayer(project_with_demo.mapLayersByName("parcels")[0])
+    dock.field_combo.setField("crop_name")
+    assert dock.start_finetune() is None
+    assert dock.last_error == "install PyTorch"
+    assert not dock.busy and dock.finetune_button.isEnabled()
 
 
 def test_segment_with_a_model_for_the_other_modality_reports_the_engine_message(
