@@ -315,13 +315,18 @@ def pretrain(
             losses["loss"].backward()
             optimizer.step()
             for key in sums:
-                sums[key] += float(losses[key].detach() if torch.is_tensor(losses[key]) else losses[key])
+                sums[key] += float(
+                    losses[key].detach() if torch.is_tensor(losses[key]) else losses[key]
+                )
             done += 1
             _report(
                 progress,
                 done / total,
                 f"pretraining epoch {epoch + 1}/{cfg.epochs}",
-                {k: float(losses[k].detach() if torch.is_tensor(losses[k]) else losses[k]) for k in sums},
+                {
+                    k: float(losses[k].detach() if torch.is_tensor(losses[k]) else losses[k])
+                    for k in sums
+                },
             )
         record = {"epoch": epoch + 1, **{k: v / steps for k, v in sums.items()}}
         history.append(record)
