@@ -162,6 +162,7 @@ def pretrain(
     contrastive: bool = True,
     reconstruction: bool = True,
     max_cloud_fraction: Optional[float] = None,
+    widths: Sequence[int] = (32, 64, 128),
     device: str = "auto",
     seed: int = 0,
     resume: Optional[PathLike] = None,
@@ -187,6 +188,7 @@ def pretrain(
         lam=lam,
         contrastive=contrastive,
         reconstruction=reconstruction,
+        widths=tuple(widths),
         seed=seed,
     )
     result = _pretrain(
@@ -226,6 +228,7 @@ def finetune(
     class_weighting: str = "balanced",
     max_cloud_fraction: Optional[float] = None,
     labels_layer: Optional[str] = None,
+    widths: Sequence[int] = (32, 64, 128),
     device: str = "auto",
     seed: int = 0,
     resume: Optional[PathLike] = None,
@@ -275,6 +278,7 @@ def finetune(
         freeze_encoder=freeze_encoder,
         val_fraction=val_fraction,
         class_weighting=class_weighting,
+        widths=tuple(widths),
         seed=seed,
     )
     result = _finetune(

@@ -179,7 +179,7 @@ def test_user_guide_names_real_algorithms_and_parameters(qgis_app, repo_root):
                  "EXTENT", "DEVICE", "OUTPUT", "OUTPUT_VECTOR"):  # fmt: skip
         assert name in words
 
-    calls = re.findall(r'processing\.run\("(s4:[a-z_]+)", \{(.*?)\}\)', workflow, re.S)
+    calls = re.findall(r'processing\.run\(\s*"(s4:[a-z_]+)",\s*\{(.*?)\}\s*,?\s*\)', workflow, re.S)
     assert len(calls) == 5
     for alg, body in calls:
         keys = set(re.findall(r'"([A-Z0-9_]+)":', body))

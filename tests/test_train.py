@@ -12,7 +12,7 @@ from s4_core.errors import Cancelled, DataError, LabelError
 from s4_core.labels import IGNORE_INDEX
 from s4_core.train import split_polygons
 
-SMALL = dict(crop_size=16, batch_size=2, device="cpu", seed=0)
+SMALL = dict(crop_size=16, batch_size=2, widths=(8, 16, 32), device="cpu", seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -167,13 +167,13 @@ def test_finetune_on_real_flanders_beats_the_majority_class_on_heldout_parcels(f
     model = tmp_path / "flanders.pt"
     api.finetune(
         None, str(flanders / "S2"), tmp_path / "train.gpkg", "crop_name", model, modality="s2",
-        epochs=15, crop_size=32, batch_size=2, max_cloud_fraction=0.3, val_fraction=0.0,
-        device="cpu", seed=0,
+        epochs=12, crop_size=32, batch_size=2, max_cloud_fraction=0.3, val_fraction=0.0,
+        widths=(16, 32, 64), device="cpu", seed=0,
     )  # fmt: skip
     seg = api.segment(model, tmp_path / "pred.tif", s2=str(flanders / "S2"), max_cloud_fraction=0.3,
                       device="cpu")  # fmt: skip
     scores = api.evaluate(seg["path"], tmp_path / "test.gpkg", class_field="crop_name")
-    support = np.asarray(scores["confusion"]).sum(axis=1)
+    support = np.asarray(scores["confusion_matrix"]).sum(axis=1)
     majority = support.max() / support.sum()
     print(f"flanders held-out OA {scores['oa']:.3f} vs majority {majority:.3f}")
     assert scores["oa"] > majority + 0.1

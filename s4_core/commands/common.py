@@ -49,6 +49,10 @@ def add_common_training_args(p, *, epochs: int, crop_size: int = 32, batch_size:
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--widths", type=int, nargs="+", default=[32, 64, 128],
+        help="U-Net widths (from scratch / pretraining; the paper's reference: 32 64 128)",
+    )  # fmt: skip
     p.add_argument("--resume", default=None, help="continue from this checkpoint")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

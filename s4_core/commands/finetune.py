@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
             class_weighting=args.class_weighting,
             max_cloud_fraction=args.max_cloud,
             labels_layer=args.labels_layer,
+            widths=args.widths,
             device=args.device,
             seed=args.seed,
             resume=args.resume,

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             contrastive=not args.no_contrastive,
             reconstruction=not args.no_reconstruction,
             max_cloud_fraction=args.max_cloud,
+            widths=args.widths,
             device=args.device,
             seed=args.seed,
             resume=args.resume,

@@ -22,6 +22,7 @@ from qgis.core import (
     QgsProcessingParameterEnum,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
     QgsProcessingUtils,
 )
 from qgis.PyQt.QtGui import QIcon
@@ -138,6 +139,27 @@ class S4Algorithm(QgsProcessingAlgorithm):
 
     def device(self, parameters: Dict[str, Any], context) -> str:
         return DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]
+
+    def add_widths_parameter(self) -> None:
+        """Advanced WIDTHS: the U-Net's widths (used when a network is created, not loaded)."""
+        param = QgsProcessingParameterString(
+            "WIDTHS", "Network widths (comma-separated; the paper's reference: 32,64,128)",
+            defaultValue="32,64,128",
+        )  # fmt: skip
+        param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(param)
+
+    def widths(self, parameters: Dict[str, Any], context) -> tuple:
+        text = self.parameterAsString(parameters, "WIDTHS", context) or "32,64,128"
+        try:
+            values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+        except ValueError:
+            values = ()
+        if len(values) < 2 or any(v < 1 for v in values):
+            raise QgsProcessingException(
+                f"WIDTHS must be two or more positive integers such as 32,64,128, not {text!r}"
+            )
+        return values
 
     def series_files(self, parameters: Dict[str, Any], name: str, context) -> List[str]:
         """Files of a multiple-layers parameter (raises QgsProcessingException when not files)."""

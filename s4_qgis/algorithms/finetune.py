@@ -92,6 +92,7 @@ class Finetune(S4Algorithm):
         self.add_int("BATCH_SIZE", "Batch size", 2, 1, 1024)
         self.add_device_parameter()
         self.add_int("SEED", "Random seed", 0, 0, 2**31 - 1, advanced=True)
+        self.add_widths_parameter()
         freeze = QgsProcessingParameterBoolean(
             "FREEZE_ENCODER", "Freeze the pretrained encoder", defaultValue=False
         )
@@ -181,6 +182,7 @@ class Finetune(S4Algorithm):
             batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
             device=device,
             seed=self.parameterAsInt(parameters, "SEED", context),
+            widths=self.widths(parameters, context),
             freeze_encoder=self.parameterAsBool(parameters, "FREEZE_ENCODER", context),
             val_fraction=self.parameterAsDouble(parameters, "VAL_FRACTION", context),
             progress=progress,

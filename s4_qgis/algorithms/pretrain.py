@@ -53,6 +53,7 @@ class Pretrain(S4Algorithm):
         self.add_int("BATCH_SIZE", "Batch size", 2, 1, 1024)
         self.add_device_parameter()
         self.add_int("SEED", "Random seed", 0, 0, 2**31 - 1, advanced=True)
+        self.add_widths_parameter()
         steps = QgsProcessingParameterNumber(
             "STEPS_PER_EPOCH",
             "Training steps per epoch (default: as many as the scene's crops)",
@@ -99,6 +100,7 @@ class Pretrain(S4Algorithm):
             batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
             device=device,
             seed=self.parameterAsInt(parameters, "SEED", context),
+            widths=self.widths(parameters, context),
             progress=progress,
             cancel=cancel,
             log=log,
