@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import zipfile
@@ -123,19 +124,32 @@ class QgisProcess:
         (workdir / "home").mkdir(exist_ok=True)
         runtime = workdir / "runtime"
         runtime.mkdir(mode=0o700, exist_ok=True)
+        # QGIS's Python gets torch & co. from this environment (`make env`'s venv), the way the
+        # plugin's dependency folder provides them in a desktop install.
+        pythonpath = [sysconfig.get_paths()["purelib"], self.env.get("PYTHONPATH", "")]
         self.env.update(
             HOME=str(workdir / "home"), QGIS_PLUGINPATH=str(plugins),
             QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=str(runtime),
+            PYTHONPATH=os.pathsep.join(p for p in pythonpath if p),
         )  # fmt: skip
         self._call("plugins", "enable", "s4")
 
     def _call(self, *args: str) -> str:
-        proc = subprocess.run([self.exe, *args], env=self.env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(
-                f"qgis_process {' '.join(args[:2])} failed:\n{proc.stdout}\n{proc.stderr}"
-            )
-        return proc.stdout
+        """Run qgis_process; echo the algorithm's log (epochs, losses) as it comes."""
+        proc = subprocess.Popen(
+            [self.exe, *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, bufsize=1,
+        )  # fmt: skip
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            text = line.strip()
+            if any(k in text for k in ("epoch ", "Epoch ", "saved", "pixels per class")):
+                print(f"    {text[:150]}", flush=True)
+        output = "".join(lines)
+        if proc.wait() != 0:
+            raise SystemExit(f"qgis_process {' '.join(args[:3])} failed:\n{output}")
+        return output
 
     def run(self, alg: str, params: Dict[str, object]) -> dict:
         args = ["--json", "run", alg, "--"]
@@ -144,7 +158,17 @@ class QgisProcess:
                 args.append(f"{key}={v}")
         print(f"  qgis_process run {alg}", flush=True)
         out = self._call(*args)
-        return json.loads(out[out.index("{") :]).get("results", {})
+        decoder = json.JSONDecoder()
+        for start in [
+            i for i, ch in enumerate(out) if ch == "{" and (i == 0 or out[i - 1] == "\n")
+        ]:
+            try:
+                doc, _ = decoder.raw_decode(out[start:])
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and "results" in doc:
+                return doc["results"]
+        raise SystemExit(f"qgis_process {alg}: no JSON result in its output:\n{out}")
 
     @staticmethod
     def _files(folder: Path) -> List[str]:
