@@ -8,6 +8,8 @@ TORCH_VERSION ?= 2.13.0
 TORCH_INDEX_URL ?=
 export PYTHON_SYS VENV TORCH_VERSION TORCH_INDEX_URL
 export QT_QPA_PLATFORM ?= offscreen
+# no GDAL .aux.xml sidecars next to input data (QGIS computes statistics when styling)
+export GDAL_PAM_ENABLED ?= NO
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 QGIS_PROCESS ?= /usr/bin/qgis_process.bin
 export QGIS_PROCESS

@@ -271,22 +271,12 @@ def random_init_checkpoint(pre_path: Path, out: Path, seed: int) -> Path:
 
 def pretrain(args, frames: Frames, out: Path, seed: int) -> dict:
     from s4_core import api
-    from s4_core.train import PretrainConfig
-    from s4_core.train import pretrain as _pretrain
 
     fl = args.data / "worldcereal" / "flanders_2018"
     lg = args.data / "worldcereal" / "liege_2021_unlabelled"
-    scenes = [api.open_scene(str(fl / "S1"), [str(p) for p in g]) for g in frames.s2_groups]
-    scenes.append(api.open_scene(str(lg / "S1"), str(lg / "S2")))
-    cfg = PretrainConfig(
-        epochs=args.pretrain_epochs,
-        steps_per_epoch=args.pretrain_steps,
-        crop_size=args.crop_size,
-        batch_size=args.batch_size,
-        time_length=args.time_length,
-        widths=tuple(args.widths),
-        seed=seed,
-    )
+    # One scene per Flanders S2 group (paired with the whole S1 folder) plus Liege.
+    s1 = [str(fl / "S1")] * len(frames.s2_groups) + [str(lg / "S1")]
+    s2 = [[str(p) for p in g] for g in frames.s2_groups] + [str(lg / "S2")]
 
     def progress(fraction, message, metrics=None):
         if message.startswith("epoch ") and metrics:
@@ -297,14 +287,26 @@ def pretrain(args, frames: Frames, out: Path, seed: int) -> dict:
                 flush=True,
             )
 
-    # api.pretrain does not take the network widths: call the training loop it wraps.
-    result = _pretrain(scenes, out, cfg, device=args.device, progress=progress)
+    result = api.pretrain(
+        s1,
+        s2,
+        str(out),
+        epochs=args.pretrain_epochs,
+        steps_per_epoch=args.pretrain_steps,
+        crop_size=args.crop_size,
+        batch_size=args.batch_size,
+        time_length=args.time_length,
+        widths=tuple(args.widths),
+        device=args.device,
+        seed=seed,
+        progress=progress,
+    )
+    history = result["history"]
     return {
-        "seconds": result.seconds,
-        "n_scenes": len(scenes),
-        "frames": [s.n_frames for s in scenes],
-        "final": result.metrics,
-        "first": result.history[0] if result.history else {},
+        "seconds": float(result["seconds"]),
+        "n_scenes": len(s2),
+        "final": result["metrics"],
+        "first": history[0] if history else {},
     }
 
 
@@ -491,13 +493,17 @@ def report(args, ctx: dict, runs: Sequence[Run], total: int, done: bool) -> str:
         else f"PARTIAL: {finished} of {total} fine-tuning runs finished so far"
     )
     pt = ctx.get("pretrain", {})
-    kind = "quick smoke settings" if args.quick else "settings sized for a shared 2-core CPU"
+    kind = (
+        "quick smoke run"
+        if args.quick
+        else "CPU-sized run (settings sized for a shared 2-core CPU)"
+    )
     lines = [
         "## Few labels on real data: S4 pretraining vs training from scratch",
         "",
         f"Written by `benchmarks/few_labels.py` on {ctx['started']} ({status}). This is a "
-        f"**{kind} run, not the paper's configuration** (the paper pretrains PASTIS-R for many "
-        "epochs on a GPU with widths 32-64-128); figures are for this tiny area only.",
+        f"**{kind}, not the paper's configuration** (the paper pretrains on PASTIS-R with the "
+        "reference widths 32-64-128); figures are for this tiny area only.",
         "",
         "```",
         "QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/few_labels.py "

@@ -75,7 +75,8 @@ class FinetuneConfig:
     crop_size: int = 32
     batch_size: int = 2
     time_length: Optional[int] = None  # default: the pretrained checkpoint's, else the scene's
-    time_mode: str = "repeat"
+    # "even": a longer series is thinned evenly (the whole season stays), a shorter one padded
+    time_mode: str = "even"
     lr: float = 1e-3
     freeze_encoder: bool = False
     class_weighting: str = "balanced"  # "balanced" (inverse frequency) or "none"
@@ -550,13 +551,13 @@ def finetune(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_sum += float(loss)
+            loss_sum += float(loss.detach())
             done += 1
             _report(
                 progress,
                 done / total,
                 f"fine-tuning epoch {epoch + 1}/{cfg.epochs}",
-                {"loss": float(loss)},
+                {"loss": float(loss.detach())},
             )
         record = {"epoch": epoch + 1, "loss": loss_sum / max(1, n_batches)}
         if val_windows:
