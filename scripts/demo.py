@@ -144,6 +144,8 @@ class QgisProcess:
         for line in proc.stdout:
             lines.append(line)
             text = line.strip()
+            if text.startswith('"'):  # the JSON result repeats the log at the end
+                continue
             if any(k in text for k in ("epoch ", "Epoch ", "saved", "pixels per class")):
                 print(f"    {text[:150]}", flush=True)
         output = "".join(lines)
