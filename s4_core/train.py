@@ -262,14 +262,7 @@ def pretrain(
     history: List[dict] = []
     first_epoch = 0
     if resume is not None:
-        ckpt = load_checkpoint(resume)
-        if ckpt.get("kind") != "pretrained":
-            raise CheckpointError(f"{resume}: not a pretraining checkpoint, cannot resume from it")
-        model.load_state_dict(ckpt["state_dict"])
-        if ckpt.get("optimizer"):
-            optimizer.load_state_dict(ckpt["optimizer"])
-        history = list(ckpt.get("history", []))
-        first_epoch = int(ckpt.get("epoch", 0))
+        _, history, first_epoch = _resume(resume, "pretrained", model, optimizer)
     gen = torch.Generator().manual_seed(cfg.seed)
     lam = cfg.lam if cfg.reconstruction else 0.0
     cw = 1.0 if cfg.contrastive else 0.0
@@ -376,6 +369,20 @@ def _hw(crop: Dict[str, np.ndarray]) -> Tuple[int, int]:
         if key.endswith("_valid") and key != "frame_valid":
             return value.shape[-2], value.shape[-1]
     raise KeyError("crop without a validity mask")
+
+
+def _resume(path: Path, kind: str, model, optimizer) -> Tuple[dict, List[dict], int]:
+    """Load weights and optimizer state of a ``kind`` checkpoint: (checkpoint, history, epoch)."""
+    ckpt = load_checkpoint(path)
+    if ckpt.get("kind") != kind:
+        raise CheckpointError(
+            f"{path}: a {ckpt.get('kind', 'unknown')} checkpoint cannot resume {kind[:-2]}ing: "
+            f"give a checkpoint this training wrote"
+        )
+    model.load_state_dict(ckpt["state_dict"])
+    if ckpt.get("optimizer"):
+        optimizer.load_state_dict(ckpt["optimizer"])
+    return ckpt, list(ckpt.get("history", [])), int(ckpt.get("epoch", 0))
 
 
 def _cpu_state(model: torch.nn.Module) -> dict:
@@ -516,12 +523,7 @@ def finetune(
     best = -1.0
     first_epoch = 0
     if resume is not None:
-        ck = load_checkpoint(resume)
-        model.load_state_dict(ck["state_dict"])
-        if ck.get("optimizer"):
-            optimizer.load_state_dict(ck["optimizer"])
-        history = list(ck.get("history", []))
-        first_epoch = int(ck.get("epoch", 0))
+        ck, history, first_epoch = _resume(resume, "finetuned", model, optimizer)
         best = float(ck.get("metrics", {}).get("val_miou", -1.0) or -1.0)
     n_batches = int(np.ceil(len(train_windows) / cfg.batch_size))
     total = max(1, (cfg.epochs - first_epoch) * (n_batches + len(val_windows)))
