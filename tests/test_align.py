@@ -12,6 +12,7 @@ import pytest
 import rasterio
 from affine import Affine
 from rasterio.warp import Resampling, calculate_default_transform, reproject
+from rasters import X0, Y0, write_tif
 
 from s4_core import align as align_mod
 from s4_core.align import (
@@ -26,32 +27,6 @@ from s4_core.cli import main
 from s4_core.errors import Cancelled, DataError
 from s4_core.grid import Grid
 from s4_core.series import open_series
-
-X0, Y0 = 500000.0, 5600000.0
-
-
-def write_tif(
-    path, data, *, descriptions, nodata=None, tags=None, transform=None, crs="EPSG:32631"
-):
-    data = np.asarray(data)
-    count, h, w = data.shape
-    profile = dict(
-        driver="GTiff",
-        width=w,
-        height=h,
-        count=count,
-        dtype=data.dtype.name,
-        crs=crs,
-        transform=transform or Affine(10, 0, X0, 0, -10, Y0),
-        nodata=nodata,
-    )
-    with rasterio.open(path, "w", **profile) as ds:
-        ds.write(data)
-        for i, d in enumerate(descriptions):
-            ds.set_band_description(i + 1, d)
-        if tags:
-            ds.update_tags(**tags)
-    return path
 
 
 def d(day: int) -> dt.date:

@@ -7,34 +7,13 @@ import json
 
 import numpy as np
 import pytest
-import rasterio
 from affine import Affine
+from rasters import write_tif
 
 from s4_core.align import build_scene
 from s4_core.errors import DataError
 from s4_core.normalize import BandStats, RunningStats, compute_band_stats
 from s4_core.series import open_series
-
-
-def write_tif(path, data, *, descriptions, nodata=None, transform=None, tags=None):
-    count, h, w = data.shape
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=w,
-        height=h,
-        count=count,
-        dtype=data.dtype.name,
-        crs="EPSG:32631",
-        transform=transform or Affine(10, 0, 500000, 0, -10, 5600000),
-        nodata=nodata,
-    ) as ds:
-        ds.write(data)
-        for i, d in enumerate(descriptions):
-            ds.set_band_description(i + 1, d)
-        if tags:
-            ds.update_tags(**tags)
 
 
 def reference_stats(x, valid):

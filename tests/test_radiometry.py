@@ -8,33 +8,11 @@ import warnings
 import numpy as np
 import pytest
 import rasterio
-from affine import Affine
+from rasters import write_tif
 
 from s4_core import radiometry
 from s4_core.align import build_scene
 from s4_core.series import open_series
-
-
-def write_tif(path, data, *, descriptions, nodata=None, tags=None, res=10.0):
-    data = np.asarray(data)
-    count, h, w = data.shape
-    profile = dict(
-        driver="GTiff",
-        width=w,
-        height=h,
-        count=count,
-        dtype=data.dtype.name,
-        crs="EPSG:32631",
-        transform=Affine(res, 0, 500000, 0, -res, 5600000),
-        nodata=nodata,
-    )
-    with rasterio.open(path, "w", **profile) as ds:
-        ds.write(data)
-        for i, d in enumerate(descriptions):
-            ds.set_band_description(i + 1, d)
-        if tags:
-            ds.update_tags(**tags)
-    return path
 
 
 # ----------------------------------------------------------------------------- pure functions

@@ -9,35 +9,12 @@ import warnings
 import numpy as np
 import pytest
 import rasterio
-from affine import Affine
+from rasters import write_tif
 
 from s4_core import series as series_mod
 from s4_core.align import build_scene
 from s4_core.errors import DataError
 from s4_core.series import normalize_band, open_dataset, open_series, parse_date, parse_description
-
-
-def write_tif(path, data, *, descriptions=None, nodata=None, tags=None, res=10.0, crs="EPSG:32631"):
-    data = np.asarray(data)
-    count, h, w = data.shape
-    profile = dict(
-        driver="GTiff",
-        width=w,
-        height=h,
-        count=count,
-        dtype=data.dtype.name,
-        crs=crs,
-        transform=Affine(res, 0, 500000, 0, -res, 5600000),
-        nodata=nodata,
-    )
-    with rasterio.open(path, "w", **profile) as ds:
-        ds.write(data)
-        for i, d in enumerate(descriptions or []):
-            ds.set_band_description(i + 1, d)
-        if tags:
-            ds.update_tags(**tags)
-    return path
-
 
 S2_DATES = [dt.date(2020, 3, 2), dt.date(2020, 3, 12), dt.date(2020, 3, 22), dt.date(2020, 4, 1)]
 
