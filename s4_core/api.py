@@ -229,6 +229,11 @@ def finetune(
     max_cloud_fraction: Optional[float] = None,
     labels_layer: Optional[str] = None,
     widths: Sequence[int] = (32, 64, 128),
+    crops_per_epoch: Optional[int] = None,
+    frame_dropout: float = 0.0,
+    noise_std: float = 0.0,
+    band_shift_std: float = 0.0,
+    weight_decay: float = 0.0,
     device: str = "auto",
     seed: int = 0,
     resume: Optional[PathLike] = None,
@@ -236,7 +241,13 @@ def finetune(
     cancel: Optional[Cancel] = None,
     log: Optional[Log] = None,
 ) -> Dict:
-    """Fine-tune on labelled polygons for single-modality (``modality``) inference."""
+    """Fine-tune on labelled polygons for single-modality (``modality``) inference.
+
+    Regularisers for very few polygons (all off by default, see ``FinetuneConfig``):
+    ``crops_per_epoch`` random class-balanced crops instead of the fixed covering windows,
+    ``frame_dropout``, ``noise_std``, ``band_shift_std`` (training-crop augmentation) and
+    ``weight_decay`` (AdamW).
+    """
     from .labels import rasterize_labels, rasterize_polygon_ids
     from .train import FinetuneConfig
     from .train import finetune as _finetune
@@ -278,6 +289,11 @@ def finetune(
         freeze_encoder=freeze_encoder,
         val_fraction=val_fraction,
         class_weighting=class_weighting,
+        crops_per_epoch=crops_per_epoch,
+        frame_dropout=frame_dropout,
+        noise_std=noise_std,
+        band_shift_std=band_shift_std,
+        weight_decay=weight_decay,
         widths=tuple(widths),
         seed=seed,
     )

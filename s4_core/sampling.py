@@ -128,9 +128,12 @@ def random_label_windows(
     rng: np.random.Generator,
     *,
     ignore: int = IGNORE_INDEX,
+    balanced: bool = False,
 ) -> List[Window]:
     """``n`` random windows, each containing a labelled pixel drawn uniformly (augmentation).
 
+    ``balanced=True`` first draws the class uniformly among the classes present, then the pixel
+    within it, so a class with a single small polygon is seen as often as a large one.
     The window's position around that pixel is uniform as well, clamped inside the grid.
     """
     labels = np.asarray(labels)
@@ -142,7 +145,16 @@ def random_label_windows(
     if rr.size == 0 or n <= 0:
         return []
     h, w = min(size, height), min(size, width)
-    pick = rng.integers(0, rr.size, size=n)
+    if balanced:
+        values = labels[rr, cc]
+        classes = np.unique(values)
+        chosen = classes[rng.integers(0, classes.size, size=n)]
+        members = {int(v): np.flatnonzero(values == v) for v in classes}
+        pick = np.array(
+            [members[int(v)][rng.integers(0, members[int(v)].size)] for v in chosen], dtype=np.int64
+        )
+    else:
+        pick = rng.integers(0, rr.size, size=n)
     dr = rng.integers(0, h, size=n)
     dc = rng.integers(0, w, size=n)
     out = []

@@ -26,7 +26,7 @@ from .losses import s4_loss
 from .metrics import confusion_matrix, scores
 from .model import NetConfig, S4Net
 from .normalize import BandStats, compute_band_stats
-from .sampling import label_windows, random_windows
+from .sampling import label_windows, random_label_windows, random_windows
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,13 @@ class FinetuneConfig:
     class_weighting: str = "balanced"  # "balanced" (inverse frequency) or "none"
     val_fraction: float = 0.2
     augment: bool = True  # random flips and 90-degree rotations of crops
+    # Training windows: None = the fixed windows covering every label; n = n random windows per
+    # epoch around labelled pixels of classes drawn uniformly (new context every epoch).
+    crops_per_epoch: Optional[int] = None
+    frame_dropout: float = 0.0  # chance that a real frame is hidden (masked) in a training crop
+    noise_std: float = 0.0  # Gaussian noise added to the standardised bands of a training crop
+    band_shift_std: float = 0.0  # one random offset per band and crop (haze, soil, calibration)
+    weight_decay: float = 0.0  # AdamW decoupled weight decay (0: plain Adam)
     widths: Tuple[int, ...] = (32, 64, 128)
     proj_dim: int = 64
     seed: int = 0
@@ -183,16 +190,43 @@ def _stack(crops: List[Dict[str, np.ndarray]], device: torch.device) -> Dict[str
     }
 
 
-def _augment(crop: Dict[str, np.ndarray], rng: np.random.Generator) -> Dict[str, np.ndarray]:
-    k = int(rng.integers(4))
-    flip = bool(rng.integers(2))
-    out = {}
-    for key, arr in crop.items():
-        if arr.ndim < 2 or key == "frame_valid":
-            out[key] = arr
-            continue
-        a = np.rot90(arr, k, axes=(-2, -1))
-        out[key] = np.flip(a, axis=-1) if flip else a
+def _augment(
+    crop: Dict[str, np.ndarray],
+    rng: np.random.Generator,
+    *,
+    geometric: bool = True,
+    frame_dropout: float = 0.0,
+    noise_std: float = 0.0,
+    band_shift_std: float = 0.0,
+    modalities: Sequence[str] = (),
+) -> Dict[str, np.ndarray]:
+    """Random flips/rotations, hidden frames (at least one real frame stays), band noise and
+    one random offset per band (the same for every frame and pixel of the crop)."""
+    out = dict(crop)
+    if geometric:
+        k = int(rng.integers(4))
+        flip = bool(rng.integers(2))
+        for key, arr in crop.items():
+            if arr.ndim < 2 or key == "frame_valid":
+                continue
+            a = np.rot90(arr, k, axes=(-2, -1))
+            out[key] = np.flip(a, axis=-1) if flip else a
+    if frame_dropout > 0:
+        valid = np.asarray(out["frame_valid"], dtype=bool)
+        kept = valid & (rng.random(valid.shape) >= frame_dropout)
+        if not kept.any() and valid.any():
+            kept[rng.choice(np.flatnonzero(valid))] = True
+        out["frame_valid"] = kept
+    if noise_std > 0 or band_shift_std > 0:
+        for m in modalities:
+            x = out[m]
+            delta = np.zeros(x.shape, dtype=x.dtype)
+            if noise_std > 0:
+                delta += rng.normal(0.0, noise_std, x.shape).astype(x.dtype)
+            if band_shift_std > 0:
+                shift = rng.normal(0.0, band_shift_std, (1, x.shape[1], 1, 1))
+                delta += shift.astype(x.dtype)
+            out[m] = np.where(out[f"{m}_valid"][:, None], x + delta, x)
     return out
 
 
@@ -506,7 +540,10 @@ def finetune(
         for p in model.encoder_parameters(m):
             p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=cfg.lr)
+    if cfg.weight_decay > 0:
+        optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else:
+        optimizer = torch.optim.Adam(params, lr=cfg.lr)
 
     if polygon_ids is None:
         polygon_ids = np.zeros(labels.shape, dtype=np.int32)
@@ -525,22 +562,38 @@ def finetune(
     if resume is not None:
         ck, history, first_epoch = _resume(resume, "finetuned", model, optimizer)
         best = float(ck.get("metrics", {}).get("val_miou", -1.0) or -1.0)
-    n_batches = int(np.ceil(len(train_windows) / cfg.batch_size))
+    n_train = cfg.crops_per_epoch or len(train_windows)
+    n_batches = int(np.ceil(n_train / cfg.batch_size))
     total = max(1, (cfg.epochs - first_epoch) * (n_batches + len(val_windows)))
     done = 0
     best_metrics: dict = {}
     for epoch in range(first_epoch, cfg.epochs):
         model.train()
-        order = rng.permutation(len(train_windows))
+        if cfg.crops_per_epoch:
+            windows = random_label_windows(
+                train_labels, cfg.crop_size, cfg.crops_per_epoch, rng, balanced=True
+            )
+        else:
+            windows = [train_windows[i] for i in rng.permutation(len(train_windows))]
         loss_sum = 0.0
         for b in range(n_batches):
             _check_cancel(cancel)
             crops = []
-            for i in order[b * cfg.batch_size : (b + 1) * cfg.batch_size]:
-                crop = source.crop(train_windows[i])
-                r, c, h, w = train_windows[i]
+            for win in windows[b * cfg.batch_size : (b + 1) * cfg.batch_size]:
+                crop = source.crop(win)
+                r, c, h, w = win
                 crop["labels"] = train_labels[r : r + h, c : c + w]
-                crops.append(_augment(crop, rng) if cfg.augment else crop)
+                crops.append(
+                    _augment(
+                        crop,
+                        rng,
+                        geometric=cfg.augment,
+                        frame_dropout=cfg.frame_dropout,
+                        noise_std=cfg.noise_std,
+                        band_shift_std=cfg.band_shift_std,
+                        modalities=(m,),
+                    )
+                )
             batch = _stack(_same_size(crops), dev)
             with autocast_context(dev):
                 logits = model.segment(batch[m], m, batch["frame_valid"])

@@ -148,3 +148,18 @@ def test_random_label_windows_contain_labels():
         assert inside((r, c, h, w), 40, 50)
         assert (labels[r : r + h, c : c + w] != IGNORE_INDEX).any()
     assert random_label_windows(np.full((5, 5), IGNORE_INDEX), 4, 3, np.random.default_rng(0)) == []
+
+
+def test_balanced_label_windows_visit_a_tiny_class_as_often_as_a_large_one():
+    labels = np.full((64, 64), IGNORE_INDEX, dtype=np.uint8)
+    labels[:, :40] = 0  # a large class
+    labels[60, 60] = 1  # a single labelled pixel of another class
+    n = 400
+
+    def share_with_tiny(balanced):
+        wins = random_label_windows(labels, 8, n, np.random.default_rng(1), balanced=balanced)
+        assert len(wins) == n and all(inside(w, 64, 64) for w in wins)
+        return np.mean([(labels[r : r + h, c : c + w] == 1).any() for r, c, h, w in wins])
+
+    assert share_with_tiny(False) < 0.02  # 1 pixel of 2561: almost never drawn
+    assert 0.4 < share_with_tiny(True) < 0.6  # class drawn first: about half the windows

@@ -24,6 +24,21 @@ def register(sub) -> None:
     p.add_argument("--val-fraction", type=float, default=0.2, help="held-out polygons per class")
     p.add_argument("--class-weighting", choices=["balanced", "none"], default="balanced")
     p.add_argument("--lr", type=float, default=1e-3)
+    reg = p.add_argument_group("regularisation for very few polygons (all off by default)")
+    reg.add_argument(
+        "--crops-per-epoch",
+        type=int,
+        default=None,
+        help="random class-balanced crops per epoch instead of the fixed windows over the labels",
+    )
+    reg.add_argument(
+        "--frame-dropout", type=float, default=0.0, help="chance of hiding a date in a crop"
+    )
+    reg.add_argument("--noise-std", type=float, default=0.0, help="band noise (standardised)")
+    reg.add_argument(
+        "--band-shift-std", type=float, default=0.0, help="one random offset per band and crop"
+    )
+    reg.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay")
     add_common_training_args(p, epochs=20)
     p.set_defaults(func=run)
 
@@ -57,6 +72,11 @@ def run(args: argparse.Namespace) -> int:
             max_cloud_fraction=args.max_cloud,
             labels_layer=args.labels_layer,
             widths=args.widths,
+            crops_per_epoch=args.crops_per_epoch,
+            frame_dropout=args.frame_dropout,
+            noise_std=args.noise_std,
+            band_shift_std=args.band_shift_std,
+            weight_decay=args.weight_decay,
             device=args.device,
             seed=args.seed,
             resume=args.resume,
