@@ -24,6 +24,11 @@ from .segment import CHECKPOINT_FILTER, check_output_suffix
 
 MODALITIES = ["s2", "s1"]
 MODALITY_LABELS = ["s2: Sentinel-2 (optical)", "s1: Sentinel-1 (radar)"]
+WEIGHTINGS = ["balanced", "none"]
+WEIGHTING_LABELS = [
+    "Balanced (inverse class frequency: favours small classes)",
+    "None (plain loss: better overall accuracy when polygon areas differ a lot)",
+]
 
 
 def check_class_field(
@@ -56,7 +61,10 @@ class Finetune(S4Algorithm):
         "network is trained from scratch (usually worse with few labels).<br>"
         "<b>Inference modality</b>: s2 (optical) or s1 (radar).<br>"
         "<b>Epochs, crop size, batch size, seed</b>: training settings; crops are taken "
-        "around the labelled pixels, a share of the polygons is held out for validation.<br><br>"
+        "around the labelled pixels, a share of the polygons is held out for validation.<br>"
+        "<b>Advanced: freeze the pretrained encoder, class weighting</b>: with very few "
+        "polygons of very unequal areas, a frozen encoder and no class weighting map unseen "
+        "parcels better (balanced weights over-predict classes with tiny polygons).<br><br>"
         "Output: the fine-tuned checkpoint (.pt) for 'S4 segment time series'. The loss and "
         "the validation mIoU are logged per epoch; Cancel stops cleanly."
     )
@@ -98,6 +106,11 @@ class Finetune(S4Algorithm):
         )
         freeze.setFlags(freeze.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(freeze)
+        weighting = QgsProcessingParameterEnum(
+            "CLASS_WEIGHTING", "Class weighting", options=WEIGHTING_LABELS, defaultValue=0
+        )
+        weighting.setFlags(weighting.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(weighting)
         self.add_float(
             "VAL_FRACTION",
             "Share of polygons held out for validation",
@@ -184,6 +197,9 @@ class Finetune(S4Algorithm):
             seed=self.parameterAsInt(parameters, "SEED", context),
             widths=self.widths(parameters, context),
             freeze_encoder=self.parameterAsBool(parameters, "FREEZE_ENCODER", context),
+            class_weighting=WEIGHTINGS[
+                self.parameterAsEnum(parameters, "CLASS_WEIGHTING", context)
+            ],
             val_fraction=self.parameterAsDouble(parameters, "VAL_FRACTION", context),
             progress=progress,
             cancel=cancel,

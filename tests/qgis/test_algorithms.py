@@ -347,11 +347,18 @@ def test_pretrain_then_finetune_a_memory_layer_logs_loss_and_miou(
             "CROP_SIZE": 16,
             "BATCH_SIZE": 2,
             "DEVICE": 1,
+            "FREEZE_ENCODER": True,
+            "CLASS_WEIGHTING": 1,
             "OUTPUT": str(out),
         },
         feedback,
     )
     assert Path(result["OUTPUT"]) == out and out.is_file()
+    from s4_core.checkpoint import load_checkpoint
+
+    train_config = load_checkpoint(out)["train_config"]
+    assert train_config["freeze_encoder"] is True
+    assert train_config["class_weighting"] == "none"
     info = api.model_info(out)
     assert info["kind"] == "finetuned" and info["modality"] == "s2"
     assert [c["name"] for c in info["classes"]] == sorted(tiny_demo.class_names)
