@@ -236,6 +236,13 @@ class S4DockWidget(QgsDockWidget):
         form.addRow("Epochs", self.epochs_spin)
         form.addRow("Crop size (px)", self.crop_spin)
         form.addRow("Batch size", self.batch_spin)
+        self.few_check = QCheckBox("Few polygons of unequal size", tab)
+        self.few_check.setToolTip(
+            "Freeze the pretrained encoder (when starting from a checkpoint) and use an "
+            "unweighted loss: with a handful of polygons of very different areas this maps "
+            "unseen fields better (balanced weights over-predict classes with tiny polygons)"
+        )
+        form.addRow("", self.few_check)
         self.finetune_button = QPushButton("Fine-tune", tab)
         self.finetune_button.clicked.connect(lambda: self.start_finetune())
         form.addRow("", self.finetune_button)
@@ -314,6 +321,7 @@ class S4DockWidget(QgsDockWidget):
         self.epochs_spin.setValue(int(s.value(SETTINGS + "epochs", 20)))
         self.crop_spin.setValue(int(s.value(SETTINGS + "crop_size", 32)))
         self.batch_spin.setValue(int(s.value(SETTINGS + "batch_size", 2)))
+        self.few_check.setChecked(s.value(SETTINGS + "few_polygons", False, type=bool))
         mode = s.value(SETTINGS + "extent_mode", "canvas")
         self.extent_combo.setCurrentIndex(EXTENT_MODES.index(mode) if mode in EXTENT_MODES else 0)
         self.extent_layer.setEnabled(self.extent_mode() == "layer")
@@ -335,6 +343,7 @@ class S4DockWidget(QgsDockWidget):
         self.epochs_spin.valueChanged.connect(lambda v: self._save("epochs", v))
         self.crop_spin.valueChanged.connect(lambda v: self._save("crop_size", v))
         self.batch_spin.valueChanged.connect(lambda v: self._save("batch_size", v))
+        self.few_check.toggled.connect(lambda v: self._save("few_polygons", bool(v)))
         self.extent_combo.currentIndexChanged.connect(
             lambda i: self._save("extent_mode", EXTENT_MODES[i])
         )
@@ -696,6 +705,8 @@ class S4DockWidget(QgsDockWidget):
             batch_size=self.batch_spin.value(),
             device=self.device(),
         )
+        if self.few_check.isChecked():  # the recipe of docs/user_guide.md "Very few polygons"
+            kwargs.update(class_weighting="none", freeze_encoder=init is not None)
         s1 = files if modality == "s1" else None
         s2 = files if modality == "s2" else None
         device = self.device()

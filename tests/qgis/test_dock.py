@@ -166,6 +166,7 @@ def test_finetune_then_segment_adds_a_styled_class_map(
     n = add_demo_labels(labels, tiny_demo.parcels, tiny_demo.class_field)
     assert n > 0 and labels.isModified()  # unsaved edits are what the engine gets
 
+    dock.few_check.setChecked(True)
     task = dock.start_finetune()
     assert task is not None and dock.busy
     assert not dock.finetune_button.isEnabled() and dock.cancel_button.isEnabled()
@@ -173,6 +174,11 @@ def test_finetune_then_segment_adds_a_styled_class_map(
     assert dock.last_error is None, dock.last_error
     model = Path(dock.last_result["path"])
     assert model.is_file() and model.parent == tmp_path / "out"
+    from s4_core.checkpoint import load_checkpoint
+
+    train_config = load_checkpoint(model)["train_config"]
+    assert train_config["class_weighting"] == "none"
+    assert train_config["freeze_encoder"] is False  # from scratch: nothing to freeze
     assert dock.model_path() == str(model)
     assert dock.finetune_button.isEnabled() and not dock.cancel_button.isEnabled()
     log = dock.log_view.toPlainText()
@@ -289,6 +295,7 @@ def test_settings_persist_between_docks(qgis_iface, dock, demo_model, tmp_path):
     from s4_qgis.dock import S4DockWidget
 
     dock.epochs_spin.setValue(7)
+    dock.few_check.setChecked(True)
     dock.modality_combo.setCurrentIndex(1)
     dock.class_names_edit.setText("a, b")
     dock.class_names_edit.editingFinished.emit()
@@ -297,6 +304,7 @@ def test_settings_persist_between_docks(qgis_iface, dock, demo_model, tmp_path):
     other = S4DockWidget(qgis_iface)
     try:
         assert other.epochs_spin.value() == 7
+        assert other.few_check.isChecked()
         assert other.modality() == "s1"
         assert other.class_names() == ["a", "b"]
         assert other.model_path() == str(demo_model)
