@@ -558,15 +558,22 @@ def finetune(
 
     history: List[dict] = []
     best = -1.0
+    best_metrics: dict = {}
     first_epoch = 0
     if resume is not None:
         ck, history, first_epoch = _resume(resume, "finetuned", model, optimizer)
-        best = float(ck.get("metrics", {}).get("val_miou", -1.0) or -1.0)
+        # the resumed checkpoint is the best so far: a later epoch replaces it only if better
+        best_metrics = dict(ck.get("metrics") or {})
+        if val_windows and best_metrics.get("val_miou") is not None:
+            best = float(best_metrics["val_miou"])
+        elif not val_windows and best_metrics.get("loss") is not None:
+            best = -float(best_metrics["loss"])
+        else:
+            best_metrics = {}  # scored differently (validation changed): the next epoch saves
     n_train = cfg.crops_per_epoch or len(train_windows)
     n_batches = int(np.ceil(n_train / cfg.batch_size))
     total = max(1, (cfg.epochs - first_epoch) * (n_batches + len(val_windows)))
     done = 0
-    best_metrics: dict = {}
     for epoch in range(first_epoch, cfg.epochs):
         model.train()
         if cfg.crops_per_epoch:

@@ -98,6 +98,27 @@ def test_resume_continues_the_epoch_count(tiny_demo, tmp_path):
     assert [h["epoch"] for h in res["history"]] == [1, 2]
 
 
+def test_resumed_finetune_keeps_a_better_checkpoint(tiny_demo, tmp_path):
+    from s4_core.checkpoint import save_checkpoint
+
+    out = tmp_path / "ft.pt"
+    args = (None, str(tiny_demo.s2_dir), tiny_demo.parcels, tiny_demo.class_field, out)
+    api.finetune(*args, modality="s2", epochs=1, val_fraction=0.0, **SMALL)
+    ckpt = load_checkpoint(out)
+    ckpt["metrics"] = {"epoch": 1, "loss": 0.0}  # no later epoch can beat a zero loss
+    save_checkpoint(out, ckpt)
+    res = api.finetune(*args, modality="s2", epochs=3, val_fraction=0.0, resume=out, **SMALL)
+    assert [h["epoch"] for h in res["history"]] == [1, 2, 3]
+    assert res["metrics"] == {"epoch": 1, "loss": 0.0}
+    kept = load_checkpoint(out)
+    assert kept["epoch"] == 1 and kept["metrics"] == {"epoch": 1, "loss": 0.0}
+
+    ckpt["metrics"] = {"epoch": 1, "loss": 1e9}  # a worse one is replaced by the next epoch
+    save_checkpoint(out, ckpt)
+    res = api.finetune(*args, modality="s2", epochs=2, val_fraction=0.0, resume=out, **SMALL)
+    assert load_checkpoint(out)["epoch"] == 2 and res["metrics"]["epoch"] == 2
+
+
 def test_cpu_runs_are_reproducible(tiny_demo, tmp_path):
     runs = []
     for name in ("a", "b"):
