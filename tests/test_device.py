@@ -22,6 +22,24 @@ def test_cpu_and_auto_without_accelerators(monkeypatch):
     assert dev.resolve_device() == torch.device("cpu")
 
 
+def test_s4_threads_sets_the_cpu_thread_count(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("S4_THREADS", "1")
+        dev.resolve_device("cpu")
+        assert torch.get_num_threads() == 1
+        for bad in ("zero", "0", "-2"):
+            monkeypatch.setenv("S4_THREADS", bad)
+            with pytest.raises(DeviceError, match="S4_THREADS.*positive whole number"):
+                dev.resolve_device("cpu")
+        monkeypatch.setenv("S4_THREADS", "")
+        torch.set_num_threads(before)
+        dev.resolve_device("cpu")
+        assert torch.get_num_threads() == before  # unset: left alone
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_auto_prefers_cuda_then_mps(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(dev, "_mps_available", lambda: True)
