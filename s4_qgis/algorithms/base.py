@@ -78,6 +78,21 @@ class S4Algorithm(QgsProcessingAlgorithm):
         return type(self)()
 
     # parameter helpers ------------------------------------------------------------------
+    def add_parameter(self, param, advanced: bool = False) -> None:
+        """``addParameter``, flagged as advanced (folded away in the dialog) if asked."""
+        if advanced:
+            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(param)
+
+    def add_training_parameters(self, epochs: int) -> None:
+        """EPOCHS, CROP_SIZE, BATCH_SIZE, DEVICE and the advanced SEED and WIDTHS."""
+        self.add_int("EPOCHS", "Epochs", epochs, 1, 10000)
+        self.add_int("CROP_SIZE", "Crop size (pixels)", 32, 8, 1024)
+        self.add_int("BATCH_SIZE", "Batch size", 2, 1, 1024)
+        self.add_device_parameter()
+        self.add_int("SEED", "Random seed", 0, 0, 2**31 - 1, advanced=True)
+        self.add_widths_parameter()
+
     def add_series_parameter(self, name: str, description: str, optional: bool = True) -> None:
         self.addParameter(
             QgsProcessingParameterMultipleLayers(
@@ -110,9 +125,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
             minimum,
             maximum,
         )
-        if advanced:
-            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(param)
+        self.add_parameter(param, advanced)
 
     def add_float(
         self,
@@ -133,9 +146,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
             minimum,
             maximum,
         )
-        if advanced:
-            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(param)
+        self.add_parameter(param, advanced)
 
     def device(self, parameters: Dict[str, Any], context) -> str:
         return DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]
@@ -146,8 +157,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
             "WIDTHS", "Network widths (comma-separated; the paper's reference: 32,64,128)",
             defaultValue="32,64,128",
         )  # fmt: skip
-        param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(param)
+        self.add_parameter(param, advanced=True)
 
     def widths(self, parameters: Dict[str, Any], context) -> tuple:
         text = self.parameterAsString(parameters, "WIDTHS", context) or "32,64,128"

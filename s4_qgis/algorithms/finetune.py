@@ -10,7 +10,6 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterField,
     QgsProcessingParameterFile,
@@ -95,22 +94,15 @@ class Finetune(S4Algorithm):
                 "MODALITY", "Inference modality", options=MODALITY_LABELS, defaultValue=0
             )
         )
-        self.add_int("EPOCHS", "Epochs", 20, 1, 10000)
-        self.add_int("CROP_SIZE", "Crop size (pixels)", 32, 8, 1024)
-        self.add_int("BATCH_SIZE", "Batch size", 2, 1, 1024)
-        self.add_device_parameter()
-        self.add_int("SEED", "Random seed", 0, 0, 2**31 - 1, advanced=True)
-        self.add_widths_parameter()
+        self.add_training_parameters(epochs=20)
         freeze = QgsProcessingParameterBoolean(
             "FREEZE_ENCODER", "Freeze the pretrained encoder", defaultValue=False
         )
-        freeze.setFlags(freeze.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(freeze)
+        self.add_parameter(freeze, advanced=True)
         weighting = QgsProcessingParameterEnum(
             "CLASS_WEIGHTING", "Class weighting", options=WEIGHTING_LABELS, defaultValue=0
         )
-        weighting.setFlags(weighting.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(weighting)
+        self.add_parameter(weighting, advanced=True)
         self.add_float(
             "VAL_FRACTION",
             "Share of polygons held out for validation",

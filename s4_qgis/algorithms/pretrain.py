@@ -5,7 +5,6 @@ from __future__ import annotations
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
 )
@@ -48,12 +47,7 @@ class Pretrain(S4Algorithm):
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
         self.add_series_parameter("SENTINEL1", "Sentinel-1 layers (one per date)", optional=False)
         self.add_series_parameter("SENTINEL2", "Sentinel-2 layers (one per date)", optional=False)
-        self.add_int("EPOCHS", "Epochs", 10, 1, 10000)
-        self.add_int("CROP_SIZE", "Crop size (pixels)", 32, 8, 1024)
-        self.add_int("BATCH_SIZE", "Batch size", 2, 1, 1024)
-        self.add_device_parameter()
-        self.add_int("SEED", "Random seed", 0, 0, 2**31 - 1, advanced=True)
-        self.add_widths_parameter()
+        self.add_training_parameters(epochs=10)
         steps = QgsProcessingParameterNumber(
             "STEPS_PER_EPOCH",
             "Training steps per epoch (default: as many as the scene's crops)",
@@ -63,8 +57,7 @@ class Pretrain(S4Algorithm):
             1,
             1000000,
         )
-        steps.setFlags(steps.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(steps)
+        self.add_parameter(steps, advanced=True)
         self.addParameter(
             QgsProcessingParameterFileDestination(
                 "OUTPUT", "Pretrained checkpoint", fileFilter=CHECKPOINT_FILTER
