@@ -433,6 +433,15 @@ def _report(progress: Optional[Progress], fraction: float, message: str, metrics
 
 
 # ----------------------------------------------------------------------------- fine-tuning
+def _checkpoint_score(record: dict, validated: bool) -> Optional[float]:
+    """What the best fine-tuning checkpoint is chosen by: the validation mIoU when polygons are
+    held out, else minus the training loss (None if ``record`` lacks it)."""
+    value = record.get("val_miou" if validated else "loss")
+    if value is None:
+        return None
+    return float(value) if validated else -float(value)
+
+
 def split_polygons(
     labels: np.ndarray,
     polygon_ids: np.ndarray,
@@ -564,12 +573,11 @@ def finetune(
         ck, history, first_epoch = _resume(resume, "finetuned", model, optimizer)
         # the resumed checkpoint is the best so far: a later epoch replaces it only if better
         best_metrics = dict(ck.get("metrics") or {})
-        if val_windows and best_metrics.get("val_miou") is not None:
-            best = float(best_metrics["val_miou"])
-        elif not val_windows and best_metrics.get("loss") is not None:
-            best = -float(best_metrics["loss"])
-        else:
+        resumed_score = _checkpoint_score(best_metrics, bool(val_windows))
+        if resumed_score is None:
             best_metrics = {}  # scored differently (validation changed): the next epoch saves
+        else:
+            best = resumed_score
     n_train = cfg.crops_per_epoch or len(train_windows)
     n_batches = int(np.ceil(n_train / cfg.batch_size))
     total = max(1, (cfg.epochs - first_epoch) * (n_batches + len(val_windows)))
@@ -627,9 +635,7 @@ def finetune(
             done += len(val_windows)
             sc = scores(cm, class_map.names)
             record.update(val_oa=float(sc["oa"]), val_miou=float(sc["miou"]))
-            score = record["val_miou"]
-        else:
-            score = -record["loss"]
+        score = _checkpoint_score(record, bool(val_windows))
         history.append(record)
         log.info("finetune %s", record)
         improved = score > best or not best_metrics
