@@ -101,8 +101,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 flush=True,
             )
         for seed in range(args.seeds):
-            test, train = split_parcels(feats, seed, args.test_fraction, [10**6])
-            train_gpkg = write_parcels(tmp / f"train{seed}.gpkg", meta, train[10**6])
+            test, train = split_parcels(feats, seed, args.test_fraction, [len(feats)])
+            train_gpkg = write_parcels(tmp / f"train{seed}.gpkg", meta, train[len(feats)])
             test_gpkg = write_parcels(tmp / f"test{seed}.gpkg", meta, test)
             for name in args.recipes:
                 recipe = RECIPES[name]

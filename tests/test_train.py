@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -161,38 +165,31 @@ def test_errors_name_the_problem(tiny_demo, tmp_path):
     assert not (tmp_path / "x.pt").exists()
 
 
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _benchmark(name: str):
+    """A module of benchmarks/: the real-data tests share its parcel split and majority rule."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    return importlib.import_module(name)
+
+
 def _split_flanders_parcels(flanders, out_dir, seed: int, test_fraction: float):
-    """Write train.gpkg / test.gpkg: per class, floor(test_fraction * n) parcels (at least one)
-    are held out where the class has two or more; single-parcel classes only train."""
-    import math
-
-    import fiona
-
-    with fiona.open(flanders / "labels" / "parcels.gpkg") as src:
-        feats, crs, schema = list(src), src.crs, src.schema
-    rng = np.random.default_rng(seed)
-    by_class = {}
-    for f in feats:
-        by_class.setdefault(f["properties"]["crop_name"], []).append(f)
-    subsets = {"train": [], "test": []}
-    for name in sorted(by_class):
-        group = by_class[name]
-        idx = rng.permutation(len(group))
-        n_test = max(1, math.floor(test_fraction * len(group))) if len(group) >= 2 else 0
-        subsets["test"] += [group[i] for i in idx[:n_test]]
-        subsets["train"] += [group[i] for i in idx[n_test:]]
-    for name, subset in subsets.items():
-        with fiona.open(
-            out_dir / f"{name}.gpkg", "w", driver="GPKG", crs=crs, schema=schema
-        ) as dst:
-            dst.writerecords(subset)
-    return out_dir / "train.gpkg", out_dir / "test.gpkg"
+    """Write train.gpkg / test.gpkg with benchmarks/few_labels.py's split: per class with two
+    or more parcels, floor(test_fraction * n) (at least one) are held out; the rest train."""
+    few_labels = _benchmark("few_labels")
+    meta, feats = few_labels.read_parcels(flanders / "labels" / "parcels.gpkg")
+    test, train = few_labels.split_parcels(feats, seed, test_fraction, [len(feats)])
+    return (
+        few_labels.write_parcels(out_dir / "train.gpkg", meta, train[len(feats)]),
+        few_labels.write_parcels(out_dir / "test.gpkg", meta, test),
+    )
 
 
 def _oa_and_majority(prediction, reference):
     scores = api.evaluate(prediction, reference, class_field="crop_name")
-    support = np.asarray(scores["confusion_matrix"]).sum(axis=1)
-    return scores["oa"], support.max() / support.sum()
+    return scores["oa"], _benchmark("held_out_recipes").majority(scores)
 
 
 def _flanders_2018(flanders, sensor):
