@@ -37,7 +37,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from few_labels import CLASS_FIELD, read_parcels, split_parcels, write_parcels  # noqa: E402
+from few_labels import (  # noqa: E402
+    CLASS_FIELD,
+    DEFAULT_DATA,
+    read_parcels,
+    split_parcels,
+    write_parcels,
+)
 
 RECIPES = {
     "scratch/balanced": dict(init=False, freeze_encoder=False, class_weighting="balanced"),
@@ -61,11 +67,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
     if args.data is None:
-        args.data = Path(os.environ.get("S4_REAL_DATA") or REPO.parent / "shared" / "data")
+        args.data = Path(os.environ.get("S4_REAL_DATA") or DEFAULT_DATA)
     return args
 
 
 def majority(scores: dict) -> float:
+    """Share of the reference pixels in their commonest class (``api.evaluate`` scores)."""
     support = np.asarray(scores["confusion_matrix"]).sum(axis=1)
     return float(support.max() / support.sum())
 
