@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -52,3 +53,13 @@ def tiny_demo(tmp_path_factory):
     from s4_core.demo import make_demo_scene
 
     return make_demo_scene(tmp_path_factory.mktemp("tiny_demo"), seed=0, size=32, n_s2=8, n_s1=10)
+
+
+@pytest.fixture(scope="session")
+def plugin_zip(tmp_path_factory, repo_root) -> Path:
+    """dist-style s4.zip built once by scripts/package.py (tests only read it)."""
+    out = tmp_path_factory.mktemp("dist") / "s4.zip"
+    subprocess.run(
+        [sys.executable, str(repo_root / "scripts" / "package.py"), "--out", str(out)], check=True
+    )
+    return out

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 QGIS_PROCESS = os.environ.get("QGIS_PROCESS", "/usr/bin/qgis_process.bin")
-
-
-@pytest.fixture(scope="module")
-def plugin_zip(tmp_path_factory, repo_root) -> Path:
-    out = tmp_path_factory.mktemp("dist") / "s4.zip"
-    subprocess.run(
-        [sys.executable, str(repo_root / "scripts" / "package.py"), "--out", str(out)], check=True
-    )
-    return out
 
 
 def test_zip_has_one_s4_folder_with_runtime_files_only(plugin_zip):

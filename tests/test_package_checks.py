@@ -107,15 +107,6 @@ def bandit_high(folder: Path) -> List[str]:
     ]
 
 
-@pytest.fixture(scope="module")
-def plugin_zip(tmp_path_factory, repo_root) -> Path:
-    out = tmp_path_factory.mktemp("dist") / "s4.zip"
-    subprocess.run(
-        [sys.executable, str(repo_root / "scripts" / "package.py"), "--out", str(out)], check=True
-    )
-    return out
-
-
 def test_package_passes_the_repository_validator(plugin_zip, repo_root):
     assert repository_problems(plugin_zip) == []
     names = zipfile.ZipFile(plugin_zip).namelist()
