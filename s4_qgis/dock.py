@@ -25,7 +25,6 @@ from qgis.core import (
     QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsMapLayer,
-    QgsMapLayerProxyModel,
     QgsProject,
     QgsRasterLayer,
     QgsSettings,
@@ -55,6 +54,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from .compat import LAYER_FILTER_POLYGON
 from .layers import (
     LABEL_FIELD,
     CloudCache,
@@ -72,7 +72,7 @@ SETTINGS = "s4/"
 DEVICES = ["auto", "cpu", "cuda"]
 MODALITIES = ["s2", "s1"]
 EXTENT_MODES = ["canvas", "layer", "scene"]
-LAYER_ID_ROLE = Qt.UserRole
+LAYER_ID_ROLE = Qt.ItemDataRole.UserRole
 SENSORS = ("s2", "s1")
 
 
@@ -131,7 +131,7 @@ class S4DockWidget(QgsDockWidget):
 
         form = QFormLayout()
         self.output_dir = QgsFileWidget(root)
-        self.output_dir.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_dir.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.output_dir.setToolTip("Fine-tuned models and class maps are written here")
         form.addRow("Output folder", self.output_dir)
         device_row = QHBoxLayout()
@@ -216,7 +216,7 @@ class S4DockWidget(QgsDockWidget):
         self.new_label_button.clicked.connect(lambda: self.new_label_layer())
         form.addRow("", self.new_label_button)
         self.label_combo = QgsMapLayerComboBox(tab)
-        self.label_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.label_combo.setFilters(LAYER_FILTER_POLYGON)
         self.label_combo.setAllowEmptyLayer(True)
         self.field_combo = QgsFieldComboBox(tab)
         self.label_combo.layerChanged.connect(self._label_layer_changed)
@@ -379,7 +379,7 @@ class S4DockWidget(QgsDockWidget):
         stamp = dt.datetime.now().strftime("%H:%M:%S")
         self.log_view.appendPlainText(f"{stamp}  {text}")
 
-    def notify(self, text: str, level=Qgis.Info) -> None:
+    def notify(self, text: str, level=Qgis.MessageLevel.Info) -> None:
         """Log ``text`` and show it in QGIS's message bar."""
         self.log(text)
         self.status_label.setText(text)
@@ -390,7 +390,7 @@ class S4DockWidget(QgsDockWidget):
 
     def fail(self, text: str) -> None:
         self.last_error = text
-        self.notify(text, Qgis.Critical)
+        self.notify(text, Qgis.MessageLevel.Critical)
 
     def _engine(self):
         """``s4_core.api``, or None (message shown) when the engine cannot load."""
@@ -437,8 +437,12 @@ class S4DockWidget(QgsDockWidget):
                 known, cloud = self._clouds.get(info.path)
                 item = QListWidgetItem(self._item_text(layer, info, cloud))
                 item.setData(LAYER_ID_ROLE, layer_id)
-                item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-                item.setCheckState(Qt.Unchecked if layer_id in self._unchecked else Qt.Checked)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(
+                    Qt.CheckState.Unchecked
+                    if layer_id in self._unchecked
+                    else Qt.CheckState.Checked
+                )
                 item.setToolTip(f"{info.path}\nbands: {', '.join(info.bands)}")
                 widget.addItem(item)
                 if info.scl_band and not known:
@@ -485,7 +489,7 @@ class S4DockWidget(QgsDockWidget):
 
     def _item_changed(self, item: QListWidgetItem) -> None:
         layer_id = item.data(LAYER_ID_ROLE)
-        if item.checkState() == Qt.Checked:
+        if item.checkState() == Qt.CheckState.Checked:
             self._unchecked.discard(layer_id)
         else:
             self._unchecked.add(layer_id)
@@ -493,14 +497,16 @@ class S4DockWidget(QgsDockWidget):
     def _check_all(self, checked: bool) -> None:
         for widget in (self.s2_list, self.s1_list):
             for i in range(widget.count()):
-                widget.item(i).setCheckState(Qt.Checked if checked else Qt.Unchecked)
+                widget.item(i).setCheckState(
+                    Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
+                )
 
     def listed_layer_ids(self, sensor: str, checked_only: bool = True) -> List[str]:
         widget = self.s2_list if sensor == "s2" else self.s1_list
         ids = []
         for i in range(widget.count()):
             item = widget.item(i)
-            if not checked_only or item.checkState() == Qt.Checked:
+            if not checked_only or item.checkState() == Qt.CheckState.Checked:
                 ids.append(item.data(LAYER_ID_ROLE))
         return ids
 
@@ -510,7 +516,9 @@ class S4DockWidget(QgsDockWidget):
         for i in range(widget.count()):
             item = widget.item(i)
             item.setCheckState(
-                Qt.Checked if item.data(LAYER_ID_ROLE) in layer_ids else Qt.Unchecked
+                Qt.CheckState.Checked
+                if item.data(LAYER_ID_ROLE) in layer_ids
+                else Qt.CheckState.Unchecked
             )
 
     def checked_files(self, sensor: str) -> List[str]:
@@ -739,7 +747,7 @@ class S4DockWidget(QgsDockWidget):
                 f"Fine-tuned model saved: {result['path']} (validation mIoU "
                 f"{'n/a' if miou is None else f'{miou:.3f}'}, {result.get('seconds')} s on "
                 f"{result.get('device')})",
-                Qgis.Success,
+                Qgis.MessageLevel.Success,
             )
         elif cancelled:
             self.progress.setValue(0)
@@ -749,7 +757,7 @@ class S4DockWidget(QgsDockWidget):
                 text = f"Fine-tuning cancelled; the best model of the finished epochs is {target}"
             else:
                 text = "Fine-tuning cancelled; no model was written"
-            self.notify(text, Qgis.Warning)
+            self.notify(text, Qgis.MessageLevel.Warning)
         else:
             self.fail(f"Fine-tuning failed: {error}")
 
@@ -825,7 +833,9 @@ class S4DockWidget(QgsDockWidget):
         if result is None:
             if cancelled:
                 self.progress.setValue(0)
-                self.notify("Segmentation cancelled; nothing was written", Qgis.Warning)
+                self.notify(
+                    "Segmentation cancelled; nothing was written", Qgis.MessageLevel.Warning
+                )
             else:
                 self.fail(f"Segmentation failed: {error}")
             return
@@ -853,7 +863,7 @@ class S4DockWidget(QgsDockWidget):
             self.log("pixels per class: " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
         self.notify(
             f"Class map added: {result['path']} ({result.get('seconds')} s on {result.get('device')})",
-            Qgis.Success,
+            Qgis.MessageLevel.Success,
         )
 
     # ----------------------------------------------------------------------- model
@@ -974,7 +984,7 @@ class S4DockWidget(QgsDockWidget):
                     signal.disconnect()
                 except (TypeError, RuntimeError):
                     pass
-            if task.status() not in (QgsTask.Complete, QgsTask.Terminated):
+            if task.status() not in (QgsTask.TaskStatus.Complete, QgsTask.TaskStatus.Terminated):
                 task.cancel()
         for folder in self._tmp_dirs:
             shutil.rmtree(folder, ignore_errors=True)

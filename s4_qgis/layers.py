@@ -27,9 +27,9 @@ from qgis.core import (
     QgsRasterLayer,
     QgsVectorFileWriter,
     QgsVectorLayer,
-    QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
+
+from .compat import WKB_MULTIPOLYGON, field_type
 
 S1_BANDS = {"VV", "VH", "HH", "HV"}
 S2_BANDS = {f"B{i:02d}" for i in range(1, 13)} | {"B8A", "SCL"}
@@ -239,7 +239,7 @@ def write_vector_copy(
     context = QgsProject.instance().transformContext()
     result = QgsVectorFileWriter.writeAsVectorFormatV3(layer, out_path, context, options)
     error, message = result[0], result[1]
-    if error != QgsVectorFileWriter.NoError:
+    if error != QgsVectorFileWriter.WriterError.NoError:
         raise OSError(f"could not write layer '{layer.name()}' to {out_path}: {message}")
     return out_path
 
@@ -300,15 +300,15 @@ def create_label_layer(
         raise FileExistsError(f"{path} exists already: choose a new file name for the label layer")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fields = QgsFields()
-    fields.append(QgsField(LABEL_FIELD, QVariant.String, "string", 80))
+    fields.append(QgsField(LABEL_FIELD, field_type("string"), "string", 80))
     options = QgsVectorFileWriter.SaveVectorOptions()
     options.driverName = "GPKG"
     options.layerName = LABEL_LAYER_NAME
     options.fileEncoding = "UTF-8"
     writer = QgsVectorFileWriter.create(
-        path, fields, QgsWkbTypes.MultiPolygon, crs, QgsCoordinateTransformContext(), options
+        path, fields, WKB_MULTIPOLYGON, crs, QgsCoordinateTransformContext(), options
     )
-    if writer.hasError() != QgsVectorFileWriter.NoError:
+    if writer.hasError() != QgsVectorFileWriter.WriterError.NoError:
         message = writer.errorMessage()
         del writer
         raise OSError(f"could not create {path}: {message}")

@@ -6,8 +6,9 @@ from typing import List, Optional
 
 from qgis.core import QgsApplication
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QPushButton
+from qgis.PyQt.QtWidgets import QPushButton
 
+from .compat import QAction
 from .provider import ICON_PATH, S4Provider
 
 MENU = "&S4"
@@ -67,7 +68,7 @@ class S4Plugin:
         button = QPushButton("Install dependencies…", item)
         button.clicked.connect(self.show_dependencies)
         item.layout().addWidget(button)
-        self.offer = bar.pushWidget(item, Qgis.Warning)
+        self.offer = bar.pushWidget(item, Qgis.MessageLevel.Warning)
 
     def init_dock(self) -> None:
         """The "S4" dock (right side) and its show/hide action in Raster > S4 and the toolbar."""
@@ -76,7 +77,7 @@ class S4Plugin:
         from .dock import S4DockWidget
 
         self.dock = S4DockWidget(self.iface, self.iface.mainWindow())
-        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock_action = self.dock.toggleViewAction()
         self.dock_action.setIcon(QIcon(ICON_PATH))
         self.dock_action.setText("S4 panel")
@@ -157,4 +158,4 @@ class S4Plugin:
             text = "dependencies installed: restart QGIS to use them."
         else:
             text = "dependencies installed: the algorithms are ready."
-        self.iface.messageBar().pushMessage("S4", text, Qgis.Success, 10)
+        self.iface.messageBar().pushMessage("S4", text, Qgis.MessageLevel.Success, 10)

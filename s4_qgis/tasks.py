@@ -42,7 +42,7 @@ class EngineTask(QgsTask):
     status_message = pyqtSignal(str)
 
     def __init__(self, description: str, work: Work, on_done: Optional[Done] = None) -> None:
-        super().__init__(description, QgsTask.CanCancel)
+        super().__init__(description, QgsTask.Flag.CanCancel)
         self._work = work
         self._on_done = on_done
         self.result: Optional[Dict[str, Any]] = None
@@ -87,7 +87,7 @@ class EngineTask(QgsTask):
         except S4Error as error:
             self.error = str(error)
         except Exception as error:  # a bug: keep the traceback in the QGIS log
-            QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.Critical)
+            QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.MessageLevel.Critical)
             self.error = (
                 f"unexpected error ({type(error).__name__}: {error}); details in the S4 log panel"
             )

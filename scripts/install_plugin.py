@@ -41,7 +41,7 @@ def enable(profile: Path) -> None:
     """Mark the plugin enabled in the profile's QGIS3.ini, the way QGIS itself stores it."""
     from qgis.PyQt.QtCore import QSettings
 
-    settings = QSettings(str(profile / "QGIS" / "QGIS3.ini"), QSettings.IniFormat)
+    settings = QSettings(str(profile / "QGIS" / "QGIS3.ini"), QSettings.Format.IniFormat)
     settings.setValue("PythonPlugins/s4", True)
     settings.sync()
 

@@ -15,10 +15,8 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
@@ -27,6 +25,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
+from ..compat import FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER, SOURCE_RASTER
 from ..layers import raster_files
 from ..tasks import format_metrics
 
@@ -81,7 +80,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
     def add_parameter(self, param, advanced: bool = False) -> None:
         """``addParameter``, flagged as advanced (folded away in the dialog) if asked."""
         if advanced:
-            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            param.setFlags(param.flags() | FLAG_ADVANCED)
         self.addParameter(param)
 
     def add_training_parameters(self, epochs: int) -> None:
@@ -96,7 +95,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
     def add_series_parameter(self, name: str, description: str, optional: bool = True) -> None:
         self.addParameter(
             QgsProcessingParameterMultipleLayers(
-                name, description, QgsProcessing.TypeRaster, optional=optional
+                name, description, SOURCE_RASTER, optional=optional
             )
         )
 
@@ -119,7 +118,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
         param = QgsProcessingParameterNumber(
             name,
             description,
-            QgsProcessingParameterNumber.Integer,
+            NUMBER_INTEGER,
             default,
             False,
             minimum,
@@ -140,7 +139,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
         param = QgsProcessingParameterNumber(
             name,
             description,
-            QgsProcessingParameterNumber.Double,
+            NUMBER_DOUBLE,
             default,
             optional,
             minimum,

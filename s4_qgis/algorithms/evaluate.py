@@ -11,7 +11,6 @@ from qgis.core import (
     QgsFeatureSink,
     QgsField,
     QgsFields,
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSink,
@@ -20,10 +19,9 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsRasterLayer,
     QgsVectorLayer,
-    QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
+from ..compat import SOURCE_POLYGON, SOURCE_RASTER, SOURCE_VECTOR, WKB_NO_GEOMETRY, field_type
 from ..layers import file_path, vector_for_engine
 from .base import CPU_ONLY, GROUP_EVALUATE, S4Algorithm
 from .finetune import check_class_field
@@ -59,14 +57,14 @@ def score_table(scores: Dict[str, Any]):
     )
     support = _per_class(scores.get("support"), names)
     fields = QgsFields()
-    fields.append(QgsField("class_name", QVariant.String))
-    fields.append(QgsField("iou", QVariant.Double))
-    fields.append(QgsField("support", QVariant.LongLong))
+    fields.append(QgsField("class_name", field_type("string")))
+    fields.append(QgsField("iou", field_type("double")))
+    fields.append(QgsField("support", field_type("longlong")))
     columns: List[str] = ["class_name", "iou", "support"]
     for name in names:
         column = predicted_column(name, columns)
         columns.append(column)
-        fields.append(QgsField(column, QVariant.LongLong))
+        fields.append(QgsField(column, field_type("longlong")))
     rows = []
     for i, name in enumerate(names):
         row_counts = [int(v) for v in confusion[i]] if i < len(confusion) else [0] * len(names)
@@ -96,7 +94,7 @@ class Evaluate(S4Algorithm):
             QgsProcessingParameterMapLayer(
                 "REFERENCE",
                 "Reference (polygons or class raster)",
-                types=[QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeRaster],
+                types=[SOURCE_POLYGON, SOURCE_RASTER],
             )
         )
         self.addParameter(
@@ -109,7 +107,7 @@ class Evaluate(S4Algorithm):
         )
         self.addParameter(
             QgsProcessingParameterFeatureSink(
-                "OUTPUT", "Per-class IoU and confusion matrix", QgsProcessing.TypeVector
+                "OUTPUT", "Per-class IoU and confusion matrix", SOURCE_VECTOR
             )
         )
         self.addOutput(QgsProcessingOutputNumber("OA", "Overall accuracy"))
@@ -158,7 +156,7 @@ class Evaluate(S4Algorithm):
             "OUTPUT",
             context,
             fields,
-            QgsWkbTypes.NoGeometry,
+            WKB_NO_GEOMETRY,
             QgsCoordinateReferenceSystem(),
         )
         if sink is None:
@@ -166,7 +164,7 @@ class Evaluate(S4Algorithm):
         for row in rows:
             feature = QgsFeature(fields)
             feature.setAttributes(row)
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
         oa, miou = scores.get("oa"), scores.get("miou")
         feedback.pushInfo(
             "OA: "

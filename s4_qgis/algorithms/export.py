@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterVectorDestination,
 )
 
+from ..compat import SOURCE_POLYGON
 from ..layers import file_path
 from ..styling import attach_postprocessor, style_vector_file
 from .base import CPU_ONLY, GROUP_MAP, S4Algorithm
@@ -32,7 +32,7 @@ class ExportGeopackage(S4Algorithm):
         self.add_float("MIN_AREA", "Smallest polygon kept (m²)", 0.0, 0.0, 1e12)
         self.addParameter(
             QgsProcessingParameterVectorDestination(
-                "OUTPUT_VECTOR", "Class polygons (GeoPackage)", QgsProcessing.TypeVectorPolygon
+                "OUTPUT_VECTOR", "Class polygons (GeoPackage)", SOURCE_POLYGON
             )
         )
         self.addOutput(QgsProcessingOutputNumber("N_POLYGONS", "Polygons written"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
@@ -17,6 +16,7 @@ from qgis.core import (
     QgsProcessingParameterVectorLayer,
 )
 
+from ..compat import SOURCE_POLYGON
 from ..layers import feature_count_with_geometry, vector_for_engine
 from .base import GROUP_TRAIN, S4Algorithm
 from .segment import CHECKPOINT_FILTER, check_output_suffix
@@ -72,9 +72,7 @@ class Finetune(S4Algorithm):
         self.add_series_parameter("SENTINEL1", "Sentinel-1 layers (one per date)")
         self.add_series_parameter("SENTINEL2", "Sentinel-2 layers (one per date)")
         self.addParameter(
-            QgsProcessingParameterVectorLayer(
-                "LABELS", "Labelled polygons", [QgsProcessing.TypeVectorPolygon]
-            )
+            QgsProcessingParameterVectorLayer("LABELS", "Labelled polygons", [SOURCE_POLYGON])
         )
         self.addParameter(
             QgsProcessingParameterField(

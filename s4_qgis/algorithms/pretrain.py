@@ -9,6 +9,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
+from ..compat import NUMBER_INTEGER
 from .base import GROUP_TRAIN, S4Algorithm
 from .segment import CHECKPOINT_FILTER, check_output_suffix
 
@@ -51,7 +52,7 @@ class Pretrain(S4Algorithm):
         steps = QgsProcessingParameterNumber(
             "STEPS_PER_EPOCH",
             "Training steps per epoch (default: as many as the scene's crops)",
-            QgsProcessingParameterNumber.Integer,
+            NUMBER_INTEGER,
             None,
             True,
             1,

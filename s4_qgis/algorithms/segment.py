@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFile,
@@ -13,6 +12,7 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
 )
 
+from ..compat import SOURCE_POLYGON
 from ..styling import attach_postprocessor, style_raster_file, style_vector_file
 from .base import GROUP_MAP, S4Algorithm
 
@@ -62,7 +62,7 @@ class SegmentTimeSeries(S4Algorithm):
         vector = QgsProcessingParameterVectorDestination(
             "OUTPUT_VECTOR",
             "Class polygons (GeoPackage)",
-            QgsProcessing.TypeVectorPolygon,
+            SOURCE_POLYGON,
             optional=True,
             createByDefault=False,
         )

@@ -36,7 +36,7 @@ class InstallTask(QgsTask):
     progress_text = pyqtSignal(str)
 
     def __init__(self, plan: deps.InstallPlan, pip_options: Optional[Dict] = None) -> None:
-        super().__init__(f"S4: install {', '.join(plan.requirements)}", QgsTask.CanCancel)
+        super().__init__(f"S4: install {', '.join(plan.requirements)}", QgsTask.Flag.CanCancel)
         self.plan = plan
         self.pip_options = dict(pip_options or {})
         self.result: Optional[deps.InstallResult] = None
@@ -124,8 +124,9 @@ class DependenciesDialog(QDialog):
         self.packages_label = QLabel()
         self.pinned_label = QLabel()
         for label in (self.python_label, self.target_label, self.packages_label, self.pinned_label):
-            label.setTextFormat(Qt.RichText)  # texts are html-escaped
-            label.setTextInteractionFlags(Qt.TextSelectableByMouse)  # no wrap: exact heights
+            label.setTextFormat(Qt.TextFormat.RichText)  # texts are html-escaped
+            # no wrap: exact heights
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = QFormLayout()
         form.addRow("torch build:", self.variant)
         form.addRow("", self.gpu_label)
@@ -139,7 +140,7 @@ class DependenciesDialog(QDialog):
         self.progress.setValue(0)
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMinimumHeight(120)
@@ -148,9 +149,9 @@ class DependenciesDialog(QDialog):
         self.install_button = QPushButton("Install")
         self.cancel_button = QPushButton("Cancel install")
         self.cancel_button.setEnabled(False)
-        buttons.addButton(self.install_button, QDialogButtonBox.ActionRole)
-        buttons.addButton(self.cancel_button, QDialogButtonBox.ActionRole)
-        buttons.addButton(QDialogButtonBox.Close)
+        buttons.addButton(self.install_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         self.install_button.clicked.connect(self.start_install)
         self.cancel_button.clicked.connect(self.cancel_install)
@@ -160,7 +161,7 @@ class DependenciesDialog(QDialog):
         layout.addWidget(self.status)
         form_box = QWidget()  # fixed height: the log gives way when the message grows
         form_box.setLayout(form)
-        form_box.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
+        form_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         layout.addWidget(form_box)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)

@@ -105,16 +105,16 @@ class DiagnosticsDialog(QDialog):
         self.text = format_report(self.report)
         self.view = QPlainTextEdit(self.text)
         self.view.setReadOnly(True)
-        self.view.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
+        self.view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
 
-        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.copy_button = QPushButton("Copy to clipboard")
         self.copy_button.clicked.connect(self.copy)
-        buttons.addButton(self.copy_button, QDialogButtonBox.ActionRole)
+        buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
         if open_dependencies is not None:
             deps_button = QPushButton("Dependencies…")
             deps_button.clicked.connect(open_dependencies)
-            buttons.addButton(deps_button, QDialogButtonBox.ActionRole)
+            buttons.addButton(deps_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)

@@ -372,10 +372,11 @@ def test_pretrain_then_finetune_a_memory_layer_logs_loss_and_miou(
 
 def test_finetune_with_polygons_outside_the_scene_fails_clearly(s4_processing, tiny_demo, tmp_path):
     from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsProcessingException, QgsVectorLayer
-    from qgis.PyQt.QtCore import QVariant
+
+    from s4_qgis.compat import field_type
 
     layer = QgsVectorLayer("Polygon?crs=EPSG:32631", "far away", "memory")
-    layer.dataProvider().addAttributes([QgsField("crop_name", QVariant.String)])
+    layer.dataProvider().addAttributes([QgsField("crop_name", field_type("string"))])
     layer.updateFields()
     for i, name in enumerate(("maize", "grassland")):
         feature = QgsFeature(layer.fields())

@@ -99,7 +99,7 @@ def test_layers_are_listed_by_sensor_and_date_with_cloud_fraction(project_with_d
     texts = [dock.s2_list.item(i).text() for i in range(8)]
     dates = [t.split()[0] for t in texts]
     assert dates == sorted(dates) and "no date" not in dates
-    assert all(dock.s2_list.item(i).checkState() == Qt.Checked for i in range(8))
+    assert all(dock.s2_list.item(i).checkState() == Qt.CheckState.Checked for i in range(8))
     listed = set(dock.listed_layer_ids("s2") + dock.listed_layer_ids("s1"))
     truth = project_with_demo.mapLayersByName("truth")[0]
     assert truth.id() not in listed  # a class raster is neither S1 nor S2
@@ -109,13 +109,13 @@ def test_layers_are_listed_by_sensor_and_date_with_cloud_fraction(project_with_d
     for i in range(8):
         item = dock.s2_list.item(i)
         assert "% cloud" in item.text()
-        layer_id = item.data(Qt.UserRole)
+        layer_id = item.data(Qt.ItemDataRole.UserRole)
         path = dock._infos[layer_id].path
         assert dock.cloud_fraction(layer_id) == pytest.approx(scl_cloud_fraction(path))
 
     # Unchecking survives a refresh; removing a layer removes it from the list.
     first = dock.listed_layer_ids("s2")[0]
-    dock.s2_list.item(0).setCheckState(Qt.Unchecked)
+    dock.s2_list.item(0).setCheckState(Qt.CheckState.Unchecked)
     dock.refresh_layers()
     assert first not in dock.listed_layer_ids("s2")
     assert first in dock.listed_layer_ids("s2", checked_only=False)
@@ -224,7 +224,7 @@ def test_cancel_mid_training_returns_promptly_and_writes_nothing(
     started = time.monotonic()
     assert dock.wait(120)
     waited = time.monotonic() - started
-    assert task.status() == QgsTask.Terminated
+    assert task.status() == QgsTask.TaskStatus.Terminated
     assert dock.last_result is None
     assert "cancelled" in dock.log_view.toPlainText()
     # Nothing half-written: at most the engine's last complete (loadable) best checkpoint.
