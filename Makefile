@@ -18,11 +18,11 @@ PYTEST_ARGS ?=
 
 ENV_STAMP := $(VENV)/.s4-env-ok
 
-.PHONY: env test lint format demo package check-package install clean
+.PHONY: env test lint format demo package check-package check-qt6 install clean
 
 env: $(ENV_STAMP)
 
-$(ENV_STAMP): pyproject.toml scripts/setup_env.sh
+$(ENV_STAMP): pyproject.toml requirements/dev.txt scripts/setup_env.sh
 	@bash scripts/setup_env.sh
 	@touch $@
 
@@ -50,6 +50,10 @@ check-package: package
 	rm -rf build/package-check
 	$(PY) -m zipfile -e dist/s4.zip build/package-check
 	$(PY) -m bandit -r build/package-check/s4 -lll -q
+
+# QGIS 4 (Qt 6): the plugin's Qt names resolve in PyQt6 and no API removed in Qt 6 is used.
+check-qt6: env
+	$(PY) scripts/check_qt_compat.py
 
 install: package
 	$(PY) scripts/install_plugin.py dist/s4.zip

@@ -17,7 +17,7 @@ RUNTIME = [
     "s4_qgis",
     "s4_core",
     "resources",
-    "requirements",
+    "requirements/engine.txt",  # requirements/dev.txt is for developers only
 ]
 SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 SKIP_SUFFIXES = {".pyc", ".pyo", ".so", ".pyd", ".dll", ".dylib", ".orig", ".rej"}

@@ -68,5 +68,7 @@ elif ! "$VENV/bin/python" -c "import torch, sys; sys.exit(torch.__version__.spli
   echo "Installing torch==$TORCH_VERSION"
   "${PIP[@]}" install -c "$constraints" "torch==$TORCH_VERSION"
 fi
-"${PIP[@]}" install -c "$constraints" -e . pytest pytest-qgis ruff tqdm bandit
+"${PIP[@]}" install -c "$constraints" -e . -r requirements/dev.txt
 "$VENV/bin/python" -c "import numpy, torch, rasterio, fiona, qgis.core, s4_core; print('env ok: numpy', numpy.__version__, '| torch', torch.__version__, '| rasterio', rasterio.__version__, '| QGIS', qgis.core.Qgis.QGIS_VERSION)"
+# PyQt6 only for the Qt 6 check (tests/test_qt6_compat.py): never imported next to QGIS's PyQt5.
+"$VENV/bin/python" -c "from PyQt6.QtCore import PYQT_VERSION_STR, QT_VERSION_STR; print('PyQt6', PYQT_VERSION_STR, '(Qt', QT_VERSION_STR + ') for the Qt 6 check')"
