@@ -45,11 +45,10 @@ demo: env
 package: env
 	$(PY) scripts/package.py --out dist/s4.zip
 
-# The plugin repository's security scan: bandit on the packaged plugin, high severity fails.
+# The plugin repository's upload checks on the zip: its validator's rules (size, no binaries or
+# caches, metadata, licence), a changelog, bandit (high severity fails) and detect-secrets.
 check-package: package
-	rm -rf build/package-check
-	$(PY) -m zipfile -e dist/s4.zip build/package-check
-	$(PY) -m bandit -r build/package-check/s4 -lll -q
+	$(PY) scripts/check_package.py dist/s4.zip
 
 # QGIS 4 (Qt 6): the plugin's Qt names resolve in PyQt6 and no API removed in Qt 6 is used.
 check-qt6: env

@@ -1,110 +1,36 @@
-"""`make package` output passes the QGIS plugin repository's checks (those that run offline).
+"""`make package` output passes the QGIS plugin repository's upload checks (those offline).
 
-plugins.qgis.org validates an upload (qgis/QGIS-Django, plugins/validator.py): size <= 25 MB; no
-``..``/absolute paths, ``.pyc`` files, ``__MACOSX``/``.git``/``__pycache__`` folders; one top
-folder named ``[A-Za-z][A-Za-z0-9-_]+`` holding ``__init__.py`` and ``metadata.txt``; required
-metadata; a ``LICENSE`` file; an author without slashes; URLs with scheme and host (the site
-also fetches them: not done here). It also runs a bandit security scan. On top of that S4
-ships no compiled files or hidden files, and its LICENSE is the GPL version 2.
+The checks live in ``scripts/check_package.py`` (also run by ``make check-package``): the
+validator of plugins.qgis.org, bandit (high severity), detect-secrets and S4's own rules.
 """
 
 from __future__ import annotations
 
 import configparser
-import io
-import json
+import importlib.util
 import re
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import List
-from urllib.parse import urlparse
 
 import pytest
 
-MAX_SIZE = 25_000_000
-REQUIRED = ("name", "description", "version", "qgisMinimumVersion", "author", "email", "about",
-            "tracker", "repository")  # fmt: skip
-BOOLEANS = ("experimental", "deprecated", "server", "hasProcessingProvider")
-COMPILED = (".pyc", ".pyo", ".so", ".pyd", ".dll", ".dylib", ".exe", ".o", ".a")
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def repository_problems(zip_path: Path) -> List[str]:
-    """What plugins.qgis.org's validator (and S4's own packaging rules) would reject."""
-    problems = []
-    if zip_path.stat().st_size > MAX_SIZE:
-        problems.append(f"zip is {zip_path.stat().st_size} bytes (> {MAX_SIZE})")
-    with zipfile.ZipFile(zip_path) as zf:
-        names = zf.namelist()
-        bad = zf.testzip()
-        if bad:
-            problems.append(f"bad zip entry {bad}")
-        for name in names:
-            parts = name.split("/")
-            if ".." in name or name.startswith("/"):
-                problems.append(f"path information in {name}")
-            for forbidden in ("__MACOSX", ".git", "__pycache__"):
-                if forbidden in parts:
-                    problems.append(f"forbidden folder {forbidden} in {name}")
-            if name.endswith(COMPILED) or ".pyc" in name:
-                problems.append(f"compiled file {name}")
-            if any(p.startswith(".") for p in parts if p):
-                problems.append(f"hidden file {name}")
-        tops = sorted({n.split("/")[0] for n in names})
-        if len(tops) != 1:
-            return problems + [f"several top folders: {tops}"]
-        top = tops[0]
-        if not re.match(r"^[A-Za-z][A-Za-z0-9-_]+$", top):
-            problems.append(f"top folder name {top!r} is not allowed")
-        for required in ("__init__.py", "metadata.txt", "LICENSE"):
-            if f"{top}/{required}" not in names:
-                problems.append(f"{top}/{required} is missing")
-        if f"{top}/metadata.txt" not in names:
-            return problems
-        meta = configparser.ConfigParser()
-        meta.optionxform = str
-        meta.read_file(io.StringIO(zf.read(f"{top}/metadata.txt").decode("utf-8")))
-        if not meta.has_section("general"):
-            return problems + ["metadata.txt has no [general] section"]
-        general = dict(meta.items("general"))
-        for key in REQUIRED:
-            if not general.get(key, "").strip():
-                problems.append(f"metadata.txt lacks {key}")
-        for key in BOOLEANS:
-            value = general.get(key)
-            if value is not None and value.strip().lower() not in ("true", "false", "yes", "no"):
-                problems.append(f"metadata.txt {key}={value!r} is not a boolean")
-        if "/" in general.get("author", ""):
-            problems.append("author contains a slash")
-        for key in ("tracker", "repository", "homepage"):
-            url = urlparse(general.get(key, "") or "")
-            if key in general and not (url.scheme in ("http", "https") and url.netloc):
-                problems.append(f"metadata.txt {key} is not a URL")
-        icon = general.get("icon", "").lstrip("./")
-        if not icon or f"{top}/{icon}" not in names:
-            problems.append(f"icon {icon!r} is not in the zip")
-        if f"{top}/LICENSE" in names:
-            text = zf.read(f"{top}/LICENSE").decode("utf-8", "replace")
-            if "GNU GENERAL PUBLIC LICENSE" not in text or "Version 2, June 1991" not in text:
-                problems.append("LICENSE is not the GNU GPL version 2")
-    return problems
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
-def bandit_high(folder: Path) -> List[str]:
-    """High-severity findings of bandit (the security scan of plugins.qgis.org)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "bandit", "-r", str(folder), "-f", "json", "-q"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert done.stdout.strip(), f"bandit did not run: {done.stderr[-2000:]}"
-    report = json.loads(done.stdout)
-    assert not report.get("errors"), report["errors"]
-    return [
-        f"{r['filename']}:{r['line_number']} {r['test_id']} {r['issue_text']}"
-        for r in report["results"]
-        if r["issue_severity"] == "HIGH"
-    ]
+check_package = _load("check_package")
+repository_problems = check_package.repository_problems
+bandit_high = check_package.bandit_high
+secrets_found = check_package.secrets_found
 
 
 def test_package_passes_the_repository_validator(plugin_zip, repo_root):
@@ -120,9 +46,37 @@ def test_package_passes_the_repository_validator(plugin_zip, repo_root):
     assert meta["general"]["version"] == __version__
 
 
+def test_package_declares_qgis_3_22_to_4_without_the_qt6_flag(plugin_zip):
+    meta = configparser.ConfigParser()
+    meta.optionxform = str
+    meta.read_string(zipfile.ZipFile(plugin_zip).read("s4/metadata.txt").decode())
+    general = meta["general"]
+    assert general["qgisMinimumVersion"] == "3.22"
+    assert general["qgisMaximumVersion"] == "4.99"
+    # QGIS 4 loads a plugin whose qgisMaximumVersion covers it; supportsQt6 was for Qt 6
+    # builds of QGIS 3 only and is not used.
+    assert "supportsQt6" not in general
+    assert general["changelog"].startswith(general["version"])
+    assert "QGIS 4" in general["changelog"]
+
+
 def test_package_has_no_high_severity_bandit_findings(plugin_zip, tmp_path):
     zipfile.ZipFile(plugin_zip).extractall(tmp_path)
     assert bandit_high(tmp_path / "s4") == []
+
+
+def test_package_has_no_secrets(plugin_zip, tmp_path):
+    zipfile.ZipFile(plugin_zip).extractall(tmp_path)
+    assert secrets_found(tmp_path / "s4") == []
+
+
+def test_make_check_package_script_passes_the_package(plugin_zip):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "check_package.py"), str(plugin_zip)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith(", 0 problems"), done.stdout
 
 
 def test_the_checks_catch_a_bad_package(tmp_path):
@@ -147,6 +101,36 @@ def test_the_checks_catch_a_bad_package(tmp_path):
         "import subprocess\n\ndef run(name):\n    subprocess.call('ls ' + name, shell=True)\n"
     )
     assert [f for f in bandit_high(code) if "B602" in f]
+
+
+def test_the_checks_catch_bad_metadata_a_big_zip_and_secrets(tmp_path, monkeypatch):
+    problems = check_package.metadata_problems(
+        {"name": "x", "version": "1.2.0", "qgisMinimumVersion": "3.22",
+         "qgisMaximumVersion": "3.4", "changelog": "1.1.0 older release", "server": "maybe"}
+    )  # fmt: skip
+    text = "\n".join(problems)
+    for expected in ("lacks author", "lacks about", "lacks tracker", "lacks repository",
+                     "qgisMaximumVersion is below qgisMinimumVersion",
+                     "changelog has no entry for version 1.2.0", "server='maybe'"):  # fmt: skip
+        assert expected in text, problems
+    assert "lacks qgisMaximumVersion" in "\n".join(check_package.metadata_problems({}))
+    assert "is not a QGIS version" in "\n".join(
+        check_package.metadata_problems({"qgisMaximumVersion": "4.x"})
+    )
+
+    small = tmp_path / "small.zip"
+    with zipfile.ZipFile(small, "w") as zf:
+        zf.writestr("p/__init__.py", "")
+    monkeypatch.setattr(check_package, "MAX_SIZE", small.stat().st_size - 1)
+    assert any("bytes (>" in p for p in repository_problems(small))
+
+    leaky = tmp_path / "leaky"
+    leaky.mkdir()
+    key = "-----BEGIN RSA " + "PRIVATE KEY-----"  # split: this file itself stays clean
+    (leaky / "deploy.py").write_text(f'KEY = """{key}\nMIIEowIBAAKCAQEA\n"""\n')
+    (leaky / "clean.py").write_text("print('no secrets here')\n")
+    assert [f for f in secrets_found(leaky) if f.startswith("deploy.py:1 Private Key")]
+    assert not [f for f in secrets_found(leaky) if f.startswith("clean.py")]
 
 
 # --- the user guide stays true to the algorithms -------------------------------------------
