@@ -1,0 +1,323 @@
+"""Regular time grids of composites: per-pixel cloud-free medians per period, gaps filled.
+
+An analyst's S2 series is irregular and cloudy (Flanders 2018: 118 acquisitions, most of them
+partly cloudy); S1 passes on other days. Compositing both onto the same periods (calendar
+months by default) gives every pixel one clear value per period, puts S1 and S2 on the same
+frames (temporal alignment by construction) and keeps the series short (one year = 12 frames).
+
+- ``period_starts``: the first day of each period covering a date range.
+- ``composite``: per period and pixel, the median of the valid (cloud-free, not nodata)
+  observations; NaN where a period has none.
+- ``fill_gaps``: NaN periods filled by linear interpolation in time between the nearest
+  observed periods of the same pixel, and with the nearest one before the first / after the
+  last; pixels never observed stay NaN.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import List, Sequence, Tuple
+
+import numpy as np
+
+from .errors import DataError
+
+
+def _month_add(d: _dt.date, months: int) -> _dt.date:
+    m = d.month - 1 + months
+    return _dt.date(d.year + m // 12, m % 12 + 1, 1)
+
+
+def period_starts(first: _dt.date, last: _dt.date, months: int = 1) -> List[_dt.date]:
+    """First days of the ``months``-long periods (aligned on calendar months) covering
+    ``first .. last``."""
+    if months < 1:
+        raise DataError(f"the composite period must be >= 1 month, got {months}")
+    if last < first:
+        raise DataError(f"empty date range {first} .. {last}")
+    start = _dt.date(first.year, first.month, 1)
+    out = [start]
+    while _month_add(out[-1], months) <= last:
+        out.append(_month_add(out[-1], months))
+    return out
+
+
+def period_index(dates: Sequence[_dt.date], starts: Sequence[_dt.date]) -> np.ndarray:
+    """Per date, the index of its period in ``starts`` (-1 before the first or after the
+    last period, whose end is the next period's length after its start)."""
+    if len(starts) == 0:
+        return np.full(len(dates), -1, dtype=np.int64)
+    ordinals = np.array([s.toordinal() for s in starts], dtype=np.int64)
+    step_months = (
+        (starts[1].year - starts[0].year) * 12 + starts[1].month - starts[0].month
+        if len(starts) > 1
+        else 1
+    )
+    end = _month_add(starts[-1], step_months).toordinal()
+    d = np.array([x.toordinal() for x in dates], dtype=np.int64)
+    idx = np.searchsorted(ordinals, d, side="right") - 1
+    idx[(d < ordinals[0]) | (d >= end)] = -1
+    return idx.astype(np.int64)
+
+
+def period_centres(starts: Sequence[_dt.date]) -> List[_dt.date]:
+    """The middle day of each period (the frame dates of a composite series)."""
+    if not starts:
+        return []
+    if len(starts) > 1:
+        step = (starts[1].year - starts[0].year) * 12 + starts[1].month - starts[0].month
+    else:
+        step = 1
+    out = []
+    for s in starts:
+        e = _month_add(s, step)
+        out.append(s + _dt.timedelta(days=(e - s).days // 2))
+    return out
+
+
+def composite(values: np.ndarray, index: np.ndarray, n_periods: int) -> np.ndarray:
+    """Per-period median of ``values`` ``(N, C, H, W)`` (NaN = invalid) over the dates whose
+    ``index`` is that period: float32 ``(n_periods, C, H, W)``, NaN where no valid value."""
+    values = np.asarray(values, dtype=np.float32)
+    index = np.asarray(index, dtype=np.int64)
+    if values.ndim != 4 or index.shape != (values.shape[0],):
+        raise ValueError(f"values must be (N, C, H, W) with one index per date, got {values.shape}")
+    out = np.full((n_periods,) + values.shape[1:], np.nan, dtype=np.float32)
+    for p in range(n_periods):
+        sel = np.flatnonzero(index == p)
+        if sel.size == 0:
+            continue
+        block = values[sel]
+        if sel.size == 1:
+            out[p] = block[0]
+            continue
+        ok = np.isfinite(block)
+        any_ok = ok.any(axis=0)
+        if any_ok.any():
+            med = np.full(block.shape[1:], np.nan, dtype=np.float32)
+            # nanmedian on the positions with at least one value (no all-NaN warnings)
+            med[any_ok] = np.nanmedian(block[:, any_ok], axis=0)
+            out[p] = med
+    return out
+
+
+def fill_gaps(stack: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Fill NaN periods of ``stack`` ``(T, C, H, W)`` per pixel and band along time: linear
+    between observed periods, nearest at the ends. Returns the filled stack (NaN only where a
+    pixel has no value at all) and ``observed`` ``(T, H, W)``: the period had a valid value."""
+    stack = np.asarray(stack, dtype=np.float32)
+    t = stack.shape[0]
+    observed = np.isfinite(stack).all(axis=1)
+    flat = stack.reshape(t, -1).copy()
+    ok = np.isfinite(flat)
+    if ok.all() or t == 0:
+        return flat.reshape(stack.shape), observed
+    pos = np.arange(t, dtype=np.float32)[:, None]
+    big = np.float32(1e9)
+    # previous and next observed period of every (period, pixel-band)
+    prev_i = np.where(ok, pos, -big)
+    prev_i = np.maximum.accumulate(prev_i, axis=0)
+    next_i = np.where(ok, pos, big)
+    next_i = np.minimum.accumulate(next_i[::-1], axis=0)[::-1]
+    has_prev, has_next = prev_i >= 0, next_i < t
+    cols = np.arange(flat.shape[1])[None, :].repeat(t, 0)
+    pv = np.where(has_prev, flat[np.clip(prev_i, 0, t - 1).astype(np.int64), cols], np.nan)
+    nv = np.where(has_next, flat[np.clip(next_i, 0, t - 1).astype(np.int64), cols], np.nan)
+    span = np.where(has_prev & has_next, next_i - prev_i, 1.0)
+    w = np.where(has_prev & has_next, (pos - prev_i) / np.maximum(span, 1.0), 0.0)
+    interp = np.where(has_prev & has_next, pv + w * (nv - pv), np.where(has_prev, pv, nv))
+    filled = np.where(ok, flat, interp).astype(np.float32)
+    return filled.reshape(stack.shape), observed
+
+
+# ------------------------------------------------------------------------------------------
+# A scene of composites
+# ------------------------------------------------------------------------------------------
+def _shift_years(starts: List[_dt.date], years: int) -> List[_dt.date]:
+    return [_dt.date(s.year + years, s.month, 1) for s in starts]
+
+
+def match_periods(
+    periods: Sequence[_dt.date], dates: Sequence[_dt.date], months: int = 1
+) -> List[_dt.date]:
+    """``periods`` (from a model) moved by whole years onto the season of ``dates`` (a scene):
+    the shift that puts the most acquisitions inside the periods (0 on ties). A model trained on
+    2018 maps 2019 on the same calendar months."""
+    periods = list(periods)
+    if not periods or not dates:
+        return periods
+    best, best_n = 0, -1
+    span = dates[-1].year - dates[0].year + periods[-1].year - periods[0].year + 2
+    for shift in sorted(range(-span - 1, span + 2), key=abs):
+        moved = _shift_years(periods, shift)
+        n = int((period_index(dates, moved) >= 0).sum()) if len(moved) > 1 else 0
+        if len(moved) == 1:
+            n = int((period_index(dates, moved + [_month_add(moved[0], months)]) == 0).sum())
+        if n > best_n:
+            best, best_n = shift, n
+    return _shift_years(periods, best)
+
+
+class CompositeScene:
+    """A :class:`~s4_core.align.Scene` seen through per-period composites (same read interface).
+
+    Frames are the periods (``starts``, default: calendar periods of ``months`` covering every
+    acquisition of the scene); every modality has one composite per period, so S1 and S2 are
+    aligned by construction. ``read`` fills periods without a clear observation (see
+    :func:`fill_gaps`); ``read_acquisition`` gives one period's unfilled composite (used for
+    band statistics).
+    """
+
+    def __init__(self, scene, months: int = 1, starts: Sequence[_dt.date] | None = None) -> None:
+        self.base = scene
+        self.months = int(months)
+        if starts is None:
+            dates = sorted(d for m in scene.modalities for d in scene.series(m).dates)
+            starts = period_starts(dates[0], dates[-1], self.months)
+        self.starts = list(starts)
+        if not self.starts:
+            raise DataError("no composite period: the scene has no acquisition")
+        self.grid = scene.grid
+        self.alignment = None
+        self._index = {
+            m: period_index(scene.series(m).dates, self.starts) for m in scene.modalities
+        }
+        for m, idx in self._index.items():
+            if not (idx >= 0).any():
+                first, last = self.starts[0], self.starts[-1]
+                raise DataError(
+                    f"no {m.upper()} acquisition of {scene.series(m).source} falls in the "
+                    f"composite periods {first} .. {last} (the model's season): give images "
+                    "of that season"
+                )
+
+    # -- the Scene interface --------------------------------------------------------------
+    s1 = property(lambda self: self.base.s1)
+    s2 = property(lambda self: self.base.s2)
+    modalities = property(lambda self: self.base.modalities)
+
+    def series(self, modality: str):
+        return self.base.series(modality)
+
+    @property
+    def reference(self) -> str:
+        return self.modalities[0]
+
+    @property
+    def dates(self) -> List[_dt.date]:
+        return period_centres(self.starts)
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.starts)
+
+    @property
+    def frame_valid(self) -> np.ndarray:
+        return np.ones(self.n_frames, dtype=bool)
+
+    @property
+    def gap_days(self) -> np.ndarray:
+        return np.zeros(self.n_frames)
+
+    def frame_index(self, modality: str) -> np.ndarray:
+        self.series(modality)
+        return np.arange(self.n_frames, dtype=np.int64)
+
+    def acquisition_dates(self, modality: str) -> List[_dt.date]:
+        return self.dates
+
+    def acquisitions_in(self, modality: str, period: int) -> np.ndarray:
+        """Indices of the modality's acquisitions composited into ``period``."""
+        return np.flatnonzero(self._index[modality] == int(period))
+
+    def _period(self, modality: str, period: int, window) -> np.ndarray:
+        from .align import read_acquisition
+
+        series = self.series(modality)
+        grid = window or self.grid
+        sel = self.acquisitions_in(modality, period)
+        if sel.size == 0:
+            return np.full((len(series.band_names), grid.height, grid.width), np.nan, np.float32)
+        stack = np.stack([read_acquisition(series, series.acquisitions[i], grid)[0] for i in sel])
+        return composite(stack, np.zeros(len(sel), dtype=np.int64), 1)[0]
+
+    def read_acquisition(self, modality: str, index: int, window=None):
+        """Period ``index``'s composite (C, h, w) (no value -> 0) and its validity (h, w)."""
+        values = self._period(modality, index, window)
+        valid = np.isfinite(values).all(axis=0)
+        values[:, ~valid] = 0.0
+        return values, valid
+
+    def read(self, window=None, modalities=None, frames=None) -> dict:
+        """Like :meth:`Scene.read`: gap-filled composites; ``m_valid`` False only where a
+        pixel has no clear observation in any period."""
+        grid = window or self.grid
+        mods = list(modalities) if modalities is not None else self.modalities
+        if frames is None:
+            frames = np.arange(self.n_frames, dtype=np.int64)
+        frames = np.asarray(frames, dtype=np.int64).reshape(-1)
+        if frames.size and (frames.min() < 0 or frames.max() >= self.n_frames):
+            raise IndexError(f"frame index out of range 0..{self.n_frames - 1}")
+        out: dict = {}
+        for m in mods:
+            series = self.series(m)
+            stack = np.full(
+                (self.n_frames, len(series.band_names), grid.height, grid.width),
+                np.nan,
+                np.float32,
+            )
+            # every period is read (not only ``frames``) so the gap filling is the same
+            for p in range(self.n_frames):
+                if self.acquisitions_in(m, p).size:
+                    stack[p] = self._period(m, p, window)
+            filled, _ = fill_gaps(stack)
+            filled = filled[frames]
+            valid = np.isfinite(filled).all(axis=1)
+            filled[~np.broadcast_to(valid[:, None], filled.shape)] = 0.0
+            out[m] = filled
+            out[m + "_valid"] = valid
+        out["frame_valid"] = self.frame_valid[frames]
+        all_dates = self.dates
+        out["dates"] = [all_dates[i] for i in frames]
+        return out
+
+    def describe(self) -> dict:
+        d = self.base.describe()
+        d.update(
+            frames=self.n_frames,
+            composite={
+                "months": self.months,
+                "first": self.starts[0].isoformat(),
+                "last": self.starts[-1].isoformat(),
+            },
+        )
+        return d
+
+    def __repr__(self) -> str:
+        return f"CompositeScene({self.n_frames} periods of {self.months} month(s), {self.base!r})"
+
+
+def describe_input(scene) -> dict:
+    """What a checkpoint records about its input representation (``input`` key)."""
+    res = float(abs(scene.grid.res[0]))
+    if isinstance(scene, CompositeScene):
+        return {
+            "composite_months": scene.months,
+            "periods": [s.isoformat() for s in scene.starts],
+            "resolution": res,
+        }
+    return {"composite_months": 0, "resolution": res}
+
+
+def as_model_input(scene, months: int, periods: Sequence[str] | None = None):
+    """``scene`` as the model sees it: composites of ``months`` (0: the acquisitions as they
+    are). ``periods``: a model's period starts (ISO dates), moved onto the scene's season by
+    whole years (:func:`match_periods`)."""
+    if isinstance(scene, CompositeScene) or not months:
+        return scene
+    starts = None
+    if periods:
+        dates = sorted(d for m in scene.modalities for d in scene.series(m).dates)
+        parsed = [_dt.date.fromisoformat(str(p)) for p in periods]
+        starts = match_periods(parsed, dates, int(months))
+    return CompositeScene(scene, int(months), starts)
