@@ -56,6 +56,7 @@ from torch import Tensor, nn
 from .errors import CheckpointError, DataError
 
 MODALITIES = ("s1", "s2")
+HEADS = ("unet", "pixel")
 
 
 @dataclass
@@ -77,6 +78,17 @@ class NetConfig:
     dec_out_width: int = 16
     n_specific: int = 1
     negative_slope: float = 0.01
+    # segmentation head: "unet" = the paper's (a Conv3d on the decoder, temporal mean of the
+    # logits); "pixel" = PixelHead (an ensemble of per-pixel MLPs over the whole series of the
+    # input bands and the decoder features of ``head_modality``, ``head_frames`` frames)
+    # followed by edge-aware smoothing of the probabilities guided by the input
+    head: str = "unet"
+    head_modality: str = "s2"
+    head_frames: int = 0
+    head_hidden: int = 64
+    head_members: int = 5
+    smooth_iters: int = 5
+    smooth_sigma: float = 1.0
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)
@@ -252,6 +264,79 @@ def _pool_mask(mask: Tensor) -> Tensor:
     return F.max_pool3d(mask.unsqueeze(1).to(torch.float32), 2).squeeze(1) > 0
 
 
+def pixel_features(x: Tensor, dec: Tensor) -> Tensor:
+    """Per-pixel series of the input ``x`` ``(B, T, C, H, W)`` and the decoder features ``dec``
+    ``(B, D, T, H, W)``: ``(B, T * (C + D), H, W)`` (frame-major)."""
+    b, t, _, h, w = x.shape
+    both = torch.cat([x.permute(0, 2, 1, 3, 4), dec], dim=1)  # (B, C + D, T, H, W)
+    return both.permute(0, 2, 1, 3, 4).reshape(b, -1, h, w)
+
+
+def edge_aware_smooth(probs: Tensor, guide: Tensor, iters: int, sigma: float) -> Tensor:
+    """``iters`` rounds of averaging class probabilities ``(B, K, H, W)`` over each pixel's 3x3
+    neighbourhood, each neighbour weighted by ``exp(-d^2 / sigma^2)`` where ``d^2`` is the mean
+    squared difference of the ``guide`` ``(B, G, H, W)`` (the standardised input series): labels
+    spread inside fields, not across field edges. Borders replicate."""
+    if iters <= 0:
+        return probs
+    b, g, h, w = guide.shape
+    pad = F.pad(guide, (1, 1, 1, 1), mode="replicate")
+    d2 = torch.stack(
+        [
+            (pad[:, :, dr : dr + h, dc : dc + w] - guide).square().mean(1)
+            for dr in range(3)
+            for dc in range(3)
+        ],
+        dim=1,
+    )  # (B, 9, H, W)
+    weight = torch.softmax(-d2 / (sigma * sigma), dim=1)
+    for _ in range(iters):
+        pp = F.pad(probs, (1, 1, 1, 1), mode="replicate")
+        probs = sum(
+            pp[:, :, dr : dr + h, dc : dc + w] * weight[:, 3 * dr + dc : 3 * dr + dc + 1]
+            for dr in range(3)
+            for dc in range(3)
+        )
+    return probs
+
+
+class PixelHead(nn.Module):
+    """An ensemble of ``members`` MLPs (Linear - ReLU - Dropout - Linear) on a pixel's
+    standardised feature vector (:func:`pixel_features`); returns the log of the members' mean
+    probabilities ``(B, K, H, W)``. ``mean``/``std`` buffers hold the standardisation."""
+
+    def __init__(
+        self, in_features: int, k: int, hidden: int = 64, members: int = 5, dropout: float = 0.2
+    ) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(in_features))
+        self.register_buffer("std", torch.ones(in_features))
+        self.members = nn.ModuleList(
+            nn.Sequential(
+                nn.Linear(in_features, hidden),
+                nn.ReLU(),
+                nn.Dropout(dropout),
+                nn.Linear(hidden, k),
+            )
+            for _ in range(members)
+        )
+
+    def standardise(self, feats: Tensor) -> Tensor:
+        """``(N, F)`` raw features -> standardised."""
+        return (feats - self.mean) / self.std
+
+    def member_logits(self, z: Tensor, i: int) -> Tensor:
+        """Logits ``(N, K)`` of member ``i`` on standardised features ``(N, F)``."""
+        return self.members[i](z)
+
+    def forward(self, feats: Tensor) -> Tensor:
+        b, f, h, w = feats.shape
+        z = self.standardise(feats.permute(0, 2, 3, 1).reshape(-1, f))
+        probs = torch.stack([torch.softmax(m(z), dim=1) for m in self.members]).mean(0)
+        k = probs.shape[1]
+        return probs.clamp_min(1e-8).log().reshape(b, h, w, k).permute(0, 3, 1, 2)
+
+
 class S4Net(nn.Module):
     """S4 network: two modality-specific encoder heads, shared encoder layers, projection head,
     shared decoder with per-target output convs. See the module docstring for the layout."""
@@ -295,6 +380,7 @@ class S4Net(nn.Module):
             {m: nn.Conv3d(c.dec_out_width, c.channels(m), 3, padding=1) for m in MODALITIES}
         )
         self.seg_head: Optional[nn.Conv3d] = None
+        self.pixel_head: Optional[PixelHead] = None
         if c.num_classes > 0:
             self.set_num_classes(c.num_classes)
 
@@ -305,8 +391,16 @@ class S4Net(nn.Module):
         if k < 1:
             raise ValueError(f"number of classes must be >= 1, got {k}")
         ref = self.rec_heads["s1"].weight
-        head = nn.Conv3d(self.config.dec_out_width, k, 3, padding=1)
-        self.seg_head = head.to(device=ref.device, dtype=ref.dtype)
+        c = self.config
+        if c.head == "pixel":
+            per_frame = c.channels(c.head_modality) + c.dec_out_width
+            head: nn.Module = PixelHead(per_frame * c.head_frames, k, c.head_hidden, c.head_members)
+            self.pixel_head = head.to(device=ref.device, dtype=ref.dtype)
+            self.seg_head = None
+        else:
+            head = nn.Conv3d(c.dec_out_width, k, 3, padding=1)
+            self.seg_head = head.to(device=ref.device, dtype=ref.dtype)
+            self.pixel_head = None
         self.config.num_classes = int(k)
 
     def encoder_parameters(self, modality: Optional[str] = None) -> Iterator[nn.Parameter]:
@@ -326,8 +420,9 @@ class S4Net(nn.Module):
         """Every parameter that ``segment(x, modality)`` uses."""
         yield from self.encoder_parameters(modality)
         yield from self.decoder_parameters()
-        if self.seg_head is not None:
-            yield from self.seg_head.parameters()
+        for head in (self.seg_head, self.pixel_head):
+            if head is not None:
+                yield from head.parameters()
 
     # ----------------------------------------------------------------- forward parts
     def _memory_format(self) -> torch.memory_format:
@@ -432,17 +527,48 @@ class S4Net(nn.Module):
 
         A sample without any real frame gets all-zero logits.
         """
-        if self.seg_head is None:
+        if self.seg_head is None and self.pixel_head is None:
             raise CheckpointError(
                 "this network has no segmentation head (num_classes = 0, a pretrained-only "
                 "model): fine-tune it on labelled polygons first"
             )
+        if self.pixel_head is not None:
+            return self._segment_pixel(x, modality, frame_mask)
         enc = self.encode(x, modality, frame_mask)
         logits = self.seg_head(self._decode(enc))  # (B, K, T, H, W)
         weight = enc.frame_mask.to(logits.dtype)
         count = weight.sum(1).clamp(min=1.0)
         weighted = logits * weight[:, None, :, None, None]
         return weighted.sum(2) / count[:, None, None, None]
+
+    def pixel_inputs(self, x: Tensor, modality: str, frame_mask: Optional[Tensor] = None) -> Tensor:
+        """What the pixel head reads: :func:`pixel_features` of ``x`` and its decoder features
+        ``(B, T * (C + D), H, W)``; ``T`` must be the head's ``head_frames``."""
+        c = self.config
+        if modality != c.head_modality:
+            raise DataError(
+                f"this model's pixel head maps from {c.head_modality.upper()}, not "
+                f"{modality.upper()}: give {c.head_modality.upper()} layers"
+            )
+        if x.shape[1] != c.head_frames:
+            raise DataError(
+                f"the pixel head needs {c.head_frames} frames (periods), got {x.shape[1]}"
+            )
+        dec = self._decode(self.encode(x, modality, frame_mask))
+        if frame_mask is not None:
+            x = x * frame_mask.to(x.dtype)[:, :, None, None, None]
+        return pixel_features(x, dec)
+
+    def _segment_pixel(self, x: Tensor, modality: str, frame_mask: Optional[Tensor]) -> Tensor:
+        assert self.pixel_head is not None
+        logp = self.pixel_head(self.pixel_inputs(x, modality, frame_mask))
+        c = self.config
+        if c.smooth_iters <= 0:
+            return logp
+        b, t, ch, h, w = x.shape
+        guide = x.reshape(b, t * ch, h, w).float()
+        probs = edge_aware_smooth(logp.float().exp(), guide, c.smooth_iters, c.smooth_sigma)
+        return probs.clamp_min(1e-8).log().to(logp.dtype)
 
     def forward(self, x: Tensor, modality: str, frame_mask: Optional[Tensor] = None) -> Tensor:
         """Same as ``segment``."""
