@@ -19,7 +19,7 @@ import contextlib
 import os
 import re
 import warnings
-from typing import Callable, ContextManager, Optional, TypeVar
+from typing import Callable, ContextManager, Iterator, Optional, TypeVar
 
 import torch
 from torch import nn
@@ -39,6 +39,7 @@ __all__ = [
     "prepare_model",
     "resolve_device",
     "run_with_oom_backoff",
+    "cpu_threads",
 ]
 
 _CUDA_HELP = (
@@ -73,6 +74,28 @@ def apply_thread_setting() -> Optional[int]:
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return threads
+
+
+@contextlib.contextmanager
+def cpu_threads(device: torch.device) -> Iterator[int]:
+    """Engine work on a CPU (training and mapping) with a fixed number of torch threads:
+    ``S4_THREADS`` when set, else 1.
+
+    With one thread every reduction sums in one order, so a seed gives the same model, map and
+    figures on any machine; with 2 threads 1x1x1 convolutions, matrix products and large means
+    differ in the last bits (a training run drifts apart, a few pixels of a map change).
+    Restores the previous count afterwards. Yields the count used (0 on a GPU: unchanged).
+    """
+    if device.type != "cpu":
+        yield 0
+        return
+    before = torch.get_num_threads()
+    threads = apply_thread_setting() or 1
+    torch.set_num_threads(threads)
+    try:
+        yield threads
+    finally:
+        torch.set_num_threads(before)
 
 
 def resolve_device(name: str = "auto") -> torch.device:
