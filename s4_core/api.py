@@ -34,8 +34,10 @@ def open_scene(
     bounds_crs=None,
     max_gap_days: Optional[float] = None,
     max_cloud_fraction: Optional[float] = None,
+    resolution: Optional[float] = None,
 ):
-    """Open and align the given series (either may be None) on S2's grid (else S1's)."""
+    """Open and align the given series (either may be None) on S2's grid (else S1's), at
+    ``resolution`` (CRS units) when given."""
     from .align import build_scene
     from .series import open_series
 
@@ -48,6 +50,12 @@ def open_scene(
         else None
     )
     kwargs = {}
+    if resolution is not None:
+        if not resolution > 0:
+            raise DataError(f"resolution must be > 0 (metres for UTM), got {resolution}")
+        base = (ts2 if ts2 is not None else ts1).grid()
+        if any(abs(abs(r) - float(resolution)) > 1e-9 for r in base.res):
+            kwargs["resolution"] = (float(resolution), float(resolution))
     if bounds is not None:
         kwargs["bounds"] = tuple(float(b) for b in bounds)
         if bounds_crs is not None:
@@ -162,7 +170,8 @@ def pretrain(
     contrastive: bool = True,
     reconstruction: bool = True,
     max_cloud_fraction: Optional[float] = None,
-    widths: Sequence[int] = (32, 64, 128),
+    widths: Sequence[int] = (16, 32, 64),
+    composite_months: int = 1,
     device: str = "auto",
     seed: int = 0,
     resume: Optional[PathLike] = None,
@@ -170,7 +179,10 @@ def pretrain(
     cancel: Optional[Cancel] = None,
     log: Optional[Log] = None,
 ) -> Dict:
-    """Self-supervised S4 pretraining on one or several aligned S1 + S2 scenes."""
+    """Self-supervised S4 pretraining on one or several aligned S1 + S2 scenes.
+
+    ``composite_months``: the input representation (monthly cloud-free composites by
+    default; 0 = the acquisitions as they are, the paper's nearest-date pairs)."""
     from .train import PretrainConfig
     from .train import pretrain as _pretrain
 
@@ -189,6 +201,7 @@ def pretrain(
         contrastive=contrastive,
         reconstruction=reconstruction,
         widths=tuple(widths),
+        composite_months=int(composite_months),
         seed=seed,
     )
     result = _pretrain(
@@ -228,12 +241,15 @@ def finetune(
     class_weighting: str = "balanced",
     max_cloud_fraction: Optional[float] = None,
     labels_layer: Optional[str] = None,
-    widths: Sequence[int] = (32, 64, 128),
+    widths: Sequence[int] = (16, 32, 64),
     crops_per_epoch: Optional[int] = None,
     frame_dropout: float = 0.0,
     noise_std: float = 0.0,
     band_shift_std: float = 0.0,
     weight_decay: float = 0.0,
+    head: str = "pixel",
+    composite_months: Optional[int] = None,
+    resolution: Optional[float] = None,
     device: str = "auto",
     seed: int = 0,
     resume: Optional[PathLike] = None,
@@ -242,6 +258,13 @@ def finetune(
     log: Optional[Log] = None,
 ) -> Dict:
     """Fine-tune on labelled polygons for single-modality (``modality``) inference.
+
+    ``head``: "pixel" (default: the network stays frozen, an ensemble of per-pixel MLPs reads
+    the input series and the network's features, edge-aware smoothing) or "unet" (the paper's
+    fine-tuning of the 3D U-Net; ``epochs``, ``lr``, ``freeze_encoder`` and the regularisers
+    below apply to it). ``composite_months``: None follows the pretrained model (monthly
+    composites without one). ``resolution``: the map's pixel size in the imagery's CRS units
+    (default: the grid of the given series); ``segment`` maps on the same resolution.
 
     Regularisers for very few polygons (all off by default, see ``FinetuneConfig``):
     ``crops_per_epoch`` random class-balanced crops instead of the fixed covering windows,
@@ -266,6 +289,7 @@ def finetune(
         s1 if modality == "s1" else None,
         s2 if modality == "s2" else None,
         max_cloud_fraction=max_cloud_fraction,
+        resolution=resolution,
     )
     label_raster, class_map, report = rasterize_labels(
         labels, class_field, scene.grid, layer=labels_layer
@@ -295,6 +319,8 @@ def finetune(
         band_shift_std=band_shift_std,
         weight_decay=weight_decay,
         widths=tuple(widths),
+        head=head,
+        composite_months=composite_months,
         seed=seed,
     )
     result = _finetune(
@@ -331,6 +357,7 @@ def segment(
     vector_out: Optional[PathLike] = None,
     min_area_m2: float = 0.0,
     probabilities_out: Optional[PathLike] = None,
+    resolution: Optional[float] = None,
     tile_size: int = 128,
     overlap: int = 32,
     batch_size: int = 4,
@@ -360,12 +387,15 @@ def segment(
             f"{model} was fine-tuned for {modality.upper()} inference: give "
             f"{modality.upper()} layers{hint}"
         )
+    if resolution is None:
+        resolution = (ckpt.get("input") or {}).get("resolution")
     scene = open_scene(
         given[modality] if modality == "s1" else None,
         given[modality] if modality == "s2" else None,
         bounds=bounds,
         bounds_crs=bounds_crs,
         max_cloud_fraction=max_cloud_fraction,
+        resolution=resolution,
     )
     if log:
         log(

@@ -54,7 +54,14 @@ import torch
 
 from . import __version__
 from .checkpoint import build_model
-from .device import autocast_context, prepare_model, resolve_device, run_with_oom_backoff
+from .composite import as_model_input
+from .device import (
+    autocast_context,
+    cpu_threads,
+    prepare_model,
+    resolve_device,
+    run_with_oom_backoff,
+)
 from .errors import Cancelled, CheckpointError, DataError, LabelError
 from .grid import Grid
 from .labels import IGNORE_INDEX, ClassMap
@@ -402,7 +409,32 @@ def segment_scene(
     log: Optional[Log] = None,
 ) -> SegmentResult:
     """Segment ``scene`` with a fine-tuned checkpoint (from ``load_checkpoint``) into a class
-    raster at ``out_path`` (and class probabilities at ``probabilities_path``)."""
+    raster at ``out_path`` (and class probabilities at ``probabilities_path``). CPU runs use
+    ``device.cpu_threads`` (the same map on any machine)."""
+    dev = resolve_device(device) if not isinstance(device, torch.device) else device
+    with cpu_threads(dev):
+        return _segment_scene(
+            ckpt, scene, out_path, probabilities_path=probabilities_path,
+            probabilities_dtype=probabilities_dtype, tile_size=tile_size, overlap=overlap,
+            batch_size=batch_size, device=dev, progress=progress, cancel=cancel, log=log,
+        )  # fmt: skip
+
+
+def _segment_scene(
+    ckpt: dict,
+    scene,
+    out_path: PathLike,
+    *,
+    probabilities_path: Optional[PathLike],
+    probabilities_dtype: str,
+    tile_size: int,
+    overlap: int,
+    batch_size: int,
+    device: torch.device,
+    progress: Optional[Progress],
+    cancel: Optional[Cancel],
+    log: Optional[Log],
+) -> SegmentResult:
     from .normalize import BandStats
 
     start = time.perf_counter()
@@ -425,6 +457,10 @@ def segment_scene(
             f"probability type {probabilities_dtype!r} is not one of {PROBABILITY_DTYPES}"
         )
     _band_index(scene, modality, bands)  # fail early, before loading the network
+    model_input = ckpt.get("input") or {}
+    scene = as_model_input(
+        scene, int(model_input.get("composite_months", 0)), model_input.get("periods")
+    )
     out_path = Path(os.fspath(out_path))
     prob_path = Path(os.fspath(probabilities_path)) if probabilities_path else None
     if prob_path is not None and prob_path.resolve() == out_path.resolve():

@@ -19,7 +19,8 @@ import torch.nn.functional as F
 
 from .align import Scene, fixed_length_indices, percentile_length
 from .checkpoint import load_checkpoint, save_checkpoint
-from .device import autocast_context, resolve_device
+from .composite import as_model_input, describe_input
+from .device import autocast_context, cpu_threads, resolve_device
 from .errors import Cancelled, CheckpointError, DataError, LabelError
 from .labels import IGNORE_INDEX, ClassMap
 from .losses import s4_loss
@@ -38,6 +39,12 @@ Window = Tuple[int, int, int, int]
 # once; larger ones are read window by window for every crop.
 PRELOAD_BYTES = 1 << 30
 
+# CPU-sized default widths (the paper leaves them open; Garnot & Landrieu's reference 32-64-128
+# is ~4x slower on a CPU and did not map better with few labels on the real sites)
+DEFAULT_WIDTHS: Tuple[int, ...] = (16, 32, 64)
+# a small site (64 x 64 px) still gets 10 x 100 pretraining steps by default
+MIN_PRETRAIN_STEPS = 100
+
 DEFAULT_BANDS = {
     "s1": ["VV", "VH"],
     "s2": ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"],
@@ -49,7 +56,8 @@ class PretrainConfig:
     """Pretraining settings (paper defaults where it gives them: Adam 1e-3, tau 0.5, lambda 0.01)."""
 
     epochs: int = 10
-    steps_per_epoch: Optional[int] = None  # default: enough crops to cover every scene twice
+    # default: enough crops to cover every scene twice, and at least MIN_PRETRAIN_STEPS
+    steps_per_epoch: Optional[int] = None
     crop_size: int = 32
     batch_size: int = 2
     time_length: Optional[int] = None  # default: 90th percentile of the scenes' frame counts
@@ -61,9 +69,12 @@ class PretrainConfig:
     tau: float = 0.5
     loss_mode: str = "sampled"
     num_anchors: int = 4096
-    widths: Tuple[int, ...] = (32, 64, 128)
+    widths: Tuple[int, ...] = DEFAULT_WIDTHS
     proj_dim: int = 64
     seed: int = 0
+    # input representation: per-pixel cloud-free median composites of this many months (S1 and
+    # S2 on the same periods, gaps filled; composite.py); 0 = the acquisitions as they are
+    composite_months: int = 1
 
 
 @dataclass
@@ -89,9 +100,30 @@ class FinetuneConfig:
     noise_std: float = 0.0  # Gaussian noise added to the standardised bands of a training crop
     band_shift_std: float = 0.0  # one random offset per band and crop (haze, soil, calibration)
     weight_decay: float = 0.0  # AdamW decoupled weight decay (0: plain Adam)
-    widths: Tuple[int, ...] = (32, 64, 128)
+    widths: Tuple[int, ...] = DEFAULT_WIDTHS
     proj_dim: int = 64
     seed: int = 0
+    # "pixel": the pretrained network stays frozen; an ensemble of per-pixel MLPs learns from
+    # the input series plus the network's decoder features, then edge-aware smoothing
+    # (PixelHead, model.py). "unet": the paper's fine-tuning of the 3D U-Net's own head.
+    head: str = "pixel"
+    head_steps: int = 400  # optimisation steps per ensemble member (full batch of pixels)
+    head_members: int = 5
+    head_hidden: int = 64
+    smooth_iters: int = 5
+    smooth_sigma: float = 1.0
+    # None: the pretrained checkpoint's representation (1 month without one); 0: acquisitions
+    composite_months: Optional[int] = None
+
+
+# Pixel-head training: Adam(W) on every labelled pixel at once, with the augmentations that
+# made per-pixel models generalise to unseen parcels on the real sites (docs/benchmarks.md):
+# each frame of a pixel hidden with this probability, and one random offset per channel and
+# pixel (standardised units).
+PIXEL_LR = 3e-3
+PIXEL_WEIGHT_DECAY = 1e-3
+PIXEL_FRAME_DROPOUT = 0.2
+PIXEL_OFFSET_STD = 0.1
 
 
 @dataclass
@@ -247,7 +279,26 @@ def pretrain(
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
 ) -> TrainResult:
-    """Self-supervised S4 pretraining on aligned S1 + S2 scenes; writes a checkpoint to ``out``."""
+    """Self-supervised S4 pretraining on aligned S1 + S2 scenes; writes a checkpoint to ``out``.
+
+    On a CPU it runs with ``cpu_threads`` (one thread unless ``S4_THREADS`` says
+    otherwise): the same seed gives the same checkpoint on any machine."""
+    with cpu_threads(resolve_device(device)):
+        return _pretrain(
+            scenes, out, config, device=device, resume=resume, progress=progress, cancel=cancel
+        )
+
+
+def _pretrain(
+    scenes: Sequence[Scene],
+    out: Path,
+    config: Optional[PretrainConfig],
+    *,
+    device: str,
+    resume: Optional[Path],
+    progress: Optional[Progress],
+    cancel: Optional[Cancel],
+) -> TrainResult:
     cfg = config or PretrainConfig()
     out = Path(out)
     start = time.time()
@@ -259,6 +310,7 @@ def pretrain(
                 "pretraining needs Sentinel-1 AND Sentinel-2 over the same area; "
                 f"one scene has only {scene.modalities}"
             )
+    scenes = [as_model_input(s, cfg.composite_months) for s in scenes]
     rng = _seed_everything(cfg.seed)
     dev = resolve_device(device)
     bands = {
@@ -281,7 +333,7 @@ def pretrain(
     sources = [CropSource(s, ("s1", "s2"), bands, stats, length, cfg.time_mode) for s in scenes]
     areas = np.array([s.grid.width * s.grid.height for s in scenes], dtype=np.float64)
     steps = cfg.steps_per_epoch or max(
-        2, int(np.ceil(2 * areas.sum() / (cfg.crop_size**2 * cfg.batch_size)))
+        MIN_PRETRAIN_STEPS, int(np.ceil(2 * areas.sum() / (cfg.crop_size**2 * cfg.batch_size)))
     )
 
     net_cfg = NetConfig(
@@ -367,6 +419,7 @@ def pretrain(
             "bands": bands,
             "band_stats": {m: stats[m].to_dict() for m in stats},
             "time": {"length": int(length), "mode": cfg.time_mode},
+            "input": {"composite_months": int(cfg.composite_months)},
             "classes": None,
             "metrics": record,
             "history": history,
@@ -494,8 +547,31 @@ def finetune(
     """Fine-tune (from a pretrained checkpoint, or from scratch) on sparse labels.
 
     ``labels`` is a uint8 class raster on ``scene.grid`` with IGNORE_INDEX where unlabelled.
-    The best checkpoint by validation mIoU (held-out polygons) is written to ``out``.
+    The "unet" head writes the best checkpoint by validation mIoU (held-out polygons) to
+    ``out``; the "pixel" head is trained on every polygon (held-out ones only score a first
+    fit). CPU runs use ``cpu_threads`` (reproducible on any machine).
     """
+    with cpu_threads(resolve_device(device)):
+        return _finetune(
+            scene, labels, class_map, out, config, polygon_ids=polygon_ids, init=init,
+            resume=resume, device=device, progress=progress, cancel=cancel,
+        )  # fmt: skip
+
+
+def _finetune(
+    scene: Scene,
+    labels: np.ndarray,
+    class_map: ClassMap,
+    out: Path,
+    config: Optional[FinetuneConfig],
+    *,
+    polygon_ids: Optional[np.ndarray],
+    init: Optional[Path],
+    resume: Optional[Path],
+    device: str,
+    progress: Optional[Progress],
+    cancel: Optional[Cancel],
+) -> TrainResult:
     cfg = config or FinetuneConfig()
     out = Path(out)
     start = time.time()
@@ -517,10 +593,16 @@ def finetune(
     k = len(class_map)
 
     pre = load_checkpoint(init) if init is not None else None
+    months = cfg.composite_months
+    if months is None:  # follow the pretrained model (older checkpoints: acquisitions)
+        months = int((pre.get("input") or {}).get("composite_months", 0)) if pre else 1
+    scene = as_model_input(scene, months)
+    # composites: one frame per period, the scene's own periods (the pixel head reads them all)
+    time_mode = "repeat" if months else cfg.time_mode
     if pre is not None:
         net_cfg = NetConfig.from_dict(pre["net_config"])
         bands = {mm: list(v) for mm, v in pre["bands"].items()}
-        length = cfg.time_length or int(pre["time"]["length"])
+        length = cfg.time_length or (scene.n_frames if months else int(pre["time"]["length"]))
     else:
         series = getattr(scene, m)
         other = "s2" if m == "s1" else "s1"
@@ -539,12 +621,60 @@ def finetune(
     _report(progress, 0.0, "computing band statistics")
     stats = {m: merge_band_stats([compute_band_stats(scene, m, cancel=cancel)], bands[m])}
 
+    if cfg.head == "pixel":
+        net_cfg = NetConfig.from_dict(
+            {
+                **net_cfg.to_dict(),
+                "head": "pixel",
+                "head_modality": m,
+                "head_frames": int(length),
+                "head_hidden": cfg.head_hidden,
+                "head_members": cfg.head_members,
+                "smooth_iters": cfg.smooth_iters,
+                "smooth_sigma": cfg.smooth_sigma,
+            }
+        )
+    elif cfg.head != "unet":
+        raise ValueError(f"head must be 'pixel' or 'unet', not {cfg.head!r}")
     model = S4Net(net_cfg)
     if pre is not None:
         model.load_state_dict(pre["state_dict"])
     model.set_num_classes(k)
     net_cfg = NetConfig.from_dict({**net_cfg.to_dict(), "num_classes": k})
     model.to(dev)
+    if cfg.head == "pixel":
+        if resume is not None:
+            raise CheckpointError(
+                "resuming is for the 'unet' head; the 'pixel' head trains in seconds: run the "
+                "fine-tuning again without resume"
+            )
+        if polygon_ids is None:
+            polygon_ids = np.zeros(labels.shape, dtype=np.int32)
+        train_labels, val_labels = split_polygons(labels, polygon_ids, cfg.val_fraction, rng)
+        source = CropSource(scene, (m,), bands, stats, length, time_mode)
+        metrics, history = _fit_pixel_head(
+            model, source, labels, train_labels, val_labels, class_map, cfg, dev, progress, cancel
+        )
+        payload = {
+            "kind": "finetuned",
+            "net_config": net_cfg.to_dict(),
+            "state_dict": _cpu_state(model),
+            "modality": m,
+            "bands": bands,
+            "band_stats": {mm: st.to_dict() for mm, st in stats.items()},
+            "time": {"length": int(length), "mode": time_mode},
+            "input": describe_input(scene),
+            "classes": class_map.to_dict(),
+            "metrics": metrics,
+            "history": history,
+            "epoch": 1,
+            "seed": cfg.seed,
+            "init": str(init) if init else None,
+            "train_config": _jsonable(asdict(cfg)),
+        }
+        save_checkpoint(out, payload)
+        _report(progress, 1.0, f"saved {out.name}", metrics)
+        return TrainResult(out, history, metrics, str(dev), time.time() - start)
     if cfg.freeze_encoder:
         for p in model.encoder_parameters(m):
             p.requires_grad_(False)
@@ -557,7 +687,7 @@ def finetune(
     if polygon_ids is None:
         polygon_ids = np.zeros(labels.shape, dtype=np.int32)
     train_labels, val_labels = split_polygons(labels, polygon_ids, cfg.val_fraction, rng)
-    source = CropSource(scene, (m,), bands, stats, length, cfg.time_mode)
+    source = CropSource(scene, (m,), bands, stats, length, time_mode)
     shape = scene.grid.shape
     train_windows = [_fit_window(w, shape) for w in label_windows(train_labels, cfg.crop_size)]
     val_windows = [_fit_window(w, shape) for w in label_windows(val_labels, cfg.crop_size)]
@@ -649,7 +779,8 @@ def finetune(
             "modality": m,
             "bands": bands,
             "band_stats": {mm: s.to_dict() for mm, s in stats.items()},
-            "time": {"length": int(length), "mode": cfg.time_mode},
+            "time": {"length": int(length), "mode": time_mode},
+            "input": describe_input(scene),
             "classes": class_map.to_dict(),
             "metrics": best_metrics,
             "history": history,
@@ -670,6 +801,155 @@ def finetune(
             record,
         )
     return TrainResult(out, history, best_metrics, str(dev), time.time() - start)
+
+
+@torch.no_grad()
+def _pixel_samples(
+    model: S4Net, source: CropSource, labels: np.ndarray, size: int, dev, cancel
+) -> Tuple[torch.Tensor, torch.Tensor, np.ndarray, torch.Tensor, torch.Tensor]:
+    """Pixel-head inputs of every labelled pixel (each once): features ``(N, F)``, classes
+    ``(N,)``, their flat raster indices ``(N,)``, and the per-feature mean/std over every
+    pixel of the windows read."""
+    model.eval()
+    m = model.config.head_modality
+    feats, ys, where, sums = [], [], [], None
+    counted = np.zeros(labels.shape, dtype=bool)
+    n_all = 0
+    for win in label_windows(labels, size):
+        _check_cancel(cancel)
+        r, c, h, w = _fit_window(win, labels.shape)
+        crop = _stack([source.crop((r, c, h, w))], dev)
+        f = model.pixel_inputs(crop[m], m, crop["frame_valid"])[0].float()  # (F, h, w)
+        flat = f.reshape(f.shape[0], -1)
+        s1, s2 = flat.sum(1), flat.square().sum(1)
+        sums = (s1, s2) if sums is None else (sums[0] + s1, sums[1] + s2)
+        n_all += flat.shape[1]
+        lab = labels[r : r + h, c : c + w]
+        take = (lab != IGNORE_INDEX) & ~counted[r : r + h, c : c + w]
+        counted[r : r + h, c : c + w] |= take
+        idx = torch.from_numpy(np.flatnonzero(take.ravel())).to(flat.device)
+        feats.append(flat[:, idx].T.cpu())
+        ys.append(torch.from_numpy(lab.ravel()[take.ravel()].astype(np.int64)))
+        rr, cc = np.nonzero(take)
+        where.append((rr + r) * labels.shape[1] + (cc + c))
+    assert sums is not None
+    mean = (sums[0] / n_all).cpu()
+    std = (sums[1] / n_all - mean.square()).clamp_min(1e-12).sqrt().cpu()
+    return torch.cat(feats), torch.cat(ys), np.concatenate(where), mean, std
+
+
+def _head_stats(mean: torch.Tensor, std: torch.Tensor, frames: int, n_input: int):
+    """Standardisation of the pixel head: the input bands are already standardised per band
+    (kept as they are); decoder channels get one mean/std per channel over all frames."""
+    per = mean.numel() // frames
+    mu = mean.view(frames, per).mean(0)
+    var = (std.view(frames, per).square() + mean.view(frames, per).square()).mean(0) - mu.square()
+    sd = var.clamp_min(1e-12).sqrt()
+    mu[:n_input], sd[:n_input] = 0.0, 1.0
+    return mu.repeat(frames), sd.repeat(frames)
+
+
+def _train_members(
+    head, z: torch.Tensor, y: torch.Tensor, frames: int, cfg: FinetuneConfig, weights, report
+) -> float:
+    """Train every member of ``head`` on standardised features ``z`` ``(N, F)``; returns the
+    last mean training loss."""
+    n, f = z.shape
+    per = f // frames
+    loss_value = 0.0
+    for i, member in enumerate(head.members):
+        gen = torch.Generator().manual_seed(cfg.seed * 1009 + i)
+        for layer in member:
+            if isinstance(layer, torch.nn.Linear):
+                bound = 1.0 / float(np.sqrt(layer.in_features))
+                with torch.no_grad():
+                    layer.weight.copy_(torch.rand(layer.weight.shape, generator=gen) * 2 - 1)
+                    layer.weight.mul_(bound)
+                    layer.bias.copy_((torch.rand(layer.bias.shape, generator=gen) * 2 - 1) * bound)
+        member.train()
+        opt = torch.optim.AdamW(member.parameters(), lr=PIXEL_LR, weight_decay=PIXEL_WEIGHT_DECAY)
+        for step in range(cfg.head_steps):
+            keep = (torch.rand((n, frames, 1), generator=gen) >= PIXEL_FRAME_DROPOUT).to(z.dtype)
+            offset = torch.randn((n, 1, per), generator=gen) * PIXEL_OFFSET_STD
+            zb = ((z.view(n, frames, per) + offset) * keep).view(n, f)
+            loss = F.cross_entropy(member(zb), y, weight=weights)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_value = float(loss.detach())
+            report(i, step, loss_value)
+        member.eval()
+    return loss_value
+
+
+def _fit_pixel_head(
+    model: S4Net,
+    source: CropSource,
+    labels: np.ndarray,
+    train_labels: np.ndarray,
+    val_labels: np.ndarray,
+    class_map: ClassMap,
+    cfg: FinetuneConfig,
+    dev,
+    progress: Optional[Progress],
+    cancel: Optional[Cancel],
+) -> Tuple[dict, List[dict]]:
+    """Fit the pixel head of a frozen ``model`` (see ``FinetuneConfig.head``).
+
+    With held-out polygons (``val_labels``), a first head trained without them scores them
+    (per pixel, before smoothing: ``val_oa`` / ``val_miou``); the head kept is then trained on
+    every labelled pixel. Returns (metrics, history).
+    """
+    head = model.pixel_head
+    assert head is not None
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in head.parameters():
+        p.requires_grad_(True)
+    k = len(class_map)
+    frames = model.config.head_frames
+    n_input = model.config.channels(model.config.head_modality)
+    size = max(cfg.crop_size, 64)
+    _report(progress, 0.02, "reading the labelled pixels through the network")
+    feats, ys, order, mean, std = _pixel_samples(model, source, labels, size, dev, cancel)
+    mu, sd = _head_stats(mean, std, frames, n_input)
+    head.mean.copy_(mu.to(head.mean))
+    head.std.copy_(sd.to(head.std))
+    z_all = head.standardise(feats.to(head.mean)).cpu()
+    in_train = torch.from_numpy(train_labels.ravel()[order] != IGNORE_INDEX)
+    in_val = torch.from_numpy(val_labels.ravel()[order] != IGNORE_INDEX)
+    rounds = 2 if bool(in_val.any()) else 1
+    total = rounds * cfg.head_members * max(1, cfg.head_steps)
+    done = [0]
+
+    def report(member: int, step: int, loss: float) -> None:
+        done[0] += 1
+        if step % 20 == 0 or step == cfg.head_steps - 1:
+            _check_cancel(cancel)
+            _report(
+                progress,
+                0.05 + 0.95 * done[0] / total,
+                f"training the pixel head: member {member + 1}/{cfg.head_members}",
+                {"loss": loss},
+            )
+
+    history: List[dict] = []
+    metrics: dict = {}
+    if rounds == 2:
+        zt, yt = z_all[in_train], ys[in_train]
+        w = _class_weights(yt.numpy(), k, cfg.class_weighting)
+        loss = _train_members(head, zt, yt, frames, cfg, w, report)
+        with torch.no_grad():
+            probs = torch.stack([torch.softmax(mb(z_all[in_val]), 1) for mb in head.members])
+        pred = probs.mean(0).argmax(1).numpy()
+        sc = scores(confusion_matrix(pred, ys[in_val].numpy(), k), class_map.names)
+        metrics.update(val_oa=float(sc["oa"]), val_miou=float(sc["miou"]), val_loss=loss)
+    w = _class_weights(ys.numpy(), k, cfg.class_weighting)
+    loss = _train_members(head, z_all, ys, frames, cfg, w, report)
+    metrics.update(epoch=1, loss=loss, pixels=int(len(ys)))
+    history.append(dict(metrics))
+    model.eval()
+    return metrics, history
 
 
 @torch.no_grad()

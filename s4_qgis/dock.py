@@ -54,6 +54,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from .algorithms.finetune import HEAD_LABELS, HEADS
 from .compat import LAYER_FILTER_POLYGON
 from .layers import (
     LABEL_FIELD,
@@ -230,17 +231,26 @@ class S4DockWidget(QgsDockWidget):
         self.modality_combo = QComboBox(tab)
         self.modality_combo.addItems(["Sentinel-2 (optical)", "Sentinel-1 (radar)"])
         form.addRow("Map from", self.modality_combo)
+        self.head_combo = QComboBox(tab)
+        self.head_combo.addItems(HEAD_LABELS)
+        self.head_combo.setToolTip(
+            "Pixel head (default): the pretrained network stays frozen; small per-pixel "
+            "classifiers learn from each pixel's monthly series and the network's features, "
+            "and the map is smoothed inside fields (seconds on a CPU). 3D U-Net: the paper's "
+            "fine-tuning of the whole network (epochs, crop and batch size apply to it)."
+        )
+        form.addRow("Head", self.head_combo)
         self.epochs_spin = self._spin(tab, 1, 10000, 20)
         self.crop_spin = self._spin(tab, 8, 1024, 32)
         self.batch_spin = self._spin(tab, 1, 1024, 2)
-        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Epochs (3D U-Net)", self.epochs_spin)
         form.addRow("Crop size (px)", self.crop_spin)
         form.addRow("Batch size", self.batch_spin)
         self.few_check = QCheckBox("Few polygons of unequal size", tab)
         self.few_check.setToolTip(
-            "Freeze the pretrained encoder (when starting from a checkpoint) and use an "
-            "unweighted loss: with a handful of polygons of very different areas this maps "
-            "unseen fields better (balanced weights over-predict classes with tiny polygons)"
+            "Use an unweighted loss (and, for the 3D U-Net head, freeze the pretrained "
+            "encoder): with a handful of polygons of very different areas this maps unseen "
+            "fields better (balanced weights over-predict classes with tiny polygons)"
         )
         form.addRow("", self.few_check)
         self.finetune_button = QPushButton("Fine-tune", tab)
@@ -322,6 +332,8 @@ class S4DockWidget(QgsDockWidget):
         self.crop_spin.setValue(int(s.value(SETTINGS + "crop_size", 32)))
         self.batch_spin.setValue(int(s.value(SETTINGS + "batch_size", 2)))
         self.few_check.setChecked(s.value(SETTINGS + "few_polygons", False, type=bool))
+        head = s.value(SETTINGS + "head", HEADS[0])
+        self.head_combo.setCurrentIndex(HEADS.index(head) if head in HEADS else 0)
         mode = s.value(SETTINGS + "extent_mode", "canvas")
         self.extent_combo.setCurrentIndex(EXTENT_MODES.index(mode) if mode in EXTENT_MODES else 0)
         self.extent_layer.setEnabled(self.extent_mode() == "layer")
@@ -344,6 +356,7 @@ class S4DockWidget(QgsDockWidget):
         self.crop_spin.valueChanged.connect(lambda v: self._save("crop_size", v))
         self.batch_spin.valueChanged.connect(lambda v: self._save("batch_size", v))
         self.few_check.toggled.connect(lambda v: self._save("few_polygons", bool(v)))
+        self.head_combo.currentIndexChanged.connect(lambda i: self._save("head", HEADS[i]))
         self.extent_combo.currentIndexChanged.connect(
             lambda i: self._save("extent_mode", EXTENT_MODES[i])
         )
@@ -711,6 +724,7 @@ class S4DockWidget(QgsDockWidget):
             epochs=self.epochs_spin.value(),
             crop_size=self.crop_spin.value(),
             batch_size=self.batch_spin.value(),
+            head=HEADS[self.head_combo.currentIndex()],
             device=self.device(),
         )
         if self.few_check.isChecked():  # the recipe of docs/user_guide.md "Very few polygons"

@@ -12,11 +12,12 @@ import torch
 
 from s4_core import api
 from s4_core.checkpoint import load_checkpoint
-from s4_core.errors import Cancelled, DataError, LabelError
+from s4_core.errors import Cancelled, CheckpointError, DataError, LabelError
 from s4_core.labels import IGNORE_INDEX
 from s4_core.train import split_polygons
 
 SMALL = dict(crop_size=16, batch_size=2, widths=(8, 16, 32), device="cpu", seed=0)
+UNET = dict(SMALL, head="unet")  # the paper's 3D U-Net fine-tuning (epochs, resume, best epoch)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def test_finetune_from_pretrained_learns_and_keeps_best(tiny_demo, pretrained, t
     out = tmp_path / "ft.pt"
     result = api.finetune(
         None, str(tiny_demo.s2_dir), tiny_demo.parcels, tiny_demo.class_field, out,
-        modality="s2", init=pretrained[0], epochs=4, val_fraction=0.0, **SMALL,
+        modality="s2", init=pretrained[0], epochs=4, val_fraction=0.0, **UNET,
     )  # fmt: skip
     losses = [h["loss"] for h in result["history"]]
     assert losses[-1] < losses[0]
@@ -56,16 +57,74 @@ def test_finetune_from_pretrained_learns_and_keeps_best(tiny_demo, pretrained, t
     assert ckpt["init"] == str(pretrained[0])
 
 
-def test_finetune_from_scratch_beats_chance_on_the_demo_scene(tiny_demo, tmp_path):
+@pytest.mark.parametrize("head", ["unet", "pixel"])
+def test_finetune_from_scratch_beats_chance_on_the_demo_scene(tiny_demo, tmp_path, head):
     model = tmp_path / "scratch.pt"
     api.finetune(
         None, str(tiny_demo.s2_dir), tiny_demo.parcels, tiny_demo.class_field, model,
-        modality="s2", epochs=12, val_fraction=0.0, **SMALL,
+        modality="s2", epochs=12, val_fraction=0.0, **dict(SMALL, head=head),
     )  # fmt: skip
     seg = api.segment(model, tmp_path / "classes.tif", s2=str(tiny_demo.s2_dir), device="cpu")
     scores = api.evaluate(seg["path"], tiny_demo.truth)
     n = len(seg["classes"])
     assert scores["oa"] > 2.0 / n  # chance is 1 / n
+
+
+def test_default_pixel_head_maps_the_demo_scene_from_the_pretrained_network(
+    tiny_demo, pretrained, tmp_path
+):
+    """The default head: the pretrained network stays as it was, the per-pixel ensemble is
+    trained on every polygon, the held-out polygons are scored by a first fit, and the map of
+    the monthly composites is accurate on the demo scene."""
+    out = tmp_path / "ft.pt"
+    result = api.finetune(
+        None, str(tiny_demo.s2_dir), tiny_demo.parcels, tiny_demo.class_field, out,
+        modality="s2", init=pretrained[0], val_fraction=0.5, **SMALL,
+    )  # fmt: skip
+    assert 0.0 <= result["metrics"]["val_miou"] <= 1.0
+    ckpt = load_checkpoint(out)
+    pre = load_checkpoint(pretrained[0])
+    assert ckpt["net_config"]["head"] == "pixel"
+    assert ckpt["input"]["composite_months"] == pre["input"]["composite_months"] == 1
+    assert ckpt["time"]["length"] == len(ckpt["input"]["periods"])
+    frozen = [k for k in pre["state_dict"] if k.startswith(("first.s2", "shared", "dec_"))]
+    assert frozen and all(torch.equal(ckpt["state_dict"][k], pre["state_dict"][k]) for k in frozen)
+    seg = api.segment(out, tmp_path / "map.tif", s2=str(tiny_demo.s2_dir), device="cpu")
+    scores = api.evaluate(seg["path"], tiny_demo.truth)
+    assert scores["oa"] > 0.8, scores
+    with pytest.raises(CheckpointError, match="resum"):
+        api.finetune(
+            None, str(tiny_demo.s2_dir), tiny_demo.parcels, tiny_demo.class_field,
+            tmp_path / "again.pt", init=pretrained[0], resume=out, **SMALL,
+        )  # fmt: skip
+
+
+def test_training_gives_the_same_figures_with_one_and_two_threads(tiny_demo, tmp_path, monkeypatch):
+    """CPU training runs with one torch thread unless S4_THREADS is set, whatever the caller's
+    thread count: the demo prints the same figures on any machine."""
+    monkeypatch.delenv("S4_THREADS", raising=False)
+    before = torch.get_num_threads()
+    runs = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            pre = tmp_path / f"pre{threads}.pt"
+            r = api.pretrain(
+                str(tiny_demo.s1_dir), str(tiny_demo.s2_dir), pre, epochs=1, steps_per_epoch=4,
+                **SMALL,
+            )  # fmt: skip
+            assert torch.get_num_threads() == threads  # restored
+            f = api.finetune(
+                None, str(tiny_demo.s2_dir), tiny_demo.parcels, tiny_demo.class_field,
+                tmp_path / f"ft{threads}.pt", init=pre, **SMALL,
+            )  # fmt: skip
+            seg = api.segment(tmp_path / f"ft{threads}.pt", tmp_path / f"m{threads}.tif",
+                              s2=str(tiny_demo.s2_dir), device="cpu")  # fmt: skip
+            sc = api.evaluate(seg["path"], tiny_demo.truth)
+            runs.append((r["history"], f["metrics"], sc["confusion_matrix"], sc["miou"]))
+    finally:
+        torch.set_num_threads(before)
+    assert runs[0] == runs[1]
 
 
 def test_cancel_stops_promptly_and_keeps_the_last_good_checkpoint(tiny_demo, tmp_path):
@@ -107,11 +166,11 @@ def test_resumed_finetune_keeps_a_better_checkpoint(tiny_demo, tmp_path):
 
     out = tmp_path / "ft.pt"
     args = (None, str(tiny_demo.s2_dir), tiny_demo.parcels, tiny_demo.class_field, out)
-    api.finetune(*args, modality="s2", epochs=1, val_fraction=0.0, **SMALL)
+    api.finetune(*args, modality="s2", epochs=1, val_fraction=0.0, **UNET)
     ckpt = load_checkpoint(out)
     ckpt["metrics"] = {"epoch": 1, "loss": 0.0}  # no later epoch can beat a zero loss
     save_checkpoint(out, ckpt)
-    res = api.finetune(*args, modality="s2", epochs=3, val_fraction=0.0, resume=out, **SMALL)
+    res = api.finetune(*args, modality="s2", epochs=3, val_fraction=0.0, resume=out, **UNET)
     assert [h["epoch"] for h in res["history"]] == [1, 2, 3]
     assert res["metrics"] == {"epoch": 1, "loss": 0.0}
     kept = load_checkpoint(out)
@@ -119,7 +178,7 @@ def test_resumed_finetune_keeps_a_better_checkpoint(tiny_demo, tmp_path):
 
     ckpt["metrics"] = {"epoch": 1, "loss": 1e9}  # a worse one is replaced by the next epoch
     save_checkpoint(out, ckpt)
-    res = api.finetune(*args, modality="s2", epochs=2, val_fraction=0.0, resume=out, **SMALL)
+    res = api.finetune(*args, modality="s2", epochs=2, val_fraction=0.0, resume=out, **UNET)
     assert load_checkpoint(out)["epoch"] == 2 and res["metrics"]["epoch"] == 2
 
 

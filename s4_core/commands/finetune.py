@@ -20,7 +20,30 @@ def register(sub) -> None:
     p.add_argument("--modality", choices=["s1", "s2"], default="s2", help="inference modality")
     p.add_argument("--init", default=None, help="pretrained checkpoint (default: from scratch)")
     p.add_argument("--out", required=True, help="checkpoint to write (.pt)")
-    p.add_argument("--freeze-encoder", action="store_true")
+    p.add_argument(
+        "--head",
+        choices=["pixel", "unet"],
+        default="pixel",
+        help="pixel (default): frozen network, per-pixel MLP ensemble on the series and the "
+        "network's features, edge-aware smoothing; unet: the paper's 3D U-Net fine-tuning "
+        "(--epochs, --lr, --freeze-encoder and the regularisers apply to it)",
+    )
+    p.add_argument(
+        "--composite-months",
+        type=int,
+        default=None,
+        help="monthly (1) or n-month cloud-free composites as input, 0 = the acquisitions as "
+        "they are (default: as the --init model was pretrained; 1 without one)",
+    )
+    p.add_argument(
+        "--resolution",
+        type=float,
+        default=None,
+        help="map pixel size in CRS units (default: the imagery's grid)",
+    )
+    p.add_argument(
+        "--freeze-encoder", action="store_true", help="unet head: train the decoder only"
+    )
     p.add_argument("--val-fraction", type=float, default=0.2, help="held-out polygons per class")
     p.add_argument("--class-weighting", choices=["balanced", "none"], default="balanced")
     p.add_argument("--lr", type=float, default=1e-3)
@@ -77,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
             noise_std=args.noise_std,
             band_shift_std=args.band_shift_std,
             weight_decay=args.weight_decay,
+            head=args.head,
+            composite_months=args.composite_months,
+            resolution=args.resolution,
             device=args.device,
             seed=args.seed,
             resume=args.resume,

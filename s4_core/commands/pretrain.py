@@ -17,6 +17,13 @@ def register(sub) -> None:
     p.add_argument("--s2", action="append", required=True, help="S2 folder/stack (repeatable)")
     p.add_argument("--out", required=True, help="checkpoint to write (.pt)")
     p.add_argument("--steps-per-epoch", type=int, default=None)
+    p.add_argument(
+        "--composite-months",
+        type=int,
+        default=1,
+        help="input: cloud-free composites of this many months (default 1); 0 = the "
+        "acquisitions as they are (the paper's nearest-date pairs)",
+    )
     p.add_argument("--lam", type=float, default=0.01, help="weight of the reconstruction loss")
     p.add_argument("--no-contrastive", action="store_true", help="ablation: reconstruction only")
     p.add_argument("--no-reconstruction", action="store_true", help="ablation: contrastive only")
@@ -46,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
             reconstruction=not args.no_reconstruction,
             max_cloud_fraction=args.max_cloud,
             widths=args.widths,
+            composite_months=args.composite_months,
             device=args.device,
             seed=args.seed,
             resume=args.resume,

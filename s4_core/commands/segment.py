@@ -36,6 +36,12 @@ def register(sub) -> None:
     p.add_argument(
         "--probabilities", default=None, help="also write per-class probabilities (.tif)"
     )
+    p.add_argument(
+        "--resolution",
+        type=float,
+        default=None,
+        help="pixel size in CRS units (default: the one the model was fine-tuned on)",
+    )
     p.add_argument("--tile-size", type=int, default=128, help="window side in px (default 128)")
     p.add_argument(
         "--overlap", type=int, default=32, help="overlap of neighbouring windows in px (default 32)"
@@ -74,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             vector_out=args.vector,
             min_area_m2=args.min_area,
             probabilities_out=args.probabilities,
+            resolution=args.resolution,
             tile_size=args.tile_size,
             overlap=args.overlap,
             batch_size=args.batch_size,

@@ -153,13 +153,13 @@ class S4Algorithm(QgsProcessingAlgorithm):
     def add_widths_parameter(self) -> None:
         """Advanced WIDTHS: the U-Net's widths (used when a network is created, not loaded)."""
         param = QgsProcessingParameterString(
-            "WIDTHS", "Network widths (comma-separated; the paper's reference: 32,64,128)",
-            defaultValue="32,64,128",
+            "WIDTHS", "Network widths (comma-separated; default 16,32,64; reference 32,64,128)",
+            defaultValue="16,32,64",
         )  # fmt: skip
         self.add_parameter(param, advanced=True)
 
     def widths(self, parameters: Dict[str, Any], context) -> tuple:
-        text = self.parameterAsString(parameters, "WIDTHS", context) or "32,64,128"
+        text = self.parameterAsString(parameters, "WIDTHS", context) or "16,32,64"
         try:
             values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
         except ValueError:

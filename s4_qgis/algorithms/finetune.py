@@ -23,6 +23,17 @@ from .segment import CHECKPOINT_FILTER, check_output_suffix
 
 MODALITIES = ["s2", "s1"]
 MODALITY_LABELS = ["s2: Sentinel-2 (optical)", "s1: Sentinel-1 (radar)"]
+HEADS = ["pixel", "unet"]
+HEAD_LABELS = [
+    "Pixel head on the frozen network (default: best maps from a few polygons)",
+    "3D U-Net fine-tuning (the paper's; uses epochs, crop and batch size)",
+]
+INPUTS = [None, 1, 0]
+INPUT_LABELS = [
+    "As the pretrained model (monthly composites without one)",
+    "Monthly cloud-free composites",
+    "The acquisitions as they are",
+]
 WEIGHTINGS = ["balanced", "none"]
 WEIGHTING_LABELS = [
     "Balanced (inverse class frequency: favours small classes)",
@@ -59,11 +70,16 @@ class Finetune(S4Algorithm):
         "<b>Pretrained model</b>: optional checkpoint from 'S4 pretrain'; without one the "
         "network is trained from scratch (usually worse with few labels).<br>"
         "<b>Inference modality</b>: s2 (optical) or s1 (radar).<br>"
-        "<b>Epochs, crop size, batch size, seed</b>: training settings; crops are taken "
-        "around the labelled pixels, a share of the polygons is held out for validation.<br>"
-        "<b>Advanced: freeze the pretrained encoder, class weighting</b>: with very few "
-        "polygons of very unequal areas, a frozen encoder and no class weighting map unseen "
-        "parcels better (balanced weights over-predict classes with tiny polygons).<br><br>"
+        "<b>Head</b> (advanced): the default keeps the pretrained network frozen and trains "
+        "an ensemble of small per-pixel classifiers on each pixel's monthly series and the "
+        "network's features, then smooths the map inside fields (seconds on a CPU; it beat "
+        "a Random Forest on real sites, see docs/benchmarks.md). '3D U-Net fine-tuning' is "
+        "the paper's recipe: <b>epochs, crop size, batch size</b>, freezing the encoder and "
+        "class weighting apply to it.<br>"
+        "<b>Input</b> (advanced): monthly cloud-free composites by default.<br>"
+        "<b>Map resolution</b> (advanced): pixel size in the layers' CRS units (0 = the "
+        "imagery's own grid); 'S4 segment' maps on the same resolution.<br>"
+        "A share of the polygons is held out to report a validation mIoU.<br><br>"
         "Output: the fine-tuned checkpoint (.pt) for 'S4 segment time series'. The loss and "
         "the validation mIoU are logged per epoch; Cancel stops cleanly."
     )
@@ -93,6 +109,16 @@ class Finetune(S4Algorithm):
             )
         )
         self.add_training_parameters(epochs=20)
+        head = QgsProcessingParameterEnum("HEAD", "Head", options=HEAD_LABELS, defaultValue=0)
+        self.add_parameter(head, advanced=True)
+        inputs = QgsProcessingParameterEnum(
+            "INPUT_SERIES", "Input", options=INPUT_LABELS, defaultValue=0
+        )
+        self.add_parameter(inputs, advanced=True)
+        self.add_float(
+            "RESOLUTION", "Map resolution (CRS units; 0 = the imagery's)", 0.0, 0.0, 1e6,
+            advanced=True,
+        )  # fmt: skip
         freeze = QgsProcessingParameterBoolean(
             "FREEZE_ENCODER", "Freeze the pretrained encoder", defaultValue=False
         )
@@ -191,6 +217,9 @@ class Finetune(S4Algorithm):
                 self.parameterAsEnum(parameters, "CLASS_WEIGHTING", context)
             ],
             val_fraction=self.parameterAsDouble(parameters, "VAL_FRACTION", context),
+            head=HEADS[self.parameterAsEnum(parameters, "HEAD", context)],
+            composite_months=INPUTS[self.parameterAsEnum(parameters, "INPUT_SERIES", context)],
+            resolution=self.parameterAsDouble(parameters, "RESOLUTION", context) or None,
             progress=progress,
             cancel=cancel,
             log=log,

@@ -59,6 +59,11 @@ class Pretrain(S4Algorithm):
             1000000,
         )
         self.add_parameter(steps, advanced=True)
+        self.add_int(
+            "COMPOSITE_MONTHS",
+            "Input: cloud-free composites of N months (0 = the acquisitions as they are)",
+            1, 0, 12, advanced=True,
+        )  # fmt: skip
         self.addParameter(
             QgsProcessingParameterFileDestination(
                 "OUTPUT", "Pretrained checkpoint", fileFilter=CHECKPOINT_FILTER
@@ -95,6 +100,7 @@ class Pretrain(S4Algorithm):
             device=device,
             seed=self.parameterAsInt(parameters, "SEED", context),
             widths=self.widths(parameters, context),
+            composite_months=self.parameterAsInt(parameters, "COMPOSITE_MONTHS", context),
             progress=progress,
             cancel=cancel,
             log=log,

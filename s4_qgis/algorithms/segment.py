@@ -57,6 +57,10 @@ class SegmentTimeSeries(S4Algorithm):
         self.add_int("TILE_SIZE", "Tile size (pixels)", 128, 16, 4096)
         self.add_int("OVERLAP", "Tile overlap (pixels)", 32, 0, 2048)
         self.add_int("BATCH_SIZE", "Tiles per batch", 4, 1, 256, advanced=True)
+        self.add_float(
+            "RESOLUTION", "Resolution (CRS units; 0 = the one the model was fine-tuned on)",
+            0.0, 0.0, 1e6, advanced=True,
+        )  # fmt: skip
         self.add_float("MIN_AREA", "Smallest polygon kept (m²)", 0.0, 0.0, 1e12, advanced=True)
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Class raster"))
         vector = QgsProcessingParameterVectorDestination(
@@ -112,6 +116,7 @@ class SegmentTimeSeries(S4Algorithm):
             tile_size=self.parameterAsInt(parameters, "TILE_SIZE", context),
             overlap=self.parameterAsInt(parameters, "OVERLAP", context),
             batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
+            resolution=self.parameterAsDouble(parameters, "RESOLUTION", context) or None,
             device=device,
             progress=progress,
             cancel=cancel,
