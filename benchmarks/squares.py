@@ -1,0 +1,357 @@
+"""An analyst's few labels on real sites: S4's default path against a per-pixel Random Forest.
+
+Per labelled site of ``../shared/data`` (flanders_2018, tanzania_2021), on its own:
+
+1. S4 pretraining with the engine defaults (``api.pretrain``) on the site's own unlabelled
+   S1 + S2 series (``--extra`` adds the Liege 2021 imagery as a second scene).
+2. Per seed and K (squares per class): K squares of 5 x 5 px per class drawn strictly inside
+   parcels of that class (``sites.draw_squares``), written as polygons; every other labelled
+   pixel, less a 1-px margin around the squares, is the test set.
+3. Per inference modality (S2, S1) and method, train on the squares, map the site, score
+   the test pixels (mIoU over the classes present in the test truth, OA, per-class IoU):
+   - ``s4``: the default path, ``api.finetune(init=pretrained)`` then ``api.segment``;
+   - ``rf``: scikit-learn Random Forest (300 trees) per pixel on monthly median composites
+     (S2 masked with SCL 0 1 3 8 9 10, S1 dB, months without a clear value filled);
+   - ``pixel-scratch``: the default head on an untrained (random) network (what pretraining
+     adds to the head);
+   - ``unet-scratch``: the 3D U-Net fine-tuned from random weights (the paper's supervised
+     baseline), and ``unet-s4``: the paper's fine-tuning from the pretrained network
+     (``--unet``; slow on a CPU).
+
+Maps are made on the label grid (10 m: ``resolution=10``). One command prints the tables and
+writes the ``squares`` section of docs/benchmarks.md::
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/squares.py --unet
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sites import IGNORE, REPO, SITES, Site, data_root, draw_squares, load_site, score  # noqa: E402
+
+MD_START = "<!-- squares:start -->"
+MD_END = "<!-- squares:end -->"
+CREDIT = (
+    "Contains modified Copernicus Sentinel data 2017-2022 (free and open). Imagery and labels "
+    "converted from the test resources of the ESA WorldCereal project (MIT licence). Crop "
+    "labels: LPIS Flanders, Informatie Vlaanderen open data; Tanzania: Copernicus GEOGLAM "
+    "reference data."
+)
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", help="folder with worldcereal/ (default ../shared/data)")
+    p.add_argument("--sites", nargs="+", default=list(SITES), choices=list(SITES))
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--k", type=int, nargs="+", default=[1, 2, 5])
+    p.add_argument("--modalities", nargs="+", default=["s2", "s1"], choices=["s2", "s1"])
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (fixed)")
+    p.add_argument("--unet", action="store_true", help="also the 3D U-Net baselines (K = 2)")
+    p.add_argument("--extra", action="store_true", help="pretrain also on Liege 2021")
+    p.add_argument("--pretrain-epochs", type=int, help="default: the engine's")
+    p.add_argument("--widths", type=int, nargs="+", help="default: the engine's")
+    p.add_argument("--work", help="folder for checkpoints and maps (default: a temp folder)")
+    p.add_argument(
+        "--reuse", action="store_true", help="reuse a pretrained checkpoint already in --work"
+    )
+    p.add_argument("--out-md", default=str(REPO / "docs" / "benchmarks.md"))
+    p.add_argument("--no-md", action="store_true", help="print only")
+    return p.parse_args(argv)
+
+
+# ----------------------------------------------------------------------------- baselines
+def monthly_composites(site: Site, modality: str) -> np.ndarray:
+    """(months * bands, H, W) gap-filled monthly medians of the site's series."""
+    from s4_core.composite import composite, fill_gaps, period_index, period_starts
+
+    x, dates = (site.s2, site.s2_dates) if modality == "s2" else (site.s1, site.s1_dates)
+    starts = period_starts(dates[0], dates[-1])
+    filled, _ = fill_gaps(composite(x, period_index(dates, starts), len(starts)))
+    return np.nan_to_num(filled).reshape(-1, *site.shape)
+
+
+def random_forest(features: np.ndarray, train: np.ndarray, seed: int) -> np.ndarray:
+    from sklearn.ensemble import RandomForestClassifier
+
+    x = features.reshape(features.shape[0], -1).T
+    y = train.ravel()
+    ok = y != IGNORE
+    clf = RandomForestClassifier(n_estimators=300, random_state=seed, n_jobs=1)
+    clf.fit(x[ok], y[ok])
+    return clf.predict(x).reshape(train.shape).astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------- S4 runs
+def write_squares(site: Site, train: np.ndarray, path: Path) -> Path:
+    """The training squares as polygons (one per connected square), field ``crop_name``."""
+    import fiona
+    from rasterio.features import shapes
+
+    t = site.grid.transform
+    schema = {"geometry": "Polygon", "properties": {"crop_name": "str"}}
+    with fiona.open(
+        path, "w", driver="GPKG", layer="squares", crs_wkt=site.grid.crs.to_wkt(), schema=schema
+    ) as dst:
+        for geom, value in shapes(train, mask=train != IGNORE, transform=t):
+            props = {"crop_name": site.class_names[int(value)]}
+            dst.write({"geometry": geom, "properties": props})
+    return path
+
+
+def read_map(path: Path, site: Site, classes: List[dict]) -> np.ndarray:
+    """A class raster written by ``api.segment`` as site class indices on the label grid."""
+    import rasterio
+    from rasterio.warp import Resampling, reproject
+
+    with rasterio.open(path) as src:
+        data = src.read(1)
+        if (src.height, src.width) != site.shape or src.transform != site.grid.transform:
+            out = np.full(site.shape, IGNORE, np.uint8)
+            reproject(
+                data, out, src_transform=src.transform, src_crs=src.crs,
+                dst_transform=site.grid.transform, dst_crs=site.grid.crs,
+                resampling=Resampling.nearest, src_nodata=IGNORE, dst_nodata=IGNORE,
+            )  # fmt: skip
+            data = out
+    lut = np.full(256, IGNORE, np.uint8)
+    for c in classes:
+        lut[c["index"]] = site.class_names.index(c["name"])
+    return lut[data]
+
+
+def run_engine(
+    site: Site, squares: Path, modality: str, work: Path, tag: str, *, init, head, widths, seed
+) -> Dict:
+    from s4_core import api
+
+    dirs = {"s1": str(site.root / "S1"), "s2": str(site.root / "S2")}
+    model, out = work / f"{tag}.pt", work / f"{tag}.tif"
+    kw = {"widths": widths} if widths else {}
+    t0 = time.perf_counter()
+    api.finetune(
+        dirs["s1"], dirs["s2"], str(squares), "crop_name", str(model),
+        modality=modality, init=init, head=head, resolution=10, seed=seed, **kw,
+    )  # fmt: skip
+    t1 = time.perf_counter()
+    res = api.segment(str(model), str(out), **{modality: dirs[modality]})
+    t2 = time.perf_counter()
+    pred = read_map(out, site, res["classes"])
+    return {"pred": pred, "finetune_s": t1 - t0, "segment_s": t2 - t1}
+
+
+# ----------------------------------------------------------------------------- report
+def fmt(values: Sequence[float]) -> str:
+    v = np.asarray(values, dtype=float) * 100
+    return f"{v.mean():.1f} ± {v.std(ddof=1) if len(v) > 1 else 0:.1f}"
+
+
+def summarise(rows: List[dict], site: str) -> List[str]:
+    lines = [
+        f"#### {site}",
+        "",
+        "| inference | K | method | runs | mIoU % | OA % | mIoU − RF (points) |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    keys = sorted(
+        {(r["modality"], r["k"], r["method"]) for r in rows if r["site"] == site},
+        key=lambda x: (x[0] != "s2", x[1], x[2] != "s4", x[2]),
+    )
+    for m, k, meth in keys:
+        sel = [
+            r for r in rows if (r["site"], r["modality"], r["k"], r["method"]) == (site, m, k, meth)
+        ]
+        rf = {
+            r["seed"]: r["miou"]
+            for r in rows
+            if (r["site"], r["modality"], r["k"], r["method"]) == (site, m, k, "rf")
+        }
+        diffs = [r["miou"] - rf[r["seed"]] for r in sel if r["seed"] in rf]
+        d = f"{100 * np.mean(diffs):+.1f}" if diffs and meth != "rf" else ""
+        lines.append(
+            f"| {m.upper()} | {k} | {meth} | {len(sel)} | {fmt([r['miou'] for r in sel])} | "
+            f"{fmt([r['oa'] for r in sel])} | {d} |"
+        )
+    return lines + [""]
+
+
+def write_md(path: Path, body: str) -> None:
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    block = f"{MD_START}\n{body}\n{MD_END}"
+    if MD_START in text and MD_END in text:
+        head, rest = text.split(MD_START, 1)
+        text = head + block + rest.split(MD_END, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("S4_THREADS", str(args.threads))
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from s4_core import api
+
+    warnings.simplefilter("ignore")
+    root = data_root(args.data)
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="s4-squares-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rows: List[dict] = []
+    notes: List[str] = []
+    started = time.perf_counter()
+    widths = tuple(args.widths) if args.widths else None
+    for name in args.sites:
+        site = load_site(name, str(root))
+        pre = work / f"{name}_pretrained.pt"
+        s1s = [str(site.root / "S1")]
+        s2s = [str(site.root / "S2")]
+        if args.extra:
+            liege = root / "worldcereal" / "liege_2021_unlabelled"
+            s1s.append(str(liege / "S1"))
+            s2s.append(str(liege / "S2"))
+        kw = {}
+        if args.pretrain_epochs:
+            kw["epochs"] = args.pretrain_epochs
+        if widths:
+            kw["widths"] = widths
+        record = pre.with_suffix(".json")
+        if args.reuse and pre.is_file() and record.is_file():
+            res = json.loads(record.read_text())
+        else:
+            t0 = time.perf_counter()
+            res = api.pretrain(
+                s1s if args.extra else s1s[0], s2s if args.extra else s2s[0], str(pre), **kw
+            )
+            res["wall_s"] = time.perf_counter() - t0
+            record.write_text(json.dumps(res, default=str))
+        pre_s = res["wall_s"]
+        first, last = res["history"][0], res["history"][-1]
+        notes.append(
+            f"- {name}: pretraining {pre_s / 60:.1f} min ({len(res['history'])} epochs; "
+            f"retrieval accuracy {first['accuracy']:.2f} -> {last['accuracy']:.2f}, "
+            f"loss {first['loss']:.3f} -> {last['loss']:.3f})"
+        )
+        print(notes[-1], flush=True)
+        comps = {m: monthly_composites(site, m) for m in args.modalities}
+        for seed in range(args.seeds):
+            for k in args.k:
+                split = draw_squares(site, k, seed)
+                squares = write_squares(site, split.train, work / f"{name}_s{seed}_k{k}.gpkg")
+                for m in args.modalities:
+                    runs = {"rf": None, "s4": (str(pre), "pixel"), "pixel-scratch": (None, "pixel")}
+                    if args.unet and k == 2:
+                        runs["unet-scratch"] = (None, "unet")
+                        runs["unet-s4"] = (str(pre), "unet")
+                    for meth, spec in runs.items():
+                        t0 = time.perf_counter()
+                        extra = {}
+                        if spec is None:
+                            pred = random_forest(comps[m], split.train, seed)
+                        else:
+                            out = run_engine(
+                                site, squares, m, work, f"{name}_s{seed}_k{k}_{m}_{meth}",
+                                init=spec[0], head=spec[1], widths=widths, seed=seed,
+                            )  # fmt: skip
+                            pred = out["pred"]
+                            extra = {"finetune_s": out["finetune_s"], "segment_s": out["segment_s"]}
+                        sc = score(pred, split.test, site.class_names)
+                        row = {
+                            "site": name, "seed": seed, "k": k, "modality": m, "method": meth,
+                            "miou": sc["miou"], "oa": sc["oa"], "iou": sc["iou"],
+                            "n_test": sc["n_test"], "squares": split.squares,
+                            "seconds": time.perf_counter() - t0, **extra,
+                        }  # fmt: skip
+                        rows.append(row)
+                        print(
+                            f"{name} seed {seed} K {k} {m} {meth:14s} mIoU {sc['miou']:.3f} "
+                            f"OA {sc['oa']:.3f} ({row['seconds']:.0f} s)",
+                            flush=True,
+                        )
+        (work / "rows.json").write_text(json.dumps(rows, indent=1, default=str))
+    total = time.perf_counter() - started
+    body = render(args, rows, notes, total)
+    print(body)
+    if not args.no_md:
+        write_md(Path(args.out_md), body)
+        print(f"wrote {args.out_md}")
+    return 0
+
+
+def render(args, rows: List[dict], notes: List[str], total: float) -> str:
+    import torch
+
+    cmd = "QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/squares.py " + " ".join(
+        sys.argv[1:]
+    )
+    out = [
+        "## An analyst's few squares on real sites: S4 default path vs Random Forest",
+        "",
+        f"Written by `benchmarks/squares.py` on {_dt.datetime.now():%Y-%m-%d %H:%M} "
+        f"({platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, torch "
+        f"{torch.__version__}, {args.threads} thread(s); {total / 60:.0f} min in all).",
+        "",
+        f"```\n{cmd.strip()}\n```",
+        "",
+        "Protocol: per seed, K squares of 5 x 5 px per class strictly inside one parcel of that "
+        "class; test = every other labelled pixel less a 1-px margin around the squares; mIoU "
+        "over the classes present in the test truth (a class too small to hold a square counts "
+        "with IoU 0 for every method). Maps on the 10 m label grid.",
+        "",
+    ]
+    for name in dict.fromkeys(r["site"] for r in rows):
+        out += summarise(rows, name)
+        sq = [r for r in rows if r["site"] == name and r["method"] == "rf" and r["seed"] == 0]
+        for r in sq:
+            if r["modality"] == rows[0]["modality"]:
+                out.append(
+                    f"- K = {r['k']}: squares per class {r['squares']}, {r['n_test']} test px"
+                )
+        out.append("")
+    out += ["Cost (2-core CPU, 1 thread):", ""] + notes
+    for name in dict.fromkeys(r["site"] for r in rows):
+        ft = [r["finetune_s"] for r in rows if r["site"] == name and r["method"] == "s4"]
+        sg = [r["segment_s"] for r in rows if r["site"] == name and r["method"] == "s4"]
+        if ft:
+            out.append(
+                f"- {name}: default fine-tuning {np.mean(ft):.0f} s (max {np.max(ft):.0f} s), "
+                f"segmentation {np.mean(sg):.1f} s per run"
+            )
+    out += ["", "<details><summary>Per-class IoU (mean over seeds)</summary>", ""]
+    for name in dict.fromkeys(r["site"] for r in rows):
+        out.append(f"| {name} | K | method | " + " | ".join(
+            next(r for r in rows if r["site"] == name)["iou"].keys()) + " |")  # fmt: skip
+        n = len(next(r for r in rows if r["site"] == name)["iou"])
+        out.append("|---|---:|---|" + "---:|" * n)
+        keys = sorted({(r["modality"], r["k"], r["method"]) for r in rows if r["site"] == name})
+        for m, k, meth in keys:
+            sel = [
+                r
+                for r in rows
+                if (r["site"], r["modality"], r["k"], r["method"]) == (name, m, k, meth)
+            ]
+            cls = sel[0]["iou"].keys()
+            vals = " | ".join(f"{100 * np.mean([r['iou'][c] for r in sel]):.0f}" for c in cls)
+            out.append(f"| {m.upper()} | {k} | {meth} | {vals} |")
+        out.append("")
+    out += ["</details>", "", CREDIT]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
