@@ -393,3 +393,36 @@ def test_area_grid_snaps_to_the_resolution_and_picks_the_utm_zone():
     assert south.transform.c % 20 == 0 and south.transform.f % 20 == 0
     with pytest.raises(DataError, match="empty"):
         stac.area_grid((3.0, 50.0, 2.0, 51.0))
+
+
+# ------------------------------------------------------------------------------------------
+def test_cli_fetch_with_a_polygon_layer_as_area_prints_a_json_summary(
+    stac_catalog, flanders, tmp_path, capsys
+):
+    from s4_core.cli import main
+
+    argv = [
+        "fetch", "--stac", stac_catalog.url, "--s2-collection", S2C, "--s1-collection", "none",
+        "--area", str(flanders / "labels" / "parcels.gpkg"), "--start", "2018-05-01",
+        "--end", "2018-05-31", "--max-cloud", "0.5", "--out", str(tmp_path), "--json", "--quiet",
+        "--retries", "1",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["s2_dates"] == ["2018-05-04", "2018-05-09"] and summary["s1_dates"] == []
+    assert set(summary["cloud_fractions"]) == {"2018-05-04", "2018-05-09", "2018-05-16",
+                                               "2018-05-21"}  # fmt: skip
+    assert summary["bytes_read"] > 0
+    grid = Grid.from_dict(summary["grid"])
+    with __import__("fiona").open(flanders / "labels" / "parcels.gpkg") as layer:
+        w, s, e, n = layer.bounds
+    left, bottom, right, top = grid.bounds
+    assert left <= w < left + 10 and right - 10 < e <= right
+    assert bottom <= s < bottom + 10 and top - 10 < n <= top
+    # Errors: exit code 2 and the message on stderr, no traceback.
+    argv[argv.index("--out") + 1] = str(tmp_path / "other")
+    argv[argv.index("--start") + 1] = "2019-01-01"
+    argv[argv.index("--end") + 1] = "2019-01-31"
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "s4 fetch: error:" in err and "has no item between 2019-01-01" in err
