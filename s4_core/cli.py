@@ -12,7 +12,17 @@ from .errors import S4Error
 
 # Subcommand modules, in the order ``s4 --help`` lists them. Each has ``register(subparsers)``
 # that adds its parser and sets ``func(args) -> int`` as the default.
-COMMANDS = ["version", "align", "pretrain", "finetune", "segment", "evaluate", "info", "demo_data"]
+COMMANDS = [
+    "version",
+    "fetch",
+    "align",
+    "pretrain",
+    "finetune",
+    "segment",
+    "evaluate",
+    "info",
+    "demo_data",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,3 +23,7 @@ class DeviceError(S4Error):
 
 class Cancelled(S4Error):
     """The user cancelled a long-running operation."""
+
+
+class FetchError(S4Error):
+    """A STAC service or an asset that cannot be reached, searched or read (names the URL)."""

@@ -63,3 +63,25 @@ def plugin_zip(tmp_path_factory, repo_root) -> Path:
         [sys.executable, str(repo_root / "scripts" / "package.py"), "--out", str(out)], check=True
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def stac_catalog(flanders: Path, tmp_path_factory):
+    """A real STAC API (rustac) + a COG server on 127.0.0.1, serving a few real Flanders dates.
+
+    Yields a namespace: ``url`` (STAC API), ``assets`` (the AssetServer: faults, byte counts),
+    ``truth`` (the source arrays and grids per date).
+    """
+    from types import SimpleNamespace
+
+    from stac_server import AssetServer, RustacServer, build_catalog
+
+    root = tmp_path_factory.mktemp("stac_catalog")
+    assets = AssetServer(root / "cogs")
+    truth = build_catalog(flanders, root / "cogs", assets.url)
+    api = RustacServer(truth["files"], root)
+    try:
+        yield SimpleNamespace(url=api.url, assets=assets, truth=truth, root=root)
+    finally:
+        api.close()
+        assets.close()

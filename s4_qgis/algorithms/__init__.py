@@ -12,11 +12,13 @@ def all_algorithms() -> List[QgsProcessingAlgorithm]:
     from .align import AlignTimeSeries
     from .evaluate import Evaluate
     from .export import ExportGeopackage
+    from .fetch import FetchTimeSeries
     from .finetune import Finetune
     from .pretrain import Pretrain
     from .segment import SegmentTimeSeries
 
     return [
+        FetchTimeSeries(),
         AlignTimeSeries(),
         Pretrain(),
         Finetune(),

@@ -11,6 +11,7 @@ import pytest
 pytestmark = pytest.mark.qgis
 
 ALGORITHMS = [
+    "fetch_time_series",
     "align_time_series",
     "pretrain",
     "finetune",
@@ -677,3 +678,44 @@ def test_real_flanders_align_and_pretrain(s4_processing, flanders, tmp_path):
         },
     )
     assert Path(pre["OUTPUT"]).is_file()
+
+
+# ------------------------------------------------------------------------------------------ fetch
+@pytest.mark.realdata
+def test_fetch_time_series_downloads_from_a_local_stac_api(s4_processing, stac_catalog, tmp_path):
+    from qgis.core import QgsProcessingException, QgsRasterLayer
+
+    params = {
+        "EXTENT": "501360,502000,5629040,5629680 [EPSG:32631]",
+        "START": "2018-05-01",
+        "END": "2018-05-10",
+        "PROVIDER": 3,
+        "STAC_URL": stac_catalog.url,
+        "S2_COLLECTION": "sentinel-2-l2a",
+        "S1_COLLECTION": "sentinel-1-rtc",
+        "MAX_CLOUD_FRACTION": 0.5,
+        "OUTPUT": str(tmp_path / "fetched"),
+    }
+    feedback = Recorder()
+    result = run("fetch_time_series", params, feedback)
+    assert result["S2_DATES"] == 2 and result["S1_DATES"] == 2
+    assert Path(result["MANIFEST"]).is_file()
+    s2 = sorted(Path(result["S2_FOLDER"]).glob("*.tif"))
+    assert [p.name for p in s2] == ["S2_L2A_20180504.tif", "S2_L2A_20180509.tif"]
+    layer = QgsRasterLayer(str(s2[0]), "s2")
+    assert layer.isValid() and layer.bandCount() == 11 and layer.width() == 64
+    assert layer.crs().authid() == "EPSG:32631"
+    assert any("MB read" in line for line in feedback.infos)
+    assert feedback.progress_values and max(feedback.progress_values) == 100
+    # The downloaded folders feed the next algorithm directly.
+    aligned = run(
+        "align_time_series",
+        {
+            "SENTINEL1": tifs(Path(result["S1_FOLDER"])),
+            "SENTINEL2": tifs(Path(result["S2_FOLDER"])),
+            "OUTPUT": str(tmp_path / "aligned"),
+        },
+    )
+    assert aligned["FRAMES"] == 2
+    with pytest.raises(QgsProcessingException, match="STAC_URL"):
+        run("fetch_time_series", {**params, "STAC_URL": "", "OUTPUT": str(tmp_path / "x")})

@@ -108,6 +108,7 @@ def test_qgis_process_lists_all_s4_algorithms(installed):
     done = helpers.run_qgis_process(installed, "list")
     assert done.returncode == 0, done.stderr
     for name in (
+        "fetch_time_series",
         "align_time_series",
         "pretrain",
         "finetune",

@@ -1,0 +1,123 @@
+"""``s4 fetch``: download an area's Sentinel-1/-2 time series from a STAC catalog."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub) -> None:
+    from ..stac import PRESETS
+
+    p = sub.add_parser(
+        "fetch",
+        help="download S1/S2 time series of an area from a STAC catalog (per-date GeoTIFFs)",
+        description=(
+            "Search a STAC API for Sentinel-2 L2A and Sentinel-1 items over an area and a date "
+            "range, read only the area's window of each Cloud-Optimised GeoTIFF, reproject onto "
+            "one grid (the area's UTM zone at 10 m by default) and write OUT/S2/S2_L2A_"
+            "YYYYMMDD.tif, OUT/S1/S1_<collection>_YYYYMMDD.tif and OUT/manifest.json. Running "
+            "it again resumes. Presets: "
+            + "; ".join(
+                f"{p.name} ({p.url}, S2 {p.s2_collection or '-'}, S1 {p.s1_collection or '-'})"
+                for p in PRESETS.values()
+            )
+            + ". cdse reads S4_CDSE_USER / S4_CDSE_PASSWORD from the environment."
+        ),
+    )
+    p.add_argument(
+        "--stac", default="earth-search", help="preset name or STAC API URL (default earth-search)"
+    )
+    p.add_argument(
+        "--s2-collection",
+        default="",
+        help="S2 L2A collection (default: the preset's; 'none' to skip Sentinel-2)",
+    )
+    p.add_argument(
+        "--s1-collection",
+        default="",
+        help="S1 backscatter collection (default: the preset's; 'none' to skip Sentinel-1)",
+    )
+    area = p.add_mutually_exclusive_group(required=True)
+    area.add_argument(
+        "--bbox", type=float, nargs=4, metavar=("W", "S", "E", "N"), help="area bounds"
+    )
+    area.add_argument("--area", default=None, help="vector file whose extent is the area")
+    p.add_argument("--bbox-crs", default="EPSG:4326", help="CRS of --bbox (default EPSG:4326)")
+    p.add_argument("--start", required=True, help="first date, YYYY-MM-DD")
+    p.add_argument("--end", required=True, help="last date, YYYY-MM-DD (inclusive)")
+    p.add_argument(
+        "--max-cloud",
+        type=float,
+        default=None,
+        metavar="F",
+        help="drop S2 dates whose SCL cloud fraction inside the area is above F (0..1)",
+    )
+    p.add_argument(
+        "--max-scene-cloud",
+        type=float,
+        default=None,
+        metavar="PCT",
+        help="skip S2 items whose scene cloud cover (eo:cloud_cover, percent) is above PCT",
+    )
+    p.add_argument("--crs", default=None, help="output CRS (default: the area's UTM zone)")
+    p.add_argument("--resolution", type=float, default=10.0, metavar="M", help="pixel size")
+    p.add_argument("--s1-orbit", choices=["ascending", "descending"], default=None)
+    p.add_argument("--workers", type=int, default=8, help="parallel reads")
+    p.add_argument("--retries", type=int, default=3, help="retries of a failed request")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per HTTP request")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _collection(value: str):
+    return None if value.lower() == "none" else value
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..stac import fetch_time_series
+    from .common import TqdmProgress
+
+    with TqdmProgress("fetch", disable=args.quiet) as bar:
+        summary = fetch_time_series(
+            args.stac,
+            args.out,
+            bbox=args.bbox,
+            bbox_crs=args.bbox_crs,
+            area=args.area,
+            start=args.start,
+            end=args.end,
+            s2_collection=_collection(args.s2_collection),
+            s1_collection=_collection(args.s1_collection),
+            crs=args.crs,
+            resolution=args.resolution,
+            max_cloud=args.max_cloud,
+            max_scene_cloud=args.max_scene_cloud,
+            s1_orbit=args.s1_orbit,
+            workers=args.workers,
+            retries=args.retries,
+            timeout=args.timeout,
+            progress=bar,
+            log=bar.log,
+        )
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    grid = summary["grid"]
+    lines = [
+        f"grid        {grid['width']} x {grid['height']} px, {grid['crs']}",
+        f"Sentinel-2  {len(summary['s2_dates'])} dates in {summary['s2_dir'] or '-'}"
+        + (
+            f" ({len(summary['s2_cloudy_dates'])} cloudy dates skipped)"
+            if summary["s2_cloudy_dates"]
+            else ""
+        ),
+        f"Sentinel-1  {len(summary['s1_dates'])} dates in {summary['s1_dir'] or '-'}",
+        f"read        {summary['bytes_read'] / 1e6:.1f} MB",
+        f"manifest    {summary['manifest']}",
+    ]
+    for line in lines:
+        print(line)
+    return 0

@@ -1,0 +1,149 @@
+"""``s4:fetch_time_series``: download Sentinel-1/-2 time series of an extent from STAC."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingException,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputFolder,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterDateTime,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterString,
+)
+
+from ..compat import qgis_enum
+from .base import CPU_ONLY, GROUP_PREPARE, S4Algorithm
+
+DATE_ONLY = qgis_enum(
+    "Qgis.ProcessingDateTimeParameterDataType.Date", "QgsProcessingParameterDateTime.Type.Date"
+)
+#: PROVIDER options: the engine's presets, then "the STAC_URL below".
+PROVIDERS = ["earth-search", "planetary-computer", "cdse", ""]
+PROVIDER_LABELS = [
+    "Earth Search (Element 84, AWS): Sentinel-2 L2A",
+    "Microsoft Planetary Computer: Sentinel-2 L2A + Sentinel-1 RTC",
+    "Copernicus Data Space (needs S4_CDSE_USER / S4_CDSE_PASSWORD)",
+    "Another STAC API (STAC_URL)",
+]
+
+
+class FetchTimeSeries(S4Algorithm):
+    NAME = "fetch_time_series"
+    DISPLAY_NAME = "Download Sentinel-1/-2 time series (STAC)"
+    GROUP = GROUP_PREPARE
+    HELP = (
+        "Searches a STAC catalog for the Sentinel-2 L2A and Sentinel-1 acquisitions over an "
+        "extent between two dates and downloads only that window of each Cloud-Optimised "
+        "GeoTIFF, reprojected onto one grid (the extent's UTM zone at the chosen resolution). "
+        "The output folder gets S2/ and S1/ with one GeoTIFF per date (same-day tiles "
+        "mosaicked), ready for the other S4 algorithms, and manifest.json (items, asset URLs, "
+        "cloud fractions).<br><br>"
+        "<b>Provider</b>: Earth Search (Sentinel-2 only), Planetary Computer (Sentinel-2 and "
+        "Sentinel-1 RTC backscatter, converted to dB), Copernicus Data Space (account in the "
+        "environment variables S4_CDSE_USER / S4_CDSE_PASSWORD) or any STAC API URL.<br>"
+        "<b>Collections</b>: empty = the provider's default; 'none' skips that sensor.<br>"
+        "<b>Largest cloud fraction</b> (optional, 0..1): Sentinel-2 dates with more clouds "
+        "inside the extent (from the SCL band) are skipped before their bands are read.<br><br>"
+        "Running it again into the same folder resumes: finished dates are skipped."
+    )
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+        self.addParameter(QgsProcessingParameterExtent("EXTENT", "Extent (area to download)"))
+        self.addParameter(QgsProcessingParameterDateTime("START", "First date", DATE_ONLY))
+        self.addParameter(QgsProcessingParameterDateTime("END", "Last date", DATE_ONLY))
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                "PROVIDER", "STAC provider", options=PROVIDER_LABELS, defaultValue=0
+            )
+        )
+        self.addParameter(QgsProcessingParameterString("STAC_URL", "STAC API URL", optional=True))
+        self.addParameter(
+            QgsProcessingParameterString(
+                "S2_COLLECTION", "Sentinel-2 collection (empty: the provider's)", optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                "S1_COLLECTION", "Sentinel-1 collection (empty: the provider's)", optional=True
+            )
+        )
+        self.add_float(
+            "MAX_CLOUD_FRACTION", "Largest S2 cloud fraction in the extent (0..1)", None,
+            0.0, 1.0, optional=True,
+        )  # fmt: skip
+        self.add_float("RESOLUTION", "Pixel size (m)", 10.0, 1.0, 10000.0, advanced=True)
+        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Output folder"))
+        self.addOutput(QgsProcessingOutputFolder("S2_FOLDER", "Sentinel-2 folder"))
+        self.addOutput(QgsProcessingOutputFolder("S1_FOLDER", "Sentinel-1 folder"))
+        self.addOutput(QgsProcessingOutputFile("MANIFEST", "Manifest (JSON)"))
+        self.addOutput(QgsProcessingOutputNumber("S2_DATES", "Sentinel-2 dates"))
+        self.addOutput(QgsProcessingOutputNumber("S1_DATES", "Sentinel-1 dates"))
+
+    @staticmethod
+    def _collection(text: str):
+        text = (text or "").strip()
+        return None if text.lower() == "none" else text
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from ..dependencies import engine_missing_message, missing_engine_modules
+
+        if set(missing_engine_modules()) & {"numpy", "rasterio", "fiona"}:
+            raise QgsProcessingException(engine_missing_message())  # torch is not needed
+        provider = PROVIDERS[self.parameterAsEnum(parameters, "PROVIDER", context)]
+        url = (self.parameterAsString(parameters, "STAC_URL", context) or "").strip()
+        stac = url or provider
+        if not stac:
+            raise QgsProcessingException("Give the STAC_URL of the STAC API to search")
+        extent = self.parameterAsExtent(parameters, "EXTENT", context)
+        crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
+        if extent.isNull() or extent.isEmpty():
+            raise QgsProcessingException("EXTENT is empty: draw or choose the area to download")
+        if not crs.isValid():
+            raise QgsProcessingException("EXTENT has no valid CRS")
+        dates = []
+        for name in ("START", "END"):
+            value = self.parameterAsDateTime(parameters, name, context)
+            if not value.isValid():
+                raise QgsProcessingException(f"{name} is not a valid date")
+            dates.append(value.date().toString("yyyy-MM-dd"))
+        out_dir = self.parameterAsString(parameters, "OUTPUT", context)
+        feedback.pushInfo(CPU_ONLY)
+        progress, cancel, log = self.callbacks(feedback)
+        from s4_core import stac as engine_stac
+
+        summary = self.call(
+            engine_stac.fetch_time_series,
+            stac,
+            out_dir,
+            bbox=(extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()),
+            bbox_crs=crs.authid() or crs.toWkt(),
+            start=dates[0],
+            end=dates[1],
+            s2_collection=self._collection(
+                self.parameterAsString(parameters, "S2_COLLECTION", context)
+            ),
+            s1_collection=self._collection(
+                self.parameterAsString(parameters, "S1_COLLECTION", context)
+            ),
+            max_cloud=self.optional_number(parameters, "MAX_CLOUD_FRACTION"),
+            resolution=self.parameterAsDouble(parameters, "RESOLUTION", context),
+            progress=progress,
+            cancel=cancel,
+            log=log,
+        )
+        feedback.pushInfo(
+            f"Sentinel-2: {len(summary['s2_dates'])} dates "
+            f"({len(summary['s2_cloudy_dates'])} cloudy skipped); Sentinel-1: "
+            f"{len(summary['s1_dates'])} dates; {summary['bytes_read'] / 1e6:.1f} MB read"
+        )
+        return {
+            "OUTPUT": out_dir,
+            "S2_FOLDER": summary["s2_dir"],
+            "S1_FOLDER": summary["s1_dir"],
+            "MANIFEST": summary["manifest"],
+            "S2_DATES": len(summary["s2_dates"]),
+            "S1_DATES": len(summary["s1_dates"]),
+        }
