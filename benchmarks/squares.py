@@ -71,6 +71,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     p.add_argument("--out-md", default=str(REPO / "docs" / "benchmarks.md"))
     p.add_argument("--no-md", action="store_true", help="print only")
+    p.add_argument(
+        "--render",
+        nargs="+",
+        metavar="WORK",
+        help="no runs: write the tables from the rows.json / notes.json of earlier --work folders",
+    )
     return p.parse_args(argv)
 
 
@@ -209,6 +215,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from s4_core import api
 
     warnings.simplefilter("ignore")
+    if args.render:
+        rows, notes, total = [], [], 0.0
+        for folder in args.render:
+            saved = json.loads((Path(folder) / "notes.json").read_text())
+            rows += json.loads((Path(folder) / "rows.json").read_text())
+            notes += saved["notes"]
+            total += saved["seconds"]
+        return _publish(args, rows, notes, total)
     root = data_root(args.data)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="s4-squares-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -285,6 +299,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         )
         (work / "rows.json").write_text(json.dumps(rows, indent=1, default=str))
     total = time.perf_counter() - started
+    (work / "notes.json").write_text(json.dumps({"notes": notes, "seconds": total}))
+    return _publish(args, rows, notes, total)
+
+
+def _publish(args, rows: List[dict], notes: List[str], total: float) -> int:
     body = render(args, rows, notes, total)
     print(body)
     if not args.no_md:
@@ -296,9 +315,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def render(args, rows: List[dict], notes: List[str], total: float) -> str:
     import torch
 
-    cmd = "QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/squares.py " + " ".join(
-        sys.argv[1:]
-    )
+    run_args = " ".join(sys.argv[1:])
+    if args.render:  # the runs behind the joined tables
+        run_args = "--unet   # here: one run per site (--sites NAME --work DIR), then --render"
+    cmd = "QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/squares.py " + run_args
     out = [
         "## An analyst's few squares on real sites: S4 default path vs Random Forest",
         "",

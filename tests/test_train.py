@@ -282,36 +282,56 @@ def test_finetune_on_real_flanders_parcels_learns_them(flanders, tmp_path):
 
 @pytest.mark.realdata
 @pytest.mark.slow
-def test_s4_pretrained_finetune_beats_the_majority_class_on_held_out_flanders_parcels(
+def test_s4_default_recipe_beats_the_majority_class_on_held_out_flanders_parcels(
     flanders, tmp_path
 ):
-    """The issue-4 bar on real data: S4 pretraining on the unlabelled 2018 S1 + S2 series, then
-    fine-tuning (frozen encoder, unweighted loss) on about half of the parcels of each class;
-    overall accuracy on the other, never-seen parcels is well above the majority class.
-
-    This test (split 0): OA 0.809 against majority 0.626. On splits 0-3
-    (benchmarks/held_out_recipes.py, docs/benchmarks.md) the recipe scored 0.810 / 0.936 /
-    0.838 / 0.831 against 0.626 / 0.806 / 0.763 / 0.737; balanced class weights (the engine
-    default) or training every layer fell below the majority class on some splits.
-    """
+    """The issue-4 bar on real data with today's default recipe: S4 pretraining on the
+    unlabelled 2018 S1 + S2 series (monthly composites), then the default pixel head on about
+    half of the parcels of each class; overall accuracy on the other, never-seen parcels is well
+    above the majority class (split 0: majority 0.626)."""
     train, test = _split_flanders_parcels(flanders, tmp_path, seed=0, test_fraction=0.5)
     s1, s2 = _flanders_2018(flanders, "S1"), _flanders_2018(flanders, "S2")
     pre = tmp_path / "pre.pt"
-    history = api.pretrain(
-        s1, s2, pre, epochs=30, max_cloud_fraction=0.3, widths=(16, 32, 64), device="cpu",
-        seed=0,
-    )["history"]  # fmt: skip
-    assert history[-1]["accuracy"] > history[0]["accuracy"] + 0.3  # retrieval is learnt
+    history = api.pretrain(s1, s2, pre, epochs=3, device="cpu", seed=0)["history"]
+    assert history[-1]["loss"] < history[0]["loss"]
     model = tmp_path / "s4.pt"
-    api.finetune(
-        None, s2, train, "crop_name", model, modality="s2", init=pre, epochs=25,
-        crop_size=32, batch_size=2, max_cloud_fraction=0.3, val_fraction=0.0,
-        freeze_encoder=True, class_weighting="none", device="cpu", seed=0,
-    )  # fmt: skip
-    seg = api.segment(model, tmp_path / "pred.tif", s2=s2, max_cloud_fraction=0.3, device="cpu")
+    api.finetune(None, s2, train, "crop_name", model, init=pre, device="cpu", seed=0)
+    seg = api.segment(model, tmp_path / "pred.tif", s2=s2, device="cpu")
     test_oa, test_majority = _oa_and_majority(seg["path"], test)
     print(f"flanders S4: held-out parcels OA {test_oa:.3f} (majority {test_majority:.3f})")
     assert test_oa > test_majority + 0.1
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_s4_default_recipe_beats_a_random_forest_on_squares_in_flanders_parcels(
+    real_data, tmp_path
+):
+    """Issue 10's bar in CI: an analyst's 2 squares of 5 x 5 px per class (benchmarks/sites.py,
+    seeds 0-2), S2-only maps. S4's default path (pretraining on the site's own S1 + S2, here 3
+    epochs instead of 10, then the default fine-tuning) against a per-pixel Random Forest (300
+    trees) on monthly composites of the same squares, both scored on every other labelled
+    pixel: the mean mIoU of S4 is higher. benchmarks/squares.py has the full table."""
+    sites, squares = _benchmark("sites"), _benchmark("squares")
+    site = sites.load_site("flanders_2018", str(real_data))
+    pre = tmp_path / "pre.pt"
+    api.pretrain(str(site.root / "S1"), str(site.root / "S2"), pre, epochs=3, device="cpu")
+    composites = squares.monthly_composites(site, "s2")
+    s4, rf = [], []
+    for seed in range(3):
+        split = sites.draw_squares(site, 2, seed)
+        # cabbages and potatoes parcels cannot hold a 5 x 5 square: they score 0 for both
+        assert split.squares["maize"] == split.squares["permanent grassland"] == 2
+        gpkg = squares.write_squares(site, split.train, tmp_path / f"squares{seed}.gpkg")
+        out = squares.run_engine(
+            site, gpkg, "s2", tmp_path, f"s4_{seed}", init=str(pre), head="pixel", widths=None,
+            seed=seed,
+        )  # fmt: skip
+        s4.append(sites.score(out["pred"], split.test, site.class_names)["miou"])
+        pred = squares.random_forest(composites, split.train, seed)
+        rf.append(sites.score(pred, split.test, site.class_names)["miou"])
+    print(f"flanders squares K=2, S2 mIoU: S4 {np.round(s4, 3)} RF {np.round(rf, 3)}")
+    assert np.mean(s4) > np.mean(rf)
 
 
 def test_finetune_command_with_few_polygon_regularisers(tiny_demo, tmp_path, capsys):
