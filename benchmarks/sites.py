@@ -164,3 +164,25 @@ def score(pred: np.ndarray, truth: np.ndarray, class_names: Sequence[str]) -> di
         "iou": iou,
         "n_test": int(ok.sum()),
     }
+
+
+def draw_parcels(site: Site, k: int, seed: int, test_fraction: float = 0.5) -> Split:
+    """The whole-parcel protocol (benchmarks/few_labels.py's split on this site's parcels): per
+    class with two or more parcels, ``floor(test_fraction * n)`` (at least 1) are test
+    parcels; ``k`` of the others (a seeded order) train; single-parcel classes only train."""
+    rng = np.random.default_rng(seed)
+    train = np.full(site.shape, IGNORE, np.uint8)
+    test = np.full(site.shape, IGNORE, np.uint8)
+    counts = {}
+    for ci, name in enumerate(site.class_names):
+        ids = np.unique(site.parcels[(site.labels == ci) & (site.parcels > 0)])
+        order = ids[rng.permutation(len(ids))]
+        n_test = min(max(1, int(np.floor(test_fraction * len(ids)))), len(ids) - 1)
+        n_test = n_test if len(ids) >= 2 else 0
+        for pid in order[:n_test]:
+            test[(site.parcels == pid) & (site.labels == ci)] = ci
+        chosen = order[n_test : n_test + k]
+        for pid in chosen:
+            train[(site.parcels == pid) & (site.labels == ci)] = ci
+        counts[name] = int(len(chosen))
+    return Split(train, test, counts)

@@ -41,7 +41,17 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sites import IGNORE, REPO, SITES, Site, data_root, draw_squares, load_site, score  # noqa: E402
+from sites import (  # noqa: E402
+    IGNORE,
+    REPO,
+    SITES,
+    Site,
+    data_root,
+    draw_parcels,
+    draw_squares,
+    load_site,
+    score,
+)
 
 MD_START = "<!-- squares:start -->"
 MD_END = "<!-- squares:end -->"
@@ -61,6 +71,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--k", type=int, nargs="+", default=[1, 2, 5])
     p.add_argument("--modalities", nargs="+", default=["s2", "s1"], choices=["s2", "s1"])
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (fixed)")
+    p.add_argument(
+        "--protocols",
+        nargs="+",
+        default=["squares", "parcels"],
+        choices=["squares", "parcels"],
+        help="squares: K 5x5 squares per class; parcels: K whole parcels per class, half of "
+        "each class's parcels held out",
+    )
     p.add_argument("--unet", action="store_true", help="also the 3D U-Net baselines (K = 2)")
     p.add_argument("--extra", action="store_true", help="pretrain also on Liege 2021")
     p.add_argument("--pretrain-epochs", type=int, help="default: the engine's")
@@ -166,25 +184,29 @@ def fmt(values: Sequence[float]) -> str:
     return f"{v.mean():.1f} ± {v.std(ddof=1) if len(v) > 1 else 0:.1f}"
 
 
-def summarise(rows: List[dict], site: str) -> List[str]:
+def _proto(r: dict) -> str:
+    return r.get("protocol", "squares")
+
+
+def summarise(rows: List[dict], site: str, protocol: str = "squares") -> List[str]:
+    rows = [r for r in rows if r["site"] == site and _proto(r) == protocol]
+    unit = "squares" if protocol == "squares" else "parcels"
     lines = [
-        f"#### {site}",
+        f"#### {site}: K {unit} per class",
         "",
         "| inference | K | method | runs | mIoU % | OA % | mIoU − RF (points) |",
         "|---|---:|---|---:|---:|---:|---:|",
     ]
     keys = sorted(
-        {(r["modality"], r["k"], r["method"]) for r in rows if r["site"] == site},
+        {(r["modality"], r["k"], r["method"]) for r in rows},
         key=lambda x: (x[0] != "s2", x[1], x[2] != "s4", x[2]),
     )
     for m, k, meth in keys:
-        sel = [
-            r for r in rows if (r["site"], r["modality"], r["k"], r["method"]) == (site, m, k, meth)
-        ]
+        sel = [r for r in rows if (r["modality"], r["k"], r["method"]) == (m, k, meth)]
         rf = {
             r["seed"]: r["miou"]
             for r in rows
-            if (r["site"], r["modality"], r["k"], r["method"]) == (site, m, k, "rf")
+            if (r["modality"], r["k"], r["method"]) == (m, k, "rf")
         }
         diffs = [r["miou"] - rf[r["seed"]] for r in sel if r["seed"] in rf]
         d = f"{100 * np.mean(diffs):+.1f}" if diffs and meth != "rf" else ""
@@ -220,7 +242,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for folder in args.render:
             saved = json.loads((Path(folder) / "notes.json").read_text())
             rows += json.loads((Path(folder) / "rows.json").read_text())
-            notes += saved["notes"]
+            notes += [n for n in saved["notes"] if n not in notes]
             total += saved["seconds"]
         return _publish(args, rows, notes, total)
     root = data_root(args.data)
@@ -263,13 +285,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         )
         print(notes[-1], flush=True)
         comps = {m: monthly_composites(site, m) for m in args.modalities}
-        for seed in range(args.seeds):
-            for k in args.k:
-                split = draw_squares(site, k, seed)
-                squares = write_squares(site, split.train, work / f"{name}_s{seed}_k{k}.gpkg")
+        for protocol, seed, k in [
+            (p, seed, k) for p in args.protocols for seed in range(args.seeds) for k in args.k
+        ]:
+            if True:  # one (protocol, seed, K) split
+                draw = draw_squares if protocol == "squares" else draw_parcels
+                split = draw(site, k, seed)
+                tag = (
+                    f"{name}_{protocol}_s{seed}_k{k}"
+                    if protocol != "squares"
+                    else f"{name}_s{seed}_k{k}"
+                )
+                squares = write_squares(site, split.train, work / f"{tag}.gpkg")
                 for m in args.modalities:
                     runs = {"rf": None, "s4": (str(pre), "pixel"), "pixel-scratch": (None, "pixel")}
-                    if args.unet and k == 2:
+                    if args.unet and k == 2 and protocol == "squares":
                         runs["unet-scratch"] = (None, "unet")
                         runs["unet-s4"] = (str(pre), "unet")
                     for meth, spec in runs.items():
@@ -279,21 +309,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                             pred = random_forest(comps[m], split.train, seed)
                         else:
                             out = run_engine(
-                                site, squares, m, work, f"{name}_s{seed}_k{k}_{m}_{meth}",
+                                site, squares, m, work, f"{tag}_{m}_{meth}",
                                 init=spec[0], head=spec[1], widths=widths, seed=seed,
                             )  # fmt: skip
                             pred = out["pred"]
                             extra = {"finetune_s": out["finetune_s"], "segment_s": out["segment_s"]}
                         sc = score(pred, split.test, site.class_names)
                         row = {
-                            "site": name, "seed": seed, "k": k, "modality": m, "method": meth,
+                            "site": name, "protocol": protocol, "seed": seed, "k": k,
+                            "modality": m, "method": meth,
                             "miou": sc["miou"], "oa": sc["oa"], "iou": sc["iou"],
                             "n_test": sc["n_test"], "squares": split.squares,
                             "seconds": time.perf_counter() - t0, **extra,
                         }  # fmt: skip
                         rows.append(row)
                         print(
-                            f"{name} seed {seed} K {k} {m} {meth:14s} mIoU {sc['miou']:.3f} "
+                            f"{name} {protocol} seed {seed} K {k} {m} {meth:14s} "
+                            f"mIoU {sc['miou']:.3f} "
                             f"OA {sc['oa']:.3f} ({row['seconds']:.0f} s)",
                             flush=True,
                         )
@@ -328,25 +360,32 @@ def render(args, rows: List[dict], notes: List[str], total: float) -> str:
         "",
         f"```\n{cmd.strip()}\n```",
         "",
-        "Protocol: per seed, K squares of 5 x 5 px per class strictly inside one parcel of that "
-        "class; test = every other labelled pixel less a 1-px margin around the squares; mIoU "
-        "over the classes present in the test truth (a class too small to hold a square counts "
-        "with IoU 0 for every method). Maps on the 10 m label grid.",
+        "Protocols (per seed): *squares*: K squares of 5 x 5 px per class strictly inside one "
+        "parcel of that class; test = every other labelled pixel less a 1-px margin around the "
+        "squares. *parcels*: half of each class's parcels (at least one, classes with two or "
+        "more) are test parcels, K of the others train. mIoU over the classes present in the "
+        "test truth (a class without training pixels counts with IoU 0 for every method). Maps "
+        "on the 10 m label grid.",
         "",
     ]
     for name in dict.fromkeys(r["site"] for r in rows):
-        out += summarise(rows, name)
-        sq = [r for r in rows if r["site"] == name and r["method"] == "rf" and r["seed"] == 0]
-        for r in sq:
-            if r["modality"] == rows[0]["modality"]:
-                out.append(
-                    f"- K = {r['k']}: squares per class {r['squares']}, {r['n_test']} test px"
-                )
-        out.append("")
+        for protocol in dict.fromkeys(_proto(r) for r in rows if r["site"] == name):
+            out += summarise(rows, name, protocol)
+            first = [
+                r for r in rows
+                if r["site"] == name and _proto(r) == protocol and r["method"] == "rf"
+                and r["seed"] == 0 and r["modality"] == rows[0]["modality"]
+            ]  # fmt: skip
+            for r in first:
+                out.append(f"- K = {r['k']}: per class {r['squares']}, {r['n_test']} test px")
+            out.append("")
     out += ["Cost (2-core CPU, 1 thread):", ""] + notes
     for name in dict.fromkeys(r["site"] for r in rows):
-        ft = [r["finetune_s"] for r in rows if r["site"] == name and r["method"] == "s4"]
-        sg = [r["segment_s"] for r in rows if r["site"] == name and r["method"] == "s4"]
+        own = [
+            r for r in rows if r["site"] == name and r["method"] == "s4" and _proto(r) == "squares"
+        ]
+        ft = [r["finetune_s"] for r in own]
+        sg = [r["segment_s"] for r in own]
         if ft:
             out.append(
                 f"- {name}: default fine-tuning {np.mean(ft):.0f} s (max {np.max(ft):.0f} s), "

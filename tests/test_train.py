@@ -346,7 +346,7 @@ def test_finetune_command_with_few_polygon_regularisers(tiny_demo, tmp_path, cap
         "--crop-size", "16", "--widths", "8", "16", "32", "--device", "cpu",
         "--val-fraction", "0", "--crops-per-epoch", "6", "--frame-dropout", "0.3",
         "--noise-std", "0.1", "--band-shift-std", "0.2", "--weight-decay", "0.01",
-        "--json", "--quiet",
+        "--head", "unet", "--json", "--quiet",
     ]  # fmt: skip
     assert main(args) == 0
     printed = json.loads(capsys.readouterr().out)

@@ -348,6 +348,7 @@ def test_pretrain_then_finetune_a_memory_layer_logs_loss_and_miou(
             "CROP_SIZE": 16,
             "BATCH_SIZE": 2,
             "DEVICE": 1,
+            "HEAD": 1,  # the paper's 3D U-Net fine-tuning: one log line per epoch
             "FREEZE_ENCODER": True,
             "CLASS_WEIGHTING": 1,
             "OUTPUT": str(out),
