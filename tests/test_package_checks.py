@@ -148,7 +148,12 @@ def test_user_guide_names_real_algorithms_and_parameters(qgis_app, repo_root):
     named = set(re.findall(r"`(s4:[a-z_]+)`", workflow))
     assert named == set(params), "every algorithm is described, under its real id"
     everything = set().union(*params.values())
-    words = set(re.findall(r"\b[A-Z][A-Z0-9_]{3,}\b", workflow)) - {"QGIS", "EPSG", "STAC", "S4_THREADS"}
+    words = set(re.findall(r"\b[A-Z][A-Z0-9_]{3,}\b", workflow)) - {
+        "QGIS",
+        "EPSG",
+        "STAC",
+        "S4_THREADS",
+    }
     assert words <= everything, f"not parameters of any S4 algorithm: {words - everything}"
     for name in ("SENTINEL2", "SENTINEL1", "MODEL", "INIT_MODEL", "LABELS", "CLASS_FIELD",
                  "EXTENT", "DEVICE", "OUTPUT", "OUTPUT_VECTOR"):  # fmt: skip
