@@ -391,22 +391,25 @@ def render(args, rows: List[dict], notes: List[str], total: float) -> str:
                 f"- {name}: default fine-tuning {np.mean(ft):.0f} s (max {np.max(ft):.0f} s), "
                 f"segmentation {np.mean(sg):.1f} s per run"
             )
-    out += ["", "<details><summary>Per-class IoU (mean over seeds)</summary>", ""]
+    out += ["", "<details><summary>Per-class IoU % (mean over seeds)</summary>", ""]
     for name in dict.fromkeys(r["site"] for r in rows):
-        out.append(f"| {name} | K | method | " + " | ".join(
-            next(r for r in rows if r["site"] == name)["iou"].keys()) + " |")  # fmt: skip
-        n = len(next(r for r in rows if r["site"] == name)["iou"])
-        out.append("|---|---:|---|" + "---:|" * n)
-        keys = sorted({(r["modality"], r["k"], r["method"]) for r in rows if r["site"] == name})
-        for m, k, meth in keys:
+        site_rows = [r for r in rows if r["site"] == name]
+        cls = list(dict.fromkeys(c for r in site_rows for c in r["iou"]))
+        out.append(f"| {name} | K | method | " + " | ".join(cls) + " |")
+        out.append("|---|---:|---|" + "---:|" * len(cls))
+        keys = sorted({(_proto(r), r["modality"], r["k"], r["method"]) for r in site_rows})
+        for proto, m, k, meth in keys:
             sel = [
                 r
-                for r in rows
-                if (r["site"], r["modality"], r["k"], r["method"]) == (name, m, k, meth)
+                for r in site_rows
+                if (_proto(r), r["modality"], r["k"], r["method"]) == (proto, m, k, meth)
             ]
-            cls = sel[0]["iou"].keys()
-            vals = " | ".join(f"{100 * np.mean([r['iou'][c] for r in sel]):.0f}" for c in cls)
-            out.append(f"| {m.upper()} | {k} | {meth} | {vals} |")
+            vals = []
+            for c in cls:
+                v = [r["iou"][c] for r in sel if c in r["iou"]]
+                vals.append(f"{100 * np.mean(v):.0f}" if v else "–")
+            unit = "sq" if proto == "squares" else "parcels"
+            out.append(f"| {m.upper()} | {k} {unit} | {meth} | {' | '.join(vals)} |")
         out.append("")
     out += ["</details>", "", CREDIT]
     return "\n".join(out)
