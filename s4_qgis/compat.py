@@ -104,6 +104,10 @@ NUMBER_DOUBLE = qgis_enum(
 FLAG_ADVANCED = qgis_enum(
     "Qgis.ProcessingParameterFlag.Advanced", "QgsProcessingParameterDefinition.Flag.FlagAdvanced"
 )
+# File parameters that pick a folder: Qgis.ProcessingFileParameterBehavior from QGIS 3.36.
+FILE_FOLDER = qgis_enum(
+    "Qgis.ProcessingFileParameterBehavior.Folder", "QgsProcessingParameterFile.Behavior.Folder"
+)
 # Geometry types: Qgis.WkbType from QGIS 3.30.
 WKB_MULTIPOLYGON = qgis_enum("Qgis.WkbType.MultiPolygon", "QgsWkbTypes.Type.MultiPolygon")
 WKB_NO_GEOMETRY = qgis_enum("Qgis.WkbType.NoGeometry", "QgsWkbTypes.Type.NoGeometry")

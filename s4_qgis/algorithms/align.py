@@ -33,8 +33,8 @@ class AlignTimeSeries(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.add_series_parameter("SENTINEL1", "Sentinel-1 layers (one per date)", optional=False)
-        self.add_series_parameter("SENTINEL2", "Sentinel-2 layers (one per date)", optional=False)
+        self.add_series_parameter("SENTINEL1", "Sentinel-1 layers (one per date)")
+        self.add_series_parameter("SENTINEL2", "Sentinel-2 layers (one per date)")
         self.add_float(
             "MAX_GAP_DAYS", "Largest S1-S2 date gap (days)", None, 0.0, 3650.0, optional=True
         )
@@ -52,8 +52,8 @@ class AlignTimeSeries(S4Algorithm):
         s2 = self.series_files(parameters, "SENTINEL2", context)
         if not s1 or not s2:
             raise QgsProcessingException(
-                "Alignment needs both series: give Sentinel-1 layers (SENTINEL1) and "
-                "Sentinel-2 layers (SENTINEL2) of the same area"
+                "Alignment needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in "
+                "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
             )
         out_dir = self.parameterAsString(parameters, "OUTPUT", context)
         api = self.engine(feedback)

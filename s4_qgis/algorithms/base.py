@@ -18,6 +18,7 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
@@ -25,7 +26,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
-from ..compat import FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER, SOURCE_RASTER
+from ..compat import FILE_FOLDER, FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER, SOURCE_RASTER
 from ..layers import raster_files
 from ..tasks import format_metrics
 
@@ -92,10 +93,19 @@ class S4Algorithm(QgsProcessingAlgorithm):
         self.add_int("SEED", "Random seed", 0, 0, 2**31 - 1, advanced=True)
         self.add_widths_parameter()
 
-    def add_series_parameter(self, name: str, description: str, optional: bool = True) -> None:
+    def add_series_parameter(self, name: str, description: str) -> None:
+        """``name``: raster layers (one per date); ``name_FOLDER``: or a folder of per-date
+        GeoTIFFs (what ``s4 fetch`` writes), so ``qgis_process`` needs no file per date. Both
+        are optional in the dialog: algorithms that need a series check it when they run."""
         self.addParameter(
-            QgsProcessingParameterMultipleLayers(
-                name, description, SOURCE_RASTER, optional=optional
+            QgsProcessingParameterMultipleLayers(name, description, SOURCE_RASTER, optional=True)
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                f"{name}_FOLDER",
+                f"{description.split(' (')[0]}: or a folder of per-date GeoTIFFs",
+                behavior=FILE_FOLDER,
+                optional=True,
             )
         )
 
@@ -171,12 +181,29 @@ class S4Algorithm(QgsProcessingAlgorithm):
         return values
 
     def series_files(self, parameters: Dict[str, Any], name: str, context) -> List[str]:
-        """Files of a multiple-layers parameter (raises QgsProcessingException when not files)."""
+        """Files of a series: its layers, then the GeoTIFFs of its ``_FOLDER`` (raises
+        QgsProcessingException when a layer is not a file or the folder holds none)."""
         layers = self.parameterAsLayerList(parameters, name, context)
         try:
-            return raster_files(layers, name)
+            files = raster_files(layers, name)
         except ValueError as error:
             raise QgsProcessingException(str(error)) from None
+        folder = self.parameterAsFile(parameters, f"{name}_FOLDER", context)
+        if folder:
+            if not os.path.isdir(folder):
+                raise QgsProcessingException(f"{name}_FOLDER: {folder} is not a folder")
+            found = sorted(
+                os.path.join(folder, f)
+                for f in os.listdir(folder)
+                if f.lower().endswith((".tif", ".tiff"))
+            )
+            if not found:
+                raise QgsProcessingException(
+                    f"{name}_FOLDER: {folder} holds no GeoTIFF (.tif): choose the folder with "
+                    "one file per date (e.g. the S1/ or S2/ folder written by the download step)"
+                )
+            files += [f for f in found if f not in files]
+        return files
 
     @staticmethod
     def sources(files: List[str]):

@@ -46,8 +46,8 @@ class Pretrain(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.add_series_parameter("SENTINEL1", "Sentinel-1 layers (one per date)", optional=False)
-        self.add_series_parameter("SENTINEL2", "Sentinel-2 layers (one per date)", optional=False)
+        self.add_series_parameter("SENTINEL1", "Sentinel-1 layers (one per date)")
+        self.add_series_parameter("SENTINEL2", "Sentinel-2 layers (one per date)")
         self.add_training_parameters(epochs=10)
         steps = QgsProcessingParameterNumber(
             "STEPS_PER_EPOCH",
@@ -76,8 +76,8 @@ class Pretrain(S4Algorithm):
         s2 = self.series_files(parameters, "SENTINEL2", context)
         if not s1 or not s2:
             raise QgsProcessingException(
-                "Pretraining needs both series: give Sentinel-1 layers (SENTINEL1) and "
-                "Sentinel-2 layers (SENTINEL2) of the same area"
+                "Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in "
+                "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
             )
         out = self.parameterAsFileOutput(parameters, "OUTPUT", context)
         check_output_suffix(out, (".pt",), "OUTPUT", "checkpoint")

@@ -720,3 +720,44 @@ def test_fetch_time_series_downloads_from_a_local_stac_api(s4_processing, stac_c
     assert aligned["FRAMES"] == 2
     with pytest.raises(QgsProcessingException, match="STAC_URL"):
         run("fetch_time_series", {**params, "STAC_URL": "", "OUTPUT": str(tmp_path / "x")})
+
+
+def test_series_can_be_given_as_folders(s4_processing, tiny_demo, tmp_path):
+    """SENTINEL1_FOLDER / SENTINEL2_FOLDER (what the download step writes) give the same
+    series as one layer per date; a folder without GeoTIFFs is named in the error."""
+    from qgis.core import QgsProcessingException
+
+    by_folder = run(
+        "align_time_series",
+        {
+            "SENTINEL1_FOLDER": str(tiny_demo.s1_dir),
+            "SENTINEL2_FOLDER": str(tiny_demo.s2_dir),
+            "OUTPUT": str(tmp_path / "by_folder"),
+        },
+    )
+    by_layers = run(
+        "align_time_series",
+        {
+            "SENTINEL1": tifs(tiny_demo.s1_dir),
+            "SENTINEL2": tifs(tiny_demo.s2_dir),
+            "OUTPUT": str(tmp_path / "by_layers"),
+        },
+    )
+    a = sorted(p.name for p in Path(by_folder["OUTPUT"]).iterdir())
+    b = sorted(p.name for p in Path(by_layers["OUTPUT"]).iterdir())
+    assert a == b and a
+    table = "dates.csv"
+    assert (Path(by_folder["OUTPUT"]) / table).read_text() == (
+        Path(by_layers["OUTPUT"]) / table
+    ).read_text()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(QgsProcessingException, match="SENTINEL1_FOLDER.*no GeoTIFF"):
+        run(
+            "align_time_series",
+            {
+                "SENTINEL1_FOLDER": str(empty),
+                "SENTINEL2_FOLDER": str(tiny_demo.s2_dir),
+                "OUTPUT": str(tmp_path / "x"),
+            },
+        )
