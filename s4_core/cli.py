@@ -8,7 +8,7 @@ import sys
 from typing import List, Optional
 
 from . import __version__
-from .errors import S4Error
+from .errors import S4Error, SettingError
 
 # Subcommand modules, in the order ``s4 --help`` lists them. Each has ``register(subparsers)``
 # that adds its parser and sets ``func(args) -> int`` as the default.
@@ -42,6 +42,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except SettingError as exc:  # the option as typed on the command line
+        print(f"s4 {args.command}: error: {exc.for_command_line()}", file=sys.stderr)
+        return 2
     except S4Error as exc:
         print(f"s4 {args.command}: error: {exc}", file=sys.stderr)
         return 2
