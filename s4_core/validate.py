@@ -96,7 +96,7 @@ RULES: Dict[str, Rule] = {
     "band_shift_std": Rule("float", 0, flag="--band-shift-std"),
     "val_fraction": Rule("float", 0, 0.9, flag="--val-fraction"),
     "max_cloud_fraction": Rule("float", 0, 1, flag="--max-cloud"),
-    "max_gap_days": Rule("float", 0, flag="--max-gap-days"),
+    "max_gap_days": Rule("float", 0, flag="--max-gap"),
     "min_area_m2": Rule("float", 0, flag="--min-area"),
     "resolution": Rule("float", 0, low_open=True, flag="--resolution"),
     "tile_size": Rule("int", 16, flag="--tile-size"),

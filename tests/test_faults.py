@@ -278,3 +278,46 @@ def test_command_line_exit_code_and_stderr_in_a_subprocess(env, tmp_path):
     )
     assert proc.stdout == ""
     assert snapshot(env.base, tmp_path) == before
+
+
+def test_every_rule_names_an_option_of_the_command_line():
+    """The table's options exist (the CLI's messages name what the user can type)."""
+    import argparse
+
+    from s4_core.cli import build_parser
+    from s4_core.validate import CHOICES, RULES
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    options = {opt for p in sub.choices.values() for a in p._actions for opt in a.option_strings}
+    flags = {r.flag for r in RULES.values()} | {flag for _, flag in CHOICES.values()}
+    assert flags <= options, flags - options
+
+
+@pytest.mark.parametrize(
+    "setting, value, ok",
+    [
+        ("epochs", 1, True),
+        ("epochs", 2.0, False),  # whole numbers only
+        ("epochs", True, False),
+        ("lr", float("nan"), False),
+        ("lr", 1e-9, True),
+        ("lr", 0, False),
+        ("val_fraction", 0.9, True),
+        ("val_fraction", 0.91, False),
+        ("frame_dropout", 1.0, False),
+        ("widths", (8, 16), True),
+        ("widths", "8,16", False),
+        ("widths", [8, 0], False),
+        ("composite_months", 0, True),
+        ("overlap", 0, True),
+    ],
+)
+def test_setting_rules(setting, value, ok):
+    from s4_core.validate import check_settings
+
+    if ok:
+        check_settings(**{setting: value})
+    else:
+        with pytest.raises(SettingError, match=rf"^{setting} must be "):
+            check_settings(**{setting: value})
