@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from .errors import DataError
-from .validate import check_less, check_outputs, check_settings
+from .validate import check_align, check_less, check_outputs, check_settings
 
 PathLike = Union[str, "os.PathLike[str]"]
 Sources = Union[PathLike, Sequence[PathLike]]
@@ -138,18 +138,7 @@ def align(
 
     from .align import write_aligned
 
-    check_settings(max_gap_days=max_gap_days, max_cloud_fraction=max_cloud_fraction)
-    out_dir = Path(out_dir)
-    check_outputs(
-        {
-            "output folder": out_dir,
-            "aligned S1 stack": out_dir / "s1_aligned.tif",
-            "aligned S2 stack": out_dir / "s2_aligned.tif",
-            "dates table": out_dir / "dates.csv",
-        },
-        {"Sentinel-1 input": s1, "Sentinel-2 input": s2},
-        folders=("output folder",),
-    )
+    check_align(s1, s2, out_dir, max_gap_days=max_gap_days, max_cloud_fraction=max_cloud_fraction)
     scene = open_scene(s1, s2, max_gap_days=max_gap_days, max_cloud_fraction=max_cloud_fraction)
     paths = write_aligned(scene, Path(out_dir), progress=progress, cancel=cancel)
     al = scene.alignment

@@ -101,6 +101,7 @@ RULES: Dict[str, Rule] = {
     "resolution": Rule("float", 0, low_open=True, flag="--resolution"),
     "tile_size": Rule("int", 16, flag="--tile-size"),
     "overlap": Rule("int", 0, flag="--overlap"),
+    "block": Rule("int", 1, flag="--block"),
 }
 
 # Choice settings: allowed values.
@@ -231,3 +232,20 @@ def _check_writable(out: Path, label: str, *, folder: bool) -> None:
         ) from None
     os.close(fd)
     os.unlink(probe)
+
+
+def check_align(s1: Any, s2: Any, out_dir: Any, **settings: Any) -> None:
+    """The checks of an alignment into ``out_dir`` (``api.align`` and ``s4 align``): the
+    ``settings`` ranges, the folder writable, its stacks and table not among the inputs."""
+    check_settings(**settings)
+    out_dir = Path(os.fspath(out_dir))
+    check_outputs(
+        {
+            "output folder": out_dir,
+            "aligned S1 stack": out_dir / "s1_aligned.tif",
+            "aligned S2 stack": out_dir / "s2_aligned.tif",
+            "dates table": out_dir / "dates.csv",
+        },
+        {"Sentinel-1 input": s1, "Sentinel-2 input": s2},
+        folders=("output folder",),
+    )

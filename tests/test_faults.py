@@ -62,6 +62,8 @@ def env(tiny_demo, tmp_path_factory) -> SimpleNamespace:
     ckpt = load_checkpoint(e.best)
     ckpt["metrics"] = {"epoch": 1, "loss": 0.0}  # no later epoch can beat a zero loss
     save_checkpoint(e.best, ckpt)
+    e.aligned = base / "aligned"
+    api.align(str(e.s1), str(e.s2), e.aligned)
     return e
 
 
@@ -92,6 +94,10 @@ def pretrain(e, work: Path, *extra: str) -> List[str]:
         "pretrain", "--s1", str(e.s1), "--s2", str(e.s2), "--out", str(work / "pre.pt"),
         "--steps-per-epoch", "1", *TINY, *extra,
     ]  # fmt: skip
+
+
+def align(e, work: Path, *extra: str) -> List[str]:
+    return ["align", "--s1", str(e.s1), "--s2", str(e.s2), "--out", str(work), "--quiet", *extra]
 
 
 def segment(e, work: Path, *extra: str, out: str = "") -> List[str]:
@@ -150,6 +156,18 @@ CASES: List[Case] = [
      r"output model .* is a folder: give a file name"),
     ("segment out under a file", lambda e, w: segment(e, w, out=str(e.ft / "map.tif")),
      r"output class raster .*map\.tif cannot be written: .*ft\.pt is not a folder"),
+    ("align max cloud 5", lambda e, w: align(e, w, "--max-cloud", "5"),
+     r"--max-cloud must be a number from 0 to 1, got 5\.0"),
+    ("align max gap -1", lambda e, w: align(e, w, "--max-gap", "-1"),
+     r"--max-gap must be a number >= 0, got -1\.0"),
+    ("align block 0", lambda e, w: align(e, w, "--block", "0"),
+     r"--block must be a whole number >= 1, got 0"),
+    ("align out is a file", lambda e, w: align(e, w, "--out", str(e.ft)),
+     r"output folder .*ft\.pt is a file: give a folder"),
+    ("align over its own input stacks",
+     lambda e, w: ["align", "--s1", str(e.aligned / "s1_aligned.tif"), "--s2",
+                   str(e.aligned / "s2_aligned.tif"), "--out", str(e.aligned), "--quiet"],
+     r"aligned S1 stack .*s1_aligned\.tif would overwrite the Sentinel-1 input"),
     ("finetune resume: epochs not beyond it",
      lambda e, w: finetune(e, w, "--head", "unet", "--val-fraction", "0", "--resume",
                            str(e.best), "--epochs", "1"),
