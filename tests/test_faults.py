@@ -354,3 +354,35 @@ def test_setting_rules(setting, value, ok):
     else:
         with pytest.raises(SettingError, match=rf"^{setting} must be "):
             check_settings(**{setting: value})
+
+
+def test_sigterm_stops_the_command_line_cleanly(env, tmp_path):
+    """SIGTERM mid-training: exit 143 with a message, no traceback, no file left behind."""
+    import signal
+    import time
+
+    repo = Path(__file__).resolve().parent.parent
+    out = tmp_path / "out"
+    argv = pretrain(env, out, "--steps-per-epoch", "100000")
+    argv.remove("--quiet")  # the progress bar tells when training runs
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "s4_core.cli", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    seen = b""
+    deadline = time.time() + 120
+    while b"pretraining epoch" not in seen and time.time() < deadline:
+        chunk = os.read(proc.stderr.fileno(), 4096)
+        if not chunk:
+            break
+        seen += chunk
+    assert b"pretraining epoch" in seen, seen.decode(errors="replace")
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=60)[1]
+    err = (seen + rest).decode(errors="replace")
+    assert proc.returncode == 143, err
+    assert "s4 pretrain: terminated (SIGTERM)" in err and "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
