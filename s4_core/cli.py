@@ -69,6 +69,9 @@ def _run(args: argparse.Namespace) -> int:
     except S4Error as exc:
         print(f"s4 {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the environment (disk full, permissions), not a bug in S4
+        print(f"s4 {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except Terminated:
         print(f"s4 {args.command}: terminated (SIGTERM); temporary files removed", file=sys.stderr)
         return 143

@@ -66,6 +66,7 @@ from .errors import Cancelled, CheckpointError, DataError, LabelError
 from .grid import Grid
 from .labels import IGNORE_INDEX, ClassMap
 from .metrics import confusion_matrix, scores
+from .validate import check_written_raster
 
 PathLike = Union[str, "os.PathLike[str]"]
 Progress = Callable[..., None]
@@ -546,7 +547,9 @@ def _segment_scene(
             dst.close()
             if pdst is not None:
                 pdst.close()
+        check_written_raster(tmp_out, out_path, grid.width, grid.height, 1)
         if tmp_prob is not None:
+            check_written_raster(tmp_prob, prob_path, grid.width, grid.height, k)
             os.replace(tmp_prob, prob_path)
             _remove(Path(str(tmp_prob) + ".aux.xml"))
         os.replace(tmp_out, out_path)

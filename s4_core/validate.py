@@ -249,3 +249,27 @@ def check_align(s1: Any, s2: Any, out_dir: Any, **settings: Any) -> None:
         {"Sentinel-1 input": s1, "Sentinel-2 input": s2},
         folders=("output folder",),
     )
+
+
+def check_written_raster(path: Path, final: Path, width: int, height: int, count: int) -> None:
+    """After writing the temporary raster ``path`` (to become ``final``): flush it to disk and
+    read it back (size, bands, last row of every band). GDAL can leave a truncated or empty
+    file without an error when the disk is full; ``OutputError`` says so instead."""
+    import rasterio
+    from rasterio.windows import Window
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        with rasterio.open(path) as ds:
+            if (ds.width, ds.height, ds.count) != (width, height, count):
+                raise ValueError(f"{ds.width} x {ds.height} px, {ds.count} bands")
+            ds.read(window=Window(0, height - 1, width, 1))
+    except Exception as exc:  # rasterio/GDAL errors of every kind, OSError
+        raise OutputError(
+            f"could not write {final}: the file came out incomplete ({exc}); check that the "
+            f"disk holding {final.parent} has free space, then run again"
+        ) from None

@@ -386,3 +386,53 @@ def test_sigterm_stops_the_command_line_cleanly(env, tmp_path):
     assert proc.returncode == 143, err
     assert "s4 pretrain: terminated (SIGTERM)" in err and "Traceback" not in err
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.fixture()
+def full_disk(tmp_path):
+    """A 64 KiB tmpfs with 4 KiB left (root only; skipped where mounting is not allowed)."""
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace')}")
+    try:
+        (mnt / "filler").write_bytes(b"\0" * 60000)
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+@pytest.mark.parametrize("command", ["segment", "align", "finetune"])
+def test_full_disk_is_a_clear_error_and_leaves_nothing(env, full_disk, capsys, command):
+    """GDAL can leave truncated rasters on a full disk without raising: the written files are
+    read back before they take their final name; nothing but the filler remains."""
+    argv, expected = {
+        "segment": (
+            segment(env, full_disk, "--probabilities", str(full_disk / "p.tif"),
+                    out=str(full_disk / "map.tif")),
+            r"could not write .*p\.tif: the file came out incomplete .*check that the disk "
+            r"holding .*full has free space",
+        ),
+        "align": (
+            align(env, full_disk),
+            r"could not write .*s1_aligned\.tif: the file came out incomplete .*free space",
+        ),
+        "finetune": (
+            finetune(env, full_disk, "--out", str(full_disk / "m.pt")),
+            r"cannot write the checkpoint .*m\.pt: .*check the folder is writable and the disk "
+            r"has space",
+        ),
+    }[command]  # fmt: skip
+    before = snapshot(env.base)
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code != 0, err
+    assert "Traceback" not in err
+    assert re.search(expected, err), err
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+    assert snapshot(env.base) == before
