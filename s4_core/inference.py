@@ -62,7 +62,7 @@ from .device import (
     resolve_device,
     run_with_oom_backoff,
 )
-from .errors import Cancelled, CheckpointError, DataError, LabelError
+from .errors import Cancelled, CheckpointError, DataError, LabelError, OutputError
 from .grid import Grid
 from .labels import IGNORE_INDEX, ClassMap
 from .metrics import confusion_matrix, scores
@@ -773,9 +773,15 @@ def vectorize_classes(
                 n += len(buffer)
         _check_cancel(cancel)
         os.replace(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
             _remove(p)
+        # fiona/GDAL report a failed write (full disk, lost folder) as RuntimeError/FionaError
+        if isinstance(exc, (OSError, RuntimeError, fiona.errors.FionaError)):
+            raise OutputError(
+                f"could not write {out}: {exc}; check that the disk holding {out.parent} has "
+                "free space, then run again"
+            ) from None
         raise
     if progress is not None:
         progress(1.0, f"wrote {n} polygons to {out.name}", None)

@@ -407,7 +407,7 @@ def full_disk(tmp_path):
         subprocess.run(["umount", str(mnt)], check=True)
 
 
-@pytest.mark.parametrize("command", ["segment", "align", "finetune"])
+@pytest.mark.parametrize("command", ["segment", "vector", "align", "finetune"])
 def test_full_disk_is_a_clear_error_and_leaves_nothing(env, full_disk, capsys, command):
     """GDAL can leave truncated rasters on a full disk without raising: the written files are
     read back before they take their final name; nothing but the filler remains."""
@@ -417,6 +417,11 @@ def test_full_disk_is_a_clear_error_and_leaves_nothing(env, full_disk, capsys, c
                     out=str(full_disk / "map.tif")),
             r"could not write .*p\.tif: the file came out incomplete .*check that the disk "
             r"holding .*full has free space",
+        ),
+        "vector": (  # the class raster goes elsewhere and is complete; the polygons fail
+            segment(env, full_disk, "--vector", str(full_disk / "v.gpkg"),
+                    out=str(full_disk.parent / "map.tif")),
+            r"could not write .*v\.gpkg: .*check that the disk holding .*full has free space",
         ),
         "align": (
             align(env, full_disk),
