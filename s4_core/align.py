@@ -34,9 +34,10 @@ from rasterio.windows import Window
 from rasterio.windows import from_bounds as window_from_bounds
 
 from . import radiometry
-from .errors import Cancelled, DataError
+from .errors import Cancelled, DataError, OutputError
 from .grid import Grid, as_crs
 from .series import Acquisition, TimeSeries, open_dataset
+from .validate import check_written_raster
 
 Progress = Optional[Callable[..., None]]
 Cancel = Optional[Callable[[], bool]]
@@ -664,6 +665,9 @@ def write_aligned(
                                     done / total,
                                     f"aligning {m.upper()} {series.acquisitions[int(a)].date}",
                                 )
+        for m in mods:  # a full disk can leave a truncated stack without a GDAL error
+            prof = _profile(scene, m, compress)
+            check_written_raster(tmp[m], final[m], prof["width"], prof["height"], prof["count"])
         # dates.csv
         final["dates_csv"] = out_dir / "dates.csv"
         tmp["dates_csv"] = out_dir / f".dates.{tag}.tmp.csv"
@@ -671,26 +675,32 @@ def write_aligned(
         s2_dates = scene.acquisition_dates("s2") if "s2" in mods else None
         s2_idx = scene.frame_index("s2") if "s2" in mods else None
         gaps = scene.gap_days
-        with open(tmp["dates_csv"], "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(DATES_CSV_COLUMNS)
-            for t, d in enumerate(scene.dates):
-                cf = float("nan")
-                if s2_idx is not None and int(s2_idx[t]) in cloud_count:
-                    cf = cloud_count[int(s2_idx[t])] / npix
-                writer.writerow(
-                    [
-                        t,
-                        d.isoformat(),
-                        s1_dates[t].isoformat() if s1_dates else "",
-                        s2_dates[t].isoformat() if s2_dates else "",
-                        _fmt(float(gaps[t])) if scene.alignment is not None else "",
-                        "true" if frame_valid[t] else "false",
-                        _fmt(cf),
-                        _fmt(valid_count["s1"][t] / npix) if "s1" in mods else "",
-                        _fmt(valid_count["s2"][t] / npix) if "s2" in mods else "",
-                    ]
-                )
+        try:
+            with open(tmp["dates_csv"], "w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(DATES_CSV_COLUMNS)
+                for t, d in enumerate(scene.dates):
+                    cf = float("nan")
+                    if s2_idx is not None and int(s2_idx[t]) in cloud_count:
+                        cf = cloud_count[int(s2_idx[t])] / npix
+                    writer.writerow(
+                        [
+                            t,
+                            d.isoformat(),
+                            s1_dates[t].isoformat() if s1_dates else "",
+                            s2_dates[t].isoformat() if s2_dates else "",
+                            _fmt(float(gaps[t])) if scene.alignment is not None else "",
+                            "true" if frame_valid[t] else "false",
+                            _fmt(cf),
+                            _fmt(valid_count["s1"][t] / npix) if "s1" in mods else "",
+                            _fmt(valid_count["s2"][t] / npix) if "s2" in mods else "",
+                        ]
+                    )
+        except OSError as exc:
+            raise OutputError(
+                f"could not write {final['dates_csv']}: {exc.strerror or exc}; check that the "
+                f"disk holding {out_dir} has free space, then run again"
+            ) from None
         for key, path in tmp.items():
             os.replace(path, final[key])
         tmp.clear()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from .errors import DataError
+from .validate import check_align, check_less, check_outputs, check_settings
 
 PathLike = Union[str, "os.PathLike[str]"]
 Sources = Union[PathLike, Sequence[PathLike]]
@@ -137,6 +138,7 @@ def align(
 
     from .align import write_aligned
 
+    check_align(s1, s2, out_dir, max_gap_days=max_gap_days, max_cloud_fraction=max_cloud_fraction)
     scene = open_scene(s1, s2, max_gap_days=max_gap_days, max_cloud_fraction=max_cloud_fraction)
     paths = write_aligned(scene, Path(out_dir), progress=progress, cancel=cancel)
     al = scene.alignment
@@ -186,6 +188,18 @@ def pretrain(
     from .train import PretrainConfig
     from .train import pretrain as _pretrain
 
+    check_settings(
+        epochs=epochs,
+        crop_size=crop_size,
+        batch_size=batch_size,
+        time_length=time_length,
+        steps_per_epoch=steps_per_epoch,
+        lam=lam,
+        max_cloud_fraction=max_cloud_fraction,
+        widths=widths,
+        composite_months=composite_months,
+    )
+    check_outputs({"output model": out}, {"Sentinel-1 input": s1, "Sentinel-2 input": s2})
     scenes = [
         open_scene(a, b, max_cloud_fraction=max_cloud_fraction) for a, b in _scene_list(s1, s2)
     ]
@@ -275,15 +289,43 @@ def finetune(
     from .train import FinetuneConfig
     from .train import finetune as _finetune
 
+    check_settings(
+        modality=str(modality).lower(),
+        epochs=epochs,
+        crop_size=crop_size,
+        batch_size=batch_size,
+        time_length=time_length,
+        lr=lr,
+        val_fraction=val_fraction,
+        class_weighting=class_weighting,
+        max_cloud_fraction=max_cloud_fraction,
+        widths=widths,
+        crops_per_epoch=crops_per_epoch,
+        frame_dropout=frame_dropout,
+        noise_std=noise_std,
+        band_shift_std=band_shift_std,
+        weight_decay=weight_decay,
+        head=head,
+        composite_months=composite_months,
+        resolution=resolution,
+    )
     modality = modality.lower()
-    if modality not in ("s1", "s2"):
-        raise DataError(f"modality must be 's1' or 's2', not {modality!r}")
     given = s1 if modality == "s1" else s2
     if not _is_sources(given):
         raise DataError(
             f"fine-tuning for {modality.upper()} inference needs {modality.upper()} layers: "
             f"none were given (set the {modality.upper()} input or choose the other modality)"
         )
+    # the resumed checkpoint may be the output (training goes on in place); init may not
+    check_outputs(
+        {"output model": out},
+        {
+            "pretrained model (init)": init,
+            "labels": labels,
+            "Sentinel-1 input": s1,
+            "Sentinel-2 input": s2,
+        },
+    )
     # Only the inference modality is needed to fine-tune; it alone defines the frames.
     scene = open_scene(
         s1 if modality == "s1" else None,
@@ -338,6 +380,7 @@ def finetune(
     )
     return {
         "path": str(result.path),
+        "written": result.written,
         "history": result.history,
         "metrics": result.metrics,
         "classes": list(class_map.names),
@@ -372,6 +415,23 @@ def segment(
     from .errors import CheckpointError
     from .inference import segment_scene, vectorize_classes
 
+    check_settings(
+        min_area_m2=min_area_m2,
+        resolution=resolution,
+        tile_size=tile_size,
+        overlap=overlap,
+        batch_size=batch_size,
+        max_cloud_fraction=max_cloud_fraction,
+    )
+    check_less("overlap", overlap, "tile_size", tile_size)
+    check_outputs(
+        {
+            "output class raster": out,
+            "output polygons": vector_out,
+            "output probabilities": probabilities_out,
+        },
+        {"model": model, "Sentinel-1 input": s1, "Sentinel-2 input": s2},
+    )
     ckpt = load_checkpoint(model)
     modality = ckpt.get("modality")
     if ckpt.get("kind") != "finetuned" or modality not in ("s1", "s2"):
@@ -457,6 +517,8 @@ def export_vector(
     """Class raster -> GeoPackage polygons (class_id, class_name, area_m2)."""
     from .inference import read_class_raster, vectorize_classes
 
+    check_settings(min_area_m2=min_area_m2)
+    check_outputs({"output polygons": out_gpkg}, {"class raster": class_raster})
     _, class_map, _ = read_class_raster(class_raster)
     n = vectorize_classes(
         Path(class_raster),

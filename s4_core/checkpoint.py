@@ -125,7 +125,7 @@ def save_checkpoint(path: PathLike, payload: Dict[str, Any]) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # torch's zip writer: RuntimeError on a full disk
         raise CheckpointError(
             f"cannot write the checkpoint {path}: {exc}; check the folder is writable and the "
             "disk has space"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from typing import List, Optional
 
 from . import __version__
-from .errors import S4Error
+from .errors import S4Error, SettingError
 
 # Subcommand modules, in the order ``s4 --help`` lists them. Each has ``register(subparsers)``
 # that adds its parser and sets ``func(args) -> int`` as the default.
@@ -38,13 +40,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that the engine's cleanup (``finally`` and
+    ``except BaseException`` blocks: temporary files removed) runs as for Ctrl-C."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main else None
+    try:
+        return _run(args)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
+    except SettingError as exc:  # the option as typed on the command line
+        print(f"s4 {args.command}: error: {exc.for_command_line()}", file=sys.stderr)
+        return 2
     except S4Error as exc:
         print(f"s4 {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the environment (disk full, permissions), not a bug in S4
+        print(f"s4 {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except Terminated:
+        print(f"s4 {args.command}: terminated (SIGTERM); temporary files removed", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"s4 {args.command}: interrupted", file=sys.stderr)
         return 130

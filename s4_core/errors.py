@@ -27,3 +27,26 @@ class Cancelled(S4Error):
 
 class FetchError(S4Error):
     """A STAC service or an asset that cannot be reached, searched or read (names the URL)."""
+
+
+class SettingError(DataError):
+    """A setting outside its allowed range (names the setting, the range and the value given).
+
+    A ``DataError`` so that callers catching those keep working. ``setting`` is the api name,
+    ``flag`` the command-line option; ``for_command_line()`` words the message with it."""
+
+    def __init__(
+        self, setting: str, rule: str, value: object, *, flag: str = "", cli_rule: str = ""
+    ) -> None:
+        self.setting, self.rule, self.value = setting, rule, value
+        self.flag, self.cli_rule = flag, cli_rule or rule
+        super().__init__(f"{setting} must be {rule}, got {value!r}")
+
+    def for_command_line(self) -> str:
+        """The message naming the command-line option, e.g. "--epochs must be ..."."""
+        return f"{self.flag or self.setting} must be {self.cli_rule}, got {self.value!r}"
+
+
+class OutputError(S4Error):
+    """An output that would overwrite an input or cannot be written (names the path and the
+    setting); raised before any work, so nothing was written."""

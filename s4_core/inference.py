@@ -62,10 +62,11 @@ from .device import (
     resolve_device,
     run_with_oom_backoff,
 )
-from .errors import Cancelled, CheckpointError, DataError, LabelError
+from .errors import Cancelled, CheckpointError, DataError, LabelError, OutputError
 from .grid import Grid
 from .labels import IGNORE_INDEX, ClassMap
 from .metrics import confusion_matrix, scores
+from .validate import check_written_raster
 
 PathLike = Union[str, "os.PathLike[str]"]
 Progress = Callable[..., None]
@@ -546,7 +547,9 @@ def _segment_scene(
             dst.close()
             if pdst is not None:
                 pdst.close()
+        check_written_raster(tmp_out, out_path, grid.width, grid.height, 1)
         if tmp_prob is not None:
+            check_written_raster(tmp_prob, prob_path, grid.width, grid.height, k)
             os.replace(tmp_prob, prob_path)
             _remove(Path(str(tmp_prob) + ".aux.xml"))
         os.replace(tmp_out, out_path)
@@ -770,9 +773,15 @@ def vectorize_classes(
                 n += len(buffer)
         _check_cancel(cancel)
         os.replace(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
             _remove(p)
+        # fiona/GDAL report a failed write (full disk, lost folder) as RuntimeError/FionaError
+        if isinstance(exc, (OSError, RuntimeError, fiona.errors.FionaError)):
+            raise OutputError(
+                f"could not write {out}: {exc}; check that the disk holding {out.parent} has "
+                "free space, then run again"
+            ) from None
         raise
     if progress is not None:
         progress(1.0, f"wrote {n} polygons to {out.name}", None)

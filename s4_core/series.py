@@ -527,7 +527,8 @@ def open_series(
 ) -> TimeSeries:
     """Discover a time series from a folder, a list of files or a multi-band stack.
 
-    ``sensor``: ``"s1"``/``"s2"`` overrides the detection from band names. ``s1_linear``: S1
+    ``sensor``: ``"s1"``/``"s2"`` overrides the detection from band names when those are
+    unclear; a contradiction (S2 bands given as S1 and vice versa) is a ``DataError``. ``s1_linear``: S1
     values are linear power (converted to dB); None detects it from the ``UNITS`` tag or the
     values (with a warning when it decides "linear"). ``s2_offset``: added to S2 digital numbers
     before scaling by 1/10000 (-1000 for L2A processing baseline 04.00+); float S2 files whose
@@ -551,6 +552,13 @@ def open_series(
                 f"names {sorted(first.bands)}; pass sensor='s1' or sensor='s2'"
             )
         sensor = detected
+    elif detected is not None and detected != sensor:  # the override is for unclear names
+        raise DataError(
+            f"{first.path} was given as Sentinel-{sensor[1]} but its bands "
+            f"{sorted(first.bands)} are Sentinel-{detected[1]} "
+            f"{'radar' if detected == 's1' else 'optical'} bands: swap the Sentinel-1 and "
+            "Sentinel-2 inputs"
+        )
 
     def measurement(e: _Entry) -> List[str]:
         return [b for b in e.bands if not (sensor == "s2" and b == SCL)]

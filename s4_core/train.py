@@ -21,7 +21,7 @@ from .align import Scene, fixed_length_indices, percentile_length
 from .checkpoint import load_checkpoint, save_checkpoint
 from .composite import as_model_input, describe_input
 from .device import autocast_context, cpu_threads, resolve_device
-from .errors import Cancelled, CheckpointError, DataError, LabelError
+from .errors import Cancelled, CheckpointError, DataError, LabelError, SettingError
 from .labels import IGNORE_INDEX, ClassMap
 from .losses import s4_loss
 from .metrics import confusion_matrix, scores
@@ -134,6 +134,9 @@ class TrainResult:
     device: str = "cpu"
     seconds: float = 0.0
     cancelled: bool = False
+    # False when no epoch of a resumed "unet" fine-tuning beat the resumed checkpoint: ``path``
+    # was not written by this run
+    written: bool = True
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -349,6 +352,7 @@ def _pretrain(
     first_epoch = 0
     if resume is not None:
         _, history, first_epoch = _resume(resume, "pretrained", model, optimizer)
+        _check_more_epochs(resume, first_epoch, cfg.epochs)
     gen = torch.Generator().manual_seed(cfg.seed)
     lam = cfg.lam if cfg.reconstruction else 0.0
     cw = 1.0 if cfg.contrastive else 0.0
@@ -436,6 +440,7 @@ def _pretrain(
         history[-1] if history else {},
         str(dev),
         time.time() - start,
+        written=payload is not None,
     )
 
 
@@ -470,6 +475,19 @@ def _resume(path: Path, kind: str, model, optimizer) -> Tuple[dict, List[dict], 
     if ckpt.get("optimizer"):
         optimizer.load_state_dict(ckpt["optimizer"])
     return ckpt, list(ckpt.get("history", [])), int(ckpt.get("epoch", 0))
+
+
+def _check_more_epochs(path: Path, done: int, epochs: int) -> None:
+    """``SettingError`` unless ``epochs`` (counted from the start) goes beyond the ``done``
+    epochs of the resumed checkpoint ``path``: else nothing would be trained or written."""
+    if epochs <= done:
+        raise SettingError(
+            "epochs",
+            f"more than the {done} epochs the resumed checkpoint {path} has trained (epochs "
+            "count from the start; nothing was trained or written)",
+            epochs,
+            flag="--epochs",
+        )
 
 
 def _cpu_state(model: torch.nn.Module) -> dict:
@@ -701,6 +719,7 @@ def _finetune(
     first_epoch = 0
     if resume is not None:
         ck, history, first_epoch = _resume(resume, "finetuned", model, optimizer)
+        _check_more_epochs(resume, first_epoch, cfg.epochs)
         # the resumed checkpoint is the best so far: a later epoch replaces it only if better
         best_metrics = dict(ck.get("metrics") or {})
         resumed_score = _checkpoint_score(best_metrics, bool(val_windows))
@@ -708,6 +727,7 @@ def _finetune(
             best_metrics = {}  # scored differently (validation changed): the next epoch saves
         else:
             best = resumed_score
+    written = False
     n_train = cfg.crops_per_epoch or len(train_windows)
     n_batches = int(np.ceil(n_train / cfg.batch_size))
     total = max(1, (cfg.epochs - first_epoch) * (n_batches + len(val_windows)))
@@ -792,6 +812,7 @@ def _finetune(
         }
         if improved:
             save_checkpoint(out, payload)
+            written = True
         _report(
             progress,
             done / total,
@@ -800,7 +821,7 @@ def _finetune(
             + (" (best, saved)" if improved else ""),
             record,
         )
-    return TrainResult(out, history, best_metrics, str(dev), time.time() - start)
+    return TrainResult(out, history, best_metrics, str(dev), time.time() - start, written=written)
 
 
 @torch.no_grad()

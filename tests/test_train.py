@@ -173,6 +173,7 @@ def test_resumed_finetune_keeps_a_better_checkpoint(tiny_demo, tmp_path):
     res = api.finetune(*args, modality="s2", epochs=3, val_fraction=0.0, resume=out, **UNET)
     assert [h["epoch"] for h in res["history"]] == [1, 2, 3]
     assert res["metrics"] == {"epoch": 1, "loss": 0.0}
+    assert res["written"] is False  # no epoch beat it: this run wrote nothing
     kept = load_checkpoint(out)
     assert kept["epoch"] == 1 and kept["metrics"] == {"epoch": 1, "loss": 0.0}
 
@@ -180,6 +181,7 @@ def test_resumed_finetune_keeps_a_better_checkpoint(tiny_demo, tmp_path):
     save_checkpoint(out, ckpt)
     res = api.finetune(*args, modality="s2", epochs=2, val_fraction=0.0, resume=out, **UNET)
     assert load_checkpoint(out)["epoch"] == 2 and res["metrics"]["epoch"] == 2
+    assert res["written"] is True
 
 
 def test_cpu_runs_are_reproducible(tiny_demo, tmp_path):

@@ -91,9 +91,19 @@ def run(args: argparse.Namespace) -> int:
     from ..align import alignment_summary, build_scene, write_aligned
     from ..errors import DataError
     from ..series import open_series
+    from ..validate import check_align
 
     if not args.s1 and not args.s2:
         raise DataError("give --s1 and/or --s2 (folders, stacks or files)")
+    check_align(
+        args.s1,
+        args.s2,
+        args.out,
+        max_gap_days=args.max_gap,
+        max_cloud_fraction=args.max_cloud,
+        resolution=args.resolution,
+        block=args.block,
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         s1 = open_series(_source(args.s1), "s1", s1_linear=args.s1_linear) if args.s1 else None

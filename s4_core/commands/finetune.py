@@ -110,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
             log=bar.log,
         )
     m = result["metrics"]
+    if not result.get("written", True):
+        return _nothing_written(args, result)
     print_result(
         result,
         args.json,
@@ -120,3 +122,25 @@ def run(args: argparse.Namespace) -> int:
         ],
     )
     return 0
+
+
+def _nothing_written(args: argparse.Namespace, result: dict) -> int:
+    """No epoch of a resumed run beat the resumed checkpoint: say so (not "wrote"). Exit 0 when
+    ``--out`` is the resumed checkpoint (it stays the best model), else 1 (no ``--out``)."""
+    import os
+    import sys
+
+    best = ", ".join(f"{k} {v:.4g}" for k, v in result["metrics"].items() if k != "epoch")
+    same = os.path.exists(args.out) and os.path.samefile(args.out, args.resume)
+    where = (
+        f"{args.out} is unchanged"
+        if same
+        else f"nothing was written to {args.out}; use {args.resume} as the model"
+    )
+    print(
+        f"s4 finetune: no epoch beat the resumed checkpoint {args.resume} ({best}): {where}",
+        file=sys.stderr,
+    )
+    if args.json:
+        print_result(result, True, [])
+    return 0 if same else 1

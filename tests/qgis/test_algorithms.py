@@ -250,6 +250,35 @@ def test_segment_of_layers_without_dates_fails_clearly(
     assert "optical_a.tif" in str(info.value) or "optical_" in str(info.value)
 
 
+def test_segment_refuses_to_overwrite_an_input_image_before_any_work(
+    s4_processing, tiny_demo, demo_model, tmp_path
+):
+    """The engine's output check (s4_core.validate) reaches the user as a
+    QgsProcessingException naming the file; the input image is untouched."""
+    import shutil
+
+    from qgis.core import QgsProcessingException
+
+    images = tmp_path / "S2"
+    shutil.copytree(tiny_demo.s2_dir, images)
+    victim = Path(tifs(images)[0])
+    before = victim.read_bytes()
+    with pytest.raises(QgsProcessingException) as info:
+        run(
+            "segment_time_series",
+            {
+                "SENTINEL2": tifs(images),
+                "MODEL": str(demo_model),
+                "DEVICE": 1,
+                "OUTPUT": str(victim),
+            },
+        )
+    assert f"{victim} would overwrite the Sentinel-2 input" in str(info.value)
+    assert victim.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["S2"]
+    assert len(list(images.iterdir())) == len(list(Path(tiny_demo.s2_dir).iterdir()))
+
+
 def test_segment_of_an_extent_outside_the_scene_fails_clearly(
     s4_processing, tiny_demo, demo_model, tmp_path
 ):

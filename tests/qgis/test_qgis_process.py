@@ -117,3 +117,98 @@ def test_qgis_process_lists_all_s4_algorithms(installed):
         "evaluate",
     ):
         assert f"s4:{name}" in done.stdout
+
+
+def _tifs(folder: Path) -> list:
+    return [str(p) for p in sorted(Path(folder).glob("*.tif"))]
+
+
+def _unwritable() -> Path:
+    """A folder no file can be created in, even by root (sysfs); skip where there is none."""
+    import os
+    import tempfile
+
+    for candidate in (Path("/sys/fs"), Path("/sys")):
+        try:
+            fd, probe = tempfile.mkstemp(dir=candidate)
+        except OSError:
+            return candidate
+        os.close(fd)
+        os.unlink(probe)
+    pytest.skip("no unwritable folder on this machine")
+
+
+# (name, algorithm, parameters from (demo scene copy, model copy, work folder), message regex)
+FAULTS = [
+    (
+        "segment over an input image",
+        "segment_time_series",
+        lambda d, m, w: [*(f"SENTINEL2={p}" for p in _tifs(d / "S2")), f"MODEL={m}", "DEVICE=1",
+                         f"OUTPUT={_tifs(d / 'S2')[0]}"],
+        r"S2_\S+\.tif would overwrite the Sentinel-2 input",
+    ),
+    (
+        "segment into an unwritable folder",
+        "segment_time_series",
+        lambda d, m, w: [*(f"SENTINEL2={p}" for p in _tifs(d / "S2")), f"MODEL={m}", "DEVICE=1",
+                         f"OUTPUT={_unwritable() / 's4' / 'x.tif'}"],
+        r"cannot be written: the folder /sys\S* is not writable",
+    ),
+    (
+        "finetune init is the output",
+        "finetune",
+        lambda d, m, w: [*(f"SENTINEL2={p}" for p in _tifs(d / "S2")),
+                         f"LABELS={d / 'labels' / 'parcels.gpkg'}", "CLASS_FIELD=crop_name",
+                         f"INIT_MODEL={m}", f"OUTPUT={m}", "DEVICE=1"],
+        r"model\.pt would overwrite the pretrained model \(init\)",
+    ),
+    (
+        "pretrain with S1 and S2 swapped",
+        "pretrain",
+        lambda d, m, w: [*(f"SENTINEL1={p}" for p in _tifs(d / "S2")),
+                         *(f"SENTINEL2={p}" for p in _tifs(d / "S1")), f"OUTPUT={w / 'p.pt'}",
+                         "DEVICE=1"],
+        r"was given as Sentinel-1 but its bands .* are Sentinel-2 optical bands: swap",
+    ),
+    (
+        "finetune epochs 0",
+        "finetune",
+        lambda d, m, w: [*(f"SENTINEL2={p}" for p in _tifs(d / "S2")),
+                         f"LABELS={d / 'labels' / 'parcels.gpkg'}", "CLASS_FIELD=crop_name",
+                         "EPOCHS=0", f"OUTPUT={w / 'f.pt'}", "DEVICE=1"],
+        r"Incorrect parameter value for EPOCHS",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, algorithm, build, expected", FAULTS, ids=[f[0] for f in FAULTS])
+def test_qgis_process_fault_matrix(
+    installed, tiny_demo, demo_model, tmp_path, name, algorithm, build, expected
+):
+    """Each fault: non-zero exit, the engine's (or QGIS's) message, no traceback, files as
+    they were (inputs untouched, nothing written)."""
+    import hashlib
+    import re
+    import shutil
+
+    data, work = tmp_path / "data", tmp_path / "work"
+    shutil.copytree(tiny_demo.root, data)
+    work.mkdir()
+    model = tmp_path / "model.pt"
+    shutil.copy(demo_model, model)
+
+    def snapshot() -> dict:
+        return {
+            str(p): hashlib.sha1(p.read_bytes()).hexdigest()
+            for p in tmp_path.rglob("*")
+            if p.is_file()
+        }
+
+    params = build(data, model, work)
+    before = snapshot()
+    done = helpers.run_qgis_process(installed, "run", f"s4:{algorithm}", "--", *params)
+    text = done.stdout + done.stderr
+    assert done.returncode != 0, text
+    assert re.search(expected, text), text
+    assert "Traceback" not in text
+    assert snapshot() == before

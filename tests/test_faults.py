@@ -1,0 +1,443 @@
+"""Fault matrix of the ``s4`` command line (issue 13): every bad setting or output path is
+refused with a message that names it and the fix, a non-zero exit code, no traceback, and the
+file system unchanged (no output, no temporary file, no input touched).
+
+Driven in-process through ``s4_core.cli.main`` on a copy of the tiny demo scene; one case runs
+``python -m s4_core.cli`` in a subprocess to check the real exit code and stderr.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable, Dict, List, Tuple
+
+import pytest
+
+from s4_core import api
+from s4_core.checkpoint import load_checkpoint, save_checkpoint
+from s4_core.cli import main
+from s4_core.errors import OutputError, SettingError
+
+TINY = ["--widths", "8", "16", "--crop-size", "16", "--device", "cpu", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def env(tiny_demo, tmp_path_factory) -> SimpleNamespace:
+    """A private copy of the demo scene plus models: pretrained (1 epoch), fine-tuned with the
+    pixel head, and a 1-epoch "unet" checkpoint whose recorded score no epoch can beat."""
+    base = tmp_path_factory.mktemp("faults")
+    data = base / "data"
+    shutil.copytree(tiny_demo.root, data)
+
+    def rel(p: Path) -> Path:
+        return data / Path(p).relative_to(tiny_demo.root)
+
+    e = SimpleNamespace(
+        base=base,
+        data=data,
+        s1=rel(tiny_demo.s1_dir),
+        s2=rel(tiny_demo.s2_dir),
+        parcels=rel(tiny_demo.parcels),
+        field=tiny_demo.class_field,
+        models=base / "models",
+    )
+    small = dict(crop_size=16, batch_size=2, widths=(8, 16), device="cpu", seed=0)
+    e.pre = e.models / "pre.pt"
+    api.pretrain(str(e.s1), str(e.s2), e.pre, epochs=1, steps_per_epoch=2, **small)
+    e.ft = e.models / "ft.pt"
+    api.finetune(None, str(e.s2), e.parcels, e.field, e.ft, **small)
+    e.best = e.models / "unet_best.pt"
+    api.finetune(
+        None, str(e.s2), e.parcels, e.field, e.best, epochs=1, head="unet", val_fraction=0.0,
+        **small,
+    )  # fmt: skip
+    ckpt = load_checkpoint(e.best)
+    ckpt["metrics"] = {"epoch": 1, "loss": 0.0}  # no later epoch can beat a zero loss
+    save_checkpoint(e.best, ckpt)
+    e.aligned = base / "aligned"
+    api.align(str(e.s1), str(e.s2), e.aligned)
+    return e
+
+
+def snapshot(*roots: Path) -> Dict[str, Tuple[int, str]]:
+    """Every file under ``roots``: path -> (size, sha1); hidden/temporary files included."""
+    out = {}
+    for root in roots:
+        for dirpath, _, files in os.walk(root):
+            for name in files:
+                p = Path(dirpath) / name
+                out[str(p)] = (p.stat().st_size, hashlib.sha1(p.read_bytes()).hexdigest())
+    return out
+
+
+def first_image(folder: Path) -> Path:
+    return sorted(folder.glob("*.tif"))[0]
+
+
+def finetune(e, work: Path, *extra: str) -> List[str]:
+    return [
+        "finetune", "--s2", str(e.s2), "--labels", str(e.parcels), "--class-field", e.field,
+        "--out", str(work / "model.pt"), *TINY, *extra,
+    ]  # fmt: skip
+
+
+def pretrain(e, work: Path, *extra: str) -> List[str]:
+    return [
+        "pretrain", "--s1", str(e.s1), "--s2", str(e.s2), "--out", str(work / "pre.pt"),
+        "--steps-per-epoch", "1", *TINY, *extra,
+    ]  # fmt: skip
+
+
+def align(e, work: Path, *extra: str) -> List[str]:
+    return ["align", "--s1", str(e.s1), "--s2", str(e.s2), "--out", str(work), "--quiet", *extra]
+
+
+def segment(e, work: Path, *extra: str, out: str = "") -> List[str]:
+    return [
+        "segment", "--model", str(e.ft), "--s2", str(e.s2),
+        "--out", out or str(work / "map.tif"), "--device", "cpu", "--quiet", *extra,
+    ]  # fmt: skip
+
+
+# (name, argv builder, regex the message must match); the builder gets (env, work folder).
+Case = Tuple[str, Callable[[SimpleNamespace, Path], List[str]], str]
+CASES: List[Case] = [
+    ("finetune epochs 0", lambda e, w: finetune(e, w, "--epochs", "0"),
+     r"--epochs must be a whole number >= 1, got 0"),
+    ("finetune epochs negative", lambda e, w: finetune(e, w, "--head", "unet", "--epochs", "-3"),
+     r"--epochs must be a whole number >= 1, got -3"),
+    ("pretrain epochs 0", lambda e, w: pretrain(e, w, "--epochs", "0"),
+     r"--epochs must be a whole number >= 1, got 0"),
+    ("finetune batch size 0", lambda e, w: finetune(e, w, "--batch-size", "0"),
+     r"--batch-size must be a whole number >= 1, got 0"),
+    ("finetune lr -1", lambda e, w: finetune(e, w, "--lr", "-1"),
+     r"--lr must be a number > 0, got -1\.0"),
+    ("finetune widths 0", lambda e, w: finetune(e, w, "--widths", "0"),
+     r"--widths must be at least 2 whole numbers, each >= 1, got \[0\]"),
+    ("pretrain one width", lambda e, w: pretrain(e, w, "--widths", "8"),
+     r"--widths must be at least 2 whole numbers, each >= 1, got \[8\]"),
+    ("finetune crop size 3", lambda e, w: finetune(e, w, "--crop-size", "3"),
+     r"--crop-size must be a whole number >= 8, got 3"),
+    ("finetune val fraction 1.5", lambda e, w: finetune(e, w, "--val-fraction", "1.5"),
+     r"--val-fraction must be a number from 0 to 0\.9, got 1\.5"),
+    ("finetune max cloud 5", lambda e, w: finetune(e, w, "--max-cloud", "5"),
+     r"--max-cloud must be a number from 0 to 1, got 5\.0"),
+    ("pretrain composite months 13", lambda e, w: pretrain(e, w, "--composite-months", "13"),
+     r"--composite-months must be a whole number from 0 to 12, got 13"),
+    ("segment min area -5", lambda e, w: segment(e, w, "--min-area", "-5"),
+     r"--min-area must be a number >= 0, got -5\.0"),
+    ("segment tile size 8", lambda e, w: segment(e, w, "--tile-size", "8"),
+     r"--tile-size must be a whole number >= 16, got 8"),
+    ("segment overlap >= tile", lambda e, w: segment(e, w, "--tile-size", "32", "--overlap", "32"),
+     r"--overlap must be smaller than --tile-size \(32\), got 32"),
+    ("segment resolution 0", lambda e, w: segment(e, w, "--resolution", "0"),
+     r"--resolution must be a number > 0, got 0\.0"),
+    ("segment out is an input image", lambda e, w: segment(e, w, out=str(first_image(e.s2))),
+     r"output class raster .*S2.*\.tif would overwrite the Sentinel-2 input .*S2.*nothing was "
+     r"written; choose another output file"),
+    ("segment probabilities are an input image",
+     lambda e, w: segment(e, w, "--probabilities", str(first_image(e.s2))),
+     r"output probabilities .* would overwrite the Sentinel-2 input"),
+    ("segment out is the model", lambda e, w: segment(e, w, out=str(e.ft)),
+     r"output class raster .*ft\.pt would overwrite the model .*ft\.pt"),
+    ("segment vector is the raster", lambda e, w: segment(e, w, "--vector", str(w / "map.tif")),
+     r"output polygons and the output class raster are both .*map\.tif"),
+    ("pretrain S1 and S2 swapped",
+     lambda e, w: ["pretrain", "--s1", str(e.s2), "--s2", str(e.s1), "--out", str(w / "p.pt"),
+                   *TINY],
+     r"S2_.*\.tif was given as Sentinel-1 but its bands \[.*'B02'.*\] are Sentinel-2 optical "
+     r"bands: swap the Sentinel-1 and Sentinel-2 inputs"),
+    ("segment S1 given as S2", lambda e, w: ["segment", "--model", str(e.ft), "--s2", str(e.s1),
+                                             "--out", str(w / "m.tif"), "--quiet"],
+     r"was given as Sentinel-2 but its bands \['VH', 'VV'\] are Sentinel-1 radar bands"),
+    ("align S1 and S2 swapped",
+     lambda e, w: ["align", "--s1", str(e.s2), "--s2", str(e.s1), "--out", str(w), "--quiet"],
+     r"was given as Sentinel-1 but its bands .* are Sentinel-2 optical bands: swap"),
+    ("finetune init is out", lambda e, w: finetune(e, w, "--init", str(e.pre), "--out", str(e.pre)),
+     r"output model .*pre\.pt would overwrite the pretrained model \(init\) .*pre\.pt"),
+    ("finetune out is the labels", lambda e, w: finetune(e, w, "--out", str(e.parcels)),
+     r"output model .*\.gpkg would overwrite the labels .*\.gpkg"),
+    ("segment batch size 0", lambda e, w: segment(e, w, "--batch-size", "0"),
+     r"--batch-size must be a whole number >= 1, got 0"),
+    ("finetune out is a folder", lambda e, w: finetune(e, w, "--out", str(w)),
+     r"output model .* is a folder: give a file name"),
+    ("segment out under a file", lambda e, w: segment(e, w, out=str(e.ft / "map.tif")),
+     r"output class raster .*map\.tif cannot be written: .*ft\.pt is not a folder"),
+    ("align max cloud 5", lambda e, w: align(e, w, "--max-cloud", "5"),
+     r"--max-cloud must be a number from 0 to 1, got 5\.0"),
+    ("align max gap -1", lambda e, w: align(e, w, "--max-gap", "-1"),
+     r"--max-gap must be a number >= 0, got -1\.0"),
+    ("align block 0", lambda e, w: align(e, w, "--block", "0"),
+     r"--block must be a whole number >= 1, got 0"),
+    ("align out is a file", lambda e, w: align(e, w, "--out", str(e.ft)),
+     r"output folder .*ft\.pt is a file: give a folder"),
+    ("align over its own input stacks",
+     lambda e, w: ["align", "--s1", str(e.aligned / "s1_aligned.tif"), "--s2",
+                   str(e.aligned / "s2_aligned.tif"), "--out", str(e.aligned), "--quiet"],
+     r"aligned S1 stack .*s1_aligned\.tif would overwrite the Sentinel-1 input"),
+    ("finetune resume: epochs not beyond it",
+     lambda e, w: finetune(e, w, "--head", "unet", "--val-fraction", "0", "--resume",
+                           str(e.best), "--epochs", "1"),
+     r"--epochs must be more than the 1 epochs the resumed checkpoint .*unet_best\.pt has "
+     r"trained .*nothing was trained or written\), got 1"),
+    ("pretrain resume: epochs not beyond it",
+     lambda e, w: pretrain(e, w, "--resume", str(e.pre), "--epochs", "1"),
+     r"--epochs must be more than the 1 epochs the resumed checkpoint .*pre\.pt"),
+    ("finetune resume: no epoch beats it",
+     lambda e, w: finetune(e, w, "--head", "unet", "--val-fraction", "0", "--resume",
+                           str(e.best), "--epochs", "2"),
+     r"no epoch beat the resumed checkpoint .*unet_best\.pt \(loss 0\): nothing was written to "
+     r".*model\.pt; use .*unet_best\.pt as the model"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, build, expected", CASES, ids=[c[0] for c in CASES])
+def test_cli_refuses_with_a_clear_message_and_writes_nothing(
+    env, tmp_path, capsys, name, build, expected
+):
+    work = tmp_path / "work"
+    work.mkdir()
+    argv = build(env, work)
+    before = snapshot(env.base, tmp_path)
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code != 0, err
+    assert "Traceback" not in err
+    assert re.search(expected, err), err
+    assert snapshot(env.base, tmp_path) == before  # nothing written, nothing touched
+
+
+def unwritable_folder(tmp_path: Path) -> Path:
+    """A folder where no file can be created (chmod for users, a sysfs folder for root)."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "locked"
+        folder.mkdir(mode=0o555)
+        return folder
+    for candidate in (Path("/sys/fs"), Path("/sys")):
+        try:
+            fd, probe = tempfile.mkstemp(dir=candidate)
+        except OSError:
+            return candidate
+        os.close(fd)
+        os.unlink(probe)
+    pytest.skip("no unwritable folder on this machine (root, writable /sys)")
+
+
+@pytest.mark.parametrize("command", ["segment", "finetune", "pretrain", "vector"])
+def test_unwritable_output_folder_is_refused_before_any_work(env, tmp_path, capsys, command):
+    locked = unwritable_folder(tmp_path)
+    target = locked / "s4-out" / "result"
+    argv = {
+        "segment": segment(env, tmp_path, out=f"{target}.tif"),
+        "finetune": finetune(env, tmp_path, "--out", f"{target}.pt"),
+        "pretrain": pretrain(env, tmp_path, "--out", f"{target}.pt"),
+        "vector": segment(env, tmp_path, "--vector", f"{target}.gpkg"),
+    }[command]
+    before = snapshot(env.base, tmp_path)
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    assert re.search(
+        rf"cannot be written: the folder {re.escape(str(locked))} is not writable", err
+    )
+    assert "choose a writable folder" in err
+    assert snapshot(env.base, tmp_path) == before
+
+
+def test_valid_segment_writes_only_its_outputs(env, tmp_path, capsys):
+    """The checks let valid runs through: only the asked-for files appear."""
+    before = snapshot(env.base, tmp_path)
+    code = main(segment(env, tmp_path, "--vector", str(tmp_path / "map.gpkg")))
+    out = capsys.readouterr().out
+    assert code == 0 and f"wrote {tmp_path / 'map.tif'}" in out
+    added = set(snapshot(env.base, tmp_path)) - set(before)
+    assert added == {str(tmp_path / "map.tif"), str(tmp_path / "map.gpkg")}
+
+
+def test_resume_in_place_without_a_better_epoch_keeps_the_checkpoint(env, tmp_path, capsys):
+    """``--resume X --out X``: X stays the best model; the run says so and exits 0."""
+    model = tmp_path / "model.pt"
+    shutil.copy(env.best, model)
+    before = snapshot(tmp_path)
+    argv = finetune(env, tmp_path, "--head", "unet", "--val-fraction", "0", "--epochs", "2")
+    code = main([*argv, "--resume", str(model)])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert re.search(
+        r"no epoch beat the resumed checkpoint .*model\.pt .*: .*model\.pt is unchanged", err
+    )
+    assert snapshot(tmp_path) == before
+
+
+def test_api_raises_setting_and_output_errors(env, tmp_path):
+    """The api (what Processing calls) raises the same errors, named by the api's settings."""
+    with pytest.raises(SettingError, match=r"^epochs must be a whole number >= 1, got 0$"):
+        api.pretrain(str(env.s1), str(env.s2), tmp_path / "p.pt", epochs=0)
+    with pytest.raises(SettingError, match=r"^min_area_m2 must be a number >= 0, got -1"):
+        api.export_vector(tmp_path / "c.tif", tmp_path / "c.gpkg", min_area_m2=-1)
+    with pytest.raises(SettingError, match=r"^head must be one of pixel, unet, got 'tree'"):
+        api.finetune(None, str(env.s2), env.parcels, env.field, tmp_path / "m.pt", head="tree")
+    raster = tmp_path / "classes.tif"
+    api.segment(env.ft, raster, s2=str(env.s2), device="cpu")
+    with pytest.raises(OutputError, match=r"output polygons .*classes\.tif would overwrite"):
+        api.export_vector(raster, raster)
+    assert not list(tmp_path.glob("*.gpkg"))
+
+
+def test_command_line_exit_code_and_stderr_in_a_subprocess(env, tmp_path):
+    """The real ``python -m s4_core.cli``: exit code 2, one line on stderr, no traceback."""
+    repo = Path(__file__).resolve().parent.parent
+    before = snapshot(env.base, tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "s4_core.cli", *finetune(env, tmp_path, "--epochs", "0")],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "s4 finetune: error: --epochs must be a whole number >= 1, got 0"
+    )
+    assert proc.stdout == ""
+    assert snapshot(env.base, tmp_path) == before
+
+
+def test_every_rule_names_an_option_of_the_command_line():
+    """The table's options exist (the CLI's messages name what the user can type)."""
+    import argparse
+
+    from s4_core.cli import build_parser
+    from s4_core.validate import CHOICES, RULES
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    options = {opt for p in sub.choices.values() for a in p._actions for opt in a.option_strings}
+    flags = {r.flag for r in RULES.values()} | {flag for _, flag in CHOICES.values()}
+    assert flags <= options, flags - options
+
+
+@pytest.mark.parametrize(
+    "setting, value, ok",
+    [
+        ("epochs", 1, True),
+        ("epochs", 2.0, False),  # whole numbers only
+        ("epochs", True, False),
+        ("lr", float("nan"), False),
+        ("lr", 1e-9, True),
+        ("lr", 0, False),
+        ("val_fraction", 0.9, True),
+        ("val_fraction", 0.91, False),
+        ("frame_dropout", 1.0, False),
+        ("widths", (8, 16), True),
+        ("widths", "8,16", False),
+        ("widths", [8, 0], False),
+        ("composite_months", 0, True),
+        ("overlap", 0, True),
+    ],
+)
+def test_setting_rules(setting, value, ok):
+    from s4_core.validate import check_settings
+
+    if ok:
+        check_settings(**{setting: value})
+    else:
+        with pytest.raises(SettingError, match=rf"^{setting} must be "):
+            check_settings(**{setting: value})
+
+
+def test_sigterm_stops_the_command_line_cleanly(env, tmp_path):
+    """SIGTERM mid-training: exit 143 with a message, no traceback, no file left behind."""
+    import signal
+    import time
+
+    repo = Path(__file__).resolve().parent.parent
+    out = tmp_path / "out"
+    argv = pretrain(env, out, "--steps-per-epoch", "100000")
+    argv.remove("--quiet")  # the progress bar tells when training runs
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "s4_core.cli", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    seen = b""
+    deadline = time.time() + 120
+    while b"pretraining epoch" not in seen and time.time() < deadline:
+        chunk = os.read(proc.stderr.fileno(), 4096)
+        if not chunk:
+            break
+        seen += chunk
+    assert b"pretraining epoch" in seen, seen.decode(errors="replace")
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=60)[1]
+    err = (seen + rest).decode(errors="replace")
+    assert proc.returncode == 143, err
+    assert "s4 pretrain: terminated (SIGTERM)" in err and "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.fixture()
+def full_disk(tmp_path):
+    """A 64 KiB tmpfs with 4 KiB left (root only; skipped where mounting is not allowed)."""
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace')}")
+    try:
+        (mnt / "filler").write_bytes(b"\0" * 60000)
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+@pytest.mark.parametrize("command", ["segment", "vector", "align", "finetune"])
+def test_full_disk_is_a_clear_error_and_leaves_nothing(env, full_disk, capsys, command):
+    """GDAL can leave truncated rasters on a full disk without raising: the written files are
+    read back before they take their final name; nothing but the filler remains."""
+    argv, expected = {
+        "segment": (
+            segment(env, full_disk, "--probabilities", str(full_disk / "p.tif"),
+                    out=str(full_disk / "map.tif")),
+            r"could not write .*p\.tif: the file came out incomplete .*check that the disk "
+            r"holding .*full has free space",
+        ),
+        "vector": (  # the class raster goes elsewhere and is complete; the polygons fail
+            segment(env, full_disk, "--vector", str(full_disk / "v.gpkg"),
+                    out=str(full_disk.parent / "map.tif")),
+            r"could not write .*v\.gpkg: .*check that the disk holding .*full has free space",
+        ),
+        "align": (
+            align(env, full_disk),
+            r"could not write .*s1_aligned\.tif: the file came out incomplete .*free space",
+        ),
+        "finetune": (
+            finetune(env, full_disk, "--out", str(full_disk / "m.pt")),
+            r"cannot write the checkpoint .*m\.pt: .*check the folder is writable and the disk "
+            r"has space",
+        ),
+    }[command]  # fmt: skip
+    before = snapshot(env.base)
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code != 0, err
+    assert "Traceback" not in err
+    assert re.search(expected, err), err
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+    assert snapshot(env.base) == before
