@@ -252,7 +252,7 @@ def finetune(
     lr: float = 1e-3,
     freeze_encoder: bool = False,
     val_fraction: float = 0.2,
-    class_weighting: str = "balanced",
+    class_weighting: str = "none",
     max_cloud_fraction: Optional[float] = None,
     labels_layer: Optional[str] = None,
     widths: Sequence[int] = (16, 32, 64),

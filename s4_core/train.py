@@ -90,7 +90,9 @@ class FinetuneConfig:
     time_mode: str = "even"
     lr: float = 1e-3
     freeze_encoder: bool = False
-    class_weighting: str = "balanced"  # "balanced" (inverse frequency) or "none"
+    # "none" (plain loss; the default: unequal polygons do not make a tiny class paint over big
+    # ones, docs/benchmarks.md) or "balanced" (inverse class frequency)
+    class_weighting: str = "none"
     val_fraction: float = 0.2
     augment: bool = True  # random flips and 90-degree rotations of crops
     # Training windows: None = the fixed windows covering every label; n = n random windows per

@@ -248,9 +248,9 @@ class S4DockWidget(QgsDockWidget):
         form.addRow("Batch size", self.batch_spin)
         self.few_check = QCheckBox("Few polygons of unequal size", tab)
         self.few_check.setToolTip(
-            "Use an unweighted loss (and, for the 3D U-Net head, freeze the pretrained "
-            "encoder): with a handful of polygons of very different areas this maps unseen "
-            "fields better (balanced weights over-predict classes with tiny polygons)"
+            "3D U-Net head: freeze the pretrained encoder and use an unweighted loss (the "
+            "default weighting): with a handful of polygons of very different areas this maps "
+            "unseen fields better"
         )
         form.addRow("", self.few_check)
         self.finetune_button = QPushButton("Fine-tune", tab)

@@ -45,7 +45,12 @@ def register(sub) -> None:
         "--freeze-encoder", action="store_true", help="unet head: train the decoder only"
     )
     p.add_argument("--val-fraction", type=float, default=0.2, help="held-out polygons per class")
-    p.add_argument("--class-weighting", choices=["balanced", "none"], default="balanced")
+    p.add_argument(
+        "--class-weighting",
+        choices=["none", "balanced"],
+        default="none",
+        help="none (default): plain loss; balanced: inverse class frequency",
+    )
     p.add_argument("--lr", type=float, default=1e-3)
     reg = p.add_argument_group("regularisation for very few polygons (all off by default)")
     reg.add_argument(

@@ -37,7 +37,7 @@ INPUT_LABELS = [
 WEIGHTINGS = ["balanced", "none"]
 WEIGHTING_LABELS = [
     "Balanced (inverse class frequency: favours small classes)",
-    "None (plain loss: better overall accuracy when polygon areas differ a lot)",
+    "None (default; plain loss: better maps when polygon areas differ a lot)",
 ]
 
 
@@ -124,7 +124,7 @@ class Finetune(S4Algorithm):
         )
         self.add_parameter(freeze, advanced=True)
         weighting = QgsProcessingParameterEnum(
-            "CLASS_WEIGHTING", "Class weighting", options=WEIGHTING_LABELS, defaultValue=0
+            "CLASS_WEIGHTING", "Class weighting", options=WEIGHTING_LABELS, defaultValue=1
         )
         self.add_parameter(weighting, advanced=True)
         self.add_float(
