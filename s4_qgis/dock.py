@@ -189,6 +189,14 @@ class S4DockWidget(QgsDockWidget):
         for button in (self.refresh_button, all_button, none_button):
             row.addWidget(button)
         layout.addLayout(row)
+        self.download_button = QPushButton("Download S1 + S2 for the map extent…", tab)
+        self.download_button.setToolTip(
+            "Search a STAC catalog and download the Sentinel-1 and Sentinel-2 series of the "
+            "current map extent (Processing: Download Sentinel-1/-2 time series); the series "
+            "are added to the project"
+        )
+        self.download_button.clicked.connect(lambda: self.open_download())
+        layout.addWidget(self.download_button)
         hint = QLabel(
             "Add one GeoTIFF per acquisition to the project (Layer > Add Raster Layer); "
             "checked layers are used for fine-tuning and segmentation."
@@ -196,6 +204,28 @@ class S4DockWidget(QgsDockWidget):
         hint.setWordWrap(True)
         layout.addWidget(hint)
         return tab
+
+    def download_parameters(self) -> Dict[str, Any]:
+        """Initial parameters of the download dialog: the map canvas extent, in its CRS."""
+        canvas = self.iface.mapCanvas()
+        rect, crs = canvas.extent(), canvas.mapSettings().destinationCrs()
+        if rect.isNull() or rect.isEmpty() or not crs.isValid():
+            return {}
+        return {
+            "EXTENT": f"{rect.xMinimum()},{rect.xMaximum()},{rect.yMinimum()},"
+            f"{rect.yMaximum()} [{crs.authid() or crs.toWkt()}]",
+        }
+
+    def open_download(self) -> None:
+        """The download algorithm's dialog for the current map extent."""
+        try:
+            import processing
+
+            processing.execAlgorithmDialog("s4:fetch_time_series", self.download_parameters())
+        except Exception as error:  # noqa: BLE001 (no Processing plugin / provider)
+            self.fail(f"Cannot open the download dialog: {error}")
+            return
+        self.refresh_layers()
 
     def _build_train_tab(self) -> QWidget:
         tab = QWidget()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputFile,
     QgsProcessingOutputFolder,
     QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterDateTime,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
@@ -75,6 +78,11 @@ class FetchTimeSeries(S4Algorithm):
             0.0, 1.0, optional=True,
         )  # fmt: skip
         self.add_float("RESOLUTION", "Pixel size (m)", 10.0, 1.0, 10000.0, advanced=True)
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                "ADD_TO_PROJECT", "Add the series to the project (one group per sensor)", True
+            )
+        )
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Output folder"))
         self.addOutput(QgsProcessingOutputFolder("S2_FOLDER", "Sentinel-2 folder"))
         self.addOutput(QgsProcessingOutputFolder("S1_FOLDER", "Sentinel-1 folder"))
@@ -139,6 +147,16 @@ class FetchTimeSeries(S4Algorithm):
             f"({len(summary['s2_cloudy_dates'])} cloudy skipped); Sentinel-1: "
             f"{len(summary['s1_dates'])} dates; {summary['bytes_read'] / 1e6:.1f} MB read"
         )
+        self._to_load = []
+        if self.parameterAsBool(parameters, "ADD_TO_PROJECT", context):
+            self._to_load = [
+                (label, folder)
+                for label, folder in (
+                    ("Sentinel-2", summary["s2_dir"]),
+                    ("Sentinel-1", summary["s1_dir"]),
+                )
+                if folder
+            ]
         return {
             "OUTPUT": out_dir,
             "S2_FOLDER": summary["s2_dir"],
@@ -147,3 +165,32 @@ class FetchTimeSeries(S4Algorithm):
             "S2_DATES": len(summary["s2_dates"]),
             "S1_DATES": len(summary["s1_dates"]),
         }
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802
+        """Main thread: the downloaded series as layers, one group per sensor, so the S4 dock
+        and the other algorithms find them in the project."""
+        project = context.project()
+        for label, folder in getattr(self, "_to_load", []):
+            if project is None or not os.path.isdir(folder):
+                continue
+            add_series_group(project, f"S4 {label} ({os.path.basename(os.path.dirname(folder))})",
+                             folder)  # fmt: skip
+        return {}
+
+
+def add_series_group(project, name: str, folder: str) -> int:
+    """Add every GeoTIFF of ``folder`` (date order) to a new top layer-tree group ``name`` of
+    ``project``; returns the number of layers added."""
+    from qgis.core import QgsRasterLayer
+
+    files = sorted(f for f in os.listdir(folder) if f.lower().endswith((".tif", ".tiff")))
+    if not files:
+        return 0
+    group = project.layerTreeRoot().insertGroup(0, name)
+    for f in files:
+        layer = QgsRasterLayer(os.path.join(folder, f), os.path.splitext(f)[0])
+        if layer.isValid():
+            project.addMapLayer(layer, False)
+            group.addLayer(layer)
+    group.setExpanded(False)
+    return len(files)

@@ -737,6 +737,14 @@ def test_fetch_time_series_downloads_from_a_local_stac_api(s4_processing, stac_c
     assert layer.crs().authid() == "EPSG:32631"
     assert any("MB read" in line for line in feedback.infos)
     assert feedback.progress_values and max(feedback.progress_values) == 100
+    from qgis.core import QgsProject  # ADD_TO_PROJECT (default): one group per sensor
+
+    root = QgsProject.instance().layerTreeRoot()
+    for label, n in (("Sentinel-2", 2), ("Sentinel-1", 2)):
+        group = root.findGroup(f"S4 {label} (fetched)")
+        assert group is not None and len(group.findLayers()) == n
+        QgsProject.instance().removeMapLayers([node.layerId() for node in group.findLayers()])
+        root.removeChildNode(group)
     # The downloaded folders feed the next algorithm directly.
     aligned = run(
         "align_time_series",

@@ -336,3 +336,35 @@ def test_cloud_fraction_reference_is_not_trivial(tiny_demo):
     """The demo's SCL bands hold clouds on some dates and not on others."""
     values = [scl_cloud_fraction(str(p)) for p in sorted(Path(tiny_demo.s2_dir).glob("*.tif"))]
     assert np.ptp(values) > 0
+
+
+def test_download_starts_from_the_map_extent_and_its_series_reach_the_dock(
+    qgis_new_project, dock, tiny_demo
+):
+    """The Data tab's download button opens s4:fetch_time_series on the canvas extent; the
+    folders it writes are added to the project as groups, which the dock then lists."""
+    from qgis.core import (
+        QgsCoordinateReferenceSystem,
+        QgsProcessingParameterExtent,
+        QgsProject,
+        QgsRectangle,
+    )
+
+    from s4_qgis.algorithms.fetch import add_series_group
+
+    canvas = dock.iface.mapCanvas()
+    canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:32631"))
+    canvas.setExtent(QgsRectangle(501000, 5629000, 502000, 5630000))
+    params = dock.download_parameters()
+    assert params["EXTENT"].endswith("[EPSG:32631]")
+    x0, x1, y0, y1 = (float(v) for v in params["EXTENT"].split(" [")[0].split(","))
+    assert x0 < x1 and y0 < y1 and x0 <= 501000 + 1 and x1 >= 502000 - 1
+    assert QgsProcessingParameterExtent("EXTENT").checkValueIsAcceptable(params["EXTENT"])
+
+    project = QgsProject.instance()
+    assert add_series_group(project, "S4 Sentinel-2 (demo)", str(tiny_demo.s2_dir)) == 8
+    assert add_series_group(project, "S4 Sentinel-1 (demo)", str(tiny_demo.s1_dir)) == 10
+    group = project.layerTreeRoot().findGroup("S4 Sentinel-2 (demo)")
+    assert group is not None and len(group.findLayers()) == 8
+    dock.refresh_layers()
+    assert dock.s2_list.count() == 8 and dock.s1_list.count() == 10
