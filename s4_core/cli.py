@@ -37,7 +37,30 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name in COMMANDS:
         importlib.import_module(f"{__package__}.commands.{name}").register(sub)
+    for command in sub.choices.values():
+        _annotate_help(command)
     return parser
+
+
+def _annotate_help(parser: argparse.ArgumentParser) -> None:
+    """Every option's help shows its allowed range (``validate.RULES``, the one table the api
+    checks) and its default, so ``s4 CMD --help`` says what a value may be."""
+    from .validate import RULES
+
+    by_flag = {rule.flag: rule for rule in RULES.values() if rule.flag}
+    for action in parser._actions:  # argparse keeps no public list of a parser's actions
+        if not action.option_strings or action.help == argparse.SUPPRESS:
+            continue
+        extra = []
+        rule = next((by_flag[f] for f in action.option_strings if f in by_flag), None)
+        if rule is not None:
+            extra.append(rule.describe())
+        default = action.default
+        if default not in (None, False, argparse.SUPPRESS) and "default" not in (action.help or ""):
+            shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+            extra.append(f"default {shown}")
+        if extra:
+            action.help = f"{action.help or ''} ({'; '.join(extra)})".strip()
 
 
 class Terminated(KeyboardInterrupt):

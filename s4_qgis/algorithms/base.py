@@ -8,6 +8,7 @@ Engine errors (``S4Error``) become ``QgsProcessingException`` with the engine's 
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import tempfile
@@ -44,6 +45,26 @@ GROUP_MAP = ("Map", "map")
 GROUP_EVALUATE = ("Evaluate", "evaluate")
 
 
+def parameter_summary(param) -> str:
+    """``NAME: description (default X; a..b)`` for the help of an algorithm."""
+    parts = []
+    default = param.defaultValue()
+    if isinstance(param, QgsProcessingParameterEnum):
+        options = param.options()
+        if isinstance(default, int) and 0 <= default < len(options):
+            parts.append(f"default {default} = {options[default]}")
+        parts.append("; ".join(f"{i} = {o}" for i, o in enumerate(options)))
+    else:
+        if default not in (None, ""):
+            parts.append(f"default {default}")
+        if isinstance(param, QgsProcessingParameterNumber):
+            parts.append(f"{param.minimum():g} to {param.maximum():g}")
+    if param.flags() & FLAG_ADVANCED:
+        parts.append("advanced")
+    detail = f" ({'; '.join(parts)})" if parts else ""
+    return f"<b>{param.name()}</b>: {html.escape(param.description())}{detail}"
+
+
 class S4Algorithm(QgsProcessingAlgorithm):
     """Base class: names, group, icon, help, engine loading and feedback adapters."""
 
@@ -66,7 +87,11 @@ class S4Algorithm(QgsProcessingAlgorithm):
         return self.GROUP[1]
 
     def shortHelpString(self) -> str:  # noqa: N802
-        return self.HELP
+        """The algorithm's help, then every parameter with its default and range (read from
+        the parameter definitions, so the help cannot disagree with the checks)."""
+        rows = [parameter_summary(p) for p in self.parameterDefinitions()]
+        table = "".join(f"<li>{row}</li>" for row in rows if row)
+        return self.HELP + (f"<br><br><b>Parameters</b><ul>{table}</ul>" if table else "")
 
     def icon(self) -> QIcon:
         return QIcon(ICON_PATH)

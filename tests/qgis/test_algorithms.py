@@ -798,3 +798,14 @@ def test_series_can_be_given_as_folders(s4_processing, tiny_demo, tmp_path):
                 "OUTPUT": str(tmp_path / "x"),
             },
         )
+
+
+def test_help_lists_every_parameter_with_default_and_range(s4_processing):
+    from qgis.core import QgsApplication
+
+    alg = QgsApplication.processingRegistry().algorithmById("s4:finetune")
+    text = alg.shortHelpString()
+    for param in alg.parameterDefinitions():
+        assert f"<b>{param.name()}</b>" in text
+    assert "<b>EPOCHS</b>: Epochs (default 20; 1 to 10000)" in text
+    assert "<b>HEAD</b>" in text and "default 0 = Pixel head" in text
