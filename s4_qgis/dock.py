@@ -56,6 +56,7 @@ from qgis.PyQt.QtWidgets import (
 
 from .algorithms.finetune import HEAD_LABELS, HEADS
 from .compat import LAYER_FILTER_POLYGON
+from .i18n import tr
 from .layers import (
     LABEL_FIELD,
     CloudCache,
@@ -124,27 +125,29 @@ class S4DockWidget(QgsDockWidget):
         layout = QVBoxLayout(root)
         layout.setContentsMargins(4, 4, 4, 4)
         self.tabs = QTabWidget(root)
-        self.tabs.addTab(self._build_data_tab(), "Data")
-        self.tabs.addTab(self._build_train_tab(), "Train")
-        self.tabs.addTab(self._build_segment_tab(), "Segment")
-        self.tabs.addTab(self._build_model_tab(), "Model")
+        self.tabs.addTab(self._build_data_tab(), tr("Data"))
+        self.tabs.addTab(self._build_train_tab(), tr("Train"))
+        self.tabs.addTab(self._build_segment_tab(), tr("Segment"))
+        self.tabs.addTab(self._build_model_tab(), tr("Model"))
         layout.addWidget(self.tabs, 3)
 
         form = QFormLayout()
         self.output_dir = QgsFileWidget(root)
         self.output_dir.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
-        self.output_dir.setToolTip("Fine-tuned models and class maps are written here")
-        form.addRow("Output folder", self.output_dir)
+        self.output_dir.setToolTip(tr("Fine-tuned models and class maps are written here"))
+        form.addRow(tr("Output folder"), self.output_dir)
         device_row = QHBoxLayout()
         self.device_combo = QComboBox(root)
-        self.device_combo.addItems(["auto (GPU if available)", "cpu", "cuda (NVIDIA GPU)"])
+        self.device_combo.addItems(
+            [tr("auto (GPU if available)"), tr("cpu"), tr("cuda (NVIDIA GPU)")]
+        )
         self.device_label = QLabel("", root)
-        self.check_device_button = QPushButton("Check", root)
-        self.check_device_button.setToolTip("Which device will the engine use?")
+        self.check_device_button = QPushButton(tr("Check"), root)
+        self.check_device_button.setToolTip(tr("Which device will the engine use?"))
         self.check_device_button.clicked.connect(self.check_device)
         device_row.addWidget(self.device_combo, 1)
         device_row.addWidget(self.check_device_button)
-        form.addRow("Device", device_row)
+        form.addRow(tr("Device"), device_row)
         form.addRow("", self.device_label)
         layout.addLayout(form)
 
@@ -152,54 +155,58 @@ class S4DockWidget(QgsDockWidget):
         self.progress = QProgressBar(root)
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
-        self.cancel_button = QPushButton("Cancel", root)
+        self.cancel_button = QPushButton(tr("Cancel"), root)
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
         run_row.addWidget(self.progress, 1)
         run_row.addWidget(self.cancel_button)
         layout.addLayout(run_row)
-        self.status_label = QLabel("Ready", root)
+        self.status_label = QLabel(tr("Ready"), root)
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
         self.log_view = QPlainTextEdit(root)
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(5000)
-        self.log_view.setPlaceholderText("Log")
+        self.log_view.setPlaceholderText(tr("Log"))
         layout.addWidget(self.log_view, 2)
         self.setWidget(root)
 
     def _build_data_tab(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
-        layout.addWidget(QLabel("Sentinel-2 (optical) layers of the project, by date:"))
+        layout.addWidget(QLabel(tr("Sentinel-2 (optical) layers of the project, by date:")))
         self.s2_list = QListWidget(tab)
         layout.addWidget(self.s2_list, 1)
-        layout.addWidget(QLabel("Sentinel-1 (radar) layers of the project, by date:"))
+        layout.addWidget(QLabel(tr("Sentinel-1 (radar) layers of the project, by date:")))
         self.s1_list = QListWidget(tab)
         layout.addWidget(self.s1_list, 1)
         for widget in (self.s2_list, self.s1_list):
             widget.itemChanged.connect(self._item_changed)
         row = QHBoxLayout()
-        self.refresh_button = QPushButton("Refresh", tab)
+        self.refresh_button = QPushButton(tr("Refresh"), tab)
         self.refresh_button.clicked.connect(self.refresh_layers)
-        all_button = QPushButton("Check all", tab)
+        all_button = QPushButton(tr("Check all"), tab)
         all_button.clicked.connect(lambda: self._check_all(True))
-        none_button = QPushButton("Uncheck all", tab)
+        none_button = QPushButton(tr("Uncheck all"), tab)
         none_button.clicked.connect(lambda: self._check_all(False))
         for button in (self.refresh_button, all_button, none_button):
             row.addWidget(button)
         layout.addLayout(row)
-        self.download_button = QPushButton("Download S1 + S2 for the map extent…", tab)
+        self.download_button = QPushButton(tr("Download S1 + S2 for the map extent…"), tab)
         self.download_button.setToolTip(
-            "Search a STAC catalog and download the Sentinel-1 and Sentinel-2 series of the "
-            "current map extent (Processing: Download Sentinel-1/-2 time series); the series "
-            "are added to the project"
+            tr(
+                "Search a STAC catalog and download the Sentinel-1 and Sentinel-2 series of the "
+                "current map extent (Processing: Download Sentinel-1/-2 time series); the series "
+                "are added to the project"
+            )
         )
         self.download_button.clicked.connect(lambda: self.open_download())
         layout.addWidget(self.download_button)
         hint = QLabel(
-            "Add one GeoTIFF per acquisition to the project (Layer > Add Raster Layer); "
-            "checked layers are used for fine-tuning and segmentation."
+            tr(
+                "Add one GeoTIFF per acquisition to the project (Layer > Add Raster Layer); "
+                "checked layers are used for fine-tuning and segmentation."
+            )
         )
         hint.setWordWrap(True)
         layout.addWidget(hint)
@@ -223,7 +230,7 @@ class S4DockWidget(QgsDockWidget):
 
             processing.execAlgorithmDialog("s4:fetch_time_series", self.download_parameters())
         except Exception as error:  # noqa: BLE001 (no Processing plugin / provider)
-            self.fail(f"Cannot open the download dialog: {error}")
+            self.fail(tr("Cannot open the download dialog: {error}").format(error=error))
             return
         self.refresh_layers()
 
@@ -232,17 +239,19 @@ class S4DockWidget(QgsDockWidget):
         form = QFormLayout(tab)
         classes_row = QHBoxLayout()
         self.class_names_edit = QLineEdit(tab)
-        self.class_names_edit.setPlaceholderText("e.g. wheat, maize, potatoes, grassland")
-        self.classes_from_model_button = QPushButton("From model", tab)
-        self.classes_from_model_button.setToolTip("Use the class names of the loaded model")
+        self.class_names_edit.setPlaceholderText(tr("e.g. wheat, maize, potatoes, grassland"))
+        self.classes_from_model_button = QPushButton(tr("From model"), tab)
+        self.classes_from_model_button.setToolTip(tr("Use the class names of the loaded model"))
         self.classes_from_model_button.clicked.connect(self.use_model_classes)
         classes_row.addWidget(self.class_names_edit, 1)
         classes_row.addWidget(self.classes_from_model_button)
-        form.addRow("Classes", classes_row)
-        self.new_label_button = QPushButton("New label layer…", tab)
+        form.addRow(tr("Classes"), classes_row)
+        self.new_label_button = QPushButton(tr("New label layer…"), tab)
         self.new_label_button.setToolTip(
-            "Create a GeoPackage polygon layer whose form offers the classes, add it to the "
-            "project and start digitising"
+            tr(
+                "Create a GeoPackage polygon layer whose form offers the classes, add it to the "
+                "project and start digitising"
+            )
         )
         self.new_label_button.clicked.connect(lambda: self.new_label_layer())
         form.addRow("", self.new_label_button)
@@ -252,38 +261,42 @@ class S4DockWidget(QgsDockWidget):
         self.field_combo = QgsFieldComboBox(tab)
         self.label_combo.layerChanged.connect(self._label_layer_changed)
         self._label_layer_changed(self.label_combo.currentLayer())
-        form.addRow("Label layer", self.label_combo)
-        form.addRow("Class field", self.field_combo)
+        form.addRow(tr("Label layer"), self.label_combo)
+        form.addRow(tr("Class field"), self.field_combo)
         self.init_model = QgsFileWidget(tab)
-        self.init_model.setFilter("S4 checkpoint (*.pt)")
-        self.init_model.setToolTip("Pretrained checkpoint to start from; empty = from scratch")
-        form.addRow("Start from", self.init_model)
+        self.init_model.setFilter(tr("S4 checkpoint (*.pt)"))
+        self.init_model.setToolTip(tr("Pretrained checkpoint to start from; empty = from scratch"))
+        form.addRow(tr("Start from"), self.init_model)
         self.modality_combo = QComboBox(tab)
-        self.modality_combo.addItems(["Sentinel-2 (optical)", "Sentinel-1 (radar)"])
-        form.addRow("Map from", self.modality_combo)
+        self.modality_combo.addItems([tr("Sentinel-2 (optical)"), tr("Sentinel-1 (radar)")])
+        form.addRow(tr("Map from"), self.modality_combo)
         self.head_combo = QComboBox(tab)
-        self.head_combo.addItems(HEAD_LABELS)
+        self.head_combo.addItems([tr(o) for o in HEAD_LABELS])
         self.head_combo.setToolTip(
-            "Pixel head (default): the pretrained network stays frozen; small per-pixel "
-            "classifiers learn from each pixel's monthly series and the network's features, "
-            "and the map is smoothed inside fields (seconds on a CPU). 3D U-Net: the paper's "
-            "fine-tuning of the whole network (epochs, crop and batch size apply to it)."
+            tr(
+                "Pixel head (default): the pretrained network stays frozen; small per-pixel "
+                "classifiers learn from each pixel's monthly series and the network's features, "
+                "and the map is smoothed inside fields (seconds on a CPU). 3D U-Net: the paper's "
+                "fine-tuning of the whole network (epochs, crop and batch size apply to it)."
+            )
         )
-        form.addRow("Head", self.head_combo)
+        form.addRow(tr("Head"), self.head_combo)
         self.epochs_spin = self._spin(tab, 1, 10000, 20)
         self.crop_spin = self._spin(tab, 8, 1024, 32)
         self.batch_spin = self._spin(tab, 1, 1024, 2)
-        form.addRow("Epochs (3D U-Net)", self.epochs_spin)
-        form.addRow("Crop size (px)", self.crop_spin)
-        form.addRow("Batch size", self.batch_spin)
-        self.few_check = QCheckBox("Few polygons of unequal size", tab)
+        form.addRow(tr("Epochs (3D U-Net)"), self.epochs_spin)
+        form.addRow(tr("Crop size (px)"), self.crop_spin)
+        form.addRow(tr("Batch size"), self.batch_spin)
+        self.few_check = QCheckBox(tr("Few polygons of unequal size"), tab)
         self.few_check.setToolTip(
-            "3D U-Net head: freeze the pretrained encoder and use an unweighted loss (the "
-            "default weighting): with a handful of polygons of very different areas this maps "
-            "unseen fields better"
+            tr(
+                "3D U-Net head: freeze the pretrained encoder and use an unweighted loss (the "
+                "default weighting): with a handful of polygons of very different areas this maps "
+                "unseen fields better"
+            )
         )
         form.addRow("", self.few_check)
-        self.finetune_button = QPushButton("Fine-tune", tab)
+        self.finetune_button = QPushButton(tr("Fine-tune"), tab)
         self.finetune_button.clicked.connect(lambda: self.start_finetune())
         form.addRow("", self.finetune_button)
         return tab
@@ -292,25 +305,27 @@ class S4DockWidget(QgsDockWidget):
         tab = QWidget()
         form = QFormLayout(tab)
         self.extent_combo = QComboBox(tab)
-        self.extent_combo.addItems(["Current map extent", "Extent of a layer", "Whole scene"])
+        self.extent_combo.addItems(
+            [tr("Current map extent"), tr("Extent of a layer"), tr("Whole scene")]
+        )
         self.extent_layer = QgsMapLayerComboBox(tab)
         self.extent_combo.currentIndexChanged.connect(
             lambda i: self.extent_layer.setEnabled(EXTENT_MODES[i] == "layer")
         )
-        form.addRow("Area", self.extent_combo)
-        form.addRow("Layer", self.extent_layer)
+        form.addRow(tr("Area"), self.extent_combo)
+        form.addRow(tr("Layer"), self.extent_layer)
         self.tile_spin = self._spin(tab, 16, 4096, 128)
         self.overlap_spin = self._spin(tab, 0, 2048, 32)
-        form.addRow("Tile size (px)", self.tile_spin)
-        form.addRow("Tile overlap (px)", self.overlap_spin)
-        self.polygons_check = QCheckBox("Also write class polygons (GeoPackage)", tab)
+        form.addRow(tr("Tile size (px)"), self.tile_spin)
+        form.addRow(tr("Tile overlap (px)"), self.overlap_spin)
+        self.polygons_check = QCheckBox(tr("Also write class polygons (GeoPackage)"), tab)
         form.addRow("", self.polygons_check)
         self.min_area_spin = QDoubleSpinBox(tab)
         self.min_area_spin.setRange(0.0, 1e9)
         self.min_area_spin.setDecimals(0)
         self.min_area_spin.setSuffix(" m²")
-        form.addRow("Smallest polygon", self.min_area_spin)
-        self.segment_button = QPushButton("Segment", tab)
+        form.addRow(tr("Smallest polygon"), self.min_area_spin)
+        self.segment_button = QPushButton(tr("Segment"), tab)
         self.segment_button.clicked.connect(lambda: self.start_segment())
         form.addRow("", self.segment_button)
         return tab
@@ -320,14 +335,14 @@ class S4DockWidget(QgsDockWidget):
         layout = QVBoxLayout(tab)
         self.model_edit = QLineEdit(tab)
         self.model_edit.setReadOnly(True)
-        self.model_edit.setPlaceholderText("No model loaded")
+        self.model_edit.setPlaceholderText(tr("No model loaded"))
         layout.addWidget(self.model_edit)
         row = QHBoxLayout()
-        self.load_model_button = QPushButton("Load…", tab)
+        self.load_model_button = QPushButton(tr("Load…"), tab)
         self.load_model_button.clicked.connect(lambda: self.load_model())
-        self.save_model_button = QPushButton("Save as…", tab)
+        self.save_model_button = QPushButton(tr("Save as…"), tab)
         self.save_model_button.clicked.connect(lambda: self.save_model_as())
-        self.info_button = QPushButton("Info", tab)
+        self.info_button = QPushButton(tr("Info"), tab)
         self.info_button.clicked.connect(lambda: self.refresh_model_info())
         for button in (self.load_model_button, self.save_model_button, self.info_button):
             row.addWidget(button)
@@ -486,7 +501,7 @@ class S4DockWidget(QgsDockWidget):
                     if layer_id in self._unchecked
                     else Qt.CheckState.Checked
                 )
-                item.setToolTip(f"{info.path}\nbands: {', '.join(info.bands)}")
+                item.setToolTip(tr("{0}\nbands: {1}").format(info.path, ", ".join(info.bands)))
                 widget.addItem(item)
                 if info.scl_band and not known:
                     self._cloud_queue.append(layer_id)
@@ -583,7 +598,7 @@ class S4DockWidget(QgsDockWidget):
         return self._model_info
 
     def _tab_changed(self, index: int) -> None:
-        if self.tabs.tabText(index) == "Model" and self._model_info is None:
+        if self.tabs.tabText(index) == tr("Model") and self._model_info is None:
             self.refresh_model_info(quiet=True)
 
     def model_class_names(self) -> List[str]:
@@ -593,7 +608,7 @@ class S4DockWidget(QgsDockWidget):
     def use_model_classes(self) -> None:
         names = self.model_class_names()
         if not names:
-            self.fail("Load a fine-tuned model first (Model tab) to use its class names")
+            self.fail(tr("Load a fine-tuned model first (Model tab) to use its class names"))
             return
         self.class_names_edit.setText(", ".join(names))
         self._save("class_names", self.class_names_edit.text())
@@ -610,15 +625,15 @@ class S4DockWidget(QgsDockWidget):
         """Create the label GeoPackage, add it to the project and start editing it."""
         names = self.class_names() or self.model_class_names()
         if not names:
-            self.fail("Type the class names first (comma separated) or load a model")
+            self.fail(tr("Type the class names first (comma separated) or load a model"))
             return None
         if path is None:
             start = self.settings.value(SETTINGS + "label_dir", str(self.output_folder()))
             path, _ = QFileDialog.getSaveFileName(
                 self,
-                "New S4 label layer",
+                tr("New S4 label layer"),
                 os.path.join(start, "labels.gpkg"),
-                "GeoPackage (*.gpkg)",
+                tr("GeoPackage (*.gpkg)"),
             )
             if not path:
                 return None
@@ -645,8 +660,9 @@ class S4DockWidget(QgsDockWidget):
         except Exception:  # noqa: BLE001 (stub iface)
             pass
         self.notify(
-            f"Label layer {path} created with classes {', '.join(names)}: digitise polygons, "
-            "pick their class in the form, then Fine-tune"
+            tr(
+                "Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune"
+            ).format(", ".join(names), path=path)
         )
         return layer
 
@@ -685,7 +701,7 @@ class S4DockWidget(QgsDockWidget):
 
     def cancel(self) -> None:
         if self.task is not None:
-            self.log("Cancelling…")
+            self.log(tr("Cancelling…"))
             self.task.cancel()
 
     def wait(self, timeout: float = 300.0) -> bool:
@@ -714,26 +730,29 @@ class S4DockWidget(QgsDockWidget):
     def start_finetune(self, out: Optional[str] = None) -> Optional[EngineTask]:
         """Fine-tune on the label layer in the background; the result becomes the model."""
         if self.busy:
-            self.fail("S4 is busy: wait for the running task or cancel it")
+            self.fail(tr("S4 is busy: wait for the running task or cancel it"))
             return None
         modality = self.modality()
         files = self.checked_files(modality)
         if not files:
             self.fail(
-                f"No {modality.upper()} layers checked (Data tab): add the "
-                f"{'Sentinel-2' if modality == 's2' else 'Sentinel-1'} images to the project"
+                tr("No {0} layers checked (Data tab): add the {1} images to the project").format(
+                    modality.upper(), "Sentinel-2" if modality == "s2" else "Sentinel-1"
+                )
             )
             return None
         labels = self.label_combo.currentLayer()
         if not isinstance(labels, QgsVectorLayer) or not labels.isValid():
-            self.fail("Choose a label layer (Train tab) or create one with 'New label layer…'")
+            self.fail(tr("Choose a label layer (Train tab) or create one with 'New label layer…'"))
             return None
         field = self.field_combo.currentField()
         if not field or labels.fields().indexFromName(field) < 0:
-            self.fail(f"Choose the class field of '{labels.name()}' (Train tab)")
+            self.fail(tr("Choose the class field of '{0}' (Train tab)").format(labels.name()))
             return None
         if feature_count_with_geometry(labels) == 0:
-            self.fail(f"'{labels.name()}' has no polygons yet: digitise a few of each class")
+            self.fail(
+                tr("'{0}' has no polygons yet: digitise a few of each class").format(labels.name())
+            )
             return None
         api = self._engine()
         if api is None:
@@ -765,18 +784,22 @@ class S4DockWidget(QgsDockWidget):
 
         def work(progress, cancel, log):
             info = api.device_info(device)
-            log(f"device: {info['device']} ({info.get('name', '')})")
+            log(tr("device: {0} ({1})").format(info["device"], info.get("name", "")))
             return api.finetune(
                 s1, s2, labels_path, field, str(target),
                 progress=progress, cancel=cancel, log=log, **kwargs,
             )  # fmt: skip
 
         self._finetune_target = target
-        task = EngineTask("S4 fine-tune", work, self._finetune_done)
-        status = (
-            f"Fine-tuning on {len(files)} {modality.upper()} dates and '{labels.name()}' "
-            f"({field}) " + (f"from {Path(init).name}" if init else "from scratch")
-        )
+        task = EngineTask(tr("S4 fine-tune"), work, self._finetune_done)
+        if init:
+            status = tr("Fine-tuning on {0} {1} dates and '{2}' ({3}) from {4}").format(
+                len(files), modality.upper(), labels.name(), field, Path(init).name
+            )
+        else:
+            status = tr("Fine-tuning on {0} {1} dates and '{2}' ({3}) from scratch").format(
+                len(files), modality.upper(), labels.name(), field
+            )
         return self._start(task, status)
 
     def _finetune_done(self, result, error, cancelled) -> None:
@@ -788,9 +811,12 @@ class S4DockWidget(QgsDockWidget):
             self.progress.setValue(100)
             self.set_model(result["path"])
             self.notify(
-                f"Fine-tuned model saved: {result['path']} (validation mIoU "
-                f"{'n/a' if miou is None else f'{miou:.3f}'}, {result.get('seconds')} s on "
-                f"{result.get('device')})",
+                tr("Fine-tuned model saved: {0} (validation mIoU {1}, {2} s on {3})").format(
+                    result["path"],
+                    "n/a" if miou is None else f"{miou:.3f}",
+                    result.get("seconds"),
+                    result.get("device"),
+                ),
                 Qgis.MessageLevel.Success,
             )
         elif cancelled:
@@ -803,7 +829,7 @@ class S4DockWidget(QgsDockWidget):
                 text = "Fine-tuning cancelled; no model was written"
             self.notify(text, Qgis.MessageLevel.Warning)
         else:
-            self.fail(f"Fine-tuning failed: {error}")
+            self.fail(tr("Fine-tuning failed: {error}").format(error=error))
 
     def _bounds(self):
         mode = self.extent_mode()
@@ -825,11 +851,11 @@ class S4DockWidget(QgsDockWidget):
     def start_segment(self, out: Optional[str] = None) -> Optional[EngineTask]:
         """Segment the checked layers with the current model; adds the styled class map."""
         if self.busy:
-            self.fail("S4 is busy: wait for the running task or cancel it")
+            self.fail(tr("S4 is busy: wait for the running task or cancel it"))
             return None
         model = self.model_path()
         if not model or not os.path.isfile(model):
-            self.fail("Load a fine-tuned model first (Model tab), or fine-tune one")
+            self.fail(tr("Load a fine-tuned model first (Model tab), or fine-tune one"))
             return None
         s2, s1 = self.checked_files("s2"), self.checked_files("s1")
         modality = (self.model_info() or {}).get("modality")
@@ -837,7 +863,9 @@ class S4DockWidget(QgsDockWidget):
             s1, s2 = (s1, None) if modality == "s1" else (None, s2)
         if not s1 and not s2:
             wanted = modality.upper() if modality else "Sentinel"
-            self.fail(f"No {wanted} layers checked (Data tab) for this model")
+            self.fail(
+                tr("No {wanted} layers checked (Data tab) for this model").format(wanted=wanted)
+            )
             return None
         try:
             bounds, bounds_crs = self._bounds()
@@ -864,13 +892,13 @@ class S4DockWidget(QgsDockWidget):
 
         def work(progress, cancel, log):
             info = api.device_info(device)
-            log(f"device: {info['device']} ({info.get('name', '')})")
+            log(tr("device: {0} ({1})").format(info["device"], info.get("name", "")))
             return api.segment(
                 model, str(target), progress=progress, cancel=cancel, log=log, **kwargs
             )
 
-        task = EngineTask("S4 segment", work, self._segment_done)
-        return self._start(task, f"Segmenting with {Path(model).name}")
+        task = EngineTask(tr("S4 segment"), work, self._segment_done)
+        return self._start(task, tr("Segmenting with {0}").format(Path(model).name))
 
     def _segment_done(self, result, error, cancelled) -> None:
         self._finish()
@@ -878,24 +906,28 @@ class S4DockWidget(QgsDockWidget):
             if cancelled:
                 self.progress.setValue(0)
                 self.notify(
-                    "Segmentation cancelled; nothing was written", Qgis.MessageLevel.Warning
+                    tr("Segmentation cancelled; nothing was written"), Qgis.MessageLevel.Warning
                 )
             else:
-                self.fail(f"Segmentation failed: {error}")
+                self.fail(tr("Segmentation failed: {error}").format(error=error))
             return
         self.last_result = result
         self.progress.setValue(100)
         classes = result["classes"]
         model = Path(self.model_path()).stem
         layers: List[QgsMapLayer] = []
-        raster = QgsRasterLayer(result["path"], f"S4 classes ({model})", "gdal")
+        raster = QgsRasterLayer(
+            result["path"], tr("S4 classes ({model})").format(model=model), "gdal"
+        )
         if raster.isValid():
             style_class_raster(raster, classes, save=True)
             layers.append(raster)
         else:
-            self.fail(f"Could not open the class map {result['path']}")
+            self.fail(tr("Could not open the class map {0}").format(result["path"]))
         if result.get("vector"):
-            vector = QgsVectorLayer(result["vector"], f"S4 class polygons ({model})", "ogr")
+            vector = QgsVectorLayer(
+                result["vector"], tr("S4 class polygons ({model})").format(model=model), "ogr"
+            )
             if vector.isValid():
                 style_class_vector(vector, classes, save_to_database=True)
                 layers.append(vector)
@@ -904,9 +936,11 @@ class S4DockWidget(QgsDockWidget):
         self.output_layers = layers
         counts = result.get("pixel_counts") or {}
         if counts:
-            self.log("pixels per class: " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+            self.log(tr("pixels per class: ") + ", ".join(f"{k}: {v}" for k, v in counts.items()))
         self.notify(
-            f"Class map added: {result['path']} ({result.get('seconds')} s on {result.get('device')})",
+            tr("Class map added: {0} ({1} s on {2})").format(
+                result["path"], result.get("seconds"), result.get("device")
+            ),
             Qgis.MessageLevel.Success,
         )
 
@@ -920,28 +954,28 @@ class S4DockWidget(QgsDockWidget):
         if path is None:
             start = os.path.dirname(self.model_path()) or str(self.output_folder())
             path, _ = QFileDialog.getOpenFileName(
-                self, "Load S4 model", start, "S4 checkpoint (*.pt)"
+                self, tr("Load S4 model"), start, tr("S4 checkpoint (*.pt)")
             )
             if not path:
                 return False
         if not os.path.isfile(path):
-            self.fail(f"Model file not found: {path}")
+            self.fail(tr("Model file not found: {path}").format(path=path))
             return False
         self.model_edit.setText(path)
         self._save("model_path", path)
         ok = self.refresh_model_info()
         if ok:
-            self.notify(f"Model loaded: {path}")
+            self.notify(tr("Model loaded: {path}").format(path=path))
         return ok
 
     def save_model_as(self, path: Optional[str] = None) -> Optional[str]:
         source = self.model_path()
         if not source or not os.path.isfile(source):
-            self.fail("No model to save: load or fine-tune one first")
+            self.fail(tr("No model to save: load or fine-tune one first"))
             return None
         if path is None:
             path, _ = QFileDialog.getSaveFileName(
-                self, "Save S4 model as", source, "S4 checkpoint (*.pt)"
+                self, tr("Save S4 model as"), source, tr("S4 checkpoint (*.pt)")
             )
             if not path:
                 return None
@@ -956,11 +990,13 @@ class S4DockWidget(QgsDockWidget):
         except OSError as error:
             if os.path.exists(tmp):
                 os.remove(tmp)
-            self.fail(f"Could not save the model as {path}: {error}")
+            self.fail(
+                tr("Could not save the model as {path}: {error}").format(path=path, error=error)
+            )
             return None
         self.model_edit.setText(path)
         self._save("model_path", path)
-        self.notify(f"Model saved as {path}")
+        self.notify(tr("Model saved as {path}").format(path=path))
         return path
 
     def refresh_model_info(self, quiet: bool = False) -> bool:
@@ -1007,7 +1043,7 @@ class S4DockWidget(QgsDockWidget):
         memory = f", {info['memory_gb']} GiB" if info.get("memory_gb") else ""
         text = f"{info['device']}: {info.get('name', '')}{memory}"
         self.device_label.setText(text)
-        self.log(f"device: {text}")
+        self.log(tr("device: {text}").format(text=text))
         return info
 
     # ----------------------------------------------------------------------- teardown

@@ -9,6 +9,7 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QPushButton
 
 from .compat import QAction
+from .i18n import install_translator, remove_translator, tr
 from .provider import ICON_PATH, S4Provider
 
 MENU = "&S4"
@@ -25,6 +26,9 @@ class S4Plugin:
         self.offer = None  # message bar item offering to install torch
         self.dock = None  # the "S4" dock widget (dock.py)
         self.dock_action: Optional[QAction] = None
+        # The user's language (s4_qgis/i18n/s4_<lang>.qm) before any text is built; English
+        # when there is no translation for it.
+        install_translator()
 
     # Processing -------------------------------------------------------------------------
     def initProcessing(self) -> None:  # noqa: N802 (QGIS API name)
@@ -37,16 +41,16 @@ class S4Plugin:
         self.initProcessing()
         if self.iface is None:
             return
-        about = QAction(QIcon(ICON_PATH), "About / diagnostics…", self.iface.mainWindow())
+        about = QAction(QIcon(ICON_PATH), tr("About / diagnostics…"), self.iface.mainWindow())
         about.setObjectName("s4_about")
-        about.setToolTip("S4: segment Sentinel-1/-2 time series with few labels")
+        about.setToolTip(tr("S4: segment Sentinel-1/-2 time series with few labels"))
         about.triggered.connect(self.show_about)
         self.iface.addPluginToRasterMenu(MENU, about)
         self.iface.addRasterToolBarIcon(about)
         self.actions.append(about)
-        deps_action = QAction("Dependencies…", self.iface.mainWindow())
+        deps_action = QAction(tr("Dependencies…"), self.iface.mainWindow())
         deps_action.setObjectName("s4_dependencies")
-        deps_action.setToolTip("Install PyTorch and the engine's other Python packages")
+        deps_action.setToolTip(tr("Install PyTorch and the engine's other Python packages"))
         deps_action.triggered.connect(self.show_dependencies)
         self.iface.addPluginToRasterMenu(MENU, deps_action)
         self.actions.append(deps_action)
@@ -63,9 +67,9 @@ class S4Plugin:
 
         bar = self.iface.messageBar()
         item = bar.createMessage(
-            "S4", "needs PyTorch, which QGIS's Python does not have yet. Install it now?"
+            "S4", tr("needs PyTorch, which QGIS's Python does not have yet. Install it now?")
         )
-        button = QPushButton("Install dependencies…", item)
+        button = QPushButton(tr("Install dependencies…"), item)
         button.clicked.connect(self.show_dependencies)
         item.layout().addWidget(button)
         self.offer = bar.pushWidget(item, Qgis.MessageLevel.Warning)
@@ -80,7 +84,7 @@ class S4Plugin:
         self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock_action = self.dock.toggleViewAction()
         self.dock_action.setIcon(QIcon(ICON_PATH))
-        self.dock_action.setText("S4 panel")
+        self.dock_action.setText(tr("S4 panel"))
         self.dock_action.setObjectName("s4_dock")
         self.iface.addPluginToRasterMenu(MENU, self.dock_action)
         self.iface.addRasterToolBarIcon(self.dock_action)
@@ -118,6 +122,7 @@ class S4Plugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        remove_translator()
 
     def show_about(self) -> None:
         """Raster > S4 > About / diagnostics…"""

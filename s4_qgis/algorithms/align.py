@@ -12,14 +12,15 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
 )
 
+from ..i18n import tr, tr_noop
 from .base import CPU_ONLY, GROUP_PREPARE, S4Algorithm
 
 
 class AlignTimeSeries(S4Algorithm):
     NAME = "align_time_series"
-    DISPLAY_NAME = "Align Sentinel-1 and Sentinel-2 time series"
+    DISPLAY_NAME = tr_noop("Align Sentinel-1 and Sentinel-2 time series")
     GROUP = GROUP_PREPARE
-    HELP = (
+    HELP = tr_noop(
         "Puts a Sentinel-1 and a Sentinel-2 time series on one grid and one time axis, as S4 "
         "pretraining does (paper section 5): both are resampled onto the Sentinel-2 grid, the "
         "shorter series is kept and each of its dates is paired with the nearest acquisition "
@@ -33,27 +34,34 @@ class AlignTimeSeries(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.add_series_parameter("SENTINEL1", "Sentinel-1 layers (one per date)")
-        self.add_series_parameter("SENTINEL2", "Sentinel-2 layers (one per date)")
+        self.add_series_parameter("SENTINEL1", tr("Sentinel-1 layers (one per date)"))
+        self.add_series_parameter("SENTINEL2", tr("Sentinel-2 layers (one per date)"))
         self.add_float(
-            "MAX_GAP_DAYS", "Largest S1-S2 date gap (days)", None, 0.0, 3650.0, optional=True
+            "MAX_GAP_DAYS", tr("Largest S1-S2 date gap (days)"), None, 0.0, 3650.0, optional=True
         )
         self.add_float(
-            "MAX_CLOUD_FRACTION", "Largest S2 cloud fraction (0..1)", None, 0.0, 1.0, optional=True
+            "MAX_CLOUD_FRACTION",
+            tr("Largest S2 cloud fraction (0..1)"),
+            None,
+            0.0,
+            1.0,
+            optional=True,
         )
-        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Output folder"))
-        self.addOutput(QgsProcessingOutputRasterLayer("S1_STACK", "Aligned Sentinel-1 stack"))
-        self.addOutput(QgsProcessingOutputRasterLayer("S2_STACK", "Aligned Sentinel-2 stack"))
-        self.addOutput(QgsProcessingOutputFile("DATES_CSV", "Date table (CSV)"))
-        self.addOutput(QgsProcessingOutputNumber("FRAMES", "Aligned dates"))
+        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", tr("Output folder")))
+        self.addOutput(QgsProcessingOutputRasterLayer("S1_STACK", tr("Aligned Sentinel-1 stack")))
+        self.addOutput(QgsProcessingOutputRasterLayer("S2_STACK", tr("Aligned Sentinel-2 stack")))
+        self.addOutput(QgsProcessingOutputFile("DATES_CSV", tr("Date table (CSV)")))
+        self.addOutput(QgsProcessingOutputNumber("FRAMES", tr("Aligned dates")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         s1 = self.series_files(parameters, "SENTINEL1", context)
         s2 = self.series_files(parameters, "SENTINEL2", context)
         if not s1 or not s2:
             raise QgsProcessingException(
-                "Alignment needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in "
-                "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
+                tr(
+                    "Alignment needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in "
+                    "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
+                )
             )
         out_dir = self.parameterAsString(parameters, "OUTPUT", context)
         api = self.engine(feedback)

@@ -28,6 +28,7 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QIcon
 
 from ..compat import FILE_FOLDER, FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER, SOURCE_RASTER
+from ..i18n import tr, tr_noop
 from ..layers import raster_files
 from ..tasks import format_metrics
 
@@ -37,12 +38,16 @@ ICON_PATH = os.path.join(
 STEP_LOG_SECONDS = 5.0
 CPU_ONLY = "Device: cpu (this step runs no neural network)"
 DEVICES = ["auto", "cpu", "cuda"]
-DEVICE_LABELS = ["auto (CUDA GPU when available, else CPU)", "cpu", "cuda (NVIDIA GPU)"]
+DEVICE_LABELS = [
+    tr_noop("auto (CUDA GPU when available, else CPU)"),
+    "cpu",
+    tr_noop("cuda (NVIDIA GPU)"),
+]
 
-GROUP_PREPARE = ("Prepare data", "prepare")
-GROUP_TRAIN = ("Train", "train")
-GROUP_MAP = ("Map", "map")
-GROUP_EVALUATE = ("Evaluate", "evaluate")
+GROUP_PREPARE = (tr_noop("Prepare data"), "prepare")
+GROUP_TRAIN = (tr_noop("Train"), "train")
+GROUP_MAP = (tr_noop("Map"), "map")
+GROUP_EVALUATE = (tr_noop("Evaluate"), "evaluate")
 
 
 def parameter_summary(param) -> str:
@@ -78,10 +83,10 @@ class S4Algorithm(QgsProcessingAlgorithm):
         return self.NAME
 
     def displayName(self) -> str:  # noqa: N802 (QGIS API)
-        return self.DISPLAY_NAME
+        return tr(self.DISPLAY_NAME)
 
     def group(self) -> str:
-        return self.GROUP[0]
+        return tr(self.GROUP[0])
 
     def groupId(self) -> str:  # noqa: N802
         return self.GROUP[1]
@@ -91,7 +96,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
         the parameter definitions, so the help cannot disagree with the checks)."""
         rows = [parameter_summary(p) for p in self.parameterDefinitions()]
         table = "".join(f"<li>{row}</li>" for row in rows if row)
-        return self.HELP + (f"<br><br><b>Parameters</b><ul>{table}</ul>" if table else "")
+        return tr(self.HELP) + (f"<br><br><b>Parameters</b><ul>{table}</ul>" if table else "")
 
     def icon(self) -> QIcon:
         return QIcon(ICON_PATH)
@@ -111,11 +116,11 @@ class S4Algorithm(QgsProcessingAlgorithm):
 
     def add_training_parameters(self, epochs: int) -> None:
         """EPOCHS, CROP_SIZE, BATCH_SIZE, DEVICE and the advanced SEED and WIDTHS."""
-        self.add_int("EPOCHS", "Epochs", epochs, 1, 10000)
-        self.add_int("CROP_SIZE", "Crop size (pixels)", 32, 8, 1024)
-        self.add_int("BATCH_SIZE", "Batch size", 2, 1, 1024)
+        self.add_int("EPOCHS", tr("Epochs"), epochs, 1, 10000)
+        self.add_int("CROP_SIZE", tr("Crop size (pixels)"), 32, 8, 1024)
+        self.add_int("BATCH_SIZE", tr("Batch size"), 2, 1, 1024)
         self.add_device_parameter()
-        self.add_int("SEED", "Random seed", 0, 0, 2**31 - 1, advanced=True)
+        self.add_int("SEED", tr("Random seed"), 0, 0, 2**31 - 1, advanced=True)
         self.add_widths_parameter()
 
     def add_series_parameter(self, name: str, description: str) -> None:
@@ -128,7 +133,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
         self.addParameter(
             QgsProcessingParameterFile(
                 f"{name}_FOLDER",
-                f"{description.split(' (')[0]}: or a folder of per-date GeoTIFFs",
+                tr("{0}: or a folder of per-date GeoTIFFs").format(description.split(" (")[0]),
                 behavior=FILE_FOLDER,
                 optional=True,
             )
@@ -137,7 +142,10 @@ class S4Algorithm(QgsProcessingAlgorithm):
     def add_device_parameter(self) -> None:
         self.addParameter(
             QgsProcessingParameterEnum(
-                "DEVICE", "Compute device", options=DEVICE_LABELS, defaultValue=0
+                "DEVICE",
+                tr("Compute device"),
+                options=[tr(o) for o in DEVICE_LABELS],
+                defaultValue=0,
             )
         )
 
@@ -188,7 +196,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
     def add_widths_parameter(self) -> None:
         """Advanced WIDTHS: the U-Net's widths (used when a network is created, not loaded)."""
         param = QgsProcessingParameterString(
-            "WIDTHS", "Network widths (comma-separated; default 16,32,64; reference 32,64,128)",
+            "WIDTHS", tr("Network widths (comma-separated; default 16,32,64; reference 32,64,128)"),
             defaultValue="16,32,64",
         )  # fmt: skip
         self.add_parameter(param, advanced=True)
@@ -201,7 +209,9 @@ class S4Algorithm(QgsProcessingAlgorithm):
             values = ()
         if len(values) < 2 or any(v < 1 for v in values):
             raise QgsProcessingException(
-                f"WIDTHS must be two or more positive integers such as 32,64,128, not {text!r}"
+                tr(
+                    "WIDTHS must be two or more positive integers such as 32,64,128, not {text!r}"
+                ).format(text=text)
             )
         return values
 
@@ -216,7 +226,9 @@ class S4Algorithm(QgsProcessingAlgorithm):
         folder = self.parameterAsFile(parameters, f"{name}_FOLDER", context)
         if folder:
             if not os.path.isdir(folder):
-                raise QgsProcessingException(f"{name}_FOLDER: {folder} is not a folder")
+                raise QgsProcessingException(
+                    tr("{name}_FOLDER: {folder} is not a folder").format(name=name, folder=folder)
+                )
             found = sorted(
                 os.path.join(folder, f)
                 for f in os.listdir(folder)
@@ -224,8 +236,9 @@ class S4Algorithm(QgsProcessingAlgorithm):
             )
             if not found:
                 raise QgsProcessingException(
-                    f"{name}_FOLDER: {folder} holds no GeoTIFF (.tif): choose the folder with "
-                    "one file per date (e.g. the S1/ or S2/ folder written by the download step)"
+                    tr(
+                        "{name}_FOLDER: {folder} holds no GeoTIFF (.tif): choose the folder with one file per date (e.g. the S1/ or S2/ folder written by the download step)"
+                    ).format(name=name, folder=folder)
                 )
             files += [f for f in found if f not in files]
         return files
@@ -245,7 +258,9 @@ class S4Algorithm(QgsProcessingAlgorithm):
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise QgsProcessingException(f"{name} must be a number, not {value!r}") from None
+            raise QgsProcessingException(
+                tr("{name} must be a number, not {value!r}").format(name=name, value=value)
+            ) from None
 
     # main-thread preparation --------------------------------------------------------------
     def prepareAlgorithm(self, parameters, context, feedback) -> bool:  # noqa: N802

@@ -22,6 +22,7 @@ from qgis.core import (
 )
 
 from ..compat import SOURCE_POLYGON, SOURCE_RASTER, SOURCE_VECTOR, WKB_NO_GEOMETRY, field_type
+from ..i18n import tr, tr_noop
 from ..layers import file_path, vector_for_engine
 from .base import CPU_ONLY, GROUP_EVALUATE, S4Algorithm
 from .finetune import check_class_field
@@ -75,9 +76,9 @@ def score_table(scores: Dict[str, Any]):
 
 class Evaluate(S4Algorithm):
     NAME = "evaluate"
-    DISPLAY_NAME = "Evaluate segmentation"
+    DISPLAY_NAME = tr_noop("Evaluate segmentation")
     GROUP = GROUP_EVALUATE
-    HELP = (
+    HELP = tr_noop(
         "Compares an S4 class raster with reference data: overall accuracy (OA), mean "
         "intersection over union (mIoU), IoU per class and the confusion matrix.<br><br>"
         "<b>Class raster</b>: output of 'S4 segment time series'.<br>"
@@ -89,18 +90,18 @@ class Evaluate(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "S4 class raster"))
+        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", tr("S4 class raster")))
         self.addParameter(
             QgsProcessingParameterMapLayer(
                 "REFERENCE",
-                "Reference (polygons or class raster)",
+                tr("Reference (polygons or class raster)"),
                 types=[SOURCE_POLYGON, SOURCE_RASTER],
             )
         )
         self.addParameter(
             QgsProcessingParameterField(
                 "CLASS_FIELD",
-                "Class field of the reference polygons",
+                tr("Class field of the reference polygons"),
                 parentLayerParameterName="REFERENCE",
                 optional=True,
             )
@@ -110,31 +111,34 @@ class Evaluate(S4Algorithm):
                 "OUTPUT", "Per-class IoU and confusion matrix", SOURCE_VECTOR
             )
         )
-        self.addOutput(QgsProcessingOutputNumber("OA", "Overall accuracy"))
-        self.addOutput(QgsProcessingOutputNumber("MIOU", "Mean IoU"))
+        self.addOutput(QgsProcessingOutputNumber("OA", tr("Overall accuracy")))
+        self.addOutput(QgsProcessingOutputNumber("MIOU", tr("Mean IoU")))
 
     def prepare_inputs(self, parameters, context, feedback) -> None:
         """Main thread: the reference as a file the engine reads (edited layers are copied)."""
         reference = self.parameterAsLayer(parameters, "REFERENCE", context)
         if reference is None:
-            raise QgsProcessingException("REFERENCE: choose reference polygons or a class raster")
+            raise QgsProcessingException(
+                tr("REFERENCE: choose reference polygons or a class raster")
+            )
         class_field = self.parameterAsString(parameters, "CLASS_FIELD", context) or None
         if isinstance(reference, QgsVectorLayer):
             if not class_field:
                 raise QgsProcessingException(
-                    f"CLASS_FIELD: REFERENCE '{reference.name()}' is a vector layer: choose "
-                    "the field that holds its class names"
+                    tr(
+                        "CLASS_FIELD: REFERENCE '{0}' is a vector layer: choose the field that holds its class names"
+                    ).format(reference.name())
                 )
             check_class_field(reference, class_field, layer_parameter="REFERENCE")
             try:
                 self._truth = vector_for_engine(reference, self.temp_dir())
             except OSError as error:
-                raise QgsProcessingException(f"REFERENCE: {error}") from None
+                raise QgsProcessingException(tr("REFERENCE: {error}").format(error=error)) from None
         elif isinstance(reference, QgsRasterLayer):
             self._truth = file_path(reference)
             class_field = None
         else:
-            raise QgsProcessingException("REFERENCE must be a vector or a raster layer")
+            raise QgsProcessingException(tr("REFERENCE must be a vector or a raster layer"))
         self._class_field = class_field
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
@@ -142,7 +146,7 @@ class Evaluate(S4Algorithm):
         try:
             layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
             if layer is None:
-                raise QgsProcessingException("INPUT: choose an S4 class raster")
+                raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))
             pred = file_path(layer)
             api = self.engine(feedback)
             feedback.pushInfo(CPU_ONLY)
@@ -160,7 +164,7 @@ class Evaluate(S4Algorithm):
             QgsCoordinateReferenceSystem(),
         )
         if sink is None:
-            raise QgsProcessingException("OUTPUT: the table could not be created")
+            raise QgsProcessingException(tr("OUTPUT: the table could not be created"))
         for row in rows:
             feature = QgsFeature(fields)
             feature.setAttributes(row)

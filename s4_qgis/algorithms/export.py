@@ -10,6 +10,7 @@ from qgis.core import (
 )
 
 from ..compat import SOURCE_POLYGON
+from ..i18n import tr, tr_noop
 from ..layers import file_path
 from ..styling import attach_postprocessor, style_vector_file
 from .base import CPU_ONLY, GROUP_MAP, S4Algorithm
@@ -18,9 +19,9 @@ from .segment import check_output_suffix
 
 class ExportGeopackage(S4Algorithm):
     NAME = "export_geopackage"
-    DISPLAY_NAME = "Export segmentation as GeoPackage"
+    DISPLAY_NAME = tr_noop("Export segmentation as GeoPackage")
     GROUP = GROUP_MAP
-    HELP = (
+    HELP = tr_noop(
         "Turns an S4 class raster (output of 'S4 segment time series') into polygons: one "
         "polygon per connected patch of a class, with fields class_id, class_name and "
         "area_m2, styled by class (the style is stored in the GeoPackage).<br><br>"
@@ -28,19 +29,19 @@ class ExportGeopackage(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "S4 class raster"))
-        self.add_float("MIN_AREA", "Smallest polygon kept (m²)", 0.0, 0.0, 1e12)
+        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", tr("S4 class raster")))
+        self.add_float("MIN_AREA", tr("Smallest polygon kept (m²)"), 0.0, 0.0, 1e12)
         self.addParameter(
             QgsProcessingParameterVectorDestination(
-                "OUTPUT_VECTOR", "Class polygons (GeoPackage)", SOURCE_POLYGON
+                "OUTPUT_VECTOR", tr("Class polygons (GeoPackage)"), SOURCE_POLYGON
             )
         )
-        self.addOutput(QgsProcessingOutputNumber("N_POLYGONS", "Polygons written"))
+        self.addOutput(QgsProcessingOutputNumber("N_POLYGONS", tr("Polygons written")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
         if layer is None:
-            raise QgsProcessingException("INPUT: choose an S4 class raster")
+            raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))
         raster = file_path(layer)
         out = self.parameterAsOutputLayer(parameters, "OUTPUT_VECTOR", context)
         check_output_suffix(out, (".gpkg",), "OUTPUT_VECTOR", "GeoPackage")

@@ -18,6 +18,7 @@ from qgis.core import (
 )
 
 from ..compat import qgis_enum
+from ..i18n import tr, tr_noop
 from .base import CPU_ONLY, GROUP_PREPARE, S4Algorithm
 
 DATE_ONLY = qgis_enum(
@@ -26,18 +27,18 @@ DATE_ONLY = qgis_enum(
 #: PROVIDER options: the engine's presets, then "the STAC_URL below".
 PROVIDERS = ["earth-search", "planetary-computer", "cdse", ""]
 PROVIDER_LABELS = [
-    "Earth Search (Element 84, AWS): Sentinel-2 L2A",
-    "Microsoft Planetary Computer: Sentinel-2 L2A + Sentinel-1 RTC",
-    "Copernicus Data Space (needs S4_CDSE_USER / S4_CDSE_PASSWORD)",
-    "Another STAC API (STAC_URL)",
+    tr_noop("Earth Search (Element 84, AWS): Sentinel-2 L2A"),
+    tr_noop("Microsoft Planetary Computer: Sentinel-2 L2A + Sentinel-1 RTC"),
+    tr_noop("Copernicus Data Space (needs S4_CDSE_USER / S4_CDSE_PASSWORD)"),
+    tr_noop("Another STAC API (STAC_URL)"),
 ]
 
 
 class FetchTimeSeries(S4Algorithm):
     NAME = "fetch_time_series"
-    DISPLAY_NAME = "Download Sentinel-1/-2 time series (STAC)"
+    DISPLAY_NAME = tr_noop("Download Sentinel-1/-2 time series (STAC)")
     GROUP = GROUP_PREPARE
-    HELP = (
+    HELP = tr_noop(
         "Searches a STAC catalog for the Sentinel-2 L2A and Sentinel-1 acquisitions over an "
         "extent between two dates and downloads only that window of each Cloud-Optimised "
         "GeoTIFF, reprojected onto one grid (the extent's UTM zone at the chosen resolution). "
@@ -54,41 +55,46 @@ class FetchTimeSeries(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterExtent("EXTENT", "Extent (area to download)"))
-        self.addParameter(QgsProcessingParameterDateTime("START", "First date", DATE_ONLY))
-        self.addParameter(QgsProcessingParameterDateTime("END", "Last date", DATE_ONLY))
+        self.addParameter(QgsProcessingParameterExtent("EXTENT", tr("Extent (area to download)")))
+        self.addParameter(QgsProcessingParameterDateTime("START", tr("First date"), DATE_ONLY))
+        self.addParameter(QgsProcessingParameterDateTime("END", tr("Last date"), DATE_ONLY))
         self.addParameter(
             QgsProcessingParameterEnum(
-                "PROVIDER", "STAC provider", options=PROVIDER_LABELS, defaultValue=0
-            )
-        )
-        self.addParameter(QgsProcessingParameterString("STAC_URL", "STAC API URL", optional=True))
-        self.addParameter(
-            QgsProcessingParameterString(
-                "S2_COLLECTION", "Sentinel-2 collection (empty: the provider's)", optional=True
+                "PROVIDER",
+                tr("STAC provider"),
+                options=[tr(o) for o in PROVIDER_LABELS],
+                defaultValue=0,
             )
         )
         self.addParameter(
+            QgsProcessingParameterString("STAC_URL", tr("STAC API URL"), optional=True)
+        )
+        self.addParameter(
             QgsProcessingParameterString(
-                "S1_COLLECTION", "Sentinel-1 collection (empty: the provider's)", optional=True
+                "S2_COLLECTION", tr("Sentinel-2 collection (empty: the provider's)"), optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                "S1_COLLECTION", tr("Sentinel-1 collection (empty: the provider's)"), optional=True
             )
         )
         self.add_float(
-            "MAX_CLOUD_FRACTION", "Largest S2 cloud fraction in the extent (0..1)", None,
+            "MAX_CLOUD_FRACTION", tr("Largest S2 cloud fraction in the extent (0..1)"), None,
             0.0, 1.0, optional=True,
         )  # fmt: skip
-        self.add_float("RESOLUTION", "Pixel size (m)", 10.0, 1.0, 10000.0, advanced=True)
+        self.add_float("RESOLUTION", tr("Pixel size (m)"), 10.0, 1.0, 10000.0, advanced=True)
         self.addParameter(
             QgsProcessingParameterBoolean(
-                "ADD_TO_PROJECT", "Add the series to the project (one group per sensor)", True
+                "ADD_TO_PROJECT", tr("Add the series to the project (one group per sensor)"), True
             )
         )
-        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", "Output folder"))
-        self.addOutput(QgsProcessingOutputFolder("S2_FOLDER", "Sentinel-2 folder"))
-        self.addOutput(QgsProcessingOutputFolder("S1_FOLDER", "Sentinel-1 folder"))
-        self.addOutput(QgsProcessingOutputFile("MANIFEST", "Manifest (JSON)"))
-        self.addOutput(QgsProcessingOutputNumber("S2_DATES", "Sentinel-2 dates"))
-        self.addOutput(QgsProcessingOutputNumber("S1_DATES", "Sentinel-1 dates"))
+        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", tr("Output folder")))
+        self.addOutput(QgsProcessingOutputFolder("S2_FOLDER", tr("Sentinel-2 folder")))
+        self.addOutput(QgsProcessingOutputFolder("S1_FOLDER", tr("Sentinel-1 folder")))
+        self.addOutput(QgsProcessingOutputFile("MANIFEST", tr("Manifest (JSON)")))
+        self.addOutput(QgsProcessingOutputNumber("S2_DATES", tr("Sentinel-2 dates")))
+        self.addOutput(QgsProcessingOutputNumber("S1_DATES", tr("Sentinel-1 dates")))
 
     @staticmethod
     def _collection(text: str):
@@ -104,18 +110,18 @@ class FetchTimeSeries(S4Algorithm):
         url = (self.parameterAsString(parameters, "STAC_URL", context) or "").strip()
         stac = url or provider
         if not stac:
-            raise QgsProcessingException("Give the STAC_URL of the STAC API to search")
+            raise QgsProcessingException(tr("Give the STAC_URL of the STAC API to search"))
         extent = self.parameterAsExtent(parameters, "EXTENT", context)
         crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
         if extent.isNull() or extent.isEmpty():
-            raise QgsProcessingException("EXTENT is empty: draw or choose the area to download")
+            raise QgsProcessingException(tr("EXTENT is empty: draw or choose the area to download"))
         if not crs.isValid():
-            raise QgsProcessingException("EXTENT has no valid CRS")
+            raise QgsProcessingException(tr("EXTENT has no valid CRS"))
         dates = []
         for name in ("START", "END"):
             value = self.parameterAsDateTime(parameters, name, context)
             if not value.isValid():
-                raise QgsProcessingException(f"{name} is not a valid date")
+                raise QgsProcessingException(tr("{name} is not a valid date").format(name=name))
             dates.append(value.date().toString("yyyy-MM-dd"))
         out_dir = self.parameterAsString(parameters, "OUTPUT", context)
         feedback.pushInfo(CPU_ONLY)

@@ -17,27 +17,28 @@ from qgis.core import (
 )
 
 from ..compat import SOURCE_POLYGON
+from ..i18n import tr, tr_noop
 from ..layers import feature_count_with_geometry, vector_for_engine
 from .base import GROUP_TRAIN, S4Algorithm
 from .segment import CHECKPOINT_FILTER, check_output_suffix
 
 MODALITIES = ["s2", "s1"]
-MODALITY_LABELS = ["s2: Sentinel-2 (optical)", "s1: Sentinel-1 (radar)"]
+MODALITY_LABELS = [tr_noop("s2: Sentinel-2 (optical)"), tr_noop("s1: Sentinel-1 (radar)")]
 HEADS = ["pixel", "unet"]
 HEAD_LABELS = [
-    "Pixel head on the frozen network (default: best maps from a few polygons)",
-    "3D U-Net fine-tuning (the paper's; uses epochs, crop and batch size)",
+    tr_noop("Pixel head on the frozen network (default: best maps from a few polygons)"),
+    tr_noop("3D U-Net fine-tuning (the paper's; uses epochs, crop and batch size)"),
 ]
 INPUTS = [None, 1, 0]
 INPUT_LABELS = [
-    "As the pretrained model (monthly composites without one)",
-    "Monthly cloud-free composites",
-    "The acquisitions as they are",
+    tr_noop("As the pretrained model (monthly composites without one)"),
+    tr_noop("Monthly cloud-free composites"),
+    tr_noop("The acquisitions as they are"),
 ]
 WEIGHTINGS = ["balanced", "none"]
 WEIGHTING_LABELS = [
-    "Balanced (inverse class frequency: favours small classes)",
-    "None (default; plain loss: better maps when polygon areas differ a lot)",
+    tr_noop("Balanced (inverse class frequency: favours small classes)"),
+    tr_noop("None (default; plain loss: better maps when polygon areas differ a lot)"),
 ]
 
 
@@ -47,21 +48,30 @@ def check_class_field(
     """The class field must exist in the layer (message lists the fields there are)."""
     if not field:
         raise QgsProcessingException(
-            f"{parameter}: choose the field of {layer_parameter} that holds the class names"
+            tr(
+                "{parameter}: choose the field of {layer_parameter} that holds the class names"
+            ).format(parameter=parameter, layer_parameter=layer_parameter)
         )
     names = layer.fields().names()
     if field not in names:
         raise QgsProcessingException(
-            f"{parameter}: field '{field}' does not exist in layer '{layer.name()}' "
-            f"({layer_parameter}); its fields are: {', '.join(names) or 'none'}"
+            tr(
+                "{parameter}: field '{field}' does not exist in layer '{0}' ({layer_parameter}); its fields are: {1}"
+            ).format(
+                layer.name(),
+                ", ".join(names) or "none",
+                parameter=parameter,
+                field=field,
+                layer_parameter=layer_parameter,
+            )
         )
 
 
 class Finetune(S4Algorithm):
     NAME = "finetune"
-    DISPLAY_NAME = "S4 fine-tune on labelled polygons"
+    DISPLAY_NAME = tr_noop("S4 fine-tune on labelled polygons")
     GROUP = GROUP_TRAIN
-    HELP = (
+    HELP = tr_noop(
         "Trains an S4 model to map your classes from a few labelled polygons.<br><br>"
         "<b>Sentinel-1 / Sentinel-2 layers</b>: one GeoTIFF per acquisition; only the series "
         "of the inference modality is used (the model will map from that one sensor).<br>"
@@ -85,51 +95,59 @@ class Finetune(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.add_series_parameter("SENTINEL1", "Sentinel-1 layers (one per date)")
-        self.add_series_parameter("SENTINEL2", "Sentinel-2 layers (one per date)")
+        self.add_series_parameter("SENTINEL1", tr("Sentinel-1 layers (one per date)"))
+        self.add_series_parameter("SENTINEL2", tr("Sentinel-2 layers (one per date)"))
         self.addParameter(
-            QgsProcessingParameterVectorLayer("LABELS", "Labelled polygons", [SOURCE_POLYGON])
+            QgsProcessingParameterVectorLayer("LABELS", tr("Labelled polygons"), [SOURCE_POLYGON])
         )
         self.addParameter(
             QgsProcessingParameterField(
-                "CLASS_FIELD", "Class field", parentLayerParameterName="LABELS"
+                "CLASS_FIELD", tr("Class field"), parentLayerParameterName="LABELS"
             )
         )
         self.addParameter(
             QgsProcessingParameterFile(
                 "INIT_MODEL",
-                "Pretrained model (optional; none = train from scratch)",
+                tr("Pretrained model (optional; none = train from scratch)"),
                 fileFilter=CHECKPOINT_FILTER,
                 optional=True,
             )
         )
         self.addParameter(
             QgsProcessingParameterEnum(
-                "MODALITY", "Inference modality", options=MODALITY_LABELS, defaultValue=0
+                "MODALITY",
+                tr("Inference modality"),
+                options=[tr(o) for o in MODALITY_LABELS],
+                defaultValue=0,
             )
         )
         self.add_training_parameters(epochs=20)
-        head = QgsProcessingParameterEnum("HEAD", "Head", options=HEAD_LABELS, defaultValue=0)
+        head = QgsProcessingParameterEnum(
+            "HEAD", tr("Head"), options=[tr(o) for o in HEAD_LABELS], defaultValue=0
+        )
         self.add_parameter(head, advanced=True)
         inputs = QgsProcessingParameterEnum(
-            "INPUT_SERIES", "Input", options=INPUT_LABELS, defaultValue=0
+            "INPUT_SERIES", tr("Input"), options=[tr(o) for o in INPUT_LABELS], defaultValue=0
         )
         self.add_parameter(inputs, advanced=True)
         self.add_float(
-            "RESOLUTION", "Map resolution (CRS units; 0 = the imagery's)", 0.0, 0.0, 1e6,
+            "RESOLUTION", tr("Map resolution (CRS units; 0 = the imagery's)"), 0.0, 0.0, 1e6,
             advanced=True,
         )  # fmt: skip
         freeze = QgsProcessingParameterBoolean(
-            "FREEZE_ENCODER", "Freeze the pretrained encoder", defaultValue=False
+            "FREEZE_ENCODER", tr("Freeze the pretrained encoder"), defaultValue=False
         )
         self.add_parameter(freeze, advanced=True)
         weighting = QgsProcessingParameterEnum(
-            "CLASS_WEIGHTING", "Class weighting", options=WEIGHTING_LABELS, defaultValue=1
+            "CLASS_WEIGHTING",
+            tr("Class weighting"),
+            options=[tr(o) for o in WEIGHTING_LABELS],
+            defaultValue=1,
         )
         self.add_parameter(weighting, advanced=True)
         self.add_float(
             "VAL_FRACTION",
-            "Share of polygons held out for validation",
+            tr("Share of polygons held out for validation"),
             0.2,
             0.0,
             0.9,
@@ -137,28 +155,31 @@ class Finetune(S4Algorithm):
         )
         self.addParameter(
             QgsProcessingParameterFileDestination(
-                "OUTPUT", "Fine-tuned checkpoint", fileFilter=CHECKPOINT_FILTER
+                "OUTPUT", tr("Fine-tuned checkpoint"), fileFilter=CHECKPOINT_FILTER
             )
         )
-        self.addOutput(QgsProcessingOutputNumber("VAL_MIOU", "Validation mIoU"))
-        self.addOutput(QgsProcessingOutputString("CLASSES", "Class names (comma separated)"))
+        self.addOutput(QgsProcessingOutputNumber("VAL_MIOU", tr("Validation mIoU")))
+        self.addOutput(QgsProcessingOutputString("CLASSES", tr("Class names (comma separated)")))
 
     def prepare_inputs(self, parameters, context, feedback) -> None:
         """Main thread: check the label layer and write it to a file when it is not one."""
         labels = self.parameterAsVectorLayer(parameters, "LABELS", context)
         if labels is None or not labels.isValid():
-            raise QgsProcessingException("LABELS: choose a polygon layer with labelled polygons")
+            raise QgsProcessingException(
+                tr("LABELS: choose a polygon layer with labelled polygons")
+            )
         class_field = self.parameterAsString(parameters, "CLASS_FIELD", context)
         check_class_field(labels, class_field)
         if feature_count_with_geometry(labels) == 0:
             raise QgsProcessingException(
-                f"LABELS: layer '{labels.name()}' has no polygons: digitise a few polygons of "
-                "each class first"
+                tr(
+                    "LABELS: layer '{0}' has no polygons: digitise a few polygons of each class first"
+                ).format(labels.name())
             )
         try:
             self._labels_path = vector_for_engine(labels, self.temp_dir())
         except OSError as error:
-            raise QgsProcessingException(f"LABELS: {error}") from None
+            raise QgsProcessingException(tr("LABELS: {error}").format(error=error)) from None
         self._labels_copied = self._labels_path.startswith(self.temp_dir())
         self._labels_name = labels.name()
         self._class_field = class_field
@@ -178,12 +199,15 @@ class Finetune(S4Algorithm):
         if not series:
             name = "SENTINEL1" if modality == "s1" else "SENTINEL2"
             raise QgsProcessingException(
-                f"Inference modality is {modality.upper()} but no {modality.upper()} layers were "
-                f"given: add them to {name} or change MODALITY"
+                tr(
+                    "Inference modality is {0} but no {1} layers were given: add them to {name} or change MODALITY"
+                ).format(modality.upper(), modality.upper(), name=name)
             )
         init = self.parameterAsFile(parameters, "INIT_MODEL", context) or None
         if init and not os.path.isfile(init):
-            raise QgsProcessingException(f"INIT_MODEL: checkpoint file not found: {init}")
+            raise QgsProcessingException(
+                tr("INIT_MODEL: checkpoint file not found: {init}").format(init=init)
+            )
         out = self.parameterAsFileOutput(parameters, "OUTPUT", context)
         check_output_suffix(out, (".pt",), "OUTPUT", "checkpoint")
         device = self.device(parameters, context)

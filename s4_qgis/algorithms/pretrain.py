@@ -10,6 +10,7 @@ from qgis.core import (
 )
 
 from ..compat import NUMBER_INTEGER
+from ..i18n import tr, tr_noop
 from .base import GROUP_TRAIN, S4Algorithm
 from .segment import CHECKPOINT_FILTER, check_output_suffix
 
@@ -29,9 +30,9 @@ def last_metrics(history) -> dict:
 
 class Pretrain(S4Algorithm):
     NAME = "pretrain"
-    DISPLAY_NAME = "S4 pretrain (self-supervised, S1 + S2)"
+    DISPLAY_NAME = tr_noop("S4 pretrain (self-supervised, S1 + S2)")
     GROUP = GROUP_TRAIN
-    HELP = (
+    HELP = tr_noop(
         "Pretrains an S4 model WITHOUT labels on a Sentinel-1 and a Sentinel-2 time series of "
         "the same area (Shenoy et al., Remote Sensing 2024): a 3D U-Net learns that radar and "
         "optical pixels at the same place and time belong together (pixel-wise space-time "
@@ -46,12 +47,12 @@ class Pretrain(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.add_series_parameter("SENTINEL1", "Sentinel-1 layers (one per date)")
-        self.add_series_parameter("SENTINEL2", "Sentinel-2 layers (one per date)")
+        self.add_series_parameter("SENTINEL1", tr("Sentinel-1 layers (one per date)"))
+        self.add_series_parameter("SENTINEL2", tr("Sentinel-2 layers (one per date)"))
         self.add_training_parameters(epochs=10)
         steps = QgsProcessingParameterNumber(
             "STEPS_PER_EPOCH",
-            "Training steps per epoch (default: as many as the scene's crops)",
+            tr("Training steps per epoch (default: as many as the scene's crops)"),
             NUMBER_INTEGER,
             None,
             True,
@@ -61,23 +62,25 @@ class Pretrain(S4Algorithm):
         self.add_parameter(steps, advanced=True)
         self.add_int(
             "COMPOSITE_MONTHS",
-            "Input: cloud-free composites of N months (0 = the acquisitions as they are)",
+            tr("Input: cloud-free composites of N months (0 = the acquisitions as they are)"),
             1, 0, 12, advanced=True,
         )  # fmt: skip
         self.addParameter(
             QgsProcessingParameterFileDestination(
-                "OUTPUT", "Pretrained checkpoint", fileFilter=CHECKPOINT_FILTER
+                "OUTPUT", tr("Pretrained checkpoint"), fileFilter=CHECKPOINT_FILTER
             )
         )
-        self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", "Loss of the last epoch"))
+        self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", tr("Loss of the last epoch")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         s1 = self.series_files(parameters, "SENTINEL1", context)
         s2 = self.series_files(parameters, "SENTINEL2", context)
         if not s1 or not s2:
             raise QgsProcessingException(
-                "Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in "
-                "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
+                tr(
+                    "Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in "
+                    "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
+                )
             )
         out = self.parameterAsFileOutput(parameters, "OUTPUT", context)
         check_output_suffix(out, (".pt",), "OUTPUT", "checkpoint")

@@ -13,6 +13,7 @@ from qgis.core import (
 )
 
 from ..compat import SOURCE_POLYGON
+from ..i18n import tr, tr_noop
 from ..styling import attach_postprocessor, style_raster_file, style_vector_file
 from .base import GROUP_MAP, S4Algorithm
 
@@ -22,15 +23,17 @@ CHECKPOINT_FILTER = "S4 checkpoint (*.pt)"
 def check_output_suffix(path: str, suffixes, parameter: str, kind: str) -> None:
     if path and not path.lower().endswith(tuple(suffixes)):
         raise QgsProcessingException(
-            f"{parameter} must be a {kind} file ({', '.join(suffixes)}), not {path}"
+            tr("{parameter} must be a {kind} file ({0}), not {path}").format(
+                ", ".join(suffixes), parameter=parameter, kind=kind, path=path
+            )
         )
 
 
 class SegmentTimeSeries(S4Algorithm):
     NAME = "segment_time_series"
-    DISPLAY_NAME = "S4 segment time series"
+    DISPLAY_NAME = tr_noop("S4 segment time series")
     GROUP = GROUP_MAP
-    HELP = (
+    HELP = tr_noop(
         "Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image "
         "time series with a fine-tuned S4 model.<br><br>"
         "<b>Sentinel-2 / Sentinel-1 layers</b>: one GeoTIFF per acquisition; the acquisition "
@@ -47,25 +50,29 @@ class SegmentTimeSeries(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.add_series_parameter("SENTINEL2", "Sentinel-2 layers (one per date)")
-        self.add_series_parameter("SENTINEL1", "Sentinel-1 layers (one per date)")
+        self.add_series_parameter("SENTINEL2", tr("Sentinel-2 layers (one per date)"))
+        self.add_series_parameter("SENTINEL1", tr("Sentinel-1 layers (one per date)"))
         self.addParameter(
-            QgsProcessingParameterFile("MODEL", "Fine-tuned S4 model", fileFilter=CHECKPOINT_FILTER)
+            QgsProcessingParameterFile(
+                "MODEL", tr("Fine-tuned S4 model"), fileFilter=CHECKPOINT_FILTER
+            )
         )
-        self.addParameter(QgsProcessingParameterExtent("EXTENT", "Extent to map", optional=True))
+        self.addParameter(
+            QgsProcessingParameterExtent("EXTENT", tr("Extent to map"), optional=True)
+        )
         self.add_device_parameter()
-        self.add_int("TILE_SIZE", "Tile size (pixels)", 128, 16, 4096)
-        self.add_int("OVERLAP", "Tile overlap (pixels)", 32, 0, 2048)
-        self.add_int("BATCH_SIZE", "Tiles per batch", 4, 1, 256, advanced=True)
+        self.add_int("TILE_SIZE", tr("Tile size (pixels)"), 128, 16, 4096)
+        self.add_int("OVERLAP", tr("Tile overlap (pixels)"), 32, 0, 2048)
+        self.add_int("BATCH_SIZE", tr("Tiles per batch"), 4, 1, 256, advanced=True)
         self.add_float(
-            "RESOLUTION", "Resolution (CRS units; 0 = the one the model was fine-tuned on)",
+            "RESOLUTION", tr("Resolution (CRS units; 0 = the one the model was fine-tuned on)"),
             0.0, 0.0, 1e6, advanced=True,
         )  # fmt: skip
-        self.add_float("MIN_AREA", "Smallest polygon kept (m²)", 0.0, 0.0, 1e12, advanced=True)
-        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Class raster"))
+        self.add_float("MIN_AREA", tr("Smallest polygon kept (m²)"), 0.0, 0.0, 1e12, advanced=True)
+        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", tr("Class raster")))
         vector = QgsProcessingParameterVectorDestination(
             "OUTPUT_VECTOR",
-            "Class polygons (GeoPackage)",
+            tr("Class polygons (GeoPackage)"),
             SOURCE_POLYGON,
             optional=True,
             createByDefault=False,
@@ -77,14 +84,17 @@ class SegmentTimeSeries(S4Algorithm):
         s1 = self.series_files(parameters, "SENTINEL1", context)
         if not s2 and not s1:
             raise QgsProcessingException(
-                "No input layers: give the Sentinel-2 (SENTINEL2) or Sentinel-1 (SENTINEL1) "
-                "layers of the modality the model was fine-tuned for"
+                tr(
+                    "No input layers: give the Sentinel-2 (SENTINEL2) or Sentinel-1 (SENTINEL1) "
+                    "layers of the modality the model was fine-tuned for"
+                )
             )
         model = self.parameterAsFile(parameters, "MODEL", context)
         if not model or not os.path.isfile(model):
             raise QgsProcessingException(
-                f"MODEL: checkpoint file not found: {model or '(none given)'}; choose the .pt "
-                "file written by 'S4 fine-tune on labelled polygons'"
+                tr(
+                    "MODEL: checkpoint file not found: {0}; choose the .pt file written by 'S4 fine-tune on labelled polygons'"
+                ).format(model or "(none given)")
             )
         bounds = bounds_crs = None
         if parameters.get("EXTENT") not in (None, ""):

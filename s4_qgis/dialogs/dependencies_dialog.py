@@ -27,6 +27,7 @@ from qgis.PyQt.QtWidgets import (
 from s4_core.errors import Cancelled, S4Error
 
 from .. import dependencies as deps
+from ..i18n import tr
 
 
 class InstallTask(QgsTask):
@@ -84,7 +85,7 @@ class DependenciesDialog(QDialog):
         pip_options: Optional[Dict] = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("S4 — Python dependencies")
+        self.setWindowTitle(tr("S4 — Python dependencies"))
         self.setMinimumWidth(720)
         self.plan_overrides = dict(plan_overrides or {})
         self.pip_options = dict(pip_options or {})
@@ -92,22 +93,26 @@ class DependenciesDialog(QDialog):
         self.nvidia = deps.detect_nvidia()
 
         intro = QLabel(
-            "S4's engine needs <b>PyTorch</b>, numpy, rasterio and fiona in QGIS's own Python. "
-            "Missing packages are installed with pip into a folder of your QGIS profile; the "
-            "packages QGIS ships (numpy, GDAL, PyQt…) are pinned and never replaced."
+            tr(
+                "S4's engine needs <b>PyTorch</b>, numpy, rasterio and fiona in QGIS's own Python. "
+                "Missing packages are installed with pip into a folder of your QGIS profile; the "
+                "packages QGIS ships (numpy, GDAL, PyQt…) are pinned and never replaced."
+            )
         )
         intro.setWordWrap(True)
 
         self.status = QTreeWidget()
-        self.status.setHeaderLabels(["Package", "Version", "Status", "Location"])
+        self.status.setHeaderLabels([tr("Package"), tr("Version"), tr("Status"), tr("Location")])
         self.status.setRootIsDecorated(False)
         self.status.setMinimumHeight(125)
 
         self.variant = QComboBox()
-        self.variant.addItem("CPU only", "cpu")
+        self.variant.addItem(tr("CPU only"), "cpu")
         if sys.platform != "darwin":  # no CUDA on macOS (the CPU build also drives MPS)
             for variant in deps.CUDA_VARIANTS:
-                self.variant.addItem(f"NVIDIA GPU, CUDA {variant[2:-1]}.{variant[-1]}", variant)
+                self.variant.addItem(
+                    tr("NVIDIA GPU, CUDA {0}.{1}").format(variant[2:-1], variant[-1]), variant
+                )
         default = deps.default_variant(self.nvidia)
         self.variant.setCurrentIndex(max(0, self.variant.findData(default)))
         self.variant.currentIndexChanged.connect(self.refresh_plan)
@@ -128,12 +133,12 @@ class DependenciesDialog(QDialog):
             # no wrap: exact heights
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = QFormLayout()
-        form.addRow("torch build:", self.variant)
+        form.addRow(tr("torch build:"), self.variant)
         form.addRow("", self.gpu_label)
-        form.addRow("QGIS's Python:", self.python_label)
-        form.addRow("Install into:", self.target_label)
-        form.addRow("Packages:", self.packages_label)
-        form.addRow("Never replaced:", self.pinned_label)
+        form.addRow(tr("QGIS's Python:"), self.python_label)
+        form.addRow(tr("Install into:"), self.target_label)
+        form.addRow(tr("Packages:"), self.packages_label)
+        form.addRow(tr("Never replaced:"), self.pinned_label)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
@@ -146,8 +151,8 @@ class DependenciesDialog(QDialog):
         self.log.setMinimumHeight(120)
 
         buttons = QDialogButtonBox()
-        self.install_button = QPushButton("Install")
-        self.cancel_button = QPushButton("Cancel install")
+        self.install_button = QPushButton(tr("Install"))
+        self.cancel_button = QPushButton(tr("Cancel install"))
         self.cancel_button.setEnabled(False)
         buttons.addButton(self.install_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.ActionRole)
@@ -192,7 +197,9 @@ class DependenciesDialog(QDialog):
             self.plan = deps.plan_install(variant, **self.plan_overrides)
         except S4Error as exc:
             self.plan = None
-            self.python_label.setText(f"<span style='color:#b00'>{html.escape(str(exc))}</span>")
+            self.python_label.setText(
+                tr("<span style='color:#b00'>{0}</span>").format(html.escape(str(exc)))
+            )
             self.install_button.setEnabled(False)
             return
         plan = self.plan
@@ -201,7 +208,7 @@ class DependenciesDialog(QDialog):
         self.packages_label.setText(
             html.escape(", ".join(plan.requirements) or "nothing to install")
             + (
-                f" (torch from {html.escape(plan.index_url)})"
+                tr(" (torch from {0})").format(html.escape(plan.index_url))
                 if plan.index_url and any(r.startswith("torch") for r in plan.requirements)
                 else ""
             )
@@ -210,7 +217,8 @@ class DependenciesDialog(QDialog):
         key = [p for p in pinned if p.split()[0].lower() in ("numpy", "gdal", "pyqt5")]
         rest = len(pinned) - len(key)
         self.pinned_label.setText(
-            html.escape(", ".join(key) or "(none found)") + (f" + {rest} more" if rest else "")
+            html.escape(", ".join(key) or "(none found)")
+            + (tr(" + {rest} more").format(rest=rest) if rest else "")
         )
         self.pinned_label.setToolTip("\n".join(plan.constraints))
         self.install_button.setEnabled(bool(plan.requirements) and self.task is None)
@@ -222,7 +230,7 @@ class DependenciesDialog(QDialog):
             return None
         self.log.clear()
         self.progress.setValue(0)
-        self.message.setText("Installing… (torch is large: this can take several minutes)")
+        self.message.setText(tr("Installing… (torch is large: this can take several minutes)"))
         task = InstallTask(self.plan, self.pip_options)
         task.log_line.connect(self.log.appendPlainText)
         task.progress_text.connect(self.message.setText)
@@ -238,7 +246,7 @@ class DependenciesDialog(QDialog):
 
     def cancel_install(self) -> None:
         if self.task is not None:
-            self.message.setText("Cancelling: stopping pip…")
+            self.message.setText(tr("Cancelling: stopping pip…"))
             self.task.cancel()
 
     def _finished(self, task: InstallTask) -> None:
@@ -250,18 +258,20 @@ class DependenciesDialog(QDialog):
             text = task.result.summary()
             self.log.appendPlainText(text)
             if task.result.restart_required:
-                self.message.setText("<b>Installed. Restart QGIS to use S4.</b>")
+                self.message.setText(tr("<b>Installed. Restart QGIS to use S4.</b>"))
             else:
-                self.message.setText("<b>Installed. S4's algorithms are ready.</b>")
+                self.message.setText(tr("<b>Installed. S4's algorithms are ready.</b>"))
             self.installed.emit(task.result.restart_required)
         elif task.cancelled:
             self.progress.setValue(0)
-            self.message.setText("Cancelled: nothing was changed.")
+            self.message.setText(tr("Cancelled: nothing was changed."))
         else:
             self.progress.setValue(0)
             self.log.appendPlainText(task.error)
             first = task.error.split("\n\n", 1)[0]
-            self.message.setText(f"<span style='color:#b00'>{html.escape(first)}</span>")
+            self.message.setText(
+                tr("<span style='color:#b00'>{0}</span>").format(html.escape(first))
+            )
         self.refresh_status()
         self.refresh_plan()
         self._fit_height()

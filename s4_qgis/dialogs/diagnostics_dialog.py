@@ -18,6 +18,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .. import dependencies as deps
+from ..i18n import tr
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -93,12 +94,14 @@ class DiagnosticsDialog(QDialog):
         from s4_core import __version__
         from s4_core.diagnostics import format_report
 
-        self.setWindowTitle(f"S4 {__version__} — about and diagnostics")
+        self.setWindowTitle(
+            tr("S4 {__version__} — about and diagnostics").format(__version__=__version__)
+        )
         self.setMinimumSize(680, 520)
         about = QLabel(
-            f"<b>S4 {__version__}</b>: self-supervised segmentation of Sentinel-1/-2 image "
-            "time series (Shenoy et al., <i>Remote Sensing</i> 2024). Algorithms: Processing "
-            "Toolbox &gt; S4. Please attach this report to bug reports."
+            tr(
+                "<b>S4 {__version__}</b>: self-supervised segmentation of Sentinel-1/-2 image time series (Shenoy et al., <i>Remote Sensing</i> 2024). Algorithms: Processing Toolbox &gt; S4. Please attach this report to bug reports."
+            ).format(__version__=__version__)
         )
         about.setWordWrap(True)
         self.report = build_report()
@@ -108,11 +111,11 @@ class DiagnosticsDialog(QDialog):
         self.view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.copy_button = QPushButton("Copy to clipboard")
+        self.copy_button = QPushButton(tr("Copy to clipboard"))
         self.copy_button.clicked.connect(self.copy)
         buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
         if open_dependencies is not None:
-            deps_button = QPushButton("Dependencies…")
+            deps_button = QPushButton(tr("Dependencies…"))
             deps_button.clicked.connect(open_dependencies)
             buttons.addButton(deps_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
@@ -124,4 +127,4 @@ class DiagnosticsDialog(QDialog):
 
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.text)
-        self.copy_button.setText("Copied")
+        self.copy_button.setText(tr("Copied"))
