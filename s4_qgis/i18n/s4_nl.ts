@@ -1,0 +1,1239 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="nl_NL" sourcelanguage="en">
+<context>
+    <name>@default</name>
+    <message>
+        <location filename="../algorithms/align.py" line="21"/>
+        <source>Align Sentinel-1 and Sentinel-2 time series</source>
+        <translation>Sentinel-1- en Sentinel-2-tijdreeksen uitlijnen</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/align.py" line="23"/>
+        <source>Puts a Sentinel-1 and a Sentinel-2 time series on one grid and one time axis, as S4 pretraining does (paper section 5): both are resampled onto the Sentinel-2 grid, the shorter series is kept and each of its dates is paired with the nearest acquisition of the other sensor.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files).&lt;br&gt;&lt;b&gt;Largest date gap&lt;/b&gt; (optional, days): drop pairs further apart.&lt;br&gt;&lt;b&gt;Largest cloud fraction&lt;/b&gt; (optional, 0..1): drop Sentinel-2 dates whose SCL band flags more clouds.&lt;br&gt;&lt;br&gt;Output folder: the aligned S1 and S2 stacks (multi-band GeoTIFFs, one band per date and band) and the date table (CSV).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="54"/>
+        <source>Sentinel-1 layers (one per date)</source>
+        <translation>Sentinel-1-lagen (één per datum)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="53"/>
+        <source>Sentinel-2 layers (one per date)</source>
+        <translation>Sentinel-2-lagen (één per datum)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/align.py" line="39"/>
+        <source>Largest S1-S2 date gap (days)</source>
+        <translation>Grootste datumverschil S1-S2 (dagen)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/align.py" line="42"/>
+        <source>Largest S2 cloud fraction (0..1)</source>
+        <translation>Grootste S2-wolkenfractie (0..1)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="138"/>
+        <source>Output folder</source>
+        <translation>Uitvoermap</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/align.py" line="51"/>
+        <source>Aligned Sentinel-1 stack</source>
+        <translation>Uitgelijnde Sentinel-1-stapel</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/align.py" line="52"/>
+        <source>Aligned Sentinel-2 stack</source>
+        <translation>Uitgelijnde Sentinel-2-stapel</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/align.py" line="53"/>
+        <source>Date table (CSV)</source>
+        <translation>Datumtabel (CSV)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/align.py" line="54"/>
+        <source>Aligned dates</source>
+        <translation>Uitgelijnde datums</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/align.py" line="60"/>
+        <source>Alignment needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
+        <translation>Uitlijnen vereist beide reeksen: geef Sentinel-1-lagen (SENTINEL1 of een map in SENTINEL1_FOLDER) en Sentinel-2-lagen (SENTINEL2 of SENTINEL2_FOLDER) van hetzelfde gebied</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="42"/>
+        <source>auto (CUDA GPU when available, else CPU)</source>
+        <translation>auto (CUDA-GPU indien beschikbaar, anders CPU)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="141"/>
+        <source>cuda (NVIDIA GPU)</source>
+        <translation>cuda (NVIDIA-GPU)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="47"/>
+        <source>Prepare data</source>
+        <translation>Gegevens voorbereiden</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="129"/>
+        <source>Train</source>
+        <translation>Trainen</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="49"/>
+        <source>Map</source>
+        <translation>Karteren</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="50"/>
+        <source>Evaluate</source>
+        <translation>Evalueren</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="119"/>
+        <source>Epochs</source>
+        <translation>Epochs</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="120"/>
+        <source>Crop size (pixels)</source>
+        <translation>Uitsnedegrootte (pixels)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="289"/>
+        <source>Batch size</source>
+        <translation>Batchgrootte</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="123"/>
+        <source>Random seed</source>
+        <translation>Willekeurige seed</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="133"/>
+        <source>{0}: or a folder of per-date GeoTIFFs</source>
+        <translation>{0}: of een map met GeoTIFF's per datum</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="143"/>
+        <source>Compute device</source>
+        <translation>Rekenapparaat</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="198"/>
+        <source>Network widths (comma-separated; default 16,32,64; reference 32,64,128)</source>
+        <translation>Netwerkbreedtes (kommagescheiden; standaard 16,32,64; referentie 32,64,128)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="211"/>
+        <source>WIDTHS must be two or more positive integers such as 32,64,128, not {text!r}</source>
+        <translation>WIDTHS moet uit twee of meer positieve gehele getallen bestaan, zoals 32,64,128, niet {text!r}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="229"/>
+        <source>{name}_FOLDER: {folder} is not a folder</source>
+        <translation>{name}_FOLDER: {folder} is geen map</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="238"/>
+        <source>{name}_FOLDER: {folder} holds no GeoTIFF (.tif): choose the folder with one file per date (e.g. the S1/ or S2/ folder written by the download step)</source>
+        <translation>{name}_FOLDER: {folder} bevat geen GeoTIFF (.tif): kies de map met één bestand per datum (bv. de map S1/ of S2/ geschreven door de downloadstap)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="261"/>
+        <source>{name} must be a number, not {value!r}</source>
+        <translation>{name} moet een getal zijn, niet {value!r}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="79"/>
+        <source>Evaluate segmentation</source>
+        <translation>Segmentatie evalueren</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="81"/>
+        <source>Compares an S4 class raster with reference data: overall accuracy (OA), mean intersection over union (mIoU), IoU per class and the confusion matrix.&lt;br&gt;&lt;br&gt;&lt;b&gt;Class raster&lt;/b&gt;: output of &apos;S4 segment time series&apos;.&lt;br&gt;&lt;b&gt;Reference&lt;/b&gt;: polygons with a class-name field (give &lt;b&gt;Class field&lt;/b&gt;) or a class raster; classes are matched by name.&lt;br&gt;&lt;br&gt;Outputs: OA and mIoU, and a table with one row per reference class: class_name, iou, support (reference pixels), then the confusion-matrix counts, one column per predicted class (pred_&amp;lt;class&amp;gt;).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/export.py" line="32"/>
+        <source>S4 class raster</source>
+        <translation>S4-klassenraster</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="94"/>
+        <source>Reference (polygons or class raster)</source>
+        <translation>Referentie (polygonen of klassenraster)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="101"/>
+        <source>Class field of the reference polygons</source>
+        <translation>Klasseveld van de referentiepolygonen</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="114"/>
+        <source>Overall accuracy</source>
+        <translation>Totale nauwkeurigheid</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="115"/>
+        <source>Mean IoU</source>
+        <translation>Gemiddelde IoU</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="121"/>
+        <source>REFERENCE: choose reference polygons or a class raster</source>
+        <translation>REFERENCE: kies referentiepolygonen of een klassenraster</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="127"/>
+        <source>CLASS_FIELD: REFERENCE &apos;{0}&apos; is a vector layer: choose the field that holds its class names</source>
+        <translation>CLASS_FIELD: REFERENCE '{0}' is een vectorlaag: kies het veld met de klassennamen</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="136"/>
+        <source>REFERENCE: {error}</source>
+        <translation>REFERENCE: {error}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="141"/>
+        <source>REFERENCE must be a vector or a raster layer</source>
+        <translation>REFERENCE moet een vector- of rasterlaag zijn</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/export.py" line="44"/>
+        <source>INPUT: choose an S4 class raster</source>
+        <translation>INPUT: kies een S4-klassenraster</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="167"/>
+        <source>OUTPUT: the table could not be created</source>
+        <translation>OUTPUT: de tabel kon niet worden aangemaakt</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/export.py" line="22"/>
+        <source>Export segmentation as GeoPackage</source>
+        <translation>Segmentatie exporteren als GeoPackage</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/export.py" line="24"/>
+        <source>Turns an S4 class raster (output of 'S4 segment time series') into polygons: one polygon per connected patch of a class, with fields class_id, class_name and area_m2, styled by class (the style is stored in the GeoPackage).&lt;br&gt;&lt;br&gt;&lt;b&gt;Smallest polygon&lt;/b&gt;: patches smaller than this area (m²) are dropped.</source>
+        <translation>Zet een S4-klassenraster (uitvoer van 'S4 tijdreeksen segmenteren') om in polygonen: één polygoon per aaneengesloten vlak van een klasse, met de velden class_id, class_name en area_m2, gestileerd per klasse (de stijl wordt in het GeoPackage bewaard).&lt;br&gt;&lt;br&gt;&lt;b&gt;Kleinste polygoon&lt;/b&gt;: vlakken kleiner dan deze oppervlakte (m²) worden weggelaten.</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="71"/>
+        <source>Smallest polygon kept (m²)</source>
+        <translation>Kleinste behouden polygoon (m²)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="73"/>
+        <source>Class polygons (GeoPackage)</source>
+        <translation>Klassenpolygonen (GeoPackage)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/export.py" line="39"/>
+        <source>Polygons written</source>
+        <translation>Geschreven polygonen</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="30"/>
+        <source>Earth Search (Element 84, AWS): Sentinel-2 L2A</source>
+        <translation>Earth Search (Element 84, AWS): Sentinel-2 L2A</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="31"/>
+        <source>Microsoft Planetary Computer: Sentinel-2 L2A + Sentinel-1 RTC</source>
+        <translation>Microsoft Planetary Computer: Sentinel-2 L2A + Sentinel-1 RTC</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="32"/>
+        <source>Copernicus Data Space (needs S4_CDSE_USER / S4_CDSE_PASSWORD)</source>
+        <translation>Copernicus Data Space (vereist S4_CDSE_USER / S4_CDSE_PASSWORD)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="33"/>
+        <source>Another STAC API (STAC_URL)</source>
+        <translation>Een andere STAC-API (STAC_URL)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="39"/>
+        <source>Download Sentinel-1/-2 time series (STAC)</source>
+        <translation>Sentinel-1/-2-tijdreeksen downloaden (STAC)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="41"/>
+        <source>Searches a STAC catalog for the Sentinel-2 L2A and Sentinel-1 acquisitions over an extent between two dates and downloads only that window of each Cloud-Optimised GeoTIFF, reprojected onto one grid (the extent&apos;s UTM zone at the chosen resolution). The output folder gets S2/ and S1/ with one GeoTIFF per date (same-day tiles mosaicked), ready for the other S4 algorithms, and manifest.json (items, asset URLs, cloud fractions).&lt;br&gt;&lt;br&gt;&lt;b&gt;Provider&lt;/b&gt;: Earth Search (Sentinel-2 only), Planetary Computer (Sentinel-2 and Sentinel-1 RTC backscatter, converted to dB), Copernicus Data Space (account in the environment variables S4_CDSE_USER / S4_CDSE_PASSWORD) or any STAC API URL.&lt;br&gt;&lt;b&gt;Collections&lt;/b&gt;: empty = the provider&apos;s default; &apos;none&apos; skips that sensor.&lt;br&gt;&lt;b&gt;Largest cloud fraction&lt;/b&gt; (optional, 0..1): Sentinel-2 dates with more clouds inside the extent (from the SCL band) are skipped before their bands are read.&lt;br&gt;&lt;br&gt;Running it again into the same folder resumes: finished dates are skipped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="58"/>
+        <source>Extent (area to download)</source>
+        <translation>Extent (te downloaden gebied)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="59"/>
+        <source>First date</source>
+        <translation>Eerste datum</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="60"/>
+        <source>Last date</source>
+        <translation>Laatste datum</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="61"/>
+        <source>STAC provider</source>
+        <translation>STAC-aanbieder</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="69"/>
+        <source>STAC API URL</source>
+        <translation>URL van de STAC-API</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="72"/>
+        <source>Sentinel-2 collection (empty: the provider&apos;s)</source>
+        <translation>Sentinel-2-collectie (leeg: die van de aanbieder)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="77"/>
+        <source>Sentinel-1 collection (empty: the provider&apos;s)</source>
+        <translation>Sentinel-1-collectie (leeg: die van de aanbieder)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="82"/>
+        <source>Largest S2 cloud fraction in the extent (0..1)</source>
+        <translation>Grootste S2-wolkenfractie binnen de extent (0..1)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="86"/>
+        <source>Pixel size (m)</source>
+        <translation>Pixelgrootte (m)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="87"/>
+        <source>Add the series to the project (one group per sensor)</source>
+        <translation>De reeksen aan het project toevoegen (één groep per sensor)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="93"/>
+        <source>Sentinel-2 folder</source>
+        <translation>Sentinel-2-map</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="94"/>
+        <source>Sentinel-1 folder</source>
+        <translation>Sentinel-1-map</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="95"/>
+        <source>Manifest (JSON)</source>
+        <translation>Manifest (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="96"/>
+        <source>Sentinel-2 dates</source>
+        <translation>Sentinel-2-datums</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="97"/>
+        <source>Sentinel-1 dates</source>
+        <translation>Sentinel-1-datums</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="113"/>
+        <source>Give the STAC_URL of the STAC API to search</source>
+        <translation>Geef de STAC_URL van de te doorzoeken STAC-API</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="117"/>
+        <source>EXTENT is empty: draw or choose the area to download</source>
+        <translation>EXTENT is leeg: teken of kies het te downloaden gebied</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="119"/>
+        <source>EXTENT has no valid CRS</source>
+        <translation>EXTENT heeft geen geldig CRS</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/fetch.py" line="124"/>
+        <source>{name} is not a valid date</source>
+        <translation>{name} is geen geldige datum</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="26"/>
+        <source>s2: Sentinel-2 (optical)</source>
+        <translation>s2: Sentinel-2 (optisch)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="26"/>
+        <source>s1: Sentinel-1 (radar)</source>
+        <translation>s1: Sentinel-1 (radar)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="29"/>
+        <source>Pixel head on the frozen network (default: best maps from a few polygons)</source>
+        <translation>Pixelkop op het bevroren netwerk (standaard: beste kaarten uit enkele polygonen)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="30"/>
+        <source>3D U-Net fine-tuning (the paper&apos;s; uses epochs, crop and batch size)</source>
+        <translation>Fijnafstemming van het 3D U-Net (zoals in het artikel; gebruikt epochs, uitsnede- en batchgrootte)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="34"/>
+        <source>As the pretrained model (monthly composites without one)</source>
+        <translation>Zoals het voorgetrainde model (maandcomposieten zonder model)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="35"/>
+        <source>Monthly cloud-free composites</source>
+        <translation>Wolkenvrije maandcomposieten</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="36"/>
+        <source>The acquisitions as they are</source>
+        <translation>De opnamen zoals ze zijn</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="40"/>
+        <source>Balanced (inverse class frequency: favours small classes)</source>
+        <translation>Gebalanceerd (omgekeerde klassefrequentie: bevoordeelt kleine klassen)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="41"/>
+        <source>None (default; plain loss: better maps when polygon areas differ a lot)</source>
+        <translation>Geen (standaard; gewone loss: betere kaarten als polygoonoppervlakten sterk verschillen)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="50"/>
+        <source>{parameter}: choose the field of {layer_parameter} that holds the class names</source>
+        <translation>{parameter}: kies het veld van {layer_parameter} met de klassennamen</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="57"/>
+        <source>{parameter}: field &apos;{field}&apos; does not exist in layer &apos;{0}&apos; ({layer_parameter}); its fields are: {1}</source>
+        <translation>{parameter}: veld '{field}' bestaat niet in laag '{0}' ({layer_parameter}); de velden zijn: {1}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="72"/>
+        <source>S4 fine-tune on labelled polygons</source>
+        <translation>S4 fijnafstemmen op gelabelde polygonen</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="74"/>
+        <source>Trains an S4 model to map your classes from a few labelled polygons.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition; only the series of the inference modality is used (the model will map from that one sensor).&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt;: polygons of known classes (a memory layer or a layer being edited is fine); &lt;b&gt;Class field&lt;/b&gt;: the field with the class names.&lt;br&gt;&lt;b&gt;Pretrained model&lt;/b&gt;: optional checkpoint from &apos;S4 pretrain&apos;; without one the network is trained from scratch (usually worse with few labels).&lt;br&gt;&lt;b&gt;Inference modality&lt;/b&gt;: s2 (optical) or s1 (radar).&lt;br&gt;&lt;b&gt;Head&lt;/b&gt; (advanced): the default keeps the pretrained network frozen and trains an ensemble of small per-pixel classifiers on each pixel&apos;s monthly series and the network&apos;s features, then smooths the map inside fields (seconds on a CPU; it beat a Random Forest on real sites, see docs/benchmarks.md). &apos;3D U-Net fine-tuning&apos; is the paper&apos;s recipe: &lt;b&gt;epochs, crop size, batch size&lt;/b&gt;, freezing the encoder and class weighting apply to it.&lt;br&gt;&lt;b&gt;Input&lt;/b&gt; (advanced): monthly cloud-free composites by default.&lt;br&gt;&lt;b&gt;Map resolution&lt;/b&gt; (advanced): pixel size in the layers&apos; CRS units (0 = the imagery&apos;s own grid); &apos;S4 segment&apos; maps on the same resolution.&lt;br&gt;A share of the polygons is held out to report a validation mIoU.&lt;br&gt;&lt;br&gt;Output: the fine-tuned checkpoint (.pt) for &apos;S4 segment time series&apos;. The loss and the validation mIoU are logged per epoch; Cancel stops cleanly.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="100"/>
+        <source>Labelled polygons</source>
+        <translation>Gelabelde polygonen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="265"/>
+        <source>Class field</source>
+        <translation>Klasseveld</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="108"/>
+        <source>Pretrained model (optional; none = train from scratch)</source>
+        <translation>Voorgetraind model (optioneel; geen = van nul trainen)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="116"/>
+        <source>Inference modality</source>
+        <translation>Modaliteit voor de kaart</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="283"/>
+        <source>Head</source>
+        <translation>Kop</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="129"/>
+        <source>Input</source>
+        <translation>Invoer</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="133"/>
+        <source>Map resolution (CRS units; 0 = the imagery&apos;s)</source>
+        <translation>Kaartresolutie (CRS-eenheden; 0 = die van de beelden)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="137"/>
+        <source>Freeze the pretrained encoder</source>
+        <translation>De voorgetrainde encoder bevriezen</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="141"/>
+        <source>Class weighting</source>
+        <translation>Klassegewichten</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="148"/>
+        <source>Share of polygons held out for validation</source>
+        <translation>Aandeel polygonen apart gehouden voor validatie</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="156"/>
+        <source>Fine-tuned checkpoint</source>
+        <translation>Fijnafgestemd checkpoint</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="161"/>
+        <source>Validation mIoU</source>
+        <translation>Validatie-mIoU</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="162"/>
+        <source>Class names (comma separated)</source>
+        <translation>Klassennamen (kommagescheiden)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="168"/>
+        <source>LABELS: choose a polygon layer with labelled polygons</source>
+        <translation>LABELS: kies een polygoonlaag met gelabelde polygonen</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="174"/>
+        <source>LABELS: layer &apos;{0}&apos; has no polygons: digitise a few polygons of each class first</source>
+        <translation>LABELS: laag '{0}' heeft geen polygonen: digitaliseer eerst enkele polygonen per klasse</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="182"/>
+        <source>LABELS: {error}</source>
+        <translation>LABELS: {error}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="201"/>
+        <source>Inference modality is {0} but no {1} layers were given: add them to {name} or change MODALITY</source>
+        <translation>De modaliteit voor de kaart is {0}, maar er zijn geen {1}-lagen gegeven: voeg ze toe aan {name} of wijzig MODALITY</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="208"/>
+        <source>INIT_MODEL: checkpoint file not found: {init}</source>
+        <translation>INIT_MODEL: checkpointbestand niet gevonden: {init}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/pretrain.py" line="33"/>
+        <source>S4 pretrain (self-supervised, S1 + S2)</source>
+        <translation>S4 voortrainen (zelfgestuurd, S1 + S2)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/pretrain.py" line="35"/>
+        <source>Pretrains an S4 model WITHOUT labels on a Sentinel-1 and a Sentinel-2 time series of the same area (Shenoy et al., Remote Sensing 2024): a 3D U-Net learns that radar and optical pixels at the same place and time belong together (pixel-wise space-time contrastive loss) and to reconstruct one modality from the other.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files); they are aligned in space (onto the Sentinel-2 grid) and time automatically.&lt;br&gt;&lt;b&gt;Epochs, crop size, batch size&lt;/b&gt;: training length and the size of the random crops; small crops and batches need less memory.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: makes runs repeatable.&lt;br&gt;&lt;br&gt;Output: a pretrained checkpoint (.pt) to start &apos;S4 fine-tune on labelled polygons&apos; from. Progress and the loss per epoch are logged; Cancel stops cleanly.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/pretrain.py" line="53"/>
+        <source>Training steps per epoch (default: as many as the scene&apos;s crops)</source>
+        <translation>Trainingsstappen per epoch (standaard: evenveel als de uitsneden van de scène)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/pretrain.py" line="63"/>
+        <source>Input: cloud-free composites of N months (0 = the acquisitions as they are)</source>
+        <translation>Invoer: wolkenvrije composieten van N maanden (0 = de opnamen zoals ze zijn)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/pretrain.py" line="68"/>
+        <source>Pretrained checkpoint</source>
+        <translation>Voorgetraind checkpoint</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/pretrain.py" line="73"/>
+        <source>Loss of the last epoch</source>
+        <translation>Loss van de laatste epoch</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/pretrain.py" line="79"/>
+        <source>Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
+        <translation>Voortrainen vereist beide reeksen: geef Sentinel-1-lagen (SENTINEL1 of een map in SENTINEL1_FOLDER) en Sentinel-2-lagen (SENTINEL2 of SENTINEL2_FOLDER) van hetzelfde gebied</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="25"/>
+        <source>{parameter} must be a {kind} file ({0}), not {path}</source>
+        <translation>{parameter} moet een {kind}-bestand zijn ({0}), niet {path}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="34"/>
+        <source>S4 segment time series</source>
+        <translation>S4 tijdreeksen segmenteren</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="36"/>
+        <source>Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image time series with a fine-tuned S4 model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2 / Sentinel-1 layers&lt;/b&gt;: one GeoTIFF per acquisition; the acquisition date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in the name, band names). Give the series of the modality the model was fine-tuned for (the model runs on ONE modality).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: a fine-tuned checkpoint (.pt) from &apos;S4 fine-tune on labelled polygons&apos;.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optional part of the scene to map (default: the whole series).&lt;br&gt;&lt;b&gt;Tile size / overlap&lt;/b&gt;: the scene is predicted in overlapping tiles; reduce the tile size when the GPU runs out of memory.&lt;br&gt;&lt;br&gt;Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours (style saved beside it as .qml) and, optionally, class polygons in a GeoPackage (fields class_id, class_name, area_m2; style stored in the GeoPackage).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="55"/>
+        <source>Fine-tuned S4 model</source>
+        <translation>Fijnafgestemd S4-model</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="60"/>
+        <source>Extent to map</source>
+        <translation>Te karteren extent</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="64"/>
+        <source>Tile size (pixels)</source>
+        <translation>Tegelgrootte (pixels)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="65"/>
+        <source>Tile overlap (pixels)</source>
+        <translation>Tegeloverlap (pixels)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="66"/>
+        <source>Tiles per batch</source>
+        <translation>Tegels per batch</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="67"/>
+        <source>Resolution (CRS units; 0 = the one the model was fine-tuned on)</source>
+        <translation>Resolutie (CRS-eenheden; 0 = die waarop het model is fijnafgestemd)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="72"/>
+        <source>Class raster</source>
+        <translation>Klassenraster</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="86"/>
+        <source>No input layers: give the Sentinel-2 (SENTINEL2) or Sentinel-1 (SENTINEL1) layers of the modality the model was fine-tuned for</source>
+        <translation>Geen invoerlagen: geef de Sentinel-2-lagen (SENTINEL2) of Sentinel-1-lagen (SENTINEL1) van de modaliteit waarvoor het model is fijnafgestemd</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="94"/>
+        <source>MODEL: checkpoint file not found: {0}; choose the .pt file written by &apos;S4 fine-tune on labelled polygons&apos;</source>
+        <translation>MODEL: checkpointbestand niet gevonden: {0}; kies het .pt-bestand geschreven door 'S4 fijnafstemmen op gelabelde polygonen'</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="88"/>
+        <source>S4 — Python dependencies</source>
+        <translation>S4 — Python-afhankelijkheden</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="95"/>
+        <source>S4's engine needs &lt;b&gt;PyTorch&lt;/b&gt;, numpy, rasterio and fiona in QGIS's own Python. Missing packages are installed with pip into a folder of your QGIS profile; the packages QGIS ships (numpy, GDAL, PyQt…) are pinned and never replaced.</source>
+        <translation>De engine van S4 heeft &lt;b&gt;PyTorch&lt;/b&gt;, numpy, rasterio en fiona nodig in de eigen Python van QGIS. Ontbrekende pakketten worden met pip geïnstalleerd in een map van je QGIS-profiel; de pakketten die QGIS meelevert (numpy, GDAL, PyQt…) liggen vast en worden nooit vervangen.</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <source>Package</source>
+        <translation>Pakket</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <source>Version</source>
+        <translation>Versie</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <source>Location</source>
+        <translation>Locatie</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="110"/>
+        <source>CPU only</source>
+        <translation>Alleen CPU</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="113"/>
+        <source>NVIDIA GPU, CUDA {0}.{1}</source>
+        <translation>NVIDIA-GPU, CUDA {0}.{1}</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="136"/>
+        <source>torch build:</source>
+        <translation>torch-build:</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="138"/>
+        <source>QGIS&apos;s Python:</source>
+        <translation>Python van QGIS:</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="139"/>
+        <source>Install into:</source>
+        <translation>Installeren in:</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="140"/>
+        <source>Packages:</source>
+        <translation>Pakketten:</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="141"/>
+        <source>Never replaced:</source>
+        <translation>Nooit vervangen:</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="154"/>
+        <source>Install</source>
+        <translation>Installeren</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="155"/>
+        <source>Cancel install</source>
+        <translation>Installatie annuleren</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="272"/>
+        <source>&lt;span style=&apos;color:#b00&apos;&gt;{0}&lt;/span&gt;</source>
+        <translation>&lt;span style='color:#b00'&gt;{0}&lt;/span&gt;</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="208"/>
+        <source> (torch from {0})</source>
+        <translation> (torch van {0})</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="219"/>
+        <source> + {rest} more</source>
+        <translation> + nog {rest}</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="233"/>
+        <source>Installing… (torch is large: this can take several minutes)</source>
+        <translation>Bezig met installeren… (torch is groot: dit kan enkele minuten duren)</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="249"/>
+        <source>Cancelling: stopping pip…</source>
+        <translation>Annuleren: pip wordt gestopt…</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="261"/>
+        <source>&lt;b&gt;Installed. Restart QGIS to use S4.&lt;/b&gt;</source>
+        <translation>&lt;b&gt;Geïnstalleerd. Herstart QGIS om S4 te gebruiken.&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="263"/>
+        <source>&lt;b&gt;Installed. S4&apos;s algorithms are ready.&lt;/b&gt;</source>
+        <translation>&lt;b&gt;Geïnstalleerd. De algoritmen van S4 zijn klaar.&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="267"/>
+        <source>Cancelled: nothing was changed.</source>
+        <translation>Geannuleerd: er is niets gewijzigd.</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/diagnostics_dialog.py" line="97"/>
+        <source>S4 {__version__} — about and diagnostics</source>
+        <translation>S4 {__version__} — info en diagnose</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/diagnostics_dialog.py" line="101"/>
+        <source>&lt;b&gt;S4 {__version__}&lt;/b&gt;: self-supervised segmentation of Sentinel-1/-2 image time series (Shenoy et al., &lt;i&gt;Remote Sensing&lt;/i&gt; 2024). Algorithms: Processing Toolbox &amp;gt; S4. Please attach this report to bug reports.</source>
+        <translation>&lt;b&gt;S4 {__version__}&lt;/b&gt;: zelfgestuurde segmentatie van Sentinel-1/-2-beeldtijdreeksen (Shenoy et al., &lt;i&gt;Remote Sensing&lt;/i&gt; 2024). Algoritmen: Processing-toolbox &amp;gt; S4. Voeg dit rapport toe aan foutmeldingen.</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/diagnostics_dialog.py" line="114"/>
+        <source>Copy to clipboard</source>
+        <translation>Naar klembord kopiëren</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="51"/>
+        <source>Dependencies…</source>
+        <translation>Afhankelijkheden…</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/diagnostics_dialog.py" line="130"/>
+        <source>Copied</source>
+        <translation>Gekopieerd</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="128"/>
+        <source>Data</source>
+        <translation>Gegevens</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="328"/>
+        <source>Segment</source>
+        <translation>Segmenteren</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="601"/>
+        <source>Model</source>
+        <translation>Model</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="137"/>
+        <source>Fine-tuned models and class maps are written here</source>
+        <translation>Fijnafgestemde modellen en klassenkaarten worden hier geschreven</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="141"/>
+        <source>auto (GPU if available)</source>
+        <translation>auto (GPU indien beschikbaar)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="141"/>
+        <source>cpu</source>
+        <translation>cpu</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="145"/>
+        <source>Check</source>
+        <translation>Controleren</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="146"/>
+        <source>Which device will the engine use?</source>
+        <translation>Welk apparaat zal de engine gebruiken?</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="150"/>
+        <source>Device</source>
+        <translation>Apparaat</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="158"/>
+        <source>Cancel</source>
+        <translation>Annuleren</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="164"/>
+        <source>Ready</source>
+        <translation>Klaar</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="170"/>
+        <source>Log</source>
+        <translation>Logboek</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="177"/>
+        <source>Sentinel-2 (optical) layers of the project, by date:</source>
+        <translation>Sentinel-2-lagen (optisch) van het project, per datum:</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="180"/>
+        <source>Sentinel-1 (radar) layers of the project, by date:</source>
+        <translation>Sentinel-1-lagen (radar) van het project, per datum:</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="186"/>
+        <source>Refresh</source>
+        <translation>Vernieuwen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="188"/>
+        <source>Check all</source>
+        <translation>Alles aanvinken</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="190"/>
+        <source>Uncheck all</source>
+        <translation>Alles uitvinken</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="195"/>
+        <source>Download S1 + S2 for the map extent…</source>
+        <translation>S1 + S2 downloaden voor de kaartextent…</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="196"/>
+        <source>Search a STAC catalog and download the Sentinel-1 and Sentinel-2 series of the current map extent (Processing: Download Sentinel-1/-2 time series); the series are added to the project</source>
+        <translation>Een STAC-catalogus doorzoeken en de Sentinel-1- en Sentinel-2-reeksen van de huidige kaartextent downloaden (Processing: Sentinel-1/-2-tijdreeksen downloaden); de reeksen worden aan het project toegevoegd</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="205"/>
+        <source>Add one GeoTIFF per acquisition to the project (Layer &gt; Add Raster Layer); checked layers are used for fine-tuning and segmentation.</source>
+        <translation>Voeg één GeoTIFF per opname toe aan het project (Kaartlagen &gt; Rasterlaag toevoegen); aangevinkte lagen worden gebruikt voor fijnafstemming en segmentatie.</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="233"/>
+        <source>Cannot open the download dialog: {error}</source>
+        <translation>Kan het downloadvenster niet openen: {error}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="242"/>
+        <source>e.g. wheat, maize, potatoes, grassland</source>
+        <translation>bv. tarwe, maïs, aardappelen, grasland</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="243"/>
+        <source>From model</source>
+        <translation>Uit model</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="244"/>
+        <source>Use the class names of the loaded model</source>
+        <translation>De klassennamen van het geladen model gebruiken</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="248"/>
+        <source>Classes</source>
+        <translation>Klassen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="249"/>
+        <source>New label layer…</source>
+        <translation>Nieuwe labellaag…</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="250"/>
+        <source>Create a GeoPackage polygon layer whose form offers the classes, add it to the project and start digitising</source>
+        <translation>Een GeoPackage-polygoonlaag aanmaken waarvan het formulier de klassen aanbiedt, ze aan het project toevoegen en beginnen met digitaliseren</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="264"/>
+        <source>Label layer</source>
+        <translation>Labellaag</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="977"/>
+        <source>S4 checkpoint (*.pt)</source>
+        <translation>S4-checkpoint (*.pt)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="268"/>
+        <source>Pretrained checkpoint to start from; empty = from scratch</source>
+        <translation>Voorgetraind checkpoint om van te vertrekken; leeg = van nul</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="269"/>
+        <source>Start from</source>
+        <translation>Vertrekken van</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="271"/>
+        <source>Sentinel-2 (optical)</source>
+        <translation>Sentinel-2 (optisch)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="271"/>
+        <source>Sentinel-1 (radar)</source>
+        <translation>Sentinel-1 (radar)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="272"/>
+        <source>Map from</source>
+        <translation>Karteren met</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="275"/>
+        <source>Pixel head (default): the pretrained network stays frozen; small per-pixel classifiers learn from each pixel&apos;s monthly series and the network&apos;s features, and the map is smoothed inside fields (seconds on a CPU). 3D U-Net: the paper&apos;s fine-tuning of the whole network (epochs, crop and batch size apply to it).</source>
+        <translation>Pixelkop (standaard): het voorgetrainde netwerk blijft bevroren; kleine classificatoren per pixel leren van de maandreeks van elke pixel en van de kenmerken van het netwerk, en de kaart wordt binnen percelen afgevlakt (seconden op een CPU). 3D U-Net: de fijnafstemming van het hele netwerk uit het artikel (epochs, uitsnede- en batchgrootte gelden ervoor).</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="287"/>
+        <source>Epochs (3D U-Net)</source>
+        <translation>Epochs (3D U-Net)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="288"/>
+        <source>Crop size (px)</source>
+        <translation>Uitsnedegrootte (px)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="290"/>
+        <source>Few polygons of unequal size</source>
+        <translation>Weinig polygonen van ongelijke grootte</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="291"/>
+        <source>3D U-Net head: freeze the pretrained encoder and use an unweighted loss (the default weighting): with a handful of polygons of very different areas this maps unseen fields better</source>
+        <translation>3D U-Net-kop: de voorgetrainde encoder bevriezen en een ongewogen loss gebruiken (de standaardweging): met een handvol polygonen van sterk verschillende grootte kartert dit ongeziene percelen beter</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="299"/>
+        <source>Fine-tune</source>
+        <translation>Fijnafstemmen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="308"/>
+        <source>Current map extent</source>
+        <translation>Huidige kaartextent</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="308"/>
+        <source>Extent of a layer</source>
+        <translation>Extent van een laag</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="308"/>
+        <source>Whole scene</source>
+        <translation>Volledige scène</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="315"/>
+        <source>Area</source>
+        <translation>Gebied</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="316"/>
+        <source>Layer</source>
+        <translation>Laag</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="319"/>
+        <source>Tile size (px)</source>
+        <translation>Tegelgrootte (px)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="320"/>
+        <source>Tile overlap (px)</source>
+        <translation>Tegeloverlap (px)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="321"/>
+        <source>Also write class polygons (GeoPackage)</source>
+        <translation>Ook klassenpolygonen schrijven (GeoPackage)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="327"/>
+        <source>Smallest polygon</source>
+        <translation>Kleinste polygoon</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="338"/>
+        <source>No model loaded</source>
+        <translation>Geen model geladen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="341"/>
+        <source>Load…</source>
+        <translation>Laden…</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="343"/>
+        <source>Save as…</source>
+        <translation>Opslaan als…</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="345"/>
+        <source>Info</source>
+        <translation>Info</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="504"/>
+        <source>{0}
+bands: {1}</source>
+        <translation>{0}
+banden: {1}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="611"/>
+        <source>Load a fine-tuned model first (Model tab) to use its class names</source>
+        <translation>Laad eerst een fijnafgestemd model (tabblad Model) om zijn klassennamen te gebruiken</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="628"/>
+        <source>Type the class names first (comma separated) or load a model</source>
+        <translation>Typ eerst de klassennamen (kommagescheiden) of laad een model</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="632"/>
+        <source>New S4 label layer</source>
+        <translation>Nieuwe S4-labellaag</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="632"/>
+        <source>GeoPackage (*.gpkg)</source>
+        <translation>GeoPackage (*.gpkg)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="662"/>
+        <source>Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune</source>
+        <translation>Labellaag {path} aangemaakt met de klassen {0}: digitaliseer polygonen, kies hun klasse in het formulier en klik dan op Fijnafstemmen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="704"/>
+        <source>Cancelling…</source>
+        <translation>Bezig met annuleren…</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="854"/>
+        <source>S4 is busy: wait for the running task or cancel it</source>
+        <translation>S4 is bezig: wacht op de lopende taak of annuleer ze</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="738"/>
+        <source>No {0} layers checked (Data tab): add the {1} images to the project</source>
+        <translation>Geen {0}-lagen aangevinkt (tabblad Gegevens): voeg de {1}-beelden toe aan het project</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="746"/>
+        <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
+        <translation>Kies een labellaag (tabblad Trainen) of maak er een met 'Nieuwe labellaag…'</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="750"/>
+        <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
+        <translation>Kies het klasseveld van '{0}' (tabblad Trainen)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="753"/>
+        <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
+        <translation>'{0}' heeft nog geen polygonen: digitaliseer er enkele per klasse</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="895"/>
+        <source>device: {0} ({1})</source>
+        <translation>apparaat: {0} ({1})</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="794"/>
+        <source>S4 fine-tune</source>
+        <translation>S4 fijnafstemmen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="796"/>
+        <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from {4}</source>
+        <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) vanaf {4}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="800"/>
+        <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from scratch</source>
+        <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) van nul</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="813"/>
+        <source>Fine-tuned model saved: {0} (validation mIoU {1}, {2} s on {3})</source>
+        <translation>Fijnafgestemd model opgeslagen: {0} (validatie-mIoU {1}, {2} s op {3})</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="832"/>
+        <source>Fine-tuning failed: {error}</source>
+        <translation>Fijnafstemmen mislukt: {error}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="858"/>
+        <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
+        <translation>Laad eerst een fijnafgestemd model (tabblad Model) of stem er een fijn af</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="866"/>
+        <source>No {wanted} layers checked (Data tab) for this model</source>
+        <translation>Geen {wanted}-lagen aangevinkt (tabblad Gegevens) voor dit model</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="900"/>
+        <source>S4 segment</source>
+        <translation>S4 segmenteren</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="901"/>
+        <source>Segmenting with {0}</source>
+        <translation>Segmenteren met {0}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="908"/>
+        <source>Segmentation cancelled; nothing was written</source>
+        <translation>Segmentatie geannuleerd; er is niets geschreven</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="912"/>
+        <source>Segmentation failed: {error}</source>
+        <translation>Segmentatie mislukt: {error}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="919"/>
+        <source>S4 classes ({model})</source>
+        <translation>S4-klassen ({model})</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="926"/>
+        <source>Could not open the class map {0}</source>
+        <translation>Kon de klassenkaart {0} niet openen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="928"/>
+        <source>S4 class polygons ({model})</source>
+        <translation>S4-klassenpolygonen ({model})</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="939"/>
+        <source>pixels per class: </source>
+        <translation>pixels per klasse: </translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="940"/>
+        <source>Class map added: {0} ({1} s on {2})</source>
+        <translation>Klassenkaart toegevoegd: {0} ({1} s op {2})</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="956"/>
+        <source>Load S4 model</source>
+        <translation>S4-model laden</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="962"/>
+        <source>Model file not found: {path}</source>
+        <translation>Modelbestand niet gevonden: {path}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="968"/>
+        <source>Model loaded: {path}</source>
+        <translation>Model geladen: {path}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="974"/>
+        <source>No model to save: load or fine-tune one first</source>
+        <translation>Geen model om op te slaan: laad of stem er eerst een fijn af</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="977"/>
+        <source>Save S4 model as</source>
+        <translation>S4-model opslaan als</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="993"/>
+        <source>Could not save the model as {path}: {error}</source>
+        <translation>Kon het model niet opslaan als {path}: {error}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="999"/>
+        <source>Model saved as {path}</source>
+        <translation>Model opgeslagen als {path}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1046"/>
+        <source>device: {text}</source>
+        <translation>apparaat: {text}</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="44"/>
+        <source>About / diagnostics…</source>
+        <translation>Info / diagnose…</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="46"/>
+        <source>S4: segment Sentinel-1/-2 time series with few labels</source>
+        <translation>S4: Sentinel-1/-2-tijdreeksen segmenteren met weinig labels</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="53"/>
+        <source>Install PyTorch and the engine&apos;s other Python packages</source>
+        <translation>PyTorch en de andere Python-pakketten van de engine installeren</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="69"/>
+        <source>needs PyTorch, which QGIS&apos;s Python does not have yet. Install it now?</source>
+        <translation>heeft PyTorch nodig, dat de Python van QGIS nog niet heeft. Nu installeren?</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="72"/>
+        <source>Install dependencies…</source>
+        <translation>Afhankelijkheden installeren…</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="87"/>
+        <source>S4 panel</source>
+        <translation>S4-paneel</translation>
+    </message>
+</context>
+</TS>
