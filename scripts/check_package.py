@@ -5,8 +5,8 @@ plugins.qgis.org validates an upload (qgis/QGIS-Django, plugins/validator.py): s
 folder named ``[A-Za-z][A-Za-z0-9-_]+`` holding ``__init__.py`` and ``metadata.txt``; required
 metadata; a ``LICENSE`` file; an author without slashes; URLs with scheme and host (the site
 also fetches them: not done here). It also runs a bandit security scan. On top of that S4
-ships no compiled files or hidden files, declares the QGIS versions it supports
-(``qgisMaximumVersion``) and a changelog for its version, its LICENSE is the GPL version 2, and
+ships no compiled files (but its Qt translations ``s4_qgis/i18n/s4_<lang>.qm``) or hidden
+files, declares the QGIS versions it supports (``qgisMaximumVersion``) and a changelog for its version, its LICENSE is the GPL version 2, and
 detect-secrets finds nothing in it.
 
 ``python scripts/check_package.py dist/s4.zip`` (``make check-package``) prints every problem
@@ -32,7 +32,10 @@ MAX_SIZE = 25_000_000
 REQUIRED = ("name", "description", "version", "qgisMinimumVersion", "qgisMaximumVersion",
             "author", "email", "about", "tracker", "repository", "changelog")  # fmt: skip
 BOOLEANS = ("experimental", "deprecated", "server", "hasProcessingProvider")
-COMPILED = (".pyc", ".pyo", ".so", ".pyd", ".dll", ".dylib", ".exe", ".o", ".a")
+COMPILED = (".pyc", ".pyo", ".so", ".pyd", ".dll", ".dylib", ".exe", ".o", ".a", ".qm")
+# Compiled Qt translations (lrelease output, what QTranslator loads; the standard way QGIS
+# plugins ship translations) are the one binary allowed, and only in the plugin's i18n folder.
+TRANSLATIONS = re.compile(r"^[^/]+/s4_qgis/i18n/s4_[a-z]{2}(_[A-Z]{2})?\.qm$")
 QGIS_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 
 
@@ -89,7 +92,7 @@ def repository_problems(zip_path: Path) -> List[str]:
             for forbidden in ("__MACOSX", ".git", "__pycache__"):
                 if forbidden in parts:
                     problems.append(f"forbidden folder {forbidden} in {name}")
-            if name.endswith(COMPILED) or ".pyc" in name:
+            if (name.endswith(COMPILED) or ".pyc" in name) and not TRANSLATIONS.match(name):
                 problems.append(f"compiled file {name}")
             if any(p.startswith(".") for p in parts if p):
                 problems.append(f"hidden file {name}")

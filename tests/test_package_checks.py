@@ -39,6 +39,8 @@ def test_package_passes_the_repository_validator(plugin_zip, repo_root):
     # The dependency installer needs the requirements inside the plugin.
     assert "s4/requirements/engine.txt" in names
     assert "s4/s4_qgis/dependencies.py" in names
+    # The compiled Dutch translation ships (the one binary the checks allow, see below).
+    assert "s4/s4_qgis/i18n/s4_nl.qm" in names
     meta = configparser.ConfigParser()
     meta.read_string(zipfile.ZipFile(plugin_zip).read("s4/metadata.txt").decode())
     from s4_core import __version__
@@ -101,6 +103,21 @@ def test_the_checks_catch_a_bad_package(tmp_path):
         "import subprocess\n\ndef run(name):\n    subprocess.call('ls ' + name, shell=True)\n"
     )
     assert [f for f in bandit_high(code) if "B602" in f]
+
+
+def test_compiled_translations_are_allowed_only_in_the_i18n_folder(tmp_path):
+    zip_path = tmp_path / "s4.zip"
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        zf.writestr("s4/s4_qgis/i18n/s4_nl.qm", b"<qm>")
+        zf.writestr("s4/s4_qgis/i18n/s4_pt_BR.qm", b"<qm>")
+        zf.writestr("s4/s4_qgis/i18n/s4.ts", "<TS/>")
+        zf.writestr("s4/resources/s4_nl.qm", b"<qm>")
+        zf.writestr("s4/s4_qgis/i18n/other.qm", b"<qm>")
+    compiled = [p for p in repository_problems(zip_path) if p.startswith("compiled file")]
+    assert compiled == [
+        "compiled file s4/resources/s4_nl.qm",
+        "compiled file s4/s4_qgis/i18n/other.qm",
+    ]
 
 
 def test_the_checks_catch_bad_metadata_a_big_zip_and_secrets(tmp_path, monkeypatch):

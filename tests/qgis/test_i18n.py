@@ -1,0 +1,189 @@
+"""Translations (issue 16 part 4): every user-visible string goes through tr(), the template
+``s4_qgis/i18n/s4.ts`` is current, and the real Dutch .qm turns the plugin's texts Dutch."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.qgis
+
+ROOT = Path(__file__).resolve().parents[2]
+I18N = ROOT / "s4_qgis" / "i18n"
+
+
+def _check_i18n():
+    spec = importlib.util.spec_from_file_location("check_i18n", ROOT / "scripts" / "check_i18n.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["check_i18n"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _ts_messages(path: Path) -> dict:
+    """source -> translation ("" when unfinished) of a .ts file."""
+    out = {}
+    for message in ET.parse(path).iter("message"):
+        translation = message.find("translation")
+        finished = translation.get("type") != "unfinished"
+        out[message.findtext("source")] = (translation.text or "") if finished else ""
+    return out
+
+
+def _marked_literals() -> set:
+    """The literals of every tr("...") / tr_noop("...") call in s4_qgis/."""
+    found = set()
+    for path in (ROOT / "s4_qgis").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("tr", "tr_noop")
+            ):
+                arg = node.args[0]
+                # tr(f"...") cannot be looked up: the template goes first, then .format()
+                assert not isinstance(arg, ast.JoinedStr), f"{path}:{node.lineno}: tr(f-string)"
+                if isinstance(arg, ast.Constant):  # tr(self.DISPLAY_NAME): marked elsewhere
+                    found.add(arg.value)
+    return found
+
+
+@pytest.fixture()
+def dutch():
+    from s4_qgis.i18n import install_translator, remove_translator
+
+    path = install_translator("nl")
+    assert path == str(I18N / "s4_nl.qm")
+    yield path
+    remove_translator()
+
+
+def test_every_user_visible_string_of_the_plugin_goes_through_tr():
+    assert _check_i18n().scan() == []
+
+
+def test_the_scan_catches_untranslated_literals():
+    source = (
+        "from x import tr, tr_noop\n"
+        'QPushButton("Run", parent)\n'
+        'button.setToolTip(f"Runs {name}")\n'
+        'QPushButton(tr("Run"), parent)\n'
+        'DISPLAY_NAME = "Segment"\n'
+        'HELP = tr_noop("Help")\n'
+        'combo.addItems(["cpu", "Whole scene", tr("Layer")])\n'
+        'raise QgsProcessingException("EXTENT is empty")\n'
+        'self.add_int("EPOCHS", "Epochs", 1, 1, 10)\n'
+        'QLabel("S4")\n'
+    )
+    found = _check_i18n().untranslated(source)
+    assert found == [
+        (2, "Run"),
+        (3, "Runs {}"),
+        (5, "Segment"),
+        (7, "Whole scene"),
+        (8, "EXTENT is empty"),
+        (9, "Epochs"),
+    ]
+
+
+def test_the_template_holds_exactly_the_marked_strings():
+    """`make i18n` was run after the last string change (s4.ts and s4_nl.ts)."""
+    marked = _marked_literals()
+    assert set(_ts_messages(I18N / "s4.ts")) == marked
+    assert set(_ts_messages(I18N / "s4_nl.ts")) == marked
+
+
+@pytest.mark.skipif(shutil.which("pylupdate5") is None, reason="pylupdate5 (pyqt5-dev-tools)")
+def test_pylupdate5_extracts_the_same_strings(tmp_path):
+    """The tool `make i18n` runs finds every tr()/tr_noop() literal (bare functions, @default)."""
+    files = sorted(str(p) for p in (ROOT / "s4_qgis").rglob("*.py"))
+    out = tmp_path / "s4.ts"
+    subprocess.run(
+        ["pylupdate5", "-noobsolete", "-tr-function", "tr_noop", *files, "-ts", str(out)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    contexts = {c.findtext("name") for c in ET.parse(out).iter("context")}
+    assert contexts == {"@default"}
+    assert set(_ts_messages(out)) == _marked_literals()
+
+
+def test_the_dutch_qm_holds_the_dutch_ts(dutch):
+    """The compiled .qm matches s4_nl.ts, and the main strings are translated."""
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    messages = _ts_messages(I18N / "s4_nl.ts")
+    translated = {s: t for s, t in messages.items() if t}
+    assert len(translated) >= 0.9 * len(messages)
+    for source, text in translated.items():
+        assert QCoreApplication.translate("@default", source) == text, source
+
+
+def test_loading_dutch_makes_algorithms_dutch(dutch):
+    from s4_qgis.algorithms.finetune import Finetune
+    from s4_qgis.algorithms.pretrain import Pretrain
+
+    alg = Pretrain()
+    alg.initAlgorithm({})
+    assert alg.displayName() == "S4 voortrainen (zelfgestuurd, S1 + S2)"
+    assert alg.group() == "Trainen"
+    assert alg.groupId() == "train" and alg.name() == "pretrain"  # ids stay English
+    assert alg.parameterDefinition("EPOCHS").description() == "Epochs"
+    assert alg.parameterDefinition("CROP_SIZE").description() == "Uitsnedegrootte (pixels)"
+    assert alg.parameterDefinition("SENTINEL1").description() == "Sentinel-1-lagen (één per datum)"
+    assert "<b>CROP_SIZE</b>: Uitsnedegrootte (pixels)" in alg.shortHelpString()
+    fine = Finetune()
+    fine.initAlgorithm({})
+    assert fine.displayName() == "S4 fijnafstemmen op gelabelde polygonen"
+    head = fine.parameterDefinition("HEAD")
+    assert head.options()[0].startswith("Pixelkop op het bevroren netwerk")
+
+
+def test_loading_dutch_makes_the_dock_dutch(dutch, qgis_iface):
+    from s4_qgis.dock import S4DockWidget
+
+    dock = S4DockWidget(qgis_iface)
+    try:
+        tabs = [dock.tabs.tabText(i) for i in range(dock.tabs.count())]
+        assert tabs == ["Gegevens", "Trainen", "Segmenteren", "Model"]
+        assert dock.finetune_button.text() == "Fijnafstemmen"
+        assert dock.segment_button.text() == "Segmenteren"
+        assert dock.cancel_button.text() == "Annuleren"
+        assert dock.status_label.text() == "Klaar"
+        assert dock.check_device_button.toolTip() == "Welk apparaat zal de engine gebruiken?"
+        assert dock.extent_combo.itemText(2) == "Volledige scène"
+    finally:
+        dock.cleanup()
+        dock.deleteLater()
+
+
+def test_english_without_a_translation(qgis_iface):
+    from qgis.core import QgsSettings
+
+    from s4_qgis import i18n
+    from s4_qgis.algorithms.pretrain import Pretrain
+
+    assert i18n.install_translator("xx") is None  # no s4_xx.qm: English, no error
+    assert i18n.install_translator("en") is None
+    assert Pretrain().displayName() == "S4 pretrain (self-supervised, S1 + S2)"
+    settings = QgsSettings()
+    old = settings.value("locale/userLocale")
+    try:
+        settings.setValue("locale/userLocale", "nl_BE")
+        assert i18n.qgis_language() == "nl"
+        assert i18n.install_translator() == str(I18N / "s4_nl.qm")
+        assert Pretrain().displayName().startswith("S4 voortrainen")
+        i18n.remove_translator()
+        assert Pretrain().displayName().startswith("S4 pretrain")
+    finally:
+        i18n.remove_translator()
+        if old is None:
+            settings.remove("locale/userLocale")
+        else:
+            settings.setValue("locale/userLocale", old)
