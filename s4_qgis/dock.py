@@ -838,13 +838,15 @@ class S4DockWidget(QgsDockWidget):
         if mode == "layer":
             layer = self.extent_layer.currentLayer()
             if layer is None:
-                raise ValueError("Choose the layer whose extent to map (Segment tab)")
+                raise ValueError(tr("Choose the layer whose extent to map (Segment tab)"))
             rect, crs = layer.extent(), layer.crs()
         else:
             canvas = self.iface.mapCanvas()
             rect, crs = canvas.extent(), canvas.mapSettings().destinationCrs()
         if rect.isNull() or rect.isEmpty():
-            raise ValueError("The chosen extent is empty: zoom to the scene or pick another area")
+            raise ValueError(
+                tr("The chosen extent is empty: zoom to the scene or pick another area")
+            )
         crs_text = (crs.authid() or crs.toWkt()) if crs.isValid() else None
         return (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum()), crs_text
 

@@ -30,6 +30,7 @@ from qgis.core import (
 )
 
 from .compat import WKB_MULTIPOLYGON, field_type
+from .i18n import tr
 
 S1_BANDS = {"VV", "VH", "HH", "HV"}
 S2_BANDS = {f"B{i:02d}" for i in range(1, 13)} | {"B8A", "SCL"}
@@ -75,8 +76,9 @@ def raster_files(layers: Iterable[QgsMapLayer], parameter: str = "") -> List[str
         if not os.path.isfile(path):
             where = f"{parameter}: " if parameter else ""
             raise ValueError(
-                f"{where}layer '{layer.name()}' is not a local raster file ({layer.source()}); "
-                "S4 reads GeoTIFFs from disk: save the layer as GeoTIFF (Export > Save As) first"
+                tr(
+                    "{where}layer '{0}' is not a local raster file ({1}); S4 reads GeoTIFFs from disk: save the layer as GeoTIFF (Export > Save As) first"
+                ).format(layer.name(), layer.source(), where=where)
             )
         files.append(path)
     return files
@@ -240,7 +242,11 @@ def write_vector_copy(
     result = QgsVectorFileWriter.writeAsVectorFormatV3(layer, out_path, context, options)
     error, message = result[0], result[1]
     if error != QgsVectorFileWriter.WriterError.NoError:
-        raise OSError(f"could not write layer '{layer.name()}' to {out_path}: {message}")
+        raise OSError(
+            tr("could not write layer '{0}' to {out_path}: {message}").format(
+                layer.name(), out_path=out_path, message=message
+            )
+        )
     return out_path
 
 
@@ -279,7 +285,11 @@ def set_class_value_map(
     """Edit form: a drop-down (ValueMap widget) offering the class names for ``field_name``."""
     index = layer.fields().indexFromName(field_name)
     if index < 0:
-        raise ValueError(f"layer '{layer.name()}' has no field '{field_name}'")
+        raise ValueError(
+            tr("layer '{0}' has no field '{field_name}'").format(
+                layer.name(), field_name=field_name
+            )
+        )
     value_map = [{name: name} for name in class_names]
     layer.setEditorWidgetSetup(index, QgsEditorWidgetSetup("ValueMap", {"map": value_map}))
 
@@ -311,11 +321,11 @@ def create_label_layer(
     if writer.hasError() != QgsVectorFileWriter.WriterError.NoError:
         message = writer.errorMessage()
         del writer
-        raise OSError(f"could not create {path}: {message}")
+        raise OSError(tr("could not create {path}: {message}").format(path=path, message=message))
     del writer  # flushes and closes the file
     layer = QgsVectorLayer(f"{path}|layername={LABEL_LAYER_NAME}", name, "ogr")
     if not layer.isValid():
-        raise OSError(f"could not open the new label layer {path}")
+        raise OSError(tr("could not open the new label layer {path}").format(path=path))
     if class_names:
         set_class_value_map(layer, class_names)
         from .styling import save_default_style_to_database

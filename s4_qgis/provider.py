@@ -8,6 +8,7 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from .algorithms import all_algorithms
+from .i18n import tr
 
 ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icon.svg")
 
@@ -24,7 +25,7 @@ class S4Provider(QgsProcessingProvider):
     def longName(self) -> str:  # noqa: N802
         from s4_core import __version__
 
-        return f"S4 Sentinel time-series segmentation {__version__}"
+        return tr("S4 Sentinel time-series segmentation {0}").format(__version__)
 
     def icon(self) -> QIcon:
         return QIcon(ICON_PATH)

@@ -31,6 +31,8 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtXml import QDomDocument
 
+from .i18n import tr
+
 ClassList = List[Dict[str, Any]]
 PathLike = Union[str, Path]
 
@@ -120,7 +122,9 @@ def _write_style_atomically(layer: QgsMapLayer, path: Path) -> None:
     document = QDomDocument("qgis")
     error = layer.exportNamedStyle(document)
     if error:
-        raise OSError(f"could not export the style of {layer.name()}: {error}")
+        raise OSError(
+            tr("could not export the style of {0}: {error}").format(layer.name(), error=error)
+        )
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=str(path.parent))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -184,14 +188,16 @@ def save_default_style_to_database(layer: QgsVectorLayer, name: str) -> None:
     """``layer_styles`` table of the layer's GeoPackage, used as the default when it is opened."""
     error = layer.saveStyleToDatabase(name, "Written by the S4 plugin", True, "")
     if error:
-        raise OSError(f"could not store the style in {layer.source()}: {error}")
+        raise OSError(
+            tr("could not store the style in {0}: {error}").format(layer.source(), error=error)
+        )
 
 
 def style_raster_file(path: PathLike, classes: Optional[Sequence[Any]] = None) -> Optional[Path]:
     """Write ``<stem>.qml`` beside the class raster at ``path``; returns the style file."""
     layer = QgsRasterLayer(str(path), Path(path).stem, "gdal")
     if not layer.isValid():
-        raise OSError(f"could not open the class raster {path}")
+        raise OSError(tr("could not open the class raster {path}").format(path=path))
     return style_class_raster(layer, classes, save=True)
 
 
@@ -199,7 +205,7 @@ def style_vector_file(path: PathLike, classes: Sequence[Any]) -> QgsVectorLayer:
     """Open the GeoPackage at ``path``, style it and store the style inside it."""
     layer = QgsVectorLayer(str(path), Path(path).stem, "ogr")
     if not layer.isValid():
-        raise OSError(f"could not open the polygons {path}")
+        raise OSError(tr("could not open the polygons {path}").format(path=path))
     style_class_vector(layer, classes)
     return layer
 

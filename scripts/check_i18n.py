@@ -22,8 +22,9 @@ from typing import Iterator, List, Tuple
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "s4_qgis"
 WRAPPERS = {"tr", "tr_noop"}
-# The pip installer is Qt-free (importable without QGIS): its log lines stay English.
-SKIP_FILES = {"dependencies.py", "i18n.py"}
+# The pip installer is Qt-free (importable without QGIS): its log lines stay English. compat.py
+# raises only programming errors.
+SKIP_FILES = {"dependencies.py", "i18n.py", "compat.py"}
 EXEMPT = {"S4"}
 
 # callee name -> indexes of its positional arguments that users read ("*": all of them)
@@ -71,6 +72,9 @@ SINKS = {
     "_start": (1,),
     "QgsRasterLayer": (1,),
     "QgsVectorLayer": (1,),
+    # the plugin's own errors reach the user (dock messages, QgsProcessingException texts)
+    "ValueError": (0,),
+    "OSError": (0,),
 }
 for _name in ("Enum", "File", "FileDestination", "FolderDestination", "MultipleLayers",
               "Number", "String", "RasterLayer", "VectorLayer", "FeatureSource", "Field",

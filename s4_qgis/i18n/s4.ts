@@ -894,7 +894,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="977"/>
+        <location filename="../dock.py" line="979"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1055,7 +1055,7 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="854"/>
+        <location filename="../dock.py" line="856"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1080,7 +1080,7 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="895"/>
+        <location filename="../dock.py" line="897"/>
         <source>device: {0} ({1})</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1110,97 +1110,97 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="858"/>
+        <location filename="../dock.py" line="860"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="866"/>
+        <location filename="../dock.py" line="868"/>
         <source>No {wanted} layers checked (Data tab) for this model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="900"/>
+        <location filename="../dock.py" line="902"/>
         <source>S4 segment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="901"/>
+        <location filename="../dock.py" line="903"/>
         <source>Segmenting with {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="908"/>
+        <location filename="../dock.py" line="910"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="912"/>
+        <location filename="../dock.py" line="914"/>
         <source>Segmentation failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="919"/>
+        <location filename="../dock.py" line="921"/>
         <source>S4 classes ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="926"/>
+        <location filename="../dock.py" line="928"/>
         <source>Could not open the class map {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="928"/>
+        <location filename="../dock.py" line="930"/>
         <source>S4 class polygons ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="939"/>
+        <location filename="../dock.py" line="941"/>
         <source>pixels per class: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="940"/>
+        <location filename="../dock.py" line="942"/>
         <source>Class map added: {0} ({1} s on {2})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="956"/>
+        <location filename="../dock.py" line="958"/>
         <source>Load S4 model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="962"/>
+        <location filename="../dock.py" line="964"/>
         <source>Model file not found: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="968"/>
+        <location filename="../dock.py" line="970"/>
         <source>Model loaded: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="974"/>
+        <location filename="../dock.py" line="976"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="977"/>
+        <location filename="../dock.py" line="979"/>
         <source>Save S4 model as</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="993"/>
+        <location filename="../dock.py" line="995"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="999"/>
+        <location filename="../dock.py" line="1001"/>
         <source>Model saved as {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1046"/>
+        <location filename="../dock.py" line="1048"/>
         <source>device: {text}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1232,6 +1232,66 @@ bands: {1}</source>
     <message>
         <location filename="../plugin.py" line="87"/>
         <source>S4 panel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="841"/>
+        <source>Choose the layer whose extent to map (Segment tab)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="847"/>
+        <source>The chosen extent is empty: zoom to the scene or pick another area</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../layers.py" line="78"/>
+        <source>{where}layer &apos;{0}&apos; is not a local raster file ({1}); S4 reads GeoTIFFs from disk: save the layer as GeoTIFF (Export &gt; Save As) first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../layers.py" line="245"/>
+        <source>could not write layer &apos;{0}&apos; to {out_path}: {message}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../layers.py" line="288"/>
+        <source>layer &apos;{0}&apos; has no field &apos;{field_name}&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../layers.py" line="324"/>
+        <source>could not create {path}: {message}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../layers.py" line="328"/>
+        <source>could not open the new label layer {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../provider.py" line="28"/>
+        <source>S4 Sentinel time-series segmentation {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../styling.py" line="125"/>
+        <source>could not export the style of {0}: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../styling.py" line="191"/>
+        <source>could not store the style in {0}: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../styling.py" line="200"/>
+        <source>could not open the class raster {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../styling.py" line="208"/>
+        <source>could not open the polygons {path}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
