@@ -108,7 +108,8 @@ def _needs_tr(text) -> bool:
     """Words for people: not "S4", not a lowercase identifier ("cpu", a group id)."""
     if text is None or text in EXEMPT or re.fullmatch(r"[a-z0-9_]+", text):
         return False
-    return re.search(r"[A-Za-z]", text) is not None
+    words = re.sub(r"<[^>]*>|\{[^}]*\}", "", text)  # markup and placeholders are not words
+    return re.search(r"[A-Za-z]", words) is not None
 
 
 def _bare_strings(node: ast.AST) -> Iterator[Tuple[int, str]]:

@@ -197,9 +197,7 @@ class DependenciesDialog(QDialog):
             self.plan = deps.plan_install(variant, **self.plan_overrides)
         except S4Error as exc:
             self.plan = None
-            self.python_label.setText(
-                tr("<span style='color:#b00'>{0}</span>").format(html.escape(str(exc)))
-            )
+            self.python_label.setText(f"<span style='color:#b00'>{html.escape(str(exc))}</span>")
             self.install_button.setEnabled(False)
             return
         plan = self.plan
@@ -217,7 +215,7 @@ class DependenciesDialog(QDialog):
         key = [p for p in pinned if p.split()[0].lower() in ("numpy", "gdal", "pyqt5")]
         rest = len(pinned) - len(key)
         self.pinned_label.setText(
-            html.escape(", ".join(key) or "(none found)")
+            html.escape(", ".join(key) or tr("(none found)"))
             + (tr(" + {rest} more").format(rest=rest) if rest else "")
         )
         self.pinned_label.setToolTip("\n".join(plan.constraints))
@@ -269,9 +267,7 @@ class DependenciesDialog(QDialog):
             self.progress.setValue(0)
             self.log.appendPlainText(task.error)
             first = task.error.split("\n\n", 1)[0]
-            self.message.setText(
-                tr("<span style='color:#b00'>{0}</span>").format(html.escape(first))
-            )
+            self.message.setText(f"<span style='color:#b00'>{html.escape(first)}</span>")
         self.refresh_status()
         self.refresh_plan()
         self._fit_height()

@@ -689,42 +689,37 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="272"/>
-        <source>&lt;span style=&apos;color:#b00&apos;&gt;{0}&lt;/span&gt;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="208"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="206"/>
         <source> (torch from {0})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="219"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="217"/>
         <source> + {rest} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="233"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="231"/>
         <source>Installing… (torch is large: this can take several minutes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="249"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="247"/>
         <source>Cancelling: stopping pip…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="261"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="259"/>
         <source>&lt;b&gt;Installed. Restart QGIS to use S4.&lt;/b&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="263"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="261"/>
         <source>&lt;b&gt;Installed. S4&apos;s algorithms are ready.&lt;/b&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="267"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="265"/>
         <source>Cancelled: nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1292,6 +1287,11 @@ bands: {1}</source>
     <message>
         <location filename="../styling.py" line="208"/>
         <source>could not open the polygons {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="217"/>
+        <source>(none found)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -689,42 +689,37 @@
         <translation>Installatie annuleren</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="272"/>
-        <source>&lt;span style=&apos;color:#b00&apos;&gt;{0}&lt;/span&gt;</source>
-        <translation>&lt;span style='color:#b00'&gt;{0}&lt;/span&gt;</translation>
-    </message>
-    <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="208"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="206"/>
         <source> (torch from {0})</source>
         <translation> (torch van {0})</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="219"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="217"/>
         <source> + {rest} more</source>
         <translation> + nog {rest}</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="233"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="231"/>
         <source>Installing… (torch is large: this can take several minutes)</source>
         <translation>Bezig met installeren… (torch is groot: dit kan enkele minuten duren)</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="249"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="247"/>
         <source>Cancelling: stopping pip…</source>
         <translation>Annuleren: pip wordt gestopt…</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="261"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="259"/>
         <source>&lt;b&gt;Installed. Restart QGIS to use S4.&lt;/b&gt;</source>
         <translation>&lt;b&gt;Geïnstalleerd. Herstart QGIS om S4 te gebruiken.&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="263"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="261"/>
         <source>&lt;b&gt;Installed. S4&apos;s algorithms are ready.&lt;/b&gt;</source>
         <translation>&lt;b&gt;Geïnstalleerd. De algoritmen van S4 zijn klaar.&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="267"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="265"/>
         <source>Cancelled: nothing was changed.</source>
         <translation>Geannuleerd: er is niets gewijzigd.</translation>
     </message>
@@ -1294,6 +1289,11 @@ banden: {1}</translation>
         <location filename="../styling.py" line="208"/>
         <source>could not open the polygons {path}</source>
         <translation>kon de polygonen {path} niet openen</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="217"/>
+        <source>(none found)</source>
+        <translation>(geen gevonden)</translation>
     </message>
 </context>
 </TS>

@@ -81,6 +81,7 @@ def test_the_scan_catches_untranslated_literals():
         'raise QgsProcessingException("EXTENT is empty")\n'
         'self.add_int("EPOCHS", "Epochs", 1, 1, 10)\n'
         'QLabel("S4")\n'
+        "label.setText(f\"<span style='color:#b00'>{error}</span>\")\n"
     )
     found = _check_i18n().untranslated(source)
     assert found == [
