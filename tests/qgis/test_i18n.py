@@ -138,7 +138,9 @@ def test_loading_dutch_makes_algorithms_dutch(dutch):
     assert alg.parameterDefinition("EPOCHS").description() == "Epochs"
     assert alg.parameterDefinition("CROP_SIZE").description() == "Uitsnedegrootte (pixels)"
     assert alg.parameterDefinition("SENTINEL1").description() == "Sentinel-1-lagen (één per datum)"
-    assert "<b>CROP_SIZE</b>: Uitsnedegrootte (pixels)" in alg.shortHelpString()
+    help_text = alg.shortHelpString()
+    assert help_text.startswith("Traint een S4-model voor ZONDER labels")
+    assert "<b>CROP_SIZE</b>: Uitsnedegrootte (pixels)" in help_text
     fine = Finetune()
     fine.initAlgorithm({})
     assert fine.displayName() == "S4 fijnafstemmen op gelabelde polygonen"
