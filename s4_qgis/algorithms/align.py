@@ -56,7 +56,7 @@ class AlignTimeSeries(S4Algorithm):
                 "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
             )
         out_dir = self.parameterAsString(parameters, "OUTPUT", context)
-        api = self.engine(feedback)
+        api = self.engine(feedback, needs_torch=False)  # alignment is numpy + GDAL
         feedback.pushInfo(CPU_ONLY)
         progress, cancel, _ = self.callbacks(feedback)
         result = self.call(
