@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `make qgis340-env`: a Debian trixie chroot with QGIS 3.40 LTR / Python 3.13 from Debian's
-# packages (no torch), for `make test-qgis340`. Built once at S4_TRIXIE_ROOT (outside the repo)
-# and reused while its stamp is present. Needs root (debootstrap, chroot).
+# packages (no torch; pytest-qgis and rustac wheels from PyPI), for `make test-qgis340`. Built
+# once at S4_TRIXIE_ROOT (outside the repo) and reused while its stamp is present. Needs root.
 set -euo pipefail
 ROOT="${S4_TRIXIE_ROOT:-/opt/s4-trixie}"
 MIRROR="${S4_TRIXIE_MIRROR:-http://deb.debian.org/debian}"
-STAMP="$ROOT/.s4-qgis340-ok"
+STAMP="$ROOT/.s4-qgis340-ok-2"  # -2: with rustac
 PACKAGES="qgis python3-qgis qgis-providers python3-rasterio python3-fiona python3-numpy python3-pytest python3-tqdm python3-venv python3-pip ca-certificates"
 
 if [ -f "$STAMP" ]; then
@@ -57,10 +57,15 @@ done
 "$pip_ok" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
   -d "$wheels" "pytest-qgis${PYTEST_QGIS_VERSION:+==$PYTEST_QGIS_VERSION}" >>"$log" 2>&1 ||
   { tail -30 "$log" >&2; exit 1; }
+# rustac (the local STAC API of the fetch tests; abi3 wheel), the version requirements/dev.txt pins
+rustac=$(grep -E '^rustac==' "$(dirname "$0")/../requirements/dev.txt" || echo rustac)
+"$pip_ok" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+  --python-version 3.13 --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+  -d "$wheels" "$rustac" >>"$log" 2>&1 || { tail -30 "$log" >&2; exit 1; }
 chroot "$ROOT" bash -c "python3 -m venv --system-site-packages /opt/s4-venv &&
   /opt/s4-venv/bin/python -m pip install -q --disable-pip-version-check --no-index --no-deps \
   /tmp/s4-wheels/*.whl" >>"$log" 2>&1 || { tail -30 "$log" >&2; exit 1; }
 chroot "$ROOT" /usr/bin/env QT_QPA_PLATFORM=offscreen /opt/s4-venv/bin/python -c \
-  "import qgis.core, rasterio, fiona, numpy, pytest_qgis, sys; print('QGIS', qgis.core.Qgis.QGIS_VERSION, '| Python', sys.version.split()[0], '| numpy', numpy.__version__, '| rasterio', rasterio.__version__)"
+  "import qgis.core, rasterio, fiona, numpy, pytest_qgis, rustac, sys; print('QGIS', qgis.core.Qgis.QGIS_VERSION, '| Python', sys.version.split()[0], '| numpy', numpy.__version__, '| rasterio', rasterio.__version__)"
 touch "$STAMP"
 echo "QGIS 3.40 chroot built in $(($(date +%s) - start)) s: $ROOT"
