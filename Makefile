@@ -81,5 +81,18 @@ install: package
 screenshot: env
 	$(PY) scripts/screenshot.py --out docs/images/qgis_s4.png
 
+# A second real QGIS: 3.40 LTR / Python 3.13 from Debian trixie in a chroot outside the repo
+# (debootstrap; built once in 2-6 min, 2.5 GB, reused while $(S4_TRIXIE_ROOT)/.s4-qgis340-ok-2
+# exists; needs root).
+# test-qgis340 runs the QGIS tests there without torch (tests that need torch are skipped).
+S4_TRIXIE_ROOT ?= /opt/s4-trixie
+export S4_TRIXIE_ROOT
+.PHONY: qgis340-env test-qgis340
+qgis340-env:
+	@bash scripts/qgis340_env.sh
+
+test-qgis340: qgis340-env
+	@bash scripts/qgis340_test.sh
+
 clean:
 	rm -rf dist build $(DEMO_DIR) .pytest_cache .ruff_cache *.egg-info

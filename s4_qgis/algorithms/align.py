@@ -64,7 +64,7 @@ class AlignTimeSeries(S4Algorithm):
                 )
             )
         out_dir = self.parameterAsString(parameters, "OUTPUT", context)
-        api = self.engine(feedback)
+        api = self.engine(feedback, needs_torch=False)  # alignment is numpy + GDAL
         feedback.pushInfo(CPU_ONLY)
         progress, cancel, _ = self.callbacks(feedback)
         result = self.call(

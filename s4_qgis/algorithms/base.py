@@ -297,13 +297,17 @@ class S4Algorithm(QgsProcessingAlgorithm):
             self._tmp_dir = None
 
     # engine -----------------------------------------------------------------------------
-    def engine(self, feedback):
-        """``s4_core.api`` after checking its dependencies (torch, rasterio, fiona, numpy)."""
-        from ..dependencies import engine_missing_message
+    def engine(self, feedback, needs_torch: bool = True):
+        """``s4_core.api`` after checking its dependencies (torch, rasterio, fiona, numpy).
 
-        missing = engine_missing_message()
-        if missing:
-            raise QgsProcessingException(missing)
+        ``needs_torch=False`` (align): only numpy, rasterio and fiona must import.
+        """
+        from ..dependencies import engine_missing_message, missing_engine_modules
+
+        if needs_torch or set(missing_engine_modules()) & {"numpy", "rasterio", "fiona"}:
+            missing = engine_missing_message()
+            if missing:
+                raise QgsProcessingException(missing)
         from s4_core import api
 
         return api

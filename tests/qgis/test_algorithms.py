@@ -334,6 +334,7 @@ def _memory_copy(path: Path, name: str = "edited labels"):
     return layer
 
 
+@pytest.mark.torch
 def test_pretrain_then_finetune_a_memory_layer_logs_loss_and_miou(
     s4_processing, tiny_demo, tmp_path
 ):
@@ -401,6 +402,7 @@ def test_pretrain_then_finetune_a_memory_layer_logs_loss_and_miou(
     assert any(f"from {pre}" in line for line in feedback.infos)
 
 
+@pytest.mark.torch  # the finetune algorithm checks torch before reading the polygons
 def test_finetune_with_polygons_outside_the_scene_fails_clearly(s4_processing, tiny_demo, tmp_path):
     from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsProcessingException, QgsVectorLayer
 
@@ -626,6 +628,7 @@ def test_evaluate_polygons_without_class_field_fails_clearly(s4_processing, segm
 # ------------------------------------------------------------------------- real data
 @pytest.mark.realdata
 @pytest.mark.slow
+@pytest.mark.torch
 def test_real_flanders_finetune_segment_export_evaluate(s4_processing, flanders, tmp_path):
     from qgis.core import QgsVectorLayer
 
@@ -682,6 +685,7 @@ def test_real_flanders_finetune_segment_export_evaluate(s4_processing, flanders,
 
 @pytest.mark.realdata
 @pytest.mark.slow
+@pytest.mark.torch
 def test_real_flanders_align_and_pretrain(s4_processing, flanders, tmp_path):
     from osgeo import gdal
 

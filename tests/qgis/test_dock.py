@@ -148,6 +148,7 @@ def test_new_label_layer_offers_the_classes_and_starts_editing(project_with_demo
     assert "exists" in dock.last_error
 
 
+@pytest.mark.torch
 def test_finetune_then_segment_adds_a_styled_class_map(
     project_with_demo, dock, tiny_demo, tmp_path
 ):
@@ -207,6 +208,7 @@ def test_finetune_then_segment_adds_a_styled_class_map(
     assert Path(raster.source()).with_suffix(".qml").is_file()
 
 
+@pytest.mark.torch
 def test_cancel_mid_training_returns_promptly_and_writes_nothing(
     project_with_demo, dock, tiny_demo
 ):
