@@ -662,6 +662,30 @@ def _finetune(
     model.set_num_classes(k)
     net_cfg = NetConfig.from_dict({**net_cfg.to_dict(), "num_classes": k})
     model.to(dev)
+
+    def payload(metrics: dict, history: List[dict], epoch: int, optimizer_state=None) -> dict:
+        """The fine-tuned checkpoint (both heads); ``optimizer_state`` for resuming."""
+        d = {
+            "kind": "finetuned",
+            "net_config": net_cfg.to_dict(),
+            "state_dict": _cpu_state(model),
+            "modality": m,
+            "bands": bands,
+            "band_stats": {mm: st.to_dict() for mm, st in stats.items()},
+            "time": {"length": int(length), "mode": time_mode},
+            "input": describe_input(scene),
+            "classes": class_map.to_dict(),
+            "metrics": metrics,
+            "history": history,
+            "epoch": epoch,
+            "seed": cfg.seed,
+            "init": str(init) if init else None,
+            "train_config": _jsonable(asdict(cfg)),
+        }
+        if optimizer_state is not None:
+            d["optimizer"] = optimizer_state
+        return d
+
     if cfg.head == "pixel":
         if resume is not None:
             raise CheckpointError(
@@ -675,24 +699,7 @@ def _finetune(
         metrics, history = _fit_pixel_head(
             model, source, labels, train_labels, val_labels, class_map, cfg, dev, progress, cancel
         )
-        payload = {
-            "kind": "finetuned",
-            "net_config": net_cfg.to_dict(),
-            "state_dict": _cpu_state(model),
-            "modality": m,
-            "bands": bands,
-            "band_stats": {mm: st.to_dict() for mm, st in stats.items()},
-            "time": {"length": int(length), "mode": time_mode},
-            "input": describe_input(scene),
-            "classes": class_map.to_dict(),
-            "metrics": metrics,
-            "history": history,
-            "epoch": 1,
-            "seed": cfg.seed,
-            "init": str(init) if init else None,
-            "train_config": _jsonable(asdict(cfg)),
-        }
-        save_checkpoint(out, payload)
+        save_checkpoint(out, payload(metrics, history, 1))
         _report(progress, 1.0, f"saved {out.name}", metrics)
         return TrainResult(out, history, metrics, str(dev), time.time() - start)
     if cfg.freeze_encoder:
@@ -794,26 +801,9 @@ def _finetune(
         if improved:
             best = score
             best_metrics = dict(record)
-        payload = {
-            "kind": "finetuned",
-            "net_config": net_cfg.to_dict(),
-            "state_dict": _cpu_state(model),
-            "modality": m,
-            "bands": bands,
-            "band_stats": {mm: s.to_dict() for mm, s in stats.items()},
-            "time": {"length": int(length), "mode": time_mode},
-            "input": describe_input(scene),
-            "classes": class_map.to_dict(),
-            "metrics": best_metrics,
-            "history": history,
-            "optimizer": optimizer.state_dict(),
-            "epoch": epoch + 1,
-            "seed": cfg.seed,
-            "init": str(init) if init else None,
-            "train_config": _jsonable(asdict(cfg)),
-        }
+        state = payload(best_metrics, history, epoch + 1, optimizer.state_dict())
         if improved:
-            save_checkpoint(out, payload)
+            save_checkpoint(out, state)
             written = True
         _report(
             progress,
