@@ -288,6 +288,26 @@ def read_acquisition(
     return out, scl_out
 
 
+def frame_selection(frames: Optional[Sequence[int]], n_frames: int) -> np.ndarray:
+    """``frames`` (None: all ``n_frames``) as an int64 index array, checked to be in range."""
+    if frames is None:
+        return np.arange(n_frames, dtype=np.int64)
+    frames = np.asarray(frames, dtype=np.int64).reshape(-1)
+    if frames.size and (frames.min() < 0 or frames.max() >= n_frames):
+        raise IndexError(f"frame index out of range 0..{n_frames - 1}")
+    return frames
+
+
+def frame_info(scene, frames: np.ndarray) -> Dict[str, object]:
+    """What every ``read`` returns beside the pixels: ``frame_valid`` and ``dates`` of
+    ``frames`` (a ``Scene`` or anything with the same frame interface)."""
+    all_dates = scene.dates
+    return {
+        "frame_valid": scene.frame_valid[frames],
+        "dates": [all_dates[i] for i in frames],
+    }
+
+
 # ------------------------------------------------------------------------------------------
 # Scene: a reference grid plus aligned series
 # ------------------------------------------------------------------------------------------
@@ -395,11 +415,7 @@ class Scene:
         """
         grid = window or self.grid
         mods = list(modalities) if modalities is not None else self.modalities
-        if frames is None:
-            frames = np.arange(self.n_frames, dtype=np.int64)
-        frames = np.asarray(frames, dtype=np.int64).reshape(-1)
-        if frames.size and (frames.min() < 0 or frames.max() >= self.n_frames):
-            raise IndexError(f"frame index out of range 0..{self.n_frames - 1}")
+        frames = frame_selection(frames, self.n_frames)
         out: Dict[str, object] = {}
         for m in mods:
             series = self.series(m)
@@ -415,9 +431,7 @@ class Scene:
                 valid[where] = ok
             out[m] = data
             out[m + "_valid"] = valid
-        out["frame_valid"] = self.frame_valid[frames]
-        all_dates = self.dates
-        out["dates"] = [all_dates[i] for i in frames]
+        out.update(frame_info(self, frames))
         return out
 
     def describe(self) -> dict:

@@ -252,12 +252,10 @@ class CompositeScene:
         """Like :meth:`Scene.read`: gap-filled composites; ``m_valid`` False only where a
         pixel has no clear observation in any period."""
         grid = window or self.grid
+        from .align import frame_info, frame_selection
+
         mods = list(modalities) if modalities is not None else self.modalities
-        if frames is None:
-            frames = np.arange(self.n_frames, dtype=np.int64)
-        frames = np.asarray(frames, dtype=np.int64).reshape(-1)
-        if frames.size and (frames.min() < 0 or frames.max() >= self.n_frames):
-            raise IndexError(f"frame index out of range 0..{self.n_frames - 1}")
+        frames = frame_selection(frames, self.n_frames)
         out: dict = {}
         for m in mods:
             series = self.series(m)
@@ -276,9 +274,7 @@ class CompositeScene:
             filled[~np.broadcast_to(valid[:, None], filled.shape)] = 0.0
             out[m] = filled
             out[m + "_valid"] = valid
-        out["frame_valid"] = self.frame_valid[frames]
-        all_dates = self.dates
-        out["dates"] = [all_dates[i] for i in frames]
+        out.update(frame_info(self, frames))
         return out
 
     def describe(self) -> dict:
