@@ -1,7 +1,8 @@
 """High-level engine functions: what the ``s4`` command line and the QGIS plugin both call.
 
 Inputs are file paths (``Sources``: a folder of per-date GeoTIFFs, one multi-band stack, or a
-list of files); results are JSON-friendly dicts. Long calls take ``progress(fraction, message,
+list of files); results are JSON-friendly dicts. Each operation's keyword settings (defaults,
+ranges, help) are defined in ``settings.py`` and checked before any work (``@OP.api``). Long calls take ``progress(fraction, message,
 metrics)``, ``cancel()`` and ``log(message)`` callables. Errors a user can meet raise
 ``s4_core.errors.S4Error`` subclasses with a message that names the input and the fix.
 """
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from .errors import DataError
-from .validate import check_align, check_less, check_outputs, check_settings
+from .settings import ALIGN, EVALUATE, EXPORT, FINETUNE, PRETRAIN, SEGMENT
+from .validate import check_align, check_less, check_outputs
 
 PathLike = Union[str, "os.PathLike[str]"]
 Sources = Union[PathLike, Sequence[PathLike]]
@@ -123,23 +125,23 @@ def scan_layer(path: PathLike) -> Dict:
 
 
 # ----------------------------------------------------------------------------- operations
+@ALIGN.api
 def align(
     s1: Sources,
     s2: Sources,
     out_dir: PathLike,
     *,
-    max_gap_days: Optional[float] = None,
-    max_cloud_fraction: Optional[float] = None,
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
+    **options: Any,
 ) -> Dict:
     """Align S1 and S2 in space and time and write the stacks plus ``dates.csv``."""
     import numpy as np
 
     from .align import write_aligned
 
-    check_align(s1, s2, out_dir, max_gap_days=max_gap_days, max_cloud_fraction=max_cloud_fraction)
-    scene = open_scene(s1, s2, max_gap_days=max_gap_days, max_cloud_fraction=max_cloud_fraction)
+    check_align(s1, s2, out_dir)
+    scene = open_scene(s1, s2, **options)
     paths = write_aligned(scene, Path(out_dir), progress=progress, cancel=cancel)
     al = scene.alignment
     gaps = np.asarray(al.gap_days, dtype=float) if al is not None else np.zeros(0)
@@ -158,28 +160,16 @@ def align(
     return {**{k: str(v) for k, v in paths.items()}, "summary": summary}
 
 
+@PRETRAIN.api
 def pretrain(
     s1: Union[Sources, Sequence[Sources]],
     s2: Union[Sources, Sequence[Sources]],
     out: PathLike,
     *,
-    epochs: int = 10,
-    crop_size: int = 32,
-    batch_size: int = 2,
-    time_length: Optional[int] = None,
-    steps_per_epoch: Optional[int] = None,
-    lam: float = 0.01,
-    contrastive: bool = True,
-    reconstruction: bool = True,
-    max_cloud_fraction: Optional[float] = None,
-    widths: Sequence[int] = (16, 32, 64),
-    composite_months: int = 1,
-    device: str = "auto",
-    seed: int = 0,
-    resume: Optional[PathLike] = None,
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
     log: Optional[Log] = None,
+    **options: Any,
 ) -> Dict:
     """Self-supervised S4 pretraining on one or several aligned S1 + S2 scenes.
 
@@ -188,36 +178,15 @@ def pretrain(
     from .train import PretrainConfig
     from .train import pretrain as _pretrain
 
-    check_settings(
-        epochs=epochs,
-        crop_size=crop_size,
-        batch_size=batch_size,
-        time_length=time_length,
-        steps_per_epoch=steps_per_epoch,
-        lam=lam,
-        max_cloud_fraction=max_cloud_fraction,
-        widths=widths,
-        composite_months=composite_months,
-    )
     check_outputs({"output model": out}, {"Sentinel-1 input": s1, "Sentinel-2 input": s2})
     scenes = [
-        open_scene(a, b, max_cloud_fraction=max_cloud_fraction) for a, b in _scene_list(s1, s2)
+        open_scene(a, b, max_cloud_fraction=options["max_cloud_fraction"])
+        for a, b in _scene_list(s1, s2)
     ]
+    device, resume = options["device"], options["resume"]
     if log:
         log(f"pretraining on {len(scenes)} scene(s) on {device_info(device)['device']}")
-    cfg = PretrainConfig(
-        epochs=epochs,
-        crop_size=crop_size,
-        batch_size=batch_size,
-        time_length=time_length,
-        steps_per_epoch=steps_per_epoch,
-        lam=lam,
-        contrastive=contrastive,
-        reconstruction=reconstruction,
-        widths=tuple(widths),
-        composite_months=int(composite_months),
-        seed=seed,
-    )
+    cfg = PRETRAIN.config(PretrainConfig, options)
     result = _pretrain(
         scenes,
         Path(out),
@@ -236,6 +205,7 @@ def pretrain(
     }
 
 
+@FINETUNE.api
 def finetune(
     s1: Optional[Sources],
     s2: Optional[Sources],
@@ -243,33 +213,10 @@ def finetune(
     class_field: str,
     out: PathLike,
     *,
-    modality: str = "s2",
-    init: Optional[PathLike] = None,
-    epochs: int = 20,
-    crop_size: int = 32,
-    batch_size: int = 2,
-    time_length: Optional[int] = None,
-    lr: float = 1e-3,
-    freeze_encoder: bool = False,
-    val_fraction: float = 0.2,
-    class_weighting: str = "none",
-    max_cloud_fraction: Optional[float] = None,
-    labels_layer: Optional[str] = None,
-    widths: Sequence[int] = (16, 32, 64),
-    crops_per_epoch: Optional[int] = None,
-    frame_dropout: float = 0.0,
-    noise_std: float = 0.0,
-    band_shift_std: float = 0.0,
-    weight_decay: float = 0.0,
-    head: str = "pixel",
-    composite_months: Optional[int] = None,
-    resolution: Optional[float] = None,
-    device: str = "auto",
-    seed: int = 0,
-    resume: Optional[PathLike] = None,
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
     log: Optional[Log] = None,
+    **options: Any,
 ) -> Dict:
     """Fine-tune on labelled polygons for single-modality (``modality``) inference.
 
@@ -289,27 +236,8 @@ def finetune(
     from .train import FinetuneConfig
     from .train import finetune as _finetune
 
-    check_settings(
-        modality=str(modality).lower(),
-        epochs=epochs,
-        crop_size=crop_size,
-        batch_size=batch_size,
-        time_length=time_length,
-        lr=lr,
-        val_fraction=val_fraction,
-        class_weighting=class_weighting,
-        max_cloud_fraction=max_cloud_fraction,
-        widths=widths,
-        crops_per_epoch=crops_per_epoch,
-        frame_dropout=frame_dropout,
-        noise_std=noise_std,
-        band_shift_std=band_shift_std,
-        weight_decay=weight_decay,
-        head=head,
-        composite_months=composite_months,
-        resolution=resolution,
-    )
-    modality = modality.lower()
+    modality, init, resume = options["modality"], options["init"], options["resume"]
+    device, labels_layer = options["device"], options["labels_layer"]
     given = s1 if modality == "s1" else s2
     if not _is_sources(given):
         raise DataError(
@@ -330,8 +258,8 @@ def finetune(
     scene = open_scene(
         s1 if modality == "s1" else None,
         s2 if modality == "s2" else None,
-        max_cloud_fraction=max_cloud_fraction,
-        resolution=resolution,
+        max_cloud_fraction=options["max_cloud_fraction"],
+        resolution=options["resolution"],
     )
     label_raster, class_map, report = rasterize_labels(
         labels, class_field, scene.grid, layer=labels_layer
@@ -345,26 +273,7 @@ def finetune(
         for message in report.messages:
             log(message)
         log(f"fine-tuning for {modality.upper()} on {device_info(device)['device']}")
-    cfg = FinetuneConfig(
-        modality=modality,
-        epochs=epochs,
-        crop_size=crop_size,
-        batch_size=batch_size,
-        time_length=time_length,
-        lr=lr,
-        freeze_encoder=freeze_encoder,
-        val_fraction=val_fraction,
-        class_weighting=class_weighting,
-        crops_per_epoch=crops_per_epoch,
-        frame_dropout=frame_dropout,
-        noise_std=noise_std,
-        band_shift_std=band_shift_std,
-        weight_decay=weight_decay,
-        widths=tuple(widths),
-        head=head,
-        composite_months=composite_months,
-        seed=seed,
-    )
+    cfg = FINETUNE.config(FinetuneConfig, options)
     result = _finetune(
         scene,
         label_raster,
@@ -389,6 +298,7 @@ def finetune(
     }
 
 
+@SEGMENT.api
 def segment(
     model: PathLike,
     out: PathLike,
@@ -398,31 +308,19 @@ def segment(
     bounds: Optional[Sequence[float]] = None,
     bounds_crs=None,
     vector_out: Optional[PathLike] = None,
-    min_area_m2: float = 0.0,
     probabilities_out: Optional[PathLike] = None,
-    resolution: Optional[float] = None,
-    tile_size: int = 128,
-    overlap: int = 32,
-    batch_size: int = 4,
-    max_cloud_fraction: Optional[float] = None,
-    device: str = "auto",
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
     log: Optional[Log] = None,
+    **options: Any,
 ) -> Dict:
     """Map a scene with a fine-tuned checkpoint from the one modality it was trained for."""
     from .checkpoint import load_checkpoint
     from .errors import CheckpointError
     from .inference import segment_scene, vectorize_classes
 
-    check_settings(
-        min_area_m2=min_area_m2,
-        resolution=resolution,
-        tile_size=tile_size,
-        overlap=overlap,
-        batch_size=batch_size,
-        max_cloud_fraction=max_cloud_fraction,
-    )
+    tile_size, overlap, device = options["tile_size"], options["overlap"], options["device"]
+    resolution = options["resolution"]
     check_less("overlap", overlap, "tile_size", tile_size)
     check_outputs(
         {
@@ -454,7 +352,7 @@ def segment(
         given[modality] if modality == "s2" else None,
         bounds=bounds,
         bounds_crs=bounds_crs,
-        max_cloud_fraction=max_cloud_fraction,
+        max_cloud_fraction=options["max_cloud_fraction"],
         resolution=resolution,
     )
     if log:
@@ -475,7 +373,7 @@ def segment(
         probabilities_path=Path(probabilities_out) if probabilities_out else None,
         tile_size=tile_size,
         overlap=overlap,
-        batch_size=batch_size,
+        batch_size=options["batch_size"],
         device=device,
         progress=_inner,
         cancel=cancel,
@@ -489,7 +387,11 @@ def segment(
                 progress(stages + f * (1 - stages), msg, metrics)
 
         n_polygons = vectorize_classes(
-            result.path, Path(vector_out), min_area_m2=min_area_m2, progress=_vec, cancel=cancel
+            result.path,
+            Path(vector_out),
+            min_area_m2=options["min_area_m2"],
+            progress=_vec,
+            cancel=cancel,
         )
     return {
         "path": str(result.path),
@@ -506,25 +408,25 @@ def segment(
     }
 
 
+@EXPORT.api
 def export_vector(
     class_raster: PathLike,
     out_gpkg: PathLike,
     *,
-    min_area_m2: float = 0.0,
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
+    **options: Any,
 ) -> Dict:
     """Class raster -> GeoPackage polygons (class_id, class_name, area_m2)."""
     from .inference import read_class_raster, vectorize_classes
 
-    check_settings(min_area_m2=min_area_m2)
     check_outputs({"output polygons": out_gpkg}, {"class raster": class_raster})
     _, class_map, _ = read_class_raster(class_raster)
     n = vectorize_classes(
         Path(class_raster),
         Path(out_gpkg),
         class_map=class_map,
-        min_area_m2=min_area_m2,
+        min_area_m2=options["min_area_m2"],
         progress=progress,
         cancel=cancel,
     )
@@ -538,11 +440,12 @@ def export_vector(
     }
 
 
-def evaluate(pred: PathLike, truth: PathLike, *, class_field: Optional[str] = None) -> Dict:
+@EVALUATE.api
+def evaluate(pred: PathLike, truth: PathLike, **options: Any) -> Dict:
     """Scores of a class raster against reference polygons or a reference class raster."""
     from .inference import evaluate as _evaluate
 
-    return _evaluate(Path(pred), Path(truth), class_field=class_field)
+    return _evaluate(Path(pred), Path(truth), **options)
 
 
 def model_info(path: PathLike) -> Dict:

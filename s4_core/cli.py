@@ -43,24 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _annotate_help(parser: argparse.ArgumentParser) -> None:
-    """Every option's help shows its allowed range (``validate.RULES``, the one table the api
-    checks) and its default, so ``s4 CMD --help`` says what a value may be."""
-    from .validate import RULES
-
-    by_flag = {rule.flag: rule for rule in RULES.values() if rule.flag}
+    """Options not built from ``settings.py`` (which say their range and default themselves)
+    show their default too, so ``s4 CMD --help`` says what a value may be."""
     for action in parser._actions:  # argparse keeps no public list of a parser's actions
         if not action.option_strings or action.help == argparse.SUPPRESS:
             continue
-        extra = []
-        rule = next((by_flag[f] for f in action.option_strings if f in by_flag), None)
-        if rule is not None:
-            extra.append(rule.describe())
         default = action.default
         if default not in (None, False, argparse.SUPPRESS) and "default" not in (action.help or ""):
             shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
-            extra.append(f"default {shown}")
-        if extra:
-            action.help = f"{action.help or ''} ({'; '.join(extra)})".strip()
+            action.help = f"{action.help or ''} (default {shown})".strip()
 
 
 class Terminated(KeyboardInterrupt):

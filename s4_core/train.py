@@ -28,6 +28,7 @@ from .metrics import confusion_matrix, scores
 from .model import NetConfig, S4Net
 from .normalize import BandStats, compute_band_stats
 from .sampling import label_windows, random_label_windows, random_windows
+from .settings import FINETUNE, PRETRAIN, WIDTHS
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ PRELOAD_BYTES = 1 << 30
 
 # CPU-sized default widths (the paper leaves them open; Garnot & Landrieu's reference 32-64-128
 # is ~4x slower on a CPU and did not map better with few labels on the real sites)
-DEFAULT_WIDTHS: Tuple[int, ...] = (16, 32, 64)
+DEFAULT_WIDTHS: Tuple[int, ...] = WIDTHS.default
 # a small site (64 x 64 px) still gets 10 x 100 pretraining steps by default
 MIN_PRETRAIN_STEPS = 100
 
@@ -55,67 +56,73 @@ DEFAULT_BANDS = {
 class PretrainConfig:
     """Pretraining settings (paper defaults where it gives them: Adam 1e-3, tau 0.5, lambda 0.01)."""
 
-    epochs: int = 10
+    epochs: int = PRETRAIN.default("epochs")
     # default: enough crops to cover every scene twice, and at least MIN_PRETRAIN_STEPS
-    steps_per_epoch: Optional[int] = None
-    crop_size: int = 32
-    batch_size: int = 2
-    time_length: Optional[int] = None  # default: 90th percentile of the scenes' frame counts
+    steps_per_epoch: Optional[int] = PRETRAIN.default("steps_per_epoch")
+    crop_size: int = PRETRAIN.default("crop_size")
+    batch_size: int = PRETRAIN.default("batch_size")
+    # default: 90th percentile of the scenes' frame counts
+    time_length: Optional[int] = PRETRAIN.default("time_length")
     time_mode: str = "repeat"  # paper: repeat the last frame or clip
     lr: float = 1e-3
-    lam: float = 0.01
-    contrastive: bool = True
-    reconstruction: bool = True
+    lam: float = PRETRAIN.default("lam")
+    contrastive: bool = PRETRAIN.default("contrastive")
+    reconstruction: bool = PRETRAIN.default("reconstruction")
     tau: float = 0.5
     loss_mode: str = "sampled"
     num_anchors: int = 4096
-    widths: Tuple[int, ...] = DEFAULT_WIDTHS
+    widths: Tuple[int, ...] = PRETRAIN.default("widths")
     proj_dim: int = 64
-    seed: int = 0
+    seed: int = PRETRAIN.default("seed")
     # input representation: per-pixel cloud-free median composites of this many months (S1 and
     # S2 on the same periods, gaps filled; composite.py); 0 = the acquisitions as they are
-    composite_months: int = 1
+    composite_months: int = PRETRAIN.default("composite_months")
 
 
 @dataclass
 class FinetuneConfig:
     """Fine-tuning settings. ``val_fraction`` of each class's polygons is held out."""
 
-    modality: str = "s2"
-    epochs: int = 20
-    crop_size: int = 32
-    batch_size: int = 2
-    time_length: Optional[int] = None  # default: the pretrained checkpoint's, else the scene's
+    modality: str = FINETUNE.default("modality")
+    epochs: int = FINETUNE.default("epochs")
+    crop_size: int = FINETUNE.default("crop_size")
+    batch_size: int = FINETUNE.default("batch_size")
+    # default: the pretrained checkpoint's, else the scene's
+    time_length: Optional[int] = FINETUNE.default("time_length")
     # "even": a longer series is thinned evenly (the whole season stays), a shorter one padded
     time_mode: str = "even"
-    lr: float = 1e-3
-    freeze_encoder: bool = False
+    lr: float = FINETUNE.default("lr")
+    freeze_encoder: bool = FINETUNE.default("freeze_encoder")
     # "none" (plain loss; the default: unequal polygons do not make a tiny class paint over big
     # ones, docs/benchmarks.md) or "balanced" (inverse class frequency)
-    class_weighting: str = "none"
-    val_fraction: float = 0.2
+    class_weighting: str = FINETUNE.default("class_weighting")
+    val_fraction: float = FINETUNE.default("val_fraction")
     augment: bool = True  # random flips and 90-degree rotations of crops
     # Training windows: None = the fixed windows covering every label; n = n random windows per
     # epoch around labelled pixels of classes drawn uniformly (new context every epoch).
-    crops_per_epoch: Optional[int] = None
-    frame_dropout: float = 0.0  # chance that a real frame is hidden (masked) in a training crop
-    noise_std: float = 0.0  # Gaussian noise added to the standardised bands of a training crop
-    band_shift_std: float = 0.0  # one random offset per band and crop (haze, soil, calibration)
-    weight_decay: float = 0.0  # AdamW decoupled weight decay (0: plain Adam)
-    widths: Tuple[int, ...] = DEFAULT_WIDTHS
+    crops_per_epoch: Optional[int] = FINETUNE.default("crops_per_epoch")
+    # chance that a real frame is hidden (masked) in a training crop
+    frame_dropout: float = FINETUNE.default("frame_dropout")
+    # Gaussian noise added to the standardised bands of a training crop
+    noise_std: float = FINETUNE.default("noise_std")
+    # one random offset per band and crop (haze, soil, calibration)
+    band_shift_std: float = FINETUNE.default("band_shift_std")
+    # AdamW decoupled weight decay (0: plain Adam)
+    weight_decay: float = FINETUNE.default("weight_decay")
+    widths: Tuple[int, ...] = FINETUNE.default("widths")
     proj_dim: int = 64
-    seed: int = 0
+    seed: int = FINETUNE.default("seed")
     # "pixel": the pretrained network stays frozen; an ensemble of per-pixel MLPs learns from
     # the input series plus the network's decoder features, then edge-aware smoothing
     # (PixelHead, model.py). "unet": the paper's fine-tuning of the 3D U-Net's own head.
-    head: str = "pixel"
+    head: str = FINETUNE.default("head")
     head_steps: int = 400  # optimisation steps per ensemble member (full batch of pixels)
     head_members: int = 5
     head_hidden: int = 64
     smooth_iters: int = 5
     smooth_sigma: float = 1.0
     # None: the pretrained checkpoint's representation (1 month without one); 0: acquisitions
-    composite_months: Optional[int] = None
+    composite_months: Optional[int] = FINETUNE.default("composite_months")
 
 
 # Pixel-head training: Adam(W) on every labelled pixel at once, with the augmentations that

@@ -1,143 +1,39 @@
 """One place for the checks of settings and output paths that ``api`` runs before any work.
 
-``RULES`` is the table of numeric settings (the ``api`` keyword names) with their allowed
-ranges and command-line options; ``check_settings`` raises ``SettingError`` naming the setting
-and the range ("epochs must be a whole number >= 1, got 0"). ``check_outputs`` refuses outputs
+The settings' ranges are defined once, in ``settings.py``; ``check_settings`` raises
+``SettingError`` naming the setting and the range ("epochs must be a whole number >= 1, got 0"). ``check_outputs`` refuses outputs
 that would overwrite an input or cannot be written (``OutputError``), before the long work.
 The command line prints a ``SettingError`` with the option's name (``--epochs``).
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .errors import OutputError, SettingError
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Allowed values of one numeric setting: ``kind`` "int", "float" or "ints" (a list of
-    whole numbers, at least ``min_len`` of them); bounds are inclusive unless ``*_open``."""
-
-    kind: str
-    low: Optional[float] = None
-    high: Optional[float] = None
-    low_open: bool = False
-    high_open: bool = False
-    flag: str = ""
-    min_len: int = 1
-
-    def describe(self) -> str:
-        """The range in words, e.g. "a whole number >= 1" or "a number from 0 to 1"."""
-        noun = "a whole number" if self.kind == "int" else "a number"
-        if self.kind == "ints":
-            noun = f"at least {self.min_len} whole numbers"
-        lo, hi = _fmt(self.low), _fmt(self.high)
-        if self.low is not None and self.high is not None:
-            if not self.low_open and not self.high_open:
-                return f"{noun} from {lo} to {hi}"
-            return f"{noun} {'>' if self.low_open else '>='} {lo} and {'<' if self.high_open else '<='} {hi}"
-        if self.low is not None:
-            each = ", each" if self.kind == "ints" else ""
-            return f"{noun}{each} {'>' if self.low_open else '>='} {lo}"
-        if self.high is not None:
-            return f"{noun} {'<' if self.high_open else '<='} {hi}"
-        return noun
-
-    def accepts(self, value: Any) -> bool:
-        """Whether ``value`` is of the right kind and inside the range."""
-        if self.kind == "ints":
-            if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-                return False
-            items = list(value)
-            return len(items) >= self.min_len and all(self._scalar_ok(v, True) for v in items)
-        return self._scalar_ok(value, self.kind == "int")
-
-    def _scalar_ok(self, value: Any, whole: bool) -> bool:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            return False
-        if whole and not isinstance(value, numbers.Integral):
-            return False
-        v = float(value)
-        if not math.isfinite(v):
-            return False
-        if self.low is not None and (v <= self.low if self.low_open else v < self.low):
-            return False
-        if self.high is not None and (v >= self.high if self.high_open else v > self.high):
-            return False
-        return True
-
-
-def _fmt(x: Optional[float]) -> str:
-    return "" if x is None else (f"{int(x)}" if float(x).is_integer() else f"{x:g}")
-
-
-# The api's numeric settings. Optional settings (None) are not checked.
-RULES: Dict[str, Rule] = {
-    "epochs": Rule("int", 1, flag="--epochs"),
-    "batch_size": Rule("int", 1, flag="--batch-size"),
-    "crop_size": Rule("int", 8, flag="--crop-size"),
-    "time_length": Rule("int", 1, flag="--time-length"),
-    "steps_per_epoch": Rule("int", 1, flag="--steps-per-epoch"),
-    "crops_per_epoch": Rule("int", 1, flag="--crops-per-epoch"),
-    "widths": Rule("ints", 1, flag="--widths", min_len=2),
-    "composite_months": Rule("int", 0, 12, flag="--composite-months"),
-    "lr": Rule("float", 0, low_open=True, flag="--lr"),
-    "lam": Rule("float", 0, flag="--lam"),
-    "weight_decay": Rule("float", 0, flag="--weight-decay"),
-    "frame_dropout": Rule("float", 0, 1, high_open=True, flag="--frame-dropout"),
-    "noise_std": Rule("float", 0, flag="--noise-std"),
-    "band_shift_std": Rule("float", 0, flag="--band-shift-std"),
-    "val_fraction": Rule("float", 0, 0.9, flag="--val-fraction"),
-    "max_cloud_fraction": Rule("float", 0, 1, flag="--max-cloud"),
-    "max_gap_days": Rule("float", 0, flag="--max-gap"),
-    "min_area_m2": Rule("float", 0, flag="--min-area"),
-    "resolution": Rule("float", 0, low_open=True, flag="--resolution"),
-    "tile_size": Rule("int", 16, flag="--tile-size"),
-    "overlap": Rule("int", 0, flag="--overlap"),
-    "block": Rule("int", 1, flag="--block"),
-}
-
-# Choice settings: allowed values.
-CHOICES: Dict[str, Tuple[Tuple[str, ...], str]] = {
-    "modality": (("s1", "s2"), "--modality"),
-    "head": (("pixel", "unet"), "--head"),
-    "class_weighting": (("balanced", "none"), "--class-weighting"),
-}
+from .settings import SETTINGS
 
 
 def check_settings(**settings: Any) -> None:
-    """Raise ``SettingError`` for the first setting outside its ``RULES`` range or
-    ``CHOICES``; ``None`` means "not given" and passes. Unknown names are a programming error."""
+    """Raise ``SettingError`` for the first setting outside its range or choices
+    (``settings.SETTINGS``, by api name); ``None`` passes. Unknown names are a programming
+    error (KeyError)."""
     for name, value in settings.items():
-        if value is None:
-            continue
-        if name in CHOICES:
-            allowed, flag = CHOICES[name]
-            if value not in allowed:
-                raise SettingError(name, f"one of {', '.join(allowed)}", value, flag=flag)
-            continue
-        rule = RULES[name]
-        if not rule.accepts(value):
-            shown = list(value) if rule.kind == "ints" and not isinstance(value, str) else value
-            raise SettingError(name, rule.describe(), shown, flag=rule.flag)
+        SETTINGS[name].check(value)
 
 
 def check_less(name: str, value: Any, other: str, bound: Any) -> None:
     """Raise ``SettingError`` unless ``value`` < ``bound`` (e.g. overlap < tile_size)."""
     if value is not None and bound is not None and not value < bound:
-        other_flag = RULES[other].flag if other in RULES else other
+        other_flag = SETTINGS[other].cli_flag if other in SETTINGS else other
         raise SettingError(
             name,
             f"smaller than {other} ({bound})",
             value,
-            flag=RULES[name].flag,
+            flag=SETTINGS[name].cli_flag,
             cli_rule=f"smaller than {other_flag} ({bound})",
         )
 

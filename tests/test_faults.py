@@ -318,12 +318,12 @@ def test_every_rule_names_an_option_of_the_command_line():
     import argparse
 
     from s4_core.cli import build_parser
-    from s4_core.validate import CHOICES, RULES
+    from s4_core.settings import SETTINGS
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     options = {opt for p in sub.choices.values() for a in p._actions for opt in a.option_strings}
-    flags = {r.flag for r in RULES.values()} | {flag for _, flag in CHOICES.values()}
+    flags = {s.cli_flag for s in SETTINGS.values() if s.cli}
     assert flags <= options, flags - options
 
 

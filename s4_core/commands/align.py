@@ -6,7 +6,8 @@ import argparse
 import json
 import warnings
 
-from .common import TqdmProgress
+from ..settings import ALIGN
+from .common import TqdmProgress, add_settings
 
 
 def register(sub) -> None:
@@ -22,28 +23,6 @@ def register(sub) -> None:
     p.add_argument("--s1", nargs="+", default=None, help="S1 folder, stack or files")
     p.add_argument("--s2", nargs="+", default=None, help="S2 folder, stack or files")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument(
-        "--max-gap",
-        type=float,
-        default=None,
-        metavar="DAYS",
-        help="frames whose S1-S2 gap exceeds DAYS are marked invalid",
-    )
-    p.add_argument(
-        "--max-cloud",
-        type=float,
-        default=None,
-        metavar="F",
-        help="drop S2 frames whose SCL cloud fraction is above F (0..1)",
-    )
-    p.add_argument("--crs", default=None, help="reference CRS, e.g. EPSG:32631 (default: S2's)")
-    p.add_argument(
-        "--resolution",
-        type=float,
-        default=None,
-        metavar="M",
-        help="reference pixel size in CRS units (default: S2's)",
-    )
     p.add_argument(
         "--bounds",
         type=float,
@@ -68,14 +47,7 @@ def register(sub) -> None:
         const=False,
         help="S1 values are already dB (default: detected)",
     )
-    p.add_argument(
-        "--s2-offset",
-        type=float,
-        default=0.0,
-        metavar="DN",
-        help="added to S2 digital numbers before /10000 (-1000 for L2A baseline 04.00+)",
-    )
-    p.add_argument("--block", type=int, default=512, help="window size in pixels")
+    add_settings(p, ALIGN)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -99,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
         args.s1,
         args.s2,
         args.out,
-        max_gap_days=args.max_gap,
-        max_cloud_fraction=args.max_cloud,
+        max_gap_days=args.max_gap_days,
+        max_cloud_fraction=args.max_cloud_fraction,
         resolution=args.resolution,
         block=args.block,
     )
@@ -109,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
         s1 = open_series(_source(args.s1), "s1", s1_linear=args.s1_linear) if args.s1 else None
         s2 = (
             open_series(
-                _source(args.s2), "s2", s2_offset=args.s2_offset, max_cloud_fraction=args.max_cloud
+                _source(args.s2),
+                "s2",
+                s2_offset=args.s2_offset,
+                max_cloud_fraction=args.max_cloud_fraction,
             )
             if args.s2
             else None
@@ -120,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             crs=args.crs,
             resolution=args.resolution,
             bounds=args.bounds,
-            max_gap_days=args.max_gap,
+            max_gap_days=args.max_gap_days,
         )
     messages = [str(w.message) for w in caught]
     if not args.json:

@@ -1,12 +1,16 @@
-"""Helpers shared by the subcommands: tqdm progress, cancel on Ctrl-C, printing results."""
+"""Helpers shared by the subcommands: tqdm progress, options built from ``settings.py``,
+printing results."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
-from typing import Optional
+from typing import Any, Dict, Optional
 
 from tqdm import tqdm
+
+from ..settings import SECTIONS, Operation, Setting
 
 
 class TqdmProgress:
@@ -38,23 +42,53 @@ class TqdmProgress:
         self.close()
 
 
-def add_common_training_args(p, *, epochs: int, crop_size: int = 32, batch_size: int = 2) -> None:
-    """Options shared by ``pretrain`` and ``finetune`` (defaults sized for a 2-core laptop)."""
-    p.add_argument("--epochs", type=int, default=epochs)
-    p.add_argument("--crop-size", type=int, default=crop_size, help="crop side in pixels")
-    p.add_argument("--batch-size", type=int, default=batch_size)
-    p.add_argument("--time-length", type=int, default=None, help="frames per sample")
-    p.add_argument(
-        "--max-cloud", type=float, default=None, help="drop S2 frames above this cloud fraction"
-    )
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--widths", type=int, nargs="+", default=[16, 32, 64],
-        help="U-Net widths (from scratch / pretraining; default 16 32 64; Garnot & Landrieu's "
-        "reference: 32 64 128, ~4x slower)",
-    )  # fmt: skip
-    p.add_argument("--resume", default=None, help="continue from this checkpoint")
+def option_help(setting: Setting) -> str:
+    """A setting's command-line help: its text, then its allowed range and its default."""
+    extra = []
+    if setting.kind in ("int", "float", "ints"):
+        extra.append(setting.describe())
+    default = setting.default
+    if default is not None and setting.kind != "bool":
+        extra.append(
+            "default " + (" ".join(map(str, default)) if setting.kind == "ints" else str(default))
+        )
+    return f"{setting.help} ({'; '.join(extra)})".strip() if extra else setting.help
+
+
+def add_settings(parser: argparse.ArgumentParser, operation: Operation) -> None:
+    """One option per command-line setting of ``operation`` (``settings.py``): flag, type,
+    default, choices, help with range and default; ``dest`` is the api name."""
+    groups: Dict[str, Any] = {}
+    for s in operation:
+        if not s.cli:
+            continue
+        target: Any = parser
+        if s.section:
+            if s.section not in groups:
+                groups[s.section] = parser.add_argument_group(SECTIONS[s.section])
+            target = groups[s.section]
+        kwargs: Dict[str, Any] = {"dest": s.name, "help": option_help(s)}
+        if s.kind == "bool":
+            kwargs["action"] = "store_false" if s.default else "store_true"
+        else:
+            kwargs["type"] = {"int": int, "float": float, "ints": int}.get(s.kind, str)
+            kwargs["default"] = list(s.default) if s.kind == "ints" else s.default
+            if s.kind == "ints":
+                kwargs["nargs"] = "+"
+            if s.choices:
+                kwargs["choices"] = list(s.choices)
+            if s.metavar:
+                kwargs["metavar"] = s.metavar
+        target.add_argument(s.cli_flag, **kwargs)
+
+
+def settings_from(args: argparse.Namespace, operation: Operation) -> Dict[str, Any]:
+    """The api settings of ``operation`` as parsed by ``add_settings``."""
+    return {s.name: getattr(args, s.name) for s in operation if s.cli and s.api}
+
+
+def add_output_args(p: argparse.ArgumentParser) -> None:
+    """--json and --quiet."""
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import List
 
-from .common import print_result
+from ..settings import EVALUATE
+from .common import add_settings, print_result, settings_from
 
 
 def register(sub) -> None:
@@ -23,7 +24,7 @@ def register(sub) -> None:
     )
     p.add_argument("--pred", required=True, help="class raster written by s4 segment")
     p.add_argument("--truth", required=True, help="reference polygons or raster")
-    p.add_argument("--class-field", default=None, help="class field of reference polygons")
+    add_settings(p, EVALUATE)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
@@ -68,6 +69,6 @@ def format_scores(result: dict) -> List[str]:
 def run(args: argparse.Namespace) -> int:
     from .. import api
 
-    result = api.evaluate(args.pred, args.truth, class_field=args.class_field)
+    result = api.evaluate(args.pred, args.truth, **settings_from(args, EVALUATE))
     print_result(result, args.json, format_scores(result))
     return 0

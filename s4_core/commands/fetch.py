@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..settings import FETCH
+from .common import add_settings, settings_from
+
 
 def register(sub) -> None:
     from ..stac import PRESETS
@@ -46,26 +49,7 @@ def register(sub) -> None:
     p.add_argument("--bbox-crs", default="EPSG:4326", help="CRS of --bbox (default EPSG:4326)")
     p.add_argument("--start", required=True, help="first date, YYYY-MM-DD")
     p.add_argument("--end", required=True, help="last date, YYYY-MM-DD (inclusive)")
-    p.add_argument(
-        "--max-cloud",
-        type=float,
-        default=None,
-        metavar="F",
-        help="drop S2 dates whose SCL cloud fraction inside the area is above F (0..1)",
-    )
-    p.add_argument(
-        "--max-scene-cloud",
-        type=float,
-        default=None,
-        metavar="PCT",
-        help="skip S2 items whose scene cloud cover (eo:cloud_cover, percent) is above PCT",
-    )
-    p.add_argument("--crs", default=None, help="output CRS (default: the area's UTM zone)")
-    p.add_argument("--resolution", type=float, default=10.0, metavar="M", help="pixel size")
-    p.add_argument("--s1-orbit", choices=["ascending", "descending"], default=None)
-    p.add_argument("--workers", type=int, default=8, help="parallel reads")
-    p.add_argument("--retries", type=int, default=3, help="retries of a failed request")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per HTTP request")
+    add_settings(p, FETCH)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -91,16 +75,9 @@ def run(args: argparse.Namespace) -> int:
             end=args.end,
             s2_collection=_collection(args.s2_collection),
             s1_collection=_collection(args.s1_collection),
-            crs=args.crs,
-            resolution=args.resolution,
-            max_cloud=args.max_cloud,
-            max_scene_cloud=args.max_scene_cloud,
-            s1_orbit=args.s1_orbit,
-            workers=args.workers,
-            retries=args.retries,
-            timeout=args.timeout,
             progress=bar,
             log=bar.log,
+            **FETCH.check(settings_from(args, FETCH)),
         )
     if args.json:
         print(json.dumps(summary))

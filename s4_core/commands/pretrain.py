@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .common import TqdmProgress, add_common_training_args, print_result
+from ..settings import PRETRAIN
+from .common import TqdmProgress, add_output_args, add_settings, print_result, settings_from
 
 
 def register(sub) -> None:
@@ -16,18 +17,8 @@ def register(sub) -> None:
     p.add_argument("--s1", action="append", required=True, help="S1 folder/stack (repeatable)")
     p.add_argument("--s2", action="append", required=True, help="S2 folder/stack (repeatable)")
     p.add_argument("--out", required=True, help="checkpoint to write (.pt)")
-    p.add_argument("--steps-per-epoch", type=int, default=None)
-    p.add_argument(
-        "--composite-months",
-        type=int,
-        default=1,
-        help="input: cloud-free composites of this many months (default 1); 0 = the "
-        "acquisitions as they are (the paper's nearest-date pairs)",
-    )
-    p.add_argument("--lam", type=float, default=0.01, help="weight of the reconstruction loss")
-    p.add_argument("--no-contrastive", action="store_true", help="ablation: reconstruction only")
-    p.add_argument("--no-reconstruction", action="store_true", help="ablation: contrastive only")
-    add_common_training_args(p, epochs=5)
+    add_settings(p, PRETRAIN)
+    add_output_args(p)
     p.set_defaults(func=run)
 
 
@@ -43,22 +34,9 @@ def run(args: argparse.Namespace) -> int:
             s1,
             s2,
             args.out,
-            epochs=args.epochs,
-            crop_size=args.crop_size,
-            batch_size=args.batch_size,
-            time_length=args.time_length,
-            steps_per_epoch=args.steps_per_epoch,
-            lam=args.lam,
-            contrastive=not args.no_contrastive,
-            reconstruction=not args.no_reconstruction,
-            max_cloud_fraction=args.max_cloud,
-            widths=args.widths,
-            composite_months=args.composite_months,
-            device=args.device,
-            seed=args.seed,
-            resume=args.resume,
             progress=bar,
             log=bar.log,
+            **settings_from(args, PRETRAIN),
         )
     last = result["history"][-1] if result["history"] else {}
     print_result(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .common import TqdmProgress, print_result
+from ..settings import SEGMENT
+from .common import TqdmProgress, add_output_args, add_settings, print_result, settings_from
 
 
 def register(sub) -> None:
@@ -26,28 +27,8 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="class raster to write (.tif)")
     p.add_argument("--vector", default=None, help="also write polygons to this GeoPackage")
     p.add_argument(
-        "--min-area",
-        type=float,
-        default=0.0,
-        metavar="M2",
-        help="polygons: merge regions smaller than this (m²) into their largest neighbour, "
-        "drop those that have none",
-    )
-    p.add_argument(
         "--probabilities", default=None, help="also write per-class probabilities (.tif)"
     )
-    p.add_argument(
-        "--resolution",
-        type=float,
-        default=None,
-        help="pixel size in CRS units (default: the one the model was fine-tuned on)",
-    )
-    p.add_argument("--tile-size", type=int, default=128, help="window side in px (default 128)")
-    p.add_argument(
-        "--overlap", type=int, default=32, help="overlap of neighbouring windows in px (default 32)"
-    )
-    p.add_argument("--batch-size", type=int, default=4, help="windows per batch (default 4)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument(
         "--bounds",
         nargs=4,
@@ -56,8 +37,8 @@ def register(sub) -> None:
         metavar=("LEFT", "BOTTOM", "RIGHT", "TOP"),
         help="only this area (in the imagery's CRS)",
     )
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_settings(p, SEGMENT)
+    add_output_args(p)
     p.set_defaults(func=run)
 
 
@@ -78,15 +59,10 @@ def run(args: argparse.Namespace) -> int:
             s2=_sources(args.s2),
             bounds=args.bounds,
             vector_out=args.vector,
-            min_area_m2=args.min_area,
             probabilities_out=args.probabilities,
-            resolution=args.resolution,
-            tile_size=args.tile_size,
-            overlap=args.overlap,
-            batch_size=args.batch_size,
-            device=args.device,
             progress=bar,
             log=bar.log,
+            **settings_from(args, SEGMENT),
         )
     total = sum(result["pixel_counts"].values()) or 1
     lines = [f"wrote {result['path']} ({result['seconds']:.1f} s on {result['device']})"]

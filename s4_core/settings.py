@@ -1,0 +1,724 @@
+"""One typed definition per setting of each operation: the single source of truth.
+
+Every option of an operation (``pretrain``, ``finetune``, ``segment``, ``align``, ``export``,
+``evaluate``, ``fetch``) is a :class:`Setting`: api keyword, kind, default, allowed range or
+choices, help, "advanced" flag, and what the other surfaces call it. Derived from it:
+
+- the api's keyword defaults and validation (``api`` decorates each operation with
+  :meth:`Operation.api`: ``inspect.signature(api.finetune)`` shows every setting);
+- the ``s4`` command line's options, help with range and default (``commands.common``);
+- the QGIS Processing parameters: names, ranges, defaults, descriptions, advanced flags
+  (``s4_qgis.algorithms.base``) and the dock's widgets and defaults (``s4_qgis.dock``);
+- the engine's ``train.PretrainConfig`` / ``FinetuneConfig`` defaults.
+
+Adding a setting is one entry here (plus the engine code that uses it): see
+docs/architecture.md, "Adding a setting". Labels shown in QGIS are marked with ``tr_noop``
+so that ``make i18n`` extracts them (the plugin translates them when shown).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, Iterator, Mapping, Optional, Tuple
+
+from .errors import SettingError
+
+
+def tr_noop(text: str) -> str:
+    """Mark a label for translation by the plugin (``make i18n``); returns ``text``."""
+    return text
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One option: ``kind`` is "int", "float", "ints" (a list of whole numbers, at least
+    ``min_len``), "str", "bool" or "path". Bounds are inclusive unless ``*_open``; ``choices``
+    are the only values allowed; ``optional`` settings accept None ("not given": automatic).
+
+    Surfaces: ``flag`` (command line; default ``--name-with-dashes``), ``param`` (QGIS
+    Processing parameter; default ``NAME``), ``label`` (QGIS forms and the dock), ``help``
+    (command line and tooltips), ``options``/``labels`` (values a form offers as a drop-down,
+    default ``choices``), ``ui_max`` (a form's upper bound where the range has none), ``none_as``
+    (the value a form shows for None), ``advanced`` (folded away in QGIS). ``api``, ``cli``,
+    ``qgis``: whether the setting exists there.
+    """
+
+    name: str
+    kind: str
+    default: Any = None
+    help: str = ""
+    label: str = ""
+    low: Optional[float] = None
+    high: Optional[float] = None
+    low_open: bool = False
+    high_open: bool = False
+    min_len: int = 1
+    choices: Tuple[Any, ...] = ()
+    optional: bool = False
+    advanced: bool = False
+    flag: str = ""
+    param: str = ""
+    metavar: Optional[str] = None
+    options: Tuple[Any, ...] = ()
+    labels: Tuple[str, ...] = ()
+    ui_max: Optional[float] = None
+    none_as: Optional[float] = None
+    section: str = ""
+    file_filter: str = ""
+    lower: bool = False
+    api: bool = True
+    cli: bool = True
+    qgis: bool = True
+
+    def __call__(self, **changes: Any) -> Setting:
+        """A copy with ``changes`` (an operation's own default, help or label)."""
+        return dataclasses.replace(self, **changes)
+
+    # names on each surface -------------------------------------------------------------
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    @property
+    def param_name(self) -> str:
+        return self.param or self.name.upper()
+
+    @property
+    def ui_options(self) -> Tuple[Any, ...]:
+        """The values a form offers as a drop-down (empty: a number/text field)."""
+        return self.options or self.choices
+
+    @property
+    def ui_minimum(self) -> float:
+        return self.low if self.low is not None else (0 if self.kind == "int" else -1e12)
+
+    @property
+    def ui_maximum(self) -> float:
+        if self.high is not None:
+            return self.high
+        if self.ui_max is not None:
+            return self.ui_max
+        return 2**31 - 1 if self.kind == "int" else 1e12
+
+    @property
+    def annotation(self) -> str:
+        """The Python type, as a string (``inspect.signature`` shows it)."""
+        text = {"int": "int", "float": "float", "ints": "Sequence[int]", "bool": "bool"}.get(
+            self.kind, "str"
+        )
+        return f"Optional[{text}]" if self.optional or self.default is None else text
+
+    # the range ---------------------------------------------------------------------------
+    def describe(self) -> str:
+        """The allowed values in words, e.g. "a whole number >= 1" or "one of s1, s2"."""
+        if self.choices:
+            return "one of " + ", ".join(map(str, self.choices))
+        noun = {"int": "a whole number", "ints": f"at least {self.min_len} whole numbers"}.get(
+            self.kind, "a number"
+        )
+        if self.kind in ("str", "path", "bool"):
+            return {"bool": "true or false", "path": "a file path"}.get(self.kind, "text")
+        lo, hi = _fmt(self.low), _fmt(self.high)
+        if self.low is not None and self.high is not None:
+            if not self.low_open and not self.high_open:
+                return f"{noun} from {lo} to {hi}"
+            return (
+                f"{noun} {'>' if self.low_open else '>='} {lo} and "
+                f"{'<' if self.high_open else '<='} {hi}"
+            )
+        if self.low is not None:
+            each = ", each" if self.kind == "ints" else ""
+            return f"{noun}{each} {'>' if self.low_open else '>='} {lo}"
+        if self.high is not None:
+            return f"{noun} {'<' if self.high_open else '<='} {hi}"
+        return noun
+
+    @property
+    def checked(self) -> bool:
+        """Whether the value is checked here (ranges, choices); other kinds pass through."""
+        return bool(self.choices) or self.kind in ("int", "float", "ints")
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` is of the right kind and inside the range (None: if optional)."""
+        if value is None:
+            return True
+        if self.choices:
+            return value in self.choices
+        if self.kind == "ints":
+            if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+                return False
+            items = list(value)
+            return len(items) >= self.min_len and all(self._scalar_ok(v, True) for v in items)
+        if self.kind in ("int", "float"):
+            return self._scalar_ok(value, self.kind == "int")
+        return True
+
+    def _scalar_ok(self, value: Any, whole: bool) -> bool:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return False
+        if whole and not isinstance(value, numbers.Integral):
+            return False
+        v = float(value)
+        if not math.isfinite(v):
+            return False
+        if self.low is not None and (v <= self.low if self.low_open else v < self.low):
+            return False
+        if self.high is not None and (v >= self.high if self.high_open else v > self.high):
+            return False
+        return True
+
+    def check(self, value: Any) -> Any:
+        """``value`` normalised (lower-cased choice, tuple of ints), or ``SettingError``."""
+        if self.lower and isinstance(value, str):
+            value = value.lower()
+        if not self.accepts(value):
+            shown = list(value) if self.kind == "ints" and not isinstance(value, str) else value
+            raise SettingError(self.name, self.describe(), shown, flag=self.cli_flag)
+        if self.kind == "ints" and value is not None:
+            return tuple(int(v) for v in value)
+        return value
+
+
+def _fmt(x: Optional[float]) -> str:
+    return "" if x is None else (f"{int(x)}" if float(x).is_integer() else f"{x:g}")
+
+
+class Operation:
+    """The settings of one operation, in the order the surfaces list them."""
+
+    def __init__(self, name: str, *settings: Setting) -> None:
+        self.name = name
+        self.settings: Dict[str, Setting] = {s.name: s for s in settings}
+
+    def __getitem__(self, name: str) -> Setting:
+        return self.settings[name]
+
+    def __iter__(self) -> Iterator[Setting]:
+        return iter(self.settings.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.settings
+
+    def default(self, name: str) -> Any:
+        return self.settings[name].default
+
+    def defaults(self) -> Dict[str, Any]:
+        """Every api setting's default."""
+        return {s.name: s.default for s in self if s.api}
+
+    def check(self, values: Mapping[str, Any]) -> Dict[str, Any]:
+        """``values`` checked and normalised, in definition order (``SettingError``)."""
+        return {name: self.settings[name].check(value) for name, value in values.items()}
+
+    def config(self, cls: type, values: Mapping[str, Any], **extra: Any) -> Any:
+        """An engine config dataclass built from the ``values`` its fields name."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names}, **extra)
+
+    def api(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorate an api function ``f(inputs..., *, callbacks..., **options)``: its options
+        are this operation's api settings (keyword-only, defaults from here), checked before
+        the call; ``options`` arrives complete. The signature shows every setting."""
+        signature = inspect.signature(function)
+        head, tail = [], []
+        for p in signature.parameters.values():
+            if p.kind == p.VAR_KEYWORD:
+                continue
+            (tail if p.kind == p.KEYWORD_ONLY else head).append(p)
+        own = [
+            inspect.Parameter(
+                s.name, inspect.Parameter.KEYWORD_ONLY, default=s.default, annotation=s.annotation
+            )
+            for s in self
+            if s.api
+        ]
+        full = signature.replace(parameters=head + own + tail)
+        names = [s.name for s in self if s.api]
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = full.bind(*args, **kwargs)
+            bound.apply_defaults()
+            given = bound.arguments
+            options = self.check({n: given.pop(n) for n in names})
+            return function(**given, **options)
+
+        wrapper.__signature__ = full  # type: ignore[attr-defined]
+        wrapper.__doc__ = (function.__doc__ or "") + "\n\n" + self.docs()
+        return wrapper
+
+    def docs(self) -> str:
+        """The settings as a Google-style "Keyword Args" section."""
+        lines = ["Keyword Args:"]
+        for s in self:
+            if s.api:
+                text = s.help or s.label
+                lines.append(f"    {s.name}: {text} ({s.describe()}; default {s.default!r})")
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- settings
+# Shared definitions: an operation takes them as they are or with its own default/help.
+DEVICE = Setting(
+    "device",
+    "str",
+    "auto",
+    help="auto, cpu, cuda, cuda:N or mps",
+    label=tr_noop("Compute device"),
+    options=("auto", "cpu", "cuda"),
+    labels=(
+        tr_noop("auto (CUDA GPU when available, else CPU)"),
+        "cpu",
+        tr_noop("cuda (NVIDIA GPU)"),
+    ),
+)
+SEED = Setting(
+    "seed",
+    "int",
+    0,
+    low=0,
+    help="random seed (same seed, same run)",
+    label=tr_noop("Random seed"),
+    advanced=True,
+)
+EPOCHS = Setting("epochs", "int", 10, low=1, label=tr_noop("Epochs"), ui_max=10000)
+CROP_SIZE = Setting(
+    "crop_size",
+    "int",
+    32,
+    low=8,
+    help="crop side in pixels",
+    label=tr_noop("Crop size (pixels)"),
+    ui_max=1024,
+)
+BATCH_SIZE = Setting(
+    "batch_size",
+    "int",
+    2,
+    low=1,
+    help="crops per training step",
+    label=tr_noop("Batch size"),
+    ui_max=1024,
+)
+TIME_LENGTH = Setting(
+    "time_length", "int", None, low=1, optional=True, help="frames per sample", qgis=False
+)
+MAX_CLOUD = Setting(
+    "max_cloud_fraction",
+    "float",
+    None,
+    low=0,
+    high=1,
+    optional=True,
+    flag="--max-cloud",
+    metavar="F",
+    help="drop S2 frames whose SCL cloud fraction is above F (0..1)",
+    label=tr_noop("Largest S2 cloud fraction (0..1)"),
+    qgis=False,
+)
+WIDTHS = Setting(
+    "widths",
+    "ints",
+    (16, 32, 64),
+    low=1,
+    min_len=2,
+    advanced=True,
+    help="U-Net widths (from scratch / pretraining; Garnot & Landrieu's reference: 32 64 128, "
+    "~4x slower)",
+    label=tr_noop("Network widths (comma-separated; default 16,32,64; reference 32,64,128)"),
+)
+COMPOSITE_MONTHS = Setting(
+    "composite_months",
+    "int",
+    1,
+    low=0,
+    high=12,
+    advanced=True,
+    help="input: cloud-free composites of this many months; 0 = the acquisitions as they are "
+    "(the paper's nearest-date pairs)",
+    label=tr_noop("Input: cloud-free composites of N months (0 = the acquisitions as they are)"),
+)
+RESUME = Setting(
+    "resume", "path", None, optional=True, help="continue from this checkpoint", qgis=False
+)
+RESOLUTION = Setting(
+    "resolution",
+    "float",
+    None,
+    low=0,
+    low_open=True,
+    optional=True,
+    none_as=0.0,
+    ui_max=1e6,
+    advanced=True,
+    help="map pixel size in CRS units (default: the imagery's grid)",
+    label=tr_noop("Map resolution (CRS units; 0 = the imagery's)"),
+)
+MIN_AREA = Setting(
+    "min_area_m2",
+    "float",
+    0.0,
+    low=0,
+    flag="--min-area",
+    param="MIN_AREA",
+    metavar="M2",
+    ui_max=1e12,
+    help="polygons: merge regions smaller than this (m²) into their largest "
+    "neighbour, drop those that have none",
+    label=tr_noop("Smallest polygon kept (m²)"),
+)
+MAX_GAP = Setting(
+    "max_gap_days",
+    "float",
+    None,
+    low=0,
+    optional=True,
+    flag="--max-gap",
+    metavar="DAYS",
+    ui_max=3650,
+    help="frames whose S1-S2 gap exceeds DAYS are marked invalid",
+    label=tr_noop("Largest S1-S2 date gap (days)"),
+)
+
+PRETRAIN = Operation(
+    "pretrain",
+    EPOCHS,
+    CROP_SIZE,
+    BATCH_SIZE,
+    TIME_LENGTH,
+    Setting(
+        "steps_per_epoch",
+        "int",
+        None,
+        low=1,
+        optional=True,
+        advanced=True,
+        ui_max=1000000,
+        label=tr_noop("Training steps per epoch (default: as many as the scene's crops)"),
+        help="training steps per epoch (default: enough crops to cover each scene twice)",
+    ),  # fmt: skip
+    Setting("lam", "float", 0.01, low=0, help="weight of the reconstruction loss", qgis=False),
+    Setting(
+        "contrastive",
+        "bool",
+        True,
+        flag="--no-contrastive",
+        help="ablation: reconstruction only",
+        qgis=False,
+    ),  # fmt: skip
+    Setting(
+        "reconstruction",
+        "bool",
+        True,
+        flag="--no-reconstruction",
+        help="ablation: contrastive only",
+        qgis=False,
+    ),  # fmt: skip
+    MAX_CLOUD,
+    DEVICE,
+    SEED,
+    WIDTHS,
+    COMPOSITE_MONTHS,
+    RESUME,
+)
+
+FINETUNE = Operation(
+    "finetune",
+    Setting(
+        "modality",
+        "str",
+        "s2",
+        choices=("s2", "s1"),
+        lower=True,
+        help="inference modality",
+        label=tr_noop("Inference modality"),
+        labels=(tr_noop("s2: Sentinel-2 (optical)"), tr_noop("s1: Sentinel-1 (radar)")),
+    ),  # fmt: skip
+    Setting(
+        "init",
+        "path",
+        None,
+        optional=True,
+        param="INIT_MODEL",
+        file_filter="S4 checkpoint (*.pt)",
+        help="pretrained checkpoint (default: from scratch)",
+        label=tr_noop("Pretrained model (optional; none = train from scratch)"),
+    ),  # fmt: skip
+    EPOCHS(default=20),
+    CROP_SIZE,
+    BATCH_SIZE,
+    DEVICE,
+    SEED,
+    WIDTHS,
+    Setting(
+        "head",
+        "str",
+        "pixel",
+        choices=("pixel", "unet"),
+        advanced=True,
+        label=tr_noop("Head"),
+        help="pixel (default): frozen network, per-pixel MLP ensemble on the series and the "
+        "network's features, edge-aware smoothing; unet: the paper's 3D U-Net fine-tuning "
+        "(--epochs, --lr, --freeze-encoder and the regularisers apply to it)",
+        labels=(
+            tr_noop("Pixel head on the frozen network (default: best maps from a few polygons)"),
+            tr_noop("3D U-Net fine-tuning (the paper's; uses epochs, crop and batch size)"),
+        ),
+    ),  # fmt: skip
+    COMPOSITE_MONTHS(
+        default=None,
+        optional=True,
+        param="INPUT_SERIES",
+        label=tr_noop("Input"),
+        help="monthly (1) or n-month cloud-free composites as input, 0 = the acquisitions as "
+        "they are (default: as the --init model was pretrained; 1 without one)",
+        options=(None, 1, 0),
+        labels=(
+            tr_noop("As the pretrained model (monthly composites without one)"),
+            tr_noop("Monthly cloud-free composites"),
+            tr_noop("The acquisitions as they are"),
+        ),
+    ),  # fmt: skip
+    RESOLUTION,
+    Setting(
+        "freeze_encoder",
+        "bool",
+        False,
+        advanced=True,
+        help="unet head: train the decoder only",
+        label=tr_noop("Freeze the pretrained encoder"),
+    ),  # fmt: skip
+    Setting(
+        "class_weighting",
+        "str",
+        "none",
+        choices=("balanced", "none"),
+        advanced=True,
+        help="none (default): plain loss; balanced: inverse class frequency",
+        label=tr_noop("Class weighting"),
+        labels=(
+            tr_noop("Balanced (inverse class frequency: favours small classes)"),
+            tr_noop("None (default; plain loss: better maps when polygon areas differ a lot)"),
+        ),
+    ),  # fmt: skip
+    Setting(
+        "val_fraction",
+        "float",
+        0.2,
+        low=0,
+        high=0.9,
+        advanced=True,
+        help="held-out polygons per class",
+        label=tr_noop("Share of polygons held out for validation"),
+    ),  # fmt: skip
+    Setting("lr", "float", 1e-3, low=0, low_open=True, help="learning rate", qgis=False),
+    TIME_LENGTH,
+    MAX_CLOUD,
+    Setting(
+        "labels_layer", "str", None, optional=True, help="layer name inside --labels", qgis=False
+    ),
+    Setting(
+        "crops_per_epoch",
+        "int",
+        None,
+        low=1,
+        optional=True,
+        qgis=False,
+        section="reg",
+        help="random class-balanced crops per epoch instead of the fixed windows over the labels",
+    ),  # fmt: skip
+    Setting(
+        "frame_dropout",
+        "float",
+        0.0,
+        low=0,
+        high=1,
+        high_open=True,
+        qgis=False,
+        section="reg",
+        help="chance of hiding a date in a crop",
+    ),  # fmt: skip
+    Setting(
+        "noise_std",
+        "float",
+        0.0,
+        low=0,
+        qgis=False,
+        section="reg",
+        help="band noise (standardised)",
+    ),  # fmt: skip
+    Setting(
+        "band_shift_std",
+        "float",
+        0.0,
+        low=0,
+        qgis=False,
+        section="reg",
+        help="one random offset per band and crop",
+    ),  # fmt: skip
+    Setting(
+        "weight_decay", "float", 0.0, low=0, qgis=False, section="reg", help="AdamW weight decay"
+    ),
+    RESUME,
+)
+#: command-line argument groups of ``section`` values
+SECTIONS = {"reg": "regularisation for very few polygons (all off by default)"}
+
+SEGMENT = Operation(
+    "segment",
+    DEVICE,
+    Setting(
+        "tile_size",
+        "int",
+        128,
+        low=16,
+        ui_max=4096,
+        help="window side in px",
+        label=tr_noop("Tile size (pixels)"),
+    ),  # fmt: skip
+    Setting(
+        "overlap",
+        "int",
+        32,
+        low=0,
+        ui_max=2048,
+        help="overlap of neighbouring windows in px",
+        label=tr_noop("Tile overlap (pixels)"),
+    ),  # fmt: skip
+    BATCH_SIZE(
+        default=4,
+        ui_max=256,
+        advanced=True,
+        help="windows per batch",
+        label=tr_noop("Tiles per batch"),
+    ),  # fmt: skip
+    RESOLUTION(
+        help="pixel size in CRS units (default: the one the model was fine-tuned on)",
+        label=tr_noop("Resolution (CRS units; 0 = the one the model was fine-tuned on)"),
+    ),  # fmt: skip
+    MIN_AREA(advanced=True),
+    MAX_CLOUD,
+)
+
+ALIGN = Operation(
+    "align",
+    MAX_GAP,
+    MAX_CLOUD(qgis=True),
+    Setting(
+        "crs",
+        "str",
+        None,
+        optional=True,
+        api=False,
+        qgis=False,
+        help="reference CRS, e.g. EPSG:32631 (default: S2's)",
+    ),  # fmt: skip
+    RESOLUTION(
+        api=False, qgis=False, metavar="M", help="reference pixel size in CRS units (default: S2's)"
+    ),
+    Setting(
+        "s2_offset",
+        "float",
+        0.0,
+        api=False,
+        qgis=False,
+        metavar="DN",
+        help="added to S2 digital numbers before /10000 (-1000 for L2A baseline 04.00+)",
+    ),  # fmt: skip
+    Setting("block", "int", 512, low=1, api=False, qgis=False, help="window size in pixels"),
+)
+
+EXPORT = Operation("export", MIN_AREA(help="merge polygons smaller than this (m²)"))
+
+EVALUATE = Operation(
+    "evaluate",
+    Setting(
+        "class_field",
+        "str",
+        None,
+        optional=True,
+        help="class field of reference polygons",
+        qgis=False,
+    ),  # fmt: skip
+)
+
+FETCH = Operation(
+    "fetch",
+    MAX_CLOUD(
+        name="max_cloud",
+        param="MAX_CLOUD_FRACTION",
+        help="drop S2 dates whose SCL cloud fraction inside the area is above F (0..1)",
+        label=tr_noop("Largest S2 cloud fraction in the extent (0..1)"),
+        qgis=True,
+    ),  # fmt: skip
+    Setting(
+        "max_scene_cloud",
+        "float",
+        None,
+        low=0,
+        high=100,
+        optional=True,
+        metavar="PCT",
+        qgis=False,
+        help="skip S2 items whose scene cloud cover (eo:cloud_cover, percent) is above PCT",
+    ),  # fmt: skip
+    Setting(
+        "crs",
+        "str",
+        None,
+        optional=True,
+        qgis=False,
+        help="output CRS (default: the area's UTM zone)",
+    ),
+    Setting(
+        "resolution",
+        "float",
+        10.0,
+        low=0,
+        low_open=True,
+        metavar="M",
+        help="pixel size",
+        label=tr_noop("Pixel size (m)"),
+        ui_max=10000,
+        advanced=True,
+    ),  # fmt: skip
+    Setting(
+        "s1_orbit",
+        "str",
+        None,
+        optional=True,
+        choices=("ascending", "descending"),
+        qgis=False,
+        help="keep this S1 orbit direction only",
+    ),  # fmt: skip
+    Setting("workers", "int", 8, low=1, help="parallel reads", qgis=False),
+    Setting("retries", "int", 3, low=0, help="retries of a failed request", qgis=False),
+    Setting(
+        "timeout", "float", 30.0, low=0, low_open=True, help="seconds per HTTP request", qgis=False
+    ),
+)
+
+OPERATIONS: Dict[str, Operation] = {
+    op.name: op for op in (PRETRAIN, FINETUNE, SEGMENT, ALIGN, EXPORT, EVALUATE, FETCH)
+}
+
+
+def _by_name() -> Dict[str, Setting]:
+    """Every setting by api name; one name has one range in every operation."""
+    out: Dict[str, Setting] = {}
+    for op in OPERATIONS.values():
+        for s in op:
+            first = out.setdefault(s.name, s)
+            same = (first.kind, first.low, first.high, first.low_open, first.high_open)
+            if same != (s.kind, s.low, s.high, s.low_open, s.high_open):
+                raise AssertionError(f"setting {s.name} has two ranges ({op.name})")
+    return out
+
+
+#: every setting by api name (the ranges ``validate.check_settings`` applies)
+SETTINGS: Dict[str, Setting] = _by_name()
