@@ -430,16 +430,6 @@ PRETRAIN = Operation(
 FINETUNE = Operation(
     "finetune",
     Setting(
-        "modality",
-        "str",
-        "s2",
-        choices=("s2", "s1"),
-        lower=True,
-        help="inference modality",
-        label=tr_noop("Inference modality"),
-        labels=(tr_noop("s2: Sentinel-2 (optical)"), tr_noop("s1: Sentinel-1 (radar)")),
-    ),  # fmt: skip
-    Setting(
         "init",
         "path",
         None,
@@ -448,6 +438,16 @@ FINETUNE = Operation(
         file_filter="S4 checkpoint (*.pt)",
         help="pretrained checkpoint (default: from scratch)",
         label=tr_noop("Pretrained model (optional; none = train from scratch)"),
+    ),  # fmt: skip
+    Setting(
+        "modality",
+        "str",
+        "s2",
+        choices=("s2", "s1"),
+        lower=True,
+        help="inference modality",
+        label=tr_noop("Inference modality"),
+        labels=(tr_noop("s2: Sentinel-2 (optical)"), tr_noop("s1: Sentinel-1 (radar)")),
     ),  # fmt: skip
     EPOCHS(default=20),
     CROP_SIZE,

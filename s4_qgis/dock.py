@@ -36,7 +36,6 @@ from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -47,14 +46,14 @@ from qgis.PyQt.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QTabWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from .algorithms.finetune import HEAD_LABELS, HEADS
+from s4_core.settings import DEVICE, FINETUNE, SEGMENT
+
 from .compat import LAYER_FILTER_POLYGON
 from .i18n import tr
 from .layers import (
@@ -67,12 +66,11 @@ from .layers import (
     scan_raster_layer,
     vector_for_engine,
 )
+from .setting_widgets import set_widget_value, setting_widget, widget_value
 from .styling import style_class_raster, style_class_vector
 from .tasks import EngineTask
 
 SETTINGS = "s4/"
-DEVICES = ["auto", "cpu", "cuda"]
-MODALITIES = ["s2", "s1"]
 EXTENT_MODES = ["canvas", "layer", "scene"]
 LAYER_ID_ROLE = Qt.ItemDataRole.UserRole
 SENSORS = ("s2", "s1")
@@ -137,10 +135,7 @@ class S4DockWidget(QgsDockWidget):
         self.output_dir.setToolTip(tr("Fine-tuned models and class maps are written here"))
         form.addRow(tr("Output folder"), self.output_dir)
         device_row = QHBoxLayout()
-        self.device_combo = QComboBox(root)
-        self.device_combo.addItems(
-            [tr("auto (GPU if available)"), tr("cpu"), tr("cuda (NVIDIA GPU)")]
-        )
+        self.device_combo = setting_widget(DEVICE, root)
         self.device_label = QLabel("", root)
         self.check_device_button = QPushButton(tr("Check"), root)
         self.check_device_button.setToolTip(tr("Which device will the engine use?"))
@@ -267,11 +262,9 @@ class S4DockWidget(QgsDockWidget):
         self.init_model.setFilter(tr("S4 checkpoint (*.pt)"))
         self.init_model.setToolTip(tr("Pretrained checkpoint to start from; empty = from scratch"))
         form.addRow(tr("Start from"), self.init_model)
-        self.modality_combo = QComboBox(tab)
-        self.modality_combo.addItems([tr("Sentinel-2 (optical)"), tr("Sentinel-1 (radar)")])
+        self.modality_combo = setting_widget(FINETUNE["modality"], tab)
         form.addRow(tr("Map from"), self.modality_combo)
-        self.head_combo = QComboBox(tab)
-        self.head_combo.addItems([tr(o) for o in HEAD_LABELS])
+        self.head_combo = setting_widget(FINETUNE["head"], tab)
         self.head_combo.setToolTip(
             tr(
                 "Pixel head (default): the pretrained network stays frozen; small per-pixel "
@@ -280,13 +273,13 @@ class S4DockWidget(QgsDockWidget):
                 "fine-tuning of the whole network (epochs, crop and batch size apply to it)."
             )
         )
-        form.addRow(tr("Head"), self.head_combo)
-        self.epochs_spin = self._spin(tab, 1, 10000, 20)
-        self.crop_spin = self._spin(tab, 8, 1024, 32)
-        self.batch_spin = self._spin(tab, 1, 1024, 2)
+        form.addRow(tr(FINETUNE["head"].label), self.head_combo)
+        self.epochs_spin = setting_widget(FINETUNE["epochs"], tab)
+        self.crop_spin = setting_widget(FINETUNE["crop_size"], tab)
+        self.batch_spin = setting_widget(FINETUNE["batch_size"], tab)
         form.addRow(tr("Epochs (3D U-Net)"), self.epochs_spin)
-        form.addRow(tr("Crop size (px)"), self.crop_spin)
-        form.addRow(tr("Batch size"), self.batch_spin)
+        form.addRow(tr(FINETUNE["crop_size"].label), self.crop_spin)
+        form.addRow(tr(FINETUNE["batch_size"].label), self.batch_spin)
         self.few_check = QCheckBox(tr("Few polygons of unequal size"), tab)
         self.few_check.setToolTip(
             tr(
@@ -314,14 +307,13 @@ class S4DockWidget(QgsDockWidget):
         )
         form.addRow(tr("Area"), self.extent_combo)
         form.addRow(tr("Layer"), self.extent_layer)
-        self.tile_spin = self._spin(tab, 16, 4096, 128)
-        self.overlap_spin = self._spin(tab, 0, 2048, 32)
-        form.addRow(tr("Tile size (px)"), self.tile_spin)
-        form.addRow(tr("Tile overlap (px)"), self.overlap_spin)
+        self.tile_spin = setting_widget(SEGMENT["tile_size"], tab)
+        self.overlap_spin = setting_widget(SEGMENT["overlap"], tab)
+        form.addRow(tr(SEGMENT["tile_size"].label), self.tile_spin)
+        form.addRow(tr(SEGMENT["overlap"].label), self.overlap_spin)
         self.polygons_check = QCheckBox(tr("Also write class polygons (GeoPackage)"), tab)
         form.addRow("", self.polygons_check)
-        self.min_area_spin = QDoubleSpinBox(tab)
-        self.min_area_spin.setRange(0.0, 1e9)
+        self.min_area_spin = setting_widget(SEGMENT["min_area_m2"], tab)
         self.min_area_spin.setDecimals(0)
         self.min_area_spin.setSuffix(" m²")
         form.addRow(tr("Smallest polygon"), self.min_area_spin)
@@ -351,57 +343,55 @@ class S4DockWidget(QgsDockWidget):
         layout.addWidget(self.model_info_view, 1)
         return tab
 
-    @staticmethod
-    def _spin(parent: QWidget, minimum: int, maximum: int, value: int) -> QSpinBox:
-        spin = QSpinBox(parent)
-        spin.setRange(minimum, maximum)
-        spin.setValue(value)
-        return spin
-
     # ----------------------------------------------------------------------- settings
     def _restore_settings(self) -> None:
         s = self.settings
         self.output_dir.setFilePath(s.value(SETTINGS + "output_dir", default_output_dir()))
-        self.device_combo.setCurrentIndex(
-            DEVICES.index(s.value(SETTINGS + "device", "auto"))
-            if s.value(SETTINGS + "device", "auto") in DEVICES
-            else 0
-        )
+        set_widget_value(self.device_combo, DEVICE, s.value(SETTINGS + "device", DEVICE.default))
         self.class_names_edit.setText(s.value(SETTINGS + "class_names", ""))
-        modality = s.value(SETTINGS + "modality", "s2")
-        self.modality_combo.setCurrentIndex(
-            MODALITIES.index(modality) if modality in MODALITIES else 0
+        modality = FINETUNE["modality"]
+        set_widget_value(
+            self.modality_combo, modality, s.value(SETTINGS + "modality", modality.default)
         )
         self.init_model.setFilePath(s.value(SETTINGS + "init_model", ""))
-        self.epochs_spin.setValue(int(s.value(SETTINGS + "epochs", 20)))
-        self.crop_spin.setValue(int(s.value(SETTINGS + "crop_size", 32)))
-        self.batch_spin.setValue(int(s.value(SETTINGS + "batch_size", 2)))
+        for name, widget in (
+            ("epochs", self.epochs_spin),
+            ("crop_size", self.crop_spin),
+            ("batch_size", self.batch_spin),
+            ("head", self.head_combo),
+        ):
+            setting = FINETUNE[name]
+            set_widget_value(widget, setting, s.value(SETTINGS + name, setting.default))
         self.few_check.setChecked(s.value(SETTINGS + "few_polygons", False, type=bool))
-        head = s.value(SETTINGS + "head", HEADS[0])
-        self.head_combo.setCurrentIndex(HEADS.index(head) if head in HEADS else 0)
         mode = s.value(SETTINGS + "extent_mode", "canvas")
         self.extent_combo.setCurrentIndex(EXTENT_MODES.index(mode) if mode in EXTENT_MODES else 0)
         self.extent_layer.setEnabled(self.extent_mode() == "layer")
-        self.tile_spin.setValue(int(s.value(SETTINGS + "tile_size", 128)))
-        self.overlap_spin.setValue(int(s.value(SETTINGS + "overlap", 32)))
+        for name, widget in (("tile_size", self.tile_spin), ("overlap", self.overlap_spin)):
+            setting = SEGMENT[name]
+            set_widget_value(widget, setting, s.value(SETTINGS + name, setting.default))
         self.polygons_check.setChecked(s.value(SETTINGS + "polygons", False, type=bool))
-        self.min_area_spin.setValue(float(s.value(SETTINGS + "min_area", 0.0)))
+        min_area = SEGMENT["min_area_m2"]
+        set_widget_value(
+            self.min_area_spin, min_area, s.value(SETTINGS + "min_area", min_area.default)
+        )
         self.model_edit.setText(s.value(SETTINGS + "model_path", ""))
         # save on change
         self.output_dir.fileChanged.connect(lambda v: self._save("output_dir", v))
-        self.device_combo.currentIndexChanged.connect(lambda i: self._save("device", DEVICES[i]))
+        self.device_combo.currentIndexChanged.connect(lambda i: self._save("device", self.device()))
         self.class_names_edit.editingFinished.connect(
             lambda: self._save("class_names", self.class_names_edit.text())
         )
         self.modality_combo.currentIndexChanged.connect(
-            lambda i: self._save("modality", MODALITIES[i])
+            lambda i: self._save("modality", self.modality())
         )
         self.init_model.fileChanged.connect(lambda v: self._save("init_model", v))
         self.epochs_spin.valueChanged.connect(lambda v: self._save("epochs", v))
         self.crop_spin.valueChanged.connect(lambda v: self._save("crop_size", v))
         self.batch_spin.valueChanged.connect(lambda v: self._save("batch_size", v))
         self.few_check.toggled.connect(lambda v: self._save("few_polygons", bool(v)))
-        self.head_combo.currentIndexChanged.connect(lambda i: self._save("head", HEADS[i]))
+        self.head_combo.currentIndexChanged.connect(
+            lambda i: self._save("head", widget_value(self.head_combo, FINETUNE["head"]))
+        )
         self.extent_combo.currentIndexChanged.connect(
             lambda i: self._save("extent_mode", EXTENT_MODES[i])
         )
@@ -415,10 +405,10 @@ class S4DockWidget(QgsDockWidget):
 
     # ----------------------------------------------------------------------- state
     def device(self) -> str:
-        return DEVICES[self.device_combo.currentIndex()]
+        return widget_value(self.device_combo, DEVICE)
 
     def modality(self) -> str:
-        return MODALITIES[self.modality_combo.currentIndex()]
+        return widget_value(self.modality_combo, FINETUNE["modality"])
 
     def extent_mode(self) -> str:
         return EXTENT_MODES[self.extent_combo.currentIndex()]
@@ -773,7 +763,7 @@ class S4DockWidget(QgsDockWidget):
             epochs=self.epochs_spin.value(),
             crop_size=self.crop_spin.value(),
             batch_size=self.batch_spin.value(),
-            head=HEADS[self.head_combo.currentIndex()],
+            head=widget_value(self.head_combo, FINETUNE["head"]),
             device=self.device(),
         )
         if self.few_check.isChecked():  # the recipe of docs/user_guide.md "Very few polygons"

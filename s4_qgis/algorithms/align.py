@@ -12,8 +12,10 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
 )
 
+from s4_core.settings import ALIGN
+
 from ..i18n import tr, tr_noop
-from .base import CPU_ONLY, GROUP_PREPARE, S4Algorithm
+from .base import CPU_ONLY, GROUP_PREPARE, OUTPUT, SENTINEL1, SENTINEL2, S4Algorithm
 
 
 class AlignTimeSeries(S4Algorithm):
@@ -34,28 +36,18 @@ class AlignTimeSeries(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.add_series_parameter("SENTINEL1", tr("Sentinel-1 layers (one per date)"))
-        self.add_series_parameter("SENTINEL2", tr("Sentinel-2 layers (one per date)"))
-        self.add_float(
-            "MAX_GAP_DAYS", tr("Largest S1-S2 date gap (days)"), None, 0.0, 3650.0, optional=True
-        )
-        self.add_float(
-            "MAX_CLOUD_FRACTION",
-            tr("Largest S2 cloud fraction (0..1)"),
-            None,
-            0.0,
-            1.0,
-            optional=True,
-        )
-        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", tr("Output folder")))
+        self.add_series_parameter(SENTINEL1, tr("Sentinel-1 layers (one per date)"))
+        self.add_series_parameter(SENTINEL2, tr("Sentinel-2 layers (one per date)"))
+        self.add_settings(ALIGN)
+        self.addParameter(QgsProcessingParameterFolderDestination(OUTPUT, tr("Output folder")))
         self.addOutput(QgsProcessingOutputRasterLayer("S1_STACK", tr("Aligned Sentinel-1 stack")))
         self.addOutput(QgsProcessingOutputRasterLayer("S2_STACK", tr("Aligned Sentinel-2 stack")))
         self.addOutput(QgsProcessingOutputFile("DATES_CSV", tr("Date table (CSV)")))
         self.addOutput(QgsProcessingOutputNumber("FRAMES", tr("Aligned dates")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        s1 = self.series_files(parameters, "SENTINEL1", context)
-        s2 = self.series_files(parameters, "SENTINEL2", context)
+        s1 = self.series_files(parameters, SENTINEL1, context)
+        s2 = self.series_files(parameters, SENTINEL2, context)
         if not s1 or not s2:
             raise QgsProcessingException(
                 tr(
@@ -63,7 +55,7 @@ class AlignTimeSeries(S4Algorithm):
                     "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
                 )
             )
-        out_dir = self.parameterAsString(parameters, "OUTPUT", context)
+        out_dir = self.parameterAsString(parameters, OUTPUT, context)
         api = self.engine(feedback, needs_torch=False)  # alignment is numpy + GDAL
         feedback.pushInfo(CPU_ONLY)
         progress, cancel, _ = self.callbacks(feedback)
@@ -72,10 +64,9 @@ class AlignTimeSeries(S4Algorithm):
             self.sources(s1),
             self.sources(s2),
             out_dir,
-            max_gap_days=self.optional_number(parameters, "MAX_GAP_DAYS"),
-            max_cloud_fraction=self.optional_number(parameters, "MAX_CLOUD_FRACTION"),
             progress=progress,
             cancel=cancel,
+            **self.setting_values(parameters, context, ALIGN),
         )
         summary = result.get("summary") or {}
         feedback.pushInfo("Alignment: " + json.dumps(summary))
@@ -83,7 +74,7 @@ class AlignTimeSeries(S4Algorithm):
             if result.get(key):
                 feedback.pushInfo(f"{key}: {result[key]}")
         return {
-            "OUTPUT": out_dir,
+            OUTPUT: out_dir,
             "S1_STACK": result.get("s1"),
             "S2_STACK": result.get("s2"),
             "DATES_CSV": result.get("dates_csv"),

@@ -1,4 +1,10 @@
-"""Shared plumbing of the S4 Processing algorithms.
+"""Shared plumbing of the S4 Processing algorithms: one base class owns every parameter helper.
+
+Settings (epochs, tile size, device ...) are defined once in ``s4_core.settings``:
+``add_settings`` turns an operation's settings into Processing parameters (name, description,
+default, range, advanced flag, drop-down options) and ``setting_values`` reads them back as the
+api's keyword arguments, so an algorithm lists no default or range itself. Inputs and outputs
+(layers, files) keep their own parameters, named by the constants below.
 
 Each algorithm turns its parameters into plain file paths and options, calls one function of
 ``s4_core.api`` (imported lazily, after ``dependencies.engine_missing_message()`` says the engine
@@ -18,6 +24,7 @@ from typing import Any, Callable, Dict, List, Optional
 from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterMultipleLayers,
@@ -26,6 +33,8 @@ from qgis.core import (
     QgsProcessingUtils,
 )
 from qgis.PyQt.QtGui import QIcon
+
+from s4_core.settings import DEVICE, Operation, Setting
 
 from ..compat import FILE_FOLDER, FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER, SOURCE_RASTER
 from ..i18n import tr, tr_noop
@@ -37,12 +46,19 @@ ICON_PATH = os.path.join(
 )
 STEP_LOG_SECONDS = 5.0
 CPU_ONLY = "Device: cpu (this step runs no neural network)"
-DEVICES = ["auto", "cpu", "cuda"]
-DEVICE_LABELS = [
-    tr_noop("auto (CUDA GPU when available, else CPU)"),
-    "cpu",
-    tr_noop("cuda (NVIDIA GPU)"),
-]
+
+# Names of the Processing parameters and outputs that are not settings (a setting's name is
+# ``Setting.param_name``, e.g. "EPOCHS"); series parameters also have a ``<name>_FOLDER`` twin.
+SENTINEL1 = "SENTINEL1"
+SENTINEL2 = "SENTINEL2"
+FOLDER_SUFFIX = "_FOLDER"
+LABELS = "LABELS"
+CLASS_FIELD = "CLASS_FIELD"
+MODEL = "MODEL"
+EXTENT = "EXTENT"
+INPUT = "INPUT"
+OUTPUT = "OUTPUT"
+OUTPUT_VECTOR = "OUTPUT_VECTOR"
 
 GROUP_PREPARE = (tr_noop("Prepare data"), "prepare")
 GROUP_TRAIN = (tr_noop("Train"), "train")
@@ -114,14 +130,78 @@ class S4Algorithm(QgsProcessingAlgorithm):
             param.setFlags(param.flags() | FLAG_ADVANCED)
         self.addParameter(param)
 
-    def add_training_parameters(self, epochs: int) -> None:
-        """EPOCHS, CROP_SIZE, BATCH_SIZE, DEVICE and the advanced SEED and WIDTHS."""
-        self.add_int("EPOCHS", tr("Epochs"), epochs, 1, 10000)
-        self.add_int("CROP_SIZE", tr("Crop size (pixels)"), 32, 8, 1024)
-        self.add_int("BATCH_SIZE", tr("Batch size"), 2, 1, 1024)
-        self.add_device_parameter()
-        self.add_int("SEED", tr("Random seed"), 0, 0, 2**31 - 1, advanced=True)
-        self.add_widths_parameter()
+    def add_settings(self, operation: Operation, *names: str) -> None:
+        """The Processing parameters of ``operation``'s settings (``names``, default: every
+        setting that exists in QGIS), in definition order."""
+        for setting in operation:
+            if (setting.name in names) if names else setting.qgis:
+                self.add_setting(setting)
+
+    def add_setting(self, setting: Setting) -> None:
+        """One setting as a Processing parameter: ``param_name``, translated ``label``, default,
+        range (``ui_maximum`` where the range is open), advanced flag; a drop-down where the
+        setting offers ``ui_options`` with ``labels``."""
+        name, label, default = setting.param_name, tr(setting.label), setting.default
+        optional = default is None and setting.none_as is None
+        if setting.labels:
+            param = QgsProcessingParameterEnum(
+                name,
+                label,
+                options=[tr(text) for text in setting.labels],
+                defaultValue=list(setting.ui_options).index(default),
+            )
+        elif setting.kind in ("int", "float"):
+            param = QgsProcessingParameterNumber(
+                name,
+                label,
+                NUMBER_INTEGER if setting.kind == "int" else NUMBER_DOUBLE,
+                setting.none_as if default is None else default,
+                optional,
+                setting.ui_minimum,
+                setting.ui_maximum,
+            )
+        elif setting.kind == "bool":
+            param = QgsProcessingParameterBoolean(name, label, defaultValue=default)
+        elif setting.kind == "ints":
+            param = QgsProcessingParameterString(
+                name, label, defaultValue=",".join(map(str, default))
+            )
+        elif setting.kind == "path":
+            param = QgsProcessingParameterFile(
+                name, label, fileFilter=setting.file_filter, optional=optional
+            )
+        else:
+            param = QgsProcessingParameterString(
+                name, label, defaultValue=default, optional=optional
+            )
+        self.add_parameter(param, setting.advanced)
+
+    def setting_value(self, parameters: Dict[str, Any], setting: Setting, context) -> Any:
+        """A setting's value from its parameter, as the api takes it (None: not given)."""
+        name = setting.param_name
+        if setting.labels:
+            return setting.ui_options[self.parameterAsEnum(parameters, name, context)]
+        if setting.kind in ("int", "float"):
+            if setting.default is None and setting.none_as is None:
+                value = self.optional_number(parameters, name)
+            elif setting.kind == "int":
+                value = self.parameterAsInt(parameters, name, context)
+            else:
+                value = self.parameterAsDouble(parameters, name, context)
+            if value is not None and setting.none_as is not None and value == setting.none_as:
+                return None
+            return int(value) if value is not None and setting.kind == "int" else value
+        if setting.kind == "bool":
+            return self.parameterAsBool(parameters, name, context)
+        if setting.kind == "ints":
+            return self.widths(parameters, context, setting)
+        if setting.kind == "path":
+            return self.parameterAsFile(parameters, name, context) or None
+        return self.parameterAsString(parameters, name, context) or setting.default
+
+    def setting_values(self, parameters: Dict[str, Any], context, operation: Operation):
+        """Every QGIS setting of ``operation`` as the api's keyword arguments."""
+        return {s.name: self.setting_value(parameters, s, context) for s in operation if s.qgis}
 
     def add_series_parameter(self, name: str, description: str) -> None:
         """``name``: raster layers (one per date); ``name_FOLDER``: or a folder of per-date
@@ -132,82 +212,25 @@ class S4Algorithm(QgsProcessingAlgorithm):
         )
         self.addParameter(
             QgsProcessingParameterFile(
-                f"{name}_FOLDER",
+                name + FOLDER_SUFFIX,
                 tr("{0}: or a folder of per-date GeoTIFFs").format(description.split(" (")[0]),
                 behavior=FILE_FOLDER,
                 optional=True,
             )
         )
 
-    def add_device_parameter(self) -> None:
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                "DEVICE",
-                tr("Compute device"),
-                options=[tr(o) for o in DEVICE_LABELS],
-                defaultValue=0,
-            )
-        )
-
-    def add_int(
-        self,
-        name: str,
-        description: str,
-        default: int,
-        minimum: int,
-        maximum: int,
-        advanced: bool = False,
-    ) -> None:
-        param = QgsProcessingParameterNumber(
-            name,
-            description,
-            NUMBER_INTEGER,
-            default,
-            False,
-            minimum,
-            maximum,
-        )
-        self.add_parameter(param, advanced)
-
-    def add_float(
-        self,
-        name: str,
-        description: str,
-        default: Optional[float],
-        minimum: float,
-        maximum: float,
-        optional: bool = False,
-        advanced: bool = False,
-    ) -> None:
-        param = QgsProcessingParameterNumber(
-            name,
-            description,
-            NUMBER_DOUBLE,
-            default,
-            optional,
-            minimum,
-            maximum,
-        )
-        self.add_parameter(param, advanced)
-
     def device(self, parameters: Dict[str, Any], context) -> str:
-        return DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]
+        return self.setting_value(parameters, DEVICE, context)
 
-    def add_widths_parameter(self) -> None:
-        """Advanced WIDTHS: the U-Net's widths (used when a network is created, not loaded)."""
-        param = QgsProcessingParameterString(
-            "WIDTHS", tr("Network widths (comma-separated; default 16,32,64; reference 32,64,128)"),
-            defaultValue="16,32,64",
-        )  # fmt: skip
-        self.add_parameter(param, advanced=True)
-
-    def widths(self, parameters: Dict[str, Any], context) -> tuple:
-        text = self.parameterAsString(parameters, "WIDTHS", context) or "16,32,64"
+    def widths(self, parameters: Dict[str, Any], context, setting: Setting) -> tuple:
+        """A list-of-integers setting (WIDTHS) typed as "16,32,64"."""
+        default = ",".join(map(str, setting.default))
+        text = self.parameterAsString(parameters, setting.param_name, context) or default
         try:
             values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
         except ValueError:
             values = ()
-        if len(values) < 2 or any(v < 1 for v in values):
+        if not setting.accepts(values):
             raise QgsProcessingException(
                 tr(
                     "WIDTHS must be two or more positive integers such as 32,64,128, not {text!r}"
@@ -223,7 +246,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
             files = raster_files(layers, name)
         except ValueError as error:
             raise QgsProcessingException(str(error)) from None
-        folder = self.parameterAsFile(parameters, f"{name}_FOLDER", context)
+        folder = self.parameterAsFile(parameters, name + FOLDER_SUFFIX, context)
         if folder:
             if not os.path.isdir(folder):
                 raise QgsProcessingException(

@@ -9,11 +9,13 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
 )
 
+from s4_core.settings import EXPORT
+
 from ..compat import SOURCE_POLYGON
 from ..i18n import tr, tr_noop
 from ..layers import file_path
 from ..styling import attach_postprocessor, style_vector_file
-from .base import CPU_ONLY, GROUP_MAP, S4Algorithm
+from .base import CPU_ONLY, GROUP_MAP, INPUT, OUTPUT_VECTOR, S4Algorithm
 from .segment import check_output_suffix
 
 
@@ -29,22 +31,22 @@ class ExportGeopackage(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", tr("S4 class raster")))
-        self.add_float("MIN_AREA", tr("Smallest polygon kept (m²)"), 0.0, 0.0, 1e12)
+        self.addParameter(QgsProcessingParameterRasterLayer(INPUT, tr("S4 class raster")))
+        self.add_settings(EXPORT)
         self.addParameter(
             QgsProcessingParameterVectorDestination(
-                "OUTPUT_VECTOR", tr("Class polygons (GeoPackage)"), SOURCE_POLYGON
+                OUTPUT_VECTOR, tr("Class polygons (GeoPackage)"), SOURCE_POLYGON
             )
         )
         self.addOutput(QgsProcessingOutputNumber("N_POLYGONS", tr("Polygons written")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
+        layer = self.parameterAsRasterLayer(parameters, INPUT, context)
         if layer is None:
             raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))
         raster = file_path(layer)
-        out = self.parameterAsOutputLayer(parameters, "OUTPUT_VECTOR", context)
-        check_output_suffix(out, (".gpkg",), "OUTPUT_VECTOR", "GeoPackage")
+        out = self.parameterAsOutputLayer(parameters, OUTPUT_VECTOR, context)
+        check_output_suffix(out, (".gpkg",), OUTPUT_VECTOR, "GeoPackage")
         api = self.engine(feedback)
         feedback.pushInfo(CPU_ONLY)
         progress, cancel, _ = self.callbacks(feedback)
@@ -52,12 +54,12 @@ class ExportGeopackage(S4Algorithm):
             api.export_vector,
             raster,
             out,
-            min_area_m2=self.parameterAsDouble(parameters, "MIN_AREA", context),
             progress=progress,
             cancel=cancel,
+            **self.setting_values(parameters, context, EXPORT),
         )
         classes = result["classes"]
         style_vector_file(result.get("path") or out, classes)
         attach_postprocessor(context, out, classes, "S4 class polygons")
         feedback.pushInfo(f"{result.get('n_polygons')} polygons written to {out}")
-        return {"OUTPUT_VECTOR": out, "N_POLYGONS": result.get("n_polygons")}
+        return {OUTPUT_VECTOR: out, "N_POLYGONS": result.get("n_polygons")}

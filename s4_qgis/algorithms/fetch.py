@@ -17,9 +17,11 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
+from s4_core.settings import FETCH
+
 from ..compat import qgis_enum
 from ..i18n import tr, tr_noop
-from .base import CPU_ONLY, GROUP_PREPARE, S4Algorithm
+from .base import CPU_ONLY, EXTENT, GROUP_PREPARE, OUTPUT, S4Algorithm
 
 DATE_ONLY = qgis_enum(
     "Qgis.ProcessingDateTimeParameterDataType.Date", "QgsProcessingParameterDateTime.Type.Date"
@@ -55,7 +57,7 @@ class FetchTimeSeries(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterExtent("EXTENT", tr("Extent (area to download)")))
+        self.addParameter(QgsProcessingParameterExtent(EXTENT, tr("Extent (area to download)")))
         self.addParameter(QgsProcessingParameterDateTime("START", tr("First date"), DATE_ONLY))
         self.addParameter(QgsProcessingParameterDateTime("END", tr("Last date"), DATE_ONLY))
         self.addParameter(
@@ -79,17 +81,13 @@ class FetchTimeSeries(S4Algorithm):
                 "S1_COLLECTION", tr("Sentinel-1 collection (empty: the provider's)"), optional=True
             )
         )
-        self.add_float(
-            "MAX_CLOUD_FRACTION", tr("Largest S2 cloud fraction in the extent (0..1)"), None,
-            0.0, 1.0, optional=True,
-        )  # fmt: skip
-        self.add_float("RESOLUTION", tr("Pixel size (m)"), 10.0, 1.0, 10000.0, advanced=True)
+        self.add_settings(FETCH)
         self.addParameter(
             QgsProcessingParameterBoolean(
                 "ADD_TO_PROJECT", tr("Add the series to the project (one group per sensor)"), True
             )
         )
-        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", tr("Output folder")))
+        self.addParameter(QgsProcessingParameterFolderDestination(OUTPUT, tr("Output folder")))
         self.addOutput(QgsProcessingOutputFolder("S2_FOLDER", tr("Sentinel-2 folder")))
         self.addOutput(QgsProcessingOutputFolder("S1_FOLDER", tr("Sentinel-1 folder")))
         self.addOutput(QgsProcessingOutputFile("MANIFEST", tr("Manifest (JSON)")))
@@ -111,8 +109,8 @@ class FetchTimeSeries(S4Algorithm):
         stac = url or provider
         if not stac:
             raise QgsProcessingException(tr("Give the STAC_URL of the STAC API to search"))
-        extent = self.parameterAsExtent(parameters, "EXTENT", context)
-        crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
+        extent = self.parameterAsExtent(parameters, EXTENT, context)
+        crs = self.parameterAsExtentCrs(parameters, EXTENT, context)
         if extent.isNull() or extent.isEmpty():
             raise QgsProcessingException(tr("EXTENT is empty: draw or choose the area to download"))
         if not crs.isValid():
@@ -123,7 +121,7 @@ class FetchTimeSeries(S4Algorithm):
             if not value.isValid():
                 raise QgsProcessingException(tr("{name} is not a valid date").format(name=name))
             dates.append(value.date().toString("yyyy-MM-dd"))
-        out_dir = self.parameterAsString(parameters, "OUTPUT", context)
+        out_dir = self.parameterAsString(parameters, OUTPUT, context)
         feedback.pushInfo(CPU_ONLY)
         progress, cancel, log = self.callbacks(feedback)
         from s4_core import stac as engine_stac
@@ -142,11 +140,10 @@ class FetchTimeSeries(S4Algorithm):
             s1_collection=self._collection(
                 self.parameterAsString(parameters, "S1_COLLECTION", context)
             ),
-            max_cloud=self.optional_number(parameters, "MAX_CLOUD_FRACTION"),
-            resolution=self.parameterAsDouble(parameters, "RESOLUTION", context),
             progress=progress,
             cancel=cancel,
             log=log,
+            **self.setting_values(parameters, context, FETCH),
         )
         feedback.pushInfo(
             f"Sentinel-2: {len(summary['s2_dates'])} dates "
@@ -164,7 +161,7 @@ class FetchTimeSeries(S4Algorithm):
                 if folder
             ]
         return {
-            "OUTPUT": out_dir,
+            OUTPUT: out_dir,
             "S2_FOLDER": summary["s2_dir"],
             "S1_FOLDER": summary["s1_dir"],
             "MANIFEST": summary["manifest"],

@@ -8,38 +8,18 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterField,
-    QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterVectorLayer,
 )
 
+from s4_core.settings import FINETUNE
+
 from ..compat import SOURCE_POLYGON
 from ..i18n import tr, tr_noop
 from ..layers import feature_count_with_geometry, vector_for_engine
-from .base import GROUP_TRAIN, S4Algorithm
+from .base import CLASS_FIELD, GROUP_TRAIN, LABELS, OUTPUT, SENTINEL1, SENTINEL2, S4Algorithm
 from .segment import CHECKPOINT_FILTER, check_output_suffix
-
-MODALITIES = ["s2", "s1"]
-MODALITY_LABELS = [tr_noop("s2: Sentinel-2 (optical)"), tr_noop("s1: Sentinel-1 (radar)")]
-HEADS = ["pixel", "unet"]
-HEAD_LABELS = [
-    tr_noop("Pixel head on the frozen network (default: best maps from a few polygons)"),
-    tr_noop("3D U-Net fine-tuning (the paper's; uses epochs, crop and batch size)"),
-]
-INPUTS = [None, 1, 0]
-INPUT_LABELS = [
-    tr_noop("As the pretrained model (monthly composites without one)"),
-    tr_noop("Monthly cloud-free composites"),
-    tr_noop("The acquisitions as they are"),
-]
-WEIGHTINGS = ["balanced", "none"]
-WEIGHTING_LABELS = [
-    tr_noop("Balanced (inverse class frequency: favours small classes)"),
-    tr_noop("None (default; plain loss: better maps when polygon areas differ a lot)"),
-]
 
 
 def check_class_field(
@@ -95,67 +75,20 @@ class Finetune(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.add_series_parameter("SENTINEL1", tr("Sentinel-1 layers (one per date)"))
-        self.add_series_parameter("SENTINEL2", tr("Sentinel-2 layers (one per date)"))
+        self.add_series_parameter(SENTINEL1, tr("Sentinel-1 layers (one per date)"))
+        self.add_series_parameter(SENTINEL2, tr("Sentinel-2 layers (one per date)"))
         self.addParameter(
-            QgsProcessingParameterVectorLayer("LABELS", tr("Labelled polygons"), [SOURCE_POLYGON])
+            QgsProcessingParameterVectorLayer(LABELS, tr("Labelled polygons"), [SOURCE_POLYGON])
         )
         self.addParameter(
             QgsProcessingParameterField(
-                "CLASS_FIELD", tr("Class field"), parentLayerParameterName="LABELS"
+                CLASS_FIELD, tr("Class field"), parentLayerParameterName=LABELS
             )
         )
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "INIT_MODEL",
-                tr("Pretrained model (optional; none = train from scratch)"),
-                fileFilter=CHECKPOINT_FILTER,
-                optional=True,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                "MODALITY",
-                tr("Inference modality"),
-                options=[tr(o) for o in MODALITY_LABELS],
-                defaultValue=0,
-            )
-        )
-        self.add_training_parameters(epochs=20)
-        head = QgsProcessingParameterEnum(
-            "HEAD", tr("Head"), options=[tr(o) for o in HEAD_LABELS], defaultValue=0
-        )
-        self.add_parameter(head, advanced=True)
-        inputs = QgsProcessingParameterEnum(
-            "INPUT_SERIES", tr("Input"), options=[tr(o) for o in INPUT_LABELS], defaultValue=0
-        )
-        self.add_parameter(inputs, advanced=True)
-        self.add_float(
-            "RESOLUTION", tr("Map resolution (CRS units; 0 = the imagery's)"), 0.0, 0.0, 1e6,
-            advanced=True,
-        )  # fmt: skip
-        freeze = QgsProcessingParameterBoolean(
-            "FREEZE_ENCODER", tr("Freeze the pretrained encoder"), defaultValue=False
-        )
-        self.add_parameter(freeze, advanced=True)
-        weighting = QgsProcessingParameterEnum(
-            "CLASS_WEIGHTING",
-            tr("Class weighting"),
-            options=[tr(o) for o in WEIGHTING_LABELS],
-            defaultValue=1,
-        )
-        self.add_parameter(weighting, advanced=True)
-        self.add_float(
-            "VAL_FRACTION",
-            tr("Share of polygons held out for validation"),
-            0.2,
-            0.0,
-            0.9,
-            advanced=True,
-        )
+        self.add_settings(FINETUNE)
         self.addParameter(
             QgsProcessingParameterFileDestination(
-                "OUTPUT", tr("Fine-tuned checkpoint"), fileFilter=CHECKPOINT_FILTER
+                OUTPUT, tr("Fine-tuned checkpoint"), fileFilter=CHECKPOINT_FILTER
             )
         )
         self.addOutput(QgsProcessingOutputNumber("VAL_MIOU", tr("Validation mIoU")))
@@ -163,12 +96,12 @@ class Finetune(S4Algorithm):
 
     def prepare_inputs(self, parameters, context, feedback) -> None:
         """Main thread: check the label layer and write it to a file when it is not one."""
-        labels = self.parameterAsVectorLayer(parameters, "LABELS", context)
+        labels = self.parameterAsVectorLayer(parameters, LABELS, context)
         if labels is None or not labels.isValid():
             raise QgsProcessingException(
                 tr("LABELS: choose a polygon layer with labelled polygons")
             )
-        class_field = self.parameterAsString(parameters, "CLASS_FIELD", context)
+        class_field = self.parameterAsString(parameters, CLASS_FIELD, context)
         check_class_field(labels, class_field)
         if feature_count_with_geometry(labels) == 0:
             raise QgsProcessingException(
@@ -192,28 +125,26 @@ class Finetune(S4Algorithm):
             self.cleanup_temp()
 
     def _process(self, parameters, context, feedback):
-        modality = MODALITIES[self.parameterAsEnum(parameters, "MODALITY", context)]
-        s1 = self.series_files(parameters, "SENTINEL1", context)
-        s2 = self.series_files(parameters, "SENTINEL2", context)
+        settings = self.setting_values(parameters, context, FINETUNE)
+        modality, init = settings["modality"], settings["init"]
+        s1 = self.series_files(parameters, SENTINEL1, context)
+        s2 = self.series_files(parameters, SENTINEL2, context)
         series = s1 if modality == "s1" else s2
         if not series:
-            name = "SENTINEL1" if modality == "s1" else "SENTINEL2"
+            name = SENTINEL1 if modality == "s1" else SENTINEL2
             raise QgsProcessingException(
                 tr(
                     "Inference modality is {0} but no {1} layers were given: add them to {name} or change MODALITY"
                 ).format(modality.upper(), modality.upper(), name=name)
             )
-        init = self.parameterAsFile(parameters, "INIT_MODEL", context) or None
         if init and not os.path.isfile(init):
             raise QgsProcessingException(
                 tr("INIT_MODEL: checkpoint file not found: {init}").format(init=init)
             )
-        out = self.parameterAsFileOutput(parameters, "OUTPUT", context)
-        check_output_suffix(out, (".pt",), "OUTPUT", "checkpoint")
-        device = self.device(parameters, context)
-
+        out = self.parameterAsFileOutput(parameters, OUTPUT, context)
+        check_output_suffix(out, (".pt",), OUTPUT, "checkpoint")
         api = self.engine(feedback)
-        self.log_device(api, device, feedback)
+        self.log_device(api, settings["device"], feedback)
         feedback.pushInfo(
             f"Fine-tuning for {modality.upper()} inference "
             + (f"from {init}" if init else "from scratch (no pretrained model)")
@@ -228,25 +159,10 @@ class Finetune(S4Algorithm):
             self._labels_path,
             self._class_field,
             out,
-            modality=modality,
-            init=init,
-            epochs=self.parameterAsInt(parameters, "EPOCHS", context),
-            crop_size=self.parameterAsInt(parameters, "CROP_SIZE", context),
-            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
-            device=device,
-            seed=self.parameterAsInt(parameters, "SEED", context),
-            widths=self.widths(parameters, context),
-            freeze_encoder=self.parameterAsBool(parameters, "FREEZE_ENCODER", context),
-            class_weighting=WEIGHTINGS[
-                self.parameterAsEnum(parameters, "CLASS_WEIGHTING", context)
-            ],
-            val_fraction=self.parameterAsDouble(parameters, "VAL_FRACTION", context),
-            head=HEADS[self.parameterAsEnum(parameters, "HEAD", context)],
-            composite_months=INPUTS[self.parameterAsEnum(parameters, "INPUT_SERIES", context)],
-            resolution=self.parameterAsDouble(parameters, "RESOLUTION", context) or None,
             progress=progress,
             cancel=cancel,
             log=log,
+            **settings,
         )
         metrics = result.get("metrics") or {}
         miou = metrics.get("val_miou")
@@ -259,7 +175,7 @@ class Finetune(S4Algorithm):
             f"{result.get('seconds')} s)"
         )
         return {
-            "OUTPUT": result["path"],
+            OUTPUT: result["path"],
             "VAL_MIOU": float(miou) if miou is not None else None,
             "CLASSES": ", ".join(classes),
         }

@@ -6,12 +6,12 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFileDestination,
-    QgsProcessingParameterNumber,
 )
 
-from ..compat import NUMBER_INTEGER
+from s4_core.settings import PRETRAIN
+
 from ..i18n import tr, tr_noop
-from .base import GROUP_TRAIN, S4Algorithm
+from .base import GROUP_TRAIN, OUTPUT, SENTINEL1, SENTINEL2, S4Algorithm
 from .segment import CHECKPOINT_FILTER, check_output_suffix
 
 
@@ -47,34 +47,19 @@ class Pretrain(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.add_series_parameter("SENTINEL1", tr("Sentinel-1 layers (one per date)"))
-        self.add_series_parameter("SENTINEL2", tr("Sentinel-2 layers (one per date)"))
-        self.add_training_parameters(epochs=10)
-        steps = QgsProcessingParameterNumber(
-            "STEPS_PER_EPOCH",
-            tr("Training steps per epoch (default: as many as the scene's crops)"),
-            NUMBER_INTEGER,
-            None,
-            True,
-            1,
-            1000000,
-        )
-        self.add_parameter(steps, advanced=True)
-        self.add_int(
-            "COMPOSITE_MONTHS",
-            tr("Input: cloud-free composites of N months (0 = the acquisitions as they are)"),
-            1, 0, 12, advanced=True,
-        )  # fmt: skip
+        self.add_series_parameter(SENTINEL1, tr("Sentinel-1 layers (one per date)"))
+        self.add_series_parameter(SENTINEL2, tr("Sentinel-2 layers (one per date)"))
+        self.add_settings(PRETRAIN)
         self.addParameter(
             QgsProcessingParameterFileDestination(
-                "OUTPUT", tr("Pretrained checkpoint"), fileFilter=CHECKPOINT_FILTER
+                OUTPUT, tr("Pretrained checkpoint"), fileFilter=CHECKPOINT_FILTER
             )
         )
         self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", tr("Loss of the last epoch")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        s1 = self.series_files(parameters, "SENTINEL1", context)
-        s2 = self.series_files(parameters, "SENTINEL2", context)
+        s1 = self.series_files(parameters, SENTINEL1, context)
+        s2 = self.series_files(parameters, SENTINEL2, context)
         if not s1 or not s2:
             raise QgsProcessingException(
                 tr(
@@ -82,32 +67,21 @@ class Pretrain(S4Algorithm):
                     "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
                 )
             )
-        out = self.parameterAsFileOutput(parameters, "OUTPUT", context)
-        check_output_suffix(out, (".pt",), "OUTPUT", "checkpoint")
-        device = self.device(parameters, context)
+        out = self.parameterAsFileOutput(parameters, OUTPUT, context)
+        check_output_suffix(out, (".pt",), OUTPUT, "checkpoint")
+        settings = self.setting_values(parameters, context, PRETRAIN)
         api = self.engine(feedback)
-        self.log_device(api, device, feedback)
+        self.log_device(api, settings["device"], feedback)
         progress, cancel, log = self.callbacks(feedback)
-        extra = {}
-        steps = self.optional_number(parameters, "STEPS_PER_EPOCH")
-        if steps is not None:
-            extra["steps_per_epoch"] = int(steps)
         result = self.call(
             api.pretrain,
             self.sources(s1),
             self.sources(s2),
             out,
-            epochs=self.parameterAsInt(parameters, "EPOCHS", context),
-            crop_size=self.parameterAsInt(parameters, "CROP_SIZE", context),
-            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
-            device=device,
-            seed=self.parameterAsInt(parameters, "SEED", context),
-            widths=self.widths(parameters, context),
-            composite_months=self.parameterAsInt(parameters, "COMPOSITE_MONTHS", context),
             progress=progress,
             cancel=cancel,
             log=log,
-            **extra,
+            **settings,
         )
         final = last_metrics(result.get("history"))
         loss = final.get("loss")
@@ -115,4 +89,4 @@ class Pretrain(S4Algorithm):
             f"Pretrained checkpoint: {result['path']} ({result.get('device')}, "
             f"{result.get('seconds')} s)"
         )
-        return {"OUTPUT": result["path"], "FINAL_LOSS": float(loss) if loss is not None else None}
+        return {OUTPUT: result["path"], "FINAL_LOSS": float(loss) if loss is not None else None}

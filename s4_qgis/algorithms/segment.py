@@ -12,10 +12,21 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
 )
 
+from s4_core.settings import SEGMENT
+
 from ..compat import SOURCE_POLYGON
 from ..i18n import tr, tr_noop
 from ..styling import attach_postprocessor, style_raster_file, style_vector_file
-from .base import GROUP_MAP, S4Algorithm
+from .base import (
+    EXTENT,
+    GROUP_MAP,
+    MODEL,
+    OUTPUT,
+    OUTPUT_VECTOR,
+    SENTINEL1,
+    SENTINEL2,
+    S4Algorithm,
+)
 
 CHECKPOINT_FILTER = "S4 checkpoint (*.pt)"
 
@@ -50,28 +61,18 @@ class SegmentTimeSeries(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.add_series_parameter("SENTINEL2", tr("Sentinel-2 layers (one per date)"))
-        self.add_series_parameter("SENTINEL1", tr("Sentinel-1 layers (one per date)"))
+        self.add_series_parameter(SENTINEL2, tr("Sentinel-2 layers (one per date)"))
+        self.add_series_parameter(SENTINEL1, tr("Sentinel-1 layers (one per date)"))
         self.addParameter(
             QgsProcessingParameterFile(
-                "MODEL", tr("Fine-tuned S4 model"), fileFilter=CHECKPOINT_FILTER
+                MODEL, tr("Fine-tuned S4 model"), fileFilter=CHECKPOINT_FILTER
             )
         )
-        self.addParameter(
-            QgsProcessingParameterExtent("EXTENT", tr("Extent to map"), optional=True)
-        )
-        self.add_device_parameter()
-        self.add_int("TILE_SIZE", tr("Tile size (pixels)"), 128, 16, 4096)
-        self.add_int("OVERLAP", tr("Tile overlap (pixels)"), 32, 0, 2048)
-        self.add_int("BATCH_SIZE", tr("Tiles per batch"), 4, 1, 256, advanced=True)
-        self.add_float(
-            "RESOLUTION", tr("Resolution (CRS units; 0 = the one the model was fine-tuned on)"),
-            0.0, 0.0, 1e6, advanced=True,
-        )  # fmt: skip
-        self.add_float("MIN_AREA", tr("Smallest polygon kept (m²)"), 0.0, 0.0, 1e12, advanced=True)
-        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", tr("Class raster")))
+        self.addParameter(QgsProcessingParameterExtent(EXTENT, tr("Extent to map"), optional=True))
+        self.add_settings(SEGMENT)
+        self.addParameter(QgsProcessingParameterRasterDestination(OUTPUT, tr("Class raster")))
         vector = QgsProcessingParameterVectorDestination(
-            "OUTPUT_VECTOR",
+            OUTPUT_VECTOR,
             tr("Class polygons (GeoPackage)"),
             SOURCE_POLYGON,
             optional=True,
@@ -80,8 +81,8 @@ class SegmentTimeSeries(S4Algorithm):
         self.addParameter(vector)
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        s2 = self.series_files(parameters, "SENTINEL2", context)
-        s1 = self.series_files(parameters, "SENTINEL1", context)
+        s2 = self.series_files(parameters, SENTINEL2, context)
+        s1 = self.series_files(parameters, SENTINEL1, context)
         if not s2 and not s1:
             raise QgsProcessingException(
                 tr(
@@ -89,7 +90,7 @@ class SegmentTimeSeries(S4Algorithm):
                     "layers of the modality the model was fine-tuned for"
                 )
             )
-        model = self.parameterAsFile(parameters, "MODEL", context)
+        model = self.parameterAsFile(parameters, MODEL, context)
         if not model or not os.path.isfile(model):
             raise QgsProcessingException(
                 tr(
@@ -97,21 +98,20 @@ class SegmentTimeSeries(S4Algorithm):
                 ).format(model or "(none given)")
             )
         bounds = bounds_crs = None
-        if parameters.get("EXTENT") not in (None, ""):
-            rect = self.parameterAsExtent(parameters, "EXTENT", context)
+        if parameters.get(EXTENT) not in (None, ""):
+            rect = self.parameterAsExtent(parameters, EXTENT, context)
             if not rect.isNull() and not rect.isEmpty():
-                crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
+                crs = self.parameterAsExtentCrs(parameters, EXTENT, context)
                 bounds = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
                 if crs.isValid():
                     bounds_crs = crs.authid() or crs.toWkt()
-        out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        check_output_suffix(out, (".tif", ".tiff"), "OUTPUT", "GeoTIFF")
-        vector_out = self.parameterAsOutputLayer(parameters, "OUTPUT_VECTOR", context) or None
-        check_output_suffix(vector_out, (".gpkg",), "OUTPUT_VECTOR", "GeoPackage")
-        device = self.device(parameters, context)
-
+        out = self.parameterAsOutputLayer(parameters, OUTPUT, context)
+        check_output_suffix(out, (".tif", ".tiff"), OUTPUT, "GeoTIFF")
+        vector_out = self.parameterAsOutputLayer(parameters, OUTPUT_VECTOR, context) or None
+        check_output_suffix(vector_out, (".gpkg",), OUTPUT_VECTOR, "GeoPackage")
+        settings = self.setting_values(parameters, context, SEGMENT)
         api = self.engine(feedback)
-        self.log_device(api, device, feedback)
+        self.log_device(api, settings["device"], feedback)
         progress, cancel, log = self.callbacks(feedback)
         result = self.call(
             api.segment,
@@ -122,15 +122,10 @@ class SegmentTimeSeries(S4Algorithm):
             bounds=bounds,
             bounds_crs=bounds_crs,
             vector_out=vector_out,
-            min_area_m2=self.parameterAsDouble(parameters, "MIN_AREA", context),
-            tile_size=self.parameterAsInt(parameters, "TILE_SIZE", context),
-            overlap=self.parameterAsInt(parameters, "OVERLAP", context),
-            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
-            resolution=self.parameterAsDouble(parameters, "RESOLUTION", context) or None,
-            device=device,
             progress=progress,
             cancel=cancel,
             log=log,
+            **settings,
         )
         classes = result["classes"]
         counts = result.get("pixel_counts") or {}
@@ -147,11 +142,11 @@ class SegmentTimeSeries(S4Algorithm):
         if qml:
             feedback.pushInfo(f"Style saved as {qml}")
         attach_postprocessor(context, out, classes, "S4 classes")
-        outputs = {"OUTPUT": out, "OUTPUT_VECTOR": None}
+        outputs = {OUTPUT: out, OUTPUT_VECTOR: None}
         if vector_out:
             style_vector_file(result.get("vector") or vector_out, classes)
             attach_postprocessor(context, vector_out, classes, "S4 class polygons")
-            outputs["OUTPUT_VECTOR"] = vector_out
+            outputs[OUTPUT_VECTOR] = vector_out
             if result.get("n_polygons") is not None:
                 feedback.pushInfo(f"{result['n_polygons']} polygons written to {vector_out}")
         return outputs

@@ -4,147 +4,147 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../algorithms/align.py" line="21"/>
+        <location filename="../algorithms/align.py" line="23"/>
         <source>Align Sentinel-1 and Sentinel-2 time series</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="23"/>
+        <location filename="../algorithms/align.py" line="25"/>
         <source>Puts a Sentinel-1 and a Sentinel-2 time series on one grid and one time axis, as S4 pretraining does (paper section 5): both are resampled onto the Sentinel-2 grid, the shorter series is kept and each of its dates is paired with the nearest acquisition of the other sensor.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files).&lt;br&gt;&lt;b&gt;Largest date gap&lt;/b&gt; (optional, days): drop pairs further apart.&lt;br&gt;&lt;b&gt;Largest cloud fraction&lt;/b&gt; (optional, 0..1): drop Sentinel-2 dates whose SCL band flags more clouds.&lt;br&gt;&lt;br&gt;Output folder: the aligned S1 and S2 stacks (multi-band GeoTIFFs, one band per date and band) and the date table (CSV).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="54"/>
+        <location filename="../algorithms/segment.py" line="65"/>
         <source>Sentinel-1 layers (one per date)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="53"/>
+        <location filename="../algorithms/segment.py" line="64"/>
         <source>Sentinel-2 layers (one per date)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="39"/>
+        <location filename="../../s4_core/settings.py" line="375"/>
         <source>Largest S1-S2 date gap (days)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="42"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>Largest S2 cloud fraction (0..1)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="138"/>
+        <location filename="../dock.py" line="136"/>
         <source>Output folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="51"/>
+        <location filename="../algorithms/align.py" line="43"/>
         <source>Aligned Sentinel-1 stack</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="52"/>
+        <location filename="../algorithms/align.py" line="44"/>
         <source>Aligned Sentinel-2 stack</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="53"/>
+        <location filename="../algorithms/align.py" line="45"/>
         <source>Date table (CSV)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="54"/>
+        <location filename="../algorithms/align.py" line="46"/>
         <source>Aligned dates</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="60"/>
+        <location filename="../algorithms/align.py" line="52"/>
         <source>Alignment needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="42"/>
+        <location filename="../../s4_core/settings.py" line="267"/>
         <source>auto (CUDA GPU when available, else CPU)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="141"/>
+        <location filename="../../s4_core/settings.py" line="267"/>
         <source>cuda (NVIDIA GPU)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="47"/>
+        <location filename="../algorithms/base.py" line="63"/>
         <source>Prepare data</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="129"/>
+        <location filename="../dock.py" line="127"/>
         <source>Train</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="49"/>
+        <location filename="../algorithms/base.py" line="65"/>
         <source>Map</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="50"/>
+        <location filename="../algorithms/base.py" line="66"/>
         <source>Evaluate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="119"/>
+        <location filename="../../s4_core/settings.py" line="289"/>
         <source>Epochs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="120"/>
+        <location filename="../../s4_core/settings.py" line="290"/>
         <source>Crop size (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="289"/>
+        <location filename="../../s4_core/settings.py" line="299"/>
         <source>Batch size</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="123"/>
+        <location filename="../../s4_core/settings.py" line="280"/>
         <source>Random seed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="133"/>
+        <location filename="../algorithms/base.py" line="213"/>
         <source>{0}: or a folder of per-date GeoTIFFs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="143"/>
+        <location filename="../../s4_core/settings.py" line="267"/>
         <source>Compute device</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="198"/>
+        <location filename="../../s4_core/settings.py" line="324"/>
         <source>Network widths (comma-separated; default 16,32,64; reference 32,64,128)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="211"/>
+        <location filename="../algorithms/base.py" line="234"/>
         <source>WIDTHS must be two or more positive integers such as 32,64,128, not {text!r}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="229"/>
+        <location filename="../algorithms/base.py" line="252"/>
         <source>{name}_FOLDER: {folder} is not a folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="238"/>
+        <location filename="../algorithms/base.py" line="261"/>
         <source>{name}_FOLDER: {folder} holds no GeoTIFF (.tif): choose the folder with one file per date (e.g. the S1/ or S2/ folder written by the download step)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="261"/>
+        <location filename="../algorithms/base.py" line="284"/>
         <source>{name} must be a number, not {value!r}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -159,7 +159,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/export.py" line="32"/>
+        <location filename="../algorithms/export.py" line="34"/>
         <source>S4 class raster</source>
         <translation type="unfinished"></translation>
     </message>
@@ -204,7 +204,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/export.py" line="44"/>
+        <location filename="../algorithms/export.py" line="46"/>
         <source>INPUT: choose an S4 class raster</source>
         <translation type="unfinished"></translation>
     </message>
@@ -214,307 +214,307 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/export.py" line="22"/>
+        <location filename="../algorithms/export.py" line="24"/>
         <source>Export segmentation as GeoPackage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/export.py" line="24"/>
+        <location filename="../algorithms/export.py" line="26"/>
         <source>Turns an S4 class raster (output of 'S4 segment time series') into polygons: one polygon per connected patch of a class, with fields class_id, class_name and area_m2, styled by class (the style is stored in the GeoPackage).&lt;br&gt;&lt;br&gt;&lt;b&gt;Smallest polygon&lt;/b&gt;: patches smaller than this area (m²) are dropped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="71"/>
+        <location filename="../../s4_core/settings.py" line="362"/>
         <source>Smallest polygon kept (m²)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="73"/>
+        <location filename="../algorithms/segment.py" line="74"/>
         <source>Class polygons (GeoPackage)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/export.py" line="39"/>
+        <location filename="../algorithms/export.py" line="41"/>
         <source>Polygons written</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="30"/>
+        <location filename="../algorithms/fetch.py" line="32"/>
         <source>Earth Search (Element 84, AWS): Sentinel-2 L2A</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="31"/>
+        <location filename="../algorithms/fetch.py" line="33"/>
         <source>Microsoft Planetary Computer: Sentinel-2 L2A + Sentinel-1 RTC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="32"/>
+        <location filename="../algorithms/fetch.py" line="34"/>
         <source>Copernicus Data Space (needs S4_CDSE_USER / S4_CDSE_PASSWORD)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="33"/>
+        <location filename="../algorithms/fetch.py" line="35"/>
         <source>Another STAC API (STAC_URL)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="39"/>
+        <location filename="../algorithms/fetch.py" line="41"/>
         <source>Download Sentinel-1/-2 time series (STAC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="41"/>
+        <location filename="../algorithms/fetch.py" line="43"/>
         <source>Searches a STAC catalog for the Sentinel-2 L2A and Sentinel-1 acquisitions over an extent between two dates and downloads only that window of each Cloud-Optimised GeoTIFF, reprojected onto one grid (the extent&apos;s UTM zone at the chosen resolution). The output folder gets S2/ and S1/ with one GeoTIFF per date (same-day tiles mosaicked), ready for the other S4 algorithms, and manifest.json (items, asset URLs, cloud fractions).&lt;br&gt;&lt;br&gt;&lt;b&gt;Provider&lt;/b&gt;: Earth Search (Sentinel-2 only), Planetary Computer (Sentinel-2 and Sentinel-1 RTC backscatter, converted to dB), Copernicus Data Space (account in the environment variables S4_CDSE_USER / S4_CDSE_PASSWORD) or any STAC API URL.&lt;br&gt;&lt;b&gt;Collections&lt;/b&gt;: empty = the provider&apos;s default; &apos;none&apos; skips that sensor.&lt;br&gt;&lt;b&gt;Largest cloud fraction&lt;/b&gt; (optional, 0..1): Sentinel-2 dates with more clouds inside the extent (from the SCL band) are skipped before their bands are read.&lt;br&gt;&lt;br&gt;Running it again into the same folder resumes: finished dates are skipped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="58"/>
+        <location filename="../algorithms/fetch.py" line="60"/>
         <source>Extent (area to download)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="59"/>
+        <location filename="../algorithms/fetch.py" line="61"/>
         <source>First date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="60"/>
+        <location filename="../algorithms/fetch.py" line="62"/>
         <source>Last date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="61"/>
+        <location filename="../algorithms/fetch.py" line="63"/>
         <source>STAC provider</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="69"/>
+        <location filename="../algorithms/fetch.py" line="71"/>
         <source>STAC API URL</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="72"/>
+        <location filename="../algorithms/fetch.py" line="74"/>
         <source>Sentinel-2 collection (empty: the provider&apos;s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="77"/>
+        <location filename="../algorithms/fetch.py" line="79"/>
         <source>Sentinel-1 collection (empty: the provider&apos;s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="82"/>
+        <location filename="../../s4_core/settings.py" line="650"/>
         <source>Largest S2 cloud fraction in the extent (0..1)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="86"/>
+        <location filename="../../s4_core/settings.py" line="650"/>
         <source>Pixel size (m)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="87"/>
+        <location filename="../algorithms/fetch.py" line="85"/>
         <source>Add the series to the project (one group per sensor)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="93"/>
+        <location filename="../algorithms/fetch.py" line="91"/>
         <source>Sentinel-2 folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="94"/>
+        <location filename="../algorithms/fetch.py" line="92"/>
         <source>Sentinel-1 folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="95"/>
+        <location filename="../algorithms/fetch.py" line="93"/>
         <source>Manifest (JSON)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="96"/>
+        <location filename="../algorithms/fetch.py" line="94"/>
         <source>Sentinel-2 dates</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="97"/>
+        <location filename="../algorithms/fetch.py" line="95"/>
         <source>Sentinel-1 dates</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="113"/>
+        <location filename="../algorithms/fetch.py" line="111"/>
         <source>Give the STAC_URL of the STAC API to search</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="117"/>
+        <location filename="../algorithms/fetch.py" line="115"/>
         <source>EXTENT is empty: draw or choose the area to download</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="119"/>
+        <location filename="../algorithms/fetch.py" line="117"/>
         <source>EXTENT has no valid CRS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="124"/>
+        <location filename="../algorithms/fetch.py" line="122"/>
         <source>{name} is not a valid date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="26"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>s2: Sentinel-2 (optical)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="26"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>s1: Sentinel-1 (radar)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="29"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>Pixel head on the frozen network (default: best maps from a few polygons)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="30"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>3D U-Net fine-tuning (the paper&apos;s; uses epochs, crop and batch size)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="34"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>As the pretrained model (monthly composites without one)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="35"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>Monthly cloud-free composites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="36"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>The acquisitions as they are</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="40"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>Balanced (inverse class frequency: favours small classes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="41"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>None (default; plain loss: better maps when polygon areas differ a lot)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="50"/>
+        <location filename="../algorithms/finetune.py" line="30"/>
         <source>{parameter}: choose the field of {layer_parameter} that holds the class names</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="57"/>
+        <location filename="../algorithms/finetune.py" line="37"/>
         <source>{parameter}: field &apos;{field}&apos; does not exist in layer &apos;{0}&apos; ({layer_parameter}); its fields are: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="72"/>
+        <location filename="../algorithms/finetune.py" line="52"/>
         <source>S4 fine-tune on labelled polygons</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="74"/>
+        <location filename="../algorithms/finetune.py" line="54"/>
         <source>Trains an S4 model to map your classes from a few labelled polygons.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition; only the series of the inference modality is used (the model will map from that one sensor).&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt;: polygons of known classes (a memory layer or a layer being edited is fine); &lt;b&gt;Class field&lt;/b&gt;: the field with the class names.&lt;br&gt;&lt;b&gt;Pretrained model&lt;/b&gt;: optional checkpoint from &apos;S4 pretrain&apos;; without one the network is trained from scratch (usually worse with few labels).&lt;br&gt;&lt;b&gt;Inference modality&lt;/b&gt;: s2 (optical) or s1 (radar).&lt;br&gt;&lt;b&gt;Head&lt;/b&gt; (advanced): the default keeps the pretrained network frozen and trains an ensemble of small per-pixel classifiers on each pixel&apos;s monthly series and the network&apos;s features, then smooths the map inside fields (seconds on a CPU; it beat a Random Forest on real sites, see docs/benchmarks.md). &apos;3D U-Net fine-tuning&apos; is the paper&apos;s recipe: &lt;b&gt;epochs, crop size, batch size&lt;/b&gt;, freezing the encoder and class weighting apply to it.&lt;br&gt;&lt;b&gt;Input&lt;/b&gt; (advanced): monthly cloud-free composites by default.&lt;br&gt;&lt;b&gt;Map resolution&lt;/b&gt; (advanced): pixel size in the layers&apos; CRS units (0 = the imagery&apos;s own grid); &apos;S4 segment&apos; maps on the same resolution.&lt;br&gt;A share of the polygons is held out to report a validation mIoU.&lt;br&gt;&lt;br&gt;Output: the fine-tuned checkpoint (.pt) for &apos;S4 segment time series&apos;. The loss and the validation mIoU are logged per epoch; Cancel stops cleanly.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="100"/>
+        <location filename="../algorithms/finetune.py" line="80"/>
         <source>Labelled polygons</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="265"/>
+        <location filename="../dock.py" line="260"/>
         <source>Class field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="108"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>Pretrained model (optional; none = train from scratch)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="116"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>Inference modality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="283"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>Head</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="129"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>Input</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="133"/>
+        <location filename="../../s4_core/settings.py" line="349"/>
         <source>Map resolution (CRS units; 0 = the imagery&apos;s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="137"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>Freeze the pretrained encoder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="141"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>Class weighting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="148"/>
+        <location filename="../../s4_core/settings.py" line="430"/>
         <source>Share of polygons held out for validation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="156"/>
+        <location filename="../algorithms/finetune.py" line="89"/>
         <source>Fine-tuned checkpoint</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="161"/>
+        <location filename="../algorithms/finetune.py" line="94"/>
         <source>Validation mIoU</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="162"/>
+        <location filename="../algorithms/finetune.py" line="95"/>
         <source>Class names (comma separated)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="168"/>
+        <location filename="../algorithms/finetune.py" line="101"/>
         <source>LABELS: choose a polygon layer with labelled polygons</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="174"/>
+        <location filename="../algorithms/finetune.py" line="107"/>
         <source>LABELS: layer &apos;{0}&apos; has no polygons: digitise a few polygons of each class first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="182"/>
+        <location filename="../algorithms/finetune.py" line="115"/>
         <source>LABELS: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="201"/>
+        <location filename="../algorithms/finetune.py" line="135"/>
         <source>Inference modality is {0} but no {1} layers were given: add them to {name} or change MODALITY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="208"/>
+        <location filename="../algorithms/finetune.py" line="141"/>
         <source>INIT_MODEL: checkpoint file not found: {init}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -529,87 +529,87 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="53"/>
+        <location filename="../../s4_core/settings.py" line="388"/>
         <source>Training steps per epoch (default: as many as the scene&apos;s crops)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="63"/>
+        <location filename="../../s4_core/settings.py" line="335"/>
         <source>Input: cloud-free composites of N months (0 = the acquisitions as they are)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="68"/>
+        <location filename="../algorithms/pretrain.py" line="53"/>
         <source>Pretrained checkpoint</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="73"/>
+        <location filename="../algorithms/pretrain.py" line="58"/>
         <source>Loss of the last epoch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="79"/>
+        <location filename="../algorithms/pretrain.py" line="64"/>
         <source>Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="25"/>
+        <location filename="../algorithms/segment.py" line="36"/>
         <source>{parameter} must be a {kind} file ({0}), not {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="34"/>
+        <location filename="../algorithms/segment.py" line="45"/>
         <source>S4 segment time series</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="36"/>
+        <location filename="../algorithms/segment.py" line="47"/>
         <source>Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image time series with a fine-tuned S4 model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2 / Sentinel-1 layers&lt;/b&gt;: one GeoTIFF per acquisition; the acquisition date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in the name, band names). Give the series of the modality the model was fine-tuned for (the model runs on ONE modality).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: a fine-tuned checkpoint (.pt) from &apos;S4 fine-tune on labelled polygons&apos;.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optional part of the scene to map (default: the whole series).&lt;br&gt;&lt;b&gt;Tile size / overlap&lt;/b&gt;: the scene is predicted in overlapping tiles; reduce the tile size when the GPU runs out of memory.&lt;br&gt;&lt;br&gt;Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours (style saved beside it as .qml) and, optionally, class polygons in a GeoPackage (fields class_id, class_name, area_m2; style stored in the GeoPackage).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="55"/>
+        <location filename="../algorithms/segment.py" line="66"/>
         <source>Fine-tuned S4 model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="60"/>
+        <location filename="../algorithms/segment.py" line="71"/>
         <source>Extent to map</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="64"/>
+        <location filename="../../s4_core/settings.py" line="572"/>
         <source>Tile size (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="65"/>
+        <location filename="../../s4_core/settings.py" line="572"/>
         <source>Tile overlap (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="66"/>
+        <location filename="../../s4_core/settings.py" line="572"/>
         <source>Tiles per batch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="67"/>
+        <location filename="../../s4_core/settings.py" line="572"/>
         <source>Resolution (CRS units; 0 = the one the model was fine-tuned on)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="72"/>
+        <location filename="../algorithms/segment.py" line="73"/>
         <source>Class raster</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="86"/>
+        <location filename="../algorithms/segment.py" line="87"/>
         <source>No input layers: give the Sentinel-2 (SENTINEL2) or Sentinel-1 (SENTINEL1) layers of the modality the model was fine-tuned for</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="94"/>
+        <location filename="../algorithms/segment.py" line="95"/>
         <source>MODEL: checkpoint file not found: {0}; choose the .pt file written by &apos;S4 fine-tune on labelled polygons&apos;</source>
         <translation type="unfinished"></translation>
     </message>
@@ -749,453 +749,418 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="128"/>
+        <location filename="../dock.py" line="126"/>
         <source>Data</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="328"/>
+        <location filename="../dock.py" line="320"/>
         <source>Segment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="601"/>
+        <location filename="../dock.py" line="591"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="137"/>
+        <location filename="../dock.py" line="135"/>
         <source>Fine-tuned models and class maps are written here</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="141"/>
-        <source>auto (GPU if available)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="141"/>
-        <source>cpu</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="145"/>
+        <location filename="../dock.py" line="140"/>
         <source>Check</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="146"/>
+        <location filename="../dock.py" line="141"/>
         <source>Which device will the engine use?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="150"/>
+        <location filename="../dock.py" line="145"/>
         <source>Device</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="158"/>
+        <location filename="../dock.py" line="153"/>
         <source>Cancel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="164"/>
+        <location filename="../dock.py" line="159"/>
         <source>Ready</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="170"/>
+        <location filename="../dock.py" line="165"/>
         <source>Log</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="177"/>
+        <location filename="../dock.py" line="172"/>
         <source>Sentinel-2 (optical) layers of the project, by date:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="180"/>
+        <location filename="../dock.py" line="175"/>
         <source>Sentinel-1 (radar) layers of the project, by date:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="186"/>
+        <location filename="../dock.py" line="181"/>
         <source>Refresh</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="188"/>
+        <location filename="../dock.py" line="183"/>
         <source>Check all</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="190"/>
+        <location filename="../dock.py" line="185"/>
         <source>Uncheck all</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="195"/>
+        <location filename="../dock.py" line="190"/>
         <source>Download S1 + S2 for the map extent…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="196"/>
+        <location filename="../dock.py" line="191"/>
         <source>Search a STAC catalog and download the Sentinel-1 and Sentinel-2 series of the current map extent (Processing: Download Sentinel-1/-2 time series); the series are added to the project</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="205"/>
+        <location filename="../dock.py" line="200"/>
         <source>Add one GeoTIFF per acquisition to the project (Layer &gt; Add Raster Layer); checked layers are used for fine-tuning and segmentation.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="233"/>
+        <location filename="../dock.py" line="228"/>
         <source>Cannot open the download dialog: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="242"/>
+        <location filename="../dock.py" line="237"/>
         <source>e.g. wheat, maize, potatoes, grassland</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="243"/>
+        <location filename="../dock.py" line="238"/>
         <source>From model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="244"/>
+        <location filename="../dock.py" line="239"/>
         <source>Use the class names of the loaded model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="248"/>
+        <location filename="../dock.py" line="243"/>
         <source>Classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="249"/>
+        <location filename="../dock.py" line="244"/>
         <source>New label layer…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="250"/>
+        <location filename="../dock.py" line="245"/>
         <source>Create a GeoPackage polygon layer whose form offers the classes, add it to the project and start digitising</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="264"/>
+        <location filename="../dock.py" line="259"/>
         <source>Label layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="979"/>
+        <location filename="../dock.py" line="969"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="268"/>
+        <location filename="../dock.py" line="263"/>
         <source>Pretrained checkpoint to start from; empty = from scratch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="269"/>
+        <location filename="../dock.py" line="264"/>
         <source>Start from</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="271"/>
-        <source>Sentinel-2 (optical)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="271"/>
-        <source>Sentinel-1 (radar)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="272"/>
+        <location filename="../dock.py" line="266"/>
         <source>Map from</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="275"/>
+        <location filename="../dock.py" line="268"/>
         <source>Pixel head (default): the pretrained network stays frozen; small per-pixel classifiers learn from each pixel&apos;s monthly series and the network&apos;s features, and the map is smoothed inside fields (seconds on a CPU). 3D U-Net: the paper&apos;s fine-tuning of the whole network (epochs, crop and batch size apply to it).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="287"/>
+        <location filename="../dock.py" line="280"/>
         <source>Epochs (3D U-Net)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="288"/>
-        <source>Crop size (px)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="290"/>
+        <location filename="../dock.py" line="283"/>
         <source>Few polygons of unequal size</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="291"/>
+        <location filename="../dock.py" line="284"/>
         <source>3D U-Net head: freeze the pretrained encoder and use an unweighted loss (the default weighting): with a handful of polygons of very different areas this maps unseen fields better</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="299"/>
+        <location filename="../dock.py" line="292"/>
         <source>Fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="308"/>
+        <location filename="../dock.py" line="301"/>
         <source>Current map extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="308"/>
+        <location filename="../dock.py" line="301"/>
         <source>Extent of a layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="308"/>
+        <location filename="../dock.py" line="301"/>
         <source>Whole scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="315"/>
+        <location filename="../dock.py" line="308"/>
         <source>Area</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="316"/>
+        <location filename="../dock.py" line="309"/>
         <source>Layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="319"/>
-        <source>Tile size (px)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="320"/>
-        <source>Tile overlap (px)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="321"/>
+        <location filename="../dock.py" line="314"/>
         <source>Also write class polygons (GeoPackage)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="327"/>
+        <location filename="../dock.py" line="319"/>
         <source>Smallest polygon</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="338"/>
+        <location filename="../dock.py" line="330"/>
         <source>No model loaded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="341"/>
+        <location filename="../dock.py" line="333"/>
         <source>Load…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="343"/>
+        <location filename="../dock.py" line="335"/>
         <source>Save as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="345"/>
+        <location filename="../dock.py" line="337"/>
         <source>Info</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="504"/>
+        <location filename="../dock.py" line="494"/>
         <source>{0}
 bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="611"/>
+        <location filename="../dock.py" line="601"/>
         <source>Load a fine-tuned model first (Model tab) to use its class names</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="628"/>
+        <location filename="../dock.py" line="618"/>
         <source>Type the class names first (comma separated) or load a model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="632"/>
+        <location filename="../dock.py" line="622"/>
         <source>New S4 label layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="632"/>
+        <location filename="../dock.py" line="622"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="662"/>
+        <location filename="../dock.py" line="652"/>
         <source>Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="704"/>
+        <location filename="../dock.py" line="694"/>
         <source>Cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="856"/>
+        <location filename="../dock.py" line="846"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="738"/>
+        <location filename="../dock.py" line="728"/>
         <source>No {0} layers checked (Data tab): add the {1} images to the project</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="746"/>
+        <location filename="../dock.py" line="736"/>
         <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="750"/>
+        <location filename="../dock.py" line="740"/>
         <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="753"/>
+        <location filename="../dock.py" line="743"/>
         <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="897"/>
+        <location filename="../dock.py" line="887"/>
         <source>device: {0} ({1})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="794"/>
+        <location filename="../dock.py" line="784"/>
         <source>S4 fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="796"/>
+        <location filename="../dock.py" line="786"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from {4}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="800"/>
+        <location filename="../dock.py" line="790"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from scratch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="813"/>
+        <location filename="../dock.py" line="803"/>
         <source>Fine-tuned model saved: {0} (validation mIoU {1}, {2} s on {3})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="832"/>
+        <location filename="../dock.py" line="822"/>
         <source>Fine-tuning failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="860"/>
+        <location filename="../dock.py" line="850"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="868"/>
+        <location filename="../dock.py" line="858"/>
         <source>No {wanted} layers checked (Data tab) for this model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="902"/>
+        <location filename="../dock.py" line="892"/>
         <source>S4 segment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="903"/>
+        <location filename="../dock.py" line="893"/>
         <source>Segmenting with {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="910"/>
+        <location filename="../dock.py" line="900"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="914"/>
+        <location filename="../dock.py" line="904"/>
         <source>Segmentation failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="921"/>
+        <location filename="../dock.py" line="911"/>
         <source>S4 classes ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="928"/>
+        <location filename="../dock.py" line="918"/>
         <source>Could not open the class map {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="930"/>
+        <location filename="../dock.py" line="920"/>
         <source>S4 class polygons ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="941"/>
+        <location filename="../dock.py" line="931"/>
         <source>pixels per class: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="942"/>
+        <location filename="../dock.py" line="932"/>
         <source>Class map added: {0} ({1} s on {2})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="958"/>
+        <location filename="../dock.py" line="948"/>
         <source>Load S4 model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="964"/>
+        <location filename="../dock.py" line="954"/>
         <source>Model file not found: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="970"/>
+        <location filename="../dock.py" line="960"/>
         <source>Model loaded: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="976"/>
+        <location filename="../dock.py" line="966"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="979"/>
+        <location filename="../dock.py" line="969"/>
         <source>Save S4 model as</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="995"/>
+        <location filename="../dock.py" line="985"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1001"/>
+        <location filename="../dock.py" line="991"/>
         <source>Model saved as {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1048"/>
+        <location filename="../dock.py" line="1038"/>
         <source>device: {text}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1230,12 +1195,12 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="841"/>
+        <location filename="../dock.py" line="831"/>
         <source>Choose the layer whose extent to map (Segment tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="847"/>
+        <location filename="../dock.py" line="837"/>
         <source>The chosen extent is empty: zoom to the scene or pick another area</source>
         <translation type="unfinished"></translation>
     </message>

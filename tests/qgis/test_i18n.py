@@ -17,6 +17,8 @@ pytestmark = pytest.mark.qgis
 
 ROOT = Path(__file__).resolve().parents[2]
 I18N = ROOT / "s4_qgis" / "i18n"
+# what `make i18n` scans: the plugin, and the engine's settings (labels shown in QGIS)
+SOURCES = sorted((ROOT / "s4_qgis").rglob("*.py")) + [ROOT / "s4_core" / "settings.py"]
 
 
 def _check_i18n():
@@ -38,9 +40,9 @@ def _ts_messages(path: Path) -> dict:
 
 
 def _marked_literals() -> set:
-    """The literals of every tr("...") / tr_noop("...") call in s4_qgis/."""
+    """The literals of every tr("...") / tr_noop("...") call in s4_qgis/ and the settings."""
     found = set()
-    for path in (ROOT / "s4_qgis").rglob("*.py"):
+    for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)
@@ -104,7 +106,7 @@ def test_the_template_holds_exactly_the_marked_strings():
 @pytest.mark.skipif(shutil.which("pylupdate5") is None, reason="pylupdate5 (pyqt5-dev-tools)")
 def test_pylupdate5_extracts_the_same_strings(tmp_path):
     """The tool `make i18n` runs finds every tr()/tr_noop() literal (bare functions, @default)."""
-    files = sorted(str(p) for p in (ROOT / "s4_qgis").rglob("*.py"))
+    files = [str(p) for p in SOURCES]
     out = tmp_path / "s4.ts"
     subprocess.run(
         ["pylupdate5", "-noobsolete", "-tr-function", "tr_noop", *files, "-ts", str(out)],

@@ -1,0 +1,55 @@
+"""Qt widgets for engine settings (``s4_core.settings``): range, default and choices come from
+the setting's definition, so the dock states none of them itself."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from qgis.PyQt.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox, QWidget
+
+from s4_core.settings import Setting
+
+from .i18n import tr
+
+
+def setting_widget(setting: Setting, parent: Optional[QWidget] = None) -> QWidget:
+    """A drop-down (settings with ``labels``), a spin box (numbers) for ``setting``, set to its
+    default."""
+    if setting.labels:
+        widget: QWidget = QComboBox(parent)
+        widget.addItems([tr(text) for text in setting.labels])
+    elif setting.kind == "int":
+        widget = QSpinBox(parent)
+        widget.setRange(int(setting.ui_minimum), int(setting.ui_maximum))
+    elif setting.kind == "float":
+        widget = QDoubleSpinBox(parent)
+        widget.setRange(float(setting.ui_minimum), float(setting.ui_maximum))
+    else:
+        raise TypeError(f"no widget for {setting.kind} setting {setting.name}")
+    set_widget_value(widget, setting, setting.default)
+    return widget
+
+
+def widget_value(widget: QWidget, setting: Setting) -> Any:
+    """The value ``widget`` shows, as the api takes it."""
+    if isinstance(widget, QComboBox):
+        return setting.ui_options[max(0, widget.currentIndex())]
+    value = widget.value()
+    if setting.none_as is not None and value == setting.none_as:
+        return None
+    return int(value) if setting.kind == "int" else float(value)
+
+
+def set_widget_value(widget: QWidget, setting: Setting, value: Any) -> None:
+    """Show ``value`` (one the setting does not accept: its default)."""
+    if isinstance(widget, QComboBox):
+        options = list(setting.ui_options)
+        widget.setCurrentIndex(options.index(value) if value in options else 0)
+        return
+    try:
+        number = float(value) if value is not None else setting.none_as
+    except (TypeError, ValueError):
+        number = None
+    if number is None:
+        number = setting.default if setting.default is not None else setting.ui_minimum
+    widget.setValue(int(number) if setting.kind == "int" else float(number))
