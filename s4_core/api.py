@@ -453,3 +453,247 @@ def model_info(path: PathLike) -> Dict:
     from .checkpoint import describe
 
     return describe(Path(path))
+
+
+# ----------------------------------------------------------------------------- insight
+def class_profiles(
+    labels: PathLike,
+    class_field: str,
+    *,
+    s2: Optional[Sources] = None,
+    s1: Optional[Sources] = None,
+    out_csv: Optional[PathLike] = None,
+    out_figure: Optional[PathLike] = None,
+    labels_layer: Optional[str] = None,
+    threshold: float = 2.0,
+    max_cloud_fraction: Optional[float] = None,
+    progress: Optional[Progress] = None,
+    cancel: Optional[Cancel] = None,
+) -> Dict:
+    """Per-class NDVI (S2, cloud-masked) and VV/VH (S1, dB) profiles of a label layer and the
+    polygons whose profile sits far from their class (``s4_core.profiles``); optionally the
+    numbers as CSV (``out_csv``) and a figure (``out_figure``: .png, .svg or .pdf).
+
+    Returns ``ClassProfiles.to_dict()`` plus ``csv`` and ``figure`` (the paths written)."""
+    from .profiles import class_profiles as _profiles
+    from .profiles import write_profiles_csv
+
+    if not _is_sources(s1) and not _is_sources(s2):
+        raise DataError(
+            "class profiles need the Sentinel-2 or the Sentinel-1 series (or both): give one"
+        )
+    if out_figure is not None:
+        from .figures import check_figure_path
+
+        check_figure_path(out_figure, "output figure")
+    check_outputs(
+        {"output CSV": out_csv, "output figure": out_figure},
+        {"labels": labels, "Sentinel-1 input": s1, "Sentinel-2 input": s2},
+    )
+    result = _profiles(
+        labels,
+        class_field,
+        s2=_as_source(s2) if _is_sources(s2) else None,
+        s1=_as_source(s1) if _is_sources(s1) else None,
+        labels_layer=labels_layer,
+        max_cloud_fraction=max_cloud_fraction,
+        threshold=threshold,
+        progress=progress,
+        cancel=cancel,
+    )
+    out = result.to_dict()
+    out["csv"] = str(write_profiles_csv(result, out_csv)) if out_csv else None
+    out["figure"] = None
+    if out_figure:
+        from .figures import profiles_figure, save_figure
+
+        fig = profiles_figure(result, title=f"{Path(str(labels)).name}: class profiles")
+        out["figure"] = str(save_figure(fig, out_figure))
+    return out
+
+
+def suggest_labels(
+    model: PathLike,
+    out: PathLike,
+    *,
+    s1: Optional[Sources] = None,
+    s2: Optional[Sources] = None,
+    labels: Optional[PathLike] = None,
+    labels_layer: Optional[str] = None,
+    number: int = 20,
+    size: int = 5,
+    method: str = "margin",
+    seed: int = 0,
+    bounds: Optional[Sequence[float]] = None,
+    bounds_crs=None,
+    tile_size: int = 128,
+    overlap: int = 32,
+    batch_size: int = 4,
+    device: str = "auto",
+    progress: Optional[Progress] = None,
+    cancel: Optional[Cancel] = None,
+    log: Optional[Log] = None,
+) -> Dict:
+    """Where to label next: ``number`` squares of ``size`` x ``size`` px where the model is
+    least sure (``s4_core.suggest``), away from the polygons of ``labels``, written as a
+    GeoPackage layer ``suggestions`` (fields rank, uncertainty, predicted, confidence and an
+    empty ``label`` for the analyst). The model's class probabilities come from ``segment``.
+    """
+    import tempfile
+
+    from .suggest import METHODS
+
+    if method not in METHODS:
+        raise DataError(f"method {method!r}: choose one of {', '.join(METHODS)}")
+    if not 1 <= int(number) <= 100000:
+        raise DataError(f"number of suggestions must be 1 to 100000, got {number}")
+    if not 1 <= int(size) <= 256:
+        raise DataError(f"square size must be 1 to 256 px, got {size}")
+    out = Path(os.fspath(out))
+    if out.suffix.lower() != ".gpkg":
+        raise DataError(f"output suggestions {out}: give a GeoPackage (.gpkg) file")
+    check_outputs(
+        {"output suggestions": out},
+        {"model": model, "labels": labels, "Sentinel-1 input": s1, "Sentinel-2 input": s2},
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".s4-suggest-", dir=str(out.parent)) as tmp:
+
+        def _inner(f, msg, metrics=None):
+            if progress:
+                progress(0.9 * f, msg, metrics)
+
+        seg = segment(
+            model, Path(tmp) / "classes.tif", s1=s1, s2=s2, bounds=bounds,
+            bounds_crs=bounds_crs, probabilities_out=Path(tmp) / "probabilities.tif",
+            tile_size=tile_size, overlap=overlap, batch_size=batch_size, device=device,
+            progress=_inner, cancel=cancel, log=log,
+        )  # fmt: skip
+        result = suggest_from_probabilities(
+            seg["probabilities"], out, labels=labels, labels_layer=labels_layer,
+            class_names=[c["name"] for c in seg["classes"]], number=number, size=size,
+            method=method, seed=seed,
+        )  # fmt: skip
+    if progress:
+        progress(1.0, f"{result['n']} suggestions written", None)
+    if log:
+        log(f"{result['n']} squares to label written to {out}")
+    return result
+
+
+def suggest_from_probabilities(
+    probabilities: PathLike,
+    out: PathLike,
+    *,
+    class_names: Sequence[str],
+    labels: Optional[PathLike] = None,
+    labels_layer: Optional[str] = None,
+    number: int = 20,
+    size: int = 5,
+    method: str = "margin",
+    seed: int = 0,
+    candidates=None,
+) -> Dict:
+    """``suggest_labels`` on a probability raster already written by ``segment``
+    (``candidates``: optional (H, W) bool array of allowed top-left corners)."""
+    import numpy as np
+    import rasterio
+
+    from .errors import LabelError
+    from .grid import Grid
+    from .labels import rasterize_polygon_ids
+    from .suggest import choose_squares
+
+    with rasterio.open(str(probabilities)) as src:
+        probs = src.read().astype(np.float32)
+        scale = src.scales[0] if src.dtypes[0] == "uint8" else 1.0
+        if src.dtypes[0] == "uint8":
+            probs = np.where(probs == 255, np.nan, probs * scale)
+        grid = Grid(src.crs, src.transform, src.width, src.height)
+    labelled = None
+    if labels is not None:
+        try:
+            labelled = rasterize_polygon_ids(labels, grid, layer=labels_layer) > 0
+        except LabelError:  # no polygon in this area: nothing to avoid
+            labelled = None
+    chosen = choose_squares(
+        probs, int(number), labelled=labelled, candidates=candidates, size=int(size),
+        method=method, seed=int(seed),
+    )  # fmt: skip
+    _write_squares(chosen, grid, Path(os.fspath(out)), list(class_names))
+    return {
+        "path": str(out),
+        "n": len(chosen),
+        "method": method,
+        "seed": int(seed),
+        "squares": [
+            {**s.to_dict(), "rank": i + 1, "predicted_name": str(class_names[s.predicted])}
+            for i, s in enumerate(chosen)
+        ],
+    }
+
+
+def _write_squares(chosen, grid, out: Path, class_names: List[str]) -> None:
+    import uuid
+
+    import fiona
+
+    t = grid.transform
+    schema = {
+        "geometry": "Polygon",
+        "properties": {
+            "rank": "int",
+            "uncertainty": "float",
+            "predicted": "str",
+            "confidence": "float",
+            "label": "str",
+        },
+    }
+    tmp = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.gpkg")
+    try:
+        with fiona.open(
+            tmp, "w", driver="GPKG", layer="suggestions", crs_wkt=grid.crs.to_wkt(), schema=schema
+        ) as dst:
+            for i, s in enumerate(chosen):
+                corners = [(s.col, s.row), (s.col + s.size, s.row)]
+                corners += [(s.col + s.size, s.row + s.size), (s.col, s.row + s.size)]
+                ring = [tuple(t * c) for c in corners]
+                dst.write(
+                    {
+                        "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]},
+                        "properties": {
+                            "rank": i + 1,
+                            "uncertainty": float(s.score),
+                            "predicted": str(class_names[s.predicted]),
+                            "confidence": float(s.confidence),
+                            "label": None,
+                        },
+                    }
+                )
+        os.replace(tmp, out)
+    except BaseException:
+        for p in (tmp, Path(str(tmp) + "-journal")):
+            p.unlink(missing_ok=True)
+        raise
+
+
+def plot_history(path: PathLike, out: PathLike, *, steps=None) -> str:
+    """The training curves of checkpoint ``path`` (its per-epoch ``history``; ``steps``: live
+    (fraction, metrics) pairs recorded from a progress callback) as a figure at ``out``."""
+    from .checkpoint import load_checkpoint
+    from .figures import curves_figure, save_figure
+
+    ckpt = load_checkpoint(path)
+    title = f"{Path(str(path)).name}: {ckpt.get('kind', '')} training"
+    fig = curves_figure(ckpt.get("history") or [], steps=steps or (), title=title)
+    return str(save_figure(fig, out))
+
+
+def evaluation_report(
+    scores: Dict, *, figure_out: Optional[PathLike] = None, html_out: Optional[PathLike] = None
+) -> Dict:
+    """The confusion-matrix figure (``figure_out``) and an HTML report (``html_out``: scores,
+    per-class IoU, the matrix as a table and the figure embedded) of ``evaluate``'s result."""
+    from .report import write_evaluation_report
+
+    return write_evaluation_report(scores, figure_out=figure_out, html_out=html_out)

@@ -293,6 +293,7 @@ def describe(path: PathLike) -> Dict[str, Any]:
         "metrics": _finite_or_none(ckpt.get("metrics") or {}),
         "epoch": ckpt.get("epoch"),
         "epochs_recorded": len(history),
+        "history": _finite_or_none(list(history)),
         "seed": ckpt.get("seed"),
         "parameters": parameter_count(ckpt["state_dict"]),
         "net_config": _finite_or_none(ckpt["net_config"]),

@@ -20,8 +20,11 @@ class TqdmProgress:
         self.bar = tqdm(
             total=1000, desc=desc, disable=disable, unit="‰", leave=True, file=sys.stderr
         )
+        self.steps: list = []  # (fraction, metrics) of every report with metrics (--plot)
 
     def __call__(self, fraction: float, message: str, metrics: Optional[dict] = None) -> None:
+        if metrics:
+            self.steps.append((float(fraction), dict(metrics)))
         self.bar.n = int(round(1000 * min(1.0, max(0.0, fraction))))
         post = {k: f"{v:.4g}" for k, v in (metrics or {}).items() if isinstance(v, (int, float))}
         self.bar.set_description_str(message[:60])
@@ -91,6 +94,37 @@ def add_output_args(p: argparse.ArgumentParser) -> None:
     """--json and --quiet."""
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_plot_arg(p) -> None:
+    """``--plot FILE``: the training curves as a figure (.png, .svg or .pdf)."""
+    p.add_argument(
+        "--plot",
+        default=None,
+        metavar="FILE",
+        help="also write the training curves (loss, validation scores; per step and per "
+        "epoch) to FILE (.png, .svg or .pdf; needs matplotlib)",
+    )
+
+
+def check_plot(args, inputs: dict) -> None:
+    """Refuse a bad --plot path before the training starts."""
+    if getattr(args, "plot", None):
+        from ..figures import check_figure_path
+        from ..validate import check_outputs
+
+        check_figure_path(args.plot, "--plot")
+        check_outputs({"--plot figure": args.plot, "--out model": args.out}, inputs)
+
+
+def write_plot(args, result: dict, steps: list, title: str) -> Optional[str]:
+    """The curves of ``result["history"]`` and the recorded ``steps`` at ``args.plot``."""
+    if not getattr(args, "plot", None):
+        return None
+    from ..figures import curves_figure, save_figure
+
+    fig = curves_figure(result.get("history") or [], steps=steps, title=title)
+    return str(save_figure(fig, args.plot))
 
 
 def print_result(result: dict, as_json: bool, lines: list) -> None:

@@ -25,6 +25,10 @@ def register(sub) -> None:
     p.add_argument("--pred", required=True, help="class raster written by s4 segment")
     p.add_argument("--truth", required=True, help="reference polygons or raster")
     add_settings(p, EVALUATE)
+    p.add_argument(
+        "--figure", default=None, help="also write the confusion matrix as a figure (.png/.svg)"
+    )
+    p.add_argument("--html", default=None, help="also write an HTML report (scores + figure)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
@@ -69,6 +73,15 @@ def format_scores(result: dict) -> List[str]:
 def run(args: argparse.Namespace) -> int:
     from .. import api
 
+    if args.figure:
+        from ..figures import check_figure_path
+
+        check_figure_path(args.figure, "--figure")
     result = api.evaluate(args.pred, args.truth, **settings_from(args, EVALUATE))
-    print_result(result, args.json, format_scores(result))
+    lines = format_scores(result)
+    if args.figure or args.html:
+        written = api.evaluation_report(result, figure_out=args.figure, html_out=args.html)
+        result.update({f"{k}_path": v for k, v in written.items() if v})
+        lines += [f"wrote {v}" for v in written.values() if v]
+    print_result(result, args.json, lines)
     return 0

@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 
 from ..settings import FINETUNE
-from .common import TqdmProgress, add_output_args, add_settings, print_result, settings_from
+from .common import (
+    TqdmProgress,
+    add_output_args,
+    add_plot_arg,
+    add_settings,
+    check_plot,
+    print_result,
+    settings_from,
+    write_plot,
+)
 
 
 def register(sub) -> None:
@@ -20,6 +29,7 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="checkpoint to write (.pt)")
     add_settings(p, FINETUNE)
     add_output_args(p)
+    add_plot_arg(p)
     p.set_defaults(func=run)
 
 
@@ -32,6 +42,9 @@ def _sources(values):
 def run(args: argparse.Namespace) -> int:
     from .. import api
 
+    check_plot(
+        args, {"labels": args.labels, "Sentinel-1 input": args.s1, "Sentinel-2 input": args.s2}
+    )
     with TqdmProgress("finetune", disable=args.quiet) as bar:
         result = api.finetune(
             _sources(args.s1),
@@ -44,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
             **settings_from(args, FINETUNE),
         )
     m = result["metrics"]
+    plot = write_plot(args, result, bar.steps, f"fine-tuning {args.out}")
     if not result.get("written", True):
         return _nothing_written(args, result)
     print_result(
@@ -53,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
             f"wrote {result['path']} ({result['seconds']:.0f} s on {result['device']})",
             f"classes: {', '.join(result['classes'])}",
             "best epoch: " + ", ".join(f"{k} {v:.4g}" for k, v in m.items()),
-        ],
+        ]
+        + ([f"training curves: {plot}"] if plot else []),
     )
     return 0
 

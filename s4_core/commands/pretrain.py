@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 
 from ..settings import PRETRAIN
-from .common import TqdmProgress, add_output_args, add_settings, print_result, settings_from
+from .common import (
+    TqdmProgress,
+    add_output_args,
+    add_plot_arg,
+    add_settings,
+    check_plot,
+    print_result,
+    settings_from,
+    write_plot,
+)
 
 
 def register(sub) -> None:
@@ -19,6 +28,7 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="checkpoint to write (.pt)")
     add_settings(p, PRETRAIN)
     add_output_args(p)
+    add_plot_arg(p)
     p.set_defaults(func=run)
 
 
@@ -29,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("s4 pretrain: give --s1 and --s2 in pairs (one of each per area)")
     s1 = args.s1[0] if len(args.s1) == 1 else [[x] if not _is_dir(x) else x for x in args.s1]
     s2 = args.s2[0] if len(args.s2) == 1 else [[x] if not _is_dir(x) else x for x in args.s2]
+    check_plot(args, {"Sentinel-1 input": args.s1, "Sentinel-2 input": args.s2})
     with TqdmProgress("pretrain", disable=args.quiet) as bar:
         result = api.pretrain(
             s1,
@@ -39,13 +50,15 @@ def run(args: argparse.Namespace) -> int:
             **settings_from(args, PRETRAIN),
         )
     last = result["history"][-1] if result["history"] else {}
+    plot = write_plot(args, result, bar.steps, f"pretraining {args.out}")
     print_result(
         result,
         args.json,
         [
             f"wrote {result['path']} ({result['seconds']:.0f} s on {result['device']})",
             "last epoch: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k != "epoch"),
-        ],
+        ]
+        + ([f"training curves: {plot}"] if plot else []),
     )
     return 0
 
