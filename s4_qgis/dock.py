@@ -2,8 +2,10 @@
 
 Tabs: *Data* (the project's Sentinel-2 / Sentinel-1 layers, recognised by their band names,
 listed by date with the cloud fraction of the SCL band), *Train* (new label layer with a
-class drop-down, fine-tuning), *Segment* (map extent / layer extent / whole scene) and *Model*
-(load, save as, info). Below the tabs: output folder, device, progress, cancel and a log.
+class drop-down, fine-tuning), *Segment* (map extent / layer extent / whole scene; where to
+label next), *Model* (load, save as, info with the training curves), *Profiles* (class
+profiles of the label layer, outlier polygons) and *Curves* (live training curves). Below the
+tabs: output folder, device, progress, cancel and a log.
 
 Engine work runs in a ``QgsTask`` (``tasks.EngineTask``) on plain file paths, so QGIS stays
 responsive; layers are read and written only in the main thread. The engine is imported when
@@ -66,8 +68,10 @@ from .layers import (
     scan_raster_layer,
     vector_for_engine,
 )
+from .plots import INDEX_ROLE as PROFILE_INDEX_ROLE
+from .plots import CurvesPanel, ProfilesPanel
 from .setting_widgets import set_widget_value, setting_widget, widget_value
-from .styling import style_class_raster, style_class_vector
+from .styling import style_class_raster, style_class_vector, style_suggestions
 from .tasks import EngineTask
 
 SETTINGS = "s4/"
@@ -99,6 +103,8 @@ class S4DockWidget(QgsDockWidget):
         self._unchecked: set = set()  # layer ids the user unchecked (kept across refreshes)
         self._tmp_dirs: List[str] = []
         self._finetune_target: Optional[Path] = None
+        self._profile_fids: List[int] = []  # label layer feature ids, in the engine's order
+        self._profile_layer: Optional[QgsVectorLayer] = None
         self._build()
         self._restore_settings()
 
@@ -127,6 +133,12 @@ class S4DockWidget(QgsDockWidget):
         self.tabs.addTab(self._build_train_tab(), tr("Train"))
         self.tabs.addTab(self._build_segment_tab(), tr("Segment"))
         self.tabs.addTab(self._build_model_tab(), tr("Model"))
+        self.profiles_panel = ProfilesPanel()
+        self.profiles_panel.compute_button.clicked.connect(lambda: self.start_profiles())
+        self.profiles_panel.outlier_list.itemClicked.connect(self._outlier_clicked)
+        self.tabs.addTab(self.profiles_panel, tr("Profiles"))
+        self.curves_panel = CurvesPanel()
+        self.tabs.addTab(self.curves_panel, tr("Curves"))
         layout.addWidget(self.tabs, 3)
 
         form = QFormLayout()
@@ -320,6 +332,23 @@ class S4DockWidget(QgsDockWidget):
         self.segment_button = QPushButton(tr("Segment"), tab)
         self.segment_button.clicked.connect(lambda: self.start_segment())
         form.addRow("", self.segment_button)
+        suggest_row = QHBoxLayout()
+        self.suggest_spin = QSpinBox(tab)
+        self.suggest_spin.setRange(1, 1000)
+        self.suggest_spin.setValue(10)
+        self.suggest_spin.setToolTip(tr("Number of 5 x 5 px squares to propose"))
+        self.suggest_button = QPushButton(tr("Where to label next"), tab)
+        self.suggest_button.setToolTip(
+            tr(
+                "Propose small squares where the model is least sure, spread over the area and "
+                "the predicted classes, away from the label layer's polygons: label them and "
+                "fine-tune again"
+            )
+        )
+        self.suggest_button.clicked.connect(lambda: self.start_suggest())
+        suggest_row.addWidget(self.suggest_spin)
+        suggest_row.addWidget(self.suggest_button, 1)
+        form.addRow(tr("Suggest"), suggest_row)
         return tab
 
     def _build_model_tab(self) -> QWidget:
@@ -341,6 +370,8 @@ class S4DockWidget(QgsDockWidget):
         layout.addLayout(row)
         self.model_info_view = QTextBrowser(tab)
         layout.addWidget(self.model_info_view, 1)
+        self.model_curves = CurvesPanel(tab, height=160)
+        layout.addWidget(self.model_curves, 1)
         return tab
 
     # ----------------------------------------------------------------------- settings
@@ -574,6 +605,14 @@ class S4DockWidget(QgsDockWidget):
 
     # ----------------------------------------------------------------------- labels
     def _label_layer_changed(self, layer) -> None:
+        if self._profile_layer is not None:
+            try:
+                self._profile_layer.selectionChanged.disconnect(self._label_selection_changed)
+            except (TypeError, RuntimeError):
+                pass
+        self._profile_layer = layer if isinstance(layer, QgsVectorLayer) else None
+        if self._profile_layer is not None:
+            self._profile_layer.selectionChanged.connect(self._label_selection_changed)
         self.field_combo.setLayer(layer)
         if isinstance(layer, QgsVectorLayer) and layer.fields().indexFromName(LABEL_FIELD) >= 0:
             self.field_combo.setField(LABEL_FIELD)
@@ -657,10 +696,13 @@ class S4DockWidget(QgsDockWidget):
         return layer
 
     # ----------------------------------------------------------------------- runs
-    def _start(self, task: EngineTask, status: str) -> EngineTask:
+    def _start(self, task: EngineTask, status: str, curves: bool = False) -> EngineTask:
         self.task = task
         self.last_result = None
         self.last_error = None
+        if curves:  # a training run: its loss / validation scores live in the Curves tab
+            self.curves_panel.start(status)
+            task.metrics_reported.connect(self.curves_panel.add)
         task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
         task.log_message.connect(self.log)
         task.status_message.connect(self.status_label.setText)
@@ -675,6 +717,8 @@ class S4DockWidget(QgsDockWidget):
         for button in (
             self.finetune_button,
             self.segment_button,
+            self.suggest_button,
+            self.profiles_panel.compute_button,
             self.load_model_button,
             self.save_model_button,
             self.check_device_button,
@@ -790,12 +834,13 @@ class S4DockWidget(QgsDockWidget):
             status = tr("Fine-tuning on {0} {1} dates and '{2}' ({3}) from scratch").format(
                 len(files), modality.upper(), labels.name(), field
             )
-        return self._start(task, status)
+        return self._start(task, status, curves=True)
 
     def _finetune_done(self, result, error, cancelled) -> None:
         self._finish()
         if result is not None:
             self.last_result = result
+            self.curves_panel.finish(result.get("history") or [])
             metrics = result.get("metrics") or {}
             miou = metrics.get("val_miou")
             self.progress.setValue(100)
@@ -936,6 +981,192 @@ class S4DockWidget(QgsDockWidget):
             Qgis.MessageLevel.Success,
         )
 
+    # ----------------------------------------------------------------------- insight
+    def _label_layer_for_engine(self):
+        """(layer, class field) of the Train tab, or None (message shown)."""
+        labels = self.label_combo.currentLayer()
+        if not isinstance(labels, QgsVectorLayer) or not labels.isValid():
+            self.fail(tr("Choose a label layer (Train tab) or create one with 'New label layer…'"))
+            return None
+        field = self.field_combo.currentField()
+        if not field or labels.fields().indexFromName(field) < 0:
+            self.fail(tr("Choose the class field of '{0}' (Train tab)").format(labels.name()))
+            return None
+        if feature_count_with_geometry(labels) == 0:
+            self.fail(
+                tr("'{0}' has no polygons yet: digitise a few of each class").format(labels.name())
+            )
+            return None
+        return labels, field
+
+    def start_profiles(self) -> Optional[EngineTask]:
+        """Class profiles of the label layer from the checked S2 / S1 layers (Profiles tab)."""
+        if self.busy:
+            self.fail(tr("S4 is busy: wait for the running task or cancel it"))
+            return None
+        chosen = self._label_layer_for_engine()
+        if chosen is None:
+            return None
+        labels, field = chosen
+        s2, s1 = self.checked_files("s2"), self.checked_files("s1")
+        if not s2 and not s1:
+            self.fail(tr("No Sentinel-2 or Sentinel-1 layers checked (Data tab)"))
+            return None
+        api = self._engine()
+        if api is None:
+            return None
+        tmp = tempfile.mkdtemp(prefix="s4_dock_")
+        self._tmp_dirs.append(tmp)
+        try:
+            labels_path = vector_for_engine(labels, tmp)
+        except OSError as error:
+            self._finish()
+            self.fail(str(error))
+            return None
+        # the engine numbers polygons in the file's order, the layer's feature order
+        self._profile_fids = [f.id() for f in labels.getFeatures()]
+        self._profile_layer = labels
+
+        def work(progress, cancel, log):
+            return api.class_profiles(
+                labels_path, field, s2=s2 or None, s1=s1 or None, progress=progress, cancel=cancel
+            )
+
+        task = EngineTask(tr("S4 class profiles"), work, self._profiles_done)
+        return self._start(task, tr("Class profiles of '{0}' ({1})").format(labels.name(), field))
+
+    def _profiles_done(self, result, error, cancelled) -> None:
+        self._finish()
+        if result is None:
+            if not cancelled:
+                self.fail(tr("Class profiles failed: {error}").format(error=error))
+            return
+        self.last_result = result
+        self.progress.setValue(100)
+        self.tabs.setCurrentWidget(self.profiles_panel)
+        self.profiles_panel.show_profiles(result)
+        self._label_selection_changed()
+        n = len(result.get("outliers") or [])
+        self.notify(
+            tr("Class profiles of {0} classes; {1} outlier polygon(s)").format(
+                len(result.get("classes") or []), n
+            )
+        )
+
+    def _label_selection_changed(self, *args) -> None:
+        layer = self._profile_layer
+        if layer is None or not self._profile_fids:
+            return
+        try:
+            selected = set(layer.selectedFeatureIds())
+        except RuntimeError:  # the layer was removed
+            return
+        index = {fid: i for i, fid in enumerate(self._profile_fids)}
+        self.profiles_panel.set_selected(sorted(index[f] for f in selected if f in index))
+
+    def _outlier_clicked(self, item: QListWidgetItem) -> None:
+        polygon = item.data(PROFILE_INDEX_ROLE)
+        if polygon is not None:
+            self.zoom_to_polygon(int(polygon))
+
+    def zoom_to_polygon(self, index: int) -> bool:
+        """Select, zoom to and flash the label polygon at position ``index`` (engine order)."""
+        layer = self._profile_layer
+        if layer is None or not 0 <= index < len(self._profile_fids):
+            return False
+        fid = self._profile_fids[index]
+        layer.selectByIds([fid])
+        try:
+            canvas = self.iface.mapCanvas()
+            canvas.zoomToFeatureIds(layer, [fid])
+            canvas.flashFeatureIds(layer, [fid])
+        except Exception:  # noqa: BLE001 (a stub iface without a canvas)
+            pass
+        return True
+
+    def start_suggest(self, out: Optional[str] = None) -> Optional[EngineTask]:
+        """Squares where the current model is least sure (Segment tab), as a layer to review."""
+        if self.busy:
+            self.fail(tr("S4 is busy: wait for the running task or cancel it"))
+            return None
+        model = self.model_path()
+        if not model or not os.path.isfile(model):
+            self.fail(tr("Load a fine-tuned model first (Model tab), or fine-tune one"))
+            return None
+        s2, s1 = self.checked_files("s2"), self.checked_files("s1")
+        modality = (self.model_info() or {}).get("modality")
+        if modality in SENSORS:
+            s1, s2 = (s1, None) if modality == "s1" else (None, s2)
+        if not s1 and not s2:
+            self.fail(tr("No layers checked (Data tab) for this model"))
+            return None
+        try:
+            bounds, bounds_crs = self._bounds()
+        except ValueError as error:
+            self.fail(str(error))
+            return None
+        api = self._engine()
+        if api is None:
+            return None
+        labels_path = None
+        labels = self.label_combo.currentLayer()
+        tmp = tempfile.mkdtemp(prefix="s4_dock_")
+        self._tmp_dirs.append(tmp)
+        if isinstance(labels, QgsVectorLayer) and feature_count_with_geometry(labels) > 0:
+            try:
+                labels_path = vector_for_engine(labels, tmp)
+            except OSError as error:
+                self._finish()
+                self.fail(str(error))
+                return None
+        target = Path(out) if out else self._unique("s4_label_next", ".gpkg")
+        kwargs = dict(
+            s1=s1 or None, s2=s2 or None, labels=labels_path, number=self.suggest_spin.value(),
+            bounds=bounds, bounds_crs=bounds_crs, tile_size=self.tile_spin.value(),
+            overlap=self.overlap_spin.value(), device=self.device(),
+        )  # fmt: skip
+
+        def work(progress, cancel, log):
+            return api.suggest_labels(
+                model, str(target), progress=progress, cancel=cancel, log=log, **kwargs
+            )
+
+        task = EngineTask(tr("S4 where to label next"), work, self._suggest_done)
+        return self._start(task, tr("Looking for where {0} is least sure").format(Path(model).name))
+
+    def _suggest_done(self, result, error, cancelled) -> None:
+        self._finish()
+        if result is None:
+            if not cancelled:
+                self.fail(tr("Suggestions failed: {error}").format(error=error))
+            return
+        self.last_result = result
+        self.progress.setValue(100)
+        layer = QgsVectorLayer(
+            f"{result['path']}|layername=suggestions", tr("S4 where to label next"), "ogr"
+        )
+        if not layer.isValid():
+            self.fail(tr("Could not open the suggestions {0}").format(result["path"]))
+            return
+        if not result["n"]:
+            self.notify(
+                tr(
+                    "No square to suggest: every valid place is labelled already or lies on a "
+                    "class border; label fewer areas or map a larger extent"
+                ),
+                Qgis.MessageLevel.Warning,
+            )
+            return
+        style_suggestions(layer)
+        QgsProject.instance().addMapLayer(layer)
+        self.output_layers = [layer]
+        self.notify(
+            tr(
+                "{0} squares to label added ({1}): label them in the label layer and fine-tune again"
+            ).format(result["n"], result["path"]),
+            Qgis.MessageLevel.Success,
+        )
+
     # ----------------------------------------------------------------------- model
     def set_model(self, path: str) -> None:
         self.model_edit.setText(str(path))
@@ -1018,6 +1249,10 @@ class S4DockWidget(QgsDockWidget):
             return False
         self._model_info = info
         self.model_info_view.setHtml(model_info_html(path, info))
+        self.model_curves.show_history(
+            info.get("history") or [],
+            tr("Training curves ({0} epochs recorded)").format(len(info.get("history") or [])),
+        )
         return True
 
     def check_device(self) -> Optional[Dict[str, Any]]:
@@ -1109,7 +1344,7 @@ def model_info_html(path: str, info: Dict[str, Any]) -> str:
             ),
         )
     for key, value in info.items():
-        if key in ("kind", "modality", "bands", "classes", "metrics"):
+        if key in ("kind", "modality", "bands", "classes", "metrics", "history"):
             continue
         if isinstance(value, (dict, list)):
             value = (

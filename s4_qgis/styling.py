@@ -242,3 +242,18 @@ def attach_postprocessor(context, output: str, classes: Sequence[Any], name: str
     details = context.layerToLoadOnCompletionDetails(output)
     details.name = name
     details.setPostProcessor(ClassStylePostProcessor.create(classes))
+
+
+def style_suggestions(layer: QgsVectorLayer) -> None:
+    """The squares of "where to label next": hollow, a bright outline, the rank as a label."""
+    from qgis.core import QgsPalLayerSettings, QgsSingleSymbolRenderer, QgsVectorLayerSimpleLabeling
+
+    symbol = QgsFillSymbol.createSimple(
+        {"color": "0,0,0,0", "outline_color": "255,0,255,255", "outline_width": "0.8"}
+    )
+    layer.setRenderer(QgsSingleSymbolRenderer(symbol))
+    settings = QgsPalLayerSettings()
+    settings.fieldName = "rank"
+    layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
+    layer.setLabelsEnabled(True)
+    layer.triggerRepaint()

@@ -40,6 +40,7 @@ class EngineTask(QgsTask):
 
     log_message = pyqtSignal(str)
     status_message = pyqtSignal(str)
+    metrics_reported = pyqtSignal(float, object)  # (fraction, metrics dict): live curves
 
     def __init__(self, description: str, work: Work, on_done: Optional[Done] = None) -> None:
         super().__init__(description, QgsTask.Flag.CanCancel)
@@ -56,6 +57,8 @@ class EngineTask(QgsTask):
         self, fraction: float, message: str = "", metrics: Optional[Dict[str, Any]] = None
     ) -> None:
         self.setProgress(max(0.0, min(100.0, 100.0 * float(fraction))))
+        if metrics:
+            self.metrics_reported.emit(float(fraction), dict(metrics))
         if message:
             self.status_message.emit(message)
         now = time.monotonic()

@@ -8,7 +8,7 @@ PYTHON_SYS="${PYTHON_SYS:-/usr/bin/python3}"
 VENV="${VENV:-.venv}"
 TORCH_VERSION="${TORCH_VERSION:-2.13.0}"
 TORCH_INDEX_URL="${TORCH_INDEX_URL:-}"
-APT_PACKAGES="qgis python3-qgis qgis-providers python3-rasterio python3-fiona python3-venv python3-pip xvfb pyqt5-dev-tools"
+APT_PACKAGES="qgis python3-qgis qgis-providers python3-rasterio python3-fiona python3-venv python3-pip xvfb pyqt5-dev-tools python3-matplotlib"
 
 missing=()
 for pkg in $APT_PACKAGES; do

@@ -15,7 +15,9 @@ def all_algorithms() -> List[QgsProcessingAlgorithm]:
     from .fetch import FetchTimeSeries
     from .finetune import Finetune
     from .pretrain import Pretrain
+    from .profiles import ClassProfiles
     from .segment import SegmentTimeSeries
+    from .suggest import SuggestLabels
 
     return [
         FetchTimeSeries(),
@@ -23,6 +25,8 @@ def all_algorithms() -> List[QgsProcessingAlgorithm]:
         Pretrain(),
         Finetune(),
         SegmentTimeSeries(),
+        SuggestLabels(),
         ExportGeopackage(),
         Evaluate(),
+        ClassProfiles(),
     ]

@@ -15,6 +15,7 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterField,
+    QgsProcessingParameterFileDestination,
     QgsProcessingParameterMapLayer,
     QgsProcessingParameterRasterLayer,
     QgsRasterLayer,
@@ -86,7 +87,9 @@ class Evaluate(S4Algorithm):
         "raster; classes are matched by name.<br><br>"
         "Outputs: OA and mIoU, and a table with one row per reference class: class_name, iou, "
         "support (reference pixels), then the confusion-matrix counts, one column per predicted "
-        "class (pred_&lt;class&gt;)."
+        "class (pred_&lt;class&gt;); the confusion matrix as a figure (PNG or SVG; optional) "
+        "and an HTML report (scores, per-class IoU, the matrix with its figure) that QGIS "
+        "shows in the results viewer."
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
@@ -109,6 +112,17 @@ class Evaluate(S4Algorithm):
         self.addParameter(
             QgsProcessingParameterFeatureSink(
                 "OUTPUT", "Per-class IoU and confusion matrix", SOURCE_VECTOR
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                "OUTPUT_FIGURE", tr("Confusion matrix figure (PNG or SVG)"),
+                "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)", optional=True, createByDefault=False,
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                "OUTPUT_HTML", tr("Evaluation report (HTML)"), "HTML (*.html)", optional=True
             )
         )
         self.addOutput(QgsProcessingOutputNumber("OA", tr("Overall accuracy")))
@@ -185,4 +199,22 @@ class Evaluate(S4Algorithm):
                     for v in row
                 )
             )
-        return {"OUTPUT": dest, "OA": oa, "MIOU": miou}
+        figure = self.parameterAsFileOutput(parameters, "OUTPUT_FIGURE", context) or None
+        report = self.parameterAsFileOutput(parameters, "OUTPUT_HTML", context) or None
+        if figure and not figure.lower().endswith((".png", ".svg", ".pdf")):
+            raise QgsProcessingException(
+                tr("OUTPUT_FIGURE must be a .png, .svg or .pdf file, not {0}").format(figure)
+            )
+        written = {"figure": None, "html": None}
+        if figure or report:
+            written = self.call(api.evaluation_report, scores, figure_out=figure, html_out=report)
+            for path in written.values():
+                if path:
+                    feedback.pushInfo(f"Wrote {path}")
+        return {
+            "OUTPUT": dest,
+            "OA": oa,
+            "MIOU": miou,
+            "OUTPUT_FIGURE": written["figure"],
+            "OUTPUT_HTML": written["html"],
+        }

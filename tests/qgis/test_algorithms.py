@@ -16,8 +16,10 @@ ALGORITHMS = [
     "pretrain",
     "finetune",
     "segment_time_series",
+    "suggest_labels",
     "export_geopackage",
     "evaluate",
+    "class_profiles",
 ]
 
 

@@ -21,46 +21,6 @@ def process_events_until(condition, timeout: float = 60.0) -> bool:
     return condition()
 
 
-@pytest.fixture()
-def project_with_demo(qgis_new_project, tiny_demo):
-    """The demo's 8 S2 and 10 S1 files, its truth raster and parcels as project layers."""
-    from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
-
-    project = QgsProject.instance()
-    for folder in (tiny_demo.s2_dir, tiny_demo.s1_dir):
-        for path in sorted(Path(folder).glob("*.tif")):
-            layer = QgsRasterLayer(str(path), path.stem, "gdal")
-            assert layer.isValid()
-            project.addMapLayer(layer)
-    project.addMapLayer(QgsRasterLayer(str(tiny_demo.truth), "truth", "gdal"))
-    project.addMapLayer(QgsVectorLayer(str(tiny_demo.parcels), "parcels", "ogr"))
-    return project
-
-
-@pytest.fixture()
-def dock(qgis_iface, tmp_path):
-    from qgis.core import QgsSettings
-
-    from s4_qgis.dock import S4DockWidget
-
-    QgsSettings().remove("s4")
-    widget = S4DockWidget(qgis_iface)
-    widget.output_dir.setFilePath(str(tmp_path / "out"))
-    widget.device_combo.setCurrentIndex(1)  # cpu
-    widget.epochs_spin.setValue(1)
-    widget.crop_spin.setValue(16)
-    widget.tile_spin.setValue(32)
-    widget.overlap_spin.setValue(8)
-    widget.extent_combo.setCurrentIndex(2)  # whole scene
-    yield widget
-    if widget.task is not None:
-        widget.cancel()
-        widget.wait(60)
-    widget.cleanup()
-    widget.deleteLater()
-    QgsSettings().remove("s4")
-
-
 def scl_cloud_fraction(path: str) -> float:
     """Slow reference: SCL in {3, 8, 9, 10} among SCL != 0, pixel by pixel."""
     import rasterio

@@ -156,7 +156,7 @@ def test_loading_dutch_makes_the_dock_dutch(dutch, qgis_iface):
     dock = S4DockWidget(qgis_iface)
     try:
         tabs = [dock.tabs.tabText(i) for i in range(dock.tabs.count())]
-        assert tabs == ["Gegevens", "Trainen", "Segmenteren", "Model"]
+        assert tabs == ["Gegevens", "Trainen", "Segmenteren", "Model", "Profielen", "Curven"]
         assert dock.finetune_button.text() == "Fijnafstemmen"
         assert dock.segment_button.text() == "Segmenteren"
         assert dock.cancel_button.text() == "Annuleren"
