@@ -65,7 +65,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     p.add_argument("--out-md", default=str(REPO / "docs" / "benchmarks.md"))
     p.add_argument("--no-md", action="store_true", help="print only")
-    p.add_argument("--render", metavar="WORK", help="no runs: the table from WORK/suggest.json")
+    p.add_argument(
+        "--render", nargs="+", metavar="WORK", help="no runs: the table from WORK/suggest.json"
+    )
     return p.parse_args(argv)
 
 
@@ -289,8 +291,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore")
     if args.render:
-        saved = json.loads((Path(args.render) / "suggest.json").read_text())
-        rows, argv = saved["rows"], saved.get("argv", [])
+        rows, argv = [], []
+        for folder in args.render:
+            saved = json.loads((Path(folder) / "suggest.json").read_text())
+            rows += saved["rows"]
+            argv = argv or saved.get("argv", [])
         total = sum(r["seconds"] for r in rows)
     else:
         root = data_root(args.data)

@@ -151,9 +151,12 @@ def profiles_figure(
         unit = {"NDVI": "NDVI", "VV": "VV (dB)", "VH": "VH (dB)"}.get(name, name)
         ax.set_ylabel(unit)
         ax.grid(True, alpha=0.3)
-    axes[0].legend(loc="best", fontsize="small", ncol=min(4, len(profiles.classes)))
     if title:
-        axes[0].set_title(title)
+        fig.suptitle(title)
+    axes[0].legend(
+        loc="lower left", bbox_to_anchor=(0.0, 1.02), fontsize="small", frameon=False,
+        ncol=min(5, max(1, len(profiles.classes))),
+    )  # fmt: skip
     axes[-1].tick_params(axis="x", labelrotation=30)
     return fig
 

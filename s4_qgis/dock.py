@@ -1044,7 +1044,7 @@ class S4DockWidget(QgsDockWidget):
         self.last_result = result
         self.progress.setValue(100)
         self.tabs.setCurrentWidget(self.profiles_panel)
-        self.profiles_panel.show_profiles(result)
+        self.profiles_panel.show_profiles(result, feature_ids=self._profile_fids)
         self._label_selection_changed()
         n = len(result.get("outliers") or [])
         self.notify(

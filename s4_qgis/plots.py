@@ -118,16 +118,21 @@ class ProfilesPanel(QWidget):
         self.selected: List[int] = []
         self.selected_check.toggled.connect(lambda _: self.redraw())
 
-    def show_profiles(self, result: Dict[str, Any], colors=None) -> None:
-        """Draw ``api.class_profiles``'s result and list its outliers."""
+    def show_profiles(
+        self, result: Dict[str, Any], colors=None, feature_ids: Optional[Sequence[int]] = None
+    ) -> None:
+        """Draw ``api.class_profiles``'s result and list its outliers (named by their feature
+        id in the layer when ``feature_ids`` maps the engine's polygon order to them)."""
         from s4_core.profiles import ClassProfiles
 
         self.profiles = ClassProfiles.from_dict(result)
         self.colors = colors
         self.outlier_list.clear()
         for check in self.profiles.outliers:
+            ids = feature_ids or []
+            fid = ids[check.index] if check.index < len(ids) else check.index
             item = QListWidgetItem(
-                tr("polygon {0} ({1}): {2}").format(check.index + 1, check.class_name, check.reason)
+                tr("feature {0} ({1}): {2}").format(fid, check.class_name, check.reason)
             )
             item.setData(INDEX_ROLE, check.index)
             self.outlier_list.addItem(item)

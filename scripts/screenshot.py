@@ -1,6 +1,8 @@
 """Screenshot of the real QGIS desktop with the S4 plugin: dock open, a class map loaded.
 
-``make screenshot`` runs this. It packages the plugin, installs it into a fresh profile under a
+``make screenshot`` runs this. ``--variant profiles`` instead shows the dock's Profiles tab:
+the class profiles of the label layer (one parcel deliberately given a wrong class, so the
+outlier list has an entry, selected on the map) -> docs/images/qgis_s4_profiles.png. It packages the plugin, installs it into a fresh profile under a
 temporary HOME (QGIS_PLUGINPATH + the "enabled" setting), makes a small demo scene, starts
 QGIS under Xvfb with a startup script (``--code``) that drives the dock like an analyst:
 label layer -> Fine-tune -> Segment (with polygons), then saves the main window as a PNG and
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from qgis.core import (QgsContrastEnhancement, QgsFeature, QgsMultiBandColorRenderer, QgsProject,
                        QgsRasterLayer, QgsRasterMinMaxOrigin, QgsVectorLayer)
-from qgis.PyQt.QtCore import QTimer
+from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtWidgets import QApplication
 from qgis.utils import iface, plugins
 
@@ -116,10 +118,22 @@ def start():
             feature.setGeometry(source.geometry())
             feature["class_name"] = source[CFG["class_field"]]
             features.append(feature)
+        if CFG["variant"] == "profiles":  # one wrong class: the outlier list has an entry
+            features[CFG["mislabel"]]["class_name"] = CFG["mislabel_as"]
         labels.addFeatures(features)
         labels.commitChanges()
         dock.modality_combo.setCurrentIndex(0)
         STATE["dock"] = dock
+        if CFG["variant"] == "profiles":
+            iface.mainWindow().resizeDocks([dock], [760], Qt.Orientation.Horizontal)
+            dock.log_view.setMaximumHeight(90)
+            if dock.start_profiles() is None:
+                log("profiles did not start: " + str(dock.last_error))
+                finish()
+                return
+            STATE["phase"] = "profiles"
+            QTimer.singleShot(500, poll)
+            return
         dock.tabs.setCurrentIndex(1)
         if dock.start_finetune() is None:
             log("fine-tune did not start: " + str(dock.last_error))
@@ -132,6 +146,24 @@ def start():
         finish()
 
 
+def show_profiles(dock):
+    if dock.last_error:
+        log("profiles failed: " + dock.last_error)
+    else:
+        outliers = dock.last_result.get("outliers") or []
+        log("profiles: " + json.dumps(outliers, default=str))
+        labels = QgsProject.instance().mapLayersByName(Path(CFG["labels"]).stem)[0]
+        if outliers:
+            item = dock.profiles_panel.outlier_list.item(0)
+            dock.profiles_panel.outlier_list.setCurrentItem(item)
+            dock.zoom_to_polygon(outliers[0]["index"])
+        labels.setOpacity(0.5)
+        labels.triggerRepaint()
+        extent = QgsRasterLayer(str(sorted(Path(CFG["s2"]).glob("*.tif"))[0]), "x", "gdal").extent()
+        iface.mapCanvas().setExtent(extent)
+        iface.mapCanvas().refresh()
+
+
 def poll():
     dock = STATE["dock"]
     STATE["ticks"] += 1
@@ -141,6 +173,14 @@ def poll():
         return
     if dock.task is not None:
         QTimer.singleShot(500, poll)
+        return
+    if STATE["phase"] == "profiles":
+        try:
+            show_profiles(dock)
+        except Exception:
+            log(traceback.format_exc())
+        STATE["phase"] = "render"
+        QTimer.singleShot(4000, finish)
         return
     if STATE["phase"] == "finetune":
         if dock.last_error:
@@ -184,12 +224,22 @@ def engine_site_packages() -> list:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images" / "qgis_s4.png")
+    parser.add_argument("--out", type=Path, default=None, help="default: docs/images/...")
+    parser.add_argument(
+        "--variant",
+        choices=["map", "profiles"],
+        default="map",
+        help="map: fine-tune + segment (qgis_s4.png); profiles: the Profiles tab "
+        "(qgis_s4_profiles.png)",
+    )
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--size", type=int, default=64, help="demo scene side in pixels")
     parser.add_argument("--timeout", type=int, default=900, help="seconds for the QGIS run")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
+    if args.out is None:
+        name = "qgis_s4.png" if args.variant == "map" else "qgis_s4_profiles.png"
+        args.out = ROOT / "docs" / "images" / name
 
     if shutil.which("xvfb-run") is None:
         print("xvfb-run is missing: apt-get install xvfb", file=sys.stderr)
@@ -233,7 +283,27 @@ def main() -> int:
             "timeout": args.timeout,
             "width": 1600,
             "height": 1000,
+            "variant": args.variant,
+            "mislabel": 0,
+            "mislabel_as": "",
         }
+        if args.variant == "profiles":
+            # the parcel to mislabel: the largest of the first class, given the last class
+            import fiona
+
+            with fiona.open(scene.parcels) as src:
+                feats = [(f["properties"][scene.class_field], f["geometry"]) for f in src]
+            first = scene.class_names[0]
+
+            def area(geometry) -> float:
+                ring = geometry["coordinates"][0]
+                if geometry["type"] == "MultiPolygon":
+                    ring = ring[0]
+                return abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:])) / 2)
+
+            sizes = [area(g) if c == first else -1.0 for c, g in feats]
+            config["mislabel"] = sizes.index(max(sizes))
+            config["mislabel_as"] = scene.class_names[-1]
         startup = tmp / "startup.py"
         startup.write_text(STARTUP % {"config": json.dumps(config)})
         env = dict(os.environ)
