@@ -320,7 +320,8 @@ def main() -> int:
             "qgis", "--nologo", "--noversioncheck", "--hide-browser", "--profiles-path", str(profiles),
             "--code", str(startup),
         ]  # fmt: skip
-        print("running QGIS under Xvfb (fine-tune + segment in the dock) …", flush=True)
+        what = "fine-tune + segment" if args.variant == "map" else "class profiles"
+        print(f"running QGIS under Xvfb ({what} in the dock) …", flush=True)
         if args.out.exists():
             args.out.unlink()
         # Own process group: on a timeout QGIS and Xvfb go down with xvfb-run.

@@ -41,7 +41,24 @@ def describe_model(path: Path) -> Dict[str, Any]:
 def _format_model(path: Path, info: Dict[str, Any]) -> str:
     from ..diagnostics import format_mapping
 
-    return f"Model {path}\n" + format_mapping(info, 1)
+    info = dict(info)
+    history = info.pop("history", None) or []
+    return f"Model {path}\n" + format_mapping(info, 1) + _format_history(history)
+
+
+def _format_history(history: list) -> str:
+    """The per-epoch records as a small table (``--json`` prints them in full)."""
+    if not history:
+        return ""
+    keys = [k for k in dict.fromkeys(k for r in history for k in r) if k != "epoch"]
+    lines = ["  history (per epoch):", "    epoch  " + "  ".join(f"{k:>12s}" for k in keys)]
+    for i, record in enumerate(history):
+        cells = []
+        for k in keys:
+            v = record.get(k)
+            cells.append(f"{v:12.4g}" if isinstance(v, (int, float)) else f"{'':>12s}")
+        lines.append(f"    {record.get('epoch', i + 1)!s:>5}  " + "  ".join(cells))
+    return "\n".join(lines) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:
