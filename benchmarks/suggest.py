@@ -219,7 +219,7 @@ def run_site(args, name: str, root: Path, work: Path, rows: List[dict], notes: L
         (work / "suggest.json").write_text(json.dumps(saved, indent=1))
 
 
-def render(args, rows: List[dict], total: float, argv: Sequence[str]) -> str:
+def render(args, rows: List[dict], total: float, argvs: Sequence[Sequence[str]]) -> str:
     import torch
 
     out = [
@@ -229,8 +229,11 @@ def render(args, rows: List[dict], total: float, argv: Sequence[str]) -> str:
         f"({platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, torch "
         f"{torch.__version__}, {args.threads} thread(s); {total / 60:.0f} min of runs).",
         "",
-        "```\nQT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/suggest.py "
-        + " ".join(argv)
+        "```\n"
+        + "\n".join(
+            "QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/suggest.py " + " ".join(a)
+            for a in argvs
+        )
         + "\n```",
         "",
         "Start: K0 random 5 x 5 px squares per class (the squares protocol), the default path "
@@ -251,8 +254,8 @@ def render(args, rows: List[dict], total: float, argv: Sequence[str]) -> str:
         v = np.asarray(values, float) * 100
         return f"{v.mean():.1f} ± {v.std(ddof=1) if len(v) > 1 else 0:.1f}"
 
-    for name in dict.fromkeys(r["site"] for r in rows):
-        own = [r for r in rows if r["site"] == name]
+    for name, n_add in dict.fromkeys((r["site"], r["n_add"]) for r in rows):
+        own = [r for r in rows if r["site"] == name and r["n_add"] == n_add]
         rand = {r["seed"]: r["miou"] for r in own if r["arm"] == "random"}
         for arm in ("start",) + ARMS:
             sel = [r for r in own if r["arm"] == arm]
@@ -261,22 +264,24 @@ def render(args, rows: List[dict], total: float, argv: Sequence[str]) -> str:
             diffs = [r["miou"] - rand[r["seed"]] for r in sel if r["seed"] in rand]
             d = f"{100 * np.mean(diffs):+.1f}" if diffs and arm != "random" else ""
             wins = f"{sum(x > 0 for x in diffs)}/{len(diffs)}" if diffs and arm != "random" else ""
-            n_add = "0" if arm == "start" else f"{np.mean([r['added'] for r in sel]):.1f}"
+            added = "0" if arm == "start" else f"{np.mean([r['added'] for r in sel]):.1f}"
             out.append(
-                f"| {name} | {sel[0]['k0']} | {n_add} | {arm} | {len(sel)} | "
+                f"| {name} | {sel[0]['k0']} | {added} | {arm} | {len(sel)} | "
                 f"{fmt([r['miou'] for r in sel])} | {fmt([r['oa'] for r in sel])} | {d} | "
                 f"{wins} |"
             )
     out.append("")
-    for name in dict.fromkeys(r["site"] for r in rows):
-        sug = [r for r in rows if r["site"] == name and r["arm"] == "suggested"]
+    for name, n_add in dict.fromkeys((r["site"], r["n_add"]) for r in rows):
+        sug = [
+            r for r in rows if r["site"] == name and r["n_add"] == n_add and r["arm"] == "suggested"
+        ]
         if sug:
             merged: Dict[str, int] = {}
             for r in sug:
                 for c, v in r.get("classes", {}).items():
                     merged[c] = merged.get(c, 0) + v
             out.append(
-                f"- {name}: classes of the suggested squares over all seeds (truth): "
+                f"- {name}, {n_add} added: classes of the suggested squares over all seeds (truth): "
                 + ", ".join(f"{c} {v}" for c, v in sorted(merged.items(), key=lambda x: -x[1]))
             )
     out.append("")
@@ -291,11 +296,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore")
     if args.render:
-        rows, argv = [], []
+        rows, argvs = [], []
         for folder in args.render:
             saved = json.loads((Path(folder) / "suggest.json").read_text())
             rows += saved["rows"]
-            argv = argv or saved.get("argv", [])
+            argvs.append(saved.get("argv", []))
         total = sum(r["seconds"] for r in rows)
     else:
         root = data_root(args.data)
@@ -306,8 +311,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for name in args.sites:
             run_site(args, name, root, work, rows, [])
         total = time.perf_counter() - started
-        argv = [a for a in sys.argv[1:] if a != "--no-md"]
-    body = render(args, rows, total, argv)
+        argvs = [[a for a in sys.argv[1:] if a != "--no-md"]]
+    body = render(args, rows, total, argvs)
     print(body)
     if not args.no_md:
         write_md(Path(args.out_md), body)

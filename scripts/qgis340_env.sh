@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="${S4_TRIXIE_ROOT:-/opt/s4-trixie}"
 MIRROR="${S4_TRIXIE_MIRROR:-http://deb.debian.org/debian}"
 STAMP="$ROOT/.s4-qgis340-ok-2"  # -2: with rustac
-PACKAGES="qgis python3-qgis qgis-providers python3-rasterio python3-fiona python3-numpy python3-pytest python3-tqdm python3-venv python3-pip ca-certificates"
+PACKAGES="qgis python3-qgis qgis-providers python3-rasterio python3-fiona python3-numpy python3-pytest python3-tqdm python3-matplotlib python3-venv python3-pip ca-certificates"
 
 if [ -f "$STAMP" ]; then
   echo "QGIS 3.40 chroot: $ROOT (reused; remove $STAMP to rebuild)"
