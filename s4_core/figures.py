@@ -115,7 +115,7 @@ def profiles_figure(
     title: Optional[str] = None,
     fig=None,
 ):
-    """Per variable (NDVI, VV, VH) one panel: each class's mean over time with a band of
+    """Per variable (NDVI or NDRE, VV, VH) one panel: each class's mean over time with a band of
     +- one standard deviation; the polygons in ``selected`` (0-based positions) as thin lines
     of their class's colour, outlier polygons dashed when ``show_outliers``."""
     names = list(profiles.variables)
@@ -148,7 +148,7 @@ def profiles_figure(
                 continue
             style = "--" if p in outliers else "-"
             ax.plot(dates[ok], y[ok], style, lw=0.9, color=class_colour(colors, c), alpha=0.9)
-        unit = {"NDVI": "NDVI", "VV": "VV (dB)", "VH": "VH (dB)"}.get(name, name)
+        unit = {"VV": "VV (dB)", "VH": "VH (dB)"}.get(name, name)
         ax.set_ylabel(unit)
         ax.grid(True, alpha=0.3)
     if title:

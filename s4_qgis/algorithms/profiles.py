@@ -27,12 +27,13 @@ class ClassProfiles(S4Algorithm):
     GROUP = GROUP_EVALUATE
     HELP = tr_noop(
         "Per class of a label layer, the mean and spread (one standard deviation over the "
-        "class's pixels) over time of NDVI (Sentinel-2; clouds, shadows and no data masked "
+        "class's pixels) over time of NDVI (Sentinel-2, or the red-edge NDRE without B04; clouds, shadows and no data masked "
         "with the SCL band: classes 0 1 3 8 9 10) and of VV / VH (Sentinel-1, dB). Shows "
         "whether the classes differ at all, and which polygons do not look like their class."
         "<br><br><b>Outliers</b>: every date is scaled by the usual within-class spread; a "
-        "polygon is flagged when its profile is closer to another class's mean than to the mean "
-        "of the other polygons of its class, or further than THRESHOLD spreads from it.<br><br>"
+        "polygon is flagged when its profile is at most half as far from another class's mean "
+        "as from the mean of the other polygons of its class, or further than THRESHOLD "
+        "spreads from it.<br><br>"
         "Outputs: the numbers as CSV (kind, class, polygon, variable, date, mean, std, n: one "
         "row per class or polygon, variable and date; polygons numbered from 0 in the layer's "
         "order) and a figure (PNG, SVG or PDF)."
