@@ -243,7 +243,10 @@ def render(args, rows: List[dict], total: float, argvs: Sequence[Sequence[str]])
         "(uniform over the squares that fit inside a labelled parcel: the same pool), or "
         "*random-per-class* (`--add` per class, as an analyst who picks fields of every "
         "class; classes whose parcels hold no free 5 x 5 square get fewer). Test: every labelled pixel but all arms' squares and their 1-px "
-        "margins (the same pixels for every arm of a seed).",
+        "margins (the same pixels for every arm of a seed). The pretrained checkpoint of each site "
+        "is the engine-default one `benchmarks/squares.py` wrote (reused with `--reuse`). The "
+        "suggestion may return fewer squares than asked when the spread-out, one-class squares "
+        "run out (column 3 is the mean number added).",
         "",
         "| site | K0 | squares added (mean) | arm | runs | mIoU % | OA % | mIoU − random (points) | "
         "wins vs random |",
