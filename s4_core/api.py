@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from .errors import DataError
-from .settings import ALIGN, EVALUATE, EXPORT, FINETUNE, PRETRAIN, SEGMENT
+from .settings import ALIGN, EVALUATE, EXPORT, FINETUNE, PRETRAIN, PROFILES, SEGMENT, SUGGEST
 from .validate import check_align, check_less, check_outputs
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -456,6 +456,7 @@ def model_info(path: PathLike) -> Dict:
 
 
 # ----------------------------------------------------------------------------- insight
+@PROFILES.api
 def class_profiles(
     labels: PathLike,
     class_field: str,
@@ -465,10 +466,9 @@ def class_profiles(
     out_csv: Optional[PathLike] = None,
     out_figure: Optional[PathLike] = None,
     labels_layer: Optional[str] = None,
-    threshold: float = 2.0,
-    max_cloud_fraction: Optional[float] = None,
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
+    **options: Any,
 ) -> Dict:
     """Per-class NDVI (S2, cloud-masked) and VV/VH (S1, dB) profiles of a label layer and the
     polygons whose profile sits far from their class (``s4_core.profiles``); optionally the
@@ -496,8 +496,9 @@ def class_profiles(
         s2=_as_source(s2) if _is_sources(s2) else None,
         s1=_as_source(s1) if _is_sources(s1) else None,
         labels_layer=labels_layer,
-        max_cloud_fraction=max_cloud_fraction,
-        threshold=threshold,
+        max_cloud_fraction=options["max_cloud_fraction"],
+        threshold=options["threshold"],
+        ratio=options["ratio"],
         progress=progress,
         cancel=cancel,
     )
@@ -512,6 +513,7 @@ def class_profiles(
     return out
 
 
+@SUGGEST.api
 def suggest_labels(
     model: PathLike,
     out: PathLike,
@@ -520,19 +522,12 @@ def suggest_labels(
     s2: Optional[Sources] = None,
     labels: Optional[PathLike] = None,
     labels_layer: Optional[str] = None,
-    number: int = 20,
-    size: int = 5,
-    method: str = "margin",
-    seed: int = 0,
     bounds: Optional[Sequence[float]] = None,
     bounds_crs=None,
-    tile_size: int = 128,
-    overlap: int = 32,
-    batch_size: int = 4,
-    device: str = "auto",
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
     log: Optional[Log] = None,
+    **options: Any,
 ) -> Dict:
     """Where to label next: ``number`` squares of ``size`` x ``size`` px where the model is
     least sure (``s4_core.suggest``), away from the polygons of ``labels``, written as a
@@ -541,14 +536,7 @@ def suggest_labels(
     """
     import tempfile
 
-    from .suggest import METHODS
-
-    if method not in METHODS:
-        raise DataError(f"method {method!r}: choose one of {', '.join(METHODS)}")
-    if not 1 <= int(number) <= 100000:
-        raise DataError(f"number of suggestions must be 1 to 100000, got {number}")
-    if not 1 <= int(size) <= 256:
-        raise DataError(f"square size must be 1 to 256 px, got {size}")
+    number, size, method, seed = (options[k] for k in ("number", "size", "method", "seed"))
     out = Path(os.fspath(out))
     if out.suffix.lower() != ".gpkg":
         raise DataError(f"output suggestions {out}: give a GeoPackage (.gpkg) file")
@@ -566,7 +554,8 @@ def suggest_labels(
         seg = segment(
             model, Path(tmp) / "classes.tif", s1=s1, s2=s2, bounds=bounds,
             bounds_crs=bounds_crs, probabilities_out=Path(tmp) / "probabilities.tif",
-            tile_size=tile_size, overlap=overlap, batch_size=batch_size, device=device,
+            tile_size=options["tile_size"], overlap=options["overlap"],
+            batch_size=options["batch_size"], device=options["device"],
             progress=_inner, cancel=cancel, log=log,
         )  # fmt: skip
         result = suggest_from_probabilities(

@@ -404,6 +404,7 @@ def class_profiles(
     labels_layer: Optional[str] = None,
     max_cloud_fraction: Optional[float] = None,
     threshold: float = DEFAULT_THRESHOLD,
+    ratio: float = DEFAULT_RATIO,
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
 ) -> ClassProfiles:
@@ -440,7 +441,7 @@ def class_profiles(
         messages += [m for m in msgs if m not in messages]
     assert cmap is not None and poly_class is not None
     names = list(cmap.names)
-    checks = check_polygons(variables, names, poly_class, threshold)
+    checks = check_polygons(variables, names, poly_class, threshold, ratio)
     return ClassProfiles(names, variables, checks, poly_class, float(threshold), messages)
 
 

@@ -647,6 +647,75 @@ EVALUATE = Operation(
     ),  # fmt: skip
 )
 
+PROFILES = Operation(
+    "class_profiles",
+    Setting(
+        "threshold",
+        "float",
+        2.0,
+        low=0,
+        low_open=True,
+        ui_max=100,
+        advanced=True,
+        help="flag a polygon further than this many within-class spreads from its class",
+        label=tr_noop("Outlier threshold (within-class spreads)"),
+    ),  # fmt: skip
+    Setting(
+        "ratio",
+        "float",
+        0.5,
+        low=0,
+        high=1,
+        advanced=True,
+        help="flag a polygon whose distance to another class is below this share of its "
+        "distance to its own class",
+        label=tr_noop("Outlier ratio (distance to another class / to its own)"),
+    ),  # fmt: skip
+    MAX_CLOUD,
+)
+
+SUGGEST = Operation(
+    "suggest_labels",
+    Setting(
+        "number",
+        "int",
+        20,
+        low=1,
+        high=100000,
+        ui_max=10000,
+        help="squares to propose",
+        label=tr_noop("Number of squares"),
+    ),  # fmt: skip
+    Setting(
+        "size",
+        "int",
+        5,
+        low=1,
+        high=256,
+        advanced=True,
+        help="side of a square in pixels",
+        label=tr_noop("Square side (pixels)"),
+    ),  # fmt: skip
+    Setting(
+        "method",
+        "str",
+        "margin",
+        choices=("margin", "entropy"),
+        advanced=True,
+        help="margin: 1 - (p1 - p2) of the two most probable classes; entropy: of all classes",
+        label=tr_noop("Uncertainty"),
+        labels=(
+            tr_noop("Margin (gap between the two most probable classes)"),
+            tr_noop("Entropy of the class probabilities"),
+        ),
+    ),  # fmt: skip
+    SEED(help="random seed (ties between equal squares)", label=tr_noop("Random seed (ties)")),
+    DEVICE,
+    SEGMENT["tile_size"],
+    SEGMENT["overlap"],
+    SEGMENT["batch_size"],
+)
+
 FETCH = Operation(
     "fetch",
     MAX_CLOUD(

@@ -54,7 +54,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from s4_core.settings import DEVICE, FINETUNE, SEGMENT
+from s4_core.settings import DEVICE, FINETUNE, SEGMENT, SUGGEST
 
 from .compat import LAYER_FILTER_POLYGON
 from .i18n import tr
@@ -333,9 +333,8 @@ class S4DockWidget(QgsDockWidget):
         self.segment_button.clicked.connect(lambda: self.start_segment())
         form.addRow("", self.segment_button)
         suggest_row = QHBoxLayout()
-        self.suggest_spin = QSpinBox(tab)
-        self.suggest_spin.setRange(1, 1000)
-        self.suggest_spin.setValue(10)
+        self.suggest_spin = setting_widget(SUGGEST["number"], tab)
+        set_widget_value(self.suggest_spin, SUGGEST["number"], 10)
         self.suggest_spin.setToolTip(tr("Number of 5 x 5 px squares to propose"))
         self.suggest_button = QPushButton(tr("Where to label next"), tab)
         self.suggest_button.setToolTip(

@@ -7,11 +7,12 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterVectorLayer,
 )
 
-from ..compat import NUMBER_DOUBLE, SOURCE_POLYGON
+from s4_core.settings import PROFILES
+
+from ..compat import SOURCE_POLYGON
 from ..i18n import tr, tr_noop
 from ..layers import feature_count_with_geometry, vector_for_engine
 from .base import GROUP_EVALUATE, S4Algorithm
@@ -50,11 +51,7 @@ class ClassProfiles(S4Algorithm):
                 "CLASS_FIELD", tr("Class field"), parentLayerParameterName="LABELS"
             )
         )
-        param = QgsProcessingParameterNumber(
-            "THRESHOLD", tr("Outlier threshold (within-class spreads)"), NUMBER_DOUBLE, 2.0,
-            False, 0.1, 100.0,
-        )  # fmt: skip
-        self.add_parameter(param, advanced=True)
+        self.add_settings(PROFILES)
         self.addParameter(
             QgsProcessingParameterFileDestination(
                 "OUTPUT", tr("Profiles (CSV)"), "CSV (*.csv)", optional=True
@@ -110,9 +107,9 @@ class ClassProfiles(S4Algorithm):
                 s1=self.sources(s1),
                 out_csv=out,
                 out_figure=figure,
-                threshold=self.parameterAsDouble(parameters, "THRESHOLD", context),
                 progress=progress,
                 cancel=cancel,
+                **self.setting_values(parameters, context, PROFILES),
             )
         finally:
             self.cleanup_temp()

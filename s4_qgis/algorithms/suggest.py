@@ -7,24 +7,19 @@ import os
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFile,
     QgsProcessingParameterVectorDestination,
     QgsProcessingParameterVectorLayer,
 )
 
+from s4_core.settings import SUGGEST
+
 from ..compat import SOURCE_POLYGON
 from ..i18n import tr, tr_noop
 from ..layers import feature_count_with_geometry, vector_for_engine
 from .base import GROUP_MAP, S4Algorithm
 from .segment import CHECKPOINT_FILTER, check_output_suffix
-
-METHODS = ["margin", "entropy"]
-METHOD_LABELS = [
-    tr_noop("Margin (gap between the two most probable classes)"),
-    tr_noop("Entropy of the class probabilities"),
-]
 
 
 class SuggestLabels(S4Algorithm):
@@ -57,15 +52,8 @@ class SuggestLabels(S4Algorithm):
                 "LABELS", tr("Existing labels (avoided)"), [SOURCE_POLYGON], optional=True
             )
         )
-        self.add_int("NUMBER", tr("Number of squares"), 20, 1, 10000)
         self.addParameter(QgsProcessingParameterExtent("EXTENT", tr("Extent"), optional=True))
-        self.add_int("SIZE", tr("Square side (pixels)"), 5, 1, 256, advanced=True)
-        param = QgsProcessingParameterEnum(
-            "METHOD", tr("Uncertainty"), options=[tr(o) for o in METHOD_LABELS], defaultValue=0
-        )
-        self.add_parameter(param, advanced=True)
-        self.add_int("SEED", tr("Random seed (ties)"), 0, 0, 2**31 - 1, advanced=True)
-        self.add_device_parameter()
+        self.add_settings(SUGGEST)
         self.addParameter(
             QgsProcessingParameterVectorDestination(
                 "OUTPUT", tr("Squares to label next"), SOURCE_POLYGON
@@ -127,16 +115,12 @@ class SuggestLabels(S4Algorithm):
             s1=self.sources(s1),
             s2=self.sources(s2),
             labels=self._labels_path,
-            number=self.parameterAsInt(parameters, "NUMBER", context),
-            size=self.parameterAsInt(parameters, "SIZE", context),
-            method=METHODS[self.parameterAsEnum(parameters, "METHOD", context)],
-            seed=self.parameterAsInt(parameters, "SEED", context),
             bounds=bounds,
             bounds_crs=bounds_crs,
-            device=device,
             progress=progress,
             cancel=cancel,
             log=log,
+            **self.setting_values(parameters, context, SUGGEST),
         )
         feedback.pushInfo(f"{result['n']} squares written to {out}")
         return {"OUTPUT": out, "N": result["n"]}

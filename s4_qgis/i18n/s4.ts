@@ -14,12 +14,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="65"/>
+        <location filename="../algorithms/suggest.py" line="49"/>
         <source>Sentinel-1 layers (one per date)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="64"/>
+        <location filename="../algorithms/suggest.py" line="48"/>
         <source>Sentinel-2 layers (one per date)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -34,7 +34,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="136"/>
+        <location filename="../dock.py" line="148"/>
         <source>Output folder</source>
         <translation type="unfinished"></translation>
     </message>
@@ -79,7 +79,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="127"/>
+        <location filename="../dock.py" line="133"/>
         <source>Train</source>
         <translation type="unfinished"></translation>
     </message>
@@ -149,13 +149,8 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="79"/>
+        <location filename="../algorithms/evaluate.py" line="80"/>
         <source>Evaluate segmentation</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../algorithms/evaluate.py" line="81"/>
-        <source>Compares an S4 class raster with reference data: overall accuracy (OA), mean intersection over union (mIoU), IoU per class and the confusion matrix.&lt;br&gt;&lt;br&gt;&lt;b&gt;Class raster&lt;/b&gt;: output of &apos;S4 segment time series&apos;.&lt;br&gt;&lt;b&gt;Reference&lt;/b&gt;: polygons with a class-name field (give &lt;b&gt;Class field&lt;/b&gt;) or a class raster; classes are matched by name.&lt;br&gt;&lt;br&gt;Outputs: OA and mIoU, and a table with one row per reference class: class_name, iou, support (reference pixels), then the confusion-matrix counts, one column per predicted class (pred_&amp;lt;class&amp;gt;).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -164,42 +159,42 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="94"/>
+        <location filename="../algorithms/evaluate.py" line="97"/>
         <source>Reference (polygons or class raster)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="101"/>
+        <location filename="../algorithms/evaluate.py" line="104"/>
         <source>Class field of the reference polygons</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="114"/>
+        <location filename="../algorithms/evaluate.py" line="128"/>
         <source>Overall accuracy</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="115"/>
+        <location filename="../algorithms/evaluate.py" line="129"/>
         <source>Mean IoU</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="121"/>
+        <location filename="../algorithms/evaluate.py" line="135"/>
         <source>REFERENCE: choose reference polygons or a class raster</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="127"/>
+        <location filename="../algorithms/evaluate.py" line="141"/>
         <source>CLASS_FIELD: REFERENCE &apos;{0}&apos; is a vector layer: choose the field that holds its class names</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="136"/>
+        <location filename="../algorithms/evaluate.py" line="150"/>
         <source>REFERENCE: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="141"/>
+        <location filename="../algorithms/evaluate.py" line="155"/>
         <source>REFERENCE must be a vector or a raster layer</source>
         <translation type="unfinished"></translation>
     </message>
@@ -209,7 +204,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="167"/>
+        <location filename="../algorithms/evaluate.py" line="181"/>
         <source>OUTPUT: the table could not be created</source>
         <translation type="unfinished"></translation>
     </message>
@@ -304,12 +299,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="650"/>
+        <location filename="../../s4_core/settings.py" line="719"/>
         <source>Largest S2 cloud fraction in the extent (0..1)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="650"/>
+        <location filename="../../s4_core/settings.py" line="719"/>
         <source>Pixel size (m)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -429,12 +424,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="80"/>
+        <location filename="../algorithms/profiles.py" line="46"/>
         <source>Labelled polygons</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="260"/>
+        <location filename="../dock.py" line="272"/>
         <source>Class field</source>
         <translation type="unfinished"></translation>
     </message>
@@ -494,7 +489,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="101"/>
+        <location filename="../algorithms/profiles.py" line="70"/>
         <source>LABELS: choose a polygon layer with labelled polygons</source>
         <translation type="unfinished"></translation>
     </message>
@@ -504,7 +499,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="115"/>
+        <location filename="../algorithms/suggest.py" line="76"/>
         <source>LABELS: {error}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -569,7 +564,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="66"/>
+        <location filename="../algorithms/suggest.py" line="43"/>
         <source>Fine-tuned S4 model</source>
         <translation type="unfinished"></translation>
     </message>
@@ -749,418 +744,418 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="126"/>
+        <location filename="../dock.py" line="132"/>
         <source>Data</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="320"/>
+        <location filename="../dock.py" line="332"/>
         <source>Segment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="591"/>
+        <location filename="../dock.py" line="629"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="135"/>
+        <location filename="../dock.py" line="147"/>
         <source>Fine-tuned models and class maps are written here</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="140"/>
+        <location filename="../dock.py" line="152"/>
         <source>Check</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="141"/>
+        <location filename="../dock.py" line="153"/>
         <source>Which device will the engine use?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="145"/>
+        <location filename="../dock.py" line="157"/>
         <source>Device</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="153"/>
+        <location filename="../dock.py" line="165"/>
         <source>Cancel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="159"/>
+        <location filename="../dock.py" line="171"/>
         <source>Ready</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="165"/>
+        <location filename="../dock.py" line="177"/>
         <source>Log</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="172"/>
+        <location filename="../dock.py" line="184"/>
         <source>Sentinel-2 (optical) layers of the project, by date:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="175"/>
+        <location filename="../dock.py" line="187"/>
         <source>Sentinel-1 (radar) layers of the project, by date:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="181"/>
+        <location filename="../dock.py" line="193"/>
         <source>Refresh</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="183"/>
+        <location filename="../dock.py" line="195"/>
         <source>Check all</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="185"/>
+        <location filename="../dock.py" line="197"/>
         <source>Uncheck all</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="190"/>
+        <location filename="../dock.py" line="202"/>
         <source>Download S1 + S2 for the map extent…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="191"/>
+        <location filename="../dock.py" line="203"/>
         <source>Search a STAC catalog and download the Sentinel-1 and Sentinel-2 series of the current map extent (Processing: Download Sentinel-1/-2 time series); the series are added to the project</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="200"/>
+        <location filename="../dock.py" line="212"/>
         <source>Add one GeoTIFF per acquisition to the project (Layer &gt; Add Raster Layer); checked layers are used for fine-tuning and segmentation.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="228"/>
+        <location filename="../dock.py" line="240"/>
         <source>Cannot open the download dialog: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="237"/>
+        <location filename="../dock.py" line="249"/>
         <source>e.g. wheat, maize, potatoes, grassland</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="238"/>
+        <location filename="../dock.py" line="250"/>
         <source>From model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="239"/>
+        <location filename="../dock.py" line="251"/>
         <source>Use the class names of the loaded model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="243"/>
+        <location filename="../dock.py" line="255"/>
         <source>Classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="244"/>
+        <location filename="../dock.py" line="256"/>
         <source>New label layer…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="245"/>
+        <location filename="../dock.py" line="257"/>
         <source>Create a GeoPackage polygon layer whose form offers the classes, add it to the project and start digitising</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="259"/>
+        <location filename="../dock.py" line="271"/>
         <source>Label layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="969"/>
+        <location filename="../dock.py" line="1199"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="263"/>
+        <location filename="../dock.py" line="275"/>
         <source>Pretrained checkpoint to start from; empty = from scratch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="264"/>
+        <location filename="../dock.py" line="276"/>
         <source>Start from</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="266"/>
+        <location filename="../dock.py" line="278"/>
         <source>Map from</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="268"/>
+        <location filename="../dock.py" line="280"/>
         <source>Pixel head (default): the pretrained network stays frozen; small per-pixel classifiers learn from each pixel&apos;s monthly series and the network&apos;s features, and the map is smoothed inside fields (seconds on a CPU). 3D U-Net: the paper&apos;s fine-tuning of the whole network (epochs, crop and batch size apply to it).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="280"/>
+        <location filename="../dock.py" line="292"/>
         <source>Epochs (3D U-Net)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="283"/>
+        <location filename="../dock.py" line="295"/>
         <source>Few polygons of unequal size</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="284"/>
+        <location filename="../dock.py" line="296"/>
         <source>3D U-Net head: freeze the pretrained encoder and use an unweighted loss (the default weighting): with a handful of polygons of very different areas this maps unseen fields better</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="292"/>
+        <location filename="../dock.py" line="304"/>
         <source>Fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="301"/>
+        <location filename="../dock.py" line="313"/>
         <source>Current map extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="301"/>
+        <location filename="../dock.py" line="313"/>
         <source>Extent of a layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="301"/>
+        <location filename="../dock.py" line="313"/>
         <source>Whole scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="308"/>
+        <location filename="../dock.py" line="320"/>
         <source>Area</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="309"/>
+        <location filename="../dock.py" line="321"/>
         <source>Layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="314"/>
+        <location filename="../dock.py" line="326"/>
         <source>Also write class polygons (GeoPackage)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="319"/>
+        <location filename="../dock.py" line="331"/>
         <source>Smallest polygon</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="330"/>
+        <location filename="../dock.py" line="358"/>
         <source>No model loaded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="333"/>
+        <location filename="../dock.py" line="361"/>
         <source>Load…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="335"/>
+        <location filename="../dock.py" line="363"/>
         <source>Save as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="337"/>
+        <location filename="../dock.py" line="365"/>
         <source>Info</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="494"/>
+        <location filename="../dock.py" line="524"/>
         <source>{0}
 bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="601"/>
+        <location filename="../dock.py" line="639"/>
         <source>Load a fine-tuned model first (Model tab) to use its class names</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="618"/>
+        <location filename="../dock.py" line="656"/>
         <source>Type the class names first (comma separated) or load a model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="622"/>
+        <location filename="../dock.py" line="660"/>
         <source>New S4 label layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="622"/>
+        <location filename="../dock.py" line="660"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="652"/>
+        <location filename="../dock.py" line="690"/>
         <source>Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="694"/>
+        <location filename="../dock.py" line="737"/>
         <source>Cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="846"/>
+        <location filename="../dock.py" line="1089"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="728"/>
+        <location filename="../dock.py" line="771"/>
         <source>No {0} layers checked (Data tab): add the {1} images to the project</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="736"/>
+        <location filename="../dock.py" line="988"/>
         <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="740"/>
+        <location filename="../dock.py" line="992"/>
         <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="743"/>
+        <location filename="../dock.py" line="995"/>
         <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="887"/>
+        <location filename="../dock.py" line="931"/>
         <source>device: {0} ({1})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="784"/>
+        <location filename="../dock.py" line="827"/>
         <source>S4 fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="786"/>
+        <location filename="../dock.py" line="829"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from {4}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="790"/>
+        <location filename="../dock.py" line="833"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from scratch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="803"/>
+        <location filename="../dock.py" line="847"/>
         <source>Fine-tuned model saved: {0} (validation mIoU {1}, {2} s on {3})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="822"/>
+        <location filename="../dock.py" line="866"/>
         <source>Fine-tuning failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="850"/>
+        <location filename="../dock.py" line="1093"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="858"/>
+        <location filename="../dock.py" line="902"/>
         <source>No {wanted} layers checked (Data tab) for this model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="892"/>
+        <location filename="../dock.py" line="936"/>
         <source>S4 segment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="893"/>
+        <location filename="../dock.py" line="937"/>
         <source>Segmenting with {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="900"/>
+        <location filename="../dock.py" line="944"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="904"/>
+        <location filename="../dock.py" line="948"/>
         <source>Segmentation failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="911"/>
+        <location filename="../dock.py" line="955"/>
         <source>S4 classes ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="918"/>
+        <location filename="../dock.py" line="962"/>
         <source>Could not open the class map {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="920"/>
+        <location filename="../dock.py" line="964"/>
         <source>S4 class polygons ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="931"/>
+        <location filename="../dock.py" line="975"/>
         <source>pixels per class: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="932"/>
+        <location filename="../dock.py" line="976"/>
         <source>Class map added: {0} ({1} s on {2})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="948"/>
+        <location filename="../dock.py" line="1178"/>
         <source>Load S4 model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="954"/>
+        <location filename="../dock.py" line="1184"/>
         <source>Model file not found: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="960"/>
+        <location filename="../dock.py" line="1190"/>
         <source>Model loaded: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="966"/>
+        <location filename="../dock.py" line="1196"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="969"/>
+        <location filename="../dock.py" line="1199"/>
         <source>Save S4 model as</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="985"/>
+        <location filename="../dock.py" line="1215"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="991"/>
+        <location filename="../dock.py" line="1221"/>
         <source>Model saved as {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1038"/>
+        <location filename="../dock.py" line="1272"/>
         <source>device: {text}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1195,12 +1190,12 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="831"/>
+        <location filename="../dock.py" line="875"/>
         <source>Choose the layer whose extent to map (Segment tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="837"/>
+        <location filename="../dock.py" line="881"/>
         <source>The chosen extent is empty: zoom to the scene or pick another area</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1257,6 +1252,276 @@ bands: {1}</source>
     <message>
         <location filename="../dialogs/dependencies_dialog.py" line="217"/>
         <source>(none found)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="82"/>
+        <source>Compares an S4 class raster with reference data: overall accuracy (OA), mean intersection over union (mIoU), IoU per class and the confusion matrix.&lt;br&gt;&lt;br&gt;&lt;b&gt;Class raster&lt;/b&gt;: output of &apos;S4 segment time series&apos;.&lt;br&gt;&lt;b&gt;Reference&lt;/b&gt;: polygons with a class-name field (give &lt;b&gt;Class field&lt;/b&gt;) or a class raster; classes are matched by name.&lt;br&gt;&lt;br&gt;Outputs: OA and mIoU, and a table with one row per reference class: class_name, iou, support (reference pixels), then the confusion-matrix counts, one column per predicted class (pred_&amp;lt;class&amp;gt;); the confusion matrix as a figure (PNG or SVG; optional) and an HTML report (scores, per-class IoU, the matrix with its figure) that QGIS shows in the results viewer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="117"/>
+        <source>Confusion matrix figure (PNG or SVG)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="123"/>
+        <source>Evaluation report (HTML)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="205"/>
+        <source>OUTPUT_FIGURE must be a .png, .svg or .pdf file, not {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/profiles.py" line="27"/>
+        <source>Class profiles (NDVI, VV, VH over time)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/profiles.py" line="29"/>
+        <source>Per class of a label layer, the mean and spread (one standard deviation over the class&apos;s pixels) over time of NDVI (Sentinel-2, or the red-edge NDRE without B04; clouds, shadows and no data masked with the SCL band: classes 0 1 3 8 9 10) and of VV / VH (Sentinel-1, dB). Shows whether the classes differ at all, and which polygons do not look like their class.&lt;br&gt;&lt;br&gt;&lt;b&gt;Outliers&lt;/b&gt;: every date is scaled by the usual within-class spread; a polygon is flagged when its profile is at most half as far from another class&apos;s mean as from the mean of the other polygons of its class, or further than THRESHOLD spreads from it.&lt;br&gt;&lt;br&gt;Outputs: the numbers as CSV (kind, class, polygon, variable, date, mean, std, n: one row per class or polygon, variable and date; polygons numbered from 0 in the layer&apos;s order) and a figure (PNG, SVG or PDF).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/profiles.py" line="55"/>
+        <source>Profiles (CSV)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/profiles.py" line="60"/>
+        <source>Profiles figure (PNG or SVG)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/profiles.py" line="65"/>
+        <source>Outlier polygons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/profiles.py" line="76"/>
+        <source>LABELS: layer &apos;{0}&apos; has no polygons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/profiles.py" line="91"/>
+        <source>No input layers: give the Sentinel-2 (SENTINEL2) and/or Sentinel-1 (SENTINEL1) layers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="27"/>
+        <source>Where to label next (least confident squares)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="29"/>
+        <source>Proposes small squares (5 x 5 pixels, like an analyst&apos;s label squares) where a fine-tuned S4 model is least sure of the class, spread over the area and over the predicted classes, away from the existing labels. Label them (copy a square into the label layer with its class) and fine-tune again: a few well-placed squares teach the model more than squares where it is already right.&lt;br&gt;&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt; (optional): the polygons already labelled; no square touches them.&lt;br&gt;Squares lie inside one predicted class (not across field borders). The same inputs and SEED give the same squares.&lt;br&gt;&lt;br&gt;Output: a polygon layer with fields rank (1 = least sure), uncertainty, predicted, confidence and an empty label field.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="50"/>
+        <source>Existing labels (avoided)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="55"/>
+        <source>Extent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="57"/>
+        <source>Squares to label next</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="62"/>
+        <source>Squares proposed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="70"/>
+        <source>LABELS: not a valid polygon layer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="88"/>
+        <source>MODEL: checkpoint file not found: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="94"/>
+        <source>No input layers: give the layers of the modality the model was fine-tuned for</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="139"/>
+        <source>Profiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="141"/>
+        <source>Curves</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="338"/>
+        <source>Number of 5 x 5 px squares to propose</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="339"/>
+        <source>Where to label next</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="340"/>
+        <source>Propose small squares where the model is least sure, spread over the area and the predicted classes, away from the label layer&apos;s polygons: label them and fine-tune again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="350"/>
+        <source>Suggest</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1012"/>
+        <source>No Sentinel-2 or Sentinel-1 layers checked (Data tab)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1034"/>
+        <source>S4 class profiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1035"/>
+        <source>Class profiles of &apos;{0}&apos; ({1})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1041"/>
+        <source>Class profiles failed: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1049"/>
+        <source>Class profiles of {0} classes; {1} outlier polygon(s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1100"/>
+        <source>No layers checked (Data tab) for this model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1144"/>
+        <source>S4 where to label next</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1134"/>
+        <source>Looking for where {0} is least sure</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1140"/>
+        <source>Suggestions failed: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1148"/>
+        <source>Could not open the suggestions {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1151"/>
+        <source>No square to suggest: every valid place is labelled already or lies on a class border; label fewer areas or map a larger extent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1162"/>
+        <source>{0} squares to label added ({1}): label them in the label layer and fine-tune again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1251"/>
+        <source>Training curves ({0} epochs recorded)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plots.py" line="40"/>
+        <source>Plots need matplotlib ({error}): on Debian/Ubuntu install python3-matplotlib; QGIS on Windows and macOS includes it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plots.py" line="96"/>
+        <source>Class profiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plots.py" line="97"/>
+        <source>NDVI (Sentinel-2, cloud-masked) and VV / VH (Sentinel-1, dB) over time per class of the label layer (Train tab), from the checked layers; polygons whose profile sits far from their class are listed below</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plots.py" line="104"/>
+        <source>Show selected polygons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plots.py" line="111"/>
+        <source>Outlier polygons (click to zoom):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plots.py" line="134"/>
+        <source>feature {0} ({1}): {2}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plots.py" line="140"/>
+        <source>none: every polygon&apos;s profile is near its class</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="650"/>
+        <source>Outlier threshold (within-class spreads)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="650"/>
+        <source>Outlier ratio (distance to another class / to its own)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="677"/>
+        <source>Number of squares</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="677"/>
+        <source>Square side (pixels)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="677"/>
+        <source>Uncertainty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="677"/>
+        <source>Margin (gap between the two most probable classes)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="677"/>
+        <source>Entropy of the class probabilities</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="677"/>
+        <source>Random seed (ties)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

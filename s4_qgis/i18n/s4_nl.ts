@@ -14,12 +14,12 @@
         <translation>Brengt een Sentinel-1- en een Sentinel-2-tijdreeks op één raster en één tijdas, zoals S4 bij het voortrainen doet (artikel, sectie 5): beide worden herbemonsterd op het Sentinel-2-raster, de kortste reeks wordt behouden en elk van haar datums wordt gekoppeld aan de dichtstbijzijnde opname van de andere sensor.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname (datums gelezen uit de bestanden).&lt;br&gt;&lt;b&gt;Grootste datumverschil&lt;/b&gt; (optioneel, dagen): paren die verder uit elkaar liggen vallen weg.&lt;br&gt;&lt;b&gt;Grootste wolkenfractie&lt;/b&gt; (optioneel, 0..1): Sentinel-2-datums waarvan de SCL-band meer wolken aangeeft vallen weg.&lt;br&gt;&lt;br&gt;Uitvoermap: de uitgelijnde S1- en S2-stapels (GeoTIFF's met meerdere banden, één band per datum en band) en de datumtabel (CSV).</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="65"/>
+        <location filename="../algorithms/suggest.py" line="49"/>
         <source>Sentinel-1 layers (one per date)</source>
         <translation>Sentinel-1-lagen (één per datum)</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="64"/>
+        <location filename="../algorithms/suggest.py" line="48"/>
         <source>Sentinel-2 layers (one per date)</source>
         <translation>Sentinel-2-lagen (één per datum)</translation>
     </message>
@@ -34,7 +34,7 @@
         <translation>Grootste S2-wolkenfractie (0..1)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="136"/>
+        <location filename="../dock.py" line="148"/>
         <source>Output folder</source>
         <translation>Uitvoermap</translation>
     </message>
@@ -79,7 +79,7 @@
         <translation>Gegevens voorbereiden</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="127"/>
+        <location filename="../dock.py" line="133"/>
         <source>Train</source>
         <translation>Trainen</translation>
     </message>
@@ -149,14 +149,9 @@
         <translation>{name} moet een getal zijn, niet {value!r}</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="79"/>
+        <location filename="../algorithms/evaluate.py" line="80"/>
         <source>Evaluate segmentation</source>
         <translation>Segmentatie evalueren</translation>
-    </message>
-    <message>
-        <location filename="../algorithms/evaluate.py" line="81"/>
-        <source>Compares an S4 class raster with reference data: overall accuracy (OA), mean intersection over union (mIoU), IoU per class and the confusion matrix.&lt;br&gt;&lt;br&gt;&lt;b&gt;Class raster&lt;/b&gt;: output of &apos;S4 segment time series&apos;.&lt;br&gt;&lt;b&gt;Reference&lt;/b&gt;: polygons with a class-name field (give &lt;b&gt;Class field&lt;/b&gt;) or a class raster; classes are matched by name.&lt;br&gt;&lt;br&gt;Outputs: OA and mIoU, and a table with one row per reference class: class_name, iou, support (reference pixels), then the confusion-matrix counts, one column per predicted class (pred_&amp;lt;class&amp;gt;).</source>
-        <translation>Vergelijkt een S4-klassenraster met referentiegegevens: totale nauwkeurigheid (OA), gemiddelde intersection over union (mIoU), IoU per klasse en de verwarringsmatrix.&lt;br&gt;&lt;br&gt;&lt;b&gt;Klassenraster&lt;/b&gt;: uitvoer van 'S4 tijdreeksen segmenteren'.&lt;br&gt;&lt;b&gt;Referentie&lt;/b&gt;: polygonen met een veld met klassennamen (geef het &lt;b&gt;klasseveld&lt;/b&gt;) of een klassenraster; klassen worden op naam gekoppeld.&lt;br&gt;&lt;br&gt;Uitvoer: OA en mIoU, en een tabel met één rij per referentieklasse: class_name, iou, support (referentiepixels), daarna de tellingen van de verwarringsmatrix, één kolom per voorspelde klasse (pred_&amp;lt;klasse&amp;gt;).</translation>
     </message>
     <message>
         <location filename="../algorithms/export.py" line="34"/>
@@ -164,42 +159,42 @@
         <translation>S4-klassenraster</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="94"/>
+        <location filename="../algorithms/evaluate.py" line="97"/>
         <source>Reference (polygons or class raster)</source>
         <translation>Referentie (polygonen of klassenraster)</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="101"/>
+        <location filename="../algorithms/evaluate.py" line="104"/>
         <source>Class field of the reference polygons</source>
         <translation>Klasseveld van de referentiepolygonen</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="114"/>
+        <location filename="../algorithms/evaluate.py" line="128"/>
         <source>Overall accuracy</source>
         <translation>Totale nauwkeurigheid</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="115"/>
+        <location filename="../algorithms/evaluate.py" line="129"/>
         <source>Mean IoU</source>
         <translation>Gemiddelde IoU</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="121"/>
+        <location filename="../algorithms/evaluate.py" line="135"/>
         <source>REFERENCE: choose reference polygons or a class raster</source>
         <translation>REFERENCE: kies referentiepolygonen of een klassenraster</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="127"/>
+        <location filename="../algorithms/evaluate.py" line="141"/>
         <source>CLASS_FIELD: REFERENCE &apos;{0}&apos; is a vector layer: choose the field that holds its class names</source>
         <translation>CLASS_FIELD: REFERENCE '{0}' is een vectorlaag: kies het veld met de klassennamen</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="136"/>
+        <location filename="../algorithms/evaluate.py" line="150"/>
         <source>REFERENCE: {error}</source>
         <translation>REFERENCE: {error}</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="141"/>
+        <location filename="../algorithms/evaluate.py" line="155"/>
         <source>REFERENCE must be a vector or a raster layer</source>
         <translation>REFERENCE moet een vector- of rasterlaag zijn</translation>
     </message>
@@ -209,7 +204,7 @@
         <translation>INPUT: kies een S4-klassenraster</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="167"/>
+        <location filename="../algorithms/evaluate.py" line="181"/>
         <source>OUTPUT: the table could not be created</source>
         <translation>OUTPUT: de tabel kon niet worden aangemaakt</translation>
     </message>
@@ -304,12 +299,12 @@
         <translation>Sentinel-1-collectie (leeg: die van de aanbieder)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="650"/>
+        <location filename="../../s4_core/settings.py" line="719"/>
         <source>Largest S2 cloud fraction in the extent (0..1)</source>
         <translation>Grootste S2-wolkenfractie binnen de extent (0..1)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="650"/>
+        <location filename="../../s4_core/settings.py" line="719"/>
         <source>Pixel size (m)</source>
         <translation>Pixelgrootte (m)</translation>
     </message>
@@ -429,12 +424,12 @@
         <translation>Traint een S4-model om je klassen te karteren uit enkele gelabelde polygonen.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname; alleen de reeks van de modaliteit voor de kaart wordt gebruikt (het model kartert met die ene sensor).&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt;: polygonen van gekende klassen (een geheugenlaag of een laag in bewerking kan ook); &lt;b&gt;Klasseveld&lt;/b&gt;: het veld met de klassennamen.&lt;br&gt;&lt;b&gt;Voorgetraind model&lt;/b&gt;: optioneel checkpoint van 'S4 voortrainen'; zonder wordt het netwerk van nul getraind (met weinig labels meestal slechter).&lt;br&gt;&lt;b&gt;Modaliteit voor de kaart&lt;/b&gt;: s2 (optisch) of s1 (radar).&lt;br&gt;&lt;b&gt;Kop&lt;/b&gt; (geavanceerd): de standaard houdt het voorgetrainde netwerk bevroren en traint een ensemble van kleine classificatoren per pixel op de maandreeks van elke pixel en de kenmerken van het netwerk, en vlakt de kaart daarna af binnen percelen (seconden op een CPU; dit deed beter dan een Random Forest op echte gebieden, zie docs/benchmarks.md). '3D U-Net-fijnafstemming' is het recept uit het artikel: &lt;b&gt;epochs, uitsnedegrootte, batchgrootte&lt;/b&gt;, het bevriezen van de encoder en de klassegewichten gelden ervoor.&lt;br&gt;&lt;b&gt;Invoer&lt;/b&gt; (geavanceerd): standaard wolkenvrije maandcomposieten.&lt;br&gt;&lt;b&gt;Kaartresolutie&lt;/b&gt; (geavanceerd): pixelgrootte in de CRS-eenheden van de lagen (0 = het eigen raster van de beelden); 'S4 segmenteren' kartert met dezelfde resolutie.&lt;br&gt;Een deel van de polygonen wordt apart gehouden om een validatie-mIoU te rapporteren.&lt;br&gt;&lt;br&gt;Uitvoer: het fijnafgestemde checkpoint (.pt) voor 'S4 tijdreeksen segmenteren'. De loss en de validatie-mIoU worden per epoch gelogd; Annuleren stopt netjes.</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="80"/>
+        <location filename="../algorithms/profiles.py" line="46"/>
         <source>Labelled polygons</source>
         <translation>Gelabelde polygonen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="260"/>
+        <location filename="../dock.py" line="272"/>
         <source>Class field</source>
         <translation>Klasseveld</translation>
     </message>
@@ -494,7 +489,7 @@
         <translation>Klassennamen (kommagescheiden)</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="101"/>
+        <location filename="../algorithms/profiles.py" line="70"/>
         <source>LABELS: choose a polygon layer with labelled polygons</source>
         <translation>LABELS: kies een polygoonlaag met gelabelde polygonen</translation>
     </message>
@@ -504,7 +499,7 @@
         <translation>LABELS: laag '{0}' heeft geen polygonen: digitaliseer eerst enkele polygonen per klasse</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="115"/>
+        <location filename="../algorithms/suggest.py" line="76"/>
         <source>LABELS: {error}</source>
         <translation>LABELS: {error}</translation>
     </message>
@@ -569,7 +564,7 @@
         <translation>Kartert gewas- of bodembedekkingsklassen over een scène uit een Sentinel-2- of Sentinel-1-beeldtijdreeks met een fijnafgestemd S4-model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2-/Sentinel-1-lagen&lt;/b&gt;: één GeoTIFF per opname; de opnamedatum en de sensor worden uit elk bestand gelezen (tag ACQUISITION_DATETIME of JJJJMMDD in de naam, bandnamen). Geef de reeks van de modaliteit waarvoor het model is fijnafgestemd (het model werkt met ÉÉN modaliteit).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: een fijnafgestemd checkpoint (.pt) van 'S4 fijnafstemmen op gelabelde polygonen'.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optioneel deel van de scène om te karteren (standaard: de hele reeks).&lt;br&gt;&lt;b&gt;Tegelgrootte / overlap&lt;/b&gt;: de scène wordt in overlappende tegels voorspeld; verklein de tegelgrootte als het geheugen van de GPU opraakt.&lt;br&gt;&lt;br&gt;Uitvoer: een klassenraster (GeoTIFF, 255 = nodata) gestileerd met klassennamen en kleuren (stijl ernaast bewaard als .qml) en, optioneel, klassenpolygonen in een GeoPackage (velden class_id, class_name, area_m2; stijl bewaard in het GeoPackage).</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="66"/>
+        <location filename="../algorithms/suggest.py" line="43"/>
         <source>Fine-tuned S4 model</source>
         <translation>Fijnafgestemd S4-model</translation>
     </message>
@@ -749,419 +744,419 @@
         <translation>Gekopieerd</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="126"/>
+        <location filename="../dock.py" line="132"/>
         <source>Data</source>
         <translation>Gegevens</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="320"/>
+        <location filename="../dock.py" line="332"/>
         <source>Segment</source>
         <translation>Segmenteren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="591"/>
+        <location filename="../dock.py" line="629"/>
         <source>Model</source>
         <translation>Model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="135"/>
+        <location filename="../dock.py" line="147"/>
         <source>Fine-tuned models and class maps are written here</source>
         <translation>Fijnafgestemde modellen en klassenkaarten worden hier geschreven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="140"/>
+        <location filename="../dock.py" line="152"/>
         <source>Check</source>
         <translation>Controleren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="141"/>
+        <location filename="../dock.py" line="153"/>
         <source>Which device will the engine use?</source>
         <translation>Welk apparaat zal de engine gebruiken?</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="145"/>
+        <location filename="../dock.py" line="157"/>
         <source>Device</source>
         <translation>Apparaat</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="153"/>
+        <location filename="../dock.py" line="165"/>
         <source>Cancel</source>
         <translation>Annuleren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="159"/>
+        <location filename="../dock.py" line="171"/>
         <source>Ready</source>
         <translation>Klaar</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="165"/>
+        <location filename="../dock.py" line="177"/>
         <source>Log</source>
         <translation>Logboek</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="172"/>
+        <location filename="../dock.py" line="184"/>
         <source>Sentinel-2 (optical) layers of the project, by date:</source>
         <translation>Sentinel-2-lagen (optisch) van het project, per datum:</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="175"/>
+        <location filename="../dock.py" line="187"/>
         <source>Sentinel-1 (radar) layers of the project, by date:</source>
         <translation>Sentinel-1-lagen (radar) van het project, per datum:</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="181"/>
+        <location filename="../dock.py" line="193"/>
         <source>Refresh</source>
         <translation>Vernieuwen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="183"/>
+        <location filename="../dock.py" line="195"/>
         <source>Check all</source>
         <translation>Alles aanvinken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="185"/>
+        <location filename="../dock.py" line="197"/>
         <source>Uncheck all</source>
         <translation>Alles uitvinken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="190"/>
+        <location filename="../dock.py" line="202"/>
         <source>Download S1 + S2 for the map extent…</source>
         <translation>S1 + S2 downloaden voor de kaartextent…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="191"/>
+        <location filename="../dock.py" line="203"/>
         <source>Search a STAC catalog and download the Sentinel-1 and Sentinel-2 series of the current map extent (Processing: Download Sentinel-1/-2 time series); the series are added to the project</source>
         <translation>Een STAC-catalogus doorzoeken en de Sentinel-1- en Sentinel-2-reeksen van de huidige kaartextent downloaden (Processing: Sentinel-1/-2-tijdreeksen downloaden); de reeksen worden aan het project toegevoegd</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="200"/>
+        <location filename="../dock.py" line="212"/>
         <source>Add one GeoTIFF per acquisition to the project (Layer &gt; Add Raster Layer); checked layers are used for fine-tuning and segmentation.</source>
         <translation>Voeg één GeoTIFF per opname toe aan het project (Kaartlagen &gt; Rasterlaag toevoegen); aangevinkte lagen worden gebruikt voor fijnafstemming en segmentatie.</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="228"/>
+        <location filename="../dock.py" line="240"/>
         <source>Cannot open the download dialog: {error}</source>
         <translation>Kan het downloadvenster niet openen: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="237"/>
+        <location filename="../dock.py" line="249"/>
         <source>e.g. wheat, maize, potatoes, grassland</source>
         <translation>bv. tarwe, maïs, aardappelen, grasland</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="238"/>
+        <location filename="../dock.py" line="250"/>
         <source>From model</source>
         <translation>Uit model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="239"/>
+        <location filename="../dock.py" line="251"/>
         <source>Use the class names of the loaded model</source>
         <translation>De klassennamen van het geladen model gebruiken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="243"/>
+        <location filename="../dock.py" line="255"/>
         <source>Classes</source>
         <translation>Klassen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="244"/>
+        <location filename="../dock.py" line="256"/>
         <source>New label layer…</source>
         <translation>Nieuwe labellaag…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="245"/>
+        <location filename="../dock.py" line="257"/>
         <source>Create a GeoPackage polygon layer whose form offers the classes, add it to the project and start digitising</source>
         <translation>Een GeoPackage-polygoonlaag aanmaken waarvan het formulier de klassen aanbiedt, ze aan het project toevoegen en beginnen met digitaliseren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="259"/>
+        <location filename="../dock.py" line="271"/>
         <source>Label layer</source>
         <translation>Labellaag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="969"/>
+        <location filename="../dock.py" line="1199"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation>S4-checkpoint (*.pt)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="263"/>
+        <location filename="../dock.py" line="275"/>
         <source>Pretrained checkpoint to start from; empty = from scratch</source>
         <translation>Voorgetraind checkpoint om van te vertrekken; leeg = van nul</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="264"/>
+        <location filename="../dock.py" line="276"/>
         <source>Start from</source>
         <translation>Vertrekken van</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="266"/>
+        <location filename="../dock.py" line="278"/>
         <source>Map from</source>
         <translation>Karteren met</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="268"/>
+        <location filename="../dock.py" line="280"/>
         <source>Pixel head (default): the pretrained network stays frozen; small per-pixel classifiers learn from each pixel&apos;s monthly series and the network&apos;s features, and the map is smoothed inside fields (seconds on a CPU). 3D U-Net: the paper&apos;s fine-tuning of the whole network (epochs, crop and batch size apply to it).</source>
         <translation>Pixelkop (standaard): het voorgetrainde netwerk blijft bevroren; kleine classificatoren per pixel leren van de maandreeks van elke pixel en van de kenmerken van het netwerk, en de kaart wordt binnen percelen afgevlakt (seconden op een CPU). 3D U-Net: de fijnafstemming van het hele netwerk uit het artikel (epochs, uitsnede- en batchgrootte gelden ervoor).</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="280"/>
+        <location filename="../dock.py" line="292"/>
         <source>Epochs (3D U-Net)</source>
         <translation>Epochs (3D U-Net)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="283"/>
+        <location filename="../dock.py" line="295"/>
         <source>Few polygons of unequal size</source>
         <translation>Weinig polygonen van ongelijke grootte</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="284"/>
+        <location filename="../dock.py" line="296"/>
         <source>3D U-Net head: freeze the pretrained encoder and use an unweighted loss (the default weighting): with a handful of polygons of very different areas this maps unseen fields better</source>
         <translation>3D U-Net-kop: de voorgetrainde encoder bevriezen en een ongewogen loss gebruiken (de standaardweging): met een handvol polygonen van sterk verschillende grootte kartert dit ongeziene percelen beter</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="292"/>
+        <location filename="../dock.py" line="304"/>
         <source>Fine-tune</source>
         <translation>Fijnafstemmen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="301"/>
+        <location filename="../dock.py" line="313"/>
         <source>Current map extent</source>
         <translation>Huidige kaartextent</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="301"/>
+        <location filename="../dock.py" line="313"/>
         <source>Extent of a layer</source>
         <translation>Extent van een laag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="301"/>
+        <location filename="../dock.py" line="313"/>
         <source>Whole scene</source>
         <translation>Volledige scène</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="308"/>
+        <location filename="../dock.py" line="320"/>
         <source>Area</source>
         <translation>Gebied</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="309"/>
+        <location filename="../dock.py" line="321"/>
         <source>Layer</source>
         <translation>Laag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="314"/>
+        <location filename="../dock.py" line="326"/>
         <source>Also write class polygons (GeoPackage)</source>
         <translation>Ook klassenpolygonen schrijven (GeoPackage)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="319"/>
+        <location filename="../dock.py" line="331"/>
         <source>Smallest polygon</source>
         <translation>Kleinste polygoon</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="330"/>
+        <location filename="../dock.py" line="358"/>
         <source>No model loaded</source>
         <translation>Geen model geladen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="333"/>
+        <location filename="../dock.py" line="361"/>
         <source>Load…</source>
         <translation>Laden…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="335"/>
+        <location filename="../dock.py" line="363"/>
         <source>Save as…</source>
         <translation>Opslaan als…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="337"/>
+        <location filename="../dock.py" line="365"/>
         <source>Info</source>
         <translation>Info</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="494"/>
+        <location filename="../dock.py" line="524"/>
         <source>{0}
 bands: {1}</source>
         <translation>{0}
 banden: {1}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="601"/>
+        <location filename="../dock.py" line="639"/>
         <source>Load a fine-tuned model first (Model tab) to use its class names</source>
         <translation>Laad eerst een fijnafgestemd model (tabblad Model) om zijn klassennamen te gebruiken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="618"/>
+        <location filename="../dock.py" line="656"/>
         <source>Type the class names first (comma separated) or load a model</source>
         <translation>Typ eerst de klassennamen (kommagescheiden) of laad een model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="622"/>
+        <location filename="../dock.py" line="660"/>
         <source>New S4 label layer</source>
         <translation>Nieuwe S4-labellaag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="622"/>
+        <location filename="../dock.py" line="660"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="652"/>
+        <location filename="../dock.py" line="690"/>
         <source>Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune</source>
         <translation>Labellaag {path} aangemaakt met de klassen {0}: digitaliseer polygonen, kies hun klasse in het formulier en klik dan op Fijnafstemmen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="694"/>
+        <location filename="../dock.py" line="737"/>
         <source>Cancelling…</source>
         <translation>Bezig met annuleren…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="846"/>
+        <location filename="../dock.py" line="1089"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation>S4 is bezig: wacht op de lopende taak of annuleer ze</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="728"/>
+        <location filename="../dock.py" line="771"/>
         <source>No {0} layers checked (Data tab): add the {1} images to the project</source>
         <translation>Geen {0}-lagen aangevinkt (tabblad Gegevens): voeg de {1}-beelden toe aan het project</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="736"/>
+        <location filename="../dock.py" line="988"/>
         <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
         <translation>Kies een labellaag (tabblad Trainen) of maak er een met 'Nieuwe labellaag…'</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="740"/>
+        <location filename="../dock.py" line="992"/>
         <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
         <translation>Kies het klasseveld van '{0}' (tabblad Trainen)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="743"/>
+        <location filename="../dock.py" line="995"/>
         <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
         <translation>'{0}' heeft nog geen polygonen: digitaliseer er enkele per klasse</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="887"/>
+        <location filename="../dock.py" line="931"/>
         <source>device: {0} ({1})</source>
         <translation>apparaat: {0} ({1})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="784"/>
+        <location filename="../dock.py" line="827"/>
         <source>S4 fine-tune</source>
         <translation>S4 fijnafstemmen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="786"/>
+        <location filename="../dock.py" line="829"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from {4}</source>
         <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) vanaf {4}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="790"/>
+        <location filename="../dock.py" line="833"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from scratch</source>
         <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) van nul</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="803"/>
+        <location filename="../dock.py" line="847"/>
         <source>Fine-tuned model saved: {0} (validation mIoU {1}, {2} s on {3})</source>
         <translation>Fijnafgestemd model opgeslagen: {0} (validatie-mIoU {1}, {2} s op {3})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="822"/>
+        <location filename="../dock.py" line="866"/>
         <source>Fine-tuning failed: {error}</source>
         <translation>Fijnafstemmen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="850"/>
+        <location filename="../dock.py" line="1093"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation>Laad eerst een fijnafgestemd model (tabblad Model) of stem er een fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="858"/>
+        <location filename="../dock.py" line="902"/>
         <source>No {wanted} layers checked (Data tab) for this model</source>
         <translation>Geen {wanted}-lagen aangevinkt (tabblad Gegevens) voor dit model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="892"/>
+        <location filename="../dock.py" line="936"/>
         <source>S4 segment</source>
         <translation>S4 segmenteren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="893"/>
+        <location filename="../dock.py" line="937"/>
         <source>Segmenting with {0}</source>
         <translation>Segmenteren met {0}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="900"/>
+        <location filename="../dock.py" line="944"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation>Segmentatie geannuleerd; er is niets geschreven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="904"/>
+        <location filename="../dock.py" line="948"/>
         <source>Segmentation failed: {error}</source>
         <translation>Segmentatie mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="911"/>
+        <location filename="../dock.py" line="955"/>
         <source>S4 classes ({model})</source>
         <translation>S4-klassen ({model})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="918"/>
+        <location filename="../dock.py" line="962"/>
         <source>Could not open the class map {0}</source>
         <translation>Kon de klassenkaart {0} niet openen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="920"/>
+        <location filename="../dock.py" line="964"/>
         <source>S4 class polygons ({model})</source>
         <translation>S4-klassenpolygonen ({model})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="931"/>
+        <location filename="../dock.py" line="975"/>
         <source>pixels per class: </source>
         <translation>pixels per klasse: </translation>
     </message>
     <message>
-        <location filename="../dock.py" line="932"/>
+        <location filename="../dock.py" line="976"/>
         <source>Class map added: {0} ({1} s on {2})</source>
         <translation>Klassenkaart toegevoegd: {0} ({1} s op {2})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="948"/>
+        <location filename="../dock.py" line="1178"/>
         <source>Load S4 model</source>
         <translation>S4-model laden</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="954"/>
+        <location filename="../dock.py" line="1184"/>
         <source>Model file not found: {path}</source>
         <translation>Modelbestand niet gevonden: {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="960"/>
+        <location filename="../dock.py" line="1190"/>
         <source>Model loaded: {path}</source>
         <translation>Model geladen: {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="966"/>
+        <location filename="../dock.py" line="1196"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation>Geen model om op te slaan: laad of stem er eerst een fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="969"/>
+        <location filename="../dock.py" line="1199"/>
         <source>Save S4 model as</source>
         <translation>S4-model opslaan als</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="985"/>
+        <location filename="../dock.py" line="1215"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation>Kon het model niet opslaan als {path}: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="991"/>
+        <location filename="../dock.py" line="1221"/>
         <source>Model saved as {path}</source>
         <translation>Model opgeslagen als {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1038"/>
+        <location filename="../dock.py" line="1272"/>
         <source>device: {text}</source>
         <translation>apparaat: {text}</translation>
     </message>
@@ -1196,12 +1191,12 @@ banden: {1}</translation>
         <translation>S4-paneel</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="831"/>
+        <location filename="../dock.py" line="875"/>
         <source>Choose the layer whose extent to map (Segment tab)</source>
         <translation>Kies de laag waarvan de extent gekarteerd wordt (tabblad Segmenteren)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="837"/>
+        <location filename="../dock.py" line="881"/>
         <source>The chosen extent is empty: zoom to the scene or pick another area</source>
         <translation>De gekozen extent is leeg: zoom naar de scène of kies een ander gebied</translation>
     </message>
@@ -1259,6 +1254,276 @@ banden: {1}</translation>
         <location filename="../dialogs/dependencies_dialog.py" line="217"/>
         <source>(none found)</source>
         <translation>(geen gevonden)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="82"/>
+        <source>Compares an S4 class raster with reference data: overall accuracy (OA), mean intersection over union (mIoU), IoU per class and the confusion matrix.&lt;br&gt;&lt;br&gt;&lt;b&gt;Class raster&lt;/b&gt;: output of &apos;S4 segment time series&apos;.&lt;br&gt;&lt;b&gt;Reference&lt;/b&gt;: polygons with a class-name field (give &lt;b&gt;Class field&lt;/b&gt;) or a class raster; classes are matched by name.&lt;br&gt;&lt;br&gt;Outputs: OA and mIoU, and a table with one row per reference class: class_name, iou, support (reference pixels), then the confusion-matrix counts, one column per predicted class (pred_&amp;lt;class&amp;gt;); the confusion matrix as a figure (PNG or SVG; optional) and an HTML report (scores, per-class IoU, the matrix with its figure) that QGIS shows in the results viewer.</source>
+        <translation>Vergelijkt een S4-klassenraster met referentiegegevens: totale nauwkeurigheid (OA), gemiddelde intersection over union (mIoU), IoU per klasse en de verwarringsmatrix.&lt;br&gt;&lt;br&gt;&lt;b&gt;Klassenraster&lt;/b&gt;: uitvoer van 'S4 tijdreeks segmenteren'.&lt;br&gt;&lt;b&gt;Referentie&lt;/b&gt;: polygonen met een veld met de klassennaam (geef &lt;b&gt;Klassenveld&lt;/b&gt;) of een klassenraster; klassen worden op naam gekoppeld.&lt;br&gt;&lt;br&gt;Uitvoer: OA en mIoU, en een tabel met één rij per referentieklasse: class_name, iou, support (referentiepixels), dan de aantallen van de verwarringsmatrix, één kolom per voorspelde klasse (pred_&amp;lt;klasse&amp;gt;); de verwarringsmatrix als figuur (PNG of SVG; optioneel) en een HTML-rapport (scores, IoU per klasse, de matrix met haar figuur) dat QGIS in de resultatenviewer toont.</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="117"/>
+        <source>Confusion matrix figure (PNG or SVG)</source>
+        <translation>Figuur van de verwarringsmatrix (PNG of SVG)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="123"/>
+        <source>Evaluation report (HTML)</source>
+        <translation>Evaluatierapport (HTML)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="205"/>
+        <source>OUTPUT_FIGURE must be a .png, .svg or .pdf file, not {0}</source>
+        <translation>OUTPUT_FIGURE moet een .png-, .svg- of .pdf-bestand zijn, niet {0}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/profiles.py" line="27"/>
+        <source>Class profiles (NDVI, VV, VH over time)</source>
+        <translation>Klassenprofielen (NDVI, VV, VH in de tijd)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/profiles.py" line="29"/>
+        <source>Per class of a label layer, the mean and spread (one standard deviation over the class&apos;s pixels) over time of NDVI (Sentinel-2, or the red-edge NDRE without B04; clouds, shadows and no data masked with the SCL band: classes 0 1 3 8 9 10) and of VV / VH (Sentinel-1, dB). Shows whether the classes differ at all, and which polygons do not look like their class.&lt;br&gt;&lt;br&gt;&lt;b&gt;Outliers&lt;/b&gt;: every date is scaled by the usual within-class spread; a polygon is flagged when its profile is at most half as far from another class&apos;s mean as from the mean of the other polygons of its class, or further than THRESHOLD spreads from it.&lt;br&gt;&lt;br&gt;Outputs: the numbers as CSV (kind, class, polygon, variable, date, mean, std, n: one row per class or polygon, variable and date; polygons numbered from 0 in the layer&apos;s order) and a figure (PNG, SVG or PDF).</source>
+        <translation>Per klasse van een labellaag het gemiddelde en de spreiding (één standaardafwijking over de pixels van de klasse) in de tijd van NDVI (Sentinel-2, of de red-edge-index NDRE zonder B04; wolken, schaduwen en ontbrekende gegevens gemaskeerd met de SCL-band: klassen 0 1 3 8 9 10) en van VV / VH (Sentinel-1, dB). Toont of de klassen überhaupt verschillen, en welke polygonen niet op hun klasse lijken.&lt;br&gt;&lt;br&gt;&lt;b&gt;Uitschieters&lt;/b&gt;: elke datum wordt geschaald met de gebruikelijke spreiding binnen de klassen; een polygoon wordt gemarkeerd wanneer zijn profiel hoogstens half zo ver van het gemiddelde van een andere klasse ligt als van het gemiddelde van de andere polygonen van zijn klasse, of verder dan THRESHOLD spreidingen ervan.&lt;br&gt;&lt;br&gt;Uitvoer: de getallen als CSV (kind, class, polygon, variable, date, mean, std, n: één rij per klasse of polygoon, variabele en datum; polygonen genummerd vanaf 0 in de volgorde van de laag) en een figuur (PNG, SVG of PDF).</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/profiles.py" line="55"/>
+        <source>Profiles (CSV)</source>
+        <translation>Profielen (CSV)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/profiles.py" line="60"/>
+        <source>Profiles figure (PNG or SVG)</source>
+        <translation>Figuur van de profielen (PNG of SVG)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/profiles.py" line="65"/>
+        <source>Outlier polygons</source>
+        <translation>Uitschieters (polygonen)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/profiles.py" line="76"/>
+        <source>LABELS: layer &apos;{0}&apos; has no polygons</source>
+        <translation>LABELS: laag '{0}' heeft geen polygonen</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/profiles.py" line="91"/>
+        <source>No input layers: give the Sentinel-2 (SENTINEL2) and/or Sentinel-1 (SENTINEL1) layers</source>
+        <translation>Geen invoerlagen: geef de Sentinel-2-lagen (SENTINEL2) en/of de Sentinel-1-lagen (SENTINEL1)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="27"/>
+        <source>Where to label next (least confident squares)</source>
+        <translation>Waar nu labelen (vierkanten met de minste zekerheid)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="29"/>
+        <source>Proposes small squares (5 x 5 pixels, like an analyst&apos;s label squares) where a fine-tuned S4 model is least sure of the class, spread over the area and over the predicted classes, away from the existing labels. Label them (copy a square into the label layer with its class) and fine-tune again: a few well-placed squares teach the model more than squares where it is already right.&lt;br&gt;&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt; (optional): the polygons already labelled; no square touches them.&lt;br&gt;Squares lie inside one predicted class (not across field borders). The same inputs and SEED give the same squares.&lt;br&gt;&lt;br&gt;Output: a polygon layer with fields rank (1 = least sure), uncertainty, predicted, confidence and an empty label field.</source>
+        <translation>Stelt kleine vierkanten voor (5 x 5 pixels, zoals de labelvierkanten van een analist) waar een fijnafgestemd S4-model het minst zeker is van de klasse, gespreid over het gebied en over de voorspelde klassen, weg van de bestaande labels. Label ze (kopieer een vierkant met zijn klasse naar de labellaag) en stem opnieuw fijn af: een paar goed geplaatste vierkanten leren het model meer dan vierkanten waar het al gelijk heeft.&lt;br&gt;&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt; (optioneel): de reeds gelabelde polygonen; geen vierkant raakt ze.&lt;br&gt;Vierkanten liggen binnen één voorspelde klasse (niet over perceelgrenzen). Dezelfde invoer en SEED geven dezelfde vierkanten.&lt;br&gt;&lt;br&gt;Uitvoer: een polygonenlaag met de velden rank (1 = minst zeker), uncertainty, predicted, confidence en een leeg veld label.</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="50"/>
+        <source>Existing labels (avoided)</source>
+        <translation>Bestaande labels (vermeden)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="55"/>
+        <source>Extent</source>
+        <translation>Omvang</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="57"/>
+        <source>Squares to label next</source>
+        <translation>Vierkanten om nu te labelen</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="62"/>
+        <source>Squares proposed</source>
+        <translation>Voorgestelde vierkanten</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="70"/>
+        <source>LABELS: not a valid polygon layer</source>
+        <translation>LABELS: geen geldige polygonenlaag</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="88"/>
+        <source>MODEL: checkpoint file not found: {0}</source>
+        <translation>MODEL: checkpointbestand niet gevonden: {0}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/suggest.py" line="94"/>
+        <source>No input layers: give the layers of the modality the model was fine-tuned for</source>
+        <translation>Geen invoerlagen: geef de lagen van de modaliteit waarvoor het model is fijnafgestemd</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="139"/>
+        <source>Profiles</source>
+        <translation>Profielen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="141"/>
+        <source>Curves</source>
+        <translation>Curven</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="338"/>
+        <source>Number of 5 x 5 px squares to propose</source>
+        <translation>Aantal voor te stellen vierkanten van 5 x 5 px</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="339"/>
+        <source>Where to label next</source>
+        <translation>Waar nu labelen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="340"/>
+        <source>Propose small squares where the model is least sure, spread over the area and the predicted classes, away from the label layer&apos;s polygons: label them and fine-tune again</source>
+        <translation>Stel kleine vierkanten voor waar het model het minst zeker is, gespreid over het gebied en de voorspelde klassen, weg van de polygonen van de labellaag: label ze en stem opnieuw fijn af</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="350"/>
+        <source>Suggest</source>
+        <translation>Voorstellen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1012"/>
+        <source>No Sentinel-2 or Sentinel-1 layers checked (Data tab)</source>
+        <translation>Geen Sentinel-2- of Sentinel-1-lagen aangevinkt (tabblad Gegevens)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1034"/>
+        <source>S4 class profiles</source>
+        <translation>S4 klassenprofielen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1035"/>
+        <source>Class profiles of &apos;{0}&apos; ({1})</source>
+        <translation>Klassenprofielen van '{0}' ({1})</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1041"/>
+        <source>Class profiles failed: {error}</source>
+        <translation>Klassenprofielen mislukt: {error}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1049"/>
+        <source>Class profiles of {0} classes; {1} outlier polygon(s)</source>
+        <translation>Klassenprofielen van {0} klassen; {1} uitschieter(s)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1100"/>
+        <source>No layers checked (Data tab) for this model</source>
+        <translation>Geen lagen aangevinkt (tabblad Gegevens) voor dit model</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1144"/>
+        <source>S4 where to label next</source>
+        <translation>S4 waar nu labelen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1134"/>
+        <source>Looking for where {0} is least sure</source>
+        <translation>Zoeken waar {0} het minst zeker is</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1140"/>
+        <source>Suggestions failed: {error}</source>
+        <translation>Voorstellen mislukt: {error}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1148"/>
+        <source>Could not open the suggestions {0}</source>
+        <translation>Kon de voorstellen {0} niet openen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1151"/>
+        <source>No square to suggest: every valid place is labelled already or lies on a class border; label fewer areas or map a larger extent</source>
+        <translation>Geen vierkant voor te stellen: elke geldige plek is al gelabeld of ligt op een klassengrens; label minder gebieden of karteer een grotere omvang</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1162"/>
+        <source>{0} squares to label added ({1}): label them in the label layer and fine-tune again</source>
+        <translation>{0} te labelen vierkanten toegevoegd ({1}): label ze in de labellaag en stem opnieuw fijn af</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="1251"/>
+        <source>Training curves ({0} epochs recorded)</source>
+        <translation>Trainingscurven ({0} epochs opgeslagen)</translation>
+    </message>
+    <message>
+        <location filename="../plots.py" line="40"/>
+        <source>Plots need matplotlib ({error}): on Debian/Ubuntu install python3-matplotlib; QGIS on Windows and macOS includes it</source>
+        <translation>Grafieken vereisen matplotlib ({error}): installeer op Debian/Ubuntu python3-matplotlib; QGIS op Windows en macOS bevat het</translation>
+    </message>
+    <message>
+        <location filename="../plots.py" line="96"/>
+        <source>Class profiles</source>
+        <translation>Klassenprofielen</translation>
+    </message>
+    <message>
+        <location filename="../plots.py" line="97"/>
+        <source>NDVI (Sentinel-2, cloud-masked) and VV / VH (Sentinel-1, dB) over time per class of the label layer (Train tab), from the checked layers; polygons whose profile sits far from their class are listed below</source>
+        <translation>NDVI (Sentinel-2, wolken gemaskeerd) en VV / VH (Sentinel-1, dB) in de tijd per klasse van de labellaag (tabblad Trainen), uit de aangevinkte lagen; polygonen waarvan het profiel ver van hun klasse ligt, staan hieronder</translation>
+    </message>
+    <message>
+        <location filename="../plots.py" line="104"/>
+        <source>Show selected polygons</source>
+        <translation>Geselecteerde polygonen tonen</translation>
+    </message>
+    <message>
+        <location filename="../plots.py" line="111"/>
+        <source>Outlier polygons (click to zoom):</source>
+        <translation>Uitschieters (klik om te zoomen):</translation>
+    </message>
+    <message>
+        <location filename="../plots.py" line="134"/>
+        <source>feature {0} ({1}): {2}</source>
+        <translation>object {0} ({1}): {2}</translation>
+    </message>
+    <message>
+        <location filename="../plots.py" line="140"/>
+        <source>none: every polygon&apos;s profile is near its class</source>
+        <translation>geen: het profiel van elke polygoon ligt dicht bij zijn klasse</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="650"/>
+        <source>Outlier threshold (within-class spreads)</source>
+        <translation>Drempel voor uitschieters (spreidingen binnen de klasse)</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="650"/>
+        <source>Outlier ratio (distance to another class / to its own)</source>
+        <translation>Verhouding voor uitschieters (afstand tot een andere klasse / tot de eigen)</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="677"/>
+        <source>Number of squares</source>
+        <translation>Aantal vierkanten</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="677"/>
+        <source>Square side (pixels)</source>
+        <translation>Zijde van een vierkant (pixels)</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="677"/>
+        <source>Uncertainty</source>
+        <translation>Onzekerheid</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="677"/>
+        <source>Margin (gap between the two most probable classes)</source>
+        <translation>Marge (verschil tussen de twee waarschijnlijkste klassen)</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="677"/>
+        <source>Entropy of the class probabilities</source>
+        <translation>Entropie van de klassenkansen</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="677"/>
+        <source>Random seed (ties)</source>
+        <translation>Willekeurige seed (gelijke scores)</translation>
     </message>
 </context>
 </TS>
