@@ -218,6 +218,15 @@ def curves_figure(
         target = ax_score if key in SCORE_KEYS else ax_loss
         label = f"{key} (epoch)" if live and key == "loss" else key
         target.plot(xs, ys, "-o", ms=3, lw=1.4, label=label)
+    if not live:  # whole epochs on the axis (one record: the pixel head's single fit)
+        from matplotlib.ticker import MaxNLocator
+
+        for ax in (ax_loss, ax_score):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(history or []) == 1:
+            for ax in (ax_loss, ax_score):
+                ax.set_xlim(0.5, 1.5)
+                ax.set_xticks([1])
     xlabel = "progress (%)" if live else "epoch"
     ax_loss.set_xlabel(xlabel)
     ax_score.set_xlabel(xlabel)
