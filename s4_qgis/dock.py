@@ -7,9 +7,13 @@ label next), *Model* (load, save as, info with the training curves), *Profiles* 
 profiles of the label layer, outlier polygons) and *Curves* (live training curves). Below the
 tabs: output folder, device, progress, cancel and a log.
 
-Engine work runs in a ``QgsTask`` (``tasks.EngineTask``) on plain file paths, so QGIS stays
-responsive; layers are read and written only in the main thread. The engine is imported when
-a button needs it, never when the dock is built. Settings persist under ``s4/`` (QgsSettings).
+Fine-tuning and segmentation run the S4 Processing algorithms (``s4:finetune``,
+``s4:segment_time_series``) in a ``QgsProcessingAlgRunnerTask`` (``tasks.AlgorithmRun``), with
+the parameters ``processing.run`` would take: the algorithms' checks, messages and engine calls
+are the dock's, QGIS stays responsive and Cancel stops the run. Class profiles and label
+suggestions still call the engine in an ``EngineTask``. The engine is never imported when the
+dock is built. Settings persist under ``s4/`` (QgsSettings; keys and defaults in
+``dock_settings.DockSetting``).
 """
 
 from __future__ import annotations
@@ -56,7 +60,19 @@ from qgis.PyQt.QtWidgets import (
 
 from s4_core.settings import DEVICE, FINETUNE, SEGMENT, SUGGEST
 
+from .algorithms.base import (
+    CLASS_FIELD,
+    EXTENT,
+    LABELS,
+    MODEL,
+    OUTPUT,
+    OUTPUT_VECTOR,
+    SENTINEL1,
+    SENTINEL2,
+    parameters_of,
+)
 from .compat import LAYER_FILTER_POLYGON
+from .dock_settings import EXTENT_MODES, DockSetting
 from .i18n import tr
 from .layers import (
     LABEL_FIELD,
@@ -71,17 +87,11 @@ from .layers import (
 from .plots import INDEX_ROLE as PROFILE_INDEX_ROLE
 from .plots import CurvesPanel, ProfilesPanel
 from .setting_widgets import set_widget_value, setting_widget, widget_value
-from .styling import style_class_raster, style_class_vector, style_suggestions
-from .tasks import EngineTask
+from .styling import read_classes, style_class_raster, style_class_vector, style_suggestions
+from .tasks import AlgorithmRun, EngineTask
 
-SETTINGS = "s4/"
-EXTENT_MODES = ["canvas", "layer", "scene"]
 LAYER_ID_ROLE = Qt.ItemDataRole.UserRole
 SENSORS = ("s2", "s1")
-
-
-def default_output_dir() -> str:
-    return str(Path.home() / "S4")
 
 
 class S4DockWidget(QgsDockWidget):
@@ -92,7 +102,8 @@ class S4DockWidget(QgsDockWidget):
         self.setObjectName("S4Dock")
         self.iface = iface
         self.settings = QgsSettings()
-        self.task: Optional[EngineTask] = None
+        self.task: Optional[QgsTask] = None
+        self._run: Optional[AlgorithmRun] = None
         self.last_result: Optional[Dict[str, Any]] = None
         self.last_error: Optional[str] = None
         self.output_layers: List[QgsMapLayer] = []
@@ -374,64 +385,49 @@ class S4DockWidget(QgsDockWidget):
         return tab
 
     # ----------------------------------------------------------------------- settings
-    def _restore_settings(self) -> None:
-        s = self.settings
-        self.output_dir.setFilePath(s.value(SETTINGS + "output_dir", default_output_dir()))
-        set_widget_value(self.device_combo, DEVICE, s.value(SETTINGS + "device", DEVICE.default))
-        self.class_names_edit.setText(s.value(SETTINGS + "class_names", ""))
-        modality = FINETUNE["modality"]
-        set_widget_value(
-            self.modality_combo, modality, s.value(SETTINGS + "modality", modality.default)
-        )
-        self.init_model.setFilePath(s.value(SETTINGS + "init_model", ""))
-        for name, widget in (
-            ("epochs", self.epochs_spin),
-            ("crop_size", self.crop_spin),
-            ("batch_size", self.batch_spin),
-            ("head", self.head_combo),
-        ):
-            setting = FINETUNE[name]
-            set_widget_value(widget, setting, s.value(SETTINGS + name, setting.default))
-        self.few_check.setChecked(s.value(SETTINGS + "few_polygons", False, type=bool))
-        mode = s.value(SETTINGS + "extent_mode", "canvas")
-        self.extent_combo.setCurrentIndex(EXTENT_MODES.index(mode) if mode in EXTENT_MODES else 0)
-        self.extent_layer.setEnabled(self.extent_mode() == "layer")
-        for name, widget in (("tile_size", self.tile_spin), ("overlap", self.overlap_spin)):
-            setting = SEGMENT[name]
-            set_widget_value(widget, setting, s.value(SETTINGS + name, setting.default))
-        self.polygons_check.setChecked(s.value(SETTINGS + "polygons", False, type=bool))
-        min_area = SEGMENT["min_area_m2"]
-        set_widget_value(
-            self.min_area_spin, min_area, s.value(SETTINGS + "min_area", min_area.default)
-        )
-        self.model_edit.setText(s.value(SETTINGS + "model_path", ""))
-        # save on change
-        self.output_dir.fileChanged.connect(lambda v: self._save("output_dir", v))
-        self.device_combo.currentIndexChanged.connect(lambda i: self._save("device", self.device()))
-        self.class_names_edit.editingFinished.connect(
-            lambda: self._save("class_names", self.class_names_edit.text())
-        )
-        self.modality_combo.currentIndexChanged.connect(
-            lambda i: self._save("modality", self.modality())
-        )
-        self.init_model.fileChanged.connect(lambda v: self._save("init_model", v))
-        self.epochs_spin.valueChanged.connect(lambda v: self._save("epochs", v))
-        self.crop_spin.valueChanged.connect(lambda v: self._save("crop_size", v))
-        self.batch_spin.valueChanged.connect(lambda v: self._save("batch_size", v))
-        self.few_check.toggled.connect(lambda v: self._save("few_polygons", bool(v)))
-        self.head_combo.currentIndexChanged.connect(
-            lambda i: self._save("head", widget_value(self.head_combo, FINETUNE["head"]))
-        )
-        self.extent_combo.currentIndexChanged.connect(
-            lambda i: self._save("extent_mode", EXTENT_MODES[i])
-        )
-        self.tile_spin.valueChanged.connect(lambda v: self._save("tile_size", v))
-        self.overlap_spin.valueChanged.connect(lambda v: self._save("overlap", v))
-        self.polygons_check.toggled.connect(lambda v: self._save("polygons", bool(v)))
-        self.min_area_spin.valueChanged.connect(lambda v: self._save("min_area", float(v)))
+    def _setting_widgets(self) -> Dict[DockSetting, QWidget]:
+        """The widgets that show an engine setting (range, choices from its definition)."""
+        return {
+            DockSetting.DEVICE: self.device_combo,
+            DockSetting.MODALITY: self.modality_combo,
+            DockSetting.EPOCHS: self.epochs_spin,
+            DockSetting.CROP_SIZE: self.crop_spin,
+            DockSetting.BATCH_SIZE: self.batch_spin,
+            DockSetting.HEAD: self.head_combo,
+            DockSetting.TILE_SIZE: self.tile_spin,
+            DockSetting.OVERLAP: self.overlap_spin,
+            DockSetting.MIN_AREA: self.min_area_spin,
+        }
 
-    def _save(self, key: str, value: Any) -> None:
-        self.settings.setValue(SETTINGS + key, value)
+    def _restore_settings(self) -> None:
+        """Show the stored values (``DockSetting``) and store every change."""
+        s = self.settings
+        self.output_dir.setFilePath(DockSetting.OUTPUT_DIR.read(s))
+        self.class_names_edit.setText(DockSetting.CLASS_NAMES.read(s))
+        self.init_model.setFilePath(DockSetting.INIT_MODEL.read(s))
+        self.few_check.setChecked(DockSetting.FEW_POLYGONS.read(s))
+        self.extent_combo.setCurrentIndex(EXTENT_MODES.index(DockSetting.EXTENT_MODE.read(s)))
+        self.extent_layer.setEnabled(self.extent_mode() == "layer")
+        self.polygons_check.setChecked(DockSetting.POLYGONS.read(s))
+        self.model_edit.setText(DockSetting.MODEL_PATH.read(s))
+        for key, widget in self._setting_widgets().items():
+            set_widget_value(widget, key.setting, key.read(s))
+            signal = getattr(widget, "currentIndexChanged", None) or widget.valueChanged
+            signal.connect(lambda *_, k=key, w=widget: self._save(k, widget_value(w, k.setting)))
+        # save on change
+        self.output_dir.fileChanged.connect(lambda v: self._save(DockSetting.OUTPUT_DIR, v))
+        self.class_names_edit.editingFinished.connect(
+            lambda: self._save(DockSetting.CLASS_NAMES, self.class_names_edit.text())
+        )
+        self.init_model.fileChanged.connect(lambda v: self._save(DockSetting.INIT_MODEL, v))
+        self.few_check.toggled.connect(lambda v: self._save(DockSetting.FEW_POLYGONS, bool(v)))
+        self.extent_combo.currentIndexChanged.connect(
+            lambda i: self._save(DockSetting.EXTENT_MODE, EXTENT_MODES[i])
+        )
+        self.polygons_check.toggled.connect(lambda v: self._save(DockSetting.POLYGONS, bool(v)))
+
+    def _save(self, key: DockSetting, value: Any) -> None:
+        key.write(value, self.settings)
 
     # ----------------------------------------------------------------------- state
     def device(self) -> str:
@@ -447,7 +443,7 @@ class S4DockWidget(QgsDockWidget):
         return self.model_edit.text().strip()
 
     def output_folder(self) -> Path:
-        return Path(self.output_dir.filePath() or default_output_dir())
+        return Path(self.output_dir.filePath() or DockSetting.OUTPUT_DIR.default)
 
     @property
     def busy(self) -> bool:
@@ -639,7 +635,7 @@ class S4DockWidget(QgsDockWidget):
             self.fail(tr("Load a fine-tuned model first (Model tab) to use its class names"))
             return
         self.class_names_edit.setText(", ".join(names))
-        self._save("class_names", self.class_names_edit.text())
+        self._save(DockSetting.CLASS_NAMES, self.class_names_edit.text())
 
     def _label_crs(self) -> QgsCoordinateReferenceSystem:
         for sensor in SENSORS:
@@ -656,7 +652,7 @@ class S4DockWidget(QgsDockWidget):
             self.fail(tr("Type the class names first (comma separated) or load a model"))
             return None
         if path is None:
-            start = self.settings.value(SETTINGS + "label_dir", str(self.output_folder()))
+            start = DockSetting.LABEL_DIR.read(self.settings, str(self.output_folder()))
             path, _ = QFileDialog.getSaveFileName(
                 self,
                 tr("New S4 label layer"),
@@ -672,7 +668,7 @@ class S4DockWidget(QgsDockWidget):
         except (OSError, ValueError) as error:
             self.fail(str(error))
             return None
-        self._save("label_dir", str(Path(path).parent))
+        self._save(DockSetting.LABEL_DIR, str(Path(path).parent))
         if not self.class_names_edit.text().strip():
             self.class_names_edit.setText(", ".join(names))
         QgsProject.instance().addMapLayer(layer)
@@ -695,22 +691,41 @@ class S4DockWidget(QgsDockWidget):
         return layer
 
     # ----------------------------------------------------------------------- runs
-    def _start(self, task: EngineTask, status: str, curves: bool = False) -> EngineTask:
+    def _begin(self, task: QgsTask, status: str, curves: bool) -> None:
         self.task = task
         self.last_result = None
         self.last_error = None
         if curves:  # a training run: its loss / validation scores live in the Curves tab
             self.curves_panel.start(status)
-            task.metrics_reported.connect(self.curves_panel.add)
         task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
-        task.log_message.connect(self.log)
-        task.status_message.connect(self.status_label.setText)
         self._set_busy(True)
         self.progress.setValue(0)
         self.status_label.setText(status)
         self.log(status)
+
+    def _start(self, task: EngineTask, status: str, curves: bool = False) -> EngineTask:
+        """An engine function in the background (profiles, suggestions)."""
+        task.log_message.connect(self.log)
+        task.status_message.connect(self.status_label.setText)
+        if curves:
+            task.metrics_reported.connect(self.curves_panel.add)
+        self._begin(task, status, curves)
         QgsApplication.taskManager().addTask(task)
         return task
+
+    def _start_algorithm(
+        self, algorithm, parameters: Dict[str, Any], status: str, on_done, curves: bool = False
+    ) -> QgsTask:
+        """An S4 Processing algorithm in the background (``AlgorithmRun``): the same
+        parameters, checks, messages and outputs as ``processing.run``."""
+        self._run = AlgorithmRun(algorithm, parameters, on_done)
+        feedback = self._run.feedback
+        feedback.message.connect(self.log)
+        feedback.status.connect(self.status_label.setText)
+        if curves:
+            feedback.metrics_reported.connect(self.curves_panel.add)
+        self._begin(self._run.task, status, curves)
+        return self._run.start()
 
     def _set_busy(self, busy: bool) -> None:
         for button in (
@@ -727,6 +742,7 @@ class S4DockWidget(QgsDockWidget):
 
     def _finish(self) -> None:
         self.task = None
+        self._run = None
         self._set_busy(False)
         for folder in self._tmp_dirs:
             shutil.rmtree(folder, ignore_errors=True)
@@ -760,96 +776,71 @@ class S4DockWidget(QgsDockWidget):
             n += 1
         return path
 
-    def start_finetune(self, out: Optional[str] = None) -> Optional[EngineTask]:
-        """Fine-tune on the label layer in the background; the result becomes the model."""
+    def finetune_parameters(self, out: Optional[str] = None) -> Dict[str, Any]:
+        """The ``s4:finetune`` parameters of the Train tab (a new model file unless ``out``)."""
+        modality = self.modality()
+        labels = self.label_combo.currentLayer()
+        init = self.init_model.filePath().strip() or None
+        values = {
+            "modality": modality,
+            "init": init,
+            "epochs": widget_value(self.epochs_spin, FINETUNE["epochs"]),
+            "crop_size": widget_value(self.crop_spin, FINETUNE["crop_size"]),
+            "batch_size": widget_value(self.batch_spin, FINETUNE["batch_size"]),
+            "head": widget_value(self.head_combo, FINETUNE["head"]),
+            "device": self.device(),
+        }
+        if self.few_check.isChecked():  # the recipe of docs/user_guide.md "Very few polygons"
+            values.update(class_weighting="none", freeze_encoder=init is not None)
+        target = Path(out) if out else self._unique(f"s4_finetuned_{modality}", ".pt")
+        return {
+            SENTINEL1: self.checked_files("s1"),
+            SENTINEL2: self.checked_files("s2"),
+            LABELS: labels.id() if labels is not None else None,
+            CLASS_FIELD: self.field_combo.currentField(),
+            OUTPUT: str(target),
+            **parameters_of(FINETUNE, values),
+        }
+
+    def start_finetune(self, out: Optional[str] = None) -> Optional[QgsTask]:
+        """Fine-tune on the label layer in the background (``s4:finetune``); the result
+        becomes the model. The label layer's unsaved edits are used."""
         if self.busy:
             self.fail(tr("S4 is busy: wait for the running task or cancel it"))
             return None
-        modality = self.modality()
-        files = self.checked_files(modality)
-        if not files:
-            self.fail(
-                tr("No {0} layers checked (Data tab): add the {1} images to the project").format(
-                    modality.upper(), "Sentinel-2" if modality == "s2" else "Sentinel-1"
-                )
-            )
-            return None
+        from .algorithms.finetune import Finetune
+
+        parameters = self.finetune_parameters(out)
+        self._finetune_target = Path(parameters[OUTPUT])
         labels = self.label_combo.currentLayer()
-        if not isinstance(labels, QgsVectorLayer) or not labels.isValid():
-            self.fail(tr("Choose a label layer (Train tab) or create one with 'New label layer…'"))
-            return None
-        field = self.field_combo.currentField()
-        if not field or labels.fields().indexFromName(field) < 0:
-            self.fail(tr("Choose the class field of '{0}' (Train tab)").format(labels.name()))
-            return None
-        if feature_count_with_geometry(labels) == 0:
-            self.fail(
-                tr("'{0}' has no polygons yet: digitise a few of each class").format(labels.name())
-            )
-            return None
-        api = self._engine()
-        if api is None:
-            return None
-        tmp = tempfile.mkdtemp(prefix="s4_dock_")
-        self._tmp_dirs.append(tmp)
-        try:
-            labels_path = vector_for_engine(labels, tmp)  # includes unsaved edits
-        except OSError as error:
-            self._finish()
-            self.fail(str(error))
-            return None
-        target = Path(out) if out else self._unique(f"s4_finetuned_{modality}", ".pt")
-        init = self.init_model.filePath().strip() or None
-        kwargs = dict(
-            modality=modality,
-            init=init,
-            epochs=self.epochs_spin.value(),
-            crop_size=self.crop_spin.value(),
-            batch_size=self.batch_spin.value(),
-            head=widget_value(self.head_combo, FINETUNE["head"]),
-            device=self.device(),
-        )
-        if self.few_check.isChecked():  # the recipe of docs/user_guide.md "Very few polygons"
-            kwargs.update(class_weighting="none", freeze_encoder=init is not None)
-        s1 = files if modality == "s1" else None
-        s2 = files if modality == "s2" else None
-        device = self.device()
-
-        def work(progress, cancel, log):
-            info = api.device_info(device)
-            log(tr("device: {0} ({1})").format(info["device"], info.get("name", "")))
-            return api.finetune(
-                s1, s2, labels_path, field, str(target),
-                progress=progress, cancel=cancel, log=log, **kwargs,
-            )  # fmt: skip
-
-        self._finetune_target = target
-        task = EngineTask(tr("S4 fine-tune"), work, self._finetune_done)
+        modality = self.modality()
+        files = parameters[SENTINEL1 if modality == "s1" else SENTINEL2]
+        init = parameters[FINETUNE["init"].param_name]
+        name = labels.name() if labels is not None else "?"
+        field = parameters[CLASS_FIELD]
         if init:
             status = tr("Fine-tuning on {0} {1} dates and '{2}' ({3}) from {4}").format(
-                len(files), modality.upper(), labels.name(), field, Path(init).name
+                len(files), modality.upper(), name, field, Path(init).name
             )
         else:
             status = tr("Fine-tuning on {0} {1} dates and '{2}' ({3}) from scratch").format(
-                len(files), modality.upper(), labels.name(), field
+                len(files), modality.upper(), name, field
             )
-        return self._start(task, status, curves=True)
+        return self._start_algorithm(
+            Finetune(), parameters, status, self._finetune_done, curves=True
+        )
 
-    def _finetune_done(self, result, error, cancelled) -> None:
+    def _finetune_done(self, results, error, cancelled) -> None:
         self._finish()
-        if result is not None:
-            self.last_result = result
-            self.curves_panel.finish(result.get("history") or [])
-            metrics = result.get("metrics") or {}
-            miou = metrics.get("val_miou")
+        if results is not None:
+            self.last_result = results
+            miou = results.get("VAL_MIOU")
             self.progress.setValue(100)
-            self.set_model(result["path"])
+            self.set_model(results[OUTPUT])
+            self.curves_panel.finish((self._model_info or {}).get("history") or [])
             self.notify(
-                tr("Fine-tuned model saved: {0} (validation mIoU {1}, {2} s on {3})").format(
-                    result["path"],
-                    "n/a" if miou is None else f"{miou:.3f}",
-                    result.get("seconds"),
-                    result.get("device"),
+                tr("Fine-tuned model saved: {0} (validation mIoU {1})").format(
+                    results[OUTPUT], "n/a" if miou is None else f"{miou:.3f}"
                 ),
                 Qgis.MessageLevel.Success,
             )
@@ -884,61 +875,51 @@ class S4DockWidget(QgsDockWidget):
         crs_text = (crs.authid() or crs.toWkt()) if crs.isValid() else None
         return (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum()), crs_text
 
-    def start_segment(self, out: Optional[str] = None) -> Optional[EngineTask]:
-        """Segment the checked layers with the current model; adds the styled class map."""
+    def segment_parameters(self, out: Optional[str] = None) -> Dict[str, Any]:
+        """The ``s4:segment_time_series`` parameters of the Segment tab (``ValueError`` for
+        an empty extent); the checked S1 and S2 layers both go in: the model picks its own."""
+        bounds, crs = self._bounds()
+        extent = None
+        if bounds is not None:
+            extent = f"{bounds[0]},{bounds[2]},{bounds[1]},{bounds[3]}"
+            extent += f" [{crs}]" if crs else ""
+        target = Path(out) if out else self._unique("s4_classes", ".tif")
+        values = {
+            "device": self.device(),
+            "tile_size": widget_value(self.tile_spin, SEGMENT["tile_size"]),
+            "overlap": widget_value(self.overlap_spin, SEGMENT["overlap"]),
+            "min_area_m2": widget_value(self.min_area_spin, SEGMENT["min_area_m2"]),
+        }
+        vector = target.with_suffix(".gpkg") if self.polygons_check.isChecked() else None
+        return {
+            SENTINEL1: self.checked_files("s1"),
+            SENTINEL2: self.checked_files("s2"),
+            MODEL: self.model_path(),
+            EXTENT: extent,
+            OUTPUT: str(target),
+            OUTPUT_VECTOR: str(vector) if vector else None,
+            **parameters_of(SEGMENT, values),
+        }
+
+    def start_segment(self, out: Optional[str] = None) -> Optional[QgsTask]:
+        """Segment the checked layers with the current model (``s4:segment_time_series``);
+        adds the styled class map."""
         if self.busy:
             self.fail(tr("S4 is busy: wait for the running task or cancel it"))
             return None
-        model = self.model_path()
-        if not model or not os.path.isfile(model):
-            self.fail(tr("Load a fine-tuned model first (Model tab), or fine-tune one"))
-            return None
-        s2, s1 = self.checked_files("s2"), self.checked_files("s1")
-        modality = (self.model_info() or {}).get("modality")
-        if modality in SENSORS:
-            s1, s2 = (s1, None) if modality == "s1" else (None, s2)
-        if not s1 and not s2:
-            wanted = modality.upper() if modality else "Sentinel"
-            self.fail(
-                tr("No {wanted} layers checked (Data tab) for this model").format(wanted=wanted)
-            )
-            return None
         try:
-            bounds, bounds_crs = self._bounds()
+            parameters = self.segment_parameters(out)
         except ValueError as error:
             self.fail(str(error))
             return None
-        api = self._engine()
-        if api is None:
-            return None
-        target = Path(out) if out else self._unique("s4_classes", ".tif")
-        vector = target.with_suffix(".gpkg") if self.polygons_check.isChecked() else None
-        device = self.device()
-        kwargs = dict(
-            s1=s1 or None,
-            s2=s2 or None,
-            bounds=bounds,
-            bounds_crs=bounds_crs,
-            vector_out=str(vector) if vector else None,
-            min_area_m2=self.min_area_spin.value(),
-            tile_size=self.tile_spin.value(),
-            overlap=self.overlap_spin.value(),
-            device=device,
-        )
+        from .algorithms.segment import SegmentTimeSeries
 
-        def work(progress, cancel, log):
-            info = api.device_info(device)
-            log(tr("device: {0} ({1})").format(info["device"], info.get("name", "")))
-            return api.segment(
-                model, str(target), progress=progress, cancel=cancel, log=log, **kwargs
-            )
+        status = tr("Segmenting with {0}").format(Path(self.model_path()).name)
+        return self._start_algorithm(SegmentTimeSeries(), parameters, status, self._segment_done)
 
-        task = EngineTask(tr("S4 segment"), work, self._segment_done)
-        return self._start(task, tr("Segmenting with {0}").format(Path(model).name))
-
-    def _segment_done(self, result, error, cancelled) -> None:
+    def _segment_done(self, results, error, cancelled) -> None:
         self._finish()
-        if result is None:
+        if results is None:
             if cancelled:
                 self.progress.setValue(0)
                 self.notify(
@@ -947,38 +928,29 @@ class S4DockWidget(QgsDockWidget):
             else:
                 self.fail(tr("Segmentation failed: {error}").format(error=error))
             return
-        self.last_result = result
+        self.last_result = results
         self.progress.setValue(100)
-        classes = result["classes"]
+        path = results[OUTPUT]
+        classes = read_classes(path)
         model = Path(self.model_path()).stem
         layers: List[QgsMapLayer] = []
-        raster = QgsRasterLayer(
-            result["path"], tr("S4 classes ({model})").format(model=model), "gdal"
-        )
+        raster = QgsRasterLayer(path, tr("S4 classes ({model})").format(model=model), "gdal")
         if raster.isValid():
-            style_class_raster(raster, classes, save=True)
+            style_class_raster(raster, classes, save=False)  # the algorithm saved the .qml
             layers.append(raster)
         else:
-            self.fail(tr("Could not open the class map {0}").format(result["path"]))
-        if result.get("vector"):
+            self.fail(tr("Could not open the class map {0}").format(path))
+        if results.get(OUTPUT_VECTOR):
             vector = QgsVectorLayer(
-                result["vector"], tr("S4 class polygons ({model})").format(model=model), "ogr"
+                results[OUTPUT_VECTOR], tr("S4 class polygons ({model})").format(model=model), "ogr"
             )
             if vector.isValid():
-                style_class_vector(vector, classes, save_to_database=True)
+                style_class_vector(vector, classes, save_to_database=False)  # saved there
                 layers.append(vector)
         for layer in reversed(layers):
             QgsProject.instance().addMapLayer(layer)
         self.output_layers = layers
-        counts = result.get("pixel_counts") or {}
-        if counts:
-            self.log(tr("pixels per class: ") + ", ".join(f"{k}: {v}" for k, v in counts.items()))
-        self.notify(
-            tr("Class map added: {0} ({1} s on {2})").format(
-                result["path"], result.get("seconds"), result.get("device")
-            ),
-            Qgis.MessageLevel.Success,
-        )
+        self.notify(tr("Class map added: {0}").format(path), Qgis.MessageLevel.Success)
 
     # ----------------------------------------------------------------------- insight
     def _label_layer_for_engine(self):
@@ -1169,7 +1141,7 @@ class S4DockWidget(QgsDockWidget):
     # ----------------------------------------------------------------------- model
     def set_model(self, path: str) -> None:
         self.model_edit.setText(str(path))
-        self._save("model_path", str(path))
+        self._save(DockSetting.MODEL_PATH, str(path))
         self.refresh_model_info(quiet=True)
 
     def load_model(self, path: Optional[str] = None) -> bool:
@@ -1184,7 +1156,7 @@ class S4DockWidget(QgsDockWidget):
             self.fail(tr("Model file not found: {path}").format(path=path))
             return False
         self.model_edit.setText(path)
-        self._save("model_path", path)
+        self._save(DockSetting.MODEL_PATH, path)
         ok = self.refresh_model_info()
         if ok:
             self.notify(tr("Model loaded: {path}").format(path=path))
@@ -1217,7 +1189,7 @@ class S4DockWidget(QgsDockWidget):
             )
             return None
         self.model_edit.setText(path)
-        self._save("model_path", path)
+        self._save(DockSetting.MODEL_PATH, path)
         self.notify(tr("Model saved as {path}").format(path=path))
         return path
 
@@ -1282,6 +1254,10 @@ class S4DockWidget(QgsDockWidget):
                 pass
         self._refresh_timer.stop()
         self._cloud_timer.stop()
+        if self._run is not None:
+            run, self._run, self.task = self._run, None, None
+            run.detach()  # keeps running to its end (or cancel) without this dock
+            run.cancel()
         if self.task is not None:
             task, self.task = self.task, None
             task._on_done = None

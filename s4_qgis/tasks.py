@@ -1,6 +1,10 @@
-"""Background engine runs for the dock: a ``QgsTask`` with progress, cancel and a log.
+"""Background runs for the dock, with progress, cancel and a log.
 
-The work function runs in a worker thread and gets the engine's three callables
+``AlgorithmRun`` runs an S4 Processing algorithm in a ``QgsProcessingAlgRunnerTask`` (fine-tune,
+segment: the dock's path), prepared in the main thread (layers are read there); its
+``AlgorithmFeedback`` sends log lines, status text and metrics to the GUI as Qt signals.
+``EngineTask`` runs an engine function directly (profiles, suggestions; not ported yet). Its
+work function runs in a worker thread and gets the engine's three callables
 ``progress(fraction, message, metrics)``, ``cancel()`` and ``log(text)``; it must touch no QGIS
 layer or widget (it receives plain file paths). Log lines and status messages reach the GUI
 through Qt signals (queued into the main thread); ``on_done(result, error, cancelled)`` runs in
@@ -11,9 +15,19 @@ from __future__ import annotations
 
 import time
 import traceback
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional, Set
 
-from qgis.core import Qgis, QgsMessageLog, QgsTask
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsMessageLog,
+    QgsProcessingAlgorithm,
+    QgsProcessingAlgRunnerTask,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProject,
+    QgsTask,
+)
 from qgis.PyQt.QtCore import pyqtSignal
 
 Work = Callable[[Callable[..., None], Callable[[], bool], Callable[[str], None]], Dict[str, Any]]
@@ -107,3 +121,105 @@ class EngineTask(QgsTask):
             self._on_done(
                 self.result if ok else None, None if ok else self.error, self.was_cancelled
             )
+
+
+class AlgorithmFeedback(QgsProcessingFeedback):
+    """Processing feedback that also sends its messages to the GUI thread as signals
+    (``message``: info and error lines; ``status``: progress text); keeps the errors."""
+
+    message = pyqtSignal(str)
+    status = pyqtSignal(str)
+    metrics_reported = pyqtSignal(float, object)  # (fraction, metrics dict): live curves
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: List[str] = []
+
+    def pushInfo(self, info: str) -> None:  # noqa: N802 (QGIS API)
+        super().pushInfo(info)
+        self.message.emit(str(info))
+
+    def pushWarning(self, warning: str) -> None:  # noqa: N802
+        super().pushWarning(warning)
+        self.message.emit(str(warning))
+
+    def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802, N803
+        super().reportError(error, fatalError)
+        self.errors.append(str(error))
+        self.message.emit(str(error))
+
+    def setProgressText(self, text: str) -> None:  # noqa: N802
+        super().setProgressText(text)
+        self.status.emit(str(text))
+
+    def report_metrics(self, fraction: float, metrics: Dict[str, Any]) -> None:
+        """Every metrics report of the engine (``S4Algorithm.callbacks`` calls it)."""
+        self.metrics_reported.emit(float(fraction), dict(metrics))
+
+
+#: runs whose task has not ended yet
+_RUNNING: Set[AlgorithmRun] = set()
+
+Finished = Callable[[Optional[Dict[str, Any]], Optional[str], bool], None]
+
+
+class AlgorithmRun:
+    """One Processing algorithm run in the background (``QgsProcessingAlgRunnerTask``):
+    the same parameters and code path as ``processing.run``, with progress and cancel.
+
+    ``on_done(results, error, cancelled)`` runs in the main thread when it ends; ``context``
+    (project set, so layer ids resolve) and ``feedback`` live as long as the run.
+    """
+
+    def __init__(
+        self,
+        algorithm: QgsProcessingAlgorithm,
+        parameters: Dict[str, Any],
+        on_done: Optional[Finished] = None,
+        project: Optional[QgsProject] = None,
+    ) -> None:
+        self.algorithm = algorithm
+        self.parameters = dict(parameters)
+        self.context = QgsProcessingContext()
+        self.context.setProject(project or QgsProject.instance())
+        self.feedback = AlgorithmFeedback()
+        self.results: Optional[Dict[str, Any]] = None
+        self.error: Optional[str] = None
+        self.cancelled = False
+        self._on_done = on_done
+        # prepareAlgorithm runs here, in the main thread (layers are read there)
+        self.task = QgsProcessingAlgRunnerTask(
+            algorithm, self.parameters, self.context, self.feedback
+        )
+        self.task.executed.connect(self._executed)
+
+    def start(self) -> QgsTask:
+        _RUNNING.add(self)  # the task uses context and feedback: keep them alive till it ends
+        QgsApplication.taskManager().addTask(self.task)
+        return self.task
+
+    def cancel(self) -> None:
+        if self in _RUNNING:
+            self.task.cancel()
+
+    def detach(self) -> None:
+        """Forget ``on_done`` and disconnect the GUI from the feedback (the dock is closing)."""
+        self._on_done = None
+        for signal in (self.feedback.message, self.feedback.status, self.task.progressChanged):
+            try:
+                signal.disconnect()
+            except (TypeError, RuntimeError):
+                pass
+
+    def _executed(self, ok: bool, results: Dict[str, Any]) -> None:  # main thread
+        _RUNNING.discard(self)
+        self.cancelled = self.feedback.isCanceled() or self.task.isCanceled()
+        if ok:
+            self.results = dict(results)
+        elif self.feedback.errors:
+            self.error = self.feedback.errors[-1]
+        else:
+            self.error = "cancelled" if self.cancelled else "the algorithm failed"
+        if self._on_done is not None:
+            done, self._on_done = self._on_done, None
+            done(self.results, self.error, self.cancelled)

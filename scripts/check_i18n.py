@@ -68,7 +68,6 @@ SINKS = {
     "add_int": (1,),
     "add_float": (1,),
     "add_series_parameter": (1,),
-    "EngineTask": (0,),
     "_start": (1,),
     "QgsRasterLayer": (1,),
     "QgsVectorLayer": (1,),

@@ -66,6 +66,26 @@ GROUP_MAP = (tr_noop("Map"), "map")
 GROUP_EVALUATE = (tr_noop("Evaluate"), "evaluate")
 
 
+def parameter_value(setting: Setting, value: Any) -> Any:
+    """The Processing parameter value for the api value ``value`` of ``setting`` (the inverse
+    of ``S4Algorithm.setting_value``): an index for drop-downs, "16,32,64" for lists."""
+    if setting.labels:
+        return list(setting.ui_options).index(value)
+    if value is None:
+        return setting.none_as
+    if setting.kind == "ints":
+        return ",".join(str(int(v)) for v in value)
+    return value
+
+
+def parameters_of(operation: Operation, values: Dict[str, Any]) -> Dict[str, Any]:
+    """Processing parameters (by ``param_name``) for the api ``values`` of ``operation``."""
+    return {
+        operation[name].param_name: parameter_value(operation[name], value)
+        for name, value in values.items()
+    }
+
+
 def parameter_summary(param) -> str:
     """``NAME: description (default X; a..b)`` for the help of an algorithm."""
     parts = []
@@ -360,14 +380,18 @@ class S4Algorithm(QgsProcessingAlgorithm):
         Metrics (loss, mIoU ...) are logged as info lines.
         """
         last = {"message": None, "logged": 0.0}
+        report = getattr(feedback, "report_metrics", None)  # the dock's live curves
 
         def progress(
             fraction: float, message: str = "", metrics: Optional[Dict[str, Any]] = None
         ) -> None:
-            feedback.setProgress(100.0 * (base + span * max(0.0, min(1.0, float(fraction)))))
+            overall = base + span * max(0.0, min(1.0, float(fraction)))
+            feedback.setProgress(100.0 * overall)
             if message and message != last["message"]:
                 feedback.setProgressText(message)
                 last["message"] = message
+            if metrics and report is not None:
+                report(overall, metrics)
             if metrics:
                 # Epoch summaries always; per-step metrics at most every few seconds.
                 now = time.monotonic()

@@ -34,7 +34,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="148"/>
+        <location filename="../dock.py" line="159"/>
         <source>Output folder</source>
         <translation type="unfinished"></translation>
     </message>
@@ -79,7 +79,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="133"/>
+        <location filename="../dock.py" line="144"/>
         <source>Train</source>
         <translation type="unfinished"></translation>
     </message>
@@ -114,7 +114,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="213"/>
+        <location filename="../algorithms/base.py" line="233"/>
         <source>{0}: or a folder of per-date GeoTIFFs</source>
         <translation type="unfinished"></translation>
     </message>
@@ -129,22 +129,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="234"/>
+        <location filename="../algorithms/base.py" line="254"/>
         <source>WIDTHS must be two or more positive integers such as 32,64,128, not {text!r}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="252"/>
+        <location filename="../algorithms/base.py" line="272"/>
         <source>{name}_FOLDER: {folder} is not a folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="261"/>
+        <location filename="../algorithms/base.py" line="281"/>
         <source>{name}_FOLDER: {folder} holds no GeoTIFF (.tif): choose the folder with one file per date (e.g. the S1/ or S2/ folder written by the download step)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="284"/>
+        <location filename="../algorithms/base.py" line="304"/>
         <source>{name} must be a number, not {value!r}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -429,7 +429,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="272"/>
+        <location filename="../dock.py" line="283"/>
         <source>Class field</source>
         <translation type="unfinished"></translation>
     </message>
@@ -744,418 +744,378 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="132"/>
+        <location filename="../dock.py" line="143"/>
         <source>Data</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="332"/>
+        <location filename="../dock.py" line="343"/>
         <source>Segment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="629"/>
+        <location filename="../dock.py" line="625"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="147"/>
+        <location filename="../dock.py" line="158"/>
         <source>Fine-tuned models and class maps are written here</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="152"/>
+        <location filename="../dock.py" line="163"/>
         <source>Check</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="153"/>
+        <location filename="../dock.py" line="164"/>
         <source>Which device will the engine use?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="157"/>
+        <location filename="../dock.py" line="168"/>
         <source>Device</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="165"/>
+        <location filename="../dock.py" line="176"/>
         <source>Cancel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="171"/>
+        <location filename="../dock.py" line="182"/>
         <source>Ready</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="177"/>
+        <location filename="../dock.py" line="188"/>
         <source>Log</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="184"/>
+        <location filename="../dock.py" line="195"/>
         <source>Sentinel-2 (optical) layers of the project, by date:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="187"/>
+        <location filename="../dock.py" line="198"/>
         <source>Sentinel-1 (radar) layers of the project, by date:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="193"/>
+        <location filename="../dock.py" line="204"/>
         <source>Refresh</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="195"/>
+        <location filename="../dock.py" line="206"/>
         <source>Check all</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="197"/>
+        <location filename="../dock.py" line="208"/>
         <source>Uncheck all</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="202"/>
+        <location filename="../dock.py" line="213"/>
         <source>Download S1 + S2 for the map extent…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="203"/>
+        <location filename="../dock.py" line="214"/>
         <source>Search a STAC catalog and download the Sentinel-1 and Sentinel-2 series of the current map extent (Processing: Download Sentinel-1/-2 time series); the series are added to the project</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="212"/>
+        <location filename="../dock.py" line="223"/>
         <source>Add one GeoTIFF per acquisition to the project (Layer &gt; Add Raster Layer); checked layers are used for fine-tuning and segmentation.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="240"/>
+        <location filename="../dock.py" line="251"/>
         <source>Cannot open the download dialog: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="249"/>
+        <location filename="../dock.py" line="260"/>
         <source>e.g. wheat, maize, potatoes, grassland</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="250"/>
+        <location filename="../dock.py" line="261"/>
         <source>From model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="251"/>
+        <location filename="../dock.py" line="262"/>
         <source>Use the class names of the loaded model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="255"/>
+        <location filename="../dock.py" line="266"/>
         <source>Classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="256"/>
+        <location filename="../dock.py" line="267"/>
         <source>New label layer…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="257"/>
+        <location filename="../dock.py" line="268"/>
         <source>Create a GeoPackage polygon layer whose form offers the classes, add it to the project and start digitising</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="271"/>
+        <location filename="../dock.py" line="282"/>
         <source>Label layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1199"/>
+        <location filename="../dock.py" line="1171"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="275"/>
+        <location filename="../dock.py" line="286"/>
         <source>Pretrained checkpoint to start from; empty = from scratch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="276"/>
+        <location filename="../dock.py" line="287"/>
         <source>Start from</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="278"/>
+        <location filename="../dock.py" line="289"/>
         <source>Map from</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="280"/>
+        <location filename="../dock.py" line="291"/>
         <source>Pixel head (default): the pretrained network stays frozen; small per-pixel classifiers learn from each pixel&apos;s monthly series and the network&apos;s features, and the map is smoothed inside fields (seconds on a CPU). 3D U-Net: the paper&apos;s fine-tuning of the whole network (epochs, crop and batch size apply to it).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="292"/>
+        <location filename="../dock.py" line="303"/>
         <source>Epochs (3D U-Net)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="295"/>
+        <location filename="../dock.py" line="306"/>
         <source>Few polygons of unequal size</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="296"/>
+        <location filename="../dock.py" line="307"/>
         <source>3D U-Net head: freeze the pretrained encoder and use an unweighted loss (the default weighting): with a handful of polygons of very different areas this maps unseen fields better</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="304"/>
+        <location filename="../dock.py" line="315"/>
         <source>Fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="313"/>
+        <location filename="../dock.py" line="324"/>
         <source>Current map extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="313"/>
+        <location filename="../dock.py" line="324"/>
         <source>Extent of a layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="313"/>
+        <location filename="../dock.py" line="324"/>
         <source>Whole scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="320"/>
+        <location filename="../dock.py" line="331"/>
         <source>Area</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="321"/>
+        <location filename="../dock.py" line="332"/>
         <source>Layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="326"/>
+        <location filename="../dock.py" line="337"/>
         <source>Also write class polygons (GeoPackage)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="331"/>
+        <location filename="../dock.py" line="342"/>
         <source>Smallest polygon</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="358"/>
+        <location filename="../dock.py" line="369"/>
         <source>No model loaded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="361"/>
+        <location filename="../dock.py" line="372"/>
         <source>Load…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="363"/>
+        <location filename="../dock.py" line="374"/>
         <source>Save as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="365"/>
+        <location filename="../dock.py" line="376"/>
         <source>Info</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="524"/>
+        <location filename="../dock.py" line="520"/>
         <source>{0}
 bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="639"/>
+        <location filename="../dock.py" line="635"/>
         <source>Load a fine-tuned model first (Model tab) to use its class names</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="656"/>
+        <location filename="../dock.py" line="652"/>
         <source>Type the class names first (comma separated) or load a model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="660"/>
+        <location filename="../dock.py" line="656"/>
         <source>New S4 label layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="660"/>
+        <location filename="../dock.py" line="656"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="690"/>
+        <location filename="../dock.py" line="686"/>
         <source>Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="737"/>
+        <location filename="../dock.py" line="753"/>
         <source>Cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1089"/>
+        <location filename="../dock.py" line="1061"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="771"/>
-        <source>No {0} layers checked (Data tab): add the {1} images to the project</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="988"/>
+        <location filename="../dock.py" line="960"/>
         <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="992"/>
+        <location filename="../dock.py" line="964"/>
         <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="995"/>
+        <location filename="../dock.py" line="967"/>
         <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="931"/>
-        <source>device: {0} ({1})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="827"/>
-        <source>S4 fine-tune</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="829"/>
+        <location filename="../dock.py" line="822"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from {4}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="833"/>
+        <location filename="../dock.py" line="826"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from scratch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="847"/>
-        <source>Fine-tuned model saved: {0} (validation mIoU {1}, {2} s on {3})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="866"/>
+        <location filename="../dock.py" line="857"/>
         <source>Fine-tuning failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1093"/>
+        <location filename="../dock.py" line="1065"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="902"/>
-        <source>No {wanted} layers checked (Data tab) for this model</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="936"/>
-        <source>S4 segment</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="937"/>
+        <location filename="../dock.py" line="917"/>
         <source>Segmenting with {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="944"/>
+        <location filename="../dock.py" line="925"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="948"/>
+        <location filename="../dock.py" line="929"/>
         <source>Segmentation failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="955"/>
+        <location filename="../dock.py" line="937"/>
         <source>S4 classes ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="962"/>
+        <location filename="../dock.py" line="942"/>
         <source>Could not open the class map {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="964"/>
+        <location filename="../dock.py" line="944"/>
         <source>S4 class polygons ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="975"/>
-        <source>pixels per class: </source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="976"/>
-        <source>Class map added: {0} ({1} s on {2})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dock.py" line="1178"/>
+        <location filename="../dock.py" line="1150"/>
         <source>Load S4 model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1184"/>
+        <location filename="../dock.py" line="1156"/>
         <source>Model file not found: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1190"/>
+        <location filename="../dock.py" line="1162"/>
         <source>Model loaded: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1196"/>
+        <location filename="../dock.py" line="1168"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1199"/>
+        <location filename="../dock.py" line="1171"/>
         <source>Save S4 model as</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1215"/>
+        <location filename="../dock.py" line="1187"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1221"/>
+        <location filename="../dock.py" line="1193"/>
         <source>Model saved as {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1272"/>
+        <location filename="../dock.py" line="1244"/>
         <source>device: {text}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1190,12 +1150,12 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="875"/>
+        <location filename="../dock.py" line="866"/>
         <source>Choose the layer whose extent to map (Segment tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="881"/>
+        <location filename="../dock.py" line="872"/>
         <source>The chosen extent is empty: zoom to the scene or pick another area</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1355,97 +1315,97 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="139"/>
+        <location filename="../dock.py" line="150"/>
         <source>Profiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="141"/>
+        <location filename="../dock.py" line="152"/>
         <source>Curves</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="338"/>
+        <location filename="../dock.py" line="349"/>
         <source>Number of 5 x 5 px squares to propose</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="339"/>
+        <location filename="../dock.py" line="350"/>
         <source>Where to label next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="340"/>
+        <location filename="../dock.py" line="351"/>
         <source>Propose small squares where the model is least sure, spread over the area and the predicted classes, away from the label layer&apos;s polygons: label them and fine-tune again</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="350"/>
+        <location filename="../dock.py" line="361"/>
         <source>Suggest</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1012"/>
+        <location filename="../dock.py" line="984"/>
         <source>No Sentinel-2 or Sentinel-1 layers checked (Data tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1034"/>
+        <location filename="../dock.py" line="1006"/>
         <source>S4 class profiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1035"/>
+        <location filename="../dock.py" line="1007"/>
         <source>Class profiles of &apos;{0}&apos; ({1})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1041"/>
+        <location filename="../dock.py" line="1013"/>
         <source>Class profiles failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1049"/>
+        <location filename="../dock.py" line="1021"/>
         <source>Class profiles of {0} classes; {1} outlier polygon(s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1100"/>
+        <location filename="../dock.py" line="1072"/>
         <source>No layers checked (Data tab) for this model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1144"/>
+        <location filename="../dock.py" line="1116"/>
         <source>S4 where to label next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1134"/>
+        <location filename="../dock.py" line="1106"/>
         <source>Looking for where {0} is least sure</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1140"/>
+        <location filename="../dock.py" line="1112"/>
         <source>Suggestions failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1148"/>
+        <location filename="../dock.py" line="1120"/>
         <source>Could not open the suggestions {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1151"/>
+        <location filename="../dock.py" line="1123"/>
         <source>No square to suggest: every valid place is labelled already or lies on a class border; label fewer areas or map a larger extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1162"/>
+        <location filename="../dock.py" line="1134"/>
         <source>{0} squares to label added ({1}): label them in the label layer and fine-tune again</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1251"/>
+        <location filename="../dock.py" line="1223"/>
         <source>Training curves ({0} epochs recorded)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1522,6 +1482,16 @@ bands: {1}</source>
     <message>
         <location filename="../../s4_core/settings.py" line="677"/>
         <source>Random seed (ties)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="841"/>
+        <source>Fine-tuned model saved: {0} (validation mIoU {1})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="953"/>
+        <source>Class map added: {0}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -1,4 +1,5 @@
-"""The S4 dock: layer lists, label layer, fine-tune and segment tasks, cancel, model, settings."""
+"""The S4 dock: layer lists, label layer, fine-tune and segment runs (through the Processing
+algorithms), cancel, model, settings."""
 
 from __future__ import annotations
 
@@ -133,7 +134,7 @@ def test_finetune_then_segment_adds_a_styled_class_map(
     assert not dock.finetune_button.isEnabled() and dock.cancel_button.isEnabled()
     assert dock.wait(300), "fine-tuning did not finish"
     assert dock.last_error is None, dock.last_error
-    model = Path(dock.last_result["path"])
+    model = Path(dock.last_result["OUTPUT"])
     assert model.is_file() and model.parent == tmp_path / "out"
     from s4_core.checkpoint import load_checkpoint
 
@@ -143,7 +144,7 @@ def test_finetune_then_segment_adds_a_styled_class_map(
     assert dock.model_path() == str(model)
     assert dock.finetune_button.isEnabled() and not dock.cancel_button.isEnabled()
     log = dock.log_view.toPlainText()
-    assert "device: cpu" in log and "val_miou" in log
+    assert "Device: cpu" in log and "val_miou" in log  # the algorithm's log lines
     info_html = dock.model_info_view.toHtml()
     for name in tiny_demo.class_names:
         assert name in info_html
@@ -172,13 +173,13 @@ def test_finetune_then_segment_adds_a_styled_class_map(
 def test_cancel_mid_training_returns_promptly_and_writes_nothing(
     project_with_demo, dock, tiny_demo
 ):
-    from qgis.core import QgsTask
+    from qgis.core import QgsProcessingAlgRunnerTask, QgsTask
 
     dock.label_combo.setLayer(project_with_demo.mapLayersByName("parcels")[0])
     dock.field_combo.setField(tiny_demo.class_field)
     dock.epochs_spin.setValue(500)
     task = dock.start_finetune()
-    assert task is not None, dock.last_error
+    assert isinstance(task, QgsProcessingAlgRunnerTask), dock.last_error
     # Cancel as soon as the first training step has reported (task progress > 0).
     assert process_events_until(lambda: task.progress() > 0 or dock.task is None, 120)
     assert dock.task is not None, "training ended before it could be cancelled"
@@ -201,10 +202,17 @@ def test_cancel_mid_training_returns_promptly_and_writes_nothing(
     print(f"cancel took {waited:.2f} s")
 
 
+def run_to_end(dock, task) -> None:
+    assert task is not None, dock.last_error
+    assert dock.wait(120), "the run did not end"
+
+
 def test_clear_messages_for_missing_inputs(qgis_new_project, dock, tmp_path):
-    assert dock.start_finetune() is None
-    assert "No S2 layers" in dock.last_error
-    assert dock.start_segment() is None
+    """The algorithms' checks are the dock's: their messages reach the dock."""
+    run_to_end(dock, dock.start_finetune())
+    assert "LABELS: choose a polygon layer" in dock.last_error
+    assert dock.last_result is None and not dock.busy
+    run_to_end(dock, dock.start_segment())
     assert "model" in dock.last_error.lower()
     assert dock.new_label_layer(str(tmp_path / "l.gpkg")) is None
     assert "class names" in dock.last_error
@@ -217,8 +225,8 @@ def test_missing_engine_packages_are_shown_not_raised(project_with_demo, dock, m
     monkeypatch.setattr(dependencies, "engine_missing_message", lambda: "install PyTorch")
     dock.label_combo.setLayer(project_with_demo.mapLayersByName("parcels")[0])
     dock.field_combo.setField("crop_name")
-    assert dock.start_finetune() is None
-    assert dock.last_error == "install PyTorch"
+    run_to_end(dock, dock.start_finetune())
+    assert dock.last_error.endswith("install PyTorch")
     assert not dock.busy and dock.finetune_button.isEnabled()
 
 
@@ -231,7 +239,7 @@ def test_segment_with_a_model_for_the_other_modality_reports_the_engine_message(
     for layer_id in dock.listed_layer_ids("s1"):  # only optical layers checked
         QgsProject.instance().removeMapLayer(layer_id)
     dock.refresh_layers()
-    assert dock.start_segment() is None
+    run_to_end(dock, dock.start_segment())
     assert "S1" in dock.last_error
 
 
@@ -330,3 +338,57 @@ def test_download_starts_from_the_map_extent_and_its_series_reach_the_dock(
     assert group is not None and len(group.findLayers()) == 8
     dock.refresh_layers()
     assert dock.s2_list.count() == 8 and dock.s1_list.count() == 10
+
+
+@pytest.mark.torch
+def test_a_dock_run_is_the_processing_algorithm(
+    s4_processing, project_with_demo, dock, demo_model, tmp_path
+):
+    """The dock's segmentation runs s4:segment_time_series: the class map equals the one
+    processing.run writes with the same parameters, and the algorithm's log reaches the dock."""
+    import processing
+    import rasterio
+    from qgis.core import QgsProcessingAlgRunnerTask
+
+    assert dock.load_model(str(demo_model))
+    dock.polygons_check.setChecked(True)
+    task = dock.start_segment(str(tmp_path / "dock.tif"))
+    assert isinstance(task, QgsProcessingAlgRunnerTask)
+    assert dock.wait(120) and dock.last_error is None, dock.last_error
+    assert "Pixels per class:" in dock.log_view.toPlainText()  # pushed by the algorithm
+    parameters = dock.segment_parameters(str(tmp_path / "processing.tif"))
+    assert parameters["TILE_SIZE"] == 32 and parameters["DEVICE"] == 1  # the dock's values
+    results = processing.run("s4:segment_time_series", parameters)
+    with rasterio.open(dock.last_result["OUTPUT"]) as a, rasterio.open(results["OUTPUT"]) as b:
+        assert a.profile == b.profile
+        np.testing.assert_array_equal(a.read(), b.read())
+        assert a.tags().get("S4_CLASSES") == b.tags().get("S4_CLASSES")
+    assert Path(dock.last_result["OUTPUT_VECTOR"]).is_file()
+
+
+def test_dock_settings_keys_and_defaults_in_one_place(qgis_iface):
+    from qgis.core import QgsSettings
+
+    from s4_core.settings import FINETUNE, SEGMENT
+    from s4_qgis.dock import S4DockWidget
+    from s4_qgis.dock_settings import DockSetting
+
+    settings = QgsSettings()
+    settings.remove("s4")
+    assert DockSetting.EPOCHS.read() == FINETUNE.default("epochs")
+    assert DockSetting.TILE_SIZE.read() == SEGMENT.default("tile_size")
+    settings.setValue(DockSetting.HEAD.key, "forest")  # not a choice: the default
+    settings.setValue(DockSetting.DEVICE.key, "cuda")
+    widget = S4DockWidget(qgis_iface)
+    try:
+        assert widget.epochs_spin.value() == FINETUNE.default("epochs")
+        assert widget.crop_spin.maximum() == FINETUNE["crop_size"].ui_maximum
+        assert widget.crop_spin.minimum() == FINETUNE["crop_size"].low
+        assert widget.device() == "cuda"
+        assert widget.head_combo.currentIndex() == 0
+        widget.tile_spin.setValue(48)
+        assert settings.value(DockSetting.TILE_SIZE.key, type=int) == 48
+    finally:
+        widget.cleanup()
+        widget.deleteLater()
+        settings.remove("s4")
