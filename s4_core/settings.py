@@ -262,128 +262,46 @@ class Operation:
         return "\n".join(lines)
 
 
+# fmt: off
 # ----------------------------------------------------------------------------- settings
 # Shared definitions: an operation takes them as they are or with its own default/help.
-DEVICE = Setting(
-    "device",
-    "str",
-    "auto",
-    help="auto, cpu, cuda, cuda:N or mps",
-    label=tr_noop("Compute device"),
-    options=("auto", "cpu", "cuda"),
-    labels=(
-        tr_noop("auto (CUDA GPU when available, else CPU)"),
-        "cpu",
-        tr_noop("cuda (NVIDIA GPU)"),
-    ),
-)
-SEED = Setting(
-    "seed",
-    "int",
-    0,
-    low=0,
-    help="random seed (same seed, same run)",
-    label=tr_noop("Random seed"),
-    advanced=True,
-)
+DEVICE = Setting("device", "str", "auto", help="auto, cpu, cuda, cuda:N or mps",
+    label=tr_noop("Compute device"), options=("auto", "cpu", "cuda"),
+    labels=(tr_noop("auto (CUDA GPU when available, else CPU)"), "cpu", tr_noop("cuda (NVIDIA GPU)")))
+SEED = Setting("seed", "int", 0, low=0, help="random seed (same seed, same run)",
+    label=tr_noop("Random seed"), advanced=True)
 EPOCHS = Setting("epochs", "int", 10, low=1, label=tr_noop("Epochs"), ui_max=10000)
-CROP_SIZE = Setting(
-    "crop_size",
-    "int",
-    32,
-    low=8,
-    help="crop side in pixels",
-    label=tr_noop("Crop size (pixels)"),
-    ui_max=1024,
-)
-BATCH_SIZE = Setting(
-    "batch_size",
-    "int",
-    2,
-    low=1,
-    help="crops per training step",
-    label=tr_noop("Batch size"),
-    ui_max=1024,
-)
-TIME_LENGTH = Setting(
-    "time_length", "int", None, low=1, optional=True, help="frames per sample", qgis=False
-)
-MAX_CLOUD = Setting(
-    "max_cloud_fraction",
-    "float",
-    None,
-    low=0,
-    high=1,
-    optional=True,
-    flag="--max-cloud",
-    metavar="F",
+CROP_SIZE = Setting("crop_size", "int", 32, low=8, help="crop side in pixels",
+    label=tr_noop("Crop size (pixels)"), ui_max=1024)
+BATCH_SIZE = Setting("batch_size", "int", 2, low=1, help="crops per training step",
+    label=tr_noop("Batch size"), ui_max=1024)
+TIME_LENGTH = Setting("time_length", "int", None, low=1, optional=True, help="frames per sample",
+    qgis=False)
+MAX_CLOUD = Setting("max_cloud_fraction", "float", None, low=0, high=1, optional=True,
+    flag="--max-cloud", metavar="F",
     help="drop S2 frames whose SCL cloud fraction is above F (0..1)",
-    label=tr_noop("Largest S2 cloud fraction (0..1)"),
-    qgis=False,
-)
-WIDTHS = Setting(
-    "widths",
-    "ints",
-    (16, 32, 64),
-    low=1,
-    min_len=2,
-    advanced=True,
-    help="U-Net widths (from scratch / pretraining; Garnot & Landrieu's reference: 32 64 128, "
-    "~4x slower)",
-    label=tr_noop("Network widths (comma-separated; default 16,32,64; reference 32,64,128)"),
-)
-COMPOSITE_MONTHS = Setting(
-    "composite_months",
-    "int",
-    1,
-    low=0,
-    high=12,
-    advanced=True,
-    help="input: cloud-free composites of this many months; 0 = the acquisitions as they are "
-    "(the paper's nearest-date pairs)",
-    label=tr_noop("Input: cloud-free composites of N months (0 = the acquisitions as they are)"),
-)
-RESUME = Setting(
-    "resume", "path", None, optional=True, help="continue from this checkpoint", qgis=False
-)
-RESOLUTION = Setting(
-    "resolution",
-    "float",
-    None,
-    low=0,
-    low_open=True,
-    optional=True,
-    none_as=0.0,
-    ui_max=1e6,
-    advanced=True,
-    help="map pixel size in CRS units (default: the imagery's grid)",
-    label=tr_noop("Map resolution (CRS units; 0 = the imagery's)"),
-)
-MIN_AREA = Setting(
-    "min_area_m2",
-    "float",
-    0.0,
-    low=0,
-    flag="--min-area",
-    param="MIN_AREA",
-    metavar="M2",
-    ui_max=1e12,
-    help="polygons: merge regions smaller than this (m²) into their largest "
-    "neighbour, drop those that have none",
-    label=tr_noop("Smallest polygon kept (m²)"),
-)
-MAX_GAP = Setting(
-    "max_gap_days",
-    "float",
-    None,
-    low=0,
-    optional=True,
-    flag="--max-gap",
-    metavar="DAYS",
-    ui_max=3650,
-    help="frames whose S1-S2 gap exceeds DAYS are marked invalid",
-    label=tr_noop("Largest S1-S2 date gap (days)"),
-)
+    label=tr_noop("Largest S2 cloud fraction (0..1)"), qgis=False)
+WIDTHS = Setting("widths", "ints", (16, 32, 64), low=1, min_len=2, advanced=True,
+    help="U-Net widths (from scratch / pretraining; Garnot & Landrieu's reference: 32 "
+        "64 128, ~4x slower)",
+    label=tr_noop("Network widths (comma-separated; default 16,32,64; reference 32,64,128)"))
+COMPOSITE_MONTHS = Setting("composite_months", "int", 1, low=0, high=12, advanced=True,
+    help="input: cloud-free composites of this many months; 0 = the acquisitions as "
+        "they are (the paper's nearest-date pairs)",
+    label=tr_noop("Input: cloud-free composites of N months (0 = the acquisitions as they are)"))
+RESUME = Setting("resume", "path", None, optional=True, help="continue from this checkpoint",
+    qgis=False)
+RESOLUTION = Setting("resolution", "float", None, low=0, low_open=True, optional=True, none_as=0.0,
+    ui_max=1e6, advanced=True, help="map pixel size in CRS units (default: the imagery's grid)",
+    label=tr_noop("Map resolution (CRS units; 0 = the imagery's)"))
+MIN_AREA = Setting("min_area_m2", "float", 0.0, low=0, flag="--min-area", param="MIN_AREA",
+    metavar="M2", ui_max=1e12,
+    help="polygons: merge regions smaller than this (m²) into their largest neighbour,"
+        " drop those that have none",
+    label=tr_noop("Smallest polygon kept (m²)"))
+MAX_GAP = Setting("max_gap_days", "float", None, low=0, optional=True, flag="--max-gap",
+    metavar="DAYS", ui_max=3650, help="frames whose S1-S2 gap exceeds DAYS are marked invalid",
+    label=tr_noop("Largest S1-S2 date gap (days)"))
 
 PRETRAIN = Operation(
     "pretrain",
@@ -391,34 +309,14 @@ PRETRAIN = Operation(
     CROP_SIZE,
     BATCH_SIZE,
     TIME_LENGTH,
-    Setting(
-        "steps_per_epoch",
-        "int",
-        None,
-        low=1,
-        optional=True,
-        advanced=True,
-        ui_max=1000000,
+    Setting("steps_per_epoch", "int", None, low=1, optional=True, advanced=True, ui_max=1000000,
         label=tr_noop("Training steps per epoch (default: as many as the scene's crops)"),
-        help="training steps per epoch (default: enough crops to cover each scene twice)",
-    ),  # fmt: skip
+        help="training steps per epoch (default: enough crops to cover each scene twice)"),
     Setting("lam", "float", 0.01, low=0, help="weight of the reconstruction loss", qgis=False),
-    Setting(
-        "contrastive",
-        "bool",
-        True,
-        flag="--no-contrastive",
-        help="ablation: reconstruction only",
-        qgis=False,
-    ),  # fmt: skip
-    Setting(
-        "reconstruction",
-        "bool",
-        True,
-        flag="--no-reconstruction",
-        help="ablation: contrastive only",
-        qgis=False,
-    ),  # fmt: skip
+    Setting("contrastive", "bool", True, flag="--no-contrastive",
+        help="ablation: reconstruction only", qgis=False),
+    Setting("reconstruction", "bool", True, flag="--no-reconstruction",
+        help="ablation: contrastive only", qgis=False),
     MAX_CLOUD,
     DEVICE,
     SEED,
@@ -429,141 +327,57 @@ PRETRAIN = Operation(
 
 FINETUNE = Operation(
     "finetune",
-    Setting(
-        "init",
-        "path",
-        None,
-        optional=True,
-        param="INIT_MODEL",
-        file_filter="S4 checkpoint (*.pt)",
-        help="pretrained checkpoint (default: from scratch)",
-        label=tr_noop("Pretrained model (optional; none = train from scratch)"),
-    ),  # fmt: skip
-    Setting(
-        "modality",
-        "str",
-        "s2",
-        choices=("s2", "s1"),
-        lower=True,
-        help="inference modality",
+    Setting("init", "path", None, optional=True, param="INIT_MODEL",
+        file_filter="S4 checkpoint (*.pt)", help="pretrained checkpoint (default: from scratch)",
+        label=tr_noop("Pretrained model (optional; none = train from scratch)")),
+    Setting("modality", "str", "s2", choices=("s2", "s1"), lower=True, help="inference modality",
         label=tr_noop("Inference modality"),
-        labels=(tr_noop("s2: Sentinel-2 (optical)"), tr_noop("s1: Sentinel-1 (radar)")),
-    ),  # fmt: skip
+        labels=(tr_noop("s2: Sentinel-2 (optical)"), tr_noop("s1: Sentinel-1 (radar)"))),
     EPOCHS(default=20),
     CROP_SIZE,
     BATCH_SIZE,
     DEVICE,
     SEED,
     WIDTHS,
-    Setting(
-        "head",
-        "str",
-        "pixel",
-        choices=("pixel", "unet"),
-        advanced=True,
+    Setting("head", "str", "pixel", choices=("pixel", "unet"), advanced=True,
         label=tr_noop("Head"),
-        help="pixel (default): frozen network, per-pixel MLP ensemble on the series and the "
-        "network's features, edge-aware smoothing; unet: the paper's 3D U-Net fine-tuning "
-        "(--epochs, --lr, --freeze-encoder and the regularisers apply to it)",
-        labels=(
-            tr_noop("Pixel head on the frozen network (default: best maps from a few polygons)"),
-            tr_noop("3D U-Net fine-tuning (the paper's; uses epochs, crop and batch size)"),
-        ),
-    ),  # fmt: skip
-    COMPOSITE_MONTHS(
-        default=None,
-        optional=True,
-        param="INPUT_SERIES",
-        label=tr_noop("Input"),
-        help="monthly (1) or n-month cloud-free composites as input, 0 = the acquisitions as "
-        "they are (default: as the --init model was pretrained; 1 without one)",
+        help="pixel (default): frozen network, per-pixel MLP ensemble on the series and "
+            "the network's features, edge-aware smoothing; unet: the paper's 3D U-Net "
+            "fine-tuning (--epochs, --lr, --freeze-encoder and the regularisers apply to "
+            "it)",
+        labels=(tr_noop("Pixel head on the frozen network (default: best maps from a few polygons)"), tr_noop("3D U-Net fine-tuning (the paper's; uses epochs, crop and batch size)"))),
+    COMPOSITE_MONTHS(default=None, optional=True, param="INPUT_SERIES", label=tr_noop("Input"),
+        help="monthly (1) or n-month cloud-free composites as input, 0 = the acquisitions "
+            "as they are (default: as the --init model was pretrained; 1 without one)",
         options=(None, 1, 0),
-        labels=(
-            tr_noop("As the pretrained model (monthly composites without one)"),
-            tr_noop("Monthly cloud-free composites"),
-            tr_noop("The acquisitions as they are"),
-        ),
-    ),  # fmt: skip
+        labels=(tr_noop("As the pretrained model (monthly composites without one)"), tr_noop("Monthly cloud-free composites"), tr_noop("The acquisitions as they are"))),
     RESOLUTION,
-    Setting(
-        "freeze_encoder",
-        "bool",
-        False,
-        advanced=True,
-        help="unet head: train the decoder only",
-        label=tr_noop("Freeze the pretrained encoder"),
-    ),  # fmt: skip
-    Setting(
-        "class_weighting",
-        "str",
-        "none",
-        choices=("balanced", "none"),
-        advanced=True,
+    Setting("freeze_encoder", "bool", False, advanced=True,
+        help="unet head: train the decoder only", label=tr_noop("Freeze the pretrained encoder")),
+    Setting("class_weighting", "str", "none", choices=("balanced", "none"), advanced=True,
         help="none (default): plain loss; balanced: inverse class frequency",
         label=tr_noop("Class weighting"),
-        labels=(
-            tr_noop("Balanced (inverse class frequency: favours small classes)"),
-            tr_noop("None (default; plain loss: better maps when polygon areas differ a lot)"),
-        ),
-    ),  # fmt: skip
-    Setting(
-        "val_fraction",
-        "float",
-        0.2,
-        low=0,
-        high=0.9,
-        advanced=True,
+        labels=(tr_noop("Balanced (inverse class frequency: favours small classes)"), tr_noop("None (default; plain loss: better maps when polygon areas differ a lot)"))),
+    Setting("val_fraction", "float", 0.2, low=0, high=0.9, advanced=True,
         help="held-out polygons per class",
-        label=tr_noop("Share of polygons held out for validation"),
-    ),  # fmt: skip
+        label=tr_noop("Share of polygons held out for validation")),
     Setting("lr", "float", 1e-3, low=0, low_open=True, help="learning rate", qgis=False),
     TIME_LENGTH,
     MAX_CLOUD,
-    Setting(
-        "labels_layer", "str", None, optional=True, help="layer name inside --labels", qgis=False
-    ),
-    Setting(
-        "crops_per_epoch",
-        "int",
-        None,
-        low=1,
-        optional=True,
-        qgis=False,
-        section="reg",
-        help="random class-balanced crops per epoch instead of the fixed windows over the labels",
-    ),  # fmt: skip
-    Setting(
-        "frame_dropout",
-        "float",
-        0.0,
-        low=0,
-        high=1,
-        high_open=True,
-        qgis=False,
-        section="reg",
-        help="chance of hiding a date in a crop",
-    ),  # fmt: skip
-    Setting(
-        "noise_std",
-        "float",
-        0.0,
-        low=0,
-        qgis=False,
-        section="reg",
-        help="band noise (standardised)",
-    ),  # fmt: skip
-    Setting(
-        "band_shift_std",
-        "float",
-        0.0,
-        low=0,
-        qgis=False,
-        section="reg",
-        help="one random offset per band and crop",
-    ),  # fmt: skip
-    Setting(
-        "weight_decay", "float", 0.0, low=0, qgis=False, section="reg", help="AdamW weight decay"
-    ),
+    Setting("labels_layer", "str", None, optional=True, help="layer name inside --labels",
+        qgis=False),
+    Setting("crops_per_epoch", "int", None, low=1, optional=True, qgis=False, section="reg",
+        help="random class-balanced crops per epoch instead of the fixed windows over the "
+            "labels")
+,
+    Setting("frame_dropout", "float", 0.0, low=0, high=1, high_open=True, qgis=False,
+        section="reg", help="chance of hiding a date in a crop"),
+    Setting("noise_std", "float", 0.0, low=0, qgis=False, section="reg",
+        help="band noise (standardised)"),
+    Setting("band_shift_std", "float", 0.0, low=0, qgis=False, section="reg",
+        help="one random offset per band and crop"),
+    Setting("weight_decay", "float", 0.0, low=0, qgis=False, section="reg",
+        help="AdamW weight decay"),
     RESUME,
 )
 #: command-line argument groups of ``section`` values
@@ -572,35 +386,14 @@ SECTIONS = {"reg": "regularisation for very few polygons (all off by default)"}
 SEGMENT = Operation(
     "segment",
     DEVICE,
-    Setting(
-        "tile_size",
-        "int",
-        128,
-        low=16,
-        ui_max=4096,
-        help="window side in px",
-        label=tr_noop("Tile size (pixels)"),
-    ),  # fmt: skip
-    Setting(
-        "overlap",
-        "int",
-        32,
-        low=0,
-        ui_max=2048,
-        help="overlap of neighbouring windows in px",
-        label=tr_noop("Tile overlap (pixels)"),
-    ),  # fmt: skip
-    BATCH_SIZE(
-        default=4,
-        ui_max=256,
-        advanced=True,
-        help="windows per batch",
-        label=tr_noop("Tiles per batch"),
-    ),  # fmt: skip
-    RESOLUTION(
-        help="pixel size in CRS units (default: the one the model was fine-tuned on)",
-        label=tr_noop("Resolution (CRS units; 0 = the one the model was fine-tuned on)"),
-    ),  # fmt: skip
+    Setting("tile_size", "int", 128, low=16, ui_max=4096, help="window side in px",
+        label=tr_noop("Tile size (pixels)")),
+    Setting("overlap", "int", 32, low=0, ui_max=2048, help="overlap of neighbouring windows in px",
+        label=tr_noop("Tile overlap (pixels)")),
+    BATCH_SIZE(default=4, ui_max=256, advanced=True, help="windows per batch",
+        label=tr_noop("Tiles per batch")),
+    RESOLUTION(help="pixel size in CRS units (default: the one the model was fine-tuned on)",
+        label=tr_noop("Resolution (CRS units; 0 = the one the model was fine-tuned on)")),
     MIN_AREA(advanced=True),
     MAX_CLOUD,
 )
@@ -609,106 +402,49 @@ ALIGN = Operation(
     "align",
     MAX_GAP,
     MAX_CLOUD(qgis=True),
-    Setting(
-        "crs",
-        "str",
-        None,
-        optional=True,
-        api=False,
-        qgis=False,
-        help="reference CRS, e.g. EPSG:32631 (default: S2's)",
-    ),  # fmt: skip
-    RESOLUTION(
-        api=False, qgis=False, metavar="M", help="reference pixel size in CRS units (default: S2's)"
-    ),
-    Setting(
-        "s2_offset",
-        "float",
-        0.0,
-        api=False,
-        qgis=False,
-        metavar="DN",
-        help="added to S2 digital numbers before /10000 (-1000 for L2A baseline 04.00+)",
-    ),  # fmt: skip
+    Setting("crs", "str", None, optional=True, api=False, qgis=False,
+        help="reference CRS, e.g. EPSG:32631 (default: S2's)"),
+    RESOLUTION(api=False, qgis=False, metavar="M",
+        help="reference pixel size in CRS units (default: S2's)"),
+    Setting("s2_offset", "float", 0.0, api=False, qgis=False, metavar="DN",
+        help="added to S2 digital numbers before /10000 (-1000 for L2A baseline 04.00+)"),
     Setting("block", "int", 512, low=1, api=False, qgis=False, help="window size in pixels"),
 )
 
-EXPORT = Operation("export", MIN_AREA(help="merge polygons smaller than this (m²)"))
+EXPORT = Operation(
+    "export",
+    MIN_AREA(help="merge polygons smaller than this (m²)"),
+)
 
 EVALUATE = Operation(
     "evaluate",
-    Setting(
-        "class_field",
-        "str",
-        None,
-        optional=True,
-        help="class field of reference polygons",
-        qgis=False,
-    ),  # fmt: skip
+    Setting("class_field", "str", None, optional=True, help="class field of reference polygons",
+        qgis=False),
 )
 
 PROFILES = Operation(
     "class_profiles",
-    Setting(
-        "threshold",
-        "float",
-        2.0,
-        low=0,
-        low_open=True,
-        ui_max=100,
-        advanced=True,
+    Setting("threshold", "float", 2.0, low=0, low_open=True, ui_max=100, advanced=True,
         help="flag a polygon further than this many within-class spreads from its class",
-        label=tr_noop("Outlier threshold (within-class spreads)"),
-    ),  # fmt: skip
-    Setting(
-        "ratio",
-        "float",
-        0.5,
-        low=0,
-        high=1,
-        advanced=True,
+        label=tr_noop("Outlier threshold (within-class spreads)")),
+    Setting("ratio", "float", 0.5, low=0, high=1, advanced=True,
         help="flag a polygon whose distance to another class is below this share of its "
-        "distance to its own class",
-        label=tr_noop("Outlier ratio (distance to another class / to its own)"),
-    ),  # fmt: skip
+            "distance to its own class",
+        label=tr_noop("Outlier ratio (distance to another class / to its own)")),
     MAX_CLOUD,
 )
 
 SUGGEST = Operation(
     "suggest_labels",
-    Setting(
-        "number",
-        "int",
-        20,
-        low=1,
-        high=100000,
-        ui_max=10000,
-        help="squares to propose",
-        label=tr_noop("Number of squares"),
-    ),  # fmt: skip
-    Setting(
-        "size",
-        "int",
-        5,
-        low=1,
-        high=256,
-        advanced=True,
-        help="side of a square in pixels",
-        label=tr_noop("Square side (pixels)"),
-    ),  # fmt: skip
-    Setting(
-        "method",
-        "str",
-        "margin",
-        choices=("margin", "entropy"),
-        advanced=True,
-        help="margin: 1 - (p1 - p2) of the two most probable classes; entropy: of all classes",
+    Setting("number", "int", 20, low=1, high=100000, ui_max=10000, help="squares to propose",
+        label=tr_noop("Number of squares")),
+    Setting("size", "int", 5, low=1, high=256, advanced=True, help="side of a square in pixels",
+        label=tr_noop("Square side (pixels)")),
+    Setting("method", "str", "margin", choices=("margin", "entropy"), advanced=True,
+        help="margin: 1 - (p1 - p2) of the two most probable classes; entropy: of all "
+            "classes",
         label=tr_noop("Uncertainty"),
-        labels=(
-            tr_noop("Margin (gap between the two most probable classes)"),
-            tr_noop("Entropy of the class probabilities"),
-        ),
-    ),  # fmt: skip
+        labels=(tr_noop("Margin (gap between the two most probable classes)"), tr_noop("Entropy of the class probabilities"))),
     SEED(help="random seed (ties between equal squares)", label=tr_noop("Random seed (ties)")),
     DEVICE,
     SEGMENT["tile_size"],
@@ -718,60 +454,25 @@ SUGGEST = Operation(
 
 FETCH = Operation(
     "fetch",
-    MAX_CLOUD(
-        name="max_cloud",
-        param="MAX_CLOUD_FRACTION",
+    MAX_CLOUD(name="max_cloud", param="MAX_CLOUD_FRACTION",
         help="drop S2 dates whose SCL cloud fraction inside the area is above F (0..1)",
-        label=tr_noop("Largest S2 cloud fraction in the extent (0..1)"),
-        qgis=True,
-    ),  # fmt: skip
-    Setting(
-        "max_scene_cloud",
-        "float",
-        None,
-        low=0,
-        high=100,
-        optional=True,
-        metavar="PCT",
+        label=tr_noop("Largest S2 cloud fraction in the extent (0..1)"), qgis=True),
+    Setting("max_scene_cloud", "float", None, low=0, high=100, optional=True, metavar="PCT",
         qgis=False,
-        help="skip S2 items whose scene cloud cover (eo:cloud_cover, percent) is above PCT",
-    ),  # fmt: skip
-    Setting(
-        "crs",
-        "str",
-        None,
-        optional=True,
-        qgis=False,
-        help="output CRS (default: the area's UTM zone)",
-    ),
-    Setting(
-        "resolution",
-        "float",
-        10.0,
-        low=0,
-        low_open=True,
-        metavar="M",
-        help="pixel size",
-        label=tr_noop("Pixel size (m)"),
-        ui_max=10000,
-        advanced=True,
-    ),  # fmt: skip
-    Setting(
-        "s1_orbit",
-        "str",
-        None,
-        optional=True,
-        choices=("ascending", "descending"),
-        qgis=False,
-        help="keep this S1 orbit direction only",
-    ),  # fmt: skip
+        help="skip S2 items whose scene cloud cover (eo:cloud_cover, percent) is above PCT"),
+    Setting("crs", "str", None, optional=True, qgis=False,
+        help="output CRS (default: the area's UTM zone)"),
+    Setting("resolution", "float", 10.0, low=0, low_open=True, metavar="M", help="pixel size",
+        label=tr_noop("Pixel size (m)"), ui_max=10000, advanced=True),
+    Setting("s1_orbit", "str", None, optional=True, choices=("ascending", "descending"),
+        qgis=False, help="keep this S1 orbit direction only"),
     Setting("workers", "int", 8, low=1, help="parallel reads", qgis=False),
     Setting("retries", "int", 3, low=0, help="retries of a failed request", qgis=False),
-    Setting(
-        "timeout", "float", 30.0, low=0, low_open=True, help="seconds per HTTP request", qgis=False
-    ),
+    Setting("timeout", "float", 30.0, low=0, low_open=True, help="seconds per HTTP request",
+        qgis=False),
 )
 
+# fmt: on
 OPERATIONS: Dict[str, Operation] = {
     op.name: op for op in (PRETRAIN, FINETUNE, SEGMENT, ALIGN, EXPORT, EVALUATE, FETCH)
 }

@@ -24,12 +24,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="375"/>
+        <location filename="../../s4_core/settings.py" line="302"/>
         <source>Largest S1-S2 date gap (days)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="311"/>
+        <location filename="../../s4_core/settings.py" line="280"/>
         <source>Largest S2 cloud fraction (0..1)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -64,12 +64,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="267"/>
+        <location filename="../../s4_core/settings.py" line="268"/>
         <source>auto (CUDA GPU when available, else CPU)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="267"/>
+        <location filename="../../s4_core/settings.py" line="268"/>
         <source>cuda (NVIDIA GPU)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -94,22 +94,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="289"/>
+        <location filename="../../s4_core/settings.py" line="273"/>
         <source>Epochs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="290"/>
+        <location filename="../../s4_core/settings.py" line="274"/>
         <source>Crop size (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="299"/>
+        <location filename="../../s4_core/settings.py" line="276"/>
         <source>Batch size</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="280"/>
+        <location filename="../../s4_core/settings.py" line="271"/>
         <source>Random seed</source>
         <translation type="unfinished"></translation>
     </message>
@@ -119,12 +119,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="267"/>
+        <location filename="../../s4_core/settings.py" line="268"/>
         <source>Compute device</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="324"/>
+        <location filename="../../s4_core/settings.py" line="284"/>
         <source>Network widths (comma-separated; default 16,32,64; reference 32,64,128)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -219,7 +219,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="362"/>
+        <location filename="../../s4_core/settings.py" line="297"/>
         <source>Smallest polygon kept (m²)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -299,12 +299,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="719"/>
+        <location filename="../../s4_core/settings.py" line="455"/>
         <source>Largest S2 cloud fraction in the extent (0..1)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="719"/>
+        <location filename="../../s4_core/settings.py" line="455"/>
         <source>Pixel size (m)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -359,47 +359,47 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>s2: Sentinel-2 (optical)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>s1: Sentinel-1 (radar)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Pixel head on the frozen network (default: best maps from a few polygons)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>3D U-Net fine-tuning (the paper&apos;s; uses epochs, crop and batch size)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>As the pretrained model (monthly composites without one)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Monthly cloud-free composites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>The acquisitions as they are</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Balanced (inverse class frequency: favours small classes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>None (default; plain loss: better maps when polygon areas differ a lot)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -434,42 +434,42 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Pretrained model (optional; none = train from scratch)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Inference modality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Head</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Input</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="349"/>
+        <location filename="../../s4_core/settings.py" line="294"/>
         <source>Map resolution (CRS units; 0 = the imagery&apos;s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Freeze the pretrained encoder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Class weighting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Share of polygons held out for validation</source>
         <translation type="unfinished"></translation>
     </message>
@@ -524,12 +524,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="388"/>
+        <location filename="../../s4_core/settings.py" line="306"/>
         <source>Training steps per epoch (default: as many as the scene&apos;s crops)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="335"/>
+        <location filename="../../s4_core/settings.py" line="288"/>
         <source>Input: cloud-free composites of N months (0 = the acquisitions as they are)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -574,22 +574,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="572"/>
+        <location filename="../../s4_core/settings.py" line="386"/>
         <source>Tile size (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="572"/>
+        <location filename="../../s4_core/settings.py" line="386"/>
         <source>Tile overlap (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="572"/>
+        <location filename="../../s4_core/settings.py" line="386"/>
         <source>Tiles per batch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="572"/>
+        <location filename="../../s4_core/settings.py" line="386"/>
         <source>Resolution (CRS units; 0 = the one the model was fine-tuned on)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1445,42 +1445,42 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="650"/>
+        <location filename="../../s4_core/settings.py" line="425"/>
         <source>Outlier threshold (within-class spreads)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="650"/>
+        <location filename="../../s4_core/settings.py" line="425"/>
         <source>Outlier ratio (distance to another class / to its own)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="677"/>
+        <location filename="../../s4_core/settings.py" line="437"/>
         <source>Number of squares</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="677"/>
+        <location filename="../../s4_core/settings.py" line="437"/>
         <source>Square side (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="677"/>
+        <location filename="../../s4_core/settings.py" line="437"/>
         <source>Uncertainty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="677"/>
+        <location filename="../../s4_core/settings.py" line="437"/>
         <source>Margin (gap between the two most probable classes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="677"/>
+        <location filename="../../s4_core/settings.py" line="437"/>
         <source>Entropy of the class probabilities</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="677"/>
+        <location filename="../../s4_core/settings.py" line="437"/>
         <source>Random seed (ties)</source>
         <translation type="unfinished"></translation>
     </message>

@@ -24,12 +24,12 @@
         <translation>Sentinel-2-lagen (één per datum)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="375"/>
+        <location filename="../../s4_core/settings.py" line="302"/>
         <source>Largest S1-S2 date gap (days)</source>
         <translation>Grootste datumverschil S1-S2 (dagen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="311"/>
+        <location filename="../../s4_core/settings.py" line="280"/>
         <source>Largest S2 cloud fraction (0..1)</source>
         <translation>Grootste S2-wolkenfractie (0..1)</translation>
     </message>
@@ -64,12 +64,12 @@
         <translation>Uitlijnen vereist beide reeksen: geef Sentinel-1-lagen (SENTINEL1 of een map in SENTINEL1_FOLDER) en Sentinel-2-lagen (SENTINEL2 of SENTINEL2_FOLDER) van hetzelfde gebied</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="267"/>
+        <location filename="../../s4_core/settings.py" line="268"/>
         <source>auto (CUDA GPU when available, else CPU)</source>
         <translation>auto (CUDA-GPU indien beschikbaar, anders CPU)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="267"/>
+        <location filename="../../s4_core/settings.py" line="268"/>
         <source>cuda (NVIDIA GPU)</source>
         <translation>cuda (NVIDIA-GPU)</translation>
     </message>
@@ -94,22 +94,22 @@
         <translation>Evalueren</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="289"/>
+        <location filename="../../s4_core/settings.py" line="273"/>
         <source>Epochs</source>
         <translation>Epochs</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="290"/>
+        <location filename="../../s4_core/settings.py" line="274"/>
         <source>Crop size (pixels)</source>
         <translation>Uitsnedegrootte (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="299"/>
+        <location filename="../../s4_core/settings.py" line="276"/>
         <source>Batch size</source>
         <translation>Batchgrootte</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="280"/>
+        <location filename="../../s4_core/settings.py" line="271"/>
         <source>Random seed</source>
         <translation>Willekeurige seed</translation>
     </message>
@@ -119,12 +119,12 @@
         <translation>{0}: of een map met GeoTIFF's per datum</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="267"/>
+        <location filename="../../s4_core/settings.py" line="268"/>
         <source>Compute device</source>
         <translation>Rekenapparaat</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="324"/>
+        <location filename="../../s4_core/settings.py" line="284"/>
         <source>Network widths (comma-separated; default 16,32,64; reference 32,64,128)</source>
         <translation>Netwerkbreedtes (kommagescheiden; standaard 16,32,64; referentie 32,64,128)</translation>
     </message>
@@ -219,7 +219,7 @@
         <translation>Zet een S4-klassenraster (uitvoer van 'S4 tijdreeksen segmenteren') om in polygonen: één polygoon per aaneengesloten vlak van een klasse, met de velden class_id, class_name en area_m2, gestileerd per klasse (de stijl wordt in het GeoPackage bewaard).&lt;br&gt;&lt;br&gt;&lt;b&gt;Kleinste polygoon&lt;/b&gt;: vlakken kleiner dan deze oppervlakte (m²) worden weggelaten.</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="362"/>
+        <location filename="../../s4_core/settings.py" line="297"/>
         <source>Smallest polygon kept (m²)</source>
         <translation>Kleinste behouden polygoon (m²)</translation>
     </message>
@@ -299,12 +299,12 @@
         <translation>Sentinel-1-collectie (leeg: die van de aanbieder)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="719"/>
+        <location filename="../../s4_core/settings.py" line="455"/>
         <source>Largest S2 cloud fraction in the extent (0..1)</source>
         <translation>Grootste S2-wolkenfractie binnen de extent (0..1)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="719"/>
+        <location filename="../../s4_core/settings.py" line="455"/>
         <source>Pixel size (m)</source>
         <translation>Pixelgrootte (m)</translation>
     </message>
@@ -359,47 +359,47 @@
         <translation>{name} is geen geldige datum</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>s2: Sentinel-2 (optical)</source>
         <translation>s2: Sentinel-2 (optisch)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>s1: Sentinel-1 (radar)</source>
         <translation>s1: Sentinel-1 (radar)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Pixel head on the frozen network (default: best maps from a few polygons)</source>
         <translation>Pixelkop op het bevroren netwerk (standaard: beste kaarten uit enkele polygonen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>3D U-Net fine-tuning (the paper&apos;s; uses epochs, crop and batch size)</source>
         <translation>Fijnafstemming van het 3D U-Net (zoals in het artikel; gebruikt epochs, uitsnede- en batchgrootte)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>As the pretrained model (monthly composites without one)</source>
         <translation>Zoals het voorgetrainde model (maandcomposieten zonder model)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Monthly cloud-free composites</source>
         <translation>Wolkenvrije maandcomposieten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>The acquisitions as they are</source>
         <translation>De opnamen zoals ze zijn</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Balanced (inverse class frequency: favours small classes)</source>
         <translation>Gebalanceerd (omgekeerde klassefrequentie: bevoordeelt kleine klassen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>None (default; plain loss: better maps when polygon areas differ a lot)</source>
         <translation>Geen (standaard; gewone loss: betere kaarten als polygoonoppervlakten sterk verschillen)</translation>
     </message>
@@ -434,42 +434,42 @@
         <translation>Klasseveld</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Pretrained model (optional; none = train from scratch)</source>
         <translation>Voorgetraind model (optioneel; geen = van nul trainen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Inference modality</source>
         <translation>Modaliteit voor de kaart</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Head</source>
         <translation>Kop</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Input</source>
         <translation>Invoer</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="349"/>
+        <location filename="../../s4_core/settings.py" line="294"/>
         <source>Map resolution (CRS units; 0 = the imagery&apos;s)</source>
         <translation>Kaartresolutie (CRS-eenheden; 0 = die van de beelden)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Freeze the pretrained encoder</source>
         <translation>De voorgetrainde encoder bevriezen</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Class weighting</source>
         <translation>Klassegewichten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="430"/>
+        <location filename="../../s4_core/settings.py" line="328"/>
         <source>Share of polygons held out for validation</source>
         <translation>Aandeel polygonen apart gehouden voor validatie</translation>
     </message>
@@ -524,12 +524,12 @@
         <translation>Traint een S4-model voor ZONDER labels op een Sentinel-1- en een Sentinel-2-tijdreeks van hetzelfde gebied (Shenoy et al., Remote Sensing 2024): een 3D U-Net leert dat radar- en optische pixels op dezelfde plaats en hetzelfde tijdstip bij elkaar horen (contrastieve loss per pixel in ruimte en tijd) en de ene modaliteit uit de andere te reconstrueren.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname (datums gelezen uit de bestanden); ze worden automatisch uitgelijnd in de ruimte (op het Sentinel-2-raster) en in de tijd.&lt;br&gt;&lt;b&gt;Epochs, uitsnedegrootte, batchgrootte&lt;/b&gt;: de duur van de training en de grootte van de willekeurige uitsneden; kleine uitsneden en batches vragen minder geheugen.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: maakt runs herhaalbaar.&lt;br&gt;&lt;br&gt;Uitvoer: een voorgetraind checkpoint (.pt) om 'S4 fijnafstemmen op gelabelde polygonen' van te laten vertrekken. De voortgang en de loss per epoch worden gelogd; Annuleren stopt netjes.</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="388"/>
+        <location filename="../../s4_core/settings.py" line="306"/>
         <source>Training steps per epoch (default: as many as the scene&apos;s crops)</source>
         <translation>Trainingsstappen per epoch (standaard: evenveel als de uitsneden van de scène)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="335"/>
+        <location filename="../../s4_core/settings.py" line="288"/>
         <source>Input: cloud-free composites of N months (0 = the acquisitions as they are)</source>
         <translation>Invoer: wolkenvrije composieten van N maanden (0 = de opnamen zoals ze zijn)</translation>
     </message>
@@ -574,22 +574,22 @@
         <translation>Te karteren extent</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="572"/>
+        <location filename="../../s4_core/settings.py" line="386"/>
         <source>Tile size (pixels)</source>
         <translation>Tegelgrootte (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="572"/>
+        <location filename="../../s4_core/settings.py" line="386"/>
         <source>Tile overlap (pixels)</source>
         <translation>Tegeloverlap (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="572"/>
+        <location filename="../../s4_core/settings.py" line="386"/>
         <source>Tiles per batch</source>
         <translation>Tegels per batch</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="572"/>
+        <location filename="../../s4_core/settings.py" line="386"/>
         <source>Resolution (CRS units; 0 = the one the model was fine-tuned on)</source>
         <translation>Resolutie (CRS-eenheden; 0 = die waarop het model is fijnafgestemd)</translation>
     </message>
@@ -1446,42 +1446,42 @@ banden: {1}</translation>
         <translation>geen: het profiel van elke polygoon ligt dicht bij zijn klasse</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="650"/>
+        <location filename="../../s4_core/settings.py" line="425"/>
         <source>Outlier threshold (within-class spreads)</source>
         <translation>Drempel voor uitschieters (spreidingen binnen de klasse)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="650"/>
+        <location filename="../../s4_core/settings.py" line="425"/>
         <source>Outlier ratio (distance to another class / to its own)</source>
         <translation>Verhouding voor uitschieters (afstand tot een andere klasse / tot de eigen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="677"/>
+        <location filename="../../s4_core/settings.py" line="437"/>
         <source>Number of squares</source>
         <translation>Aantal vierkanten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="677"/>
+        <location filename="../../s4_core/settings.py" line="437"/>
         <source>Square side (pixels)</source>
         <translation>Zijde van een vierkant (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="677"/>
+        <location filename="../../s4_core/settings.py" line="437"/>
         <source>Uncertainty</source>
         <translation>Onzekerheid</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="677"/>
+        <location filename="../../s4_core/settings.py" line="437"/>
         <source>Margin (gap between the two most probable classes)</source>
         <translation>Marge (verschil tussen de twee waarschijnlijkste klassen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="677"/>
+        <location filename="../../s4_core/settings.py" line="437"/>
         <source>Entropy of the class probabilities</source>
         <translation>Entropie van de klassenkansen</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="677"/>
+        <location filename="../../s4_core/settings.py" line="437"/>
         <source>Random seed (ties)</source>
         <translation>Willekeurige seed (gelijke scores)</translation>
     </message>
