@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from qgis.core import (
-    QgsProcessingException,
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
     QgsProcessingOutputRasterLayer,
@@ -46,15 +45,14 @@ class AlignTimeSeries(S4Algorithm):
         self.addOutput(QgsProcessingOutputNumber("FRAMES", tr("Aligned dates")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        s1 = self.series_files(parameters, SENTINEL1, context)
-        s2 = self.series_files(parameters, SENTINEL2, context)
-        if not s1 or not s2:
-            raise QgsProcessingException(
-                tr(
-                    "Alignment needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in "
-                    "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
-                )
-            )
+        s1, s2 = self.both_series(
+            parameters,
+            context,
+            tr(
+                "Alignment needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in "
+                "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
+            ),
+        )
         out_dir = self.parameterAsString(parameters, OUTPUT, context)
         api = self.engine(feedback, needs_torch=False)  # alignment is numpy + GDAL
         feedback.pushInfo(CPU_ONLY)

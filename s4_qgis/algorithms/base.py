@@ -286,6 +286,14 @@ class S4Algorithm(QgsProcessingAlgorithm):
             files += [f for f in found if f not in files]
         return files
 
+    def both_series(self, parameters: Dict[str, Any], context, message: str):
+        """The SENTINEL1 and SENTINEL2 files, both required (``message`` when one is missing)."""
+        s1 = self.series_files(parameters, SENTINEL1, context)
+        s2 = self.series_files(parameters, SENTINEL2, context)
+        if not s1 or not s2:
+            raise QgsProcessingException(message)
+        return s1, s2
+
     @staticmethod
     def sources(files: List[str]):
         """What the engine takes as ``Sources``: None, one file, or the list of files."""

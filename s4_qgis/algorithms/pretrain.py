@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFileDestination,
 )
@@ -58,15 +57,14 @@ class Pretrain(S4Algorithm):
         self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", tr("Loss of the last epoch")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        s1 = self.series_files(parameters, SENTINEL1, context)
-        s2 = self.series_files(parameters, SENTINEL2, context)
-        if not s1 or not s2:
-            raise QgsProcessingException(
-                tr(
-                    "Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in "
-                    "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
-                )
-            )
+        s1, s2 = self.both_series(
+            parameters,
+            context,
+            tr(
+                "Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in "
+                "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
+            ),
+        )
         out = self.parameterAsFileOutput(parameters, OUTPUT, context)
         check_output_suffix(out, (".pt",), OUTPUT, "checkpoint")
         settings = self.setting_values(parameters, context, PRETRAIN)

@@ -4,12 +4,12 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../algorithms/align.py" line="23"/>
+        <location filename="../algorithms/align.py" line="22"/>
         <source>Align Sentinel-1 and Sentinel-2 time series</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="25"/>
+        <location filename="../algorithms/align.py" line="24"/>
         <source>Puts a Sentinel-1 and a Sentinel-2 time series on one grid and one time axis, as S4 pretraining does (paper section 5): both are resampled onto the Sentinel-2 grid, the shorter series is kept and each of its dates is paired with the nearest acquisition of the other sensor.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files).&lt;br&gt;&lt;b&gt;Largest date gap&lt;/b&gt; (optional, days): drop pairs further apart.&lt;br&gt;&lt;b&gt;Largest cloud fraction&lt;/b&gt; (optional, 0..1): drop Sentinel-2 dates whose SCL band flags more clouds.&lt;br&gt;&lt;br&gt;Output folder: the aligned S1 and S2 stacks (multi-band GeoTIFFs, one band per date and band) and the date table (CSV).</source>
         <translation type="unfinished"></translation>
     </message>
@@ -39,27 +39,27 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="43"/>
+        <location filename="../algorithms/align.py" line="42"/>
         <source>Aligned Sentinel-1 stack</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="44"/>
+        <location filename="../algorithms/align.py" line="43"/>
         <source>Aligned Sentinel-2 stack</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="45"/>
+        <location filename="../algorithms/align.py" line="44"/>
         <source>Date table (CSV)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="46"/>
+        <location filename="../algorithms/align.py" line="45"/>
         <source>Aligned dates</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="52"/>
+        <location filename="../algorithms/align.py" line="48"/>
         <source>Alignment needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
         <translation type="unfinished"></translation>
     </message>
@@ -144,7 +144,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="304"/>
+        <location filename="../algorithms/base.py" line="312"/>
         <source>{name} must be a number, not {value!r}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -514,12 +514,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="33"/>
+        <location filename="../algorithms/pretrain.py" line="32"/>
         <source>S4 pretrain (self-supervised, S1 + S2)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="35"/>
+        <location filename="../algorithms/pretrain.py" line="34"/>
         <source>Pretrains an S4 model WITHOUT labels on a Sentinel-1 and a Sentinel-2 time series of the same area (Shenoy et al., Remote Sensing 2024): a 3D U-Net learns that radar and optical pixels at the same place and time belong together (pixel-wise space-time contrastive loss) and to reconstruct one modality from the other.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files); they are aligned in space (onto the Sentinel-2 grid) and time automatically.&lt;br&gt;&lt;b&gt;Epochs, crop size, batch size&lt;/b&gt;: training length and the size of the random crops; small crops and batches need less memory.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: makes runs repeatable.&lt;br&gt;&lt;br&gt;Output: a pretrained checkpoint (.pt) to start &apos;S4 fine-tune on labelled polygons&apos; from. Progress and the loss per epoch are logged; Cancel stops cleanly.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -534,17 +534,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="53"/>
+        <location filename="../algorithms/pretrain.py" line="52"/>
         <source>Pretrained checkpoint</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="58"/>
+        <location filename="../algorithms/pretrain.py" line="57"/>
         <source>Loss of the last epoch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="64"/>
+        <location filename="../algorithms/pretrain.py" line="60"/>
         <source>Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
         <translation type="unfinished"></translation>
     </message>

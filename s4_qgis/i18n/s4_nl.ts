@@ -4,12 +4,12 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../algorithms/align.py" line="23"/>
+        <location filename="../algorithms/align.py" line="22"/>
         <source>Align Sentinel-1 and Sentinel-2 time series</source>
         <translation>Sentinel-1- en Sentinel-2-tijdreeksen uitlijnen</translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="25"/>
+        <location filename="../algorithms/align.py" line="24"/>
         <source>Puts a Sentinel-1 and a Sentinel-2 time series on one grid and one time axis, as S4 pretraining does (paper section 5): both are resampled onto the Sentinel-2 grid, the shorter series is kept and each of its dates is paired with the nearest acquisition of the other sensor.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files).&lt;br&gt;&lt;b&gt;Largest date gap&lt;/b&gt; (optional, days): drop pairs further apart.&lt;br&gt;&lt;b&gt;Largest cloud fraction&lt;/b&gt; (optional, 0..1): drop Sentinel-2 dates whose SCL band flags more clouds.&lt;br&gt;&lt;br&gt;Output folder: the aligned S1 and S2 stacks (multi-band GeoTIFFs, one band per date and band) and the date table (CSV).</source>
         <translation>Brengt een Sentinel-1- en een Sentinel-2-tijdreeks op één raster en één tijdas, zoals S4 bij het voortrainen doet (artikel, sectie 5): beide worden herbemonsterd op het Sentinel-2-raster, de kortste reeks wordt behouden en elk van haar datums wordt gekoppeld aan de dichtstbijzijnde opname van de andere sensor.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname (datums gelezen uit de bestanden).&lt;br&gt;&lt;b&gt;Grootste datumverschil&lt;/b&gt; (optioneel, dagen): paren die verder uit elkaar liggen vallen weg.&lt;br&gt;&lt;b&gt;Grootste wolkenfractie&lt;/b&gt; (optioneel, 0..1): Sentinel-2-datums waarvan de SCL-band meer wolken aangeeft vallen weg.&lt;br&gt;&lt;br&gt;Uitvoermap: de uitgelijnde S1- en S2-stapels (GeoTIFF's met meerdere banden, één band per datum en band) en de datumtabel (CSV).</translation>
     </message>
@@ -39,27 +39,27 @@
         <translation>Uitvoermap</translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="43"/>
+        <location filename="../algorithms/align.py" line="42"/>
         <source>Aligned Sentinel-1 stack</source>
         <translation>Uitgelijnde Sentinel-1-stapel</translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="44"/>
+        <location filename="../algorithms/align.py" line="43"/>
         <source>Aligned Sentinel-2 stack</source>
         <translation>Uitgelijnde Sentinel-2-stapel</translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="45"/>
+        <location filename="../algorithms/align.py" line="44"/>
         <source>Date table (CSV)</source>
         <translation>Datumtabel (CSV)</translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="46"/>
+        <location filename="../algorithms/align.py" line="45"/>
         <source>Aligned dates</source>
         <translation>Uitgelijnde datums</translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="52"/>
+        <location filename="../algorithms/align.py" line="48"/>
         <source>Alignment needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
         <translation>Uitlijnen vereist beide reeksen: geef Sentinel-1-lagen (SENTINEL1 of een map in SENTINEL1_FOLDER) en Sentinel-2-lagen (SENTINEL2 of SENTINEL2_FOLDER) van hetzelfde gebied</translation>
     </message>
@@ -144,7 +144,7 @@
         <translation>{name}_FOLDER: {folder} bevat geen GeoTIFF (.tif): kies de map met één bestand per datum (bv. de map S1/ of S2/ geschreven door de downloadstap)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="304"/>
+        <location filename="../algorithms/base.py" line="312"/>
         <source>{name} must be a number, not {value!r}</source>
         <translation>{name} moet een getal zijn, niet {value!r}</translation>
     </message>
@@ -514,12 +514,12 @@
         <translation>INIT_MODEL: checkpointbestand niet gevonden: {init}</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="33"/>
+        <location filename="../algorithms/pretrain.py" line="32"/>
         <source>S4 pretrain (self-supervised, S1 + S2)</source>
         <translation>S4 voortrainen (zelfgestuurd, S1 + S2)</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="35"/>
+        <location filename="../algorithms/pretrain.py" line="34"/>
         <source>Pretrains an S4 model WITHOUT labels on a Sentinel-1 and a Sentinel-2 time series of the same area (Shenoy et al., Remote Sensing 2024): a 3D U-Net learns that radar and optical pixels at the same place and time belong together (pixel-wise space-time contrastive loss) and to reconstruct one modality from the other.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files); they are aligned in space (onto the Sentinel-2 grid) and time automatically.&lt;br&gt;&lt;b&gt;Epochs, crop size, batch size&lt;/b&gt;: training length and the size of the random crops; small crops and batches need less memory.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: makes runs repeatable.&lt;br&gt;&lt;br&gt;Output: a pretrained checkpoint (.pt) to start &apos;S4 fine-tune on labelled polygons&apos; from. Progress and the loss per epoch are logged; Cancel stops cleanly.</source>
         <translation>Traint een S4-model voor ZONDER labels op een Sentinel-1- en een Sentinel-2-tijdreeks van hetzelfde gebied (Shenoy et al., Remote Sensing 2024): een 3D U-Net leert dat radar- en optische pixels op dezelfde plaats en hetzelfde tijdstip bij elkaar horen (contrastieve loss per pixel in ruimte en tijd) en de ene modaliteit uit de andere te reconstrueren.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname (datums gelezen uit de bestanden); ze worden automatisch uitgelijnd in de ruimte (op het Sentinel-2-raster) en in de tijd.&lt;br&gt;&lt;b&gt;Epochs, uitsnedegrootte, batchgrootte&lt;/b&gt;: de duur van de training en de grootte van de willekeurige uitsneden; kleine uitsneden en batches vragen minder geheugen.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: maakt runs herhaalbaar.&lt;br&gt;&lt;br&gt;Uitvoer: een voorgetraind checkpoint (.pt) om 'S4 fijnafstemmen op gelabelde polygonen' van te laten vertrekken. De voortgang en de loss per epoch worden gelogd; Annuleren stopt netjes.</translation>
     </message>
@@ -534,17 +534,17 @@
         <translation>Invoer: wolkenvrije composieten van N maanden (0 = de opnamen zoals ze zijn)</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="53"/>
+        <location filename="../algorithms/pretrain.py" line="52"/>
         <source>Pretrained checkpoint</source>
         <translation>Voorgetraind checkpoint</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="58"/>
+        <location filename="../algorithms/pretrain.py" line="57"/>
         <source>Loss of the last epoch</source>
         <translation>Loss van de laatste epoch</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="64"/>
+        <location filename="../algorithms/pretrain.py" line="60"/>
         <source>Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
         <translation>Voortrainen vereist beide reeksen: geef Sentinel-1-lagen (SENTINEL1 of een map in SENTINEL1_FOLDER) en Sentinel-2-lagen (SENTINEL2 of SENTINEL2_FOLDER) van hetzelfde gebied</translation>
     </message>
