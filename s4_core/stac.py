@@ -51,6 +51,7 @@ import numpy as np
 from .errors import Cancelled, DataError, FetchError
 from .grid import Grid, as_crs
 from .radiometry import SCL_INVALID
+from .settings import FETCH
 
 Progress = Callable[..., None]
 Cancel = Callable[[], bool]
@@ -808,13 +809,13 @@ def fetch_time_series(
     s2_collection: Optional[str] = "",
     s1_collection: Optional[str] = "",
     crs: Any = None,
-    resolution: float = 10.0,
-    max_cloud: Optional[float] = None,
-    max_scene_cloud: Optional[float] = None,
-    s1_orbit: Optional[str] = None,
-    workers: int = 8,
-    retries: int = 3,
-    timeout: float = 30.0,
+    resolution: float = FETCH.default("resolution"),
+    max_cloud: Optional[float] = FETCH.default("max_cloud"),
+    max_scene_cloud: Optional[float] = FETCH.default("max_scene_cloud"),
+    s1_orbit: Optional[str] = FETCH.default("s1_orbit"),
+    workers: int = FETCH.default("workers"),
+    retries: int = FETCH.default("retries"),
+    timeout: float = FETCH.default("timeout"),
     backoff: float = 1.0,
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
@@ -831,7 +832,19 @@ def fetch_time_series(
     S2 dates whose SCL cloud fraction inside the area is above it (0..1). ``max_scene_cloud``:
     skip S2 items whose ``eo:cloud_cover`` (percent, whole scene) is above it before reading
     anything. ``s1_orbit``: ``"ascending"`` / ``"descending"`` keeps that orbit direction only.
+    Defaults and ranges: ``settings.FETCH`` (checked here, before any request).
     """
+    FETCH.check(
+        {
+            "max_cloud": max_cloud,
+            "max_scene_cloud": max_scene_cloud,
+            "resolution": resolution,
+            "s1_orbit": s1_orbit,
+            "workers": workers,
+            "retries": retries,
+            "timeout": timeout,
+        }
+    )
     provider = resolve_provider(stac)
     out = Path(out_dir)
     first, last = _datetime_range(start, end)

@@ -119,3 +119,18 @@ def test_setting_copies_and_describes():
     assert base.check(2) == 2 and base.accepts(None) and not base.accepts(6)
     assert Setting("w", "ints", (1, 2), low=1, min_len=2).check([3, 4]) == (3, 4)
     assert Setting("m", "str", "a", choices=("a", "b"), lower=True).check("B") == "b"
+
+
+def test_fetch_takes_its_defaults_and_checks_from_the_definitions(tmp_path):
+    from s4_core.settings import FETCH
+    from s4_core.stac import fetch_time_series
+
+    params = inspect.signature(fetch_time_series).parameters
+    for s in FETCH:
+        assert params[s.name].default == s.default, s.name
+    with pytest.raises(SettingError, match=r"^workers must be a whole number >= 1, got 0$"):
+        fetch_time_series(
+            "earth-search", tmp_path / "o", bbox=(0, 0, 1, 1), start="2020-01-01",
+            end="2020-01-31", workers=0,
+        )  # fmt: skip
+    assert not (tmp_path / "o").exists()  # refused before any request or file

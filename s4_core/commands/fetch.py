@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             s1_collection=_collection(args.s1_collection),
             progress=bar,
             log=bar.log,
-            **FETCH.check(settings_from(args, FETCH)),
+            **settings_from(args, FETCH),
         )
     if args.json:
         print(json.dumps(summary))
