@@ -837,7 +837,9 @@ class S4DockWidget(QgsDockWidget):
             miou = results.get("VAL_MIOU")
             self.progress.setValue(100)
             self.set_model(results[OUTPUT])
-            self.curves_panel.finish((self._model_info or {}).get("history") or [])
+            # the run's per-epoch records, as they were reported (the checkpoint keeps those
+            # up to its best epoch)
+            self.curves_panel.finish([m for _, m in self.curves_panel.steps if "epoch" in m])
             self.notify(
                 tr("Fine-tuned model saved: {0} (validation mIoU {1})").format(
                     results[OUTPUT], "n/a" if miou is None else f"{miou:.3f}"

@@ -157,8 +157,10 @@ def test_dock_shows_live_training_curves_and_the_model_history(
     curves = dock.curves_panel
     assert curves.steps, "no metrics reached the dock"
     epochs = [m for _, m in curves.steps if "epoch" in m]
-    history = dock.model_info()["history"]  # the run's history, kept in the checkpoint
-    assert [m["loss"] for m in epochs] == [h["loss"] for h in history]
+    history = curves.history  # the run's per-epoch records, kept when it ended
+    assert len(history) == 2 and [m["loss"] for m in epochs] == [h["loss"] for h in history]
+    saved = dock.model_info()["history"]  # the checkpoint's: up to its best epoch
+    assert saved and [h["loss"] for h in saved] == [h["loss"] for h in history[: len(saved)]]
     left, right = curves.plot.figure.axes[:2]
     assert left.lines and right.lines  # loss; validation mIoU / OA
     # the Model tab shows the checkpoint's history
