@@ -874,7 +874,7 @@
         <translation>Labellaag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1171"/>
+        <location filename="../dock.py" line="1173"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation>S4-checkpoint (*.pt)</translation>
     </message>
@@ -1011,22 +1011,22 @@ banden: {1}</translation>
         <translation>Bezig met annuleren…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1061"/>
+        <location filename="../dock.py" line="1063"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation>S4 is bezig: wacht op de lopende taak of annuleer ze</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="960"/>
+        <location filename="../dock.py" line="962"/>
         <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
         <translation>Kies een labellaag (tabblad Trainen) of maak er een met 'Nieuwe labellaag…'</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="964"/>
+        <location filename="../dock.py" line="966"/>
         <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
         <translation>Kies het klasseveld van '{0}' (tabblad Trainen)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="967"/>
+        <location filename="../dock.py" line="969"/>
         <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
         <translation>'{0}' heeft nog geen polygonen: digitaliseer er enkele per klasse</translation>
     </message>
@@ -1041,82 +1041,82 @@ banden: {1}</translation>
         <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) van nul</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="857"/>
+        <location filename="../dock.py" line="859"/>
         <source>Fine-tuning failed: {error}</source>
         <translation>Fijnafstemmen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1065"/>
+        <location filename="../dock.py" line="1067"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation>Laad eerst een fijnafgestemd model (tabblad Model) of stem er een fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="917"/>
+        <location filename="../dock.py" line="919"/>
         <source>Segmenting with {0}</source>
         <translation>Segmenteren met {0}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="925"/>
+        <location filename="../dock.py" line="927"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation>Segmentatie geannuleerd; er is niets geschreven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="929"/>
+        <location filename="../dock.py" line="931"/>
         <source>Segmentation failed: {error}</source>
         <translation>Segmentatie mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="937"/>
+        <location filename="../dock.py" line="939"/>
         <source>S4 classes ({model})</source>
         <translation>S4-klassen ({model})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="942"/>
+        <location filename="../dock.py" line="944"/>
         <source>Could not open the class map {0}</source>
         <translation>Kon de klassenkaart {0} niet openen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="944"/>
+        <location filename="../dock.py" line="946"/>
         <source>S4 class polygons ({model})</source>
         <translation>S4-klassenpolygonen ({model})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1150"/>
+        <location filename="../dock.py" line="1152"/>
         <source>Load S4 model</source>
         <translation>S4-model laden</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1156"/>
+        <location filename="../dock.py" line="1158"/>
         <source>Model file not found: {path}</source>
         <translation>Modelbestand niet gevonden: {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1162"/>
+        <location filename="../dock.py" line="1164"/>
         <source>Model loaded: {path}</source>
         <translation>Model geladen: {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1168"/>
+        <location filename="../dock.py" line="1170"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation>Geen model om op te slaan: laad of stem er eerst een fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1171"/>
+        <location filename="../dock.py" line="1173"/>
         <source>Save S4 model as</source>
         <translation>S4-model opslaan als</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1187"/>
+        <location filename="../dock.py" line="1189"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation>Kon het model niet opslaan als {path}: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1193"/>
+        <location filename="../dock.py" line="1195"/>
         <source>Model saved as {path}</source>
         <translation>Model opgeslagen als {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1244"/>
+        <location filename="../dock.py" line="1246"/>
         <source>device: {text}</source>
         <translation>apparaat: {text}</translation>
     </message>
@@ -1151,12 +1151,12 @@ banden: {1}</translation>
         <translation>S4-paneel</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="866"/>
+        <location filename="../dock.py" line="868"/>
         <source>Choose the layer whose extent to map (Segment tab)</source>
         <translation>Kies de laag waarvan de extent gekarteerd wordt (tabblad Segmenteren)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="872"/>
+        <location filename="../dock.py" line="874"/>
         <source>The chosen extent is empty: zoom to the scene or pick another area</source>
         <translation>De gekozen extent is leeg: zoom naar de scène of kies een ander gebied</translation>
     </message>
@@ -1346,67 +1346,67 @@ banden: {1}</translation>
         <translation>Voorstellen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="984"/>
+        <location filename="../dock.py" line="986"/>
         <source>No Sentinel-2 or Sentinel-1 layers checked (Data tab)</source>
         <translation>Geen Sentinel-2- of Sentinel-1-lagen aangevinkt (tabblad Gegevens)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1006"/>
+        <location filename="../dock.py" line="1008"/>
         <source>S4 class profiles</source>
         <translation>S4 klassenprofielen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1007"/>
+        <location filename="../dock.py" line="1009"/>
         <source>Class profiles of &apos;{0}&apos; ({1})</source>
         <translation>Klassenprofielen van '{0}' ({1})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1013"/>
+        <location filename="../dock.py" line="1015"/>
         <source>Class profiles failed: {error}</source>
         <translation>Klassenprofielen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1021"/>
+        <location filename="../dock.py" line="1023"/>
         <source>Class profiles of {0} classes; {1} outlier polygon(s)</source>
         <translation>Klassenprofielen van {0} klassen; {1} uitschieter(s)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1072"/>
+        <location filename="../dock.py" line="1074"/>
         <source>No layers checked (Data tab) for this model</source>
         <translation>Geen lagen aangevinkt (tabblad Gegevens) voor dit model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1116"/>
+        <location filename="../dock.py" line="1118"/>
         <source>S4 where to label next</source>
         <translation>S4 waar nu labelen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1106"/>
+        <location filename="../dock.py" line="1108"/>
         <source>Looking for where {0} is least sure</source>
         <translation>Zoeken waar {0} het minst zeker is</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1112"/>
+        <location filename="../dock.py" line="1114"/>
         <source>Suggestions failed: {error}</source>
         <translation>Voorstellen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1120"/>
+        <location filename="../dock.py" line="1122"/>
         <source>Could not open the suggestions {0}</source>
         <translation>Kon de voorstellen {0} niet openen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1123"/>
+        <location filename="../dock.py" line="1125"/>
         <source>No square to suggest: every valid place is labelled already or lies on a class border; label fewer areas or map a larger extent</source>
         <translation>Geen vierkant voor te stellen: elke geldige plek is al gelabeld of ligt op een klassengrens; label minder gebieden of karteer een grotere omvang</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1134"/>
+        <location filename="../dock.py" line="1136"/>
         <source>{0} squares to label added ({1}): label them in the label layer and fine-tune again</source>
         <translation>{0} te labelen vierkanten toegevoegd ({1}): label ze in de labellaag en stem opnieuw fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1223"/>
+        <location filename="../dock.py" line="1225"/>
         <source>Training curves ({0} epochs recorded)</source>
         <translation>Trainingscurven ({0} epochs opgeslagen)</translation>
     </message>
@@ -1486,12 +1486,12 @@ banden: {1}</translation>
         <translation>Willekeurige seed (gelijke scores)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="841"/>
+        <location filename="../dock.py" line="843"/>
         <source>Fine-tuned model saved: {0} (validation mIoU {1})</source>
         <translation>Fijnafgestemd model opgeslagen: {0} (validatie-mIoU {1})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="953"/>
+        <location filename="../dock.py" line="955"/>
         <source>Class map added: {0}</source>
         <translation>Klassenkaart toegevoegd: {0}</translation>
     </message>
