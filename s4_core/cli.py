@@ -49,7 +49,9 @@ def _annotate_help(parser: argparse.ArgumentParser) -> None:
         if not action.option_strings or action.help == argparse.SUPPRESS:
             continue
         default = action.default
-        if default not in (None, False, argparse.SUPPRESS) and "default" not in (action.help or ""):
+        if isinstance(default, bool):  # a switch (--no-contrastive): its help says what it does
+            continue
+        if default not in (None, argparse.SUPPRESS) and "default" not in (action.help or ""):
             shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
             action.help = f"{action.help or ''} (default {shown})".strip()
 

@@ -27,3 +27,11 @@ def test_finetune_help_names_the_epochs_range_and_default(capsys):
         main(["finetune", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--epochs EPOCHS (a whole number >= 1; default 20)" in text
+
+
+def test_switches_show_no_boolean_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["pretrain", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--no-contrastive ablation: reconstruction only --no-reconstruction" in text
+    assert "default True" not in text and "default False" not in text
