@@ -86,6 +86,10 @@ def _scene_list(s1, s2) -> List[tuple]:
                 f"{len(s1)} Sentinel-1 series but {len(s2)} Sentinel-2 series: give them in pairs"
             )
         return list(zip(s1, s2))
+    if s2 is None and many(s1):  # one modality (mae / dino): one scene per series
+        return [(a, None) for a in s1]
+    if s1 is None and many(s2):
+        return [(None, b) for b in s2]
     return [(s1, s2)]
 
 
@@ -171,14 +175,30 @@ def pretrain(
     log: Optional[Log] = None,
     **options: Any,
 ) -> Dict:
-    """Self-supervised S4 pretraining on one or several aligned S1 + S2 scenes.
+    """Self-supervised pretraining on one or several aligned scenes.
 
+    ``objective``: "s4" (S1 + S2: cross-modal contrastive + cross reconstruction, the
+    default), "mae" (masked autoencoding of ``ssl_modality`` alone), "dino" (self-distillation
+    on ``ssl_modality`` alone) or "joint-mae" (S1 + S2 masked together, ``mask_mode`` random /
+    complementary / identical). ``mask_ratio``, ``mask_patch`` (pixels), ``mask_frames``: the
+    masking of mae / joint-mae; ``dino_views``: views per crop. "mae" and "dino" need only
+    the ``ssl_modality`` series (the other may be None).
     ``composite_months``: the input representation (monthly cloud-free composites by
-    default; 0 = the acquisitions as they are, the paper's nearest-date pairs)."""
+    default; 0 = the acquisitions as they are, the paper's nearest-date pairs). The model is
+    written to ``out`` when the run ends; until then the last epoch is in ``out.partial``
+    (resumable)."""
     from .train import PretrainConfig
     from .train import pretrain as _pretrain
 
     check_outputs({"output model": out}, {"Sentinel-1 input": s1, "Sentinel-2 input": s2})
+    objective, ssl_modality = options["objective"], options["ssl_modality"]
+    if objective in ("mae", "dino"):  # one modality: the other series is not read
+        s1, s2 = (s1, None) if ssl_modality == "s1" else (None, s2)
+        if not _is_sources(s1 if ssl_modality == "s1" else s2):
+            raise DataError(
+                f"{objective} pretraining on {ssl_modality.upper()} needs "
+                f"{ssl_modality.upper()} layers: none were given"
+            )
     scenes = [
         open_scene(a, b, max_cloud_fraction=options["max_cloud_fraction"])
         for a, b in _scene_list(s1, s2)

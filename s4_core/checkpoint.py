@@ -19,6 +19,10 @@ and no code from the file is ever executed. Keys:
 ``classes``        ``ClassMap.to_dict()`` (names, values, colours); None when pretrained
 ``metrics``        the checkpoint's metrics (e.g. validation OA / mIoU); ``history``: per epoch
 ``optimizer``      optimizer ``state_dict()``; ``epoch``, ``seed``: for resuming
+``objective``      pretrained: the objective and its settings (``{"name": "s4" | "mae" |
+                   "dino" | "joint-mae", ...}``; absent = "s4"); ``extra_state``: the
+                   objective's own modules (mask tokens, DINO teacher) for resuming
+``pretraining``    fine-tuned: the ``objective`` of the ``init`` checkpoint (None: scratch)
 =================  =====================================================================
 
 Further plain keys (e.g. ``train_config``, ``init``) are kept as they are. Files are written
@@ -298,4 +302,13 @@ def describe(path: PathLike) -> Dict[str, Any]:
         "parameters": parameter_count(ckpt["state_dict"]),
         "net_config": _finite_or_none(ckpt["net_config"]),
         "resumable": bool(ckpt.get("optimizer")),
+        "objective": _finite_or_none(_objective(ckpt)),
     }
+
+
+def _objective(ckpt: Dict[str, Any]) -> Any:
+    """The pretraining objective: a pretrained checkpoint's own (older ones: S4), or the one
+    a fine-tuned model started from (None: trained from scratch)."""
+    if ckpt["kind"] == "pretrained":
+        return ckpt.get("objective") or {"name": "s4"}
+    return ckpt.get("pretraining")

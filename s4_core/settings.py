@@ -322,6 +322,88 @@ PRETRAIN = Operation(
     SEED,
     WIDTHS,
     COMPOSITE_MONTHS,
+    Setting(
+        "objective",
+        "str",
+        "s4",
+        choices=("s4", "mae", "dino", "joint-mae"),
+        label=tr_noop("Objective"),
+        help="s4: S1 + S2 contrastive + cross reconstruction; mae: masked autoencoding of one "
+        "modality; dino: self-distillation on one modality; joint-mae: S1 + S2 masked together",
+        labels=(
+            tr_noop("S4: radar-optical contrastive + cross reconstruction (S1 + S2; default)"),
+            tr_noop("MAE: masked autoencoding of one sensor (radar by default)"),
+            tr_noop("DINO: self-distillation on one sensor (radar by default)"),
+            tr_noop("Joint MAE: S1 + S2 masked together, both reconstructed"),
+        ),
+    ),  # fmt: skip
+    Setting(
+        "ssl_modality",
+        "str",
+        "s1",
+        choices=("s1", "s2"),
+        lower=True,
+        advanced=True,
+        label=tr_noop("Sensor for MAE / DINO"),
+        help="mae / dino: the modality pretrained on (only its series is needed)",
+        labels=(tr_noop("s1: Sentinel-1 (radar)"), tr_noop("s2: Sentinel-2 (optical)")),
+    ),  # fmt: skip
+    Setting(
+        "mask_ratio",
+        "float",
+        0.75,
+        low=0,
+        high=1,
+        low_open=True,
+        high_open=True,
+        advanced=True,
+        label=tr_noop("MAE / joint MAE: share of patches hidden"),
+        help="mae / joint-mae: share of space-time patches hidden",
+    ),  # fmt: skip
+    Setting(
+        "mask_patch",
+        "int",
+        4,
+        low=1,
+        ui_max=256,
+        advanced=True,
+        label=tr_noop("MAE / joint MAE: patch size (pixels)"),
+        help="mae / joint-mae: patch side in pixels",
+    ),  # fmt: skip
+    Setting(
+        "mask_frames",
+        "int",
+        2,
+        low=1,
+        ui_max=64,
+        advanced=True,
+        label=tr_noop("MAE / joint MAE: patch length (frames)"),
+        help="mae / joint-mae: patch length in frames (months)",
+    ),  # fmt: skip
+    Setting(
+        "mask_mode",
+        "str",
+        "random",
+        choices=("random", "complementary", "identical"),
+        advanced=True,
+        label=tr_noop("Joint MAE: mask mode"),
+        help="joint-mae: masks independent per sensor, complementary, or the same",
+        labels=(
+            tr_noop("Random (independent per sensor)"),
+            tr_noop("Complementary (hidden in one sensor = visible in the other)"),
+            tr_noop("Identical (the same patches in both)"),
+        ),
+    ),  # fmt: skip
+    Setting(
+        "dino_views",
+        "int",
+        2,
+        low=2,
+        ui_max=8,
+        advanced=True,
+        label=tr_noop("DINO: views per crop"),
+        help="dino: augmented views per crop",
+    ),  # fmt: skip
     RESUME,
 )
 

@@ -1,8 +1,10 @@
-"""Training loops: S4 self-supervised pretraining and few-label fine-tuning.
+"""Training: self-supervised pretraining (every objective) and few-label fine-tuning.
 
-Both loops read crops from aligned ``Scene`` objects (preloaded in memory when the scene is
-small, windowed reads otherwise), report progress through a callback, honour a cancel check
-between batches and write checkpoints atomically (the last good checkpoint survives a cancel).
+Both read crops from aligned ``Scene`` objects (preloaded in memory when the scene is small,
+windowed reads otherwise). Pretraining and the "unet" fine-tuning are ``loop.Task`` hooks
+driven by the one loop in ``loop.py`` (progress, cancel, resume, and the checkpoint protocol:
+``out`` is replaced only when the run ends, the kept epoch waits in ``out.partial``); the
+"pixel" head is fitted in one pass on the frozen network.
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import loop
 from .align import Scene, fixed_length_indices, percentile_length
 from .checkpoint import load_checkpoint, save_checkpoint
 from .composite import as_model_input, describe_input
 from .device import autocast_context, cpu_threads, resolve_device
-from .errors import Cancelled, CheckpointError, DataError, LabelError, SettingError
+from .errors import CheckpointError, DataError, LabelError
 from .labels import IGNORE_INDEX, ClassMap
-from .losses import s4_loss
 from .metrics import confusion_matrix, scores
 from .model import NetConfig, S4Net
 from .normalize import BandStats, compute_band_stats
@@ -77,6 +79,17 @@ class PretrainConfig:
     # input representation: per-pixel cloud-free median composites of this many months (S1 and
     # S2 on the same periods, gaps filled; composite.py); 0 = the acquisitions as they are
     composite_months: int = PRETRAIN.default("composite_months")
+    # the self-supervised objective (objectives/): "s4" (S1 + S2 contrastive + cross
+    # reconstruction), "mae" / "dino" (one modality: ``ssl_modality``), "joint-mae" (S1 + S2)
+    objective: str = PRETRAIN.default("objective")
+    ssl_modality: str = PRETRAIN.default("ssl_modality")
+    mask_ratio: float = PRETRAIN.default("mask_ratio")  # mae / joint-mae: share of patches hidden
+    mask_patch: int = PRETRAIN.default("mask_patch")  # patch size in pixels
+    mask_frames: int = PRETRAIN.default("mask_frames")  # patch length in frames
+    mask_mode: str = PRETRAIN.default("mask_mode")  # joint-mae: random / complementary / identical
+    dino_views: int = PRETRAIN.default("dino_views")
+    dino_prototypes: int = 128
+    dino_momentum: float = 0.99  # teacher EMA momentum at the start (cosine schedule to 1)
 
 
 @dataclass
@@ -154,9 +167,7 @@ def _seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _check_cancel(cancel: Optional[Cancel]) -> None:
-    if cancel is not None and cancel():
-        raise Cancelled("cancelled by the user")
+_check_cancel = loop.check_cancel
 
 
 def _band_selection(scene: Scene, modality: str, bands: Sequence[str]) -> np.ndarray:
@@ -291,7 +302,9 @@ def pretrain(
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
 ) -> TrainResult:
-    """Self-supervised S4 pretraining on aligned S1 + S2 scenes; writes a checkpoint to ``out``.
+    """Self-supervised pretraining (``config.objective``) on aligned scenes; writes a
+    checkpoint to ``out`` when the run ends (the last epoch waits in ``out.partial`` until
+    then, resumable).
 
     On a CPU it runs with ``cpu_threads`` (one thread unless ``S4_THREADS`` says
     otherwise): the same seed gives the same checkpoint on any machine."""
@@ -299,6 +312,138 @@ def pretrain(
         return _pretrain(
             scenes, out, config, device=device, resume=resume, progress=progress, cancel=cancel
         )
+
+
+class PretrainTask(loop.Task):
+    """Pretraining hooks: random crops of the scenes (weighted by area), the objective's step
+    (``objectives/``), the pretrained checkpoint."""
+
+    kind = "pretrained"
+    label = "pretraining"
+
+    def __init__(
+        self,
+        scenes: Sequence[Scene],
+        cfg: PretrainConfig,
+        device: str,
+        progress: Optional[Progress],
+        cancel: Optional[Cancel],
+    ) -> None:
+        from .objectives import objective_class
+
+        self.cfg = cfg
+        cls = objective_class(cfg.objective)
+        if cfg.ssl_modality not in ("s1", "s2"):
+            raise ValueError(f"ssl_modality must be 's1' or 's2', not {cfg.ssl_modality!r}")
+        needs = cls.needs(cfg)
+        if not scenes:
+            raise DataError(
+                f"pretraining ({cfg.objective}) needs at least one scene with "
+                + " and ".join(m.upper() for m in needs)
+            )
+        for scene in scenes:
+            if any(getattr(scene, m) is None for m in needs):
+                if len(needs) == 2:
+                    raise DataError(
+                        "pretraining needs Sentinel-1 AND Sentinel-2 over the same area; "
+                        f"one scene has only {scene.modalities}"
+                    )
+                raise DataError(
+                    f"{cfg.objective} pretraining on {needs[0].upper()} needs "
+                    f"{needs[0].upper()} layers; one scene has only {scene.modalities}"
+                )
+        scenes = [as_model_input(s, cfg.composite_months) for s in scenes]
+        self.scenes = scenes
+        self.rng = _seed_everything(cfg.seed)
+        self.dev = dev = resolve_device(device)
+        bands = {
+            m: [
+                b
+                for b in getattr(scenes[0], m).band_names
+                if all(b in getattr(s, m).band_names for s in scenes)
+            ]
+            for m in needs
+        }
+        for m, names in bands.items():
+            if not names:
+                raise DataError(
+                    f"the scenes share no {m.upper()} band: give series with common bands"
+                )
+        for m in ("s1", "s2"):  # a branch the objective does not train keeps its default width
+            bands.setdefault(m, list(DEFAULT_BANDS[m]))
+        self.bands = bands
+        self.length = length = cfg.time_length or percentile_length(
+            [s.n_frames for s in scenes], 90
+        )
+        _report(progress, 0.0, f"computing band statistics over {len(scenes)} scene(s)")
+        self.stats = stats = {
+            m: merge_band_stats([compute_band_stats(s, m, cancel=cancel) for s in scenes], bands[m])
+            for m in needs
+        }
+        self.sources = [CropSource(s, needs, bands, stats, length, cfg.time_mode) for s in scenes]
+        self.areas = np.array([s.grid.width * s.grid.height for s in scenes], dtype=np.float64)
+        self.steps = cfg.steps_per_epoch or max(
+            MIN_PRETRAIN_STEPS,
+            int(np.ceil(2 * self.areas.sum() / (cfg.crop_size**2 * cfg.batch_size))),
+        )
+        self.net_cfg = NetConfig(
+            s1_channels=len(bands["s1"]),
+            s2_channels=len(bands["s2"]),
+            widths=tuple(cfg.widths),
+            proj_dim=cfg.proj_dim,
+            num_classes=0,
+        )
+        self.model = S4Net(self.net_cfg).to(dev)
+        self.objective = cls(cfg, self.model, stats, dev)
+
+    def build_optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.objective.parameters(), lr=self.cfg.lr)
+
+    def steps_per_epoch(self) -> int:
+        return self.steps
+
+    def batch(self) -> Dict[str, torch.Tensor]:
+        """``batch_size`` random crops (scenes drawn by area), flipped/rotated at random."""
+        cfg, rng, scenes = self.cfg, self.rng, self.scenes
+        crops = []
+        for _b in range(cfg.batch_size):
+            k = int(rng.choice(len(self.sources), p=self.areas / self.areas.sum()))
+            h, w = scenes[k].grid.shape
+            win = _fit_window(random_windows(h, w, cfg.crop_size, 1, rng)[0], (h, w))
+            crops.append(_augment(self.sources[k].crop(win), rng))
+        return _stack(_same_size(crops), self.dev)
+
+    def train_step(self) -> Tuple[torch.Tensor, Dict[str, float]]:
+        return self.objective.step(self.batch())
+
+    def after_step(self, done: int, total: int) -> None:
+        self.objective.after_step(done, total)
+
+    def extra_state(self) -> Optional[dict]:
+        return self.objective.state()
+
+    def load_extra_state(self, state: Optional[dict]) -> None:
+        self.objective.load_state(state)
+
+    def payload(self, metrics: dict, history: List[dict], epoch: int) -> dict:
+        cfg = self.cfg
+        return {
+            "kind": "pretrained",
+            "net_config": self.net_cfg.to_dict(),
+            "state_dict": _cpu_state(self.model),
+            "modality": None,
+            "bands": self.bands,
+            "band_stats": {m: st.to_dict() for m, st in self.stats.items()},
+            "time": {"length": int(self.length), "mode": cfg.time_mode},
+            "input": {"composite_months": int(cfg.composite_months)},
+            "objective": self.objective.describe(),
+            "classes": None,
+            "metrics": metrics,
+            "history": history,
+            "epoch": epoch,
+            "seed": cfg.seed,
+            "train_config": _jsonable(asdict(cfg)),
+        }
 
 
 def _pretrain(
@@ -314,142 +459,16 @@ def _pretrain(
     cfg = config or PretrainConfig()
     out = Path(out)
     start = time.time()
-    if not scenes:
-        raise DataError("pretraining needs at least one scene with both S1 and S2")
-    for scene in scenes:
-        if scene.s1 is None or scene.s2 is None:
-            raise DataError(
-                "pretraining needs Sentinel-1 AND Sentinel-2 over the same area; "
-                f"one scene has only {scene.modalities}"
-            )
-    scenes = [as_model_input(s, cfg.composite_months) for s in scenes]
-    rng = _seed_everything(cfg.seed)
-    dev = resolve_device(device)
-    bands = {
-        m: [
-            b
-            for b in getattr(scenes[0], m).band_names
-            if all(b in getattr(s, m).band_names for s in scenes)
-        ]
-        for m in ("s1", "s2")
-    }
-    for m, names in bands.items():
-        if not names:
-            raise DataError(f"the scenes share no {m.upper()} band: give series with common bands")
-    length = cfg.time_length or percentile_length([s.n_frames for s in scenes], 90)
-    _report(progress, 0.0, f"computing band statistics over {len(scenes)} scene(s)")
-    stats = {
-        m: merge_band_stats([compute_band_stats(s, m, cancel=cancel) for s in scenes], bands[m])
-        for m in ("s1", "s2")
-    }
-    sources = [CropSource(s, ("s1", "s2"), bands, stats, length, cfg.time_mode) for s in scenes]
-    areas = np.array([s.grid.width * s.grid.height for s in scenes], dtype=np.float64)
-    steps = cfg.steps_per_epoch or max(
-        MIN_PRETRAIN_STEPS, int(np.ceil(2 * areas.sum() / (cfg.crop_size**2 * cfg.batch_size)))
-    )
-
-    net_cfg = NetConfig(
-        s1_channels=len(bands["s1"]),
-        s2_channels=len(bands["s2"]),
-        widths=tuple(cfg.widths),
-        proj_dim=cfg.proj_dim,
-        num_classes=0,
-    )
-    model = S4Net(net_cfg).to(dev)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    history: List[dict] = []
-    first_epoch = 0
-    if resume is not None:
-        _, history, first_epoch = _resume(resume, "pretrained", model, optimizer)
-        _check_more_epochs(resume, first_epoch, cfg.epochs)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    lam = cfg.lam if cfg.reconstruction else 0.0
-    cw = 1.0 if cfg.contrastive else 0.0
-    if lam == 0 and cw == 0:
-        raise ValueError("both pretraining losses are switched off")
-
-    total = max(1, (cfg.epochs - first_epoch) * steps)
-    done = 0
-    payload = None
-    for epoch in range(first_epoch, cfg.epochs):
-        model.train()
-        sums = {"loss": 0.0, "contrastive": 0.0, "reconstruction": 0.0, "accuracy": 0.0}
-        for _ in range(steps):
-            _check_cancel(cancel)
-            crops = []
-            for _b in range(cfg.batch_size):
-                k = int(rng.choice(len(sources), p=areas / areas.sum()))
-                h, w = scenes[k].grid.shape
-                win = _fit_window(random_windows(h, w, cfg.crop_size, 1, rng)[0], (h, w))
-                crops.append(_augment(sources[k].crop(win), rng))
-            batch = _stack(_same_size(crops), dev)
-            with autocast_context(dev):
-                outputs = model.pretrain_outputs(
-                    batch["s1"],
-                    batch["s2"],
-                    batch["frame_valid"],
-                    contrastive=cw > 0,
-                    reconstruction=lam > 0,
-                )
-                losses = s4_loss(
-                    outputs,
-                    batch["s1"],
-                    batch["s2"],
-                    batch["s1_valid"],
-                    batch["s2_valid"],
-                    lam=lam,
-                    contrastive_weight=cw,
-                    tau=cfg.tau,
-                    mode=cfg.loss_mode,
-                    num_anchors=cfg.num_anchors,
-                    generator=gen,
-                )
-            optimizer.zero_grad(set_to_none=True)
-            losses["loss"].backward()
-            optimizer.step()
-            for key in sums:
-                sums[key] += float(
-                    losses[key].detach() if torch.is_tensor(losses[key]) else losses[key]
-                )
-            done += 1
-            _report(
-                progress,
-                done / total,
-                f"pretraining epoch {epoch + 1}/{cfg.epochs}",
-                {
-                    k: float(losses[k].detach() if torch.is_tensor(losses[k]) else losses[k])
-                    for k in sums
-                },
-            )
-        record = {"epoch": epoch + 1, **{k: v / steps for k, v in sums.items()}}
-        history.append(record)
-        log.info("pretrain %s", record)
-        payload = {
-            "kind": "pretrained",
-            "net_config": net_cfg.to_dict(),
-            "state_dict": _cpu_state(model),
-            "modality": None,
-            "bands": bands,
-            "band_stats": {m: stats[m].to_dict() for m in stats},
-            "time": {"length": int(length), "mode": cfg.time_mode},
-            "input": {"composite_months": int(cfg.composite_months)},
-            "classes": None,
-            "metrics": record,
-            "history": history,
-            "optimizer": optimizer.state_dict(),
-            "epoch": epoch + 1,
-            "seed": cfg.seed,
-            "train_config": _jsonable(asdict(cfg)),
-        }
-        save_checkpoint(out, payload)
-        _report(progress, done / total, f"epoch {epoch + 1}: saved {out.name}", record)
+    task = PretrainTask(scenes, cfg, device, progress, cancel)
+    result = loop.run(task, out, cfg.epochs, resume=resume, progress=progress, cancel=cancel)
+    history = result.history
     return TrainResult(
         out,
         history,
         history[-1] if history else {},
-        str(dev),
+        str(task.dev),
         time.time() - start,
-        written=payload is not None,
+        written=result.written,
     )
 
 
@@ -472,33 +491,6 @@ def _hw(crop: Dict[str, np.ndarray]) -> Tuple[int, int]:
     raise KeyError("crop without a validity mask")
 
 
-def _resume(path: Path, kind: str, model, optimizer) -> Tuple[dict, List[dict], int]:
-    """Load weights and optimizer state of a ``kind`` checkpoint: (checkpoint, history, epoch)."""
-    ckpt = load_checkpoint(path)
-    if ckpt.get("kind") != kind:
-        raise CheckpointError(
-            f"{path}: a {ckpt.get('kind', 'unknown')} checkpoint cannot resume {kind[:-2]}ing: "
-            f"give a checkpoint this training wrote"
-        )
-    model.load_state_dict(ckpt["state_dict"])
-    if ckpt.get("optimizer"):
-        optimizer.load_state_dict(ckpt["optimizer"])
-    return ckpt, list(ckpt.get("history", [])), int(ckpt.get("epoch", 0))
-
-
-def _check_more_epochs(path: Path, done: int, epochs: int) -> None:
-    """``SettingError`` unless ``epochs`` (counted from the start) goes beyond the ``done``
-    epochs of the resumed checkpoint ``path``: else nothing would be trained or written."""
-    if epochs <= done:
-        raise SettingError(
-            "epochs",
-            f"more than the {done} epochs the resumed checkpoint {path} has trained (epochs "
-            "count from the start; nothing was trained or written)",
-            epochs,
-            flag="--epochs",
-        )
-
-
 def _cpu_state(model: torch.nn.Module) -> dict:
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
@@ -507,9 +499,7 @@ def _jsonable(d: dict) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
 
 
-def _report(progress: Optional[Progress], fraction: float, message: str, metrics=None) -> None:
-    if progress is not None:
-        progress(min(1.0, max(0.0, fraction)), message, metrics)
+_report = loop.report
 
 
 # ----------------------------------------------------------------------------- fine-tuning
@@ -670,8 +660,8 @@ def _finetune(
     net_cfg = NetConfig.from_dict({**net_cfg.to_dict(), "num_classes": k})
     model.to(dev)
 
-    def payload(metrics: dict, history: List[dict], epoch: int, optimizer_state=None) -> dict:
-        """The fine-tuned checkpoint (both heads); ``optimizer_state`` for resuming."""
+    def payload(metrics: dict, history: List[dict], epoch: int) -> dict:
+        """The fine-tuned checkpoint (both heads)."""
         d = {
             "kind": "finetuned",
             "net_config": net_cfg.to_dict(),
@@ -687,10 +677,9 @@ def _finetune(
             "epoch": epoch,
             "seed": cfg.seed,
             "init": str(init) if init else None,
+            "pretraining": (pre.get("objective") or {"name": "s4"}) if pre else None,
             "train_config": _jsonable(asdict(cfg)),
         }
-        if optimizer_state is not None:
-            d["optimizer"] = optimizer_state
         return d
 
     if cfg.head == "pixel":
@@ -709,118 +698,131 @@ def _finetune(
         save_checkpoint(out, payload(metrics, history, 1))
         _report(progress, 1.0, f"saved {out.name}", metrics)
         return TrainResult(out, history, metrics, str(dev), time.time() - start)
-    if cfg.freeze_encoder:
-        for p in model.encoder_parameters(m):
-            p.requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    if cfg.weight_decay > 0:
-        optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    else:
-        optimizer = torch.optim.Adam(params, lr=cfg.lr)
+    task = UnetTask(
+        model, scene, labels, polygon_ids, class_map, cfg, bands, stats, length, time_mode, dev,
+        rng, payload, cancel,
+    )  # fmt: skip
+    result = loop.run(task, out, cfg.epochs, resume=resume, progress=progress, cancel=cancel)
+    return TrainResult(
+        out, result.history, result.metrics, str(dev), time.time() - start, written=result.written
+    )
 
-    if polygon_ids is None:
-        polygon_ids = np.zeros(labels.shape, dtype=np.int32)
-    train_labels, val_labels = split_polygons(labels, polygon_ids, cfg.val_fraction, rng)
-    source = CropSource(scene, (m,), bands, stats, length, time_mode)
-    shape = scene.grid.shape
-    train_windows = [_fit_window(w, shape) for w in label_windows(train_labels, cfg.crop_size)]
-    val_windows = [_fit_window(w, shape) for w in label_windows(val_labels, cfg.crop_size)]
-    weights = _class_weights(train_labels, k, cfg.class_weighting)
-    if weights is not None:
-        weights = weights.to(dev)
 
-    history: List[dict] = []
-    best = -1.0
-    best_metrics: dict = {}
-    first_epoch = 0
-    if resume is not None:
-        ck, history, first_epoch = _resume(resume, "finetuned", model, optimizer)
-        _check_more_epochs(resume, first_epoch, cfg.epochs)
-        # the resumed checkpoint is the best so far: a later epoch replaces it only if better
-        best_metrics = dict(ck.get("metrics") or {})
-        resumed_score = _checkpoint_score(best_metrics, bool(val_windows))
-        if resumed_score is None:
-            best_metrics = {}  # scored differently (validation changed): the next epoch saves
-        else:
-            best = resumed_score
-    written = False
-    n_train = cfg.crops_per_epoch or len(train_windows)
-    n_batches = int(np.ceil(n_train / cfg.batch_size))
-    total = max(1, (cfg.epochs - first_epoch) * (n_batches + len(val_windows)))
-    done = 0
-    for epoch in range(first_epoch, cfg.epochs):
-        model.train()
-        if cfg.crops_per_epoch:
-            windows = random_label_windows(
-                train_labels, cfg.crop_size, cfg.crops_per_epoch, rng, balanced=True
-            )
-        else:
-            windows = [train_windows[i] for i in rng.permutation(len(train_windows))]
-        loss_sum = 0.0
-        for b in range(n_batches):
-            _check_cancel(cancel)
-            crops = []
-            for win in windows[b * cfg.batch_size : (b + 1) * cfg.batch_size]:
-                crop = source.crop(win)
-                r, c, h, w = win
-                crop["labels"] = train_labels[r : r + h, c : c + w]
-                crops.append(
-                    _augment(
-                        crop,
-                        rng,
-                        geometric=cfg.augment,
-                        frame_dropout=cfg.frame_dropout,
-                        noise_std=cfg.noise_std,
-                        band_shift_std=cfg.band_shift_std,
-                        modalities=(m,),
-                    )
-                )
-            batch = _stack(_same_size(crops), dev)
-            with autocast_context(dev):
-                logits = model.segment(batch[m], m, batch["frame_valid"])
-                loss = F.cross_entropy(
-                    logits.float(),
-                    batch["labels"].long(),
-                    weight=weights,
-                    ignore_index=IGNORE_INDEX,
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += float(loss.detach())
-            done += 1
-            _report(
-                progress,
-                done / total,
-                f"fine-tuning epoch {epoch + 1}/{cfg.epochs}",
-                {"loss": float(loss.detach())},
-            )
-        record = {"epoch": epoch + 1, "loss": loss_sum / max(1, n_batches)}
-        if val_windows:
-            cm = _predict_cm(model, source, val_windows, val_labels, m, k, dev, cancel)
-            done += len(val_windows)
-            sc = scores(cm, class_map.names)
-            record.update(val_oa=float(sc["oa"]), val_miou=float(sc["miou"]))
-        score = _checkpoint_score(record, bool(val_windows))
-        history.append(record)
-        log.info("finetune %s", record)
-        improved = score > best or not best_metrics
-        if improved:
-            best = score
-            best_metrics = dict(record)
-        state = payload(best_metrics, history, epoch + 1, optimizer.state_dict())
-        if improved:
-            save_checkpoint(out, state)
-            written = True
-        _report(
-            progress,
-            done / total,
-            f"epoch {epoch + 1}: loss {record['loss']:.3f}"
-            + (f", validation mIoU {record['val_miou']:.3f}" if "val_miou" in record else "")
-            + (" (best, saved)" if improved else ""),
-            record,
+class UnetTask(loop.Task):
+    """The paper's fine-tuning of the 3D U-Net's own head: crops around the labelled pixels,
+    cross-entropy, the best epoch kept (validation mIoU on held-out polygons, else the
+    training loss)."""
+
+    kind = "finetuned"
+    label = "fine-tuning"
+
+    def __init__(
+        self, model, scene, labels, polygon_ids, class_map, cfg, bands, stats, length,
+        time_mode, dev, rng, payload, cancel,
+    ) -> None:  # fmt: skip
+        self.model, self.cfg, self.dev, self.rng, self.cancel = model, cfg, dev, rng, cancel
+        self.class_map, self.m, self._payload = class_map, cfg.modality, payload
+        if cfg.freeze_encoder:
+            for p in model.encoder_parameters(self.m):
+                p.requires_grad_(False)
+        if polygon_ids is None:
+            polygon_ids = np.zeros(labels.shape, dtype=np.int32)
+        self.train_labels, self.val_labels = split_polygons(
+            labels, polygon_ids, cfg.val_fraction, rng
         )
-    return TrainResult(out, history, best_metrics, str(dev), time.time() - start, written=written)
+        self.source = CropSource(scene, (self.m,), bands, stats, length, time_mode)
+        shape = scene.grid.shape
+        self.train_windows = [
+            _fit_window(w, shape) for w in label_windows(self.train_labels, cfg.crop_size)
+        ]
+        self.val_windows = [
+            _fit_window(w, shape) for w in label_windows(self.val_labels, cfg.crop_size)
+        ]
+        weights = _class_weights(self.train_labels, len(class_map), cfg.class_weighting)
+        self.weights = weights.to(dev) if weights is not None else None
+        n_train = cfg.crops_per_epoch or len(self.train_windows)
+        self.n_batches = int(np.ceil(n_train / cfg.batch_size))
+        self.windows: List[Window] = []
+        self.b = 0
+
+    def build_optimizer(self) -> torch.optim.Optimizer:
+        cfg = self.cfg
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if cfg.weight_decay > 0:
+            return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.lr)
+
+    def steps_per_epoch(self) -> int:
+        return self.n_batches
+
+    def validation_steps(self) -> int:
+        return len(self.val_windows)
+
+    def start_epoch(self, epoch: int) -> None:
+        cfg = self.cfg
+        if cfg.crops_per_epoch:
+            self.windows = random_label_windows(
+                self.train_labels, cfg.crop_size, cfg.crops_per_epoch, self.rng, balanced=True
+            )
+        else:
+            self.windows = [
+                self.train_windows[i] for i in self.rng.permutation(len(self.train_windows))
+            ]
+        self.b = 0
+
+    def train_step(self) -> Tuple[torch.Tensor, Dict[str, float]]:
+        cfg, m, b = self.cfg, self.m, self.b
+        self.b += 1
+        crops = []
+        for win in self.windows[b * cfg.batch_size : (b + 1) * cfg.batch_size]:
+            crop = self.source.crop(win)
+            r, c, h, w = win
+            crop["labels"] = self.train_labels[r : r + h, c : c + w]
+            crops.append(
+                _augment(
+                    crop,
+                    self.rng,
+                    geometric=cfg.augment,
+                    frame_dropout=cfg.frame_dropout,
+                    noise_std=cfg.noise_std,
+                    band_shift_std=cfg.band_shift_std,
+                    modalities=(m,),
+                )
+            )
+        batch = _stack(_same_size(crops), self.dev)
+        with autocast_context(self.dev):
+            logits = self.model.segment(batch[m], m, batch["frame_valid"])
+            loss = F.cross_entropy(
+                logits.float(),
+                batch["labels"].long(),
+                weight=self.weights,
+                ignore_index=IGNORE_INDEX,
+            )
+        return loss, {"loss": float(loss.detach())}
+
+    def validate(self) -> Dict[str, float]:
+        if not self.val_windows:
+            return {}
+        k = len(self.class_map)
+        cm = _predict_cm(
+            self.model, self.source, self.val_windows, self.val_labels, self.m, k, self.dev,
+            self.cancel,
+        )  # fmt: skip
+        sc = scores(cm, self.class_map.names)
+        return {"val_oa": float(sc["oa"]), "val_miou": float(sc["miou"])}
+
+    def score(self, record: dict) -> Optional[float]:
+        return _checkpoint_score(record, bool(self.val_windows))
+
+    def payload(self, metrics: dict, history: List[dict], epoch: int) -> dict:
+        return self._payload(metrics, history, epoch)
+
+    def epoch_message(self, record: dict, epoch: int, epochs: int, kept: bool) -> str:
+        return (
+            f"epoch {epoch}: loss {record['loss']:.3f}"
+            + (f", validation mIoU {record['val_miou']:.3f}" if "val_miou" in record else "")
+            + (" (best, kept)" if kept else "")
+        )
 
 
 @torch.no_grad()

@@ -1,4 +1,4 @@
-"""``s4 pretrain``: self-supervised S4 pretraining on aligned S1 + S2 series."""
+"""``s4 pretrain``: self-supervised pretraining (S4, MAE, DINO or joint MAE)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,13 @@ from .common import (
 def register(sub) -> None:
     p = sub.add_parser(
         "pretrain",
-        help="self-supervised pretraining on S1 + S2 (no labels)",
-        description="Pretrain the S4 network without labels. Repeat --s1/--s2 for several areas.",
+        help="self-supervised pretraining on S1 + S2, or S1 / S2 alone (no labels)",
+        description="Pretrain the S4 network without labels. Repeat --s1/--s2 for several areas. "
+        "The model is written to --out when the run ends; until then the last epoch is in "
+        "OUT.partial (give it to --resume to continue an interrupted run).",
     )
-    p.add_argument("--s1", action="append", required=True, help="S1 folder/stack (repeatable)")
-    p.add_argument("--s2", action="append", required=True, help="S2 folder/stack (repeatable)")
+    p.add_argument("--s1", action="append", default=None, help="S1 folder/stack (repeatable)")
+    p.add_argument("--s2", action="append", default=None, help="S2 folder/stack (repeatable)")
     p.add_argument("--out", required=True, help="checkpoint to write (.pt)")
     add_settings(p, PRETRAIN)
     add_output_args(p)
@@ -35,11 +37,18 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import api
 
-    if len(args.s1) != len(args.s2):
+    if args.objective in ("mae", "dino"):  # one modality: the other series is not needed
+        if not (args.s1 if args.ssl_modality == "s1" else args.s2):
+            raise SystemExit(
+                f"s4 pretrain: --objective {args.objective} --ssl-modality {args.ssl_modality} "
+                f"needs --{args.ssl_modality}"
+            )
+    elif not args.s1 or not args.s2:
+        raise SystemExit(f"s4 pretrain: --objective {args.objective} needs --s1 and --s2")
+    elif len(args.s1) != len(args.s2):
         raise SystemExit("s4 pretrain: give --s1 and --s2 in pairs (one of each per area)")
-    s1 = args.s1[0] if len(args.s1) == 1 else [[x] if not _is_dir(x) else x for x in args.s1]
-    s2 = args.s2[0] if len(args.s2) == 1 else [[x] if not _is_dir(x) else x for x in args.s2]
-    check_plot(args, {"Sentinel-1 input": args.s1, "Sentinel-2 input": args.s2})
+    s1, s2 = _sources(args.s1), _sources(args.s2)
+    check_plot(args, {"Sentinel-1 input": args.s1 or [], "Sentinel-2 input": args.s2 or []})
     with TqdmProgress("pretrain", disable=args.quiet) as bar:
         result = api.pretrain(
             s1,
@@ -61,6 +70,13 @@ def run(args: argparse.Namespace) -> int:
         + ([f"training curves: {plot}"] if plot else []),
     )
     return 0
+
+
+def _sources(values):
+    """One series (a folder/stack) or, repeated, one series per area."""
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else [[x] if not _is_dir(x) else x for x in values]
 
 
 def _is_dir(path: str) -> bool:

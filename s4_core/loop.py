@@ -1,0 +1,250 @@
+"""One training loop with hooks: pretraining (every objective) and the U-Net fine-tuning.
+
+A :class:`Task` says what is trained and how (its hooks: the network, the optimiser, one
+training step, validation, what to keep and the checkpoint payload); :func:`run` owns what
+every training run shares: resume, the epochs and steps, the optimiser step, cancel checks,
+progress, best-epoch bookkeeping and the checkpoint protocol.
+
+Checkpoint protocol: while training, the kept epoch (the last one, or the best one when the
+task scores epochs) is written to :func:`partial_path` ``(out)`` = ``out`` + ``.partial``
+beside ``out``, with the optimiser state so that ``resume`` continues from it; ``out`` is
+replaced (``os.replace``, atomic) only when the run ends. A cancelled or failed run leaves a
+previous ``out`` byte-identical, and its last kept epoch in the ``.partial`` file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import torch
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .errors import Cancelled, CheckpointError, SettingError
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str, Optional[dict]], None]
+Cancel = Callable[[], bool]
+
+PARTIAL_SUFFIX = ".partial"
+
+
+def partial_path(out: Path) -> Path:
+    """Where a run writing ``out`` keeps its in-progress checkpoint (``out`` + ``.partial``)."""
+    out = Path(out)
+    return out.with_name(out.name + PARTIAL_SUFFIX)
+
+
+def check_cancel(cancel: Optional[Cancel]) -> None:
+    """Raise ``Cancelled`` when ``cancel()`` says so."""
+    if cancel is not None and cancel():
+        raise Cancelled("cancelled by the user")
+
+
+def report(progress: Optional[Progress], fraction: float, message: str, metrics=None) -> None:
+    """Call ``progress`` (if any) with ``fraction`` clipped to 0..1."""
+    if progress is not None:
+        progress(min(1.0, max(0.0, fraction)), message, metrics)
+
+
+class Task:
+    """The hooks of one training run; subclasses set ``kind``, ``label`` and ``model``.
+
+    ``kind``: the checkpoint kind ("pretrained" / "finetuned"); ``label``: the word progress
+    messages use ("pretraining"); ``model``: the network whose ``state_dict`` is saved.
+    """
+
+    kind: str = ""
+    label: str = "training"
+    model: torch.nn.Module
+
+    def build_optimizer(self) -> torch.optim.Optimizer:
+        """The optimiser (built once, before resuming)."""
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        return torch.optim.Adam(params)
+
+    def steps_per_epoch(self) -> int:
+        """Training steps in every epoch."""
+        raise NotImplementedError
+
+    def validation_steps(self) -> int:
+        """Progress units that :meth:`validate` takes per epoch (0: no validation)."""
+        return 0
+
+    def start_epoch(self, epoch: int) -> None:
+        """Called before the first step of ``epoch`` (0-based): draw the epoch's windows."""
+
+    def train_step(self) -> Tuple[torch.Tensor, Dict[str, float]]:
+        """One batch: (loss to back-propagate, the figures averaged into the epoch record)."""
+        raise NotImplementedError
+
+    def after_step(self, done: int, total: int) -> None:
+        """Called after every optimiser step (``done`` of ``total`` steps of the run)."""
+
+    def step_metrics(self, metrics: Dict[str, float]) -> Dict[str, float]:
+        """What the progress callback shows after a step."""
+        return metrics
+
+    def validate(self) -> Dict[str, float]:
+        """Figures added to the epoch record after the epoch's steps (e.g. validation mIoU)."""
+        return {}
+
+    def score(self, record: dict) -> Optional[float]:
+        """How the kept epoch is chosen (higher is better); None: every epoch replaces the
+        previous one (the last epoch is kept)."""
+        return None
+
+    def payload(self, metrics: dict, history: List[dict], epoch: int) -> dict:
+        """The checkpoint of the current network (``metrics``: the kept epoch's record)."""
+        raise NotImplementedError
+
+    def extra_state(self) -> Optional[dict]:
+        """State beside the network that resuming needs (e.g. an objective's own modules)."""
+        return None
+
+    def load_extra_state(self, state: Optional[dict]) -> None:
+        """Inverse of :meth:`extra_state` (called when resuming)."""
+
+    def epoch_message(self, record: dict, epoch: int, epochs: int, kept: bool) -> str:
+        """The progress message at the end of an epoch."""
+        return f"epoch {epoch}: " + ", ".join(
+            f"{k} {v:.3f}" for k, v in record.items() if k != "epoch"
+        )
+
+
+@dataclass
+class LoopResult:
+    """What :func:`run` returns: every epoch's record, the kept epoch's, and whether ``out``
+    was written by this run."""
+
+    history: List[dict] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    written: bool = False
+
+
+def _resume(path: Path, task: Task, optimizer) -> Tuple[dict, List[dict], int]:
+    """Load weights, optimiser and extra state of a ``task.kind`` checkpoint."""
+    ckpt = load_checkpoint(path)
+    kind = task.kind
+    if ckpt.get("kind") != kind:
+        raise CheckpointError(
+            f"{path}: a {ckpt.get('kind', 'unknown')} checkpoint cannot resume {kind[:-2]}ing: "
+            f"give a checkpoint this training wrote"
+        )
+    task.model.load_state_dict(ckpt["state_dict"])
+    if ckpt.get("optimizer"):
+        optimizer.load_state_dict(ckpt["optimizer"])
+    task.load_extra_state(ckpt.get("extra_state"))
+    return ckpt, list(ckpt.get("history", [])), int(ckpt.get("epoch", 0))
+
+
+def check_more_epochs(path: Path, done: int, epochs: int) -> None:
+    """``SettingError`` unless ``epochs`` (counted from the start) goes beyond the ``done``
+    epochs of the resumed checkpoint ``path``: else nothing would be trained or written."""
+    if epochs <= done:
+        raise SettingError(
+            "epochs",
+            f"more than the {done} epochs the resumed checkpoint {path} has trained (epochs "
+            "count from the start; nothing was trained or written)",
+            epochs,
+            flag="--epochs",
+        )
+
+
+def run(
+    task: Task,
+    out: Path,
+    epochs: int,
+    *,
+    resume: Optional[Path] = None,
+    progress: Optional[Progress] = None,
+    cancel: Optional[Cancel] = None,
+) -> LoopResult:
+    """Train ``task`` for ``epochs`` epochs (counted from the start when resuming) and write
+    its kept epoch to ``out`` at the end (see the module docstring for the protocol)."""
+    out = Path(out)
+    partial = partial_path(out)
+    optimizer = task.build_optimizer()
+    history: List[dict] = []
+    best: Optional[float] = None
+    best_metrics: dict = {}
+    first_epoch = 0
+    if resume is not None:
+        ck, history, first_epoch = _resume(Path(resume), task, optimizer)
+        check_more_epochs(Path(resume), first_epoch, epochs)
+        # the resumed checkpoint is the best so far: a later epoch replaces it only if better
+        best_metrics = dict(ck.get("metrics") or {})
+        best = task.score(best_metrics) if best_metrics else None
+        if best is None:
+            best_metrics = {}  # not scored (or scored differently): the next epoch is kept
+    steps = task.steps_per_epoch()
+    total = max(1, (epochs - first_epoch) * (steps + task.validation_steps()))
+    done = 0
+    kept_epoch = 0
+    try:
+        for epoch in range(first_epoch, epochs):
+            task.model.train()
+            task.start_epoch(epoch)
+            sums: Dict[str, float] = {}
+            for _ in range(steps):
+                check_cancel(cancel)
+                loss, metrics = task.train_step()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                for key, value in metrics.items():
+                    sums[key] = sums.get(key, 0.0) + value
+                done += 1
+                task.after_step(done, total)
+                report(
+                    progress,
+                    done / total,
+                    f"{task.label} epoch {epoch + 1}/{epochs}",
+                    task.step_metrics(metrics),
+                )
+            record = {"epoch": epoch + 1, **{k: v / max(1, steps) for k, v in sums.items()}}
+            extra = task.validate()
+            done += task.validation_steps()
+            record.update(extra)
+            score = task.score(record)
+            history.append(record)
+            log.info("%s %s", task.label, record)
+            kept = score is None or not best_metrics or best is None or score > best
+            if kept:
+                best = score
+                best_metrics = dict(record)
+                state = task.payload(best_metrics, history, epoch + 1)
+                state["optimizer"] = optimizer.state_dict()
+                extra_state = task.extra_state()
+                if extra_state is not None:
+                    state["extra_state"] = extra_state
+                save_checkpoint(partial, state)
+                kept_epoch = epoch + 1
+            report(
+                progress, done / total, task.epoch_message(record, epoch + 1, epochs, kept), record
+            )
+    except Cancelled:
+        if kept_epoch:
+            raise Cancelled(
+                f"cancelled by the user; {out} was not changed. Epoch {kept_epoch} (the last "
+                f"kept) is in {partial}: resume from it to continue"
+            ) from None
+        raise
+    if kept_epoch:
+        try:
+            os.replace(partial, out)
+        except OSError as exc:
+            raise CheckpointError(
+                f"cannot replace {out} with the finished run's {partial}: {exc}; the trained "
+                f"model is in {partial}"
+            ) from exc
+    return LoopResult(history, best_metrics, written=bool(kept_epoch))
+
+
+def payload_extras(**extra: Any) -> Dict[str, Any]:
+    """Plain-dict helper: keys whose value is None are left out."""
+    return {k: v for k, v in extra.items() if v is not None}

@@ -1,0 +1,81 @@
+"""What every pretraining objective supplies to the training loop."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from ..model import S4Net
+
+
+class Objective:
+    """A pretraining objective on an ``S4Net``.
+
+    ``needs(config)``: the modalities its crops must hold. ``extra``: its own trainable
+    modules (mask tokens, a projection head), saved for resuming but not part of the network
+    that fine-tuning loads. ``step(batch)``: views + forward + loss of one batch of crops
+    (``{"s1", "s1_valid", "s2", "s2_valid", "frame_valid"}`` tensors, standardised bands);
+    returns the loss to back-propagate and the floats averaged into the epoch record.
+    """
+
+    name = ""
+
+    def __init__(self, config: Any, model: S4Net, stats: Dict[str, Any], device) -> None:
+        self.config = config
+        self.model = model
+        self.stats = stats
+        self.device = device
+        self.extra = nn.ModuleDict()
+
+    @staticmethod
+    def needs(config: Any) -> Tuple[str, ...]:
+        """The modalities the crops must hold for ``config``."""
+        return ("s1", "s2")
+
+    def parameters(self) -> List[nn.Parameter]:
+        """What the optimiser trains: every parameter the objective's loss depends on."""
+        return list(self.model.parameters()) + list(self.extra.parameters())
+
+    def step(self, batch: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
+        """Loss of one batch and its figures (``loss`` first)."""
+        raise NotImplementedError
+
+    def after_step(self, done: int, total: int) -> None:
+        """After each optimiser step (e.g. the teacher's EMA update)."""
+
+    def state(self) -> Optional[dict]:
+        """Resumable state beside the network (None: nothing)."""
+        if not list(self.extra.state_dict()):
+            return None
+        return {"extra": {k: v.detach().cpu().clone() for k, v in self.extra.state_dict().items()}}
+
+    def load_state(self, state: Optional[dict]) -> None:
+        """Inverse of :meth:`state`."""
+        if state and "extra" in state:
+            self.extra.load_state_dict(state["extra"])
+
+    def describe(self) -> Dict[str, Any]:
+        """The objective and its settings, stored in the checkpoint (``objective``)."""
+        return {"name": self.name}
+
+
+def backbone_parameters(
+    model: S4Net, modalities: Sequence[str], targets: Iterable[str] = ()
+) -> Iterator[nn.Parameter]:
+    """The encoder of ``modalities``, the shared decoder and the reconstruction output convs
+    of ``targets`` (what an autoencoding objective uses)."""
+    seen = set()
+    for p in model.encoder_parameters(None if len(modalities) == 2 else modalities[0]):
+        if id(p) not in seen:
+            seen.add(id(p))
+            yield p
+    yield from model.decoder_parameters()
+    for t in targets:
+        yield from model.rec_heads[t].parameters()
+
+
+def make_generator(seed: int, offset: int) -> torch.Generator:
+    """A CPU generator of its own (the data pipeline's random streams stay untouched)."""
+    return torch.Generator().manual_seed(int(seed) * 7919 + offset)

@@ -1,0 +1,170 @@
+"""Joint SAR-optical masked autoencoding (after Zhang et al., "Joint Multi-Modality SAR and
+Optical Representation Learning"): S1 and S2 in, both reconstructed, with a mask module.
+
+- mask modes (``mask_mode``), patches as in ``mae.patch_mask``:
+  ``random``: one mask per sensor, independent; ``identical``: the same mask for both;
+  ``complementary``: what one sensor hides the other shows (disjoint hidden sets covering
+  every position): per sample one sensor, drawn at random, hides ``mask_ratio`` of the
+  patches and the other the rest, so each sensor is reconstructed with help of the other and
+  half of the input is hidden on average.
+- fusion: the poster concatenates the sensors along the channels. The S4 network keeps its
+  modality-specific first layers (so fine-tuning and segmentation run from ONE sensor, as
+  with S4): each sensor's first layers run on its own input and their outputs (and skips) are
+  averaged before the shared layers. In half of the samples one sensor (drawn at random) is
+  left out of that average altogether: the network then meets single-sensor inputs as at
+  inference, and the left-out sensor is reconstructed entirely from the other (all its
+  positions count as hidden).
+- loss: the mean of the two sensors' L1 over their hidden, valid positions.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..device import autocast_context
+from ..model import Encoded, S4Net, _pool
+from .base import Objective, backbone_parameters, make_generator
+from .mae import mask_input, patch_mask, reconstruction_loss
+
+SINGLE_SENSOR_FRACTION = 0.5
+
+
+def joint_masks(
+    shape: Sequence[int],
+    patch: Sequence[int],
+    ratio: float,
+    mode: str,
+    generator: torch.Generator,
+) -> Tuple[Tensor, Tensor]:
+    """Hidden positions ``(B, T, H, W)`` of S1 and S2 for ``mode`` (module docstring)."""
+    if mode == "random":
+        return patch_mask(shape, patch, ratio, generator), patch_mask(
+            shape, patch, ratio, generator
+        )
+    if mode == "identical":
+        a = patch_mask(shape, patch, ratio, generator)
+        return a, a.clone()
+    if mode == "complementary":
+        a = patch_mask(shape, patch, ratio, generator)
+        first = (torch.rand((a.shape[0],), generator=generator) < 0.5)[:, None, None, None]
+        return torch.where(first, a, ~a), torch.where(first, ~a, a)
+    raise ValueError(f"mask mode must be random, complementary or identical, not {mode!r}")
+
+
+def encode_fused(
+    net: S4Net, xs: Dict[str, Tensor], frame_mask: Tensor, weights: Dict[str, Tensor]
+) -> Encoded:
+    """Encode S1 and S2 together: each sensor's specific first blocks, then the ``weights``
+    ``(B,)``-weighted mean of their outputs and skips, then the shared layers (as
+    ``S4Net.encode`` does for one sensor)."""
+    x0 = next(iter(xs.values()))
+    b, t, _, h, w = x0.shape
+    f = net.config.factor
+    pad = ((-t) % f, (-h) % f, (-w) % f)
+    frame_mask = frame_mask.to(device=x0.device, dtype=torch.bool)
+    masks = net._level_masks(frame_mask, (t, h, w), pad)
+    levels, n_spec = net.config.levels, net.config.n_specific
+    outs, skips_per = [], []
+    for m, x in xs.items():
+        if x.shape[2] != net.config.channels(m):
+            raise ValueError(
+                f"{m}: {x.shape[2]} bands, the network expects {net.config.channels(m)}"
+            )
+        out = x.permute(0, 2, 1, 3, 4)
+        if any(pad):
+            out = F.pad(out, (0, pad[2], 0, pad[1], 0, pad[0]))
+        if masks[0] is not None:
+            out = out.masked_fill(~masks[0].unsqueeze(1), 0.0)
+        out = out.contiguous(memory_format=net._memory_format())
+        skips = []
+        for i, stage in enumerate(net.first[m]):
+            out = stage(out, masks[i])
+            skips.append(out)
+            out = _pool(out, masks[i], masks[i + 1])
+        outs.append((weights[m], out))
+        skips_per.append(skips)
+    total = sum(wt for wt, _ in outs).clamp(min=1e-6)
+
+    def fuse(tensors):
+        return sum(wt.view(-1, 1, 1, 1, 1).to(a.dtype) * a for wt, a in tensors) / total.view(
+            -1, 1, 1, 1, 1
+        ).to(tensors[0][1].dtype)
+
+    out = fuse(outs)
+    skips = [fuse([(wt, sk[i]) for (wt, _), sk in zip(outs, skips_per)]) for i in range(n_spec)]
+    for j, stage in enumerate(net.shared):
+        i = n_spec + j
+        out = stage(out, masks[i])
+        if i < levels:
+            skips.append(out)
+            out = _pool(out, masks[i], masks[i + 1])
+    return Encoded(out, skips, masks, frame_mask, (t, h, w), "s1")
+
+
+class JointMaeObjective(Objective):
+    """Joint S1 + S2 MAE (settings ``mask_ratio``, ``mask_patch``, ``mask_frames``,
+    ``mask_mode``)."""
+
+    name = "joint-mae"
+
+    def __init__(self, config: Any, model: S4Net, stats, device) -> None:
+        super().__init__(config, model, stats, device)
+        self.extra["token"] = nn.ParameterDict(
+            {
+                m: nn.Parameter(torch.zeros(model.config.channels(m), device=device))
+                for m in ("s1", "s2")
+            }
+        )
+        self.generator = make_generator(config.seed, 3)
+
+    def parameters(self):
+        both = ("s1", "s2")
+        return list(backbone_parameters(self.model, both, both)) + list(self.extra.parameters())
+
+    def step(self, batch: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
+        cfg, gen = self.config, self.generator
+        fm = batch["frame_valid"]
+        b, t, _, h, w = batch["s1"].shape
+        patch = (cfg.mask_frames, cfg.mask_patch, cfg.mask_patch)
+        hid = dict(zip(("s1", "s2"), joint_masks((b, t, h, w), patch, cfg.mask_ratio,
+                                                  cfg.mask_mode, gen)))  # fmt: skip
+        # per sample: both sensors, or one of them alone (the other reconstructed from it)
+        u = torch.rand((b,), generator=gen)
+        alone = u < SINGLE_SENSOR_FRACTION
+        s1_alone = u < SINGLE_SENSOR_FRACTION / 2
+        weights = {"s1": (~alone | s1_alone).float(), "s2": (~alone | ~s1_alone).float()}
+        dev = batch["s1"].device
+        xs, targets = {}, {}
+        for m in ("s1", "s2"):
+            dropped = (weights[m] == 0)[:, None, None, None]
+            hidden = (hid[m] | dropped).to(dev)
+            xs[m] = mask_input(batch[m], hidden, self.extra["token"][m])
+            targets[m] = hidden
+            weights[m] = weights[m].to(dev)
+        with autocast_context(self.device):
+            enc = encode_fused(self.model, xs, fm, weights)
+            recs = {m: self.model.reconstruct(enc, m) for m in ("s1", "s2")}
+        figures: Dict[str, float] = {}
+        parts = []
+        for m in ("s1", "s2"):
+            valid = batch[f"{m}_valid"] & fm[:, :, None, None]
+            part = reconstruction_loss(recs[m], batch[m], valid, targets[m])
+            parts.append(part)
+            figures[f"l1_{m}"] = float(part.detach())
+        loss = 0.5 * (parts[0] + parts[1])
+        return loss, {"loss": float(loss.detach()), **figures}
+
+    def describe(self) -> Dict[str, Any]:
+        c = self.config
+        return {
+            "name": self.name,
+            "mask_mode": c.mask_mode,
+            "mask_ratio": float(c.mask_ratio),
+            "mask_patch": int(c.mask_patch),
+            "mask_frames": int(c.mask_frames),
+            "single_sensor_fraction": SINGLE_SENSOR_FRACTION,
+        }

@@ -1,0 +1,106 @@
+"""Masked autoencoding of one modality (He et al. 2021, adapted to a 3D U-Net on series).
+
+Random space-time patches (``mask_frames`` frames x ``mask_patch`` x ``mask_patch`` pixels)
+are hidden, ``mask_ratio`` of them per sample (exactly ``round(ratio * n_patches)``, at least
+one). A convolutional network has no token sequence to drop, so hidden positions are replaced
+by a learned per-band mask token (the objective's own parameter, not part of the network that
+fine-tuning loads); the decoder reconstructs the series and the L1 loss counts the hidden,
+valid positions only (what the network saw is not scored).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from ..device import autocast_context
+from ..losses import masked_l1
+from .base import Objective, backbone_parameters, make_generator
+
+
+def patch_mask(
+    shape: Sequence[int],
+    patch: Sequence[int],
+    ratio: float,
+    generator: Optional[torch.Generator] = None,
+) -> Tensor:
+    """Bool ``(B, T, H, W)``, True = hidden: the ``(T, H, W)`` grid cut into patches of
+    ``patch = (pt, ph, pw)`` (the last ones cut short at the border) and ``round(ratio * n)``
+    patches of each sample hidden (at least 1 and at most all ``n``)."""
+    b, t, h, w = (int(s) for s in shape)
+    pt, ph, pw = (max(1, int(p)) for p in patch)
+    nt, nh, nw = math.ceil(t / pt), math.ceil(h / ph), math.ceil(w / pw)
+    n = nt * nh * nw
+    k = min(n, max(1, int(round(float(ratio) * n))))
+    order = torch.rand((b, n), generator=generator).argsort(dim=1)
+    hidden = torch.zeros((b, n), dtype=torch.bool)
+    hidden.scatter_(1, order[:, :k], True)
+    grid = hidden.view(b, nt, nh, nw)
+    full = grid.repeat_interleave(pt, 1).repeat_interleave(ph, 2).repeat_interleave(pw, 3)
+    return full[:, :t, :h, :w].contiguous()
+
+
+def mask_input(x: Tensor, hidden: Tensor, token: Tensor) -> Tensor:
+    """``x`` ``(B, T, C, H, W)`` with hidden positions ``(B, T, H, W)`` replaced by the
+    per-band ``token`` ``(C,)``."""
+    return torch.where(hidden[:, :, None], token.view(1, 1, -1, 1, 1).to(x.dtype), x)
+
+
+def reconstruction_loss(rec: Tensor, x: Tensor, valid: Tensor, hidden: Tensor) -> Tensor:
+    """L1 between ``rec`` and ``x`` over the positions both valid and hidden."""
+    return masked_l1(rec.float(), x.float(), valid & hidden)
+
+
+class MaeObjective(Objective):
+    """MAE on ``config.ssl_modality`` (settings ``mask_ratio``, ``mask_patch``,
+    ``mask_frames``)."""
+
+    name = "mae"
+
+    @staticmethod
+    def needs(config: Any) -> Tuple[str, ...]:
+        return (config.ssl_modality,)
+
+    def __init__(self, config: Any, model, stats, device) -> None:
+        super().__init__(config, model, stats, device)
+        self.modality = config.ssl_modality
+        channels = model.config.channels(self.modality)
+        self.extra["token"] = nn.ParameterDict(
+            {self.modality: nn.Parameter(torch.zeros(channels, device=device))}
+        )
+        self.generator = make_generator(config.seed, 1)
+
+    @property
+    def patch(self) -> Tuple[int, int, int]:
+        """``(frames, pixels, pixels)`` of one masking patch."""
+        return (self.config.mask_frames, self.config.mask_patch, self.config.mask_patch)
+
+    def parameters(self):
+        m = self.modality
+        return list(backbone_parameters(self.model, (m,), (m,))) + list(self.extra.parameters())
+
+    def step(self, batch: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
+        m = self.modality
+        x, fm = batch[m], batch["frame_valid"]
+        valid = batch[f"{m}_valid"] & fm[:, :, None, None]
+        b, t, _, h, w = x.shape
+        hidden = patch_mask((b, t, h, w), self.patch, self.config.mask_ratio, self.generator)
+        hidden = hidden.to(x.device)
+        with autocast_context(self.device):
+            enc = self.model.encode(mask_input(x, hidden, self.extra["token"][m]), m, fm)
+            rec = self.model.reconstruct(enc, m)
+        loss = reconstruction_loss(rec, x, valid, hidden)
+        return loss, {"loss": float(loss.detach())}
+
+    def describe(self) -> Dict[str, Any]:
+        c = self.config
+        return {
+            "name": self.name,
+            "modality": self.modality,
+            "mask_ratio": float(c.mask_ratio),
+            "mask_patch": int(c.mask_patch),
+            "mask_frames": int(c.mask_frames),
+        }
