@@ -58,7 +58,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from s4_core.settings import DEVICE, FINETUNE, SEGMENT, SUGGEST
+from s4_core.settings import DEVICE, FINETUNE, PRETRAIN, SEGMENT, SUGGEST
 
 from .algorithms.base import (
     CLASS_FIELD,
@@ -241,6 +241,34 @@ class S4DockWidget(QgsDockWidget):
             f"{rect.yMaximum()} [{crs.authid() or crs.toWkt()}]",
         }
 
+    def pretrain_parameters(self) -> Dict[str, Any]:
+        """Initial parameters of the pretraining dialog: the checked layers and the objective
+        chosen in the Train tab."""
+        objective = PRETRAIN["objective"]
+        params: Dict[str, Any] = {
+            objective.param_name: list(objective.ui_options).index(
+                widget_value(self.objective_combo, objective)
+            )
+        }
+        for sensor, name in (("s1", SENTINEL1), ("s2", SENTINEL2)):
+            paths = self.checked_files(sensor)
+            if paths:
+                params[name] = paths
+        return params
+
+    def open_pretrain(self) -> None:
+        """The pretraining algorithm's dialog (``s4:pretrain``), prefilled; its checkpoint
+        becomes the fine-tuning's starting point."""
+        try:
+            import processing
+
+            result = processing.execAlgorithmDialog("s4:pretrain", self.pretrain_parameters())
+        except Exception as error:  # noqa: BLE001 (no Processing plugin / provider)
+            self.fail(tr("Cannot open the pretraining dialog: {error}").format(error=error))
+            return
+        if isinstance(result, dict) and result.get(OUTPUT):
+            self.init_model.setFilePath(str(result[OUTPUT]))
+
     def open_download(self) -> None:
         """The download algorithm's dialog for the current map extent."""
         try:
@@ -255,6 +283,20 @@ class S4DockWidget(QgsDockWidget):
     def _build_train_tab(self) -> QWidget:
         tab = QWidget()
         form = QFormLayout(tab)
+        pretrain_row = QHBoxLayout()
+        self.objective_combo = setting_widget(PRETRAIN["objective"], tab)
+        self.objective_combo.setToolTip(
+            tr(
+                "Self-supervised pretraining without labels on the checked layers: S4 (radar + "
+                "optical), MAE or DINO on radar alone, or a joint radar-optical masked "
+                "autoencoder. Its checkpoint goes into 'Start from' below."
+            )
+        )
+        pretrain_row.addWidget(self.objective_combo, 1)
+        self.pretrain_button = QPushButton(tr("Pretrain…"), tab)
+        self.pretrain_button.clicked.connect(lambda: self.open_pretrain())
+        pretrain_row.addWidget(self.pretrain_button)
+        form.addRow(tr("Pretrain (no labels)"), pretrain_row)
         classes_row = QHBoxLayout()
         self.class_names_edit = QLineEdit(tab)
         self.class_names_edit.setPlaceholderText(tr("e.g. wheat, maize, potatoes, grassland"))

@@ -1,4 +1,5 @@
-"""``s4:pretrain``: self-supervised S4 pretraining on aligned Sentinel-1 + Sentinel-2 series."""
+"""``s4:pretrain``: self-supervised pretraining (S4 on aligned Sentinel-1 + Sentinel-2 series,
+or MAE / DINO / joint MAE: ``OBJECTIVE``)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,12 @@ class Pretrain(S4Algorithm):
         "files); they are aligned in space (onto the Sentinel-2 grid) and time automatically.<br>"
         "<b>Epochs, crop size, batch size</b>: training length and the size of the random "
         "crops; small crops and batches need less memory.<br>"
-        "<b>Seed</b>: makes runs repeatable.<br><br>"
+        "<b>Seed</b>: makes runs repeatable.<br>"
+        "<b>Objective</b>: S4 (default, both sensors), MAE or DINO on one sensor (only that "
+        "series is needed: <i>Sensor for MAE / DINO</i>), or a joint S1 + S2 masked "
+        "autoencoder; every objective trains the same network, so fine-tuning and mapping "
+        "work the same way. Masking (share, patch size in pixels and frames, mode) is in the "
+        "advanced parameters.<br><br>"
         "Output: a pretrained checkpoint (.pt) to start 'S4 fine-tune on labelled polygons' "
         "from. Progress and the loss per epoch are logged; Cancel stops cleanly."
     )
@@ -57,17 +63,30 @@ class Pretrain(S4Algorithm):
         self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", tr("Loss of the last epoch")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        s1, s2 = self.both_series(
-            parameters,
-            context,
-            tr(
-                "Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in "
-                "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
-            ),
-        )
+        settings = self.setting_values(parameters, context, PRETRAIN)
+        objective, sensor = settings["objective"], settings["ssl_modality"]
+        if objective in ("mae", "dino"):  # one sensor: the other series is not read
+            s1 = self.series_files(parameters, SENTINEL1, context) if sensor == "s1" else []
+            s2 = self.series_files(parameters, SENTINEL2, context) if sensor == "s2" else []
+            if not (s1 or s2):
+                raise QgsProcessingException(
+                    tr(
+                        "{objective} pretraining on {sensor} needs {sensor} layers: give them "
+                        "(SENTINEL{n} or SENTINEL{n}_FOLDER) or choose the other sensor "
+                        "(SSL_MODALITY)"
+                    ).format(objective=objective.upper(), sensor=sensor.upper(), n=sensor[1])
+                )
+        else:
+            s1, s2 = self.both_series(
+                parameters,
+                context,
+                tr(
+                    "Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in "
+                    "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
+                ),
+            )
         out = self.parameterAsFileOutput(parameters, OUTPUT, context)
         check_output_suffix(out, (".pt",), OUTPUT, "checkpoint")
-        settings = self.setting_values(parameters, context, PRETRAIN)
         api = self.engine(feedback)
         self.log_device(api, settings["device"], feedback)
         progress, cancel, log = self.callbacks(feedback)

@@ -299,12 +299,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="455"/>
+        <location filename="../../s4_core/settings.py" line="537"/>
         <source>Largest S2 cloud fraction in the extent (0..1)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="455"/>
+        <location filename="../../s4_core/settings.py" line="537"/>
         <source>Pixel size (m)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -359,47 +359,47 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>s2: Sentinel-2 (optical)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>s1: Sentinel-1 (radar)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Pixel head on the frozen network (default: best maps from a few polygons)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>3D U-Net fine-tuning (the paper&apos;s; uses epochs, crop and batch size)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>As the pretrained model (monthly composites without one)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Monthly cloud-free composites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>The acquisitions as they are</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Balanced (inverse class frequency: favours small classes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>None (default; plain loss: better maps when polygon areas differ a lot)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -429,27 +429,27 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="283"/>
+        <location filename="../dock.py" line="325"/>
         <source>Class field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Pretrained model (optional; none = train from scratch)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Inference modality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Head</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Input</source>
         <translation type="unfinished"></translation>
     </message>
@@ -459,17 +459,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Freeze the pretrained encoder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Class weighting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Share of polygons held out for validation</source>
         <translation type="unfinished"></translation>
     </message>
@@ -514,13 +514,8 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="32"/>
+        <location filename="../algorithms/pretrain.py" line="33"/>
         <source>S4 pretrain (self-supervised, S1 + S2)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../algorithms/pretrain.py" line="34"/>
-        <source>Pretrains an S4 model WITHOUT labels on a Sentinel-1 and a Sentinel-2 time series of the same area (Shenoy et al., Remote Sensing 2024): a 3D U-Net learns that radar and optical pixels at the same place and time belong together (pixel-wise space-time contrastive loss) and to reconstruct one modality from the other.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files); they are aligned in space (onto the Sentinel-2 grid) and time automatically.&lt;br&gt;&lt;b&gt;Epochs, crop size, batch size&lt;/b&gt;: training length and the size of the random crops; small crops and batches need less memory.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: makes runs repeatable.&lt;br&gt;&lt;br&gt;Output: a pretrained checkpoint (.pt) to start &apos;S4 fine-tune on labelled polygons&apos; from. Progress and the loss per epoch are logged; Cancel stops cleanly.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -534,17 +529,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="52"/>
+        <location filename="../algorithms/pretrain.py" line="58"/>
         <source>Pretrained checkpoint</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="57"/>
+        <location filename="../algorithms/pretrain.py" line="63"/>
         <source>Loss of the last epoch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="60"/>
+        <location filename="../algorithms/pretrain.py" line="80"/>
         <source>Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
         <translation type="unfinished"></translation>
     </message>
@@ -574,22 +569,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="386"/>
+        <location filename="../../s4_core/settings.py" line="468"/>
         <source>Tile size (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="386"/>
+        <location filename="../../s4_core/settings.py" line="468"/>
         <source>Tile overlap (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="386"/>
+        <location filename="../../s4_core/settings.py" line="468"/>
         <source>Tiles per batch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="386"/>
+        <location filename="../../s4_core/settings.py" line="468"/>
         <source>Resolution (CRS units; 0 = the one the model was fine-tuned on)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -749,12 +744,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="343"/>
+        <location filename="../dock.py" line="385"/>
         <source>Segment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="625"/>
+        <location filename="../dock.py" line="667"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
     </message>
@@ -834,288 +829,288 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="251"/>
+        <location filename="../dock.py" line="279"/>
         <source>Cannot open the download dialog: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="260"/>
+        <location filename="../dock.py" line="302"/>
         <source>e.g. wheat, maize, potatoes, grassland</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="261"/>
+        <location filename="../dock.py" line="303"/>
         <source>From model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="262"/>
+        <location filename="../dock.py" line="304"/>
         <source>Use the class names of the loaded model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="266"/>
+        <location filename="../dock.py" line="308"/>
         <source>Classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="267"/>
+        <location filename="../dock.py" line="309"/>
         <source>New label layer…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="268"/>
+        <location filename="../dock.py" line="310"/>
         <source>Create a GeoPackage polygon layer whose form offers the classes, add it to the project and start digitising</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="282"/>
+        <location filename="../dock.py" line="324"/>
         <source>Label layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1173"/>
+        <location filename="../dock.py" line="1215"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="286"/>
+        <location filename="../dock.py" line="328"/>
         <source>Pretrained checkpoint to start from; empty = from scratch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="287"/>
+        <location filename="../dock.py" line="329"/>
         <source>Start from</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="289"/>
+        <location filename="../dock.py" line="331"/>
         <source>Map from</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="291"/>
+        <location filename="../dock.py" line="333"/>
         <source>Pixel head (default): the pretrained network stays frozen; small per-pixel classifiers learn from each pixel&apos;s monthly series and the network&apos;s features, and the map is smoothed inside fields (seconds on a CPU). 3D U-Net: the paper&apos;s fine-tuning of the whole network (epochs, crop and batch size apply to it).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="303"/>
+        <location filename="../dock.py" line="345"/>
         <source>Epochs (3D U-Net)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="306"/>
+        <location filename="../dock.py" line="348"/>
         <source>Few polygons of unequal size</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="307"/>
+        <location filename="../dock.py" line="349"/>
         <source>3D U-Net head: freeze the pretrained encoder and use an unweighted loss (the default weighting): with a handful of polygons of very different areas this maps unseen fields better</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="315"/>
+        <location filename="../dock.py" line="357"/>
         <source>Fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="324"/>
+        <location filename="../dock.py" line="366"/>
         <source>Current map extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="324"/>
+        <location filename="../dock.py" line="366"/>
         <source>Extent of a layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="324"/>
+        <location filename="../dock.py" line="366"/>
         <source>Whole scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="331"/>
+        <location filename="../dock.py" line="373"/>
         <source>Area</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="332"/>
+        <location filename="../dock.py" line="374"/>
         <source>Layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="337"/>
+        <location filename="../dock.py" line="379"/>
         <source>Also write class polygons (GeoPackage)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="342"/>
+        <location filename="../dock.py" line="384"/>
         <source>Smallest polygon</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="369"/>
+        <location filename="../dock.py" line="411"/>
         <source>No model loaded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="372"/>
+        <location filename="../dock.py" line="414"/>
         <source>Load…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="374"/>
+        <location filename="../dock.py" line="416"/>
         <source>Save as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="376"/>
+        <location filename="../dock.py" line="418"/>
         <source>Info</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="520"/>
+        <location filename="../dock.py" line="562"/>
         <source>{0}
 bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="635"/>
+        <location filename="../dock.py" line="677"/>
         <source>Load a fine-tuned model first (Model tab) to use its class names</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="652"/>
+        <location filename="../dock.py" line="694"/>
         <source>Type the class names first (comma separated) or load a model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="656"/>
+        <location filename="../dock.py" line="698"/>
         <source>New S4 label layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="656"/>
+        <location filename="../dock.py" line="698"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="686"/>
+        <location filename="../dock.py" line="728"/>
         <source>Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="753"/>
+        <location filename="../dock.py" line="795"/>
         <source>Cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1063"/>
+        <location filename="../dock.py" line="1105"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="962"/>
+        <location filename="../dock.py" line="1004"/>
         <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="966"/>
+        <location filename="../dock.py" line="1008"/>
         <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="969"/>
+        <location filename="../dock.py" line="1011"/>
         <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="822"/>
+        <location filename="../dock.py" line="864"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from {4}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="826"/>
+        <location filename="../dock.py" line="868"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from scratch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="859"/>
+        <location filename="../dock.py" line="901"/>
         <source>Fine-tuning failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1067"/>
+        <location filename="../dock.py" line="1109"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="919"/>
+        <location filename="../dock.py" line="961"/>
         <source>Segmenting with {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="927"/>
+        <location filename="../dock.py" line="969"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="931"/>
+        <location filename="../dock.py" line="973"/>
         <source>Segmentation failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="939"/>
+        <location filename="../dock.py" line="981"/>
         <source>S4 classes ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="944"/>
+        <location filename="../dock.py" line="986"/>
         <source>Could not open the class map {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="946"/>
+        <location filename="../dock.py" line="988"/>
         <source>S4 class polygons ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1152"/>
+        <location filename="../dock.py" line="1194"/>
         <source>Load S4 model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1158"/>
+        <location filename="../dock.py" line="1200"/>
         <source>Model file not found: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1164"/>
+        <location filename="../dock.py" line="1206"/>
         <source>Model loaded: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1170"/>
+        <location filename="../dock.py" line="1212"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1173"/>
+        <location filename="../dock.py" line="1215"/>
         <source>Save S4 model as</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1189"/>
+        <location filename="../dock.py" line="1231"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1195"/>
+        <location filename="../dock.py" line="1237"/>
         <source>Model saved as {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1246"/>
+        <location filename="../dock.py" line="1288"/>
         <source>device: {text}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1150,12 +1145,12 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="868"/>
+        <location filename="../dock.py" line="910"/>
         <source>Choose the layer whose extent to map (Segment tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="874"/>
+        <location filename="../dock.py" line="916"/>
         <source>The chosen extent is empty: zoom to the scene or pick another area</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1325,87 +1320,87 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="349"/>
+        <location filename="../dock.py" line="391"/>
         <source>Number of 5 x 5 px squares to propose</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="350"/>
+        <location filename="../dock.py" line="392"/>
         <source>Where to label next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="351"/>
+        <location filename="../dock.py" line="393"/>
         <source>Propose small squares where the model is least sure, spread over the area and the predicted classes, away from the label layer&apos;s polygons: label them and fine-tune again</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="361"/>
+        <location filename="../dock.py" line="403"/>
         <source>Suggest</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="986"/>
+        <location filename="../dock.py" line="1028"/>
         <source>No Sentinel-2 or Sentinel-1 layers checked (Data tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1008"/>
+        <location filename="../dock.py" line="1050"/>
         <source>S4 class profiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1009"/>
+        <location filename="../dock.py" line="1051"/>
         <source>Class profiles of &apos;{0}&apos; ({1})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1015"/>
+        <location filename="../dock.py" line="1057"/>
         <source>Class profiles failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1023"/>
+        <location filename="../dock.py" line="1065"/>
         <source>Class profiles of {0} classes; {1} outlier polygon(s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1074"/>
+        <location filename="../dock.py" line="1116"/>
         <source>No layers checked (Data tab) for this model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1118"/>
+        <location filename="../dock.py" line="1160"/>
         <source>S4 where to label next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1108"/>
+        <location filename="../dock.py" line="1150"/>
         <source>Looking for where {0} is least sure</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1114"/>
+        <location filename="../dock.py" line="1156"/>
         <source>Suggestions failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1122"/>
+        <location filename="../dock.py" line="1164"/>
         <source>Could not open the suggestions {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1125"/>
+        <location filename="../dock.py" line="1167"/>
         <source>No square to suggest: every valid place is labelled already or lies on a class border; label fewer areas or map a larger extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1136"/>
+        <location filename="../dock.py" line="1178"/>
         <source>{0} squares to label added ({1}): label them in the label layer and fine-tune again</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1225"/>
+        <location filename="../dock.py" line="1267"/>
         <source>Training curves ({0} epochs recorded)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1445,53 +1440,153 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="425"/>
+        <location filename="../../s4_core/settings.py" line="507"/>
         <source>Outlier threshold (within-class spreads)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="425"/>
+        <location filename="../../s4_core/settings.py" line="507"/>
         <source>Outlier ratio (distance to another class / to its own)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="437"/>
+        <location filename="../../s4_core/settings.py" line="519"/>
         <source>Number of squares</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="437"/>
+        <location filename="../../s4_core/settings.py" line="519"/>
         <source>Square side (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="437"/>
+        <location filename="../../s4_core/settings.py" line="519"/>
         <source>Uncertainty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="437"/>
+        <location filename="../../s4_core/settings.py" line="519"/>
         <source>Margin (gap between the two most probable classes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="437"/>
+        <location filename="../../s4_core/settings.py" line="519"/>
         <source>Entropy of the class probabilities</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="437"/>
+        <location filename="../../s4_core/settings.py" line="519"/>
         <source>Random seed (ties)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="843"/>
+        <location filename="../dock.py" line="885"/>
         <source>Fine-tuned model saved: {0} (validation mIoU {1})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="955"/>
+        <location filename="../dock.py" line="997"/>
         <source>Class map added: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/pretrain.py" line="35"/>
+        <source>Pretrains an S4 model WITHOUT labels on a Sentinel-1 and a Sentinel-2 time series of the same area (Shenoy et al., Remote Sensing 2024): a 3D U-Net learns that radar and optical pixels at the same place and time belong together (pixel-wise space-time contrastive loss) and to reconstruct one modality from the other.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files); they are aligned in space (onto the Sentinel-2 grid) and time automatically.&lt;br&gt;&lt;b&gt;Epochs, crop size, batch size&lt;/b&gt;: training length and the size of the random crops; small crops and batches need less memory.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: makes runs repeatable.&lt;br&gt;&lt;b&gt;Objective&lt;/b&gt;: S4 (default, both sensors), MAE or DINO on one sensor (only that series is needed: &lt;i&gt;Sensor for MAE / DINO&lt;/i&gt;), or a joint S1 + S2 masked autoencoder; every objective trains the same network, so fine-tuning and mapping work the same way. Masking (share, patch size in pixels and frames, mode) is in the advanced parameters.&lt;br&gt;&lt;br&gt;Output: a pretrained checkpoint (.pt) to start &apos;S4 fine-tune on labelled polygons&apos; from. Progress and the loss per epoch are logged; Cancel stops cleanly.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/pretrain.py" line="72"/>
+        <source>{objective} pretraining on {sensor} needs {sensor} layers: give them (SENTINEL{n} or SENTINEL{n}_FOLDER) or choose the other sensor (SSL_MODALITY)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="267"/>
+        <source>Cannot open the pretraining dialog: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="288"/>
+        <source>Self-supervised pretraining without labels on the checked layers: S4 (radar + optical), MAE or DINO on radar alone, or a joint radar-optical masked autoencoder. Its checkpoint goes into &apos;Start from&apos; below.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="296"/>
+        <source>Pretrain…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="299"/>
+        <source>Pretrain (no labels)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>Objective</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>S4: radar-optical contrastive + cross reconstruction (S1 + S2; default)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>MAE: masked autoencoding of one sensor (radar by default)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>DINO: self-distillation on one sensor (radar by default)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>Joint MAE: S1 + S2 masked together, both reconstructed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>Sensor for MAE / DINO</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>MAE / joint MAE: share of patches hidden</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>MAE / joint MAE: patch size (pixels)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>MAE / joint MAE: patch length (frames)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>Joint MAE: mask mode</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>Random (independent per sensor)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>Complementary (hidden in one sensor = visible in the other)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>Identical (the same patches in both)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>DINO: views per crop</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

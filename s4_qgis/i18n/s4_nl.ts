@@ -299,12 +299,12 @@
         <translation>Sentinel-1-collectie (leeg: die van de aanbieder)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="455"/>
+        <location filename="../../s4_core/settings.py" line="537"/>
         <source>Largest S2 cloud fraction in the extent (0..1)</source>
         <translation>Grootste S2-wolkenfractie binnen de extent (0..1)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="455"/>
+        <location filename="../../s4_core/settings.py" line="537"/>
         <source>Pixel size (m)</source>
         <translation>Pixelgrootte (m)</translation>
     </message>
@@ -359,47 +359,47 @@
         <translation>{name} is geen geldige datum</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>s2: Sentinel-2 (optical)</source>
         <translation>s2: Sentinel-2 (optisch)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>s1: Sentinel-1 (radar)</source>
         <translation>s1: Sentinel-1 (radar)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Pixel head on the frozen network (default: best maps from a few polygons)</source>
         <translation>Pixelkop op het bevroren netwerk (standaard: beste kaarten uit enkele polygonen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>3D U-Net fine-tuning (the paper&apos;s; uses epochs, crop and batch size)</source>
         <translation>Fijnafstemming van het 3D U-Net (zoals in het artikel; gebruikt epochs, uitsnede- en batchgrootte)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>As the pretrained model (monthly composites without one)</source>
         <translation>Zoals het voorgetrainde model (maandcomposieten zonder model)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Monthly cloud-free composites</source>
         <translation>Wolkenvrije maandcomposieten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>The acquisitions as they are</source>
         <translation>De opnamen zoals ze zijn</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Balanced (inverse class frequency: favours small classes)</source>
         <translation>Gebalanceerd (omgekeerde klassefrequentie: bevoordeelt kleine klassen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>None (default; plain loss: better maps when polygon areas differ a lot)</source>
         <translation>Geen (standaard; gewone loss: betere kaarten als polygoonoppervlakten sterk verschillen)</translation>
     </message>
@@ -429,27 +429,27 @@
         <translation>Gelabelde polygonen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="283"/>
+        <location filename="../dock.py" line="325"/>
         <source>Class field</source>
         <translation>Klasseveld</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Pretrained model (optional; none = train from scratch)</source>
         <translation>Voorgetraind model (optioneel; geen = van nul trainen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Inference modality</source>
         <translation>Modaliteit voor de kaart</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Head</source>
         <translation>Kop</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Input</source>
         <translation>Invoer</translation>
     </message>
@@ -459,17 +459,17 @@
         <translation>Kaartresolutie (CRS-eenheden; 0 = die van de beelden)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Freeze the pretrained encoder</source>
         <translation>De voorgetrainde encoder bevriezen</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Class weighting</source>
         <translation>Klassegewichten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="328"/>
+        <location filename="../../s4_core/settings.py" line="410"/>
         <source>Share of polygons held out for validation</source>
         <translation>Aandeel polygonen apart gehouden voor validatie</translation>
     </message>
@@ -514,14 +514,9 @@
         <translation>INIT_MODEL: checkpointbestand niet gevonden: {init}</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="32"/>
+        <location filename="../algorithms/pretrain.py" line="33"/>
         <source>S4 pretrain (self-supervised, S1 + S2)</source>
         <translation>S4 voortrainen (zelfgestuurd, S1 + S2)</translation>
-    </message>
-    <message>
-        <location filename="../algorithms/pretrain.py" line="34"/>
-        <source>Pretrains an S4 model WITHOUT labels on a Sentinel-1 and a Sentinel-2 time series of the same area (Shenoy et al., Remote Sensing 2024): a 3D U-Net learns that radar and optical pixels at the same place and time belong together (pixel-wise space-time contrastive loss) and to reconstruct one modality from the other.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files); they are aligned in space (onto the Sentinel-2 grid) and time automatically.&lt;br&gt;&lt;b&gt;Epochs, crop size, batch size&lt;/b&gt;: training length and the size of the random crops; small crops and batches need less memory.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: makes runs repeatable.&lt;br&gt;&lt;br&gt;Output: a pretrained checkpoint (.pt) to start &apos;S4 fine-tune on labelled polygons&apos; from. Progress and the loss per epoch are logged; Cancel stops cleanly.</source>
-        <translation>Traint een S4-model voor ZONDER labels op een Sentinel-1- en een Sentinel-2-tijdreeks van hetzelfde gebied (Shenoy et al., Remote Sensing 2024): een 3D U-Net leert dat radar- en optische pixels op dezelfde plaats en hetzelfde tijdstip bij elkaar horen (contrastieve loss per pixel in ruimte en tijd) en de ene modaliteit uit de andere te reconstrueren.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname (datums gelezen uit de bestanden); ze worden automatisch uitgelijnd in de ruimte (op het Sentinel-2-raster) en in de tijd.&lt;br&gt;&lt;b&gt;Epochs, uitsnedegrootte, batchgrootte&lt;/b&gt;: de duur van de training en de grootte van de willekeurige uitsneden; kleine uitsneden en batches vragen minder geheugen.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: maakt runs herhaalbaar.&lt;br&gt;&lt;br&gt;Uitvoer: een voorgetraind checkpoint (.pt) om 'S4 fijnafstemmen op gelabelde polygonen' van te laten vertrekken. De voortgang en de loss per epoch worden gelogd; Annuleren stopt netjes.</translation>
     </message>
     <message>
         <location filename="../../s4_core/settings.py" line="306"/>
@@ -534,17 +529,17 @@
         <translation>Invoer: wolkenvrije composieten van N maanden (0 = de opnamen zoals ze zijn)</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="52"/>
+        <location filename="../algorithms/pretrain.py" line="58"/>
         <source>Pretrained checkpoint</source>
         <translation>Voorgetraind checkpoint</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="57"/>
+        <location filename="../algorithms/pretrain.py" line="63"/>
         <source>Loss of the last epoch</source>
         <translation>Loss van de laatste epoch</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="60"/>
+        <location filename="../algorithms/pretrain.py" line="80"/>
         <source>Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
         <translation>Voortrainen vereist beide reeksen: geef Sentinel-1-lagen (SENTINEL1 of een map in SENTINEL1_FOLDER) en Sentinel-2-lagen (SENTINEL2 of SENTINEL2_FOLDER) van hetzelfde gebied</translation>
     </message>
@@ -574,22 +569,22 @@
         <translation>Te karteren extent</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="386"/>
+        <location filename="../../s4_core/settings.py" line="468"/>
         <source>Tile size (pixels)</source>
         <translation>Tegelgrootte (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="386"/>
+        <location filename="../../s4_core/settings.py" line="468"/>
         <source>Tile overlap (pixels)</source>
         <translation>Tegeloverlap (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="386"/>
+        <location filename="../../s4_core/settings.py" line="468"/>
         <source>Tiles per batch</source>
         <translation>Tegels per batch</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="386"/>
+        <location filename="../../s4_core/settings.py" line="468"/>
         <source>Resolution (CRS units; 0 = the one the model was fine-tuned on)</source>
         <translation>Resolutie (CRS-eenheden; 0 = die waarop het model is fijnafgestemd)</translation>
     </message>
@@ -749,12 +744,12 @@
         <translation>Gegevens</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="343"/>
+        <location filename="../dock.py" line="385"/>
         <source>Segment</source>
         <translation>Segmenteren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="625"/>
+        <location filename="../dock.py" line="667"/>
         <source>Model</source>
         <translation>Model</translation>
     </message>
@@ -834,289 +829,289 @@
         <translation>Voeg één GeoTIFF per opname toe aan het project (Kaartlagen &gt; Rasterlaag toevoegen); aangevinkte lagen worden gebruikt voor fijnafstemming en segmentatie.</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="251"/>
+        <location filename="../dock.py" line="279"/>
         <source>Cannot open the download dialog: {error}</source>
         <translation>Kan het downloadvenster niet openen: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="260"/>
+        <location filename="../dock.py" line="302"/>
         <source>e.g. wheat, maize, potatoes, grassland</source>
         <translation>bv. tarwe, maïs, aardappelen, grasland</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="261"/>
+        <location filename="../dock.py" line="303"/>
         <source>From model</source>
         <translation>Uit model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="262"/>
+        <location filename="../dock.py" line="304"/>
         <source>Use the class names of the loaded model</source>
         <translation>De klassennamen van het geladen model gebruiken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="266"/>
+        <location filename="../dock.py" line="308"/>
         <source>Classes</source>
         <translation>Klassen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="267"/>
+        <location filename="../dock.py" line="309"/>
         <source>New label layer…</source>
         <translation>Nieuwe labellaag…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="268"/>
+        <location filename="../dock.py" line="310"/>
         <source>Create a GeoPackage polygon layer whose form offers the classes, add it to the project and start digitising</source>
         <translation>Een GeoPackage-polygoonlaag aanmaken waarvan het formulier de klassen aanbiedt, ze aan het project toevoegen en beginnen met digitaliseren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="282"/>
+        <location filename="../dock.py" line="324"/>
         <source>Label layer</source>
         <translation>Labellaag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1173"/>
+        <location filename="../dock.py" line="1215"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation>S4-checkpoint (*.pt)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="286"/>
+        <location filename="../dock.py" line="328"/>
         <source>Pretrained checkpoint to start from; empty = from scratch</source>
         <translation>Voorgetraind checkpoint om van te vertrekken; leeg = van nul</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="287"/>
+        <location filename="../dock.py" line="329"/>
         <source>Start from</source>
         <translation>Vertrekken van</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="289"/>
+        <location filename="../dock.py" line="331"/>
         <source>Map from</source>
         <translation>Karteren met</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="291"/>
+        <location filename="../dock.py" line="333"/>
         <source>Pixel head (default): the pretrained network stays frozen; small per-pixel classifiers learn from each pixel&apos;s monthly series and the network&apos;s features, and the map is smoothed inside fields (seconds on a CPU). 3D U-Net: the paper&apos;s fine-tuning of the whole network (epochs, crop and batch size apply to it).</source>
         <translation>Pixelkop (standaard): het voorgetrainde netwerk blijft bevroren; kleine classificatoren per pixel leren van de maandreeks van elke pixel en van de kenmerken van het netwerk, en de kaart wordt binnen percelen afgevlakt (seconden op een CPU). 3D U-Net: de fijnafstemming van het hele netwerk uit het artikel (epochs, uitsnede- en batchgrootte gelden ervoor).</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="303"/>
+        <location filename="../dock.py" line="345"/>
         <source>Epochs (3D U-Net)</source>
         <translation>Epochs (3D U-Net)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="306"/>
+        <location filename="../dock.py" line="348"/>
         <source>Few polygons of unequal size</source>
         <translation>Weinig polygonen van ongelijke grootte</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="307"/>
+        <location filename="../dock.py" line="349"/>
         <source>3D U-Net head: freeze the pretrained encoder and use an unweighted loss (the default weighting): with a handful of polygons of very different areas this maps unseen fields better</source>
         <translation>3D U-Net-kop: de voorgetrainde encoder bevriezen en een ongewogen loss gebruiken (de standaardweging): met een handvol polygonen van sterk verschillende grootte kartert dit ongeziene percelen beter</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="315"/>
+        <location filename="../dock.py" line="357"/>
         <source>Fine-tune</source>
         <translation>Fijnafstemmen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="324"/>
+        <location filename="../dock.py" line="366"/>
         <source>Current map extent</source>
         <translation>Huidige kaartextent</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="324"/>
+        <location filename="../dock.py" line="366"/>
         <source>Extent of a layer</source>
         <translation>Extent van een laag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="324"/>
+        <location filename="../dock.py" line="366"/>
         <source>Whole scene</source>
         <translation>Volledige scène</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="331"/>
+        <location filename="../dock.py" line="373"/>
         <source>Area</source>
         <translation>Gebied</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="332"/>
+        <location filename="../dock.py" line="374"/>
         <source>Layer</source>
         <translation>Laag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="337"/>
+        <location filename="../dock.py" line="379"/>
         <source>Also write class polygons (GeoPackage)</source>
         <translation>Ook klassenpolygonen schrijven (GeoPackage)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="342"/>
+        <location filename="../dock.py" line="384"/>
         <source>Smallest polygon</source>
         <translation>Kleinste polygoon</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="369"/>
+        <location filename="../dock.py" line="411"/>
         <source>No model loaded</source>
         <translation>Geen model geladen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="372"/>
+        <location filename="../dock.py" line="414"/>
         <source>Load…</source>
         <translation>Laden…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="374"/>
+        <location filename="../dock.py" line="416"/>
         <source>Save as…</source>
         <translation>Opslaan als…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="376"/>
+        <location filename="../dock.py" line="418"/>
         <source>Info</source>
         <translation>Info</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="520"/>
+        <location filename="../dock.py" line="562"/>
         <source>{0}
 bands: {1}</source>
         <translation>{0}
 banden: {1}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="635"/>
+        <location filename="../dock.py" line="677"/>
         <source>Load a fine-tuned model first (Model tab) to use its class names</source>
         <translation>Laad eerst een fijnafgestemd model (tabblad Model) om zijn klassennamen te gebruiken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="652"/>
+        <location filename="../dock.py" line="694"/>
         <source>Type the class names first (comma separated) or load a model</source>
         <translation>Typ eerst de klassennamen (kommagescheiden) of laad een model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="656"/>
+        <location filename="../dock.py" line="698"/>
         <source>New S4 label layer</source>
         <translation>Nieuwe S4-labellaag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="656"/>
+        <location filename="../dock.py" line="698"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="686"/>
+        <location filename="../dock.py" line="728"/>
         <source>Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune</source>
         <translation>Labellaag {path} aangemaakt met de klassen {0}: digitaliseer polygonen, kies hun klasse in het formulier en klik dan op Fijnafstemmen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="753"/>
+        <location filename="../dock.py" line="795"/>
         <source>Cancelling…</source>
         <translation>Bezig met annuleren…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1063"/>
+        <location filename="../dock.py" line="1105"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation>S4 is bezig: wacht op de lopende taak of annuleer ze</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="962"/>
+        <location filename="../dock.py" line="1004"/>
         <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
         <translation>Kies een labellaag (tabblad Trainen) of maak er een met 'Nieuwe labellaag…'</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="966"/>
+        <location filename="../dock.py" line="1008"/>
         <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
         <translation>Kies het klasseveld van '{0}' (tabblad Trainen)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="969"/>
+        <location filename="../dock.py" line="1011"/>
         <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
         <translation>'{0}' heeft nog geen polygonen: digitaliseer er enkele per klasse</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="822"/>
+        <location filename="../dock.py" line="864"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from {4}</source>
         <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) vanaf {4}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="826"/>
+        <location filename="../dock.py" line="868"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from scratch</source>
         <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) van nul</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="859"/>
+        <location filename="../dock.py" line="901"/>
         <source>Fine-tuning failed: {error}</source>
         <translation>Fijnafstemmen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1067"/>
+        <location filename="../dock.py" line="1109"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation>Laad eerst een fijnafgestemd model (tabblad Model) of stem er een fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="919"/>
+        <location filename="../dock.py" line="961"/>
         <source>Segmenting with {0}</source>
         <translation>Segmenteren met {0}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="927"/>
+        <location filename="../dock.py" line="969"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation>Segmentatie geannuleerd; er is niets geschreven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="931"/>
+        <location filename="../dock.py" line="973"/>
         <source>Segmentation failed: {error}</source>
         <translation>Segmentatie mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="939"/>
+        <location filename="../dock.py" line="981"/>
         <source>S4 classes ({model})</source>
         <translation>S4-klassen ({model})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="944"/>
+        <location filename="../dock.py" line="986"/>
         <source>Could not open the class map {0}</source>
         <translation>Kon de klassenkaart {0} niet openen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="946"/>
+        <location filename="../dock.py" line="988"/>
         <source>S4 class polygons ({model})</source>
         <translation>S4-klassenpolygonen ({model})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1152"/>
+        <location filename="../dock.py" line="1194"/>
         <source>Load S4 model</source>
         <translation>S4-model laden</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1158"/>
+        <location filename="../dock.py" line="1200"/>
         <source>Model file not found: {path}</source>
         <translation>Modelbestand niet gevonden: {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1164"/>
+        <location filename="../dock.py" line="1206"/>
         <source>Model loaded: {path}</source>
         <translation>Model geladen: {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1170"/>
+        <location filename="../dock.py" line="1212"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation>Geen model om op te slaan: laad of stem er eerst een fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1173"/>
+        <location filename="../dock.py" line="1215"/>
         <source>Save S4 model as</source>
         <translation>S4-model opslaan als</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1189"/>
+        <location filename="../dock.py" line="1231"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation>Kon het model niet opslaan als {path}: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1195"/>
+        <location filename="../dock.py" line="1237"/>
         <source>Model saved as {path}</source>
         <translation>Model opgeslagen als {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1246"/>
+        <location filename="../dock.py" line="1288"/>
         <source>device: {text}</source>
         <translation>apparaat: {text}</translation>
     </message>
@@ -1151,12 +1146,12 @@ banden: {1}</translation>
         <translation>S4-paneel</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="868"/>
+        <location filename="../dock.py" line="910"/>
         <source>Choose the layer whose extent to map (Segment tab)</source>
         <translation>Kies de laag waarvan de extent gekarteerd wordt (tabblad Segmenteren)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="874"/>
+        <location filename="../dock.py" line="916"/>
         <source>The chosen extent is empty: zoom to the scene or pick another area</source>
         <translation>De gekozen extent is leeg: zoom naar de scène of kies een ander gebied</translation>
     </message>
@@ -1326,87 +1321,87 @@ banden: {1}</translation>
         <translation>Curven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="349"/>
+        <location filename="../dock.py" line="391"/>
         <source>Number of 5 x 5 px squares to propose</source>
         <translation>Aantal voor te stellen vierkanten van 5 x 5 px</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="350"/>
+        <location filename="../dock.py" line="392"/>
         <source>Where to label next</source>
         <translation>Waar nu labelen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="351"/>
+        <location filename="../dock.py" line="393"/>
         <source>Propose small squares where the model is least sure, spread over the area and the predicted classes, away from the label layer&apos;s polygons: label them and fine-tune again</source>
         <translation>Stel kleine vierkanten voor waar het model het minst zeker is, gespreid over het gebied en de voorspelde klassen, weg van de polygonen van de labellaag: label ze en stem opnieuw fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="361"/>
+        <location filename="../dock.py" line="403"/>
         <source>Suggest</source>
         <translation>Voorstellen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="986"/>
+        <location filename="../dock.py" line="1028"/>
         <source>No Sentinel-2 or Sentinel-1 layers checked (Data tab)</source>
         <translation>Geen Sentinel-2- of Sentinel-1-lagen aangevinkt (tabblad Gegevens)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1008"/>
+        <location filename="../dock.py" line="1050"/>
         <source>S4 class profiles</source>
         <translation>S4 klassenprofielen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1009"/>
+        <location filename="../dock.py" line="1051"/>
         <source>Class profiles of &apos;{0}&apos; ({1})</source>
         <translation>Klassenprofielen van '{0}' ({1})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1015"/>
+        <location filename="../dock.py" line="1057"/>
         <source>Class profiles failed: {error}</source>
         <translation>Klassenprofielen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1023"/>
+        <location filename="../dock.py" line="1065"/>
         <source>Class profiles of {0} classes; {1} outlier polygon(s)</source>
         <translation>Klassenprofielen van {0} klassen; {1} uitschieter(s)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1074"/>
+        <location filename="../dock.py" line="1116"/>
         <source>No layers checked (Data tab) for this model</source>
         <translation>Geen lagen aangevinkt (tabblad Gegevens) voor dit model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1118"/>
+        <location filename="../dock.py" line="1160"/>
         <source>S4 where to label next</source>
         <translation>S4 waar nu labelen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1108"/>
+        <location filename="../dock.py" line="1150"/>
         <source>Looking for where {0} is least sure</source>
         <translation>Zoeken waar {0} het minst zeker is</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1114"/>
+        <location filename="../dock.py" line="1156"/>
         <source>Suggestions failed: {error}</source>
         <translation>Voorstellen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1122"/>
+        <location filename="../dock.py" line="1164"/>
         <source>Could not open the suggestions {0}</source>
         <translation>Kon de voorstellen {0} niet openen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1125"/>
+        <location filename="../dock.py" line="1167"/>
         <source>No square to suggest: every valid place is labelled already or lies on a class border; label fewer areas or map a larger extent</source>
         <translation>Geen vierkant voor te stellen: elke geldige plek is al gelabeld of ligt op een klassengrens; label minder gebieden of karteer een grotere omvang</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1136"/>
+        <location filename="../dock.py" line="1178"/>
         <source>{0} squares to label added ({1}): label them in the label layer and fine-tune again</source>
         <translation>{0} te labelen vierkanten toegevoegd ({1}): label ze in de labellaag en stem opnieuw fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1225"/>
+        <location filename="../dock.py" line="1267"/>
         <source>Training curves ({0} epochs recorded)</source>
         <translation>Trainingscurven ({0} epochs opgeslagen)</translation>
     </message>
@@ -1446,54 +1441,154 @@ banden: {1}</translation>
         <translation>geen: het profiel van elke polygoon ligt dicht bij zijn klasse</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="425"/>
+        <location filename="../../s4_core/settings.py" line="507"/>
         <source>Outlier threshold (within-class spreads)</source>
         <translation>Drempel voor uitschieters (spreidingen binnen de klasse)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="425"/>
+        <location filename="../../s4_core/settings.py" line="507"/>
         <source>Outlier ratio (distance to another class / to its own)</source>
         <translation>Verhouding voor uitschieters (afstand tot een andere klasse / tot de eigen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="437"/>
+        <location filename="../../s4_core/settings.py" line="519"/>
         <source>Number of squares</source>
         <translation>Aantal vierkanten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="437"/>
+        <location filename="../../s4_core/settings.py" line="519"/>
         <source>Square side (pixels)</source>
         <translation>Zijde van een vierkant (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="437"/>
+        <location filename="../../s4_core/settings.py" line="519"/>
         <source>Uncertainty</source>
         <translation>Onzekerheid</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="437"/>
+        <location filename="../../s4_core/settings.py" line="519"/>
         <source>Margin (gap between the two most probable classes)</source>
         <translation>Marge (verschil tussen de twee waarschijnlijkste klassen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="437"/>
+        <location filename="../../s4_core/settings.py" line="519"/>
         <source>Entropy of the class probabilities</source>
         <translation>Entropie van de klassenkansen</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="437"/>
+        <location filename="../../s4_core/settings.py" line="519"/>
         <source>Random seed (ties)</source>
         <translation>Willekeurige seed (gelijke scores)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="843"/>
+        <location filename="../dock.py" line="885"/>
         <source>Fine-tuned model saved: {0} (validation mIoU {1})</source>
         <translation>Fijnafgestemd model opgeslagen: {0} (validatie-mIoU {1})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="955"/>
+        <location filename="../dock.py" line="997"/>
         <source>Class map added: {0}</source>
         <translation>Klassenkaart toegevoegd: {0}</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/pretrain.py" line="35"/>
+        <source>Pretrains an S4 model WITHOUT labels on a Sentinel-1 and a Sentinel-2 time series of the same area (Shenoy et al., Remote Sensing 2024): a 3D U-Net learns that radar and optical pixels at the same place and time belong together (pixel-wise space-time contrastive loss) and to reconstruct one modality from the other.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files); they are aligned in space (onto the Sentinel-2 grid) and time automatically.&lt;br&gt;&lt;b&gt;Epochs, crop size, batch size&lt;/b&gt;: training length and the size of the random crops; small crops and batches need less memory.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: makes runs repeatable.&lt;br&gt;&lt;b&gt;Objective&lt;/b&gt;: S4 (default, both sensors), MAE or DINO on one sensor (only that series is needed: &lt;i&gt;Sensor for MAE / DINO&lt;/i&gt;), or a joint S1 + S2 masked autoencoder; every objective trains the same network, so fine-tuning and mapping work the same way. Masking (share, patch size in pixels and frames, mode) is in the advanced parameters.&lt;br&gt;&lt;br&gt;Output: a pretrained checkpoint (.pt) to start &apos;S4 fine-tune on labelled polygons&apos; from. Progress and the loss per epoch are logged; Cancel stops cleanly.</source>
+        <translation>Traint een S4-model voor ZONDER labels op een Sentinel-1- en een Sentinel-2-tijdreeks van hetzelfde gebied (Shenoy et al., Remote Sensing 2024): een 3D U-Net leert dat radar- en optische pixels op dezelfde plaats en hetzelfde tijdstip bij elkaar horen (contrastieve loss per pixel in ruimte en tijd) en de ene modaliteit uit de andere te reconstrueren.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname (datums gelezen uit de bestanden); ze worden automatisch uitgelijnd in de ruimte (op het Sentinel-2-raster) en in de tijd.&lt;br&gt;&lt;b&gt;Epochs, uitsnedegrootte, batchgrootte&lt;/b&gt;: de duur van de training en de grootte van de willekeurige uitsneden; kleine uitsneden en batches vragen minder geheugen.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: maakt runs herhaalbaar.&lt;br&gt;&lt;b&gt;Doel&lt;/b&gt;: S4 (standaard, beide sensoren), MAE of DINO op één sensor (alleen die reeks is nodig: &lt;i&gt;Sensor voor MAE / DINO&lt;/i&gt;), of een gezamenlijke gemaskeerde autoencoder op S1 + S2; elk doel traint hetzelfde netwerk, dus fijnafstemmen en karteren werken op dezelfde manier. Het maskeren (aandeel, patchgrootte in pixels en beelden, modus) staat bij de geavanceerde parameters.&lt;br&gt;&lt;br&gt;Uitvoer: een voorgetraind checkpoint (.pt) om 'S4 fijnafstemmen op gelabelde polygonen' van te laten vertrekken. De voortgang en de loss per epoch worden gelogd; Annuleren stopt netjes.</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/pretrain.py" line="72"/>
+        <source>{objective} pretraining on {sensor} needs {sensor} layers: give them (SENTINEL{n} or SENTINEL{n}_FOLDER) or choose the other sensor (SSL_MODALITY)</source>
+        <translation>{objective}-voortraining op {sensor} vereist {sensor}-lagen: geef ze (SENTINEL{n} of SENTINEL{n}_FOLDER) of kies de andere sensor (SSL_MODALITY)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="267"/>
+        <source>Cannot open the pretraining dialog: {error}</source>
+        <translation>Kan het voortrainingsvenster niet openen: {error}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="288"/>
+        <source>Self-supervised pretraining without labels on the checked layers: S4 (radar + optical), MAE or DINO on radar alone, or a joint radar-optical masked autoencoder. Its checkpoint goes into &apos;Start from&apos; below.</source>
+        <translation>Zelfgestuurd voortrainen zonder labels op de aangevinkte lagen: S4 (radar + optisch), MAE of DINO op radar alleen, of een gezamenlijke radar-optische gemaskeerde autoencoder. Het checkpoint komt in 'Vertrekken van' hieronder.</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="296"/>
+        <source>Pretrain…</source>
+        <translation>Voortrainen…</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="299"/>
+        <source>Pretrain (no labels)</source>
+        <translation>Voortrainen (geen labels)</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>Objective</source>
+        <translation>Doel</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>S4: radar-optical contrastive + cross reconstruction (S1 + S2; default)</source>
+        <translation>S4: contrastief radar-optisch + kruisreconstructie (S1 + S2; standaard)</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>MAE: masked autoencoding of one sensor (radar by default)</source>
+        <translation>MAE: gemaskeerde autoencoder op één sensor (standaard radar)</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>DINO: self-distillation on one sensor (radar by default)</source>
+        <translation>DINO: zelfdistillatie op één sensor (standaard radar)</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>Joint MAE: S1 + S2 masked together, both reconstructed</source>
+        <translation>Gezamenlijke MAE: S1 + S2 samen gemaskeerd, beide gereconstrueerd</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>Sensor for MAE / DINO</source>
+        <translation>Sensor voor MAE / DINO</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>MAE / joint MAE: share of patches hidden</source>
+        <translation>MAE / gezamenlijke MAE: aandeel verborgen patches</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>MAE / joint MAE: patch size (pixels)</source>
+        <translation>MAE / gezamenlijke MAE: patchgrootte (pixels)</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>MAE / joint MAE: patch length (frames)</source>
+        <translation>MAE / gezamenlijke MAE: patchlengte (beelden)</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>Joint MAE: mask mode</source>
+        <translation>Gezamenlijke MAE: maskermodus</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>Random (independent per sensor)</source>
+        <translation>Willekeurig (onafhankelijk per sensor)</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>Complementary (hidden in one sensor = visible in the other)</source>
+        <translation>Complementair (verborgen in de ene sensor = zichtbaar in de andere)</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>Identical (the same patches in both)</source>
+        <translation>Identiek (dezelfde patches in beide)</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="306"/>
+        <source>DINO: views per crop</source>
+        <translation>DINO: aanzichten per uitsnede</translation>
     </message>
 </context>
 </TS>

@@ -404,6 +404,84 @@ def test_pretrain_then_finetune_a_memory_layer_logs_loss_and_miou(
     assert any(f"from {pre}" in line for line in feedback.infos)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("objective", [1, 2, 3])  # mae, dino, joint-mae (0 = s4, above)
+def test_each_pretraining_objective_fine_tunes_and_segments_through_processing(
+    s4_processing, tiny_demo, tmp_path, objective
+):
+    """OBJECTIVE on s4:pretrain: MAE / DINO on radar alone (no S2 given), joint MAE on both;
+    the checkpoint fine-tunes and maps radar through the other algorithms as S4's does."""
+    from s4_core import api
+
+    names = ["s4", "mae", "dino", "joint-mae"]
+    pre = tmp_path / "pre.pt"
+    params = {
+        "SENTINEL1": tifs(tiny_demo.s1_dir),
+        "EPOCHS": 1,
+        "CROP_SIZE": 16,
+        "BATCH_SIZE": 1,
+        "STEPS_PER_EPOCH": 2,
+        "DEVICE": 1,
+        "WIDTHS": "8,16,32",
+        "OBJECTIVE": objective,
+        "MASK_MODE": 1,  # complementary (joint MAE)
+        "OUTPUT": str(pre),
+    }
+    if names[objective] == "joint-mae":
+        params["SENTINEL2"] = tifs(tiny_demo.s2_dir)
+    result = run("pretrain", params, Recorder())
+    info = api.model_info(pre)
+    assert info["objective"]["name"] == names[objective] and result["FINAL_LOSS"] is not None
+    if names[objective] != "joint-mae":
+        assert info["objective"]["modality"] == "s1"
+    fine, classes = tmp_path / "fine.pt", tmp_path / "classes.tif"
+    run(
+        "finetune",
+        {
+            "SENTINEL1": tifs(tiny_demo.s1_dir),
+            "LABELS": str(tiny_demo.parcels),
+            "CLASS_FIELD": tiny_demo.class_field,
+            "INIT_MODEL": str(pre),
+            "MODALITY": 1,  # s1
+            "CROP_SIZE": 16,
+            "DEVICE": 1,
+            "OUTPUT": str(fine),
+        },
+        Recorder(),
+    )
+    assert api.model_info(fine)["objective"]["name"] == names[objective]
+    run(
+        "segment_time_series",
+        {
+            "SENTINEL1": tifs(tiny_demo.s1_dir),
+            "MODEL": str(fine),
+            "DEVICE": 1,
+            "TILE_SIZE": 32,
+            "OVERLAP": 8,
+            "OUTPUT": str(classes),
+        },
+        Recorder(),
+    )
+    scores = api.evaluate(classes, tiny_demo.truth)
+    assert scores["oa"] > 1.5 / len(scores["per_class"]), scores
+
+
+def test_mae_pretraining_without_its_sensor_names_the_parameter(s4_processing, tiny_demo, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException, match="SSL_MODALITY"):
+        run(
+            "pretrain",
+            {
+                "SENTINEL2": tifs(tiny_demo.s2_dir),
+                "OBJECTIVE": 1,
+                "DEVICE": 1,
+                "OUTPUT": str(tmp_path / "pre.pt"),
+            },
+        )
+    assert not (tmp_path / "pre.pt").exists()
+
+
 @pytest.mark.torch  # the finetune algorithm checks torch before reading the polygons
 def test_finetune_with_polygons_outside_the_scene_fails_clearly(s4_processing, tiny_demo, tmp_path):
     from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsProcessingException, QgsVectorLayer

@@ -84,6 +84,23 @@ def test_layers_are_listed_by_sensor_and_date_with_cloud_fraction(project_with_d
     assert process_events_until(lambda: dock.s2_list.count() == 7, 10)
 
 
+def test_pretrain_dialog_gets_the_checked_layers_and_the_chosen_objective(
+    project_with_demo, dock, s4_processing
+):
+    from qgis.core import QgsApplication, QgsProcessingContext
+
+    dock.objective_combo.setCurrentIndex(2)  # DINO
+    params = dock.pretrain_parameters()
+    assert params["OBJECTIVE"] == 2
+    assert sorted(params["SENTINEL1"]) == sorted(dock.checked_files("s1")) and params["SENTINEL1"]
+    assert len(params["SENTINEL2"]) == 8
+    alg = QgsApplication.processingRegistry().algorithmById("s4:pretrain")
+    ok, message = alg.checkParameterValues(
+        {**params, "OUTPUT": "/tmp/unused.pt"}, QgsProcessingContext()
+    )
+    assert ok, message
+
+
 def test_new_label_layer_offers_the_classes_and_starts_editing(project_with_demo, dock, tmp_path):
     from qgis.core import QgsVectorLayer
 
