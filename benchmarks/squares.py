@@ -16,7 +16,12 @@ Per labelled site of ``../shared/data`` (flanders_2018, tanzania_2021), on its o
      adds to the head);
    - ``unet-scratch``: the 3D U-Net fine-tuned from random weights (the paper's supervised
      baseline), and ``unet-s4``: the paper's fine-tuning from the pretrained network
-     (``--unet``; slow on a CPU).
+     (``--unet``; slow on a CPU);
+   - ``--objectives mae-s1 dino-s1 joint-mae`` (also ``mae-s2``, ``dino-s2``): the same default
+     path from a network pretrained with that objective instead of S4 (``objectives/``: MAE or
+     DINO on one sensor, joint S1 + S2 MAE), one row each, pretraining minutes in the notes.
+   ``--methods`` keeps only the named methods (e.g. ``rf mae-s1``; S4 is then not pretrained
+   unless ``s4`` or ``unet-s4`` is named).
 
 Maps are made on the label grid (10 m: ``resolution=10``). One command prints the tables and
 writes the ``squares`` section of docs/benchmarks.md::
@@ -53,6 +58,15 @@ from sites import (  # noqa: E402
     score,
 )
 
+# objective rows: method name -> api.pretrain keywords
+OBJECTIVE_RUNS = {
+    "mae-s1": {"objective": "mae", "ssl_modality": "s1"},
+    "dino-s1": {"objective": "dino", "ssl_modality": "s1"},
+    "joint-mae": {"objective": "joint-mae"},
+    "mae-s2": {"objective": "mae", "ssl_modality": "s2"},
+    "dino-s2": {"objective": "dino", "ssl_modality": "s2"},
+}
+
 MD_START = "<!-- squares:start -->"
 MD_END = "<!-- squares:end -->"
 CREDIT = (
@@ -81,6 +95,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     p.add_argument("--unet", action="store_true", help="also the 3D U-Net baselines (K = 2)")
     p.add_argument("--extra", action="store_true", help="pretrain also on Liege 2021")
+    p.add_argument(
+        "--objectives",
+        nargs="+",
+        default=[],
+        choices=list(OBJECTIVE_RUNS),
+        help="also these pretraining objectives, each a row (pixel head, as s4)",
+    )
+    p.add_argument("--methods", nargs="+", help="only these methods (default: all)")
     p.add_argument("--pretrain-epochs", type=int, help="default: the engine's")
     p.add_argument("--widths", type=int, nargs="+", help="default: the engine's")
     p.add_argument("--work", help="folder for checkpoints and maps (default: a temp folder)")
@@ -266,24 +288,36 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             kw["epochs"] = args.pretrain_epochs
         if widths:
             kw["widths"] = widths
-        record = pre.with_suffix(".json")
-        if args.reuse and pre.is_file() and record.is_file():
-            res = json.loads(record.read_text())
-        else:
-            t0 = time.perf_counter()
-            res = api.pretrain(
-                s1s if args.extra else s1s[0], s2s if args.extra else s2s[0], str(pre), **kw
+        wanted = set(args.methods) if args.methods else None
+        pretrained = {}  # method -> checkpoint
+        todo = [("s4", {})] if wanted is None or wanted & {"s4", "unet-s4"} else []
+        todo += [(o, OBJECTIVE_RUNS[o]) for o in args.objectives]
+        for meth, objective in todo:
+            ckpt = pre if meth == "s4" else work / f"{name}_pretrained_{meth}.pt"
+            pretrained[meth] = str(ckpt)
+            record = ckpt.with_suffix(".json")
+            if args.reuse and ckpt.is_file() and record.is_file():
+                res = json.loads(record.read_text())
+            else:
+                t0 = time.perf_counter()
+                res = api.pretrain(
+                    s1s if args.extra else s1s[0], s2s if args.extra else s2s[0], str(ckpt),
+                    **kw, **objective,
+                )  # fmt: skip
+                res["wall_s"] = time.perf_counter() - t0
+                record.write_text(json.dumps(res, default=str))
+            pre_s = res["wall_s"]
+            first, last = res["history"][0], res["history"][-1]
+            acc = (
+                f"retrieval accuracy {first['accuracy']:.2f} -> {last['accuracy']:.2f}, "
+                if "accuracy" in first
+                else ""
             )
-            res["wall_s"] = time.perf_counter() - t0
-            record.write_text(json.dumps(res, default=str))
-        pre_s = res["wall_s"]
-        first, last = res["history"][0], res["history"][-1]
-        notes.append(
-            f"- {name}: pretraining {pre_s / 60:.1f} min ({len(res['history'])} epochs; "
-            f"retrieval accuracy {first['accuracy']:.2f} -> {last['accuracy']:.2f}, "
-            f"loss {first['loss']:.3f} -> {last['loss']:.3f})"
-        )
-        print(notes[-1], flush=True)
+            notes.append(
+                f"- {name}: {meth} pretraining {pre_s / 60:.1f} min ({len(res['history'])} "
+                f"epochs; {acc}loss {first['loss']:.3f} -> {last['loss']:.3f})"
+            )
+            print(notes[-1], flush=True)
         comps = {m: monthly_composites(site, m) for m in args.modalities}
         for protocol, seed, k in [
             (p, seed, k) for p in args.protocols for seed in range(args.seeds) for k in args.k
@@ -302,6 +336,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     if args.unet and k == 2 and protocol == "squares":
                         runs["unet-scratch"] = (None, "unet")
                         runs["unet-s4"] = (str(pre), "unet")
+                    for o in args.objectives:
+                        runs[o] = (pretrained[o], "pixel")
+                    if wanted is not None:
+                        runs = {key: v for key, v in runs.items() if key in wanted}
                     for meth, spec in runs.items():
                         t0 = time.perf_counter()
                         extra = {}
