@@ -88,11 +88,17 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:  # the environment (disk full, permissions), not a bug in S4
         print(f"s4 {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    except Terminated:
-        print(f"s4 {args.command}: terminated (SIGTERM); temporary files removed", file=sys.stderr)
+    except Terminated as exc:
+        note = getattr(exc, "s4_note", "")
+        print(
+            f"s4 {args.command}: terminated (SIGTERM); temporary files removed"
+            + (f"; {note}" if note else ""),
+            file=sys.stderr,
+        )
         return 143
-    except KeyboardInterrupt:
-        print(f"s4 {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        note = getattr(exc, "s4_note", "")
+        print(f"s4 {args.command}: interrupted" + (f"; {note}" if note else ""), file=sys.stderr)
         return 130
 
 

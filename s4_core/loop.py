@@ -234,6 +234,12 @@ def run(
                 f"kept) is in {partial}: resume from it to continue"
             ) from None
         raise
+    except KeyboardInterrupt as exc:  # Ctrl-C / SIGTERM on the command line
+        if kept_epoch:
+            exc.s4_note = (  # type: ignore[attr-defined]
+                f"{out} was not changed; epoch {kept_epoch} is in {partial} (--resume it)"
+            )
+        raise
     if kept_epoch:
         try:
             os.replace(partial, out)

@@ -388,6 +388,42 @@ def test_sigterm_stops_the_command_line_cleanly(env, tmp_path):
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_sigterm_after_an_epoch_leaves_the_previous_model_and_names_the_partial(env, tmp_path):
+    """SIGTERM once an epoch has finished: the existing --out is byte-identical, the finished
+    epoch is in OUT.partial and the message says so (and how to continue)."""
+    import signal
+    import time
+
+    repo = Path(__file__).resolve().parent.parent
+    out = tmp_path / "pre.pt"
+    shutil.copy(env.pre, out)
+    before = out.read_bytes()
+    argv = pretrain(env, tmp_path, "--epochs", "100000", "--steps-per-epoch", "1")
+    argv.remove("--quiet")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "s4_core.cli", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    seen = b""
+    deadline = time.time() + 120
+    while b"epoch 2/" not in seen and time.time() < deadline:
+        chunk = os.read(proc.stderr.fileno(), 4096)
+        if not chunk:
+            break
+        seen += chunk
+    assert b"epoch 2/" in seen, seen.decode(errors="replace")
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=60)[1]
+    err = (seen + rest).decode(errors="replace")
+    assert proc.returncode == 143, err
+    assert out.read_bytes() == before
+    assert f"{out} was not changed" in err and f"{out}.partial" in err, err
+    assert load_checkpoint(Path(f"{out}.partial"))["epoch"] >= 1
+
+
 @pytest.fixture()
 def full_disk(tmp_path):
     """A 64 KiB tmpfs with 4 KiB left (root only; skipped where mounting is not allowed)."""
