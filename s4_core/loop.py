@@ -18,7 +18,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
@@ -249,8 +249,3 @@ def run(
                 f"model is in {partial}"
             ) from exc
     return LoopResult(history, best_metrics, written=bool(kept_epoch))
-
-
-def payload_extras(**extra: Any) -> Dict[str, Any]:
-    """Plain-dict helper: keys whose value is None are left out."""
-    return {k: v for k, v in extra.items() if v is not None}
