@@ -356,15 +356,14 @@ def test_setting_rules(setting, value, ok):
             check_settings(**{setting: value})
 
 
-def test_sigterm_stops_the_command_line_cleanly(env, tmp_path):
-    """SIGTERM mid-training: exit 143 with a message, no traceback, no file left behind."""
+def _sigterm_when(argv: List[str], marker: bytes) -> Tuple[int, str]:
+    """Run ``s4 ARGV`` (with its progress bar), send SIGTERM once ``marker`` is on stderr:
+    (exit code, stderr)."""
     import signal
     import time
 
     repo = Path(__file__).resolve().parent.parent
-    out = tmp_path / "out"
-    argv = pretrain(env, out, "--steps-per-epoch", "100000")
-    argv.remove("--quiet")  # the progress bar tells when training runs
+    argv = [a for a in argv if a != "--quiet"]  # the progress bar tells when training runs
     proc = subprocess.Popen(
         [sys.executable, "-m", "s4_core.cli", *argv],
         stdout=subprocess.PIPE,
@@ -374,16 +373,24 @@ def test_sigterm_stops_the_command_line_cleanly(env, tmp_path):
     )
     seen = b""
     deadline = time.time() + 120
-    while b"pretraining epoch" not in seen and time.time() < deadline:
+    while marker not in seen and time.time() < deadline:
         chunk = os.read(proc.stderr.fileno(), 4096)
         if not chunk:
             break
         seen += chunk
-    assert b"pretraining epoch" in seen, seen.decode(errors="replace")
+    assert marker in seen, seen.decode(errors="replace")
     proc.send_signal(signal.SIGTERM)
     rest = proc.communicate(timeout=60)[1]
-    err = (seen + rest).decode(errors="replace")
-    assert proc.returncode == 143, err
+    return proc.returncode, (seen + rest).decode(errors="replace")
+
+
+def test_sigterm_stops_the_command_line_cleanly(env, tmp_path):
+    """SIGTERM mid-training: exit 143 with a message, no traceback, no file left behind."""
+    out = tmp_path / "out"
+    code, err = _sigterm_when(
+        pretrain(env, out, "--steps-per-epoch", "100000"), b"pretraining epoch"
+    )
+    assert code == 143, err
     assert "s4 pretrain: terminated (SIGTERM)" in err and "Traceback" not in err
     assert not out.exists() or not any(out.iterdir())
 
@@ -391,34 +398,12 @@ def test_sigterm_stops_the_command_line_cleanly(env, tmp_path):
 def test_sigterm_after_an_epoch_leaves_the_previous_model_and_names_the_partial(env, tmp_path):
     """SIGTERM once an epoch has finished: the existing --out is byte-identical, the finished
     epoch is in OUT.partial and the message says so (and how to continue)."""
-    import signal
-    import time
-
-    repo = Path(__file__).resolve().parent.parent
     out = tmp_path / "pre.pt"
     shutil.copy(env.pre, out)
     before = out.read_bytes()
     argv = pretrain(env, tmp_path, "--epochs", "100000", "--steps-per-epoch", "1")
-    argv.remove("--quiet")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "s4_core.cli", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=repo,
-        env={**os.environ, "PYTHONPATH": str(repo)},
-    )
-    seen = b""
-    deadline = time.time() + 120
-    while b"epoch 2/" not in seen and time.time() < deadline:
-        chunk = os.read(proc.stderr.fileno(), 4096)
-        if not chunk:
-            break
-        seen += chunk
-    assert b"epoch 2/" in seen, seen.decode(errors="replace")
-    proc.send_signal(signal.SIGTERM)
-    rest = proc.communicate(timeout=60)[1]
-    err = (seen + rest).decode(errors="replace")
-    assert proc.returncode == 143, err
+    code, err = _sigterm_when(argv, b"epoch 2/")
+    assert code == 143, err
     assert out.read_bytes() == before
     assert f"{out} was not changed" in err and f"{out}.partial" in err, err
     assert load_checkpoint(Path(f"{out}.partial"))["epoch"] >= 1
