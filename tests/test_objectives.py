@@ -243,3 +243,16 @@ def test_an_interrupted_unet_finetune_leaves_the_previous_model_byte_identical(t
                      cancel=cancel, **unet)  # fmt: skip
     assert out.read_bytes() == before
     assert load_checkpoint(partial_path(out))["epoch"] == 1
+
+
+def test_the_command_line_needs_only_the_sensor_of_a_single_sensor_objective(tiny_demo, tmp_path):
+    small = ["--crop-size", "16", "--widths", "8", "16", "--device", "cpu", "--quiet"]
+    out = tmp_path / "dino.pt"
+    argv = ["pretrain", "--s1", str(tiny_demo.s1_dir), "--out", str(out), "--epochs", "1",
+            "--steps-per-epoch", "1", *small]  # fmt: skip
+    assert main([*argv, "--objective", "dino"]) == 0
+    assert api.model_info(out)["objective"]["name"] == "dino"
+    with pytest.raises(SystemExit, match="--objective s4 needs --s1 and --s2"):
+        main(argv)
+    with pytest.raises(SystemExit, match="needs --s2"):
+        main([*argv, "--objective", "mae", "--ssl-modality", "s2"])
