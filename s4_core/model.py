@@ -190,8 +190,11 @@ class MaskedBatchNorm3d(nn.BatchNorm3d):
                 unbiased = var * (n / (n - 1).clamp(min=1))
                 # a batch without any real position leaves the running statistics alone
                 weight = (n > 0).to(self.running_mean.dtype) * factor
-                self.running_mean.lerp_(mean.to(self.running_mean.dtype), weight)
-                self.running_var.lerp_(unbiased.to(self.running_var.dtype), weight)
+                # on .data: a plain (unmasked) forward of this layer earlier in the same graph
+                # saved the running statistics for its backward; this update must not count
+                # as modifying them (native batch norm updates them the same way)
+                self.running_mean.data.lerp_(mean.to(self.running_mean.dtype), weight)
+                self.running_var.data.lerp_(unbiased.to(self.running_var.dtype), weight)
         y = centered * torch.rsqrt(var + self.eps).view(1, -1, 1, 1, 1)
         if self.affine:
             y = y * self.weight.view(1, -1, 1, 1, 1) + self.bias.view(1, -1, 1, 1, 1)

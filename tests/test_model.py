@@ -254,3 +254,17 @@ def test_a_few_steps_lower_the_s4_loss():
         opt.step()
         history.append(res["loss"].item())
     assert history[-1] < history[0] - 0.1
+
+
+def test_a_layer_used_without_then_with_padding_in_one_graph_back_propagates():
+    """DINO runs the network on views with and without padded frames before one backward:
+    the masked batch norm's running-statistics update must not break the unmasked pass."""
+    from s4_core.model import NetConfig, S4Net
+
+    torch.manual_seed(0)
+    net = S4Net(NetConfig(widths=(4, 8), dec_out_width=4)).train()
+    x = torch.randn(2, 4, 2, 8, 8)
+    plain = net._decode(net.encode(x, "s1"))  # no padding: the native batch norm
+    padded = net._decode(net.encode(x[:, :3], "s1"))  # 3 frames: padded, masked batch norm
+    (plain.square().mean() + padded.square().mean()).backward()
+    assert all(p.grad is not None for p in net.encoder_parameters("s1"))
