@@ -4,6 +4,7 @@ or MAE / DINO / joint MAE: ``OBJECTIVE``)."""
 from __future__ import annotations
 
 from qgis.core import (
+    QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFileDestination,
 )
