@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -77,28 +78,34 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .commands.common import other_rank
+
+    name = args.command
+    if other_rank():  # a distributed run's other processes say which one they are
+        name = f"{args.command} (rank {os.environ.get('RANK')})"
     try:
         return int(args.func(args) or 0)
     except SettingError as exc:  # the option as typed on the command line
-        print(f"s4 {args.command}: error: {exc.for_command_line()}", file=sys.stderr)
+        print(f"s4 {name}: error: {exc.for_command_line()}", file=sys.stderr)
         return 2
     except S4Error as exc:
-        print(f"s4 {args.command}: error: {exc}", file=sys.stderr)
+        note = getattr(exc, "s4_note", "")
+        print(f"s4 {name}: error: {exc}" + (f"; {note}" if note else ""), file=sys.stderr)
         return 2
     except OSError as exc:  # the environment (disk full, permissions), not a bug in S4
-        print(f"s4 {args.command}: error: {exc}", file=sys.stderr)
+        print(f"s4 {name}: error: {exc}", file=sys.stderr)
         return 1
     except Terminated as exc:
         note = getattr(exc, "s4_note", "")
         print(
-            f"s4 {args.command}: terminated (SIGTERM); temporary files removed"
+            f"s4 {name}: terminated (SIGTERM); temporary files removed"
             + (f"; {note}" if note else ""),
             file=sys.stderr,
         )
         return 143
     except KeyboardInterrupt as exc:
         note = getattr(exc, "s4_note", "")
-        print(f"s4 {args.command}: interrupted" + (f"; {note}" if note else ""), file=sys.stderr)
+        print(f"s4 {name}: interrupted" + (f"; {note}" if note else ""), file=sys.stderr)
         return 130
 
 

@@ -25,6 +25,11 @@ class Cancelled(S4Error):
     """The user cancelled a long-running operation."""
 
 
+class DistributedError(S4Error):
+    """Another process of a distributed run failed, stopped or did not answer in time: this
+    one stops too (the other processes' messages say why)."""
+
+
 class FetchError(S4Error):
     """A STAC service or an asset that cannot be reached, searched or read (names the URL)."""
 

@@ -23,7 +23,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .errors import Cancelled, CheckpointError, SettingError
+from .errors import Cancelled, CheckpointError, S4Error, SettingError
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,27 @@ class Task:
     kind: str = ""
     label: str = "training"
     model: torch.nn.Module
+    # False in the processes of a distributed run that do not write checkpoints (all but
+    # rank 0): they train alike but leave ``out`` and ``out.partial`` to the writer
+    writes_checkpoints: bool = True
+    # (this process, processes): the share of every batch this process reads and computes
+    shard: Tuple[int, int] = (0, 1)
+
+    def set_shard(self, rank: int, world_size: int) -> None:
+        """Compute the ``rank``-th of ``world_size`` equal shares of every batch (a task whose
+        batches cannot be split so raises ``SettingError``)."""
+        self.shard = (rank, world_size)
+
+    def share(self, n: int) -> range:
+        """Which of a batch's ``n`` crops this process reads and computes (a contiguous
+        ``n / world_size``; all of them in a single process)."""
+        rank, world = self.shard
+        per = n // world
+        return range(rank * per, (rank + 1) * per)
+
+    def extra_modules(self) -> List[torch.nn.Module]:
+        """Trained modules beside ``model`` (an objective's own: mask tokens, heads)."""
+        return []
 
     def build_optimizer(self) -> torch.optim.Optimizer:
         """The optimiser (built once, before resuming)."""
@@ -81,6 +102,10 @@ class Task:
     def train_step(self) -> Tuple[torch.Tensor, Dict[str, float]]:
         """One batch: (loss to back-propagate, the figures averaged into the epoch record)."""
         raise NotImplementedError
+
+    def after_backward(self) -> None:
+        """Called between the backward pass and the optimiser step (a distributed run averages
+        the gradients over its processes here)."""
 
     def after_step(self, done: int, total: int) -> None:
         """Called after every optimiser step (``done`` of ``total`` steps of the run)."""
@@ -195,6 +220,7 @@ def run(
                 loss, metrics = task.train_step()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                task.after_backward()
                 optimizer.step()
                 for key, value in metrics.items():
                     sums[key] = sums.get(key, 0.0) + value
@@ -217,30 +243,31 @@ def run(
             if kept:
                 best = score
                 best_metrics = dict(record)
-                state = task.payload(best_metrics, history, epoch + 1)
-                state["optimizer"] = optimizer.state_dict()
-                extra_state = task.extra_state()
-                if extra_state is not None:
-                    state["extra_state"] = extra_state
-                save_checkpoint(partial, state)
+                if task.writes_checkpoints:
+                    state = task.payload(best_metrics, history, epoch + 1)
+                    state["optimizer"] = optimizer.state_dict()
+                    extra_state = task.extra_state()
+                    if extra_state is not None:
+                        state["extra_state"] = extra_state
+                    save_checkpoint(partial, state)
                 kept_epoch = epoch + 1
             report(
                 progress, done / total, task.epoch_message(record, epoch + 1, epochs, kept), record
             )
     except Cancelled:
-        if kept_epoch:
+        if kept_epoch and task.writes_checkpoints:
             raise Cancelled(
                 f"cancelled by the user; {out} was not changed. Epoch {kept_epoch} (the last "
                 f"kept) is in {partial}: resume from it to continue"
             ) from None
         raise
-    except KeyboardInterrupt as exc:  # Ctrl-C / SIGTERM on the command line
-        if kept_epoch:
-            exc.s4_note = (  # type: ignore[attr-defined]
+    except (KeyboardInterrupt, S4Error) as exc:  # Ctrl-C / SIGTERM, a failure mid-run
+        if kept_epoch and task.writes_checkpoints:
+            exc.s4_note = (  # type: ignore[union-attr]
                 f"{out} was not changed; epoch {kept_epoch} is in {partial} (--resume it)"
             )
         raise
-    if kept_epoch:
+    if kept_epoch and task.writes_checkpoints:
         try:
             os.replace(partial, out)
         except OSError as exc:

@@ -47,7 +47,7 @@ the internal padding) are kept out of everything:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import torch
 import torch.nn.functional as F
@@ -168,18 +168,42 @@ class MaskedBatchNorm3d(nn.BatchNorm3d):
 
     ``mask``: bool ``(B, T, H, W)`` or None. Without a mask, or in eval mode, it is exactly
     ``nn.BatchNorm3d`` (same parameters and buffers, so state dicts are interchangeable).
+
+    Synchronised BatchNorm: while ``MaskedBatchNorm3d.reduce`` is set (a function summing a
+    tensor over the processes of a distributed run, differentiable; ``distributed.py`` sets it
+    for the run), training statistics are the masked mean and variance over the real positions
+    of the WHOLE global batch: the per-process counts and sums (then the sums of squared
+    deviations from the global mean) are added up, so every process normalises as one process
+    holding the global batch would. ``nn.SyncBatchNorm`` would count the padded positions.
     """
 
+    # None: this process's batch alone; else sums a 1-D tensor over the processes (autograd)
+    reduce: Optional[Callable[[Tensor], Tensor]] = None
+
     def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:  # type: ignore[override]
-        if mask is None or not self.training:
+        if not self.training:
             return super().forward(x)
-        w = mask.unsqueeze(1).to(torch.float32)
+        reduce = MaskedBatchNorm3d.reduce
+        if mask is None and reduce is None:
+            return super().forward(x)
         xf = x.float()
-        n = w.sum()
         dims = (0, 2, 3, 4)
-        mean = (xf * w).sum(dims) / n.clamp(min=1)
+        if mask is None:  # synchronised: every position is real
+            w: Any = 1.0
+            n = torch.full((), xf.numel() // max(1, xf.shape[1]), dtype=xf.dtype, device=x.device)
+        else:
+            w = mask.unsqueeze(1).to(torch.float32)
+            n = w.sum()
+        total = (xf * w).sum(dims)
+        if reduce is not None:
+            both = reduce(torch.cat([total, n.detach().view(1)]))
+            total, n = both[:-1], both[-1].detach()
+        mean = total / n.clamp(min=1)
         centered = xf - mean.view(1, -1, 1, 1, 1)
-        var = (centered.square() * w).sum(dims) / n.clamp(min=1)
+        square = (centered.square() * w).sum(dims)
+        if reduce is not None:
+            square = reduce(square)
+        var = square / n.clamp(min=1)
         if self.track_running_stats and self.running_mean is not None:
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)

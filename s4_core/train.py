@@ -19,12 +19,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import loop
+from . import distributed, loop
 from .align import Scene, fixed_length_indices, percentile_length
 from .checkpoint import load_checkpoint, save_checkpoint
 from .composite import as_model_input, describe_input
 from .device import autocast_context, cpu_threads, resolve_device
-from .errors import CheckpointError, DataError, LabelError
+from .errors import CheckpointError, DataError, LabelError, SettingError
 from .labels import IGNORE_INDEX, ClassMap
 from .metrics import confusion_matrix, scores
 from .model import NetConfig, S4Net
@@ -227,6 +227,21 @@ class CropSource:
             out[f"{m}_valid"] = valid
         return out
 
+    def stand_in(self, window: Window) -> Dict[str, np.ndarray]:
+        """What :meth:`crop` of ``window`` holds for the random augmentations (frame validity
+        and shapes) without its pixels: a distributed run draws the augmentations of the
+        crops other processes read from it, so that every random stream stays in step. A
+        scene too large to preload is read (the frame validity comes from the file)."""
+        if self.cache is None:
+            return self.crop(window)
+        _, _, h, w = window
+        t = len(self.frames)
+        out = {"frame_valid": self.cache["frame_valid"]}
+        for m in self.modalities:
+            out[m] = np.broadcast_to(np.float32(0), (t, len(self.band_idx[m]), h, w))
+            out[f"{m}_valid"] = np.broadcast_to(False, (t, h, w))
+        return out
+
     def crop(self, window: Window) -> Dict[str, np.ndarray]:
         r, c, h, w = window
         if self.cache is None:
@@ -402,16 +417,31 @@ class PretrainTask(loop.Task):
     def steps_per_epoch(self) -> int:
         return self.steps
 
+    def set_shard(self, rank: int, world_size: int) -> None:
+        _check_shard(self.cfg.batch_size, world_size)
+        super().set_shard(rank, world_size)
+        if rank:  # the objective's own draws (anchors, masks, views) differ between processes
+            for value in vars(self.objective).values():
+                if isinstance(value, torch.Generator):
+                    value.manual_seed(value.initial_seed() + 1_000_003 * rank)
+            torch.manual_seed(self.cfg.seed + 1_000_003 * rank)
+
+    def extra_modules(self) -> List[torch.nn.Module]:
+        return [self.objective.extra]
+
     def batch(self) -> Dict[str, torch.Tensor]:
-        """``batch_size`` random crops (scenes drawn by area), flipped/rotated at random."""
+        """``batch_size`` random crops (scenes drawn by area), flipped/rotated at random (this
+        process's share of them in a distributed run)."""
         cfg, rng, scenes = self.cfg, self.rng, self.scenes
+        mine = self.share(cfg.batch_size)
         crops = []
-        for _b in range(cfg.batch_size):
+        for b in range(cfg.batch_size):
             k = int(rng.choice(len(self.sources), p=self.areas / self.areas.sum()))
             h, w = scenes[k].grid.shape
             win = _fit_window(random_windows(h, w, cfg.crop_size, 1, rng)[0], (h, w))
-            crops.append(_augment(self.sources[k].crop(win), rng))
-        return _stack(_same_size(crops), self.dev)
+            source = self.sources[k]
+            crops.append(_augment(source.crop(win) if b in mine else source.stand_in(win), rng))
+        return _stack(_same_size(crops)[mine.start : mine.stop], self.dev)
 
     def train_step(self) -> Tuple[torch.Tensor, Dict[str, float]]:
         return self.objective.step(self.batch())
@@ -460,7 +490,10 @@ def _pretrain(
     out = Path(out)
     start = time.time()
     task = PretrainTask(scenes, cfg, device, progress, cancel)
-    result = loop.run(task, out, cfg.epochs, resume=resume, progress=progress, cancel=cancel)
+    run_task, run_progress, run_cancel = distributed.prepare(task, progress, cancel)
+    result = loop.run(
+        run_task, out, cfg.epochs, resume=resume, progress=run_progress, cancel=run_cancel
+    )
     history = result.history
     return TrainResult(
         out,
@@ -470,6 +503,18 @@ def _pretrain(
         time.time() - start,
         written=result.written,
     )
+
+
+def _check_shard(batch_size: int, world_size: int) -> None:
+    """``SettingError`` unless a batch splits into ``world_size`` equal shares."""
+    if batch_size % world_size:
+        raise SettingError(
+            "batch_size",
+            f"a multiple of the {world_size} processes of this distributed run (it is the "
+            "global batch, split equally between them)",
+            batch_size,
+            flag="--batch-size",
+        )
 
 
 def _same_size(crops: List[Dict[str, np.ndarray]]) -> List[Dict[str, np.ndarray]]:
@@ -683,6 +728,14 @@ def _finetune(
         return d
 
     if cfg.head == "pixel":
+        if distributed.current() is not None:
+            raise SettingError(
+                "head",
+                "'unet' in a distributed run (the 'pixel' head trains in seconds on one "
+                "process: run it without torchrun)",
+                cfg.head,
+                flag="--head",
+            )
         if resume is not None:
             raise CheckpointError(
                 "resuming is for the 'unet' head; the 'pixel' head trains in seconds: run the "
@@ -702,7 +755,10 @@ def _finetune(
         model, scene, labels, polygon_ids, class_map, cfg, bands, stats, length, time_mode, dev,
         rng, payload, cancel,
     )  # fmt: skip
-    result = loop.run(task, out, cfg.epochs, resume=resume, progress=progress, cancel=cancel)
+    run_task, run_progress, run_cancel = distributed.prepare(task, progress, cancel)
+    result = loop.run(
+        run_task, out, cfg.epochs, resume=resume, progress=run_progress, cancel=run_cancel
+    )
     return TrainResult(
         out, result.history, result.metrics, str(dev), time.time() - start, written=result.written
     )
@@ -740,10 +796,24 @@ class UnetTask(loop.Task):
         ]
         weights = _class_weights(self.train_labels, len(class_map), cfg.class_weighting)
         self.weights = weights.to(dev) if weights is not None else None
-        n_train = cfg.crops_per_epoch or len(self.train_windows)
-        self.n_batches = int(np.ceil(n_train / cfg.batch_size))
+        self.n_train = cfg.crops_per_epoch or len(self.train_windows)
+        self.n_used = self.n_train
+        self.n_batches = int(np.ceil(self.n_train / cfg.batch_size))
         self.windows: List[Window] = []
         self.b = 0
+
+    def set_shard(self, rank: int, world_size: int) -> None:
+        """Every batch is split equally: the last one is cut to a multiple of
+        ``world_size`` crops (the windows are shuffled every epoch)."""
+        _check_shard(self.cfg.batch_size, world_size)
+        self.n_used = self.n_train - self.n_train % world_size
+        if self.n_used == 0:
+            raise LabelError(
+                f"{self.n_train} training window(s) cannot feed {world_size} processes: run "
+                "on fewer processes or draw more windows (crops_per_epoch)"
+            )
+        self.n_batches = int(np.ceil(self.n_used / self.cfg.batch_size))
+        super().set_shard(rank, world_size)
 
     def build_optimizer(self) -> torch.optim.Optimizer:
         cfg = self.cfg
@@ -774,8 +844,10 @@ class UnetTask(loop.Task):
         cfg, m, b = self.cfg, self.m, self.b
         self.b += 1
         crops = []
-        for win in self.windows[b * cfg.batch_size : (b + 1) * cfg.batch_size]:
-            crop = self.source.crop(win)
+        batch = self.windows[b * cfg.batch_size : min((b + 1) * cfg.batch_size, self.n_used)]
+        mine = self.share(len(batch))
+        for i, win in enumerate(batch):
+            crop = self.source.crop(win) if i in mine else self.source.stand_in(win)
             r, c, h, w = win
             crop["labels"] = self.train_labels[r : r + h, c : c + w]
             crops.append(
@@ -789,7 +861,7 @@ class UnetTask(loop.Task):
                     modalities=(m,),
                 )
             )
-        batch = _stack(_same_size(crops), self.dev)
+        batch = _stack(_same_size(crops)[mine.start : mine.stop], self.dev)
         with autocast_context(self.dev):
             logits = self.model.segment(batch[m], m, batch["frame_valid"])
             loss = F.cross_entropy(

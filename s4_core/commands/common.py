@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, Dict, Optional
 
@@ -13,12 +14,25 @@ from tqdm import tqdm
 from ..settings import SECTIONS, Operation, Setting
 
 
+def other_rank() -> bool:
+    """A process of a distributed run other than rank 0 (torchrun sets ``WORLD_SIZE`` and
+    ``RANK``): it shows no progress and prints no result."""
+    return int(os.environ.get("WORLD_SIZE", "1") or 1) > 1 and os.environ.get("RANK", "0") != "0"
+
+
 class TqdmProgress:
-    """An engine ``progress(fraction, message, metrics)`` callback drawing a tqdm bar."""
+    """An engine ``progress(fraction, message, metrics)`` callback drawing a tqdm bar (none in
+    a distributed run's processes other than rank 0)."""
 
     def __init__(self, desc: str, disable: bool = False) -> None:
+        self.other_rank = other_rank()
         self.bar = tqdm(
-            total=1000, desc=desc, disable=disable, unit="‰", leave=True, file=sys.stderr
+            total=1000,
+            desc=desc,
+            disable=disable or self.other_rank,
+            unit="‰",
+            leave=True,
+            file=sys.stderr,
         )
         self.steps: list = []  # (fraction, metrics) of every report with metrics (--plot)
 
@@ -32,7 +46,10 @@ class TqdmProgress:
         self.bar.refresh()
 
     def log(self, message: str) -> None:
-        """Print a message above the bar, on stderr (stdout stays clean for ``--json``)."""
+        """Print a message above the bar, on stderr (stdout stays clean for ``--json``);
+        rank 0 only in a distributed run."""
+        if self.other_rank:
+            return
         self.bar.write(message, file=sys.stderr)
 
     def close(self) -> None:
@@ -118,8 +135,9 @@ def check_plot(args, inputs: dict) -> None:
 
 
 def write_plot(args, result: dict, steps: list, title: str) -> Optional[str]:
-    """The curves of ``result["history"]`` and the recorded ``steps`` at ``args.plot``."""
-    if not getattr(args, "plot", None):
+    """The curves of ``result["history"]`` and the recorded ``steps`` at ``args.plot`` (by
+    rank 0 alone in a distributed run)."""
+    if not getattr(args, "plot", None) or other_rank():
         return None
     from ..figures import curves_figure, save_figure
 
@@ -128,7 +146,9 @@ def write_plot(args, result: dict, steps: list, title: str) -> Optional[str]:
 
 
 def print_result(result: dict, as_json: bool, lines: list) -> None:
-    """Print ``result`` as JSON, or the human-readable ``lines``."""
+    """Print ``result`` as JSON, or the human-readable ``lines`` (rank 0 only)."""
+    if other_rank():
+        return
     if as_json:
         print(json.dumps(result, default=str))
     else:

@@ -40,12 +40,13 @@ def _sources(values):
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import api
+    from .. import api, distributed
 
     check_plot(
         args, {"labels": args.labels, "Sentinel-1 input": args.s1, "Sentinel-2 input": args.s2}
     )
-    with TqdmProgress("finetune", disable=args.quiet) as bar:
+    # under torchrun: one process of a distributed run (distributed.py; --head unet)
+    with distributed.session(args.device), TqdmProgress("finetune", disable=args.quiet) as bar:
         result = api.finetune(
             _sources(args.s1),
             _sources(args.s2),
@@ -79,8 +80,12 @@ def _nothing_written(args: argparse.Namespace, result: dict) -> int:
     import os
     import sys
 
-    best = ", ".join(f"{k} {v:.4g}" for k, v in result["metrics"].items() if k != "epoch")
+    from .common import other_rank
+
     same = os.path.exists(args.out) and os.path.samefile(args.out, args.resume)
+    if other_rank():  # a distributed run: rank 0 says it
+        return 0 if same else 1
+    best = ", ".join(f"{k} {v:.4g}" for k, v in result["metrics"].items() if k != "epoch")
     where = (
         f"{args.out} is unchanged"
         if same

@@ -35,7 +35,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import api
+    from .. import api, distributed
 
     if args.objective in ("mae", "dino"):  # one modality: the other series is not needed
         if not (args.s1 if args.ssl_modality == "s1" else args.s2):
@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("s4 pretrain: give --s1 and --s2 in pairs (one of each per area)")
     s1, s2 = _sources(args.s1), _sources(args.s2)
     check_plot(args, {"Sentinel-1 input": args.s1 or [], "Sentinel-2 input": args.s2 or []})
-    with TqdmProgress("pretrain", disable=args.quiet) as bar:
+    # under torchrun: one process of a distributed run (distributed.py)
+    with distributed.session(args.device), TqdmProgress("pretrain", disable=args.quiet) as bar:
         result = api.pretrain(
             s1,
             s2,
