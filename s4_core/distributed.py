@@ -9,7 +9,9 @@ which the one loop (``loop.run``) drives through the same hooks as a single proc
 - data: ``batch_size`` is the GLOBAL batch. Every process draws the same windows (one seed),
   and reads and computes only its contiguous share of each batch (``Task.shard``); the other
   crops' random augmentations are drawn without reading them, so the random streams stay in
-  step. ``batch_size`` must be a multiple of the number of processes;
+  step. ``batch_size`` must be a multiple of the number of processes. (Scenes small enough
+  to preload, ``train.PRELOAD_BYTES``, are still held whole by every process, and every
+  process computes the band statistics, as a single process does.);
 - gradients: averaged over the processes after each backward pass (one all-reduce of all
   gradients flattened; the network is small, so overlapping it with the backward pass, as
   ``DistributedDataParallel`` does, would gain little), so every process takes the same
@@ -126,9 +128,11 @@ def session(device: str = "auto") -> Iterator[Optional[Context]]:
         _CURRENT = None
         s4_log.setLevel(level)
         MaskedBatchNorm3d.reduce = None
-        if clean:
-            _collective(dist.barrier)
-        dist.destroy_process_group()
+        try:
+            if clean:
+                _collective(dist.barrier)
+        finally:
+            dist.destroy_process_group()
 
 
 # ----------------------------------------------------------------------------- collectives
