@@ -34,7 +34,7 @@ from rasterio.windows import Window
 from rasterio.windows import from_bounds as window_from_bounds
 
 from . import radiometry
-from .errors import Cancelled, DataError, OutputError
+from .errors import Cancelled, DataError, OutputError, warn
 from .grid import Grid, as_crs
 from .series import Acquisition, TimeSeries, open_dataset
 from .validate import check_written_raster
@@ -458,13 +458,29 @@ def _overlaps(a: Tuple[float, ...], b: Tuple[float, ...]) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+# Below these, the run goes on with a warning: too few dates for a temporal model, or one
+# series covering little of the other's grid (the rest of the map has no data of it).
+MIN_DATES = 4
+MIN_COVERAGE = 0.8
+
+
+def _coverage(a: Tuple[float, ...], grid: Tuple[float, ...]) -> float:
+    """Fraction of the box ``grid`` covered by the box ``a``."""
+    w = max(0.0, min(a[2], grid[2]) - max(a[0], grid[0]))
+    h = max(0.0, min(a[3], grid[3]) - max(a[1], grid[1]))
+    area = (grid[2] - grid[0]) * (grid[3] - grid[1])
+    return w * h / area if area > 0 else 0.0
+
+
 def _check_overlap(series: TimeSeries, grid: Grid) -> TimeSeries:
     keep, outside = [], []
+    coverage = 0.0
     for i, acq in enumerate(series.acquisitions):
         src = _source_grid(open_dataset(acq.path))
         b = _bounds_in(src, grid.crs) if src.crs != grid.crs else src.bounds
         if _overlaps(b, grid.bounds):
             keep.append(i)
+            coverage = max(coverage, _coverage(b, grid.bounds))
         else:
             outside.append((acq, b))
     if not keep:
@@ -475,6 +491,13 @@ def _check_overlap(series: TimeSeries, grid: Grid) -> TimeSeries:
             f"{tuple(round(v, 6) for v in grid.bounds)} (in {grid.crs.to_string()}); check the "
             "bounds/CRS, or that the S1 and S2 images show the same place"
         )
+    if keep and coverage < MIN_COVERAGE:
+        warn(
+            f"the {series.sensor.upper()} images {series.source} cover only "
+            f"{100 * coverage:.0f} % of the map's grid (the rest has no "
+            f"{series.sensor.upper()} data): check that the Sentinel-1 and Sentinel-2 images "
+            "show the same area"
+        )
     if outside:
         radiometry.warn(
             f"{len(outside)} {series.sensor.upper()} image(s) do not overlap the reference grid "
@@ -482,6 +505,16 @@ def _check_overlap(series: TimeSeries, grid: Grid) -> TimeSeries:
         )
         return series.subset(keep)
     return series
+
+
+def _check_length(series: TimeSeries) -> None:
+    dates = len(set(series.dates))
+    if dates < MIN_DATES:
+        warn(
+            f"the {series.sensor.upper()} series {series.source} has {dates} date(s): S4 learns "
+            f"from how the fields change over time, so with fewer than {MIN_DATES} dates the map "
+            f"will be poor: give {MIN_DATES} or more dates across the season"
+        )
 
 
 def build_scene(
@@ -533,8 +566,10 @@ def build_scene(
             grid = base
     if s1 is not None:
         s1 = _check_overlap(s1, grid)
+        _check_length(s1)
     if s2 is not None:
         s2 = _check_overlap(s2, grid)
+        _check_length(s2)
     alignment = None
     if s1 is not None and s2 is not None:
         alignment = align_in_time(s1.dates, s2.dates, max_gap_days)

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
-from .errors import DataError
+from .errors import DataError, warn
 from .settings import ALIGN, EVALUATE, EXPORT, FINETUNE, PRETRAIN, PROFILES, SEGMENT, SUGGEST
 from .validate import check_align, check_less, check_outputs
 
@@ -285,6 +285,12 @@ def finetune(
         labels, class_field, scene.grid, layer=labels_layer
     )
     ids = rasterize_polygon_ids(labels, scene.grid, layer=labels_layer)
+    if len(class_map.names) < 2:
+        warn(
+            f"the labels {labels} hold a single class ({', '.join(class_map.names)}) in "
+            f"{class_field!r}: the model can only ever predict it (validation scores will be "
+            "perfect and meaningless): digitise polygons of at least one other class"
+        )
     if log:
         log(
             f"labels: {report.n_used} polygons used of {report.n_features}; "

@@ -8,10 +8,11 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from typing import List, Optional
 
 from . import __version__
-from .errors import S4Error, SettingError
+from .errors import S4Error, S4Warning, SettingError
 
 # Subcommand modules, in the order ``s4 --help`` lists them. Each has ``register(subparsers)``
 # that adds its parser and sets ``func(args) -> int`` as the default.
@@ -66,12 +67,29 @@ def _raise_terminated(signum, frame) -> None:
     raise Terminated()
 
 
+def _warning_printer(command: str):
+    """``warnings.showwarning`` that prints the engine's warnings as ``s4 CMD: warning: ...``
+    (no file name or source line); other warnings keep Python's format."""
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if issubclass(category, S4Warning):
+            print(f"s4 {command}: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main else None
     try:
-        return _run(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", S4Warning)
+            warnings.showwarning = _warning_printer(args.command)
+            return _run(args)
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)

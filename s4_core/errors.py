@@ -1,5 +1,18 @@
 """Errors a user can meet. Messages name the file or setting at fault and say how to fix it."""
 
+import warnings
+
+
+class S4Warning(UserWarning):
+    """Something the user should know about the inputs (the run goes on): a single class, a
+    short series, little S1/S2 overlap. The command line prints it as ``s4 CMD: warning: ...``,
+    QGIS as a warning line in the algorithm's log."""
+
+
+def warn(message: str, category: type = S4Warning, stacklevel: int = 3) -> None:
+    """Warn the user through ``warnings`` (both interfaces collect and show these)."""
+    warnings.warn(message, category, stacklevel=stacklevel)
+
 
 class S4Error(Exception):
     """Base class: a problem with the user's inputs or environment (not a bug)."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import LabelError
+from .errors import LabelError, S4Warning
 
 if TYPE_CHECKING:  # pragma: no cover
     from .grid import Grid
@@ -55,7 +55,7 @@ _PALETTE: Tuple[Tuple[int, int, int], ...] = (
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 
 
-class LabelWarning(UserWarning):
+class LabelWarning(S4Warning):
     """Label polygons were skipped (empty, outside the grid, no class value, ...)."""
 
 

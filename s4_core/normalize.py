@@ -166,7 +166,14 @@ def compute_band_stats(
             done += 1
             if progress is not None:
                 progress(done / total, f"band statistics {modality.upper()}")
-    return stats.result()
+    try:
+        return stats.result()
+    except DataError:
+        raise DataError(
+            f"the {modality.upper()} layers {series.source} have no valid pixel in some band "
+            f"({', '.join(series.band_names)}): every value is NaN, nodata or masked as cloud; "
+            f"check the files and their nodata value, or leave {modality.upper()} out"
+        ) from None
 
 
 def stats_from_dicts(d: Dict[str, dict]) -> Dict[str, BandStats]:

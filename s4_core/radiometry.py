@@ -12,6 +12,8 @@ from typing import Optional
 
 import numpy as np
 
+from .errors import S4Warning
+
 #: Sen2Cor scene classes treated as invalid: 0 no data, 1 saturated/defective, 3 cloud shadow,
 #: 8 cloud medium probability, 9 cloud high probability, 10 thin cirrus.
 SCL_INVALID = (0, 1, 3, 8, 9, 10)
@@ -122,4 +124,4 @@ def looks_like_dn(values: np.ndarray) -> bool:
 
 def warn(message: str) -> None:
     """Warn through ``warnings`` (the command line and QGIS both surface it)."""
-    warnings.warn(message, UserWarning, stacklevel=3)
+    warnings.warn(message, S4Warning, stacklevel=3)

@@ -664,6 +664,15 @@ def _finetune(
     if pre is not None:
         net_cfg = NetConfig.from_dict(pre["net_config"])
         bands = {mm: list(v) for mm, v in pre["bands"].items()}
+        have = getattr(scene, m).band_names
+        missing = [b for b in bands[m] if b not in have]
+        if missing:
+            raise CheckpointError(
+                f"the pretrained model (init) {init} was trained on {m.upper()} bands "
+                f"{bands[m]} but the {m.upper()} layers {getattr(scene, m).source} lack "
+                f"{missing}: give {m.upper()} layers with those bands, or fine-tune without "
+                "the pretrained model"
+            )
         length = cfg.time_length or (scene.n_frames if months else int(pre["time"]["length"]))
     else:
         series = getattr(scene, m)

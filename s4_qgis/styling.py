@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import uuid
 from collections import deque
 from pathlib import Path
 from typing import Any, Deque, Dict, List, Optional, Sequence, Union
@@ -125,7 +125,9 @@ def _write_style_atomically(layer: QgsMapLayer, path: Path) -> None:
         raise OSError(
             tr("could not export the style of {0}: {error}").format(layer.name(), error=error)
         )
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=str(path.parent))
+    # os.open with mode 0o666 lets the umask decide (mkstemp would make the style 0600).
+    tmp = str(path.parent / f".{path.name}.{uuid.uuid4().hex}.part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(document.toString(2))

@@ -62,6 +62,7 @@ class AlignTimeSeries(S4Algorithm):
             self.sources(s1),
             self.sources(s2),
             out_dir,
+            feedback=feedback,
             progress=progress,
             cancel=cancel,
             **self.setting_values(parameters, context, ALIGN),

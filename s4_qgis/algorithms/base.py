@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import shutil
 import tempfile
 import time
+import warnings
 from typing import Any, Callable, Dict, List, Optional
 
 from qgis.core import (
@@ -104,6 +106,45 @@ def parameter_summary(param) -> str:
         parts.append("advanced")
     detail = f" ({'; '.join(parts)})" if parts else ""
     return f"<b>{param.name()}</b>: {html.escape(param.description())}{detail}"
+
+
+def engine_message(error: Exception) -> str:
+    """An engine error's message in QGIS's words: a setting out of range is named by its
+    Processing parameter ("EPOCHS must be ..."), not by the api's or the command line's name."""
+    from s4_core.errors import SettingError
+    from s4_core.settings import SETTINGS
+
+    setting = SETTINGS.get(getattr(error, "setting", ""))
+    if isinstance(error, SettingError) and setting is not None and setting.qgis:
+        rule = re.sub(
+            r"\b[a-z][a-z0-9_]*\b",
+            lambda m: SETTINGS[m.group(0)].param_name if m.group(0) in SETTINGS else m.group(0),
+            error.rule,
+        )
+        return f"{setting.param_name} must be {rule}, got {error.value!r}"
+    return str(error)
+
+
+def report_warnings(caught, feedback) -> None:
+    """Warnings recorded while the engine ran, once each: the engine's (``S4Warning``) as
+    warnings in the log (``pushWarning`` from QGIS 3.26, a non-fatal error line before),
+    others as debug lines."""
+    from s4_core.errors import S4Warning
+
+    seen = set()
+    for item in caught:
+        text = str(item.message)
+        if text in seen:
+            continue
+        seen.add(text)
+        if issubclass(item.category, S4Warning):
+            push = getattr(feedback, "pushWarning", None)
+            if push is not None:
+                push(tr("Warning: {0}").format(text))
+            else:
+                feedback.reportError(tr("Warning: {0}").format(text), False)
+        else:
+            feedback.pushDebugInfo(f"{item.category.__name__}: {text}")
 
 
 class S4Algorithm(QgsProcessingAlgorithm):
@@ -313,6 +354,36 @@ class S4Algorithm(QgsProcessingAlgorithm):
                 tr("{name} must be a number, not {value!r}").format(name=name, value=value)
             ) from None
 
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        """QGIS's checks, with the range in the message: "EPOCHS (Epochs) must be a whole
+        number >= 1, got 0" instead of "Incorrect parameter value for EPOCHS"."""
+        ok, message = super().checkParameterValues(parameters, context)
+        if ok:
+            return ok, message
+        from s4_core.settings import SETTINGS
+
+        by_param = {s.param_name: s for s in SETTINGS.values() if s.qgis}
+        for param in self.parameterDefinitions():
+            name, value = param.name(), parameters.get(param.name())
+            if value is None or param.checkValueIsAcceptable(value, context):
+                continue
+            setting = by_param.get(name)
+            if setting is not None and isinstance(param, QgsProcessingParameterNumber):
+                return False, tr("{name} ({label}) must be {rule}, got {value}").format(
+                    name=name, label=param.description(), rule=setting.describe(), value=value
+                )
+            path = value.split("|")[0] if isinstance(value, str) else ""
+            if path and os.path.isfile(path):
+                return False, tr(
+                    "{name}: {path} cannot be read as a layer (not a file QGIS can open, damaged, or no permission to read it): choose another file"
+                ).format(name=name, path=path)
+            if path and os.path.sep in path and not os.path.exists(path):
+                return False, tr("{name}: {path} does not exist").format(name=name, path=path)
+            return False, tr("{name} ({label}): {value!r} is not a valid value").format(
+                name=name, label=param.description(), value=value
+            )
+        return ok, message
+
     # main-thread preparation --------------------------------------------------------------
     def prepareAlgorithm(self, parameters, context, feedback) -> bool:  # noqa: N802
         """Runs in the main thread: layer objects are read here (see ``prepare_inputs``).
@@ -371,14 +442,21 @@ class S4Algorithm(QgsProcessingAlgorithm):
         return info
 
     @staticmethod
-    def call(function: Callable[..., Any], *args, **kwargs) -> Any:
-        """Call an engine function; its S4Errors become QgsProcessingExceptions (no traceback)."""
-        from s4_core.errors import S4Error
+    def call(function: Callable[..., Any], *args, feedback=None, **kwargs) -> Any:
+        """Call an engine function; its S4Errors become QgsProcessingExceptions (no traceback)
+        and its warnings (single class, short series, little overlap ...) warning lines in
+        ``feedback``'s log."""
+        from s4_core.errors import S4Error, S4Warning
 
-        try:
-            return function(*args, **kwargs)
-        except S4Error as error:
-            raise QgsProcessingException(str(error)) from None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", S4Warning)
+            try:
+                return function(*args, **kwargs)
+            except S4Error as error:
+                raise QgsProcessingException(engine_message(error)) from None
+            finally:
+                if feedback is not None:
+                    report_warnings(caught, feedback)
 
     @staticmethod
     def callbacks(feedback, base: float = 0.0, span: float = 1.0):

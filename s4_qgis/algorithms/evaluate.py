@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, Dict, List, Optional
 
@@ -155,6 +156,15 @@ class Evaluate(S4Algorithm):
             raise QgsProcessingException(tr("REFERENCE must be a vector or a raster layer"))
         self._class_field = class_field
 
+    def table_path(self, parameters, context) -> str:
+        """The file OUTPUT writes (the part before any ``|layername=``), or "" for a memory or
+        database destination."""
+        dest = self.parameterAsOutputLayer(parameters, "OUTPUT", context) or ""
+        if dest.startswith("ogr:"):
+            return ""
+        path = dest.split("|", 1)[0]
+        return path if path and "://" not in path and not path.startswith("memory:") else ""
+
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         self.check_prepared()
         try:
@@ -163,8 +173,19 @@ class Evaluate(S4Algorithm):
                 raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))
             pred = file_path(layer)
             api = self.engine(feedback)
+            table = self.table_path(parameters, context)
+            if table:
+                from s4_core.validate import check_outputs
+
+                self.call(
+                    check_outputs,
+                    {"OUTPUT table": table},
+                    {"S4 class raster (INPUT)": pred, "REFERENCE": self._truth},
+                )
             feedback.pushInfo(CPU_ONLY)
-            scores = self.call(api.evaluate, pred, self._truth, class_field=self._class_field)
+            scores = self.call(
+                api.evaluate, pred, self._truth, class_field=self._class_field, feedback=feedback
+            )
         finally:
             self.cleanup_temp()
 
@@ -182,7 +203,19 @@ class Evaluate(S4Algorithm):
         for row in rows:
             feature = QgsFeature(fields)
             feature.setAttributes(row)
-            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
+            if not sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert):
+                raise QgsProcessingException(
+                    tr("OUTPUT: could not write the table {dest}: {error}").format(
+                        dest=dest, error=sink.lastError() or tr("unknown error")
+                    )
+                )
+        del sink  # flushes and closes the file
+        if table and not os.path.exists(table):
+            raise QgsProcessingException(
+                tr("OUTPUT: the table {dest} was not written: choose a writable folder").format(
+                    dest=table
+                )
+            )
         oa, miou = scores.get("oa"), scores.get("miou")
         feedback.pushInfo(
             "OA: "

@@ -54,6 +54,7 @@ class ExportGeopackage(S4Algorithm):
             api.export_vector,
             raster,
             out,
+            feedback=feedback,
             progress=progress,
             cancel=cancel,
             **self.setting_values(parameters, context, EXPORT),

@@ -140,6 +140,7 @@ class FetchTimeSeries(S4Algorithm):
             s1_collection=self._collection(
                 self.parameterAsString(parameters, "S1_COLLECTION", context)
             ),
+            feedback=feedback,
             progress=progress,
             cancel=cancel,
             log=log,

@@ -98,6 +98,17 @@ class Finetune(S4Algorithm):
         """Main thread: check the label layer and write it to a file when it is not one."""
         labels = self.parameterAsVectorLayer(parameters, LABELS, context)
         if labels is None or not labels.isValid():
+            given = parameters.get(LABELS)
+            if isinstance(given, str) and given and os.path.exists(given.split("|")[0]):
+                path = given.split("|")[0]
+                raise QgsProcessingException(
+                    tr(
+                        "LABELS: {path} cannot be read as a polygon layer (not a file QGIS can open, damaged, or not readable: {access}): choose a GeoPackage, shapefile or GeoJSON with labelled polygons"
+                    ).format(
+                        path=path,
+                        access=tr("readable") if os.access(path, os.R_OK) else tr("no permission"),
+                    )
+                )
             raise QgsProcessingException(
                 tr("LABELS: choose a polygon layer with labelled polygons")
             )
@@ -159,6 +170,7 @@ class Finetune(S4Algorithm):
             self._labels_path,
             self._class_field,
             out,
+            feedback=feedback,
             progress=progress,
             cancel=cancel,
             log=log,

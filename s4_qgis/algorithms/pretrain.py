@@ -96,6 +96,7 @@ class Pretrain(S4Algorithm):
             self.sources(s1),
             self.sources(s2),
             out,
+            feedback=feedback,
             progress=progress,
             cancel=cancel,
             log=log,

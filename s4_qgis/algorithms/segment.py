@@ -122,6 +122,7 @@ class SegmentTimeSeries(S4Algorithm):
             bounds=bounds,
             bounds_crs=bounds_crs,
             vector_out=vector_out,
+            feedback=feedback,
             progress=progress,
             cancel=cancel,
             log=log,

@@ -1,0 +1,486 @@
+"""Fault matrix of the S4 Processing algorithms through ``processing.run`` (issue 13).
+
+Every bad input, bad output path and fault that applies to QGIS: the algorithm fails with a
+QgsProcessingException whose message names the file or parameter and the fix (the range for
+numbers), no Python traceback reaches the user, and the file system is as it was (inputs
+untouched, no output, no temporary file). Warnings (a single class, a 1-date series, S1
+covering little of the S2 grid) let the run finish and appear as warning lines in the log.
+Faults during a run: an input file deleted or a new file added to an input folder mid-run.
+The same cases through ``qgis_process`` are in test_qgis_process.py (a few, each costs seconds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable, Dict, List, Tuple
+
+import pytest
+
+pytestmark = pytest.mark.qgis
+
+SMALL = dict(crop_size=16, batch_size=2, widths=(8, 16), device="cpu", seed=0)
+TINY = {"EPOCHS": 1, "CROP_SIZE": 16, "WIDTHS": "8,16", "DEVICE": 1}  # DEVICE 1 = cpu
+
+
+def tifs(folder: Path) -> List[str]:
+    return [str(p) for p in sorted(Path(folder).glob("*.tif"))]
+
+
+def _rewrite(src_dir: Path, dst_dir: Path, change: Callable) -> Path:
+    """Copies of the GeoTIFFs of ``src_dir`` with ``change(data, descriptions)`` applied (it
+    returns the new data and band names); dates (tags, names) kept."""
+    import rasterio
+
+    dst_dir.mkdir(parents=True)
+    for path in sorted(src_dir.glob("*.tif")):
+        with rasterio.open(path) as src:
+            profile, tags = src.profile, src.tags()
+            data, names = change(src.read(), list(src.descriptions))
+        profile.update(count=data.shape[0])
+        with rasterio.open(dst_dir / path.name, "w", **profile) as dst:
+            dst.write(data)
+            dst.update_tags(**tags)
+            for i, name in enumerate(names):
+                dst.set_band_description(i + 1, name)
+    return dst_dir
+
+
+def _crop_left(src_dir: Path, dst_dir: Path, fraction: float) -> Path:
+    """Copies keeping the left ``fraction`` of the columns (a footprint of that share)."""
+    import rasterio
+    from rasterio.windows import Window
+
+    dst_dir.mkdir(parents=True)
+    for path in sorted(src_dir.glob("*.tif")):
+        with rasterio.open(path) as src:
+            width = max(1, int(src.width * fraction))
+            window = Window(0, 0, width, src.height)
+            profile, tags = src.profile, src.tags()
+            data, names = src.read(window=window), src.descriptions
+            profile.update(width=width, transform=src.window_transform(window))
+        with rasterio.open(dst_dir / path.name, "w", **profile) as dst:
+            dst.write(data)
+            dst.update_tags(**tags)
+            for i, name in enumerate(names):
+                dst.set_band_description(i + 1, name)
+    return dst_dir
+
+
+@pytest.fixture(scope="module")
+def env(tiny_demo, tmp_path_factory) -> SimpleNamespace:
+    """A private copy of the demo scene, models and derived faulty inputs."""
+    import fiona
+    import numpy as np
+
+    from s4_core import api
+
+    base = tmp_path_factory.mktemp("qgis_faults")
+    data = base / "data"
+    shutil.copytree(tiny_demo.root, data)
+    e = SimpleNamespace(base=base, data=data, s1=data / "S1", s2=data / "S2", field="crop_name")
+    e.parcels = data / "labels" / "parcels.gpkg"
+    models, derived = base / "models", base / "derived"
+    e.pre = models / "pre.pt"  # widths 8-16 (not the default 16-32-64)
+    api.pretrain(str(e.s1), str(e.s2), e.pre, epochs=1, steps_per_epoch=1, **SMALL)
+    e.ft = models / "ft.pt"
+    api.finetune(None, str(e.s2), e.parcels, e.field, e.ft, epochs=1, **SMALL)
+    e.classes = models / "classes.tif"
+    api.segment(e.ft, e.classes, s2=str(e.s2), device="cpu")
+
+    def drop_b11(values, names):
+        keep = [i for i, n in enumerate(names) if n != "B11"]
+        return values[keep], [names[i] for i in keep]
+
+    e.s2_no_b11 = _rewrite(e.s2, derived / "S2_no_B11", drop_b11)
+    e.s1_nan = _rewrite(
+        e.s1, derived / "S1_nan", lambda v, n: (np.full_like(v, np.nan, dtype="float32"), n)
+    )
+    e.s1_partial = _crop_left(e.s1, derived / "S1_partial", 0.4)
+    e.one_class = derived / "one_class.gpkg"
+    with fiona.open(e.parcels) as src:
+        features = list(src)
+        first = features[0]["properties"][e.field]
+        with fiona.open(e.one_class, "w", **src.meta) as dst:
+            dst.writerecords(f for f in features if f["properties"][e.field] == first)
+    e.corrupt = derived / "corrupt.gpkg"
+    e.corrupt.write_bytes(b"SQLite format 3\0" + os.urandom(4096))
+    return e
+
+
+def unwritable() -> Path:
+    """A folder where no file can be created: chmod for users, a sysfs folder for root."""
+    if os.geteuid() != 0:
+        folder = Path(tempfile.mkdtemp(prefix="s4-locked-"))
+        folder.chmod(0o555)
+        return folder
+    for candidate in (Path("/sys/fs"), Path("/sys")):
+        try:
+            fd, probe = tempfile.mkstemp(dir=candidate)
+        except OSError:
+            return candidate
+        os.close(fd)
+        os.unlink(probe)
+    pytest.skip("no unwritable folder on this machine")
+
+
+def snapshot(*roots: Path) -> Dict[str, Tuple[int, str, int]]:
+    """Every file under ``roots``: path -> (size, sha1, mode); hidden files included."""
+    out = {}
+    for root in roots:
+        for dirpath, _, names in os.walk(root):
+            for name in names:
+                p = Path(dirpath) / name
+                if p.is_file() and os.access(p, os.R_OK):
+                    out[str(p)] = (p.stat().st_size, hashlib.sha1(p.read_bytes()).hexdigest(), 0)
+                else:
+                    out[str(p)] = (p.stat().st_size, "", p.stat().st_mode)
+    return out
+
+
+def temp_leftovers() -> List[str]:
+    """S4's temporary folders in QGIS's Processing temp folder."""
+    from qgis.core import QgsProcessingUtils
+
+    return sorted(str(p) for p in Path(QgsProcessingUtils.tempFolder()).glob("s4_*"))
+
+
+class Log:
+    """A QgsProcessingFeedback keeping every line by kind; ``on_progress`` runs once, at the
+    first progress above ``at`` percent (a fault injected mid-run)."""
+
+    def __new__(cls, on_progress: Callable[[], None] = None, at: float = 0.0):
+        from qgis.core import QgsProcessingFeedback
+
+        class _Log(QgsProcessingFeedback):
+            def __init__(self):
+                super().__init__()
+                self.lines: List[Tuple[str, str]] = []
+                self.fired = False
+                self.progressChanged.connect(self._progress)
+
+            def _progress(self, value):
+                if on_progress is not None and not self.fired and value > at:
+                    self.fired = True
+                    on_progress()
+
+            def pushInfo(self, text):  # noqa: N802
+                self.lines.append(("info", text))
+                super().pushInfo(text)
+
+            def pushWarning(self, text):  # noqa: N802 (QGIS >= 3.26)
+                self.lines.append(("warning", text))
+                super().pushWarning(text)
+
+            def reportError(self, text, fatalError=False):  # noqa: N802, N803
+                self.lines.append(("error" if fatalError else "warning", text))
+                super().reportError(text, fatalError)
+
+            def pushDebugInfo(self, text):  # noqa: N802
+                self.lines.append(("debug", text))
+                super().pushDebugInfo(text)
+
+            def pushConsoleInfo(self, text):  # noqa: N802
+                self.lines.append(("console", text))
+                super().pushConsoleInfo(text)
+
+            def text(self) -> str:
+                return "\n".join(t for _, t in self.lines)
+
+            def warnings(self) -> List[str]:
+                return [t for kind, t in self.lines if kind == "warning"]
+
+        return _Log()
+
+
+def run(name: str, params: dict, feedback=None) -> dict:
+    import processing
+
+    return processing.run(f"s4:{name}", params, feedback=feedback)
+
+
+def segment(e, out, **extra) -> dict:
+    return {"SENTINEL2_FOLDER": str(e.s2), "MODEL": str(e.ft), "DEVICE": 1, "OUTPUT": str(out),
+            **extra}  # fmt: skip
+
+
+def finetune(e, out, **extra) -> dict:
+    return {"SENTINEL2_FOLDER": str(e.s2), "LABELS": str(e.parcels), "CLASS_FIELD": e.field,
+            "OUTPUT": str(out), **TINY, **extra}  # fmt: skip
+
+
+def pretrain(e, out, **extra) -> dict:
+    return {"SENTINEL1_FOLDER": str(e.s1), "SENTINEL2_FOLDER": str(e.s2), "OUTPUT": str(out),
+            "STEPS_PER_EPOCH": 1, **TINY, **extra}  # fmt: skip
+
+
+def align(e, out, **extra) -> dict:
+    return {"SENTINEL1_FOLDER": str(e.s1), "SENTINEL2_FOLDER": str(e.s2), "OUTPUT": str(out),
+            **extra}  # fmt: skip
+
+
+def export(e, out, **extra) -> dict:
+    return {"INPUT": str(e.classes), "OUTPUT_VECTOR": str(out), **extra}
+
+
+def evaluate(e, out, **extra) -> dict:
+    return {"INPUT": str(e.classes), "REFERENCE": str(e.parcels), "CLASS_FIELD": e.field,
+            "OUTPUT": str(out), **extra}  # fmt: skip
+
+
+# (name, algorithm, parameters from (env, work folder), regex the message must match)
+Fault = Tuple[str, str, Callable[[SimpleNamespace, Path], dict], str]
+LOCKED = r"cannot be written: the folder \S+ is not writable .*choose a writable folder"
+FAULTS: List[Fault] = [
+    # unwritable destinations
+    ("segment OUTPUT unwritable", "segment_time_series",
+     lambda e, w: segment(e, unwritable() / "s4" / "map.tif"), r"class raster .*" + LOCKED),
+    ("segment OUTPUT_VECTOR unwritable", "segment_time_series",
+     lambda e, w: segment(e, w / "map.tif", OUTPUT_VECTOR=str(unwritable() / "s4" / "p.gpkg")),
+     r"polygons .*" + LOCKED),
+    ("export OUTPUT unwritable", "export_geopackage",
+     lambda e, w: export(e, unwritable() / "s4" / "p.gpkg"), LOCKED),
+    ("align OUTPUT unwritable", "align_time_series",
+     lambda e, w: align(e, unwritable() / "s4"), LOCKED),
+    ("evaluate OUTPUT unwritable", "evaluate",
+     lambda e, w: evaluate(e, unwritable() / "s4" / "scores.csv"), r"OUTPUT table .*" + LOCKED),
+    ("finetune OUTPUT unwritable", "finetune",
+     lambda e, w: finetune(e, unwritable() / "s4" / "m.pt"), LOCKED),
+    # an output naming an input
+    ("segment OUTPUT is an input image", "segment_time_series",
+     lambda e, w: segment(e, tifs(e.s2)[0]),
+     r"S2_\S+\.tif would overwrite the Sentinel-2 input .*choose another output file"),
+    ("segment OUTPUT_VECTOR is the OUTPUT", "segment_time_series",
+     lambda e, w: segment(e, w / "map.tif", OUTPUT_VECTOR=str(w / "map.tif")),
+     r"OUTPUT_VECTOR must be a GeoPackage file \(\.gpkg\), not \S+map\.tif"),
+    ("export OUTPUT is its INPUT", "export_geopackage",
+     lambda e, w: export(e, e.classes),
+     r"OUTPUT_VECTOR must be a GeoPackage file \(\.gpkg\), not \S+classes\.tif"),
+    ("finetune INIT_MODEL is OUTPUT", "finetune",
+     lambda e, w: finetune(e, e.pre, INIT_MODEL=str(e.pre)),
+     r"pre\.pt would overwrite the pretrained model \(init\)"),
+    ("finetune OUTPUT is the labels", "finetune",
+     lambda e, w: finetune(e, e.parcels.with_suffix(".pt"), LABELS=str(e.parcels),
+                           OUTPUT=str(e.parcels)),
+     r"(parcels\.gpkg would overwrite the labels|OUTPUT .*\.pt)"),
+    ("align OUTPUT is a file", "align_time_series", lambda e, w: align(e, e.ft),
+     r"ft\.pt is a file: give a folder"),
+    # data that does not fit
+    ("finetune bands missing vs INIT_MODEL", "finetune",
+     lambda e, w: finetune(e, w / "m.pt", SENTINEL2_FOLDER=str(e.s2_no_b11), INIT_MODEL=str(e.pre)),
+     r"pretrained model \(init\) .*pre\.pt was trained on S2 bands .*S2_no_B11.* lack \['B11'\]: "
+     r"give S2 layers with those bands"),
+    ("segment bands missing vs MODEL", "segment_time_series",
+     lambda e, w: segment(e, w / "m.tif", SENTINEL2_FOLDER=str(e.s2_no_b11)),
+     r"missing \['B11'\].*give S2 layers with those bands"),
+    ("pretrain S1 and S2 swapped", "pretrain",
+     lambda e, w: pretrain(e, w / "p.pt", SENTINEL1_FOLDER=str(e.s2), SENTINEL2_FOLDER=str(e.s1)),
+     r"was given as Sentinel-1 but its bands .*'B02'.* are Sentinel-2 optical bands: swap"),
+    ("align S1 and S2 swapped", "align_time_series",
+     lambda e, w: align(e, w / "a", SENTINEL1_FOLDER=str(e.s2), SENTINEL2_FOLDER=str(e.s1)),
+     r"Sentinel-2 optical bands: swap the Sentinel-1 and Sentinel-2"),
+    ("segment S1 given as S2", "segment_time_series",
+     lambda e, w: segment(e, w / "m.tif", SENTINEL2_FOLDER=str(e.s1)),
+     r"was given as Sentinel-2 but its bands \['VH', 'VV'\] are Sentinel-1 radar bands"),
+    ("finetune NaN-only S1", "finetune",
+     lambda e, w: finetune(e, w / "m.pt", SENTINEL2_FOLDER=None, SENTINEL1_FOLDER=str(e.s1_nan),
+                           MODALITY=1),
+     r"S1 layers .*S1_nan.* have no valid pixel .*NaN.*check the files and their nodata value"),
+    ("pretrain NaN-only S1", "pretrain",
+     lambda e, w: pretrain(e, w / "p.pt", SENTINEL1_FOLDER=str(e.s1_nan)),
+     r"S1 layers .*S1_nan.* have no valid pixel"),
+    ("finetune corrupt labels GeoPackage", "finetune",
+     lambda e, w: finetune(e, w / "m.pt", LABELS=str(e.corrupt)),
+     r"LABELS: .*corrupt\.gpkg cannot be read as a (polygon )?layer.*choose a"),
+    # numbers out of range: the range is in the message
+    ("finetune EPOCHS 0", "finetune", lambda e, w: finetune(e, w / "m.pt", EPOCHS=0),
+     r"EPOCHS \(.*\) must be a whole number >= 1, got 0"),
+    ("finetune CROP_SIZE 3", "finetune", lambda e, w: finetune(e, w / "m.pt", CROP_SIZE=3),
+     r"CROP_SIZE \(.*\) must be a whole number >= 8, got 3"),
+    ("finetune VAL_FRACTION 1.5", "finetune",
+     lambda e, w: finetune(e, w / "m.pt", VAL_FRACTION=1.5),
+     r"VAL_FRACTION \(.*\) must be a number from 0 to 0\.9, got 1\.5"),
+    ("finetune BATCH_SIZE 0", "finetune", lambda e, w: finetune(e, w / "m.pt", BATCH_SIZE=0),
+     r"BATCH_SIZE \(.*\) must be a whole number >= 1, got 0"),
+    ("finetune WIDTHS 0", "finetune", lambda e, w: finetune(e, w / "m.pt", WIDTHS="0"),
+     r"WIDTHS must be two or more positive integers"),
+    ("pretrain COMPOSITE_MONTHS 13", "pretrain",
+     lambda e, w: pretrain(e, w / "p.pt", COMPOSITE_MONTHS=13),
+     r"COMPOSITE_MONTHS \(.*\) must be a whole number from 0 to 12, got 13"),
+    ("segment TILE_SIZE 8", "segment_time_series",
+     lambda e, w: segment(e, w / "m.tif", TILE_SIZE=8),
+     r"TILE_SIZE \(.*\) must be a whole number >= 16, got 8"),
+    ("segment OVERLAP >= TILE_SIZE", "segment_time_series",
+     lambda e, w: segment(e, w / "m.tif", TILE_SIZE=32, OVERLAP=32),
+     r"OVERLAP.* must be smaller than .*TILE_SIZE.* \(32\), got 32"),
+    ("segment MIN_AREA -5", "segment_time_series",
+     lambda e, w: segment(e, w / "m.tif", MIN_AREA=-5),
+     r"MIN_AREA \(.*\) must be a number >= 0, got -5"),
+    ("align MAX_CLOUD_FRACTION 5", "align_time_series",
+     lambda e, w: align(e, w / "a", MAX_CLOUD_FRACTION=5),
+     r"MAX_CLOUD_FRACTION \(.*\) must be a number from 0 to 1, got 5"),
+    ("export MIN_AREA -5", "export_geopackage", lambda e, w: export(e, w / "p.gpkg", MIN_AREA=-5),
+     r"MIN_AREA \(.*\) must be a number >= 0, got -5"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, algorithm, build, expected", FAULTS, ids=[f[0] for f in FAULTS])
+def test_processing_refuses_with_a_clear_message_and_writes_nothing(
+    s4_processing, env, tmp_path, name, algorithm, build, expected
+):
+    from qgis.core import QgsProcessingException
+
+    work = tmp_path / "work"
+    work.mkdir()
+    params = {k: v for k, v in build(env, work).items() if v is not None}
+    before, temps = snapshot(env.base, tmp_path), temp_leftovers()
+    log = Log()
+    with pytest.raises(QgsProcessingException) as info:
+        run(algorithm, params, log)
+    message = str(info.value)
+    assert re.search(expected, message, re.S), message
+    assert "Traceback" not in message + log.text()
+    assert not re.search(r"\b(?:--device|--overlap|--[a-z]+-[a-z-]+)\b", message), message
+    assert snapshot(env.base, tmp_path) == before  # nothing written, nothing touched
+    assert temp_leftovers() == temps
+
+
+def test_unreadable_labels_file_is_named(s4_processing, env, tmp_path):
+    """chmod 000 labels: refused naming the file (root reads any file: skipped there)."""
+    from qgis.core import QgsProcessingException
+
+    if os.geteuid() == 0:
+        pytest.skip("root can read a chmod 000 file")
+    labels = tmp_path / "locked.gpkg"
+    shutil.copy(env.parcels, labels)
+    labels.chmod(0)
+    try:
+        with pytest.raises(QgsProcessingException, match=r"locked\.gpkg .*no permission"):
+            run("finetune", finetune(env, tmp_path / "m.pt", LABELS=str(labels)), Log())
+        assert not (tmp_path / "m.pt").exists()
+    finally:
+        labels.chmod(0o644)
+
+
+# (name, algorithm, parameters, the warning, the outputs expected) - the run goes on
+WARNINGS = [
+    ("finetune single class", "finetune",
+     lambda e, w: finetune(e, w / "m.pt", LABELS=str(e.one_class)),
+     r"hold a single class .*digitise polygons of at least one other class", ["m.pt"]),
+    ("segment a 1-date series", "segment_time_series",
+     lambda e, w: segment(e, w / "m.tif", SENTINEL2_FOLDER=None, SENTINEL2=tifs(e.s2)[:1]),
+     r"has 1 date\(s\).*fewer than 4 dates.*give 4 or more dates", ["m.tif", "m.qml"]),
+    ("align S1 covering 40 % of S2", "align_time_series",
+     lambda e, w: align(e, w / "a", SENTINEL1_FOLDER=str(e.s1_partial)),
+     r"S1 images .*S1_partial.* cover only \d+ % of the map's grid.*same area",
+     ["a/s1_aligned.tif", "a/s2_aligned.tif", "a/dates.csv"]),
+    ("finetune INIT_MODEL of other widths", "finetune",
+     lambda e, w: finetune(e, w / "m.pt", INIT_MODEL=str(e.pre), WIDTHS="16,32,64"), None,
+     ["m.pt"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name, algorithm, build, warning, outputs", WARNINGS, ids=[c[0] for c in WARNINGS]
+)
+def test_processing_warns_and_writes_only_its_outputs(
+    s4_processing, env, tmp_path, name, algorithm, build, warning, outputs
+):
+    work = tmp_path / "work"
+    work.mkdir()
+    params = {k: v for k, v in build(env, work).items() if v is not None}
+    before, temps = snapshot(env.base), temp_leftovers()
+    log = Log()
+    run(algorithm, params, log)
+    warnings = log.warnings()
+    if warning:
+        assert any(re.search(warning, w) for w in warnings), log.text()
+        assert len([w for w in warnings if re.search(warning, w)]) == 1  # once, not per frame
+    else:
+        assert not warnings, warnings
+    assert "Traceback" not in log.text()
+    assert sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file()) == sorted(
+        outputs
+    )
+    assert snapshot(env.base) == before
+    assert temp_leftovers() == temps
+    if name.endswith("other widths"):
+        from s4_core import api
+
+        assert tuple(api.model_info(work / "m.pt")["net_config"]["widths"]) == (8, 16)
+
+
+def test_qml_style_follows_the_umask(s4_processing, env, tmp_path):
+    """The .qml beside a class raster is created like the raster (umask), not mode 0600."""
+    old = os.umask(0o022)
+    try:
+        run("segment_time_series", segment(env, tmp_path / "map.tif"), Log())
+    finally:
+        os.umask(old)
+    tif, qml = (tmp_path / "map.tif").stat().st_mode, (tmp_path / "map.qml").stat().st_mode
+    assert oct(qml & 0o777) == oct(0o644)
+    assert oct(qml & 0o777) == oct(tif & 0o777)
+
+
+def _checked_raster(path: Path, classes: int) -> None:
+    import numpy as np
+    import rasterio
+
+    with rasterio.open(path) as ds:
+        values = ds.read(1)
+    assert values.shape == (32, 32)
+    assert set(np.unique(values)) <= set(range(classes)) | {255}
+
+
+def test_input_file_deleted_mid_run(s4_processing, env, tmp_path):
+    """An S2 image deleted once segmentation runs: it finishes from the already-open file (a
+    valid map) or fails naming the file; either way no traceback and no stray file."""
+    from qgis.core import QgsProcessingException
+
+    from s4_core import api
+
+    s2 = tmp_path / "S2"
+    shutil.copytree(env.s2, s2)
+    victim = Path(tifs(s2)[3])
+    out = tmp_path / "map.tif"
+    log = Log(on_progress=victim.unlink, at=1)
+    temps = temp_leftovers()
+    try:
+        run("segment_time_series", segment(env, out, SENTINEL2_FOLDER=str(s2)), log)
+    except QgsProcessingException as error:
+        assert victim.name in str(error), str(error)
+        assert "Traceback" not in str(error) + log.text()
+        assert not out.exists()
+    else:
+        _checked_raster(out, len(api.model_info(env.ft)["classes"]))
+    assert log.fired
+    assert "Traceback" not in log.text()
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert set(left) <= {"S2", "map.tif", "map.qml"}, left
+    assert temp_leftovers() == temps
+
+
+def test_new_files_in_an_input_folder_mid_run_are_ignored(s4_processing, env, tmp_path):
+    """Files added to SENTINEL2_FOLDER while a fine-tune runs neither break it nor join it:
+    the model is trained on the dates listed when it started; the new file is left as is."""
+    from s4_core import api
+
+    s2 = tmp_path / "S2"
+    shutil.copytree(env.s2, s2)
+    newcomer = s2 / "S2_L2A_20181231.tif"
+
+    def add_file():
+        shutil.copy(tifs(env.s2)[0], newcomer)
+
+    log = Log(on_progress=add_file, at=1)
+    result = run("finetune", finetune(env, tmp_path / "m.pt", SENTINEL2_FOLDER=str(s2)), log)
+    assert log.fired and newcomer.is_file()
+    assert result["OUTPUT"] == str(tmp_path / "m.pt")
+    info = api.model_info(tmp_path / "m.pt")
+    assert [c["name"] for c in info["classes"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["S2", "m.pt"]
