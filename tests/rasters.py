@@ -1,6 +1,11 @@
-"""Small GeoTIFF writer shared by the engine tests (synthetic per-date rasters)."""
+"""Small GeoTIFF writer shared by the engine tests (synthetic per-date rasters), and faulty
+copies of the demo scene's inputs for the fault matrices (tests/test_faults.py, tests/qgis)."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import rasterio
@@ -33,3 +38,66 @@ def write_tif(
         if tags:
             ds.update_tags(**tags)
     return path
+
+
+def rewrite_series(src_dir: Path, dst_dir: Path, change: Callable) -> Path:
+    """Copies of the GeoTIFFs of ``src_dir`` with ``change(data, descriptions)`` applied (it
+    returns the new data and band names); dates (tags, names) kept."""
+    dst_dir.mkdir(parents=True)
+    for path in sorted(src_dir.glob("*.tif")):
+        with rasterio.open(path) as src:
+            profile, tags = src.profile, src.tags()
+            data, names = change(src.read(), list(src.descriptions))
+        profile.update(count=data.shape[0])
+        with rasterio.open(dst_dir / path.name, "w", **profile) as dst:
+            dst.write(data)
+            dst.update_tags(**tags)
+            for i, name in enumerate(names):
+                dst.set_band_description(i + 1, name)
+    return dst_dir
+
+
+def crop_series(src_dir: Path, dst_dir: Path, fraction: float) -> Path:
+    """Copies keeping the left ``fraction`` of the columns (a footprint of that share)."""
+    from rasterio.windows import Window
+
+    dst_dir.mkdir(parents=True)
+    for path in sorted(src_dir.glob("*.tif")):
+        with rasterio.open(path) as src:
+            width = max(1, int(src.width * fraction))
+            window = Window(0, 0, width, src.height)
+            profile, tags = src.profile, src.tags()
+            data, names = src.read(window=window), src.descriptions
+            profile.update(width=width, transform=src.window_transform(window))
+        with rasterio.open(dst_dir / path.name, "w", **profile) as dst:
+            dst.write(data)
+            dst.update_tags(**tags)
+            for i, name in enumerate(names):
+                dst.set_band_description(i + 1, name)
+    return dst_dir
+
+
+def faulty_inputs(e, folder: Path) -> None:
+    """Faulty copies of a demo scene's inputs, set on the namespace ``e`` (which has ``s1``,
+    ``s2``, ``parcels``, ``field``): ``s2_no_b11`` (S2 without band B11), ``s1_nan`` (every S1
+    value NaN), ``s1_partial`` (S1 covering the left 40 % of the S2 grid), ``one_class`` (the
+    polygons of one class), ``corrupt`` (a GeoPackage with a valid header and random bytes)."""
+    import fiona
+
+    def drop_b11(values, names):
+        keep = [i for i, n in enumerate(names) if n != "B11"]
+        return values[keep], [names[i] for i in keep]
+
+    e.s2_no_b11 = rewrite_series(e.s2, folder / "S2_no_B11", drop_b11)
+    e.s1_nan = rewrite_series(
+        e.s1, folder / "S1_nan", lambda v, n: (np.full_like(v, np.nan, dtype="float32"), n)
+    )
+    e.s1_partial = crop_series(e.s1, folder / "S1_partial", 0.4)
+    e.one_class = folder / "one_class.gpkg"
+    with fiona.open(e.parcels) as src:
+        features = list(src)
+        first = features[0]["properties"][e.field]
+        with fiona.open(e.one_class, "w", **src.meta) as dst:
+            dst.writerecords(f for f in features if f["properties"][e.field] == first)
+    e.corrupt = folder / "corrupt.gpkg"
+    e.corrupt.write_bytes(b"SQLite format 3\0" + os.urandom(4096))

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 from typing import Callable, Dict, List, Tuple
 
 import pytest
+from rasters import faulty_inputs
 
 from s4_core import api
 from s4_core.checkpoint import load_checkpoint, save_checkpoint
@@ -64,6 +65,7 @@ def env(tiny_demo, tmp_path_factory) -> SimpleNamespace:
     save_checkpoint(e.best, ckpt)
     e.aligned = base / "aligned"
     api.align(str(e.s1), str(e.s2), e.aligned)
+    faulty_inputs(e, base / "derived")
     return e
 
 
@@ -191,6 +193,25 @@ CASES: List[Case] = [
     ("pretrain resume: epochs not beyond it",
      lambda e, w: pretrain(e, w, "--resume", str(e.pre), "--epochs", "1"),
      r"--epochs must be more than the 1 epochs the resumed checkpoint .*pre\.pt"),
+    ("finetune init lacks bands of the checkpoint",
+     lambda e, w: finetune(e, w, "--init", str(e.pre), "--s2", str(e.s2_no_b11)),
+     r"pretrained model \(init\) .*pre\.pt was trained on S2 bands .*S2_no_B11.* lack "
+     r"\['B11'\]: give S2 layers with those bands, or fine-tune without the pretrained model"),
+    ("segment bands missing vs the model",
+     lambda e, w: ["segment", "--model", str(e.ft), "--s2", str(e.s2_no_b11), "--out",
+                   str(w / "m.tif"), "--quiet"],
+     r"missing \['B11'\]\): give S2 layers with those bands"),
+    ("finetune NaN-only S1",
+     lambda e, w: ["finetune", "--s1", str(e.s1_nan), "--modality", "s1", "--labels",
+                   str(e.parcels), "--class-field", e.field, "--out", str(w / "m.pt"), *TINY],
+     r"S1 layers .*S1_nan.* have no valid pixel in some band \(VV, VH\): every value is NaN, "
+     r"nodata or masked as cloud; check the files"),
+    ("pretrain NaN-only S1",
+     lambda e, w: ["pretrain", "--s1", str(e.s1_nan), "--s2", str(e.s2), "--out",
+                   str(w / "p.pt"), "--steps-per-epoch", "1", *TINY],
+     r"S1 layers .*S1_nan.* have no valid pixel"),
+    ("finetune corrupt labels GeoPackage", lambda e, w: finetune(e, w, "--labels", str(e.corrupt)),
+     r"cannot read label polygons from .*corrupt\.gpkg: .*Give a polygon layer OGR can read"),
     ("finetune resume: no epoch beats it",
      lambda e, w: finetune(e, w, "--head", "unet", "--val-fraction", "0", "--resume",
                            str(e.best), "--epochs", "2"),
@@ -462,3 +483,71 @@ def test_full_disk_is_a_clear_error_and_leaves_nothing(env, full_disk, capsys, c
     assert re.search(expected, err), err
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
     assert snapshot(env.base) == before
+
+
+# (name, argv builder, the warning, the files the run writes in its work folder)
+WARNINGS = [
+    ("finetune single class",
+     lambda e, w: finetune(e, w, "--labels", str(e.one_class)),
+     r"s4 finetune: warning: the labels .*one_class\.gpkg hold a single class .*digitise "
+     r"polygons of at least one other class", ["model.pt"]),
+    ("segment 1-date series",
+     lambda e, w: ["segment", "--model", str(e.ft), "--s2", str(first_image(e.s2)), "--out",
+                   str(w / "m.tif"), "--quiet"],
+     r"s4 segment: warning: the S2 series .*\.tif has 1 date\(s\).*give 4 or more dates",
+     ["m.tif"]),
+    ("align S1 covering 36 % of S2",
+     lambda e, w: ["align", "--s1", str(e.s1_partial), "--s2", str(e.s2), "--out", str(w / "a"),
+                   "--quiet"],
+     r"s4 align: warning: the S1 images .*S1_partial.* cover only 36 % of the map's grid",
+     ["a/dates.csv", "a/s1_aligned.tif", "a/s2_aligned.tif"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, build, expected, outputs", WARNINGS, ids=[c[0] for c in WARNINGS])
+def test_cli_warns_once_in_its_own_words_and_goes_on(
+    env, tmp_path, capsys, name, build, expected, outputs
+):
+    before = snapshot(env.base)
+    code = main(build(env, tmp_path))
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert len(re.findall(expected, err)) == 1, err
+    assert "Warning:" not in err and ".py:" not in err  # not Python's warning format
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == (
+        sorted(outputs)
+    )
+    assert snapshot(env.base) == before
+
+
+def test_cli_input_file_deleted_mid_run(env, tmp_path, capsys):
+    """An S2 image deleted while ``s4 segment`` runs: a valid map from the open file, or an
+    error naming the file; no traceback, nothing but the output."""
+    s2 = tmp_path / "S2"
+    shutil.copytree(env.s2, s2)
+    victim = sorted(s2.glob("*.tif"))[3]
+    out = tmp_path / "map.tif"
+
+    import s4_core.commands.common as common
+
+    original = common.TqdmProgress.__call__
+
+    def deleting(self, fraction, message, metrics=None):
+        if fraction > 0 and victim.exists():
+            victim.unlink()
+        return original(self, fraction, message, metrics)
+
+    common.TqdmProgress.__call__ = deleting
+    try:
+        code = main(["segment", "--model", str(env.ft), "--s2", str(s2), "--out", str(out)])
+    finally:
+        common.TqdmProgress.__call__ = original
+    err = capsys.readouterr().err
+    assert not victim.exists()
+    assert "Traceback" not in err
+    if code == 0:
+        with __import__("rasterio").open(out) as ds:
+            assert ds.read(1).shape == (32, 32)
+    else:
+        assert victim.name in err and not out.exists()
+    assert set(p.name for p in tmp_path.iterdir()) <= {"S2", "map.tif"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import warnings
 
 from ..settings import ALIGN
@@ -97,10 +98,9 @@ def run(args: argparse.Namespace) -> int:
             bounds=args.bounds,
             max_gap_days=args.max_gap_days,
         )
-    messages = [str(w.message) for w in caught]
-    if not args.json:
-        for m in messages:
-            print(f"warning: {m}")
+    messages = list(dict.fromkeys(str(w.message) for w in caught))
+    for m in messages:  # on stderr, as the other commands' warnings (stdout stays JSON)
+        print(f"s4 align: warning: {m}", file=sys.stderr)
     with TqdmProgress("align", disable=args.quiet) as bar:
         paths = write_aligned(scene, args.out, progress=bar, block=args.block)
     summary = alignment_summary(scene, paths["dates_csv"])

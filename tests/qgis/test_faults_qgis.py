@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from typing import Callable, Dict, List, Tuple
 
 import pytest
+from rasters import faulty_inputs
 
 pytestmark = pytest.mark.qgis
 
@@ -32,52 +33,9 @@ def tifs(folder: Path) -> List[str]:
     return [str(p) for p in sorted(Path(folder).glob("*.tif"))]
 
 
-def _rewrite(src_dir: Path, dst_dir: Path, change: Callable) -> Path:
-    """Copies of the GeoTIFFs of ``src_dir`` with ``change(data, descriptions)`` applied (it
-    returns the new data and band names); dates (tags, names) kept."""
-    import rasterio
-
-    dst_dir.mkdir(parents=True)
-    for path in sorted(src_dir.glob("*.tif")):
-        with rasterio.open(path) as src:
-            profile, tags = src.profile, src.tags()
-            data, names = change(src.read(), list(src.descriptions))
-        profile.update(count=data.shape[0])
-        with rasterio.open(dst_dir / path.name, "w", **profile) as dst:
-            dst.write(data)
-            dst.update_tags(**tags)
-            for i, name in enumerate(names):
-                dst.set_band_description(i + 1, name)
-    return dst_dir
-
-
-def _crop_left(src_dir: Path, dst_dir: Path, fraction: float) -> Path:
-    """Copies keeping the left ``fraction`` of the columns (a footprint of that share)."""
-    import rasterio
-    from rasterio.windows import Window
-
-    dst_dir.mkdir(parents=True)
-    for path in sorted(src_dir.glob("*.tif")):
-        with rasterio.open(path) as src:
-            width = max(1, int(src.width * fraction))
-            window = Window(0, 0, width, src.height)
-            profile, tags = src.profile, src.tags()
-            data, names = src.read(window=window), src.descriptions
-            profile.update(width=width, transform=src.window_transform(window))
-        with rasterio.open(dst_dir / path.name, "w", **profile) as dst:
-            dst.write(data)
-            dst.update_tags(**tags)
-            for i, name in enumerate(names):
-                dst.set_band_description(i + 1, name)
-    return dst_dir
-
-
 @pytest.fixture(scope="module")
 def env(tiny_demo, tmp_path_factory) -> SimpleNamespace:
     """A private copy of the demo scene, models and derived faulty inputs."""
-    import fiona
-    import numpy as np
-
     from s4_core import api
 
     base = tmp_path_factory.mktemp("qgis_faults")
@@ -85,7 +43,7 @@ def env(tiny_demo, tmp_path_factory) -> SimpleNamespace:
     shutil.copytree(tiny_demo.root, data)
     e = SimpleNamespace(base=base, data=data, s1=data / "S1", s2=data / "S2", field="crop_name")
     e.parcels = data / "labels" / "parcels.gpkg"
-    models, derived = base / "models", base / "derived"
+    models = base / "models"
     e.pre = models / "pre.pt"  # widths 8-16 (not the default 16-32-64)
     api.pretrain(str(e.s1), str(e.s2), e.pre, epochs=1, steps_per_epoch=1, **SMALL)
     e.ft = models / "ft.pt"
@@ -93,23 +51,7 @@ def env(tiny_demo, tmp_path_factory) -> SimpleNamespace:
     e.classes = models / "classes.tif"
     api.segment(e.ft, e.classes, s2=str(e.s2), device="cpu")
 
-    def drop_b11(values, names):
-        keep = [i for i, n in enumerate(names) if n != "B11"]
-        return values[keep], [names[i] for i in keep]
-
-    e.s2_no_b11 = _rewrite(e.s2, derived / "S2_no_B11", drop_b11)
-    e.s1_nan = _rewrite(
-        e.s1, derived / "S1_nan", lambda v, n: (np.full_like(v, np.nan, dtype="float32"), n)
-    )
-    e.s1_partial = _crop_left(e.s1, derived / "S1_partial", 0.4)
-    e.one_class = derived / "one_class.gpkg"
-    with fiona.open(e.parcels) as src:
-        features = list(src)
-        first = features[0]["properties"][e.field]
-        with fiona.open(e.one_class, "w", **src.meta) as dst:
-            dst.writerecords(f for f in features if f["properties"][e.field] == first)
-    e.corrupt = derived / "corrupt.gpkg"
-    e.corrupt.write_bytes(b"SQLite format 3\0" + os.urandom(4096))
+    faulty_inputs(e, base / "derived")
     return e
 
 
