@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import site
 import sqlite3
 import sys
@@ -176,7 +177,21 @@ FAULTS = [
         lambda d, m, w: [*(f"SENTINEL2={p}" for p in _tifs(d / "S2")),
                          f"LABELS={d / 'labels' / 'parcels.gpkg'}", "CLASS_FIELD=crop_name",
                          "EPOCHS=0", f"OUTPUT={w / 'f.pt'}", "DEVICE=1"],
-        r"Incorrect parameter value for EPOCHS",
+        r"EPOCHS \(.*\) must be a whole number >= 1, got 0",
+    ),
+    (
+        "evaluate into an unwritable folder",
+        "evaluate",
+        lambda d, m, w: [f"INPUT={_tifs(d / 'S2')[0]}", f"REFERENCE={d / 'labels' / 'parcels.gpkg'}",
+                         "CLASS_FIELD=crop_name", f"OUTPUT={_unwritable() / 's4' / 'scores.csv'}"],
+        r"OUTPUT table \S+scores\.csv cannot be written: the folder /sys\S* is not writable",
+    ),
+    (
+        "export into an unwritable folder",
+        "export_geopackage",
+        lambda d, m, w: [f"INPUT={_tifs(d / 'S2')[0]}",
+                         f"OUTPUT_VECTOR={_unwritable() / 's4' / 'p.gpkg'}"],
+        r"cannot be written: the folder /sys\S* is not writable",
     ),
 ]  # fmt: skip
 
@@ -212,3 +227,24 @@ def test_qgis_process_fault_matrix(
     assert re.search(expected, text), text
     assert "Traceback" not in text
     assert snapshot() == before
+
+
+def test_qgis_process_shows_engine_warnings_and_adds_no_python_noise(
+    installed, tiny_demo, demo_model, tmp_path
+):
+    """A 1-date series: the run succeeds and says why the map will be poor (once); the only
+    Python warning in the output is QGIS 3.22's own ``setapi()`` one (printed by
+    libqgispython before any plugin loads)."""
+    s2 = _tifs(tiny_demo.s2_dir)[0]
+    out = tmp_path / "one_date.tif"
+    done = helpers.run_qgis_process(
+        installed, "run", "s4:segment_time_series", "--", f"SENTINEL2={s2}",
+        f"MODEL={demo_model}", "DEVICE=1", f"OUTPUT={out}",
+    )  # fmt: skip
+    text = done.stdout + done.stderr
+    assert done.returncode == 0, text
+    assert len(re.findall(r"Warning: the S2 series \S+ has 1 date\(s\)", text)) == 1, text
+    assert "Traceback" not in text
+    noise = [line for line in text.splitlines() if re.search(r"\w+Warning\b", line)]
+    assert all("<string>:1: DeprecationWarning: setapi() is deprecated" in n for n in noise), noise
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one_date.qml", "one_date.tif"]
