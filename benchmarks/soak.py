@@ -208,11 +208,53 @@ def summary(records: List[Dict]) -> str:
     )
 
 
+def fd_targets() -> Dict[str, int]:
+    """Open descriptors by what they point at (file name, pipe, socket ...)."""
+    out: Dict[str, int] = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        name = target.rsplit("/", 1)[-1] if target.startswith("/") else target.split(":")[0]
+        out[name] = out.get(name, 0) + 1
+    return out
+
+
+def settle(seconds: float, print_fn: Callable[[str], None] = print) -> None:
+    """Run Qt's event loop for ``seconds`` (QGIS closes pooled OGR connections idle for ~60 s
+    from a timer: without an event loop, e.g. between processing.run calls in a script, each
+    vector layer read leaves one descriptor open until then), then collect garbage and return
+    freed heap to the system; print descriptors and RSS before and after."""
+    import ctypes
+    import gc
+
+    from qgis.PyQt.QtCore import QEventLoop, QTimer
+
+    before_fds, before_rss = open_fds(), rss_mb()
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    print_fn(
+        f"after a {seconds:.0f} s event loop, gc and malloc_trim: open fds {before_fds} -> "
+        f"{open_fds()}, RSS {before_rss:.0f} -> {rss_mb():.0f} MB; fds by target: "
+        + ", ".join(f"{k} x{v}" for k, v in sorted(fd_targets().items()))
+    )
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument(
+        "--settle", type=float, default=65.0, help="seconds of event loop after the runs"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     work = args.keep or Path(tempfile.mkdtemp(prefix="s4_soak_"))
@@ -220,6 +262,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         records = soak(args.runs, args.seed, work, lambda s: print(s, flush=True))
         print(summary(records))
+        settle(args.settle)
         for r in records:
             if r["result"].startswith("error") or r["leftovers"]:
                 print(f"run {r['run']}: {r['result']}; left {r['leftovers']}")
