@@ -107,6 +107,7 @@ class ClassProfiles(S4Algorithm):
                 s1=self.sources(s1),
                 out_csv=out,
                 out_figure=figure,
+                feedback=feedback,
                 progress=progress,
                 cancel=cancel,
                 **self.setting_values(parameters, context, PROFILES),

@@ -117,6 +117,7 @@ class SuggestLabels(S4Algorithm):
             labels=self._labels_path,
             bounds=bounds,
             bounds_crs=bounds_crs,
+            feedback=feedback,
             progress=progress,
             cancel=cancel,
             log=log,
