@@ -44,7 +44,7 @@ class AlignTimeSeries(S4Algorithm):
         self.addOutput(QgsProcessingOutputFile("DATES_CSV", tr("Date table (CSV)")))
         self.addOutput(QgsProcessingOutputNumber("FRAMES", tr("Aligned dates")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback):
         s1, s2 = self.both_series(
             parameters,
             context,

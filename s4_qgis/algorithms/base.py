@@ -147,6 +147,13 @@ def report_warnings(caught, feedback) -> None:
             feedback.pushDebugInfo(f"{item.category.__name__}: {text}")
 
 
+class Failure:
+    """A failed run's message (no traceback attached)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
 class S4Algorithm(QgsProcessingAlgorithm):
     """Base class: names, group, icon, help, engine loading and feedback adapters."""
 
@@ -384,11 +391,39 @@ class S4Algorithm(QgsProcessingAlgorithm):
             )
         return ok, message
 
+    # running ----------------------------------------------------------------------------------
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        """Runs ``process`` (what each algorithm implements).
+
+        QGIS 3.22 never frees an exception raised out of processAlgorithm (its sip error
+        handler fetches it without releasing it), and so keeps its traceback: the engine's
+        frames (scene, model, arrays) and, through the frames' callers, the Processing context
+        with the layers it opened from file paths (open files). Each failed or cancelled run
+        in one QGIS process kept all that. So a failure is raised again from here as a new
+        exception with no engine frames, after the context's temporary layers are released.
+        """
+        failure = self._process_or_message(parameters, context, feedback)
+        if isinstance(failure, Failure):
+            context.temporaryLayerStore().removeAllMapLayers()
+            del parameters, context, feedback
+            raise QgsProcessingException(failure.message)
+        return failure
+
+    def _process_or_message(self, parameters, context, feedback):
+        try:
+            return self.process(parameters, context, feedback)
+        except QgsProcessingException as error:
+            return Failure(str(error))
+
+    def process(self, parameters, context, feedback) -> Dict[str, Any]:
+        """Override: the algorithm's work (``processAlgorithm`` of QGIS)."""
+        raise NotImplementedError
+
     # main-thread preparation --------------------------------------------------------------
     def prepareAlgorithm(self, parameters, context, feedback) -> bool:  # noqa: N802
         """Runs in the main thread: layer objects are read here (see ``prepare_inputs``).
 
-        Errors are kept and raised by ``processAlgorithm`` (``check_prepared``), so that callers
+        Errors are kept and raised by ``process`` (``check_prepared``), so that callers
         get the message in the exception (``processing.run``) and not a generic failure.
         """
         self._prepare_error: Optional[str] = None

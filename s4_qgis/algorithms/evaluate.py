@@ -165,7 +165,7 @@ class Evaluate(S4Algorithm):
         path = dest.split("|", 1)[0]
         return path if path and "://" not in path and not path.startswith("memory:") else ""
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback):
         self.check_prepared()
         try:
             layer = self.parameterAsRasterLayer(parameters, "INPUT", context)

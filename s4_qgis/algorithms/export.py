@@ -40,7 +40,7 @@ class ExportGeopackage(S4Algorithm):
         )
         self.addOutput(QgsProcessingOutputNumber("N_POLYGONS", tr("Polygons written")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback):
         layer = self.parameterAsRasterLayer(parameters, INPUT, context)
         if layer is None:
             raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))

@@ -99,7 +99,7 @@ class FetchTimeSeries(S4Algorithm):
         text = (text or "").strip()
         return None if text.lower() == "none" else text
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback):
         from ..dependencies import engine_missing_message, missing_engine_modules
 
         if set(missing_engine_modules()) & {"numpy", "rasterio", "fiona"}:

@@ -128,7 +128,7 @@ class Finetune(S4Algorithm):
         self._labels_name = labels.name()
         self._class_field = class_field
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback):
         self.check_prepared()
         try:
             return self._process(parameters, context, feedback)

@@ -63,7 +63,7 @@ class Pretrain(S4Algorithm):
         )
         self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", tr("Loss of the last epoch")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback):
         settings = self.setting_values(parameters, context, PRETRAIN)
         objective, sensor = settings["objective"], settings["ssl_modality"]
         if objective in ("mae", "dino"):  # one sensor: the other series is not read

@@ -82,7 +82,7 @@ class ClassProfiles(S4Algorithm):
             raise QgsProcessingException(tr("LABELS: {error}").format(error=error)) from None
         self._class_field = class_field
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback):
         self.check_prepared()
         try:
             s2 = self.series_files(parameters, "SENTINEL2", context)

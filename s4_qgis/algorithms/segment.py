@@ -80,7 +80,7 @@ class SegmentTimeSeries(S4Algorithm):
         )
         self.addParameter(vector)
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback):
         s2 = self.series_files(parameters, SENTINEL2, context)
         s1 = self.series_files(parameters, SENTINEL1, context)
         if not s2 and not s1:

@@ -75,7 +75,7 @@ class SuggestLabels(S4Algorithm):
         except OSError as error:
             raise QgsProcessingException(tr("LABELS: {error}").format(error=error)) from None
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback):
         self.check_prepared()
         try:
             return self._process(parameters, context, feedback)
