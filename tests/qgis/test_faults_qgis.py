@@ -426,3 +426,25 @@ def test_new_files_in_an_input_folder_mid_run_are_ignored(s4_processing, env, tm
     info = api.model_info(tmp_path / "m.pt")
     assert [c["name"] for c in info["classes"]]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["S2", "m.pt"]
+
+
+def test_failed_run_releases_the_layers_it_opened(s4_processing, env, tmp_path):
+    """QGIS 3.22 keeps every exception raised out of processAlgorithm, and its traceback with
+    the caller's context: a failed run must leave no layer (open file) in any context."""
+    import gc
+
+    from qgis.core import QgsProcessingContext, QgsProcessingException
+
+    params = finetune(env, tmp_path / "m.pt", SENTINEL2_FOLDER=None, MODALITY=1)
+    params["SENTINEL1_FOLDER"] = str(env.s1_nan)  # fails in the engine, after LABELS was read
+    params = {k: v for k, v in params.items() if v is not None}
+    with pytest.raises(QgsProcessingException, match="no valid pixel"):
+        run("finetune", params, Log())
+    gc.collect()
+    held = [
+        layer.source()
+        for obj in gc.get_objects()
+        if isinstance(obj, QgsProcessingContext)
+        for layer in obj.temporaryLayerStore().mapLayers().values()
+    ]
+    assert held == []
