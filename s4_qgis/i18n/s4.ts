@@ -74,7 +74,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="63"/>
+        <location filename="../algorithms/base.py" line="65"/>
         <source>Prepare data</source>
         <translation type="unfinished"></translation>
     </message>
@@ -84,12 +84,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="65"/>
+        <location filename="../algorithms/base.py" line="67"/>
         <source>Map</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="66"/>
+        <location filename="../algorithms/base.py" line="68"/>
         <source>Evaluate</source>
         <translation type="unfinished"></translation>
     </message>
@@ -114,7 +114,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="233"/>
+        <location filename="../algorithms/base.py" line="281"/>
         <source>{0}: or a folder of per-date GeoTIFFs</source>
         <translation type="unfinished"></translation>
     </message>
@@ -129,27 +129,27 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="254"/>
+        <location filename="../algorithms/base.py" line="302"/>
         <source>WIDTHS must be two or more positive integers such as 32,64,128, not {text!r}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="272"/>
+        <location filename="../algorithms/base.py" line="320"/>
         <source>{name}_FOLDER: {folder} is not a folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="281"/>
+        <location filename="../algorithms/base.py" line="329"/>
         <source>{name}_FOLDER: {folder} holds no GeoTIFF (.tif): choose the folder with one file per date (e.g. the S1/ or S2/ folder written by the download step)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="312"/>
+        <location filename="../algorithms/base.py" line="360"/>
         <source>{name} must be a number, not {value!r}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="80"/>
+        <location filename="../algorithms/evaluate.py" line="81"/>
         <source>Evaluate segmentation</source>
         <translation type="unfinished"></translation>
     </message>
@@ -159,42 +159,42 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="97"/>
+        <location filename="../algorithms/evaluate.py" line="98"/>
         <source>Reference (polygons or class raster)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="104"/>
+        <location filename="../algorithms/evaluate.py" line="105"/>
         <source>Class field of the reference polygons</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="128"/>
+        <location filename="../algorithms/evaluate.py" line="129"/>
         <source>Overall accuracy</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="129"/>
+        <location filename="../algorithms/evaluate.py" line="130"/>
         <source>Mean IoU</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="135"/>
+        <location filename="../algorithms/evaluate.py" line="136"/>
         <source>REFERENCE: choose reference polygons or a class raster</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="141"/>
+        <location filename="../algorithms/evaluate.py" line="142"/>
         <source>CLASS_FIELD: REFERENCE &apos;{0}&apos; is a vector layer: choose the field that holds its class names</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="150"/>
+        <location filename="../algorithms/evaluate.py" line="151"/>
         <source>REFERENCE: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="155"/>
+        <location filename="../algorithms/evaluate.py" line="156"/>
         <source>REFERENCE must be a vector or a raster layer</source>
         <translation type="unfinished"></translation>
     </message>
@@ -204,7 +204,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="181"/>
+        <location filename="../algorithms/evaluate.py" line="202"/>
         <source>OUTPUT: the table could not be created</source>
         <translation type="unfinished"></translation>
     </message>
@@ -494,7 +494,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="107"/>
+        <location filename="../algorithms/finetune.py" line="118"/>
         <source>LABELS: layer &apos;{0}&apos; has no polygons: digitise a few polygons of each class first</source>
         <translation type="unfinished"></translation>
     </message>
@@ -504,17 +504,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="135"/>
+        <location filename="../algorithms/finetune.py" line="146"/>
         <source>Inference modality is {0} but no {1} layers were given: add them to {name} or change MODALITY</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="141"/>
+        <location filename="../algorithms/finetune.py" line="152"/>
         <source>INIT_MODEL: checkpoint file not found: {init}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="33"/>
+        <location filename="../algorithms/pretrain.py" line="34"/>
         <source>S4 pretrain (self-supervised, S1 + S2)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -529,17 +529,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="58"/>
+        <location filename="../algorithms/pretrain.py" line="59"/>
         <source>Pretrained checkpoint</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="63"/>
+        <location filename="../algorithms/pretrain.py" line="64"/>
         <source>Loss of the last epoch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="80"/>
+        <location filename="../algorithms/pretrain.py" line="81"/>
         <source>Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1190,17 +1190,17 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../styling.py" line="191"/>
+        <location filename="../styling.py" line="193"/>
         <source>could not store the style in {0}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../styling.py" line="200"/>
+        <location filename="../styling.py" line="202"/>
         <source>could not open the class raster {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../styling.py" line="208"/>
+        <location filename="../styling.py" line="210"/>
         <source>could not open the polygons {path}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1210,22 +1210,22 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="82"/>
+        <location filename="../algorithms/evaluate.py" line="83"/>
         <source>Compares an S4 class raster with reference data: overall accuracy (OA), mean intersection over union (mIoU), IoU per class and the confusion matrix.&lt;br&gt;&lt;br&gt;&lt;b&gt;Class raster&lt;/b&gt;: output of &apos;S4 segment time series&apos;.&lt;br&gt;&lt;b&gt;Reference&lt;/b&gt;: polygons with a class-name field (give &lt;b&gt;Class field&lt;/b&gt;) or a class raster; classes are matched by name.&lt;br&gt;&lt;br&gt;Outputs: OA and mIoU, and a table with one row per reference class: class_name, iou, support (reference pixels), then the confusion-matrix counts, one column per predicted class (pred_&amp;lt;class&amp;gt;); the confusion matrix as a figure (PNG or SVG; optional) and an HTML report (scores, per-class IoU, the matrix with its figure) that QGIS shows in the results viewer.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="117"/>
+        <location filename="../algorithms/evaluate.py" line="118"/>
         <source>Confusion matrix figure (PNG or SVG)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="123"/>
+        <location filename="../algorithms/evaluate.py" line="124"/>
         <source>Evaluation report (HTML)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="205"/>
+        <location filename="../algorithms/evaluate.py" line="238"/>
         <source>OUTPUT_FIGURE must be a .png, .svg or .pdf file, not {0}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1490,12 +1490,12 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="35"/>
+        <location filename="../algorithms/pretrain.py" line="36"/>
         <source>Pretrains an S4 model WITHOUT labels on a Sentinel-1 and a Sentinel-2 time series of the same area (Shenoy et al., Remote Sensing 2024): a 3D U-Net learns that radar and optical pixels at the same place and time belong together (pixel-wise space-time contrastive loss) and to reconstruct one modality from the other.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files); they are aligned in space (onto the Sentinel-2 grid) and time automatically.&lt;br&gt;&lt;b&gt;Epochs, crop size, batch size&lt;/b&gt;: training length and the size of the random crops; small crops and batches need less memory.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: makes runs repeatable.&lt;br&gt;&lt;b&gt;Objective&lt;/b&gt;: S4 (default, both sensors), MAE or DINO on one sensor (only that series is needed: &lt;i&gt;Sensor for MAE / DINO&lt;/i&gt;), or a joint S1 + S2 masked autoencoder; every objective trains the same network, so fine-tuning and mapping work the same way. Masking (share, patch size in pixels and frames, mode) is in the advanced parameters.&lt;br&gt;&lt;br&gt;Output: a pretrained checkpoint (.pt) to start &apos;S4 fine-tune on labelled polygons&apos; from. Progress and the loss per epoch are logged; Cancel stops cleanly.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="72"/>
+        <location filename="../algorithms/pretrain.py" line="73"/>
         <source>{objective} pretraining on {sensor} needs {sensor} layers: give them (SENTINEL{n} or SENTINEL{n}_FOLDER) or choose the other sensor (SSL_MODALITY)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1587,6 +1587,61 @@ bands: {1}</source>
     <message>
         <location filename="../../s4_core/settings.py" line="306"/>
         <source>DINO: views per crop</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="145"/>
+        <source>Warning: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="379"/>
+        <source>{name} ({label}) must be {rule}, got {value}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="384"/>
+        <source>{name}: {path} cannot be read as a layer (not a file QGIS can open, damaged, or no permission to read it): choose another file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="388"/>
+        <source>{name}: {path} does not exist</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="389"/>
+        <source>{name} ({label}): {value!r} is not a valid value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="207"/>
+        <source>OUTPUT: could not write the table {dest}: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="207"/>
+        <source>unknown error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="214"/>
+        <source>OUTPUT: the table {dest} was not written: choose a writable folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="104"/>
+        <source>LABELS: {path} cannot be read as a polygon layer (not a file QGIS can open, damaged, or not readable: {access}): choose a GeoPackage, shapefile or GeoJSON with labelled polygons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="104"/>
+        <source>readable</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="104"/>
+        <source>no permission</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

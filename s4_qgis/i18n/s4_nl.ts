@@ -74,7 +74,7 @@
         <translation>cuda (NVIDIA-GPU)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="63"/>
+        <location filename="../algorithms/base.py" line="65"/>
         <source>Prepare data</source>
         <translation>Gegevens voorbereiden</translation>
     </message>
@@ -84,12 +84,12 @@
         <translation>Trainen</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="65"/>
+        <location filename="../algorithms/base.py" line="67"/>
         <source>Map</source>
         <translation>Karteren</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="66"/>
+        <location filename="../algorithms/base.py" line="68"/>
         <source>Evaluate</source>
         <translation>Evalueren</translation>
     </message>
@@ -114,7 +114,7 @@
         <translation>Willekeurige seed</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="233"/>
+        <location filename="../algorithms/base.py" line="281"/>
         <source>{0}: or a folder of per-date GeoTIFFs</source>
         <translation>{0}: of een map met GeoTIFF's per datum</translation>
     </message>
@@ -129,27 +129,27 @@
         <translation>Netwerkbreedtes (kommagescheiden; standaard 16,32,64; referentie 32,64,128)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="254"/>
+        <location filename="../algorithms/base.py" line="302"/>
         <source>WIDTHS must be two or more positive integers such as 32,64,128, not {text!r}</source>
         <translation>WIDTHS moet uit twee of meer positieve gehele getallen bestaan, zoals 32,64,128, niet {text!r}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="272"/>
+        <location filename="../algorithms/base.py" line="320"/>
         <source>{name}_FOLDER: {folder} is not a folder</source>
         <translation>{name}_FOLDER: {folder} is geen map</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="281"/>
+        <location filename="../algorithms/base.py" line="329"/>
         <source>{name}_FOLDER: {folder} holds no GeoTIFF (.tif): choose the folder with one file per date (e.g. the S1/ or S2/ folder written by the download step)</source>
         <translation>{name}_FOLDER: {folder} bevat geen GeoTIFF (.tif): kies de map met één bestand per datum (bv. de map S1/ of S2/ geschreven door de downloadstap)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="312"/>
+        <location filename="../algorithms/base.py" line="360"/>
         <source>{name} must be a number, not {value!r}</source>
         <translation>{name} moet een getal zijn, niet {value!r}</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="80"/>
+        <location filename="../algorithms/evaluate.py" line="81"/>
         <source>Evaluate segmentation</source>
         <translation>Segmentatie evalueren</translation>
     </message>
@@ -159,42 +159,42 @@
         <translation>S4-klassenraster</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="97"/>
+        <location filename="../algorithms/evaluate.py" line="98"/>
         <source>Reference (polygons or class raster)</source>
         <translation>Referentie (polygonen of klassenraster)</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="104"/>
+        <location filename="../algorithms/evaluate.py" line="105"/>
         <source>Class field of the reference polygons</source>
         <translation>Klasseveld van de referentiepolygonen</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="128"/>
+        <location filename="../algorithms/evaluate.py" line="129"/>
         <source>Overall accuracy</source>
         <translation>Totale nauwkeurigheid</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="129"/>
+        <location filename="../algorithms/evaluate.py" line="130"/>
         <source>Mean IoU</source>
         <translation>Gemiddelde IoU</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="135"/>
+        <location filename="../algorithms/evaluate.py" line="136"/>
         <source>REFERENCE: choose reference polygons or a class raster</source>
         <translation>REFERENCE: kies referentiepolygonen of een klassenraster</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="141"/>
+        <location filename="../algorithms/evaluate.py" line="142"/>
         <source>CLASS_FIELD: REFERENCE &apos;{0}&apos; is a vector layer: choose the field that holds its class names</source>
         <translation>CLASS_FIELD: REFERENCE '{0}' is een vectorlaag: kies het veld met de klassennamen</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="150"/>
+        <location filename="../algorithms/evaluate.py" line="151"/>
         <source>REFERENCE: {error}</source>
         <translation>REFERENCE: {error}</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="155"/>
+        <location filename="../algorithms/evaluate.py" line="156"/>
         <source>REFERENCE must be a vector or a raster layer</source>
         <translation>REFERENCE moet een vector- of rasterlaag zijn</translation>
     </message>
@@ -204,7 +204,7 @@
         <translation>INPUT: kies een S4-klassenraster</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="181"/>
+        <location filename="../algorithms/evaluate.py" line="202"/>
         <source>OUTPUT: the table could not be created</source>
         <translation>OUTPUT: de tabel kon niet worden aangemaakt</translation>
     </message>
@@ -494,7 +494,7 @@
         <translation>LABELS: kies een polygoonlaag met gelabelde polygonen</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="107"/>
+        <location filename="../algorithms/finetune.py" line="118"/>
         <source>LABELS: layer &apos;{0}&apos; has no polygons: digitise a few polygons of each class first</source>
         <translation>LABELS: laag '{0}' heeft geen polygonen: digitaliseer eerst enkele polygonen per klasse</translation>
     </message>
@@ -504,17 +504,17 @@
         <translation>LABELS: {error}</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="135"/>
+        <location filename="../algorithms/finetune.py" line="146"/>
         <source>Inference modality is {0} but no {1} layers were given: add them to {name} or change MODALITY</source>
         <translation>De modaliteit voor de kaart is {0}, maar er zijn geen {1}-lagen gegeven: voeg ze toe aan {name} of wijzig MODALITY</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="141"/>
+        <location filename="../algorithms/finetune.py" line="152"/>
         <source>INIT_MODEL: checkpoint file not found: {init}</source>
         <translation>INIT_MODEL: checkpointbestand niet gevonden: {init}</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="33"/>
+        <location filename="../algorithms/pretrain.py" line="34"/>
         <source>S4 pretrain (self-supervised, S1 + S2)</source>
         <translation>S4 voortrainen (zelfgestuurd, S1 + S2)</translation>
     </message>
@@ -529,17 +529,17 @@
         <translation>Invoer: wolkenvrije composieten van N maanden (0 = de opnamen zoals ze zijn)</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="58"/>
+        <location filename="../algorithms/pretrain.py" line="59"/>
         <source>Pretrained checkpoint</source>
         <translation>Voorgetraind checkpoint</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="63"/>
+        <location filename="../algorithms/pretrain.py" line="64"/>
         <source>Loss of the last epoch</source>
         <translation>Loss van de laatste epoch</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="80"/>
+        <location filename="../algorithms/pretrain.py" line="81"/>
         <source>Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
         <translation>Voortrainen vereist beide reeksen: geef Sentinel-1-lagen (SENTINEL1 of een map in SENTINEL1_FOLDER) en Sentinel-2-lagen (SENTINEL2 of SENTINEL2_FOLDER) van hetzelfde gebied</translation>
     </message>
@@ -1191,17 +1191,17 @@ banden: {1}</translation>
         <translation>kon de stijl van {0} niet exporteren: {error}</translation>
     </message>
     <message>
-        <location filename="../styling.py" line="191"/>
+        <location filename="../styling.py" line="193"/>
         <source>could not store the style in {0}: {error}</source>
         <translation>kon de stijl niet opslaan in {0}: {error}</translation>
     </message>
     <message>
-        <location filename="../styling.py" line="200"/>
+        <location filename="../styling.py" line="202"/>
         <source>could not open the class raster {path}</source>
         <translation>kon het klassenraster {path} niet openen</translation>
     </message>
     <message>
-        <location filename="../styling.py" line="208"/>
+        <location filename="../styling.py" line="210"/>
         <source>could not open the polygons {path}</source>
         <translation>kon de polygonen {path} niet openen</translation>
     </message>
@@ -1211,22 +1211,22 @@ banden: {1}</translation>
         <translation>(geen gevonden)</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="82"/>
+        <location filename="../algorithms/evaluate.py" line="83"/>
         <source>Compares an S4 class raster with reference data: overall accuracy (OA), mean intersection over union (mIoU), IoU per class and the confusion matrix.&lt;br&gt;&lt;br&gt;&lt;b&gt;Class raster&lt;/b&gt;: output of &apos;S4 segment time series&apos;.&lt;br&gt;&lt;b&gt;Reference&lt;/b&gt;: polygons with a class-name field (give &lt;b&gt;Class field&lt;/b&gt;) or a class raster; classes are matched by name.&lt;br&gt;&lt;br&gt;Outputs: OA and mIoU, and a table with one row per reference class: class_name, iou, support (reference pixels), then the confusion-matrix counts, one column per predicted class (pred_&amp;lt;class&amp;gt;); the confusion matrix as a figure (PNG or SVG; optional) and an HTML report (scores, per-class IoU, the matrix with its figure) that QGIS shows in the results viewer.</source>
         <translation>Vergelijkt een S4-klassenraster met referentiegegevens: totale nauwkeurigheid (OA), gemiddelde intersection over union (mIoU), IoU per klasse en de verwarringsmatrix.&lt;br&gt;&lt;br&gt;&lt;b&gt;Klassenraster&lt;/b&gt;: uitvoer van 'S4 tijdreeks segmenteren'.&lt;br&gt;&lt;b&gt;Referentie&lt;/b&gt;: polygonen met een veld met de klassennaam (geef &lt;b&gt;Klassenveld&lt;/b&gt;) of een klassenraster; klassen worden op naam gekoppeld.&lt;br&gt;&lt;br&gt;Uitvoer: OA en mIoU, en een tabel met één rij per referentieklasse: class_name, iou, support (referentiepixels), dan de aantallen van de verwarringsmatrix, één kolom per voorspelde klasse (pred_&amp;lt;klasse&amp;gt;); de verwarringsmatrix als figuur (PNG of SVG; optioneel) en een HTML-rapport (scores, IoU per klasse, de matrix met haar figuur) dat QGIS in de resultatenviewer toont.</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="117"/>
+        <location filename="../algorithms/evaluate.py" line="118"/>
         <source>Confusion matrix figure (PNG or SVG)</source>
         <translation>Figuur van de verwarringsmatrix (PNG of SVG)</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="123"/>
+        <location filename="../algorithms/evaluate.py" line="124"/>
         <source>Evaluation report (HTML)</source>
         <translation>Evaluatierapport (HTML)</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="205"/>
+        <location filename="../algorithms/evaluate.py" line="238"/>
         <source>OUTPUT_FIGURE must be a .png, .svg or .pdf file, not {0}</source>
         <translation>OUTPUT_FIGURE moet een .png-, .svg- of .pdf-bestand zijn, niet {0}</translation>
     </message>
@@ -1491,12 +1491,12 @@ banden: {1}</translation>
         <translation>Klassenkaart toegevoegd: {0}</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="35"/>
+        <location filename="../algorithms/pretrain.py" line="36"/>
         <source>Pretrains an S4 model WITHOUT labels on a Sentinel-1 and a Sentinel-2 time series of the same area (Shenoy et al., Remote Sensing 2024): a 3D U-Net learns that radar and optical pixels at the same place and time belong together (pixel-wise space-time contrastive loss) and to reconstruct one modality from the other.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files); they are aligned in space (onto the Sentinel-2 grid) and time automatically.&lt;br&gt;&lt;b&gt;Epochs, crop size, batch size&lt;/b&gt;: training length and the size of the random crops; small crops and batches need less memory.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: makes runs repeatable.&lt;br&gt;&lt;b&gt;Objective&lt;/b&gt;: S4 (default, both sensors), MAE or DINO on one sensor (only that series is needed: &lt;i&gt;Sensor for MAE / DINO&lt;/i&gt;), or a joint S1 + S2 masked autoencoder; every objective trains the same network, so fine-tuning and mapping work the same way. Masking (share, patch size in pixels and frames, mode) is in the advanced parameters.&lt;br&gt;&lt;br&gt;Output: a pretrained checkpoint (.pt) to start &apos;S4 fine-tune on labelled polygons&apos; from. Progress and the loss per epoch are logged; Cancel stops cleanly.</source>
         <translation>Traint een S4-model voor ZONDER labels op een Sentinel-1- en een Sentinel-2-tijdreeks van hetzelfde gebied (Shenoy et al., Remote Sensing 2024): een 3D U-Net leert dat radar- en optische pixels op dezelfde plaats en hetzelfde tijdstip bij elkaar horen (contrastieve loss per pixel in ruimte en tijd) en de ene modaliteit uit de andere te reconstrueren.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname (datums gelezen uit de bestanden); ze worden automatisch uitgelijnd in de ruimte (op het Sentinel-2-raster) en in de tijd.&lt;br&gt;&lt;b&gt;Epochs, uitsnedegrootte, batchgrootte&lt;/b&gt;: de duur van de training en de grootte van de willekeurige uitsneden; kleine uitsneden en batches vragen minder geheugen.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: maakt runs herhaalbaar.&lt;br&gt;&lt;b&gt;Doel&lt;/b&gt;: S4 (standaard, beide sensoren), MAE of DINO op één sensor (alleen die reeks is nodig: &lt;i&gt;Sensor voor MAE / DINO&lt;/i&gt;), of een gezamenlijke gemaskeerde autoencoder op S1 + S2; elk doel traint hetzelfde netwerk, dus fijnafstemmen en karteren werken op dezelfde manier. Het maskeren (aandeel, patchgrootte in pixels en beelden, modus) staat bij de geavanceerde parameters.&lt;br&gt;&lt;br&gt;Uitvoer: een voorgetraind checkpoint (.pt) om 'S4 fijnafstemmen op gelabelde polygonen' van te laten vertrekken. De voortgang en de loss per epoch worden gelogd; Annuleren stopt netjes.</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="72"/>
+        <location filename="../algorithms/pretrain.py" line="73"/>
         <source>{objective} pretraining on {sensor} needs {sensor} layers: give them (SENTINEL{n} or SENTINEL{n}_FOLDER) or choose the other sensor (SSL_MODALITY)</source>
         <translation>{objective}-voortraining op {sensor} vereist {sensor}-lagen: geef ze (SENTINEL{n} of SENTINEL{n}_FOLDER) of kies de andere sensor (SSL_MODALITY)</translation>
     </message>
@@ -1589,6 +1589,61 @@ banden: {1}</translation>
         <location filename="../../s4_core/settings.py" line="306"/>
         <source>DINO: views per crop</source>
         <translation>DINO: aanzichten per uitsnede</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="145"/>
+        <source>Warning: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="379"/>
+        <source>{name} ({label}) must be {rule}, got {value}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="384"/>
+        <source>{name}: {path} cannot be read as a layer (not a file QGIS can open, damaged, or no permission to read it): choose another file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="388"/>
+        <source>{name}: {path} does not exist</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="389"/>
+        <source>{name} ({label}): {value!r} is not a valid value</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="207"/>
+        <source>OUTPUT: could not write the table {dest}: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="207"/>
+        <source>unknown error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/evaluate.py" line="214"/>
+        <source>OUTPUT: the table {dest} was not written: choose a writable folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="104"/>
+        <source>LABELS: {path} cannot be read as a polygon layer (not a file QGIS can open, damaged, or not readable: {access}): choose a GeoPackage, shapefile or GeoJSON with labelled polygons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="104"/>
+        <source>readable</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="104"/>
+        <source>no permission</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 </TS>
