@@ -22,6 +22,7 @@ COMMANDS = [
     "pretrain",
     "finetune",
     "segment",
+    "export_onnx",
     "evaluate",
     "info",
     "demo_data",

@@ -1,10 +1,12 @@
-"""Small GeoTIFF writer shared by the engine tests (synthetic per-date rasters)."""
+"""Synthetic per-date rasters for the engine tests, written by the engine's one writer."""
 
 from __future__ import annotations
 
 import numpy as np
-import rasterio
 from affine import Affine
+
+from s4_core.grid import Grid
+from s4_core.raster_io import write_raster
 
 X0, Y0 = 500000.0, 5600000.0  # upper-left corner of the synthetic grids (EPSG:32631)
 
@@ -15,21 +17,8 @@ def write_tif(
 ):  # fmt: skip
     """Write ``data`` (bands, h, w) with band descriptions and dataset tags; return ``path``."""
     data = np.asarray(data)
-    count, h, w = data.shape
-    profile = dict(
-        driver="GTiff",
-        width=w,
-        height=h,
-        count=count,
-        dtype=data.dtype.name,
-        crs=crs,
-        transform=transform or Affine(res, 0, X0, 0, -res, Y0),
-        nodata=nodata,
-    )
-    with rasterio.open(path, "w", **profile) as ds:
-        ds.write(data)
-        for i, d in enumerate(descriptions or ()):
-            ds.set_band_description(i + 1, d)
-        if tags:
-            ds.update_tags(**tags)
+    _, h, w = data.shape
+    grid = Grid(crs, transform or Affine(res, 0, X0, 0, -res, Y0), w, h)
+    write_raster(path, data, grid, nodata=nodata, descriptions=descriptions, tags=tags,
+                 compress=None)  # fmt: skip
     return path
