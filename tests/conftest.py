@@ -25,7 +25,7 @@ for path in (ROOT, QGIS_PLUGINS):
 # `make test-qgis340` (QGIS 3.40 in a trixie chroot, no torch) sets S4_WITHOUT_TORCH=1: the tests
 # that need torch (marker `torch`, or a fixture that trains a model) are skipped there. Without it
 # (`make test`) every test runs and a missing torch fails them.
-TORCH_FIXTURES = {"demo_model", "demo_model_s1", "segmented"}
+TORCH_FIXTURES = {"demo_model", "demo_model_s1"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -162,7 +162,7 @@ class Evaluate(S4Algorithm):
             if layer is None:
                 raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))
             pred = file_path(layer)
-            api = self.engine(feedback)
+            api = self.engine(feedback, needs_torch=False)  # numpy + GDAL only
             feedback.pushInfo(CPU_ONLY)
             scores = self.call(api.evaluate, pred, self._truth, class_field=self._class_field)
         finally:

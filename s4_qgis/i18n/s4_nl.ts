@@ -24,12 +24,12 @@
         <translation>Sentinel-2-lagen (één per datum)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="302"/>
+        <location filename="../../s4_core/settings.py" line="303"/>
         <source>Largest S1-S2 date gap (days)</source>
         <translation>Grootste datumverschil S1-S2 (dagen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="280"/>
+        <location filename="../../s4_core/settings.py" line="281"/>
         <source>Largest S2 cloud fraction (0..1)</source>
         <translation>Grootste S2-wolkenfractie (0..1)</translation>
     </message>
@@ -64,12 +64,12 @@
         <translation>Uitlijnen vereist beide reeksen: geef Sentinel-1-lagen (SENTINEL1 of een map in SENTINEL1_FOLDER) en Sentinel-2-lagen (SENTINEL2 of SENTINEL2_FOLDER) van hetzelfde gebied</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="268"/>
+        <location filename="../../s4_core/settings.py" line="269"/>
         <source>auto (CUDA GPU when available, else CPU)</source>
         <translation>auto (CUDA-GPU indien beschikbaar, anders CPU)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="268"/>
+        <location filename="../../s4_core/settings.py" line="269"/>
         <source>cuda (NVIDIA GPU)</source>
         <translation>cuda (NVIDIA-GPU)</translation>
     </message>
@@ -94,22 +94,22 @@
         <translation>Evalueren</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="273"/>
+        <location filename="../../s4_core/settings.py" line="274"/>
         <source>Epochs</source>
         <translation>Epochs</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="274"/>
+        <location filename="../../s4_core/settings.py" line="275"/>
         <source>Crop size (pixels)</source>
         <translation>Uitsnedegrootte (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="276"/>
+        <location filename="../../s4_core/settings.py" line="277"/>
         <source>Batch size</source>
         <translation>Batchgrootte</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="271"/>
+        <location filename="../../s4_core/settings.py" line="272"/>
         <source>Random seed</source>
         <translation>Willekeurige seed</translation>
     </message>
@@ -119,12 +119,12 @@
         <translation>{0}: of een map met GeoTIFF's per datum</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="268"/>
+        <location filename="../../s4_core/settings.py" line="269"/>
         <source>Compute device</source>
         <translation>Rekenapparaat</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="284"/>
+        <location filename="../../s4_core/settings.py" line="285"/>
         <source>Network widths (comma-separated; default 16,32,64; reference 32,64,128)</source>
         <translation>Netwerkbreedtes (kommagescheiden; standaard 16,32,64; referentie 32,64,128)</translation>
     </message>
@@ -219,12 +219,12 @@
         <translation>Zet een S4-klassenraster (uitvoer van 'S4 tijdreeksen segmenteren') om in polygonen: één polygoon per aaneengesloten vlak van een klasse, met de velden class_id, class_name en area_m2, gestileerd per klasse (de stijl wordt in het GeoPackage bewaard).&lt;br&gt;&lt;br&gt;&lt;b&gt;Kleinste polygoon&lt;/b&gt;: vlakken kleiner dan deze oppervlakte (m²) worden weggelaten.</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="297"/>
+        <location filename="../../s4_core/settings.py" line="298"/>
         <source>Smallest polygon kept (m²)</source>
         <translation>Kleinste behouden polygoon (m²)</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="74"/>
+        <location filename="../algorithms/segment.py" line="86"/>
         <source>Class polygons (GeoPackage)</source>
         <translation>Klassenpolygonen (GeoPackage)</translation>
     </message>
@@ -299,12 +299,12 @@
         <translation>Sentinel-1-collectie (leeg: die van de aanbieder)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="537"/>
+        <location filename="../../s4_core/settings.py" line="542"/>
         <source>Largest S2 cloud fraction in the extent (0..1)</source>
         <translation>Grootste S2-wolkenfractie binnen de extent (0..1)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="537"/>
+        <location filename="../../s4_core/settings.py" line="542"/>
         <source>Pixel size (m)</source>
         <translation>Pixelgrootte (m)</translation>
     </message>
@@ -359,47 +359,47 @@
         <translation>{name} is geen geldige datum</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>s2: Sentinel-2 (optical)</source>
         <translation>s2: Sentinel-2 (optisch)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>s1: Sentinel-1 (radar)</source>
         <translation>s1: Sentinel-1 (radar)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Pixel head on the frozen network (default: best maps from a few polygons)</source>
         <translation>Pixelkop op het bevroren netwerk (standaard: beste kaarten uit enkele polygonen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>3D U-Net fine-tuning (the paper&apos;s; uses epochs, crop and batch size)</source>
         <translation>Fijnafstemming van het 3D U-Net (zoals in het artikel; gebruikt epochs, uitsnede- en batchgrootte)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>As the pretrained model (monthly composites without one)</source>
         <translation>Zoals het voorgetrainde model (maandcomposieten zonder model)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Monthly cloud-free composites</source>
         <translation>Wolkenvrije maandcomposieten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>The acquisitions as they are</source>
         <translation>De opnamen zoals ze zijn</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Balanced (inverse class frequency: favours small classes)</source>
         <translation>Gebalanceerd (omgekeerde klassefrequentie: bevoordeelt kleine klassen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>None (default; plain loss: better maps when polygon areas differ a lot)</source>
         <translation>Geen (standaard; gewone loss: betere kaarten als polygoonoppervlakten sterk verschillen)</translation>
     </message>
@@ -434,42 +434,42 @@
         <translation>Klasseveld</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Pretrained model (optional; none = train from scratch)</source>
         <translation>Voorgetraind model (optioneel; geen = van nul trainen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Inference modality</source>
         <translation>Modaliteit voor de kaart</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Head</source>
         <translation>Kop</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Input</source>
         <translation>Invoer</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="294"/>
+        <location filename="../../s4_core/settings.py" line="295"/>
         <source>Map resolution (CRS units; 0 = the imagery&apos;s)</source>
         <translation>Kaartresolutie (CRS-eenheden; 0 = die van de beelden)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Freeze the pretrained encoder</source>
         <translation>De voorgetrainde encoder bevriezen</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Class weighting</source>
         <translation>Klassegewichten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Share of polygons held out for validation</source>
         <translation>Aandeel polygonen apart gehouden voor validatie</translation>
     </message>
@@ -514,49 +514,44 @@
         <translation>INIT_MODEL: checkpointbestand niet gevonden: {init}</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="33"/>
+        <location filename="../algorithms/pretrain.py" line="34"/>
         <source>S4 pretrain (self-supervised, S1 + S2)</source>
         <translation>S4 voortrainen (zelfgestuurd, S1 + S2)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Training steps per epoch (default: as many as the scene&apos;s crops)</source>
         <translation>Trainingsstappen per epoch (standaard: evenveel als de uitsneden van de scène)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="288"/>
+        <location filename="../../s4_core/settings.py" line="289"/>
         <source>Input: cloud-free composites of N months (0 = the acquisitions as they are)</source>
         <translation>Invoer: wolkenvrije composieten van N maanden (0 = de opnamen zoals ze zijn)</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="58"/>
+        <location filename="../algorithms/pretrain.py" line="59"/>
         <source>Pretrained checkpoint</source>
         <translation>Voorgetraind checkpoint</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="63"/>
+        <location filename="../algorithms/pretrain.py" line="64"/>
         <source>Loss of the last epoch</source>
         <translation>Loss van de laatste epoch</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="80"/>
+        <location filename="../algorithms/pretrain.py" line="81"/>
         <source>Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
         <translation>Voortrainen vereist beide reeksen: geef Sentinel-1-lagen (SENTINEL1 of een map in SENTINEL1_FOLDER) en Sentinel-2-lagen (SENTINEL2 of SENTINEL2_FOLDER) van hetzelfde gebied</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="36"/>
+        <location filename="../algorithms/segment.py" line="42"/>
         <source>{parameter} must be a {kind} file ({0}), not {path}</source>
         <translation>{parameter} moet een {kind}-bestand zijn ({0}), niet {path}</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="45"/>
+        <location filename="../algorithms/segment.py" line="51"/>
         <source>S4 segment time series</source>
         <translation>S4 tijdreeksen segmenteren</translation>
-    </message>
-    <message>
-        <location filename="../algorithms/segment.py" line="47"/>
-        <source>Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image time series with a fine-tuned S4 model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2 / Sentinel-1 layers&lt;/b&gt;: one GeoTIFF per acquisition; the acquisition date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in the name, band names). Give the series of the modality the model was fine-tuned for (the model runs on ONE modality).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: a fine-tuned checkpoint (.pt) from &apos;S4 fine-tune on labelled polygons&apos;.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optional part of the scene to map (default: the whole series).&lt;br&gt;&lt;b&gt;Tile size / overlap&lt;/b&gt;: the scene is predicted in overlapping tiles; reduce the tile size when the GPU runs out of memory.&lt;br&gt;&lt;br&gt;Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours (style saved beside it as .qml) and, optionally, class polygons in a GeoPackage (fields class_id, class_name, area_m2; style stored in the GeoPackage).</source>
-        <translation>Kartert gewas- of bodembedekkingsklassen over een scène uit een Sentinel-2- of Sentinel-1-beeldtijdreeks met een fijnafgestemd S4-model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2-/Sentinel-1-lagen&lt;/b&gt;: één GeoTIFF per opname; de opnamedatum en de sensor worden uit elk bestand gelezen (tag ACQUISITION_DATETIME of JJJJMMDD in de naam, bandnamen). Geef de reeks van de modaliteit waarvoor het model is fijnafgestemd (het model werkt met ÉÉN modaliteit).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: een fijnafgestemd checkpoint (.pt) van 'S4 fijnafstemmen op gelabelde polygonen'.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optioneel deel van de scène om te karteren (standaard: de hele reeks).&lt;br&gt;&lt;b&gt;Tegelgrootte / overlap&lt;/b&gt;: de scène wordt in overlappende tegels voorspeld; verklein de tegelgrootte als het geheugen van de GPU opraakt.&lt;br&gt;&lt;br&gt;Uitvoer: een klassenraster (GeoTIFF, 255 = nodata) gestileerd met klassennamen en kleuren (stijl ernaast bewaard als .qml) en, optioneel, klassenpolygonen in een GeoPackage (velden class_id, class_name, area_m2; stijl bewaard in het GeoPackage).</translation>
     </message>
     <message>
         <location filename="../algorithms/suggest.py" line="43"/>
@@ -564,152 +559,132 @@
         <translation>Fijnafgestemd S4-model</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="71"/>
+        <location filename="../algorithms/segment.py" line="83"/>
         <source>Extent to map</source>
         <translation>Te karteren extent</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="468"/>
-        <source>Tile size (pixels)</source>
-        <translation>Tegelgrootte (pixels)</translation>
-    </message>
-    <message>
-        <location filename="../../s4_core/settings.py" line="468"/>
-        <source>Tile overlap (pixels)</source>
-        <translation>Tegeloverlap (pixels)</translation>
-    </message>
-    <message>
-        <location filename="../../s4_core/settings.py" line="468"/>
+        <location filename="../../s4_core/settings.py" line="469"/>
         <source>Tiles per batch</source>
         <translation>Tegels per batch</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="468"/>
+        <location filename="../../s4_core/settings.py" line="469"/>
         <source>Resolution (CRS units; 0 = the one the model was fine-tuned on)</source>
         <translation>Resolutie (CRS-eenheden; 0 = die waarop het model is fijnafgestemd)</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="73"/>
+        <location filename="../algorithms/segment.py" line="85"/>
         <source>Class raster</source>
         <translation>Klassenraster</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="87"/>
+        <location filename="../algorithms/segment.py" line="107"/>
         <source>No input layers: give the Sentinel-2 (SENTINEL2) or Sentinel-1 (SENTINEL1) layers of the modality the model was fine-tuned for</source>
         <translation>Geen invoerlagen: geef de Sentinel-2-lagen (SENTINEL2) of Sentinel-1-lagen (SENTINEL1) van de modaliteit waarvoor het model is fijnafgestemd</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="95"/>
-        <source>MODEL: checkpoint file not found: {0}; choose the .pt file written by &apos;S4 fine-tune on labelled polygons&apos;</source>
-        <translation>MODEL: checkpointbestand niet gevonden: {0}; kies het .pt-bestand geschreven door 'S4 fijnafstemmen op gelabelde polygonen'</translation>
-    </message>
-    <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="88"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="52"/>
         <source>S4 — Python dependencies</source>
         <translation>S4 — Python-afhankelijkheden</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="95"/>
-        <source>S4's engine needs &lt;b&gt;PyTorch&lt;/b&gt;, numpy, rasterio and fiona in QGIS's own Python. Missing packages are installed with pip into a folder of your QGIS profile; the packages QGIS ships (numpy, GDAL, PyQt…) are pinned and never replaced.</source>
-        <translation>De engine van S4 heeft &lt;b&gt;PyTorch&lt;/b&gt;, numpy, rasterio en fiona nodig in de eigen Python van QGIS. Ontbrekende pakketten worden met pip geïnstalleerd in een map van je QGIS-profiel; de pakketten die QGIS meelevert (numpy, GDAL, PyQt…) liggen vast en worden nooit vervangen.</translation>
-    </message>
-    <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="71"/>
         <source>Package</source>
         <translation>Pakket</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="71"/>
         <source>Version</source>
         <translation>Versie</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="71"/>
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="71"/>
         <source>Location</source>
         <translation>Locatie</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="110"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="81"/>
         <source>CPU only</source>
         <translation>Alleen CPU</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="113"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="84"/>
         <source>NVIDIA GPU, CUDA {0}.{1}</source>
         <translation>NVIDIA-GPU, CUDA {0}.{1}</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="136"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="108"/>
         <source>torch build:</source>
         <translation>torch-build:</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="138"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="110"/>
         <source>QGIS&apos;s Python:</source>
         <translation>Python van QGIS:</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="139"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="111"/>
         <source>Install into:</source>
         <translation>Installeren in:</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="140"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="112"/>
         <source>Packages:</source>
         <translation>Pakketten:</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="141"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="113"/>
         <source>Never replaced:</source>
         <translation>Nooit vervangen:</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="154"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="126"/>
         <source>Install</source>
         <translation>Installeren</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="155"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="127"/>
         <source>Cancel install</source>
         <translation>Installatie annuleren</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="206"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="180"/>
         <source> (torch from {0})</source>
         <translation> (torch van {0})</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="217"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="191"/>
         <source> + {rest} more</source>
         <translation> + nog {rest}</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="231"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="205"/>
         <source>Installing… (torch is large: this can take several minutes)</source>
         <translation>Bezig met installeren… (torch is groot: dit kan enkele minuten duren)</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="247"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="222"/>
         <source>Cancelling: stopping pip…</source>
         <translation>Annuleren: pip wordt gestopt…</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="259"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="235"/>
         <source>&lt;b&gt;Installed. Restart QGIS to use S4.&lt;/b&gt;</source>
         <translation>&lt;b&gt;Geïnstalleerd. Herstart QGIS om S4 te gebruiken.&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="261"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="237"/>
         <source>&lt;b&gt;Installed. S4&apos;s algorithms are ready.&lt;/b&gt;</source>
         <translation>&lt;b&gt;Geïnstalleerd. De algoritmen van S4 zijn klaar.&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="265"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="241"/>
         <source>Cancelled: nothing was changed.</source>
         <translation>Geannuleerd: er is niets gewijzigd.</translation>
     </message>
@@ -1186,27 +1161,27 @@ banden: {1}</translation>
         <translation>S4 segmentatie van Sentinel-tijdreeksen {0}</translation>
     </message>
     <message>
-        <location filename="../styling.py" line="125"/>
+        <location filename="../styling.py" line="129"/>
         <source>could not export the style of {0}: {error}</source>
         <translation>kon de stijl van {0} niet exporteren: {error}</translation>
     </message>
     <message>
-        <location filename="../styling.py" line="191"/>
+        <location filename="../styling.py" line="225"/>
         <source>could not store the style in {0}: {error}</source>
         <translation>kon de stijl niet opslaan in {0}: {error}</translation>
     </message>
     <message>
-        <location filename="../styling.py" line="200"/>
+        <location filename="../styling.py" line="234"/>
         <source>could not open the class raster {path}</source>
         <translation>kon het klassenraster {path} niet openen</translation>
     </message>
     <message>
-        <location filename="../styling.py" line="208"/>
+        <location filename="../styling.py" line="242"/>
         <source>could not open the polygons {path}</source>
         <translation>kon de polygonen {path} niet openen</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="217"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="191"/>
         <source>(none found)</source>
         <translation>(geen gevonden)</translation>
     </message>
@@ -1441,42 +1416,42 @@ banden: {1}</translation>
         <translation>geen: het profiel van elke polygoon ligt dicht bij zijn klasse</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="507"/>
+        <location filename="../../s4_core/settings.py" line="512"/>
         <source>Outlier threshold (within-class spreads)</source>
         <translation>Drempel voor uitschieters (spreidingen binnen de klasse)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="507"/>
+        <location filename="../../s4_core/settings.py" line="512"/>
         <source>Outlier ratio (distance to another class / to its own)</source>
         <translation>Verhouding voor uitschieters (afstand tot een andere klasse / tot de eigen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Number of squares</source>
         <translation>Aantal vierkanten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Square side (pixels)</source>
         <translation>Zijde van een vierkant (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Uncertainty</source>
         <translation>Onzekerheid</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Margin (gap between the two most probable classes)</source>
         <translation>Marge (verschil tussen de twee waarschijnlijkste klassen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Entropy of the class probabilities</source>
         <translation>Entropie van de klassenkansen</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Random seed (ties)</source>
         <translation>Willekeurige seed (gelijke scores)</translation>
     </message>
@@ -1491,12 +1466,12 @@ banden: {1}</translation>
         <translation>Klassenkaart toegevoegd: {0}</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="35"/>
+        <location filename="../algorithms/pretrain.py" line="36"/>
         <source>Pretrains an S4 model WITHOUT labels on a Sentinel-1 and a Sentinel-2 time series of the same area (Shenoy et al., Remote Sensing 2024): a 3D U-Net learns that radar and optical pixels at the same place and time belong together (pixel-wise space-time contrastive loss) and to reconstruct one modality from the other.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files); they are aligned in space (onto the Sentinel-2 grid) and time automatically.&lt;br&gt;&lt;b&gt;Epochs, crop size, batch size&lt;/b&gt;: training length and the size of the random crops; small crops and batches need less memory.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: makes runs repeatable.&lt;br&gt;&lt;b&gt;Objective&lt;/b&gt;: S4 (default, both sensors), MAE or DINO on one sensor (only that series is needed: &lt;i&gt;Sensor for MAE / DINO&lt;/i&gt;), or a joint S1 + S2 masked autoencoder; every objective trains the same network, so fine-tuning and mapping work the same way. Masking (share, patch size in pixels and frames, mode) is in the advanced parameters.&lt;br&gt;&lt;br&gt;Output: a pretrained checkpoint (.pt) to start &apos;S4 fine-tune on labelled polygons&apos; from. Progress and the loss per epoch are logged; Cancel stops cleanly.</source>
         <translation>Traint een S4-model voor ZONDER labels op een Sentinel-1- en een Sentinel-2-tijdreeks van hetzelfde gebied (Shenoy et al., Remote Sensing 2024): een 3D U-Net leert dat radar- en optische pixels op dezelfde plaats en hetzelfde tijdstip bij elkaar horen (contrastieve loss per pixel in ruimte en tijd) en de ene modaliteit uit de andere te reconstrueren.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname (datums gelezen uit de bestanden); ze worden automatisch uitgelijnd in de ruimte (op het Sentinel-2-raster) en in de tijd.&lt;br&gt;&lt;b&gt;Epochs, uitsnedegrootte, batchgrootte&lt;/b&gt;: de duur van de training en de grootte van de willekeurige uitsneden; kleine uitsneden en batches vragen minder geheugen.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: maakt runs herhaalbaar.&lt;br&gt;&lt;b&gt;Doel&lt;/b&gt;: S4 (standaard, beide sensoren), MAE of DINO op één sensor (alleen die reeks is nodig: &lt;i&gt;Sensor voor MAE / DINO&lt;/i&gt;), of een gezamenlijke gemaskeerde autoencoder op S1 + S2; elk doel traint hetzelfde netwerk, dus fijnafstemmen en karteren werken op dezelfde manier. Het maskeren (aandeel, patchgrootte in pixels en beelden, modus) staat bij de geavanceerde parameters.&lt;br&gt;&lt;br&gt;Uitvoer: een voorgetraind checkpoint (.pt) om 'S4 fijnafstemmen op gelabelde polygonen' van te laten vertrekken. De voortgang en de loss per epoch worden gelogd; Annuleren stopt netjes.</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="72"/>
+        <location filename="../algorithms/pretrain.py" line="73"/>
         <source>{objective} pretraining on {sensor} needs {sensor} layers: give them (SENTINEL{n} or SENTINEL{n}_FOLDER) or choose the other sensor (SSL_MODALITY)</source>
         <translation>{objective}-voortraining op {sensor} vereist {sensor}-lagen: geef ze (SENTINEL{n} of SENTINEL{n}_FOLDER) of kies de andere sensor (SSL_MODALITY)</translation>
     </message>
@@ -1521,74 +1496,129 @@ banden: {1}</translation>
         <translation>Voortrainen (geen labels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Objective</source>
         <translation>Doel</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>S4: radar-optical contrastive + cross reconstruction (S1 + S2; default)</source>
         <translation>S4: contrastief radar-optisch + kruisreconstructie (S1 + S2; standaard)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>MAE: masked autoencoding of one sensor (radar by default)</source>
         <translation>MAE: gemaskeerde autoencoder op één sensor (standaard radar)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>DINO: self-distillation on one sensor (radar by default)</source>
         <translation>DINO: zelfdistillatie op één sensor (standaard radar)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Joint MAE: S1 + S2 masked together, both reconstructed</source>
         <translation>Gezamenlijke MAE: S1 + S2 samen gemaskeerd, beide gereconstrueerd</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Sensor for MAE / DINO</source>
         <translation>Sensor voor MAE / DINO</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>MAE / joint MAE: share of patches hidden</source>
         <translation>MAE / gezamenlijke MAE: aandeel verborgen patches</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>MAE / joint MAE: patch size (pixels)</source>
         <translation>MAE / gezamenlijke MAE: patchgrootte (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>MAE / joint MAE: patch length (frames)</source>
         <translation>MAE / gezamenlijke MAE: patchlengte (beelden)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Joint MAE: mask mode</source>
         <translation>Gezamenlijke MAE: maskermodus</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Random (independent per sensor)</source>
         <translation>Willekeurig (onafhankelijk per sensor)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Complementary (hidden in one sensor = visible in the other)</source>
         <translation>Complementair (verborgen in de ene sensor = zichtbaar in de andere)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Identical (the same patches in both)</source>
         <translation>Identiek (dezelfde patches in beide)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>DINO: views per crop</source>
         <translation>DINO: aanzichten per uitsnede</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="53"/>
+        <source>Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image time series with a fine-tuned S4 model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2 / Sentinel-1 layers&lt;/b&gt;: one GeoTIFF per acquisition; the acquisition date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in the name, band names). Give the series of the modality the model was fine-tuned for (the model runs on ONE modality).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: a fine-tuned checkpoint (.pt) from &apos;S4 fine-tune on labelled polygons&apos; (needs PyTorch), or its ONNX export (.onnx, from &apos;s4 export-onnx&apos;), which needs only ONNX Runtime.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optional part of the scene to map (default: the whole series).&lt;br&gt;&lt;b&gt;Tile size / overlap&lt;/b&gt;: the scene is predicted in overlapping tiles; 0 / -1 = automatic (overlap twice the network&apos;s receptive radius, so results equal one whole-scene pass; tiles as large as ~1 GB of activations allows); reduce the tile size when the GPU runs out of memory.&lt;br&gt;&lt;br&gt;Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours (style saved beside it as .qml) and, optionally, class polygons in a GeoPackage (fields class_id, class_name, area_m2; style stored in the GeoPackage) and the confidence (band 1: the largest class probability, band 2: its margin over the second class; styled red = unsure to green = sure).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="94"/>
+        <source>Confidence (largest class probability, margin)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="115"/>
+        <source>MODEL: model file not found: {0}; choose the .pt file written by &apos;S4 fine-tune on labelled polygons&apos; or its .onnx export</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="138"/>
+        <source>Device: cpu (ONNX Runtime)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="59"/>
+        <source>S4's engine needs numpy, rasterio and fiona in QGIS's own Python, and &lt;b&gt;PyTorch&lt;/b&gt; to train (and map with .pt checkpoints) or only &lt;b&gt;ONNX Runtime&lt;/b&gt; to map with an ONNX export of a model (s4 export-onnx). Missing packages are installed with pip into a folder of your QGIS profile; the packages QGIS ships (numpy, GDAL, PyQt…) are pinned and never replaced.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="76"/>
+        <source>training (PyTorch, CPU or CUDA)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="77"/>
+        <source>mapping only (ONNX Runtime)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="107"/>
+        <source>Install for:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../styling.py" line="187"/>
+        <source>could not open the confidence raster {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="469"/>
+        <source>Tile size (pixels; 0 = automatic)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="469"/>
+        <source>Tile overlap (pixels; -1 = automatic)</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 </TS>
