@@ -44,7 +44,14 @@ from .errors import Cancelled, CheckpointError, DataError
 from .grid import Grid
 from .labels import ClassMap
 from .raster_io import NODATA, RasterWriter, check_output, class_colormap, class_tags, commit_all
-from .tiling import Tile, auto_tiling, plan_tiles, receptive_radius
+from .tiling import (
+    Tile,
+    auto_tiling,
+    memory_budget_mb,
+    plan_tiles,
+    receptive_radius,
+    window_bytes_per_px,
+)
 
 PathLike = Union[str, "os.PathLike[str]"]
 Progress = Callable[..., None]
@@ -203,6 +210,15 @@ def choose_tiling(
     )  # fmt: skip
 
 
+def auto_batch_size(config: Dict[str, Any], frames: int, tile_size: int, batch_size: int) -> int:
+    """``batch_size`` lowered so that a batch of ``tile_size`` windows fits the memory budget
+    (used when the tile size is automatic: one large window per batch on CPUs)."""
+    widths = list(config.get("widths", (32, 64, 128)))
+    per_window = window_bytes_per_px(frames, int(widths[0])) * tile_size * tile_size
+    fit = int(memory_budget_mb() * 2**20 // max(1.0, per_window))
+    return max(1, min(int(batch_size), fit))
+
+
 def predict_windows(
     ckpt: Dict[str, Any],
     scene,
@@ -231,6 +247,12 @@ def predict_windows(
     if backend is None:
         backend = backend_for(ckpt, device, log)
     reader = _Reader(scene, modality, stats, int(ckpt["time"]["length"]), ckpt["time"]["mode"])
+    if tile_size is None:
+        frames = int(ckpt["time"]["length"])
+        tile_size, overlap = choose_tiling(
+            ckpt["net_config"], frames, scene.grid.height, scene.grid.width, None, overlap
+        )
+        batch_size = auto_batch_size(ckpt["net_config"], frames, tile_size, batch_size)
     tile_size, overlap = choose_tiling(
         ckpt["net_config"], int(ckpt["time"]["length"]), scene.grid.height, scene.grid.width,
         tile_size, overlap,
@@ -375,9 +397,12 @@ def segment_scene(
         )
     grid: Grid = scene.grid
     frames = int(ckpt["time"]["length"])
+    auto = tile_size is None
     tile_size, overlap = choose_tiling(
         ckpt["net_config"], frames, grid.height, grid.width, tile_size, overlap
     )
+    if auto:
+        batch_size = auto_batch_size(ckpt["net_config"], frames, tile_size, batch_size)
     tiles = plan_tiles(grid.height, grid.width, tile_size, overlap, backend.factor)
     reader = _Reader(scene, modality, stats, frames, ckpt["time"]["mode"])
     _log(
@@ -385,9 +410,14 @@ def segment_scene(
         f"{tile_size} px (overlap {overlap} px) on {backend.device}"
     )
 
+    import rasterio
+
     tags = class_tags(class_map, modality)
     counts = np.zeros(256, dtype=np.int64)
     writers: List[RasterWriter] = []
+    # a small GDAL block cache: outputs are written window by window, memory stays flat
+    env = rasterio.Env(GDAL_CACHEMAX=64 * 2**20)
+    env.__enter__()
     try:
         dst = RasterWriter(
             out_path, grid, 1, "uint8", NODATA, descriptions=["class"], tags=tags,
@@ -437,6 +467,8 @@ def segment_scene(
         for w in writers:
             w.discard()
         raise
+    finally:
+        env.__exit__(None, None, None)
     pixel_counts = {name: int(counts[i]) for i, name in enumerate(class_map.names)}
     return SegmentResult(
         path=out_path,

@@ -20,12 +20,21 @@ tile is as large as a memory budget allows (the work spent on overlaps falls as 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 from .errors import DataError
 
-__all__ = ["Tile", "auto_tiling", "kept_fraction", "plan_tiles", "receptive_radius"]
+__all__ = [
+    "Tile",
+    "auto_tiling",
+    "kept_fraction",
+    "memory_budget_mb",
+    "plan_tiles",
+    "receptive_radius",
+    "window_bytes_per_px",
+]
 
 
 # ----------------------------------------------------------------------------- tiling
@@ -117,24 +126,50 @@ def auto_tiling(
     width0: int,
     height: int,
     width: int,
-    memory_mb: float = 1024.0,
+    memory_mb: Optional[float] = None,
     bytes_per_value: int = 4,
-    live_tensors: float = 6.0,
+    live_tensors: float = 7.5,
     tile_size: Optional[int] = None,
     overlap: Optional[int] = None,
 ) -> Tuple[int, int]:
     """(tile size, overlap) in px for a network with receptive radius ``radius`` and
     down-sampling ``factor``: overlap = 2 x radius rounded up to ``factor`` (exact results);
-    the tile is the largest multiple of 64 whose first-level activations (``live_tensors`` x
-    ``frames`` x ``width0`` values per px) fit ``memory_mb``, at least 2 x overlap + 64 and at
-    most the scene's longer side. Given values are kept."""
+    the tile is at most the largest multiple of 64 whose activations (``live_tensors`` x ``frames`` x
+    ``width0`` values per px: 7.5 matches the measured peak of the 3D U-Net in inference mode)
+    fit ``memory_mb`` (default :func:`memory_budget_mb`), at least 2 x overlap + 64 and at most
+    the scene's longer side; then shrunk to the smallest size that needs no more windows
+    along the longer side (less area computed twice). Given values are kept."""
     factor = max(1, int(factor))
+    if memory_mb is None:
+        memory_mb = memory_budget_mb()
     if overlap is None:
         overlap = int(math.ceil(2 * radius / factor) * factor)
     if tile_size is None:
-        per_px = max(1.0, live_tensors * frames * width0 * bytes_per_value)
+        per_px = window_bytes_per_px(frames, width0, bytes_per_value, live_tensors)
         side = int(math.sqrt(memory_mb * 2**20 / per_px)) // 64 * 64
         side = max(side, 2 * overlap + 64)
-        tile_size = min(side, max(height, width))
+        length = max(height, width)
+        if side >= length:
+            tile_size = length
+        else:  # as few windows as the largest tile needs, then the smallest tile for them
+            n = math.ceil((length - overlap) / (side - overlap))
+            tile_size = math.ceil((length - overlap) / n / factor) * factor + overlap
+            tile_size = min(side, tile_size)
         tile_size = max(tile_size, overlap + factor)
     return int(tile_size), int(overlap)
+
+
+def memory_budget_mb() -> float:
+    """Memory for one window's activations: ``S4_TILE_MEMORY_MB`` or 2048 MB (the process
+    then peaks near 2.5 GB whatever the scene's size)."""
+    try:
+        return max(64.0, float(os.environ.get("S4_TILE_MEMORY_MB", "") or 2048.0))
+    except ValueError:
+        return 2048.0
+
+
+def window_bytes_per_px(
+    frames: int, width0: int, bytes_per_value: int = 4, live_tensors: float = 7.5
+) -> float:
+    """Estimated activation bytes per window pixel of the 3D U-Net in inference mode."""
+    return max(1.0, live_tensors * max(1, frames) * max(1, width0) * bytes_per_value)

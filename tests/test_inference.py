@@ -209,6 +209,44 @@ def test_tiled_prediction_equals_whole_scene_prediction(scene, tile, overlap):
     np.testing.assert_allclose(whole[0][1][:, valid], ref[:, valid], atol=1e-5)
 
 
+@pytest.mark.parametrize("widths", [(4, 8), (4, 8, 16)])
+@pytest.mark.parametrize("head", ["unet", "pixel"])
+def test_receptive_radius_bounds_the_measured_one(widths, head):
+    """Gradient probe: how far from a pixel an input changes its output (all pooling phases)."""
+    from s4_core.tiling import receptive_radius
+
+    torch.manual_seed(0)
+    cfg = NetConfig(s2_channels=2, widths=widths, num_classes=2, head=head, head_frames=4,
+                    head_hidden=4, head_members=1, smooth_iters=2, dec_out_width=4)  # fmt: skip
+    net = S4Net(cfg).eval()
+    n, measured = 80, 0  # > 2 x (bound + factor): the probe never reaches an edge
+    for c in range(36, 36 + cfg.factor):
+        x = torch.zeros(1, 4, 2, n, n, requires_grad=True)
+        net.segment(x, "s2")[0, 0, c, c].backward()
+        idx = (x.grad.abs().sum((0, 1, 2)) > 0).nonzero()
+        measured = max(measured, int((idx - c).abs().max()))
+    bound = receptive_radius(len(widths) - 1, head, cfg.smooth_iters)
+    assert measured <= bound <= measured + 3 * cfg.factor
+
+
+def test_automatic_overlap_makes_tiles_equal_a_whole_scene_pass(scene):
+    ckpt = make_ckpt()
+    ref, valid = reference_probabilities(ckpt, scene)
+    windows = list(inf.predict_windows(ckpt, scene, tile_size=32, device="cpu"))
+    assert len(windows) >= 4
+    probs, _, hits = assemble(windows, scene.grid, 3)
+    assert (hits == 1).all()
+    np.testing.assert_allclose(probs[:, valid], ref[:, valid], atol=1e-5)
+    # the automatic tile: one window when the scene fits the memory budget ...
+    tile, overlap = inf.choose_tiling(ckpt["net_config"], 6, 45, 51)
+    assert (tile, overlap) == (51, 24)
+    # ... else as few windows as the largest tile needs, each as small as they allow
+    from s4_core.tiling import auto_tiling, plan_tiles
+
+    tile, overlap = auto_tiling(30, 4, frames=32, width0=32, height=512, width=512)
+    assert (tile, overlap) == (212, 60) and len(plan_tiles(512, 512, tile, overlap, 4)) == 9
+
+
 def test_narrow_margins_change_only_pixels_near_core_borders(scene):
     ckpt = make_ckpt()
     ref, valid = reference_probabilities(ckpt, scene)
