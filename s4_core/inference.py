@@ -144,49 +144,59 @@ def _predict_tiles(
     progress: Optional[Progress],
     cancel: Optional[Cancel],
 ) -> Iterator[Tuple[Tile, np.ndarray, np.ndarray]]:
-    """(tile, core probabilities (K, h, w), core validity (h, w)) per tile, batched by shape."""
+    """(tile, core probabilities (K, h, w), core validity (h, w)) per tile, batched by shape.
+
+    The next batch of windows is read (in a background thread) while the network runs on the
+    current one: reading and computing overlap on a multi-core CPU."""
+    from concurrent.futures import ThreadPoolExecutor
+
     reader.batch_size = max(1, int(batch_size))
+    groups: List[List[Tile]] = []
     queues: Dict[Tuple[int, int], List[Tile]] = {}
-    total = len(tiles)
-    done = 0
-
-    def run(group: List[Tile]) -> Iterator[Tuple[Tile, np.ndarray, np.ndarray]]:
-        nonlocal done
-        _check_cancel(cancel)
-        reads = [reader.read(t) for t in group]
-        work = [i for i, r in enumerate(reads) if r[2].any()]  # skip windows without data
-        probs: Dict[int, np.ndarray] = {}
-        if work:
-            xs = np.stack([reads[i][0] for i in work])
-            fms = np.stack([reads[i][1] for i in work])
-            requested = min(reader.batch_size, len(work))
-            out, used = backend.predict(xs, fms, requested)
-            if used < requested:  # an out-of-memory back-off happened: keep the smaller size
-                reader.batch_size = used
-            probs = {i: out[j] for j, i in enumerate(work)}
-            del xs, fms, out
-        for i, t in enumerate(group):
-            r0, c0 = t.core_row - t.row, t.core_col - t.col
-            sl = (slice(r0, r0 + t.core_height), slice(c0, c0 + t.core_width))
-            valid = reads[i][2][sl]
-            if i in probs:
-                p = probs[i][(slice(None),) + sl]
-            else:
-                p = np.zeros((n_classes, t.core_height, t.core_width), dtype=np.float32)
-            yield t, np.ascontiguousarray(p, dtype=np.float32), valid
-        done += len(group)
-        if progress is not None:
-            progress(done / total, f"segmenting: {done}/{total} windows", None)
-
     for tile in tiles:
         queue = queues.setdefault(tile.shape, [])
         queue.append(tile)
         if len(queue) >= reader.batch_size:
+            groups.append(queue)
             queues[tile.shape] = []
-            yield from run(queue)
-    for queue in queues.values():
-        if queue:
-            yield from run(queue)
+    groups += [queue for queue in queues.values() if queue]
+    total = len(tiles)
+    done = 0
+
+    def read_group(group: List[Tile]):
+        return [reader.read(t) for t in group]
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="s4-read") as pool:
+        pending = pool.submit(read_group, groups[0]) if groups else None
+        for index, group in enumerate(groups):
+            _check_cancel(cancel)
+            reads = pending.result()
+            nxt = groups[index + 1] if index + 1 < len(groups) else None
+            pending = pool.submit(read_group, nxt) if nxt is not None else None
+            work = [i for i, r in enumerate(reads) if r[2].any()]  # skip windows without data
+            probs: Dict[int, np.ndarray] = {}
+            if work:
+                xs = np.stack([reads[i][0] for i in work])
+                fms = np.stack([reads[i][1] for i in work])
+                requested = min(reader.batch_size, len(work))
+                out, used = backend.predict(xs, fms, requested)
+                if used < requested:  # an out-of-memory back-off happened: keep the smaller size
+                    reader.batch_size = used
+                probs = {i: out[j] for j, i in enumerate(work)}
+                del xs, fms, out
+            for i, t in enumerate(group):
+                r0, c0 = t.core_row - t.row, t.core_col - t.col
+                sl = (slice(r0, r0 + t.core_height), slice(c0, c0 + t.core_width))
+                valid = reads[i][2][sl]
+                if i in probs:
+                    p = probs[i][(slice(None),) + sl]
+                else:
+                    p = np.zeros((n_classes, t.core_height, t.core_width), dtype=np.float32)
+                yield t, np.ascontiguousarray(p, dtype=np.float32), valid
+            del reads
+            done += len(group)
+            if progress is not None:
+                progress(done / total, f"segmenting: {done}/{total} windows", None)
 
 
 def choose_tiling(

@@ -158,3 +158,24 @@ def test_segmentation_runs_without_torch(data_dir, tmp_path):
     ref_p, free_p = read(tmp_path / "ref_p.tif")[0], read(out + ".p.tif")[0]
     valid = np.isfinite(ref_p[0])
     np.testing.assert_allclose(free_p[:, valid], ref_p[:, valid], atol=1e-5)
+
+
+def test_export_onnx_and_segment_commands(data_dir, tmp_path, capsys):
+    from s4_core.cli import main as cli_main
+
+    pt = save_checkpoint(tmp_path / "m.pt", make_ckpt(seed=1))
+    assert cli_main(["export-onnx", str(pt), str(tmp_path / "m.onnx"), "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["path"] == str(tmp_path / "m.onnx") and Path(card["card"]).is_file()
+    rc = cli_main(["segment", "--model", str(tmp_path / "m.onnx"), "--s2", str(data_dir / "S2"),
+                   "--out", str(tmp_path / "c.tif"), "--confidence", str(tmp_path / "conf.tif"),
+                   "--quiet"])  # fmt: skip
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "wrote confidence to" in text and "ONNX Runtime" in text
+    assert read(tmp_path / "conf.tif")[0].shape == (2, 45, 51)
+    # a pretrained (not fine-tuned) checkpoint cannot be exported: a clear error, no file
+    pre = save_checkpoint(tmp_path / "pre.pt", {**make_ckpt(), "kind": "pretrained"})
+    assert cli_main(["export-onnx", str(pre), str(tmp_path / "pre.onnx")]) == 2
+    assert "fine-tune it" in capsys.readouterr().err
+    assert not (tmp_path / "pre.onnx").exists()
