@@ -199,6 +199,10 @@ def _predict_tiles(
                 progress(done / total, f"segmenting: {done}/{total} windows", None)
 
 
+def _channels(config: Dict[str, Any]) -> int:
+    return max(int(config.get("s1_channels", 2)), int(config.get("s2_channels", 10)))
+
+
 def choose_tiling(
     config: Dict[str, Any],
     frames: int,
@@ -216,7 +220,7 @@ def choose_tiling(
     radius = receptive_radius(levels, head, int(config.get("smooth_iters", 0) or 0))
     return auto_tiling(
         radius, 2**levels, frames=frames, width0=int(widths[0]), height=height, width=width,
-        tile_size=tile_size, overlap=overlap,
+        channels=_channels(config), tile_size=tile_size, overlap=overlap,
     )  # fmt: skip
 
 
@@ -224,7 +228,7 @@ def auto_batch_size(config: Dict[str, Any], frames: int, tile_size: int, batch_s
     """``batch_size`` lowered so that a batch of ``tile_size`` windows fits the memory budget
     (used when the tile size is automatic: one large window per batch on CPUs)."""
     widths = list(config.get("widths", (32, 64, 128)))
-    per_window = window_bytes_per_px(frames, int(widths[0])) * tile_size * tile_size
+    per_window = window_bytes_per_px(frames, int(widths[0]), _channels(config)) * tile_size**2
     fit = int(memory_budget_mb() * 2**20 // max(1.0, per_window))
     return max(1, min(int(batch_size), fit))
 
