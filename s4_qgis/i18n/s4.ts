@@ -724,7 +724,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="667"/>
+        <location filename="../dock.py" line="671"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
     </message>
@@ -844,7 +844,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1215"/>
+        <location filename="../dock.py" line="1219"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -944,148 +944,148 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="562"/>
+        <location filename="../dock.py" line="566"/>
         <source>{0}
 bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="677"/>
+        <location filename="../dock.py" line="681"/>
         <source>Load a fine-tuned model first (Model tab) to use its class names</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="694"/>
+        <location filename="../dock.py" line="698"/>
         <source>Type the class names first (comma separated) or load a model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="698"/>
+        <location filename="../dock.py" line="702"/>
         <source>New S4 label layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="698"/>
+        <location filename="../dock.py" line="702"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="728"/>
+        <location filename="../dock.py" line="732"/>
         <source>Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="795"/>
+        <location filename="../dock.py" line="799"/>
         <source>Cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1105"/>
+        <location filename="../dock.py" line="1109"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1004"/>
+        <location filename="../dock.py" line="1008"/>
         <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1008"/>
+        <location filename="../dock.py" line="1012"/>
         <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1011"/>
+        <location filename="../dock.py" line="1015"/>
         <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="864"/>
+        <location filename="../dock.py" line="868"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from {4}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="868"/>
+        <location filename="../dock.py" line="872"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from scratch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="901"/>
+        <location filename="../dock.py" line="905"/>
         <source>Fine-tuning failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1109"/>
+        <location filename="../dock.py" line="1113"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="961"/>
+        <location filename="../dock.py" line="965"/>
         <source>Segmenting with {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="969"/>
+        <location filename="../dock.py" line="973"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="973"/>
+        <location filename="../dock.py" line="977"/>
         <source>Segmentation failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="981"/>
+        <location filename="../dock.py" line="985"/>
         <source>S4 classes ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="986"/>
+        <location filename="../dock.py" line="990"/>
         <source>Could not open the class map {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="988"/>
+        <location filename="../dock.py" line="992"/>
         <source>S4 class polygons ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1194"/>
+        <location filename="../dock.py" line="1198"/>
         <source>Load S4 model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1200"/>
+        <location filename="../dock.py" line="1204"/>
         <source>Model file not found: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1206"/>
+        <location filename="../dock.py" line="1210"/>
         <source>Model loaded: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1212"/>
+        <location filename="../dock.py" line="1216"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1215"/>
+        <location filename="../dock.py" line="1219"/>
         <source>Save S4 model as</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1231"/>
+        <location filename="../dock.py" line="1235"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1237"/>
+        <location filename="../dock.py" line="1241"/>
         <source>Model saved as {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1288"/>
+        <location filename="../dock.py" line="1292"/>
         <source>device: {text}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1120,12 +1120,12 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="910"/>
+        <location filename="../dock.py" line="914"/>
         <source>Choose the layer whose extent to map (Segment tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="916"/>
+        <location filename="../dock.py" line="920"/>
         <source>The chosen extent is empty: zoom to the scene or pick another area</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1315,67 +1315,67 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1028"/>
+        <location filename="../dock.py" line="1032"/>
         <source>No Sentinel-2 or Sentinel-1 layers checked (Data tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1050"/>
+        <location filename="../dock.py" line="1054"/>
         <source>S4 class profiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1051"/>
+        <location filename="../dock.py" line="1055"/>
         <source>Class profiles of &apos;{0}&apos; ({1})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1057"/>
+        <location filename="../dock.py" line="1061"/>
         <source>Class profiles failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1065"/>
+        <location filename="../dock.py" line="1069"/>
         <source>Class profiles of {0} classes; {1} outlier polygon(s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1116"/>
+        <location filename="../dock.py" line="1120"/>
         <source>No layers checked (Data tab) for this model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1160"/>
+        <location filename="../dock.py" line="1164"/>
         <source>S4 where to label next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1150"/>
+        <location filename="../dock.py" line="1154"/>
         <source>Looking for where {0} is least sure</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1156"/>
+        <location filename="../dock.py" line="1160"/>
         <source>Suggestions failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1164"/>
+        <location filename="../dock.py" line="1168"/>
         <source>Could not open the suggestions {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1167"/>
+        <location filename="../dock.py" line="1171"/>
         <source>No square to suggest: every valid place is labelled already or lies on a class border; label fewer areas or map a larger extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1178"/>
+        <location filename="../dock.py" line="1182"/>
         <source>{0} squares to label added ({1}): label them in the label layer and fine-tune again</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1267"/>
+        <location filename="../dock.py" line="1271"/>
         <source>Training curves ({0} epochs recorded)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1455,12 +1455,12 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="885"/>
+        <location filename="../dock.py" line="889"/>
         <source>Fine-tuned model saved: {0} (validation mIoU {1})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="997"/>
+        <location filename="../dock.py" line="1001"/>
         <source>Class map added: {0}</source>
         <translation type="unfinished"></translation>
     </message>
