@@ -1141,8 +1141,9 @@ class S4DockWidget(QgsDockWidget):
         target = Path(out) if out else self._unique("s4_label_next", ".gpkg")
         kwargs = dict(
             s1=s1 or None, s2=s2 or None, labels=labels_path, number=self.suggest_spin.value(),
-            bounds=bounds, bounds_crs=bounds_crs, tile_size=self.tile_spin.value(),
-            overlap=self.overlap_spin.value(), device=self.device(),
+            bounds=bounds, bounds_crs=bounds_crs,
+            tile_size=widget_value(self.tile_spin, SEGMENT["tile_size"]),
+            overlap=widget_value(self.overlap_spin, SEGMENT["overlap"]), device=self.device(),
         )  # fmt: skip
 
         def work(progress, cancel, log):

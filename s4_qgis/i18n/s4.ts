@@ -844,7 +844,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1219"/>
+        <location filename="../dock.py" line="1220"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1050,42 +1050,42 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1198"/>
+        <location filename="../dock.py" line="1199"/>
         <source>Load S4 model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1204"/>
+        <location filename="../dock.py" line="1205"/>
         <source>Model file not found: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1210"/>
+        <location filename="../dock.py" line="1211"/>
         <source>Model loaded: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1216"/>
+        <location filename="../dock.py" line="1217"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1219"/>
+        <location filename="../dock.py" line="1220"/>
         <source>Save S4 model as</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1235"/>
+        <location filename="../dock.py" line="1236"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1241"/>
+        <location filename="../dock.py" line="1242"/>
         <source>Model saved as {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1292"/>
+        <location filename="../dock.py" line="1293"/>
         <source>device: {text}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1345,37 +1345,37 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1164"/>
+        <location filename="../dock.py" line="1165"/>
         <source>S4 where to label next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1154"/>
+        <location filename="../dock.py" line="1155"/>
         <source>Looking for where {0} is least sure</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1160"/>
+        <location filename="../dock.py" line="1161"/>
         <source>Suggestions failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1168"/>
+        <location filename="../dock.py" line="1169"/>
         <source>Could not open the suggestions {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1171"/>
+        <location filename="../dock.py" line="1172"/>
         <source>No square to suggest: every valid place is labelled already or lies on a class border; label fewer areas or map a larger extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1182"/>
+        <location filename="../dock.py" line="1183"/>
         <source>{0} squares to label added ({1}): label them in the label layer and fine-tune again</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1271"/>
+        <location filename="../dock.py" line="1272"/>
         <source>Training curves ({0} epochs recorded)</source>
         <translation type="unfinished"></translation>
     </message>
