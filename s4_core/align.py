@@ -36,8 +36,8 @@ from rasterio.windows import from_bounds as window_from_bounds
 from . import radiometry
 from .errors import Cancelled, DataError, OutputError, warn
 from .grid import Grid, as_crs
+from .raster_io import RasterWriter
 from .series import Acquisition, TimeSeries, open_dataset
-from .validate import check_written_raster
 
 Progress = Optional[Callable[..., None]]
 Cancel = Optional[Callable[[], bool]]
@@ -592,30 +592,6 @@ DATES_CSV_COLUMNS = (
 )
 
 
-def _profile(scene: Scene, modality: str, compress: Optional[str]) -> dict:
-    g = scene.grid
-    count = scene.n_frames * len(scene.series(modality).band_names)
-    profile = {
-        "driver": "GTiff",
-        "dtype": "float32",
-        "nodata": float("nan"),
-        "count": count,
-        "width": g.width,
-        "height": g.height,
-        "crs": g.crs,
-        "transform": g.transform,
-        "interleave": "band",
-        "BIGTIFF": "IF_SAFER",
-    }
-    if compress:
-        profile.update(compress=compress, predictor=3, NUM_THREADS="ALL_CPUS")
-        if compress.lower() == "deflate":
-            profile["zlevel"] = 1  # ~7x faster than the default level 6 for ~the same size
-    if g.width >= 256 and g.height >= 256:
-        profile.update(tiled=True, blockxsize=256, blockysize=256)
-    return profile
-
-
 def _fmt(v: float, digits: int = 6) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
@@ -660,6 +636,7 @@ def write_aligned(
     tag = uuid.uuid4().hex[:8]
     tmp: Dict[str, Path] = {}
     final: Dict[str, Path] = {}
+    writers: Dict[str, RasterWriter] = {}
     done = 0
     try:
         with rasterio.Env(GDAL_CACHEMAX=256 * 1024 * 1024):
@@ -668,55 +645,51 @@ def write_aligned(
                 names = series.band_names
                 nb = len(names)
                 final[m] = out_dir / f"{m}_aligned.tif"
-                tmp[m] = out_dir / f".{m}_aligned.{tag}.tmp.tif"
                 acq_idx = scene.frame_index(m)
                 frame_dates = scene.dates
-                with rasterio.open(tmp[m], "w", **_profile(scene, m, compress)) as dst:
-                    dst.update_tags(
-                        SENSOR=SENSOR_NAMES[m],
-                        UNITS=UNITS[m],
-                        S4_ALIGNED="1",
-                        S4_REFERENCE=reference,
-                        S4_BANDS=",".join(names),
-                    )
-                    for t in range(scene.n_frames):
-                        acq = series.acquisitions[int(acq_idx[t])]
-                        for c, name in enumerate(names):
-                            bi = t * nb + c + 1
-                            dst.set_band_description(bi, f"{frame_dates[t].isoformat()}_{name}")
-                            dst.update_tags(
-                                bi, SOURCE_DATE=acq.date.isoformat(), SOURCE_FILE=acq.path.name
+                descriptions, band_tags = [], {}
+                for t in range(scene.n_frames):
+                    acq = series.acquisitions[int(acq_idx[t])]
+                    for c, name in enumerate(names):
+                        descriptions.append(f"{frame_dates[t].isoformat()}_{name}")
+                        band_tags[t * nb + c + 1] = {
+                            "SOURCE_DATE": acq.date.isoformat(),
+                            "SOURCE_FILE": acq.path.name,
+                        }
+                dst = writers[m] = RasterWriter(
+                    final[m], scene.grid, scene.n_frames * nb, "float32", float("nan"),
+                    descriptions=descriptions, band_tags=band_tags, compress=compress, fast=True,
+                    tags={"SENSOR": SENSOR_NAMES[m], "UNITS": UNITS[m], "S4_ALIGNED": "1",
+                          "S4_REFERENCE": reference, "S4_BANDS": ",".join(names)},
+                )  # fmt: skip
+                for a in uniques[m]:
+                    frames = np.nonzero(acq_idx == a)[0]
+                    for row, col, win in windows:
+                        if cancel is not None and cancel():
+                            raise Cancelled("alignment cancelled; no output was written")
+                        values, scl = read_acquisition(series, series.acquisitions[int(a)], win)
+                        ok = np.isfinite(values).all(axis=0)
+                        if m == "s2" and scl is not None:
+                            cloud_count[int(a)] = cloud_count.get(int(a), 0.0) + float(
+                                np.isin(scl, radiometry.SCL_INVALID).sum()
                             )
-                    for a in uniques[m]:
-                        frames = np.nonzero(acq_idx == a)[0]
-                        for row, col, win in windows:
-                            if cancel is not None and cancel():
-                                raise Cancelled("alignment cancelled; no output was written")
-                            values, scl = read_acquisition(series, series.acquisitions[int(a)], win)
-                            ok = np.isfinite(values).all(axis=0)
-                            if m == "s2" and scl is not None:
-                                cloud_count[int(a)] = cloud_count.get(int(a), 0.0) + float(
-                                    np.isin(scl, radiometry.SCL_INVALID).sum()
-                                )
-                            w = Window(col, row, win.width, win.height)
-                            for t in frames:
-                                if not frame_valid[t] and m != reference:
-                                    data = np.full_like(values, np.nan)
-                                else:
-                                    data = values
-                                    valid_count[m][t] += float(ok.sum())
-                                dst.write(
-                                    data, indexes=list(range(t * nb + 1, t * nb + nb + 1)), window=w
-                                )
-                            done += 1
-                            if progress is not None and (done == total or done % every == 0):
-                                progress(
-                                    done / total,
-                                    f"aligning {m.upper()} {series.acquisitions[int(a)].date}",
-                                )
+                        for t in frames:
+                            if not frame_valid[t] and m != reference:
+                                data = np.full_like(values, np.nan)
+                            else:
+                                data = values
+                                valid_count[m][t] += float(ok.sum())
+                            dst.write(
+                                data, row, col, indexes=list(range(t * nb + 1, t * nb + nb + 1))
+                            )
+                        done += 1
+                        if progress is not None and (done == total or done % every == 0):
+                            progress(
+                                done / total,
+                                f"aligning {m.upper()} {series.acquisitions[int(a)].date}",
+                            )
         for m in mods:  # a full disk can leave a truncated stack without a GDAL error
-            prof = _profile(scene, m, compress)
-            check_written_raster(tmp[m], final[m], prof["width"], prof["height"], prof["count"])
+            writers[m].check()
         # dates.csv
         final["dates_csv"] = out_dir / "dates.csv"
         tmp["dates_csv"] = out_dir / f".dates.{tag}.tmp.csv"
@@ -750,10 +723,14 @@ def write_aligned(
                 f"could not write {final['dates_csv']}: {exc.strerror or exc}; check that the "
                 f"disk holding {out_dir} has free space, then run again"
             ) from None
+        for m in mods:
+            writers.pop(m).commit(check=False)
         for key, path in tmp.items():
             os.replace(path, final[key])
         tmp.clear()
     finally:
+        for writer in writers.values():
+            writer.discard()
         for path in tmp.values():
             try:
                 path.unlink()

@@ -335,15 +335,23 @@ def segment(
     bounds_crs=None,
     vector_out: Optional[PathLike] = None,
     probabilities_out: Optional[PathLike] = None,
+    confidence_out: Optional[PathLike] = None,
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
     log: Optional[Log] = None,
     **options: Any,
 ) -> Dict:
-    """Map a scene with a fine-tuned checkpoint from the one modality it was trained for."""
-    from .checkpoint import load_checkpoint
+    """Map a scene with a fine-tuned model from the one modality it was trained for.
+
+    ``model``: an S4 checkpoint (PyTorch) or its ONNX export (``export_onnx``; ONNX Runtime,
+    no PyTorch needed). ``confidence_out``: a 2-band raster (largest class probability,
+    margin to the second). ``tile_size`` / ``overlap`` None: chosen from the network's
+    receptive field (tiled = whole-scene results) and a memory budget.
+    """
+    from .backends import open_model
     from .errors import CheckpointError
-    from .inference import segment_scene, vectorize_classes
+    from .inference import segment_scene
+    from .vectorize import vectorize_classes
 
     tile_size, overlap, device = options["tile_size"], options["overlap"], options["device"]
     resolution = options["resolution"]
@@ -353,10 +361,11 @@ def segment(
             "output class raster": out,
             "output polygons": vector_out,
             "output probabilities": probabilities_out,
+            "output confidence": confidence_out,
         },
         {"model": model, "Sentinel-1 input": s1, "Sentinel-2 input": s2},
     )
-    ckpt = load_checkpoint(model)
+    ckpt, backend = open_model(model, device=device, log=log)
     modality = ckpt.get("modality")
     if ckpt.get("kind") != "finetuned" or modality not in ("s1", "s2"):
         raise CheckpointError(
@@ -384,7 +393,7 @@ def segment(
     if log:
         log(
             f"segmenting {scene.grid.width} x {scene.grid.height} px, {scene.n_frames} "
-            f"{modality.upper()} frames on {device_info(device)['device']}"
+            f"{modality.upper()} frames on {backend.device}"
         )
     stages = 0.85 if vector_out else 1.0
 
@@ -397,10 +406,12 @@ def segment(
         scene,
         Path(out),
         probabilities_path=Path(probabilities_out) if probabilities_out else None,
+        confidence_path=Path(confidence_out) if confidence_out else None,
         tile_size=tile_size,
         overlap=overlap,
         batch_size=options["batch_size"],
         device=device,
+        backend=backend,
         progress=_inner,
         cancel=cancel,
         log=log,
@@ -424,6 +435,10 @@ def segment(
         "vector": str(vector_out) if vector_out else None,
         "n_polygons": n_polygons,
         "probabilities": str(result.probabilities) if result.probabilities else None,
+        "confidence": str(result.confidence) if result.confidence else None,
+        "backend": result.backend,
+        "tile_size": result.tile_size,
+        "overlap": result.overlap,
         "classes": [
             {"index": i, "name": n, "color": list(c)}
             for i, (n, c) in enumerate(zip(result.class_names, result.class_colors))
@@ -444,7 +459,8 @@ def export_vector(
     **options: Any,
 ) -> Dict:
     """Class raster -> GeoPackage polygons (class_id, class_name, area_m2)."""
-    from .inference import read_class_raster, vectorize_classes
+    from .raster_io import read_class_raster
+    from .vectorize import vectorize_classes
 
     check_outputs({"output polygons": out_gpkg}, {"class raster": class_raster})
     _, class_map, _ = read_class_raster(class_raster)
@@ -469,9 +485,18 @@ def export_vector(
 @EVALUATE.api
 def evaluate(pred: PathLike, truth: PathLike, **options: Any) -> Dict:
     """Scores of a class raster against reference polygons or a reference class raster."""
-    from .inference import evaluate as _evaluate
+    from .evaluate import evaluate as _evaluate
 
     return _evaluate(Path(pred), Path(truth), **options)
+
+
+def export_onnx(model: PathLike, out: PathLike) -> Dict:
+    """Export a fine-tuned checkpoint to ONNX (``out``, plus a model card ``out`` .json) so
+    that mapping runs with ONNX Runtime alone; needs PyTorch and the onnx package."""
+    from .onnx_export import export_onnx as _export
+
+    check_outputs({"output ONNX model": out}, {"model": model})
+    return _export(Path(model), Path(out))
 
 
 def model_info(path: PathLike) -> Dict:

@@ -23,6 +23,7 @@ COMMANDS = [
     "pretrain",
     "finetune",
     "segment",
+    "export_onnx",
     "evaluate",
     "info",
     "demo_data",

@@ -39,6 +39,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .errors import Cancelled, DataError
+from .grid import Grid
 
 EPSG = 32631
 CENTRE = (492960.0, 5633150.0)  # 50.85 N, 2.90 E in UTM 31N
@@ -314,57 +315,30 @@ def _dates(rng: np.random.Generator, first: date, step: int, n: int) -> List[dat
 
 # ----------------------------------------------------------------------------- writing
 def _write_tif(path: Path, data: np.ndarray, crs, transform, *, nodata, descriptions, tags):
-    import rasterio
+    from .raster_io import write_raster
 
-    count, height, width = data.shape
-    profile = dict(
-        driver="GTiff",
-        width=width,
-        height=height,
-        count=count,
-        dtype=data.dtype.name,
-        crs=crs,
-        transform=transform,
-        nodata=nodata,
-        compress="deflate",
-        interleave="pixel",
+    grid = Grid(crs, transform, data.shape[2], data.shape[1])
+    write_raster(
+        path, data, grid, nodata=nodata, descriptions=descriptions, tags=tags, interleave="pixel"
     )
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(data)
-        for i, name in enumerate(descriptions, start=1):
-            dst.set_band_description(i, name)
-        dst.update_tags(**tags)
 
 
 def _write_truth(path: Path, truth: np.ndarray, crs, transform, names, codes) -> None:
-    import rasterio
-
     from .labels import IGNORE_INDEX, ClassMap
+    from .raster_io import class_colormap, write_raster
 
     cmap = ClassMap.from_names(names, names)
-    profile = dict(
-        driver="GTiff",
-        width=truth.shape[1],
-        height=truth.shape[0],
-        count=1,
-        dtype="uint8",
-        crs=crs,
-        transform=transform,
-        nodata=IGNORE_INDEX,
-        compress="deflate",
+    tags = dict(
+        CLASSES=json.dumps({str(i): n for i, n in enumerate(names)}),
+        CLASS_CODES=json.dumps({str(i): int(c) for i, c in enumerate(codes)}),
+        S4_CLASS_MAP=json.dumps(cmap.to_dict()),
+        NODATA_MEANING=f"{IGNORE_INDEX} = no label (roads, field margins)",
     )
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(truth, 1)
-        dst.set_band_description(1, "crop class index")
-        dst.update_tags(
-            CLASSES=json.dumps({str(i): n for i, n in enumerate(names)}),
-            CLASS_CODES=json.dumps({str(i): int(c) for i, c in enumerate(codes)}),
-            S4_CLASS_MAP=json.dumps(cmap.to_dict()),
-            NODATA_MEANING=f"{IGNORE_INDEX} = no label (roads, field margins)",
-        )
-        colormap = {i: (*c, 255) for i, c in enumerate(cmap.colors)}
-        colormap[IGNORE_INDEX] = (0, 0, 0, 0)
-        dst.write_colormap(1, colormap)
+    grid = Grid(crs, transform, truth.shape[1], truth.shape[0])
+    write_raster(
+        path, truth, grid, nodata=IGNORE_INDEX, descriptions=["crop class index"], tags=tags,
+        colormap=class_colormap(cmap),
+    )  # fmt: skip
 
 
 def _write_parcels(path: Path, polys_crs, names, codes, crs_wkt: str) -> None:

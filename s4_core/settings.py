@@ -95,7 +95,8 @@ class Setting:
 
     @property
     def ui_minimum(self) -> float:
-        return self.low if self.low is not None else (0 if self.kind == "int" else -1e12)
+        low = self.low if self.low is not None else (0 if self.kind == "int" else -1e12)
+        return min(low, self.none_as) if self.none_as is not None else low
 
     @property
     def ui_maximum(self) -> float:
@@ -468,10 +469,14 @@ SECTIONS = {"reg": "regularisation for very few polygons (all off by default)"}
 SEGMENT = Operation(
     "segment",
     DEVICE,
-    Setting("tile_size", "int", 128, low=16, ui_max=4096, help="window side in px",
-        label=tr_noop("Tile size (pixels)")),
-    Setting("overlap", "int", 32, low=0, ui_max=2048, help="overlap of neighbouring windows in px",
-        label=tr_noop("Tile overlap (pixels)")),
+    Setting("tile_size", "int", None, low=16, optional=True, none_as=0, ui_max=8192,
+        help="window side in px (default: as large as a 2 GB memory budget allows, "
+        "S4_TILE_MEMORY_MB)",
+        label=tr_noop("Tile size (pixels; 0 = automatic)")),
+    Setting("overlap", "int", None, low=0, optional=True, none_as=-1, ui_max=2048,
+        help="overlap of neighbouring windows in px (default: twice the network's receptive "
+        "radius: tiled results equal one whole-scene pass)",
+        label=tr_noop("Tile overlap (pixels; -1 = automatic)")),
     BATCH_SIZE(default=4, ui_max=256, advanced=True, help="windows per batch",
         label=tr_noop("Tiles per batch")),
     RESOLUTION(help="pixel size in CRS units (default: the one the model was fine-tuned on)",

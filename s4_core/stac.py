@@ -733,37 +733,13 @@ class _Reader:
 def _write_atomic(
     path: Path, data: np.ndarray, grid: Grid, *, nodata: float, bands: Sequence[str], tags: dict
 ) -> int:
-    import rasterio
+    from .raster_io import write_raster
 
-    tmp = path.with_name(path.name + ".part")
     path.parent.mkdir(parents=True, exist_ok=True)
-    count, height, width = data.shape
-    profile = dict(
-        driver="GTiff",
-        width=width,
-        height=height,
-        count=count,
-        dtype=data.dtype.name,
-        crs=grid.crs,
-        transform=grid.transform,
-        nodata=nodata,
-        compress="deflate",
-        predictor=2 if data.dtype.kind in "ui" else 3,
-        interleave="pixel",
-        tiled=width >= 256 and height >= 256,
-    )
-    if profile["tiled"]:
-        profile.update(blockxsize=256, blockysize=256)
-    try:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(data)
-            for i, name in enumerate(bands, start=1):
-                dst.set_band_description(i, name)
-            dst.update_tags(**tags)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_raster(
+        path, data, grid, nodata=nodata, descriptions=bands, tags=tags, interleave="pixel",
+        check=False,
+    )  # fmt: skip
     return path.stat().st_size
 
 

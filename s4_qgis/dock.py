@@ -508,11 +508,15 @@ class S4DockWidget(QgsDockWidget):
         self.last_error = text
         self.notify(text, Qgis.MessageLevel.Critical)
 
-    def _engine(self):
-        """``s4_core.api``, or None (message shown) when the engine cannot load."""
-        from .dependencies import engine_missing_message
+    def _engine(self, needs_torch: bool = True):
+        """``s4_core.api``, or None (message shown) when the engine cannot load
+        (``needs_torch=False``: only numpy, rasterio and fiona must import)."""
+        from .dependencies import engine_missing_message, missing_engine_modules
 
-        missing = engine_missing_message()
+        base = {"numpy", "rasterio", "fiona"}
+        missing = ""
+        if needs_torch or set(missing_engine_modules()) & base:
+            missing = engine_missing_message()
         if missing:
             self.fail(missing)
             return None
@@ -1027,7 +1031,7 @@ class S4DockWidget(QgsDockWidget):
         if not s2 and not s1:
             self.fail(tr("No Sentinel-2 or Sentinel-1 layers checked (Data tab)"))
             return None
-        api = self._engine()
+        api = self._engine(needs_torch=False)  # profiles are numpy + GDAL
         if api is None:
             return None
         tmp = tempfile.mkdtemp(prefix="s4_dock_")
@@ -1137,8 +1141,9 @@ class S4DockWidget(QgsDockWidget):
         target = Path(out) if out else self._unique("s4_label_next", ".gpkg")
         kwargs = dict(
             s1=s1 or None, s2=s2 or None, labels=labels_path, number=self.suggest_spin.value(),
-            bounds=bounds, bounds_crs=bounds_crs, tile_size=self.tile_spin.value(),
-            overlap=self.overlap_spin.value(), device=self.device(),
+            bounds=bounds, bounds_crs=bounds_crs,
+            tile_size=widget_value(self.tile_spin, SEGMENT["tile_size"]),
+            overlap=widget_value(self.overlap_spin, SEGMENT["overlap"]), device=self.device(),
         )  # fmt: skip
 
         def work(progress, cancel, log):

@@ -24,6 +24,11 @@ def default_output_dir() -> str:
     return str(Path.home() / "S4")
 
 
+def _form_default(setting: Setting) -> Any:
+    """What a form shows by default: the default, or ``none_as`` for "automatic" (None)."""
+    return setting.none_as if setting.default is None else setting.default
+
+
 class DockSetting(Enum):
     """(key, type, default, engine setting or None) of each value the dock remembers."""
 
@@ -38,8 +43,8 @@ class DockSetting(Enum):
     HEAD = ("head", str, FINETUNE.default("head"), FINETUNE["head"])
     FEW_POLYGONS = ("few_polygons", bool, False, None)
     EXTENT_MODE = ("extent_mode", str, EXTENT_MODES[0], None)
-    TILE_SIZE = ("tile_size", int, SEGMENT.default("tile_size"), SEGMENT["tile_size"])
-    OVERLAP = ("overlap", int, SEGMENT.default("overlap"), SEGMENT["overlap"])
+    TILE_SIZE = ("tile_size", int, _form_default(SEGMENT["tile_size"]), SEGMENT["tile_size"])
+    OVERLAP = ("overlap", int, _form_default(SEGMENT["overlap"]), SEGMENT["overlap"])
     POLYGONS = ("polygons", bool, False, None)
     MIN_AREA = ("min_area", float, SEGMENT.default("min_area_m2"), SEGMENT["min_area_m2"])
     MODEL_PATH = ("model_path", str, "", None)

@@ -6,7 +6,8 @@ them into a ``QgsPalettedRasterRenderer`` with the class names as labels and sav
 beside the raster (``<stem>.qml``, the file QGIS loads by default with the layer), so the
 colours and names survive headless runs (``processing.run``, ``qgis_process``). Polygon
 GeoPackages get a categorized renderer on ``class_name`` stored inside the GeoPackage
-(``layer_styles`` table) as the default style.
+(``layer_styles`` table) as the default style. Confidence rasters (band 1 = the largest class
+probability) get a red-yellow-green pseudocolour ramp from 0 to 1 (``confidence_renderer``).
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from typing import Any, Deque, Dict, List, Optional, Sequence, Union
 
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
+    QgsColorRampShader,
     QgsFillSymbol,
     QgsMapLayer,
     QgsPalettedRasterRenderer,
     QgsProcessingLayerPostProcessorInterface,
     QgsRasterLayer,
+    QgsRasterShader,
     QgsRendererCategory,
+    QgsSingleBandPseudoColorRenderer,
     QgsVectorLayer,
 )
 from qgis.PyQt.QtGui import QColor
@@ -159,6 +163,36 @@ def style_class_raster(
     return path
 
 
+def confidence_renderer(layer: QgsRasterLayer) -> QgsSingleBandPseudoColorRenderer:
+    """Band 1 (largest class probability) from red (unsure) over yellow to green (sure)."""
+    ramp = QgsColorRampShader(0.0, 1.0)
+    ramp.setColorRampType(QgsColorRampShader.Type.Interpolated)
+    ramp.setColorRampItemList(
+        [
+            QgsColorRampShader.ColorRampItem(0.0, QColor(215, 25, 28), "0"),
+            QgsColorRampShader.ColorRampItem(0.5, QColor(255, 255, 191), "0.5"),
+            QgsColorRampShader.ColorRampItem(1.0, QColor(26, 150, 65), "1"),
+        ]
+    )
+    shader = QgsRasterShader(0.0, 1.0)
+    shader.setRasterShaderFunction(ramp)
+    renderer = QgsSingleBandPseudoColorRenderer(layer.dataProvider(), 1, shader)
+    renderer.setClassificationMin(0.0)
+    renderer.setClassificationMax(1.0)
+    return renderer
+
+
+def style_confidence_file(path: PathLike) -> Optional[Path]:
+    """Write ``<stem>.qml`` (the confidence ramp) beside the confidence raster at ``path``."""
+    layer = QgsRasterLayer(str(path), "confidence")
+    if not layer.isValid():
+        raise OSError(tr("could not open the confidence raster {path}").format(path=path))
+    layer.setRenderer(confidence_renderer(layer))
+    target = qml_path(path)
+    _write_style_atomically(layer, target)
+    return target
+
+
 def class_vector_renderer(
     classes: Sequence[Any], field: str = VECTOR_CLASS_FIELD
 ) -> QgsCategorizedSymbolRenderer:
@@ -219,26 +253,29 @@ _LIVE_POSTPROCESSORS: Deque[ClassStylePostProcessor] = deque(maxlen=64)
 class ClassStylePostProcessor(QgsProcessingLayerPostProcessorInterface):
     """Styles an S4 output (class raster or polygons) when Processing loads it into a project."""
 
-    def __init__(self, classes: Sequence[Any]) -> None:
+    def __init__(self, classes: Optional[Sequence[Any]]) -> None:
         super().__init__()
-        self.classes = normalize_classes(classes)
+        self.classes = normalize_classes(classes) if classes is not None else None
 
     def postProcessLayer(self, layer, context, feedback) -> None:  # noqa: N802 (QGIS API)
-        if isinstance(layer, QgsRasterLayer):
+        if self.classes is None:  # a confidence raster
+            layer.setRenderer(confidence_renderer(layer))
+        elif isinstance(layer, QgsRasterLayer):
             layer.setRenderer(class_raster_renderer(layer, self.classes))
         elif isinstance(layer, QgsVectorLayer):
             layer.setRenderer(class_vector_renderer(self.classes))
         layer.triggerRepaint()
 
     @classmethod
-    def create(cls, classes: Sequence[Any]) -> ClassStylePostProcessor:
+    def create(cls, classes: Optional[Sequence[Any]]) -> ClassStylePostProcessor:
         processor = cls(classes)
         _LIVE_POSTPROCESSORS.append(processor)
         return processor
 
 
-def attach_postprocessor(context, output: str, classes: Sequence[Any], name: str) -> None:
-    """If Processing will load ``output`` into the project, name and style it there."""
+def attach_postprocessor(context, output: str, classes: Optional[Sequence[Any]], name: str) -> None:
+    """If Processing will load ``output`` into the project, name and style it there
+    (``classes`` None: a confidence raster)."""
     if not output or not context.willLoadLayerOnCompletion(output):
         return
     details = context.layerToLoadOnCompletionDetails(output)

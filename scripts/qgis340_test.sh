@@ -3,14 +3,15 @@
 # zip) on QGIS 3.40 LTR / Python 3.13 in the trixie chroot of `make qgis340-env`, headless.
 # The chroot has no torch (PyPI's torch for Python 3.13 is a multi-GB CUDA build):
 # S4_WITHOUT_TORCH=1 skips the tests that train or run a model (tests/conftest.py); every other
-# QGIS test runs. The checkout is bind-mounted at /s4 and unmounted on exit.
+# QGIS test runs, and the engine's torch-free vector export / evaluation tests
+# (tests/test_vector_evaluate.py). The checkout is bind-mounted at /s4 and unmounted on exit.
 # Not in the subset: tests/test_stac.py (engine only): on trixie's GDAL 3.10 its byte-count check
 # fails (client 228400 vs server 373521 bytes: GDAL 3.10 sends requests the counter does not see).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="${S4_TRIXIE_ROOT:-/opt/s4-trixie}"
 [ -f "$ROOT/.s4-qgis340-ok-2" ] || { echo "No QGIS 3.40 chroot at $ROOT: run make qgis340-env" >&2; exit 1; }
-TESTS="${QGIS340_TESTS:-tests/qgis tests/test_plugin.py tests/test_plugin_without_torch.py tests/test_package.py}"
+TESTS="${QGIS340_TESTS:-tests/qgis tests/test_plugin.py tests/test_plugin_without_torch.py tests/test_package.py tests/test_vector_evaluate.py}"
 
 # shellcheck source=scripts/qgis340_mounts.sh
 source scripts/qgis340_mounts.sh

@@ -25,7 +25,7 @@ for path in (ROOT, QGIS_PLUGINS):
 # `make test-qgis340` (QGIS 3.40 in a trixie chroot, no torch) sets S4_WITHOUT_TORCH=1: the tests
 # that need torch (marker `torch`, or a fixture that trains a model) are skipped there. Without it
 # (`make test`) every test runs and a missing torch fails them.
-TORCH_FIXTURES = {"demo_model", "demo_model_s1", "segmented"}
+TORCH_FIXTURES = {"demo_model", "demo_model_s1"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -68,6 +68,36 @@ def tiny_demo(tmp_path_factory):
     from s4_core.demo import make_demo_scene
 
     return make_demo_scene(tmp_path_factory.mktemp("tiny_demo"), seed=0, size=32, n_s2=8, n_s1=10)
+
+
+def _finetune(scene, out: Path, modality: str) -> Path:
+    from s4_core import api
+
+    api.finetune(
+        scene.s1_dir if modality == "s1" else None,
+        scene.s2_dir if modality == "s2" else None,
+        scene.parcels,
+        scene.class_field,
+        out,
+        modality=modality,
+        epochs=1,
+        crop_size=16,
+        seed=0,
+        device="cpu",
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_model(tiny_demo, tmp_path_factory) -> Path:
+    """A fine-tuned S2 checkpoint on the 32 x 32 px demo scene (1 epoch, 16 px crops)."""
+    return _finetune(tiny_demo, tmp_path_factory.mktemp("models") / "demo_s2.pt", "s2")
+
+
+@pytest.fixture(scope="session")
+def demo_model_s1(tiny_demo, tmp_path_factory) -> Path:
+    """The same for Sentinel-1 inference."""
+    return _finetune(tiny_demo, tmp_path_factory.mktemp("models_s1") / "demo_s1.pt", "s1")
 
 
 @pytest.fixture(scope="session")

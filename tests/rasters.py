@@ -1,5 +1,5 @@
-"""Small GeoTIFF writer shared by the engine tests (synthetic per-date rasters), and faulty
-copies of the demo scene's inputs for the fault matrices (tests/test_faults.py, tests/qgis)."""
+"""Synthetic per-date rasters for the engine tests (written by the engine's one writer), and
+faulty copies of the demo scene's inputs for the fault matrices (tests/test_faults.py, tests/qgis)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ import numpy as np
 import rasterio
 from affine import Affine
 
+from s4_core.grid import Grid
+from s4_core.raster_io import write_raster
+
 X0, Y0 = 500000.0, 5600000.0  # upper-left corner of the synthetic grids (EPSG:32631)
 
 
@@ -20,23 +23,10 @@ def write_tif(
 ):  # fmt: skip
     """Write ``data`` (bands, h, w) with band descriptions and dataset tags; return ``path``."""
     data = np.asarray(data)
-    count, h, w = data.shape
-    profile = dict(
-        driver="GTiff",
-        width=w,
-        height=h,
-        count=count,
-        dtype=data.dtype.name,
-        crs=crs,
-        transform=transform or Affine(res, 0, X0, 0, -res, Y0),
-        nodata=nodata,
-    )
-    with rasterio.open(path, "w", **profile) as ds:
-        ds.write(data)
-        for i, d in enumerate(descriptions or ()):
-            ds.set_band_description(i + 1, d)
-        if tags:
-            ds.update_tags(**tags)
+    _, h, w = data.shape
+    grid = Grid(crs, transform or Affine(res, 0, X0, 0, -res, Y0), w, h)
+    write_raster(path, data, grid, nodata=nodata, descriptions=descriptions, tags=tags,
+                 compress=None)  # fmt: skip
     return path
 
 

@@ -483,3 +483,46 @@ def test_dialog_installs_in_a_task(qgis_app, tmp_path, wheels):
     if str(target) in sys.path:
         sys.path.remove(str(target))
     dialog.deleteLater()
+
+
+# --- profiles: mapping only (ONNX Runtime) or training (PyTorch) ----------------------------
+def test_mapping_profile_installs_onnxruntime_instead_of_torch(tmp_path):
+    engine = deps.engine_requirements()
+    assert any(r.startswith("torch") for r in engine)
+    mapping = deps.profile_requirements("mapping")
+    assert not any(r.startswith("torch") for r in mapping)
+    assert deps.ONNXRUNTIME_REQUIREMENT in mapping
+    assert deps.profile_requirements("training") == engine
+    with pytest.raises(ValueError, match="profile"):
+        deps.profile_requirements("everything")
+    # the pin matches requirements/dev.txt (the version the tests run)
+    dev = (Path(deps.PLUGIN_ROOT) / "requirements" / "dev.txt").read_text()
+    assert deps.ONNXRUNTIME_REQUIREMENT in dev.splitlines()
+    plan = deps.plan_install(
+        "cu128", profile="mapping", target=tmp_path, python=Path(sys.executable),
+        requirements=["torch>=2.1", "tqdm>=4.60"], constraints=[],
+    )  # fmt: skip
+    assert plan.requirements == ["tqdm>=4.60", deps.ONNXRUNTIME_REQUIREMENT]
+    assert plan.index_url is None and plan.variant == "onnx"
+    train = deps.plan_install(
+        "cpu", target=tmp_path, python=Path(sys.executable),
+        requirements=["torch>=2.1", "tqdm>=4.60"], constraints=[],
+    )  # fmt: skip
+    assert train.requirements == ["torch>=2.1", "tqdm>=4.60"] and train.index_url
+
+
+@pytest.mark.qgis
+def test_dialog_offers_mapping_only_and_training(qgis_app, tmp_path):
+    from s4_qgis.dialogs.dependencies_dialog import DependenciesDialog
+
+    dialog = DependenciesDialog(
+        plan_overrides=dict(target=tmp_path, python=Path(sys.executable), constraints=[])
+    )
+    labels = [dialog.profile.itemText(i) for i in range(dialog.profile.count())]
+    assert labels == ["training (PyTorch, CPU or CUDA)", "mapping only (ONNX Runtime)"]
+    assert "torch" in dialog.packages_label.text() and dialog.variant.isEnabled()
+    dialog.profile.setCurrentIndex(1)
+    text = dialog.packages_label.text()
+    assert "onnxruntime" in text and "torch" not in text
+    assert not dialog.variant.isEnabled()
+    dialog.deleteLater()

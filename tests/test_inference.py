@@ -6,23 +6,25 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
-import fiona
 import numpy as np
 import pytest
 import rasterio
 import torch
 from affine import Affine
+from test_vector_evaluate import _read_gpkg, _write_polygons
 
 from s4_core import inference as inf
+from s4_core import raster_io
 from s4_core.align import build_scene, fixed_length_indices
 from s4_core.checkpoint import build_model, save_checkpoint
 from s4_core.cli import main as cli_main
-from s4_core.errors import Cancelled, CheckpointError, DataError, LabelError
-from s4_core.labels import ClassMap, LabelWarning
-from s4_core.metrics import confusion_matrix
+from s4_core.errors import Cancelled, CheckpointError, DataError
+from s4_core.evaluate import evaluate
+from s4_core.labels import ClassMap
 from s4_core.model import NetConfig, S4Net
 from s4_core.normalize import BandStats
 from s4_core.series import open_series
+from s4_core.vectorize import vectorize_classes
 
 CRS = "EPSG:32631"
 ORIGIN = (500000.0, 5650000.0)
@@ -191,13 +193,9 @@ def test_tile_settings_are_checked():
 @pytest.mark.parametrize("tile, overlap", [(40, 24), (32, 24)])
 def test_tiled_prediction_equals_whole_scene_prediction(scene, tile, overlap):
     ckpt = make_ckpt()
-    model = build_model(ckpt)
     ref, ref_valid = reference_probabilities(ckpt, scene)
-    stats = BandStats.from_dict(ckpt["band_stats"]["s2"])
-    kw = dict(time_length=6, time_mode="repeat", device="cpu", batch_size=3)
-    windows = list(
-        inf.predict_windows(model, scene, "s2", stats, tile_size=tile, overlap=overlap, **kw)
-    )
+    kw = dict(device="cpu", batch_size=3)
+    windows = list(inf.predict_windows(ckpt, scene, tile_size=tile, overlap=overlap, **kw))
     assert len(windows) >= 4  # really tiled
     probs, valid, hits = assemble(windows, scene.grid, 3)
     assert (hits == 1).all()
@@ -206,22 +204,53 @@ def test_tiled_prediction_equals_whole_scene_prediction(scene, tile, overlap):
     np.testing.assert_allclose(probs[:, valid], ref[:, valid], atol=1e-5)
     assert np.array_equal(probs.argmax(0)[valid], ref.argmax(0)[valid])
     # one window covering the scene gives the same
-    whole = list(inf.predict_windows(model, scene, "s2", stats, tile_size=64, overlap=0, **kw))
+    whole = list(inf.predict_windows(ckpt, scene, tile_size=64, overlap=0, **kw))
     assert len(whole) == 1
     np.testing.assert_allclose(whole[0][1][:, valid], ref[:, valid], atol=1e-5)
 
 
+@pytest.mark.parametrize("widths", [(4, 8), (4, 8, 16)])
+@pytest.mark.parametrize("head", ["unet", "pixel"])
+def test_receptive_radius_bounds_the_measured_one(widths, head):
+    """Gradient probe: how far from a pixel an input changes its output (all pooling phases)."""
+    from s4_core.tiling import receptive_radius
+
+    torch.manual_seed(0)
+    cfg = NetConfig(s2_channels=2, widths=widths, num_classes=2, head=head, head_frames=4,
+                    head_hidden=4, head_members=1, smooth_iters=2, dec_out_width=4)  # fmt: skip
+    net = S4Net(cfg).eval()
+    n, measured = 80, 0  # > 2 x (bound + factor): the probe never reaches an edge
+    for c in range(36, 36 + cfg.factor):
+        x = torch.zeros(1, 4, 2, n, n, requires_grad=True)
+        net.segment(x, "s2")[0, 0, c, c].backward()
+        idx = (x.grad.abs().sum((0, 1, 2)) > 0).nonzero()
+        measured = max(measured, int((idx - c).abs().max()))
+    bound = receptive_radius(len(widths) - 1, head, cfg.smooth_iters)
+    assert measured <= bound <= measured + 3 * cfg.factor
+
+
+def test_automatic_overlap_makes_tiles_equal_a_whole_scene_pass(scene):
+    ckpt = make_ckpt()
+    ref, valid = reference_probabilities(ckpt, scene)
+    windows = list(inf.predict_windows(ckpt, scene, tile_size=32, device="cpu"))
+    assert len(windows) >= 4
+    probs, _, hits = assemble(windows, scene.grid, 3)
+    assert (hits == 1).all()
+    np.testing.assert_allclose(probs[:, valid], ref[:, valid], atol=1e-5)
+    # the automatic tile: one window when the scene fits the memory budget ...
+    tile, overlap = inf.choose_tiling(ckpt["net_config"], 6, 45, 51)
+    assert (tile, overlap) == (51, 24)
+    # ... else as few windows as the largest tile needs, each as small as they allow
+    from s4_core.tiling import auto_tiling, plan_tiles
+
+    tile, overlap = auto_tiling(30, 4, frames=32, width0=32, height=512, width=512)
+    assert (tile, overlap) == (212, 60) and len(plan_tiles(512, 512, tile, overlap, 4)) == 9
+
+
 def test_narrow_margins_change_only_pixels_near_core_borders(scene):
     ckpt = make_ckpt()
-    model = build_model(ckpt)
     ref, valid = reference_probabilities(ckpt, scene)
-    stats = BandStats.from_dict(ckpt["band_stats"]["s2"])
-    windows = list(
-        inf.predict_windows(
-            model, scene, "s2", stats, time_length=6, time_mode="repeat",
-            tile_size=24, overlap=4, device="cpu",
-        )
-    )  # fmt: skip
+    windows = list(inf.predict_windows(ckpt, scene, tile_size=24, overlap=4, device="cpu"))
     probs, _, _ = assemble(windows, scene.grid, 3)
     diff = np.abs(probs - ref).max(0)
     assert diff[valid].max() > 1e-4  # margins of 2 px are narrower than the receptive field
@@ -270,7 +299,7 @@ def test_segment_scene_writes_styled_class_raster_and_probabilities(scene, tmp_p
     np.testing.assert_allclose(probs[:, ref_valid], ref[:, ref_valid], atol=1e-5)
     np.testing.assert_allclose(probs[:, ref_valid].sum(0), 1.0, atol=1e-5)
     # read back through the engine
-    arr, class_map, grid = inf.read_class_raster(tmp_path / "classes.tif")
+    arr, class_map, grid = raster_io.read_class_raster(tmp_path / "classes.tif")
     assert np.array_equal(arr, classes) and class_map.names == NAMES
     assert class_map.values == VALUES and grid.same_as(scene.grid)
 
@@ -367,172 +396,6 @@ def test_out_of_memory_backs_off_and_gives_the_same_result(scene, tmp_path, monk
         assert np.array_equal(a.read(1), b.read(1))
 
 
-# ----------------------------------------------------------------------------- polygons
-def _class_raster(path: Path, arr: np.ndarray, names=NAMES, res=10.0) -> Path:
-    codes = dict(zip(NAMES, VALUES))
-    cm = ClassMap.from_names(names, [codes.get(n, n) for n in names])
-    profile = inf._gtiff_profile(
-        inf.Grid(CRS, Affine(res, 0, ORIGIN[0], 0, -res, ORIGIN[1]), arr.shape[1], arr.shape[0]),
-        1, "uint8", 255,
-    )  # fmt: skip
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(arr.astype(np.uint8), 1)
-        dst.update_tags(**inf._class_tags(cm, "s2"))
-    return path
-
-
-def _components(arr: np.ndarray):
-    """Slow reference: 4-connected components per class, {(class, size)} as a sorted list."""
-    seen = np.zeros(arr.shape, dtype=bool)
-    out = []
-    h, w = arr.shape
-    for r in range(h):
-        for c in range(w):
-            if seen[r, c] or arr[r, c] == 255:
-                continue
-            v, stack, n = arr[r, c], [(r, c)], 0
-            seen[r, c] = True
-            while stack:
-                y, x = stack.pop()
-                n += 1
-                for yy, xx in ((y + 1, x), (y - 1, x), (y, x + 1), (y, x - 1)):
-                    if 0 <= yy < h and 0 <= xx < w and not seen[yy, xx] and arr[yy, xx] == v:
-                        seen[yy, xx] = True
-                        stack.append((yy, xx))
-            out.append((int(v), n))
-    return sorted(out)
-
-
-def _read_gpkg(path: Path):
-    assert fiona.listlayers(str(path)) == ["classes"]
-    with fiona.open(str(path), layer="classes") as src:
-        props = dict(src.schema["properties"])
-        rows = [
-            (f["properties"]["class_id"], f["properties"]["class_name"], f["properties"]["area_m2"])
-            for f in src
-        ]
-    return props, rows
-
-
-def test_vectorize_matches_connected_components(tmp_path):
-    rng = np.random.default_rng(0)
-    arr = rng.integers(0, 3, size=(20, 23)).astype(np.uint8)
-    arr[rng.random(arr.shape) < 0.1] = 255
-    raster = _class_raster(tmp_path / "c.tif", arr)
-    n = inf.vectorize_classes(raster, tmp_path / "poly.gpkg")
-    props, rows = _read_gpkg(tmp_path / "poly.gpkg")
-    assert props["class_id"].startswith("int") and props["class_name"].startswith("str")
-    assert props["area_m2"].startswith("float")
-    expected = _components(arr)
-    assert n == len(rows) == len(expected)
-    got = sorted((cid, round(area / 100.0)) for cid, _, area in rows)
-    assert got == expected  # one polygon per component, area = pixels x 100 m²
-    assert {(cid, name) for cid, name, _ in rows} <= {(i, n) for i, n in enumerate(NAMES)}
-    assert listing(tmp_path) == ["c.tif", "poly.gpkg"]
-
-
-def test_min_area_merges_small_regions_and_drops_isolated_ones(tmp_path):
-    arr = np.zeros((20, 20), dtype=np.uint8)
-    arr[5:7, 5:7] = 1  # 4 px = 400 m² island inside class 0: merged into class 0
-    arr[10:16, 10:16] = 2  # 36 px: kept
-    arr[0:4, 14:20] = 255  # nodata block ...
-    arr[1, 16] = 1  # ... with a 1 px region inside it: no class neighbour, dropped
-    raster = _class_raster(tmp_path / "c.tif", arr)
-    n = inf.vectorize_classes(raster, tmp_path / "p.gpkg", min_area_m2=500.0)
-    _, rows = _read_gpkg(tmp_path / "p.gpkg")
-    assert n == 2
-    areas = {cid: area for cid, _, area in rows}
-    assert areas[2] == pytest.approx(3600.0)
-    assert areas[0] == pytest.approx((400 - 24 - 36) * 100.0)  # the island is class 0 now
-    assert sorted(name for _, name, _ in rows) == ["grass", "maize"]
-
-
-def test_vectorize_cancel_and_geographic_areas(tmp_path):
-    arr = np.zeros((8, 8), dtype=np.uint8)
-    arr[:, 4:] = 1
-    raster = _class_raster(tmp_path / "c.tif", arr)
-    with pytest.raises(Cancelled):
-        inf.vectorize_classes(raster, tmp_path / "p.gpkg", cancel=lambda: True)
-    assert listing(tmp_path) == ["c.tif"]
-    geo = tmp_path / "geo.tif"
-    profile = inf._gtiff_profile(
-        inf.Grid("EPSG:4326", Affine(0.001, 0, 3.0, 0, -0.001, 51.0), 8, 8), 1, "uint8", 255
-    )
-    with rasterio.open(geo, "w", **profile) as dst:
-        dst.write(arr, 1)
-        dst.update_tags(**inf._class_tags(ClassMap.from_names(["a", "b"]), "s2"))
-    inf.vectorize_classes(geo, tmp_path / "g.gpkg")
-    _, rows = _read_gpkg(tmp_path / "g.gpkg")
-    # 8 x 4 cells of 0.001 deg at 51 N: about 70 m x 111 m each
-    for _, _, area in rows:
-        assert 32 * 69.0 * 110.0 < area < 32 * 72.0 * 112.0
-
-
-# ----------------------------------------------------------------------------- evaluation
-def _write_polygons(path: Path, polys, field="crop"):
-    schema = {"geometry": "Polygon", "properties": {field: "str"}}
-    with fiona.open(str(path), "w", driver="GPKG", schema=schema, crs=CRS, layer="truth") as dst:
-        for (r0, c0, r1, c1), name in polys:
-            x0, x1 = ORIGIN[0] + 10 * c0, ORIGIN[0] + 10 * c1
-            y0, y1 = ORIGIN[1] - 10 * r0, ORIGIN[1] - 10 * r1
-            ring = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
-            dst.write(
-                {
-                    "geometry": {"type": "Polygon", "coordinates": [ring]},
-                    "properties": {field: name},
-                }
-            )
-    return path
-
-
-def test_evaluate_against_polygons_and_rasters(tmp_path):
-    rng = np.random.default_rng(1)
-    pred = rng.integers(0, 3, size=(16, 16)).astype(np.uint8)
-    pred[0, :] = 255
-    _class_raster(tmp_path / "pred.tif", pred)
-    polys = [((0, 0, 8, 8), "maize"), ((0, 8, 8, 16), "Wheat"), ((8, 0, 16, 16), "grass"),
-             ((12, 12, 16, 16), "barley")]  # fmt: skip
-    _write_polygons(tmp_path / "truth.gpkg", polys)
-    truth = np.zeros((16, 16), dtype=np.uint8)
-    truth[:8, 8:] = 1
-    truth[8:] = 2
-    keep = np.ones_like(truth, dtype=bool)
-    keep[12:, 12:] = False  # barley: unknown to the model, not scored
-    with pytest.warns(LabelWarning, match="more than one polygon"):
-        res = inf.evaluate(tmp_path / "pred.tif", tmp_path / "truth.gpkg", class_field="crop")
-    want = confusion_matrix(pred[keep], truth[keep], 3)
-    assert res["confusion_matrix"] == want.tolist()
-    assert res["oa"] == pytest.approx(np.trace(want) / want.sum())
-    assert res["class_names"] == NAMES
-    assert res["unmatched"] == {"barley": 16}
-    assert res["unpredicted_pixels"] == 16
-    json.dumps(res)
-    with pytest.raises(LabelError, match="--class-field"):
-        inf.evaluate(tmp_path / "pred.tif", tmp_path / "truth.gpkg")
-
-    # raw codes matched to the class values (1200 maize, 1100 wheat, 9120 grass); 0 = unknown
-    codes = np.array(VALUES, dtype=np.uint16)[truth]
-    codes[12:, 12:] = 0
-    profile = dict(driver="GTiff", width=16, height=16, count=1, dtype="uint16", crs=CRS,
-                   transform=Affine(10.0, 0, ORIGIN[0], 0, -10.0, ORIGIN[1]))  # fmt: skip
-    with rasterio.open(tmp_path / "codes.tif", "w", **profile) as dst:
-        dst.write(codes, 1)
-    res2 = inf.evaluate(tmp_path / "pred.tif", tmp_path / "codes.tif")
-    assert res2["confusion_matrix"] == want.tolist() and res2["unmatched"] == {"0": 16}
-
-    # an S4 class raster with another class order, on a coarser grid: matched by name
-    other = ["grass", "maize", "wheat"]
-    remap = np.array([1, 2, 0], dtype=np.uint8)[truth]
-    remap[12:, 12:] = 255
-    coarse = remap[::2, ::2]
-    _class_raster(tmp_path / "ref.tif", coarse, names=other, res=20.0)
-    res3 = inf.evaluate(tmp_path / "pred.tif", tmp_path / "ref.tif")
-    assert res3["confusion_matrix"] == want.tolist() and res3["unmatched"] == {}
-
-    with pytest.raises(DataError, match="not an S4 class raster"):
-        inf.evaluate(tmp_path / "codes.tif", tmp_path / "ref.tif")
-
-
 # ----------------------------------------------------------------------------- commands
 def test_segment_and_evaluate_commands(data_dir, ckpt_path, tmp_path, capsys):
     out = tmp_path / "classes.tif"
@@ -559,7 +422,7 @@ def test_segment_and_evaluate_commands(data_dir, ckpt_path, tmp_path, capsys):
     text = capsys.readouterr().out
     assert rc == 0
     assert "overall accuracy" in text and "mIoU" in text and "confusion matrix" in text
-    res = inf.evaluate(out, tmp_path / "truth.gpkg", class_field="name")
+    res = evaluate(out, tmp_path / "truth.gpkg", class_field="name")
     assert f"{res['oa']:.3f}" in text
     rc = cli_main(["evaluate", "--pred", str(out), "--truth", str(tmp_path / "truth.gpkg"),
                    "--class-field", "name", "--json"])  # fmt: skip
@@ -617,9 +480,9 @@ def test_flanders_tiled_equals_whole_and_evaluates(flanders, tmp_path):
     with rasterio.open(a.path) as da, rasterio.open(b.path) as db:
         assert (da.width, da.height) == (64, 64)
         assert np.array_equal(da.read(1), db.read(1))
-    res = inf.evaluate(a.path, flanders / "labels" / "crop_type.tif")
+    res = evaluate(a.path, flanders / "labels" / "crop_type.tif")
     # codes matched by the names in the raster's CLASSES tag ({code: name})
     assert res["n_pixels"] > 0 and sum(res["support"]) == res["n_pixels"]
     assert set(res["unmatched"]) <= {"cabbages", "other leguminous"}
-    n = inf.vectorize_classes(a.path, tmp_path / "a.gpkg", min_area_m2=1000)
+    n = vectorize_classes(a.path, tmp_path / "a.gpkg", min_area_m2=1000)
     assert n > 0

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -69,6 +70,18 @@ PROBE = textwrap.dedent(
         out["run_error"] = f"{type(exc).__name__}: {exc}"
     out["torch_imported"] = "torch" in sys.modules
     out["model_written"] = os.path.exists(params["OUTPUT"])
+    onnx_model, s2_dir = sys.argv[3], sys.argv[4]
+    if onnx_model:  # mapping with an ONNX export needs only onnxruntime
+        seg = {"SENTINEL2_FOLDER": s2_dir, "MODEL": onnx_model, "DEVICE": 1,
+               "OUTPUT": os.path.join(work, "onnx_classes.tif"),
+               "OUTPUT_CONFIDENCE": os.path.join(work, "onnx_confidence.tif")}
+        try:
+            res = processing.run("s4:segment_time_series", seg)
+            out["onnx_error"] = None
+            out["onnx_outputs"] = [res["OUTPUT"], res["OUTPUT_CONFIDENCE"]]
+        except Exception as exc:
+            out["onnx_error"] = f"{type(exc).__name__}: {exc}"
+        out["torch_imported_after_onnx"] = "torch" in sys.modules
     plugin.unload()
     out["unloaded"] = QgsApplication.processingRegistry().providerById("s4") is None
     print("PROBE " + json.dumps(out))
@@ -77,7 +90,28 @@ PROBE = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def probe(repo_root, tmp_path_factory) -> dict:
+def onnx_model(tmp_path_factory, request):
+    """(ONNX export of the demo model, the demo's S2 folder), or ("", "") where it cannot be
+    made (no torch, onnx or onnxruntime: the QGIS 3.40 CI)."""
+    if os.environ.get("S4_WITHOUT_TORCH") == "1":
+        return "", ""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "", ""
+    from s4_core import api
+
+    model = request.getfixturevalue("demo_model")
+    demo = request.getfixturevalue("tiny_demo")
+    out = tmp_path_factory.mktemp("onnx") / "demo.onnx"
+    api.export_onnx(model, out)
+    api.segment(model, out.with_name("torch.tif"), s2=demo.s2_dir, device="cpu")
+    return str(out), str(demo.s2_dir)
+
+
+@pytest.fixture(scope="module")
+def probe(repo_root, tmp_path_factory, onnx_model) -> dict:
     work = tmp_path_factory.mktemp("no_torch")
     env = dict(os.environ)
     env.update(
@@ -88,7 +122,7 @@ def probe(repo_root, tmp_path_factory) -> dict:
     )
     (work / "runtime").mkdir(mode=0o700)
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(repo_root), str(work)],
+        [sys.executable, "-c", PROBE, str(repo_root), str(work), *onnx_model],
         capture_output=True, text=True, env=env, timeout=300, cwd=str(work),
     )  # fmt: skip
     lines = [line for line in done.stdout.splitlines() if line.startswith("PROBE ")]
@@ -116,6 +150,20 @@ def test_running_an_algorithm_explains_what_is_missing(probe):
     assert "Raster > S4 > Dependencies" in probe["run_error"]
     assert not probe["torch_imported"]
     assert not probe["model_written"]
+
+
+def test_segment_with_an_onnx_model_runs_without_torch(probe, onnx_model):
+    if not onnx_model[0]:
+        pytest.skip("no ONNX export here (needs torch, onnx and onnxruntime)")
+    assert probe["onnx_error"] is None, probe["onnx_error"]
+    assert not probe["torch_imported_after_onnx"]
+    from osgeo import gdal
+
+    classes, confidence = probe["onnx_outputs"]
+    torch_map = str(Path(onnx_model[0]).with_name("torch.tif"))
+    a = gdal.Open(torch_map).ReadAsArray()
+    assert (gdal.Open(classes).ReadAsArray() == a).all()
+    assert gdal.Open(confidence).RasterCount == 2
 
 
 def test_gui_offers_the_dependency_dialog_when_torch_is_missing(

@@ -20,7 +20,12 @@ def register(sub) -> None:
             "overlapping windows; about OVERLAP/2 px are cropped on each inner side of a window."
         ),
     )
-    p.add_argument("--model", required=True, help="fine-tuned checkpoint (.pt)")
+    p.add_argument(
+        "--model",
+        required=True,
+        help="fine-tuned checkpoint (.pt, needs PyTorch) or its ONNX export (.onnx, needs only "
+        "ONNX Runtime; s4 export-onnx)",
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--s2", nargs="+", metavar="SRC", help="Sentinel-2 folder, stack or files")
     src.add_argument("--s1", nargs="+", metavar="SRC", help="Sentinel-1 folder, stack or files")
@@ -28,6 +33,12 @@ def register(sub) -> None:
     p.add_argument("--vector", default=None, help="also write polygons to this GeoPackage")
     p.add_argument(
         "--probabilities", default=None, help="also write per-class probabilities (.tif)"
+    )
+    p.add_argument(
+        "--confidence",
+        default=None,
+        help="also write the confidence (.tif): band 1 the largest class probability, band 2 "
+        "its margin over the second",
     )
     p.add_argument(
         "--bounds",
@@ -60,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             bounds=args.bounds,
             vector_out=args.vector,
             probabilities_out=args.probabilities,
+            confidence_out=args.confidence,
             progress=bar,
             log=bar.log,
             **settings_from(args, SEGMENT),
@@ -70,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"wrote {result['n_polygons']} polygons to {result['vector']}")
     if result.get("probabilities"):
         lines.append(f"wrote probabilities to {result['probabilities']}")
+    if result.get("confidence"):
+        lines.append(f"wrote confidence to {result['confidence']}")
     for name, count in result["pixel_counts"].items():
         lines.append(f"  {name:24s} {count:10d} px  {100.0 * count / total:5.1f} %")
     print_result(result, args.json, lines)

@@ -454,15 +454,24 @@ class S4Algorithm(QgsProcessingAlgorithm):
             self._tmp_dir = None
 
     # engine -----------------------------------------------------------------------------
-    def engine(self, feedback, needs_torch: bool = True):
+    def engine(self, feedback, needs_torch: bool = True, needs_onnx: bool = False):
         """``s4_core.api`` after checking its dependencies (torch, rasterio, fiona, numpy).
 
-        ``needs_torch=False`` (align): only numpy, rasterio and fiona must import.
+        ``needs_torch=False`` (align, export, evaluate): only numpy, rasterio and fiona must
+        import; ``needs_onnx`` (mapping with an .onnx model): also onnxruntime.
         """
-        from ..dependencies import engine_missing_message, missing_engine_modules
+        from ..dependencies import (
+            engine_missing_message,
+            missing_engine_modules,
+            onnxruntime_missing_message,
+        )
 
         if needs_torch or set(missing_engine_modules()) & {"numpy", "rasterio", "fiona"}:
             missing = engine_missing_message()
+            if missing:
+                raise QgsProcessingException(missing)
+        if needs_onnx:
+            missing = onnxruntime_missing_message()
             if missing:
                 raise QgsProcessingException(missing)
         from s4_core import api

@@ -172,7 +172,7 @@ class Evaluate(S4Algorithm):
             if layer is None:
                 raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))
             pred = file_path(layer)
-            api = self.engine(feedback)
+            api = self.engine(feedback, needs_torch=False)  # numpy + GDAL only
             table = self.table_path(parameters, context)
             if table:
                 from s4_core.validate import check_outputs

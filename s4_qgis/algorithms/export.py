@@ -47,7 +47,7 @@ class ExportGeopackage(S4Algorithm):
         raster = file_path(layer)
         out = self.parameterAsOutputLayer(parameters, OUTPUT_VECTOR, context)
         check_output_suffix(out, (".gpkg",), OUTPUT_VECTOR, "GeoPackage")
-        api = self.engine(feedback)
+        api = self.engine(feedback, needs_torch=False)  # numpy + GDAL only
         feedback.pushInfo(CPU_ONLY)
         progress, cancel, _ = self.callbacks(feedback)
         result = self.call(

@@ -16,7 +16,12 @@ from s4_core.settings import SEGMENT
 
 from ..compat import SOURCE_POLYGON
 from ..i18n import tr, tr_noop
-from ..styling import attach_postprocessor, style_raster_file, style_vector_file
+from ..styling import (
+    attach_postprocessor,
+    style_confidence_file,
+    style_raster_file,
+    style_vector_file,
+)
 from .base import (
     EXTENT,
     GROUP_MAP,
@@ -28,7 +33,8 @@ from .base import (
     S4Algorithm,
 )
 
-CHECKPOINT_FILTER = "S4 checkpoint (*.pt)"
+CHECKPOINT_FILTER = "S4 model (*.pt *.onnx)"
+OUTPUT_CONFIDENCE = "OUTPUT_CONFIDENCE"
 
 
 def check_output_suffix(path: str, suffixes, parameter: str, kind: str) -> None:
@@ -51,13 +57,19 @@ class SegmentTimeSeries(S4Algorithm):
         "date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in "
         "the name, band names). Give the series of the modality the model was fine-tuned for "
         "(the model runs on ONE modality).<br>"
-        "<b>Model</b>: a fine-tuned checkpoint (.pt) from 'S4 fine-tune on labelled polygons'.<br>"
+        "<b>Model</b>: a fine-tuned checkpoint (.pt) from 'S4 fine-tune on labelled polygons' "
+        "(needs PyTorch), or its ONNX export (.onnx, from 's4 export-onnx'), which needs only "
+        "ONNX Runtime.<br>"
         "<b>Extent</b>: optional part of the scene to map (default: the whole series).<br>"
-        "<b>Tile size / overlap</b>: the scene is predicted in overlapping tiles; reduce the "
-        "tile size when the GPU runs out of memory.<br><br>"
+        "<b>Tile size / overlap</b>: the scene is predicted in overlapping tiles; 0 / -1 = "
+        "automatic (overlap twice the network's receptive radius, so results equal one "
+        "whole-scene pass; tiles as large as ~1 GB of activations allows); reduce the tile size "
+        "when the GPU runs out of memory.<br><br>"
         "Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours "
         "(style saved beside it as .qml) and, optionally, class polygons in a GeoPackage "
-        "(fields class_id, class_name, area_m2; style stored in the GeoPackage)."
+        "(fields class_id, class_name, area_m2; style stored in the GeoPackage) and the "
+        "confidence (band 1: the largest class probability, band 2: its margin over the second "
+        "class; styled red = unsure to green = sure)."
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
@@ -79,6 +91,14 @@ class SegmentTimeSeries(S4Algorithm):
             createByDefault=False,
         )
         self.addParameter(vector)
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(
+                OUTPUT_CONFIDENCE,
+                tr("Confidence (largest class probability, margin)"),
+                optional=True,
+                createByDefault=False,
+            )
+        )
 
     def process(self, parameters, context, feedback):
         s2 = self.series_files(parameters, SENTINEL2, context)
@@ -94,7 +114,7 @@ class SegmentTimeSeries(S4Algorithm):
         if not model or not os.path.isfile(model):
             raise QgsProcessingException(
                 tr(
-                    "MODEL: checkpoint file not found: {0}; choose the .pt file written by 'S4 fine-tune on labelled polygons'"
+                    "MODEL: model file not found: {0}; choose the .pt file written by 'S4 fine-tune on labelled polygons' or its .onnx export"
                 ).format(model or "(none given)")
             )
         bounds = bounds_crs = None
@@ -109,9 +129,15 @@ class SegmentTimeSeries(S4Algorithm):
         check_output_suffix(out, (".tif", ".tiff"), OUTPUT, "GeoTIFF")
         vector_out = self.parameterAsOutputLayer(parameters, OUTPUT_VECTOR, context) or None
         check_output_suffix(vector_out, (".gpkg",), OUTPUT_VECTOR, "GeoPackage")
+        conf_out = self.parameterAsOutputLayer(parameters, OUTPUT_CONFIDENCE, context) or None
+        check_output_suffix(conf_out, (".tif", ".tiff"), OUTPUT_CONFIDENCE, "GeoTIFF")
         settings = self.setting_values(parameters, context, SEGMENT)
-        api = self.engine(feedback)
-        self.log_device(api, settings["device"], feedback)
+        onnx = model.lower().endswith(".onnx")
+        api = self.engine(feedback, needs_torch=not onnx, needs_onnx=onnx)
+        if onnx:
+            feedback.pushInfo(tr("Device: cpu (ONNX Runtime)"))
+        else:
+            self.log_device(api, settings["device"], feedback)
         progress, cancel, log = self.callbacks(feedback)
         result = self.call(
             api.segment,
@@ -123,6 +149,7 @@ class SegmentTimeSeries(S4Algorithm):
             bounds_crs=bounds_crs,
             vector_out=vector_out,
             feedback=feedback,
+            confidence_out=conf_out,
             progress=progress,
             cancel=cancel,
             log=log,
@@ -143,7 +170,11 @@ class SegmentTimeSeries(S4Algorithm):
         if qml:
             feedback.pushInfo(f"Style saved as {qml}")
         attach_postprocessor(context, out, classes, "S4 classes")
-        outputs = {OUTPUT: out, OUTPUT_VECTOR: None}
+        outputs = {OUTPUT: out, OUTPUT_VECTOR: None, OUTPUT_CONFIDENCE: None}
+        if conf_out:
+            style_confidence_file(conf_out)
+            attach_postprocessor(context, conf_out, None, "S4 confidence")
+            outputs[OUTPUT_CONFIDENCE] = conf_out
         if vector_out:
             style_vector_file(result.get("vector") or vector_out, classes)
             attach_postprocessor(context, vector_out, classes, "S4 class polygons")

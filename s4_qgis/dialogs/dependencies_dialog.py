@@ -6,7 +6,7 @@ import html
 import sys
 from typing import Dict, Optional
 
-from qgis.core import QgsApplication, QgsTask
+from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
@@ -24,52 +24,16 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from s4_core.errors import Cancelled, S4Error
+from s4_core.errors import S4Error
 
 from .. import dependencies as deps
+from ..dependencies.task import InstallTask
 from ..i18n import tr
 
 
-class InstallTask(QgsTask):
-    """Runs :func:`s4_qgis.dependencies.install` in QGIS's task manager (cancellable)."""
-
-    log_line = pyqtSignal(str)
-    progress_text = pyqtSignal(str)
-
-    def __init__(self, plan: deps.InstallPlan, pip_options: Optional[Dict] = None) -> None:
-        super().__init__(f"S4: install {', '.join(plan.requirements)}", QgsTask.Flag.CanCancel)
-        self.plan = plan
-        self.pip_options = dict(pip_options or {})
-        self.result: Optional[deps.InstallResult] = None
-        self.error = ""
-        self.cancelled = False
-
-    def _progress(self, fraction: float, message: str = "", metrics=None) -> None:
-        self.setProgress(max(0.0, min(100.0, 100.0 * fraction)))
-        if message:
-            self.progress_text.emit(message)
-
-    def run(self) -> bool:  # runs in a worker thread
-        kwargs = self.plan.kwargs()
-        kwargs.update(self.pip_options)
-        try:
-            self.result = deps.install(
-                cancel=self.isCanceled, log=self.log_line.emit, progress=self._progress, **kwargs
-            )
-        except Cancelled as exc:
-            self.cancelled, self.error = True, str(exc)
-            return False
-        except S4Error as exc:
-            self.error = str(exc)
-            return False
-        except Exception as exc:  # noqa: BLE001 - reported in the dialog, never lost
-            self.error = f"{type(exc).__name__}: {exc}"
-            return False
-        return True
-
-
 class DependenciesDialog(QDialog):
-    """Status of numpy/torch/rasterio/fiona, torch build choice (CPU/CUDA), install log.
+    """Status of numpy/torch/rasterio/fiona, what to install ("mapping only (ONNX Runtime)"
+    or "training (PyTorch, CPU or CUDA)"), the torch build (CPU/CUDA), install log.
 
     ``plan_overrides`` go to :func:`plan_install` (target, python, requirements, constraints)
     and ``pip_options`` to :func:`install` (find_links, no_index, isolated, env): tests use
@@ -94,8 +58,10 @@ class DependenciesDialog(QDialog):
 
         intro = QLabel(
             tr(
-                "S4's engine needs <b>PyTorch</b>, numpy, rasterio and fiona in QGIS's own Python. "
-                "Missing packages are installed with pip into a folder of your QGIS profile; the "
+                "S4's engine needs numpy, rasterio and fiona in QGIS's own Python, and "
+                "<b>PyTorch</b> to train (and map with .pt checkpoints) or only <b>ONNX "
+                "Runtime</b> to map with an ONNX export of a model (s4 export-onnx). Missing "
+                "packages are installed with pip into a folder of your QGIS profile; the "
                 "packages QGIS ships (numpy, GDAL, PyQt…) are pinned and never replaced."
             )
         )
@@ -105,6 +71,11 @@ class DependenciesDialog(QDialog):
         self.status.setHeaderLabels([tr("Package"), tr("Version"), tr("Status"), tr("Location")])
         self.status.setRootIsDecorated(False)
         self.status.setMinimumHeight(125)
+
+        self.profile = QComboBox()
+        self.profile.addItem(tr("training (PyTorch, CPU or CUDA)"), "training")
+        self.profile.addItem(tr("mapping only (ONNX Runtime)"), "mapping")
+        self.profile.currentIndexChanged.connect(self.refresh_plan)
 
         self.variant = QComboBox()
         self.variant.addItem(tr("CPU only"), "cpu")
@@ -133,6 +104,7 @@ class DependenciesDialog(QDialog):
             # no wrap: exact heights
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = QFormLayout()
+        form.addRow(tr("Install for:"), self.profile)
         form.addRow(tr("torch build:"), self.variant)
         form.addRow("", self.gpu_label)
         form.addRow(tr("QGIS's Python:"), self.python_label)
@@ -191,10 +163,12 @@ class DependenciesDialog(QDialog):
             self.status.resizeColumnToContents(column)
 
     def refresh_plan(self) -> None:
-        """Recompute the pip plan for the chosen torch build."""
+        """Recompute the pip plan for the chosen profile and torch build."""
         variant = self.variant.currentData()
+        profile = self.profile.currentData()
+        self.variant.setEnabled(profile == "training" and self.task is None)
         try:
-            self.plan = deps.plan_install(variant, **self.plan_overrides)
+            self.plan = deps.plan_install(variant, profile=profile, **self.plan_overrides)
         except S4Error as exc:
             self.plan = None
             self.python_label.setText(f"<span style='color:#b00'>{html.escape(str(exc))}</span>")
@@ -238,6 +212,7 @@ class DependenciesDialog(QDialog):
         self.task = task
         self.install_button.setEnabled(False)
         self.variant.setEnabled(False)
+        self.profile.setEnabled(False)
         self.cancel_button.setEnabled(True)
         QgsApplication.taskManager().addTask(task)
         return task
@@ -251,6 +226,7 @@ class DependenciesDialog(QDialog):
         self.task = None
         self.cancel_button.setEnabled(False)
         self.variant.setEnabled(True)
+        self.profile.setEnabled(True)
         if task.result is not None:
             self.progress.setValue(100)
             text = task.result.summary()

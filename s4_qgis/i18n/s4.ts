@@ -24,12 +24,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="302"/>
+        <location filename="../../s4_core/settings.py" line="303"/>
         <source>Largest S1-S2 date gap (days)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="280"/>
+        <location filename="../../s4_core/settings.py" line="281"/>
         <source>Largest S2 cloud fraction (0..1)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -64,12 +64,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="268"/>
+        <location filename="../../s4_core/settings.py" line="269"/>
         <source>auto (CUDA GPU when available, else CPU)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="268"/>
+        <location filename="../../s4_core/settings.py" line="269"/>
         <source>cuda (NVIDIA GPU)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -94,22 +94,22 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="273"/>
+        <location filename="../../s4_core/settings.py" line="274"/>
         <source>Epochs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="274"/>
+        <location filename="../../s4_core/settings.py" line="275"/>
         <source>Crop size (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="276"/>
+        <location filename="../../s4_core/settings.py" line="277"/>
         <source>Batch size</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="271"/>
+        <location filename="../../s4_core/settings.py" line="272"/>
         <source>Random seed</source>
         <translation type="unfinished"></translation>
     </message>
@@ -119,12 +119,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="268"/>
+        <location filename="../../s4_core/settings.py" line="269"/>
         <source>Compute device</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="284"/>
+        <location filename="../../s4_core/settings.py" line="285"/>
         <source>Network widths (comma-separated; default 16,32,64; reference 32,64,128)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -219,12 +219,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="297"/>
+        <location filename="../../s4_core/settings.py" line="298"/>
         <source>Smallest polygon kept (m²)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="74"/>
+        <location filename="../algorithms/segment.py" line="86"/>
         <source>Class polygons (GeoPackage)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -299,12 +299,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="537"/>
+        <location filename="../../s4_core/settings.py" line="542"/>
         <source>Largest S2 cloud fraction in the extent (0..1)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="537"/>
+        <location filename="../../s4_core/settings.py" line="542"/>
         <source>Pixel size (m)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -359,47 +359,47 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>s2: Sentinel-2 (optical)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>s1: Sentinel-1 (radar)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Pixel head on the frozen network (default: best maps from a few polygons)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>3D U-Net fine-tuning (the paper&apos;s; uses epochs, crop and batch size)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>As the pretrained model (monthly composites without one)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Monthly cloud-free composites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>The acquisitions as they are</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Balanced (inverse class frequency: favours small classes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>None (default; plain loss: better maps when polygon areas differ a lot)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -434,42 +434,42 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Pretrained model (optional; none = train from scratch)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Inference modality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Head</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Input</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="294"/>
+        <location filename="../../s4_core/settings.py" line="295"/>
         <source>Map resolution (CRS units; 0 = the imagery&apos;s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Freeze the pretrained encoder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Class weighting</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Share of polygons held out for validation</source>
         <translation type="unfinished"></translation>
     </message>
@@ -519,12 +519,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Training steps per epoch (default: as many as the scene&apos;s crops)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="288"/>
+        <location filename="../../s4_core/settings.py" line="289"/>
         <source>Input: cloud-free composites of N months (0 = the acquisitions as they are)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -544,18 +544,13 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="36"/>
+        <location filename="../algorithms/segment.py" line="42"/>
         <source>{parameter} must be a {kind} file ({0}), not {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="45"/>
+        <location filename="../algorithms/segment.py" line="51"/>
         <source>S4 segment time series</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../algorithms/segment.py" line="47"/>
-        <source>Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image time series with a fine-tuned S4 model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2 / Sentinel-1 layers&lt;/b&gt;: one GeoTIFF per acquisition; the acquisition date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in the name, band names). Give the series of the modality the model was fine-tuned for (the model runs on ONE modality).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: a fine-tuned checkpoint (.pt) from &apos;S4 fine-tune on labelled polygons&apos;.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optional part of the scene to map (default: the whole series).&lt;br&gt;&lt;b&gt;Tile size / overlap&lt;/b&gt;: the scene is predicted in overlapping tiles; reduce the tile size when the GPU runs out of memory.&lt;br&gt;&lt;br&gt;Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours (style saved beside it as .qml) and, optionally, class polygons in a GeoPackage (fields class_id, class_name, area_m2; style stored in the GeoPackage).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -564,152 +559,132 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="71"/>
+        <location filename="../algorithms/segment.py" line="83"/>
         <source>Extent to map</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="468"/>
-        <source>Tile size (pixels)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../s4_core/settings.py" line="468"/>
-        <source>Tile overlap (pixels)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../s4_core/settings.py" line="468"/>
+        <location filename="../../s4_core/settings.py" line="469"/>
         <source>Tiles per batch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="468"/>
+        <location filename="../../s4_core/settings.py" line="469"/>
         <source>Resolution (CRS units; 0 = the one the model was fine-tuned on)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="73"/>
+        <location filename="../algorithms/segment.py" line="85"/>
         <source>Class raster</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="87"/>
+        <location filename="../algorithms/segment.py" line="107"/>
         <source>No input layers: give the Sentinel-2 (SENTINEL2) or Sentinel-1 (SENTINEL1) layers of the modality the model was fine-tuned for</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="95"/>
-        <source>MODEL: checkpoint file not found: {0}; choose the .pt file written by &apos;S4 fine-tune on labelled polygons&apos;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="88"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="52"/>
         <source>S4 — Python dependencies</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="95"/>
-        <source>S4's engine needs &lt;b&gt;PyTorch&lt;/b&gt;, numpy, rasterio and fiona in QGIS's own Python. Missing packages are installed with pip into a folder of your QGIS profile; the packages QGIS ships (numpy, GDAL, PyQt…) are pinned and never replaced.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="71"/>
         <source>Package</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="71"/>
         <source>Version</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="71"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="71"/>
         <source>Location</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="110"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="81"/>
         <source>CPU only</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="113"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="84"/>
         <source>NVIDIA GPU, CUDA {0}.{1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="136"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="108"/>
         <source>torch build:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="138"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="110"/>
         <source>QGIS&apos;s Python:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="139"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="111"/>
         <source>Install into:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="140"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="112"/>
         <source>Packages:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="141"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="113"/>
         <source>Never replaced:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="154"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="126"/>
         <source>Install</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="155"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="127"/>
         <source>Cancel install</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="206"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="180"/>
         <source> (torch from {0})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="217"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="191"/>
         <source> + {rest} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="231"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="205"/>
         <source>Installing… (torch is large: this can take several minutes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="247"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="222"/>
         <source>Cancelling: stopping pip…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="259"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="235"/>
         <source>&lt;b&gt;Installed. Restart QGIS to use S4.&lt;/b&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="261"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="237"/>
         <source>&lt;b&gt;Installed. S4&apos;s algorithms are ready.&lt;/b&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="265"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="241"/>
         <source>Cancelled: nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -749,7 +724,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="667"/>
+        <location filename="../dock.py" line="671"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
     </message>
@@ -869,7 +844,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1215"/>
+        <location filename="../dock.py" line="1220"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -969,148 +944,148 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="562"/>
+        <location filename="../dock.py" line="566"/>
         <source>{0}
 bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="677"/>
+        <location filename="../dock.py" line="681"/>
         <source>Load a fine-tuned model first (Model tab) to use its class names</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="694"/>
+        <location filename="../dock.py" line="698"/>
         <source>Type the class names first (comma separated) or load a model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="698"/>
+        <location filename="../dock.py" line="702"/>
         <source>New S4 label layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="698"/>
+        <location filename="../dock.py" line="702"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="728"/>
+        <location filename="../dock.py" line="732"/>
         <source>Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="795"/>
+        <location filename="../dock.py" line="799"/>
         <source>Cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1105"/>
+        <location filename="../dock.py" line="1109"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1004"/>
+        <location filename="../dock.py" line="1008"/>
         <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1008"/>
+        <location filename="../dock.py" line="1012"/>
         <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1011"/>
+        <location filename="../dock.py" line="1015"/>
         <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="864"/>
+        <location filename="../dock.py" line="868"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from {4}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="868"/>
+        <location filename="../dock.py" line="872"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from scratch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="901"/>
+        <location filename="../dock.py" line="905"/>
         <source>Fine-tuning failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1109"/>
+        <location filename="../dock.py" line="1113"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="961"/>
+        <location filename="../dock.py" line="965"/>
         <source>Segmenting with {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="969"/>
+        <location filename="../dock.py" line="973"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="973"/>
+        <location filename="../dock.py" line="977"/>
         <source>Segmentation failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="981"/>
+        <location filename="../dock.py" line="985"/>
         <source>S4 classes ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="986"/>
+        <location filename="../dock.py" line="990"/>
         <source>Could not open the class map {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="988"/>
+        <location filename="../dock.py" line="992"/>
         <source>S4 class polygons ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1194"/>
+        <location filename="../dock.py" line="1199"/>
         <source>Load S4 model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1200"/>
+        <location filename="../dock.py" line="1205"/>
         <source>Model file not found: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1206"/>
+        <location filename="../dock.py" line="1211"/>
         <source>Model loaded: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1212"/>
+        <location filename="../dock.py" line="1217"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1215"/>
+        <location filename="../dock.py" line="1220"/>
         <source>Save S4 model as</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1231"/>
+        <location filename="../dock.py" line="1236"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1237"/>
+        <location filename="../dock.py" line="1242"/>
         <source>Model saved as {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1288"/>
+        <location filename="../dock.py" line="1293"/>
         <source>device: {text}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1145,12 +1120,12 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="910"/>
+        <location filename="../dock.py" line="914"/>
         <source>Choose the layer whose extent to map (Segment tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="916"/>
+        <location filename="../dock.py" line="920"/>
         <source>The chosen extent is empty: zoom to the scene or pick another area</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1185,27 +1160,27 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../styling.py" line="125"/>
+        <location filename="../styling.py" line="129"/>
         <source>could not export the style of {0}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../styling.py" line="193"/>
+        <location filename="../styling.py" line="227"/>
         <source>could not store the style in {0}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../styling.py" line="202"/>
+        <location filename="../styling.py" line="236"/>
         <source>could not open the class raster {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../styling.py" line="210"/>
+        <location filename="../styling.py" line="244"/>
         <source>could not open the polygons {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="217"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="191"/>
         <source>(none found)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1340,67 +1315,67 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1028"/>
+        <location filename="../dock.py" line="1032"/>
         <source>No Sentinel-2 or Sentinel-1 layers checked (Data tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1050"/>
+        <location filename="../dock.py" line="1054"/>
         <source>S4 class profiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1051"/>
+        <location filename="../dock.py" line="1055"/>
         <source>Class profiles of &apos;{0}&apos; ({1})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1057"/>
+        <location filename="../dock.py" line="1061"/>
         <source>Class profiles failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1065"/>
+        <location filename="../dock.py" line="1069"/>
         <source>Class profiles of {0} classes; {1} outlier polygon(s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1116"/>
+        <location filename="../dock.py" line="1120"/>
         <source>No layers checked (Data tab) for this model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1160"/>
+        <location filename="../dock.py" line="1165"/>
         <source>S4 where to label next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1150"/>
+        <location filename="../dock.py" line="1155"/>
         <source>Looking for where {0} is least sure</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1156"/>
+        <location filename="../dock.py" line="1161"/>
         <source>Suggestions failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1164"/>
+        <location filename="../dock.py" line="1169"/>
         <source>Could not open the suggestions {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1167"/>
+        <location filename="../dock.py" line="1172"/>
         <source>No square to suggest: every valid place is labelled already or lies on a class border; label fewer areas or map a larger extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1178"/>
+        <location filename="../dock.py" line="1183"/>
         <source>{0} squares to label added ({1}): label them in the label layer and fine-tune again</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1267"/>
+        <location filename="../dock.py" line="1272"/>
         <source>Training curves ({0} epochs recorded)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1440,52 +1415,52 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="507"/>
+        <location filename="../../s4_core/settings.py" line="512"/>
         <source>Outlier threshold (within-class spreads)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="507"/>
+        <location filename="../../s4_core/settings.py" line="512"/>
         <source>Outlier ratio (distance to another class / to its own)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Number of squares</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Square side (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Uncertainty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Margin (gap between the two most probable classes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Entropy of the class probabilities</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Random seed (ties)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="885"/>
+        <location filename="../dock.py" line="889"/>
         <source>Fine-tuned model saved: {0} (validation mIoU {1})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="997"/>
+        <location filename="../dock.py" line="1001"/>
         <source>Class map added: {0}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1520,72 +1495,72 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Objective</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>S4: radar-optical contrastive + cross reconstruction (S1 + S2; default)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>MAE: masked autoencoding of one sensor (radar by default)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>DINO: self-distillation on one sensor (radar by default)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Joint MAE: S1 + S2 masked together, both reconstructed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Sensor for MAE / DINO</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>MAE / joint MAE: share of patches hidden</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>MAE / joint MAE: patch size (pixels)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>MAE / joint MAE: patch length (frames)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Joint MAE: mask mode</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Random (independent per sensor)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Complementary (hidden in one sensor = visible in the other)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Identical (the same patches in both)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>DINO: views per crop</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1642,6 +1617,61 @@ bands: {1}</source>
     <message>
         <location filename="../algorithms/finetune.py" line="104"/>
         <source>no permission</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="53"/>
+        <source>Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image time series with a fine-tuned S4 model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2 / Sentinel-1 layers&lt;/b&gt;: one GeoTIFF per acquisition; the acquisition date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in the name, band names). Give the series of the modality the model was fine-tuned for (the model runs on ONE modality).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: a fine-tuned checkpoint (.pt) from &apos;S4 fine-tune on labelled polygons&apos; (needs PyTorch), or its ONNX export (.onnx, from &apos;s4 export-onnx&apos;), which needs only ONNX Runtime.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optional part of the scene to map (default: the whole series).&lt;br&gt;&lt;b&gt;Tile size / overlap&lt;/b&gt;: the scene is predicted in overlapping tiles; 0 / -1 = automatic (overlap twice the network&apos;s receptive radius, so results equal one whole-scene pass; tiles as large as ~1 GB of activations allows); reduce the tile size when the GPU runs out of memory.&lt;br&gt;&lt;br&gt;Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours (style saved beside it as .qml) and, optionally, class polygons in a GeoPackage (fields class_id, class_name, area_m2; style stored in the GeoPackage) and the confidence (band 1: the largest class probability, band 2: its margin over the second class; styled red = unsure to green = sure).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="94"/>
+        <source>Confidence (largest class probability, margin)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="115"/>
+        <source>MODEL: model file not found: {0}; choose the .pt file written by &apos;S4 fine-tune on labelled polygons&apos; or its .onnx export</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="138"/>
+        <source>Device: cpu (ONNX Runtime)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="59"/>
+        <source>S4's engine needs numpy, rasterio and fiona in QGIS's own Python, and &lt;b&gt;PyTorch&lt;/b&gt; to train (and map with .pt checkpoints) or only &lt;b&gt;ONNX Runtime&lt;/b&gt; to map with an ONNX export of a model (s4 export-onnx). Missing packages are installed with pip into a folder of your QGIS profile; the packages QGIS ships (numpy, GDAL, PyQt…) are pinned and never replaced.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="76"/>
+        <source>training (PyTorch, CPU or CUDA)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="77"/>
+        <source>mapping only (ONNX Runtime)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="107"/>
+        <source>Install for:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../styling.py" line="189"/>
+        <source>could not open the confidence raster {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="469"/>
+        <source>Tile size (pixels; 0 = automatic)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="469"/>
+        <source>Tile overlap (pixels; -1 = automatic)</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -24,12 +24,12 @@
         <translation>Sentinel-2-lagen (één per datum)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="302"/>
+        <location filename="../../s4_core/settings.py" line="303"/>
         <source>Largest S1-S2 date gap (days)</source>
         <translation>Grootste datumverschil S1-S2 (dagen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="280"/>
+        <location filename="../../s4_core/settings.py" line="281"/>
         <source>Largest S2 cloud fraction (0..1)</source>
         <translation>Grootste S2-wolkenfractie (0..1)</translation>
     </message>
@@ -64,12 +64,12 @@
         <translation>Uitlijnen vereist beide reeksen: geef Sentinel-1-lagen (SENTINEL1 of een map in SENTINEL1_FOLDER) en Sentinel-2-lagen (SENTINEL2 of SENTINEL2_FOLDER) van hetzelfde gebied</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="268"/>
+        <location filename="../../s4_core/settings.py" line="269"/>
         <source>auto (CUDA GPU when available, else CPU)</source>
         <translation>auto (CUDA-GPU indien beschikbaar, anders CPU)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="268"/>
+        <location filename="../../s4_core/settings.py" line="269"/>
         <source>cuda (NVIDIA GPU)</source>
         <translation>cuda (NVIDIA-GPU)</translation>
     </message>
@@ -94,22 +94,22 @@
         <translation>Evalueren</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="273"/>
+        <location filename="../../s4_core/settings.py" line="274"/>
         <source>Epochs</source>
         <translation>Epochs</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="274"/>
+        <location filename="../../s4_core/settings.py" line="275"/>
         <source>Crop size (pixels)</source>
         <translation>Uitsnedegrootte (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="276"/>
+        <location filename="../../s4_core/settings.py" line="277"/>
         <source>Batch size</source>
         <translation>Batchgrootte</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="271"/>
+        <location filename="../../s4_core/settings.py" line="272"/>
         <source>Random seed</source>
         <translation>Willekeurige seed</translation>
     </message>
@@ -119,12 +119,12 @@
         <translation>{0}: of een map met GeoTIFF's per datum</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="268"/>
+        <location filename="../../s4_core/settings.py" line="269"/>
         <source>Compute device</source>
         <translation>Rekenapparaat</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="284"/>
+        <location filename="../../s4_core/settings.py" line="285"/>
         <source>Network widths (comma-separated; default 16,32,64; reference 32,64,128)</source>
         <translation>Netwerkbreedtes (kommagescheiden; standaard 16,32,64; referentie 32,64,128)</translation>
     </message>
@@ -219,12 +219,12 @@
         <translation>Zet een S4-klassenraster (uitvoer van 'S4 tijdreeksen segmenteren') om in polygonen: één polygoon per aaneengesloten vlak van een klasse, met de velden class_id, class_name en area_m2, gestileerd per klasse (de stijl wordt in het GeoPackage bewaard).&lt;br&gt;&lt;br&gt;&lt;b&gt;Kleinste polygoon&lt;/b&gt;: vlakken kleiner dan deze oppervlakte (m²) worden weggelaten.</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="297"/>
+        <location filename="../../s4_core/settings.py" line="298"/>
         <source>Smallest polygon kept (m²)</source>
         <translation>Kleinste behouden polygoon (m²)</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="74"/>
+        <location filename="../algorithms/segment.py" line="86"/>
         <source>Class polygons (GeoPackage)</source>
         <translation>Klassenpolygonen (GeoPackage)</translation>
     </message>
@@ -299,12 +299,12 @@
         <translation>Sentinel-1-collectie (leeg: die van de aanbieder)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="537"/>
+        <location filename="../../s4_core/settings.py" line="542"/>
         <source>Largest S2 cloud fraction in the extent (0..1)</source>
         <translation>Grootste S2-wolkenfractie binnen de extent (0..1)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="537"/>
+        <location filename="../../s4_core/settings.py" line="542"/>
         <source>Pixel size (m)</source>
         <translation>Pixelgrootte (m)</translation>
     </message>
@@ -359,47 +359,47 @@
         <translation>{name} is geen geldige datum</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>s2: Sentinel-2 (optical)</source>
         <translation>s2: Sentinel-2 (optisch)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>s1: Sentinel-1 (radar)</source>
         <translation>s1: Sentinel-1 (radar)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Pixel head on the frozen network (default: best maps from a few polygons)</source>
         <translation>Pixelkop op het bevroren netwerk (standaard: beste kaarten uit enkele polygonen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>3D U-Net fine-tuning (the paper&apos;s; uses epochs, crop and batch size)</source>
         <translation>Fijnafstemming van het 3D U-Net (zoals in het artikel; gebruikt epochs, uitsnede- en batchgrootte)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>As the pretrained model (monthly composites without one)</source>
         <translation>Zoals het voorgetrainde model (maandcomposieten zonder model)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Monthly cloud-free composites</source>
         <translation>Wolkenvrije maandcomposieten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>The acquisitions as they are</source>
         <translation>De opnamen zoals ze zijn</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Balanced (inverse class frequency: favours small classes)</source>
         <translation>Gebalanceerd (omgekeerde klassefrequentie: bevoordeelt kleine klassen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>None (default; plain loss: better maps when polygon areas differ a lot)</source>
         <translation>Geen (standaard; gewone loss: betere kaarten als polygoonoppervlakten sterk verschillen)</translation>
     </message>
@@ -434,42 +434,42 @@
         <translation>Klasseveld</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Pretrained model (optional; none = train from scratch)</source>
         <translation>Voorgetraind model (optioneel; geen = van nul trainen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Inference modality</source>
         <translation>Modaliteit voor de kaart</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Head</source>
         <translation>Kop</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Input</source>
         <translation>Invoer</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="294"/>
+        <location filename="../../s4_core/settings.py" line="295"/>
         <source>Map resolution (CRS units; 0 = the imagery&apos;s)</source>
         <translation>Kaartresolutie (CRS-eenheden; 0 = die van de beelden)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Freeze the pretrained encoder</source>
         <translation>De voorgetrainde encoder bevriezen</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Class weighting</source>
         <translation>Klassegewichten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="410"/>
+        <location filename="../../s4_core/settings.py" line="411"/>
         <source>Share of polygons held out for validation</source>
         <translation>Aandeel polygonen apart gehouden voor validatie</translation>
     </message>
@@ -519,12 +519,12 @@
         <translation>S4 voortrainen (zelfgestuurd, S1 + S2)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Training steps per epoch (default: as many as the scene&apos;s crops)</source>
         <translation>Trainingsstappen per epoch (standaard: evenveel als de uitsneden van de scène)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="288"/>
+        <location filename="../../s4_core/settings.py" line="289"/>
         <source>Input: cloud-free composites of N months (0 = the acquisitions as they are)</source>
         <translation>Invoer: wolkenvrije composieten van N maanden (0 = de opnamen zoals ze zijn)</translation>
     </message>
@@ -544,19 +544,14 @@
         <translation>Voortrainen vereist beide reeksen: geef Sentinel-1-lagen (SENTINEL1 of een map in SENTINEL1_FOLDER) en Sentinel-2-lagen (SENTINEL2 of SENTINEL2_FOLDER) van hetzelfde gebied</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="36"/>
+        <location filename="../algorithms/segment.py" line="42"/>
         <source>{parameter} must be a {kind} file ({0}), not {path}</source>
         <translation>{parameter} moet een {kind}-bestand zijn ({0}), niet {path}</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="45"/>
+        <location filename="../algorithms/segment.py" line="51"/>
         <source>S4 segment time series</source>
         <translation>S4 tijdreeksen segmenteren</translation>
-    </message>
-    <message>
-        <location filename="../algorithms/segment.py" line="47"/>
-        <source>Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image time series with a fine-tuned S4 model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2 / Sentinel-1 layers&lt;/b&gt;: one GeoTIFF per acquisition; the acquisition date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in the name, band names). Give the series of the modality the model was fine-tuned for (the model runs on ONE modality).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: a fine-tuned checkpoint (.pt) from &apos;S4 fine-tune on labelled polygons&apos;.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optional part of the scene to map (default: the whole series).&lt;br&gt;&lt;b&gt;Tile size / overlap&lt;/b&gt;: the scene is predicted in overlapping tiles; reduce the tile size when the GPU runs out of memory.&lt;br&gt;&lt;br&gt;Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours (style saved beside it as .qml) and, optionally, class polygons in a GeoPackage (fields class_id, class_name, area_m2; style stored in the GeoPackage).</source>
-        <translation>Kartert gewas- of bodembedekkingsklassen over een scène uit een Sentinel-2- of Sentinel-1-beeldtijdreeks met een fijnafgestemd S4-model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2-/Sentinel-1-lagen&lt;/b&gt;: één GeoTIFF per opname; de opnamedatum en de sensor worden uit elk bestand gelezen (tag ACQUISITION_DATETIME of JJJJMMDD in de naam, bandnamen). Geef de reeks van de modaliteit waarvoor het model is fijnafgestemd (het model werkt met ÉÉN modaliteit).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: een fijnafgestemd checkpoint (.pt) van 'S4 fijnafstemmen op gelabelde polygonen'.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optioneel deel van de scène om te karteren (standaard: de hele reeks).&lt;br&gt;&lt;b&gt;Tegelgrootte / overlap&lt;/b&gt;: de scène wordt in overlappende tegels voorspeld; verklein de tegelgrootte als het geheugen van de GPU opraakt.&lt;br&gt;&lt;br&gt;Uitvoer: een klassenraster (GeoTIFF, 255 = nodata) gestileerd met klassennamen en kleuren (stijl ernaast bewaard als .qml) en, optioneel, klassenpolygonen in een GeoPackage (velden class_id, class_name, area_m2; stijl bewaard in het GeoPackage).</translation>
     </message>
     <message>
         <location filename="../algorithms/suggest.py" line="43"/>
@@ -564,152 +559,132 @@
         <translation>Fijnafgestemd S4-model</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="71"/>
+        <location filename="../algorithms/segment.py" line="83"/>
         <source>Extent to map</source>
         <translation>Te karteren extent</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="468"/>
-        <source>Tile size (pixels)</source>
-        <translation>Tegelgrootte (pixels)</translation>
-    </message>
-    <message>
-        <location filename="../../s4_core/settings.py" line="468"/>
-        <source>Tile overlap (pixels)</source>
-        <translation>Tegeloverlap (pixels)</translation>
-    </message>
-    <message>
-        <location filename="../../s4_core/settings.py" line="468"/>
+        <location filename="../../s4_core/settings.py" line="469"/>
         <source>Tiles per batch</source>
         <translation>Tegels per batch</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="468"/>
+        <location filename="../../s4_core/settings.py" line="469"/>
         <source>Resolution (CRS units; 0 = the one the model was fine-tuned on)</source>
         <translation>Resolutie (CRS-eenheden; 0 = die waarop het model is fijnafgestemd)</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="73"/>
+        <location filename="../algorithms/segment.py" line="85"/>
         <source>Class raster</source>
         <translation>Klassenraster</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="87"/>
+        <location filename="../algorithms/segment.py" line="107"/>
         <source>No input layers: give the Sentinel-2 (SENTINEL2) or Sentinel-1 (SENTINEL1) layers of the modality the model was fine-tuned for</source>
         <translation>Geen invoerlagen: geef de Sentinel-2-lagen (SENTINEL2) of Sentinel-1-lagen (SENTINEL1) van de modaliteit waarvoor het model is fijnafgestemd</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="95"/>
-        <source>MODEL: checkpoint file not found: {0}; choose the .pt file written by &apos;S4 fine-tune on labelled polygons&apos;</source>
-        <translation>MODEL: checkpointbestand niet gevonden: {0}; kies het .pt-bestand geschreven door 'S4 fijnafstemmen op gelabelde polygonen'</translation>
-    </message>
-    <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="88"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="52"/>
         <source>S4 — Python dependencies</source>
         <translation>S4 — Python-afhankelijkheden</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="95"/>
-        <source>S4's engine needs &lt;b&gt;PyTorch&lt;/b&gt;, numpy, rasterio and fiona in QGIS's own Python. Missing packages are installed with pip into a folder of your QGIS profile; the packages QGIS ships (numpy, GDAL, PyQt…) are pinned and never replaced.</source>
-        <translation>De engine van S4 heeft &lt;b&gt;PyTorch&lt;/b&gt;, numpy, rasterio en fiona nodig in de eigen Python van QGIS. Ontbrekende pakketten worden met pip geïnstalleerd in een map van je QGIS-profiel; de pakketten die QGIS meelevert (numpy, GDAL, PyQt…) liggen vast en worden nooit vervangen.</translation>
-    </message>
-    <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="71"/>
         <source>Package</source>
         <translation>Pakket</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="71"/>
         <source>Version</source>
         <translation>Versie</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="71"/>
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="105"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="71"/>
         <source>Location</source>
         <translation>Locatie</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="110"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="81"/>
         <source>CPU only</source>
         <translation>Alleen CPU</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="113"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="84"/>
         <source>NVIDIA GPU, CUDA {0}.{1}</source>
         <translation>NVIDIA-GPU, CUDA {0}.{1}</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="136"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="108"/>
         <source>torch build:</source>
         <translation>torch-build:</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="138"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="110"/>
         <source>QGIS&apos;s Python:</source>
         <translation>Python van QGIS:</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="139"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="111"/>
         <source>Install into:</source>
         <translation>Installeren in:</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="140"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="112"/>
         <source>Packages:</source>
         <translation>Pakketten:</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="141"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="113"/>
         <source>Never replaced:</source>
         <translation>Nooit vervangen:</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="154"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="126"/>
         <source>Install</source>
         <translation>Installeren</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="155"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="127"/>
         <source>Cancel install</source>
         <translation>Installatie annuleren</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="206"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="180"/>
         <source> (torch from {0})</source>
         <translation> (torch van {0})</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="217"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="191"/>
         <source> + {rest} more</source>
         <translation> + nog {rest}</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="231"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="205"/>
         <source>Installing… (torch is large: this can take several minutes)</source>
         <translation>Bezig met installeren… (torch is groot: dit kan enkele minuten duren)</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="247"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="222"/>
         <source>Cancelling: stopping pip…</source>
         <translation>Annuleren: pip wordt gestopt…</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="259"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="235"/>
         <source>&lt;b&gt;Installed. Restart QGIS to use S4.&lt;/b&gt;</source>
         <translation>&lt;b&gt;Geïnstalleerd. Herstart QGIS om S4 te gebruiken.&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="261"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="237"/>
         <source>&lt;b&gt;Installed. S4&apos;s algorithms are ready.&lt;/b&gt;</source>
         <translation>&lt;b&gt;Geïnstalleerd. De algoritmen van S4 zijn klaar.&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="265"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="241"/>
         <source>Cancelled: nothing was changed.</source>
         <translation>Geannuleerd: er is niets gewijzigd.</translation>
     </message>
@@ -749,7 +724,7 @@
         <translation>Segmenteren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="667"/>
+        <location filename="../dock.py" line="671"/>
         <source>Model</source>
         <translation>Model</translation>
     </message>
@@ -869,7 +844,7 @@
         <translation>Labellaag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1215"/>
+        <location filename="../dock.py" line="1220"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation>S4-checkpoint (*.pt)</translation>
     </message>
@@ -969,149 +944,149 @@
         <translation>Info</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="562"/>
+        <location filename="../dock.py" line="566"/>
         <source>{0}
 bands: {1}</source>
         <translation>{0}
 banden: {1}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="677"/>
+        <location filename="../dock.py" line="681"/>
         <source>Load a fine-tuned model first (Model tab) to use its class names</source>
         <translation>Laad eerst een fijnafgestemd model (tabblad Model) om zijn klassennamen te gebruiken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="694"/>
+        <location filename="../dock.py" line="698"/>
         <source>Type the class names first (comma separated) or load a model</source>
         <translation>Typ eerst de klassennamen (kommagescheiden) of laad een model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="698"/>
+        <location filename="../dock.py" line="702"/>
         <source>New S4 label layer</source>
         <translation>Nieuwe S4-labellaag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="698"/>
+        <location filename="../dock.py" line="702"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="728"/>
+        <location filename="../dock.py" line="732"/>
         <source>Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune</source>
         <translation>Labellaag {path} aangemaakt met de klassen {0}: digitaliseer polygonen, kies hun klasse in het formulier en klik dan op Fijnafstemmen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="795"/>
+        <location filename="../dock.py" line="799"/>
         <source>Cancelling…</source>
         <translation>Bezig met annuleren…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1105"/>
+        <location filename="../dock.py" line="1109"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation>S4 is bezig: wacht op de lopende taak of annuleer ze</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1004"/>
+        <location filename="../dock.py" line="1008"/>
         <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
         <translation>Kies een labellaag (tabblad Trainen) of maak er een met 'Nieuwe labellaag…'</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1008"/>
+        <location filename="../dock.py" line="1012"/>
         <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
         <translation>Kies het klasseveld van '{0}' (tabblad Trainen)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1011"/>
+        <location filename="../dock.py" line="1015"/>
         <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
         <translation>'{0}' heeft nog geen polygonen: digitaliseer er enkele per klasse</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="864"/>
+        <location filename="../dock.py" line="868"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from {4}</source>
         <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) vanaf {4}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="868"/>
+        <location filename="../dock.py" line="872"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from scratch</source>
         <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) van nul</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="901"/>
+        <location filename="../dock.py" line="905"/>
         <source>Fine-tuning failed: {error}</source>
         <translation>Fijnafstemmen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1109"/>
+        <location filename="../dock.py" line="1113"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation>Laad eerst een fijnafgestemd model (tabblad Model) of stem er een fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="961"/>
+        <location filename="../dock.py" line="965"/>
         <source>Segmenting with {0}</source>
         <translation>Segmenteren met {0}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="969"/>
+        <location filename="../dock.py" line="973"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation>Segmentatie geannuleerd; er is niets geschreven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="973"/>
+        <location filename="../dock.py" line="977"/>
         <source>Segmentation failed: {error}</source>
         <translation>Segmentatie mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="981"/>
+        <location filename="../dock.py" line="985"/>
         <source>S4 classes ({model})</source>
         <translation>S4-klassen ({model})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="986"/>
+        <location filename="../dock.py" line="990"/>
         <source>Could not open the class map {0}</source>
         <translation>Kon de klassenkaart {0} niet openen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="988"/>
+        <location filename="../dock.py" line="992"/>
         <source>S4 class polygons ({model})</source>
         <translation>S4-klassenpolygonen ({model})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1194"/>
+        <location filename="../dock.py" line="1199"/>
         <source>Load S4 model</source>
         <translation>S4-model laden</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1200"/>
+        <location filename="../dock.py" line="1205"/>
         <source>Model file not found: {path}</source>
         <translation>Modelbestand niet gevonden: {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1206"/>
+        <location filename="../dock.py" line="1211"/>
         <source>Model loaded: {path}</source>
         <translation>Model geladen: {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1212"/>
+        <location filename="../dock.py" line="1217"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation>Geen model om op te slaan: laad of stem er eerst een fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1215"/>
+        <location filename="../dock.py" line="1220"/>
         <source>Save S4 model as</source>
         <translation>S4-model opslaan als</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1231"/>
+        <location filename="../dock.py" line="1236"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation>Kon het model niet opslaan als {path}: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1237"/>
+        <location filename="../dock.py" line="1242"/>
         <source>Model saved as {path}</source>
         <translation>Model opgeslagen als {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1288"/>
+        <location filename="../dock.py" line="1293"/>
         <source>device: {text}</source>
         <translation>apparaat: {text}</translation>
     </message>
@@ -1146,12 +1121,12 @@ banden: {1}</translation>
         <translation>S4-paneel</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="910"/>
+        <location filename="../dock.py" line="914"/>
         <source>Choose the layer whose extent to map (Segment tab)</source>
         <translation>Kies de laag waarvan de extent gekarteerd wordt (tabblad Segmenteren)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="916"/>
+        <location filename="../dock.py" line="920"/>
         <source>The chosen extent is empty: zoom to the scene or pick another area</source>
         <translation>De gekozen extent is leeg: zoom naar de scène of kies een ander gebied</translation>
     </message>
@@ -1186,27 +1161,27 @@ banden: {1}</translation>
         <translation>S4 segmentatie van Sentinel-tijdreeksen {0}</translation>
     </message>
     <message>
-        <location filename="../styling.py" line="125"/>
+        <location filename="../styling.py" line="129"/>
         <source>could not export the style of {0}: {error}</source>
         <translation>kon de stijl van {0} niet exporteren: {error}</translation>
     </message>
     <message>
-        <location filename="../styling.py" line="193"/>
+        <location filename="../styling.py" line="227"/>
         <source>could not store the style in {0}: {error}</source>
         <translation>kon de stijl niet opslaan in {0}: {error}</translation>
     </message>
     <message>
-        <location filename="../styling.py" line="202"/>
+        <location filename="../styling.py" line="236"/>
         <source>could not open the class raster {path}</source>
         <translation>kon het klassenraster {path} niet openen</translation>
     </message>
     <message>
-        <location filename="../styling.py" line="210"/>
+        <location filename="../styling.py" line="244"/>
         <source>could not open the polygons {path}</source>
         <translation>kon de polygonen {path} niet openen</translation>
     </message>
     <message>
-        <location filename="../dialogs/dependencies_dialog.py" line="217"/>
+        <location filename="../dialogs/dependencies_dialog.py" line="191"/>
         <source>(none found)</source>
         <translation>(geen gevonden)</translation>
     </message>
@@ -1341,67 +1316,67 @@ banden: {1}</translation>
         <translation>Voorstellen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1028"/>
+        <location filename="../dock.py" line="1032"/>
         <source>No Sentinel-2 or Sentinel-1 layers checked (Data tab)</source>
         <translation>Geen Sentinel-2- of Sentinel-1-lagen aangevinkt (tabblad Gegevens)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1050"/>
+        <location filename="../dock.py" line="1054"/>
         <source>S4 class profiles</source>
         <translation>S4 klassenprofielen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1051"/>
+        <location filename="../dock.py" line="1055"/>
         <source>Class profiles of &apos;{0}&apos; ({1})</source>
         <translation>Klassenprofielen van '{0}' ({1})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1057"/>
+        <location filename="../dock.py" line="1061"/>
         <source>Class profiles failed: {error}</source>
         <translation>Klassenprofielen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1065"/>
+        <location filename="../dock.py" line="1069"/>
         <source>Class profiles of {0} classes; {1} outlier polygon(s)</source>
         <translation>Klassenprofielen van {0} klassen; {1} uitschieter(s)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1116"/>
+        <location filename="../dock.py" line="1120"/>
         <source>No layers checked (Data tab) for this model</source>
         <translation>Geen lagen aangevinkt (tabblad Gegevens) voor dit model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1160"/>
+        <location filename="../dock.py" line="1165"/>
         <source>S4 where to label next</source>
         <translation>S4 waar nu labelen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1150"/>
+        <location filename="../dock.py" line="1155"/>
         <source>Looking for where {0} is least sure</source>
         <translation>Zoeken waar {0} het minst zeker is</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1156"/>
+        <location filename="../dock.py" line="1161"/>
         <source>Suggestions failed: {error}</source>
         <translation>Voorstellen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1164"/>
+        <location filename="../dock.py" line="1169"/>
         <source>Could not open the suggestions {0}</source>
         <translation>Kon de voorstellen {0} niet openen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1167"/>
+        <location filename="../dock.py" line="1172"/>
         <source>No square to suggest: every valid place is labelled already or lies on a class border; label fewer areas or map a larger extent</source>
         <translation>Geen vierkant voor te stellen: elke geldige plek is al gelabeld of ligt op een klassengrens; label minder gebieden of karteer een grotere omvang</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1178"/>
+        <location filename="../dock.py" line="1183"/>
         <source>{0} squares to label added ({1}): label them in the label layer and fine-tune again</source>
         <translation>{0} te labelen vierkanten toegevoegd ({1}): label ze in de labellaag en stem opnieuw fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1267"/>
+        <location filename="../dock.py" line="1272"/>
         <source>Training curves ({0} epochs recorded)</source>
         <translation>Trainingscurven ({0} epochs opgeslagen)</translation>
     </message>
@@ -1441,52 +1416,52 @@ banden: {1}</translation>
         <translation>geen: het profiel van elke polygoon ligt dicht bij zijn klasse</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="507"/>
+        <location filename="../../s4_core/settings.py" line="512"/>
         <source>Outlier threshold (within-class spreads)</source>
         <translation>Drempel voor uitschieters (spreidingen binnen de klasse)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="507"/>
+        <location filename="../../s4_core/settings.py" line="512"/>
         <source>Outlier ratio (distance to another class / to its own)</source>
         <translation>Verhouding voor uitschieters (afstand tot een andere klasse / tot de eigen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Number of squares</source>
         <translation>Aantal vierkanten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Square side (pixels)</source>
         <translation>Zijde van een vierkant (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Uncertainty</source>
         <translation>Onzekerheid</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Margin (gap between the two most probable classes)</source>
         <translation>Marge (verschil tussen de twee waarschijnlijkste klassen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Entropy of the class probabilities</source>
         <translation>Entropie van de klassenkansen</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="519"/>
+        <location filename="../../s4_core/settings.py" line="524"/>
         <source>Random seed (ties)</source>
         <translation>Willekeurige seed (gelijke scores)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="885"/>
+        <location filename="../dock.py" line="889"/>
         <source>Fine-tuned model saved: {0} (validation mIoU {1})</source>
         <translation>Fijnafgestemd model opgeslagen: {0} (validatie-mIoU {1})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="997"/>
+        <location filename="../dock.py" line="1001"/>
         <source>Class map added: {0}</source>
         <translation>Klassenkaart toegevoegd: {0}</translation>
     </message>
@@ -1521,129 +1496,184 @@ banden: {1}</translation>
         <translation>Voortrainen (geen labels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Objective</source>
         <translation>Doel</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>S4: radar-optical contrastive + cross reconstruction (S1 + S2; default)</source>
         <translation>S4: contrastief radar-optisch + kruisreconstructie (S1 + S2; standaard)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>MAE: masked autoencoding of one sensor (radar by default)</source>
         <translation>MAE: gemaskeerde autoencoder op één sensor (standaard radar)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>DINO: self-distillation on one sensor (radar by default)</source>
         <translation>DINO: zelfdistillatie op één sensor (standaard radar)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Joint MAE: S1 + S2 masked together, both reconstructed</source>
         <translation>Gezamenlijke MAE: S1 + S2 samen gemaskeerd, beide gereconstrueerd</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Sensor for MAE / DINO</source>
         <translation>Sensor voor MAE / DINO</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>MAE / joint MAE: share of patches hidden</source>
         <translation>MAE / gezamenlijke MAE: aandeel verborgen patches</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>MAE / joint MAE: patch size (pixels)</source>
         <translation>MAE / gezamenlijke MAE: patchgrootte (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>MAE / joint MAE: patch length (frames)</source>
         <translation>MAE / gezamenlijke MAE: patchlengte (beelden)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Joint MAE: mask mode</source>
         <translation>Gezamenlijke MAE: maskermodus</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Random (independent per sensor)</source>
         <translation>Willekeurig (onafhankelijk per sensor)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Complementary (hidden in one sensor = visible in the other)</source>
         <translation>Complementair (verborgen in de ene sensor = zichtbaar in de andere)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Identical (the same patches in both)</source>
         <translation>Identiek (dezelfde patches in beide)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="306"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>DINO: views per crop</source>
         <translation>DINO: aanzichten per uitsnede</translation>
     </message>
     <message>
         <location filename="../algorithms/base.py" line="145"/>
         <source>Warning: {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>Waarschuwing: {0}</translation>
     </message>
     <message>
         <location filename="../algorithms/base.py" line="379"/>
         <source>{name} ({label}) must be {rule}, got {value}</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} ({label}) moet {rule} zijn, niet {value}</translation>
     </message>
     <message>
         <location filename="../algorithms/base.py" line="384"/>
         <source>{name}: {path} cannot be read as a layer (not a file QGIS can open, damaged, or no permission to read it): choose another file</source>
-        <translation type="unfinished"></translation>
+        <translation>{name}: {path} kan niet als laag gelezen worden (geen bestand dat QGIS kan openen, beschadigd of geen leesrechten): kies een ander bestand</translation>
     </message>
     <message>
         <location filename="../algorithms/base.py" line="388"/>
         <source>{name}: {path} does not exist</source>
-        <translation type="unfinished"></translation>
+        <translation>{name}: {path} bestaat niet</translation>
     </message>
     <message>
         <location filename="../algorithms/base.py" line="389"/>
         <source>{name} ({label}): {value!r} is not a valid value</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} ({label}): {value!r} is geen geldige waarde</translation>
     </message>
     <message>
         <location filename="../algorithms/evaluate.py" line="207"/>
         <source>OUTPUT: could not write the table {dest}: {error}</source>
-        <translation type="unfinished"></translation>
+        <translation>OUTPUT: kon de tabel {dest} niet schrijven: {error}</translation>
     </message>
     <message>
         <location filename="../algorithms/evaluate.py" line="207"/>
         <source>unknown error</source>
-        <translation type="unfinished"></translation>
+        <translation>onbekende fout</translation>
     </message>
     <message>
         <location filename="../algorithms/evaluate.py" line="214"/>
         <source>OUTPUT: the table {dest} was not written: choose a writable folder</source>
-        <translation type="unfinished"></translation>
+        <translation>OUTPUT: de tabel {dest} is niet geschreven: kies een map waarin geschreven kan worden</translation>
     </message>
     <message>
         <location filename="../algorithms/finetune.py" line="104"/>
         <source>LABELS: {path} cannot be read as a polygon layer (not a file QGIS can open, damaged, or not readable: {access}): choose a GeoPackage, shapefile or GeoJSON with labelled polygons</source>
-        <translation type="unfinished"></translation>
+        <translation>LABELS: {path} kan niet als polygonenlaag gelezen worden (geen bestand dat QGIS kan openen, beschadigd of niet leesbaar: {access}): kies een GeoPackage, shapefile of GeoJSON met gelabelde polygonen</translation>
     </message>
     <message>
         <location filename="../algorithms/finetune.py" line="104"/>
         <source>readable</source>
-        <translation type="unfinished"></translation>
+        <translation>leesbaar</translation>
     </message>
     <message>
         <location filename="../algorithms/finetune.py" line="104"/>
         <source>no permission</source>
+        <translation>geen leesrechten</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="53"/>
+        <source>Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image time series with a fine-tuned S4 model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2 / Sentinel-1 layers&lt;/b&gt;: one GeoTIFF per acquisition; the acquisition date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in the name, band names). Give the series of the modality the model was fine-tuned for (the model runs on ONE modality).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: a fine-tuned checkpoint (.pt) from &apos;S4 fine-tune on labelled polygons&apos; (needs PyTorch), or its ONNX export (.onnx, from &apos;s4 export-onnx&apos;), which needs only ONNX Runtime.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optional part of the scene to map (default: the whole series).&lt;br&gt;&lt;b&gt;Tile size / overlap&lt;/b&gt;: the scene is predicted in overlapping tiles; 0 / -1 = automatic (overlap twice the network&apos;s receptive radius, so results equal one whole-scene pass; tiles as large as ~1 GB of activations allows); reduce the tile size when the GPU runs out of memory.&lt;br&gt;&lt;br&gt;Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours (style saved beside it as .qml) and, optionally, class polygons in a GeoPackage (fields class_id, class_name, area_m2; style stored in the GeoPackage) and the confidence (band 1: the largest class probability, band 2: its margin over the second class; styled red = unsure to green = sure).</source>
         <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="94"/>
+        <source>Confidence (largest class probability, margin)</source>
+        <translation>Betrouwbaarheid (grootste klassenkans, marge)</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="115"/>
+        <source>MODEL: model file not found: {0}; choose the .pt file written by &apos;S4 fine-tune on labelled polygons&apos; or its .onnx export</source>
+        <translation>MODEL: modelbestand niet gevonden: {0}; kies het .pt-bestand geschreven door 'S4 fijnafstemmen op gelabelde polygonen' of de .onnx-export ervan</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="138"/>
+        <source>Device: cpu (ONNX Runtime)</source>
+        <translation>Apparaat: cpu (ONNX Runtime)</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="59"/>
+        <source>S4's engine needs numpy, rasterio and fiona in QGIS's own Python, and &lt;b&gt;PyTorch&lt;/b&gt; to train (and map with .pt checkpoints) or only &lt;b&gt;ONNX Runtime&lt;/b&gt; to map with an ONNX export of a model (s4 export-onnx). Missing packages are installed with pip into a folder of your QGIS profile; the packages QGIS ships (numpy, GDAL, PyQt…) are pinned and never replaced.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="76"/>
+        <source>training (PyTorch, CPU or CUDA)</source>
+        <translation>trainen (PyTorch, CPU of CUDA)</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="77"/>
+        <source>mapping only (ONNX Runtime)</source>
+        <translation>alleen karteren (ONNX Runtime)</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/dependencies_dialog.py" line="107"/>
+        <source>Install for:</source>
+        <translation>Installeren voor:</translation>
+    </message>
+    <message>
+        <location filename="../styling.py" line="189"/>
+        <source>could not open the confidence raster {path}</source>
+        <translation>kon het betrouwbaarheidsraster {path} niet openen</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="469"/>
+        <source>Tile size (pixels; 0 = automatic)</source>
+        <translation>Tegelgrootte (pixels; 0 = automatisch)</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="469"/>
+        <source>Tile overlap (pixels; -1 = automatic)</source>
+        <translation>Tegeloverlap (pixels; -1 = automatisch)</translation>
     </message>
 </context>
 </TS>

@@ -27,36 +27,6 @@ def s4_processing(qgis_processing):
         registry.removeProvider(provider)
 
 
-def _finetune(scene, out: Path, modality: str) -> Path:
-    from s4_core import api
-
-    api.finetune(
-        scene.s1_dir if modality == "s1" else None,
-        scene.s2_dir if modality == "s2" else None,
-        scene.parcels,
-        scene.class_field,
-        out,
-        modality=modality,
-        epochs=1,
-        crop_size=16,
-        seed=0,
-        device="cpu",
-    )
-    return out
-
-
-@pytest.fixture(scope="session")
-def demo_model(tiny_demo, tmp_path_factory) -> Path:
-    """A fine-tuned S2 checkpoint on the 32 x 32 px demo scene (1 epoch, 16 px crops)."""
-    return _finetune(tiny_demo, tmp_path_factory.mktemp("models") / "demo_s2.pt", "s2")
-
-
-@pytest.fixture(scope="session")
-def demo_model_s1(tiny_demo, tmp_path_factory) -> Path:
-    """The same for Sentinel-1 inference."""
-    return _finetune(tiny_demo, tmp_path_factory.mktemp("models_s1") / "demo_s1.pt", "s1")
-
-
 def files(folder: Path, limit: int = 0) -> List[str]:
     paths = sorted(str(p) for p in Path(folder).glob("*.tif"))
     return paths[:limit] if limit else paths

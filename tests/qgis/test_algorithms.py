@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import List
@@ -66,12 +67,27 @@ def model_classes(model: Path) -> list:
 
 
 @pytest.fixture(scope="module")
-def segmented(s4_processing, tiny_demo, demo_model, tmp_path_factory) -> Path:
-    """A class raster of the demo scene (engine call, for the export/evaluate tests)."""
-    from s4_core import api
+def segmented(s4_processing, tiny_demo, tmp_path_factory, request) -> Path:
+    """A class raster of the demo scene, for the export/evaluate tests: segmented by the demo
+    model, or where there is no torch (S4_WITHOUT_TORCH=1, the QGIS 3.40 CI) the demo's truth
+    written as an S4 class raster (export and evaluate need no torch)."""
+    import rasterio
+
+    from s4_core import api, raster_io
+    from s4_core.grid import Grid
 
     out = tmp_path_factory.mktemp("segmented") / "classes.tif"
-    api.segment(demo_model, out, s2=tiny_demo.s2_dir, tile_size=32, overlap=8, device="cpu")
+    if os.environ.get("S4_WITHOUT_TORCH") != "1":
+        model = request.getfixturevalue("demo_model")
+        api.segment(model, out, s2=tiny_demo.s2_dir, tile_size=32, overlap=8, device="cpu")
+        return out
+    with rasterio.open(tiny_demo.truth) as ds:
+        data, tags = ds.read(1), ds.tags()
+    class_map = raster_io.tag_class_map(tags, tiny_demo.truth)
+    raster_io.write_raster(
+        out, data, Grid.from_raster(tiny_demo.truth), nodata=255,
+        tags=raster_io.class_tags(class_map, "s2"), colormap=raster_io.class_colormap(class_map),
+    )  # fmt: skip
     return out
 
 
@@ -175,6 +191,46 @@ def test_segment_writes_a_styled_class_raster_and_styled_polygons(
     with sqlite3.connect(gpkg) as db:
         rows = db.execute("SELECT styleName, useAsDefault FROM layer_styles").fetchall()
     assert ("S4 classes", 1) in rows
+
+
+@pytest.mark.torch  # exporting to ONNX needs torch; mapping with it then does not
+def test_segment_with_an_onnx_model_and_a_styled_confidence_layer(
+    s4_processing, tiny_demo, demo_model, tmp_path
+):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from osgeo import gdal
+    from qgis.core import QgsRasterLayer
+
+    from s4_core import api
+
+    api.export_onnx(demo_model, tmp_path / "model.onnx")
+    common = {"SENTINEL2": tifs(tiny_demo.s2_dir), "DEVICE": 1}
+    run(
+        "segment_time_series",
+        {**common, "MODEL": str(demo_model), "OUTPUT": str(tmp_path / "pt.tif")},
+    )
+    feedback = Recorder()
+    result = run(
+        "segment_time_series",
+        {
+            **common,
+            "MODEL": str(tmp_path / "model.onnx"),
+            "OUTPUT": str(tmp_path / "onnx.tif"),
+            "OUTPUT_CONFIDENCE": str(tmp_path / "confidence.tif"),
+        },
+        feedback,
+    )
+    assert any("ONNX Runtime" in line for line in feedback.infos)
+    a = gdal.Open(str(tmp_path / "pt.tif")).ReadAsArray()
+    b = gdal.Open(result["OUTPUT"]).ReadAsArray()
+    assert (a == b).all()
+    assert Path(result["OUTPUT_CONFIDENCE"]) == tmp_path / "confidence.tif"
+    conf = gdal.Open(str(tmp_path / "confidence.tif")).ReadAsArray()
+    assert conf.shape[0] == 2 and (conf[1] <= conf[0] + 1e-6)[a != 255].all()
+    assert (tmp_path / "confidence.qml").is_file()
+    layer = QgsRasterLayer(str(tmp_path / "confidence.tif"), "confidence", "gdal")
+    assert layer.renderer().type() == "singlebandpseudocolor"
 
 
 def test_segment_output_loaded_by_processing_is_styled_with_a_legend_per_class(
@@ -616,10 +672,10 @@ def test_align_needs_both_series(s4_processing, tiny_demo, tmp_path):
 
 
 # ------------------------------------------------------------------------- export / evaluate
-def test_export_geopackage_writes_styled_polygons(s4_processing, segmented, demo_model, tmp_path):
+def test_export_geopackage_writes_styled_polygons(s4_processing, segmented, tmp_path):
     from qgis.core import QgsVectorLayer
 
-    from s4_core import api
+    from s4_core.raster_io import read_class_raster
 
     out = tmp_path / "polygons.gpkg"
     result = run(
@@ -636,7 +692,7 @@ def test_export_geopackage_writes_styled_polygons(s4_processing, segmented, demo
     total = sum(f["area_m2"] for f in layer.getFeatures())
     assert total == pytest.approx(float((array != 255).sum()) * 100.0)
     names = {f["class_name"] for f in layer.getFeatures()}
-    assert names <= {c["name"] for c in api.model_info(demo_model)["classes"]}
+    assert names <= set(read_class_raster(segmented)[1].names)
     # A larger minimum area drops the small patches.
     fewer = run(
         "export_geopackage",

@@ -393,7 +393,8 @@ def test_dock_settings_keys_and_defaults_in_one_place(qgis_iface):
     settings = QgsSettings()
     settings.remove("s4")
     assert DockSetting.EPOCHS.read() == FINETUNE.default("epochs")
-    assert DockSetting.TILE_SIZE.read() == SEGMENT.default("tile_size")
+    assert SEGMENT.default("tile_size") is None  # automatic: the form shows none_as
+    assert DockSetting.TILE_SIZE.read() == SEGMENT["tile_size"].none_as == 0
     settings.setValue(DockSetting.HEAD.key, "forest")  # not a choice: the default
     settings.setValue(DockSetting.DEVICE.key, "cuda")
     widget = S4DockWidget(qgis_iface)

@@ -1,4 +1,4 @@
-"""The engine's Python dependencies inside QGIS: detection, and installation with pip.
+"""Installing with pip into a folder of the QGIS profile, run by QGIS's own Python.
 
 QGIS ships its own Python with numpy, GDAL, PyQt5 and often rasterio/fiona, but not torch. S4
 installs what is missing with pip run by *QGIS's own interpreter* into a folder of the QGIS
@@ -7,9 +7,8 @@ linux_x86_64``), which the plugin puts on ``sys.path`` when it loads. A constrai
 what QGIS already has (read from the running interpreter), so pip never replaces numpy & co.;
 anything pinned that still lands in the folder is removed after the install.
 
-Everything here is plain Python (paths in, subprocesses out) and testable without QGIS; only
-:func:`default_profile_dir` asks QGIS (lazily) where the profile is. The dialog that drives an
-install is ``s4_qgis.dialogs.dependencies``.
+Plain Python (paths in, subprocesses out), testable without QGIS; only
+:func:`default_profile_dir` asks QGIS (lazily) where the profile is.
 """
 
 from __future__ import annotations
@@ -30,47 +29,26 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from s4_core.errors import Cancelled, S4Error
+from s4_core.errors import Cancelled
 
-PLUGIN_ROOT = Path(__file__).resolve().parent.parent
-REQUIREMENTS_FILE = PLUGIN_ROOT / "requirements" / "engine.txt"
-
-#: Environment variable naming the dependency folder itself (overrides the profile folder).
-ENV_DIR = "S4_DEPENDENCIES_DIR"
-#: Top-level modules the engine needs -> the distribution that provides them.
-ENGINE_MODULES: Dict[str, str] = {
-    "numpy": "numpy",
-    "torch": "torch",
-    "rasterio": "rasterio",
-    "fiona": "fiona",
-}
-#: What QGIS (or its distribution) ships and pip must never replace: compiled against QGIS's
-#: libraries (GDAL, PROJ, Qt) or ABI-sensitive (numpy), plus rasterio/fiona's pure helpers.
-#: Only those present in the running interpreter are pinned (see :func:`build_constraints`).
-PINNED: Tuple[str, ...] = (
-    "numpy", "GDAL", "rasterio", "fiona", "shapely", "pyproj", "scipy", "pandas", "matplotlib",
-    "Pillow", "h5py", "netCDF4", "cftime", "lxml", "psycopg2", "PyYAML", "PyQt5", "PyQt5-sip",
-    "PyQt5-Qt5", "PyQt6", "PyQt6-sip", "sip", "QScintilla", "affine", "click", "click-plugins",
-    "cligj", "attrs", "certifi", "snuggs", "munch", "OWSLib",
-)  # fmt: skip
-
-PYPI_SIMPLE = "https://pypi.org/simple"
-TORCH_INDEX = "https://download.pytorch.org/whl/{variant}"
-#: CUDA builds offered, newest first; the default is the newest the driver supports.
-CUDA_VARIANTS: Tuple[str, ...] = ("cu130", "cu128", "cu126")
-DEFAULT_CUDA_VARIANT = "cu128"
-INSTALL_RECORD = "s4-install.json"
-CONSTRAINTS_NAME = "s4-constraints.txt"
-
-ProgressFn = Callable[..., None]
-CancelFn = Callable[[], bool]
-LogFn = Callable[[str], None]
-
-
-class InstallError(S4Error):
-    """pip could not install the engine's requirements (the message says why and what to do)."""
+from .catalogue import (
+    CONSTRAINTS_NAME,
+    ENV_DIR,
+    INSTALL_RECORD,
+    PYPI_SIMPLE,
+    CancelFn,
+    InstallError,
+    LogFn,
+    ProgressFn,
+    _requirement_name,
+    build_constraints,
+    canonical_name,
+    profile_requirements,
+    requirements_to_install,
+    torch_index_url,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,6 +183,8 @@ def activate_dependency_folder(target: Optional[Path] = None) -> Optional[Path]:
         if entry not in sys.path:
             sys.path.insert(0, entry)
             importlib.invalidate_caches()
+        from .status import clear_cache  # status imports this module
+
         clear_cache()
         return target
     except Exception:  # noqa: BLE001 - the plugin must load whatever happens here
@@ -349,149 +329,6 @@ def check_interpreter(python: Union[str, Path], timeout: float = 60.0) -> Dict[s
         raise InstallError(f"QGIS's Python {python} has no pip. Install it ({hint}), then retry.")
     _CHECKED[key] = dict(info)
     return info
-
-
-# --------------------------------------------------------------------------------------------
-# What to install, and what never to replace
-# --------------------------------------------------------------------------------------------
-def canonical_name(name: str) -> str:
-    """PEP 503 normalised project name (``PyQt5_sip`` -> ``pyqt5-sip``)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _requirement_name(requirement: str) -> str:
-    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-    if not match:
-        raise ValueError(f"not a requirement: {requirement!r}")
-    return match.group(1)
-
-
-def _search_path(exclude: Iterable[Path] = ()) -> List[str]:
-    """``sys.path`` without S4's dependency folders (what QGIS itself ships)."""
-    skip = [str(Path(p)) for p in exclude]
-    out = []
-    for entry in sys.path:
-        norm = entry.replace("\\", "/")
-        if "/dependencies/s4/" in norm or any(str(Path(entry or ".")) == s for s in skip):
-            continue
-        out.append(entry)
-    return out
-
-
-def build_constraints(
-    names: Iterable[str] = PINNED, paths: Optional[Sequence[str]] = None
-) -> List[str]:
-    """``name==version`` for each of ``names`` installed in the running interpreter.
-
-    Versions are read with importlib.metadata from ``paths`` (default: ``sys.path`` minus S4's
-    dependency folders, i.e. what QGIS ships). pip gets these as ``-c constraints.txt`` and so
-    never installs another numpy, GDAL, PyQt5, rasterio… than the one QGIS runs with.
-    """
-    search = list(_search_path() if paths is None else paths)
-    wanted = {canonical_name(n) for n in names}
-    found: Dict[str, str] = {}
-    for dist in metadata.distributions(path=search):
-        name = dist.metadata.get("Name") or ""
-        key = canonical_name(name)
-        if key in wanted and key not in found and dist.version:
-            found[key] = f"{name}=={dist.version}"
-    return sorted(found.values(), key=str.lower)
-
-
-def engine_requirements(path: Union[str, Path] = REQUIREMENTS_FILE) -> List[str]:
-    """The engine's requirement lines (comments and blank lines dropped)."""
-    out = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            out.append(line)
-    return out
-
-
-def requirements_to_install(requirements: Iterable[str], constraints: Iterable[str]) -> List[str]:
-    """Drop requirements QGIS already satisfies with a pinned package (rasterio, numpy…)."""
-    pinned = {canonical_name(_requirement_name(c)) for c in constraints}
-    return [r for r in requirements if canonical_name(_requirement_name(r)) not in pinned]
-
-
-# --------------------------------------------------------------------------------------------
-# CPU or CUDA
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class NvidiaInfo:
-    """An NVIDIA driver: its version and the newest CUDA it supports (either may be '')."""
-
-    driver: str = ""
-    cuda: str = ""
-    gpus: Tuple[str, ...] = ()
-
-
-def detect_nvidia(
-    which: Callable[[str], Optional[str]] = shutil.which,
-    proc_version: Union[str, Path] = "/proc/driver/nvidia/version",
-    timeout: float = 10.0,
-) -> Optional[NvidiaInfo]:
-    """An NVIDIA driver on this machine (``nvidia-smi`` on PATH or the Linux kernel module's
-    ``/proc/driver/nvidia/version``), or None."""
-    smi = which("nvidia-smi")
-    driver = cuda = ""
-    gpus: Tuple[str, ...] = ()
-    if smi:
-        try:
-            out = subprocess.run(  # nosec B603
-                [smi], capture_output=True, text=True, timeout=timeout
-            ).stdout
-            m = re.search(r"Driver Version:\s*([\d.]+)", out)
-            driver = m.group(1) if m else ""
-            m = re.search(r"CUDA Version:\s*([\d.]+)", out)
-            cuda = m.group(1) if m else ""
-            names = subprocess.run(  # nosec B603
-                [smi, "--query-gpu=name", "--format=csv,noheader"],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            ).stdout
-            gpus = tuple(line.strip() for line in names.splitlines() if line.strip())
-        except (OSError, subprocess.SubprocessError):
-            pass
-    proc = Path(proc_version)
-    if not driver and proc.is_file():
-        try:
-            m = re.search(r"Kernel Module\s+([\d.]+)", proc.read_text(errors="replace"))
-            driver = m.group(1) if m else "unknown"
-        except OSError:
-            driver = "unknown"
-    if not (smi or driver):
-        return None
-    return NvidiaInfo(driver=driver, cuda=cuda, gpus=gpus)
-
-
-def default_variant(nvidia: Optional[NvidiaInfo], platform: Optional[str] = None) -> str:
-    """``cpu`` without an NVIDIA driver (and always on macOS), else the newest CUDA build of
-    :data:`CUDA_VARIANTS` the driver supports (:data:`DEFAULT_CUDA_VARIANT` if unknown)."""
-    platform = sys.platform if platform is None else platform
-    if nvidia is None or platform == "darwin":
-        return "cpu"
-    m = re.match(r"(\d+)\.(\d+)", nvidia.cuda or "")
-    if not m:
-        return DEFAULT_CUDA_VARIANT
-    supported = int(m.group(1)) * 10 + int(m.group(2))
-    for variant in CUDA_VARIANTS:
-        if int(variant[2:]) <= supported:
-            return variant
-    return CUDA_VARIANTS[-1]
-
-
-def torch_index_url(variant: str, platform: Optional[str] = None) -> Optional[str]:
-    """PyTorch's wheel index for ``cpu`` / ``cuXYZ`` (None: the default index, i.e. macOS)."""
-    platform = sys.platform if platform is None else platform
-    if variant != "cpu" and not re.fullmatch(r"cu\d{3}", variant):
-        raise InstallError(f"Unknown torch build {variant!r}: use 'cpu' or one of {CUDA_VARIANTS}")
-    if platform == "darwin":
-        if variant != "cpu":
-            raise InstallError("CUDA builds of torch do not exist for macOS: choose 'cpu'.")
-        return None  # PyPI's macOS wheels are the only ones (CPU + Apple MPS)
-    return TORCH_INDEX.format(variant=variant)
 
 
 # --------------------------------------------------------------------------------------------
@@ -897,6 +734,8 @@ def install(
         if entry not in sys.path:
             sys.path.insert(0, entry)
         importlib.invalidate_caches()
+    from .status import clear_cache  # status imports this module
+
     clear_cache()
     if progress:
         progress(1.0, "Done")
@@ -950,6 +789,7 @@ class InstallPlan:
 def plan_install(
     variant: str,
     *,
+    profile: str = "training",
     target: Optional[Path] = None,
     python: Optional[Path] = None,
     requirements: Optional[Sequence[str]] = None,
@@ -957,11 +797,14 @@ def plan_install(
     platform: Optional[str] = None,
 ) -> InstallPlan:
     """The install of the engine's requirements for torch build ``variant`` ('cpu', 'cu128'…)
-    into this QGIS: requirements QGIS already satisfies are left out, what it ships is pinned."""
+    into this QGIS: requirements QGIS already satisfies are left out, what it ships is pinned.
+    ``profile`` "mapping": no torch, ONNX Runtime instead (from PyPI; ``variant`` unused)."""
     platform = sys.platform if platform is None else platform
     constraints = build_constraints() if constraints is None else list(constraints)
-    requirements = engine_requirements() if requirements is None else list(requirements)
-    index_url = torch_index_url(variant, platform)
+    requirements = profile_requirements(profile, requirements)
+    if profile == "mapping":
+        variant = "onnx"
+    index_url = None if profile == "mapping" else torch_index_url(variant, platform)
     return InstallPlan(
         variant=variant,
         python=python_executable(platform, SysInfo.current()) if python is None else python,
@@ -981,146 +824,3 @@ def install_record(target: Optional[Path] = None) -> Dict[str, object]:
         return json.loads((target / INSTALL_RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-
-
-# --------------------------------------------------------------------------------------------
-# Is the engine usable?
-# --------------------------------------------------------------------------------------------
-_IMPORTABLE: set = set()  # modules found importable (absence is re-checked: cheap, and an
-# install during the session makes them appear)
-_LAST_PROBLEM: Dict[str, str] = {}
-_LABELS = {
-    "torch": "PyTorch (torch)",
-    "numpy": "numpy",
-    "rasterio": "rasterio",
-    "fiona": "fiona",
-}
-
-
-def clear_cache() -> None:
-    """Forget what :func:`missing_engine_modules` found (after an install)."""
-    _IMPORTABLE.clear()
-    _LAST_PROBLEM.clear()
-    importlib.invalidate_caches()
-
-
-def _module_problem(name: str) -> Optional[str]:
-    """None when ``name`` imports; else why not. find_spec first (cheap); a module that is
-    found is imported once, to catch broken installs (a DLL that does not load, numpy ABI)."""
-    if name in _IMPORTABLE or name in sys.modules:
-        _IMPORTABLE.add(name)
-        return None
-    problem = "not installed"
-    try:
-        spec = importlib.util.find_spec(name)
-    except ModuleNotFoundError:
-        spec = None
-    except (ImportError, ValueError) as exc:
-        spec, problem = None, f"{type(exc).__name__}: {exc}"
-    if spec is not None:
-        try:
-            importlib.import_module(name)
-        except Exception as exc:  # noqa: BLE001 - any failure means unusable
-            problem = f"cannot be imported ({type(exc).__name__}: {exc})"
-        else:
-            _IMPORTABLE.add(name)
-            return None
-    _LAST_PROBLEM[name] = problem
-    return problem
-
-
-def missing_engine_modules() -> Dict[str, str]:
-    """``{module: problem}`` for each engine module QGIS's Python cannot import."""
-    out = {}
-    for name in ENGINE_MODULES:
-        problem = _module_problem(name)
-        if problem is not None:
-            out[name] = problem
-    return out
-
-
-def torch_missing() -> bool:
-    """True when torch is not installed (cheap: no import)."""
-    if "torch" in sys.modules:
-        return False
-    try:
-        return importlib.util.find_spec("torch") is None
-    except (ImportError, ValueError):
-        return True
-
-
-def engine_missing_message() -> str:
-    """Empty when numpy, torch, rasterio and fiona import; else what is missing and how to fix it.
-
-    Algorithms call this first in ``processAlgorithm`` and raise ``QgsProcessingException`` with
-    the message when it is not empty.
-    """
-    missing = missing_engine_modules()
-    if not missing:
-        return ""
-    what = ", ".join(
-        f"{_LABELS[name]} ({problem})" if problem != "not installed" else _LABELS[name]
-        for name, problem in missing.items()
-    )
-    lines = [
-        f"S4 needs Python packages that QGIS's Python cannot import: {what}.",
-        "Install them from the QGIS menu Raster > S4 > Dependencies… (it installs into the "
-        "QGIS profile and never replaces packages QGIS ships), then run the algorithm again.",
-    ]
-    try:
-        target = dependency_dir()
-    except Exception:  # noqa: BLE001
-        target = None
-    if "torch" in missing and target is not None:
-        try:
-            python = str(python_executable(sys.platform, SysInfo.current()))
-        except InstallError:
-            python = "python3"
-        torch_req = next(
-            (r for r in engine_requirements() if _requirement_name(r) == "torch"), "torch"
-        )
-        lines.append(
-            "Or from a terminal (CPU build shown; see docs/user_guide.md for CUDA):\n"
-            f'  "{python}" -m pip install --target "{target}" "{torch_req}" '
-            f"--index-url {TORCH_INDEX.format(variant='cpu')} --extra-index-url {PYPI_SIMPLE}\n"
-            "and restart QGIS."
-        )
-    if {"rasterio", "fiona"} & set(missing):
-        lines.append(
-            "rasterio and fiona are best taken from your QGIS distribution, built on QGIS's own "
-            "GDAL (Debian/Ubuntu: sudo apt install python3-rasterio python3-fiona; conda: "
-            "conda install rasterio fiona)."
-        )
-    return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class ModuleStatus:
-    """One engine module as QGIS's Python sees it."""
-
-    name: str
-    version: str  #: '' when not installed
-    location: str  #: folder it is imported from ('' when not installed)
-    problem: str  #: '' when fine
-
-
-def engine_status() -> List[ModuleStatus]:
-    """Version and location of each engine module (for the dialog; imports nothing new)."""
-    out = []
-    for module, dist in ENGINE_MODULES.items():
-        try:
-            spec = importlib.util.find_spec(module)
-        except (ImportError, ValueError):
-            spec = None
-        if spec is None:
-            out.append(ModuleStatus(module, "", "", "not installed"))
-            continue
-        origin = spec.origin or (list(spec.submodule_search_locations or []) or [""])[0]
-        location = str(Path(origin).parent) if origin else ""
-        try:
-            version = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            version = getattr(sys.modules.get(module), "__version__", "?")
-        problem = "" if module in _IMPORTABLE else _LAST_PROBLEM.get(module, "")
-        out.append(ModuleStatus(module, version, location, problem))
-    return out

@@ -1,0 +1,40 @@
+"""``s4 export-onnx``: a fine-tuned checkpoint -> an ONNX model that maps without PyTorch."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import print_result
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "export-onnx",
+        help="export a fine-tuned model to ONNX (mapping with ONNX Runtime, no PyTorch)",
+        description=(
+            "Export a fine-tuned checkpoint to ONNX. The model's band names, normalisation, "
+            "time policy, classes and colours go into the ONNX metadata and into a model card "
+            "(JSON, same name as OUT with .json). 's4 segment --model OUT' and the QGIS "
+            "algorithm then map with ONNX Runtime alone (identical class maps). Exporting needs "
+            "PyTorch and the onnx package."
+        ),
+    )
+    p.add_argument("model", help="fine-tuned checkpoint (.pt)")
+    p.add_argument("out", help="ONNX model to write (.onnx)")
+    p.add_argument("--json", action="store_true", help="print the model card as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import api
+
+    card = api.export_onnx(args.model, args.out)
+    names = ", ".join(c for c in card["classes"]["names"])
+    lines = [
+        f"wrote {card['path']} and its model card {card['card']}",
+        f"  {card['modality'].upper()} bands {', '.join(card['bands'])}; "
+        f"time {card['time']['length']} frames ({card['time']['mode']}); head {card['head']}",
+        f"  classes: {names}",
+    ]
+    print_result(card, args.json, lines)
+    return 0

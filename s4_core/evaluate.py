@@ -1,0 +1,167 @@
+"""Scores of a class raster against reference polygons or a reference class raster.
+
+Imports neither torch nor QGIS (the metrics are in ``metrics.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple, Union
+
+import numpy as np
+
+from .errors import LabelError
+from .grid import Grid
+from .metrics import confusion_matrix, scores
+from .raster_io import NODATA, read_class_raster, tag_class_map, value_table
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+__all__ = ["evaluate"]
+
+
+def _is_raster(path: Path) -> bool:
+    import rasterio
+
+    try:
+        with rasterio.open(path) as ds:
+            return ds.count >= 1
+    except rasterio.errors.RasterioIOError:
+        return False
+
+
+def _read_truth_raster(
+    path: Path, grid: Grid
+) -> Tuple[np.ndarray, Optional[Dict[int, Tuple[str, Any]]]]:
+    """(values on ``grid`` as int64 with -1 = nodata, value table from the tags or None).
+
+    A raster on another grid is resampled onto ``grid`` (nearest neighbour)."""
+    import rasterio
+    from rasterio.warp import Resampling, reproject
+
+    with rasterio.open(path) as ds:
+        tags = ds.tags()
+        nodata = ds.nodata
+        if ds.crs is None:
+            raise LabelError(f"reference raster {path} has no CRS: assign one")
+        own = Grid(ds.crs, ds.transform, ds.width, ds.height)
+        if own.same_as(grid):
+            data = ds.read(1)
+            valid = ds.read_masks(1) > 0
+        else:
+            data = np.zeros(grid.shape, dtype=ds.dtypes[0])
+            src_nodata = nodata if nodata is not None else None
+            reproject(
+                rasterio.band(ds, 1),
+                data,
+                dst_transform=grid.transform,
+                dst_crs=grid.crs,
+                resampling=Resampling.nearest,
+                src_nodata=src_nodata,
+                dst_nodata=src_nodata if src_nodata is not None else 0,
+            )
+            inside = np.zeros(grid.shape, dtype=np.uint8)
+            reproject(
+                np.ones(own.shape, dtype=np.uint8),
+                inside,
+                src_transform=own.transform,
+                src_crs=own.crs,
+                dst_transform=grid.transform,
+                dst_crs=grid.crs,
+                resampling=Resampling.nearest,
+                dst_nodata=0,
+            )
+            valid = inside > 0
+            if nodata is not None:
+                valid &= data != nodata
+    values = data.astype(np.float64)
+    out = np.full(grid.shape, -1, dtype=np.int64)
+    finite = valid & np.isfinite(values) & (values >= 0)
+    out[finite] = values[finite].astype(np.int64)
+    if np.any(values[finite] != out[finite]):
+        raise LabelError(f"reference raster {path} holds non-integer values: give class codes")
+    table = value_table(tags, path)
+    if table is not None and tag_class_map(tags, path) is not None:
+        out[out == NODATA] = -1  # S4 class rasters: 255 = nodata
+    return out, table
+
+
+def evaluate(pred_path: PathLike, truth: PathLike, *, class_field: Optional[str] = None) -> dict:
+    """Scores of a class raster against reference polygons (``class_field``) or a reference
+    class raster, matched to the prediction's classes by name or value.
+
+    Reference classes the model does not know are left out (listed in ``unmatched``); labelled
+    pixels the prediction leaves as nodata are not counted (``unpredicted_pixels``).
+    """
+    from .labels import rasterize_labels
+
+    pred, class_map, grid = read_class_raster(pred_path)
+    truth = Path(os.fspath(truth))
+    if not truth.exists():
+        raise LabelError(f"reference {truth} does not exist: check the path")
+    k = len(class_map)
+    mapped = np.full(grid.shape, NODATA, dtype=np.uint8)
+    unmatched: Dict[str, int] = {}
+
+    folded = [n.strip().casefold() for n in class_map.names]
+
+    def match(value: Any, name: str) -> Optional[int]:
+        """By name (exact, then case-insensitive), else by class value (e.g. a crop code)."""
+        if name in class_map.names:
+            return class_map.names.index(name)
+        if name.strip().casefold() in folded:
+            return folded.index(name.strip().casefold())
+        try:
+            return class_map.index_of(value)
+        except LabelError:
+            return None
+
+    if _is_raster(truth):
+        values, table = _read_truth_raster(truth, grid)
+        codes, counts = np.unique(values[values >= 0], return_counts=True)
+        for code, count in zip(codes.tolist(), counts.tolist()):
+            if table is not None and code in table:
+                label, value = table[code]
+                idx = match(value, label)
+            else:
+                label = str(code)
+                idx = match(code, label)
+            if idx is None:
+                unmatched[label] = unmatched.get(label, 0) + int(count)
+            else:
+                mapped[values == code] = idx
+        source = "raster"
+    else:
+        if not class_field:
+            raise LabelError(
+                f"{truth} is a polygon layer: give the field that holds the class (--class-field)"
+            )
+        labels, truth_map, _report = rasterize_labels(truth, class_field, grid)
+        hist = np.bincount(labels.ravel(), minlength=256)
+        for i, (name, value) in enumerate(zip(truth_map.names, truth_map.values)):
+            idx = match(value, name)
+            if idx is None:
+                unmatched[name] = unmatched.get(name, 0) + int(hist[i])
+            else:
+                mapped[labels == i] = idx
+        source = "polygons"
+    labelled = mapped != NODATA
+    if not labelled.any():
+        known = ", ".join(class_map.names)
+        raise LabelError(
+            f"no pixel of the reference {truth} has a class the model knows ({known}) on the "
+            f"prediction's grid; unmatched reference classes: {sorted(unmatched) or 'none'}"
+        )
+    cm = confusion_matrix(pred, mapped, k, ignore=NODATA)
+    result = scores(cm, class_map.names)
+    result.update(
+        confusion_matrix=cm.tolist(),
+        class_names=list(class_map.names),
+        prediction=str(pred_path),
+        truth=str(truth),
+        truth_type=source,
+        unmatched=unmatched,
+        unpredicted_pixels=int((labelled & (pred == NODATA)).sum()),
+    )
+    return result
