@@ -256,7 +256,7 @@ FAULTS: List[Fault] = [
      r"COMPOSITE_MONTHS \(.*\) must be a whole number from 0 to 12, got 13"),
     ("segment TILE_SIZE 8", "segment_time_series",
      lambda e, w: segment(e, w / "m.tif", TILE_SIZE=8),
-     r"TILE_SIZE \(.*\) must be a whole number >= 16, got 8"),
+     r"TILE_SIZE( \(.*\))? must be a whole number >= 16, got 8"),
     ("segment OVERLAP >= TILE_SIZE", "segment_time_series",
      lambda e, w: segment(e, w / "m.tif", TILE_SIZE=32, OVERLAP=32),
      r"OVERLAP.* must be smaller than .*TILE_SIZE.* \(32\), got 32"),
