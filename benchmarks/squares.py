@@ -337,7 +337,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         runs["unet-scratch"] = (None, "unet")
                         runs["unet-s4"] = (str(pre), "unet")
                     for o in args.objectives:
-                        runs[o] = (pretrained[o], "pixel")
+                        sensor = OBJECTIVE_RUNS[o].get("ssl_modality")
+                        if sensor in (None, m):  # an S1-only network has no trained S2 branch
+                            runs[o] = (pretrained[o], "pixel")
                     if wanted is not None:
                         runs = {key: v for key, v in runs.items() if key in wanted}
                     for meth, spec in runs.items():

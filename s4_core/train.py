@@ -663,6 +663,16 @@ def _finetune(
     time_mode = "repeat" if months else cfg.time_mode
     if pre is not None:
         net_cfg = NetConfig.from_dict(pre["net_config"])
+        objective = pre.get("objective") or {}
+        trained = objective.get("modality")  # mae / dino: the one sensor they trained
+        if trained and trained != m:
+            raise CheckpointError(
+                f"the pretrained model (init) {init} was pretrained with "
+                f"{objective.get('name', '?')} on {trained.upper()} only: its {m.upper()} branch "
+                f"is untrained. Fine-tune for {trained.upper()} (modality {trained}), or "
+                f"pretrain with an objective that uses {m.upper()} (s4, joint-mae, or "
+                f"{objective.get('name', 'mae')} with ssl_modality {m})"
+            )
         bands = {mm: list(v) for mm, v in pre["bands"].items()}
         have = getattr(scene, m).band_names
         missing = [b for b in bands[m] if b not in have]

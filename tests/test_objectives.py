@@ -169,6 +169,18 @@ def test_single_modality_objectives_need_only_that_series(tiny_demo, tmp_path):
                      objective="dino", ssl_modality="s2", **SMALL)  # fmt: skip
 
 
+def test_a_single_sensor_checkpoint_refuses_to_fine_tune_the_other_sensor(tiny_demo, tmp_path):
+    from s4_core.errors import CheckpointError
+
+    pre = tmp_path / "mae_s1.pt"
+    api.pretrain(str(tiny_demo.s1_dir), None, pre, epochs=1, steps_per_epoch=1, objective="mae",
+                 **SMALL)  # fmt: skip
+    with pytest.raises(CheckpointError, match=r"mae on S1 only: its S2 branch is untrained"):
+        api.finetune(None, str(tiny_demo.s2_dir), str(tiny_demo.parcels), tiny_demo.class_field,
+                     tmp_path / "ft.pt", modality="s2", init=str(pre), **SMALL)  # fmt: skip
+    assert not (tmp_path / "ft.pt").exists()
+
+
 @pytest.mark.parametrize("objective", ["mae", "dino", "joint-mae"])
 def test_each_objectives_checkpoint_fine_tunes_and_segments_through_the_cli(
     tiny_demo, tmp_path, capsys, objective
