@@ -164,7 +164,10 @@ def _resume(path: Path, task: Task, optimizer) -> Tuple[dict, List[dict], int]:
     if ckpt.get("optimizer"):
         optimizer.load_state_dict(ckpt["optimizer"])
     task.load_extra_state(ckpt.get("extra_state"))
-    return ckpt, list(ckpt.get("history", [])), int(ckpt.get("epoch", 0))
+    epoch = int(ckpt.get("epoch", 0))
+    # a finished run's file holds its whole history; resuming continues from the kept epoch
+    history = [r for r in ckpt.get("history", []) if int(r.get("epoch", 0)) <= epoch]
+    return ckpt, history, epoch
 
 
 def check_more_epochs(path: Path, done: int, epochs: int) -> None:
@@ -268,6 +271,11 @@ def run(
             )
         raise
     if kept_epoch and task.writes_checkpoints:
+        if history and int(history[-1].get("epoch", 0)) > kept_epoch:
+            # the file holds the kept (best) epoch; its curves show the whole run
+            state = load_checkpoint(partial)
+            state["history"] = history
+            save_checkpoint(partial, state)
         try:
             os.replace(partial, out)
         except OSError as exc:
