@@ -293,7 +293,17 @@ class S4DockWidget(QgsDockWidget):
             )
         )
         pretrain_row.addWidget(self.objective_combo, 1)
+        self.pretrain_run_button = QPushButton(tr("Pretrain"), tab)
+        self.pretrain_run_button.setToolTip(
+            tr(
+                "Pretrain here with the defaults of s4:pretrain and this objective; the loss "
+                "is drawn live in the Curves tab"
+            )
+        )
+        self.pretrain_run_button.clicked.connect(lambda: self.start_pretrain())
+        pretrain_row.addWidget(self.pretrain_run_button)
         self.pretrain_button = QPushButton(tr("Pretrain…"), tab)
+        self.pretrain_button.setToolTip(tr("Every pretraining option, in the algorithm's dialog"))
         self.pretrain_button.clicked.connect(lambda: self.open_pretrain())
         pretrain_row.addWidget(self.pretrain_button)
         form.addRow(tr("Pretrain (no labels)"), pretrain_row)
@@ -775,6 +785,8 @@ class S4DockWidget(QgsDockWidget):
 
     def _set_busy(self, busy: bool) -> None:
         for button in (
+            self.pretrain_run_button,
+            self.pretrain_button,
             self.finetune_button,
             self.segment_button,
             self.suggest_button,
@@ -821,6 +833,43 @@ class S4DockWidget(QgsDockWidget):
             path = folder / f"{stem}_{stamp}_{n}{suffix}"
             n += 1
         return path
+
+    def start_pretrain(
+        self, out: Optional[str] = None, options: Optional[Dict[str, Any]] = None
+    ) -> Optional[QgsTask]:
+        """Pretrain on the checked layers in the background (``s4:pretrain`` with its
+        defaults, the chosen objective and ``options``: more parameters by name); the loss is
+        drawn live in the Curves tab and the checkpoint becomes "Start from"."""
+        if self.busy:
+            self.fail(tr("S4 is busy: wait for the running task or cancel it"))
+            return None
+        from .algorithms.pretrain import Pretrain
+
+        parameters = self.pretrain_parameters()
+        objective = widget_value(self.objective_combo, PRETRAIN["objective"])
+        target = Path(out) if out else self._unique(f"s4_pretrained_{objective}", ".pt")
+        parameters.update({OUTPUT: str(target), **(options or {})})
+        status = tr("Pretraining ({0}) on the checked layers, no labels").format(objective)
+        return self._start_algorithm(
+            Pretrain(), parameters, status, self._pretrain_done, curves=True
+        )
+
+    def _pretrain_done(self, results, error, cancelled) -> None:
+        self._finish()
+        if results is not None:
+            self.last_result = results
+            self.progress.setValue(100)
+            self.init_model.setFilePath(str(results[OUTPUT]))
+            self.curves_panel.finish([m for _, m in self.curves_panel.steps if "epoch" in m])
+            self.notify(
+                tr("Pretrained model saved: {0} (set as 'Start from')").format(results[OUTPUT]),
+                Qgis.MessageLevel.Success,
+            )
+        elif cancelled:
+            self.progress.setValue(0)
+            self.notify(tr("Pretraining cancelled"), Qgis.MessageLevel.Warning)
+        else:
+            self.fail(tr("Pretraining failed: {error}").format(error=error))
 
     def finetune_parameters(self, out: Optional[str] = None) -> Dict[str, Any]:
         """The ``s4:finetune`` parameters of the Train tab (a new model file unless ``out``)."""
@@ -883,8 +932,7 @@ class S4DockWidget(QgsDockWidget):
             miou = results.get("VAL_MIOU")
             self.progress.setValue(100)
             self.set_model(results[OUTPUT])
-            # the run's per-epoch records, as they were reported (the checkpoint keeps those
-            # up to its best epoch)
+            # the run's per-epoch records, as they were reported (the checkpoint keeps them)
             self.curves_panel.finish([m for _, m in self.curves_panel.steps if "epoch" in m])
             self.notify(
                 tr("Fine-tuned model saved: {0} (validation mIoU {1})").format(

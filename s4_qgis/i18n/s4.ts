@@ -429,7 +429,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="325"/>
+        <location filename="../dock.py" line="335"/>
         <source>Class field</source>
         <translation type="unfinished"></translation>
     </message>
@@ -719,12 +719,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="385"/>
+        <location filename="../dock.py" line="395"/>
         <source>Segment</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="671"/>
+        <location filename="../dock.py" line="681"/>
         <source>Model</source>
         <translation type="unfinished"></translation>
     </message>
@@ -809,283 +809,283 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="302"/>
+        <location filename="../dock.py" line="312"/>
         <source>e.g. wheat, maize, potatoes, grassland</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="303"/>
+        <location filename="../dock.py" line="313"/>
         <source>From model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="304"/>
+        <location filename="../dock.py" line="314"/>
         <source>Use the class names of the loaded model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="308"/>
+        <location filename="../dock.py" line="318"/>
         <source>Classes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="309"/>
+        <location filename="../dock.py" line="319"/>
         <source>New label layer…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="310"/>
+        <location filename="../dock.py" line="320"/>
         <source>Create a GeoPackage polygon layer whose form offers the classes, add it to the project and start digitising</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="324"/>
+        <location filename="../dock.py" line="334"/>
         <source>Label layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1220"/>
+        <location filename="../dock.py" line="1268"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="328"/>
+        <location filename="../dock.py" line="338"/>
         <source>Pretrained checkpoint to start from; empty = from scratch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="329"/>
+        <location filename="../dock.py" line="339"/>
         <source>Start from</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="331"/>
+        <location filename="../dock.py" line="341"/>
         <source>Map from</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="333"/>
+        <location filename="../dock.py" line="343"/>
         <source>Pixel head (default): the pretrained network stays frozen; small per-pixel classifiers learn from each pixel&apos;s monthly series and the network&apos;s features, and the map is smoothed inside fields (seconds on a CPU). 3D U-Net: the paper&apos;s fine-tuning of the whole network (epochs, crop and batch size apply to it).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="345"/>
+        <location filename="../dock.py" line="355"/>
         <source>Epochs (3D U-Net)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="348"/>
+        <location filename="../dock.py" line="358"/>
         <source>Few polygons of unequal size</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="349"/>
+        <location filename="../dock.py" line="359"/>
         <source>3D U-Net head: freeze the pretrained encoder and use an unweighted loss (the default weighting): with a handful of polygons of very different areas this maps unseen fields better</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="357"/>
+        <location filename="../dock.py" line="367"/>
         <source>Fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="366"/>
+        <location filename="../dock.py" line="376"/>
         <source>Current map extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="366"/>
+        <location filename="../dock.py" line="376"/>
         <source>Extent of a layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="366"/>
+        <location filename="../dock.py" line="376"/>
         <source>Whole scene</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="373"/>
+        <location filename="../dock.py" line="383"/>
         <source>Area</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="374"/>
+        <location filename="../dock.py" line="384"/>
         <source>Layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="379"/>
+        <location filename="../dock.py" line="389"/>
         <source>Also write class polygons (GeoPackage)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="384"/>
+        <location filename="../dock.py" line="394"/>
         <source>Smallest polygon</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="411"/>
+        <location filename="../dock.py" line="421"/>
         <source>No model loaded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="414"/>
+        <location filename="../dock.py" line="424"/>
         <source>Load…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="416"/>
+        <location filename="../dock.py" line="426"/>
         <source>Save as…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="418"/>
+        <location filename="../dock.py" line="428"/>
         <source>Info</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="566"/>
+        <location filename="../dock.py" line="576"/>
         <source>{0}
 bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="681"/>
+        <location filename="../dock.py" line="691"/>
         <source>Load a fine-tuned model first (Model tab) to use its class names</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="698"/>
+        <location filename="../dock.py" line="708"/>
         <source>Type the class names first (comma separated) or load a model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="702"/>
+        <location filename="../dock.py" line="712"/>
         <source>New S4 label layer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="702"/>
+        <location filename="../dock.py" line="712"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="732"/>
+        <location filename="../dock.py" line="742"/>
         <source>Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="799"/>
+        <location filename="../dock.py" line="811"/>
         <source>Cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1109"/>
+        <location filename="../dock.py" line="1157"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1008"/>
+        <location filename="../dock.py" line="1056"/>
         <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1012"/>
+        <location filename="../dock.py" line="1060"/>
         <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1015"/>
+        <location filename="../dock.py" line="1063"/>
         <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="868"/>
+        <location filename="../dock.py" line="917"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from {4}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="872"/>
+        <location filename="../dock.py" line="921"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from scratch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="905"/>
+        <location filename="../dock.py" line="953"/>
         <source>Fine-tuning failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1113"/>
+        <location filename="../dock.py" line="1161"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="965"/>
+        <location filename="../dock.py" line="1013"/>
         <source>Segmenting with {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="973"/>
+        <location filename="../dock.py" line="1021"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="977"/>
+        <location filename="../dock.py" line="1025"/>
         <source>Segmentation failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="985"/>
+        <location filename="../dock.py" line="1033"/>
         <source>S4 classes ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="990"/>
+        <location filename="../dock.py" line="1038"/>
         <source>Could not open the class map {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="992"/>
+        <location filename="../dock.py" line="1040"/>
         <source>S4 class polygons ({model})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1199"/>
+        <location filename="../dock.py" line="1247"/>
         <source>Load S4 model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1205"/>
+        <location filename="../dock.py" line="1253"/>
         <source>Model file not found: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1211"/>
+        <location filename="../dock.py" line="1259"/>
         <source>Model loaded: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1217"/>
+        <location filename="../dock.py" line="1265"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1220"/>
+        <location filename="../dock.py" line="1268"/>
         <source>Save S4 model as</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1236"/>
+        <location filename="../dock.py" line="1284"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1242"/>
+        <location filename="../dock.py" line="1290"/>
         <source>Model saved as {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1293"/>
+        <location filename="../dock.py" line="1341"/>
         <source>device: {text}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1120,12 +1120,12 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="914"/>
+        <location filename="../dock.py" line="962"/>
         <source>Choose the layer whose extent to map (Segment tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="920"/>
+        <location filename="../dock.py" line="968"/>
         <source>The chosen extent is empty: zoom to the scene or pick another area</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1295,87 +1295,87 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="391"/>
+        <location filename="../dock.py" line="401"/>
         <source>Number of 5 x 5 px squares to propose</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="392"/>
+        <location filename="../dock.py" line="402"/>
         <source>Where to label next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="393"/>
+        <location filename="../dock.py" line="403"/>
         <source>Propose small squares where the model is least sure, spread over the area and the predicted classes, away from the label layer&apos;s polygons: label them and fine-tune again</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="403"/>
+        <location filename="../dock.py" line="413"/>
         <source>Suggest</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1032"/>
+        <location filename="../dock.py" line="1080"/>
         <source>No Sentinel-2 or Sentinel-1 layers checked (Data tab)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1054"/>
+        <location filename="../dock.py" line="1102"/>
         <source>S4 class profiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1055"/>
+        <location filename="../dock.py" line="1103"/>
         <source>Class profiles of &apos;{0}&apos; ({1})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1061"/>
+        <location filename="../dock.py" line="1109"/>
         <source>Class profiles failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1069"/>
+        <location filename="../dock.py" line="1117"/>
         <source>Class profiles of {0} classes; {1} outlier polygon(s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1120"/>
+        <location filename="../dock.py" line="1168"/>
         <source>No layers checked (Data tab) for this model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1165"/>
+        <location filename="../dock.py" line="1213"/>
         <source>S4 where to label next</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1155"/>
+        <location filename="../dock.py" line="1203"/>
         <source>Looking for where {0} is least sure</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1161"/>
+        <location filename="../dock.py" line="1209"/>
         <source>Suggestions failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1169"/>
+        <location filename="../dock.py" line="1217"/>
         <source>Could not open the suggestions {0}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1172"/>
+        <location filename="../dock.py" line="1220"/>
         <source>No square to suggest: every valid place is labelled already or lies on a class border; label fewer areas or map a larger extent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1183"/>
+        <location filename="../dock.py" line="1231"/>
         <source>{0} squares to label added ({1}): label them in the label layer and fine-tune again</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1272"/>
+        <location filename="../dock.py" line="1320"/>
         <source>Training curves ({0} epochs recorded)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1455,12 +1455,12 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="889"/>
+        <location filename="../dock.py" line="937"/>
         <source>Fine-tuned model saved: {0} (validation mIoU {1})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1001"/>
+        <location filename="../dock.py" line="1049"/>
         <source>Class map added: {0}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1485,12 +1485,12 @@ bands: {1}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="296"/>
+        <location filename="../dock.py" line="305"/>
         <source>Pretrain…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../dock.py" line="299"/>
+        <location filename="../dock.py" line="309"/>
         <source>Pretrain (no labels)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1672,6 +1672,41 @@ bands: {1}</source>
     <message>
         <location filename="../../s4_core/settings.py" line="469"/>
         <source>Tile overlap (pixels; -1 = automatic)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="296"/>
+        <source>Pretrain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="297"/>
+        <source>Pretrain here with the defaults of s4:pretrain and this objective; the loss is drawn live in the Curves tab</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="306"/>
+        <source>Every pretraining option, in the algorithm&apos;s dialog</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="852"/>
+        <source>Pretraining ({0}) on the checked layers, no labels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="864"/>
+        <source>Pretrained model saved: {0} (set as &apos;Start from&apos;)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="870"/>
+        <source>Pretraining cancelled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="872"/>
+        <source>Pretraining failed: {error}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -429,7 +429,7 @@
         <translation>Gelabelde polygonen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="325"/>
+        <location filename="../dock.py" line="335"/>
         <source>Class field</source>
         <translation>Klasseveld</translation>
     </message>
@@ -719,12 +719,12 @@
         <translation>Gegevens</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="385"/>
+        <location filename="../dock.py" line="395"/>
         <source>Segment</source>
         <translation>Segmenteren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="671"/>
+        <location filename="../dock.py" line="681"/>
         <source>Model</source>
         <translation>Model</translation>
     </message>
@@ -809,284 +809,284 @@
         <translation>Kan het downloadvenster niet openen: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="302"/>
+        <location filename="../dock.py" line="312"/>
         <source>e.g. wheat, maize, potatoes, grassland</source>
         <translation>bv. tarwe, maïs, aardappelen, grasland</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="303"/>
+        <location filename="../dock.py" line="313"/>
         <source>From model</source>
         <translation>Uit model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="304"/>
+        <location filename="../dock.py" line="314"/>
         <source>Use the class names of the loaded model</source>
         <translation>De klassennamen van het geladen model gebruiken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="308"/>
+        <location filename="../dock.py" line="318"/>
         <source>Classes</source>
         <translation>Klassen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="309"/>
+        <location filename="../dock.py" line="319"/>
         <source>New label layer…</source>
         <translation>Nieuwe labellaag…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="310"/>
+        <location filename="../dock.py" line="320"/>
         <source>Create a GeoPackage polygon layer whose form offers the classes, add it to the project and start digitising</source>
         <translation>Een GeoPackage-polygoonlaag aanmaken waarvan het formulier de klassen aanbiedt, ze aan het project toevoegen en beginnen met digitaliseren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="324"/>
+        <location filename="../dock.py" line="334"/>
         <source>Label layer</source>
         <translation>Labellaag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1220"/>
+        <location filename="../dock.py" line="1268"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation>S4-checkpoint (*.pt)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="328"/>
+        <location filename="../dock.py" line="338"/>
         <source>Pretrained checkpoint to start from; empty = from scratch</source>
         <translation>Voorgetraind checkpoint om van te vertrekken; leeg = van nul</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="329"/>
+        <location filename="../dock.py" line="339"/>
         <source>Start from</source>
         <translation>Vertrekken van</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="331"/>
+        <location filename="../dock.py" line="341"/>
         <source>Map from</source>
         <translation>Karteren met</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="333"/>
+        <location filename="../dock.py" line="343"/>
         <source>Pixel head (default): the pretrained network stays frozen; small per-pixel classifiers learn from each pixel&apos;s monthly series and the network&apos;s features, and the map is smoothed inside fields (seconds on a CPU). 3D U-Net: the paper&apos;s fine-tuning of the whole network (epochs, crop and batch size apply to it).</source>
         <translation>Pixelkop (standaard): het voorgetrainde netwerk blijft bevroren; kleine classificatoren per pixel leren van de maandreeks van elke pixel en van de kenmerken van het netwerk, en de kaart wordt binnen percelen afgevlakt (seconden op een CPU). 3D U-Net: de fijnafstemming van het hele netwerk uit het artikel (epochs, uitsnede- en batchgrootte gelden ervoor).</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="345"/>
+        <location filename="../dock.py" line="355"/>
         <source>Epochs (3D U-Net)</source>
         <translation>Epochs (3D U-Net)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="348"/>
+        <location filename="../dock.py" line="358"/>
         <source>Few polygons of unequal size</source>
         <translation>Weinig polygonen van ongelijke grootte</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="349"/>
+        <location filename="../dock.py" line="359"/>
         <source>3D U-Net head: freeze the pretrained encoder and use an unweighted loss (the default weighting): with a handful of polygons of very different areas this maps unseen fields better</source>
         <translation>3D U-Net-kop: de voorgetrainde encoder bevriezen en een ongewogen loss gebruiken (de standaardweging): met een handvol polygonen van sterk verschillende grootte kartert dit ongeziene percelen beter</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="357"/>
+        <location filename="../dock.py" line="367"/>
         <source>Fine-tune</source>
         <translation>Fijnafstemmen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="366"/>
+        <location filename="../dock.py" line="376"/>
         <source>Current map extent</source>
         <translation>Huidige kaartextent</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="366"/>
+        <location filename="../dock.py" line="376"/>
         <source>Extent of a layer</source>
         <translation>Extent van een laag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="366"/>
+        <location filename="../dock.py" line="376"/>
         <source>Whole scene</source>
         <translation>Volledige scène</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="373"/>
+        <location filename="../dock.py" line="383"/>
         <source>Area</source>
         <translation>Gebied</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="374"/>
+        <location filename="../dock.py" line="384"/>
         <source>Layer</source>
         <translation>Laag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="379"/>
+        <location filename="../dock.py" line="389"/>
         <source>Also write class polygons (GeoPackage)</source>
         <translation>Ook klassenpolygonen schrijven (GeoPackage)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="384"/>
+        <location filename="../dock.py" line="394"/>
         <source>Smallest polygon</source>
         <translation>Kleinste polygoon</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="411"/>
+        <location filename="../dock.py" line="421"/>
         <source>No model loaded</source>
         <translation>Geen model geladen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="414"/>
+        <location filename="../dock.py" line="424"/>
         <source>Load…</source>
         <translation>Laden…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="416"/>
+        <location filename="../dock.py" line="426"/>
         <source>Save as…</source>
         <translation>Opslaan als…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="418"/>
+        <location filename="../dock.py" line="428"/>
         <source>Info</source>
         <translation>Info</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="566"/>
+        <location filename="../dock.py" line="576"/>
         <source>{0}
 bands: {1}</source>
         <translation>{0}
 banden: {1}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="681"/>
+        <location filename="../dock.py" line="691"/>
         <source>Load a fine-tuned model first (Model tab) to use its class names</source>
         <translation>Laad eerst een fijnafgestemd model (tabblad Model) om zijn klassennamen te gebruiken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="698"/>
+        <location filename="../dock.py" line="708"/>
         <source>Type the class names first (comma separated) or load a model</source>
         <translation>Typ eerst de klassennamen (kommagescheiden) of laad een model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="702"/>
+        <location filename="../dock.py" line="712"/>
         <source>New S4 label layer</source>
         <translation>Nieuwe S4-labellaag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="702"/>
+        <location filename="../dock.py" line="712"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="732"/>
+        <location filename="../dock.py" line="742"/>
         <source>Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune</source>
         <translation>Labellaag {path} aangemaakt met de klassen {0}: digitaliseer polygonen, kies hun klasse in het formulier en klik dan op Fijnafstemmen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="799"/>
+        <location filename="../dock.py" line="811"/>
         <source>Cancelling…</source>
         <translation>Bezig met annuleren…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1109"/>
+        <location filename="../dock.py" line="1157"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation>S4 is bezig: wacht op de lopende taak of annuleer ze</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1008"/>
+        <location filename="../dock.py" line="1056"/>
         <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
         <translation>Kies een labellaag (tabblad Trainen) of maak er een met 'Nieuwe labellaag…'</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1012"/>
+        <location filename="../dock.py" line="1060"/>
         <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
         <translation>Kies het klasseveld van '{0}' (tabblad Trainen)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1015"/>
+        <location filename="../dock.py" line="1063"/>
         <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
         <translation>'{0}' heeft nog geen polygonen: digitaliseer er enkele per klasse</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="868"/>
+        <location filename="../dock.py" line="917"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from {4}</source>
         <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) vanaf {4}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="872"/>
+        <location filename="../dock.py" line="921"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from scratch</source>
         <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) van nul</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="905"/>
+        <location filename="../dock.py" line="953"/>
         <source>Fine-tuning failed: {error}</source>
         <translation>Fijnafstemmen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1113"/>
+        <location filename="../dock.py" line="1161"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation>Laad eerst een fijnafgestemd model (tabblad Model) of stem er een fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="965"/>
+        <location filename="../dock.py" line="1013"/>
         <source>Segmenting with {0}</source>
         <translation>Segmenteren met {0}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="973"/>
+        <location filename="../dock.py" line="1021"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation>Segmentatie geannuleerd; er is niets geschreven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="977"/>
+        <location filename="../dock.py" line="1025"/>
         <source>Segmentation failed: {error}</source>
         <translation>Segmentatie mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="985"/>
+        <location filename="../dock.py" line="1033"/>
         <source>S4 classes ({model})</source>
         <translation>S4-klassen ({model})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="990"/>
+        <location filename="../dock.py" line="1038"/>
         <source>Could not open the class map {0}</source>
         <translation>Kon de klassenkaart {0} niet openen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="992"/>
+        <location filename="../dock.py" line="1040"/>
         <source>S4 class polygons ({model})</source>
         <translation>S4-klassenpolygonen ({model})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1199"/>
+        <location filename="../dock.py" line="1247"/>
         <source>Load S4 model</source>
         <translation>S4-model laden</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1205"/>
+        <location filename="../dock.py" line="1253"/>
         <source>Model file not found: {path}</source>
         <translation>Modelbestand niet gevonden: {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1211"/>
+        <location filename="../dock.py" line="1259"/>
         <source>Model loaded: {path}</source>
         <translation>Model geladen: {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1217"/>
+        <location filename="../dock.py" line="1265"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation>Geen model om op te slaan: laad of stem er eerst een fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1220"/>
+        <location filename="../dock.py" line="1268"/>
         <source>Save S4 model as</source>
         <translation>S4-model opslaan als</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1236"/>
+        <location filename="../dock.py" line="1284"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation>Kon het model niet opslaan als {path}: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1242"/>
+        <location filename="../dock.py" line="1290"/>
         <source>Model saved as {path}</source>
         <translation>Model opgeslagen als {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1293"/>
+        <location filename="../dock.py" line="1341"/>
         <source>device: {text}</source>
         <translation>apparaat: {text}</translation>
     </message>
@@ -1121,12 +1121,12 @@ banden: {1}</translation>
         <translation>S4-paneel</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="914"/>
+        <location filename="../dock.py" line="962"/>
         <source>Choose the layer whose extent to map (Segment tab)</source>
         <translation>Kies de laag waarvan de extent gekarteerd wordt (tabblad Segmenteren)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="920"/>
+        <location filename="../dock.py" line="968"/>
         <source>The chosen extent is empty: zoom to the scene or pick another area</source>
         <translation>De gekozen extent is leeg: zoom naar de scène of kies een ander gebied</translation>
     </message>
@@ -1296,87 +1296,87 @@ banden: {1}</translation>
         <translation>Curven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="391"/>
+        <location filename="../dock.py" line="401"/>
         <source>Number of 5 x 5 px squares to propose</source>
         <translation>Aantal voor te stellen vierkanten van 5 x 5 px</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="392"/>
+        <location filename="../dock.py" line="402"/>
         <source>Where to label next</source>
         <translation>Waar nu labelen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="393"/>
+        <location filename="../dock.py" line="403"/>
         <source>Propose small squares where the model is least sure, spread over the area and the predicted classes, away from the label layer&apos;s polygons: label them and fine-tune again</source>
         <translation>Stel kleine vierkanten voor waar het model het minst zeker is, gespreid over het gebied en de voorspelde klassen, weg van de polygonen van de labellaag: label ze en stem opnieuw fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="403"/>
+        <location filename="../dock.py" line="413"/>
         <source>Suggest</source>
         <translation>Voorstellen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1032"/>
+        <location filename="../dock.py" line="1080"/>
         <source>No Sentinel-2 or Sentinel-1 layers checked (Data tab)</source>
         <translation>Geen Sentinel-2- of Sentinel-1-lagen aangevinkt (tabblad Gegevens)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1054"/>
+        <location filename="../dock.py" line="1102"/>
         <source>S4 class profiles</source>
         <translation>S4 klassenprofielen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1055"/>
+        <location filename="../dock.py" line="1103"/>
         <source>Class profiles of &apos;{0}&apos; ({1})</source>
         <translation>Klassenprofielen van '{0}' ({1})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1061"/>
+        <location filename="../dock.py" line="1109"/>
         <source>Class profiles failed: {error}</source>
         <translation>Klassenprofielen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1069"/>
+        <location filename="../dock.py" line="1117"/>
         <source>Class profiles of {0} classes; {1} outlier polygon(s)</source>
         <translation>Klassenprofielen van {0} klassen; {1} uitschieter(s)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1120"/>
+        <location filename="../dock.py" line="1168"/>
         <source>No layers checked (Data tab) for this model</source>
         <translation>Geen lagen aangevinkt (tabblad Gegevens) voor dit model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1165"/>
+        <location filename="../dock.py" line="1213"/>
         <source>S4 where to label next</source>
         <translation>S4 waar nu labelen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1155"/>
+        <location filename="../dock.py" line="1203"/>
         <source>Looking for where {0} is least sure</source>
         <translation>Zoeken waar {0} het minst zeker is</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1161"/>
+        <location filename="../dock.py" line="1209"/>
         <source>Suggestions failed: {error}</source>
         <translation>Voorstellen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1169"/>
+        <location filename="../dock.py" line="1217"/>
         <source>Could not open the suggestions {0}</source>
         <translation>Kon de voorstellen {0} niet openen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1172"/>
+        <location filename="../dock.py" line="1220"/>
         <source>No square to suggest: every valid place is labelled already or lies on a class border; label fewer areas or map a larger extent</source>
         <translation>Geen vierkant voor te stellen: elke geldige plek is al gelabeld of ligt op een klassengrens; label minder gebieden of karteer een grotere omvang</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1183"/>
+        <location filename="../dock.py" line="1231"/>
         <source>{0} squares to label added ({1}): label them in the label layer and fine-tune again</source>
         <translation>{0} te labelen vierkanten toegevoegd ({1}): label ze in de labellaag en stem opnieuw fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1272"/>
+        <location filename="../dock.py" line="1320"/>
         <source>Training curves ({0} epochs recorded)</source>
         <translation>Trainingscurven ({0} epochs opgeslagen)</translation>
     </message>
@@ -1456,12 +1456,12 @@ banden: {1}</translation>
         <translation>Willekeurige seed (gelijke scores)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="889"/>
+        <location filename="../dock.py" line="937"/>
         <source>Fine-tuned model saved: {0} (validation mIoU {1})</source>
         <translation>Fijnafgestemd model opgeslagen: {0} (validatie-mIoU {1})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1001"/>
+        <location filename="../dock.py" line="1049"/>
         <source>Class map added: {0}</source>
         <translation>Klassenkaart toegevoegd: {0}</translation>
     </message>
@@ -1486,12 +1486,12 @@ banden: {1}</translation>
         <translation>Zelfgestuurd voortrainen zonder labels op de aangevinkte lagen: S4 (radar + optisch), MAE of DINO op radar alleen, of een gezamenlijke radar-optische gemaskeerde autoencoder. Het checkpoint komt in 'Vertrekken van' hieronder.</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="296"/>
+        <location filename="../dock.py" line="305"/>
         <source>Pretrain…</source>
         <translation>Voortrainen…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="299"/>
+        <location filename="../dock.py" line="309"/>
         <source>Pretrain (no labels)</source>
         <translation>Voortrainen (geen labels)</translation>
     </message>
@@ -1674,6 +1674,41 @@ banden: {1}</translation>
         <location filename="../../s4_core/settings.py" line="469"/>
         <source>Tile overlap (pixels; -1 = automatic)</source>
         <translation>Tegeloverlap (pixels; -1 = automatisch)</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="296"/>
+        <source>Pretrain</source>
+        <translation>Voortrainen</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="297"/>
+        <source>Pretrain here with the defaults of s4:pretrain and this objective; the loss is drawn live in the Curves tab</source>
+        <translation>Hier voortrainen met de standaardwaarden van s4:pretrain en dit doel; de loss wordt live getekend in het tabblad Curven</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="306"/>
+        <source>Every pretraining option, in the algorithm&apos;s dialog</source>
+        <translation>Alle opties voor voortrainen, in het venster van het algoritme</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="852"/>
+        <source>Pretraining ({0}) on the checked layers, no labels</source>
+        <translation>Voortrainen ({0}) op de aangevinkte lagen, zonder labels</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="864"/>
+        <source>Pretrained model saved: {0} (set as &apos;Start from&apos;)</source>
+        <translation>Voorgetraind model opgeslagen: {0} (ingesteld als 'Vertrekken van')</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="870"/>
+        <source>Pretraining cancelled</source>
+        <translation>Voortrainen geannuleerd</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="872"/>
+        <source>Pretraining failed: {error}</source>
+        <translation>Voortrainen mislukt: {error}</translation>
     </message>
 </context>
 </TS>
