@@ -23,7 +23,7 @@ from typing import Callable, Dict, List, Tuple
 import pytest
 from rasters import faulty_inputs
 
-pytestmark = pytest.mark.qgis
+pytestmark = [pytest.mark.qgis, pytest.mark.torch]  # trained models (no torch on the 3.40 CI)
 
 SMALL = dict(crop_size=16, batch_size=2, widths=(8, 16), device="cpu", seed=0)
 TINY = {"EPOCHS": 1, "CROP_SIZE": 16, "WIDTHS": "8,16", "DEVICE": 1}  # DEVICE 1 = cpu

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.qgis
+pytestmark = [pytest.mark.qgis, pytest.mark.torch]  # trained models (no torch on the 3.40 CI)
 
 ROOT = Path(__file__).resolve().parents[2]
 
