@@ -186,3 +186,16 @@ def draw_parcels(site: Site, k: int, seed: int, test_fraction: float = 0.5) -> S
             train[(site.parcels == pid) & (site.labels == ci)] = ci
         counts[name] = int(len(chosen))
     return Split(train, test, counts)
+
+
+def write_md_section(path: Path, start: str, end: str, body: str) -> None:
+    """Replace the block between the ``start`` / ``end`` markers of the Markdown file ``path``
+    with ``body`` (appended when the markers are missing); the rest of the file stays."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    block = f"{start}\n{body}\n{end}"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)

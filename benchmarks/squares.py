@@ -56,6 +56,7 @@ from sites import (  # noqa: E402
     draw_squares,
     load_site,
     score,
+    write_md_section,
 )
 
 # objective rows: method name -> api.pretrain keywords
@@ -240,14 +241,8 @@ def summarise(rows: List[dict], site: str, protocol: str = "squares") -> List[st
 
 
 def write_md(path: Path, body: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{MD_START}\n{body}\n{MD_END}"
-    if MD_START in text and MD_END in text:
-        head, rest = text.split(MD_START, 1)
-        text = head + block + rest.split(MD_END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
+    """Replace (or append) this benchmark's section of ``path``; the rest stays."""
+    write_md_section(path, MD_START, MD_END, body)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -42,7 +42,17 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sites import IGNORE, REPO, SITES, Site, data_root, draw_squares, load_site, score  # noqa: E402
+from sites import (  # noqa: E402
+    IGNORE,
+    REPO,
+    SITES,
+    Site,
+    data_root,
+    draw_squares,
+    load_site,
+    score,
+    write_md_section,
+)
 from squares import read_map, write_squares  # noqa: E402
 
 MD_START = "<!-- suggest:start -->"
@@ -324,15 +334,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def write_md(path: Path, body: str) -> None:
-    """Replace (or append) the block between this benchmark's markers; the rest stays."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{MD_START}\n{body}\n{MD_END}"
-    if MD_START in text and MD_END in text:
-        head, rest = text.split(MD_START, 1)
-        text = head + block + rest.split(MD_END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
+    """Replace (or append) this benchmark's section of ``path``; the rest stays."""
+    write_md_section(path, MD_START, MD_END, body)
 
 
 if __name__ == "__main__":
