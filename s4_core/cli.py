@@ -9,13 +9,15 @@ import signal
 import sys
 import threading
 import warnings
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from . import __version__
 from .errors import S4Error, S4Warning, SettingError
 
-# Subcommand modules, in the order ``s4 --help`` lists them. Each has ``register(subparsers)``
-# that adds its parser and sets ``func(args) -> int`` as the default.
+# Subcommand modules, in the order ``s4 --help`` lists them (``demo_data`` is ``s4 demo-data``).
+# A module's docstring is the command's help: its first line the one-line summary ``s4 --help``
+# shows, the paragraphs after it the description of ``s4 CMD --help``; ``add_arguments(parser)``
+# adds its options and ``run(args) -> int`` does the work.
 COMMANDS = [
     "version",
     "fetch",
@@ -39,10 +41,30 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        importlib.import_module(f"{__package__}.commands.{name}").register(sub)
-    for command in sub.choices.values():
+        module = importlib.import_module(f"{__package__}.commands.{name}")
+        summary, description = _help_texts(module.__doc__ or "")
+        command = sub.add_parser(
+            name.replace("_", "-"), help=summary, description=description or None
+        )
+        module.add_arguments(command)
+        command.set_defaults(func=module.run)
         _annotate_help(command)
     return parser
+
+
+def _help_texts(docstring: str) -> Tuple[str, str]:
+    """A command module's docstring as (one-line help, description).
+
+    Args:
+        docstring: the summary sentence, then optionally a blank line and the description.
+
+    Returns:
+        The summary in ``s4 --help``'s style (lower-case start, no final period) and the
+        description (argparse re-wraps it).
+    """
+    summary, _, description = docstring.strip().partition("\n\n")
+    summary = " ".join(summary.split()).rstrip(".")
+    return summary[:1].lower() + summary[1:], description.strip()
 
 
 def _annotate_help(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,9 @@
-"""``s4 align``: align S1 and S2 time series in space and time, write stacks + dates.csv."""
+"""Align S1 and S2 series on one grid and in time; write GeoTIFF stacks + dates.csv.
+
+Resample S1 and S2 onto one reference grid (default: the S2 grid) and pair each date of the
+shorter series with the other's nearest acquisition. Writes s1_aligned.tif, s2_aligned.tif
+(bands YYYY-MM-DD_BAND, NaN = invalid) and dates.csv.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,11 @@ import sys
 import warnings
 
 from ..settings import ALIGN
-from .common import TqdmProgress, add_settings
+from .common import TqdmProgress, add_settings, settings_from, sources
 
 
-def register(sub) -> None:
-    p = sub.add_parser(
-        "align",
-        help="align S1 and S2 series on one grid and in time; write GeoTIFF stacks + dates.csv",
-        description=(
-            "Resample S1 and S2 onto one reference grid (default: the S2 grid) and pair each "
-            "date of the shorter series with the other's nearest acquisition. Writes "
-            "s1_aligned.tif, s2_aligned.tif (bands YYYY-MM-DD_BAND, NaN = invalid) and dates.csv."
-        ),
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``s4 align``."""
     p.add_argument("--s1", nargs="+", default=None, help="S1 folder, stack or files")
     p.add_argument("--s2", nargs="+", default=None, help="S2 folder, stack or files")
     p.add_argument("--out", required=True, help="output folder")
@@ -51,13 +48,6 @@ def register(sub) -> None:
     add_settings(p, ALIGN)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
-
-
-def _source(values):
-    if values is None:
-        return None
-    return values[0] if len(values) == 1 else list(values)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,21 +58,13 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.s1 and not args.s2:
         raise DataError("give --s1 and/or --s2 (folders, stacks or files)")
-    check_align(
-        args.s1,
-        args.s2,
-        args.out,
-        max_gap_days=args.max_gap_days,
-        max_cloud_fraction=args.max_cloud_fraction,
-        resolution=args.resolution,
-        block=args.block,
-    )
+    check_align(args.s1, args.s2, args.out, **settings_from(args, ALIGN, api_only=False))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        s1 = open_series(_source(args.s1), "s1", s1_linear=args.s1_linear) if args.s1 else None
+        s1 = open_series(sources(args.s1), "s1", s1_linear=args.s1_linear) if args.s1 else None
         s2 = (
             open_series(
-                _source(args.s2),
+                sources(args.s2),
                 "s2",
                 s2_offset=args.s2_offset,
                 max_cloud_fraction=args.max_cloud_fraction,

@@ -7,11 +7,11 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from tqdm import tqdm
 
-from ..settings import SECTIONS, Operation, Setting
+from ..settings import OPERATIONS, SECTIONS, Operation, Setting
 
 
 def other_rank() -> bool:
@@ -102,9 +102,28 @@ def add_settings(parser: argparse.ArgumentParser, operation: Operation) -> None:
         target.add_argument(s.cli_flag, **kwargs)
 
 
-def settings_from(args: argparse.Namespace, operation: Operation) -> Dict[str, Any]:
-    """The api settings of ``operation`` as parsed by ``add_settings``."""
-    return {s.name: getattr(args, s.name) for s in operation if s.cli and s.api}
+def settings_from(
+    args: argparse.Namespace, operation: Operation, api_only: bool = True
+) -> Dict[str, Any]:
+    """The settings of ``operation`` as parsed by ``add_settings``, by api name.
+
+    Args:
+        args: the parsed command line.
+        operation: the operation whose settings ``add_settings`` added.
+        api_only: only the settings the api takes (else every command-line setting).
+
+    Returns:
+        The settings' values by name.
+    """
+    return {s.name: getattr(args, s.name) for s in operation if s.cli and (s.api or not api_only)}
+
+
+def sources(values: Optional[Sequence[str]]) -> Union[None, str, List[str]]:
+    """What the engine takes as ``Sources`` from a ``nargs="+"`` option: None, one path (a
+    folder, stack or file) or the list of files."""
+    if values is None:
+        return None
+    return values[0] if len(values) == 1 else list(values)
 
 
 def add_output_args(p: argparse.ArgumentParser) -> None:
@@ -143,6 +162,56 @@ def write_plot(args, result: dict, steps: list, title: str) -> Optional[str]:
 
     fig = curves_figure(result.get("history") or [], steps=steps, title=title)
     return str(save_figure(fig, args.plot))
+
+
+def add_training_args(p: argparse.ArgumentParser, operation: Operation) -> None:
+    """The options every training command has after its inputs: ``operation``'s settings,
+    ``--json``, ``--quiet`` and ``--plot``."""
+    add_settings(p, operation)
+    add_output_args(p)
+    add_plot_arg(p)
+
+
+def run_training(
+    args: argparse.Namespace,
+    train: Callable[..., Dict[str, Any]],
+    *inputs: Any,
+    checked: Dict[str, Any],
+    title: str,
+) -> Tuple[Dict[str, Any], Optional[str]]:
+    """Run a training command: check ``--plot``, call ``train`` under a distributed session
+    (one process of a torchrun run; ``distributed.py``) with a progress bar and the command's
+    settings, then write ``--plot``.
+
+    Args:
+        args: the parsed options; ``args.command`` names the operation in ``settings.py``.
+        train: the api function (``api.pretrain``, ``api.finetune``).
+        *inputs: its positional arguments before ``args.out``.
+        checked: the inputs ``--plot`` must not overwrite, by what they are.
+        title: what the figure's title says before the model path ("fine-tuning").
+
+    Returns:
+        The api's result and the figure written (None without ``--plot``).
+    """
+    from .. import distributed
+
+    check_plot(args, checked)
+    with distributed.session(args.device), TqdmProgress(args.command, disable=args.quiet) as bar:
+        result = train(
+            *inputs,
+            args.out,
+            progress=bar,
+            log=bar.log,
+            **settings_from(args, OPERATIONS[args.command]),
+        )
+    return result, write_plot(args, result, bar.steps, f"{title} {args.out}")
+
+
+def print_trained(args: argparse.Namespace, result: dict, plot: Optional[str], lines: list) -> None:
+    """A training command's result: the model written, ``lines``, the curves figure."""
+    wrote = f"wrote {result['path']} ({result['seconds']:.0f} s on {result['device']})"
+    curves = [f"training curves: {plot}"] if plot else []
+    print_result(result, args.json, [wrote, *lines, *curves])
 
 
 def print_result(result: dict, as_json: bool, lines: list) -> None:

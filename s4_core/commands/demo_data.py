@@ -1,4 +1,9 @@
-"""``s4 demo-data``: write the built-in synthetic S1 + S2 demo scene (parcels, phenology, labels)."""
+"""Write the synthetic demo scene (S1 + S2 per-date GeoTIFFs, parcels, truth).
+
+Write a synthetic but realistic scene: parcels of several crops with distinct phenology, seen by
+Sentinel-2 (10 m, clouds) and Sentinel-1 (20 m, speckle) on different dates and grids, laid out
+like exported Sentinel data.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,8 @@ import argparse
 import json
 
 
-def register(sub) -> None:
-    p = sub.add_parser(
-        "demo-data",
-        help="write the synthetic demo scene (S1 + S2 per-date GeoTIFFs, parcels, truth)",
-        description=(
-            "Write a synthetic but realistic scene: parcels of several crops with distinct "
-            "phenology, seen by Sentinel-2 (10 m, clouds) and Sentinel-1 (20 m, speckle) on "
-            "different dates and grids, laid out like exported Sentinel data."
-        ),
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``s4 demo-data``."""
     p.add_argument("--out", required=True, help="output folder (new or empty)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same scene)")
     p.add_argument("--size", type=int, default=128, help="S2 grid side in 10 m pixels")
@@ -26,7 +23,6 @@ def register(sub) -> None:
         "--overwrite", action="store_true", help="replace an earlier demo scene in --out"
     )
     p.add_argument("--json", action="store_true", help="print the paths as JSON")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,12 @@
-"""``s4 evaluate``: score a class raster against reference polygons or a reference raster."""
+"""Score a class raster (OA, mIoU, per-class IoU, confusion matrix).
+
+Compare a class raster written by 's4 segment' with a reference: a polygon layer (give --class-
+field; its values are matched to the prediction's class names or values) or a raster (an S4
+class raster, matched by class name, or raw class codes matched to the model's class values).
+Reference classes the model does not know and pixels the prediction leaves as nodata are not
+scored (both are reported). mIoU averages the classes present in the reference or the
+prediction.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +17,8 @@ from ..settings import EVALUATE
 from .common import add_settings, print_result, settings_from
 
 
-def register(sub) -> None:
-    p = sub.add_parser(
-        "evaluate",
-        help="score a class raster (OA, mIoU, per-class IoU, confusion matrix)",
-        description=(
-            "Compare a class raster written by 's4 segment' with a reference: a polygon layer "
-            "(give --class-field; its values are matched to the prediction's class names or "
-            "values) or a raster (an S4 class raster, matched by class name, or raw class codes "
-            "matched to the model's class values). Reference classes the model does not know "
-            "and pixels the prediction leaves as nodata are not scored (both are reported). "
-            "mIoU averages the classes present in the reference or the prediction."
-        ),
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``s4 evaluate``."""
     p.add_argument("--pred", required=True, help="class raster written by s4 segment")
     p.add_argument("--truth", required=True, help="reference polygons or raster")
     add_settings(p, EVALUATE)
@@ -30,7 +27,6 @@ def register(sub) -> None:
     )
     p.add_argument("--html", default=None, help="also write an HTML report (scores + figure)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(func=run)
 
 
 def _fmt(value) -> str:

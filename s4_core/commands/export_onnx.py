@@ -1,4 +1,10 @@
-"""``s4 export-onnx``: a fine-tuned checkpoint -> an ONNX model that maps without PyTorch."""
+"""Export a fine-tuned model to ONNX (mapping with ONNX Runtime, no PyTorch).
+
+Export a fine-tuned checkpoint to ONNX. The model's band names, normalisation, time policy,
+classes and colours go into the ONNX metadata and into a model card (JSON, same name as OUT with
+.json). 's4 segment --model OUT' and the QGIS algorithm then map with ONNX Runtime alone
+(identical class maps). Exporting needs PyTorch and the onnx package.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +13,11 @@ import argparse
 from .common import print_result
 
 
-def register(sub) -> None:
-    p = sub.add_parser(
-        "export-onnx",
-        help="export a fine-tuned model to ONNX (mapping with ONNX Runtime, no PyTorch)",
-        description=(
-            "Export a fine-tuned checkpoint to ONNX. The model's band names, normalisation, "
-            "time policy, classes and colours go into the ONNX metadata and into a model card "
-            "(JSON, same name as OUT with .json). 's4 segment --model OUT' and the QGIS "
-            "algorithm then map with ONNX Runtime alone (identical class maps). Exporting needs "
-            "PyTorch and the onnx package."
-        ),
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``s4 export-onnx``."""
     p.add_argument("model", help="fine-tuned checkpoint (.pt)")
     p.add_argument("out", help="ONNX model to write (.onnx)")
     p.add_argument("--json", action="store_true", help="print the model card as JSON")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,10 @@
-"""``s4 fetch``: download an area's Sentinel-1/-2 time series from a STAC catalog."""
+"""Download S1/S2 time series of an area from a STAC catalog (per-date GeoTIFFs).
+
+Search a STAC API for Sentinel-2 L2A and Sentinel-1 items over an area and a date range, read
+only the area's window of each Cloud-Optimised GeoTIFF, reproject onto one grid (the area's UTM
+zone at 10 m by default) and write OUT/S2/S2_L2A_YYYYMMDD.tif, OUT/S1/S1_<collection>_YYYYMMDD.tif
+and OUT/manifest.json. Running it again resumes.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +15,17 @@ from ..settings import FETCH
 from .common import add_settings, settings_from
 
 
-def register(sub) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``s4 fetch``; the description also lists the STAC presets."""
     from ..stac import PRESETS
 
-    p = sub.add_parser(
-        "fetch",
-        help="download S1/S2 time series of an area from a STAC catalog (per-date GeoTIFFs)",
-        description=(
-            "Search a STAC API for Sentinel-2 L2A and Sentinel-1 items over an area and a date "
-            "range, read only the area's window of each Cloud-Optimised GeoTIFF, reproject onto "
-            "one grid (the area's UTM zone at 10 m by default) and write OUT/S2/S2_L2A_"
-            "YYYYMMDD.tif, OUT/S1/S1_<collection>_YYYYMMDD.tif and OUT/manifest.json. Running "
-            "it again resumes. Presets: "
-            + "; ".join(
-                f"{p.name} ({p.url}, S2 {p.s2_collection or '-'}, S1 {p.s1_collection or '-'})"
-                for p in PRESETS.values()
-            )
-            + ". cdse reads S4_CDSE_USER / S4_CDSE_PASSWORD from the environment."
-        ),
+    p.description += (
+        " Presets: "
+        + "; ".join(
+            f"{p.name} ({p.url}, S2 {p.s2_collection or '-'}, S1 {p.s1_collection or '-'})"
+            for p in PRESETS.values()
+        )
+        + ". cdse reads S4_CDSE_USER / S4_CDSE_PASSWORD from the environment."
     )
     p.add_argument(
         "--stac", default="earth-search", help="preset name or STAC API URL (default earth-search)"
@@ -53,7 +52,6 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
 
 
 def _collection(value: str):

@@ -1,4 +1,9 @@
-"""``s4 info [MODEL] [--system] [--json]``: describe a checkpoint and/or the system S4 runs on."""
+"""Describe a model checkpoint and/or the system (versions, CUDA devices).
+
+Describe a model checkpoint (MODEL) and/or the system S4 runs on (--system: Python, GDAL, numpy,
+torch, CUDA devices and memory). With neither, describes the system. --json prints {'model':
+..., 'system': ...} with the parts asked for.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +15,11 @@ from typing import Any, Dict
 from ..errors import CheckpointError
 
 
-def register(sub) -> None:
-    p = sub.add_parser(
-        "info",
-        help="describe a model checkpoint and/or the system (versions, CUDA devices)",
-        description=(
-            "Describe a model checkpoint (MODEL) and/or the system S4 runs on (--system: "
-            "Python, GDAL, numpy, torch, CUDA devices and memory). With neither, describes the "
-            "system. --json prints {'model': ..., 'system': ...} with the parts asked for."
-        ),
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``s4 info``."""
     p.add_argument("model", nargs="?", type=Path, metavar="MODEL", help="a checkpoint (.pt)")
     p.add_argument("--system", action="store_true", help="describe the system")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=run)
 
 
 def describe_model(path: Path) -> Dict[str, Any]:

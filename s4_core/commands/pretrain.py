@@ -1,41 +1,28 @@
-"""``s4 pretrain``: self-supervised pretraining (S4, MAE, DINO or joint MAE)."""
+"""Self-supervised pretraining on S1 + S2, or S1 / S2 alone (no labels).
+
+Pretrain the S4 network without labels. Repeat --s1/--s2 for several areas. The model is written
+to --out when the run ends; until then the last epoch is in OUT.partial (give it to --resume to
+continue an interrupted run).
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from ..settings import PRETRAIN
-from .common import (
-    TqdmProgress,
-    add_output_args,
-    add_plot_arg,
-    add_settings,
-    check_plot,
-    print_result,
-    settings_from,
-    write_plot,
-)
+from .common import add_training_args, print_trained, run_training
 
 
-def register(sub) -> None:
-    p = sub.add_parser(
-        "pretrain",
-        help="self-supervised pretraining on S1 + S2, or S1 / S2 alone (no labels)",
-        description="Pretrain the S4 network without labels. Repeat --s1/--s2 for several areas. "
-        "The model is written to --out when the run ends; until then the last epoch is in "
-        "OUT.partial (give it to --resume to continue an interrupted run).",
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``s4 pretrain``."""
     p.add_argument("--s1", action="append", default=None, help="S1 folder/stack (repeatable)")
     p.add_argument("--s2", action="append", default=None, help="S2 folder/stack (repeatable)")
     p.add_argument("--out", required=True, help="checkpoint to write (.pt)")
-    add_settings(p, PRETRAIN)
-    add_output_args(p)
-    add_plot_arg(p)
-    p.set_defaults(func=run)
+    add_training_args(p, PRETRAIN)
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import api, distributed
+    from .. import api
 
     if args.objective in ("mae", "dino"):  # one modality: the other series is not needed
         if not (args.s1 if args.ssl_modality == "s1" else args.s2):
@@ -47,28 +34,20 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"s4 pretrain: --objective {args.objective} needs --s1 and --s2")
     elif len(args.s1) != len(args.s2):
         raise SystemExit("s4 pretrain: give --s1 and --s2 in pairs (one of each per area)")
-    s1, s2 = _sources(args.s1), _sources(args.s2)
-    check_plot(args, {"Sentinel-1 input": args.s1 or [], "Sentinel-2 input": args.s2 or []})
-    # under torchrun: one process of a distributed run (distributed.py)
-    with distributed.session(args.device), TqdmProgress("pretrain", disable=args.quiet) as bar:
-        result = api.pretrain(
-            s1,
-            s2,
-            args.out,
-            progress=bar,
-            log=bar.log,
-            **settings_from(args, PRETRAIN),
-        )
+    result, plot = run_training(
+        args,
+        api.pretrain,
+        _sources(args.s1),
+        _sources(args.s2),
+        checked={"Sentinel-1 input": args.s1 or [], "Sentinel-2 input": args.s2 or []},
+        title="pretraining",
+    )
     last = result["history"][-1] if result["history"] else {}
-    plot = write_plot(args, result, bar.steps, f"pretraining {args.out}")
-    print_result(
+    print_trained(
+        args,
         result,
-        args.json,
-        [
-            f"wrote {result['path']} ({result['seconds']:.0f} s on {result['device']})",
-            "last epoch: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k != "epoch"),
-        ]
-        + ([f"training curves: {plot}"] if plot else []),
+        plot,
+        ["last epoch: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k != "epoch")],
     )
     return 0
 

@@ -1,25 +1,29 @@
-"""``s4 segment``: map a scene with a fine-tuned model from Sentinel-1 alone or Sentinel-2 alone."""
+"""Map a scene with a fine-tuned model (S1 alone or S2 alone, as the model says).
+
+Segment an S1 or S2 time series with a fine-tuned checkpoint into a class raster (uint8 GeoTIFF,
+255 = nodata, colour table and class names), optionally polygons (GeoPackage layer 'classes')
+and per-class probabilities. SRC is a folder of per-date GeoTIFFs, a multi-band stack, or
+several files. The scene is processed in overlapping windows; about OVERLAP/2 px are cropped on
+each inner side of a window.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from ..settings import SEGMENT
-from .common import TqdmProgress, add_output_args, add_settings, print_result, settings_from
+from .common import (
+    TqdmProgress,
+    add_output_args,
+    add_settings,
+    print_result,
+    settings_from,
+    sources,
+)
 
 
-def register(sub) -> None:
-    p = sub.add_parser(
-        "segment",
-        help="map a scene with a fine-tuned model (S1 alone or S2 alone, as the model says)",
-        description=(
-            "Segment an S1 or S2 time series with a fine-tuned checkpoint into a class raster "
-            "(uint8 GeoTIFF, 255 = nodata, colour table and class names), optionally polygons "
-            "(GeoPackage layer 'classes') and per-class probabilities. SRC is a folder of "
-            "per-date GeoTIFFs, a multi-band stack, or several files. The scene is processed in "
-            "overlapping windows; about OVERLAP/2 px are cropped on each inner side of a window."
-        ),
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``s4 segment``."""
     p.add_argument(
         "--model",
         required=True,
@@ -50,13 +54,6 @@ def register(sub) -> None:
     )
     add_settings(p, SEGMENT)
     add_output_args(p)
-    p.set_defaults(func=run)
-
-
-def _sources(values):
-    if values is None:
-        return None
-    return values[0] if len(values) == 1 else list(values)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
         result = api.segment(
             args.model,
             args.out,
-            s1=_sources(args.s1),
-            s2=_sources(args.s2),
+            s1=sources(args.s1),
+            s2=sources(args.s2),
             bounds=args.bounds,
             vector_out=args.vector,
             probabilities_out=args.probabilities,

@@ -1,4 +1,4 @@
-"""``s4 version``: engine, torch and device versions."""
+"""Print engine, Python, torch and device versions."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import json
 import platform
 
 
-def register(sub) -> None:
-    p = sub.add_parser("version", help="print engine, Python, torch and device versions")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``s4 version``."""
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=run)
 
 
 def versions() -> dict:
