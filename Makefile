@@ -50,9 +50,9 @@ package: env
 check-package: package
 	$(PY) scripts/check_package.py dist/s4.zip
 
-# Translations (docs/user_guide.md "Languages"): refreshes the template s4_qgis/i18n/s4.ts and
-# every s4_qgis/i18n/s4_<lang>.ts from the tr()/tr_noop() calls of s4_qgis/ and of the engine's
-# settings labels (s4_core/settings.py), then compiles each
+# Translations (docs/user_guide.md "Languages"): refreshes every s4_qgis/i18n/s4_<lang>.ts from
+# the tr()/tr_noop() calls of s4_qgis/ and of the engine's settings labels
+# (s4_core/settings.py), then compiles each
 # s4_<lang>.ts to the s4_<lang>.qm the plugin loads. Needs pylupdate5 (Debian package
 # pyqt5-dev-tools) and lrelease (qttools5-dev-tools); it installs nothing itself.
 # `make i18n I18N_NEW=fr` also starts s4_fr.ts. No `env` dependency: it runs no Python of the venv.
@@ -68,7 +68,7 @@ i18n:
 	@command -v $(LRELEASE) >/dev/null || { echo "$(LRELEASE) not found: apt-get install qttools5-dev-tools"; exit 1; }
 	@mkdir -p $(I18N_DIR)
 	$(PYLUPDATE) -noobsolete -tr-function tr_noop $$(find s4_qgis -name '*.py' | LC_ALL=C sort) $(I18N_CORE) \
-		-ts $(I18N_DIR)/s4.ts $$(ls $(I18N_DIR)/s4_*.ts 2>/dev/null) \
+		-ts $$(ls $(I18N_DIR)/s4_*.ts 2>/dev/null) \
 		$(if $(I18N_NEW),$(I18N_DIR)/s4_$(I18N_NEW).ts)
 	@for ts in $(wildcard $(I18N_DIR)/s4_*.ts) $(if $(I18N_NEW),$(I18N_DIR)/s4_$(I18N_NEW).ts); do $(LRELEASE) -silent "$$ts" -qm "$${ts%.ts}.qm" || exit 1; done
 

@@ -7,7 +7,7 @@ later, when shown, by ``tr(self.DISPLAY_NAME)``).
 
 Context: ``pylupdate5`` files a bare ``tr("...")`` call (not ``self.tr``) under the context
 ``@default``, so the plugin translates in that context: ``make i18n`` then refreshes
-``s4_qgis/i18n/s4.ts`` and the ``s4_<lang>.ts`` files without any post-processing.
+the ``s4_<lang>.ts`` files without any post-processing.
 ``install_translator()`` loads ``s4_qgis/i18n/s4_<lang>.qm`` for QGIS's locale (QgsSettings
 ``locale/userLocale``, first two letters); a missing file means English, never an error.
 """

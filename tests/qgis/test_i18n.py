@@ -1,5 +1,6 @@
-"""Translations (issue 16 part 4): every user-visible string goes through tr(), the template
-``s4_qgis/i18n/s4.ts`` is current, and the real Dutch .qm turns the plugin's texts Dutch."""
+"""Translations (issue 16 part 4): every user-visible string goes through tr(), every
+``s4_<lang>.ts`` holds the strings of a freshly extracted template (``s4.ts`` is generated
+where needed, not tracked), and the real Dutch .qm turns the plugin's texts Dutch."""
 
 from __future__ import annotations
 
@@ -96,16 +97,20 @@ def test_the_scan_catches_untranslated_literals():
     ]
 
 
-def test_the_template_holds_exactly_the_marked_strings():
-    """`make i18n` was run after the last string change (s4.ts and s4_nl.ts)."""
+def test_the_translations_hold_exactly_the_marked_strings():
+    """`make i18n` was run after the last string change (every s4_<lang>.ts)."""
     marked = _marked_literals()
-    assert set(_ts_messages(I18N / "s4.ts")) == marked
-    assert set(_ts_messages(I18N / "s4_nl.ts")) == marked
+    translations = sorted(I18N.glob("s4_*.ts"))
+    assert translations, "no s4_<lang>.ts"
+    for path in translations:
+        assert set(_ts_messages(path)) == marked, path.name
 
 
 @pytest.mark.skipif(shutil.which("pylupdate5") is None, reason="pylupdate5 (pyqt5-dev-tools)")
-def test_pylupdate5_extracts_the_same_strings(tmp_path):
-    """The tool `make i18n` runs finds every tr()/tr_noop() literal (bare functions, @default)."""
+def test_a_fresh_template_matches_the_translations(tmp_path):
+    """The template `make i18n` would extract (generated here, not tracked) holds exactly the
+    tr()/tr_noop() literals (bare functions: context @default) and the strings of every
+    s4_<lang>.ts."""
     files = [str(p) for p in SOURCES]
     out = tmp_path / "s4.ts"
     subprocess.run(
@@ -114,7 +119,10 @@ def test_pylupdate5_extracts_the_same_strings(tmp_path):
     )  # fmt: skip
     contexts = {c.findtext("name") for c in ET.parse(out).iter("context")}
     assert contexts == {"@default"}
-    assert set(_ts_messages(out)) == _marked_literals()
+    template = set(_ts_messages(out))
+    assert template == _marked_literals()
+    for path in sorted(I18N.glob("s4_*.ts")):
+        assert set(_ts_messages(path)) == template, path.name
 
 
 def test_the_dutch_qm_holds_the_dutch_ts(dutch):
