@@ -14,7 +14,7 @@ from qgis.core import (
 from s4_core.settings import ALIGN
 
 from ..i18n import tr, tr_noop
-from .base import CPU_ONLY, GROUP_PREPARE, OUTPUT, SENTINEL1, SENTINEL2, S4Algorithm
+from .base import GROUP_PREPARE, OUTPUT, S4Algorithm
 
 
 class AlignTimeSeries(S4Algorithm):
@@ -35,8 +35,7 @@ class AlignTimeSeries(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.add_series_parameter(SENTINEL1, tr("Sentinel-1 layers (one per date)"))
-        self.add_series_parameter(SENTINEL2, tr("Sentinel-2 layers (one per date)"))
+        self.add_series_parameters()
         self.add_settings(ALIGN)
         self.addParameter(QgsProcessingParameterFolderDestination(OUTPUT, tr("Output folder")))
         self.addOutput(QgsProcessingOutputRasterLayer("S1_STACK", tr("Aligned Sentinel-1 stack")))
@@ -55,17 +54,14 @@ class AlignTimeSeries(S4Algorithm):
         )
         out_dir = self.parameterAsString(parameters, OUTPUT, context)
         api = self.engine(feedback, needs_torch=False)  # alignment is numpy + GDAL
-        feedback.pushInfo(CPU_ONLY)
-        progress, cancel, _ = self.callbacks(feedback)
-        result = self.call(
+        result = self.run_engine(
             api.align,
-            self.sources(s1),
-            self.sources(s2),
+            s1,
+            s2,
             out_dir,
             feedback=feedback,
-            progress=progress,
-            cancel=cancel,
-            **self.setting_values(parameters, context, ALIGN),
+            settings=self.setting_values(parameters, context, ALIGN),
+            log=False,
         )
         summary = result.get("summary") or {}
         feedback.pushInfo("Alignment: " + json.dumps(summary))

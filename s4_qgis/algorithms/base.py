@@ -21,26 +21,38 @@ import shutil
 import tempfile
 import time
 import warnings
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterField,
     QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
+    QgsProcessingParameterVectorDestination,
+    QgsProcessingParameterVectorLayer,
     QgsProcessingUtils,
 )
 from qgis.PyQt.QtGui import QIcon
 
 from s4_core.settings import DEVICE, Operation, Setting
 
-from ..compat import FILE_FOLDER, FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER, SOURCE_RASTER
+from ..compat import (
+    FILE_FOLDER,
+    FLAG_ADVANCED,
+    NUMBER_DOUBLE,
+    NUMBER_INTEGER,
+    SOURCE_POLYGON,
+    SOURCE_RASTER,
+)
 from ..i18n import tr, tr_noop
-from ..layers import raster_files
+from ..layers import feature_count_with_geometry, raster_files, vector_for_engine
 from ..tasks import format_metrics
 
 ICON_PATH = os.path.join(
@@ -48,6 +60,7 @@ ICON_PATH = os.path.join(
 )
 STEP_LOG_SECONDS = 5.0
 CPU_ONLY = "Device: cpu (this step runs no neural network)"
+CHECKPOINT_FILTER = "S4 model (*.pt *.onnx)"
 
 # Names of the Processing parameters and outputs that are not settings (a setting's name is
 # ``Setting.param_name``, e.g. "EPOCHS"); series parameters also have a ``<name>_FOLDER`` twin.
@@ -145,6 +158,50 @@ def report_warnings(caught, feedback) -> None:
                 feedback.reportError(tr("Warning: {0}").format(text), False)
         else:
             feedback.pushDebugInfo(f"{item.category.__name__}: {text}")
+
+
+def check_output_suffix(
+    path: Optional[str], suffixes: Sequence[str], parameter: str, kind: str
+) -> None:
+    """Refuse an output ``path`` (if given) whose file type is not one of ``suffixes``.
+
+    Args:
+        path: the destination chosen, or None / "" when the output is not wanted.
+        suffixes: the accepted endings (".tif", ".tiff").
+        parameter: the destination's parameter name, for the message.
+        kind: what the file must be ("GeoTIFF"), for the message.
+    """
+    if path and not path.lower().endswith(tuple(suffixes)):
+        raise QgsProcessingException(
+            tr("{parameter} must be a {kind} file ({0}), not {path}").format(
+                ", ".join(suffixes), parameter=parameter, kind=kind, path=path
+            )
+        )
+
+
+def check_class_field(
+    layer, field: str, parameter: str = CLASS_FIELD, layer_parameter: str = LABELS
+) -> None:
+    """The class field must exist in the layer (message lists the fields there are)."""
+    if not field:
+        raise QgsProcessingException(
+            tr(
+                "{parameter}: choose the field of {layer_parameter} that holds the class names"
+            ).format(parameter=parameter, layer_parameter=layer_parameter)
+        )
+    names = layer.fields().names()
+    if field not in names:
+        raise QgsProcessingException(
+            tr(
+                "{parameter}: field '{field}' does not exist in layer '{0}' ({layer_parameter}); its fields are: {1}"
+            ).format(
+                layer.name(),
+                ", ".join(names) or "none",
+                parameter=parameter,
+                field=field,
+                layer_parameter=layer_parameter,
+            )
+        )
 
 
 class Failure:
@@ -287,6 +344,133 @@ class S4Algorithm(QgsProcessingAlgorithm):
             )
         )
 
+    def add_series_parameters(self, s2_first: bool = False) -> None:
+        """The SENTINEL1 and SENTINEL2 series (``add_series_parameter``): S1 first, or S2
+        first (``s2_first``) where the work needs one modality, usually Sentinel-2."""
+        series = [
+            (SENTINEL1, tr("Sentinel-1 layers (one per date)")),
+            (SENTINEL2, tr("Sentinel-2 layers (one per date)")),
+        ]
+        for name, description in reversed(series) if s2_first else series:
+            self.add_series_parameter(name, description)
+
+    def add_model_parameter(self, description: str) -> None:
+        """MODEL: a fine-tuned checkpoint (.pt) or its ONNX export (.onnx)."""
+        self.addParameter(
+            QgsProcessingParameterFile(MODEL, description, fileFilter=CHECKPOINT_FILTER)
+        )
+
+    def add_extent_parameter(self, description: str) -> None:
+        """EXTENT: the optional part of the scene to work on (read by ``extent_bounds``)."""
+        self.addParameter(QgsProcessingParameterExtent(EXTENT, description, optional=True))
+
+    def add_labels_parameters(
+        self, description: str, optional: bool = False, class_field: bool = True
+    ) -> None:
+        """LABELS: a polygon layer, and (``class_field``) CLASS_FIELD: its field of classes."""
+        self.addParameter(
+            QgsProcessingParameterVectorLayer(
+                LABELS, description, [SOURCE_POLYGON], optional=optional
+            )
+        )
+        if class_field:
+            self.addParameter(
+                QgsProcessingParameterField(
+                    CLASS_FIELD, tr("Class field"), parentLayerParameterName=LABELS
+                )
+            )
+
+    def add_polygon_destination(self, name: str, description: str, optional: bool = False) -> None:
+        """A GeoPackage of polygons to write (an optional one is not created by default)."""
+        self.addParameter(
+            QgsProcessingParameterVectorDestination(
+                name, description, SOURCE_POLYGON, optional=optional, createByDefault=not optional
+            )
+        )
+
+    def add_checkpoint_destination(self, description: str) -> None:
+        """OUTPUT: the checkpoint (.pt) a training algorithm writes."""
+        self.addParameter(
+            QgsProcessingParameterFileDestination(OUTPUT, description, fileFilter=CHECKPOINT_FILTER)
+        )
+
+    def model_file(self, parameters: Dict[str, Any], context) -> str:
+        """MODEL's path (raises QgsProcessingException when it is not a file)."""
+        model = self.parameterAsFile(parameters, MODEL, context)
+        if not model or not os.path.isfile(model):
+            raise QgsProcessingException(
+                tr(
+                    "MODEL: model file not found: {0}; choose the .pt file written by 'S4 fine-tune on labelled polygons' or its .onnx export"
+                ).format(model or "(none given)")
+            )
+        return model
+
+    def scene_inputs(self, parameters: Dict[str, Any], context) -> Dict[str, Any]:
+        """What a fine-tuned model maps (segment, suggest): the series (SENTINEL2 or
+        SENTINEL1, at least one) and EXTENT as the api's ``s1``, ``s2``, ``bounds`` and
+        ``bounds_crs``."""
+        s1, s2 = self.series_sources(parameters, context)
+        if not s2 and not s1:
+            raise QgsProcessingException(
+                tr(
+                    "No input layers: give the Sentinel-2 (SENTINEL2) or Sentinel-1 (SENTINEL1) "
+                    "layers of the modality the model was fine-tuned for"
+                )
+            )
+        bounds, bounds_crs = self.extent_bounds(parameters, context)
+        return {"s1": s1, "s2": s2, "bounds": bounds, "bounds_crs": bounds_crs}
+
+    def extent_bounds(
+        self, parameters: Dict[str, Any], context
+    ) -> Tuple[Optional[Tuple[float, float, float, float]], Optional[str]]:
+        """EXTENT as the engine's ``bounds`` and ``bounds_crs`` (None: no extent, or no CRS)."""
+        if parameters.get(EXTENT) in (None, ""):
+            return None, None
+        rect = self.parameterAsExtent(parameters, EXTENT, context)
+        if rect.isNull() or rect.isEmpty():
+            return None, None
+        crs = self.parameterAsExtentCrs(parameters, EXTENT, context)
+        bounds = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
+        return bounds, (crs.authid() or crs.toWkt()) if crs.isValid() else None
+
+    def labels_layer(self, parameters: Dict[str, Any], context):
+        """The LABELS layer, checked: valid (the message says why a given file is not), with
+        an existing CLASS_FIELD and at least one polygon. Main thread (``prepare_inputs``)."""
+        labels = self.parameterAsVectorLayer(parameters, LABELS, context)
+        if labels is None or not labels.isValid():
+            given = parameters.get(LABELS)
+            if isinstance(given, str) and given and os.path.exists(given.split("|")[0]):
+                path = given.split("|")[0]
+                raise QgsProcessingException(
+                    tr(
+                        "LABELS: {path} cannot be read as a polygon layer (not a file QGIS can open, damaged, or not readable: {access}): choose a GeoPackage, shapefile or GeoJSON with labelled polygons"
+                    ).format(
+                        path=path,
+                        access=tr("readable") if os.access(path, os.R_OK) else tr("no permission"),
+                    )
+                )
+            raise QgsProcessingException(
+                tr("LABELS: choose a polygon layer with labelled polygons")
+            )
+        check_class_field(labels, self.parameterAsString(parameters, CLASS_FIELD, context))
+        if feature_count_with_geometry(labels) == 0:
+            raise QgsProcessingException(
+                tr(
+                    "LABELS: layer '{0}' has no polygons: digitise a few polygons of each class first"
+                ).format(labels.name())
+            )
+        return labels
+
+    def layer_file(self, layer, parameter: str = LABELS) -> str:
+        """A vector layer as a file the engine reads: its own file, or (memory layers, layers
+        being edited) a GeoPackage in the algorithm's temporary folder."""
+        try:
+            return vector_for_engine(layer, self.temp_dir())
+        except OSError as error:
+            raise QgsProcessingException(
+                tr("{parameter}: {error}").format(parameter=parameter, error=error)
+            ) from None
+
     def device(self, parameters: Dict[str, Any], context) -> str:
         return self.setting_value(parameters, DEVICE, context)
 
@@ -334,13 +518,52 @@ class S4Algorithm(QgsProcessingAlgorithm):
             files += [f for f in found if f not in files]
         return files
 
+    def series_sources(
+        self, parameters: Dict[str, Any], context, only: Optional[str] = None
+    ) -> Tuple[Any, Any]:
+        """The SENTINEL1 and SENTINEL2 series as the engine's ``Sources`` (``series_files``,
+        then ``sources``: None where none is given).
+
+        Args:
+            parameters: the algorithm's parameters.
+            context: the Processing context.
+            only: "s1" or "s2": that series alone is read (the other is None).
+
+        Returns:
+            (s1, s2).
+        """
+        s1, s2 = (
+            self.sources(self.series_files(parameters, name, context))
+            if only in (None, sensor)
+            else None
+            for sensor, name in (("s1", SENTINEL1), ("s2", SENTINEL2))
+        )
+        return s1, s2
+
     def both_series(self, parameters: Dict[str, Any], context, message: str):
-        """The SENTINEL1 and SENTINEL2 files, both required (``message`` when one is missing)."""
-        s1 = self.series_files(parameters, SENTINEL1, context)
-        s2 = self.series_files(parameters, SENTINEL2, context)
+        """The SENTINEL1 and SENTINEL2 sources, both required (``message`` when one is
+        missing)."""
+        s1, s2 = self.series_sources(parameters, context)
         if not s1 or not s2:
             raise QgsProcessingException(message)
         return s1, s2
+
+    def output_file(
+        self,
+        parameters: Dict[str, Any],
+        name: str,
+        context,
+        suffixes: Sequence[str],
+        kind: str,
+    ) -> Optional[str]:
+        """The file the destination parameter ``name`` writes (None: an optional output not
+        wanted), refused unless it ends in one of ``suffixes`` (``check_output_suffix``)."""
+        if isinstance(self.parameterDefinition(name), QgsProcessingParameterFileDestination):
+            path = self.parameterAsFileOutput(parameters, name, context)
+        else:
+            path = self.parameterAsOutputLayer(parameters, name, context)
+        check_output_suffix(path, suffixes, name, kind)
+        return path or None
 
     @staticmethod
     def sources(files: List[str]):
@@ -410,10 +633,15 @@ class S4Algorithm(QgsProcessingAlgorithm):
         return failure
 
     def _process_or_message(self, parameters, context, feedback):
+        """``process``'s outputs, or the Failure that stopped it (``prepare_inputs``'s first);
+        the temporary folder is removed either way."""
         try:
+            self.check_prepared()
             return self.process(parameters, context, feedback)
         except QgsProcessingException as error:
             return Failure(str(error))
+        finally:
+            self.cleanup_temp()
 
     def process(self, parameters, context, feedback) -> Dict[str, Any]:
         """Override: the algorithm's work (``processAlgorithm`` of QGIS)."""
@@ -423,8 +651,9 @@ class S4Algorithm(QgsProcessingAlgorithm):
     def prepareAlgorithm(self, parameters, context, feedback) -> bool:  # noqa: N802
         """Runs in the main thread: layer objects are read here (see ``prepare_inputs``).
 
-        Errors are kept and raised by ``process`` (``check_prepared``), so that callers
-        get the message in the exception (``processing.run``) and not a generic failure.
+        Errors are kept and raised before ``process`` runs (``check_prepared``), so that
+        callers get the message in the exception (``processing.run``) and not a generic
+        failure. The temporary folder (``temp_dir``) is removed after ``process``.
         """
         self._prepare_error: Optional[str] = None
         self._tmp_dir: Optional[str] = None
@@ -454,11 +683,23 @@ class S4Algorithm(QgsProcessingAlgorithm):
             self._tmp_dir = None
 
     # engine -----------------------------------------------------------------------------
-    def engine(self, feedback, needs_torch: bool = True, needs_onnx: bool = False):
-        """``s4_core.api`` after checking its dependencies (torch, rasterio, fiona, numpy).
+    def engine(
+        self,
+        feedback,
+        needs_torch: bool = True,
+        needs_onnx: bool = False,
+        device: Optional[str] = None,
+    ):
+        """``s4_core.api`` after checking its dependencies (torch, rasterio, fiona, numpy);
+        logs the device the work runs on.
 
-        ``needs_torch=False`` (align, export, evaluate): only numpy, rasterio and fiona must
-        import; ``needs_onnx`` (mapping with an .onnx model): also onnxruntime.
+        Args:
+            feedback: QGIS's feedback (the device line goes to its log).
+            needs_torch: False (align, export, evaluate ...): only numpy, rasterio and fiona
+                must import, and the work runs on the CPU.
+            needs_onnx: mapping with an .onnx model: onnxruntime must import too.
+            device: the DEVICE setting, resolved and logged when torch is needed (an
+                unavailable one is an error).
         """
         from ..dependencies import (
             engine_missing_message,
@@ -476,6 +717,10 @@ class S4Algorithm(QgsProcessingAlgorithm):
                 raise QgsProcessingException(missing)
         from s4_core import api
 
+        if needs_torch and device is not None:
+            self.log_device(api, device, feedback)
+        elif not needs_torch:
+            feedback.pushInfo(tr("Device: cpu (ONNX Runtime)") if needs_onnx else CPU_ONLY)
         return api
 
     def log_device(self, api, device: str, feedback) -> Dict[str, Any]:
@@ -501,6 +746,42 @@ class S4Algorithm(QgsProcessingAlgorithm):
             finally:
                 if feedback is not None:
                     report_warnings(caught, feedback)
+
+    def run_engine(
+        self,
+        function: Callable[..., Any],
+        *args: Any,
+        feedback,
+        settings: Dict[str, Any],
+        log: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """``call`` an engine function with QGIS's feedback as its ``progress``, ``cancel`` and
+        (``log``: if it takes one) ``log`` callables and the algorithm's ``settings``.
+
+        Args:
+            function: the api function.
+            *args: its positional arguments.
+            feedback: QGIS's feedback.
+            settings: the operation's settings (``setting_values``).
+            log: whether ``function`` takes a ``log`` callable.
+            **kwargs: its other keyword arguments.
+
+        Returns:
+            What ``function`` returns.
+        """
+        progress, cancel, log_line = self.callbacks(feedback)
+        if log:
+            kwargs["log"] = log_line
+        return self.call(
+            function,
+            *args,
+            feedback=feedback,
+            progress=progress,
+            cancel=cancel,
+            **kwargs,
+            **settings,
+        )
 
     @staticmethod
     def callbacks(feedback, base: float = 0.0, span: float = 1.0):

@@ -25,9 +25,8 @@ from qgis.core import (
 
 from ..compat import SOURCE_POLYGON, SOURCE_RASTER, SOURCE_VECTOR, WKB_NO_GEOMETRY, field_type
 from ..i18n import tr, tr_noop
-from ..layers import file_path, vector_for_engine
-from .base import CPU_ONLY, GROUP_EVALUATE, S4Algorithm
-from .finetune import check_class_field
+from ..layers import file_path
+from .base import GROUP_EVALUATE, S4Algorithm, check_class_field
 
 
 def predicted_column(name: str, taken: List[str]) -> str:
@@ -145,10 +144,7 @@ class Evaluate(S4Algorithm):
                     ).format(reference.name())
                 )
             check_class_field(reference, class_field, layer_parameter="REFERENCE")
-            try:
-                self._truth = vector_for_engine(reference, self.temp_dir())
-            except OSError as error:
-                raise QgsProcessingException(tr("REFERENCE: {error}").format(error=error)) from None
+            self._truth = self.layer_file(reference, "REFERENCE")
         elif isinstance(reference, QgsRasterLayer):
             self._truth = file_path(reference)
             class_field = None
@@ -166,28 +162,23 @@ class Evaluate(S4Algorithm):
         return path if path and "://" not in path and not path.startswith("memory:") else ""
 
     def process(self, parameters, context, feedback):
-        self.check_prepared()
-        try:
-            layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
-            if layer is None:
-                raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))
-            pred = file_path(layer)
-            api = self.engine(feedback, needs_torch=False)  # numpy + GDAL only
-            table = self.table_path(parameters, context)
-            if table:
-                from s4_core.validate import check_outputs
+        layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
+        if layer is None:
+            raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))
+        pred = file_path(layer)
+        api = self.engine(feedback, needs_torch=False)  # numpy + GDAL only
+        table = self.table_path(parameters, context)
+        if table:
+            from s4_core.validate import check_outputs
 
-                self.call(
-                    check_outputs,
-                    {"OUTPUT table": table},
-                    {"S4 class raster (INPUT)": pred, "REFERENCE": self._truth},
-                )
-            feedback.pushInfo(CPU_ONLY)
-            scores = self.call(
-                api.evaluate, pred, self._truth, class_field=self._class_field, feedback=feedback
+            self.call(
+                check_outputs,
+                {"OUTPUT table": table},
+                {"S4 class raster (INPUT)": pred, "REFERENCE": self._truth},
             )
-        finally:
-            self.cleanup_temp()
+        scores = self.call(
+            api.evaluate, pred, self._truth, class_field=self._class_field, feedback=feedback
+        )
 
         fields, rows = score_table(scores)
         sink, dest = self.parameterAsSink(

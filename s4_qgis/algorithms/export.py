@@ -6,17 +6,14 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterRasterLayer,
-    QgsProcessingParameterVectorDestination,
 )
 
 from s4_core.settings import EXPORT
 
-from ..compat import SOURCE_POLYGON
 from ..i18n import tr, tr_noop
 from ..layers import file_path
 from ..styling import attach_postprocessor, style_vector_file
-from .base import CPU_ONLY, GROUP_MAP, INPUT, OUTPUT_VECTOR, S4Algorithm
-from .segment import check_output_suffix
+from .base import GROUP_MAP, INPUT, OUTPUT_VECTOR, S4Algorithm
 
 
 class ExportGeopackage(S4Algorithm):
@@ -33,11 +30,7 @@ class ExportGeopackage(S4Algorithm):
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer(INPUT, tr("S4 class raster")))
         self.add_settings(EXPORT)
-        self.addParameter(
-            QgsProcessingParameterVectorDestination(
-                OUTPUT_VECTOR, tr("Class polygons (GeoPackage)"), SOURCE_POLYGON
-            )
-        )
+        self.add_polygon_destination(OUTPUT_VECTOR, tr("Class polygons (GeoPackage)"))
         self.addOutput(QgsProcessingOutputNumber("N_POLYGONS", tr("Polygons written")))
 
     def process(self, parameters, context, feedback):
@@ -45,19 +38,15 @@ class ExportGeopackage(S4Algorithm):
         if layer is None:
             raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))
         raster = file_path(layer)
-        out = self.parameterAsOutputLayer(parameters, OUTPUT_VECTOR, context)
-        check_output_suffix(out, (".gpkg",), OUTPUT_VECTOR, "GeoPackage")
+        out = self.output_file(parameters, OUTPUT_VECTOR, context, (".gpkg",), "GeoPackage")
         api = self.engine(feedback, needs_torch=False)  # numpy + GDAL only
-        feedback.pushInfo(CPU_ONLY)
-        progress, cancel, _ = self.callbacks(feedback)
-        result = self.call(
+        result = self.run_engine(
             api.export_vector,
             raster,
             out,
             feedback=feedback,
-            progress=progress,
-            cancel=cancel,
-            **self.setting_values(parameters, context, EXPORT),
+            settings=self.setting_values(parameters, context, EXPORT),
+            log=False,
         )
         classes = result["classes"]
         style_vector_file(result.get("path") or out, classes)

@@ -21,7 +21,7 @@ from s4_core.settings import FETCH
 
 from ..compat import qgis_enum
 from ..i18n import tr, tr_noop
-from .base import CPU_ONLY, EXTENT, GROUP_PREPARE, OUTPUT, S4Algorithm
+from .base import EXTENT, GROUP_PREPARE, OUTPUT, S4Algorithm
 
 DATE_ONLY = qgis_enum(
     "Qgis.ProcessingDateTimeParameterDataType.Date", "QgsProcessingParameterDateTime.Type.Date"
@@ -100,10 +100,7 @@ class FetchTimeSeries(S4Algorithm):
         return None if text.lower() == "none" else text
 
     def process(self, parameters, context, feedback):
-        from ..dependencies import engine_missing_message, missing_engine_modules
-
-        if set(missing_engine_modules()) & {"numpy", "rasterio", "fiona"}:
-            raise QgsProcessingException(engine_missing_message())  # torch is not needed
+        self.engine(feedback, needs_torch=False)  # numpy + GDAL: torch is not needed
         provider = PROVIDERS[self.parameterAsEnum(parameters, "PROVIDER", context)]
         url = (self.parameterAsString(parameters, "STAC_URL", context) or "").strip()
         stac = url or provider
@@ -122,11 +119,9 @@ class FetchTimeSeries(S4Algorithm):
                 raise QgsProcessingException(tr("{name} is not a valid date").format(name=name))
             dates.append(value.date().toString("yyyy-MM-dd"))
         out_dir = self.parameterAsString(parameters, OUTPUT, context)
-        feedback.pushInfo(CPU_ONLY)
-        progress, cancel, log = self.callbacks(feedback)
         from s4_core import stac as engine_stac
 
-        summary = self.call(
+        summary = self.run_engine(
             engine_stac.fetch_time_series,
             stac,
             out_dir,
@@ -141,10 +136,7 @@ class FetchTimeSeries(S4Algorithm):
                 self.parameterAsString(parameters, "S1_COLLECTION", context)
             ),
             feedback=feedback,
-            progress=progress,
-            cancel=cancel,
-            log=log,
-            **self.setting_values(parameters, context, FETCH),
+            settings=self.setting_values(parameters, context, FETCH),
         )
         feedback.pushInfo(
             f"Sentinel-2: {len(summary['s2_dates'])} dates "

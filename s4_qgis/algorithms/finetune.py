@@ -4,47 +4,12 @@ from __future__ import annotations
 
 import os
 
-from qgis.core import (
-    QgsProcessingException,
-    QgsProcessingOutputNumber,
-    QgsProcessingOutputString,
-    QgsProcessingParameterField,
-    QgsProcessingParameterFileDestination,
-    QgsProcessingParameterVectorLayer,
-)
+from qgis.core import QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingOutputString
 
 from s4_core.settings import FINETUNE
 
-from ..compat import SOURCE_POLYGON
 from ..i18n import tr, tr_noop
-from ..layers import feature_count_with_geometry, vector_for_engine
-from .base import CLASS_FIELD, GROUP_TRAIN, LABELS, OUTPUT, SENTINEL1, SENTINEL2, S4Algorithm
-from .segment import CHECKPOINT_FILTER, check_output_suffix
-
-
-def check_class_field(
-    layer, field: str, parameter: str = "CLASS_FIELD", layer_parameter: str = "LABELS"
-) -> None:
-    """The class field must exist in the layer (message lists the fields there are)."""
-    if not field:
-        raise QgsProcessingException(
-            tr(
-                "{parameter}: choose the field of {layer_parameter} that holds the class names"
-            ).format(parameter=parameter, layer_parameter=layer_parameter)
-        )
-    names = layer.fields().names()
-    if field not in names:
-        raise QgsProcessingException(
-            tr(
-                "{parameter}: field '{field}' does not exist in layer '{0}' ({layer_parameter}); its fields are: {1}"
-            ).format(
-                layer.name(),
-                ", ".join(names) or "none",
-                parameter=parameter,
-                field=field,
-                layer_parameter=layer_parameter,
-            )
-        )
+from .base import CLASS_FIELD, GROUP_TRAIN, OUTPUT, SENTINEL1, SENTINEL2, S4Algorithm
 
 
 class Finetune(S4Algorithm):
@@ -75,71 +40,25 @@ class Finetune(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.add_series_parameter(SENTINEL1, tr("Sentinel-1 layers (one per date)"))
-        self.add_series_parameter(SENTINEL2, tr("Sentinel-2 layers (one per date)"))
-        self.addParameter(
-            QgsProcessingParameterVectorLayer(LABELS, tr("Labelled polygons"), [SOURCE_POLYGON])
-        )
-        self.addParameter(
-            QgsProcessingParameterField(
-                CLASS_FIELD, tr("Class field"), parentLayerParameterName=LABELS
-            )
-        )
+        self.add_series_parameters()
+        self.add_labels_parameters(tr("Labelled polygons"))
         self.add_settings(FINETUNE)
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                OUTPUT, tr("Fine-tuned checkpoint"), fileFilter=CHECKPOINT_FILTER
-            )
-        )
+        self.add_checkpoint_destination(tr("Fine-tuned checkpoint"))
         self.addOutput(QgsProcessingOutputNumber("VAL_MIOU", tr("Validation mIoU")))
         self.addOutput(QgsProcessingOutputString("CLASSES", tr("Class names (comma separated)")))
 
     def prepare_inputs(self, parameters, context, feedback) -> None:
         """Main thread: check the label layer and write it to a file when it is not one."""
-        labels = self.parameterAsVectorLayer(parameters, LABELS, context)
-        if labels is None or not labels.isValid():
-            given = parameters.get(LABELS)
-            if isinstance(given, str) and given and os.path.exists(given.split("|")[0]):
-                path = given.split("|")[0]
-                raise QgsProcessingException(
-                    tr(
-                        "LABELS: {path} cannot be read as a polygon layer (not a file QGIS can open, damaged, or not readable: {access}): choose a GeoPackage, shapefile or GeoJSON with labelled polygons"
-                    ).format(
-                        path=path,
-                        access=tr("readable") if os.access(path, os.R_OK) else tr("no permission"),
-                    )
-                )
-            raise QgsProcessingException(
-                tr("LABELS: choose a polygon layer with labelled polygons")
-            )
-        class_field = self.parameterAsString(parameters, CLASS_FIELD, context)
-        check_class_field(labels, class_field)
-        if feature_count_with_geometry(labels) == 0:
-            raise QgsProcessingException(
-                tr(
-                    "LABELS: layer '{0}' has no polygons: digitise a few polygons of each class first"
-                ).format(labels.name())
-            )
-        try:
-            self._labels_path = vector_for_engine(labels, self.temp_dir())
-        except OSError as error:
-            raise QgsProcessingException(tr("LABELS: {error}").format(error=error)) from None
+        labels = self.labels_layer(parameters, context)
+        self._labels_path = self.layer_file(labels)
         self._labels_copied = self._labels_path.startswith(self.temp_dir())
         self._labels_name = labels.name()
-        self._class_field = class_field
+        self._class_field = self.parameterAsString(parameters, CLASS_FIELD, context)
 
     def process(self, parameters, context, feedback):
-        self.check_prepared()
-        try:
-            return self._process(parameters, context, feedback)
-        finally:
-            self.cleanup_temp()
-
-    def _process(self, parameters, context, feedback):
         settings = self.setting_values(parameters, context, FINETUNE)
         modality, init = settings["modality"], settings["init"]
-        s1 = self.series_files(parameters, SENTINEL1, context)
-        s2 = self.series_files(parameters, SENTINEL2, context)
+        s1, s2 = self.series_sources(parameters, context)
         series = s1 if modality == "s1" else s2
         if not series:
             name = SENTINEL1 if modality == "s1" else SENTINEL2
@@ -152,29 +71,23 @@ class Finetune(S4Algorithm):
             raise QgsProcessingException(
                 tr("INIT_MODEL: checkpoint file not found: {init}").format(init=init)
             )
-        out = self.parameterAsFileOutput(parameters, OUTPUT, context)
-        check_output_suffix(out, (".pt",), OUTPUT, "checkpoint")
-        api = self.engine(feedback)
-        self.log_device(api, settings["device"], feedback)
+        out = self.output_file(parameters, OUTPUT, context, (".pt",), "checkpoint")
+        api = self.engine(feedback, device=settings["device"])
         feedback.pushInfo(
             f"Fine-tuning for {modality.upper()} inference "
             + (f"from {init}" if init else "from scratch (no pretrained model)")
         )
         if self._labels_copied:
             feedback.pushInfo(f"Labels written to a temporary GeoPackage ({self._labels_name})")
-        progress, cancel, log = self.callbacks(feedback)
-        result = self.call(
+        result = self.run_engine(
             api.finetune,
-            self.sources(s1),
-            self.sources(s2),
+            s1,
+            s2,
             self._labels_path,
             self._class_field,
             out,
             feedback=feedback,
-            progress=progress,
-            cancel=cancel,
-            log=log,
-            **settings,
+            settings=settings,
         )
         metrics = result.get("metrics") or {}
         miou = metrics.get("val_miou")

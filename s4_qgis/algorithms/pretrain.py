@@ -3,17 +3,12 @@ or MAE / DINO / joint MAE: ``OBJECTIVE``)."""
 
 from __future__ import annotations
 
-from qgis.core import (
-    QgsProcessingException,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterFileDestination,
-)
+from qgis.core import QgsProcessingException, QgsProcessingOutputNumber
 
 from s4_core.settings import PRETRAIN
 
 from ..i18n import tr, tr_noop
-from .base import GROUP_TRAIN, OUTPUT, SENTINEL1, SENTINEL2, S4Algorithm
-from .segment import CHECKPOINT_FILTER, check_output_suffix
+from .base import GROUP_TRAIN, OUTPUT, S4Algorithm
 
 
 def last_metrics(history) -> dict:
@@ -53,22 +48,16 @@ class Pretrain(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.add_series_parameter(SENTINEL1, tr("Sentinel-1 layers (one per date)"))
-        self.add_series_parameter(SENTINEL2, tr("Sentinel-2 layers (one per date)"))
+        self.add_series_parameters()
         self.add_settings(PRETRAIN)
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                OUTPUT, tr("Pretrained checkpoint"), fileFilter=CHECKPOINT_FILTER
-            )
-        )
+        self.add_checkpoint_destination(tr("Pretrained checkpoint"))
         self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", tr("Loss of the last epoch")))
 
     def process(self, parameters, context, feedback):
         settings = self.setting_values(parameters, context, PRETRAIN)
         objective, sensor = settings["objective"], settings["ssl_modality"]
         if objective in ("mae", "dino"):  # one sensor: the other series is not read
-            s1 = self.series_files(parameters, SENTINEL1, context) if sensor == "s1" else []
-            s2 = self.series_files(parameters, SENTINEL2, context) if sensor == "s2" else []
+            s1, s2 = self.series_sources(parameters, context, only=sensor)
             if not (s1 or s2):
                 raise QgsProcessingException(
                     tr(
@@ -86,22 +75,9 @@ class Pretrain(S4Algorithm):
                     "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
                 ),
             )
-        out = self.parameterAsFileOutput(parameters, OUTPUT, context)
-        check_output_suffix(out, (".pt",), OUTPUT, "checkpoint")
-        api = self.engine(feedback)
-        self.log_device(api, settings["device"], feedback)
-        progress, cancel, log = self.callbacks(feedback)
-        result = self.call(
-            api.pretrain,
-            self.sources(s1),
-            self.sources(s2),
-            out,
-            feedback=feedback,
-            progress=progress,
-            cancel=cancel,
-            log=log,
-            **settings,
-        )
+        out = self.output_file(parameters, OUTPUT, context, (".pt",), "checkpoint")
+        api = self.engine(feedback, device=settings["device"])
+        result = self.run_engine(api.pretrain, s1, s2, out, feedback=feedback, settings=settings)
         final = last_metrics(result.get("history"))
         loss = final.get("loss")
         feedback.pushInfo(

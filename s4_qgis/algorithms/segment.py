@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
-from qgis.core import (
-    QgsProcessingException,
-    QgsProcessingParameterExtent,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterRasterDestination,
-    QgsProcessingParameterVectorDestination,
-)
+from qgis.core import QgsProcessingParameterRasterDestination
 
 from s4_core.settings import SEGMENT
 
-from ..compat import SOURCE_POLYGON
 from ..i18n import tr, tr_noop
 from ..styling import (
     attach_postprocessor,
@@ -22,28 +13,9 @@ from ..styling import (
     style_raster_file,
     style_vector_file,
 )
-from .base import (
-    EXTENT,
-    GROUP_MAP,
-    MODEL,
-    OUTPUT,
-    OUTPUT_VECTOR,
-    SENTINEL1,
-    SENTINEL2,
-    S4Algorithm,
-)
+from .base import GROUP_MAP, OUTPUT, OUTPUT_VECTOR, S4Algorithm
 
-CHECKPOINT_FILTER = "S4 model (*.pt *.onnx)"
 OUTPUT_CONFIDENCE = "OUTPUT_CONFIDENCE"
-
-
-def check_output_suffix(path: str, suffixes, parameter: str, kind: str) -> None:
-    if path and not path.lower().endswith(tuple(suffixes)):
-        raise QgsProcessingException(
-            tr("{parameter} must be a {kind} file ({0}), not {path}").format(
-                ", ".join(suffixes), parameter=parameter, kind=kind, path=path
-            )
-        )
 
 
 class SegmentTimeSeries(S4Algorithm):
@@ -73,24 +45,12 @@ class SegmentTimeSeries(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.add_series_parameter(SENTINEL2, tr("Sentinel-2 layers (one per date)"))
-        self.add_series_parameter(SENTINEL1, tr("Sentinel-1 layers (one per date)"))
-        self.addParameter(
-            QgsProcessingParameterFile(
-                MODEL, tr("Fine-tuned S4 model"), fileFilter=CHECKPOINT_FILTER
-            )
-        )
-        self.addParameter(QgsProcessingParameterExtent(EXTENT, tr("Extent to map"), optional=True))
+        self.add_series_parameters(s2_first=True)
+        self.add_model_parameter(tr("Fine-tuned S4 model"))
+        self.add_extent_parameter(tr("Extent to map"))
         self.add_settings(SEGMENT)
         self.addParameter(QgsProcessingParameterRasterDestination(OUTPUT, tr("Class raster")))
-        vector = QgsProcessingParameterVectorDestination(
-            OUTPUT_VECTOR,
-            tr("Class polygons (GeoPackage)"),
-            SOURCE_POLYGON,
-            optional=True,
-            createByDefault=False,
-        )
-        self.addParameter(vector)
+        self.add_polygon_destination(OUTPUT_VECTOR, tr("Class polygons (GeoPackage)"), True)
         self.addParameter(
             QgsProcessingParameterRasterDestination(
                 OUTPUT_CONFIDENCE,
@@ -101,59 +61,27 @@ class SegmentTimeSeries(S4Algorithm):
         )
 
     def process(self, parameters, context, feedback):
-        s2 = self.series_files(parameters, SENTINEL2, context)
-        s1 = self.series_files(parameters, SENTINEL1, context)
-        if not s2 and not s1:
-            raise QgsProcessingException(
-                tr(
-                    "No input layers: give the Sentinel-2 (SENTINEL2) or Sentinel-1 (SENTINEL1) "
-                    "layers of the modality the model was fine-tuned for"
-                )
-            )
-        model = self.parameterAsFile(parameters, MODEL, context)
-        if not model or not os.path.isfile(model):
-            raise QgsProcessingException(
-                tr(
-                    "MODEL: model file not found: {0}; choose the .pt file written by 'S4 fine-tune on labelled polygons' or its .onnx export"
-                ).format(model or "(none given)")
-            )
-        bounds = bounds_crs = None
-        if parameters.get(EXTENT) not in (None, ""):
-            rect = self.parameterAsExtent(parameters, EXTENT, context)
-            if not rect.isNull() and not rect.isEmpty():
-                crs = self.parameterAsExtentCrs(parameters, EXTENT, context)
-                bounds = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
-                if crs.isValid():
-                    bounds_crs = crs.authid() or crs.toWkt()
-        out = self.parameterAsOutputLayer(parameters, OUTPUT, context)
-        check_output_suffix(out, (".tif", ".tiff"), OUTPUT, "GeoTIFF")
-        vector_out = self.parameterAsOutputLayer(parameters, OUTPUT_VECTOR, context) or None
-        check_output_suffix(vector_out, (".gpkg",), OUTPUT_VECTOR, "GeoPackage")
-        conf_out = self.parameterAsOutputLayer(parameters, OUTPUT_CONFIDENCE, context) or None
-        check_output_suffix(conf_out, (".tif", ".tiff"), OUTPUT_CONFIDENCE, "GeoTIFF")
+        scene = self.scene_inputs(parameters, context)
+        model = self.model_file(parameters, context)
+        out = self.output_file(parameters, OUTPUT, context, (".tif", ".tiff"), "GeoTIFF")
+        vector_out = self.output_file(parameters, OUTPUT_VECTOR, context, (".gpkg",), "GeoPackage")
+        conf_out = self.output_file(
+            parameters, OUTPUT_CONFIDENCE, context, (".tif", ".tiff"), "GeoTIFF"
+        )
         settings = self.setting_values(parameters, context, SEGMENT)
         onnx = model.lower().endswith(".onnx")
-        api = self.engine(feedback, needs_torch=not onnx, needs_onnx=onnx)
-        if onnx:
-            feedback.pushInfo(tr("Device: cpu (ONNX Runtime)"))
-        else:
-            self.log_device(api, settings["device"], feedback)
-        progress, cancel, log = self.callbacks(feedback)
-        result = self.call(
+        api = self.engine(
+            feedback, needs_torch=not onnx, needs_onnx=onnx, device=settings["device"]
+        )
+        result = self.run_engine(
             api.segment,
             model,
             out,
-            s1=self.sources(s1),
-            s2=self.sources(s2),
-            bounds=bounds,
-            bounds_crs=bounds_crs,
             vector_out=vector_out,
-            feedback=feedback,
             confidence_out=conf_out,
-            progress=progress,
-            cancel=cancel,
-            log=log,
-            **settings,
+            feedback=feedback,
+            settings=settings,
+            **scene,
         )
         classes = result["classes"]
         counts = result.get("pixel_counts") or {}

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
-from qgis.core import (
-    QgsProcessingException,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterExtent,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterVectorDestination,
-    QgsProcessingParameterVectorLayer,
-)
+from qgis.core import QgsProcessingException, QgsProcessingOutputNumber
 
 from s4_core.settings import SUGGEST
 
-from ..compat import SOURCE_POLYGON
 from ..i18n import tr, tr_noop
-from ..layers import feature_count_with_geometry, vector_for_engine
-from .base import GROUP_MAP, S4Algorithm
-from .segment import CHECKPOINT_FILTER, check_output_suffix
+from ..layers import feature_count_with_geometry
+from .base import GROUP_MAP, LABELS, OUTPUT, S4Algorithm
 
 
 class SuggestLabels(S4Algorithm):
@@ -40,88 +29,41 @@ class SuggestLabels(S4Algorithm):
     )
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "MODEL", tr("Fine-tuned S4 model"), fileFilter=CHECKPOINT_FILTER
-            )
+        self.add_model_parameter(tr("Fine-tuned S4 model"))
+        self.add_series_parameters(s2_first=True)
+        self.add_labels_parameters(
+            tr("Existing labels (avoided)"), optional=True, class_field=False
         )
-        self.add_series_parameter("SENTINEL2", tr("Sentinel-2 layers (one per date)"))
-        self.add_series_parameter("SENTINEL1", tr("Sentinel-1 layers (one per date)"))
-        self.addParameter(
-            QgsProcessingParameterVectorLayer(
-                "LABELS", tr("Existing labels (avoided)"), [SOURCE_POLYGON], optional=True
-            )
-        )
-        self.addParameter(QgsProcessingParameterExtent("EXTENT", tr("Extent"), optional=True))
+        self.add_extent_parameter(tr("Extent"))
         self.add_settings(SUGGEST)
-        self.addParameter(
-            QgsProcessingParameterVectorDestination(
-                "OUTPUT", tr("Squares to label next"), SOURCE_POLYGON
-            )
-        )
+        self.add_polygon_destination(OUTPUT, tr("Squares to label next"))
         self.addOutput(QgsProcessingOutputNumber("N", tr("Squares proposed")))
 
     def prepare_inputs(self, parameters, context, feedback) -> None:
+        """Main thread: the existing labels (if any polygons) as a file the engine reads."""
         self._labels_path = None
-        if parameters.get("LABELS") in (None, ""):
+        if parameters.get(LABELS) in (None, ""):
             return
-        labels = self.parameterAsVectorLayer(parameters, "LABELS", context)
+        labels = self.parameterAsVectorLayer(parameters, LABELS, context)
         if labels is None or not labels.isValid():
             raise QgsProcessingException(tr("LABELS: not a valid polygon layer"))
-        if feature_count_with_geometry(labels) == 0:
-            return
-        try:
-            self._labels_path = vector_for_engine(labels, self.temp_dir())
-        except OSError as error:
-            raise QgsProcessingException(tr("LABELS: {error}").format(error=error)) from None
+        if feature_count_with_geometry(labels) > 0:
+            self._labels_path = self.layer_file(labels)
 
     def process(self, parameters, context, feedback):
-        self.check_prepared()
-        try:
-            return self._process(parameters, context, feedback)
-        finally:
-            self.cleanup_temp()
-
-    def _process(self, parameters, context, feedback):
-        model = self.parameterAsFile(parameters, "MODEL", context)
-        if not model or not os.path.isfile(model):
-            raise QgsProcessingException(
-                tr("MODEL: checkpoint file not found: {0}").format(model or "(none given)")
-            )
-        s2 = self.series_files(parameters, "SENTINEL2", context)
-        s1 = self.series_files(parameters, "SENTINEL1", context)
-        if not s2 and not s1:
-            raise QgsProcessingException(
-                tr("No input layers: give the layers of the modality the model was fine-tuned for")
-            )
-        bounds = bounds_crs = None
-        if parameters.get("EXTENT") not in (None, ""):
-            rect = self.parameterAsExtent(parameters, "EXTENT", context)
-            if not rect.isNull() and not rect.isEmpty():
-                crs = self.parameterAsExtentCrs(parameters, "EXTENT", context)
-                bounds = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
-                if crs.isValid():
-                    bounds_crs = crs.authid() or crs.toWkt()
-        out = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        check_output_suffix(out, (".gpkg",), "OUTPUT", "GeoPackage")
-        device = self.device(parameters, context)
-        api = self.engine(feedback)
-        self.log_device(api, device, feedback)
-        progress, cancel, log = self.callbacks(feedback)
-        result = self.call(
+        model = self.model_file(parameters, context)
+        scene = self.scene_inputs(parameters, context)
+        out = self.output_file(parameters, OUTPUT, context, (".gpkg",), "GeoPackage")
+        settings = self.setting_values(parameters, context, SUGGEST)
+        api = self.engine(feedback, device=settings["device"])
+        result = self.run_engine(
             api.suggest_labels,
             model,
             out,
-            s1=self.sources(s1),
-            s2=self.sources(s2),
             labels=self._labels_path,
-            bounds=bounds,
-            bounds_crs=bounds_crs,
             feedback=feedback,
-            progress=progress,
-            cancel=cancel,
-            log=log,
-            **self.setting_values(parameters, context, SUGGEST),
+            settings=settings,
+            **scene,
         )
         feedback.pushInfo(f"{result['n']} squares written to {out}")
-        return {"OUTPUT": out, "N": result["n"]}
+        return {OUTPUT: out, "N": result["n"]}
