@@ -24,7 +24,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from qgis.core import (
     Qgis,
@@ -94,6 +94,18 @@ LAYER_ID_ROLE = Qt.ItemDataRole.UserRole
 SENSORS = ("s2", "s1")
 
 
+def push_button(
+    text: str, parent: QWidget, slot: Callable[..., Any], tooltip: str = ""
+) -> QPushButton:
+    """A button of ``parent`` showing ``text`` (and ``tooltip``) that calls ``slot`` when
+    clicked."""
+    button = QPushButton(text, parent)
+    if tooltip:
+        button.setToolTip(tooltip)
+    button.clicked.connect(slot)
+    return button
+
+
 class S4DockWidget(QgsDockWidget):
     """Dock widget "S4"; ``iface`` may be a stub in tests (needs mapCanvas, messageBar)."""
 
@@ -160,9 +172,9 @@ class S4DockWidget(QgsDockWidget):
         device_row = QHBoxLayout()
         self.device_combo = setting_widget(DEVICE, root)
         self.device_label = QLabel("", root)
-        self.check_device_button = QPushButton(tr("Check"), root)
-        self.check_device_button.setToolTip(tr("Which device will the engine use?"))
-        self.check_device_button.clicked.connect(self.check_device)
+        self.check_device_button = push_button(
+            tr("Check"), root, self.check_device, tooltip=tr("Which device will the engine use?")
+        )
         device_row.addWidget(self.device_combo, 1)
         device_row.addWidget(self.check_device_button)
         form.addRow(tr("Device"), device_row)
@@ -201,24 +213,22 @@ class S4DockWidget(QgsDockWidget):
         for widget in (self.s2_list, self.s1_list):
             widget.itemChanged.connect(self._item_changed)
         row = QHBoxLayout()
-        self.refresh_button = QPushButton(tr("Refresh"), tab)
-        self.refresh_button.clicked.connect(self.refresh_layers)
-        all_button = QPushButton(tr("Check all"), tab)
-        all_button.clicked.connect(lambda: self._check_all(True))
-        none_button = QPushButton(tr("Uncheck all"), tab)
-        none_button.clicked.connect(lambda: self._check_all(False))
+        self.refresh_button = push_button(tr("Refresh"), tab, self.refresh_layers)
+        all_button = push_button(tr("Check all"), tab, lambda: self._check_all(True))
+        none_button = push_button(tr("Uncheck all"), tab, lambda: self._check_all(False))
         for button in (self.refresh_button, all_button, none_button):
             row.addWidget(button)
         layout.addLayout(row)
-        self.download_button = QPushButton(tr("Download S1 + S2 for the map extent…"), tab)
-        self.download_button.setToolTip(
-            tr(
+        self.download_button = push_button(
+            tr("Download S1 + S2 for the map extent…"),
+            tab,
+            lambda: self.open_download(),
+            tooltip=tr(
                 "Search a STAC catalog and download the Sentinel-1 and Sentinel-2 series of the "
                 "current map extent (Processing: Download Sentinel-1/-2 time series); the series "
                 "are added to the project"
-            )
+            ),
         )
-        self.download_button.clicked.connect(lambda: self.open_download())
         layout.addWidget(self.download_button)
         hint = QLabel(
             tr(
@@ -293,37 +303,45 @@ class S4DockWidget(QgsDockWidget):
             )
         )
         pretrain_row.addWidget(self.objective_combo, 1)
-        self.pretrain_run_button = QPushButton(tr("Pretrain"), tab)
-        self.pretrain_run_button.setToolTip(
-            tr(
+        self.pretrain_run_button = push_button(
+            tr("Pretrain"),
+            tab,
+            lambda: self.start_pretrain(),
+            tooltip=tr(
                 "Pretrain here with the defaults of s4:pretrain and this objective; the loss "
                 "is drawn live in the Curves tab"
-            )
+            ),
         )
-        self.pretrain_run_button.clicked.connect(lambda: self.start_pretrain())
         pretrain_row.addWidget(self.pretrain_run_button)
-        self.pretrain_button = QPushButton(tr("Pretrain…"), tab)
-        self.pretrain_button.setToolTip(tr("Every pretraining option, in the algorithm's dialog"))
-        self.pretrain_button.clicked.connect(lambda: self.open_pretrain())
+        self.pretrain_button = push_button(
+            tr("Pretrain…"),
+            tab,
+            lambda: self.open_pretrain(),
+            tooltip=tr("Every pretraining option, in the algorithm's dialog"),
+        )
         pretrain_row.addWidget(self.pretrain_button)
         form.addRow(tr("Pretrain (no labels)"), pretrain_row)
         classes_row = QHBoxLayout()
         self.class_names_edit = QLineEdit(tab)
         self.class_names_edit.setPlaceholderText(tr("e.g. wheat, maize, potatoes, grassland"))
-        self.classes_from_model_button = QPushButton(tr("From model"), tab)
-        self.classes_from_model_button.setToolTip(tr("Use the class names of the loaded model"))
-        self.classes_from_model_button.clicked.connect(self.use_model_classes)
+        self.classes_from_model_button = push_button(
+            tr("From model"),
+            tab,
+            self.use_model_classes,
+            tooltip=tr("Use the class names of the loaded model"),
+        )
         classes_row.addWidget(self.class_names_edit, 1)
         classes_row.addWidget(self.classes_from_model_button)
         form.addRow(tr("Classes"), classes_row)
-        self.new_label_button = QPushButton(tr("New label layer…"), tab)
-        self.new_label_button.setToolTip(
-            tr(
+        self.new_label_button = push_button(
+            tr("New label layer…"),
+            tab,
+            lambda: self.new_label_layer(),
+            tooltip=tr(
                 "Create a GeoPackage polygon layer whose form offers the classes, add it to the "
                 "project and start digitising"
-            )
+            ),
         )
-        self.new_label_button.clicked.connect(lambda: self.new_label_layer())
         form.addRow("", self.new_label_button)
         self.label_combo = QgsMapLayerComboBox(tab)
         self.label_combo.setFilters(LAYER_FILTER_POLYGON)
@@ -364,8 +382,7 @@ class S4DockWidget(QgsDockWidget):
             )
         )
         form.addRow("", self.few_check)
-        self.finetune_button = QPushButton(tr("Fine-tune"), tab)
-        self.finetune_button.clicked.connect(lambda: self.start_finetune())
+        self.finetune_button = push_button(tr("Fine-tune"), tab, lambda: self.start_finetune())
         form.addRow("", self.finetune_button)
         return tab
 
@@ -392,22 +409,22 @@ class S4DockWidget(QgsDockWidget):
         self.min_area_spin.setDecimals(0)
         self.min_area_spin.setSuffix(" m²")
         form.addRow(tr("Smallest polygon"), self.min_area_spin)
-        self.segment_button = QPushButton(tr("Segment"), tab)
-        self.segment_button.clicked.connect(lambda: self.start_segment())
+        self.segment_button = push_button(tr("Segment"), tab, lambda: self.start_segment())
         form.addRow("", self.segment_button)
         suggest_row = QHBoxLayout()
         self.suggest_spin = setting_widget(SUGGEST["number"], tab)
         set_widget_value(self.suggest_spin, SUGGEST["number"], 10)
         self.suggest_spin.setToolTip(tr("Number of 5 x 5 px squares to propose"))
-        self.suggest_button = QPushButton(tr("Where to label next"), tab)
-        self.suggest_button.setToolTip(
-            tr(
+        self.suggest_button = push_button(
+            tr("Where to label next"),
+            tab,
+            lambda: self.start_suggest(),
+            tooltip=tr(
                 "Propose small squares where the model is least sure, spread over the area and "
                 "the predicted classes, away from the label layer's polygons: label them and "
                 "fine-tune again"
-            )
+            ),
         )
-        self.suggest_button.clicked.connect(lambda: self.start_suggest())
         suggest_row.addWidget(self.suggest_spin)
         suggest_row.addWidget(self.suggest_button, 1)
         form.addRow(tr("Suggest"), suggest_row)
@@ -421,12 +438,9 @@ class S4DockWidget(QgsDockWidget):
         self.model_edit.setPlaceholderText(tr("No model loaded"))
         layout.addWidget(self.model_edit)
         row = QHBoxLayout()
-        self.load_model_button = QPushButton(tr("Load…"), tab)
-        self.load_model_button.clicked.connect(lambda: self.load_model())
-        self.save_model_button = QPushButton(tr("Save as…"), tab)
-        self.save_model_button.clicked.connect(lambda: self.save_model_as())
-        self.info_button = QPushButton(tr("Info"), tab)
-        self.info_button.clicked.connect(lambda: self.refresh_model_info())
+        self.load_model_button = push_button(tr("Load…"), tab, lambda: self.load_model())
+        self.save_model_button = push_button(tr("Save as…"), tab, lambda: self.save_model_as())
+        self.info_button = push_button(tr("Info"), tab, lambda: self.refresh_model_info())
         for button in (self.load_model_button, self.save_model_button, self.info_button):
             row.addWidget(button)
         layout.addLayout(row)
@@ -500,6 +514,12 @@ class S4DockWidget(QgsDockWidget):
     @property
     def busy(self) -> bool:
         return self.task is not None
+
+    def refuse_while_busy(self) -> bool:
+        """Whether a task runs (then says so): the dock runs one task at a time."""
+        if self.busy:
+            self.fail(tr("S4 is busy: wait for the running task or cancel it"))
+        return self.busy
 
     def log(self, text: str) -> None:
         stamp = dt.datetime.now().strftime("%H:%M:%S")
@@ -798,6 +818,33 @@ class S4DockWidget(QgsDockWidget):
             button.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
 
+    def _succeeded(
+        self, results: Any, error: Any, cancelled: bool, failed: str, cancelled_text: str = ""
+    ) -> bool:
+        """Close a finished task; whether it succeeded (``results`` is then the last result).
+
+        Args:
+            results: the task's results (None: it failed or was cancelled).
+            error: why it failed.
+            cancelled: whether the user cancelled it.
+            failed: the message when it failed, with ``{error}``.
+            cancelled_text: the warning when it was cancelled ("": none).
+
+        Returns:
+            True when ``results`` came back.
+        """
+        self._finish()
+        if results is not None:
+            self.last_result = results
+            self.progress.setValue(100)
+            return True
+        if not cancelled:
+            self.fail(failed.format(error=error))
+        elif cancelled_text:
+            self.progress.setValue(0)
+            self.notify(cancelled_text, Qgis.MessageLevel.Warning)
+        return False
+
     def _finish(self) -> None:
         self.task = None
         self._run = None
@@ -840,8 +887,7 @@ class S4DockWidget(QgsDockWidget):
         """Pretrain on the checked layers in the background (``s4:pretrain`` with its
         defaults, the chosen objective and ``options``: more parameters by name); the loss is
         drawn live in the Curves tab and the checkpoint becomes "Start from"."""
-        if self.busy:
-            self.fail(tr("S4 is busy: wait for the running task or cancel it"))
+        if self.refuse_while_busy():
             return None
         from .algorithms.pretrain import Pretrain
 
@@ -855,21 +901,15 @@ class S4DockWidget(QgsDockWidget):
         )
 
     def _pretrain_done(self, results, error, cancelled) -> None:
-        self._finish()
-        if results is not None:
-            self.last_result = results
-            self.progress.setValue(100)
-            self.init_model.setFilePath(str(results[OUTPUT]))
-            self.curves_panel.finish([m for _, m in self.curves_panel.steps if "epoch" in m])
-            self.notify(
-                tr("Pretrained model saved: {0} (set as 'Start from')").format(results[OUTPUT]),
-                Qgis.MessageLevel.Success,
-            )
-        elif cancelled:
-            self.progress.setValue(0)
-            self.notify(tr("Pretraining cancelled"), Qgis.MessageLevel.Warning)
-        else:
-            self.fail(tr("Pretraining failed: {error}").format(error=error))
+        failed, stopped = tr("Pretraining failed: {error}"), tr("Pretraining cancelled")
+        if not self._succeeded(results, error, cancelled, failed, stopped):
+            return
+        self.init_model.setFilePath(str(results[OUTPUT]))
+        self.curves_panel.finish([m for _, m in self.curves_panel.steps if "epoch" in m])
+        self.notify(
+            tr("Pretrained model saved: {0} (set as 'Start from')").format(results[OUTPUT]),
+            Qgis.MessageLevel.Success,
+        )
 
     def finetune_parameters(self, out: Optional[str] = None) -> Dict[str, Any]:
         """The ``s4:finetune`` parameters of the Train tab (a new model file unless ``out``)."""
@@ -900,8 +940,7 @@ class S4DockWidget(QgsDockWidget):
     def start_finetune(self, out: Optional[str] = None) -> Optional[QgsTask]:
         """Fine-tune on the label layer in the background (``s4:finetune``); the result
         becomes the model. The label layer's unsaved edits are used."""
-        if self.busy:
-            self.fail(tr("S4 is busy: wait for the running task or cancel it"))
+        if self.refuse_while_busy():
             return None
         from .algorithms.finetune import Finetune
 
@@ -926,31 +965,27 @@ class S4DockWidget(QgsDockWidget):
         )
 
     def _finetune_done(self, results, error, cancelled) -> None:
-        self._finish()
-        if results is not None:
-            self.last_result = results
-            miou = results.get("VAL_MIOU")
-            self.progress.setValue(100)
-            self.set_model(results[OUTPUT])
-            # the run's per-epoch records, as they were reported (the checkpoint keeps them)
-            self.curves_panel.finish([m for _, m in self.curves_panel.steps if "epoch" in m])
-            self.notify(
-                tr("Fine-tuned model saved: {0} (validation mIoU {1})").format(
-                    results[OUTPUT], "n/a" if miou is None else f"{miou:.3f}"
-                ),
-                Qgis.MessageLevel.Success,
-            )
-        elif cancelled:
-            self.progress.setValue(0)
-            target = self._finetune_target
-            if target is not None and target.is_file():
-                # The engine keeps the best complete checkpoint of the finished epochs.
-                text = f"Fine-tuning cancelled; the best model of the finished epochs is {target}"
-            else:
-                text = "Fine-tuning cancelled; no model was written"
-            self.notify(text, Qgis.MessageLevel.Warning)
+        target = self._finetune_target
+        if target is not None and target.is_file():
+            # The engine keeps the best complete checkpoint of the finished epochs.
+            stopped = tr(
+                "Fine-tuning cancelled; the best model of the finished epochs is {0}"
+            ).format(target)
         else:
-            self.fail(tr("Fine-tuning failed: {error}").format(error=error))
+            stopped = tr("Fine-tuning cancelled; no model was written")
+        failed = tr("Fine-tuning failed: {error}")
+        if not self._succeeded(results, error, cancelled, failed, stopped):
+            return
+        miou = results.get("VAL_MIOU")
+        self.set_model(results[OUTPUT])
+        # the run's per-epoch records, as they were reported (the checkpoint keeps them)
+        self.curves_panel.finish([m for _, m in self.curves_panel.steps if "epoch" in m])
+        self.notify(
+            tr("Fine-tuned model saved: {0} (validation mIoU {1})").format(
+                results[OUTPUT], "n/a" if miou is None else f"{miou:.3f}"
+            ),
+            Qgis.MessageLevel.Success,
+        )
 
     def _bounds(self):
         mode = self.extent_mode()
@@ -1000,8 +1035,7 @@ class S4DockWidget(QgsDockWidget):
     def start_segment(self, out: Optional[str] = None) -> Optional[QgsTask]:
         """Segment the checked layers with the current model (``s4:segment_time_series``);
         adds the styled class map."""
-        if self.busy:
-            self.fail(tr("S4 is busy: wait for the running task or cancel it"))
+        if self.refuse_while_busy():
             return None
         try:
             parameters = self.segment_parameters(out)
@@ -1014,18 +1048,10 @@ class S4DockWidget(QgsDockWidget):
         return self._start_algorithm(SegmentTimeSeries(), parameters, status, self._segment_done)
 
     def _segment_done(self, results, error, cancelled) -> None:
-        self._finish()
-        if results is None:
-            if cancelled:
-                self.progress.setValue(0)
-                self.notify(
-                    tr("Segmentation cancelled; nothing was written"), Qgis.MessageLevel.Warning
-                )
-            else:
-                self.fail(tr("Segmentation failed: {error}").format(error=error))
+        failed = tr("Segmentation failed: {error}")
+        stopped = tr("Segmentation cancelled; nothing was written")
+        if not self._succeeded(results, error, cancelled, failed, stopped):
             return
-        self.last_result = results
-        self.progress.setValue(100)
         path = results[OUTPUT]
         classes = read_classes(path)
         model = Path(self.model_path()).stem
@@ -1068,8 +1094,7 @@ class S4DockWidget(QgsDockWidget):
 
     def start_profiles(self) -> Optional[EngineTask]:
         """Class profiles of the label layer from the checked S2 / S1 layers (Profiles tab)."""
-        if self.busy:
-            self.fail(tr("S4 is busy: wait for the running task or cancel it"))
+        if self.refuse_while_busy():
             return None
         chosen = self._label_layer_for_engine()
         if chosen is None:
@@ -1103,13 +1128,8 @@ class S4DockWidget(QgsDockWidget):
         return self._start(task, tr("Class profiles of '{0}' ({1})").format(labels.name(), field))
 
     def _profiles_done(self, result, error, cancelled) -> None:
-        self._finish()
-        if result is None:
-            if not cancelled:
-                self.fail(tr("Class profiles failed: {error}").format(error=error))
+        if not self._succeeded(result, error, cancelled, tr("Class profiles failed: {error}")):
             return
-        self.last_result = result
-        self.progress.setValue(100)
         self.tabs.setCurrentWidget(self.profiles_panel)
         self.profiles_panel.show_profiles(result, feature_ids=self._profile_fids)
         self._label_selection_changed()
@@ -1153,8 +1173,7 @@ class S4DockWidget(QgsDockWidget):
 
     def start_suggest(self, out: Optional[str] = None) -> Optional[EngineTask]:
         """Squares where the current model is least sure (Segment tab), as a layer to review."""
-        if self.busy:
-            self.fail(tr("S4 is busy: wait for the running task or cancel it"))
+        if self.refuse_while_busy():
             return None
         model = self.model_path()
         if not model or not os.path.isfile(model):
@@ -1203,13 +1222,8 @@ class S4DockWidget(QgsDockWidget):
         return self._start(task, tr("Looking for where {0} is least sure").format(Path(model).name))
 
     def _suggest_done(self, result, error, cancelled) -> None:
-        self._finish()
-        if result is None:
-            if not cancelled:
-                self.fail(tr("Suggestions failed: {error}").format(error=error))
+        if not self._succeeded(result, error, cancelled, tr("Suggestions failed: {error}")):
             return
-        self.last_result = result
-        self.progress.setValue(100)
         layer = QgsVectorLayer(
             f"{result['path']}|layername=suggestions", tr("S4 where to label next"), "ogr"
         )

@@ -34,7 +34,7 @@
         <translation>Grootste S2-wolkenfractie (0..1)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="159"/>
+        <location filename="../dock.py" line="171"/>
         <source>Output folder</source>
         <translation>Uitvoermap</translation>
     </message>
@@ -79,7 +79,7 @@
         <translation>Gegevens voorbereiden</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="144"/>
+        <location filename="../dock.py" line="156"/>
         <source>Train</source>
         <translation>Trainen</translation>
     </message>
@@ -424,7 +424,7 @@
         <translation>Gelabelde polygonen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="335"/>
+        <location filename="../dock.py" line="353"/>
         <source>Class field</source>
         <translation>Klasseveld</translation>
     </message>
@@ -704,379 +704,379 @@
         <translation>Gekopieerd</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="143"/>
+        <location filename="../dock.py" line="155"/>
         <source>Data</source>
         <translation>Gegevens</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="395"/>
+        <location filename="../dock.py" line="412"/>
         <source>Segment</source>
         <translation>Segmenteren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="681"/>
+        <location filename="../dock.py" line="701"/>
         <source>Model</source>
         <translation>Model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="158"/>
+        <location filename="../dock.py" line="170"/>
         <source>Fine-tuned models and class maps are written here</source>
         <translation>Fijnafgestemde modellen en klassenkaarten worden hier geschreven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="163"/>
+        <location filename="../dock.py" line="175"/>
         <source>Check</source>
         <translation>Controleren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="164"/>
+        <location filename="../dock.py" line="175"/>
         <source>Which device will the engine use?</source>
         <translation>Welk apparaat zal de engine gebruiken?</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="168"/>
+        <location filename="../dock.py" line="180"/>
         <source>Device</source>
         <translation>Apparaat</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="176"/>
+        <location filename="../dock.py" line="188"/>
         <source>Cancel</source>
         <translation>Annuleren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="182"/>
+        <location filename="../dock.py" line="194"/>
         <source>Ready</source>
         <translation>Klaar</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="188"/>
+        <location filename="../dock.py" line="200"/>
         <source>Log</source>
         <translation>Logboek</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="195"/>
+        <location filename="../dock.py" line="207"/>
         <source>Sentinel-2 (optical) layers of the project, by date:</source>
         <translation>Sentinel-2-lagen (optisch) van het project, per datum:</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="198"/>
+        <location filename="../dock.py" line="210"/>
         <source>Sentinel-1 (radar) layers of the project, by date:</source>
         <translation>Sentinel-1-lagen (radar) van het project, per datum:</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="204"/>
+        <location filename="../dock.py" line="216"/>
         <source>Refresh</source>
         <translation>Vernieuwen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="206"/>
+        <location filename="../dock.py" line="217"/>
         <source>Check all</source>
         <translation>Alles aanvinken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="208"/>
+        <location filename="../dock.py" line="218"/>
         <source>Uncheck all</source>
         <translation>Alles uitvinken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="213"/>
+        <location filename="../dock.py" line="222"/>
         <source>Download S1 + S2 for the map extent…</source>
         <translation>S1 + S2 downloaden voor de kaartextent…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="214"/>
+        <location filename="../dock.py" line="222"/>
         <source>Search a STAC catalog and download the Sentinel-1 and Sentinel-2 series of the current map extent (Processing: Download Sentinel-1/-2 time series); the series are added to the project</source>
         <translation>Een STAC-catalogus doorzoeken en de Sentinel-1- en Sentinel-2-reeksen van de huidige kaartextent downloaden (Processing: Sentinel-1/-2-tijdreeksen downloaden); de reeksen worden aan het project toegevoegd</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="223"/>
+        <location filename="../dock.py" line="233"/>
         <source>Add one GeoTIFF per acquisition to the project (Layer &gt; Add Raster Layer); checked layers are used for fine-tuning and segmentation.</source>
         <translation>Voeg één GeoTIFF per opname toe aan het project (Kaartlagen &gt; Rasterlaag toevoegen); aangevinkte lagen worden gebruikt voor fijnafstemming en segmentatie.</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="279"/>
+        <location filename="../dock.py" line="289"/>
         <source>Cannot open the download dialog: {error}</source>
         <translation>Kan het downloadvenster niet openen: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="312"/>
+        <location filename="../dock.py" line="326"/>
         <source>e.g. wheat, maize, potatoes, grassland</source>
         <translation>bv. tarwe, maïs, aardappelen, grasland</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="313"/>
+        <location filename="../dock.py" line="327"/>
         <source>From model</source>
         <translation>Uit model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="314"/>
+        <location filename="../dock.py" line="327"/>
         <source>Use the class names of the loaded model</source>
         <translation>De klassennamen van het geladen model gebruiken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="318"/>
+        <location filename="../dock.py" line="335"/>
         <source>Classes</source>
         <translation>Klassen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="319"/>
+        <location filename="../dock.py" line="336"/>
         <source>New label layer…</source>
         <translation>Nieuwe labellaag…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="320"/>
+        <location filename="../dock.py" line="336"/>
         <source>Create a GeoPackage polygon layer whose form offers the classes, add it to the project and start digitising</source>
         <translation>Een GeoPackage-polygoonlaag aanmaken waarvan het formulier de klassen aanbiedt, ze aan het project toevoegen en beginnen met digitaliseren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="334"/>
+        <location filename="../dock.py" line="352"/>
         <source>Label layer</source>
         <translation>Labellaag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1268"/>
+        <location filename="../dock.py" line="1282"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation>S4-checkpoint (*.pt)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="338"/>
+        <location filename="../dock.py" line="356"/>
         <source>Pretrained checkpoint to start from; empty = from scratch</source>
         <translation>Voorgetraind checkpoint om van te vertrekken; leeg = van nul</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="339"/>
+        <location filename="../dock.py" line="357"/>
         <source>Start from</source>
         <translation>Vertrekken van</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="341"/>
+        <location filename="../dock.py" line="359"/>
         <source>Map from</source>
         <translation>Karteren met</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="343"/>
+        <location filename="../dock.py" line="361"/>
         <source>Pixel head (default): the pretrained network stays frozen; small per-pixel classifiers learn from each pixel&apos;s monthly series and the network&apos;s features, and the map is smoothed inside fields (seconds on a CPU). 3D U-Net: the paper&apos;s fine-tuning of the whole network (epochs, crop and batch size apply to it).</source>
         <translation>Pixelkop (standaard): het voorgetrainde netwerk blijft bevroren; kleine classificatoren per pixel leren van de maandreeks van elke pixel en van de kenmerken van het netwerk, en de kaart wordt binnen percelen afgevlakt (seconden op een CPU). 3D U-Net: de fijnafstemming van het hele netwerk uit het artikel (epochs, uitsnede- en batchgrootte gelden ervoor).</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="355"/>
+        <location filename="../dock.py" line="373"/>
         <source>Epochs (3D U-Net)</source>
         <translation>Epochs (3D U-Net)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="358"/>
+        <location filename="../dock.py" line="376"/>
         <source>Few polygons of unequal size</source>
         <translation>Weinig polygonen van ongelijke grootte</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="359"/>
+        <location filename="../dock.py" line="377"/>
         <source>3D U-Net head: freeze the pretrained encoder and use an unweighted loss (the default weighting): with a handful of polygons of very different areas this maps unseen fields better</source>
         <translation>3D U-Net-kop: de voorgetrainde encoder bevriezen en een ongewogen loss gebruiken (de standaardweging): met een handvol polygonen van sterk verschillende grootte kartert dit ongeziene percelen beter</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="367"/>
+        <location filename="../dock.py" line="385"/>
         <source>Fine-tune</source>
         <translation>Fijnafstemmen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="376"/>
+        <location filename="../dock.py" line="393"/>
         <source>Current map extent</source>
         <translation>Huidige kaartextent</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="376"/>
+        <location filename="../dock.py" line="393"/>
         <source>Extent of a layer</source>
         <translation>Extent van een laag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="376"/>
+        <location filename="../dock.py" line="393"/>
         <source>Whole scene</source>
         <translation>Volledige scène</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="383"/>
+        <location filename="../dock.py" line="400"/>
         <source>Area</source>
         <translation>Gebied</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="384"/>
+        <location filename="../dock.py" line="401"/>
         <source>Layer</source>
         <translation>Laag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="389"/>
+        <location filename="../dock.py" line="406"/>
         <source>Also write class polygons (GeoPackage)</source>
         <translation>Ook klassenpolygonen schrijven (GeoPackage)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="394"/>
+        <location filename="../dock.py" line="411"/>
         <source>Smallest polygon</source>
         <translation>Kleinste polygoon</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="421"/>
+        <location filename="../dock.py" line="438"/>
         <source>No model loaded</source>
         <translation>Geen model geladen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="424"/>
+        <location filename="../dock.py" line="441"/>
         <source>Load…</source>
         <translation>Laden…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="426"/>
+        <location filename="../dock.py" line="442"/>
         <source>Save as…</source>
         <translation>Opslaan als…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="428"/>
+        <location filename="../dock.py" line="443"/>
         <source>Info</source>
         <translation>Info</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="576"/>
+        <location filename="../dock.py" line="596"/>
         <source>{0}
 bands: {1}</source>
         <translation>{0}
 banden: {1}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="691"/>
+        <location filename="../dock.py" line="711"/>
         <source>Load a fine-tuned model first (Model tab) to use its class names</source>
         <translation>Laad eerst een fijnafgestemd model (tabblad Model) om zijn klassennamen te gebruiken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="708"/>
+        <location filename="../dock.py" line="728"/>
         <source>Type the class names first (comma separated) or load a model</source>
         <translation>Typ eerst de klassennamen (kommagescheiden) of laad een model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="712"/>
+        <location filename="../dock.py" line="732"/>
         <source>New S4 label layer</source>
         <translation>Nieuwe S4-labellaag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="712"/>
+        <location filename="../dock.py" line="732"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="742"/>
+        <location filename="../dock.py" line="762"/>
         <source>Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune</source>
         <translation>Labellaag {path} aangemaakt met de klassen {0}: digitaliseer polygonen, kies hun klasse in het formulier en klik dan op Fijnafstemmen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="811"/>
+        <location filename="../dock.py" line="858"/>
         <source>Cancelling…</source>
         <translation>Bezig met annuleren…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1157"/>
+        <location filename="../dock.py" line="521"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation>S4 is bezig: wacht op de lopende taak of annuleer ze</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1056"/>
+        <location filename="../dock.py" line="1082"/>
         <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
         <translation>Kies een labellaag (tabblad Trainen) of maak er een met 'Nieuwe labellaag…'</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1060"/>
+        <location filename="../dock.py" line="1086"/>
         <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
         <translation>Kies het klasseveld van '{0}' (tabblad Trainen)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1063"/>
+        <location filename="../dock.py" line="1089"/>
         <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
         <translation>'{0}' heeft nog geen polygonen: digitaliseer er enkele per klasse</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="917"/>
+        <location filename="../dock.py" line="956"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from {4}</source>
         <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) vanaf {4}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="921"/>
+        <location filename="../dock.py" line="960"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from scratch</source>
         <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) van nul</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="953"/>
+        <location filename="../dock.py" line="976"/>
         <source>Fine-tuning failed: {error}</source>
         <translation>Fijnafstemmen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1161"/>
+        <location filename="../dock.py" line="1180"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation>Laad eerst een fijnafgestemd model (tabblad Model) of stem er een fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1013"/>
+        <location filename="../dock.py" line="1047"/>
         <source>Segmenting with {0}</source>
         <translation>Segmenteren met {0}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1021"/>
+        <location filename="../dock.py" line="1052"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation>Segmentatie geannuleerd; er is niets geschreven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1025"/>
+        <location filename="../dock.py" line="1051"/>
         <source>Segmentation failed: {error}</source>
         <translation>Segmentatie mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1033"/>
+        <location filename="../dock.py" line="1059"/>
         <source>S4 classes ({model})</source>
         <translation>S4-klassen ({model})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1038"/>
+        <location filename="../dock.py" line="1064"/>
         <source>Could not open the class map {0}</source>
         <translation>Kon de klassenkaart {0} niet openen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1040"/>
+        <location filename="../dock.py" line="1066"/>
         <source>S4 class polygons ({model})</source>
         <translation>S4-klassenpolygonen ({model})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1247"/>
+        <location filename="../dock.py" line="1261"/>
         <source>Load S4 model</source>
         <translation>S4-model laden</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1253"/>
+        <location filename="../dock.py" line="1267"/>
         <source>Model file not found: {path}</source>
         <translation>Modelbestand niet gevonden: {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1259"/>
+        <location filename="../dock.py" line="1273"/>
         <source>Model loaded: {path}</source>
         <translation>Model geladen: {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1265"/>
+        <location filename="../dock.py" line="1279"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation>Geen model om op te slaan: laad of stem er eerst een fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1268"/>
+        <location filename="../dock.py" line="1282"/>
         <source>Save S4 model as</source>
         <translation>S4-model opslaan als</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1284"/>
+        <location filename="../dock.py" line="1298"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation>Kon het model niet opslaan als {path}: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1290"/>
+        <location filename="../dock.py" line="1304"/>
         <source>Model saved as {path}</source>
         <translation>Model opgeslagen als {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1341"/>
+        <location filename="../dock.py" line="1355"/>
         <source>device: {text}</source>
         <translation>apparaat: {text}</translation>
     </message>
@@ -1111,12 +1111,12 @@ banden: {1}</translation>
         <translation>S4-paneel</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="962"/>
+        <location filename="../dock.py" line="997"/>
         <source>Choose the layer whose extent to map (Segment tab)</source>
         <translation>Kies de laag waarvan de extent gekarteerd wordt (tabblad Segmenteren)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="968"/>
+        <location filename="../dock.py" line="1003"/>
         <source>The chosen extent is empty: zoom to the scene or pick another area</source>
         <translation>De gekozen extent is leeg: zoom naar de scène of kies een ander gebied</translation>
     </message>
@@ -1261,97 +1261,97 @@ banden: {1}</translation>
         <translation>LABELS: geen geldige polygonenlaag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="150"/>
+        <location filename="../dock.py" line="162"/>
         <source>Profiles</source>
         <translation>Profielen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="152"/>
+        <location filename="../dock.py" line="164"/>
         <source>Curves</source>
         <translation>Curven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="401"/>
+        <location filename="../dock.py" line="417"/>
         <source>Number of 5 x 5 px squares to propose</source>
         <translation>Aantal voor te stellen vierkanten van 5 x 5 px</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="402"/>
+        <location filename="../dock.py" line="418"/>
         <source>Where to label next</source>
         <translation>Waar nu labelen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="403"/>
+        <location filename="../dock.py" line="418"/>
         <source>Propose small squares where the model is least sure, spread over the area and the predicted classes, away from the label layer&apos;s polygons: label them and fine-tune again</source>
         <translation>Stel kleine vierkanten voor waar het model het minst zeker is, gespreid over het gebied en de voorspelde klassen, weg van de polygonen van de labellaag: label ze en stem opnieuw fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="413"/>
+        <location filename="../dock.py" line="430"/>
         <source>Suggest</source>
         <translation>Voorstellen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1080"/>
+        <location filename="../dock.py" line="1105"/>
         <source>No Sentinel-2 or Sentinel-1 layers checked (Data tab)</source>
         <translation>Geen Sentinel-2- of Sentinel-1-lagen aangevinkt (tabblad Gegevens)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1102"/>
+        <location filename="../dock.py" line="1127"/>
         <source>S4 class profiles</source>
         <translation>S4 klassenprofielen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1103"/>
+        <location filename="../dock.py" line="1128"/>
         <source>Class profiles of &apos;{0}&apos; ({1})</source>
         <translation>Klassenprofielen van '{0}' ({1})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1109"/>
+        <location filename="../dock.py" line="1131"/>
         <source>Class profiles failed: {error}</source>
         <translation>Klassenprofielen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1117"/>
+        <location filename="../dock.py" line="1137"/>
         <source>Class profiles of {0} classes; {1} outlier polygon(s)</source>
         <translation>Klassenprofielen van {0} klassen; {1} uitschieter(s)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1168"/>
+        <location filename="../dock.py" line="1187"/>
         <source>No layers checked (Data tab) for this model</source>
         <translation>Geen lagen aangevinkt (tabblad Gegevens) voor dit model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1213"/>
+        <location filename="../dock.py" line="1227"/>
         <source>S4 where to label next</source>
         <translation>S4 waar nu labelen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1203"/>
+        <location filename="../dock.py" line="1222"/>
         <source>Looking for where {0} is least sure</source>
         <translation>Zoeken waar {0} het minst zeker is</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1209"/>
+        <location filename="../dock.py" line="1225"/>
         <source>Suggestions failed: {error}</source>
         <translation>Voorstellen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1217"/>
+        <location filename="../dock.py" line="1231"/>
         <source>Could not open the suggestions {0}</source>
         <translation>Kon de voorstellen {0} niet openen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1220"/>
+        <location filename="../dock.py" line="1234"/>
         <source>No square to suggest: every valid place is labelled already or lies on a class border; label fewer areas or map a larger extent</source>
         <translation>Geen vierkant voor te stellen: elke geldige plek is al gelabeld of ligt op een klassengrens; label minder gebieden of karteer een grotere omvang</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1231"/>
+        <location filename="../dock.py" line="1245"/>
         <source>{0} squares to label added ({1}): label them in the label layer and fine-tune again</source>
         <translation>{0} te labelen vierkanten toegevoegd ({1}): label ze in de labellaag en stem opnieuw fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1320"/>
+        <location filename="../dock.py" line="1334"/>
         <source>Training curves ({0} epochs recorded)</source>
         <translation>Trainingscurven ({0} epochs opgeslagen)</translation>
     </message>
@@ -1431,12 +1431,12 @@ banden: {1}</translation>
         <translation>Willekeurige seed (gelijke scores)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="937"/>
+        <location filename="../dock.py" line="983"/>
         <source>Fine-tuned model saved: {0} (validation mIoU {1})</source>
         <translation>Fijnafgestemd model opgeslagen: {0} (validatie-mIoU {1})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1049"/>
+        <location filename="../dock.py" line="1075"/>
         <source>Class map added: {0}</source>
         <translation>Klassenkaart toegevoegd: {0}</translation>
     </message>
@@ -1451,22 +1451,22 @@ banden: {1}</translation>
         <translation>{objective}-voortraining op {sensor} vereist {sensor}-lagen: geef ze (SENTINEL{n} of SENTINEL{n}_FOLDER) of kies de andere sensor (SSL_MODALITY)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="267"/>
+        <location filename="../dock.py" line="277"/>
         <source>Cannot open the pretraining dialog: {error}</source>
         <translation>Kan het voortrainingsvenster niet openen: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="288"/>
+        <location filename="../dock.py" line="298"/>
         <source>Self-supervised pretraining without labels on the checked layers: S4 (radar + optical), MAE or DINO on radar alone, or a joint radar-optical masked autoencoder. Its checkpoint goes into &apos;Start from&apos; below.</source>
         <translation>Zelfgestuurd voortrainen zonder labels op de aangevinkte lagen: S4 (radar + optisch), MAE of DINO op radar alleen, of een gezamenlijke radar-optische gemaskeerde autoencoder. Het checkpoint komt in 'Vertrekken van' hieronder.</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="305"/>
+        <location filename="../dock.py" line="316"/>
         <source>Pretrain…</source>
         <translation>Voortrainen…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="309"/>
+        <location filename="../dock.py" line="323"/>
         <source>Pretrain (no labels)</source>
         <translation>Voortrainen (geen labels)</translation>
     </message>
@@ -1651,37 +1651,37 @@ banden: {1}</translation>
         <translation>Tegeloverlap (pixels; -1 = automatisch)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="296"/>
+        <location filename="../dock.py" line="306"/>
         <source>Pretrain</source>
         <translation>Voortrainen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="297"/>
+        <location filename="../dock.py" line="306"/>
         <source>Pretrain here with the defaults of s4:pretrain and this objective; the loss is drawn live in the Curves tab</source>
         <translation>Hier voortrainen met de standaardwaarden van s4:pretrain en dit doel; de loss wordt live getekend in het tabblad Curven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="306"/>
+        <location filename="../dock.py" line="316"/>
         <source>Every pretraining option, in the algorithm&apos;s dialog</source>
         <translation>Alle opties voor voortrainen, in het venster van het algoritme</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="852"/>
+        <location filename="../dock.py" line="898"/>
         <source>Pretraining ({0}) on the checked layers, no labels</source>
         <translation>Voortrainen ({0}) op de aangevinkte lagen, zonder labels</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="864"/>
+        <location filename="../dock.py" line="909"/>
         <source>Pretrained model saved: {0} (set as &apos;Start from&apos;)</source>
         <translation>Voorgetraind model opgeslagen: {0} (ingesteld als 'Vertrekken van')</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="870"/>
+        <location filename="../dock.py" line="904"/>
         <source>Pretraining cancelled</source>
         <translation>Voortrainen geannuleerd</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="872"/>
+        <location filename="../dock.py" line="904"/>
         <source>Pretraining failed: {error}</source>
         <translation>Voortrainen mislukt: {error}</translation>
     </message>
@@ -1689,6 +1689,16 @@ banden: {1}</translation>
         <location filename="../algorithms/base.py" line="470"/>
         <source>{parameter}: {error}</source>
         <translation>{parameter}: {error}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="971"/>
+        <source>Fine-tuning cancelled; the best model of the finished epochs is {0}</source>
+        <translation>Fijnafstemmen geannuleerd; het beste model van de afgewerkte epochs is {0}</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="975"/>
+        <source>Fine-tuning cancelled; no model was written</source>
+        <translation>Fijnafstemmen geannuleerd; er is geen model geschreven</translation>
     </message>
 </context>
 </TS>
