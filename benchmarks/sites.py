@@ -188,6 +188,43 @@ def draw_parcels(site: Site, k: int, seed: int, test_fraction: float = 0.5) -> S
     return Split(train, test, counts)
 
 
+def start_run(threads: int) -> None:
+    """A site benchmark's process setup: ``threads`` torch threads (the engine's too, through
+    ``S4_THREADS``), warnings silenced."""
+    import os
+    import warnings
+
+    import torch
+
+    os.environ.setdefault("S4_THREADS", str(threads))
+    torch.set_num_threads(threads)
+    warnings.simplefilter("ignore")
+
+
+def work_folder(work: Optional[str], prefix: str) -> Path:
+    """The folder a benchmark writes its runs to: ``work``, or a new temporary one."""
+    import tempfile
+
+    folder = Path(work) if work else Path(tempfile.mkdtemp(prefix=prefix))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def written_by(script: str, threads: int, seconds: float, total: str) -> str:
+    """The first line of a benchmark's Markdown section: which script, when, on what machine
+    (CPU, logical CPUs, torch, threads) and for how long (``total``: "in all", "of runs")."""
+    import os
+    import platform
+
+    import torch
+
+    return (
+        f"Written by `benchmarks/{script}` on {_dt.datetime.now():%Y-%m-%d %H:%M} "
+        f"({platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, torch "
+        f"{torch.__version__}, {threads} thread(s); {seconds / 60:.0f} min {total})."
+    )
+
+
 def write_md_section(path: Path, start: str, end: str, body: str) -> None:
     """Replace the block between the ``start`` / ``end`` markers of the Markdown file ``path``
     with ``body`` (appended when the markers are missing); the rest of the file stays."""

@@ -32,14 +32,9 @@ writes the ``squares`` section of docs/benchmarks.md::
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
-import os
-import platform
 import sys
-import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -56,7 +51,10 @@ from sites import (  # noqa: E402
     draw_squares,
     load_site,
     score,
+    start_run,
+    work_folder,
     write_md_section,
+    written_by,
 )
 
 # objective rows: method name -> api.pretrain keywords
@@ -247,13 +245,9 @@ def write_md(path: Path, body: str) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    os.environ.setdefault("S4_THREADS", str(args.threads))
-    import torch
-
-    torch.set_num_threads(args.threads)
+    start_run(args.threads)
     from s4_core import api
 
-    warnings.simplefilter("ignore")
     if args.render:
         rows, notes, total = [], [], 0.0
         for folder in args.render:
@@ -263,8 +257,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             total += saved["seconds"]
         return _publish(args, rows, notes, total)
     root = data_root(args.data)
-    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="s4-squares-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_folder(args.work, "s4-squares-")
     rows: List[dict] = []
     notes: List[str] = []
     started = time.perf_counter()
@@ -380,8 +373,6 @@ def _publish(args, rows: List[dict], notes: List[str], total: float) -> int:
 
 
 def render(args, rows: List[dict], notes: List[str], total: float) -> str:
-    import torch
-
     run_args = " ".join(sys.argv[1:])
     if args.render:  # the runs behind the joined tables
         run_args = "--unet   # here: one run per site (--sites NAME --work DIR), then --render"
@@ -389,9 +380,7 @@ def render(args, rows: List[dict], notes: List[str], total: float) -> str:
     out = [
         "## An analyst's few squares on real sites: S4 default path vs Random Forest",
         "",
-        f"Written by `benchmarks/squares.py` on {_dt.datetime.now():%Y-%m-%d %H:%M} "
-        f"({platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, torch "
-        f"{torch.__version__}, {args.threads} thread(s); {total / 60:.0f} min in all).",
+        written_by("squares.py", args.threads, total, "in all"),
         "",
         f"```\n{cmd.strip()}\n```",
         "",

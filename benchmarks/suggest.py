@@ -28,14 +28,9 @@ table and writes the ``suggest`` section of docs/benchmarks.md::
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
-import os
-import platform
 import sys
-import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -51,7 +46,10 @@ from sites import (  # noqa: E402
     draw_squares,
     load_site,
     score,
+    start_run,
+    work_folder,
     write_md_section,
+    written_by,
 )
 from squares import read_map, write_squares  # noqa: E402
 
@@ -230,14 +228,10 @@ def run_site(args, name: str, root: Path, work: Path, rows: List[dict], notes: L
 
 
 def render(args, rows: List[dict], total: float, argvs: Sequence[Sequence[str]]) -> str:
-    import torch
-
     out = [
         "## Where to label next: squares suggested by the model vs random squares",
         "",
-        f"Written by `benchmarks/suggest.py` on {_dt.datetime.now():%Y-%m-%d %H:%M} "
-        f"({platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, torch "
-        f"{torch.__version__}, {args.threads} thread(s); {total / 60:.0f} min of runs).",
+        written_by("suggest.py", args.threads, total, "of runs"),
         "",
         "```\n"
         + "\n".join(
@@ -303,11 +297,7 @@ def render(args, rows: List[dict], total: float, argvs: Sequence[Sequence[str]])
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    os.environ.setdefault("S4_THREADS", str(args.threads))
-    import torch
-
-    torch.set_num_threads(args.threads)
-    warnings.simplefilter("ignore")
+    start_run(args.threads)
     if args.render:
         rows, argvs = [], []
         for folder in args.render:
@@ -317,8 +307,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         total = sum(r["seconds"] for r in rows)
     else:
         root = data_root(args.data)
-        work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="s4-suggest-"))
-        work.mkdir(parents=True, exist_ok=True)
+        work = work_folder(args.work, "s4-suggest-")
         rows: List[dict] = []
         started = time.perf_counter()
         for name in args.sites:

@@ -55,6 +55,16 @@ def finish():
     QTimer.singleShot(500, quit_qgis)
 
 
+def start_phase(phase, task):
+    # poll the phase once its dock task started; end the run when it did not
+    if task is None:
+        log(phase + " did not start: " + str(STATE["dock"].last_error))
+        finish()
+        return
+    STATE["phase"] = phase
+    QTimer.singleShot(500, poll)
+
+
 def quit_qgis():
     # No "save project?" question; hard exit if QGIS still waits on something.
     QgsProject.instance().setDirty(False)
@@ -127,20 +137,10 @@ def start():
         if CFG["variant"] == "profiles":
             iface.mainWindow().resizeDocks([dock], [760], Qt.Orientation.Horizontal)
             dock.log_view.setMaximumHeight(90)
-            if dock.start_profiles() is None:
-                log("profiles did not start: " + str(dock.last_error))
-                finish()
-                return
-            STATE["phase"] = "profiles"
-            QTimer.singleShot(500, poll)
+            start_phase("profiles", dock.start_profiles())
             return
         dock.tabs.setCurrentIndex(1)
-        if dock.start_finetune() is None:
-            log("fine-tune did not start: " + str(dock.last_error))
-            finish()
-            return
-        STATE["phase"] = "finetune"
-        QTimer.singleShot(500, poll)
+        start_phase("finetune", dock.start_finetune())
     except Exception:
         log(traceback.format_exc())
         finish()
@@ -189,12 +189,7 @@ def poll():
             return
         log("fine-tuned: " + json.dumps(dock.last_result.get("metrics"), default=str))
         dock.tabs.setCurrentIndex(2)
-        if dock.start_segment() is None:
-            log("segment did not start: " + str(dock.last_error))
-            finish()
-            return
-        STATE["phase"] = "segment"
-        QTimer.singleShot(500, poll)
+        start_phase("segment", dock.start_segment())
         return
     if STATE["phase"] == "segment":
         if dock.last_error:
