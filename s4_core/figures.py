@@ -14,7 +14,7 @@ import math
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -166,11 +166,13 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
 
 
-def curve_series(history: Sequence[Dict[str, Any]]) -> Dict[str, Tuple[List[float], List[float]]]:
-    """{key: (epochs, values)} of every numeric key of the history records but ``epoch``."""
+def _series(
+    points: Iterable[Tuple[float, Dict[str, Any]]],
+) -> Dict[str, Tuple[List[float], List[float]]]:
+    """{key: (xs, values)} of every numeric key but ``epoch`` and ``pixels`` of the records
+    of ``points`` ((x, record) pairs)."""
     out: Dict[str, Tuple[List[float], List[float]]] = {}
-    for i, record in enumerate(history or []):
-        x = float(record.get("epoch", i + 1)) if _is_number(record.get("epoch")) else i + 1.0
+    for x, record in points:
         for key, value in record.items():
             if key in ("epoch", "pixels") or not _is_number(value):
                 continue
@@ -178,6 +180,14 @@ def curve_series(history: Sequence[Dict[str, Any]]) -> Dict[str, Tuple[List[floa
             xs.append(x)
             ys.append(float(value))
     return out
+
+
+def curve_series(history: Sequence[Dict[str, Any]]) -> Dict[str, Tuple[List[float], List[float]]]:
+    """{key: (epochs, values)} of every numeric key of the history records but ``epoch``."""
+    return _series(
+        (float(record["epoch"]) if _is_number(record.get("epoch")) else i + 1.0, record)
+        for i, record in enumerate(history or [])
+    )
 
 
 def curves_figure(
@@ -204,14 +214,7 @@ def curves_figure(
         if not epoch_points and history:  # e.g. the pixel head: one record, at the end
             n = len(history)
             epoch_points = [(100.0 * (i + 1) / n, m) for i, m in enumerate(history)]
-        series: Dict[str, Tuple[List[float], List[float]]] = {}
-        for x, m in epoch_points:
-            for key, value in m.items():
-                if key in ("epoch", "pixels") or not _is_number(value):
-                    continue
-                xs, ys = series.setdefault(key, ([], []))
-                xs.append(x)
-                ys.append(float(value))
+        series = _series(epoch_points)
     else:
         series = curve_series(history)
     for key, (xs, ys) in series.items():

@@ -27,13 +27,48 @@ anchors nor keys. At ``tau = 0.5`` the loss cannot reach 0 (it is at least
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 _BLOCK_ELEMENTS = 1 << 24  # at most 16 M similarities (64 MiB fp32) per block in exact mode
+
+
+def _blocked_backward(
+    ctx: Any, a: Tensor, b: Tensor, grad_total: Tensor, d_sim: Callable[[Tensor, int], Tensor]
+) -> Tuple[Optional[Tensor], Optional[Tensor], None, None]:
+    """The gradients of a contrastive loss over the similarities ``a_i . b_j / tau``, computed
+    ``ctx.block`` rows at a time (the (N, N) matrix is never held whole).
+
+    Args:
+        ctx: the autograd context (``inv_tau``, ``block``, ``needs_input_grad``).
+        a: (N, D) anchors.
+        b: (N, D) keys.
+        grad_total: the gradient of the summed loss.
+        d_sim: ``d_sim(sim, s)``: d loss / d sim of the rows ``s ..`` from their similarities
+            ``sim`` (may be overwritten in place).
+
+    Returns:
+        The gradients of ``backward`` (a, b, and None for ``inv_tau`` and ``block``).
+    """
+    n, inv_tau, block = a.shape[0], ctx.inv_tau, ctx.block
+    grad_a = torch.zeros_like(a) if ctx.needs_input_grad[0] else None
+    grad_b = torch.zeros_like(b) if ctx.needs_input_grad[1] else None
+    a_scaled = a * inv_tau
+    bt = b.t()
+    scale = grad_total * inv_tau
+    for s in range(0, n, block):
+        e = min(n, s + block)
+        g = d_sim(a_scaled[s:e] @ bt, s)
+        if grad_a is not None:
+            grad_a[s:e] = (g @ b).mul_(scale)
+        if grad_b is not None:
+            grad_b.addmm_(g.t(), a[s:e])
+    if grad_b is not None:
+        grad_b.mul_(scale)
+    return grad_a, grad_b, None, None
 
 
 class _InfoNCESum(torch.autograd.Function):
@@ -65,23 +100,13 @@ class _InfoNCESum(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_total: Tensor, _grad_correct: Tensor) -> Any:
         a, b, lse = ctx.saved_tensors
-        n, inv_tau, block = a.shape[0], ctx.inv_tau, ctx.block
-        grad_a = torch.zeros_like(a) if ctx.needs_input_grad[0] else None
-        grad_b = torch.zeros_like(b) if ctx.needs_input_grad[1] else None
-        a_scaled = a * inv_tau
-        bt = b.t()
-        scale = grad_total * inv_tau
-        for s in range(0, n, block):
-            e = min(n, s + block)
-            p = (a_scaled[s:e] @ bt).sub_(lse[s:e, None]).exp_()  # softmax over keys
+
+        def d_sim(sim: Tensor, s: int) -> Tensor:
+            p = sim.sub_(lse[s : s + sim.shape[0], None]).exp_()  # softmax over keys
             p.diagonal(offset=s).sub_(1.0)  # d loss / d sim = softmax - one-hot
-            if grad_a is not None:
-                grad_a[s:e] = (p @ b).mul_(scale)
-            if grad_b is not None:
-                grad_b.addmm_(p.t(), a[s:e])
-        if grad_b is not None:
-            grad_b.mul_(scale)
-        return grad_a, grad_b, None, None
+            return p
+
+        return _blocked_backward(ctx, a, b, grad_total, d_sim)
 
 
 # exp(sim / tau - 1 / tau) >= exp(-2 / tau) stays a normal float32 for tau >= 0.025
@@ -123,26 +148,16 @@ class _SymmetricInfoNCESum(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_total: Tensor, _grad_correct: Tensor) -> Any:
         a, b, row_sum, col_sum = ctx.saved_tensors
-        n, inv_tau, block = a.shape[0], ctx.inv_tau, ctx.block
-        grad_a = torch.zeros_like(a) if ctx.needs_input_grad[0] else None
-        grad_b = torch.zeros_like(b) if ctx.needs_input_grad[1] else None
-        a_scaled = a * inv_tau
-        bt = b.t()
         inv_row, inv_col = row_sum.reciprocal(), col_sum.reciprocal()
-        scale = grad_total * inv_tau
-        for s in range(0, n, block):
-            e = min(n, s + block)
-            g = (a_scaled[s:e] @ bt).sub_(inv_tau).exp_()
+
+        def d_sim(sim: Tensor, s: int) -> Tensor:
+            g = sim.sub_(ctx.inv_tau).exp_()
             # d loss / d sim = row softmax + column softmax - 2 on the diagonal
-            g.mul_(inv_row[s:e, None] + inv_col[None, :])
+            g.mul_(inv_row[s : s + sim.shape[0], None] + inv_col[None, :])
             g.diagonal(offset=s).sub_(2.0)
-            if grad_a is not None:
-                grad_a[s:e] = (g @ b).mul_(scale)
-            if grad_b is not None:
-                grad_b.addmm_(g.t(), a[s:e])
-        if grad_b is not None:
-            grad_b.mul_(scale)
-        return grad_a, grad_b, None, None
+            return g
+
+        return _blocked_backward(ctx, a, b, grad_total, d_sim)
 
 
 def sample_positions(

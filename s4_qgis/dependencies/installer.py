@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -762,16 +762,10 @@ class InstallPlan:
     extra_index_urls: List[str] = field(default_factory=list)
 
     def kwargs(self) -> Dict[str, object]:
-        """Keyword arguments of :func:`install` (add cancel, log, progress)."""
-        return dict(
-            requirements=self.requirements,
-            target=self.target,
-            python=self.python,
-            constraints=self.constraints,
-            index_url=self.index_url,
-            extra_index_urls=self.extra_index_urls,
-            record={"variant": self.variant},
-        )
+        """Keyword arguments of :func:`install` (add cancel, log, progress): every field of
+        the plan by its name, the variant in the install record."""
+        plan = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "variant"}
+        return {**plan, "record": {"variant": self.variant}}
 
     def command_line(self) -> str:
         """The pip command, for display."""
