@@ -30,6 +30,17 @@ def write_tif(
     return path
 
 
+def _write_copy(path: Path, profile: dict, data: np.ndarray, tags: dict, names) -> None:
+    """A copy of an image: ``data`` with the original's ``profile`` (its size and band count
+    from ``data``), dataset ``tags`` and band ``names``."""
+    profile = {**profile, "count": data.shape[0], "height": data.shape[1], "width": data.shape[2]}
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+        dst.update_tags(**tags)
+        for i, name in enumerate(names):
+            dst.set_band_description(i + 1, name)
+
+
 def rewrite_series(src_dir: Path, dst_dir: Path, change: Callable) -> Path:
     """Copies of the GeoTIFFs of ``src_dir`` with ``change(data, descriptions)`` applied (it
     returns the new data and band names); dates (tags, names) kept."""
@@ -38,12 +49,7 @@ def rewrite_series(src_dir: Path, dst_dir: Path, change: Callable) -> Path:
         with rasterio.open(path) as src:
             profile, tags = src.profile, src.tags()
             data, names = change(src.read(), list(src.descriptions))
-        profile.update(count=data.shape[0])
-        with rasterio.open(dst_dir / path.name, "w", **profile) as dst:
-            dst.write(data)
-            dst.update_tags(**tags)
-            for i, name in enumerate(names):
-                dst.set_band_description(i + 1, name)
+        _write_copy(dst_dir / path.name, profile, data, tags, names)
     return dst_dir
 
 
@@ -56,14 +62,9 @@ def crop_series(src_dir: Path, dst_dir: Path, fraction: float) -> Path:
         with rasterio.open(path) as src:
             width = max(1, int(src.width * fraction))
             window = Window(0, 0, width, src.height)
-            profile, tags = src.profile, src.tags()
-            data, names = src.read(window=window), src.descriptions
-            profile.update(width=width, transform=src.window_transform(window))
-        with rasterio.open(dst_dir / path.name, "w", **profile) as dst:
-            dst.write(data)
-            dst.update_tags(**tags)
-            for i, name in enumerate(names):
-                dst.set_band_description(i + 1, name)
+            profile = {**src.profile, "transform": src.window_transform(window)}
+            data, names, tags = src.read(window=window), src.descriptions, src.tags()
+        _write_copy(dst_dir / path.name, profile, data, tags, names)
     return dst_dir
 
 

@@ -25,7 +25,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 
 def free_port() -> int:
@@ -264,6 +264,17 @@ def _collection(cid: str, description: str) -> dict:
     }
 
 
+def _read_source(path: Path, truth: Dict[str, object], day: str) -> Tuple[object, dict, str]:
+    """One image of the real data: its pixels, its profile and its acquisition time; what the
+    tests compare with (pixels, transform, CRS) is kept in ``truth[day]``."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        data, profile, stamp = src.read(), src.profile, src.tags()["ACQUISITION_DATETIME"]
+    truth[day] = {"data": data, "transform": profile["transform"], "crs": profile["crs"]}
+    return data, profile, stamp
+
+
 def build_catalog(flanders: Path, root: Path, asset_url: str) -> Dict[str, object]:
     """Write COG assets (under ``root``) and STAC collections/items (ndjson) from the real
     Flanders data; asset hrefs point at ``asset_url``. Returns what the tests compare with."""
@@ -274,13 +285,8 @@ def build_catalog(flanders: Path, root: Path, asset_url: str) -> Dict[str, objec
     items: List[dict] = []
     truth: Dict[str, object] = {"s2": {}, "s1": {}}
     for day in S2_DATES:
-        src_path = flanders / "S2" / f"S2_L2A_{day}.tif"
-        with rasterio.open(src_path) as src:
-            full = src.read()
-            profile = src.profile
-            stamp = src.tags()["ACQUISITION_DATETIME"]
-            crs, transform = src.crs, src.transform
-        truth["s2"][day] = {"data": full, "transform": transform, "crs": crs}
+        full, profile, stamp = _read_source(flanders / "S2" / f"S2_L2A_{day}.tif", truth["s2"], day)
+        crs, transform = profile["crs"], profile["transform"]
         tiles = {"T31UDS": Window(0, 0, full.shape[2], full.shape[1])}
         if day == S2_SPLIT_DATE:  # two overlapping tiles of the same pass
             tiles = {"T31UDS-A": Window(0, 0, 40, 64), "T31UDS-B": Window(24, 0, 40, 64)}
@@ -323,13 +329,10 @@ def build_catalog(flanders: Path, root: Path, asset_url: str) -> Dict[str, objec
                 ],
             })  # fmt: skip
     for day in S1_DATES:
-        src_path = flanders / "S1" / f"S1_GRD_ASC_{day}.tif"
-        with rasterio.open(src_path) as src:
-            db = src.read()
-            profile = src.profile
-            stamp = src.tags()["ACQUISITION_DATETIME"]
-            crs, transform = src.crs, src.transform
-        truth["s1"][day] = {"data": db, "transform": transform, "crs": crs}
+        db, profile, stamp = _read_source(
+            flanders / "S1" / f"S1_GRD_ASC_{day}.tif", truth["s1"], day
+        )
+        crs, transform = profile["crs"], profile["transform"]
         linear = np.where(np.isfinite(db), 10.0 ** (db / 10.0), np.nan).astype(np.float32)
         assets = {}
         for k, key in enumerate(("vv", "vh")):

@@ -14,12 +14,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable, Dict, List, Tuple
 
 import pytest
+from machine import unwritable_folder
 from rasters import faulty_inputs
 
 from s4_core import api
@@ -236,25 +236,9 @@ def test_cli_refuses_with_a_clear_message_and_writes_nothing(
     assert snapshot(env.base, tmp_path) == before  # nothing written, nothing touched
 
 
-def unwritable_folder(tmp_path: Path) -> Path:
-    """A folder where no file can be created (chmod for users, a sysfs folder for root)."""
-    if os.geteuid() != 0:
-        folder = tmp_path / "locked"
-        folder.mkdir(mode=0o555)
-        return folder
-    for candidate in (Path("/sys/fs"), Path("/sys")):
-        try:
-            fd, probe = tempfile.mkstemp(dir=candidate)
-        except OSError:
-            return candidate
-        os.close(fd)
-        os.unlink(probe)
-    pytest.skip("no unwritable folder on this machine (root, writable /sys)")
-
-
 @pytest.mark.parametrize("command", ["segment", "finetune", "pretrain", "vector"])
 def test_unwritable_output_folder_is_refused_before_any_work(env, tmp_path, capsys, command):
-    locked = unwritable_folder(tmp_path)
+    locked = unwritable_folder(parent=tmp_path)
     target = locked / "s4-out" / "result"
     argv = {
         "segment": segment(env, tmp_path, out=f"{target}.tif"),

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import rasterio
 import torch
+from machine import HIDE_TORCH
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -111,17 +112,8 @@ def test_onnx_maps_like_torch_with_confidence(data_dir, tmp_path, head):
     assert desc == ["confidence", "margin"] and "S4_CONFIDENCE" in tags
 
 
-PROBE = textwrap.dedent(
+PROBE = HIDE_TORCH + textwrap.dedent(
     """
-    import importlib.abc, json, sys
-
-    class HideTorch(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "torch" or name.startswith("torch."):
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-            return None
-
-    sys.meta_path.insert(0, HideTorch())
     from s4_core import api
     from s4_core.errors import S4Error
     model, s2, out, pt = sys.argv[1:5]

@@ -15,20 +15,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from machine import HIDE_TORCH
 
 pytestmark = pytest.mark.qgis
 
-PROBE = textwrap.dedent(
+PROBE = HIDE_TORCH + textwrap.dedent(
     """
-    import importlib.abc, importlib.util, json, os, sys
-
-    class HideTorch(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "torch" or name.startswith("torch."):
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-            return None
-
-    sys.meta_path.insert(0, HideTorch())
     root, work = sys.argv[1], sys.argv[2]
     sys.path.append("/usr/share/qgis/python/plugins")  # processing (Debian)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from typing import List
+from typing import Any, Dict, List
 
 import pytest
 
@@ -27,6 +27,12 @@ ALGORITHMS = [
 def tifs(folder: Path, limit: int = 0) -> List[str]:
     paths = sorted(str(p) for p in Path(folder).glob("*.tif"))
     return paths[:limit] if limit else paths
+
+
+def segment_parameters(model: Path, out: Path, **extra: Any) -> Dict[str, Any]:
+    """``s4:segment_time_series`` parameters: ``model`` maps into ``out`` on the CPU (DEVICE 1);
+    ``extra``: the layers (SENTINEL2=...) and any other parameter by name."""
+    return {"MODEL": str(model), "DEVICE": 1, "OUTPUT": str(out), **extra}
 
 
 class Recorder:
@@ -154,15 +160,14 @@ def test_segment_writes_a_styled_class_raster_and_styled_polygons(
     feedback = Recorder()
     result = run(
         "segment_time_series",
-        {
-            "SENTINEL2": tifs(tiny_demo.s2_dir),
-            "MODEL": str(demo_model),
-            "DEVICE": 1,  # cpu
-            "TILE_SIZE": 32,
-            "OVERLAP": 8,
-            "OUTPUT": str(out),
-            "OUTPUT_VECTOR": str(gpkg),
-        },
+        segment_parameters(
+            demo_model,
+            out,
+            SENTINEL2=tifs(tiny_demo.s2_dir),
+            TILE_SIZE=32,
+            OVERLAP=8,
+            OUTPUT_VECTOR=str(gpkg),
+        ),
         feedback,
     )
     assert Path(result["OUTPUT"]) == out and out.is_file()
@@ -271,41 +276,35 @@ def test_segment_without_layers_says_which_parameters(s4_processing, demo_model,
     assert not (tmp_path / "x.tif").exists()
 
 
-def test_segment_with_a_radar_model_on_optical_layers_fails_clearly(
-    s4_processing, tiny_demo, demo_model_s1, tmp_path
+@pytest.mark.parametrize(
+    "fault, model, match, names, extra",
+    [
+        ("a radar model on optical layers", "demo_model_s1", "S1", "", {}),
+        ("layers without dates", "demo_model", "(?i)date", "optical_", {}),
+        (
+            "an extent outside the scene",
+            "demo_model",
+            "does not overlap",
+            "",
+            {"EXTENT": "0,1000,0,1000 [EPSG:32631]"},
+        ),
+    ],
+)
+def test_segment_of_unusable_inputs_fails_clearly(
+    s4_processing, tiny_demo, undated_s2, request, tmp_path, fault, model, match, names, extra
 ):
+    """The message says what is wrong (and, with ``names``, which file); no traceback, no
+    output."""
     from qgis.core import QgsProcessingException
 
-    with pytest.raises(QgsProcessingException, match="S1") as info:
-        run(
-            "segment_time_series",
-            {
-                "SENTINEL2": tifs(tiny_demo.s2_dir),
-                "MODEL": str(demo_model_s1),
-                "DEVICE": 1,
-                "OUTPUT": str(tmp_path / "x.tif"),
-            },
-        )
+    layers = undated_s2 if fault == "layers without dates" else tifs(tiny_demo.s2_dir)
+    model_file = request.getfixturevalue(model)
+    parameters = segment_parameters(model_file, tmp_path / "x.tif", SENTINEL2=layers, **extra)
+    with pytest.raises(QgsProcessingException, match=match) as info:
+        run("segment_time_series", parameters)
     assert "Traceback" not in str(info.value)
+    assert names in str(info.value)
     assert not (tmp_path / "x.tif").exists()
-
-
-def test_segment_of_layers_without_dates_fails_clearly(
-    s4_processing, undated_s2, demo_model, tmp_path
-):
-    from qgis.core import QgsProcessingException
-
-    with pytest.raises(QgsProcessingException, match="(?i)date") as info:
-        run(
-            "segment_time_series",
-            {
-                "SENTINEL2": undated_s2,
-                "MODEL": str(demo_model),
-                "DEVICE": 1,
-                "OUTPUT": str(tmp_path / "x.tif"),
-            },
-        )
-    assert "optical_a.tif" in str(info.value) or "optical_" in str(info.value)
 
 
 def test_segment_refuses_to_overwrite_an_input_image_before_any_work(
@@ -324,37 +323,12 @@ def test_segment_refuses_to_overwrite_an_input_image_before_any_work(
     with pytest.raises(QgsProcessingException) as info:
         run(
             "segment_time_series",
-            {
-                "SENTINEL2": tifs(images),
-                "MODEL": str(demo_model),
-                "DEVICE": 1,
-                "OUTPUT": str(victim),
-            },
+            segment_parameters(demo_model, victim, SENTINEL2=tifs(images)),
         )
     assert f"{victim} would overwrite the Sentinel-2 input" in str(info.value)
     assert victim.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["S2"]
     assert len(list(images.iterdir())) == len(list(Path(tiny_demo.s2_dir).iterdir()))
-
-
-def test_segment_of_an_extent_outside_the_scene_fails_clearly(
-    s4_processing, tiny_demo, demo_model, tmp_path
-):
-    from qgis.core import QgsProcessingException
-
-    with pytest.raises(QgsProcessingException) as info:
-        run(
-            "segment_time_series",
-            {
-                "SENTINEL2": tifs(tiny_demo.s2_dir),
-                "MODEL": str(demo_model),
-                "EXTENT": "0,1000,0,1000 [EPSG:32631]",
-                "DEVICE": 1,
-                "OUTPUT": str(tmp_path / "x.tif"),
-            },
-        )
-    assert "does not overlap" in str(info.value)
-    assert not (tmp_path / "x.tif").exists()
 
 
 def test_cancelled_segmentation_leaves_no_output(s4_processing, tiny_demo, demo_model, tmp_path):
@@ -364,15 +338,14 @@ def test_cancelled_segmentation_leaves_no_output(s4_processing, tiny_demo, demo_
     with pytest.raises(QgsProcessingException, match="(?i)cancel"):
         run(
             "segment_time_series",
-            {
-                "SENTINEL2": tifs(tiny_demo.s2_dir),
-                "MODEL": str(demo_model),
-                "DEVICE": 1,
-                "TILE_SIZE": 16,
-                "OVERLAP": 0,
-                "OUTPUT": str(tmp_path / "x.tif"),
-                "OUTPUT_VECTOR": str(tmp_path / "x.gpkg"),
-            },
+            segment_parameters(
+                demo_model,
+                tmp_path / "x.tif",
+                SENTINEL2=tifs(tiny_demo.s2_dir),
+                TILE_SIZE=16,
+                OVERLAP=0,
+                OUTPUT_VECTOR=str(tmp_path / "x.gpkg"),
+            ),
             feedback,
         )
     assert feedback.isCanceled()
@@ -508,14 +481,9 @@ def test_each_pretraining_objective_fine_tunes_and_segments_through_processing(
     assert api.model_info(fine)["objective"]["name"] == names[objective]
     run(
         "segment_time_series",
-        {
-            "SENTINEL1": tifs(tiny_demo.s1_dir),
-            "MODEL": str(fine),
-            "DEVICE": 1,
-            "TILE_SIZE": 32,
-            "OVERLAP": 8,
-            "OUTPUT": str(classes),
-        },
+        segment_parameters(
+            fine, classes, SENTINEL1=tifs(tiny_demo.s1_dir), TILE_SIZE=32, OVERLAP=8
+        ),
         Recorder(),
     )
     scores = api.evaluate(classes, tiny_demo.truth)
@@ -573,39 +541,29 @@ def test_finetune_with_polygons_outside_the_scene_fails_clearly(s4_processing, t
     assert not (tmp_path / "x.pt").exists()
 
 
-def test_finetune_with_a_missing_class_field_names_the_fields(s4_processing, tiny_demo, tmp_path):
+@pytest.mark.parametrize(
+    "fault, change, match",
+    [
+        ("a missing class field", {"CLASS_FIELD": "no_such_field"}, "'no_such_field'.*crop_name"),
+        ("radar without radar layers", {"MODALITY": 1}, "S1.*SENTINEL1"),
+    ],
+)
+def test_finetune_with_unusable_inputs_fails_clearly(
+    s4_processing, tiny_demo, tmp_path, fault, change, match
+):
+    """The message names what is missing: the fields there are, the parameter to fill."""
     from qgis.core import QgsProcessingException, QgsVectorLayer
 
-    labels = QgsVectorLayer(str(tiny_demo.parcels), "parcels", "ogr")
-    with pytest.raises(QgsProcessingException, match="'no_such_field'.*crop_name"):
-        run(
-            "finetune",
-            {
-                "SENTINEL2": tifs(tiny_demo.s2_dir),
-                "LABELS": labels,
-                "CLASS_FIELD": "no_such_field",
-                "EPOCHS": 1,
-                "OUTPUT": str(tmp_path / "x.pt"),
-            },
-        )
-
-
-def test_finetune_for_radar_without_radar_layers_fails_clearly(s4_processing, tiny_demo, tmp_path):
-    from qgis.core import QgsProcessingException, QgsVectorLayer
-
-    labels = QgsVectorLayer(str(tiny_demo.parcels), "parcels", "ogr")
-    with pytest.raises(QgsProcessingException, match="S1.*SENTINEL1"):
-        run(
-            "finetune",
-            {
-                "SENTINEL2": tifs(tiny_demo.s2_dir),
-                "LABELS": labels,
-                "CLASS_FIELD": tiny_demo.class_field,
-                "MODALITY": 1,
-                "EPOCHS": 1,
-                "OUTPUT": str(tmp_path / "x.pt"),
-            },
-        )
+    parameters = {
+        "SENTINEL2": tifs(tiny_demo.s2_dir),
+        "LABELS": QgsVectorLayer(str(tiny_demo.parcels), "parcels", "ogr"),
+        "CLASS_FIELD": tiny_demo.class_field,
+        "EPOCHS": 1,
+        "OUTPUT": str(tmp_path / "x.pt"),
+        **change,
+    }
+    with pytest.raises(QgsProcessingException, match=match):
+        run("finetune", parameters)
 
 
 # ------------------------------------------------------------------------- align
@@ -787,15 +745,14 @@ def test_real_flanders_finetune_segment_export_evaluate(s4_processing, flanders,
     assert crops == {f["crop_name"] for f in parcels.getFeatures()}
     seg = run(
         "segment_time_series",
-        {
-            "SENTINEL2": s2,
-            "MODEL": str(model),
-            "DEVICE": 1,
-            "TILE_SIZE": 64,
-            "OVERLAP": 16,
-            "OUTPUT": str(tmp_path / "classes.tif"),
-            "OUTPUT_VECTOR": str(tmp_path / "classes.gpkg"),
-        },
+        segment_parameters(
+            model,
+            tmp_path / "classes.tif",
+            SENTINEL2=s2,
+            TILE_SIZE=64,
+            OVERLAP=16,
+            OUTPUT_VECTOR=str(tmp_path / "classes.gpkg"),
+        ),
     )
     polygons = QgsVectorLayer(seg["OUTPUT_VECTOR"], "polygons", "ogr")
     assert polygons.featureCount() > 0

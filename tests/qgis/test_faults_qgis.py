@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from typing import Callable, Dict, List, Tuple
 
 import pytest
+from machine import unwritable_folder
 from rasters import faulty_inputs
 
 pytestmark = [pytest.mark.qgis, pytest.mark.torch]  # trained models (no torch on the 3.40 CI)
@@ -56,19 +57,8 @@ def env(tiny_demo, tmp_path_factory) -> SimpleNamespace:
 
 
 def unwritable() -> Path:
-    """A folder where no file can be created: chmod for users, a sysfs folder for root."""
-    if os.geteuid() != 0:
-        folder = Path(tempfile.mkdtemp(prefix="s4-locked-"))
-        folder.chmod(0o555)
-        return folder
-    for candidate in (Path("/sys/fs"), Path("/sys")):
-        try:
-            fd, probe = tempfile.mkstemp(dir=candidate)
-        except OSError:
-            return candidate
-        os.close(fd)
-        os.unlink(probe)
-    pytest.skip("no unwritable folder on this machine")
+    """A folder where no file can be created (a read-only temporary folder for users)."""
+    return unwritable_folder(parent=Path(tempfile.gettempdir()))
 
 
 def snapshot(*roots: Path) -> Dict[str, Tuple[int, str, int]]:

@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from machine import unwritable_folder
 
 pytestmark = [pytest.mark.qgis, pytest.mark.slow]
 
@@ -124,21 +125,6 @@ def _tifs(folder: Path) -> list:
     return [str(p) for p in sorted(Path(folder).glob("*.tif"))]
 
 
-def _unwritable() -> Path:
-    """A folder no file can be created in, even by root (sysfs); skip where there is none."""
-    import os
-    import tempfile
-
-    for candidate in (Path("/sys/fs"), Path("/sys")):
-        try:
-            fd, probe = tempfile.mkstemp(dir=candidate)
-        except OSError:
-            return candidate
-        os.close(fd)
-        os.unlink(probe)
-    pytest.skip("no unwritable folder on this machine")
-
-
 # (name, algorithm, parameters from (demo scene copy, model copy, work folder), message regex)
 FAULTS = [
     (
@@ -152,7 +138,7 @@ FAULTS = [
         "segment into an unwritable folder",
         "segment_time_series",
         lambda d, m, w: [*(f"SENTINEL2={p}" for p in _tifs(d / "S2")), f"MODEL={m}", "DEVICE=1",
-                         f"OUTPUT={_unwritable() / 's4' / 'x.tif'}"],
+                         f"OUTPUT={unwritable_folder() / 's4' / 'x.tif'}"],
         r"cannot be written: the folder /sys\S* is not writable",
     ),
     (
@@ -183,14 +169,14 @@ FAULTS = [
         "evaluate into an unwritable folder",
         "evaluate",
         lambda d, m, w: [f"INPUT={_tifs(d / 'S2')[0]}", f"REFERENCE={d / 'labels' / 'parcels.gpkg'}",
-                         "CLASS_FIELD=crop_name", f"OUTPUT={_unwritable() / 's4' / 'scores.csv'}"],
+                         "CLASS_FIELD=crop_name", f"OUTPUT={unwritable_folder() / 's4' / 'scores.csv'}"],
         r"OUTPUT table \S+scores\.csv cannot be written: the folder /sys\S* is not writable",
     ),
     (
         "export into an unwritable folder",
         "export_geopackage",
         lambda d, m, w: [f"INPUT={_tifs(d / 'S2')[0]}",
-                         f"OUTPUT_VECTOR={_unwritable() / 's4' / 'p.gpkg'}"],
+                         f"OUTPUT_VECTOR={unwritable_folder() / 's4' / 'p.gpkg'}"],
         r"cannot be written: the folder /sys\S* is not writable",
     ),
 ]  # fmt: skip
