@@ -40,6 +40,19 @@ def _read_truth_raster(
     import rasterio
     from rasterio.warp import Resampling, reproject
 
+    def onto_grid(source: Any, dtype: Any, **kwargs: Any) -> np.ndarray:
+        """``source`` resampled onto ``grid`` (nearest neighbour; ``kwargs``: reproject's)."""
+        out = np.zeros(grid.shape, dtype=dtype)
+        reproject(
+            source,
+            out,
+            dst_transform=grid.transform,
+            dst_crs=grid.crs,
+            resampling=Resampling.nearest,
+            **kwargs,
+        )
+        return out
+
     with rasterio.open(path) as ds:
         tags = ds.tags()
         nodata = ds.nodata
@@ -50,26 +63,18 @@ def _read_truth_raster(
             data = ds.read(1)
             valid = ds.read_masks(1) > 0
         else:
-            data = np.zeros(grid.shape, dtype=ds.dtypes[0])
-            src_nodata = nodata if nodata is not None else None
-            reproject(
+            data = onto_grid(
                 rasterio.band(ds, 1),
-                data,
-                dst_transform=grid.transform,
-                dst_crs=grid.crs,
-                resampling=Resampling.nearest,
-                src_nodata=src_nodata,
-                dst_nodata=src_nodata if src_nodata is not None else 0,
+                ds.dtypes[0],
+                src_nodata=nodata,
+                dst_nodata=nodata if nodata is not None else 0,
             )
-            inside = np.zeros(grid.shape, dtype=np.uint8)
-            reproject(
+            # the pixels of ``grid`` the reference covers
+            inside = onto_grid(
                 np.ones(own.shape, dtype=np.uint8),
-                inside,
+                np.uint8,
                 src_transform=own.transform,
                 src_crs=own.crs,
-                dst_transform=grid.transform,
-                dst_crs=grid.crs,
-                resampling=Resampling.nearest,
                 dst_nodata=0,
             )
             valid = inside > 0
