@@ -40,6 +40,7 @@ import numpy as np
 
 from .errors import Cancelled, DataError
 from .grid import Grid
+from .settings import DEMO
 
 EPSG = 32631
 CENTRE = (492960.0, 5633150.0)  # 50.85 N, 2.90 E in UTM 31N
@@ -363,11 +364,11 @@ def _write_parcels(path: Path, polys_crs, names, codes, crs_wkt: str) -> None:
 def make_demo_scene(
     out_dir,
     *,
-    seed: int = 0,
-    size: int = 128,
-    n_s2: int = 24,
-    n_s1: int = 30,
-    n_classes: int = 5,
+    seed: int = DEMO.default("seed"),
+    size: int = DEMO.default("size"),
+    n_s2: int = DEMO.default("n_s2"),
+    n_s1: int = DEMO.default("n_s1"),
+    n_classes: int = DEMO.default("n_classes"),
     overwrite: bool = False,
     progress: Optional[Callable[..., None]] = None,
     cancel: Optional[Callable[[], bool]] = None,
@@ -383,12 +384,7 @@ def make_demo_scene(
     from rasterio.crs import CRS
     from rasterio.features import rasterize
 
-    if not 16 <= int(size) <= 4096:
-        raise DataError(f"demo size {size} px: choose 16 to 4096")
-    if not 2 <= int(n_s2) <= 400 or not 2 <= int(n_s1) <= 400:
-        raise DataError(f"demo dates: S2 {n_s2}, S1 {n_s1}; choose 2 to 400 of each")
-    if not 2 <= int(n_classes) <= len(CROPS):
-        raise DataError(f"demo classes: {n_classes}; choose 2 to {len(CROPS)}")
+    DEMO.check(dict(seed=seed, size=size, n_s2=n_s2, n_s1=n_s1, n_classes=n_classes))
     size, n_s2, n_s1, n_classes = int(size), int(n_s2), int(n_s1), int(n_classes)
     out = Path(os.fspath(out_dir)).resolve()
     if out.exists() and not out.is_dir():

@@ -559,6 +559,21 @@ FETCH = Operation(
         qgis=False),
 )
 
+# The synthetic demo scene (``s4 demo-data``, ``demo.make_demo_scene``): not a QGIS algorithm,
+# and not in OPERATIONS (its "size" is not the squares' "size" of suggest_labels).
+DEMO = Operation(
+    "demo_data",
+    SEED(help="random seed (same seed, same scene)", qgis=False),
+    Setting("size", "int", 128, low=16, high=4096, help="S2 grid side in 10 m pixels",
+        qgis=False),
+    Setting("n_s2", "int", 24, low=2, high=400, flag="--s2-dates", metavar="N",
+        help="number of Sentinel-2 dates", qgis=False),
+    Setting("n_s1", "int", 30, low=2, high=400, flag="--s1-dates", metavar="N",
+        help="number of Sentinel-1 dates", qgis=False),
+    Setting("n_classes", "int", 5, low=2, high=7, flag="--classes", metavar="N",
+        help="number of crop classes (of the demo's 7 crops)", qgis=False),
+)
+
 # fmt: on
 OPERATIONS: Dict[str, Operation] = {
     op.name: op for op in (PRETRAIN, FINETUNE, SEGMENT, ALIGN, EXPORT, EVALUATE, FETCH)

@@ -10,15 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..settings import DEMO
+from .common import add_settings, settings_from
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``s4 demo-data``."""
     p.add_argument("--out", required=True, help="output folder (new or empty)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same scene)")
-    p.add_argument("--size", type=int, default=128, help="S2 grid side in 10 m pixels")
-    p.add_argument("--s2-dates", type=int, default=24, help="number of Sentinel-2 dates")
-    p.add_argument("--s1-dates", type=int, default=30, help="number of Sentinel-1 dates")
-    p.add_argument("--classes", type=int, default=5, help="number of crop classes (2-7)")
+    add_settings(p, DEMO)
     p.add_argument(
         "--overwrite", action="store_true", help="replace an earlier demo scene in --out"
     )
@@ -28,15 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..demo import load_meta, make_demo_scene
 
-    scene = make_demo_scene(
-        args.out,
-        seed=args.seed,
-        size=args.size,
-        n_s2=args.s2_dates,
-        n_s1=args.s1_dates,
-        n_classes=args.classes,
-        overwrite=args.overwrite,
-    )
+    scene = make_demo_scene(args.out, overwrite=args.overwrite, **settings_from(args, DEMO))
     meta = load_meta(scene.root)
     info = {
         "root": str(scene.root),
