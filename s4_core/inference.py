@@ -44,6 +44,7 @@ from .errors import Cancelled, CheckpointError, DataError
 from .grid import Grid
 from .labels import ClassMap
 from .raster_io import NODATA, RasterWriter, check_output, class_colormap, class_tags, commit_all
+from .series import release_thread_datasets
 from .tiling import (
     Tile,
     auto_tiling,
@@ -167,36 +168,41 @@ def _predict_tiles(
         return [reader.read(t) for t in group]
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="s4-read") as pool:
-        pending = pool.submit(read_group, groups[0]) if groups else None
-        for index, group in enumerate(groups):
-            _check_cancel(cancel)
-            reads = pending.result()
-            nxt = groups[index + 1] if index + 1 < len(groups) else None
-            pending = pool.submit(read_group, nxt) if nxt is not None else None
-            work = [i for i, r in enumerate(reads) if r[2].any()]  # skip windows without data
-            probs: Dict[int, np.ndarray] = {}
-            if work:
-                xs = np.stack([reads[i][0] for i in work])
-                fms = np.stack([reads[i][1] for i in work])
-                requested = min(reader.batch_size, len(work))
-                out, used = backend.predict(xs, fms, requested)
-                if used < requested:  # an out-of-memory back-off happened: keep the smaller size
-                    reader.batch_size = used
-                probs = {i: out[j] for j, i in enumerate(work)}
-                del xs, fms, out
-            for i, t in enumerate(group):
-                r0, c0 = t.core_row - t.row, t.core_col - t.col
-                sl = (slice(r0, r0 + t.core_height), slice(c0, c0 + t.core_width))
-                valid = reads[i][2][sl]
-                if i in probs:
-                    p = probs[i][(slice(None),) + sl]
-                else:
-                    p = np.zeros((n_classes, t.core_height, t.core_width), dtype=np.float32)
-                yield t, np.ascontiguousarray(p, dtype=np.float32), valid
-            del reads
-            done += len(group)
-            if progress is not None:
-                progress(done / total, f"segmenting: {done}/{total} windows", None)
+        try:
+            pending = pool.submit(read_group, groups[0]) if groups else None
+            for index, group in enumerate(groups):
+                _check_cancel(cancel)
+                reads = pending.result()
+                nxt = groups[index + 1] if index + 1 < len(groups) else None
+                pending = pool.submit(read_group, nxt) if nxt is not None else None
+                work = [i for i, r in enumerate(reads) if r[2].any()]  # skip windows without data
+                probs: Dict[int, np.ndarray] = {}
+                if work:
+                    xs = np.stack([reads[i][0] for i in work])
+                    fms = np.stack([reads[i][1] for i in work])
+                    requested = min(reader.batch_size, len(work))
+                    out, used = backend.predict(xs, fms, requested)
+                    if (
+                        used < requested
+                    ):  # an out-of-memory back-off happened: keep the smaller size
+                        reader.batch_size = used
+                    probs = {i: out[j] for j, i in enumerate(work)}
+                    del xs, fms, out
+                for i, t in enumerate(group):
+                    r0, c0 = t.core_row - t.row, t.core_col - t.col
+                    sl = (slice(r0, r0 + t.core_height), slice(c0, c0 + t.core_width))
+                    valid = reads[i][2][sl]
+                    if i in probs:
+                        p = probs[i][(slice(None),) + sl]
+                    else:
+                        p = np.zeros((n_classes, t.core_height, t.core_width), dtype=np.float32)
+                    yield t, np.ascontiguousarray(p, dtype=np.float32), valid
+                del reads
+                done += len(group)
+                if progress is not None:
+                    progress(done / total, f"segmenting: {done}/{total} windows", None)
+        finally:  # the reading thread closes the files it opened (the pool's one worker)
+            pool.submit(release_thread_datasets).result()
 
 
 def _channels(config: Dict[str, Any]) -> int:

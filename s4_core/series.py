@@ -36,7 +36,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import rasterio
@@ -228,6 +228,7 @@ def open_dataset(path: PathLike) -> DatasetReader:
     with _CACHE_LOCK:
         _OPEN_COUNT += 1
         _CACHE[key] = ds
+        _close_where(lambda k: k[3] not in _alive_threads())  # handles of finished threads
         capacity = _cache_capacity()
         while len(_CACHE) > capacity:
             _, old = _CACHE.popitem(last=False)
@@ -236,6 +237,27 @@ def open_dataset(path: PathLike) -> DatasetReader:
             except Exception:  # closing a broken handle must not break reading
                 pass
     return ds
+
+
+def _alive_threads() -> set:
+    return {t.ident for t in threading.enumerate()}
+
+
+def _close_where(drop: Callable[[tuple], bool]) -> None:
+    """Close and forget the cached datasets whose key ``drop`` selects (lock held)."""
+    for key in [k for k in _CACHE if drop(k)]:
+        try:
+            _CACHE.pop(key).close()
+        except Exception:  # closing a broken handle must not break reading
+            pass
+
+
+def release_thread_datasets() -> None:
+    """Close the cached datasets the calling thread opened (a reading thread calls it before
+    it ends, so that no handle outlives the work it served)."""
+    ident = threading.get_ident()
+    with _CACHE_LOCK:
+        _close_where(lambda k: k[3] == ident)
 
 
 def clear_dataset_cache() -> None:

@@ -302,6 +302,35 @@ def test_dataset_cache_is_bounded(tmp_path, monkeypatch):
     assert len(series_mod._CACHE) == 3
 
 
+def test_reading_threads_leave_no_open_handles(tmp_path):
+    """A worker thread's handles are closed when it releases them or once it has ended (the
+    segment reader thread of every run would otherwise keep its files open: 8 per run)."""
+    import threading
+
+    series_mod.clear_dataset_cache()
+    paths = [
+        write_tif(tmp_path / f"f{i}_20200101.tif", s2_data(i)[:1], descriptions=["B02"])
+        for i in range(2)
+    ]
+    opened = []
+
+    def read_and_release():
+        opened.append(open_dataset(paths[0]))
+        series_mod.release_thread_datasets()
+
+    def read_only():
+        opened.append(open_dataset(paths[1]))
+
+    for target in (read_and_release, read_only):
+        worker = threading.Thread(target=target)
+        worker.start()
+        worker.join()
+    assert opened[0].closed and not opened[1].closed  # released at once / ended, not yet reused
+    mine = open_dataset(paths[0])  # the next open purges the handles of ended threads
+    assert opened[1].closed and not mine.closed
+    assert list(series_mod._CACHE.values()) == [mine]
+
+
 # ----------------------------------------------------------------------------- real data
 @pytest.mark.realdata
 def test_flanders_series(flanders):
