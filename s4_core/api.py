@@ -184,7 +184,9 @@ def pretrain(
     masking of mae / joint-mae; ``dino_views``: views per crop. "mae" and "dino" need only
     the ``ssl_modality`` series (the other may be None).
     ``composite_months``: the input representation (monthly cloud-free composites by
-    default; 0 = the acquisitions as they are, the paper's nearest-date pairs). The model is
+    default; 0 = the acquisitions as they are, the paper's nearest-date pairs).
+    ``s1_ratio``: the VV/VH ratio (VV - VH in dB) as a third S1 band (objectives that read
+    S1; recorded in the model, fine-tuning and mapping add it again). The model is
     written to ``out`` when the run ends; until then the last epoch is in ``out.partial``
     (resumable)."""
     from .train import PretrainConfig
@@ -238,7 +240,13 @@ def finetune(
     log: Optional[Log] = None,
     **options: Any,
 ) -> Dict:
-    """Fine-tune on labelled polygons for single-modality (``modality``) inference.
+    """Fine-tune on labelled polygons for ``modality`` inference: "s2", "s1", or "both"
+    (S1 + S2 together: needs both series here and when mapping; the sensors' specific first
+    layers are averaged, as joint MAE pretrains them; a MAE / DINO model pretrained on one
+    sensor is refused).
+
+    ``s1_ratio``: the VV/VH ratio (VV - VH in dB) as a third S1 band; from scratch only, a
+    pretrained model's own choice is followed (true with a model made without it is refused).
 
     ``head``: "pixel" (default: the network stays frozen, an ensemble of per-pixel MLPs reads
     the input series and the network's features, edge-aware smoothing) or "unet" (the paper's
@@ -258,8 +266,14 @@ def finetune(
 
     modality, init, resume = options["modality"], options["init"], options["resume"]
     device, labels_layer = options["device"], options["labels_layer"]
-    given = s1 if modality == "s1" else s2
-    if not _is_sources(given):
+    if modality == "both":
+        lacking = [m.upper() for m, v in (("s1", s1), ("s2", s2)) if not _is_sources(v)]
+        if lacking:
+            raise DataError(
+                f"fine-tuning for S1 + S2 inference (modality both) needs S1 and S2 layers: "
+                f"no {' or '.join(lacking)} layers were given (add them or choose one modality)"
+            )
+    elif not _is_sources(s1 if modality == "s1" else s2):
         raise DataError(
             f"fine-tuning for {modality.upper()} inference needs {modality.upper()} layers: "
             f"none were given (set the {modality.upper()} input or choose the other modality)"
@@ -276,8 +290,8 @@ def finetune(
     )
     # Only the inference modality is needed to fine-tune; it alone defines the frames.
     scene = open_scene(
-        s1 if modality == "s1" else None,
-        s2 if modality == "s2" else None,
+        s1 if modality in ("s1", "both") else None,
+        s2 if modality in ("s2", "both") else None,
         max_cloud_fraction=options["max_cloud_fraction"],
         resolution=options["resolution"],
     )
@@ -298,7 +312,8 @@ def finetune(
         )
         for message in report.messages:
             log(message)
-        log(f"fine-tuning for {modality.upper()} on {device_info(device)['device']}")
+        what = "S1 + S2" if modality == "both" else modality.upper()
+        log(f"fine-tuning for {what} on {device_info(device)['device']}")
     cfg = FINETUNE.config(FinetuneConfig, options)
     result = _finetune(
         scene,
@@ -341,7 +356,8 @@ def segment(
     log: Optional[Log] = None,
     **options: Any,
 ) -> Dict:
-    """Map a scene with a fine-tuned model from the one modality it was trained for.
+    """Map a scene with a fine-tuned model from the modality it was trained for (S1, S2, or
+    both: then give both series).
 
     ``model``: an S4 checkpoint (PyTorch) or its ONNX export (``export_onnx``; ONNX Runtime,
     no PyTorch needed). ``confidence_out``: a 2-band raster (largest class probability,
@@ -367,13 +383,20 @@ def segment(
     )
     ckpt, backend = open_model(model, device=device, log=log)
     modality = ckpt.get("modality")
-    if ckpt.get("kind") != "finetuned" or modality not in ("s1", "s2"):
+    if ckpt.get("kind") != "finetuned" or modality not in ("s1", "s2", "both"):
         raise CheckpointError(
             f"{model}: a {ckpt.get('kind', 'unknown')} checkpoint cannot segment: fine-tune it "
             "on labelled polygons first"
         )
     given = {"s1": s1, "s2": s2}
-    if not _is_sources(given[modality]):
+    if modality == "both":
+        lacking = [m.upper() for m, v in given.items() if not _is_sources(v)]
+        if lacking:
+            raise DataError(
+                f"{model} was fine-tuned for S1 + S2 inference (modality both): give S1 and "
+                f"S2 layers (no {' or '.join(lacking)} layers were given)"
+            )
+    elif not _is_sources(given[modality]):
         other = "s2" if modality == "s1" else "s1"
         hint = f" (only {other.upper()} layers were given)" if _is_sources(given[other]) else ""
         raise DataError(
@@ -383,8 +406,8 @@ def segment(
     if resolution is None:
         resolution = (ckpt.get("input") or {}).get("resolution")
     scene = open_scene(
-        given[modality] if modality == "s1" else None,
-        given[modality] if modality == "s2" else None,
+        given["s1"] if modality in ("s1", "both") else None,
+        given["s2"] if modality in ("s2", "both") else None,
         bounds=bounds,
         bounds_crs=bounds_crs,
         max_cloud_fraction=options["max_cloud_fraction"],
@@ -393,7 +416,8 @@ def segment(
     if log:
         log(
             f"segmenting {scene.grid.width} x {scene.grid.height} px, {scene.n_frames} "
-            f"{modality.upper()} frames on {backend.device}"
+            f"{'S1 + S2' if modality == 'both' else modality.upper()} frames on "
+            f"{backend.device}"
         )
     stages = 0.85 if vector_out else 1.0
 

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from .composite import model_s1_ratio
 from .errors import CheckpointError
 
 FORMAT = "s4-checkpoint"
@@ -163,14 +164,17 @@ def _validate(ckpt: dict, path: Path) -> None:
         )
     if kind == "finetuned":
         modality = _require(ckpt, "modality", path, kind)
-        if modality not in ("s1", "s2"):
-            raise CheckpointError(f"{path}: inference modality {modality!r} is not 's1' or 's2'")
+        if modality not in ("s1", "s2", "both"):
+            raise CheckpointError(
+                f"{path}: inference modality {modality!r} is not 's1', 's2' or 'both'"
+            )
         for key in ("bands", "band_stats"):
-            if modality not in ckpt[key]:
-                raise CheckpointError(
-                    f"{path}: fine-tuned for {modality.upper()} but has no {key!r} for it; "
-                    "re-create it with s4 finetune"
-                )
+            for m in ("s1", "s2") if modality == "both" else (modality,):
+                if m not in ckpt[key]:
+                    raise CheckpointError(
+                        f"{path}: fine-tuned for {modality.upper()} but has no {key!r} for "
+                        f"{m.upper()}; re-create it with s4 finetune"
+                    )
         _require(ckpt, "classes", path, kind)
 
 
@@ -303,6 +307,8 @@ def describe(path: PathLike) -> Dict[str, Any]:
         "net_config": _finite_or_none(ckpt["net_config"]),
         "resumable": bool(ckpt.get("optimizer")),
         "objective": _finite_or_none(_objective(ckpt)),
+        "input": _finite_or_none(dict(ckpt.get("input") or {})),
+        "s1_ratio": model_s1_ratio(ckpt),
     }
 
 

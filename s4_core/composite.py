@@ -293,27 +293,148 @@ class CompositeScene:
         return f"CompositeScene({self.n_frames} periods of {self.months} month(s), {self.base!r})"
 
 
+# ------------------------------------------------------------------------------------------
+# The VV/VH ratio band of Sentinel-1
+# ------------------------------------------------------------------------------------------
+#: name of the derived S1 band: the VV/VH ratio in dB (VV_dB - VH_dB)
+RATIO_BAND = "VV/VH"
+
+
+def vv_vh_ratio(values: np.ndarray, band_names: Sequence[str], axis: int = 0) -> np.ndarray:
+    """The VV/VH ratio in dB of S1 ``values`` (dB bands ``band_names`` along ``axis``):
+    ``VV - VH``, float32, NaN wherever either band is."""
+    names = list(band_names)
+    missing = [b for b in ("VV", "VH") if b not in names]
+    if missing:
+        raise DataError(
+            f"the VV/VH ratio band (s1_ratio) needs Sentinel-1 bands VV and VH, the S1 layers "
+            f"have {names}: give VV + VH layers or switch s1_ratio off (--s1-ratio, "
+            "S1_RATIO)"
+        )
+    vv = np.take(values, names.index("VV"), axis=axis)
+    vh = np.take(values, names.index("VH"), axis=axis)
+    return (np.asarray(vv, dtype=np.float32) - np.asarray(vh, dtype=np.float32)).astype(np.float32)
+
+
+class _RatioSeries:
+    """A Sentinel-1 series seen with the ratio band appended to its band names (everything
+    else is the series' own)."""
+
+    def __init__(self, series) -> None:
+        self.base = series
+        vv_vh_ratio(np.zeros((len(series.band_names), 1)), series.band_names)  # VV + VH?
+        self.band_names = list(series.band_names) + [RATIO_BAND]
+
+    def __getattr__(self, name: str):
+        if name == "base":  # not set yet (unpickling)
+            raise AttributeError(name)
+        return getattr(self.base, name)
+
+    def describe(self) -> dict:
+        d = dict(self.base.describe())
+        d["bands"] = list(self.band_names)
+        return d
+
+
+class S1RatioScene:
+    """A scene (``align.Scene`` or :class:`CompositeScene`) whose Sentinel-1 series has a
+    third band, the VV/VH ratio in dB (``VV - VH``, :data:`RATIO_BAND`), as the SAR
+    self-supervised literature feeds it (VV, VH, ratio). Computed on every read, after
+    compositing and gap filling (the ratio of the composites), valid where VV and VH are.
+    Everything else (grid, frames, S2) is the wrapped scene's."""
+
+    def __init__(self, scene) -> None:
+        self.base = scene
+        self._s1 = _RatioSeries(scene.s1) if scene.s1 is not None else None
+
+    def __getattr__(self, name: str):
+        if name == "base":  # not set yet (unpickling)
+            raise AttributeError(name)
+        return getattr(self.base, name)
+
+    @property
+    def s1(self):
+        return self._s1
+
+    def series(self, modality: str):
+        if modality == "s1" and self._s1 is not None:
+            return self._s1
+        return self.base.series(modality)
+
+    def read_acquisition(self, modality: str, index: int, window=None):
+        """The wrapped scene's, with the ratio band for S1 (0 where invalid)."""
+        values, valid = self.base.read_acquisition(modality, index, window)
+        if modality != "s1":
+            return values, valid
+        ratio = vv_vh_ratio(values, self.base.series("s1").band_names, axis=0)
+        ratio[~valid] = 0.0
+        return np.concatenate([values, ratio[None]], axis=0), valid
+
+    def read(self, window=None, modalities=None, frames=None) -> dict:
+        """The wrapped scene's ``read``, with the ratio band for S1 (0 where invalid)."""
+        out = self.base.read(window, modalities=modalities, frames=frames)
+        if "s1" in out:
+            x = out["s1"]
+            ratio = vv_vh_ratio(x, self.base.series("s1").band_names, axis=1)
+            ratio[~np.asarray(out["s1_valid"], dtype=bool)] = 0.0
+            out["s1"] = np.concatenate([x, ratio[:, None]], axis=1)
+        return out
+
+    def describe(self) -> dict:
+        d = dict(self.base.describe())
+        d["s1_ratio"] = True
+        if self._s1 is not None:
+            d["s1"] = self._s1.describe()
+        return d
+
+    def __repr__(self) -> str:
+        return f"S1RatioScene({self.base!r})"
+
+
+def has_s1_ratio(scene) -> bool:
+    """Whether ``scene`` adds the VV/VH ratio band to S1."""
+    return isinstance(scene, S1RatioScene)
+
+
 def describe_input(scene) -> dict:
     """What a checkpoint records about its input representation (``input`` key)."""
-    res = float(abs(scene.grid.res[0]))
-    if isinstance(scene, CompositeScene):
-        return {
-            "composite_months": scene.months,
-            "periods": [s.isoformat() for s in scene.starts],
+    ratio = has_s1_ratio(scene)
+    base = scene.base if ratio else scene
+    res = float(abs(base.grid.res[0]))
+    if isinstance(base, CompositeScene):
+        out = {
+            "composite_months": base.months,
+            "periods": [s.isoformat() for s in base.starts],
             "resolution": res,
         }
-    return {"composite_months": 0, "resolution": res}
+    else:
+        out = {"composite_months": 0, "resolution": res}
+    out["s1_ratio"] = ratio
+    return out
 
 
-def as_model_input(scene, months: int, periods: Sequence[str] | None = None):
+def as_model_input(
+    scene, months: int, periods: Sequence[str] | None = None, s1_ratio: bool = False
+):
     """``scene`` as the model sees it: composites of ``months`` (0: the acquisitions as they
-    are). ``periods``: a model's period starts (ISO dates), moved onto the scene's season by
-    whole years (:func:`match_periods`)."""
-    if isinstance(scene, CompositeScene) or not months:
-        return scene
-    starts = None
-    if periods:
-        dates = sorted(d for m in scene.modalities for d in scene.series(m).dates)
-        parsed = [_dt.date.fromisoformat(str(p)) for p in periods]
-        starts = match_periods(parsed, dates, int(months))
-    return CompositeScene(scene, int(months), starts)
+    are), with the VV/VH ratio as a third S1 band when ``s1_ratio`` (:class:`S1RatioScene`,
+    on top of the composites). ``periods``: a model's period starts (ISO dates), moved onto
+    the scene's season by whole years (:func:`match_periods`)."""
+    ratio = s1_ratio or has_s1_ratio(scene)
+    if has_s1_ratio(scene):
+        scene = scene.base
+    if months and not isinstance(scene, CompositeScene):
+        starts = None
+        if periods:
+            dates = sorted(d for m in scene.modalities for d in scene.series(m).dates)
+            parsed = [_dt.date.fromisoformat(str(p)) for p in periods]
+            starts = match_periods(parsed, dates, int(months))
+        scene = CompositeScene(scene, int(months), starts)
+    return S1RatioScene(scene) if ratio and scene.s1 is not None else scene
+
+
+def model_s1_ratio(ckpt: dict) -> bool:
+    """Whether a checkpoint (or an ONNX model's metadata) was made with the ratio band."""
+    if (ckpt.get("input") or {}).get("s1_ratio"):
+        return True
+    return RATIO_BAND in list((ckpt.get("bands") or {}).get("s1") or [])

@@ -39,7 +39,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-from .composite import as_model_input
+from .composite import RATIO_BAND, as_model_input
 from .errors import Cancelled, CheckpointError, DataError
 from .grid import Grid
 from .labels import ClassMap
@@ -81,6 +81,43 @@ def _check_cancel(cancel: Optional[Cancel]) -> None:
         raise Cancelled("segmentation cancelled by the user")
 
 
+def sensors_of(modality: str) -> List[str]:
+    """The sensors a model's input modality reads: ``["s1", "s2"]`` for "both"."""
+    return ["s1", "s2"] if modality == "both" else [modality]
+
+
+def model_stats(ckpt: Dict[str, Any]) -> List[Any]:
+    """The checkpoint's ``BandStats`` of each sensor its modality reads (S1 first), checked
+    against its band lists."""
+    from .normalize import BandStats
+
+    out = []
+    for m in sensors_of(ckpt["modality"]):
+        stats = BandStats.from_dict(ckpt["band_stats"][m])
+        bands = list(ckpt["bands"][m])
+        if list(stats.band_names) != bands:
+            raise CheckpointError(
+                f"the checkpoint's {m.upper()} band statistics ({list(stats.band_names)}) do "
+                f"not match its bands ({bands}): re-create it with s4 finetune"
+            )
+        out.append(stats)
+    return out
+
+
+def model_scene(ckpt: Dict[str, Any], scene):
+    """``scene`` as the model reads it: its composites and, for a model made with the VV/VH
+    ratio band, that band added to S1 (``composite.as_model_input``)."""
+    from .composite import model_s1_ratio
+
+    model_input = ckpt.get("input") or {}
+    return as_model_input(
+        scene,
+        int(model_input.get("composite_months", 0)),
+        model_input.get("periods"),
+        s1_ratio=model_s1_ratio(ckpt) and "s1" in sensors_of(ckpt["modality"]),
+    )
+
+
 def _band_index(scene, modality: str, bands: Sequence[str]) -> np.ndarray:
     if modality not in getattr(scene, "modalities", ()):
         other = ", ".join(m.upper() for m in getattr(scene, "modalities", ())) or "nothing"
@@ -100,18 +137,24 @@ def _band_index(scene, modality: str, bands: Sequence[str]) -> np.ndarray:
 
 
 class _Reader:
-    """Reads and normalises windows of the scene for the model."""
+    """Reads and normalises windows of the scene for the model. ``band_stats``: one
+    ``BandStats`` per sensor of ``modality`` (``sensors_of``); "both" concatenates the
+    normalised S1 and S2 bands, valid where both sensors are."""
 
     def __init__(self, scene, modality, band_stats, time_length, time_mode):
         from .align import fixed_length_indices
 
         self.scene = scene
         self.modality = modality
-        self.stats = band_stats
-        bands = list(getattr(band_stats, "band_names", []) or [])
-        if not bands:
-            raise CheckpointError("the model's band statistics name no bands")
-        self.band_index = _band_index(scene, modality, bands)
+        self.sensors = sensors_of(modality)
+        stats = list(band_stats) if isinstance(band_stats, (list, tuple)) else [band_stats]
+        self.stats = dict(zip(self.sensors, stats))
+        self.band_index = {}
+        for m, st in self.stats.items():
+            bands = list(getattr(st, "band_names", []) or [])
+            if not bands:
+                raise CheckpointError("the model's band statistics name no bands")
+            self.band_index[m] = _band_index(scene, m, bands)
         indices, frame_valid = fixed_length_indices(
             int(scene.n_frames), int(time_length), time_mode
         )
@@ -122,16 +165,20 @@ class _Reader:
 
     def read(self, tile: Tile) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(normalised x (T, C, h, w) float32, frame mask (T,), pixel validity (h, w))."""
-        m = self.modality
         window = self.scene.grid.window(tile.row, tile.col, tile.height, tile.width)
-        data = self.scene.read(window, modalities=[m], frames=self.frames)
-        x = np.asarray(data[m], dtype=np.float32)[self.inverse][:, self.band_index]
-        valid = np.asarray(data[f"{m}_valid"], dtype=bool)[self.inverse]
+        data = self.scene.read(window, modalities=self.sensors, frames=self.frames)
         frame_mask = self.policy_valid.copy()
         if "frame_valid" in data:
             frame_mask &= np.asarray(data["frame_valid"], dtype=bool)[self.inverse]
-        valid &= frame_mask[:, None, None]
-        x = self.stats.apply(x, valid)
+        xs, valid = [], None
+        for m in self.sensors:
+            x = np.asarray(data[m], dtype=np.float32)[self.inverse][:, self.band_index[m]]
+            ok = np.asarray(data[f"{m}_valid"], dtype=bool)[self.inverse]
+            ok &= frame_mask[:, None, None]
+            xs.append(self.stats[m].apply(x, ok))
+            valid = ok if valid is None else valid & ok
+        assert valid is not None
+        x = xs[0] if len(xs) == 1 else np.concatenate(xs, axis=1)
         return np.asarray(x, dtype=np.float32), frame_mask, valid.any(axis=0)
 
 
@@ -206,7 +253,8 @@ def _predict_tiles(
 
 
 def _channels(config: Dict[str, Any]) -> int:
-    return max(int(config.get("s1_channels", 2)), int(config.get("s2_channels", 10)))
+    s1, s2 = int(config.get("s1_channels", 2)), int(config.get("s2_channels", 10))
+    return s1 + s2 if config.get("head_modality") == "both" else max(s1, s2)
 
 
 def choose_tiling(
@@ -260,10 +308,10 @@ def predict_windows(
     ``cancel()`` turns true (checked before every batch).
     """
     from .backends import backend_for
-    from .normalize import BandStats
 
     modality = ckpt["modality"]
-    stats = BandStats.from_dict(ckpt["band_stats"][modality])
+    stats = model_stats(ckpt)
+    scene = model_scene(ckpt, scene)
     if backend is None:
         backend = backend_for(ckpt, device, log)
     reader = _Reader(scene, modality, stats, int(ckpt["time"]["length"]), ckpt["time"]["mode"])
@@ -353,8 +401,6 @@ def segment_scene(
     and optionally class probabilities and the confidence. CPU runs use one thread unless
     ``S4_THREADS`` is set (the same map on any machine). ``tile_size`` / ``overlap`` None: see
     ``choose_tiling``."""
-    from .normalize import BandStats
-
     start = time.perf_counter()
     if ckpt.get("kind") != "finetuned":
         raise CheckpointError(
@@ -363,22 +409,14 @@ def segment_scene(
         )
     class_map = _class_map_of(ckpt)
     modality = ckpt["modality"]
-    stats = BandStats.from_dict(ckpt["band_stats"][modality])
-    bands = list(ckpt["bands"][modality])
-    if list(stats.band_names) != bands:
-        raise CheckpointError(
-            f"the checkpoint's {modality.upper()} band statistics ({list(stats.band_names)}) do "
-            f"not match its bands ({bands}): re-create it with s4 finetune"
-        )
+    stats = model_stats(ckpt)
     if probabilities_dtype not in PROBABILITY_DTYPES:
         raise DataError(
             f"probability type {probabilities_dtype!r} is not one of {PROBABILITY_DTYPES}"
         )
-    _band_index(scene, modality, bands)  # fail early, before loading the network
-    model_input = ckpt.get("input") or {}
-    scene = as_model_input(
-        scene, int(model_input.get("composite_months", 0)), model_input.get("periods")
-    )
+    for m, st in zip(sensors_of(modality), stats):  # fail early, before loading the network
+        _band_index(scene, m, [b for b in st.band_names if b != RATIO_BAND])
+    scene = model_scene(ckpt, scene)
     out_path = Path(os.fspath(out_path))
     prob_path = Path(os.fspath(probabilities_path)) if probabilities_path else None
     conf_path = Path(os.fspath(confidence_path)) if confidence_path else None

@@ -56,6 +56,9 @@ from torch import Tensor, nn
 from .errors import CheckpointError, DataError
 
 MODALITIES = ("s1", "s2")
+#: what fine-tuning and segmentation can map from: one sensor, or both together ("both": the
+#: S1 bands then the S2 bands in one input; see ``S4Net.encode``)
+INPUTS = ("s1", "s2", "both")
 HEADS = ("unet", "pixel")
 
 
@@ -116,6 +119,9 @@ class NetConfig:
         return 2**self.levels
 
     def channels(self, modality: str) -> int:
+        """Input bands of ``modality`` ("both": S1's then S2's, concatenated)."""
+        if modality == "both":
+            return self.s1_channels + self.s2_channels
         _check_modality(modality)
         return self.s1_channels if modality == "s1" else self.s2_channels
 
@@ -140,9 +146,9 @@ class NetConfig:
             raise CheckpointError(f"invalid network settings in the checkpoint: {exc}") from exc
 
 
-def _check_modality(modality: str) -> None:
-    if modality not in MODALITIES:
-        raise ValueError(f"modality must be 's1' or 's2', got {modality!r}")
+def _check_modality(modality: str, inputs: tuple[str, ...] = MODALITIES) -> None:
+    if modality not in inputs:
+        raise ValueError(f"modality must be one of {', '.join(inputs)}, got {modality!r}")
 
 
 @dataclass
@@ -275,6 +281,21 @@ class _ProjectionHead(nn.Module):
 
     def forward(self, x: Tensor, mask: Optional[Tensor]) -> Tensor:
         return self.out(self.hidden(x, mask))
+
+
+def parts_weight(weights: Optional[dict[str, Tensor]], modality: str) -> Optional[Tensor]:
+    """A sensor's ``(B,)`` fusion weight (None: equal weights)."""
+    return None if weights is None else weights[modality]
+
+
+def _fuse(tensors: list[Tensor], weights: list[Optional[Tensor]]) -> Tensor:
+    """The mean of ``tensors`` ``(B, C, ...)``, weighted per sample when ``weights`` are given
+    (``(B,)`` each; a sample whose weights are all 0 gets 0)."""
+    if all(w is None for w in weights):
+        return sum(tensors[1:], tensors[0]) / len(tensors)
+    ws = [w.view(-1, 1, 1, 1, 1).to(t.dtype) for w, t in zip(weights, tensors)]  # type: ignore[union-attr]
+    total = sum(ws[1:], ws[0]).clamp(min=1e-6)
+    return sum((w * t for w, t in zip(ws[1:], tensors[1:])), ws[0] * tensors[0]) / total
 
 
 def _pool(x: Tensor, mask_in: Optional[Tensor], mask_out: Optional[Tensor]) -> Tensor:
@@ -431,8 +452,9 @@ class S4Net(nn.Module):
         self.config.num_classes = int(k)
 
     def encoder_parameters(self, modality: Optional[str] = None) -> Iterator[nn.Parameter]:
-        """Encoder parameters: y_r + y_c for "s1", y_o + y_c for "s2", all three for None."""
-        mods = MODALITIES if modality is None else (modality,)
+        """Encoder parameters: y_r + y_c for "s1", y_o + y_c for "s2", all three for None or
+        "both"."""
+        mods = MODALITIES if modality in (None, "both") else (modality,)
         for m in mods:
             _check_modality(m)
             yield from self.first[m].parameters()
@@ -460,9 +482,20 @@ class S4Net(nn.Module):
             return torch.channels_last_3d
         return torch.contiguous_format
 
-    def encode(self, x: Tensor, modality: str, frame_mask: Optional[Tensor] = None) -> Encoded:
-        """Encode ``x`` ``(B, T, C, H, W)`` of ``modality``; ``frame_mask`` ``(B, T)`` bool."""
-        _check_modality(modality)
+    def encode(
+        self,
+        x: Tensor,
+        modality: str,
+        frame_mask: Optional[Tensor] = None,
+        weights: Optional[dict[str, Tensor]] = None,
+    ) -> Encoded:
+        """Encode ``x`` ``(B, T, C, H, W)`` of ``modality``; ``frame_mask`` ``(B, T)`` bool.
+
+        ``modality`` "both": ``x`` holds the S1 bands then the S2 bands; each sensor's
+        specific first blocks run on its own bands and their outputs (and skips) are averaged
+        before the shared layers (joint MAE's fusion; ``weights``: optional ``(B,)`` weight
+        per sensor and sample, e.g. 0 to leave a sensor out)."""
+        _check_modality(modality, INPUTS)
         if x.dim() != 5:
             raise ValueError(f"expected x of shape (B, T, C, H, W), got {tuple(x.shape)}")
         b, t, ch, h, w = x.shape
@@ -490,16 +523,47 @@ class S4Net(nn.Module):
         if masks[0] is not None:
             out = out.masked_fill(~masks[0].unsqueeze(1), 0.0)
         out = out.contiguous(memory_format=self._memory_format())
+        out, skips = self.encode_stages(out, masks, modality, weights)
+        return Encoded(out, skips, masks, frame_mask, (t, h, w), modality)
 
-        stages = list(self.first[modality]) + list(self.shared)
-        skips: list[Tensor] = []
-        levels = self.config.levels
-        for i, stage in enumerate(stages):
-            out = stage(out, masks[i])
-            if i < levels:
+    def encode_stages(
+        self,
+        x: Tensor,
+        masks: list[Optional[Tensor]],
+        modality: str,
+        weights: Optional[dict[str, Tensor]] = None,
+    ) -> tuple[Tensor, list[Tensor]]:
+        """The encoder's layers on a padded, masked input ``x`` ``(B, C, T', H', W')`` with the
+        level ``masks``: (bottleneck, skips). ``modality`` "both": see :meth:`encode`."""
+        c = self.config
+        if modality == "both":
+            parts = {"s1": x[:, : c.s1_channels], "s2": x[:, c.s1_channels :]}
+        else:
+            parts = {modality: x}
+        outs, skip_lists = [], []
+        for m, out in parts.items():
+            skips: list[Tensor] = []
+            for i, stage in enumerate(self.first[m]):
+                out = stage(out, masks[i])
                 skips.append(out)
                 out = _pool(out, masks[i], masks[i + 1])
-        return Encoded(out, skips, masks, frame_mask, (t, h, w), modality)
+            outs.append(out)
+            skip_lists.append(skips)
+        if len(parts) == 1:
+            out, skips = outs[0], skip_lists[0]
+        else:
+            out = _fuse(outs, [parts_weight(weights, m) for m in parts])
+            skips = [
+                _fuse([sk[i] for sk in skip_lists], [parts_weight(weights, m) for m in parts])
+                for i in range(c.n_specific)
+            ]
+        for j, stage in enumerate(self.shared):
+            i = c.n_specific + j
+            out = stage(out, masks[i])
+            if i < c.levels:
+                skips.append(out)
+                out = _pool(out, masks[i], masks[i + 1])
+        return out, skips
 
     def _level_masks(
         self, frame_mask: Tensor, size: tuple[int, int, int], pad: tuple[int, int, int]

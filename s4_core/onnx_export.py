@@ -10,6 +10,10 @@ The graph (opset 17, TorchScript exporter, needs the ``onnx`` package at export 
   log-probabilities before edge-aware smoothing (``"pixel"`` head; ``backends.OnnxBackend``
   smooths in numpy on the cropped window, as ``S4Net.segment`` does on the whole window).
 
+A model fine-tuned for modality "both" takes the S1 bands then the S2 bands in ``x`` (its
+VV/VH ratio band, when made with one, after VV and VH); the metadata's ``input`` records the
+ratio, so ONNX mapping adds it as the checkpoint does.
+
 Metadata (``metadata_props``): ``s4_checkpoint`` = the checkpoint dict without weights and
 optimiser (band names and normalisation, time policy, classes and colours, network config,
 input settings) as JSON, ``s4_output``, and readable copies (``s4_bands``, ``s4_classes``,
@@ -33,7 +37,7 @@ from . import __version__
 from .backends import ONNX_META_KEY, ONNX_OUTPUT_KEY
 from .checkpoint import build_model, load_checkpoint
 from .errors import CheckpointError, OutputError
-from .model import Encoded, S4Net, _pool, _pool_mask, pixel_features
+from .model import Encoded, S4Net, _pool_mask, pixel_features
 
 PathLike = Union[str, "os.PathLike[str]"]
 OPSET = 17
@@ -62,13 +66,7 @@ class _Exported(nn.Module):
         if pt:
             out = F.pad(out, (0, 0, 0, 0, 0, pt))
         out = out.masked_fill(~m0.unsqueeze(1), 0.0)
-        stages = list(net.first[self.modality]) + list(net.shared)
-        skips = []
-        for i, stage in enumerate(stages):
-            out = stage(out, masks[i])
-            if i < c.levels:
-                skips.append(out)
-                out = _pool(out, masks[i], masks[i + 1])
+        out, skips = net.encode_stages(out, masks, self.modality)
         frame_mask = mask[:, :, 0, 0]  # pixel (0, 0) is never padding
         enc = Encoded(out, skips, masks, frame_mask, (t, _BIG, _BIG), self.modality)
         dec = net._decode(enc)  # (B, D, T, H, W)
@@ -132,8 +130,11 @@ def export_onnx(model_path: PathLike, out_path: PathLike, *, tile: int = 64) -> 
     out.parent.mkdir(parents=True, exist_ok=True)
     net = build_model(ckpt).eval()
     modality = ckpt["modality"]
+    sensors = ["s1", "s2"] if modality == "both" else [modality]
     frames = int(ckpt["time"]["length"])
-    channels = len(ckpt["bands"][modality])
+    # "both": the S1 bands then the S2 bands, in one input (S4Net.encode)
+    bands = [b for m in sensors for b in ckpt["bands"][m]]
+    channels = len(bands)
     f = net.config.factor
     side = max(f, (int(tile) // f) * f)
     wrapper = _Exported(net, modality, frames).eval()
@@ -144,14 +145,16 @@ def export_onnx(model_path: PathLike, out_path: PathLike, *, tile: int = 64) -> 
     card_path = out.with_suffix(".json")
     card_tmp = card_path.with_name(f".{card_path.name}.{uuid.uuid4().hex[:8]}.tmp")
     meta = _plain_meta(ckpt)
+    stats = {m: meta["band_stats"][m] for m in sensors}
+    normalisation = stats if modality == "both" else stats[modality]
     head = net.config.head
     output = "pixel_log_probabilities" if net.pixel_head is not None else "probabilities"
     items = {
         ONNX_META_KEY: json.dumps(meta),
         ONNX_OUTPUT_KEY: output,
         "s4_modality": modality,
-        "s4_bands": json.dumps(ckpt["bands"][modality]),
-        "s4_band_stats": json.dumps(meta["band_stats"][modality]),
+        "s4_bands": json.dumps(bands),
+        "s4_band_stats": json.dumps(normalisation),
         "s4_time": json.dumps(meta["time"]),
         "s4_classes": json.dumps(meta["classes"]),
         "s4_engine_version": __version__,
@@ -183,8 +186,8 @@ def export_onnx(model_path: PathLike, out_path: PathLike, *, tile: int = 64) -> 
             "head": head,
             "output": output,
             "modality": modality,
-            "bands": list(ckpt["bands"][modality]),
-            "normalisation": meta["band_stats"][modality],
+            "bands": bands,
+            "normalisation": normalisation,
             "time": meta["time"],
             "input": meta.get("input"),
             "classes": meta["classes"],

@@ -300,6 +300,10 @@ MIN_AREA = Setting("min_area_m2", "float", 0.0, low=0, flag="--min-area", param=
     help="polygons: merge regions smaller than this (m²) into their largest neighbour,"
         " drop those that have none",
     label=tr_noop("Smallest polygon kept (m²)"))
+S1_RATIO = Setting("s1_ratio", "bool", False, advanced=True,
+    help="add the VV/VH ratio (VV - VH in dB) as a third Sentinel-1 band wherever S1 enters "
+        "the network; recorded in the model (fine-tuning and mapping follow a pretrained model)",
+    label=tr_noop("Radar: add the VV/VH ratio (VV - VH in dB) as a third band"))
 MAX_GAP = Setting("max_gap_days", "float", None, low=0, optional=True, flag="--max-gap",
     metavar="DAYS", ui_max=3650, help="frames whose S1-S2 gap exceeds DAYS are marked invalid",
     label=tr_noop("Largest S1-S2 date gap (days)"))
@@ -323,6 +327,7 @@ PRETRAIN = Operation(
     SEED,
     WIDTHS,
     COMPOSITE_MONTHS,
+    S1_RATIO,
     Setting(
         "objective",
         "str",
@@ -413,9 +418,11 @@ FINETUNE = Operation(
     Setting("init", "path", None, optional=True, param="INIT_MODEL",
         file_filter="S4 checkpoint (*.pt)", help="pretrained checkpoint (default: from scratch)",
         label=tr_noop("Pretrained model (optional; none = train from scratch)")),
-    Setting("modality", "str", "s2", choices=("s2", "s1"), lower=True, help="inference modality",
+    Setting("modality", "str", "s2", choices=("s2", "s1", "both"), lower=True,
+        help="inference modality: s2, s1, or both (S1 + S2 together: their modality-specific "
+            "first layers averaged; needs S1 and S2 layers to fine-tune and to map)",
         label=tr_noop("Inference modality"),
-        labels=(tr_noop("s2: Sentinel-2 (optical)"), tr_noop("s1: Sentinel-1 (radar)"))),
+        labels=(tr_noop("s2: Sentinel-2 (optical)"), tr_noop("s1: Sentinel-1 (radar)"), tr_noop("both: Sentinel-1 + Sentinel-2 together"))),
     EPOCHS(default=20),
     CROP_SIZE,
     BATCH_SIZE,
@@ -435,6 +442,9 @@ FINETUNE = Operation(
         options=(None, 1, 0),
         labels=(tr_noop("As the pretrained model (monthly composites without one)"), tr_noop("Monthly cloud-free composites"), tr_noop("The acquisitions as they are"))),
     RESOLUTION,
+    S1_RATIO(help="S1 input: add the VV/VH ratio (VV - VH in dB) as a third band (from scratch; "
+        "a pretrained model's own choice is always followed, and true with a model pretrained "
+        "without it is refused)"),
     Setting("freeze_encoder", "bool", False, advanced=True,
         help="unet head: train the decoder only", label=tr_noop("Freeze the pretrained encoder")),
     Setting("class_weighting", "str", "none", choices=("balanced", "none"), advanced=True,

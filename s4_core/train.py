@@ -22,12 +22,12 @@ import torch.nn.functional as F
 from . import distributed, loop
 from .align import Scene, fixed_length_indices, percentile_length
 from .checkpoint import load_checkpoint, save_checkpoint
-from .composite import as_model_input, describe_input
+from .composite import as_model_input, describe_input, model_s1_ratio
 from .device import autocast_context, cpu_threads, resolve_device
 from .errors import CheckpointError, DataError, LabelError, SettingError
 from .labels import IGNORE_INDEX, ClassMap
 from .metrics import confusion_matrix, scores
-from .model import NetConfig, S4Net
+from .model import INPUTS, NetConfig, S4Net
 from .normalize import BandStats, compute_band_stats
 from .sampling import label_windows, random_label_windows, random_windows
 from .settings import FINETUNE, PRETRAIN, WIDTHS
@@ -79,6 +79,8 @@ class PretrainConfig:
     # input representation: per-pixel cloud-free median composites of this many months (S1 and
     # S2 on the same periods, gaps filled; composite.py); 0 = the acquisitions as they are
     composite_months: int = PRETRAIN.default("composite_months")
+    # S1 input: the VV/VH ratio (VV - VH in dB) as a third band (composite.S1RatioScene)
+    s1_ratio: bool = PRETRAIN.default("s1_ratio")
     # the self-supervised objective (objectives/): "s4" (S1 + S2 contrastive + cross
     # reconstruction), "mae" / "dino" (one modality: ``ssl_modality``), "joint-mae" (S1 + S2)
     objective: str = PRETRAIN.default("objective")
@@ -136,6 +138,8 @@ class FinetuneConfig:
     smooth_sigma: float = 1.0
     # None: the pretrained checkpoint's representation (1 month without one); 0: acquisitions
     composite_months: Optional[int] = FINETUNE.default("composite_months")
+    # S1 input: the VV/VH ratio as a third band (from scratch; a pretrained model's choice wins)
+    s1_ratio: bool = FINETUNE.default("s1_ratio")
 
 
 # Pixel-head training: Adam(W) on every labelled pixel at once, with the augmentations that
@@ -196,7 +200,11 @@ def merge_band_stats(stats: Sequence[BandStats], bands: Sequence[str]) -> BandSt
 
 
 class CropSource:
-    """Space-time crops of one scene for given modalities, normalised, on a fixed frame index."""
+    """Space-time crops of one scene for given modalities, normalised, on a fixed frame index.
+
+    The modality "both" is S1 and S2 read together, each normalised with its own statistics,
+    concatenated along the bands (S1's first: ``S4Net.encode``'s "both" input); its validity
+    is where both sensors are valid."""
 
     def __init__(
         self,
@@ -209,7 +217,9 @@ class CropSource:
     ) -> None:
         self.scene = scene
         self.modalities = list(modalities)
-        self.band_idx = {m: _band_selection(scene, m, bands[m]) for m in self.modalities}
+        self.sensors = _sensors(self.modalities)
+        self.band_idx = {m: _band_selection(scene, m, bands[m]) for m in self.sensors}
+        self.channels = {m: sum(len(self.band_idx[s]) for s in _sensors([m])) for m in modalities}
         self.stats = stats
         self.frames, frame_ok = fixed_length_indices(scene.n_frames, time_length, time_mode)
         self.frame_ok = np.asarray(frame_ok, dtype=bool)
@@ -218,13 +228,19 @@ class CropSource:
         self.cache = self._read(None) if nbytes <= PRELOAD_BYTES else None
 
     def _read(self, window) -> Dict[str, np.ndarray]:
-        data = self.scene.read(window, modalities=self.modalities, frames=self.frames)
+        data = self.scene.read(window, modalities=self.sensors, frames=self.frames)
         out = {"frame_valid": np.asarray(data["frame_valid"], dtype=bool) & self.frame_ok}
-        for m in self.modalities:
+        for m in self.sensors:
             x = data[m][:, self.band_idx[m]]
             valid = data[f"{m}_valid"] & out["frame_valid"][:, None, None]
             out[m] = self.stats[m].apply(x, valid)
             out[f"{m}_valid"] = valid
+        if "both" in self.modalities:
+            out["both"] = np.concatenate([out["s1"], out["s2"]], axis=1)
+            out["both_valid"] = out["s1_valid"] & out["s2_valid"]
+            for m in ("s1", "s2"):
+                if m not in self.modalities:
+                    del out[m], out[f"{m}_valid"]
         return out
 
     def stand_in(self, window: Window) -> Dict[str, np.ndarray]:
@@ -238,7 +254,7 @@ class CropSource:
         t = len(self.frames)
         out = {"frame_valid": self.cache["frame_valid"]}
         for m in self.modalities:
-            out[m] = np.broadcast_to(np.float32(0), (t, len(self.band_idx[m]), h, w))
+            out[m] = np.broadcast_to(np.float32(0), (t, self.channels[m], h, w))
             out[f"{m}_valid"] = np.broadcast_to(False, (t, h, w))
         return out
 
@@ -251,6 +267,19 @@ class CropSource:
             out[m] = self.cache[m][:, :, r : r + h, c : c + w]
             out[f"{m}_valid"] = self.cache[f"{m}_valid"][:, r : r + h, c : c + w]
         return out
+
+
+def _sensors(modalities: Sequence[str]) -> List[str]:
+    """The sensors behind ``modalities`` ("both": S1 and S2), each once, S1 first."""
+    wanted = set()
+    for m in modalities:
+        wanted.update(("s1", "s2") if m == "both" else (m,))
+    return [m for m in ("s1", "s2") if m in wanted]
+
+
+def input_label(modality: str) -> str:
+    """``S1``, ``S2`` or ``S1 + S2`` (modality "both") for messages."""
+    return "S1 + S2" if modality == "both" else modality.upper()
 
 
 def _stack(crops: List[Dict[str, np.ndarray]], device: torch.device) -> Dict[str, torch.Tensor]:
@@ -367,7 +396,8 @@ class PretrainTask(loop.Task):
                     f"{cfg.objective} pretraining on {needs[0].upper()} needs "
                     f"{needs[0].upper()} layers; one scene has only {scene.modalities}"
                 )
-        scenes = [as_model_input(s, cfg.composite_months) for s in scenes]
+        self.s1_ratio = bool(cfg.s1_ratio) and "s1" in needs
+        scenes = [as_model_input(s, cfg.composite_months, s1_ratio=self.s1_ratio) for s in scenes]
         self.scenes = scenes
         self.rng = _seed_everything(cfg.seed)
         self.dev = dev = resolve_device(device)
@@ -465,7 +495,7 @@ class PretrainTask(loop.Task):
             "bands": self.bands,
             "band_stats": {m: st.to_dict() for m, st in self.stats.items()},
             "time": {"length": int(self.length), "mode": cfg.time_mode},
-            "input": {"composite_months": int(cfg.composite_months)},
+            "input": {"composite_months": int(cfg.composite_months), "s1_ratio": self.s1_ratio},
             "objective": self.objective.describe(),
             "classes": None,
             "metrics": metrics,
@@ -638,11 +668,14 @@ def _finetune(
     out = Path(out)
     start = time.time()
     m = cfg.modality
-    if m not in ("s1", "s2"):
-        raise ValueError(f"modality must be 's1' or 's2', not {m!r}")
-    if getattr(scene, m) is None:
+    if m not in INPUTS:
+        raise ValueError(f"modality must be one of {', '.join(INPUTS)}, not {m!r}")
+    sensors = _sensors([m])
+    lacking = [s.upper() for s in sensors if getattr(scene, s) is None]
+    if lacking:
         raise DataError(
-            f"fine-tuning for {m.upper()} inference needs {m.upper()} layers: none were given"
+            f"fine-tuning for {input_label(m)} inference needs {' and '.join(lacking)} layers: "
+            "none were given"
         )
     if labels.shape != scene.grid.shape:
         raise LabelError(
@@ -658,13 +691,31 @@ def _finetune(
     months = cfg.composite_months
     if months is None:  # follow the pretrained model (older checkpoints: acquisitions)
         months = int((pre.get("input") or {}).get("composite_months", 0)) if pre else 1
-    scene = as_model_input(scene, months)
+    ratio = bool(cfg.s1_ratio)
+    if pre is not None:  # the pretrained model decides
+        ratio = model_s1_ratio(pre)
+        if cfg.s1_ratio and not ratio:
+            raise CheckpointError(
+                f"s1_ratio is on but the pretrained model (init) {init} was pretrained without "
+                "the VV/VH ratio band: switch s1_ratio off (fine-tuning follows the pretrained "
+                "model), or pretrain with s1_ratio on"
+            )
+    scene = as_model_input(scene, months, s1_ratio=ratio and "s1" in sensors)
     # composites: one frame per period, the scene's own periods (the pixel head reads them all)
     time_mode = "repeat" if months else cfg.time_mode
     if pre is not None:
         net_cfg = NetConfig.from_dict(pre["net_config"])
         objective = pre.get("objective") or {}
         trained = objective.get("modality")  # mae / dino: the one sensor they trained
+        if trained and m == "both":
+            other = "S2" if trained == "s1" else "S1"
+            raise CheckpointError(
+                f"the pretrained model (init) {init} was pretrained with "
+                f"{objective.get('name', '?')} on {trained.upper()} only: its {other} branch "
+                f"is untrained, so it cannot map from both sensors. Fine-tune for "
+                f"{trained.upper()} (modality {trained}), or pretrain with joint-mae (or s4) "
+                "for modality both"
+            )
         if trained and trained != m:
             raise CheckpointError(
                 f"the pretrained model (init) {init} was pretrained with "
@@ -674,23 +725,25 @@ def _finetune(
                 f"{objective.get('name', 'mae')} with ssl_modality {m})"
             )
         bands = {mm: list(v) for mm, v in pre["bands"].items()}
-        have = getattr(scene, m).band_names
-        missing = [b for b in bands[m] if b not in have]
-        if missing:
-            raise CheckpointError(
-                f"the pretrained model (init) {init} was trained on {m.upper()} bands "
-                f"{bands[m]} but the {m.upper()} layers {getattr(scene, m).source} lack "
-                f"{missing}: give {m.upper()} layers with those bands, or fine-tune without "
-                "the pretrained model"
-            )
+        for sm in sensors:
+            have = getattr(scene, sm).band_names
+            missing = [b for b in bands[sm] if b not in have]
+            if missing:
+                raise CheckpointError(
+                    f"the pretrained model (init) {init} was trained on {sm.upper()} bands "
+                    f"{bands[sm]} but the {sm.upper()} layers {getattr(scene, sm).source} lack "
+                    f"{missing}: give {sm.upper()} layers with those bands, or fine-tune "
+                    "without the pretrained model"
+                )
         length = cfg.time_length or (scene.n_frames if months else int(pre["time"]["length"]))
     else:
-        series = getattr(scene, m)
-        other = "s2" if m == "s1" else "s1"
-        other_series = getattr(scene, other)
-        # The other modality's branch is unused from scratch; its width follows the data if given.
-        other_bands = other_series.band_names if other_series is not None else DEFAULT_BANDS[other]
-        bands = {m: list(series.band_names), other: list(other_bands)}
+        # A modality's branch unused from scratch keeps its width from the data if given.
+        bands = {
+            sm: list(getattr(scene, sm).band_names)
+            if getattr(scene, sm) is not None
+            else list(DEFAULT_BANDS[sm])
+            for sm in ("s1", "s2")
+        }
         net_cfg = NetConfig(
             s1_channels=len(bands["s1"]),
             s2_channels=len(bands["s2"]),
@@ -700,7 +753,10 @@ def _finetune(
         )
         length = cfg.time_length or scene.n_frames
     _report(progress, 0.0, "computing band statistics")
-    stats = {m: merge_band_stats([compute_band_stats(scene, m, cancel=cancel)], bands[m])}
+    stats = {
+        sm: merge_band_stats([compute_band_stats(scene, sm, cancel=cancel)], bands[sm])
+        for sm in sensors
+    }
 
     if cfg.head == "pixel":
         net_cfg = NetConfig.from_dict(

@@ -1,4 +1,7 @@
-"""Fine-tune on labelled polygons (from a pretrained checkpoint or from scratch)."""
+"""Fine-tune on labelled polygons (from a pretrained checkpoint or from scratch).
+
+The model maps from S1, S2, or both together (--modality both).
+"""
 
 from __future__ import annotations
 

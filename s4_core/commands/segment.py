@@ -1,10 +1,10 @@
-"""Map a scene with a fine-tuned model (S1 alone or S2 alone, as the model says).
+"""Map a scene with a fine-tuned model (S1, S2 or both, as the model says).
 
-Segment an S1 or S2 time series with a fine-tuned checkpoint into a class raster (uint8 GeoTIFF,
-255 = nodata, colour table and class names), optionally polygons (GeoPackage layer 'classes')
-and per-class probabilities. SRC is a folder of per-date GeoTIFFs, a multi-band stack, or
-several files. The scene is processed in overlapping windows; about OVERLAP/2 px are cropped on
-each inner side of a window.
+Segment an S1 or S2 time series (both, for a model fine-tuned with --modality both) with a
+fine-tuned checkpoint into a class raster (uint8 GeoTIFF, 255 = nodata, colour table and class
+names), optionally polygons (GeoPackage layer 'classes') and per-class probabilities. SRC is a
+folder of per-date GeoTIFFs, a multi-band stack, or several files. The scene is processed in
+overlapping windows; about OVERLAP/2 px are cropped on each inner side of a window.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="fine-tuned checkpoint (.pt, needs PyTorch) or its ONNX export (.onnx, needs only "
         "ONNX Runtime; s4 export-onnx)",
     )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--s2", nargs="+", metavar="SRC", help="Sentinel-2 folder, stack or files")
-    src.add_argument("--s1", nargs="+", metavar="SRC", help="Sentinel-1 folder, stack or files")
+    p.add_argument("--s2", nargs="+", metavar="SRC", help="Sentinel-2 folder, stack or files")
+    p.add_argument("--s1", nargs="+", metavar="SRC", help="Sentinel-1 folder, stack or files")
     p.add_argument("--out", required=True, help="class raster to write (.tif)")
     p.add_argument("--vector", default=None, help="also write polygons to this GeoPackage")
     p.add_argument(
@@ -59,6 +58,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import api
 
+    if not args.s1 and not args.s2:
+        raise SystemExit("s4 segment: give --s2 or --s1 (both for a model fine-tuned for both)")
     with TqdmProgress("segment", disable=args.quiet) as bar:
         result = api.segment(
             args.model,

@@ -10,7 +10,8 @@ Optical Representation Learning"): S1 and S2 in, both reconstructed, with a mask
 - fusion: the poster concatenates the sensors along the channels. The S4 network keeps its
   modality-specific first layers (so fine-tuning and segmentation run from ONE sensor, as
   with S4): each sensor's first layers run on its own input and their outputs (and skips) are
-  averaged before the shared layers. In half of the samples one sensor (drawn at random) is
+  averaged before the shared layers (``S4Net.encode`` with modality "both": fine-tuning and
+  mapping from both sensors use the same fusion, equal weights). In half of the samples one sensor (drawn at random) is
   left out of that average altogether: the network then meets single-sensor inputs as at
   inference, and the left-out sensor is reconstructed entirely from the other (all its
   positions count as hidden).
@@ -22,11 +23,10 @@ from __future__ import annotations
 from typing import Any, Dict, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..device import autocast_context
-from ..model import Encoded, S4Net, _pool
+from ..model import Encoded, S4Net
 from .base import Objective, backbone_parameters, make_generator
 from .mae import mask_input, patch_mask, reconstruction_loss
 
@@ -59,50 +59,16 @@ def encode_fused(
     net: S4Net, xs: Dict[str, Tensor], frame_mask: Tensor, weights: Dict[str, Tensor]
 ) -> Encoded:
     """Encode S1 and S2 together: each sensor's specific first blocks, then the ``weights``
-    ``(B,)``-weighted mean of their outputs and skips, then the shared layers (as
-    ``S4Net.encode`` does for one sensor)."""
-    x0 = next(iter(xs.values()))
-    b, t, _, h, w = x0.shape
-    f = net.config.factor
-    pad = ((-t) % f, (-h) % f, (-w) % f)
-    frame_mask = frame_mask.to(device=x0.device, dtype=torch.bool)
-    masks = net._level_masks(frame_mask, (t, h, w), pad)
-    levels, n_spec = net.config.levels, net.config.n_specific
-    outs, skips_per = [], []
+    ``(B,)``-weighted mean of their outputs and skips, then the shared layers
+    (``S4Net.encode`` with modality "both", which fine-tuning and mapping from both sensors
+    use with equal weights)."""
     for m, x in xs.items():
         if x.shape[2] != net.config.channels(m):
             raise ValueError(
                 f"{m}: {x.shape[2]} bands, the network expects {net.config.channels(m)}"
             )
-        out = x.permute(0, 2, 1, 3, 4)
-        if any(pad):
-            out = F.pad(out, (0, pad[2], 0, pad[1], 0, pad[0]))
-        if masks[0] is not None:
-            out = out.masked_fill(~masks[0].unsqueeze(1), 0.0)
-        out = out.contiguous(memory_format=net._memory_format())
-        skips = []
-        for i, stage in enumerate(net.first[m]):
-            out = stage(out, masks[i])
-            skips.append(out)
-            out = _pool(out, masks[i], masks[i + 1])
-        outs.append((weights[m], out))
-        skips_per.append(skips)
-    total = sum(wt for wt, _ in outs).clamp(min=1e-6)
-
-    def fuse(tensors):
-        return sum(wt.view(-1, 1, 1, 1, 1).to(a.dtype) * a for wt, a in tensors) / total.view(
-            -1, 1, 1, 1, 1
-        ).to(tensors[0][1].dtype)
-
-    out = fuse(outs)
-    skips = [fuse([(wt, sk[i]) for (wt, _), sk in zip(outs, skips_per)]) for i in range(n_spec)]
-    for j, stage in enumerate(net.shared):
-        i = n_spec + j
-        out = stage(out, masks[i])
-        if i < levels:
-            skips.append(out)
-            out = _pool(out, masks[i], masks[i + 1])
-    return Encoded(out, skips, masks, frame_mask, (t, h, w), "s1")
+    x = torch.cat([xs["s1"], xs["s2"]], dim=2)
+    return net.encode(x, "both", frame_mask, weights)
 
 
 class JointMaeObjective(Objective):
