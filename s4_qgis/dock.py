@@ -258,7 +258,8 @@ class S4DockWidget(QgsDockWidget):
         params: Dict[str, Any] = {
             objective.param_name: list(objective.ui_options).index(
                 widget_value(self.objective_combo, objective)
-            )
+            ),
+            PRETRAIN["s1_ratio"].param_name: self.s1_ratio(),
         }
         for sensor, name in (("s1", SENTINEL1), ("s2", SENTINEL2)):
             paths = self.checked_files(sensor)
@@ -357,6 +358,15 @@ class S4DockWidget(QgsDockWidget):
         form.addRow(tr("Start from"), self.init_model)
         self.modality_combo = setting_widget(FINETUNE["modality"], tab)
         form.addRow(tr("Map from"), self.modality_combo)
+        self.ratio_check = setting_widget(FINETUNE["s1_ratio"], tab)
+        self.ratio_check.setToolTip(
+            tr(
+                "Radar input: VV, VH and their ratio (VV - VH in dB), as the SAR pretraining "
+                "literature uses. Applies to pretraining here and to fine-tuning from scratch; "
+                "a pretrained model's own choice is always followed."
+            )
+        )
+        form.addRow("", self.ratio_check)
         self.head_combo = setting_widget(FINETUNE["head"], tab)
         self.head_combo.setToolTip(
             tr(
@@ -460,6 +470,7 @@ class S4DockWidget(QgsDockWidget):
             DockSetting.CROP_SIZE: self.crop_spin,
             DockSetting.BATCH_SIZE: self.batch_spin,
             DockSetting.HEAD: self.head_combo,
+            DockSetting.S1_RATIO: self.ratio_check,
             DockSetting.TILE_SIZE: self.tile_spin,
             DockSetting.OVERLAP: self.overlap_spin,
             DockSetting.MIN_AREA: self.min_area_spin,
@@ -478,7 +489,11 @@ class S4DockWidget(QgsDockWidget):
         self.model_edit.setText(DockSetting.MODEL_PATH.read(s))
         for key, widget in self._setting_widgets().items():
             set_widget_value(widget, key.setting, key.read(s))
-            signal = getattr(widget, "currentIndexChanged", None) or widget.valueChanged
+            signal = (
+                getattr(widget, "currentIndexChanged", None)
+                or getattr(widget, "valueChanged", None)
+                or widget.toggled
+            )
             signal.connect(lambda *_, k=key, w=widget: self._save(k, widget_value(w, k.setting)))
         # save on change
         self.output_dir.fileChanged.connect(lambda v: self._save(DockSetting.OUTPUT_DIR, v))
@@ -501,6 +516,11 @@ class S4DockWidget(QgsDockWidget):
 
     def modality(self) -> str:
         return widget_value(self.modality_combo, FINETUNE["modality"])
+
+    def s1_ratio(self) -> bool:
+        """Whether the radar input gets the VV/VH ratio band (pretraining, from-scratch
+        fine-tuning)."""
+        return bool(widget_value(self.ratio_check, FINETUNE["s1_ratio"]))
 
     def extent_mode(self) -> str:
         return EXTENT_MODES[self.extent_combo.currentIndex()]
@@ -924,6 +944,8 @@ class S4DockWidget(QgsDockWidget):
             "batch_size": widget_value(self.batch_spin, FINETUNE["batch_size"]),
             "head": widget_value(self.head_combo, FINETUNE["head"]),
             "device": self.device(),
+            # a pretrained model's own choice is followed; on only from scratch
+            "s1_ratio": self.s1_ratio() and init is None,
         }
         if self.few_check.isChecked():  # the recipe of docs/user_guide.md "Very few polygons"
             values.update(class_weighting="none", freeze_encoder=init is not None)
@@ -949,16 +971,17 @@ class S4DockWidget(QgsDockWidget):
         labels = self.label_combo.currentLayer()
         modality = self.modality()
         files = parameters[SENTINEL1 if modality == "s1" else SENTINEL2]
+        sensors = "S1 + S2" if modality == "both" else modality.upper()
         init = parameters[FINETUNE["init"].param_name]
         name = labels.name() if labels is not None else "?"
         field = parameters[CLASS_FIELD]
         if init:
             status = tr("Fine-tuning on {0} {1} dates and '{2}' ({3}) from {4}").format(
-                len(files), modality.upper(), name, field, Path(init).name
+                len(files), sensors, name, field, Path(init).name
             )
         else:
             status = tr("Fine-tuning on {0} {1} dates and '{2}' ({3}) from scratch").format(
-                len(files), modality.upper(), name, field
+                len(files), sensors, name, field
             )
         return self._start_algorithm(
             Finetune(), parameters, status, self._finetune_done, curves=True

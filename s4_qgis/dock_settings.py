@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from qgis.core import QgsSettings
 
-from s4_core.settings import DEVICE, FINETUNE, SEGMENT, Setting
+from s4_core.settings import DEVICE, FINETUNE, S1_RATIO, SEGMENT, Setting
 
 PREFIX = "s4/"
 EXTENT_MODES = ("canvas", "layer", "scene")
@@ -41,6 +41,7 @@ class DockSetting(Enum):
     CROP_SIZE = ("crop_size", int, FINETUNE.default("crop_size"), FINETUNE["crop_size"])
     BATCH_SIZE = ("batch_size", int, FINETUNE.default("batch_size"), FINETUNE["batch_size"])
     HEAD = ("head", str, FINETUNE.default("head"), FINETUNE["head"])
+    S1_RATIO = ("s1_ratio", bool, S1_RATIO.default, S1_RATIO)
     FEW_POLYGONS = ("few_polygons", bool, False, None)
     EXTENT_MODE = ("extent_mode", str, EXTENT_MODES[0], None)
     TILE_SIZE = ("tile_size", int, _form_default(SEGMENT["tile_size"]), SEGMENT["tile_size"])

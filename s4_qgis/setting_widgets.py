@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from qgis.PyQt.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox, QWidget
+from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox, QWidget
 
 from s4_core.settings import Setting
 
@@ -13,10 +13,14 @@ from .i18n import tr
 
 
 def setting_widget(setting: Setting, parent: Optional[QWidget] = None) -> QWidget:
-    """A drop-down (settings with ``labels``), a spin box (numbers) for ``setting``, set to its
-    default."""
-    if setting.labels:
-        widget: QWidget = QComboBox(parent)
+    """A drop-down (settings with ``labels``), a spin box (numbers) or a check box (true /
+    false, its text the setting's label) for ``setting``, set to its default."""
+    if setting.kind == "bool":
+        widget: QWidget = QCheckBox(tr(setting.label), parent)
+        if setting.help:
+            widget.setToolTip(setting.help)
+    elif setting.labels:
+        widget = QComboBox(parent)
         widget.addItems([tr(text) for text in setting.labels])
     elif setting.kind == "int":
         widget = QSpinBox(parent)
@@ -34,6 +38,8 @@ def widget_value(widget: QWidget, setting: Setting) -> Any:
     """The value ``widget`` shows, as the api takes it."""
     if isinstance(widget, QComboBox):
         return setting.ui_options[max(0, widget.currentIndex())]
+    if isinstance(widget, QCheckBox):
+        return bool(widget.isChecked())
     value = widget.value()
     if setting.none_as is not None and value == setting.none_as:
         return None
@@ -45,6 +51,9 @@ def set_widget_value(widget: QWidget, setting: Setting, value: Any) -> None:
     if isinstance(widget, QComboBox):
         options = list(setting.ui_options)
         widget.setCurrentIndex(options.index(value) if value in options else 0)
+        return
+    if isinstance(widget, QCheckBox):
+        widget.setChecked(bool(value) if isinstance(value, bool) else bool(setting.default))
         return
     try:
         number = float(value) if value is not None else setting.none_as

@@ -19,12 +19,16 @@ class Finetune(S4Algorithm):
     HELP = tr_noop(
         "Trains an S4 model to map your classes from a few labelled polygons.<br><br>"
         "<b>Sentinel-1 / Sentinel-2 layers</b>: one GeoTIFF per acquisition; only the series "
-        "of the inference modality is used (the model will map from that one sensor).<br>"
+        "of the inference modality is used (the model will map from that sensor, or from both "
+        "together).<br>"
         "<b>Labels</b>: polygons of known classes (a memory layer or a layer being edited is "
         "fine); <b>Class field</b>: the field with the class names.<br>"
         "<b>Pretrained model</b>: optional checkpoint from 'S4 pretrain'; without one the "
         "network is trained from scratch (usually worse with few labels).<br>"
-        "<b>Inference modality</b>: s2 (optical) or s1 (radar).<br>"
+        "<b>Inference modality</b>: s2 (optical), s1 (radar) or both (S1 + S2 together; best "
+        "after joint MAE pretraining; mapping then needs both series too).<br>"
+        "<b>Radar: VV/VH ratio</b> (advanced): adds VV - VH (dB) as a third S1 band when "
+        "training from scratch; a pretrained model's own choice is always followed.<br>"
         "<b>Head</b> (advanced): the default keeps the pretrained network frozen and trains "
         "an ensemble of small per-pixel classifiers on each pixel's monthly series and the "
         "network's features, then smooths the map inside fields (seconds on a CPU; it beat "
@@ -59,14 +63,15 @@ class Finetune(S4Algorithm):
         settings = self.setting_values(parameters, context, FINETUNE)
         modality, init = settings["modality"], settings["init"]
         s1, s2 = self.series_sources(parameters, context)
-        series = s1 if modality == "s1" else s2
-        if not series:
-            name = SENTINEL1 if modality == "s1" else SENTINEL2
-            raise QgsProcessingException(
-                tr(
-                    "Inference modality is {0} but no {1} layers were given: add them to {name} or change MODALITY"
-                ).format(modality.upper(), modality.upper(), name=name)
-            )
+        needed = ("s1", "s2") if modality == "both" else (modality,)
+        for sensor in needed:
+            if not (s1 if sensor == "s1" else s2):
+                name = SENTINEL1 if sensor == "s1" else SENTINEL2
+                raise QgsProcessingException(
+                    tr(
+                        "Inference modality is {0} but no {1} layers were given: add them to {name} or change MODALITY"
+                    ).format(modality.upper(), sensor.upper(), name=name)
+                )
         if init and not os.path.isfile(init):
             raise QgsProcessingException(
                 tr("INIT_MODEL: checkpoint file not found: {init}").format(init=init)
@@ -74,7 +79,7 @@ class Finetune(S4Algorithm):
         out = self.output_file(parameters, OUTPUT, context, (".pt",), "checkpoint")
         api = self.engine(feedback, device=settings["device"])
         feedback.pushInfo(
-            f"Fine-tuning for {modality.upper()} inference "
+            f"Fine-tuning for {'S1 + S2' if modality == 'both' else modality.upper()} inference "
             + (f"from {init}" if init else "from scratch (no pretrained model)")
         )
         if self._labels_copied:

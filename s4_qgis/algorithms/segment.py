@@ -28,7 +28,7 @@ class SegmentTimeSeries(S4Algorithm):
         "<b>Sentinel-2 / Sentinel-1 layers</b>: one GeoTIFF per acquisition; the acquisition "
         "date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in "
         "the name, band names). Give the series of the modality the model was fine-tuned for "
-        "(the model runs on ONE modality).<br>"
+        "(one sensor, or both for a model fine-tuned for both).<br>"
         "<b>Model</b>: a fine-tuned checkpoint (.pt) from 'S4 fine-tune on labelled polygons' "
         "(needs PyTorch), or its ONNX export (.onnx, from 's4 export-onnx'), which needs only "
         "ONNX Runtime.<br>"
