@@ -490,6 +490,96 @@ def test_each_pretraining_objective_fine_tunes_and_segments_through_processing(
     assert scores["oa"] > 1.5 / len(scores["per_class"]), scores
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "objective, modality",
+    [(1, 1), (3, 2)],  # MAE on radar -> map from S1; joint MAE -> map from both (S1 + S2)
+)
+def test_ratio_and_both_sensor_models_fine_tune_and_segment_through_processing(
+    s4_processing, tiny_demo, tmp_path, objective, modality
+):
+    """S1_RATIO on s4:pretrain: the VV/VH ratio band is recorded in the model and fine-tuning
+    and mapping add it without being asked; MODALITY 2 (both) after joint MAE fine-tunes and
+    maps from S1 + S2 together."""
+    from s4_core import api
+    from s4_core.checkpoint import load_checkpoint
+
+    both = modality == 2
+    pre = tmp_path / "pre.pt"
+    params = {
+        "SENTINEL1": tifs(tiny_demo.s1_dir),
+        "EPOCHS": 1,
+        "CROP_SIZE": 16,
+        "BATCH_SIZE": 1,
+        "STEPS_PER_EPOCH": 2,
+        "DEVICE": 1,
+        "WIDTHS": "8,16,32",
+        "OBJECTIVE": objective,
+        "S1_RATIO": True,
+        "OUTPUT": str(pre),
+    }
+    series = {"SENTINEL1": tifs(tiny_demo.s1_dir)}
+    if both:
+        series["SENTINEL2"] = tifs(tiny_demo.s2_dir)
+    params.update(series)
+    run("pretrain", params, Recorder())
+    assert api.model_info(pre)["s1_ratio"] is True
+    fine, classes = tmp_path / "fine.pt", tmp_path / "classes.tif"
+    feedback = Recorder()
+    run(
+        "finetune",
+        {
+            **series,
+            "LABELS": str(tiny_demo.parcels),
+            "CLASS_FIELD": tiny_demo.class_field,
+            "INIT_MODEL": str(pre),
+            "MODALITY": modality,
+            "CROP_SIZE": 16,
+            "DEVICE": 1,
+            "OUTPUT": str(fine),
+        },
+        feedback,
+    )
+    ckpt = load_checkpoint(fine)
+    assert ckpt["modality"] == ("both" if both else "s1") and ckpt["input"]["s1_ratio"]
+    assert ckpt["bands"]["s1"] == ["VV", "VH", "VV/VH"]
+    assert any(("S1 + S2" if both else "S1") + " inference" in line for line in feedback.infos)
+    run(
+        "segment_time_series",
+        {
+            **series,
+            "MODEL": str(fine),
+            "DEVICE": 1,
+            "TILE_SIZE": 32,
+            "OVERLAP": 8,
+            "OUTPUT": str(classes),
+        },  # fmt: skip
+        Recorder(),
+    )
+    scores = api.evaluate(classes, tiny_demo.truth)
+    assert scores["oa"] > 1.5 / len(scores["per_class"]), scores
+
+
+@pytest.mark.torch
+def test_both_sensors_without_s2_names_the_parameter(s4_processing, tiny_demo, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException, match=r"no S2 layers were given: add them to "
+                       r"SENTINEL2 or change MODALITY"):  # fmt: skip
+        run(
+            "finetune",
+            {
+                "SENTINEL1": tifs(tiny_demo.s1_dir),
+                "LABELS": str(tiny_demo.parcels),
+                "CLASS_FIELD": tiny_demo.class_field,
+                "MODALITY": 2,
+                "DEVICE": 1,
+                "OUTPUT": str(tmp_path / "fine.pt"),
+            },
+        )
+    assert not (tmp_path / "fine.pt").exists()
+
+
 def test_mae_pretraining_without_its_sensor_names_the_parameter(s4_processing, tiny_demo, tmp_path):
     from qgis.core import QgsProcessingException
 
