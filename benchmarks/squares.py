@@ -20,8 +20,11 @@ Per labelled site of ``../shared/data`` (flanders_2018, tanzania_2021), on its o
    - ``--objectives mae-s1 dino-s1 joint-mae`` (also ``mae-s2``, ``dino-s2``): the same default
      path from a network pretrained with that objective instead of S4 (``objectives/``: MAE or
      DINO on one sensor, joint S1 + S2 MAE), one row each, pretraining minutes in the notes.
+   ``mae-s1-ratio``: MAE on S1 with the VV/VH ratio band (``s1_ratio``).
    ``--methods`` keeps only the named methods (e.g. ``rf mae-s1``; S4 is then not pretrained
    unless ``s4`` or ``unet-s4`` is named).
+   ``--modalities both``: mapping from S1 + S2 together (``modality="both"``; the Random
+   Forest on both sensors' composites), for S4, joint MAE and the scratch head.
 
 Maps are made on the label grid (10 m: ``resolution=10``). One command prints the tables and
 writes the ``squares`` section of docs/benchmarks.md::
@@ -60,6 +63,7 @@ from sites import (  # noqa: E402
 # objective rows: method name -> api.pretrain keywords
 OBJECTIVE_RUNS = {
     "mae-s1": {"objective": "mae", "ssl_modality": "s1"},
+    "mae-s1-ratio": {"objective": "mae", "ssl_modality": "s1", "s1_ratio": True},
     "dino-s1": {"objective": "dino", "ssl_modality": "s1"},
     "joint-mae": {"objective": "joint-mae"},
     "mae-s2": {"objective": "mae", "ssl_modality": "s2"},
@@ -82,7 +86,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--sites", nargs="+", default=list(SITES), choices=list(SITES))
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--k", type=int, nargs="+", default=[1, 2, 5])
-    p.add_argument("--modalities", nargs="+", default=["s2", "s1"], choices=["s2", "s1"])
+    p.add_argument("--modalities", nargs="+", default=["s2", "s1"], choices=["s2", "s1", "both"])
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (fixed)")
     p.add_argument(
         "--protocols",
@@ -121,8 +125,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 # ----------------------------------------------------------------------------- baselines
 def monthly_composites(site: Site, modality: str) -> np.ndarray:
-    """(months * bands, H, W) gap-filled monthly medians of the site's series."""
+    """(months * bands, H, W) gap-filled monthly medians of the site's series ("both": S1's
+    and S2's stacked)."""
     from s4_core.composite import composite, fill_gaps, period_index, period_starts
+
+    if modality == "both":
+        return np.concatenate([monthly_composites(site, "s1"), monthly_composites(site, "s2")])
 
     x, dates = (site.s2, site.s2_dates) if modality == "s2" else (site.s1, site.s1_dates)
     starts = period_starts(dates[0], dates[-1])
@@ -193,7 +201,8 @@ def run_engine(
         modality=modality, init=init, head=head, resolution=10, seed=seed, **kw,
     )  # fmt: skip
     t1 = time.perf_counter()
-    res = api.segment(str(model), str(out), **{modality: dirs[modality]})
+    given = dirs if modality == "both" else {modality: dirs[modality]}
+    res = api.segment(str(model), str(out), **given)
     t2 = time.perf_counter()
     pred = read_map(out, site, res["classes"])
     return {"pred": pred, "finetune_s": t1 - t0, "segment_s": t2 - t1}
@@ -220,7 +229,7 @@ def summarise(rows: List[dict], site: str, protocol: str = "squares") -> List[st
     ]
     keys = sorted(
         {(r["modality"], r["k"], r["method"]) for r in rows},
-        key=lambda x: (x[0] != "s2", x[1], x[2] != "s4", x[2]),
+        key=lambda x: (["s2", "s1", "both"].index(x[0]), x[1], x[2] != "s4", x[2]),
     )
     for m, k, meth in keys:
         sel = [r for r in rows if (r["modality"], r["k"], r["method"]) == (m, k, meth)]

@@ -45,7 +45,7 @@ def test_unknown_or_out_of_range_keywords_fail_before_any_work(tmp_path):
         api.pretrain("a", "b", tmp_path / "p.pt", crop_sise=16)
     with pytest.raises(SettingError, match=r"^crop_size must be a whole number >= 8, got 4$"):
         api.pretrain("a", "b", tmp_path / "p.pt", crop_size=4)
-    with pytest.raises(SettingError, match=r"^modality must be one of s2, s1, got 's3'"):
+    with pytest.raises(SettingError, match=r"^modality must be one of s2, s1, both, got 's3'"):
         api.finetune(None, "x", "l.gpkg", "c", tmp_path / "m.pt", modality="S3")
     assert not list(tmp_path.iterdir())
 
