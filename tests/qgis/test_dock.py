@@ -101,6 +101,35 @@ def test_pretrain_dialog_gets_the_checked_layers_and_the_chosen_objective(
     assert ok, message
 
 
+def test_the_ratio_check_box_and_both_sensors_reach_the_algorithms(
+    project_with_demo, dock, s4_processing, tmp_path
+):
+    """The dock's radar ratio check box (DockSetting.S1_RATIO) goes to s4:pretrain and to a
+    fine-tuning from scratch (a pretrained model decides for itself); "Map from" offers both
+    sensors, which sends both series."""
+    from qgis.core import QgsApplication, QgsProcessingContext
+
+    assert dock.pretrain_parameters()["S1_RATIO"] is False
+    dock.ratio_check.setChecked(True)
+    params = dock.pretrain_parameters()
+    assert params["S1_RATIO"] is True
+    alg = QgsApplication.processingRegistry().algorithmById("s4:pretrain")
+    ok, message = alg.checkParameterValues({**params, "OUTPUT": str(tmp_path / "p.pt")},
+                                           QgsProcessingContext())  # fmt: skip
+    assert ok, message
+    dock.init_model.setFilePath("")
+    assert dock.finetune_parameters(str(tmp_path / "f.pt"))["S1_RATIO"] is True
+    dock.init_model.setFilePath(str(tmp_path / "pre.pt"))
+    assert dock.finetune_parameters(str(tmp_path / "f.pt"))["S1_RATIO"] is False
+    dock.modality_combo.setCurrentIndex(2)
+    assert dock.modality() == "both"
+    finetune = dock.finetune_parameters(str(tmp_path / "f.pt"))
+    assert finetune["MODALITY"] == 2 and finetune["SENTINEL1"] and finetune["SENTINEL2"]
+    dock.ratio_check.setChecked(False)
+    dock.modality_combo.setCurrentIndex(0)
+    dock.init_model.setFilePath("")
+
+
 def test_new_label_layer_offers_the_classes_and_starts_editing(project_with_demo, dock, tmp_path):
     from qgis.core import QgsVectorLayer
 
@@ -284,6 +313,7 @@ def test_settings_persist_between_docks(qgis_iface, dock, demo_model, tmp_path):
     dock.epochs_spin.setValue(7)
     dock.few_check.setChecked(True)
     dock.modality_combo.setCurrentIndex(1)
+    dock.ratio_check.setChecked(True)
     dock.class_names_edit.setText("a, b")
     dock.class_names_edit.editingFinished.emit()
     dock.load_model(str(demo_model))
@@ -293,6 +323,7 @@ def test_settings_persist_between_docks(qgis_iface, dock, demo_model, tmp_path):
         assert other.epochs_spin.value() == 7
         assert other.few_check.isChecked()
         assert other.modality() == "s1"
+        assert other.s1_ratio() is True
         assert other.class_names() == ["a", "b"]
         assert other.model_path() == str(demo_model)
         assert other.output_folder() == tmp_path / "out"
