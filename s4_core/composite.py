@@ -16,7 +16,7 @@ frames (temporal alignment by construction) and keeps the series short (one year
 from __future__ import annotations
 
 import datetime as _dt
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -331,6 +331,7 @@ class _RatioSeries:
         return getattr(self.base, name)
 
     def describe(self) -> dict:
+        """The series' description with the ratio band listed."""
         d = dict(self.base.describe())
         d["bands"] = list(self.band_names)
         return d
@@ -353,10 +354,12 @@ class S1RatioScene:
         return getattr(self.base, name)
 
     @property
-    def s1(self):
+    def s1(self) -> Optional[_RatioSeries]:
+        """The S1 series with the ratio band in its band names (None: no S1)."""
         return self._s1
 
     def series(self, modality: str):
+        """A modality's series (S1's with the ratio band)."""
         if modality == "s1" and self._s1 is not None:
             return self._s1
         return self.base.series(modality)
@@ -381,6 +384,7 @@ class S1RatioScene:
         return out
 
     def describe(self) -> dict:
+        """The wrapped scene's description, with ``s1_ratio`` and S1's bands."""
         d = dict(self.base.describe())
         d["s1_ratio"] = True
         if self._s1 is not None:

@@ -283,7 +283,7 @@ class _ProjectionHead(nn.Module):
         return self.out(self.hidden(x, mask))
 
 
-def parts_weight(weights: Optional[dict[str, Tensor]], modality: str) -> Optional[Tensor]:
+def _part_weight(weights: Optional[dict[str, Tensor]], modality: str) -> Optional[Tensor]:
     """A sensor's ``(B,)`` fusion weight (None: equal weights)."""
     return None if weights is None else weights[modality]
 
@@ -552,9 +552,9 @@ class S4Net(nn.Module):
         if len(parts) == 1:
             out, skips = outs[0], skip_lists[0]
         else:
-            out = _fuse(outs, [parts_weight(weights, m) for m in parts])
+            out = _fuse(outs, [_part_weight(weights, m) for m in parts])
             skips = [
-                _fuse([sk[i] for sk in skip_lists], [parts_weight(weights, m) for m in parts])
+                _fuse([sk[i] for sk in skip_lists], [_part_weight(weights, m) for m in parts])
                 for i in range(c.n_specific)
             ]
         for j, stage in enumerate(self.shared):
