@@ -24,7 +24,7 @@
         <translation>Sentinel-2-lagen (één per datum)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="303"/>
+        <location filename="../../s4_core/settings.py" line="307"/>
         <source>Largest S1-S2 date gap (days)</source>
         <translation>Grootste datumverschil S1-S2 (dagen)</translation>
     </message>
@@ -294,12 +294,12 @@
         <translation>Sentinel-1-collectie (leeg: die van de aanbieder)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="542"/>
+        <location filename="../../s4_core/settings.py" line="552"/>
         <source>Largest S2 cloud fraction in the extent (0..1)</source>
         <translation>Grootste S2-wolkenfractie binnen de extent (0..1)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="542"/>
+        <location filename="../../s4_core/settings.py" line="552"/>
         <source>Pixel size (m)</source>
         <translation>Pixelgrootte (m)</translation>
     </message>
@@ -354,47 +354,47 @@
         <translation>{name} is geen geldige datum</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>s2: Sentinel-2 (optical)</source>
         <translation>s2: Sentinel-2 (optisch)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>s1: Sentinel-1 (radar)</source>
         <translation>s1: Sentinel-1 (radar)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>Pixel head on the frozen network (default: best maps from a few polygons)</source>
         <translation>Pixelkop op het bevroren netwerk (standaard: beste kaarten uit enkele polygonen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>3D U-Net fine-tuning (the paper&apos;s; uses epochs, crop and batch size)</source>
         <translation>Fijnafstemming van het 3D U-Net (zoals in het artikel; gebruikt epochs, uitsnede- en batchgrootte)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>As the pretrained model (monthly composites without one)</source>
         <translation>Zoals het voorgetrainde model (maandcomposieten zonder model)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>Monthly cloud-free composites</source>
         <translation>Wolkenvrije maandcomposieten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>The acquisitions as they are</source>
         <translation>De opnamen zoals ze zijn</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>Balanced (inverse class frequency: favours small classes)</source>
         <translation>Gebalanceerd (omgekeerde klassefrequentie: bevoordeelt kleine klassen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>None (default; plain loss: better maps when polygon areas differ a lot)</source>
         <translation>Geen (standaard; gewone loss: betere kaarten als polygoonoppervlakten sterk verschillen)</translation>
     </message>
@@ -414,37 +414,32 @@
         <translation>S4 fijnafstemmen op gelabelde polygonen</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="19"/>
-        <source>Trains an S4 model to map your classes from a few labelled polygons.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition; only the series of the inference modality is used (the model will map from that one sensor).&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt;: polygons of known classes (a memory layer or a layer being edited is fine); &lt;b&gt;Class field&lt;/b&gt;: the field with the class names.&lt;br&gt;&lt;b&gt;Pretrained model&lt;/b&gt;: optional checkpoint from &apos;S4 pretrain&apos;; without one the network is trained from scratch (usually worse with few labels).&lt;br&gt;&lt;b&gt;Inference modality&lt;/b&gt;: s2 (optical) or s1 (radar).&lt;br&gt;&lt;b&gt;Head&lt;/b&gt; (advanced): the default keeps the pretrained network frozen and trains an ensemble of small per-pixel classifiers on each pixel&apos;s monthly series and the network&apos;s features, then smooths the map inside fields (seconds on a CPU; it beat a Random Forest on real sites, see docs/benchmarks.md). &apos;3D U-Net fine-tuning&apos; is the paper&apos;s recipe: &lt;b&gt;epochs, crop size, batch size&lt;/b&gt;, freezing the encoder and class weighting apply to it.&lt;br&gt;&lt;b&gt;Input&lt;/b&gt; (advanced): monthly cloud-free composites by default.&lt;br&gt;&lt;b&gt;Map resolution&lt;/b&gt; (advanced): pixel size in the layers&apos; CRS units (0 = the imagery&apos;s own grid); &apos;S4 segment&apos; maps on the same resolution.&lt;br&gt;A share of the polygons is held out to report a validation mIoU.&lt;br&gt;&lt;br&gt;Output: the fine-tuned checkpoint (.pt) for &apos;S4 segment time series&apos;. The loss and the validation mIoU are logged per epoch; Cancel stops cleanly.</source>
-        <translation>Traint een S4-model om je klassen te karteren uit enkele gelabelde polygonen.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname; alleen de reeks van de modaliteit voor de kaart wordt gebruikt (het model kartert met die ene sensor).&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt;: polygonen van gekende klassen (een geheugenlaag of een laag in bewerking kan ook); &lt;b&gt;Klasseveld&lt;/b&gt;: het veld met de klassennamen.&lt;br&gt;&lt;b&gt;Voorgetraind model&lt;/b&gt;: optioneel checkpoint van 'S4 voortrainen'; zonder wordt het netwerk van nul getraind (met weinig labels meestal slechter).&lt;br&gt;&lt;b&gt;Modaliteit voor de kaart&lt;/b&gt;: s2 (optisch) of s1 (radar).&lt;br&gt;&lt;b&gt;Kop&lt;/b&gt; (geavanceerd): de standaard houdt het voorgetrainde netwerk bevroren en traint een ensemble van kleine classificatoren per pixel op de maandreeks van elke pixel en de kenmerken van het netwerk, en vlakt de kaart daarna af binnen percelen (seconden op een CPU; dit deed beter dan een Random Forest op echte gebieden, zie docs/benchmarks.md). '3D U-Net-fijnafstemming' is het recept uit het artikel: &lt;b&gt;epochs, uitsnedegrootte, batchgrootte&lt;/b&gt;, het bevriezen van de encoder en de klassegewichten gelden ervoor.&lt;br&gt;&lt;b&gt;Invoer&lt;/b&gt; (geavanceerd): standaard wolkenvrije maandcomposieten.&lt;br&gt;&lt;b&gt;Kaartresolutie&lt;/b&gt; (geavanceerd): pixelgrootte in de CRS-eenheden van de lagen (0 = het eigen raster van de beelden); 'S4 segmenteren' kartert met dezelfde resolutie.&lt;br&gt;Een deel van de polygonen wordt apart gehouden om een validatie-mIoU te rapporteren.&lt;br&gt;&lt;br&gt;Uitvoer: het fijnafgestemde checkpoint (.pt) voor 'S4 tijdreeksen segmenteren'. De loss en de validatie-mIoU worden per epoch gelogd; Annuleren stopt netjes.</translation>
-    </message>
-    <message>
         <location filename="../algorithms/profiles.py" line="39"/>
         <source>Labelled polygons</source>
         <translation>Gelabelde polygonen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="353"/>
+        <location filename="../dock.py" line="354"/>
         <source>Class field</source>
         <translation>Klasseveld</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>Pretrained model (optional; none = train from scratch)</source>
         <translation>Voorgetraind model (optioneel; geen = van nul trainen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>Inference modality</source>
         <translation>Modaliteit voor de kaart</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>Head</source>
         <translation>Kop</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>Input</source>
         <translation>Invoer</translation>
     </message>
@@ -454,32 +449,32 @@
         <translation>Kaartresolutie (CRS-eenheden; 0 = die van de beelden)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>Freeze the pretrained encoder</source>
         <translation>De voorgetrainde encoder bevriezen</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>Class weighting</source>
         <translation>Klassegewichten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="411"/>
+        <location filename="../../s4_core/settings.py" line="416"/>
         <source>Share of polygons held out for validation</source>
         <translation>Aandeel polygonen apart gehouden voor validatie</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="46"/>
+        <location filename="../algorithms/finetune.py" line="50"/>
         <source>Fine-tuned checkpoint</source>
         <translation>Fijnafgestemd checkpoint</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="47"/>
+        <location filename="../algorithms/finetune.py" line="51"/>
         <source>Validation mIoU</source>
         <translation>Validatie-mIoU</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="48"/>
+        <location filename="../algorithms/finetune.py" line="52"/>
         <source>Class names (comma separated)</source>
         <translation>Klassennamen (kommagescheiden)</translation>
     </message>
@@ -494,12 +489,12 @@
         <translation>LABELS: laag '{0}' heeft geen polygonen: digitaliseer eerst enkele polygonen per klasse</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="65"/>
+        <location filename="../algorithms/finetune.py" line="70"/>
         <source>Inference modality is {0} but no {1} layers were given: add them to {name} or change MODALITY</source>
         <translation>De modaliteit voor de kaart is {0}, maar er zijn geen {1}-lagen gegeven: voeg ze toe aan {name} of wijzig MODALITY</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="71"/>
+        <location filename="../algorithms/finetune.py" line="76"/>
         <source>INIT_MODEL: checkpoint file not found: {init}</source>
         <translation>INIT_MODEL: checkpointbestand niet gevonden: {init}</translation>
     </message>
@@ -509,7 +504,7 @@
         <translation>S4 voortrainen (zelfgestuurd, S1 + S2)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>Training steps per epoch (default: as many as the scene&apos;s crops)</source>
         <translation>Trainingsstappen per epoch (standaard: evenveel als de uitsneden van de scène)</translation>
     </message>
@@ -554,12 +549,12 @@
         <translation>Te karteren extent</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="469"/>
+        <location filename="../../s4_core/settings.py" line="479"/>
         <source>Tiles per batch</source>
         <translation>Tegels per batch</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="469"/>
+        <location filename="../../s4_core/settings.py" line="479"/>
         <source>Resolution (CRS units; 0 = the one the model was fine-tuned on)</source>
         <translation>Resolutie (CRS-eenheden; 0 = die waarop het model is fijnafgestemd)</translation>
     </message>
@@ -709,12 +704,12 @@
         <translation>Gegevens</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="412"/>
+        <location filename="../dock.py" line="422"/>
         <source>Segment</source>
         <translation>Segmenteren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="701"/>
+        <location filename="../dock.py" line="721"/>
         <source>Model</source>
         <translation>Model</translation>
     </message>
@@ -794,289 +789,289 @@
         <translation>Voeg één GeoTIFF per opname toe aan het project (Kaartlagen &gt; Rasterlaag toevoegen); aangevinkte lagen worden gebruikt voor fijnafstemming en segmentatie.</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="289"/>
+        <location filename="../dock.py" line="290"/>
         <source>Cannot open the download dialog: {error}</source>
         <translation>Kan het downloadvenster niet openen: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="326"/>
+        <location filename="../dock.py" line="327"/>
         <source>e.g. wheat, maize, potatoes, grassland</source>
         <translation>bv. tarwe, maïs, aardappelen, grasland</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="327"/>
+        <location filename="../dock.py" line="328"/>
         <source>From model</source>
         <translation>Uit model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="327"/>
+        <location filename="../dock.py" line="328"/>
         <source>Use the class names of the loaded model</source>
         <translation>De klassennamen van het geladen model gebruiken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="335"/>
+        <location filename="../dock.py" line="336"/>
         <source>Classes</source>
         <translation>Klassen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="336"/>
+        <location filename="../dock.py" line="337"/>
         <source>New label layer…</source>
         <translation>Nieuwe labellaag…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="336"/>
+        <location filename="../dock.py" line="337"/>
         <source>Create a GeoPackage polygon layer whose form offers the classes, add it to the project and start digitising</source>
         <translation>Een GeoPackage-polygoonlaag aanmaken waarvan het formulier de klassen aanbiedt, ze aan het project toevoegen en beginnen met digitaliseren</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="352"/>
+        <location filename="../dock.py" line="353"/>
         <source>Label layer</source>
         <translation>Labellaag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1282"/>
+        <location filename="../dock.py" line="1305"/>
         <source>S4 checkpoint (*.pt)</source>
         <translation>S4-checkpoint (*.pt)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="356"/>
+        <location filename="../dock.py" line="357"/>
         <source>Pretrained checkpoint to start from; empty = from scratch</source>
         <translation>Voorgetraind checkpoint om van te vertrekken; leeg = van nul</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="357"/>
+        <location filename="../dock.py" line="358"/>
         <source>Start from</source>
         <translation>Vertrekken van</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="359"/>
+        <location filename="../dock.py" line="360"/>
         <source>Map from</source>
         <translation>Karteren met</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="361"/>
+        <location filename="../dock.py" line="371"/>
         <source>Pixel head (default): the pretrained network stays frozen; small per-pixel classifiers learn from each pixel&apos;s monthly series and the network&apos;s features, and the map is smoothed inside fields (seconds on a CPU). 3D U-Net: the paper&apos;s fine-tuning of the whole network (epochs, crop and batch size apply to it).</source>
         <translation>Pixelkop (standaard): het voorgetrainde netwerk blijft bevroren; kleine classificatoren per pixel leren van de maandreeks van elke pixel en van de kenmerken van het netwerk, en de kaart wordt binnen percelen afgevlakt (seconden op een CPU). 3D U-Net: de fijnafstemming van het hele netwerk uit het artikel (epochs, uitsnede- en batchgrootte gelden ervoor).</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="373"/>
+        <location filename="../dock.py" line="383"/>
         <source>Epochs (3D U-Net)</source>
         <translation>Epochs (3D U-Net)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="376"/>
+        <location filename="../dock.py" line="386"/>
         <source>Few polygons of unequal size</source>
         <translation>Weinig polygonen van ongelijke grootte</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="377"/>
+        <location filename="../dock.py" line="387"/>
         <source>3D U-Net head: freeze the pretrained encoder and use an unweighted loss (the default weighting): with a handful of polygons of very different areas this maps unseen fields better</source>
         <translation>3D U-Net-kop: de voorgetrainde encoder bevriezen en een ongewogen loss gebruiken (de standaardweging): met een handvol polygonen van sterk verschillende grootte kartert dit ongeziene percelen beter</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="385"/>
+        <location filename="../dock.py" line="395"/>
         <source>Fine-tune</source>
         <translation>Fijnafstemmen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="393"/>
+        <location filename="../dock.py" line="403"/>
         <source>Current map extent</source>
         <translation>Huidige kaartextent</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="393"/>
+        <location filename="../dock.py" line="403"/>
         <source>Extent of a layer</source>
         <translation>Extent van een laag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="393"/>
+        <location filename="../dock.py" line="403"/>
         <source>Whole scene</source>
         <translation>Volledige scène</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="400"/>
+        <location filename="../dock.py" line="410"/>
         <source>Area</source>
         <translation>Gebied</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="401"/>
+        <location filename="../dock.py" line="411"/>
         <source>Layer</source>
         <translation>Laag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="406"/>
+        <location filename="../dock.py" line="416"/>
         <source>Also write class polygons (GeoPackage)</source>
         <translation>Ook klassenpolygonen schrijven (GeoPackage)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="411"/>
+        <location filename="../dock.py" line="421"/>
         <source>Smallest polygon</source>
         <translation>Kleinste polygoon</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="438"/>
+        <location filename="../dock.py" line="448"/>
         <source>No model loaded</source>
         <translation>Geen model geladen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="441"/>
+        <location filename="../dock.py" line="451"/>
         <source>Load…</source>
         <translation>Laden…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="442"/>
+        <location filename="../dock.py" line="452"/>
         <source>Save as…</source>
         <translation>Opslaan als…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="443"/>
+        <location filename="../dock.py" line="453"/>
         <source>Info</source>
         <translation>Info</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="596"/>
+        <location filename="../dock.py" line="616"/>
         <source>{0}
 bands: {1}</source>
         <translation>{0}
 banden: {1}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="711"/>
+        <location filename="../dock.py" line="731"/>
         <source>Load a fine-tuned model first (Model tab) to use its class names</source>
         <translation>Laad eerst een fijnafgestemd model (tabblad Model) om zijn klassennamen te gebruiken</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="728"/>
+        <location filename="../dock.py" line="748"/>
         <source>Type the class names first (comma separated) or load a model</source>
         <translation>Typ eerst de klassennamen (kommagescheiden) of laad een model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="732"/>
+        <location filename="../dock.py" line="752"/>
         <source>New S4 label layer</source>
         <translation>Nieuwe S4-labellaag</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="732"/>
+        <location filename="../dock.py" line="752"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="762"/>
+        <location filename="../dock.py" line="782"/>
         <source>Label layer {path} created with classes {0}: digitise polygons, pick their class in the form, then Fine-tune</source>
         <translation>Labellaag {path} aangemaakt met de klassen {0}: digitaliseer polygonen, kies hun klasse in het formulier en klik dan op Fijnafstemmen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="858"/>
+        <location filename="../dock.py" line="878"/>
         <source>Cancelling…</source>
         <translation>Bezig met annuleren…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="521"/>
+        <location filename="../dock.py" line="541"/>
         <source>S4 is busy: wait for the running task or cancel it</source>
         <translation>S4 is bezig: wacht op de lopende taak of annuleer ze</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1082"/>
+        <location filename="../dock.py" line="1105"/>
         <source>Choose a label layer (Train tab) or create one with 'New label layer…'</source>
         <translation>Kies een labellaag (tabblad Trainen) of maak er een met 'Nieuwe labellaag…'</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1086"/>
+        <location filename="../dock.py" line="1109"/>
         <source>Choose the class field of &apos;{0}&apos; (Train tab)</source>
         <translation>Kies het klasseveld van '{0}' (tabblad Trainen)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1089"/>
+        <location filename="../dock.py" line="1112"/>
         <source>&apos;{0}&apos; has no polygons yet: digitise a few of each class</source>
         <translation>'{0}' heeft nog geen polygonen: digitaliseer er enkele per klasse</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="956"/>
+        <location filename="../dock.py" line="979"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from {4}</source>
         <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) vanaf {4}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="960"/>
+        <location filename="../dock.py" line="983"/>
         <source>Fine-tuning on {0} {1} dates and &apos;{2}&apos; ({3}) from scratch</source>
         <translation>Fijnafstemmen op {0} {1}-datums en '{2}' ({3}) van nul</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="976"/>
+        <location filename="../dock.py" line="999"/>
         <source>Fine-tuning failed: {error}</source>
         <translation>Fijnafstemmen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1180"/>
+        <location filename="../dock.py" line="1203"/>
         <source>Load a fine-tuned model first (Model tab), or fine-tune one</source>
         <translation>Laad eerst een fijnafgestemd model (tabblad Model) of stem er een fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1047"/>
+        <location filename="../dock.py" line="1070"/>
         <source>Segmenting with {0}</source>
         <translation>Segmenteren met {0}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1052"/>
+        <location filename="../dock.py" line="1075"/>
         <source>Segmentation cancelled; nothing was written</source>
         <translation>Segmentatie geannuleerd; er is niets geschreven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1051"/>
+        <location filename="../dock.py" line="1074"/>
         <source>Segmentation failed: {error}</source>
         <translation>Segmentatie mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1059"/>
+        <location filename="../dock.py" line="1082"/>
         <source>S4 classes ({model})</source>
         <translation>S4-klassen ({model})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1064"/>
+        <location filename="../dock.py" line="1087"/>
         <source>Could not open the class map {0}</source>
         <translation>Kon de klassenkaart {0} niet openen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1066"/>
+        <location filename="../dock.py" line="1089"/>
         <source>S4 class polygons ({model})</source>
         <translation>S4-klassenpolygonen ({model})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1261"/>
+        <location filename="../dock.py" line="1284"/>
         <source>Load S4 model</source>
         <translation>S4-model laden</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1267"/>
+        <location filename="../dock.py" line="1290"/>
         <source>Model file not found: {path}</source>
         <translation>Modelbestand niet gevonden: {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1273"/>
+        <location filename="../dock.py" line="1296"/>
         <source>Model loaded: {path}</source>
         <translation>Model geladen: {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1279"/>
+        <location filename="../dock.py" line="1302"/>
         <source>No model to save: load or fine-tune one first</source>
         <translation>Geen model om op te slaan: laad of stem er eerst een fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1282"/>
+        <location filename="../dock.py" line="1305"/>
         <source>Save S4 model as</source>
         <translation>S4-model opslaan als</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1298"/>
+        <location filename="../dock.py" line="1321"/>
         <source>Could not save the model as {path}: {error}</source>
         <translation>Kon het model niet opslaan als {path}: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1304"/>
+        <location filename="../dock.py" line="1327"/>
         <source>Model saved as {path}</source>
         <translation>Model opgeslagen als {path}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1355"/>
+        <location filename="../dock.py" line="1378"/>
         <source>device: {text}</source>
         <translation>apparaat: {text}</translation>
     </message>
@@ -1111,12 +1106,12 @@ banden: {1}</translation>
         <translation>S4-paneel</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="997"/>
+        <location filename="../dock.py" line="1020"/>
         <source>Choose the layer whose extent to map (Segment tab)</source>
         <translation>Kies de laag waarvan de extent gekarteerd wordt (tabblad Segmenteren)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1003"/>
+        <location filename="../dock.py" line="1026"/>
         <source>The chosen extent is empty: zoom to the scene or pick another area</source>
         <translation>De gekozen extent is leeg: zoom naar de scène of kies een ander gebied</translation>
     </message>
@@ -1271,87 +1266,87 @@ banden: {1}</translation>
         <translation>Curven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="417"/>
+        <location filename="../dock.py" line="427"/>
         <source>Number of 5 x 5 px squares to propose</source>
         <translation>Aantal voor te stellen vierkanten van 5 x 5 px</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="418"/>
+        <location filename="../dock.py" line="428"/>
         <source>Where to label next</source>
         <translation>Waar nu labelen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="418"/>
+        <location filename="../dock.py" line="428"/>
         <source>Propose small squares where the model is least sure, spread over the area and the predicted classes, away from the label layer&apos;s polygons: label them and fine-tune again</source>
         <translation>Stel kleine vierkanten voor waar het model het minst zeker is, gespreid over het gebied en de voorspelde klassen, weg van de polygonen van de labellaag: label ze en stem opnieuw fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="430"/>
+        <location filename="../dock.py" line="440"/>
         <source>Suggest</source>
         <translation>Voorstellen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1105"/>
+        <location filename="../dock.py" line="1128"/>
         <source>No Sentinel-2 or Sentinel-1 layers checked (Data tab)</source>
         <translation>Geen Sentinel-2- of Sentinel-1-lagen aangevinkt (tabblad Gegevens)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1127"/>
+        <location filename="../dock.py" line="1150"/>
         <source>S4 class profiles</source>
         <translation>S4 klassenprofielen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1128"/>
+        <location filename="../dock.py" line="1151"/>
         <source>Class profiles of &apos;{0}&apos; ({1})</source>
         <translation>Klassenprofielen van '{0}' ({1})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1131"/>
+        <location filename="../dock.py" line="1154"/>
         <source>Class profiles failed: {error}</source>
         <translation>Klassenprofielen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1137"/>
+        <location filename="../dock.py" line="1160"/>
         <source>Class profiles of {0} classes; {1} outlier polygon(s)</source>
         <translation>Klassenprofielen van {0} klassen; {1} uitschieter(s)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1187"/>
+        <location filename="../dock.py" line="1210"/>
         <source>No layers checked (Data tab) for this model</source>
         <translation>Geen lagen aangevinkt (tabblad Gegevens) voor dit model</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1227"/>
+        <location filename="../dock.py" line="1250"/>
         <source>S4 where to label next</source>
         <translation>S4 waar nu labelen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1222"/>
+        <location filename="../dock.py" line="1245"/>
         <source>Looking for where {0} is least sure</source>
         <translation>Zoeken waar {0} het minst zeker is</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1225"/>
+        <location filename="../dock.py" line="1248"/>
         <source>Suggestions failed: {error}</source>
         <translation>Voorstellen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1231"/>
+        <location filename="../dock.py" line="1254"/>
         <source>Could not open the suggestions {0}</source>
         <translation>Kon de voorstellen {0} niet openen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1234"/>
+        <location filename="../dock.py" line="1257"/>
         <source>No square to suggest: every valid place is labelled already or lies on a class border; label fewer areas or map a larger extent</source>
         <translation>Geen vierkant voor te stellen: elke geldige plek is al gelabeld of ligt op een klassengrens; label minder gebieden of karteer een grotere omvang</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1245"/>
+        <location filename="../dock.py" line="1268"/>
         <source>{0} squares to label added ({1}): label them in the label layer and fine-tune again</source>
         <translation>{0} te labelen vierkanten toegevoegd ({1}): label ze in de labellaag en stem opnieuw fijn af</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1334"/>
+        <location filename="../dock.py" line="1357"/>
         <source>Training curves ({0} epochs recorded)</source>
         <translation>Trainingscurven ({0} epochs opgeslagen)</translation>
     </message>
@@ -1391,52 +1386,52 @@ banden: {1}</translation>
         <translation>geen: het profiel van elke polygoon ligt dicht bij zijn klasse</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="512"/>
+        <location filename="../../s4_core/settings.py" line="522"/>
         <source>Outlier threshold (within-class spreads)</source>
         <translation>Drempel voor uitschieters (spreidingen binnen de klasse)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="512"/>
+        <location filename="../../s4_core/settings.py" line="522"/>
         <source>Outlier ratio (distance to another class / to its own)</source>
         <translation>Verhouding voor uitschieters (afstand tot een andere klasse / tot de eigen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="524"/>
+        <location filename="../../s4_core/settings.py" line="534"/>
         <source>Number of squares</source>
         <translation>Aantal vierkanten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="524"/>
+        <location filename="../../s4_core/settings.py" line="534"/>
         <source>Square side (pixels)</source>
         <translation>Zijde van een vierkant (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="524"/>
+        <location filename="../../s4_core/settings.py" line="534"/>
         <source>Uncertainty</source>
         <translation>Onzekerheid</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="524"/>
+        <location filename="../../s4_core/settings.py" line="534"/>
         <source>Margin (gap between the two most probable classes)</source>
         <translation>Marge (verschil tussen de twee waarschijnlijkste klassen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="524"/>
+        <location filename="../../s4_core/settings.py" line="534"/>
         <source>Entropy of the class probabilities</source>
         <translation>Entropie van de klassenkansen</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="524"/>
+        <location filename="../../s4_core/settings.py" line="534"/>
         <source>Random seed (ties)</source>
         <translation>Willekeurige seed (gelijke scores)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="983"/>
+        <location filename="../dock.py" line="1006"/>
         <source>Fine-tuned model saved: {0} (validation mIoU {1})</source>
         <translation>Fijnafgestemd model opgeslagen: {0} (validatie-mIoU {1})</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="1075"/>
+        <location filename="../dock.py" line="1098"/>
         <source>Class map added: {0}</source>
         <translation>Klassenkaart toegevoegd: {0}</translation>
     </message>
@@ -1451,92 +1446,92 @@ banden: {1}</translation>
         <translation>{objective}-voortraining op {sensor} vereist {sensor}-lagen: geef ze (SENTINEL{n} of SENTINEL{n}_FOLDER) of kies de andere sensor (SSL_MODALITY)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="277"/>
+        <location filename="../dock.py" line="278"/>
         <source>Cannot open the pretraining dialog: {error}</source>
         <translation>Kan het voortrainingsvenster niet openen: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="298"/>
+        <location filename="../dock.py" line="299"/>
         <source>Self-supervised pretraining without labels on the checked layers: S4 (radar + optical), MAE or DINO on radar alone, or a joint radar-optical masked autoencoder. Its checkpoint goes into &apos;Start from&apos; below.</source>
         <translation>Zelfgestuurd voortrainen zonder labels op de aangevinkte lagen: S4 (radar + optisch), MAE of DINO op radar alleen, of een gezamenlijke radar-optische gemaskeerde autoencoder. Het checkpoint komt in 'Vertrekken van' hieronder.</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="316"/>
+        <location filename="../dock.py" line="317"/>
         <source>Pretrain…</source>
         <translation>Voortrainen…</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="323"/>
+        <location filename="../dock.py" line="324"/>
         <source>Pretrain (no labels)</source>
         <translation>Voortrainen (geen labels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>Objective</source>
         <translation>Doel</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>S4: radar-optical contrastive + cross reconstruction (S1 + S2; default)</source>
         <translation>S4: contrastief radar-optisch + kruisreconstructie (S1 + S2; standaard)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>MAE: masked autoencoding of one sensor (radar by default)</source>
         <translation>MAE: gemaskeerde autoencoder op één sensor (standaard radar)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>DINO: self-distillation on one sensor (radar by default)</source>
         <translation>DINO: zelfdistillatie op één sensor (standaard radar)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>Joint MAE: S1 + S2 masked together, both reconstructed</source>
         <translation>Gezamenlijke MAE: S1 + S2 samen gemaskeerd, beide gereconstrueerd</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>Sensor for MAE / DINO</source>
         <translation>Sensor voor MAE / DINO</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>MAE / joint MAE: share of patches hidden</source>
         <translation>MAE / gezamenlijke MAE: aandeel verborgen patches</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>MAE / joint MAE: patch size (pixels)</source>
         <translation>MAE / gezamenlijke MAE: patchgrootte (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>MAE / joint MAE: patch length (frames)</source>
         <translation>MAE / gezamenlijke MAE: patchlengte (beelden)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>Joint MAE: mask mode</source>
         <translation>Gezamenlijke MAE: maskermodus</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>Random (independent per sensor)</source>
         <translation>Willekeurig (onafhankelijk per sensor)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>Complementary (hidden in one sensor = visible in the other)</source>
         <translation>Complementair (verborgen in de ene sensor = zichtbaar in de andere)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>Identical (the same patches in both)</source>
         <translation>Identiek (dezelfde patches in beide)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="307"/>
+        <location filename="../../s4_core/settings.py" line="311"/>
         <source>DINO: views per crop</source>
         <translation>DINO: aanzichten per uitsnede</translation>
     </message>
@@ -1596,11 +1591,6 @@ banden: {1}</translation>
         <translation>geen leesrechten</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="25"/>
-        <source>Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image time series with a fine-tuned S4 model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2 / Sentinel-1 layers&lt;/b&gt;: one GeoTIFF per acquisition; the acquisition date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in the name, band names). Give the series of the modality the model was fine-tuned for (the model runs on ONE modality).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: a fine-tuned checkpoint (.pt) from &apos;S4 fine-tune on labelled polygons&apos; (needs PyTorch), or its ONNX export (.onnx, from &apos;s4 export-onnx&apos;), which needs only ONNX Runtime.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optional part of the scene to map (default: the whole series).&lt;br&gt;&lt;b&gt;Tile size / overlap&lt;/b&gt;: the scene is predicted in overlapping tiles; 0 / -1 = automatic (overlap twice the network&apos;s receptive radius, so results equal one whole-scene pass; tiles as large as ~1 GB of activations allows); reduce the tile size when the GPU runs out of memory.&lt;br&gt;&lt;br&gt;Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours (style saved beside it as .qml) and, optionally, class polygons in a GeoPackage (fields class_id, class_name, area_m2; style stored in the GeoPackage) and the confidence (band 1: the largest class probability, band 2: its margin over the second class; styled red = unsure to green = sure).</source>
-        <translation>Brengt gewas- / landbedekkingsklassen van een scène in kaart uit een Sentinel-2- of Sentinel-1-beeldtijdreeks met een fijnafgestemd S4-model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2-/Sentinel-1-lagen&lt;/b&gt;: één GeoTIFF per opname; de opnamedatum en de sensor worden uit elk bestand gelezen (tag ACQUISITION_DATETIME of YYYYMMDD in de naam, bandnamen). Geef de reeks van de modaliteit waarop het model fijnafgestemd is (het model werkt op ÉÉN modaliteit).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: een fijnafgestemd checkpoint (.pt) van 'S4 fijnafstemmen op gelabelde polygonen' (heeft PyTorch nodig), of de ONNX-export ervan (.onnx, van 's4 export-onnx'), die alleen ONNX Runtime nodig heeft.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optioneel deel van de scène om te karteren (standaard: de hele reeks).&lt;br&gt;&lt;b&gt;Tegelgrootte / -overlap&lt;/b&gt;: de scène wordt in overlappende tegels voorspeld; 0 / -1 = automatisch (overlap tweemaal de receptieve straal van het netwerk, zodat het resultaat gelijk is aan één doorgang over de hele scène; tegels zo groot als ~1 GB aan activaties toelaat); verklein de tegelgrootte als de GPU geen geheugen meer heeft.&lt;br&gt;&lt;br&gt;Uitvoer: een klassenraster (GeoTIFF, 255 = nodata) opgemaakt met klassennamen en -kleuren (stijl ernaast bewaard als .qml) en, optioneel, klassenpolygonen in een GeoPackage (velden class_id, class_name, area_m2; stijl bewaard in de GeoPackage) en de betrouwbaarheid (band 1: de grootste klassenkans, band 2: de marge op de tweede klasse; opgemaakt van rood = onzeker tot groen = zeker).</translation>
-    </message>
-    <message>
         <location filename="../algorithms/segment.py" line="54"/>
         <source>Confidence (largest class probability, margin)</source>
         <translation>Betrouwbaarheid (grootste klassenkans, marge)</translation>
@@ -1641,47 +1631,47 @@ banden: {1}</translation>
         <translation>kon het betrouwbaarheidsraster {path} niet openen</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="469"/>
+        <location filename="../../s4_core/settings.py" line="479"/>
         <source>Tile size (pixels; 0 = automatic)</source>
         <translation>Tegelgrootte (pixels; 0 = automatisch)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="469"/>
+        <location filename="../../s4_core/settings.py" line="479"/>
         <source>Tile overlap (pixels; -1 = automatic)</source>
         <translation>Tegeloverlap (pixels; -1 = automatisch)</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="306"/>
+        <location filename="../dock.py" line="307"/>
         <source>Pretrain</source>
         <translation>Voortrainen</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="306"/>
+        <location filename="../dock.py" line="307"/>
         <source>Pretrain here with the defaults of s4:pretrain and this objective; the loss is drawn live in the Curves tab</source>
         <translation>Hier voortrainen met de standaardwaarden van s4:pretrain en dit doel; de loss wordt live getekend in het tabblad Curven</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="316"/>
+        <location filename="../dock.py" line="317"/>
         <source>Every pretraining option, in the algorithm&apos;s dialog</source>
         <translation>Alle opties voor voortrainen, in het venster van het algoritme</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="898"/>
+        <location filename="../dock.py" line="918"/>
         <source>Pretraining ({0}) on the checked layers, no labels</source>
         <translation>Voortrainen ({0}) op de aangevinkte lagen, zonder labels</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="909"/>
+        <location filename="../dock.py" line="929"/>
         <source>Pretrained model saved: {0} (set as &apos;Start from&apos;)</source>
         <translation>Voorgetraind model opgeslagen: {0} (ingesteld als 'Vertrekken van')</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="904"/>
+        <location filename="../dock.py" line="924"/>
         <source>Pretraining cancelled</source>
         <translation>Voortrainen geannuleerd</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="904"/>
+        <location filename="../dock.py" line="924"/>
         <source>Pretraining failed: {error}</source>
         <translation>Voortrainen mislukt: {error}</translation>
     </message>
@@ -1691,14 +1681,39 @@ banden: {1}</translation>
         <translation>{parameter}: {error}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="971"/>
+        <location filename="../dock.py" line="994"/>
         <source>Fine-tuning cancelled; the best model of the finished epochs is {0}</source>
         <translation>Fijnafstemmen geannuleerd; het beste model van de afgewerkte epochs is {0}</translation>
     </message>
     <message>
-        <location filename="../dock.py" line="975"/>
+        <location filename="../dock.py" line="998"/>
         <source>Fine-tuning cancelled; no model was written</source>
         <translation>Fijnafstemmen geannuleerd; er is geen model geschreven</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/finetune.py" line="19"/>
+        <source>Trains an S4 model to map your classes from a few labelled polygons.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition; only the series of the inference modality is used (the model will map from that sensor, or from both together).&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt;: polygons of known classes (a memory layer or a layer being edited is fine); &lt;b&gt;Class field&lt;/b&gt;: the field with the class names.&lt;br&gt;&lt;b&gt;Pretrained model&lt;/b&gt;: optional checkpoint from &apos;S4 pretrain&apos;; without one the network is trained from scratch (usually worse with few labels).&lt;br&gt;&lt;b&gt;Inference modality&lt;/b&gt;: s2 (optical), s1 (radar) or both (S1 + S2 together; best after joint MAE pretraining; mapping then needs both series too).&lt;br&gt;&lt;b&gt;Radar: VV/VH ratio&lt;/b&gt; (advanced): adds VV - VH (dB) as a third S1 band when training from scratch; a pretrained model&apos;s own choice is always followed.&lt;br&gt;&lt;b&gt;Head&lt;/b&gt; (advanced): the default keeps the pretrained network frozen and trains an ensemble of small per-pixel classifiers on each pixel&apos;s monthly series and the network&apos;s features, then smooths the map inside fields (seconds on a CPU; it beat a Random Forest on real sites, see docs/benchmarks.md). &apos;3D U-Net fine-tuning&apos; is the paper&apos;s recipe: &lt;b&gt;epochs, crop size, batch size&lt;/b&gt;, freezing the encoder and class weighting apply to it.&lt;br&gt;&lt;b&gt;Input&lt;/b&gt; (advanced): monthly cloud-free composites by default.&lt;br&gt;&lt;b&gt;Map resolution&lt;/b&gt; (advanced): pixel size in the layers&apos; CRS units (0 = the imagery&apos;s own grid); &apos;S4 segment&apos; maps on the same resolution.&lt;br&gt;A share of the polygons is held out to report a validation mIoU.&lt;br&gt;&lt;br&gt;Output: the fine-tuned checkpoint (.pt) for &apos;S4 segment time series&apos;. The loss and the validation mIoU are logged per epoch; Cancel stops cleanly.</source>
+        <translation>Traint een S4-model om je klassen te karteren uit enkele gelabelde polygonen.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname; alleen de reeks van de modaliteit voor de kaart wordt gebruikt (het model kartert met die sensor, of met beide samen).&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt;: polygonen van gekende klassen (een geheugenlaag of een laag in bewerking kan ook); &lt;b&gt;Klasseveld&lt;/b&gt;: het veld met de klassennamen.&lt;br&gt;&lt;b&gt;Voorgetraind model&lt;/b&gt;: optioneel checkpoint van 'S4 voortrainen'; zonder wordt het netwerk van nul getraind (met weinig labels meestal slechter).&lt;br&gt;&lt;b&gt;Modaliteit voor de kaart&lt;/b&gt;: s2 (optisch), s1 (radar) of both (S1 + S2 samen; het best na gezamenlijke MAE-voortraining; karteren vraagt dan ook beide reeksen).&lt;br&gt;&lt;b&gt;Radar: VV/VH-verhouding&lt;/b&gt; (geavanceerd): voegt VV - VH (dB) toe als derde S1-band bij trainen van nul; de eigen keuze van een voorgetraind model wordt altijd gevolgd.&lt;br&gt;&lt;b&gt;Kop&lt;/b&gt; (geavanceerd): de standaard houdt het voorgetrainde netwerk bevroren en traint een ensemble van kleine classificatoren per pixel op de maandreeks van elke pixel en de kenmerken van het netwerk, en vlakt de kaart daarna af binnen percelen (seconden op een CPU; dit deed beter dan een Random Forest op echte gebieden, zie docs/benchmarks.md). '3D U-Net-fijnafstemming' is het recept uit het artikel: &lt;b&gt;epochs, uitsnedegrootte, batchgrootte&lt;/b&gt;, het bevriezen van de encoder en de klassegewichten gelden ervoor.&lt;br&gt;&lt;b&gt;Invoer&lt;/b&gt; (geavanceerd): standaard wolkenvrije maandcomposieten.&lt;br&gt;&lt;b&gt;Kaartresolutie&lt;/b&gt; (geavanceerd): pixelgrootte in de CRS-eenheden van de lagen (0 = het eigen raster van de beelden); 'S4 segmenteren' kartert met dezelfde resolutie.&lt;br&gt;Een deel van de polygonen wordt apart gehouden om een validatie-mIoU te rapporteren.&lt;br&gt;&lt;br&gt;Uitvoer: het fijnafgestemde checkpoint (.pt) voor 'S4 tijdreeksen segmenteren'. De loss en de validatie-mIoU worden per epoch gelogd; Annuleren stopt netjes.</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/segment.py" line="25"/>
+        <source>Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image time series with a fine-tuned S4 model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2 / Sentinel-1 layers&lt;/b&gt;: one GeoTIFF per acquisition; the acquisition date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in the name, band names). Give the series of the modality the model was fine-tuned for (one sensor, or both for a model fine-tuned for both).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: a fine-tuned checkpoint (.pt) from &apos;S4 fine-tune on labelled polygons&apos; (needs PyTorch), or its ONNX export (.onnx, from &apos;s4 export-onnx&apos;), which needs only ONNX Runtime.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optional part of the scene to map (default: the whole series).&lt;br&gt;&lt;b&gt;Tile size / overlap&lt;/b&gt;: the scene is predicted in overlapping tiles; 0 / -1 = automatic (overlap twice the network&apos;s receptive radius, so results equal one whole-scene pass; tiles as large as ~1 GB of activations allows); reduce the tile size when the GPU runs out of memory.&lt;br&gt;&lt;br&gt;Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours (style saved beside it as .qml) and, optionally, class polygons in a GeoPackage (fields class_id, class_name, area_m2; style stored in the GeoPackage) and the confidence (band 1: the largest class probability, band 2: its margin over the second class; styled red = unsure to green = sure).</source>
+        <translation>Brengt gewas- / landbedekkingsklassen van een scène in kaart uit een Sentinel-2- of Sentinel-1-beeldtijdreeks met een fijnafgestemd S4-model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2-/Sentinel-1-lagen&lt;/b&gt;: één GeoTIFF per opname; de opnamedatum en de sensor worden uit elk bestand gelezen (tag ACQUISITION_DATETIME of YYYYMMDD in de naam, bandnamen). Geef de reeks van de modaliteit waarop het model fijnafgestemd is (één sensor, of beide voor een model dat voor beide fijnafgestemd is).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: een fijnafgestemd checkpoint (.pt) van 'S4 fijnafstemmen op gelabelde polygonen' (heeft PyTorch nodig), of de ONNX-export ervan (.onnx, van 's4 export-onnx'), die alleen ONNX Runtime nodig heeft.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optioneel deel van de scène om te karteren (standaard: de hele reeks).&lt;br&gt;&lt;b&gt;Tegelgrootte / -overlap&lt;/b&gt;: de scène wordt in overlappende tegels voorspeld; 0 / -1 = automatisch (overlap tweemaal de receptieve straal van het netwerk, zodat het resultaat gelijk is aan één doorgang over de hele scène; tegels zo groot als ~1 GB aan activaties toelaat); verklein de tegelgrootte als de GPU geen geheugen meer heeft.&lt;br&gt;&lt;br&gt;Uitvoer: een klassenraster (GeoTIFF, 255 = nodata) opgemaakt met klassennamen en -kleuren (stijl ernaast bewaard als .qml) en, optioneel, klassenpolygonen in een GeoPackage (velden class_id, class_name, area_m2; stijl bewaard in de GeoPackage) en de betrouwbaarheid (band 1: de grootste klassenkans, band 2: de marge op de tweede klasse; opgemaakt van rood = onzeker tot groen = zeker).</translation>
+    </message>
+    <message>
+        <location filename="../dock.py" line="362"/>
+        <source>Radar input: VV, VH and their ratio (VV - VH in dB), as the SAR pretraining literature uses. Applies to pretraining here and to fine-tuning from scratch; a pretrained model&apos;s own choice is always followed.</source>
+        <translation>Radarinvoer: VV, VH en hun verhouding (VV - VH in dB), zoals de literatuur over SAR-voortraining ze gebruikt. Geldt voor voortrainen hier en voor fijnafstemmen van nul; de eigen keuze van een voorgetraind model wordt altijd gevolgd.</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="303"/>
+        <source>Radar: add the VV/VH ratio (VV - VH in dB) as a third band</source>
+        <translation>Radar: de VV/VH-verhouding (VV - VH in dB) als derde band toevoegen</translation>
+    </message>
+    <message>
+        <location filename="../../s4_core/settings.py" line="416"/>
+        <source>both: Sentinel-1 + Sentinel-2 together</source>
+        <translation>both: Sentinel-1 + Sentinel-2 samen</translation>
     </message>
 </context>
 </TS>
