@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 
 ENV_STAMP := $(VENV)/.s4-env-ok
 
-.PHONY: env test lint format demo package check-package check-qt6 install clean i18n
+.PHONY: env test lint typecheck format demo package check-package check-qt6 install clean i18n
 
 env: $(ENV_STAMP)
 
@@ -30,11 +30,16 @@ lint: env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# mypy on s4_core and s4_qgis (configuration: pyproject.toml [tool.mypy]). A fresh machine checks
+# everything in ~15 s of CPU (44 s wall on 2 busy cores); with its cache (.mypy_cache) ~2 s.
+typecheck: env
+	$(VENV)/bin/mypy
+
 format: env
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: env lint
+test: env lint typecheck
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
 	$(PY) -m pytest $(PYTEST_ARGS)
 

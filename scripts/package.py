@@ -19,7 +19,7 @@ RUNTIME = [
     "resources",
     "requirements/engine.txt",  # requirements/dev.txt is for developers only
 ]
-SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
+SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
 SKIP_SUFFIXES = {".pyc", ".pyo", ".so", ".pyd", ".dll", ".dylib", ".orig", ".rej"}
 
 
