@@ -24,7 +24,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import rasterio
@@ -38,9 +38,8 @@ from .errors import Cancelled, DataError, OutputError, warn
 from .grid import Grid, as_crs
 from .raster_io import RasterWriter
 from .series import Acquisition, TimeSeries, open_dataset
+from .types import Cancel, CrsLike, PathLike, Progress, SceneLike
 
-Progress = Optional[Callable[..., None]]
-Cancel = Optional[Callable[[], bool]]
 MODALITIES = ("s1", "s2")
 
 #: Resampling used for measurement bands and for class/mask bands (SCL).
@@ -73,10 +72,11 @@ class TemporalAlignment:
         return len(self.dates)
 
     def index(self, modality: str) -> np.ndarray:
+        """The indices of the ``modality`` ("s1" or "s2") acquisitions paired with each date."""
         return self.s1_index if modality == "s1" else self.s2_index
 
 
-def _days(d) -> float:
+def _days(d: object) -> float:
     if isinstance(d, _dt.datetime):
         return d.toordinal() + (d.hour * 3600 + d.minute * 60 + d.second) / 86400.0
     if isinstance(d, _dt.date):
@@ -87,8 +87,10 @@ def _days(d) -> float:
 
 
 def nearest_indices(ref_days: np.ndarray, other_days: np.ndarray) -> np.ndarray:
-    """For each reference day, the index of the nearest ``other_days`` (ties: the earlier;
-    equal dates: the first)."""
+    """Per reference day, the index of the nearest of ``other_days``.
+
+    Ties go to the earlier acquisition; among equal dates the first is taken.
+    """
     other_days = np.asarray(other_days, dtype=np.float64)
     ref_days = np.asarray(ref_days, dtype=np.float64)
     order = np.argsort(other_days, kind="stable")
@@ -107,8 +109,11 @@ def nearest_indices(ref_days: np.ndarray, other_days: np.ndarray) -> np.ndarray:
 def align_in_time(
     s1_dates: Sequence, s2_dates: Sequence, max_gap_days: Optional[float] = None
 ) -> TemporalAlignment:
-    """Paper's nearest-timestamp alignment: keep the shorter series, pair each of its dates with
-    the other modality's nearest acquisition (ties: the earlier)."""
+    """The paper's nearest-timestamp alignment of two series' dates.
+
+    The shorter series is kept and each of its dates paired with the other modality's nearest
+    acquisition (ties: the earlier).
+    """
     if len(s1_dates) == 0 or len(s2_dates) == 0:
         raise DataError(
             f"cannot align in time: the S1 series has {len(s1_dates)} dates and the S2 series "
@@ -134,8 +139,11 @@ def align_in_time(
 
 
 def percentile_length(lengths: Sequence[int], q: float = 90, *, multiple: int = 1) -> int:
-    """The ``q``-th percentile of series lengths (numpy's linear percentile, rounded up), then
-    rounded up to a multiple of ``multiple`` (e.g. 4 for a 3D U-Net that halves T twice)."""
+    """The ``q``-th percentile of series lengths, rounded up to a multiple of ``multiple``.
+
+    Numpy's linear percentile, rounded up, then rounded up to a multiple of ``multiple`` (e.g. 4 for
+    a 3D U-Net that halves T twice).
+    """
     if len(lengths) == 0:
         raise ValueError("percentile_length needs at least one length")
     n = int(math.ceil(float(np.percentile(np.asarray(lengths, dtype=np.float64), q)) - 1e-9))
@@ -180,7 +188,7 @@ def fixed_length_indices(
 # ------------------------------------------------------------------------------------------
 # Spatial alignment: reading one acquisition onto a grid window
 # ------------------------------------------------------------------------------------------
-def _read_source(ds, indexes: List[int], window: Window) -> np.ndarray:
+def _read_source(ds: rasterio.io.DatasetReader, indexes: List[int], window: Window) -> np.ndarray:
     """Read ``indexes`` of ``window`` from an open dataset (a seam for tests)."""
     try:
         return ds.read(indexes, window=window)
@@ -188,13 +196,15 @@ def _read_source(ds, indexes: List[int], window: Window) -> np.ndarray:
         raise DataError(f"cannot read {ds.name} (window {window}): {exc}") from exc
 
 
-def _source_grid(ds) -> Grid:
+def _source_grid(ds: rasterio.io.DatasetReader) -> Grid:
+    """The grid of an open dataset; DataError when it has no CRS."""
     if ds.crs is None:
         raise DataError(f"{ds.name} has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:32631)")
     return Grid(ds.crs, ds.transform, ds.width, ds.height)
 
 
-def _bounds_in(grid: Grid, crs) -> Tuple[float, float, float, float]:
+def _bounds_in(grid: Grid, crs: rasterio.crs.CRS) -> Tuple[float, float, float, float]:
+    """The bounds of ``grid`` in ``crs``."""
     if grid.crs == crs:
         return grid.bounds
     return transform_bounds(grid.crs, crs, *grid.bounds, densify_pts=21)
@@ -203,9 +213,12 @@ def _bounds_in(grid: Grid, crs) -> Tuple[float, float, float, float]:
 def read_acquisition(
     series: TimeSeries, acq: Acquisition, grid: Grid
 ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-    """One acquisition on ``grid``: float32 ``(C, h, w)`` in reflectance/dB with NaN where
-    invalid (nodata, NaN, SCL cloud), and its SCL classes ``(h, w)`` uint8 (0 outside the
-    file) or None. Reads only the source window that covers ``grid``."""
+    """One acquisition of ``series`` resampled onto ``grid``.
+
+    Returns float32 ``(C, h, w)`` in reflectance/dB with NaN where invalid (nodata, NaN, SCL cloud),
+    and its SCL classes ``(h, w)`` uint8 (0 outside the file) or None. Reads only the source window
+    that covers ``grid``.
+    """
     ds = open_dataset(acq.path)
     src = _source_grid(ds)
     indexes = list(acq.band_indexes)
@@ -288,19 +301,21 @@ def read_acquisition(
     return out, scl_out
 
 
-def frame_selection(frames: Optional[Sequence[int]], n_frames: int) -> np.ndarray:
+def frame_selection(frames: Union[None, Sequence[int], np.ndarray], n_frames: int) -> np.ndarray:
     """``frames`` (None: all ``n_frames``) as an int64 index array, checked to be in range."""
     if frames is None:
         return np.arange(n_frames, dtype=np.int64)
-    frames = np.asarray(frames, dtype=np.int64).reshape(-1)
-    if frames.size and (frames.min() < 0 or frames.max() >= n_frames):
+    index = np.asarray(frames, dtype=np.int64).reshape(-1)
+    if index.size and (index.min() < 0 or index.max() >= n_frames):
         raise IndexError(f"frame index out of range 0..{n_frames - 1}")
-    return frames
+    return index
 
 
-def frame_info(scene, frames: np.ndarray) -> Dict[str, object]:
-    """What every ``read`` returns beside the pixels: ``frame_valid`` and ``dates`` of
-    ``frames`` (a ``Scene`` or anything with the same frame interface)."""
+def frame_info(scene: SceneLike, frames: np.ndarray) -> Dict[str, object]:
+    """What every ``read`` returns beside the pixels: ``frame_valid`` and ``dates``.
+
+    Of ``frames``, for a ``Scene`` or anything with the same frame interface.
+    """
     all_dates = scene.dates
     return {
         "frame_valid": scene.frame_valid[frames],
@@ -337,9 +352,11 @@ class Scene:
     # -- frames ---------------------------------------------------------------------------
     @property
     def modalities(self) -> List[str]:
+        """The modalities this scene has ("s1", "s2")."""
         return [m for m in MODALITIES if getattr(self, m) is not None]
 
     def series(self, modality: str) -> TimeSeries:
+        """The ``modality`` series; DataError when the scene has none."""
         s = getattr(self, modality, None) if modality in MODALITIES else None
         if s is None:
             raise DataError(
@@ -355,12 +372,14 @@ class Scene:
 
     @property
     def dates(self) -> List[_dt.date]:
+        """The frame dates (the reference modality's acquisition dates)."""
         if self.alignment is not None:
             return list(self.alignment.dates)
         return self.series(self.modalities[0]).dates
 
     @property
     def n_frames(self) -> int:
+        """The number of frames."""
         return len(self.dates)
 
     @property
@@ -372,6 +391,7 @@ class Scene:
 
     @property
     def gap_days(self) -> np.ndarray:
+        """Per frame, the days between the paired S1 and S2 acquisitions (0 for one modality)."""
         if self.alignment is not None:
             return self.alignment.gap_days.copy()
         return np.zeros(self.n_frames)
@@ -392,8 +412,10 @@ class Scene:
     def read_acquisition(
         self, modality: str, index: int, window: Optional[Grid] = None
     ) -> Tuple[np.ndarray, np.ndarray]:
-        """Acquisition ``index`` of a modality on ``window``: float32 ``(C, h, w)`` (invalid -> 0)
-        and its validity ``(h, w)``."""
+        """Acquisition ``index`` of a modality on ``window``.
+
+        Returns float32 ``(C, h, w)`` (invalid -> 0) and its validity ``(h, w)``.
+        """
         series = self.series(modality)
         values, _ = read_acquisition(series, series.acquisitions[int(index)], window or self.grid)
         valid = np.isfinite(values).all(axis=0)
@@ -405,7 +427,7 @@ class Scene:
         window: Optional[Grid] = None,
         modalities: Optional[Sequence[str]] = None,
         frames: Optional[np.ndarray] = None,
-    ) -> Dict[str, object]:
+    ) -> Dict[str, Any]:
         """Aligned frames on ``window`` (None: the whole grid).
 
         Returns, per modality m: ``m`` float32 ``(T, C, h, w)`` (invalid pixels 0) and
@@ -435,6 +457,7 @@ class Scene:
         return out
 
     def describe(self) -> dict:
+        """A JSON-friendly summary: grid, reference, frames and each series' source and dates."""
         xres, yres = self.grid.res
         d = {
             "frames": self.n_frames,
@@ -522,13 +545,15 @@ def build_scene(
     s2: Optional[TimeSeries] = None,
     *,
     grid: Optional[Grid] = None,
-    crs=None,
+    crs: Optional[CrsLike] = None,
     resolution: Optional[Union[float, Tuple[float, float]]] = None,
     bounds: Optional[Sequence[float]] = None,
     max_gap_days: Optional[float] = None,
 ) -> Scene:
-    """A :class:`Scene` on a reference grid: ``grid``, else S2's grid (S1's without S2), with
-    ``crs`` / ``resolution`` / ``bounds`` (in ``crs``, else the base grid's CRS) overriding it.
+    """A :class:`Scene` of ``s1`` and/or ``s2`` on a reference grid.
+
+    The grid is ``grid``, else S2's grid (S1's without S2), with ``crs`` / ``resolution`` /
+    ``bounds`` (in ``crs``, else the base grid's CRS) overriding it.
 
     Raises :class:`DataError` when a series does not overlap the grid at all; images of a series
     that do not overlap it are left out with a warning.
@@ -543,7 +568,9 @@ def build_scene(
     if s2 is not None and s2.sensor != "s2":
         raise DataError(f"{s2.source} is a {s2.sensor.upper()} series, given as S2")
     if grid is None:
-        base = (s2 if s2 is not None else s1).grid()
+        first = s2 if s2 is not None else s1
+        assert first is not None  # checked above
+        base = first.grid()
         if crs is not None or resolution is not None or bounds is not None:
             dst_crs = as_crs(crs) if crs is not None else base.crs
             if bounds is not None:
@@ -602,10 +629,10 @@ def _fmt(v: float, digits: int = 6) -> str:
 
 def write_aligned(
     scene: Scene,
-    out_dir: Union[str, Path],
+    out_dir: PathLike,
     *,
-    progress: Progress = None,
-    cancel: Cancel = None,
+    progress: Optional[Progress] = None,
+    cancel: Optional[Cancel] = None,
     block: int = 512,
     compress: Optional[str] = "deflate",
 ) -> Dict[str, Path]:
@@ -687,6 +714,7 @@ def write_aligned(
                             progress(
                                 done / total,
                                 f"aligning {m.upper()} {series.acquisitions[int(a)].date}",
+                                None,
                             )
         for m in mods:  # a full disk can leave a truncated stack without a GDAL error
             writers[m].check()
@@ -729,8 +757,8 @@ def write_aligned(
             os.replace(path, final[key])
         tmp.clear()
     finally:
-        for writer in writers.values():
-            writer.discard()
+        for unfinished in writers.values():
+            unfinished.discard()
         for path in tmp.values():
             try:
                 path.unlink()
@@ -740,11 +768,11 @@ def write_aligned(
                 if side.exists():
                     side.unlink()
     if progress is not None:
-        progress(1.0, "aligned stacks written")
+        progress(1.0, "aligned stacks written", None)
     return {k: final[k] for k in (*mods, "dates_csv")}
 
 
-def read_dates_csv(path: Union[str, Path]) -> List[dict]:
+def read_dates_csv(path: PathLike) -> List[dict]:
     """Rows of a ``dates.csv`` written by :func:`write_aligned`, typed (dates, floats, bools)."""
     rows = []
     with open(path, newline="", encoding="utf-8") as fh:
@@ -758,7 +786,7 @@ def read_dates_csv(path: Union[str, Path]) -> List[dict]:
     return rows
 
 
-def alignment_summary(scene: Scene, dates_csv: Optional[Union[str, Path]] = None) -> dict:
+def alignment_summary(scene: Scene, dates_csv: Optional[PathLike] = None) -> dict:
     """Figures for the command line: frames, grid, cloud-free fraction, median gap."""
     xres, yres = scene.grid.res
     epsg = scene.grid.crs.to_epsg()

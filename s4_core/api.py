@@ -11,21 +11,25 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from .errors import DataError, warn
 from .settings import ALIGN, EVALUATE, EXPORT, FINETUNE, PRETRAIN, PROFILES, SEGMENT, SUGGEST
+from .types import Cancel, CrsLike, Log, Metrics, PathLike, Progress, Sources
 from .validate import check_align, check_less, check_outputs
 
-PathLike = Union[str, "os.PathLike[str]"]
-Sources = Union[PathLike, Sequence[PathLike]]
-Progress = Callable[[float, str, Optional[dict]], None]
-Cancel = Callable[[], bool]
-Log = Callable[[str], None]
+if TYPE_CHECKING:
+    import numpy as np
+    from typing_extensions import TypeGuard
+
+    from .align import Scene
+    from .grid import Grid
+    from .suggest import Suggestion
 
 
 # ----------------------------------------------------------------------------- inputs
-def _is_sources(value) -> bool:
+def _is_sources(value: object) -> TypeGuard[Sources]:
+    """Whether ``value`` names at least one image (not None, not an empty list)."""
     return value is not None and not (isinstance(value, (list, tuple)) and len(value) == 0)
 
 
@@ -34,13 +38,15 @@ def open_scene(
     s2: Optional[Sources] = None,
     *,
     bounds: Optional[Sequence[float]] = None,
-    bounds_crs=None,
+    bounds_crs: Optional[CrsLike] = None,
     max_gap_days: Optional[float] = None,
     max_cloud_fraction: Optional[float] = None,
     resolution: Optional[float] = None,
-):
-    """Open and align the given series (either may be None) on S2's grid (else S1's), at
-    ``resolution`` (CRS units) when given."""
+) -> Scene:
+    """Open and align the given series (either may be None) on one grid.
+
+    S2's grid (else S1's), at ``resolution`` (CRS units) when given.
+    """
     from .align import build_scene
     from .series import open_series
 
@@ -52,11 +58,13 @@ def open_scene(
         if _is_sources(s2)
         else None
     )
-    kwargs = {}
+    kwargs: Dict[str, Any] = {}
     if resolution is not None:
         if not resolution > 0:
             raise DataError(f"resolution must be > 0 (metres for UTM), got {resolution}")
-        base = (ts2 if ts2 is not None else ts1).grid()
+        first = ts2 if ts2 is not None else ts1
+        assert first is not None  # at least one series (checked above)
+        base = first.grid()
         if any(abs(abs(r) - float(resolution)) > 1e-9 for r in base.res):
             kwargs["resolution"] = (float(resolution), float(resolution))
     if bounds is not None:
@@ -66,16 +74,19 @@ def open_scene(
     return build_scene(ts1, ts2, max_gap_days=max_gap_days, **kwargs)
 
 
-def _as_source(value: Sources):
+def _as_source(value: Sources) -> Union[str, List[str]]:
+    """``value`` as the text (or list of texts) a checkpoint records."""
     if isinstance(value, (list, tuple)):
         return [str(v) for v in value]
     return str(value)
 
 
-def _scene_list(s1, s2) -> List[tuple]:
+def _scene_list(
+    s1: Optional[Union[Sources, Sequence[Sources]]], s2: Optional[Union[Sources, Sequence[Sources]]]
+) -> List[Tuple[Optional[Sources], Optional[Sources]]]:
     """Pairs of (s1, s2) sources: a list of folders/lists on both sides means several scenes."""
 
-    def many(v) -> bool:
+    def many(v: object) -> TypeGuard[Sequence[Sources]]:
         return isinstance(v, (list, tuple)) and all(
             isinstance(x, (list, tuple)) or Path(str(x)).is_dir() for x in v
         )
@@ -90,7 +101,7 @@ def _scene_list(s1, s2) -> List[tuple]:
         return [(a, None) for a in s1]
     if s1 is None and many(s2):
         return [(None, b) for b in s2]
-    return [(s1, s2)]
+    return [(cast(Optional[Sources], s1), cast(Optional[Sources], s2))]
 
 
 def device_info(device: str = "auto") -> Dict:
@@ -100,7 +111,7 @@ def device_info(device: str = "auto") -> Dict:
     from .device import resolve_device
 
     dev = resolve_device(device)
-    info = {"device": str(dev), "name": "CPU", "memory_gb": None}
+    info: Dict[str, object] = {"device": str(dev), "name": "CPU", "memory_gb": None}
     if dev.type == "cuda":
         props = torch.cuda.get_device_properties(dev)
         info.update(name=props.name, memory_gb=round(props.total_memory / 2**30, 1))
@@ -166,8 +177,8 @@ def align(
 
 @PRETRAIN.api
 def pretrain(
-    s1: Union[Sources, Sequence[Sources]],
-    s2: Union[Sources, Sequence[Sources]],
+    s1: Optional[Union[Sources, Sequence[Sources]]],
+    s2: Optional[Union[Sources, Sequence[Sources]]],
     out: PathLike,
     *,
     progress: Optional[Progress] = None,
@@ -188,7 +199,8 @@ def pretrain(
     ``s1_ratio``: the VV/VH ratio (VV - VH in dB) as a third S1 band (objectives that read
     S1; recorded in the model, fine-tuning and mapping add it again). The model is
     written to ``out`` when the run ends; until then the last epoch is in ``out.partial``
-    (resumable)."""
+    (resumable).
+    """
     from .train import PretrainConfig
     from .train import pretrain as _pretrain
 
@@ -240,10 +252,11 @@ def finetune(
     log: Optional[Log] = None,
     **options: Any,
 ) -> Dict:
-    """Fine-tune on labelled polygons for ``modality`` inference: "s2", "s1", or "both"
-    (S1 + S2 together: needs both series here and when mapping; the sensors' specific first
-    layers are averaged, as joint MAE pretrains them; a MAE / DINO model pretrained on one
-    sensor is refused).
+    """Fine-tune on labelled polygons for ``modality`` inference: "s2", "s1", or "both".
+
+    "both": S1 + S2 together; needs both series here and when mapping; the sensors' specific first
+    layers are averaged, as joint MAE pretrains them; a MAE / DINO model pretrained on one sensor is
+    refused.
 
     ``s1_ratio``: the VV/VH ratio (VV - VH in dB) as a third S1 band; from scratch only, a
     pretrained model's own choice is followed (true with a model made without it is refused).
@@ -347,7 +360,7 @@ def segment(
     s1: Optional[Sources] = None,
     s2: Optional[Sources] = None,
     bounds: Optional[Sequence[float]] = None,
-    bounds_crs=None,
+    bounds_crs: Optional[CrsLike] = None,
     vector_out: Optional[PathLike] = None,
     probabilities_out: Optional[PathLike] = None,
     confidence_out: Optional[PathLike] = None,
@@ -356,8 +369,9 @@ def segment(
     log: Optional[Log] = None,
     **options: Any,
 ) -> Dict:
-    """Map a scene with a fine-tuned model from the modality it was trained for (S1, S2, or
-    both: then give both series).
+    """Map a scene with a fine-tuned model from the modality it was trained for.
+
+    S1, S2, or both: then give both series.
 
     ``model``: an S4 checkpoint (PyTorch) or its ONNX export (``export_onnx``; ONNX Runtime,
     no PyTorch needed). ``confidence_out``: a 2-band raster (largest class probability,
@@ -421,7 +435,7 @@ def segment(
         )
     stages = 0.85 if vector_out else 1.0
 
-    def _inner(f, msg, metrics=None):
+    def _inner(f: float, msg: str, metrics: Optional[Metrics] = None) -> None:
         if progress:
             progress(f * stages, msg, metrics)
 
@@ -443,7 +457,7 @@ def segment(
     n_polygons = None
     if vector_out:
 
-        def _vec(f, msg, metrics=None):
+        def _vec(f: float, msg: str, metrics: Optional[Metrics] = None) -> None:
             if progress:
                 progress(stages + f * (1 - stages), msg, metrics)
 
@@ -515,8 +529,10 @@ def evaluate(pred: PathLike, truth: PathLike, **options: Any) -> Dict:
 
 
 def export_onnx(model: PathLike, out: PathLike) -> Dict:
-    """Export a fine-tuned checkpoint to ONNX (``out``, plus a model card ``out`` .json) so
-    that mapping runs with ONNX Runtime alone; needs PyTorch and the onnx package."""
+    """Export a fine-tuned checkpoint to ONNX so that ONNX Runtime alone can map with it.
+
+    Writes ``out`` plus a model card ``out`` .json; needs PyTorch and the onnx package.
+    """
     from .onnx_export import export_onnx as _export
 
     check_outputs({"output ONNX model": out}, {"model": model})
@@ -545,11 +561,14 @@ def class_profiles(
     cancel: Optional[Cancel] = None,
     **options: Any,
 ) -> Dict:
-    """Per-class NDVI (S2, cloud-masked) and VV/VH (S1, dB) profiles of a label layer and the
-    polygons whose profile sits far from their class (``s4_core.profiles``); optionally the
-    numbers as CSV (``out_csv``) and a figure (``out_figure``: .png, .svg or .pdf).
+    """Per-class NDVI (S2) and VV/VH (S1) profiles of a label layer, and their outliers.
 
-    Returns ``ClassProfiles.to_dict()`` plus ``csv`` and ``figure`` (the paths written)."""
+    NDVI is cloud-masked, VV/VH in dB; outliers are the polygons whose profile sits far from their
+    class (``s4_core.profiles``). Optionally the numbers as CSV (``out_csv``) and a figure
+    (``out_figure``: .png, .svg or .pdf).
+
+    Returns ``ClassProfiles.to_dict()`` plus ``csv`` and ``figure`` (the paths written).
+    """
     from .profiles import class_profiles as _profiles
     from .profiles import write_profiles_csv
 
@@ -598,16 +617,18 @@ def suggest_labels(
     labels: Optional[PathLike] = None,
     labels_layer: Optional[str] = None,
     bounds: Optional[Sequence[float]] = None,
-    bounds_crs=None,
+    bounds_crs: Optional[CrsLike] = None,
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
     log: Optional[Log] = None,
     **options: Any,
 ) -> Dict:
-    """Where to label next: ``number`` squares of ``size`` x ``size`` px where the model is
-    least sure (``s4_core.suggest``), away from the polygons of ``labels``, written as a
-    GeoPackage layer ``suggestions`` (fields rank, uncertainty, predicted, confidence and an
-    empty ``label`` for the analyst). The model's class probabilities come from ``segment``.
+    """Where to label next: the squares where the model is least sure.
+
+    ``number`` squares of ``size`` x ``size`` px (``s4_core.suggest``), away from the polygons of
+    ``labels``, written as a GeoPackage layer ``suggestions`` (fields rank, uncertainty, predicted,
+    confidence and an empty ``label`` for the analyst). The model's class probabilities come from
+    ``segment``.
     """
     import tempfile
 
@@ -622,7 +643,7 @@ def suggest_labels(
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".s4-suggest-", dir=str(out.parent)) as tmp:
 
-        def _inner(f, msg, metrics=None):
+        def _inner(f: float, msg: str, metrics: Optional[Metrics] = None) -> None:
             if progress:
                 progress(0.9 * f, msg, metrics)
 
@@ -656,10 +677,12 @@ def suggest_from_probabilities(
     size: int = 5,
     method: str = "margin",
     seed: int = 0,
-    candidates=None,
+    candidates: Optional[np.ndarray] = None,
 ) -> Dict:
-    """``suggest_labels`` on a probability raster already written by ``segment``
-    (``candidates``: optional (H, W) bool array of allowed top-left corners)."""
+    """``suggest_labels`` on a probability raster already written by ``segment``.
+
+    ``candidates``: optional (H, W) bool array of allowed top-left corners.
+    """
     import numpy as np
     import rasterio
 
@@ -697,7 +720,10 @@ def suggest_from_probabilities(
     }
 
 
-def _write_squares(chosen, grid, out: Path, class_names: List[str]) -> None:
+def _write_squares(
+    chosen: Sequence[Suggestion], grid: Grid, out: Path, class_names: List[str]
+) -> None:
+    """Write the squares as the ``suggestions`` layer of the GeoPackage ``out``."""
     import uuid
 
     import fiona
@@ -741,9 +767,14 @@ def _write_squares(chosen, grid, out: Path, class_names: List[str]) -> None:
         raise
 
 
-def plot_history(path: PathLike, out: PathLike, *, steps=None) -> str:
-    """The training curves of checkpoint ``path`` (its per-epoch ``history``; ``steps``: live
-    (fraction, metrics) pairs recorded from a progress callback) as a figure at ``out``."""
+def plot_history(
+    path: PathLike, out: PathLike, *, steps: Optional[Sequence[Tuple[float, Metrics]]] = None
+) -> str:
+    """The training curves of checkpoint ``path`` as a figure at ``out``.
+
+    From its per-epoch ``history``; ``steps``: live (fraction, metrics) pairs recorded from a
+    progress callback.
+    """
     from .checkpoint import load_checkpoint
     from .figures import curves_figure, save_figure
 
@@ -756,8 +787,11 @@ def plot_history(path: PathLike, out: PathLike, *, steps=None) -> str:
 def evaluation_report(
     scores: Dict, *, figure_out: Optional[PathLike] = None, html_out: Optional[PathLike] = None
 ) -> Dict:
-    """The confusion-matrix figure (``figure_out``) and an HTML report (``html_out``: scores,
-    per-class IoU, the matrix as a table and the figure embedded) of ``evaluate``'s result."""
+    """The confusion-matrix figure and an HTML report of ``evaluate``'s result.
+
+    ``figure_out``: the figure; ``html_out``: scores, per-class IoU, the matrix as a table and the
+    figure embedded.
+    """
     from .report import write_evaluation_report
 
     return write_evaluation_report(scores, figure_out=figure_out, html_out=html_out)

@@ -37,7 +37,7 @@ import math
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
 import numpy as np
 import torch
@@ -45,13 +45,16 @@ import torch
 from . import __version__
 from .composite import model_s1_ratio
 from .errors import CheckpointError
+from .types import PathLike
+
+if TYPE_CHECKING:
+    from .model import S4Net
 
 FORMAT = "s4-checkpoint"
 FORMAT_VERSION = 1
 KINDS = ("pretrained", "finetuned")
 TIME_MODES = ("repeat", "clip", "even")
 
-PathLike = Union[str, "os.PathLike[str]"]
 
 __all__ = [
     "FORMAT",
@@ -66,7 +69,7 @@ __all__ = [
 _BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
 
 
-def _plain(value: Any, where: str) -> Any:
+def _plain(value: object, where: str) -> object:
     """``value`` made of types ``torch.load(weights_only=True)`` accepts; TypeError otherwise.
 
     numpy scalars become Python numbers, numpy arrays tensors, paths strings, dates ISO text.
@@ -113,6 +116,7 @@ def save_checkpoint(path: PathLike, payload: Dict[str, Any]) -> Path:
     if payload.get("kind") not in KINDS:
         raise ValueError(f"checkpoint kind must be one of {KINDS}, not {payload.get('kind')!r}")
     data = _plain(dict(payload), "payload")
+    assert isinstance(data, dict)
     data.update(
         format=FORMAT,
         format_version=FORMAT_VERSION,
@@ -141,7 +145,7 @@ def save_checkpoint(path: PathLike, payload: Dict[str, Any]) -> Path:
     return path
 
 
-def _require(ckpt: dict, key: str, path: Path, kind: str) -> Any:
+def _require(ckpt: dict, key: str, path: Path, kind: str) -> object:
     if ckpt.get(key) is None:
         raise CheckpointError(
             f"{path} is an incomplete {kind} checkpoint: it has no {key!r}; re-create it with "
@@ -178,7 +182,9 @@ def _validate(ckpt: dict, path: Path) -> None:
         _require(ckpt, "classes", path, kind)
 
 
-def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> Dict[str, Any]:
+def load_checkpoint(
+    path: PathLike, map_location: Union[str, torch.device] = "cpu"
+) -> Dict[str, Any]:
     """Read and validate a checkpoint (``weights_only=True``: no code from the file runs).
 
     Raises CheckpointError naming the file when it is missing, not a checkpoint, truncated,
@@ -223,7 +229,7 @@ def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> Dict[str, Any]
     return ckpt
 
 
-def build_model(ckpt: Dict[str, Any]):
+def build_model(ckpt: Dict[str, Any]) -> S4Net:
     """The checkpoint's ``S4Net`` with its weights loaded, in eval mode (on the CPU)."""
     from .model import NetConfig, S4Net
 
@@ -256,7 +262,7 @@ def parameter_count(state_dict: Dict[str, Any]) -> int:
     return total
 
 
-def _finite_or_none(value: Any) -> Any:
+def _finite_or_none(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, torch.Tensor):
@@ -277,7 +283,8 @@ def describe(path: PathLike) -> Dict[str, Any]:
     if classes:
         names = list(classes.get("names", []))
         values = list(classes.get("values") or names)
-        colors = [list(c) for c in (classes.get("colors") or [])] or [None] * len(names)
+        colors: List[Optional[List[int]]] = [list(c) for c in (classes.get("colors") or [])]
+        colors = colors or [None] * len(names)
         class_list = [
             {"index": i, "name": n, "value": v, "color": c}
             for i, (n, v, c) in enumerate(zip(names, values, colors))
@@ -312,9 +319,11 @@ def describe(path: PathLike) -> Dict[str, Any]:
     }
 
 
-def _objective(ckpt: Dict[str, Any]) -> Any:
-    """The pretraining objective: a pretrained checkpoint's own (older ones: S4), or the one
-    a fine-tuned model started from (None: trained from scratch)."""
+def _objective(ckpt: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The pretraining objective of a checkpoint (None: trained from scratch).
+
+    A pretrained checkpoint's own (older ones: S4), or the one a fine-tuned model started from.
+    """
     if ckpt["kind"] == "pretrained":
         return ckpt.get("objective") or {"name": "s4"}
     return ckpt.get("pretraining")

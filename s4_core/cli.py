@@ -9,10 +9,13 @@ import signal
 import sys
 import threading
 import warnings
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, TextIO, Tuple, Type, Union
 
 from . import __version__
 from .errors import S4Error, S4Warning, SettingError
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 # Subcommand modules, in the order ``s4 --help`` lists them (``demo_data`` is ``s4 demo-data``).
 # A module's docstring is the command's help: its first line the one-line summary ``s4 --help``
@@ -33,6 +36,7 @@ COMMANDS = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``s4`` argument parser: one sub-command per ``s4_core.commands`` module."""
     parser = argparse.ArgumentParser(
         prog="s4",
         description="S4: self-supervised segmentation of Sentinel-1/-2 image time series.",
@@ -68,8 +72,11 @@ def _help_texts(docstring: str) -> Tuple[str, str]:
 
 
 def _annotate_help(parser: argparse.ArgumentParser) -> None:
-    """Options not built from ``settings.py`` (which say their range and default themselves)
-    show their default too, so ``s4 CMD --help`` says what a value may be."""
+    """Make the options not built from ``settings.py`` show their default in ``--help``.
+
+    Options built from ``settings.py`` say their range and default themselves; so ``s4 CMD --help``
+    says what any value may be.
+    """
     for action in parser._actions:  # argparse keeps no public list of a parser's actions
         if not action.option_strings or action.help == argparse.SUPPRESS:
             continue
@@ -82,20 +89,31 @@ def _annotate_help(parser: argparse.ArgumentParser) -> None:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that the engine's cleanup (``finally`` and
-    ``except BaseException`` blocks: temporary files removed) runs as for Ctrl-C."""
+    """SIGTERM, raised in the main thread so that the engine's cleanup runs as for Ctrl-C.
+
+    ``finally`` and ``except BaseException`` blocks run: temporary files are removed.
+    """
 
 
-def _raise_terminated(signum, frame) -> None:
+def _raise_terminated(signum: int, frame: Optional[FrameType]) -> None:
     raise Terminated()
 
 
-def _warning_printer(command: str):
-    """``warnings.showwarning`` that prints the engine's warnings as ``s4 CMD: warning: ...``
-    (no file name or source line); other warnings keep Python's format."""
+def _warning_printer(command: str) -> Callable[..., None]:
+    """A ``warnings.showwarning`` printing engine warnings as ``s4 CMD: warning: ...``.
+
+    No file name or source line; other warnings keep Python's format.
+    """
     default = warnings.showwarning
 
-    def show(message, category, filename, lineno, file=None, line=None) -> None:
+    def show(
+        message: Union[Warning, str],
+        category: Type[Warning],
+        filename: str,
+        lineno: int,
+        file: Optional[TextIO] = None,
+        line: Optional[str] = None,
+    ) -> None:
         if issubclass(category, S4Warning):
             print(f"s4 {command}: warning: {message}", file=sys.stderr)
         else:
@@ -105,6 +123,7 @@ def _warning_printer(command: str):
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    """Run the ``s4`` command line with ``argv`` (default: ``sys.argv[1:]``); the exit status."""
     args = build_parser().parse_args(argv)
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main else None

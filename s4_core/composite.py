@@ -16,11 +16,17 @@ frames (temporal alignment by construction) and keeps the series short (one year
 from __future__ import annotations
 
 import datetime as _dt
-from typing import List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .errors import DataError
+from .types import SceneLike
+
+if TYPE_CHECKING:
+    from .align import Scene
+    from .grid import Grid
+    from .series import TimeSeries
 
 
 def _month_add(d: _dt.date, months: int) -> _dt.date:
@@ -29,8 +35,10 @@ def _month_add(d: _dt.date, months: int) -> _dt.date:
 
 
 def period_starts(first: _dt.date, last: _dt.date, months: int = 1) -> List[_dt.date]:
-    """First days of the ``months``-long periods (aligned on calendar months) covering
-    ``first .. last``."""
+    """First days of the ``months``-long periods covering ``first .. last``.
+
+    Periods are aligned on calendar months.
+    """
     if months < 1:
         raise DataError(f"the composite period must be >= 1 month, got {months}")
     if last < first:
@@ -43,8 +51,11 @@ def period_starts(first: _dt.date, last: _dt.date, months: int = 1) -> List[_dt.
 
 
 def period_index(dates: Sequence[_dt.date], starts: Sequence[_dt.date]) -> np.ndarray:
-    """Per date, the index of its period in ``starts`` (-1 before the first or after the
-    last period, whose end is the next period's length after its start)."""
+    """Per date, the index of its period in ``starts``.
+
+    -1 before the first or after the last period, whose end is the next period's length after its
+    start.
+    """
     if len(starts) == 0:
         return np.full(len(dates), -1, dtype=np.int64)
     ordinals = np.array([s.toordinal() for s in starts], dtype=np.int64)
@@ -76,8 +87,11 @@ def period_centres(starts: Sequence[_dt.date]) -> List[_dt.date]:
 
 
 def composite(values: np.ndarray, index: np.ndarray, n_periods: int) -> np.ndarray:
-    """Per-period median of ``values`` ``(N, C, H, W)`` (NaN = invalid) over the dates whose
-    ``index`` is that period: float32 ``(n_periods, C, H, W)``, NaN where no valid value."""
+    """Per-period median of ``values`` over the dates whose ``index`` is that period.
+
+    ``values``: ``(N, C, H, W)`` with NaN = invalid. Returns float32 ``(n_periods, C, H, W)``, NaN
+    where no valid value.
+    """
     values = np.asarray(values, dtype=np.float32)
     index = np.asarray(index, dtype=np.int64)
     if values.ndim != 4 or index.shape != (values.shape[0],):
@@ -102,9 +116,11 @@ def composite(values: np.ndarray, index: np.ndarray, n_periods: int) -> np.ndarr
 
 
 def fill_gaps(stack: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Fill NaN periods of ``stack`` ``(T, C, H, W)`` per pixel and band along time: linear
-    between observed periods, nearest at the ends. Returns the filled stack (NaN only where a
-    pixel has no value at all) and ``observed`` ``(T, H, W)``: the period had a valid value."""
+    """Fill the NaN periods of ``stack`` ``(T, C, H, W)`` per pixel and band along time.
+
+    Linear between observed periods, nearest at the ends. Returns the filled stack (NaN only where a
+    pixel has no value at all) and ``observed`` ``(T, H, W)``: the period had a valid value.
+    """
     stack = np.asarray(stack, dtype=np.float32)
     t = stack.shape[0]
     observed = np.isfinite(stack).all(axis=1)
@@ -140,9 +156,11 @@ def _shift_years(starts: List[_dt.date], years: int) -> List[_dt.date]:
 def match_periods(
     periods: Sequence[_dt.date], dates: Sequence[_dt.date], months: int = 1
 ) -> List[_dt.date]:
-    """``periods`` (from a model) moved by whole years onto the season of ``dates`` (a scene):
-    the shift that puts the most acquisitions inside the periods (0 on ties). A model trained on
-    2018 maps 2019 on the same calendar months."""
+    """``periods`` (from a model) moved by whole years onto the season of ``dates``.
+
+    The shift that puts the most acquisitions of the scene inside the periods (0 on ties): a model
+    trained on 2018 maps 2019 on the same calendar months.
+    """
     periods = list(periods)
     if not periods or not dates:
         return periods
@@ -168,7 +186,9 @@ class CompositeScene:
     band statistics).
     """
 
-    def __init__(self, scene, months: int = 1, starts: Sequence[_dt.date] | None = None) -> None:
+    def __init__(
+        self, scene: Scene, months: int = 1, starts: Sequence[_dt.date] | None = None
+    ) -> None:
         self.base = scene
         self.months = int(months)
         if starts is None:
@@ -196,41 +216,49 @@ class CompositeScene:
     s2 = property(lambda self: self.base.s2)
     modalities = property(lambda self: self.base.modalities)
 
-    def series(self, modality: str):
+    def series(self, modality: str) -> TimeSeries:
+        """The ``modality`` series of the underlying scene."""
         return self.base.series(modality)
 
     @property
     def reference(self) -> str:
+        """The first modality (every modality has a value per period)."""
         return self.modalities[0]
 
     @property
     def dates(self) -> List[_dt.date]:
+        """The centre dates of the periods (the frame dates)."""
         return period_centres(self.starts)
 
     @property
     def n_frames(self) -> int:
+        """The number of periods."""
         return len(self.starts)
 
     @property
     def frame_valid(self) -> np.ndarray:
+        """Every period is a frame (all True)."""
         return np.ones(self.n_frames, dtype=bool)
 
     @property
     def gap_days(self) -> np.ndarray:
+        """No pairing gap (zeros): S1 and S2 share the periods."""
         return np.zeros(self.n_frames)
 
     def frame_index(self, modality: str) -> np.ndarray:
+        """Per frame, its period index."""
         self.series(modality)
         return np.arange(self.n_frames, dtype=np.int64)
 
     def acquisition_dates(self, modality: str) -> List[_dt.date]:
+        """The period centre dates (one composite per period)."""
         return self.dates
 
     def acquisitions_in(self, modality: str, period: int) -> np.ndarray:
         """Indices of the modality's acquisitions composited into ``period``."""
         return np.flatnonzero(self._index[modality] == int(period))
 
-    def _period(self, modality: str, period: int, window) -> np.ndarray:
+    def _period(self, modality: str, period: int, window: Optional[Grid]) -> np.ndarray:
         from .align import read_acquisition
 
         series = self.series(modality)
@@ -241,16 +269,25 @@ class CompositeScene:
         stack = np.stack([read_acquisition(series, series.acquisitions[i], grid)[0] for i in sel])
         return composite(stack, np.zeros(len(sel), dtype=np.int64), 1)[0]
 
-    def read_acquisition(self, modality: str, index: int, window=None):
+    def read_acquisition(
+        self, modality: str, index: int, window: Optional[Grid] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
         """Period ``index``'s composite (C, h, w) (no value -> 0) and its validity (h, w)."""
         values = self._period(modality, index, window)
         valid = np.isfinite(values).all(axis=0)
         values[:, ~valid] = 0.0
         return values, valid
 
-    def read(self, window=None, modalities=None, frames=None) -> dict:
-        """Like :meth:`Scene.read`: gap-filled composites; ``m_valid`` False only where a
-        pixel has no clear observation in any period."""
+    def read(
+        self,
+        window: Optional[Grid] = None,
+        modalities: Optional[Sequence[str]] = None,
+        frames: Optional[np.ndarray] = None,
+    ) -> dict:
+        """Like :meth:`Scene.read`, with gap-filled composites as frames.
+
+        ``m_valid`` is False only where a pixel has no clear observation in any period.
+        """
         grid = window or self.grid
         from .align import frame_info, frame_selection
 
@@ -278,6 +315,7 @@ class CompositeScene:
         return out
 
     def describe(self) -> dict:
+        """A JSON-friendly summary: the base scene's plus the periods."""
         d = self.base.describe()
         d.update(
             frames=self.n_frames,
@@ -301,8 +339,10 @@ RATIO_BAND = "VV/VH"
 
 
 def vv_vh_ratio(values: np.ndarray, band_names: Sequence[str], axis: int = 0) -> np.ndarray:
-    """The VV/VH ratio in dB of S1 ``values`` (dB bands ``band_names`` along ``axis``):
-    ``VV - VH``, float32, NaN wherever either band is."""
+    """The VV/VH ratio in dB of S1 ``values``: ``VV - VH``, float32.
+
+    ``values``: dB bands ``band_names`` along ``axis``; NaN wherever either band is.
+    """
     names = list(band_names)
     missing = [b for b in ("VV", "VH") if b not in names]
     if missing:
@@ -317,15 +357,17 @@ def vv_vh_ratio(values: np.ndarray, band_names: Sequence[str], axis: int = 0) ->
 
 
 class _RatioSeries:
-    """A Sentinel-1 series seen with the ratio band appended to its band names (everything
-    else is the series' own)."""
+    """A Sentinel-1 series seen with the ratio band appended to its band names.
 
-    def __init__(self, series) -> None:
+    Everything else is the series' own.
+    """
+
+    def __init__(self, series: TimeSeries) -> None:
         self.base = series
         vv_vh_ratio(np.zeros((len(series.band_names), 1)), series.band_names)  # VV + VH?
         self.band_names = list(series.band_names) + [RATIO_BAND]
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 (delegates to the wrapped object)
         if name == "base":  # not set yet (unpickling)
             raise AttributeError(name)
         return getattr(self.base, name)
@@ -338,17 +380,19 @@ class _RatioSeries:
 
 
 class S1RatioScene:
-    """A scene (``align.Scene`` or :class:`CompositeScene`) whose Sentinel-1 series has a
-    third band, the VV/VH ratio in dB (``VV - VH``, :data:`RATIO_BAND`), as the SAR
-    self-supervised literature feeds it (VV, VH, ratio). Computed on every read, after
-    compositing and gap filling (the ratio of the composites), valid where VV and VH are.
-    Everything else (grid, frames, S2) is the wrapped scene's."""
+    """A scene whose Sentinel-1 series has a third band, the VV/VH ratio in dB.
 
-    def __init__(self, scene) -> None:
+    ``VV - VH``, :data:`RATIO_BAND`, as the SAR self-supervised literature feeds it (VV, VH, ratio);
+    the scene is an ``align.Scene`` or a :class:`CompositeScene`. Computed on every read, after
+    compositing and gap filling (the ratio of the composites), valid where VV and VH are. Everything
+    else (grid, frames, S2) is the wrapped scene's.
+    """
+
+    def __init__(self, scene: Union[Scene, CompositeScene]) -> None:
         self.base = scene
         self._s1 = _RatioSeries(scene.s1) if scene.s1 is not None else None
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 (delegates to the wrapped object)
         if name == "base":  # not set yet (unpickling)
             raise AttributeError(name)
         return getattr(self.base, name)
@@ -358,13 +402,15 @@ class S1RatioScene:
         """The S1 series with the ratio band in its band names (None: no S1)."""
         return self._s1
 
-    def series(self, modality: str):
+    def series(self, modality: str) -> Union[TimeSeries, _RatioSeries]:
         """A modality's series (S1's with the ratio band)."""
         if modality == "s1" and self._s1 is not None:
             return self._s1
         return self.base.series(modality)
 
-    def read_acquisition(self, modality: str, index: int, window=None):
+    def read_acquisition(
+        self, modality: str, index: int, window: Optional[Grid] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
         """The wrapped scene's, with the ratio band for S1 (0 where invalid)."""
         values, valid = self.base.read_acquisition(modality, index, window)
         if modality != "s1":
@@ -373,7 +419,12 @@ class S1RatioScene:
         ratio[~valid] = 0.0
         return np.concatenate([values, ratio[None]], axis=0), valid
 
-    def read(self, window=None, modalities=None, frames=None) -> dict:
+    def read(
+        self,
+        window: Optional[Grid] = None,
+        modalities: Optional[Sequence[str]] = None,
+        frames: Optional[np.ndarray] = None,
+    ) -> dict:
         """The wrapped scene's ``read``, with the ratio band for S1 (0 where invalid)."""
         out = self.base.read(window, modalities=modalities, frames=frames)
         if "s1" in out:
@@ -395,15 +446,15 @@ class S1RatioScene:
         return f"S1RatioScene({self.base!r})"
 
 
-def has_s1_ratio(scene) -> bool:
+def has_s1_ratio(scene: SceneLike) -> bool:
     """Whether ``scene`` adds the VV/VH ratio band to S1."""
     return isinstance(scene, S1RatioScene)
 
 
-def describe_input(scene) -> dict:
+def describe_input(scene: SceneLike) -> dict:
     """What a checkpoint records about its input representation (``input`` key)."""
-    ratio = has_s1_ratio(scene)
-    base = scene.base if ratio else scene
+    ratio = isinstance(scene, S1RatioScene)
+    base = scene.base if isinstance(scene, S1RatioScene) else scene
     res = float(abs(base.grid.res[0]))
     if isinstance(base, CompositeScene):
         out = {
@@ -418,14 +469,16 @@ def describe_input(scene) -> dict:
 
 
 def as_model_input(
-    scene, months: int, periods: Sequence[str] | None = None, s1_ratio: bool = False
-):
-    """``scene`` as the model sees it: composites of ``months`` (0: the acquisitions as they
-    are), with the VV/VH ratio as a third S1 band when ``s1_ratio`` (:class:`S1RatioScene`,
-    on top of the composites). ``periods``: a model's period starts (ISO dates), moved onto
-    the scene's season by whole years (:func:`match_periods`)."""
+    scene: SceneLike, months: int, periods: Sequence[str] | None = None, s1_ratio: bool = False
+) -> SceneLike:
+    """``scene`` as the model sees it: composites of ``months``, and the ratio band if asked.
+
+    ``months`` 0: the acquisitions as they are; the VV/VH ratio as a third S1 band when ``s1_ratio``
+    (:class:`S1RatioScene`, on top of the composites). ``periods``: a model's period starts (ISO
+    dates), moved onto the scene's season by whole years (:func:`match_periods`).
+    """
     ratio = s1_ratio or has_s1_ratio(scene)
-    if has_s1_ratio(scene):
+    if isinstance(scene, S1RatioScene):
         scene = scene.base
     if months and not isinstance(scene, CompositeScene):
         starts = None

@@ -34,13 +34,17 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .errors import Cancelled, DataError
 from .grid import Grid
 from .settings import DEMO
+from .types import Cancel, CrsLike, PathLike, Progress
+
+if TYPE_CHECKING:
+    import affine
 
 EPSG = 32631
 CENTRE = (492960.0, 5633150.0)  # 50.85 N, 2.90 E in UTM 31N
@@ -120,7 +124,12 @@ def _logistic(t: np.ndarray, mid: float, scale: float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(t - mid) / scale))
 
 
-def crop_cover(crop: Crop, doy, shift=0.0, amp=1.0) -> Tuple[np.ndarray, np.ndarray]:
+def crop_cover(
+    crop: Crop,
+    doy: np.ndarray,
+    shift: Union[float, np.ndarray] = 0.0,
+    amp: Union[float, np.ndarray] = 1.0,
+) -> Tuple[np.ndarray, np.ndarray]:
     """(green, dry) canopy cover fractions of ``crop`` on the days of year ``doy``.
 
     ``shift`` moves every date of the calendar (days), ``amp`` scales the peak green cover;
@@ -148,7 +157,7 @@ def crop_cover(crop: Crop, doy, shift=0.0, amp=1.0) -> Tuple[np.ndarray, np.ndar
     return green, dry
 
 
-def _flowering(crop: Crop, doy, shift=0.0) -> np.ndarray:
+def _flowering(crop: Crop, doy: np.ndarray, shift: Union[float, np.ndarray] = 0.0) -> np.ndarray:
     """Fraction of the green canopy hidden by (yellow) flowers."""
     t = np.asarray(doy, dtype=float) - np.asarray(shift, dtype=float)
     a, b = crop.flowering
@@ -158,18 +167,22 @@ def _flowering(crop: Crop, doy, shift=0.0) -> np.ndarray:
     return 0.7 * np.clip(1.0 - np.abs(t - mid) / half, 0.0, 1.0) ** 0.5
 
 
-def _db(x):
+def _db(x: np.ndarray) -> np.ndarray:
+    """Linear backscatter to dB."""
     return 10.0 * np.log10(x)
 
 
-def _lin(x):
+def _lin(x: np.ndarray) -> np.ndarray:
+    """DB to linear backscatter."""
     return 10.0 ** (np.asarray(x, dtype=float) / 10.0)
 
 
 # ----------------------------------------------------------------------------- geometry
 def _inset_convex(pts: np.ndarray, dist: Sequence[float]) -> Optional[np.ndarray]:
-    """Move edge i (pts[i] -> pts[i+1]) of a convex polygon inward by dist[i]; None if it
-    collapses."""
+    """Move edge i (pts[i] -> pts[i+1]) of a convex polygon inward by dist[i].
+
+    None if it collapses.
+    """
     pts = np.asarray(pts, dtype=float)
     n = len(pts)
     area = 0.5 * np.sum(pts[:, 0] * np.roll(pts[:, 1], -1) - np.roll(pts[:, 0], -1) * pts[:, 1])
@@ -187,7 +200,7 @@ def _inset_convex(pts: np.ndarray, dist: Sequence[float]) -> Optional[np.ndarray
         e = e / length
         normal = np.array([-e[1], e[0]])  # left of the edge = inside for CCW
         lines.append((a + normal * dist[i], e))
-    out = []
+    corners = []
     for i in range(n):
         (p1, d1), (p2, d2) = lines[i - 1], lines[i]
         det = d1[0] * (-d2[1]) - d1[1] * (-d2[0])
@@ -195,8 +208,8 @@ def _inset_convex(pts: np.ndarray, dist: Sequence[float]) -> Optional[np.ndarray
             return None
         rhs = p2 - p1
         s = (rhs[0] * (-d2[1]) - rhs[1] * (-d2[0])) / det
-        out.append(p1 + s * d1)
-    out = np.array(out)
+        corners.append(p1 + s * d1)
+    out = np.array(corners)
     new_area = 0.5 * np.sum(out[:, 0] * np.roll(out[:, 1], -1) - np.roll(out[:, 0], -1) * out[:, 1])
     if new_area <= 0 or not _convex(out):
         return None
@@ -209,7 +222,9 @@ def _convex(pts: np.ndarray) -> bool:
     return bool(np.all(cross > 0) or np.all(cross < 0))
 
 
-def _parcels(rng: np.random.Generator, width_m: float, height_m: float, spacing: float):
+def _parcels(
+    rng: np.random.Generator, width_m: float, height_m: float, spacing: float
+) -> List[np.ndarray]:
     """Parcel polygons (local metres: x right, y down) covering [0, width] x [0, height]."""
 
     def edges(extent: float) -> np.ndarray:
@@ -280,8 +295,8 @@ def _parcels(rng: np.random.Generator, width_m: float, height_m: float, spacing:
 def _smooth_field(rng: np.random.Generator, shape: Tuple[int, int], sigma: float) -> np.ndarray:
     """Gaussian-filtered white noise (periodic), standardised to mean 0, std 1."""
     noise = rng.standard_normal(shape)
-    fy = np.fft.fftfreq(shape[0])[:, None]
-    fx = np.fft.rfftfreq(shape[1])[None, :]
+    fy = np.fft.fftfreq(shape[0], d=1.0)[:, None]
+    fx = np.fft.rfftfreq(shape[1], d=1.0)[None, :]
     kernel = np.exp(-2.0 * (math.pi * sigma) ** 2 * (fx**2 + fy**2))
     out = np.fft.irfft2(np.fft.rfft2(noise) * kernel, s=shape)
     out -= out.mean()
@@ -315,7 +330,17 @@ def _dates(rng: np.random.Generator, first: date, step: int, n: int) -> List[dat
 
 
 # ----------------------------------------------------------------------------- writing
-def _write_tif(path: Path, data: np.ndarray, crs, transform, *, nodata, descriptions, tags):
+def _write_tif(
+    path: Path,
+    data: np.ndarray,
+    crs: CrsLike,
+    transform: affine.Affine,
+    *,
+    nodata: Optional[float],
+    descriptions: Sequence[str],
+    tags: Dict[str, str],
+) -> None:
+    """Write a GeoTIFF with the scene's conventions (pixel interleaved)."""
     from .raster_io import write_raster
 
     grid = Grid(crs, transform, data.shape[2], data.shape[1])
@@ -324,7 +349,15 @@ def _write_tif(path: Path, data: np.ndarray, crs, transform, *, nodata, descript
     )
 
 
-def _write_truth(path: Path, truth: np.ndarray, crs, transform, names, codes) -> None:
+def _write_truth(
+    path: Path,
+    truth: np.ndarray,
+    crs: CrsLike,
+    transform: affine.Affine,
+    names: Sequence[str],
+    codes: Sequence[int],
+) -> None:
+    """Write the truth class raster with the S4 class tags and a colour table."""
     from .labels import IGNORE_INDEX, ClassMap
     from .raster_io import class_colormap, write_raster
 
@@ -342,7 +375,14 @@ def _write_truth(path: Path, truth: np.ndarray, crs, transform, names, codes) ->
     )  # fmt: skip
 
 
-def _write_parcels(path: Path, polys_crs, names, codes, crs_wkt: str) -> None:
+def _write_parcels(
+    path: Path,
+    polys_crs: Sequence[np.ndarray],
+    names: Sequence[str],
+    codes: Sequence[int],
+    crs_wkt: str,
+) -> None:
+    """Write the parcel polygons with their crop name and code as a GeoPackage."""
     import fiona
 
     schema = {"geometry": "Polygon", "properties": {"crop_name": "str", "crop_code": "int"}}
@@ -362,7 +402,7 @@ def _write_parcels(path: Path, polys_crs, names, codes, crs_wkt: str) -> None:
 
 # ----------------------------------------------------------------------------- main
 def make_demo_scene(
-    out_dir,
+    out_dir: PathLike,
     *,
     seed: int = DEMO.default("seed"),
     size: int = DEMO.default("size"),
@@ -370,8 +410,8 @@ def make_demo_scene(
     n_s1: int = DEMO.default("n_s1"),
     n_classes: int = DEMO.default("n_classes"),
     overwrite: bool = False,
-    progress: Optional[Callable[..., None]] = None,
-    cancel: Optional[Callable[[], bool]] = None,
+    progress: Optional[Progress] = None,
+    cancel: Optional[Cancel] = None,
 ) -> DemoScene:
     """Generate the demo scene into ``out_dir`` (see the module docstring); same seed, same data.
 
@@ -437,7 +477,7 @@ def make_demo_scene(
     soil_b = rng.uniform(0.85, 1.15, n_par)
     rough = rng.normal(0.0, 0.8, n_par)
 
-    def geo(p):
+    def geo(p: np.ndarray) -> Dict[str, object]:
         ring = [(float(x), float(y)) for x, y in p] + [(float(p[0, 0]), float(p[0, 1]))]
         return {"type": "Polygon", "coordinates": [ring]}
 
@@ -458,7 +498,7 @@ def make_demo_scene(
     s2_secs = rng.integers(0, 60, n_s2)
     s1_secs = rng.integers(0, 60, n_s1)
 
-    def parcel_states(days: Sequence[date]):
+    def parcel_states(days: Sequence[date]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per parcel (row 0 = roads/margins) and date: green, dry and flower fractions."""
         t = np.array([float(d.timetuple().tm_yday) for d in days])[None, :]
         green = np.empty((n_par + 1, len(days)))
@@ -483,8 +523,8 @@ def make_demo_scene(
     tmp.chmod(0o755)  # mkdtemp makes it private; the scene is an ordinary folder
     try:
         s2_dir, s1_dir, lab_dir = tmp / "S2", tmp / "S1", tmp / "labels"
-        for d in (s2_dir, s1_dir, lab_dir):
-            d.mkdir()
+        for folder in (s2_dir, s1_dir, lab_dir):
+            folder.mkdir()
         steps = n_s2 + n_s1 + 2
         ids_fine_s2 = ids_fine[s2_fine]
         wedge_date = int(rng.integers(0, n_s2))
@@ -661,7 +701,7 @@ def _move_into_place(tmp: Path, out: Path) -> None:
         os.replace(tmp, out)
 
 
-def load_meta(root) -> Dict:
+def load_meta(root: PathLike) -> Dict:
     """The ``scene.json`` of a generated demo scene."""
     path = Path(os.fspath(root)) / "scene.json"
     try:

@@ -1,5 +1,6 @@
-"""Compute devices: choice (``auto`` / ``cpu`` / ``cuda`` / ``cuda:N`` / ``mps``), mixed
-precision, memory layout and out-of-memory back-off.
+"""Compute devices: choice, mixed precision, memory layout and out-of-memory back-off.
+
+Devices: ``auto`` / ``cpu`` / ``cuda`` / ``cuda:N`` / ``mps``.
 
 - ``auto`` picks CUDA, then Apple MPS, then the CPU. An explicit device that is not available
   raises ``DeviceError`` saying how to get it.
@@ -25,9 +26,10 @@ import torch
 from torch import nn
 
 from .errors import DeviceError
+from .types import Log
 
 T = TypeVar("T")
-Log = Callable[[str], None]
+M = TypeVar("M", bound=nn.Module)
 
 __all__ = [
     "THREADS_ENV",
@@ -78,7 +80,8 @@ def apply_thread_setting() -> Optional[int]:
 
 @contextlib.contextmanager
 def cpu_threads(device: torch.device) -> Iterator[int]:
-    """Engine work on a CPU (training and mapping) with a fixed number of torch threads:
+    """Run engine work on a CPU with a fixed number of torch threads.
+
     ``S4_THREADS`` when set, else 1.
 
     With one thread every reduction sums in one order, so a seed gives the same model, map and
@@ -160,7 +163,7 @@ def amp_dtype(device: torch.device) -> Optional[torch.dtype]:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
-def autocast_context(device, enabled: bool = True) -> ContextManager:
+def autocast_context(device: torch.device, enabled: bool = True) -> ContextManager:
     """Mixed-precision context for forward passes: autocast on CUDA, a no-op elsewhere."""
     dtype = amp_dtype(device) if enabled else None
     if dtype is None:
@@ -168,17 +171,18 @@ def autocast_context(device, enabled: bool = True) -> ContextManager:
     return torch.autocast(device_type="cuda", dtype=dtype)
 
 
-def grad_scaler(device) -> torch.amp.GradScaler:
+def grad_scaler(device: torch.device) -> torch.amp.GradScaler:
     """A GradScaler that is active only where autocast uses float16 (CUDA without bf16)."""
     return torch.amp.GradScaler("cuda", enabled=amp_dtype(device) == torch.float16)
 
 
-def prepare_model(model: nn.Module, device, *, fixed_shapes: bool = True) -> nn.Module:
+def prepare_model(model: M, device: torch.device, *, fixed_shapes: bool = True) -> M:
     """Move ``model`` to ``device``; on CUDA use channels_last_3d and cuDNN autotuning."""
     device = torch.device(device)
     model = model.to(device)
     if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last_3d)
+        # torch accepts memory_format here; its type stubs list only device/dtype/tensor forms
+        model = model.to(memory_format=torch.channels_last_3d)  # type: ignore[call-overload]
         torch.backends.cudnn.benchmark = bool(fixed_shapes)
     return model
 

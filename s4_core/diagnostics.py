@@ -116,7 +116,7 @@ def system_report(extra: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     return report
 
 
-def _lines(value: Any, indent: int) -> List[str]:
+def _lines(value: object, indent: int) -> List[str]:
     pad = "  " * indent
     if isinstance(value, Mapping):
         out = []
@@ -140,7 +140,7 @@ def _lines(value: Any, indent: int) -> List[str]:
     return [f"{pad}{_scalar(value)}"]
 
 
-def _scalar(value: Any) -> str:
+def _scalar(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):

@@ -40,16 +40,21 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 
 import torch
 import torch.distributed as dist
 
+from s4_core.types import override
+
 from . import loop
 from .errors import DistributedError
 from .model import MaskedBatchNorm3d
+from .types import Cancel, Progress
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 TIMEOUT_ENV = "S4_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_S = 1800
@@ -96,8 +101,9 @@ def _timeout() -> datetime.timedelta:
 
 @contextlib.contextmanager
 def session(device: str = "auto") -> Iterator[Optional[Context]]:
-    """Join the processes torchrun started (nothing when ``WORLD_SIZE`` is 1 or unset: yields
-    None) and leave them on exit.
+    """Join the processes torchrun started and leave them on exit.
+
+    Nothing when ``WORLD_SIZE`` is 1 or unset: yields None.
 
     ``device``: the run's device setting; CUDA ("auto" with a GPU, "cuda") uses NCCL and GPU
     ``LOCAL_RANK``, anything else gloo. On a clean exit the processes wait for each other
@@ -136,9 +142,11 @@ def session(device: str = "auto") -> Iterator[Optional[Context]]:
 
 
 # ----------------------------------------------------------------------------- collectives
-def _collective(fn, *args, **kwargs):
-    """Run the collective ``fn``; a peer that failed, stopped or timed out becomes a
-    ``DistributedError`` (the backends raise a bare RuntimeError)."""
+def _collective(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run the collective ``fn(*args, **kwargs)``, turning a peer's failure into DistributedError.
+
+    A peer that failed, stopped or timed out makes the backends raise a bare RuntimeError.
+    """
     try:
         return fn(*args, **kwargs)
     except RuntimeError as exc:
@@ -152,17 +160,19 @@ def _collective(fn, *args, **kwargs):
 
 
 class _SumOverProcesses(torch.autograd.Function):
-    """All-reduce (sum) whose backward sums the gradients over the processes as well: each
-    process's loss then reaches every process's share through the shared statistics."""
+    """All-reduce (sum) whose backward sums the gradients over the processes as well.
+
+    Each process's loss then reaches every process's share through the shared statistics.
+    """
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor) -> torch.Tensor:
         out = x.clone()
         _collective(dist.all_reduce, out)
         return out
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
         out = grad.contiguous().clone()
         _collective(dist.all_reduce, out)
         return out
@@ -174,8 +184,10 @@ def sum_over_processes(x: torch.Tensor) -> torch.Tensor:
 
 
 def average_gradients(params: List[torch.nn.Parameter], world_size: int) -> None:
-    """Replace each gradient by its mean over the processes (one flat all-reduce). A
-    parameter without a gradient on every process keeps none (the optimiser skips it)."""
+    """Replace each gradient by its mean over the processes (one flat all-reduce).
+
+    A parameter without a gradient on every process keeps none (the optimiser skips it).
+    """
     if not params:
         return
     dev = params[0].device
@@ -216,7 +228,7 @@ def average_figures(figures: Dict[str, float], ctx: Context) -> Dict[str, float]
 def broadcast_state(modules: List[torch.nn.Module], params: List[torch.nn.Parameter]) -> None:
     """Rank 0's parameters and buffers (BatchNorm statistics) on every process."""
     seen = set()
-    tensors = []
+    tensors: List[torch.Tensor] = []
     for module in modules:
         tensors.extend(module.state_dict(keep_vars=True).values())
     tensors.extend(params)
@@ -230,9 +242,11 @@ def broadcast_state(modules: List[torch.nn.Module], params: List[torch.nn.Parame
 
 # ----------------------------------------------------------------------------- the task
 class DistributedTask(loop.Task):
-    """``task`` run by one process of a distributed run (see the module docstring): the
-    loop's hooks of ``task``, plus the share of each batch, gradient averaging, synchronised
-    BatchNorm, rank-0 checkpoints and averaged figures."""
+    """``task`` run by one process of a distributed run (see the module docstring).
+
+    The loop's hooks of ``task``, plus the share of each batch, gradient averaging, synchronised
+    BatchNorm, rank-0 checkpoints and averaged figures.
+    """
 
     def __init__(self, task: loop.Task, ctx: Context) -> None:
         self.task, self.ctx = task, ctx
@@ -242,17 +256,21 @@ class DistributedTask(loop.Task):
         self.params: List[torch.nn.Parameter] = []
         self.started = False
 
+    @override
     def build_optimizer(self) -> torch.optim.Optimizer:
         optimizer = self.task.build_optimizer()
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
         return optimizer
 
+    @override
     def steps_per_epoch(self) -> int:
         return self.task.steps_per_epoch()
 
+    @override
     def validation_steps(self) -> int:
         return self.task.validation_steps()
 
+    @override
     def start_epoch(self, epoch: int) -> None:
         if not self.started:  # after resuming: the same start everywhere
             self.started = True
@@ -260,20 +278,25 @@ class DistributedTask(loop.Task):
             MaskedBatchNorm3d.reduce = sum_over_processes
         self.task.start_epoch(epoch)
 
+    @override
     def train_step(self) -> Tuple[torch.Tensor, Dict[str, float]]:
         loss, figures = self.task.train_step()
         return loss, average_figures(figures, self.ctx)
 
+    @override
     def after_backward(self) -> None:
         average_gradients(self.params, self.ctx.world_size)
         self.task.after_backward()
 
+    @override
     def after_step(self, done: int, total: int) -> None:
         self.task.after_step(done, total)
 
+    @override
     def step_metrics(self, metrics: Dict[str, float]) -> Dict[str, float]:
         return self.task.step_metrics(metrics)
 
+    @override
     def validate(self) -> Dict[str, float]:
         reduce = MaskedBatchNorm3d.reduce
         MaskedBatchNorm3d.reduce = None  # every process validates alone (eval mode)
@@ -282,25 +305,32 @@ class DistributedTask(loop.Task):
         finally:
             MaskedBatchNorm3d.reduce = reduce
 
+    @override
     def score(self, record: dict) -> Optional[float]:
         return self.task.score(record)
 
+    @override
     def payload(self, metrics: dict, history: List[dict], epoch: int) -> dict:
         return self.task.payload(metrics, history, epoch)
 
+    @override
     def extra_state(self) -> Optional[dict]:
         return self.task.extra_state()
 
+    @override
     def load_extra_state(self, state: Optional[dict]) -> None:
         self.task.load_extra_state(state)
 
+    @override
     def epoch_message(self, record: dict, epoch: int, epochs: int, kept: bool) -> str:
         return self.task.epoch_message(record, epoch, epochs, kept)
 
 
-def agreed_cancel(cancel: Optional[loop.Cancel], ctx: Context) -> loop.Cancel:
-    """A cancel check that is true on every process as soon as it is on one of them (one
-    all-reduce per call: the loop calls it once per step, at the same step everywhere)."""
+def agreed_cancel(cancel: Optional[Cancel], ctx: Context) -> Cancel:
+    """A cancel check that is true on every process as soon as it is on one of them.
+
+    One all-reduce per call: the loop calls it once per step, at the same step everywhere.
+    """
 
     def check() -> bool:
         flag = torch.tensor([1 if cancel is not None and cancel() else 0], device=ctx.device)
@@ -311,11 +341,13 @@ def agreed_cancel(cancel: Optional[loop.Cancel], ctx: Context) -> loop.Cancel:
 
 
 def prepare(
-    task: loop.Task, progress: Optional[loop.Progress], cancel: Optional[loop.Cancel]
-) -> Tuple[loop.Task, Optional[loop.Progress], Optional[loop.Cancel]]:
-    """What ``loop.run`` gets: ``task``, ``progress`` and ``cancel`` unchanged in a single
-    process; inside :func:`session`, the distributed task, progress on rank 0 only and the
-    agreed cancel check."""
+    task: loop.Task, progress: Optional[Progress], cancel: Optional[Cancel]
+) -> Tuple[loop.Task, Optional[Progress], Optional[Cancel]]:
+    """What ``loop.run`` gets: the task, progress and cancel check of this process.
+
+    Unchanged in a single process; inside :func:`session`, the distributed task, progress on rank 0
+    only and the agreed cancel check.
+    """
     ctx = current()
     if ctx is None:
         return task, progress, cancel

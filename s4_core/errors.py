@@ -4,9 +4,11 @@ import warnings
 
 
 class S4Warning(UserWarning):
-    """Something the user should know about the inputs (the run goes on): a single class, a
-    short series, little S1/S2 overlap. The command line prints it as ``s4 CMD: warning: ...``,
-    QGIS as a warning line in the algorithm's log."""
+    """Something the user should know about the inputs; the run goes on.
+
+    E.g. a single class, a short series, little S1/S2 overlap. The command line prints it as ``s4
+    CMD: warning: ...``, QGIS as a warning line in the algorithm's log.
+    """
 
 
 def warn(message: str, category: type = S4Warning, stacklevel: int = 3) -> None:
@@ -39,8 +41,10 @@ class Cancelled(S4Error):
 
 
 class DistributedError(S4Error):
-    """Another process of a distributed run failed, stopped or did not answer in time: this
-    one stops too (the other processes' messages say why)."""
+    """Another process of a distributed run failed, stopped or did not answer in time.
+
+    This one stops too (the other processes' messages say why).
+    """
 
 
 class FetchError(S4Error):
@@ -51,7 +55,8 @@ class SettingError(DataError):
     """A setting outside its allowed range (names the setting, the range and the value given).
 
     A ``DataError`` so that callers catching those keep working. ``setting`` is the api name,
-    ``flag`` the command-line option; ``for_command_line()`` words the message with it."""
+    ``flag`` the command-line option; ``for_command_line()`` words the message with it.
+    """
 
     def __init__(
         self, setting: str, rule: str, value: object, *, flag: str = "", cli_rule: str = ""
@@ -66,5 +71,7 @@ class SettingError(DataError):
 
 
 class OutputError(S4Error):
-    """An output that would overwrite an input or cannot be written (names the path and the
-    setting); raised before any work, so nothing was written."""
+    """An output that would overwrite an input or cannot be written.
+
+    The message names the path and the setting; raised before any work, so nothing was written.
+    """

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -15,8 +15,10 @@ from .errors import LabelError
 from .grid import Grid
 from .metrics import confusion_matrix, scores
 from .raster_io import NODATA, read_class_raster, tag_class_map, value_table
+from .types import PathLike
 
-PathLike = Union[str, "os.PathLike[str]"]
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 __all__ = ["evaluate"]
 
@@ -36,11 +38,14 @@ def _read_truth_raster(
 ) -> Tuple[np.ndarray, Optional[Dict[int, Tuple[str, Any]]]]:
     """(values on ``grid`` as int64 with -1 = nodata, value table from the tags or None).
 
-    A raster on another grid is resampled onto ``grid`` (nearest neighbour)."""
+    A raster on another grid is resampled onto ``grid`` (nearest neighbour).
+    """
     import rasterio
     from rasterio.warp import Resampling, reproject
 
-    def onto_grid(source: Any, dtype: Any, **kwargs: Any) -> np.ndarray:
+    def onto_grid(
+        source: Union[np.ndarray, rasterio.Band], dtype: DTypeLike, **kwargs: Any
+    ) -> np.ndarray:
         """``source`` resampled onto ``grid`` (nearest neighbour; ``kwargs``: reproject's)."""
         out = np.zeros(grid.shape, dtype=dtype)
         reproject(
@@ -93,8 +98,10 @@ def _read_truth_raster(
 
 
 def evaluate(pred_path: PathLike, truth: PathLike, *, class_field: Optional[str] = None) -> dict:
-    """Scores of a class raster against reference polygons (``class_field``) or a reference
-    class raster, matched to the prediction's classes by name or value.
+    """Scores of a class raster against reference polygons or a reference class raster.
+
+    Polygons carry their class in ``class_field``; classes are matched to the prediction's by name
+    or value.
 
     Reference classes the model does not know are left out (listed in ``unmatched``); labelled
     pixels the prediction leaves as nodata are not counted (``unpredicted_pixels``).
@@ -111,7 +118,7 @@ def evaluate(pred_path: PathLike, truth: PathLike, *, class_field: Optional[str]
 
     folded = [n.strip().casefold() for n in class_map.names]
 
-    def match(value: Any, name: str) -> Optional[int]:
+    def match(value: object, name: str) -> Optional[int]:
         """By name (exact, then case-insensitive), else by class value (e.g. a crop code)."""
         if name in class_map.names:
             return class_map.names.index(name)

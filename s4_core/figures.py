@@ -14,13 +14,18 @@ import math
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple, Type
 
 import numpy as np
 
 from .errors import DataError
+from .types import PathLike
 
-PathLike = Union[str, "os.PathLike[str]"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .profiles import ClassProfiles
+
 FORMATS = (".png", ".svg", ".pdf")
 #: history/metric keys drawn as scores (0..1, right-hand panel); the others with "loss" in their
 #: name or the pretraining terms are losses
@@ -42,7 +47,8 @@ class MissingPlotting(DataError):
     """matplotlib is not installed."""
 
 
-def _matplotlib():
+def _matplotlib() -> Type[Figure]:
+    """Matplotlib's ``Figure`` class; MissingPlotting naming the install when absent."""
     try:
         import matplotlib  # noqa: F401
         from matplotlib.figure import Figure
@@ -55,13 +61,14 @@ def _matplotlib():
     return Figure
 
 
-def new_figure(width: float = 8.0, height: float = 5.0, dpi: int = 100):
+def new_figure(width: float = 8.0, height: float = 5.0, dpi: int = 100) -> Figure:
     """An empty ``Figure`` (not registered with pyplot)."""
     figure_class = _matplotlib()
     return figure_class(figsize=(width, height), dpi=dpi, layout="constrained")
 
 
-def _clear(fig, width: float, height: float):
+def _clear(fig: Optional[Figure], width: float, height: float) -> Figure:
+    """``fig`` cleared for a new drawing, or a new figure when None."""
     if fig is None:
         return new_figure(width, height)
     fig.clear()
@@ -79,7 +86,7 @@ def check_figure_path(path: PathLike, setting: str = "figure") -> Path:
     return p
 
 
-def save_figure(fig, path: PathLike, dpi: int = 120) -> Path:
+def save_figure(fig: Figure, path: PathLike, dpi: int = 120) -> Path:
     """Write ``fig`` to ``path`` (PNG, SVG or PDF by suffix) via a temporary file."""
     p = check_figure_path(path)
     tmp = p.with_name(f".{p.stem}.{uuid.uuid4().hex[:8]}{p.suffix}")
@@ -107,17 +114,20 @@ def class_colour(colors: Optional[Sequence[Sequence[int]]], i: int) -> Tuple[flo
 
 # ----------------------------------------------------------------------------- profiles
 def profiles_figure(
-    profiles,
+    profiles: ClassProfiles,
     *,
     selected: Sequence[int] = (),
     colors: Optional[Sequence[Sequence[int]]] = None,
     show_outliers: bool = True,
     title: Optional[str] = None,
-    fig=None,
-):
-    """Per variable (NDVI or NDRE, VV, VH) one panel: each class's mean over time with a band of
-    +- one standard deviation; the polygons in ``selected`` (0-based positions) as thin lines
-    of their class's colour, outlier polygons dashed when ``show_outliers``."""
+    fig: Optional[Figure] = None,
+) -> Figure:
+    """Per variable (NDVI or NDRE, VV, VH) one panel of class profiles over time.
+
+    Each class's mean with a band of +- one standard deviation; the polygons in ``selected``
+    (0-based positions) as thin lines of their class's colour, outlier polygons dashed when
+    ``show_outliers``.
+    """
     names = list(profiles.variables)
     fig = _clear(fig, 8.0, 2.6 * max(1, len(names)) + 0.6)
     if not names:
@@ -162,15 +172,17 @@ def profiles_figure(
 
 
 # ----------------------------------------------------------------------------- curves
-def _is_number(v: Any) -> bool:
+def _is_number(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
 
 
 def _series(
     points: Iterable[Tuple[float, Dict[str, Any]]],
 ) -> Dict[str, Tuple[List[float], List[float]]]:
-    """{key: (xs, values)} of every numeric key but ``epoch`` and ``pixels`` of the records
-    of ``points`` ((x, record) pairs)."""
+    """``{key: (xs, values)}`` of every numeric key of the records of ``points``.
+
+    ``points``: (x, record) pairs; ``epoch`` and ``pixels`` are left out.
+    """
     out: Dict[str, Tuple[List[float], List[float]]] = {}
     for x, record in points:
         for key, value in record.items():
@@ -195,13 +207,15 @@ def curves_figure(
     *,
     steps: Sequence[Tuple[float, Dict[str, Any]]] = (),
     title: Optional[str] = None,
-    fig=None,
-):
-    """Training curves: losses (left) and scores in 0..1 (right: retrieval accuracy, validation
-    OA / mIoU) per epoch from ``history`` (a checkpoint's per-epoch records). ``steps``: live
-    per-step metrics as (progress fraction 0..1, metrics); when given the x axis is the
-    progress in % and the epoch records are drawn at the fraction they were reported (or,
-    when no step carried an ``epoch``, ``history`` spread evenly up to 100 %)."""
+    fig: Optional[Figure] = None,
+) -> Figure:
+    """Training curves: losses (left) and scores in 0..1 (right) per epoch.
+
+    Scores: retrieval accuracy, validation OA / mIoU. ``history``: a checkpoint's per-epoch records.
+    ``steps``: live per-step metrics as (progress fraction 0..1, metrics); when given the x axis is
+    the progress in % and the epoch records are drawn at the fraction they were reported (or, when
+    no step carried an ``epoch``, ``history`` spread evenly up to 100 %).
+    """
     fig = _clear(fig, 8.0, 3.4)
     ax_loss, ax_score = fig.subplots(1, 2)
     live = bool(steps)
@@ -259,10 +273,12 @@ def confusion_figure(
     matrix: Sequence[Sequence[int]],
     *,
     title: Optional[str] = None,
-    fig=None,
-):
-    """The confusion matrix (rows reference, columns prediction) coloured by row share
-    (recall), with the pixel counts written in the cells."""
+    fig: Optional[Figure] = None,
+) -> Figure:
+    """The confusion matrix (rows reference, columns prediction) coloured by row share.
+
+    The colour is the recall; the pixel counts are written in the cells.
+    """
     cm = np.asarray(matrix, dtype=np.float64)
     k = len(class_names)
     side = max(4.0, 0.7 * k + 2.5)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator, Sequence, Tuple, Union
 
 import affine
@@ -17,11 +16,12 @@ import rasterio
 from rasterio.crs import CRS
 
 from .errors import DataError
+from .types import CrsLike, PathLike
 
 Bounds = Tuple[float, float, float, float]
 
 
-def as_crs(value) -> CRS:
+def as_crs(value: CrsLike) -> CRS:
     """A ``rasterio.crs.CRS`` from a CRS, an EPSG code (int), ``"EPSG:XXXX"``, WKT or PROJ text."""
     if isinstance(value, CRS):
         return value
@@ -93,8 +93,10 @@ class Grid:
                 yield row, col, self.window(row, col, h, w)
 
     def offset_in(self, parent: Grid) -> Tuple[int, int] | None:
-        """``(row, col)`` of this grid's origin in ``parent`` when it is an integer-pixel window
-        of it (same CRS and pixel size); None otherwise."""
+        """The ``(row, col)`` of this grid's origin in ``parent``, or None.
+
+        None unless this grid is an integer-pixel window of ``parent`` (same CRS and pixel size).
+        """
         if self.crs != parent.crs:
             return None
         a, p = self.transform, parent.transform
@@ -115,7 +117,7 @@ class Grid:
 
     # -- constructors ---------------------------------------------------------------------
     @classmethod
-    def from_raster(cls, path: Union[str, Path]) -> Grid:
+    def from_raster(cls, path: PathLike) -> Grid:
         """The grid of a raster file."""
         try:
             with rasterio.open(path) as ds:
@@ -129,7 +131,7 @@ class Grid:
 
     @classmethod
     def from_bounds(
-        cls, crs, bounds: Sequence[float], resolution: Union[float, Sequence[float]]
+        cls, crs: CrsLike, bounds: Sequence[float], resolution: Union[float, Sequence[float]]
     ) -> Grid:
         """A north-up grid covering ``bounds`` (left, bottom, right, top) at ``resolution``.
 
@@ -162,6 +164,7 @@ class Grid:
 
     @classmethod
     def from_dict(cls, d: dict) -> Grid:
+        """The grid of :meth:`to_dict`'s output."""
         return cls(as_crs(d["crs"]), affine.Affine(*d["transform"][:6]), d["width"], d["height"])
 
     def __repr__(self) -> str:

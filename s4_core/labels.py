@@ -21,6 +21,10 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .errors import LabelError, S4Warning
+from .types import PathLike
+
+if TYPE_CHECKING:
+    import fiona
 
 if TYPE_CHECKING:  # pragma: no cover
     from .grid import Grid
@@ -72,7 +76,7 @@ def default_colors(n: int) -> List[Tuple[int, int, int]]:
     return colors
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     """A class value as a JSON-friendly Python scalar: integral numbers -> int, text stripped."""
     if value is None:
         return None
@@ -91,12 +95,12 @@ def _plain(value: Any) -> Any:
     return text if text else None
 
 
-def _same(a: Any, b: Any) -> bool:
+def _same(a: object, b: object) -> bool:
     """Loose equality of class values: 1200 == 1200.0 == "1200"."""
     if a == b:
         return True
     try:
-        return float(a) == float(b)
+        return float(a) == float(b)  # type: ignore[arg-type]  # TypeError/ValueError: not equal
     except (TypeError, ValueError):
         return False
 
@@ -115,7 +119,7 @@ class ClassMap:
     def __post_init__(self) -> None:
         self.names = [str(n) for n in self.names]
         self.values = [_plain(v) for v in self.values]
-        self.colors = [tuple(int(c) for c in rgb) for rgb in self.colors]
+        self.colors = [(int(rgb[0]), int(rgb[1]), int(rgb[2])) for rgb in self.colors]
         n = len(self.names)
         if len(self.values) != n or len(self.colors) != n:
             raise LabelError(
@@ -137,7 +141,7 @@ class ClassMap:
     def __len__(self) -> int:
         return len(self.names)
 
-    def index_of(self, value: Any) -> int:
+    def index_of(self, value: object) -> int:
         """Index of a class given its field value or its name; LabelError when unknown."""
         v = _plain(value)
         if v is not None:
@@ -166,6 +170,7 @@ class ClassMap:
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> ClassMap:
+        """The class map of :meth:`to_dict`'s output."""
         try:
             names = list(d["names"])
         except (KeyError, TypeError) as exc:
@@ -220,7 +225,8 @@ def _open_error(path: Path, exc: Exception) -> LabelError:
     )
 
 
-def _check_path(path) -> Path:
+def _check_path(path: PathLike) -> Path:
+    """``path`` as a Path; LabelError when it does not exist."""
     p = Path(os.fspath(path))
     if not p.exists():
         raise LabelError(f"label layer {p} does not exist: check the path")
@@ -236,7 +242,7 @@ def _layers(path: Path) -> List[str]:
         raise _open_error(path, exc) from exc
 
 
-def _open(path: Path, layer: Optional[str]):
+def _open(path: Path, layer: Optional[str]) -> fiona.Collection:
     """Open ``layer`` of ``path`` (or its first polygon layer) with fiona."""
     import fiona
 
@@ -267,14 +273,15 @@ def _open(path: Path, layer: Optional[str]):
         raise _open_error(path, exc) from exc
 
 
-def list_fields(path, layer: Optional[str] = None) -> List[str]:
+def list_fields(path: PathLike, layer: Optional[str] = None) -> List[str]:
     """Attribute field names of a polygon layer (in layer order)."""
     p = _check_path(path)
     with _open(p, layer) as c:
         return list(c.schema["properties"].keys())
 
 
-def _to_dict(geom) -> Optional[dict]:
+def _to_dict(geom: object) -> Optional[dict]:
+    """A geometry as a GeoJSON-like dict (from a dict or ``__geo_interface__``), or None."""
     if geom is None:
         return None
     if isinstance(geom, dict):
@@ -285,7 +292,7 @@ def _to_dict(geom) -> Optional[dict]:
     return None
 
 
-def _rings(poly) -> Optional[list]:
+def _rings(poly: Optional[Sequence[Sequence[Sequence[float]]]]) -> Optional[list]:
     """A polygon's rings as 2-D coordinate lists (Z dropped); None when the shell is empty."""
     if not poly:
         return None
@@ -332,7 +339,8 @@ def _bbox(geom: dict) -> Tuple[float, float, float, float]:
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def _grid_bounds(grid) -> Tuple[float, float, float, float]:
+def _grid_bounds(grid: Grid) -> Tuple[float, float, float, float]:
+    """The (west, south, east, north) bounds of ``grid``."""
     from rasterio.transform import array_bounds
 
     south_north = array_bounds(grid.height, grid.width, grid.transform)
@@ -340,7 +348,8 @@ def _grid_bounds(grid) -> Tuple[float, float, float, float]:
     return min(west, east), min(south, north), max(west, east), max(south, north)
 
 
-def _same_crs(a, b) -> bool:
+def _same_crs(a: object, b: object) -> bool:
+    """Whether two CRS values (any form rasterio takes) are the same CRS; False when unreadable."""
     from rasterio.crs import CRS
 
     try:
@@ -361,7 +370,8 @@ class _Layer:
     messages: List[str]
 
 
-def _read(path, grid, class_field: Optional[str], layer: Optional[str]) -> _Layer:
+def _read(path: PathLike, grid: Grid, class_field: Optional[str], layer: Optional[str]) -> _Layer:
+    """Read a polygon layer reprojected to ``grid``'s CRS, with its class values."""
     from fiona.transform import transform_geom
 
     p = _check_path(path)
@@ -432,7 +442,7 @@ def _read(path, grid, class_field: Optional[str], layer: Optional[str]) -> _Laye
     return _Layer(p, name, fields, geoms, values, n_empty, n_not_polygon, messages)
 
 
-def _burn_ids(lay: _Layer, grid) -> Tuple[np.ndarray, int, int, List[int]]:
+def _burn_ids(lay: _Layer, grid: Grid) -> Tuple[np.ndarray, int, int, List[int]]:
     """(polygon ids int32 with i+1 for feature i and 0 = none, n_outside, n_overlap_px, ids in).
 
     ``n_outside`` counts polygons whose bounding box misses the grid; ``n_overlap_px`` counts
@@ -468,7 +478,7 @@ def _warn(messages: Sequence[str]) -> None:
         warnings.warn(m, LabelWarning, stacklevel=3)
 
 
-def rasterize_polygon_ids(path, grid: Grid, *, layer: Optional[str] = None) -> np.ndarray:
+def rasterize_polygon_ids(path: PathLike, grid: Grid, *, layer: Optional[str] = None) -> np.ndarray:
     """Polygon-id raster on ``grid``: int32, 0 = no polygon, ``i + 1`` for the layer's feature i.
 
     Feature i is the i-th feature in the layer's reading order (0-based). Used to split training
@@ -481,7 +491,8 @@ def rasterize_polygon_ids(path, grid: Grid, *, layer: Optional[str] = None) -> n
     return ids
 
 
-def _no_overlap_message(lay: _Layer, grid, n_outside: int) -> str:
+def _no_overlap_message(lay: _Layer, grid: Grid, n_outside: int) -> str:
+    """The message when no polygon of ``lay`` touches a pixel of ``grid``."""
     gx0, gy0, gx1, gy1 = _grid_bounds(grid)
     return (
         f"no polygon of {lay.path} (layer {lay.layer!r}) covers a pixel centre of the grid "
@@ -493,7 +504,7 @@ def _no_overlap_message(lay: _Layer, grid, n_outside: int) -> str:
 
 
 def rasterize_labels(
-    path,
+    path: PathLike,
     class_field: str,
     grid: Grid,
     *,

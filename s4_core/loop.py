@@ -18,17 +18,16 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import Cancelled, CheckpointError, S4Error, SettingError
+from .types import Cancel, Metrics, Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str, Optional[dict]], None]
-Cancel = Callable[[], bool]
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -45,7 +44,9 @@ def check_cancel(cancel: Optional[Cancel]) -> None:
         raise Cancelled("cancelled by the user")
 
 
-def report(progress: Optional[Progress], fraction: float, message: str, metrics=None) -> None:
+def report(
+    progress: Optional[Progress], fraction: float, message: str, metrics: Optional[Metrics] = None
+) -> None:
     """Call ``progress`` (if any) with ``fraction`` clipped to 0..1."""
     if progress is not None:
         progress(min(1.0, max(0.0, fraction)), message, metrics)
@@ -68,13 +69,17 @@ class Task:
     shard: Tuple[int, int] = (0, 1)
 
     def set_shard(self, rank: int, world_size: int) -> None:
-        """Compute the ``rank``-th of ``world_size`` equal shares of every batch (a task whose
-        batches cannot be split so raises ``SettingError``)."""
+        """Compute the ``rank``-th of ``world_size`` equal shares of every batch.
+
+        A task whose batches cannot be split so raises ``SettingError``.
+        """
         self.shard = (rank, world_size)
 
     def share(self, n: int) -> range:
-        """Which of a batch's ``n`` crops this process reads and computes (a contiguous
-        ``n / world_size``; all of them in a single process)."""
+        """Which of a batch's ``n`` crops this process reads and computes.
+
+        A contiguous ``n / world_size``; all of them in a single process.
+        """
         rank, world = self.shard
         per = n // world
         return range(rank * per, (rank + 1) * per)
@@ -104,8 +109,10 @@ class Task:
         raise NotImplementedError
 
     def after_backward(self) -> None:
-        """Called between the backward pass and the optimiser step (a distributed run averages
-        the gradients over its processes here)."""
+        """Called between the backward pass and the optimiser step.
+
+        A distributed run averages the gradients over its processes here.
+        """
 
     def after_step(self, done: int, total: int) -> None:
         """Called after every optimiser step (``done`` of ``total`` steps of the run)."""
@@ -119,8 +126,10 @@ class Task:
         return {}
 
     def score(self, record: dict) -> Optional[float]:
-        """How the kept epoch is chosen (higher is better); None: every epoch replaces the
-        previous one (the last epoch is kept)."""
+        """How the kept epoch is chosen (higher is better).
+
+        None: every epoch replaces the previous one (the last epoch is kept).
+        """
         return None
 
     def payload(self, metrics: dict, history: List[dict], epoch: int) -> dict:
@@ -143,15 +152,19 @@ class Task:
 
 @dataclass
 class LoopResult:
-    """What :func:`run` returns: every epoch's record, the kept epoch's, and whether ``out``
-    was written by this run."""
+    """What :func:`run` returns.
+
+    Every epoch's record, the kept epoch's, and whether ``out`` was written by this run.
+    """
 
     history: List[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     written: bool = False
 
 
-def _resume(path: Path, task: Task, optimizer) -> Tuple[dict, List[dict], int]:
+def _resume(
+    path: Path, task: Task, optimizer: torch.optim.Optimizer
+) -> Tuple[dict, List[dict], int]:
     """Load weights, optimiser and extra state of a ``task.kind`` checkpoint."""
     ckpt = load_checkpoint(path)
     kind = task.kind
@@ -171,8 +184,11 @@ def _resume(path: Path, task: Task, optimizer) -> Tuple[dict, List[dict], int]:
 
 
 def check_more_epochs(path: Path, done: int, epochs: int) -> None:
-    """``SettingError`` unless ``epochs`` (counted from the start) goes beyond the ``done``
-    epochs of the resumed checkpoint ``path``: else nothing would be trained or written."""
+    """``SettingError`` unless ``epochs`` goes beyond the resumed checkpoint's epochs.
+
+    ``epochs`` counts from the start; with ``done`` epochs in checkpoint ``path`` nothing would be
+    trained or written otherwise.
+    """
     if epochs <= done:
         raise SettingError(
             "epochs",
@@ -192,8 +208,10 @@ def run(
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
 ) -> LoopResult:
-    """Train ``task`` for ``epochs`` epochs (counted from the start when resuming) and write
-    its kept epoch to ``out`` at the end (see the module docstring for the protocol)."""
+    """Train ``task`` for ``epochs`` epochs and write its kept epoch to ``out`` at the end.
+
+    Epochs count from the start when resuming; see the module docstring for the protocol.
+    """
     out = Path(out)
     partial = partial_path(out)
     optimizer = task.build_optimizer()

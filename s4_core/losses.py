@@ -27,7 +27,7 @@ anchors nor keys. At ``tau = 0.5`` the loss cannot reach 0 (it is at least
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Callable, Optional, Protocol, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -36,11 +36,25 @@ from torch import Tensor
 _BLOCK_ELEMENTS = 1 << 24  # at most 16 M similarities (64 MiB fp32) per block in exact mode
 
 
+class _Ctx(Protocol):
+    """The autograd context of the InfoNCE functions: saved tensors plus the block settings."""
+
+    saved_tensors: Tuple[Tensor, ...]
+    needs_input_grad: Tuple[bool, ...]
+    inv_tau: float
+    block: int
+
+    def save_for_backward(self, *tensors: Tensor) -> None: ...
+
+    def mark_non_differentiable(self, *tensors: Tensor) -> None: ...
+
+
 def _blocked_backward(
-    ctx: Any, a: Tensor, b: Tensor, grad_total: Tensor, d_sim: Callable[[Tensor, int], Tensor]
+    ctx: _Ctx, a: Tensor, b: Tensor, grad_total: Tensor, d_sim: Callable[[Tensor, int], Tensor]
 ) -> Tuple[Optional[Tensor], Optional[Tensor], None, None]:
-    """The gradients of a contrastive loss over the similarities ``a_i . b_j / tau``, computed
-    ``ctx.block`` rows at a time (the (N, N) matrix is never held whole).
+    """The gradients of a contrastive loss over the similarities ``a_i . b_j / tau``.
+
+    Computed ``ctx.block`` rows at a time (the (N, N) matrix is never held whole).
 
     Args:
         ctx: the autograd context (``inv_tau``, ``block``, ``needs_input_grad``).
@@ -72,11 +86,16 @@ def _blocked_backward(
 
 
 class _InfoNCESum(torch.autograd.Function):
-    """Sum over anchors i of ``logsumexp_j(a_i . b_j * s) - a_i . b_i * s`` and the number of
-    anchors whose positive beats every negative. ``a``, ``b``: (N, D) float32, normalised."""
+    """Blocked InfoNCE: the loss summed over anchors and the number retrieved correctly.
+
+    The sum over anchors i of ``logsumexp_j(a_i . b_j * s) - a_i . b_i * s`` and the number of
+    anchors whose positive beats every negative. ``a``, ``b``: (N, D) float32, normalised.
+    """
 
     @staticmethod
-    def forward(ctx: Any, a: Tensor, b: Tensor, inv_tau: float, block: int) -> Any:
+    def forward(
+        ctx: _Ctx, a: Tensor, b: Tensor, inv_tau: float, block: int
+    ) -> Tuple[Tensor, Tensor]:
         n = a.shape[0]
         lse = torch.empty(n, dtype=a.dtype, device=a.device)
         total = torch.zeros((), dtype=a.dtype, device=a.device)
@@ -98,7 +117,9 @@ class _InfoNCESum(torch.autograd.Function):
         return total, correct
 
     @staticmethod
-    def backward(ctx: Any, grad_total: Tensor, _grad_correct: Tensor) -> Any:
+    def backward(
+        ctx: _Ctx, grad_total: Tensor, _grad_correct: Tensor
+    ) -> Tuple[Optional[Tensor], Optional[Tensor], None, None]:
         a, b, lse = ctx.saved_tensors
 
         def d_sim(sim: Tensor, s: int) -> Tensor:
@@ -114,13 +135,17 @@ _SHIFTED_MAX_INV_TAU = 40.0
 
 
 class _SymmetricInfoNCESum(torch.autograd.Function):
-    """Both directions in one pass: the row sums of ``E = exp(sim / tau - 1 / tau)`` give the
-    a->b logsumexps and its column sums the b->a ones (cosine <= 1, so the fixed shift cannot
-    overflow). Returns the summed loss of both directions and the number of correct
-    retrievals of both directions. Halves the work of two ``_InfoNCESum`` calls."""
+    """Both InfoNCE directions in one pass (half the work of two ``_InfoNCESum`` calls).
+
+    The row sums of ``E = exp(sim / tau - 1 / tau)`` give the a->b logsumexps and its column sums
+    the b->a ones (cosine <= 1, so the fixed shift cannot overflow). Returns the summed loss of both
+    directions and the number of correct retrievals of both directions.
+    """
 
     @staticmethod
-    def forward(ctx: Any, a: Tensor, b: Tensor, inv_tau: float, block: int) -> Any:
+    def forward(
+        ctx: _Ctx, a: Tensor, b: Tensor, inv_tau: float, block: int
+    ) -> Tuple[Tensor, Tensor]:
         n = a.shape[0]
         a_scaled = a * inv_tau
         bt = b.t()
@@ -146,7 +171,9 @@ class _SymmetricInfoNCESum(torch.autograd.Function):
         return total, correct
 
     @staticmethod
-    def backward(ctx: Any, grad_total: Tensor, _grad_correct: Tensor) -> Any:
+    def backward(
+        ctx: _Ctx, grad_total: Tensor, _grad_correct: Tensor
+    ) -> Tuple[Optional[Tensor], Optional[Tensor], None, None]:
         a, b, row_sum, col_sum = ctx.saved_tensors
         inv_row, inv_col = row_sum.reciprocal(), col_sum.reciprocal()
 
@@ -271,8 +298,10 @@ def masked_l1(pred: Tensor, target: Tensor, valid: Optional[Tensor] = None) -> T
 
 
 def pool_valid(valid: Tensor, size: Sequence[int], factor: int) -> Tensor:
-    """Down-sample a ``(B, T, H, W)`` validity mask to the bottleneck ``size = (T', H', W')``:
-    pad with False to ``factor * size`` and keep cells with at least one valid position."""
+    """Down-sample a ``(B, T, H, W)`` validity mask to the bottleneck ``size = (T', H', W')``.
+
+    Pads with False to ``factor * size`` and keeps cells with at least one valid position.
+    """
     t2, h2, w2 = (int(s) for s in size)
     _, t, h, w = valid.shape
     pt, ph, pw = t2 * factor - t, h2 * factor - h, w2 * factor - w

@@ -13,23 +13,28 @@ Conventions (one for the whole engine):
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Union
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 IGNORE_INDEX = 255  # same value as labels.IGNORE_INDEX (kept here so metrics need no labels)
 
 __all__ = ["IGNORE_INDEX", "ConfusionAccumulator", "confusion_matrix", "scores"]
 
+ArrayOrTensor = Union[np.ndarray, "torch.Tensor"]
 
-def _as_array(x) -> np.ndarray:
+
+def _as_array(x: ArrayOrTensor) -> np.ndarray:
     if hasattr(x, "detach"):  # torch tensor, without importing torch
         x = x.detach().cpu().numpy()
     return np.asarray(x)
 
 
 def confusion_matrix(
-    pred, truth, n_classes: int, ignore: Optional[int] = IGNORE_INDEX
+    pred: ArrayOrTensor, truth: ArrayOrTensor, n_classes: int, ignore: Optional[int] = IGNORE_INDEX
 ) -> np.ndarray:
     """(n_classes, n_classes) int64 counts, rows = truth, columns = prediction.
 
@@ -100,14 +105,16 @@ class ConfusionAccumulator:
         self.ignore = ignore
         self.matrix = np.zeros((self.n_classes, self.n_classes), dtype=np.int64)
 
-    def update(self, pred, truth) -> np.ndarray:
+    def update(self, pred: ArrayOrTensor, truth: ArrayOrTensor) -> np.ndarray:
         """Add one batch; returns that batch's confusion matrix."""
         cm = confusion_matrix(pred, truth, self.n_classes, ignore=self.ignore)
         self.matrix += cm
         return cm
 
     def reset(self) -> None:
+        """Forget every batch added so far."""
         self.matrix[:] = 0
 
     def scores(self, class_names: Optional[Sequence[str]] = None) -> Dict:
+        """The scores of the accumulated matrix (see :func:`scores`)."""
         return scores(self.matrix, class_names)

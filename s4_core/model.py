@@ -47,7 +47,7 @@ the internal padding) are kept out of everything:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, cast
 
 import torch
 import torch.nn.functional as F
@@ -126,6 +126,7 @@ class NetConfig:
         return self.s1_channels if modality == "s1" else self.s2_channels
 
     def to_dict(self) -> dict:
+        """The configuration as a plain dict (stored in checkpoints)."""
         d = asdict(self)
         d["widths"] = list(self.widths)
         return d
@@ -186,7 +187,8 @@ class MaskedBatchNorm3d(nn.BatchNorm3d):
     # None: this process's batch alone; else sums a 1-D tensor over the processes (autograd)
     reduce: Optional[Callable[[Tensor], Tensor]] = None
 
-    def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:  # type: ignore[override]
+    def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+        """Normalise ``x`` over the pixels where ``mask`` is True (all pixels without a mask)."""
         if not self.training:
             return super().forward(x)
         reduce = MaskedBatchNorm3d.reduce
@@ -210,7 +212,12 @@ class MaskedBatchNorm3d(nn.BatchNorm3d):
         if reduce is not None:
             square = reduce(square)
         var = square / n.clamp(min=1)
-        if self.track_running_stats and self.running_mean is not None:
+        if (
+            self.track_running_stats
+            and self.running_mean is not None
+            and self.running_var is not None
+            and self.num_batches_tracked is not None
+        ):
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)
                 if self.momentum is None:
@@ -289,8 +296,10 @@ def _part_weight(weights: Optional[dict[str, Tensor]], modality: str) -> Optiona
 
 
 def _fuse(tensors: list[Tensor], weights: list[Optional[Tensor]]) -> Tensor:
-    """The mean of ``tensors`` ``(B, C, ...)``, weighted per sample when ``weights`` are given
-    (``(B,)`` each; a sample whose weights are all 0 gets 0)."""
+    """The mean of ``tensors`` ``(B, C, ...)``, weighted per sample when ``weights`` are given.
+
+    ``(B,)`` each; a sample whose weights are all 0 gets 0.
+    """
     if all(w is None for w in weights):
         return sum(tensors[1:], tensors[0]) / len(tensors)
     ws = [w.view(-1, 1, 1, 1, 1).to(t.dtype) for w, t in zip(weights, tensors)]  # type: ignore[union-attr]
@@ -304,6 +313,7 @@ def _pool(x: Tensor, mask_in: Optional[Tensor], mask_out: Optional[Tensor]) -> T
         return F.max_pool3d(x, 2)
     x = x.masked_fill(~mask_in.unsqueeze(1), float("-inf"))
     x = F.max_pool3d(x, 2)
+    assert mask_out is not None  # the pooled mask of mask_in
     return x.masked_fill(~mask_out.unsqueeze(1), 0.0)
 
 
@@ -313,18 +323,23 @@ def _pool_mask(mask: Tensor) -> Tensor:
 
 
 def pixel_features(x: Tensor, dec: Tensor) -> Tensor:
-    """Per-pixel series of the input ``x`` ``(B, T, C, H, W)`` and the decoder features ``dec``
-    ``(B, D, T, H, W)``: ``(B, T * (C + D), H, W)`` (frame-major)."""
+    """Per-pixel series of the input and the decoder features, frame-major.
+
+    ``x`` ``(B, T, C, H, W)`` and ``dec`` ``(B, D, T, H, W)`` give ``(B, T * (C + D), H, W)``.
+    """
     b, t, _, h, w = x.shape
     both = torch.cat([x.permute(0, 2, 1, 3, 4), dec], dim=1)  # (B, C + D, T, H, W)
     return both.permute(0, 2, 1, 3, 4).reshape(b, -1, h, w)
 
 
 def edge_aware_smooth(probs: Tensor, guide: Tensor, iters: int, sigma: float) -> Tensor:
-    """``iters`` rounds of averaging class probabilities ``(B, K, H, W)`` over each pixel's 3x3
-    neighbourhood, each neighbour weighted by ``exp(-d^2 / sigma^2)`` where ``d^2`` is the mean
-    squared difference of the ``guide`` ``(B, G, H, W)`` (the standardised input series): labels
-    spread inside fields, not across field edges. Borders replicate."""
+    """Edge-aware smoothing: ``iters`` rounds of 3x3 neighbourhood averaging of ``probs``.
+
+    Class probabilities ``(B, K, H, W)`` are averaged over each pixel's 3x3 neighbourhood, each
+    neighbour weighted by ``exp(-d^2 / sigma^2)`` where ``d^2`` is the mean squared difference of
+    the ``guide`` ``(B, G, H, W)`` (the standardised input series): labels spread inside fields, not
+    across field edges. Borders replicate.
+    """
     if iters <= 0:
         return probs
     b, g, h, w = guide.shape
@@ -340,18 +355,27 @@ def edge_aware_smooth(probs: Tensor, guide: Tensor, iters: int, sigma: float) ->
     weight = torch.softmax(-d2 / (sigma * sigma), dim=1)
     for _ in range(iters):
         pp = F.pad(probs, (1, 1, 1, 1), mode="replicate")
-        probs = sum(
-            pp[:, :, dr : dr + h, dc : dc + w] * weight[:, 3 * dr + dc : 3 * dr + dc + 1]
-            for dr in range(3)
-            for dc in range(3)
+        probs = cast(
+            Tensor,
+            sum(
+                pp[:, :, dr : dr + h, dc : dc + w] * weight[:, 3 * dr + dc : 3 * dr + dc + 1]
+                for dr in range(3)
+                for dc in range(3)
+            ),
         )
     return probs
 
 
 class PixelHead(nn.Module):
-    """An ensemble of ``members`` MLPs (Linear - ReLU - Dropout - Linear) on a pixel's
-    standardised feature vector (:func:`pixel_features`); returns the log of the members' mean
-    probabilities ``(B, K, H, W)``. ``mean``/``std`` buffers hold the standardisation."""
+    """An ensemble of ``members`` per-pixel MLPs (Linear - ReLU - Dropout - Linear).
+
+    It reads a pixel's standardised feature vector (:func:`pixel_features`) and returns the log of
+    the members' mean probabilities ``(B, K, H, W)``. ``mean``/``std`` buffers hold the
+    standardisation.
+    """
+
+    mean: Tensor
+    std: Tensor
 
     def __init__(
         self, in_features: int, k: int, hidden: int = 64, members: int = 5, dropout: float = 0.2
@@ -378,6 +402,7 @@ class PixelHead(nn.Module):
         return self.members[i](z)
 
     def forward(self, feats: Tensor) -> Tensor:
+        """Log mean class probabilities ``(B, K, H, W)`` of the features ``(B, F, H, W)``."""
         b, f, h, w = feats.shape
         z = self.standardise(feats.permute(0, 2, 3, 1).reshape(-1, f))
         probs = torch.stack([torch.softmax(m(z), dim=1) for m in self.members]).mean(0)
@@ -386,8 +411,11 @@ class PixelHead(nn.Module):
 
 
 class S4Net(nn.Module):
-    """S4 network: two modality-specific encoder heads, shared encoder layers, projection head,
-    shared decoder with per-target output convs. See the module docstring for the layout."""
+    """The S4 network: a 3D U-Net with modality-specific encoder heads.
+
+    Two modality-specific encoder heads, shared encoder layers, projection head, shared decoder with
+    per-target output convs. See the module docstring for the layout.
+    """
 
     def __init__(self, config: NetConfig) -> None:
         super().__init__()
@@ -434,26 +462,30 @@ class S4Net(nn.Module):
 
     # ----------------------------------------------------------------- parameters
     def set_num_classes(self, k: int) -> None:
-        """(Re)create the segmentation output conv with ``k`` classes (new random weights);
-        also sets ``self.config.num_classes``."""
+        """(Re)create the segmentation output conv with ``k`` classes (new random weights).
+
+        Also sets ``self.config.num_classes``.
+        """
         if k < 1:
             raise ValueError(f"number of classes must be >= 1, got {k}")
-        ref = self.rec_heads["s1"].weight
+        ref = self._reference_weight()
         c = self.config
         if c.head == "pixel":
             per_frame = c.channels(c.head_modality) + c.dec_out_width
-            head: nn.Module = PixelHead(per_frame * c.head_frames, k, c.head_hidden, c.head_members)
-            self.pixel_head = head.to(device=ref.device, dtype=ref.dtype)
+            pixel = PixelHead(per_frame * c.head_frames, k, c.head_hidden, c.head_members)
+            self.pixel_head = pixel.to(device=ref.device, dtype=ref.dtype)
             self.seg_head = None
         else:
-            head = nn.Conv3d(c.dec_out_width, k, 3, padding=1)
-            self.seg_head = head.to(device=ref.device, dtype=ref.dtype)
+            conv = nn.Conv3d(c.dec_out_width, k, 3, padding=1)
+            self.seg_head = conv.to(device=ref.device, dtype=ref.dtype)
             self.pixel_head = None
         self.config.num_classes = int(k)
 
     def encoder_parameters(self, modality: Optional[str] = None) -> Iterator[nn.Parameter]:
-        """Encoder parameters: y_r + y_c for "s1", y_o + y_c for "s2", all three for None or
-        "both"."""
+        """Encoder parameters of ``modality``.
+
+        y_r + y_c for "s1", y_o + y_c for "s2", all three for None or "both".
+        """
         mods = MODALITIES if modality in (None, "both") else (modality,)
         for m in mods:
             _check_modality(m)
@@ -474,8 +506,12 @@ class S4Net(nn.Module):
                 yield from head.parameters()
 
     # ----------------------------------------------------------------- forward parts
+    def _reference_weight(self) -> Tensor:
+        """A weight of the network (its device, dtype and memory format are the network's)."""
+        return cast(nn.Conv3d, self.rec_heads["s1"]).weight
+
     def _memory_format(self) -> torch.memory_format:
-        weight = self.rec_heads["s1"].weight
+        weight = self._reference_weight()
         if weight.is_contiguous(memory_format=torch.channels_last_3d) and not (
             weight.is_contiguous()
         ):
@@ -494,7 +530,8 @@ class S4Net(nn.Module):
         ``modality`` "both": ``x`` holds the S1 bands then the S2 bands; each sensor's
         specific first blocks run on its own bands and their outputs (and skips) are averaged
         before the shared layers (joint MAE's fusion; ``weights``: optional ``(B,)`` weight
-        per sensor and sample, e.g. 0 to leave a sensor out)."""
+        per sensor and sample, e.g. 0 to leave a sensor out).
+        """
         _check_modality(modality, INPUTS)
         if x.dim() != 5:
             raise ValueError(f"expected x of shape (B, T, C, H, W), got {tuple(x.shape)}")
@@ -533,8 +570,11 @@ class S4Net(nn.Module):
         modality: str,
         weights: Optional[dict[str, Tensor]] = None,
     ) -> tuple[Tensor, list[Tensor]]:
-        """The encoder's layers on a padded, masked input ``x`` ``(B, C, T', H', W')`` with the
-        level ``masks``: (bottleneck, skips). ``modality`` "both": see :meth:`encode`."""
+        """The encoder's layers on a padded, masked input: (bottleneck, skips).
+
+        ``x``: ``(B, C, T', H', W')`` with the level ``masks``. ``modality`` "both": see
+        :meth:`encode`.
+        """
         c = self.config
         if modality == "both":
             parts = {"s1": x[:, : c.s1_channels], "s2": x[:, c.s1_channels :]}
@@ -543,7 +583,7 @@ class S4Net(nn.Module):
         outs, skip_lists = [], []
         for m, out in parts.items():
             skips: list[Tensor] = []
-            for i, stage in enumerate(self.first[m]):
+            for i, stage in enumerate(cast(nn.ModuleList, self.first[m])):
                 out = stage(out, masks[i])
                 skips.append(out)
                 out = _pool(out, masks[i], masks[i + 1])
@@ -578,9 +618,11 @@ class S4Net(nn.Module):
         rows = torch.arange(h + ph, device=dev) < h
         cols = torch.arange(w + pw, device=dev) < w
         m = fm[:, :, None, None] & rows[None, None, :, None] & cols[None, None, None, :]
-        masks: list[Optional[Tensor]] = [m.expand(b, t + pt, h + ph, w + pw).contiguous()]
+        level = m.expand(b, t + pt, h + ph, w + pw).contiguous()
+        masks: list[Optional[Tensor]] = [level]
         for _ in range(levels):
-            masks.append(_pool_mask(masks[-1]))
+            level = _pool_mask(level)
+            masks.append(level)
         return masks
 
     def project(self, enc: Encoded) -> Tensor:
@@ -625,6 +667,7 @@ class S4Net(nn.Module):
             )
         if self.pixel_head is not None:
             return self._segment_pixel(x, modality, frame_mask)
+        assert self.seg_head is not None  # checked above
         enc = self.encode(x, modality, frame_mask)
         logits = self.seg_head(self._decode(enc))  # (B, K, T, H, W)
         weight = enc.frame_mask.to(logits.dtype)
@@ -633,8 +676,10 @@ class S4Net(nn.Module):
         return weighted.sum(2) / count[:, None, None, None]
 
     def pixel_inputs(self, x: Tensor, modality: str, frame_mask: Optional[Tensor] = None) -> Tensor:
-        """What the pixel head reads: :func:`pixel_features` of ``x`` and its decoder features
-        ``(B, T * (C + D), H, W)``; ``T`` must be the head's ``head_frames``."""
+        """What the pixel head reads: :func:`pixel_features` of ``x`` and its decoder features.
+
+        Shape ``(B, T * (C + D), H, W)``; ``T`` must be the head's ``head_frames``.
+        """
         c = self.config
         if modality != c.head_modality:
             raise DataError(

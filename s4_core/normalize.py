@@ -9,11 +9,12 @@ JSON-friendly dict so checkpoints can carry it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 from .errors import Cancelled, DataError
+from .types import Cancel, Progress, SceneLike
 
 #: Standard deviations below this are replaced by 1 when standardising (constant bands).
 MIN_STD = 1e-8
@@ -41,8 +42,10 @@ class BandStats:
             )
 
     def apply(self, x: np.ndarray, valid: Optional[np.ndarray] = None) -> np.ndarray:
-        """Standardise ``x`` ``(..., T, C, H, W)`` per band to float32; where ``valid``
-        ``(..., T, H, W)`` is False the result is 0 (the mean)."""
+        """Standardise ``x`` ``(..., T, C, H, W)`` per band to float32.
+
+        Where ``valid`` ``(..., T, H, W)`` is False the result is 0 (the mean).
+        """
         x = np.asarray(x)
         if x.ndim < 4 or x.shape[-3] != len(self.band_names):
             raise DataError(
@@ -60,6 +63,7 @@ class BandStats:
         return out.astype(np.float32, copy=False)
 
     def to_dict(self) -> dict:
+        """The statistics as a plain dict (stored in checkpoints)."""
         d = {
             "band_names": list(self.band_names),
             "mean": [float(v) for v in self.mean],
@@ -71,6 +75,7 @@ class BandStats:
 
     @classmethod
     def from_dict(cls, d: dict) -> BandStats:
+        """The statistics of :meth:`to_dict`'s output."""
         return cls(d["band_names"], d["mean"], d["std"], d.get("count"))
 
 
@@ -92,8 +97,10 @@ class RunningStats:
     def update(
         self, x: np.ndarray, valid: Optional[np.ndarray] = None, weight: float = 1.0
     ) -> None:
-        """Add ``x`` ``(C, H, W)`` or ``(T, C, H, W)`` with ``valid`` ``(H, W)`` / ``(T, H, W)``;
-        each valid pixel counts ``weight`` times (e.g. an acquisition used by several frames)."""
+        """Add ``x`` ``(C, H, W)`` or ``(T, C, H, W)`` with ``valid`` ``(H, W)`` / ``(T, H, W)``.
+
+        Each valid pixel counts ``weight`` times (e.g. an acquisition used by several frames).
+        """
         x = np.asarray(x)
         if x.ndim == 3:
             x = x[None]
@@ -121,6 +128,7 @@ class RunningStats:
         self.n = tot
 
     def result(self) -> BandStats:
+        """The mean and standard deviation of everything added (std floored to avoid 0)."""
         if not (self.n > 0).all():
             raise DataError(
                 "no valid pixels to compute band statistics from; check nodata and cloud masks"
@@ -131,12 +139,12 @@ class RunningStats:
 
 
 def compute_band_stats(
-    scene,
+    scene: SceneLike,
     modality: str,
     *,
     block: int = 256,
-    progress: Optional[Callable[..., None]] = None,
-    cancel: Optional[Callable[[], bool]] = None,
+    progress: Optional[Progress] = None,
+    cancel: Optional[Cancel] = None,
     frames: Optional[Sequence[int]] = None,
 ) -> BandStats:
     """Per-band mean/std of ``modality`` over the scene's valid pixels of its valid frames.
@@ -165,7 +173,7 @@ def compute_band_stats(
             stats.update(values, ok, weight=float(w))
             done += 1
             if progress is not None:
-                progress(done / total, f"band statistics {modality.upper()}")
+                progress(done / total, f"band statistics {modality.upper()}", None)
     try:
         return stats.result()
     except DataError:

@@ -27,19 +27,19 @@ import os
 import uuid
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 from . import __version__
 from .backends import ONNX_META_KEY, ONNX_OUTPUT_KEY
 from .checkpoint import build_model, load_checkpoint
 from .errors import CheckpointError, OutputError
 from .model import Encoded, S4Net, _pool_mask, pixel_features
+from .types import PathLike
 
-PathLike = Union[str, "os.PathLike[str]"]
 OPSET = 17
 _SKIP_KEYS = ("state_dict", "optimizer", "history")
 _BIG = 1 << 30  # slice end that keeps everything (the window is cropped outside the graph)
@@ -59,9 +59,11 @@ class _Exported(nn.Module):
         t = self.frames
         pt = (-t) % c.factor
         m0 = F.pad(mask, (0, 0, 0, 0, 0, pt), value=False) if pt else mask
-        masks = [m0]
+        masks: List[Optional[Tensor]] = [m0]
+        level = m0
         for _ in range(c.levels):
-            masks.append(_pool_mask(masks[-1]))
+            level = _pool_mask(level)
+            masks.append(level)
         out = x.permute(0, 2, 1, 3, 4)
         if pt:
             out = F.pad(out, (0, 0, 0, 0, 0, pt))
@@ -73,6 +75,7 @@ class _Exported(nn.Module):
         if net.pixel_head is not None:
             xm = x * frame_mask.to(x.dtype)[:, :, None, None, None]
             return net.pixel_head(pixel_features(xm, dec))
+        assert net.seg_head is not None  # a U-Net head (no pixel head)
         logits = net.seg_head(dec)
         weight = frame_mask.to(logits.dtype)
         count = weight.sum(1).clamp(min=1.0)
@@ -83,7 +86,7 @@ class _Exported(nn.Module):
 def _plain_meta(ckpt: Dict[str, Any]) -> Dict[str, Any]:
     meta = {k: v for k, v in ckpt.items() if k not in _SKIP_KEYS}
 
-    def plain(v: Any) -> Any:
+    def plain(v: object) -> object:
         if isinstance(v, dict):
             return {str(k): plain(x) for k, x in v.items()}
         if isinstance(v, (list, tuple)):
@@ -94,7 +97,9 @@ def _plain_meta(ckpt: Dict[str, Any]) -> Dict[str, Any]:
             return v
         return str(v)
 
-    return plain(meta)
+    out = plain(meta)
+    assert isinstance(out, dict)
+    return out
 
 
 def _add_metadata(path: Path, items: Dict[str, str]) -> None:
@@ -110,8 +115,10 @@ def _add_metadata(path: Path, items: Dict[str, str]) -> None:
 
 
 def export_onnx(model_path: PathLike, out_path: PathLike, *, tile: int = 64) -> Dict[str, Any]:
-    """Export a fine-tuned checkpoint to ONNX (see the module docstring); returns the model
-    card (also written as JSON beside ``out_path``)."""
+    """Export a fine-tuned checkpoint to ONNX (see the module docstring).
+
+    Returns the model card (also written as JSON beside ``out_path``).
+    """
     try:
         import onnx  # noqa: F401
     except ImportError as exc:

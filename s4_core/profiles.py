@@ -39,15 +39,16 @@ import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .errors import Cancelled, DataError
+from .types import Cancel, Metrics, PathLike, Progress, Sources
 
-PathLike = Union[str, "os.PathLike[str]"]
-Progress = Callable[..., None]
-Cancel = Callable[[], bool]
+if TYPE_CHECKING:
+    from .labels import ClassMap
+    from .series import TimeSeries
 
 VARIABLES = ("NDVI", "NDRE", "VV", "VH")
 UNITS = {"NDVI": "", "NDRE": "", "VV": "dB", "VH": "dB"}
@@ -95,6 +96,7 @@ class PolygonCheck:
     reason: str = ""
 
     def to_dict(self) -> Dict[str, Any]:
+        """The profiles as JSON-friendly lists (NaN as None), per variable."""
         return {
             "index": self.index,
             "class": self.class_name,
@@ -120,6 +122,7 @@ class ClassProfiles:
 
     @property
     def outliers(self) -> List[PolygonCheck]:
+        """Every polygon check flagged as an outlier, by polygon position."""
         return [p for p in self.polygons if p.outlier]
 
     def to_dict(self) -> Dict[str, Any]:
@@ -152,7 +155,7 @@ class ClassProfiles:
     def from_dict(cls, d: Dict[str, Any]) -> ClassProfiles:
         """The inverse of ``to_dict`` (polygon stds and counts are not kept there)."""
 
-        def arr(rows) -> np.ndarray:
+        def arr(rows: Sequence[Sequence[Optional[float]]]) -> np.ndarray:
             return np.array([[np.nan if x is None else x for x in r] for r in rows], float)
 
         classes = list(d["classes"])
@@ -193,7 +196,8 @@ def _label_window(ids: np.ndarray) -> Tuple[int, int, int, int]:
     return int(rows[0]), int(cols[0]), int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
 
 
-def _band(series, names: Sequence[str]) -> Optional[int]:
+def _band(series: TimeSeries, names: Sequence[str]) -> Optional[int]:
+    """The index of the first of ``names`` among the series' bands, or None."""
     bands = list(series.band_names)
     for n in names:
         if n in bands:
@@ -201,7 +205,9 @@ def _band(series, names: Sequence[str]) -> Optional[int]:
     return None
 
 
-def _stats(values: np.ndarray, groups: np.ndarray, n_groups: int):
+def _stats(
+    values: np.ndarray, groups: np.ndarray, n_groups: int
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per group (0..n_groups-1; -1 = none): mean, population std and count of finite values."""
     ok = np.isfinite(values) & (groups >= 0)
     g, v = groups[ok], values[ok].astype(np.float64)
@@ -219,16 +225,18 @@ def _stats(values: np.ndarray, groups: np.ndarray, n_groups: int):
 
 
 def _series_profiles(
-    series,
+    series: TimeSeries,
     labels: PathLike,
     class_field: str,
-    class_map,
+    class_map: Optional[ClassMap],
     layer: Optional[str],
-    progress: Callable[[float, str], None],
+    progress: Progress,
     cancel: Optional[Cancel],
-):
-    """(class map, polygon class (P,), {variable: VariableProfile}, messages) of one series;
-    ``class_map``: the classes of an earlier series (the same order), or None."""
+) -> Tuple[ClassMap, np.ndarray, Dict[str, VariableProfile], List[str]]:
+    """The class map, polygon classes ``(P,)``, profiles per variable and messages of one series.
+
+    ``class_map``: the classes of an earlier series (the same order), or None.
+    """
     from .align import read_acquisition
     from .labels import rasterize_labels, rasterize_polygon_ids
 
@@ -263,7 +271,7 @@ def _series_profiles(
                 f"the Sentinel-2 series has bands {list(series.band_names)}: NDVI needs B04 (red) "
                 "and B08 or B8A (near infrared); NDRE needs B05 and B8A or B08"
             )
-        wanted = [(index, None)]
+        wanted: List[Tuple[str, Optional[int]]] = [(index, None)]
     else:
         wanted = [(v, _band(series, (v,))) for v in ("VV", "VH")]
         wanted = [(v, i) for v, i in wanted if i is not None]
@@ -298,7 +306,7 @@ def _series_profiles(
             o = out[v]
             o["cm"][:, j], o["cs"][:, j], o["cn"][:, j] = _stats(values, cls_groups, k)
             o["pm"][:, j], o["ps"][:, j], o["pn"][:, j] = _stats(values, ids, n_poly)
-        progress((j + 1) / t, f"{series.sensor.upper()} profiles: {j + 1}/{t} dates")
+        progress((j + 1) / t, f"{series.sensor.upper()} profiles: {j + 1}/{t} dates", None)
     profiles = {
         v: VariableProfile(
             v,
@@ -368,13 +376,20 @@ def check_polygons(
                 d_own = _distance(x[p], np.nanmean(x[others], axis=0), scale)
         best, best_d = None, None
         for o in range(k):
-            if o == c or centroid[o] is None:
+            centre = centroid[o]
+            if o == c or centre is None:
                 continue
-            d = _distance(x[p], centroid[o], scale)
+            d = _distance(x[p], centre, scale)
             if d is not None and (best_d is None or d < best_d):
                 best, best_d = o, d
         reason = ""
-        if others and d_own is not None and best_d is not None and best_d < ratio * d_own:
+        if (
+            others
+            and d_own is not None
+            and best is not None
+            and best_d is not None
+            and best_d < ratio * d_own
+        ):
             reason = f"closer to {classes[best]} ({best_d:.2f}) than to its class ({d_own:.2f})"
         elif d_own is not None and d_own > threshold:
             reason = f"far from its class ({d_own:.2f} > {threshold:g} within-class spreads)"
@@ -399,8 +414,8 @@ def class_profiles(
     labels: PathLike,
     class_field: str,
     *,
-    s2=None,
-    s1=None,
+    s2: Optional[Sources] = None,
+    s1: Optional[Sources] = None,
     labels_layer: Optional[str] = None,
     max_cloud_fraction: Optional[float] = None,
     threshold: float = DEFAULT_THRESHOLD,
@@ -408,9 +423,11 @@ def class_profiles(
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
 ) -> ClassProfiles:
-    """Per-class NDVI (``s2``) and VV/VH (``s1``) profiles of the polygons of ``labels`` and
-    their outlier checks (see the module docstring). ``s2``/``s1``: series sources
-    (folder, stack or files, as ``series.open_series`` takes them); at least one."""
+    """Per-class NDVI (``s2``) and VV/VH (``s1``) profiles of the polygons of ``labels``.
+
+    With their outlier checks (see the module docstring). ``s2``/``s1``: series sources (folder,
+    stack or files, as ``series.open_series`` takes them); at least one.
+    """
     from .series import open_series
 
     if s2 is None and s1 is None:
@@ -426,7 +443,7 @@ def class_profiles(
     messages: List[str] = []
     for i, series in enumerate(todo):
 
-        def part(f: float, msg: str, i=i) -> None:
+        def part(f: float, msg: str, metrics: Optional[Metrics] = None, i: int = i) -> None:
             if progress is not None:
                 progress((i + f) / len(todo), msg, None)
 
@@ -450,9 +467,11 @@ def _num(value: float) -> str:
 
 
 def write_profiles_csv(result: ClassProfiles, path: PathLike) -> Path:
-    """The numbers as CSV (``CSV_FIELDS``): one row per class (kind "class") and per polygon
-    (kind "polygon", ``polygon`` = its 0-based position in the layer) and variable and date;
-    written to a temporary file and renamed."""
+    """Write the numbers as CSV (``CSV_FIELDS``) via a temporary file renamed at the end.
+
+    One row per class (kind "class") and per polygon (kind "polygon", ``polygon`` = its 0-based
+    position in the layer) and variable and date.
+    """
     path = Path(os.fspath(path))
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:

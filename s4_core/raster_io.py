@@ -24,7 +24,18 @@ import json
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Iterable,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    Union,
+)
 
 import numpy as np
 
@@ -32,8 +43,12 @@ from . import __version__
 from .errors import DataError, LabelError
 from .grid import Grid
 from .labels import IGNORE_INDEX, ClassMap
+from .types import PathLike
 
-PathLike = Union[str, "os.PathLike[str]"]
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    import rasterio.io
 
 NODATA = IGNORE_INDEX  # 255 in class rasters
 TAG_CLASSES = "S4_CLASSES"  # JSON [{"index", "name", "value", "color": [r, g, b]}, ...]
@@ -70,8 +85,9 @@ def gtiff_profile(
     tiled: Optional[bool] = None,
     fast: bool = False,
 ) -> Dict[str, Any]:
-    """The rasterio profile of an S4 GeoTIFF on ``grid``. ``tiled`` None: ``block`` px tiles
-    when the raster is at least that large.
+    """The rasterio profile of an S4 GeoTIFF on ``grid``.
+
+    ``tiled`` None: ``block`` px tiles when the raster is at least that large.
 
     ``fast``: DEFLATE level 1 and all CPU threads (large stacks: ~7x faster than level 6 for
     about the same size).
@@ -169,7 +185,7 @@ class RasterWriter:
             raise
 
     @property
-    def dataset(self):
+    def dataset(self) -> rasterio.io.DatasetWriter:
         """The open rasterio dataset (for what this class does not wrap)."""
         return self._ds
 
@@ -227,7 +243,12 @@ class RasterWriter:
     def __enter__(self) -> RasterWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
         if exc_type is None:
             self.commit()
         else:
@@ -293,15 +314,17 @@ def class_tags(class_map: ClassMap, modality: str) -> Dict[str, str]:
 
 def class_colormap(class_map: ClassMap) -> Dict[int, Tuple[int, int, int, int]]:
     """Colour table: class i -> its colour, 255 (nodata) transparent."""
-    table = {i: (*map(int, c), 255) for i, c in enumerate(class_map.colors)}
+    table = {i: (int(c[0]), int(c[1]), int(c[2]), 255) for i, c in enumerate(class_map.colors)}
     table[NODATA] = (0, 0, 0, 0)
     return table
 
 
 def tag_class_map(tags: Dict[str, str], path: Path) -> Optional[ClassMap]:
-    """The class map in an S4 class raster's tags: ``S4_CLASSES`` (written by ``segment``),
-    ``S4_CLASS_MAP`` (``ClassMap.to_dict()``) or ``S4_CLASS_NAMES``; None without any of them.
-    Pixel value i is class i."""
+    """The class map in an S4 class raster's tags, or None without one.
+
+    From ``S4_CLASSES`` (written by ``segment``), ``S4_CLASS_MAP`` (``ClassMap.to_dict()``) or
+    ``S4_CLASS_NAMES``. Pixel value i is class i.
+    """
     try:
         if TAG_CLASSES in tags:
             items = sorted(json.loads(tags[TAG_CLASSES]), key=lambda c: int(c["index"]))
@@ -324,8 +347,10 @@ def tag_class_map(tags: Dict[str, str], path: Path) -> Optional[ClassMap]:
 
 
 def value_table(tags: Dict[str, str], path: Path) -> Optional[Dict[int, Tuple[str, Any]]]:
-    """Pixel value -> (class name, class value) from a reference raster's tags: the S4 tags,
-    or ``CLASSES`` = JSON ``{pixel value: name}``; None without them."""
+    """Pixel value -> (class name, class value) from a reference raster's tags.
+
+    The S4 tags, or ``CLASSES`` = JSON ``{pixel value: name}``; None without them.
+    """
     class_map = tag_class_map(tags, path)
     if class_map is not None:
         return {i: (n, v) for i, (n, v) in enumerate(zip(class_map.names, class_map.values))}
@@ -339,8 +364,10 @@ def value_table(tags: Dict[str, str], path: Path) -> Optional[Dict[int, Tuple[st
 
 
 def read_class_raster(path: PathLike) -> Tuple[np.ndarray, ClassMap, Grid]:
-    """(uint8 classes (H, W) with 255 = nodata, ClassMap from the tags, Grid) of a class raster
-    written by ``s4 segment``."""
+    """The classes, class map and grid of a class raster written by ``s4 segment``.
+
+    Classes: uint8 ``(H, W)`` with 255 = nodata; the ClassMap comes from the tags.
+    """
     import rasterio
 
     path = Path(os.fspath(path))

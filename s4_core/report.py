@@ -15,18 +15,22 @@ import io
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
-PathLike = Union[str, "os.PathLike[str]"]
+from .types import PathLike
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["evaluation_html", "write_evaluation_report"]
 
 
-def _pct(v: Any) -> str:
+def _pct(v: Optional[float]) -> str:
     return "–" if v is None else f"{100 * float(v):.1f} %"
 
 
-def _png_data_uri(fig) -> str:
+def _png_data_uri(fig: Figure) -> str:
+    """``fig`` as a PNG ``data:`` URI for an HTML ``img``."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

@@ -108,7 +108,7 @@ def label_windows(
         room_c = w - 1 - int(cc[-1]) if cc.size else 0
         # shifting by at most that room keeps every label of ``block`` (and so the pixel that
         # defined c0) inside the window: each step covers at least one more labelled pixel
-        if jitter:
+        if rng is not None and jitter:
             dr = int(rng.integers(0, room_r + 1))
             dc = int(rng.integers(0, room_c + 1))
         else:
@@ -171,7 +171,9 @@ def padding(window: Window, size: int) -> Tuple[int, int]:
     return max(0, int(size) - h), max(0, int(size) - w)
 
 
-def crop(array: np.ndarray, window: Window, size: Optional[int] = None, fill=0) -> np.ndarray:
+def crop(
+    array: np.ndarray, window: Window, size: Optional[int] = None, fill: float = 0
+) -> np.ndarray:
     """Cut ``window`` out of the last two axes of ``array`` (e.g. ``(T, C, H, W)``).
 
     With ``size``, a window clamped to a small grid is padded at the bottom/right with

@@ -46,6 +46,7 @@ from rasterio.windows import Window
 from . import radiometry
 from .errors import DataError
 from .grid import Grid
+from .types import PathLike, Sources
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2")
 S2_BANDS = (
@@ -66,8 +67,6 @@ S2_BANDS = (
 S1_BANDS = ("VV", "VH", "HH", "HV")
 SCL = "SCL"
 DATE_TAGS = ("ACQUISITION_DATETIME", "ACQUISITION_DATE", "DATETIME_ACQUISITION")
-
-PathLike = Union[str, Path]
 
 
 # ------------------------------------------------------------------------------------------
@@ -93,8 +92,10 @@ class Acquisition:
 
     @property
     def cloud_fraction(self) -> Optional[float]:
-        """Fraction of the file's pixels with an invalid SCL class; None without SCL. Computed
-        on first access (reads the SCL band in row chunks), then cached."""
+        """Fraction of the file's pixels with an invalid SCL class; None without SCL.
+
+        Computed on first access (reads the SCL band in row chunks), then cached.
+        """
         if self._cloud_fraction is None and self.scl_index is not None:
             self._cloud_fraction = _file_cloud_fraction(self)
         return self._cloud_fraction
@@ -128,6 +129,7 @@ class TimeSeries:
 
     @property
     def dates(self) -> List[_dt.date]:
+        """The acquisition dates, in series order."""
         return [a.date for a in self.acquisitions]
 
     def __len__(self) -> int:
@@ -135,6 +137,7 @@ class TimeSeries:
 
     @property
     def has_scl(self) -> bool:
+        """Whether the series carries Sentinel-2 SCL classes (cloud masking)."""
         return any(a.scl_index is not None for a in self.acquisitions)
 
     def grid(self) -> Grid:
@@ -149,8 +152,10 @@ class TimeSeries:
         )
 
     def cloud_fractions(self) -> np.ndarray:
-        """Per acquisition, the fraction of the file's pixels with an invalid SCL class (NaN where
-        the file has no SCL band). Reads the SCL band in row chunks; results are cached."""
+        """Per acquisition, the fraction of the file's pixels with an invalid SCL class.
+
+        NaN where the file has no SCL band. Reads the SCL band in row chunks; results are cached.
+        """
         out = np.full(len(self), np.nan)
         for i, acq in enumerate(self.acquisitions):
             if acq.scl_index is not None:
@@ -253,8 +258,10 @@ def _close_where(drop: Callable[[tuple], bool]) -> None:
 
 
 def release_thread_datasets() -> None:
-    """Close the cached datasets the calling thread opened (a reading thread calls it before
-    it ends, so that no handle outlives the work it served)."""
+    """Close the cached datasets the calling thread opened.
+
+    A reading thread calls it before it ends, so that no handle outlives the work it served.
+    """
     ident = threading.get_ident()
     with _CACHE_LOCK:
         _close_where(lambda k: k[3] == ident)
@@ -351,10 +358,11 @@ def parse_description(desc: Optional[str]) -> Tuple[Optional[_dt.date], Optional
     return None, normalize_band(desc)
 
 
-def _order_key(sensor: str):
+def _order_key(sensor: str) -> Callable[[Tuple[int, str]], Tuple[int, int]]:
+    """A sort key for ``(position, band name)``: the sensor's canonical band order first."""
     canonical = {"s1": S1_BANDS, "s2": S2_BANDS}.get(sensor, ())
 
-    def key(item: Tuple[int, str]):
+    def key(item: Tuple[int, str]) -> Tuple[int, int]:
         pos, name = item
         return (canonical.index(name), 0) if name in canonical else (len(canonical), pos)
 
@@ -387,8 +395,9 @@ class _Entry:
     order: Tuple[int, int]  # (file number, first band) for stable tie-breaking
 
 
-def _resolve_files(source) -> Tuple[List[Path], str]:
-    if isinstance(source, (str, Path)):
+def _resolve_files(source: Sources) -> Tuple[List[Path], str]:
+    """The image files of ``source`` (a folder, one file or a list) and a label for messages."""
+    if isinstance(source, (str, os.PathLike)):
         items = [Path(source)]
         label = str(source)
     else:
@@ -467,6 +476,7 @@ def _scan(path: Path, fileno: int, band_names: Optional[Sequence[str]]) -> List[
         for i, (d, b) in enumerate(parsed):
             if b is None:
                 raise DataError(f"{path}: band {i + 1} ('{descs[i]}') has a date but no band name")
+            assert d is not None  # every band is dated here (checked above)
             g = groups.setdefault(d, {})
             if b in g:
                 raise DataError(f"{path}: band {b} appears twice for {d.isoformat()}")

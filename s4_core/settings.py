@@ -24,9 +24,33 @@ import inspect
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Iterator, Mapping, Optional, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Type,
+    TypeVar,
+    cast,
+)
 
 from .errors import SettingError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+D = TypeVar("D", bound="DataclassInstance")
+F = TypeVar("F", bound=Callable[..., Any])
+
+Value = Any
+"""A setting's value: its ``kind`` decides the type (int, float, str, bool, a path, a tuple of
+ints) or None; the type checker sees Any (the kind is data, not a static type)."""
 
 
 def tr_noop(text: str) -> str:
@@ -36,9 +60,11 @@ def tr_noop(text: str) -> str:
 
 @dataclass(frozen=True)
 class Setting:
-    """One option: ``kind`` is "int", "float", "ints" (a list of whole numbers, at least
-    ``min_len``), "str", "bool" or "path". Bounds are inclusive unless ``*_open``; ``choices``
-    are the only values allowed; ``optional`` settings accept None ("not given": automatic).
+    """One option of an operation, with everything each surface needs to show it.
+
+    ``kind`` is "int", "float", "ints" (a list of whole numbers, at least ``min_len``), "str",
+    "bool" or "path". Bounds are inclusive unless ``*_open``; ``choices`` are the only values
+    allowed; ``optional`` settings accept None ("not given": automatic).
 
     Surfaces: ``flag`` (command line; default ``--name-with-dashes``), ``param`` (QGIS
     Processing parameter; default ``NAME``), ``label`` (QGIS forms and the dock), ``help``
@@ -50,7 +76,7 @@ class Setting:
 
     name: str
     kind: str
-    default: Any = None
+    default: Value = None
     help: str = ""
     label: str = ""
     low: Optional[float] = None
@@ -82,10 +108,12 @@ class Setting:
     # names on each surface -------------------------------------------------------------
     @property
     def cli_flag(self) -> str:
+        """The command-line flag (``--name-with-dashes`` unless ``flag`` is set)."""
         return self.flag or "--" + self.name.replace("_", "-")
 
     @property
     def param_name(self) -> str:
+        """The QGIS Processing parameter name (``NAME`` unless ``param`` is set)."""
         return self.param or self.name.upper()
 
     @property
@@ -95,11 +123,13 @@ class Setting:
 
     @property
     def ui_minimum(self) -> float:
+        """The lowest value a form accepts (``none_as`` included)."""
         low = self.low if self.low is not None else (0 if self.kind == "int" else -1e12)
         return min(low, self.none_as) if self.none_as is not None else low
 
     @property
     def ui_maximum(self) -> float:
+        """The highest value a form accepts (``ui_max`` where the range has no upper bound)."""
         if self.high is not None:
             return self.high
         if self.ui_max is not None:
@@ -144,7 +174,7 @@ class Setting:
         """Whether the value is checked here (ranges, choices); other kinds pass through."""
         return bool(self.choices) or self.kind in ("int", "float", "ints")
 
-    def accepts(self, value: Any) -> bool:
+    def accepts(self, value: object) -> bool:
         """Whether ``value`` is of the right kind and inside the range (None: if optional)."""
         if value is None:
             return True
@@ -159,7 +189,7 @@ class Setting:
             return self._scalar_ok(value, self.kind == "int")
         return True
 
-    def _scalar_ok(self, value: Any, whole: bool) -> bool:
+    def _scalar_ok(self, value: object, whole: bool) -> bool:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return False
         if whole and not isinstance(value, numbers.Integral):
@@ -173,7 +203,7 @@ class Setting:
             return False
         return True
 
-    def check(self, value: Any) -> Any:
+    def check(self, value: Value) -> Value:
         """``value`` normalised (lower-cased choice, tuple of ints), or ``SettingError``."""
         if self.lower and isinstance(value, str):
             value = value.lower()
@@ -205,7 +235,8 @@ class Operation:
     def __contains__(self, name: object) -> bool:
         return name in self.settings
 
-    def default(self, name: str) -> Any:
+    def default(self, name: str) -> Value:
+        """The default of setting ``name``."""
         return self.settings[name].default
 
     def defaults(self) -> Dict[str, Any]:
@@ -216,17 +247,20 @@ class Operation:
         """``values`` checked and normalised, in definition order (``SettingError``)."""
         return {name: self.settings[name].check(value) for name, value in values.items()}
 
-    def config(self, cls: type, values: Mapping[str, Any], **extra: Any) -> Any:
+    def config(self, cls: Type[D], values: Mapping[str, Value], **extra: Any) -> D:
         """An engine config dataclass built from the ``values`` its fields name."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names}, **extra)
 
-    def api(self, function: Callable[..., Any]) -> Callable[..., Any]:
-        """Decorate an api function ``f(inputs..., *, callbacks..., **options)``: its options
-        are this operation's api settings (keyword-only, defaults from here), checked before
-        the call; ``options`` arrives complete. The signature shows every setting."""
+    def api(self, function: F) -> F:
+        """Decorate an api function ``f(inputs..., *, callbacks..., **options)`` with the settings.
+
+        Its options are this operation's api settings (keyword-only, defaults from here), checked
+        before the call; ``options`` arrives complete. The signature shows every setting.
+        """
         signature = inspect.signature(function)
-        head, tail = [], []
+        head: List[inspect.Parameter] = []
+        tail: List[inspect.Parameter] = []
         for p in signature.parameters.values():
             if p.kind == p.VAR_KEYWORD:
                 continue
@@ -242,7 +276,7 @@ class Operation:
         names = [s.name for s in self if s.api]
 
         @functools.wraps(function)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> object:
             bound = full.bind(*args, **kwargs)
             bound.apply_defaults()
             given = bound.arguments
@@ -251,7 +285,7 @@ class Operation:
 
         wrapper.__signature__ = full  # type: ignore[attr-defined]
         wrapper.__doc__ = (function.__doc__ or "") + "\n\n" + self.docs()
-        return wrapper
+        return cast(F, wrapper)
 
     def docs(self) -> str:
         """The settings as a Google-style "Keyword Args" section."""

@@ -31,6 +31,7 @@ read from the environment and are never logged or written.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import logging
 import math
@@ -44,7 +45,18 @@ import urllib.request
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import numpy as np
 
@@ -52,11 +64,13 @@ from .errors import Cancelled, DataError, FetchError
 from .grid import Grid, as_crs
 from .radiometry import SCL_INVALID
 from .settings import FETCH
+from .types import Cancel, CrsLike, Log, PathLike, Progress
 
-Progress = Callable[..., None]
-Cancel = Callable[[], bool]
-Log = Callable[[str], None]
-PathLike = Union[str, "os.PathLike[str]"]
+if TYPE_CHECKING:
+    from rasterio.crs import CRS
+
+DateLike = Union[str, _dt.date]
+"""A date: ``datetime.date``/``datetime`` or ISO text (YYYY-MM-DD...)."""
 
 S2_OUT_BANDS = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
 S1_OUT_BANDS = ("VV", "VH")
@@ -191,7 +205,7 @@ def public_url(url: str) -> str:
 # ------------------------------------------------------------------------------------------
 # The area
 # ------------------------------------------------------------------------------------------
-def utm_crs(lon: float, lat: float):
+def utm_crs(lon: float, lat: float) -> CRS:
     """The WGS 84 / UTM zone CRS of a point (EPSG:326xx north, 327xx south)."""
     zone = min(60, max(1, int(math.floor((lon + 180.0) / 6.0)) + 1))
     return as_crs(32600 + zone if lat >= 0 else 32700 + zone)
@@ -203,22 +217,23 @@ def vector_bounds(path: PathLike) -> Tuple[Tuple[float, float, float, float], st
 
     try:
         with fiona.open(str(path)) as src:
-            bounds = tuple(float(v) for v in src.bounds)
+            west, south, east, north = (float(v) for v in src.bounds)
             crs = src.crs_wkt
     except Exception as exc:
         raise DataError(f"cannot read the area from {path}: {exc}") from exc
     if not crs:
         raise DataError(f"{path} has no CRS; assign one to the layer")
-    if not all(math.isfinite(v) for v in bounds) or bounds[2] <= bounds[0]:
+    bounds = (west, south, east, north)
+    if not all(math.isfinite(v) for v in bounds) or east <= west:
         raise DataError(f"{path} has no features with a geometry; draw the area first")
     return bounds, crs
 
 
 def area_grid(
     bbox: Sequence[float],
-    bbox_crs: Any = "EPSG:4326",
+    bbox_crs: CrsLike = "EPSG:4326",
     *,
-    crs: Any = None,
+    crs: Optional[CrsLike] = None,
     resolution: float = 10.0,
 ) -> Tuple[Grid, Tuple[float, float, float, float]]:
     """The output grid of an area and the area's lon/lat bounds (for the search).
@@ -254,8 +269,8 @@ def area_grid(
             f"the area is {grid.width} x {grid.height} px at {r:g}: too large for one download; "
             "split it or use a coarser resolution"
         )
-    lonlat = transform_bounds(dst, "EPSG:4326", *grid.bounds, densify_pts=21)
-    return grid, tuple(float(v) for v in lonlat)
+    west, south, east, north = transform_bounds(dst, "EPSG:4326", *grid.bounds, densify_pts=21)
+    return grid, (float(west), float(south), float(east), float(north))
 
 
 # ------------------------------------------------------------------------------------------
@@ -338,8 +353,10 @@ class StacClient:
 
     # -- STAC endpoints ---------------------------------------------------------------------
     def collection(self, name: str) -> dict:
-        """``GET /collections/{name}``; an unknown collection is a FetchError listing the known
-        ones."""
+        """``GET /collections/{name}``.
+
+        An unknown collection is a FetchError listing the known ones.
+        """
         try:
             return self.request(f"{self.url}/collections/{urllib.parse.quote(name)}")
         except FetchError as exc:
@@ -406,7 +423,7 @@ class StacClient:
             method = str(nxt.get("method", "GET")).upper()
             if method == "POST":
                 extra = nxt.get("body") or {}
-                body = {**body, **extra} if nxt.get("merge") else (extra or body)
+                body = {**(body or {}), **extra} if nxt.get("merge") else (extra or body)
 
 
 def _error_detail(exc: urllib.error.HTTPError) -> str:
@@ -448,7 +465,7 @@ class _Signer:
         return href + ("&" if "?" in href else "?") + token
 
 
-def _parse_expiry(text: Any) -> float:
+def _parse_expiry(text: object) -> float:
     try:
         stamp = _dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
         return stamp.timestamp()
@@ -756,8 +773,8 @@ class _Date:
     record: Dict[str, Any] = field(default_factory=dict)
 
 
-def _datetime_range(start: Any, end: Any) -> Tuple[_dt.date, _dt.date]:
-    def as_date(value: Any, what: str) -> _dt.date:
+def _datetime_range(start: DateLike, end: DateLike) -> Tuple[_dt.date, _dt.date]:
+    def as_date(value: DateLike, what: str) -> _dt.date:
         if isinstance(value, _dt.datetime):
             return value.date()
         if isinstance(value, _dt.date):
@@ -778,13 +795,13 @@ def fetch_time_series(
     out_dir: PathLike,
     *,
     bbox: Optional[Sequence[float]] = None,
-    bbox_crs: Any = "EPSG:4326",
+    bbox_crs: CrsLike = "EPSG:4326",
     area: Optional[PathLike] = None,
-    start: Any,
-    end: Any,
+    start: DateLike,
+    end: DateLike,
     s2_collection: Optional[str] = "",
     s1_collection: Optional[str] = "",
-    crs: Any = None,
+    crs: Optional[CrsLike] = None,
     resolution: float = FETCH.default("resolution"),
     max_cloud: Optional[float] = FETCH.default("max_cloud"),
     max_scene_cloud: Optional[float] = FETCH.default("max_scene_cloud"),
@@ -797,8 +814,9 @@ def fetch_time_series(
     cancel: Optional[Cancel] = None,
     log: Optional[Log] = None,
 ) -> Dict[str, Any]:
-    """Download the S2 and/or S1 time series of an area; returns the summary (also in the
-    manifest).
+    """Download the S2 and/or S1 time series of an area; returns the summary.
+
+    The summary is also in the manifest.
 
     ``stac``: a preset name (:data:`PRESETS`), a STAC API URL or a :class:`Provider`.
     The area: ``bbox`` (west south east north in ``bbox_crs``) or ``area`` (a vector file whose
@@ -843,7 +861,7 @@ def fetch_time_series(
     if s1_orbit is not None and s1_orbit not in ("ascending", "descending"):
         raise DataError(f"s1_orbit must be 'ascending' or 'descending', got {s1_orbit!r}")
     say = log or (lambda _m: None)
-    report = progress or (lambda *_a, **_k: None)
+    report: Progress = progress or (lambda *_a: None)
     client = StacClient(
         provider.url,
         headers=provider.headers,
@@ -874,7 +892,7 @@ def fetch_time_series(
     manifest_path = out / MANIFEST
     previous = _load_manifest(manifest_path, grid)
     datetime = f"{first.isoformat()}T00:00:00Z/{last.isoformat()}T23:59:59Z"
-    report(0.0, "searching the STAC catalog")
+    report(0.0, "searching the STAC catalog", None)
 
     plans: List[_Date] = []
     searched: Dict[str, int] = {}
@@ -895,7 +913,7 @@ def fetch_time_series(
             "(see the messages above); relax the scene cloud cover or the orbit filter"
         )
     out.mkdir(parents=True, exist_ok=True)
-    manifest = {
+    manifest: Dict[str, Any] = {
         "request": request,
         "grid": grid.to_dict(),
         "s2": dict(previous.get("s2", {})),
@@ -921,15 +939,27 @@ def fetch_time_series(
     def href_for(item: dict, href: str) -> str:
         return signer.sign(href, str(item.get("collection") or s2c or s1c)) if signer else href
 
-    def run_all(jobs: List[Callable[[], Any]]) -> List[Any]:
+    def read_band(
+        item: dict, href: str, band: str, resampling: str, dtype: str, nodata: float
+    ) -> np.ndarray:
+        return reader.read(
+            href_for(item, href),
+            resampling=resampling,
+            dtype=dtype,
+            nodata=nodata,
+            label=f"{band} of {item.get('id')}",
+        )
+
+    def run_all(jobs: Sequence[Callable[[], Any]]) -> List[Any]:
         futures: List[Future] = [pool.submit(job) for job in jobs]
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for f in futures:
-            if f.done() and f.exception() is not None:
+            exc = f.exception() if f.done() else None
+            if exc is not None:
                 for p in pending:
                     p.cancel()
                 wait(pending)
-                raise f.exception()
+                raise exc
         return [f.result() for f in futures]
 
     todo: List[_Date] = []
@@ -984,7 +1014,7 @@ def fetch_time_series(
             step(f"Sentinel-2 {plan.date} clouds")
             return source, scl
 
-        results = run_all([(lambda p=p: screen(p)) for p in s2_plans])
+        results = run_all([functools.partial(screen, p) for p in s2_plans])
         kept: List[_Date] = []
         for plan, (source, scl) in zip(s2_plans, results):
             cloud = float(np.isin(scl, SCL_INVALID).mean())
@@ -1006,15 +1036,7 @@ def fetch_time_series(
             if plan.sensor == "s2":
                 source, scl = scl_of.pop(id(plan))
                 jobs = [
-                    (
-                        lambda item=item, href=a[band][1], band=band: reader.read(
-                            href_for(item, href),
-                            resampling="nearest",
-                            dtype="uint16",
-                            nodata=0,
-                            label=f"{band} of {item.get('id')}",
-                        )
-                    )
+                    functools.partial(read_band, item, a[band][1], band, "nearest", "uint16", 0)
                     for item, a in zip(plan.items, plan.assets)
                     for band in S2_OUT_BANDS
                 ]
@@ -1045,14 +1067,8 @@ def fetch_time_series(
                 )
             else:
                 jobs = [
-                    (
-                        lambda item=item, href=a[band][1], band=band: reader.read(
-                            href_for(item, href),
-                            resampling="bilinear",
-                            dtype="float32",
-                            nodata=float("nan"),
-                            label=f"{band} of {item.get('id')}",
-                        )
+                    functools.partial(
+                        read_band, item, a[band][1], band, "bilinear", "float32", float("nan")
                     )
                     for item, a in zip(plan.items, plan.assets)
                     for band in S1_OUT_BANDS

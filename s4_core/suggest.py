@@ -33,8 +33,11 @@ __all__ = ["METHODS", "Suggestion", "choose_squares", "uncertainty"]
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A square to label: top-left ``row, col`` (pixels), ``size``, mean uncertainty ``score``,
-    predicted class index ``predicted`` and its mean probability ``confidence``."""
+    """A square to label, with the model's uncertainty there.
+
+    Top-left ``row, col`` (pixels), ``size``, mean uncertainty ``score``, predicted class index
+    ``predicted`` and its mean probability ``confidence``.
+    """
 
     row: int
     col: int
@@ -44,6 +47,7 @@ class Suggestion:
     confidence: float
 
     def to_dict(self) -> Dict:
+        """The square as a JSON-friendly dict."""
         return {
             "row": self.row,
             "col": self.col,

@@ -13,14 +13,27 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    cast,
+)
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from s4_core.types import override
+
 from . import distributed, loop
-from .align import Scene, fixed_length_indices, percentile_length
+from .align import fixed_length_indices, percentile_length
 from .checkpoint import load_checkpoint, save_checkpoint
 from .composite import as_model_input, describe_input, model_s1_ratio
 from .device import autocast_context, cpu_threads, resolve_device
@@ -31,11 +44,14 @@ from .model import INPUTS, NetConfig, S4Net
 from .normalize import BandStats, compute_band_stats
 from .sampling import label_windows, random_label_windows, random_windows
 from .settings import FINETUNE, PRETRAIN, WIDTHS
+from .types import Cancel, Progress, SceneLike
+
+if TYPE_CHECKING:
+    from .grid import Grid
+    from .model import PixelHead
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str, Optional[dict]], None]
-Cancel = Callable[[], bool]
 Window = Tuple[int, int, int, int]
 
 # Scenes up to this many bytes (all frames, bands and pixels as float32) are read into memory
@@ -154,6 +170,8 @@ PIXEL_OFFSET_STD = 0.1
 
 @dataclass
 class TrainResult:
+    """What ``pretrain`` / ``finetune`` return: the checkpoint path, history and final metrics."""
+
     path: Path
     history: List[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
@@ -174,7 +192,7 @@ def _seed_everything(seed: int) -> np.random.Generator:
 _check_cancel = loop.check_cancel
 
 
-def _band_selection(scene: Scene, modality: str, bands: Sequence[str]) -> np.ndarray:
+def _band_selection(scene: SceneLike, modality: str, bands: Sequence[str]) -> np.ndarray:
     series = getattr(scene, modality)
     missing = [b for b in bands if b not in series.band_names]
     if missing:
@@ -204,13 +222,14 @@ class CropSource:
 
     The modality "both" is S1 and S2 read together, each normalised with its own statistics,
     concatenated along the bands (S1's first: ``S4Net.encode``'s "both" input); its validity
-    is where both sensors are valid."""
+    is where both sensors are valid.
+    """
 
     def __init__(
         self,
-        scene: Scene,
+        scene: SceneLike,
         modalities: Sequence[str],
-        bands: Dict[str, Sequence[str]],
+        bands: Mapping[str, Sequence[str]],
         stats: Dict[str, BandStats],
         time_length: int,
         time_mode: str,
@@ -227,7 +246,7 @@ class CropSource:
         nbytes = 4 * h * w * time_length * sum(len(b) + 1 for b in self.band_idx.values())
         self.cache = self._read(None) if nbytes <= PRELOAD_BYTES else None
 
-    def _read(self, window) -> Dict[str, np.ndarray]:
+    def _read(self, window: Optional[Grid]) -> Dict[str, np.ndarray]:
         data = self.scene.read(window, modalities=self.sensors, frames=self.frames)
         out = {"frame_valid": np.asarray(data["frame_valid"], dtype=bool) & self.frame_ok}
         for m in self.sensors:
@@ -244,10 +263,12 @@ class CropSource:
         return out
 
     def stand_in(self, window: Window) -> Dict[str, np.ndarray]:
-        """What :meth:`crop` of ``window`` holds for the random augmentations (frame validity
-        and shapes) without its pixels: a distributed run draws the augmentations of the
-        crops other processes read from it, so that every random stream stays in step. A
-        scene too large to preload is read (the frame validity comes from the file)."""
+        """What :meth:`crop` of ``window`` holds for the random augmentations, without its pixels.
+
+        Frame validity and shapes: a distributed run draws the augmentations of the crops other
+        processes read from it, so that every random stream stays in step. A scene too large to
+        preload is read (the frame validity comes from the file).
+        """
         if self.cache is None:
             return self.crop(window)
         _, _, h, w = window
@@ -259,6 +280,7 @@ class CropSource:
         return out
 
     def crop(self, window: Window) -> Dict[str, np.ndarray]:
+        """The standardised frames of ``window`` (from the preloaded scene, else read)."""
         r, c, h, w = window
         if self.cache is None:
             return self._read(self.scene.grid.window(r, c, h, w))
@@ -271,7 +293,7 @@ class CropSource:
 
 def _sensors(modalities: Sequence[str]) -> List[str]:
     """The sensors behind ``modalities`` ("both": S1 and S2), each once, S1 first."""
-    wanted = set()
+    wanted: Set[str] = set()
     for m in modalities:
         wanted.update(("s1", "s2") if m == "both" else (m,))
     return [m for m in ("s1", "s2") if m in wanted]
@@ -299,8 +321,11 @@ def _augment(
     band_shift_std: float = 0.0,
     modalities: Sequence[str] = (),
 ) -> Dict[str, np.ndarray]:
-    """Random flips/rotations, hidden frames (at least one real frame stays), band noise and
-    one random offset per band (the same for every frame and pixel of the crop)."""
+    """Random flips/rotations, hidden frames, band noise and one random offset per band.
+
+    At least one real frame stays; the band offset is the same for every frame and pixel of the
+    crop.
+    """
     out = dict(crop)
     if geometric:
         k = int(rng.integers(4))
@@ -329,7 +354,7 @@ def _augment(
     return out
 
 
-def _fit_window(window: Window, shape: Tuple[int, int]) -> Window:
+def _fit_window(window: Window, shape: Sequence[int]) -> Window:
     r, c, h, w = window
     h, w = min(h, shape[0]), min(w, shape[1])
     return max(0, min(r, shape[0] - h)), max(0, min(c, shape[1] - w)), h, w
@@ -337,7 +362,7 @@ def _fit_window(window: Window, shape: Tuple[int, int]) -> Window:
 
 # ----------------------------------------------------------------------------- pretraining
 def pretrain(
-    scenes: Sequence[Scene],
+    scenes: Sequence[SceneLike],
     out: Path,
     config: Optional[PretrainConfig] = None,
     *,
@@ -346,12 +371,14 @@ def pretrain(
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
 ) -> TrainResult:
-    """Self-supervised pretraining (``config.objective``) on aligned scenes; writes a
-    checkpoint to ``out`` when the run ends (the last epoch waits in ``out.partial`` until
+    """Self-supervised pretraining (``config.objective``) on aligned scenes.
+
+    Writes a checkpoint to ``out`` when the run ends (the last epoch waits in ``out.partial`` until
     then, resumable).
 
     On a CPU it runs with ``cpu_threads`` (one thread unless ``S4_THREADS`` says
-    otherwise): the same seed gives the same checkpoint on any machine."""
+    otherwise): the same seed gives the same checkpoint on any machine.
+    """
     with cpu_threads(resolve_device(device)):
         return _pretrain(
             scenes, out, config, device=device, resume=resume, progress=progress, cancel=cancel
@@ -359,15 +386,17 @@ def pretrain(
 
 
 class PretrainTask(loop.Task):
-    """Pretraining hooks: random crops of the scenes (weighted by area), the objective's step
-    (``objectives/``), the pretrained checkpoint."""
+    """Pretraining hooks: random crops of the scenes, the objective's step, the checkpoint.
+
+    Crops are drawn by scene area; the step is the objective's (``objectives/``).
+    """
 
     kind = "pretrained"
     label = "pretraining"
 
     def __init__(
         self,
-        scenes: Sequence[Scene],
+        scenes: Sequence[SceneLike],
         cfg: PretrainConfig,
         device: str,
         progress: Optional[Progress],
@@ -441,12 +470,15 @@ class PretrainTask(loop.Task):
         self.model = S4Net(self.net_cfg).to(dev)
         self.objective = cls(cfg, self.model, stats, dev)
 
+    @override
     def build_optimizer(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.objective.parameters(), lr=self.cfg.lr)
 
+    @override
     def steps_per_epoch(self) -> int:
         return self.steps
 
+    @override
     def set_shard(self, rank: int, world_size: int) -> None:
         _check_shard(self.cfg.batch_size, world_size)
         super().set_shard(rank, world_size)
@@ -456,12 +488,15 @@ class PretrainTask(loop.Task):
                     value.manual_seed(value.initial_seed() + 1_000_003 * rank)
             torch.manual_seed(self.cfg.seed + 1_000_003 * rank)
 
+    @override
     def extra_modules(self) -> List[torch.nn.Module]:
         return [self.objective.extra]
 
     def batch(self) -> Dict[str, torch.Tensor]:
-        """``batch_size`` random crops (scenes drawn by area), flipped/rotated at random (this
-        process's share of them in a distributed run)."""
+        """``batch_size`` random crops (scenes drawn by area), flipped/rotated at random.
+
+        This process's share of them in a distributed run.
+        """
         cfg, rng, scenes = self.cfg, self.rng, self.scenes
         mine = self.share(cfg.batch_size)
         crops = []
@@ -473,18 +508,23 @@ class PretrainTask(loop.Task):
             crops.append(_augment(source.crop(win) if b in mine else source.stand_in(win), rng))
         return _stack(_same_size(crops)[mine.start : mine.stop], self.dev)
 
+    @override
     def train_step(self) -> Tuple[torch.Tensor, Dict[str, float]]:
         return self.objective.step(self.batch())
 
+    @override
     def after_step(self, done: int, total: int) -> None:
         self.objective.after_step(done, total)
 
+    @override
     def extra_state(self) -> Optional[dict]:
         return self.objective.state()
 
+    @override
     def load_extra_state(self, state: Optional[dict]) -> None:
         self.objective.load_state(state)
 
+    @override
     def payload(self, metrics: dict, history: List[dict], epoch: int) -> dict:
         cfg = self.cfg
         return {
@@ -507,7 +547,7 @@ class PretrainTask(loop.Task):
 
 
 def _pretrain(
-    scenes: Sequence[Scene],
+    scenes: Sequence[SceneLike],
     out: Path,
     config: Optional[PretrainConfig],
     *,
@@ -579,8 +619,11 @@ _report = loop.report
 
 # ----------------------------------------------------------------------------- fine-tuning
 def _checkpoint_score(record: dict, validated: bool) -> Optional[float]:
-    """What the best fine-tuning checkpoint is chosen by: the validation mIoU when polygons are
-    held out, else minus the training loss (None if ``record`` lacks it)."""
+    """What the best fine-tuning checkpoint is chosen by.
+
+    The validation mIoU when polygons are held out, else minus the training loss (None if ``record``
+    lacks it).
+    """
     value = record.get("val_miou" if validated else "loss")
     if value is None:
         return None
@@ -623,7 +666,7 @@ def _class_weights(labels: np.ndarray, k: int, how: str) -> Optional[torch.Tenso
 
 
 def finetune(
-    scene: Scene,
+    scene: SceneLike,
     labels: np.ndarray,
     class_map: ClassMap,
     out: Path,
@@ -651,7 +694,7 @@ def finetune(
 
 
 def _finetune(
-    scene: Scene,
+    scene: SceneLike,
     labels: np.ndarray,
     class_map: ClassMap,
     out: Path,
@@ -840,17 +883,33 @@ def _finetune(
 
 
 class UnetTask(loop.Task):
-    """The paper's fine-tuning of the 3D U-Net's own head: crops around the labelled pixels,
-    cross-entropy, the best epoch kept (validation mIoU on held-out polygons, else the
-    training loss)."""
+    """The paper's fine-tuning of the 3D U-Net's own head.
+
+    Crops around the labelled pixels, cross-entropy, the best epoch kept (validation mIoU on
+    held-out polygons, else the training loss).
+    """
 
     kind = "finetuned"
+    model: S4Net
     label = "fine-tuning"
 
     def __init__(
-        self, model, scene, labels, polygon_ids, class_map, cfg, bands, stats, length,
-        time_mode, dev, rng, payload, cancel,
-    ) -> None:  # fmt: skip
+        self,
+        model: S4Net,
+        scene: SceneLike,
+        labels: np.ndarray,
+        polygon_ids: Optional[np.ndarray],
+        class_map: ClassMap,
+        cfg: FinetuneConfig,
+        bands: Mapping[str, Sequence[str]],
+        stats: Dict[str, BandStats],
+        length: int,
+        time_mode: str,
+        dev: torch.device,
+        rng: np.random.Generator,
+        payload: Callable[[dict, List[dict], int], dict],
+        cancel: Optional[Cancel],
+    ) -> None:
         self.model, self.cfg, self.dev, self.rng, self.cancel = model, cfg, dev, rng, cancel
         self.class_map, self.m, self._payload = class_map, cfg.modality, payload
         if cfg.freeze_encoder:
@@ -877,9 +936,13 @@ class UnetTask(loop.Task):
         self.windows: List[Window] = []
         self.b = 0
 
+    @override
     def set_shard(self, rank: int, world_size: int) -> None:
-        """Every batch is split equally: the last one is cut to a multiple of
-        ``world_size`` crops (the windows are shuffled every epoch)."""
+        """Every batch is split equally.
+
+        The last one is cut to a multiple of ``world_size`` crops (the windows are shuffled every
+        epoch).
+        """
         _check_shard(self.cfg.batch_size, world_size)
         self.n_used = self.n_train - self.n_train % world_size
         if self.n_used == 0:
@@ -890,6 +953,7 @@ class UnetTask(loop.Task):
         self.n_batches = int(np.ceil(self.n_used / self.cfg.batch_size))
         super().set_shard(rank, world_size)
 
+    @override
     def build_optimizer(self) -> torch.optim.Optimizer:
         cfg = self.cfg
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -897,12 +961,15 @@ class UnetTask(loop.Task):
             return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         return torch.optim.Adam(params, lr=cfg.lr)
 
+    @override
     def steps_per_epoch(self) -> int:
         return self.n_batches
 
+    @override
     def validation_steps(self) -> int:
         return len(self.val_windows)
 
+    @override
     def start_epoch(self, epoch: int) -> None:
         cfg = self.cfg
         if cfg.crops_per_epoch:
@@ -915,6 +982,7 @@ class UnetTask(loop.Task):
             ]
         self.b = 0
 
+    @override
     def train_step(self) -> Tuple[torch.Tensor, Dict[str, float]]:
         cfg, m, b = self.cfg, self.m, self.b
         self.b += 1
@@ -936,17 +1004,18 @@ class UnetTask(loop.Task):
                     modalities=(m,),
                 )
             )
-        batch = _stack(_same_size(crops)[mine.start : mine.stop], self.dev)
+        tensors = _stack(_same_size(crops)[mine.start : mine.stop], self.dev)
         with autocast_context(self.dev):
-            logits = self.model.segment(batch[m], m, batch["frame_valid"])
+            logits = self.model.segment(tensors[m], m, tensors["frame_valid"])
             loss = F.cross_entropy(
                 logits.float(),
-                batch["labels"].long(),
+                tensors["labels"].long(),
                 weight=self.weights,
                 ignore_index=IGNORE_INDEX,
             )
         return loss, {"loss": float(loss.detach())}
 
+    @override
     def validate(self) -> Dict[str, float]:
         if not self.val_windows:
             return {}
@@ -958,12 +1027,15 @@ class UnetTask(loop.Task):
         sc = scores(cm, self.class_map.names)
         return {"val_oa": float(sc["oa"]), "val_miou": float(sc["miou"])}
 
+    @override
     def score(self, record: dict) -> Optional[float]:
         return _checkpoint_score(record, bool(self.val_windows))
 
+    @override
     def payload(self, metrics: dict, history: List[dict], epoch: int) -> dict:
         return self._payload(metrics, history, epoch)
 
+    @override
     def epoch_message(self, record: dict, epoch: int, epochs: int, kept: bool) -> str:
         return (
             f"epoch {epoch}: loss {record['loss']:.3f}"
@@ -974,11 +1046,18 @@ class UnetTask(loop.Task):
 
 @torch.no_grad()
 def _pixel_samples(
-    model: S4Net, source: CropSource, labels: np.ndarray, size: int, dev, cancel
+    model: S4Net,
+    source: CropSource,
+    labels: np.ndarray,
+    size: int,
+    dev: torch.device,
+    cancel: Optional[Cancel],
 ) -> Tuple[torch.Tensor, torch.Tensor, np.ndarray, torch.Tensor, torch.Tensor]:
-    """Pixel-head inputs of every labelled pixel (each once): features ``(N, F)``, classes
-    ``(N,)``, their flat raster indices ``(N,)``, and the per-feature mean/std over every
-    pixel of the windows read."""
+    """Pixel-head inputs of every labelled pixel (each once).
+
+    Features ``(N, F)``, classes ``(N,)``, their flat raster indices ``(N,)``, and the per-feature
+    mean/std over every pixel of the windows read.
+    """
     model.eval()
     m = model.config.head_modality
     feats, ys, where, sums = [], [], [], None
@@ -1007,9 +1086,14 @@ def _pixel_samples(
     return torch.cat(feats), torch.cat(ys), np.concatenate(where), mean, std
 
 
-def _head_stats(mean: torch.Tensor, std: torch.Tensor, frames: int, n_input: int):
-    """Standardisation of the pixel head: the input bands are already standardised per band
-    (kept as they are); decoder channels get one mean/std per channel over all frames."""
+def _head_stats(
+    mean: torch.Tensor, std: torch.Tensor, frames: int, n_input: int
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Standardisation of the pixel head's inputs: their mean and std.
+
+    The input bands are already standardised per band (kept as they are); decoder channels get one
+    mean/std per channel over all frames.
+    """
     per = mean.numel() // frames
     mu = mean.view(frames, per).mean(0)
     var = (std.view(frames, per).square() + mean.view(frames, per).square()).mean(0) - mu.square()
@@ -1019,16 +1103,24 @@ def _head_stats(mean: torch.Tensor, std: torch.Tensor, frames: int, n_input: int
 
 
 def _train_members(
-    head, z: torch.Tensor, y: torch.Tensor, frames: int, cfg: FinetuneConfig, weights, report
+    head: PixelHead,
+    z: torch.Tensor,
+    y: torch.Tensor,
+    frames: int,
+    cfg: FinetuneConfig,
+    weights: Optional[torch.Tensor],
+    report: Callable[[int, int, float], None],
 ) -> float:
-    """Train every member of ``head`` on standardised features ``z`` ``(N, F)``; returns the
-    last mean training loss."""
+    """Train every member of ``head`` on standardised features ``z`` ``(N, F)``.
+
+    Returns the last mean training loss.
+    """
     n, f = z.shape
     per = f // frames
     loss_value = 0.0
     for i, member in enumerate(head.members):
         gen = torch.Generator().manual_seed(cfg.seed * 1009 + i)
-        for layer in member:
+        for layer in cast(torch.nn.Sequential, member):
             if isinstance(layer, torch.nn.Linear):
                 bound = 1.0 / float(np.sqrt(layer.in_features))
                 with torch.no_grad():
@@ -1059,7 +1151,7 @@ def _fit_pixel_head(
     val_labels: np.ndarray,
     class_map: ClassMap,
     cfg: FinetuneConfig,
-    dev,
+    dev: torch.device,
     progress: Optional[Progress],
     cancel: Optional[Cancel],
 ) -> Tuple[dict, List[dict]]:
@@ -1122,7 +1214,17 @@ def _fit_pixel_head(
 
 
 @torch.no_grad()
-def _predict_cm(model, source, windows, labels, m, k, dev, cancel) -> np.ndarray:
+def _predict_cm(
+    model: S4Net,
+    source: CropSource,
+    windows: Sequence[Window],
+    labels: np.ndarray,
+    m: str,
+    k: int,
+    dev: torch.device,
+    cancel: Optional[Cancel],
+) -> np.ndarray:
+    """Confusion matrix of ``model``'s predictions on the labelled pixels of ``windows``."""
     model.eval()
     cm = np.zeros((k, k), dtype=np.int64)
     counted = np.zeros(labels.shape, dtype=bool)

@@ -11,21 +11,24 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, cast
 
 from .errors import OutputError, SettingError
 from .settings import SETTINGS
+from .types import PathLike, Sources
 
 
 def check_settings(**settings: Any) -> None:
-    """Raise ``SettingError`` for the first setting outside its range or choices
-    (``settings.SETTINGS``, by api name); ``None`` passes. Unknown names are a programming
-    error (KeyError)."""
+    """Raise ``SettingError`` for the first setting outside its range or choices.
+
+    Settings are checked against ``settings.SETTINGS`` by api name; ``None`` passes. Unknown names
+    are a programming error (KeyError).
+    """
     for name, value in settings.items():
         SETTINGS[name].check(value)
 
 
-def check_less(name: str, value: Any, other: str, bound: Any) -> None:
+def check_less(name: str, value: Optional[float], other: str, bound: Optional[float]) -> None:
     """Raise ``SettingError`` unless ``value`` < ``bound`` (e.g. overlap < tile_size)."""
     if value is not None and bound is not None and not value < bound:
         other_flag = SETTINGS[other].cli_flag if other in SETTINGS else other
@@ -43,14 +46,14 @@ def input_paths(*sources: Any) -> List[Path]:
     """The paths in ``sources`` (a path, a list of paths, lists of lists; None skipped)."""
     out: List[Path] = []
 
-    def walk(value: Any) -> None:
+    def walk(value: object) -> None:
         if value is None:
             return
         if isinstance(value, (list, tuple)):
             for v in value:
                 walk(v)
             return
-        out.append(Path(os.fspath(value)))
+        out.append(Path(os.fspath(cast(PathLike, value))))
 
     for s in sources:
         walk(s)
@@ -58,8 +61,11 @@ def input_paths(*sources: Any) -> List[Path]:
 
 
 def _is_input(out: Path, source: Path) -> bool:
-    """Whether the existing file ``out`` is the input ``source``: that file, or an image of the
-    folder ``source`` (the raster files directly in it, as ``series`` reads a folder)."""
+    """Whether the existing file ``out`` is the input ``source``.
+
+    That file, or an image of the folder ``source`` (the raster files directly in it, as ``series``
+    reads a folder).
+    """
     from .series import RASTER_SUFFIXES
 
     try:
@@ -106,8 +112,11 @@ def check_outputs(
 
 
 def _check_writable(out: Path, label: str, *, folder: bool) -> None:
-    """``OutputError`` unless ``out`` can be created: it is not a folder (a file output), and
-    its nearest existing parent is a folder where a file can be created."""
+    """``OutputError`` unless ``out`` can be created.
+
+    It is not a folder (a file output), and its nearest existing parent is a folder where a file can
+    be created.
+    """
     if not folder and out.is_dir():
         raise OutputError(f"the {label} {out} is a folder: give a file name")
     if folder and out.exists() and not out.is_dir():
@@ -130,9 +139,13 @@ def _check_writable(out: Path, label: str, *, folder: bool) -> None:
     os.unlink(probe)
 
 
-def check_align(s1: Any, s2: Any, out_dir: Any, **settings: Any) -> None:
-    """The checks of an alignment into ``out_dir`` (``api.align`` and ``s4 align``): the
-    ``settings`` ranges, the folder writable, its stacks and table not among the inputs."""
+def check_align(
+    s1: Optional[Sources], s2: Optional[Sources], out_dir: PathLike, **settings: Any
+) -> None:
+    """The checks of an alignment into ``out_dir`` (``api.align`` and ``s4 align``).
+
+    The ``settings`` ranges, the folder writable, its stacks and table not among the inputs.
+    """
     check_settings(**settings)
     out_dir = Path(os.fspath(out_dir))
     check_outputs(
@@ -148,9 +161,11 @@ def check_align(s1: Any, s2: Any, out_dir: Any, **settings: Any) -> None:
 
 
 def check_written_raster(path: Path, final: Path, width: int, height: int, count: int) -> None:
-    """After writing the temporary raster ``path`` (to become ``final``): flush it to disk and
-    read it back (size, bands, last row of every band). GDAL can leave a truncated or empty
-    file without an error when the disk is full; ``OutputError`` says so instead."""
+    """Flush the temporary raster ``path`` (to become ``final``) and read it back.
+
+    Checks size, bands and the last row of every band: GDAL can leave a truncated or empty file
+    without an error when the disk is full; ``OutputError`` says so instead.
+    """
     import rasterio
     from rasterio.windows import Window
 

@@ -14,17 +14,17 @@ import math
 import os
 import uuid
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
 from .errors import Cancelled, DataError, OutputError
 from .labels import ClassMap
 from .raster_io import NODATA, check_output, remove_file, tag_class_map
+from .types import Cancel, PathLike, Progress
 
-PathLike = Union[str, "os.PathLike[str]"]
-Progress = Callable[..., None]
-Cancel = Callable[[], bool]
+if TYPE_CHECKING:
+    import rasterio.crs
 
 LAYER_NAME = "classes"
 
@@ -45,7 +45,7 @@ def _ring_area(ring: Sequence[Sequence[float]]) -> float:
 class _AreaMeter:
     """Polygon area in m²: planar in projected CRSs, geodesic (WGS 84) in geographic ones."""
 
-    def __init__(self, crs) -> None:
+    def __init__(self, crs: rasterio.crs.CRS) -> None:
         self.geodesic = bool(crs.is_geographic)
         self.factor = 1.0
         if self.geodesic:
@@ -61,7 +61,8 @@ class _AreaMeter:
             factor = crs.linear_units_factor[1] if crs.is_projected else 1.0
             self.factor = float(factor) ** 2
 
-    def ring(self, ring) -> float:
+    def ring(self, ring: Sequence[Sequence[float]]) -> float:
+        """The area (m²) of a ring of coordinates in the CRS."""
         if self.geodesic:
             xy = np.asarray(ring, dtype=np.float64)
             area, _ = self.geod.polygon_area_perimeter(xy[:, 0], xy[:, 1])
@@ -82,9 +83,11 @@ def vectorize_classes(
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
 ) -> int:
-    """Class raster -> polygons in the GeoPackage layer ``classes`` (fields ``class_id``,
-    ``class_name``, ``area_m2``); returns the number of polygons. See the module docstring for
-    ``min_area_m2``. ``class_map`` overrides the raster's class tags."""
+    """Class raster -> polygons in the GeoPackage layer ``classes``; the number written.
+
+    Fields ``class_id``, ``class_name``, ``area_m2``. See the module docstring for ``min_area_m2``.
+    ``class_map`` overrides the raster's class tags.
+    """
     import fiona
     import rasterio
     from rasterio import features
