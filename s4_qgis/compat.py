@@ -54,8 +54,11 @@ _FIELD_TYPES: Dict[str, Tuple[str, str]] = {
     "bool": ("Bool", "Bool"),
 }
 
+QtEnum = Any
+"""A QGIS or Qt enum member: the bindings have no type stubs, so Any to the type checker."""
 
-def qgis_enum(*names: str, namespace: Any = qgis.core) -> Any:
+
+def qgis_enum(*names: str, namespace: object = qgis.core) -> QtEnum:
     """The value of the first dotted name (newest API first) that this QGIS has.
 
     ``qgis_enum("Qgis.ProcessingSourceType.VectorPolygon",
@@ -75,7 +78,7 @@ def qgis_enum(*names: str, namespace: Any = qgis.core) -> Any:
     raise AttributeError(f"none of {', '.join(names)} exists in QGIS {Qgis.QGIS_VERSION}")
 
 
-def field_type(name: str) -> Any:
+def field_type(name: str) -> QtEnum:
     """The type to give ``QgsField`` for ``name`` ("string", "int", "longlong", "double", "bool").
 
     ``QMetaType.Type`` on QGIS >= 3.38 (and so on QGIS 4 / Qt 6), ``QVariant.Type`` before.

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from qgis.core import QgsSettings
 
-from s4_core.settings import DEVICE, FINETUNE, S1_RATIO, SEGMENT, Setting
+from s4_core.settings import DEVICE, FINETUNE, S1_RATIO, SEGMENT, Setting, Value
 
 PREFIX = "s4/"
 EXTENT_MODES = ("canvas", "layer", "scene")
 
 
 def default_output_dir() -> str:
+    """The default output folder: ``~/S4``."""
     return str(Path.home() / "S4")
 
 
-def _form_default(setting: Setting) -> Any:
+def _form_default(setting: Setting) -> Value:
     """What a form shows by default: the default, or ``none_as`` for "automatic" (None)."""
     return setting.none_as if setting.default is None else setting.default
 
@@ -53,14 +54,17 @@ class DockSetting(Enum):
 
     @property
     def key(self) -> str:
+        """The QgsSettings key."""
         return PREFIX + self.value[0]
 
     @property
     def type(self) -> type:
+        """The type the value is stored as."""
         return self.value[1]
 
     @property
-    def default(self) -> Any:
+    def default(self) -> Value:
+        """The default (the engine's where the value is an engine setting)."""
         return default_output_dir() if self is DockSetting.OUTPUT_DIR else self.value[2]
 
     @property
@@ -68,7 +72,7 @@ class DockSetting(Enum):
         """The engine setting this value is (its widget's range and choices), or None."""
         return self.value[3]
 
-    def read(self, settings: Optional[QgsSettings] = None, default: Any = None) -> Any:
+    def read(self, settings: Optional[QgsSettings] = None, default: Value = None) -> Value:
         """The stored value (``default``, else the member's default, when missing or bad)."""
         settings = settings or QgsSettings()
         fallback = self.default if default is None else default
@@ -85,5 +89,6 @@ class DockSetting(Enum):
             return fallback
         return value
 
-    def write(self, value: Any, settings: Optional[QgsSettings] = None) -> None:
+    def write(self, value: Value, settings: Optional[QgsSettings] = None) -> None:
+        """Store ``value``."""
         (settings or QgsSettings()).setValue(self.key, value)

@@ -51,12 +51,16 @@ def qgis_language() -> str:
 
 
 def qm_path(language: str) -> str:
+    """The path of the compiled translation for ``language`` (may not exist)."""
     return os.path.join(I18N_DIR, f"s4_{language}.qm")
 
 
 def install_translator(language: Optional[str] = None) -> Optional[str]:
-    """Install the plugin's translator for ``language`` (default: QGIS's). Returns the .qm
-    loaded, or None (no file for that language, or English). Replaces an earlier one."""
+    """Install the plugin's translator for ``language`` (default: QGIS's).
+
+    Returns the .qm loaded, or None (no file for that language, or English). Replaces an earlier
+    one.
+    """
     global _translator
     remove_translator()
     language = (language or qgis_language())[:2].lower()

@@ -53,6 +53,7 @@ class LayerInfo:
     scl_band: Optional[int] = None  # 1-based index of an SCL band
 
     def label(self, cloud_fraction: Optional[float] = None) -> str:
+        """The layer's name in the project, with the cloud fraction when known."""
         when = self.date.isoformat() if self.date else "no date"
         text = f"{when}  {Path(self.path).name}"
         if cloud_fraction is not None:
@@ -180,16 +181,19 @@ class CloudCache:
         self._values: Dict[Tuple[str, float], Optional[float]] = {}
 
     def key(self, path: str) -> Tuple[str, float]:
+        """The cache key of ``path``: the path and its modification time."""
         try:
             return path, os.path.getmtime(path)
         except OSError:
             return path, -1.0
 
     def get(self, path: str) -> Tuple[bool, Optional[float]]:
+        """Whether ``path``'s cloud fraction is cached, and the cached value."""
         key = self.key(path)
         return (key in self._values), self._values.get(key)
 
     def compute(self, path: str, scl_band: int) -> Optional[float]:
+        """Compute and cache the cloud fraction of ``path`` from SCL band ``scl_band``."""
         key = self.key(path)
         if key not in self._values:
             self._values[key] = cloud_fraction(path, scl_band)
@@ -262,6 +266,7 @@ def vector_for_engine(layer: QgsVectorLayer, tmp_dir: str) -> str:
 
 
 def feature_count_with_geometry(layer: QgsVectorLayer) -> int:
+    """The number of features of ``layer`` that have a geometry."""
     request = QgsFeatureRequest().setNoAttributes()
     return sum(
         1 for f in layer.getFeatures(request) if f.hasGeometry() and not f.geometry().isEmpty()

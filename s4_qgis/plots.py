@@ -10,7 +10,7 @@ it instead of a plot, and the rest of the dock works.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtWidgets import (
@@ -26,6 +26,9 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .i18n import tr
+
+if TYPE_CHECKING:
+    from s4_core.profiles import ClassProfiles
 
 INDEX_ROLE = Qt.ItemDataRole.UserRole
 REDRAW_SECONDS = 0.5
@@ -72,17 +75,20 @@ class PlotCanvas(QWidget):
 
     @property
     def available(self) -> bool:
+        """Whether matplotlib's Qt canvas is available (else the widget shows a message)."""
         return self.figure is not None
 
-    def draw(self, painter: Callable[..., Any], *args, **kwargs) -> bool:
+    def draw(self, painter: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
         """``painter(*args, fig=self.figure, **kwargs)`` then repaint; False without plots."""
         if self.figure is None:
             return False
         painter(*args, fig=self.figure, **kwargs)
-        self.canvas.draw_idle()
+        if self.canvas is not None:
+            self.canvas.draw_idle()
         return True
 
     def axes_count(self) -> int:
+        """The number of axes of the current figure."""
         return len(self.figure.axes) if self.figure is not None else 0
 
 
@@ -113,16 +119,22 @@ class ProfilesPanel(QWidget):
         self.outlier_list = QListWidget(self)
         self.outlier_list.setMaximumHeight(110)
         layout.addWidget(self.outlier_list, 1)
-        self.profiles = None  # s4_core.profiles.ClassProfiles
-        self.colors: Optional[List[List[int]]] = None
+        self.profiles: Optional[ClassProfiles] = None
+        self.colors: Optional[Sequence[Sequence[int]]] = None
         self.selected: List[int] = []
         self.selected_check.toggled.connect(lambda _: self.redraw())
 
     def show_profiles(
-        self, result: Dict[str, Any], colors=None, feature_ids: Optional[Sequence[int]] = None
+        self,
+        result: Dict[str, Any],
+        colors: Optional[Sequence[Sequence[int]]] = None,
+        feature_ids: Optional[Sequence[int]] = None,
     ) -> None:
-        """Draw ``api.class_profiles``'s result and list its outliers (named by their feature
-        id in the layer when ``feature_ids`` maps the engine's polygon order to them)."""
+        """Draw ``api.class_profiles``'s result and list its outliers.
+
+        Outliers are named by their feature id in the layer when ``feature_ids`` maps the engine's
+        polygon order to them.
+        """
         from s4_core.profiles import ClassProfiles
 
         self.profiles = ClassProfiles.from_dict(result)
@@ -141,10 +153,12 @@ class ProfilesPanel(QWidget):
         self.redraw()
 
     def set_selected(self, indexes: Sequence[int]) -> None:
+        """Highlight the polygons at ``indexes`` (0-based engine positions)."""
         self.selected = list(indexes)
         self.redraw()
 
     def redraw(self) -> None:
+        """Draw the current result again."""
         if self.profiles is None:
             return
         from s4_core.figures import profiles_figure
@@ -197,6 +211,7 @@ class CurvesPanel(QWidget):
         self.redraw()
 
     def redraw(self) -> None:
+        """Draw the current result again."""
         from s4_core.figures import curves_figure
 
         self._last_draw = time.monotonic()

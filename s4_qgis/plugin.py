@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 from qgis.core import QgsApplication
 from qgis.PyQt.QtGui import QIcon
@@ -12,19 +12,24 @@ from .compat import QAction
 from .i18n import install_translator, remove_translator, tr
 from .provider import ICON_PATH, S4Provider
 
+if TYPE_CHECKING:
+    from qgis.gui import QgisInterface
+
+    from .dock import S4DockWidget
+
 MENU = "&S4"
 
 
 class S4Plugin:
     """QGIS plugin instance. ``iface`` is None under qgis_process: only ``initProcessing`` runs."""
 
-    def __init__(self, iface) -> None:
+    def __init__(self, iface: QgisInterface) -> None:
         self.iface = iface
         self.provider: Optional[S4Provider] = None
         self.actions: List[QAction] = []
         self.dialogs: dict = {}
         self.offer = None  # message bar item offering to install torch
-        self.dock = None  # the "S4" dock widget (dock.py)
+        self.dock: Optional[S4DockWidget] = None
         self.dock_action: Optional[QAction] = None
         # The user's language (s4_qgis/i18n/s4_<lang>.qm) before any text is built; English
         # when there is no translation for it.
@@ -32,12 +37,14 @@ class S4Plugin:
 
     # Processing -------------------------------------------------------------------------
     def initProcessing(self) -> None:  # noqa: N802 (QGIS API name)
+        """Register the S4 Processing provider (QGIS calls this before initGui)."""
         if self.provider is None:
             self.provider = S4Provider()
             QgsApplication.processingRegistry().addProvider(self.provider)
 
     # GUI ------------------------------------------------------------------------------
     def initGui(self) -> None:  # noqa: N802
+        """Add the Raster > S4 menu entries, their toolbar buttons and the S4 dock."""
         self.initProcessing()
         if self.iface is None:
             return
@@ -90,6 +97,7 @@ class S4Plugin:
         self.iface.addRasterToolBarIcon(self.dock_action)
 
     def unload_dock(self) -> None:
+        """Remove the dock from the main window and delete it."""
         if self.dock_action is not None and self.iface is not None:
             self.iface.removePluginRasterMenu(MENU, self.dock_action)
             self.iface.removeRasterToolBarIcon(self.dock_action)
@@ -102,6 +110,7 @@ class S4Plugin:
             self.dock = None
 
     def unload(self) -> None:
+        """Remove everything initGui and initProcessing added (the plugin is unloaded)."""
         self.unload_dock()
         for action in self.actions:
             if self.iface is not None:
@@ -125,7 +134,7 @@ class S4Plugin:
         remove_translator()
 
     def show_about(self) -> None:
-        """Raster > S4 > About / diagnostics…"""
+        """Open Raster > S4 > About / diagnostics: the diagnostics dialog."""
         from .dialogs.diagnostics_dialog import DiagnosticsDialog
 
         old = self.dialogs.pop("about", None)

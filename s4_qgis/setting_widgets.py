@@ -1,20 +1,26 @@
-"""Qt widgets for engine settings (``s4_core.settings``): range, default and choices come from
-the setting's definition, so the dock states none of them itself."""
+"""Qt widgets for engine settings (``s4_core.settings``).
+
+Range, default and choices come from the setting's definition, so the dock states none of them
+itself.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox, QWidget
 
-from s4_core.settings import Setting
+from s4_core.settings import Setting, Value
 
 from .i18n import tr
 
 
 def setting_widget(setting: Setting, parent: Optional[QWidget] = None) -> QWidget:
-    """A drop-down (settings with ``labels``), a spin box (numbers) or a check box (true /
-    false, its text the setting's label) for ``setting``, set to its default."""
+    """A drop-down, a spin box or a check box for ``setting``, set to its default.
+
+    A drop-down for settings with ``labels``, a spin box for numbers, a check box (its text the
+    setting's label) for true / false.
+    """
     if setting.kind == "bool":
         widget: QWidget = QCheckBox(tr(setting.label), parent)
         if setting.help:
@@ -34,7 +40,7 @@ def setting_widget(setting: Setting, parent: Optional[QWidget] = None) -> QWidge
     return widget
 
 
-def widget_value(widget: QWidget, setting: Setting) -> Any:
+def widget_value(widget: QWidget, setting: Setting) -> Value:
     """The value ``widget`` shows, as the api takes it."""
     if isinstance(widget, QComboBox):
         return setting.ui_options[max(0, widget.currentIndex())]
@@ -46,7 +52,7 @@ def widget_value(widget: QWidget, setting: Setting) -> Any:
     return int(value) if setting.kind == "int" else float(value)
 
 
-def set_widget_value(widget: QWidget, setting: Setting, value: Any) -> None:
+def set_widget_value(widget: QWidget, setting: Setting, value: Value) -> None:
     """Show ``value`` (one the setting does not accept: its default)."""
     if isinstance(widget, QComboBox):
         options = list(setting.ui_options)

@@ -17,7 +17,7 @@ import os
 import uuid
 from collections import deque
 from pathlib import Path
-from typing import Any, Deque, Dict, List, Optional, Sequence, Union
+from typing import Any, Deque, Dict, List, Optional, Sequence
 
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
@@ -25,6 +25,8 @@ from qgis.core import (
     QgsFillSymbol,
     QgsMapLayer,
     QgsPalettedRasterRenderer,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
     QgsProcessingLayerPostProcessorInterface,
     QgsRasterLayer,
     QgsRasterShader,
@@ -35,10 +37,11 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtXml import QDomDocument
 
+from s4_core.types import PathLike, override
+
 from .i18n import tr
 
 ClassList = List[Dict[str, Any]]
-PathLike = Union[str, Path]
 
 CLASSES_TAG = "S4_CLASSES"
 NODATA = 255
@@ -257,7 +260,10 @@ class ClassStylePostProcessor(QgsProcessingLayerPostProcessorInterface):
         super().__init__()
         self.classes = normalize_classes(classes) if classes is not None else None
 
-    def postProcessLayer(self, layer, context, feedback) -> None:  # noqa: N802 (QGIS API)
+    @override
+    def postProcessLayer(
+        self, layer: QgsMapLayer, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> None:  # noqa: N802 (QGIS API)
         if self.classes is None:  # a confidence raster
             layer.setRenderer(confidence_renderer(layer))
         elif isinstance(layer, QgsRasterLayer):
@@ -268,14 +274,19 @@ class ClassStylePostProcessor(QgsProcessingLayerPostProcessorInterface):
 
     @classmethod
     def create(cls, classes: Optional[Sequence[Any]]) -> ClassStylePostProcessor:
+        """A processor kept alive for QGIS (which holds only a reference to it)."""
         processor = cls(classes)
         _LIVE_POSTPROCESSORS.append(processor)
         return processor
 
 
-def attach_postprocessor(context, output: str, classes: Optional[Sequence[Any]], name: str) -> None:
-    """If Processing will load ``output`` into the project, name and style it there
-    (``classes`` None: a confidence raster)."""
+def attach_postprocessor(
+    context: QgsProcessingContext, output: str, classes: Optional[Sequence[Any]], name: str
+) -> None:
+    """Name and style ``output`` there if Processing will load it into the project.
+
+    ``classes`` None: a confidence raster.
+    """
     if not output or not context.willLoadLayerOnCompletion(output):
         return
     details = context.layerToLoadOnCompletionDetails(output)

@@ -30,8 +30,12 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import pyqtSignal
 
-Work = Callable[[Callable[..., None], Callable[[], bool], Callable[[str], None]], Dict[str, Any]]
+from s4_core.types import Cancel, Log, Metrics, Progress, override
+
+Work = Callable[[Progress, Cancel, Log], Dict[str, Any]]
+"""``work(progress, cancel, log)``: the engine call a task runs; its result dict."""
 Done = Callable[[Optional[Dict[str, Any]], Optional[str], bool], None]
+"""``on_done(result, error, cancelled)``: called in the main thread when a task ends."""
 
 LOG_TAG = "S4"
 
@@ -68,8 +72,9 @@ class EngineTask(QgsTask):
 
     # callables handed to the engine (worker thread) ---------------------------------------
     def engine_progress(
-        self, fraction: float, message: str = "", metrics: Optional[Dict[str, Any]] = None
+        self, fraction: float, message: str = "", metrics: Optional[Metrics] = None
     ) -> None:
+        """The engine's ``progress`` callback: the task's progress bar and status text."""
         self.setProgress(max(0.0, min(100.0, 100.0 * float(fraction))))
         if metrics:
             self.metrics_reported.emit(float(fraction), dict(metrics))
@@ -86,12 +91,15 @@ class EngineTask(QgsTask):
         self._last_message = message
 
     def engine_cancel(self) -> bool:
+        """The engine's ``cancel`` callback: whether the task was cancelled."""
         return self.isCanceled()
 
     def engine_log(self, text: str) -> None:
+        """The engine's ``log`` callback: a line in the task's log."""
         self.log_message.emit(str(text))
 
     # QgsTask ------------------------------------------------------------------------------
+    @override
     def run(self) -> bool:
         from s4_core.errors import Cancelled, S4Error
 
@@ -112,6 +120,7 @@ class EngineTask(QgsTask):
             self.was_cancelled = True
         return False
 
+    @override
     def finished(self, ok: bool) -> None:  # main thread
         if not ok and self.isCanceled():
             self.was_cancelled = True
@@ -124,8 +133,10 @@ class EngineTask(QgsTask):
 
 
 class AlgorithmFeedback(QgsProcessingFeedback):
-    """Processing feedback that also sends its messages to the GUI thread as signals
-    (``message``: info and error lines; ``status``: progress text); keeps the errors."""
+    """Processing feedback that also sends its messages to the GUI thread as signals.
+
+    ``message``: info and error lines; ``status``: progress text. Keeps the errors.
+    """
 
     message = pyqtSignal(str)
     status = pyqtSignal(str)
@@ -135,19 +146,23 @@ class AlgorithmFeedback(QgsProcessingFeedback):
         super().__init__()
         self.errors: List[str] = []
 
+    @override
     def pushInfo(self, info: str) -> None:  # noqa: N802 (QGIS API)
         super().pushInfo(info)
         self.message.emit(str(info))
 
+    @override
     def pushWarning(self, warning: str) -> None:  # noqa: N802
         super().pushWarning(warning)
         self.message.emit(str(warning))
 
+    @override
     def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802, N803
         super().reportError(error, fatalError)
         self.errors.append(str(error))
         self.message.emit(str(error))
 
+    @override
     def setProgressText(self, text: str) -> None:  # noqa: N802
         super().setProgressText(text)
         self.status.emit(str(text))
@@ -160,12 +175,11 @@ class AlgorithmFeedback(QgsProcessingFeedback):
 #: runs whose task has not ended yet
 _RUNNING: Set[AlgorithmRun] = set()
 
-Finished = Callable[[Optional[Dict[str, Any]], Optional[str], bool], None]
-
 
 class AlgorithmRun:
-    """One Processing algorithm run in the background (``QgsProcessingAlgRunnerTask``):
-    the same parameters and code path as ``processing.run``, with progress and cancel.
+    """One Processing algorithm run in the background (``QgsProcessingAlgRunnerTask``).
+
+    The same parameters and code path as ``processing.run``, with progress and cancel.
 
     ``on_done(results, error, cancelled)`` runs in the main thread when it ends; ``context``
     (project set, so layer ids resolve) and ``feedback`` live as long as the run.
@@ -175,7 +189,7 @@ class AlgorithmRun:
         self,
         algorithm: QgsProcessingAlgorithm,
         parameters: Dict[str, Any],
-        on_done: Optional[Finished] = None,
+        on_done: Optional[Done] = None,
         project: Optional[QgsProject] = None,
     ) -> None:
         self.algorithm = algorithm
@@ -194,11 +208,13 @@ class AlgorithmRun:
         self.task.executed.connect(self._executed)
 
     def start(self) -> QgsTask:
+        """Start the run as a QGIS background task; the task."""
         _RUNNING.add(self)  # the task uses context and feedback: keep them alive till it ends
         QgsApplication.taskManager().addTask(self.task)
         return self.task
 
     def cancel(self) -> None:
+        """Cancel the run (``on_done`` then reports it cancelled)."""
         if self in _RUNNING:
             self.task.cancel()
 

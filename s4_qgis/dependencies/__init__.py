@@ -1,5 +1,6 @@
-"""The engine's Python dependencies inside QGIS: what to install, installing it with pip, and
-whether the engine can load.
+"""The engine's Python dependencies inside QGIS: what, how, and whether they load.
+
+What to install, installing it with pip, and whether the engine can load.
 
 - :mod:`.catalogue`: the requirements, the install profiles ("mapping only (ONNX Runtime)",
   "training (PyTorch, CPU or CUDA)"), what QGIS ships and pip must never replace, the PyTorch
@@ -31,11 +32,8 @@ from .catalogue import (  # noqa: F401
     PYPI_SIMPLE,
     REQUIREMENTS_FILE,
     TORCH_INDEX,
-    CancelFn,
     InstallError,
-    LogFn,
     NvidiaInfo,
-    ProgressFn,
     build_constraints,
     canonical_name,
     default_variant,

@@ -1,5 +1,7 @@
-"""What S4 installs into QGIS's Python: the engine's requirements, the two install profiles,
-what QGIS ships and pip must never replace, and the PyTorch build (CPU or CUDA) for the machine.
+"""What S4 installs into QGIS's Python, and what it must leave alone.
+
+The engine's requirements, the two install profiles, what QGIS ships and pip must never replace, and
+the PyTorch build (CPU or CUDA) for the machine.
 
 Profiles (the dependency dialog offers both):
 
@@ -18,9 +20,10 @@ import subprocess  # nosec B404
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from s4_core.errors import S4Error
+from s4_core.types import PathLike
 
 PLUGIN_ROOT = Path(__file__).resolve().parent.parent.parent
 REQUIREMENTS_FILE = PLUGIN_ROOT / "requirements" / "engine.txt"
@@ -58,11 +61,6 @@ class InstallError(S4Error):
     """pip could not install the engine's requirements (the message says why and what to do)."""
 
 
-ProgressFn = Callable[..., None]
-CancelFn = Callable[[], bool]
-LogFn = Callable[[str], None]
-
-
 # --------------------------------------------------------------------------------------------
 # What to install, and what never to replace
 # --------------------------------------------------------------------------------------------
@@ -90,6 +88,12 @@ def _search_path(exclude: Iterable[Path] = ()) -> List[str]:
     return out
 
 
+def dist_name(dist: metadata.Distribution) -> str:
+    """The project name of an installed distribution ("" when its metadata has none)."""
+    # an email.message.Message at run time; typeshed's PackageMetadata protocol lacks get()
+    return str(dist.metadata.get("Name") or "")  # type: ignore[attr-defined]
+
+
 def build_constraints(
     names: Iterable[str] = PINNED, paths: Optional[Sequence[str]] = None
 ) -> List[str]:
@@ -103,14 +107,14 @@ def build_constraints(
     wanted = {canonical_name(n) for n in names}
     found: Dict[str, str] = {}
     for dist in metadata.distributions(path=search):
-        name = dist.metadata.get("Name") or ""
+        name = dist_name(dist)
         key = canonical_name(name)
         if key in wanted and key not in found and dist.version:
             found[key] = f"{name}=={dist.version}"
     return sorted(found.values(), key=str.lower)
 
 
-def engine_requirements(path: Union[str, Path] = REQUIREMENTS_FILE) -> List[str]:
+def engine_requirements(path: PathLike = REQUIREMENTS_FILE) -> List[str]:
     """The engine's requirement lines (comments and blank lines dropped)."""
     out = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
@@ -140,11 +144,13 @@ class NvidiaInfo:
 
 def detect_nvidia(
     which: Callable[[str], Optional[str]] = shutil.which,
-    proc_version: Union[str, Path] = "/proc/driver/nvidia/version",
+    proc_version: PathLike = "/proc/driver/nvidia/version",
     timeout: float = 10.0,
 ) -> Optional[NvidiaInfo]:
-    """An NVIDIA driver on this machine (``nvidia-smi`` on PATH or the Linux kernel module's
-    ``/proc/driver/nvidia/version``), or None."""
+    """An NVIDIA driver on this machine, or None.
+
+    Found by ``nvidia-smi`` on PATH or the Linux kernel module's ``/proc/driver/nvidia/version``.
+    """
     smi = which("nvidia-smi")
     driver = cuda = ""
     gpus: Tuple[str, ...] = ()
@@ -179,8 +185,11 @@ def detect_nvidia(
 
 
 def default_variant(nvidia: Optional[NvidiaInfo], platform: Optional[str] = None) -> str:
-    """``cpu`` without an NVIDIA driver (and always on macOS), else the newest CUDA build of
-    :data:`CUDA_VARIANTS` the driver supports (:data:`DEFAULT_CUDA_VARIANT` if unknown)."""
+    """The torch build to offer: ``cpu``, or the newest CUDA build the driver supports.
+
+    ``cpu`` without an NVIDIA driver (and always on macOS), else the newest of :data:`CUDA_VARIANTS`
+    the driver supports (:data:`DEFAULT_CUDA_VARIANT` if unknown).
+    """
     platform = sys.platform if platform is None else platform
     if nvidia is None or platform == "darwin":
         return "cpu"
@@ -216,8 +225,11 @@ PROFILES: Dict[str, str] = {
 
 
 def profile_requirements(profile: str, requirements: Optional[Sequence[str]] = None) -> List[str]:
-    """The requirements of an install ``profile``: "training" = the engine's list (torch
-    included); "mapping" = the same without torch, plus ONNX Runtime."""
+    """The requirements of an install ``profile``.
+
+    "training" = the engine's list (torch included); "mapping" = the same without torch, plus ONNX
+    Runtime.
+    """
     if profile not in PROFILES:
         raise ValueError(f"unknown install profile {profile!r}: one of {sorted(PROFILES)}")
     base = engine_requirements() if requirements is None else list(requirements)

@@ -29,22 +29,21 @@ import threading
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from s4_core.errors import Cancelled
+from s4_core.types import Cancel, Log, PathLike, Progress
 
 from .catalogue import (
     CONSTRAINTS_NAME,
     ENV_DIR,
     INSTALL_RECORD,
     PYPI_SIMPLE,
-    CancelFn,
     InstallError,
-    LogFn,
-    ProgressFn,
     _requirement_name,
     build_constraints,
     canonical_name,
+    dist_name,
     profile_requirements,
     requirements_to_install,
     torch_index_url,
@@ -71,9 +70,7 @@ def platform_tag(sys_platform: Optional[str] = None, machine: Optional[str] = No
     return f"{osname}_{re.sub(r'[^a-z0-9_]+', '_', machine.lower())}"
 
 
-def target_dir(
-    profile: Union[str, Path], py_version: Union[str, Sequence[int]], platform: str
-) -> Path:
+def target_dir(profile: PathLike, py_version: Union[str, Sequence[int]], platform: str) -> Path:
     """The dependency folder: ``<profile>/python/dependencies/s4/py<MAJOR><MINOR>-<platform>``.
 
     ``py_version`` is ``(3, 11)``, ``sys.version_info`` or ``"3.11"``. Keying the folder by
@@ -89,7 +86,9 @@ def target_dir(
     return Path(profile) / "python" / "dependencies" / "s4" / f"py{parts[0]}{parts[1]}-{platform}"
 
 
-def fallback_profile_dir(sys_platform: Optional[str] = None, environ=None) -> Path:
+def fallback_profile_dir(
+    sys_platform: Optional[str] = None, environ: Optional[Mapping[str, str]] = None
+) -> Path:
     """QGIS 3's 'default' profile folder on this platform (used when QGIS cannot tell)."""
     sys_platform = sys.platform if sys_platform is None else sys_platform
     environ = os.environ if environ is None else environ
@@ -145,8 +144,11 @@ def _modules_loaded_from(folder: Path) -> List[str]:
 
 
 def _swap_in(new: Path, target: Path) -> bool:
-    """Make ``new`` the dependency folder. False (and ``new`` kept as ``.pending``) when the
-    current folder is in use by this process or cannot be moved (Windows file locks)."""
+    """Make ``new`` the dependency folder; False when it has to wait for a restart.
+
+    False (and ``new`` kept as ``.pending``) when the current folder is in use by this process or
+    cannot be moved (Windows file locks).
+    """
     if not _modules_loaded_from(target):
         old = target.with_name(f"{target.name}.old-{os.getpid()}-{int(time.time() * 1000)}")
         try:
@@ -167,9 +169,11 @@ def _swap_in(new: Path, target: Path) -> bool:
 
 
 def activate_dependency_folder(target: Optional[Path] = None) -> Optional[Path]:
-    """Put the dependency folder first on ``sys.path`` (called when the plugin loads, before
-    anything imports torch). Finishes an install that had to wait for a restart. Never raises;
-    returns the folder when it is on ``sys.path``, else None."""
+    """Put the dependency folder first on ``sys.path``; the folder, or None.
+
+    Called when the plugin loads, before anything imports torch. Finishes an install that had to
+    wait for a restart. Never raises; returns the folder when it is on ``sys.path``, else None.
+    """
     try:
         target = Path(target) if target is not None else dependency_dir()
         pending = _pending(target)
@@ -206,6 +210,7 @@ class SysInfo:
 
     @classmethod
     def current(cls) -> SysInfo:
+        """This Python's platform, version and QGIS profile facts."""
         return cls(
             executable=sys.executable or "",
             exec_prefix=sys.exec_prefix,
@@ -288,9 +293,12 @@ def python_executable(platform: str, sys_info: SysInfo) -> Path:
 _CHECKED: Dict[Tuple[str, float], Dict[str, str]] = {}
 
 
-def check_interpreter(python: Union[str, Path], timeout: float = 60.0) -> Dict[str, str]:
-    """Run ``python`` once: its version and pip's. Raises InstallError if either is missing.
-    A good answer is remembered (per path and modification time)."""
+def check_interpreter(python: PathLike, timeout: float = 60.0) -> Dict[str, str]:
+    """Run ``python`` once: its version and pip's.
+
+    Raises InstallError if either is missing. A good answer is remembered (per path and modification
+    time).
+    """
     try:
         key = (str(python), os.stat(python).st_mtime)
     except OSError:
@@ -335,20 +343,22 @@ def check_interpreter(python: Union[str, Path], timeout: float = 60.0) -> Dict[s
 # Running pip
 # --------------------------------------------------------------------------------------------
 def pip_command(
-    python: Union[str, Path],
-    target: Union[str, Path],
+    python: PathLike,
+    target: PathLike,
     requirements: Sequence[str],
-    constraints_file: Union[str, Path],
+    constraints_file: PathLike,
     *,
     index_url: Optional[str] = None,
     extra_index_urls: Sequence[str] = (),
-    find_links: Sequence[Union[str, Path]] = (),
+    find_links: Sequence[PathLike] = (),
     no_index: bool = False,
     isolated: bool = False,
 ) -> List[str]:
-    """The pip command line that installs ``requirements`` into ``target``, never replacing
-    what ``constraints_file`` pins. ``isolated`` ignores pip's environment variables and user
-    configuration (tests)."""
+    """The pip command line that installs ``requirements`` into ``target``.
+
+    It never replaces what ``constraints_file`` pins. ``isolated`` ignores pip's environment
+    variables and user configuration (tests).
+    """
     if not requirements:
         raise ValueError("nothing to install")
     cmd = [str(python), "-m", "pip"]
@@ -450,8 +460,9 @@ def explain_pip_failure(output: str, constraints: Sequence[str] = ()) -> str:
             "release that ships a suitable version, or an older version of the package.\n\n"
             f"pip's output ends with:\n{tail}"
         )
-    if re.search(r"No matching distribution found for (\S+)", output):
-        name = re.search(r"No matching distribution found for (\S+)", output).group(1)
+    missing = re.search(r"No matching distribution found for (\S+)", output)
+    if missing:
+        name = missing.group(1)
         return (
             f"pip found no build of {name} for this Python "
             f"({sys.version_info[0]}.{sys.version_info[1]}) and platform at the chosen index. "
@@ -469,9 +480,9 @@ def explain_pip_failure(output: str, constraints: Sequence[str] = ()) -> str:
 
 def run_pip(
     cmd: Sequence[str],
-    cancel: Optional[CancelFn] = None,
-    log: Optional[LogFn] = None,
-    progress: Optional[ProgressFn] = None,
+    cancel: Optional[Cancel] = None,
+    log: Optional[Log] = None,
+    progress: Optional[Progress] = None,
     env: Optional[Mapping[str, str]] = None,
     constraints: Sequence[str] = (),
     poll: float = 0.1,
@@ -482,7 +493,7 @@ def run_pip(
     killed and ``Cancelled`` raised. A failing pip raises :class:`InstallError` with an
     explanation (:func:`explain_pip_failure`).
     """
-    popen_kw: Dict[str, object] = {}
+    popen_kw: Dict[str, Any] = {}
     if os.name == "posix":
         popen_kw["start_new_session"] = True  # its own process group: cancel kills it all
     else:
@@ -537,7 +548,7 @@ def run_pip(
             log(line)
         step = _pip_fraction(line, state)
         if progress is not None and step is not None:
-            progress(*step)
+            progress(step[0], step[1], None)
     code = proc.wait()
     text = "\n".join(output)
     if code != 0:
@@ -593,12 +604,14 @@ def remove_distribution(folder: Path, dist: metadata.Distribution) -> None:
 
 
 def prune_pinned(folder: Path, constraints: Sequence[str]) -> List[str]:
-    """Remove every pinned package pip put into ``folder`` anyway (``--target`` installs all
-    dependencies); QGIS's own copy is used instead. Returns the removed ``name==version``."""
+    """Remove every pinned package pip put into ``folder`` anyway; the removed ``name==version``.
+
+    ``--target`` installs all dependencies; QGIS's own copy is used instead.
+    """
     pinned = {canonical_name(_requirement_name(c)) for c in constraints}
     removed = []
     for dist in _distributions(folder):
-        name = dist.metadata.get("Name") or ""
+        name = dist_name(dist)
         if canonical_name(name) in pinned:
             removed.append(f"{name}=={dist.version}")
             remove_distribution(folder, dist)
@@ -622,6 +635,7 @@ class InstallResult:
     reloaded: List[str]  #: modules already imported that the new folder would replace
 
     def summary(self) -> str:
+        """One line for the user: what was installed where, or why not."""
         lines = [f"Installed into {self.target}:"]
         lines += [f"  {item}" for item in self.installed] or ["  (nothing)"]
         if self.removed_pinned:
@@ -642,28 +656,31 @@ class InstallResult:
 
 def install(
     requirements: Sequence[str],
-    target: Union[str, Path],
+    target: PathLike,
     *,
-    python: Union[str, Path],
+    python: PathLike,
     constraints: Sequence[str],
     index_url: Optional[str] = None,
     extra_index_urls: Sequence[str] = (),
-    find_links: Sequence[Union[str, Path]] = (),
+    find_links: Sequence[PathLike] = (),
     no_index: bool = False,
     isolated: bool = False,
     env: Optional[Mapping[str, str]] = None,
-    cancel: Optional[CancelFn] = None,
-    log: Optional[LogFn] = None,
-    progress: Optional[ProgressFn] = None,
+    cancel: Optional[Cancel] = None,
+    log: Optional[Log] = None,
+    progress: Optional[Progress] = None,
     record: Optional[Mapping[str, object]] = None,
     expect_python: Optional[Tuple[int, int]] = (sys.version_info[0], sys.version_info[1]),
 ) -> InstallResult:
-    """Install ``requirements`` with pip into a fresh staging folder beside ``target``, remove
-    pinned packages that landed there anyway, then swap it in as ``target`` (or leave it as
-    ``target.pending`` for the next QGIS start if the current folder is in use). The previous
-    folder stays intact until the new one is complete: a failed or cancelled install changes
-    nothing. ``python`` is first run once: it must have pip and, unless ``expect_python`` is
-    None, be the Python version QGIS runs (wheels for another Python would not load)."""
+    """Install ``requirements`` with pip into ``target``, swapped in only when complete.
+
+    pip installs into a fresh staging folder beside ``target``, pinned packages that landed there
+    anyway are removed, then it is swapped in as ``target`` (or left as ``target.pending`` for the
+    next QGIS start if the current folder is in use). The previous folder stays intact until the new
+    one is complete: a failed or cancelled install changes nothing. ``python`` is first run once: it
+    must have pip and, unless ``expect_python`` is None, be the Python version QGIS runs (wheels for
+    another Python would not load).
+    """
     target = Path(target)
     found = check_interpreter(python)
     if expect_python is not None:
@@ -691,15 +708,15 @@ def install(
             isolated=isolated,
         )
         if progress:
-            progress(0.02, "Starting pip…")
+            progress(0.02, "Starting pip…", None)
         run_pip(cmd, cancel=cancel, log=log, progress=progress, env=env, constraints=constraints)
         if cancel is not None and cancel():
             raise Cancelled("Installation cancelled; nothing was changed.")
         removed = prune_pinned(staging, constraints)
         left = {
-            canonical_name(d.metadata.get("Name") or "")
+            canonical_name(dist_name(d))
             for d in _distributions(staging)
-            if canonical_name(d.metadata.get("Name") or "")
+            if canonical_name(dist_name(d))
             in {canonical_name(_requirement_name(c)) for c in constraints}
         }
         if left:  # pragma: no cover - prune_pinned removes them; belt and braces
@@ -707,11 +724,11 @@ def install(
         if removed and log:
             log("Removed pip's copies of packages QGIS ships: " + ", ".join(removed))
         dists = _distributions(staging)
-        installed = sorted((f"{d.metadata.get('Name')}=={d.version}" for d in dists), key=str.lower)
+        installed = sorted((f"{dist_name(d)}=={d.version}" for d in dists), key=str.lower)
         reloaded = sorted(
             {m for d in dists for m in _top_level(d) if m in sys.modules and m not in _NO_RESTART}
         )
-        info = {
+        info: Dict[str, object] = {
             "requirements": list(requirements),
             "constraints": list(constraints),
             "index_url": index_url,
@@ -724,7 +741,7 @@ def install(
         info.update(dict(record or {}))
         (staging / INSTALL_RECORD).write_text(json.dumps(info, indent=1), encoding="utf-8")
         if progress:
-            progress(0.97, "Activating…")
+            progress(0.97, "Activating…", None)
         active = _swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -738,7 +755,7 @@ def install(
 
     clear_cache()
     if progress:
-        progress(1.0, "Done")
+        progress(1.0, "Done", None)
     return InstallResult(
         target=target,
         installed=installed,
@@ -762,8 +779,10 @@ class InstallPlan:
     extra_index_urls: List[str] = field(default_factory=list)
 
     def kwargs(self) -> Dict[str, object]:
-        """Keyword arguments of :func:`install` (add cancel, log, progress): every field of
-        the plan by its name, the variant in the install record."""
+        """Keyword arguments of :func:`install` (add cancel, log, progress).
+
+        Every field of the plan by its name, the variant in the install record.
+        """
         plan = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "variant"}
         return {**plan, "record": {"variant": self.variant}}
 
@@ -790,9 +809,12 @@ def plan_install(
     constraints: Optional[Sequence[str]] = None,
     platform: Optional[str] = None,
 ) -> InstallPlan:
-    """The install of the engine's requirements for torch build ``variant`` ('cpu', 'cu128'…)
-    into this QGIS: requirements QGIS already satisfies are left out, what it ships is pinned.
-    ``profile`` "mapping": no torch, ONNX Runtime instead (from PyPI; ``variant`` unused)."""
+    """The install of the engine's requirements for torch build ``variant`` into this QGIS.
+
+    ``variant``: 'cpu', 'cu128'...; requirements QGIS already satisfies are left out, what it ships
+    is pinned. ``profile`` "mapping": no torch, ONNX Runtime instead (from PyPI; ``variant``
+    unused).
+    """
     platform = sys.platform if platform is None else platform
     constraints = build_constraints() if constraints is None else list(constraints)
     requirements = profile_requirements(profile, requirements)

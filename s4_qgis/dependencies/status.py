@@ -1,5 +1,7 @@
-"""Is the engine usable in this QGIS? Which modules import, and the message that says what
-is missing and how to install it."""
+"""Is the engine usable in this QGIS?
+
+Which modules import, and the message that says what is missing and how to install it.
+"""
 
 from __future__ import annotations
 
@@ -42,8 +44,11 @@ def clear_cache() -> None:
 
 
 def _module_problem(name: str) -> Optional[str]:
-    """None when ``name`` imports; else why not. find_spec first (cheap); a module that is
-    found is imported once, to catch broken installs (a DLL that does not load, numpy ABI)."""
+    """None when ``name`` imports; else why not.
+
+    find_spec first (cheap); a module that is found is imported once, to catch broken installs (a
+    DLL that does not load, numpy ABI).
+    """
     if name in _IMPORTABLE or name in sys.modules:
         _IMPORTABLE.add(name)
         return None

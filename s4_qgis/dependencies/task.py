@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 from qgis.core import QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
 from s4_core.errors import Cancelled, S4Error
+from s4_core.types import Metrics, override
 
 from .catalogue import PROFILES
 from .installer import InstallPlan, InstallResult, install
@@ -29,13 +30,16 @@ class InstallTask(QgsTask):
         self.error = ""
         self.cancelled = False
 
-    def _progress(self, fraction: float, message: str = "", metrics=None) -> None:
+    def _progress(
+        self, fraction: float, message: str = "", metrics: Optional[Metrics] = None
+    ) -> None:
         self.setProgress(max(0.0, min(100.0, 100.0 * fraction)))
         if message:
             self.progress_text.emit(message)
 
+    @override
     def run(self) -> bool:  # runs in a worker thread
-        kwargs = self.plan.kwargs()
+        kwargs: Dict[str, Any] = self.plan.kwargs()
         kwargs.update(self.pip_options)
         try:
             self.result = install(

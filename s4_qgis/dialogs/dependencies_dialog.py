@@ -32,8 +32,10 @@ from ..i18n import tr
 
 
 class DependenciesDialog(QDialog):
-    """Status of numpy/torch/rasterio/fiona, what to install ("mapping only (ONNX Runtime)"
-    or "training (PyTorch, CPU or CUDA)"), the torch build (CPU/CUDA), install log.
+    """The dependency dialog: what is installed, what to install, and the install log.
+
+    Status of numpy/torch/rasterio/fiona, what to install ("mapping only (ONNX Runtime)" or
+    "training (PyTorch, CPU or CUDA)"), the torch build (CPU/CUDA), install log.
 
     ``plan_overrides`` go to :func:`plan_install` (target, python, requirements, constraints)
     and ``pip_options`` to :func:`install` (find_links, no_index, isolated, env): tests use
@@ -218,6 +220,7 @@ class DependenciesDialog(QDialog):
         return task
 
     def cancel_install(self) -> None:
+        """Stop the running install (the previous dependency folder stays as it was)."""
         if self.task is not None:
             self.message.setText(tr("Cancelling: stopping pip…"))
             self.task.cancel()

@@ -126,5 +126,6 @@ class DiagnosticsDialog(QDialog):
         layout.addWidget(buttons)
 
     def copy(self) -> None:
+        """Copy the report to the clipboard."""
         QGuiApplication.clipboard().setText(self.text)
         self.copy_button.setText(tr("Copied"))
