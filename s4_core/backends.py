@@ -22,14 +22,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, ContextManager, Dict, Optional, Tuple, Union
 
 import numpy as np
 
 from .errors import CheckpointError, DataError
+from .types import DeviceLike, Log, PathLike
 
-PathLike = Union[str, "os.PathLike[str]"]
-Log = Callable[[str], None]
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 ONNX_META_KEY = "s4_checkpoint"  # the checkpoint dict without weights, JSON
 ONNX_OUTPUT_KEY = "s4_output"  # "probabilities" (unet head) or "pixel_log_probabilities"
@@ -57,8 +58,10 @@ def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
 def edge_aware_smooth_np(
     probs: np.ndarray, guide: np.ndarray, iters: int, sigma: float
 ) -> np.ndarray:
-    """numpy twin of ``model.edge_aware_smooth``: ``probs`` ``(B, K, H, W)``, ``guide``
-    ``(B, G, H, W)``, float32, borders replicate."""
+    """Numpy twin of ``model.edge_aware_smooth``.
+
+    ``probs`` ``(B, K, H, W)``, ``guide`` ``(B, G, H, W)``, float32, borders replicate.
+    """
     if iters <= 0:
         return probs
     h, w = guide.shape[-2:]
@@ -87,7 +90,9 @@ class TorchBackend:
 
     kind = "torch"
 
-    def __init__(self, ckpt: Dict[str, Any], device: Any = "auto", log: Optional[Log] = None):
+    def __init__(
+        self, ckpt: Dict[str, Any], device: DeviceLike = "auto", log: Optional[Log] = None
+    ) -> None:
         import torch
 
         from .checkpoint import build_model
@@ -97,7 +102,8 @@ class TorchBackend:
         self.device = resolve_device(device) if not isinstance(device, torch.device) else device
         self.model = prepare_model(build_model(ckpt), self.device).eval()
         if self.device.type == "cpu":  # ~25 % faster 3D convolutions on CPU (mkldnn)
-            self.model = self.model.to(memory_format=torch.channels_last_3d)
+            # torch accepts memory_format here; its type stubs list only device/dtype/tensor forms
+            self.model = self.model.to(memory_format=torch.channels_last_3d)  # type: ignore[call-overload]
         config = self.model.config
         self.factor = int(config.factor)
         self.n_classes = int(config.num_classes)
@@ -105,7 +111,7 @@ class TorchBackend:
         self.modality = str(ckpt["modality"])
         self.log = log
 
-    def threads(self):
+    def threads(self) -> ContextManager[int]:
         """Context manager: the engine's CPU thread setting for the prediction."""
         from .device import cpu_threads
 
@@ -144,7 +150,8 @@ def read_onnx_metadata(path: PathLike) -> Dict[str, str]:
     return dict(session.get_modelmeta().custom_metadata_map)
 
 
-def _session(path: Path, threads: int):
+def _session(path: Path, threads: int) -> ort.InferenceSession:
+    """An ONNX Runtime session of ``path`` with ``threads`` intra-op threads."""
     try:
         import onnxruntime as ort
     except ImportError as exc:
@@ -179,7 +186,7 @@ class OnnxBackend:
     kind = "onnx"
     device = "cpu (ONNX Runtime)"
 
-    def __init__(self, path: PathLike, log: Optional[Log] = None):
+    def __init__(self, path: PathLike, log: Optional[Log] = None) -> None:
         self.path = Path(os.fspath(path))
         self.session = _session(self.path, _threads())
         meta = dict(self.session.get_modelmeta().custom_metadata_map)
@@ -196,7 +203,7 @@ class OnnxBackend:
         self.smooth = (int(config.get("smooth_iters", 0)), float(config.get("smooth_sigma", 1.0)))
         self.log = log
 
-    def threads(self):
+    def threads(self) -> ContextManager[None]:
         """Context manager (threads are fixed when the session is made)."""
         import contextlib
 
@@ -228,9 +235,13 @@ class OnnxBackend:
         return np.concatenate(out, axis=0), size
 
 
-def open_model(path: PathLike, *, device: Any = "auto", log: Optional[Log] = None):
-    """(checkpoint dict, backend) of a fine-tuned model: an S4 checkpoint (``.pt``, PyTorch) or
-    an ONNX export (``.onnx``, ONNX Runtime)."""
+def open_model(
+    path: PathLike, *, device: DeviceLike = "auto", log: Optional[Log] = None
+) -> Tuple[Dict[str, Any], Backend]:
+    """The checkpoint dict and the backend of a fine-tuned model.
+
+    An S4 checkpoint (``.pt``, PyTorch) or an ONNX export (``.onnx``, ONNX Runtime).
+    """
     if is_onnx(path):
         backend = OnnxBackend(path, log=log)
         return backend.ckpt, backend
@@ -251,10 +262,16 @@ def open_model(path: PathLike, *, device: Any = "auto", log: Optional[Log] = Non
     return ckpt, TorchBackend(ckpt, device, log)
 
 
-def backend_for(ckpt: Dict[str, Any], device: Any = "auto", log: Optional[Log] = None):
+def backend_for(
+    ckpt: Dict[str, Any], device: DeviceLike = "auto", log: Optional[Log] = None
+) -> Backend:
     """The backend of a loaded checkpoint dict (an ONNX model's dict carries ``onnx_path``)."""
     if ckpt.get("onnx_path"):
         return OnnxBackend(ckpt["onnx_path"], log=log)
     if "state_dict" not in ckpt:
         raise DataError("the model holds no weights: give a fine-tuned checkpoint")
     return TorchBackend(ckpt, device, log)
+
+
+Backend = Union[TorchBackend, OnnxBackend]
+"""A model ready to map: PyTorch or ONNX Runtime (same ``predict`` interface)."""

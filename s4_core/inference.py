@@ -35,7 +35,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 
@@ -53,11 +53,11 @@ from .tiling import (
     receptive_radius,
     window_bytes_per_px,
 )
+from .types import Cancel, DeviceLike, Log, PathLike, Progress, SceneLike
 
-PathLike = Union[str, "os.PathLike[str]"]
-Progress = Callable[..., None]
-Cancel = Callable[[], bool]
-Log = Callable[[str], None]
+if TYPE_CHECKING:
+    from .backends import Backend
+    from .normalize import BandStats
 
 PROBABILITY_DTYPES = ("float32", "uint8")
 UINT8_SCALE = 254.0  # uint8 probabilities: round(254 p); 255 = nodata
@@ -87,8 +87,10 @@ def sensors_of(modality: str) -> List[str]:
 
 
 def model_stats(ckpt: Dict[str, Any]) -> List[Any]:
-    """The checkpoint's ``BandStats`` of each sensor its modality reads (S1 first), checked
-    against its band lists."""
+    """The checkpoint's ``BandStats`` of each sensor its modality reads (S1 first).
+
+    Checked against its band lists.
+    """
     from .normalize import BandStats
 
     out = []
@@ -104,9 +106,11 @@ def model_stats(ckpt: Dict[str, Any]) -> List[Any]:
     return out
 
 
-def model_scene(ckpt: Dict[str, Any], scene):
-    """``scene`` as the model reads it: its composites and, for a model made with the VV/VH
-    ratio band, that band added to S1 (``composite.as_model_input``)."""
+def model_scene(ckpt: Dict[str, Any], scene: SceneLike) -> SceneLike:
+    """``scene`` as the model reads it (``composite.as_model_input``).
+
+    Its composites and, for a model made with the VV/VH ratio band, that band added to S1.
+    """
     from .composite import model_s1_ratio
 
     model_input = ckpt.get("input") or {}
@@ -118,7 +122,7 @@ def model_scene(ckpt: Dict[str, Any], scene):
     )
 
 
-def _band_index(scene, modality: str, bands: Sequence[str]) -> np.ndarray:
+def _band_index(scene: SceneLike, modality: str, bands: Sequence[str]) -> np.ndarray:
     if modality not in getattr(scene, "modalities", ()):
         other = ", ".join(m.upper() for m in getattr(scene, "modalities", ())) or "nothing"
         raise DataError(
@@ -137,17 +141,30 @@ def _band_index(scene, modality: str, bands: Sequence[str]) -> np.ndarray:
 
 
 class _Reader:
-    """Reads and normalises windows of the scene for the model. ``band_stats``: one
-    ``BandStats`` per sensor of ``modality`` (``sensors_of``); "both" concatenates the
-    normalised S1 and S2 bands, valid where both sensors are."""
+    """Reads and normalises windows of the scene for the model.
 
-    def __init__(self, scene, modality, band_stats, time_length, time_mode):
+    ``band_stats``: one ``BandStats`` per sensor of ``modality`` (``sensors_of``); "both"
+    concatenates the normalised S1 and S2 bands, valid where both sensors are.
+    """
+
+    def __init__(
+        self,
+        scene: SceneLike,
+        modality: str,
+        band_stats: Union[BandStats, Sequence[BandStats]],
+        time_length: int,
+        time_mode: str,
+    ) -> None:
         from .align import fixed_length_indices
 
         self.scene = scene
         self.modality = modality
         self.sensors = sensors_of(modality)
-        stats = list(band_stats) if isinstance(band_stats, (list, tuple)) else [band_stats]
+        stats: List[BandStats] = (
+            list(band_stats)
+            if isinstance(band_stats, (list, tuple))
+            else [cast("BandStats", band_stats)]
+        )
         self.stats = dict(zip(self.sensors, stats))
         self.band_index = {}
         for m, st in self.stats.items():
@@ -184,7 +201,7 @@ class _Reader:
 
 def _predict_tiles(
     reader: _Reader,
-    backend,
+    backend: Backend,
     tiles: Sequence[Tile],
     n_classes: int,
     *,
@@ -195,7 +212,8 @@ def _predict_tiles(
     """(tile, core probabilities (K, h, w), core validity (h, w)) per tile, batched by shape.
 
     The next batch of windows is read (in a background thread) while the network runs on the
-    current one: reading and computing overlap on a multi-core CPU."""
+    current one: reading and computing overlap on a multi-core CPU.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     reader.batch_size = max(1, int(batch_size))
@@ -211,7 +229,7 @@ def _predict_tiles(
     total = len(tiles)
     done = 0
 
-    def read_group(group: List[Tile]):
+    def read_group(group: List[Tile]) -> List[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
         return [reader.read(t) for t in group]
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="s4-read") as pool:
@@ -219,6 +237,7 @@ def _predict_tiles(
             pending = pool.submit(read_group, groups[0]) if groups else None
             for index, group in enumerate(groups):
                 _check_cancel(cancel)
+                assert pending is not None  # one submitted per group
                 reads = pending.result()
                 nxt = groups[index + 1] if index + 1 < len(groups) else None
                 pending = pool.submit(read_group, nxt) if nxt is not None else None
@@ -265,9 +284,11 @@ def choose_tiling(
     tile_size: Optional[int] = None,
     overlap: Optional[int] = None,
 ) -> Tuple[int, int]:
-    """(tile size, overlap) for a network config dict (``NetConfig.to_dict()``): given values
-    are kept; missing ones come from the receptive field (exact results) and a memory budget
-    (``tiling.auto_tiling``)."""
+    """(tile size, overlap) for a network config dict (``NetConfig.to_dict()``).
+
+    Given values are kept; missing ones come from the receptive field (exact results) and a memory
+    budget (``tiling.auto_tiling``).
+    """
     widths = list(config.get("widths", (32, 64, 128)))
     levels = len(widths) - 1
     head = str(config.get("head", "unet"))
@@ -279,8 +300,10 @@ def choose_tiling(
 
 
 def auto_batch_size(config: Dict[str, Any], frames: int, tile_size: int, batch_size: int) -> int:
-    """``batch_size`` lowered so that a batch of ``tile_size`` windows fits the memory budget
-    (used when the tile size is automatic: one large window per batch on CPUs)."""
+    """``batch_size`` lowered so that a batch of ``tile_size`` windows fits the memory budget.
+
+    Used when the tile size is automatic: one large window per batch on CPUs.
+    """
     widths = list(config.get("widths", (32, 64, 128)))
     per_window = window_bytes_per_px(frames, int(widths[0]), _channels(config)) * tile_size**2
     fit = int(memory_budget_mb() * 2**20 // max(1.0, per_window))
@@ -289,19 +312,21 @@ def auto_batch_size(config: Dict[str, Any], frames: int, tile_size: int, batch_s
 
 def predict_windows(
     ckpt: Dict[str, Any],
-    scene,
+    scene: SceneLike,
     *,
     tile_size: Optional[int] = None,
     overlap: Optional[int] = None,
     batch_size: int = 4,
-    device: Any = "auto",
-    backend=None,
+    device: DeviceLike = "auto",
+    backend: Optional[Backend] = None,
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
     log: Optional[Log] = None,
 ) -> Iterator[Tuple[Grid, np.ndarray, np.ndarray]]:
-    """Class probabilities of ``scene`` window by window: ``(window Grid, probabilities
-    (K, h, w) float32, valid (h, w) bool)``; the windows (tile cores) tile the scene exactly.
+    """Class probabilities of ``scene`` window by window.
+
+    Yields ``(window Grid, probabilities (K, h, w) float32, valid (h, w) bool)``; the windows (tile
+    cores) tile the scene exactly.
 
     ``ckpt``: a fine-tuned checkpoint dict (``load_checkpoint``) or an ONNX model's dict
     (``backends.open_model``); ``backend`` reuses an open one. Raises ``Cancelled`` when
@@ -381,7 +406,7 @@ def _class_map_of(ckpt: dict) -> ClassMap:
 
 def segment_scene(
     ckpt: dict,
-    scene,
+    scene: SceneLike,
     out_path: PathLike,
     *,
     probabilities_path: Optional[PathLike] = None,
@@ -390,17 +415,19 @@ def segment_scene(
     tile_size: Optional[int] = None,
     overlap: Optional[int] = None,
     batch_size: int = 4,
-    device: Any = "auto",
-    backend=None,
+    device: DeviceLike = "auto",
+    backend: Optional[Backend] = None,
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
     log: Optional[Log] = None,
 ) -> SegmentResult:
-    """Segment ``scene`` with a fine-tuned model (a checkpoint dict from ``load_checkpoint``,
-    or an ONNX model's dict from ``backends.open_model``) into a class raster at ``out_path``,
-    and optionally class probabilities and the confidence. CPU runs use one thread unless
-    ``S4_THREADS`` is set (the same map on any machine). ``tile_size`` / ``overlap`` None: see
-    ``choose_tiling``."""
+    """Segment ``scene`` with a fine-tuned model into a class raster at ``out_path``.
+
+    ``ckpt``: a checkpoint dict from ``load_checkpoint``, or an ONNX model's dict from
+    ``backends.open_model``. Optionally also writes class probabilities and the confidence. CPU runs
+    use one thread unless ``S4_THREADS`` is set (the same map on any machine). ``tile_size`` /
+    ``overlap`` None: see ``choose_tiling``.
+    """
     start = time.perf_counter()
     if ckpt.get("kind") != "finetuned":
         raise CheckpointError(
@@ -510,11 +537,11 @@ def segment_scene(
                 dst.write(classes, r, c)
                 if pdst is not None:
                     if probabilities_dtype == "float32":
-                        p = np.where(valid[None], probs, np.float32("nan"))
+                        values = np.where(valid[None], probs, np.float32("nan"))
                     else:
-                        p = np.rint(probs * UINT8_SCALE).astype(np.uint8)
-                        p[:, ~valid] = NODATA
-                    pdst.write(p, r, c)
+                        values = np.rint(probs * UINT8_SCALE).astype(np.uint8)
+                        values[:, ~valid] = NODATA
+                    pdst.write(values, r, c)
                 if cdst is not None:
                     conf = confidence_of(probs)
                     conf[:, ~valid] = np.nan
@@ -532,7 +559,7 @@ def segment_scene(
         path=out_path,
         probabilities=prob_path,
         class_names=list(class_map.names),
-        class_colors=[tuple(c) for c in class_map.colors],
+        class_colors=list(class_map.colors),
         pixel_counts=pixel_counts,
         device=str(backend.device),
         seconds=time.perf_counter() - start,

@@ -1,5 +1,6 @@
-"""Tiling of a scene into overlapping windows, and the tile size / overlap that make tiled
-results equal to a whole-scene pass.
+"""Tiling of a scene into overlapping windows, and the tile size / overlap to use.
+
+The tile size and overlap are those that make tiled results equal to a whole-scene pass.
 
 ``plan_tiles``: the network sees windows of ``tile_size`` x ``tile_size`` px that overlap
 their neighbours by at least ``overlap`` px. Each window contributes only its *core*: the
@@ -40,8 +41,11 @@ __all__ = [
 # ----------------------------------------------------------------------------- tiling
 @dataclass(frozen=True)
 class Tile:
-    """A window the network reads (``row, col, height, width``) and the core it contributes
-    (``core_row, core_col, core_height, core_width``, in scene pixels)."""
+    """A window the network reads and the core of it that goes into the result.
+
+    The window: ``row, col, height, width``; the core: ``core_row, core_col, core_height,
+    core_width``, in scene pixels.
+    """
 
     row: int
     col: int
@@ -54,6 +58,7 @@ class Tile:
 
     @property
     def shape(self) -> Tuple[int, int]:
+        """The window's ``(height, width)``."""
         return (self.height, self.width)
 
 
@@ -92,11 +97,13 @@ def plan_tiles(height: int, width: int, tile_size: int, overlap: int, align: int
 
 
 def receptive_radius(levels: int, head: str = "unet", smooth_iters: int = 0) -> int:
-    """An upper bound of the network's receptive-field radius in px: how far from a pixel an
-    input can change its output. 3x3(x3) convolutions add their scale on every side, each
-    pooling and each transposed convolution adds its scale; the "unet" head adds its output
-    conv (1 px), the "pixel" head one px per smoothing round. ``levels`` = number of poolings.
-    (Measured by gradient probes: 24 px for 2 levels with the unet head, bound 30.)"""
+    """An upper bound of the network's receptive-field radius in px.
+
+    How far from a pixel an input can change its output. 3x3(x3) convolutions add their scale on
+    every side, each pooling and each transposed convolution adds its scale; the "unet" head adds
+    its output conv (1 px), the "pixel" head one px per smoothing round. ``levels`` = number of
+    poolings. (Measured by gradient probes: 24 px for 2 levels with the unet head, bound 30.)
+    """
     levels = max(1, int(levels))
     r = 0
     for i in range(levels):  # encoder: conv block + pooling at scale 2^i
@@ -131,12 +138,14 @@ def auto_tiling(
     tile_size: Optional[int] = None,
     overlap: Optional[int] = None,
 ) -> Tuple[int, int]:
-    """(tile size, overlap) in px for a network with receptive radius ``radius`` and
-    down-sampling ``factor``: overlap = 2 x radius rounded up to ``factor`` (exact results);
-    the tile is at most the largest multiple of 16 whose memory (:func:`window_bytes_per_px`)
-    fits ``memory_mb`` (default :func:`memory_budget_mb`), at least 2 x overlap + 64 and at
-    most the scene's longer side; then shrunk to the smallest size that needs no more windows
-    along the longer side (less area computed twice). Given values are kept."""
+    """(tile size, overlap) in px for a network of receptive radius ``radius``.
+
+    ``factor``: its down-sampling. Overlap = 2 x radius rounded up to ``factor`` (exact results);
+    the tile is at most the largest multiple of 16 whose memory (:func:`window_bytes_per_px`) fits
+    ``memory_mb`` (default :func:`memory_budget_mb`), at least 2 x overlap + 64 and at most the
+    scene's longer side; then shrunk to the smallest size that needs no more windows along the
+    longer side (less area computed twice). Given values are kept.
+    """
     factor = max(1, int(factor))
     if memory_mb is None:
         memory_mb = memory_budget_mb()
@@ -158,8 +167,10 @@ def auto_tiling(
 
 
 def memory_budget_mb() -> float:
-    """Memory for one window's activations: ``S4_TILE_MEMORY_MB`` or 2048 MB (the process
-    then peaks near 2.5 GB whatever the scene's size)."""
+    """Memory for one window's activations: ``S4_TILE_MEMORY_MB`` or 2048 MB.
+
+    The process then peaks near 2.5 GB whatever the scene's size.
+    """
     try:
         return max(64.0, float(os.environ.get("S4_TILE_MEMORY_MB", "") or 2048.0))
     except ValueError:
@@ -167,10 +178,12 @@ def memory_budget_mb() -> float:
 
 
 def window_bytes_per_px(frames: int, width0: int, channels: int = 10) -> float:
-    """Memory per window pixel while predicting, in bytes: the 3D U-Net's activations in
-    inference mode (~7.5 first-level tensors of ``frames`` x ``width0`` float32) and the
-    input's copies (~6 of ``frames`` x ``channels``: read, selected, normalised, batched, the
-    next batch read ahead). Fits the peaks measured with widths 4 and 32, 32 frames, 10 bands
-    within 10 %."""
+    """Memory per window pixel while predicting, in bytes.
+
+    The 3D U-Net's activations in inference mode (~7.5 first-level tensors of ``frames`` x
+    ``width0`` float32) and the input's copies (~6 of ``frames`` x ``channels``: read, selected,
+    normalised, batched, the next batch read ahead). Fits the peaks measured with widths 4 and 32,
+    32 frames, 10 bands within 10 %.
+    """
     frames = max(1, int(frames))
     return 4.0 * frames * (7.5 * max(1, int(width0)) + 6.0 * max(1, int(channels)))

@@ -51,6 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``s4 align`` with the parsed ``args``; the exit status."""
     from ..align import alignment_summary, build_scene, write_aligned
     from ..errors import DataError
     from ..series import open_series

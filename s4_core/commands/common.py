@@ -1,5 +1,7 @@
-"""Helpers shared by the subcommands: tqdm progress, options built from ``settings.py``,
-printing results."""
+"""Helpers shared by the subcommands.
+
+Tqdm progress, options built from ``settings.py``, printing results.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, overload
 
 from tqdm import tqdm
 
@@ -15,14 +17,19 @@ from ..settings import OPERATIONS, SECTIONS, Operation, Setting
 
 
 def other_rank() -> bool:
-    """A process of a distributed run other than rank 0 (torchrun sets ``WORLD_SIZE`` and
-    ``RANK``): it shows no progress and prints no result."""
+    """Whether this is a process of a distributed run other than rank 0.
+
+    torchrun sets ``WORLD_SIZE`` and ``RANK``; such a process shows no progress and prints no
+    result.
+    """
     return int(os.environ.get("WORLD_SIZE", "1") or 1) > 1 and os.environ.get("RANK", "0") != "0"
 
 
 class TqdmProgress:
-    """An engine ``progress(fraction, message, metrics)`` callback drawing a tqdm bar (none in
-    a distributed run's processes other than rank 0)."""
+    """An engine ``progress(fraction, message, metrics)`` callback drawing a tqdm bar.
+
+    None in a distributed run's processes other than rank 0.
+    """
 
     def __init__(self, desc: str, disable: bool = False) -> None:
         self.other_rank = other_rank()
@@ -37,6 +44,7 @@ class TqdmProgress:
         self.steps: list = []  # (fraction, metrics) of every report with metrics (--plot)
 
     def __call__(self, fraction: float, message: str, metrics: Optional[dict] = None) -> None:
+        """Move the bar to ``fraction`` and show ``message`` and ``metrics``."""
         if metrics:
             self.steps.append((float(fraction), dict(metrics)))
         self.bar.n = int(round(1000 * min(1.0, max(0.0, fraction))))
@@ -46,19 +54,22 @@ class TqdmProgress:
         self.bar.refresh()
 
     def log(self, message: str) -> None:
-        """Print a message above the bar, on stderr (stdout stays clean for ``--json``);
-        rank 0 only in a distributed run."""
+        """Print a message above the bar, on stderr (stdout stays clean for ``--json``).
+
+        Rank 0 only in a distributed run.
+        """
         if self.other_rank:
             return
         self.bar.write(message, file=sys.stderr)
 
     def close(self) -> None:
+        """Close the bar."""
         self.bar.close()
 
     def __enter__(self) -> TqdmProgress:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -76,8 +87,10 @@ def option_help(setting: Setting) -> str:
 
 
 def add_settings(parser: argparse.ArgumentParser, operation: Operation) -> None:
-    """One option per command-line setting of ``operation`` (``settings.py``): flag, type,
-    default, choices, help with range and default; ``dest`` is the api name."""
+    """One option per command-line setting of ``operation`` (``settings.py``).
+
+    Flag, type, default, choices, help with range and default; ``dest`` is the api name.
+    """
     groups: Dict[str, Any] = {}
     for s in operation:
         if not s.cli:
@@ -118,9 +131,19 @@ def settings_from(
     return {s.name: getattr(args, s.name) for s in operation if s.cli and (s.api or not api_only)}
 
 
+@overload
+def sources(values: None) -> None: ...
+
+
+@overload
+def sources(values: Sequence[str]) -> Union[str, List[str]]: ...
+
+
 def sources(values: Optional[Sequence[str]]) -> Union[None, str, List[str]]:
-    """What the engine takes as ``Sources`` from a ``nargs="+"`` option: None, one path (a
-    folder, stack or file) or the list of files."""
+    """What the engine takes as ``Sources`` from a ``nargs="+"`` option.
+
+    None, one path (a folder, stack or file) or the list of files.
+    """
     if values is None:
         return None
     return values[0] if len(values) == 1 else list(values)
@@ -132,7 +155,7 @@ def add_output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def add_plot_arg(p) -> None:
+def add_plot_arg(p: argparse.ArgumentParser) -> None:
     """``--plot FILE``: the training curves as a figure (.png, .svg or .pdf)."""
     p.add_argument(
         "--plot",
@@ -143,7 +166,7 @@ def add_plot_arg(p) -> None:
     )
 
 
-def check_plot(args, inputs: dict) -> None:
+def check_plot(args: argparse.Namespace, inputs: dict) -> None:
     """Refuse a bad --plot path before the training starts."""
     if getattr(args, "plot", None):
         from ..figures import check_figure_path
@@ -153,9 +176,11 @@ def check_plot(args, inputs: dict) -> None:
         check_outputs({"--plot figure": args.plot, "--out model": args.out}, inputs)
 
 
-def write_plot(args, result: dict, steps: list, title: str) -> Optional[str]:
-    """The curves of ``result["history"]`` and the recorded ``steps`` at ``args.plot`` (by
-    rank 0 alone in a distributed run)."""
+def write_plot(args: argparse.Namespace, result: dict, steps: list, title: str) -> Optional[str]:
+    """Write the curves of ``result["history"]`` and the recorded ``steps`` at ``args.plot``.
+
+    By rank 0 alone in a distributed run.
+    """
     if not getattr(args, "plot", None) or other_rank():
         return None
     from ..figures import curves_figure, save_figure
@@ -165,8 +190,10 @@ def write_plot(args, result: dict, steps: list, title: str) -> Optional[str]:
 
 
 def add_training_args(p: argparse.ArgumentParser, operation: Operation) -> None:
-    """The options every training command has after its inputs: ``operation``'s settings,
-    ``--json``, ``--quiet`` and ``--plot``."""
+    """The options every training command has after its inputs.
+
+    ``operation``'s settings, ``--json``, ``--quiet`` and ``--plot``.
+    """
     add_settings(p, operation)
     add_output_args(p)
     add_plot_arg(p)
@@ -179,9 +206,10 @@ def run_training(
     checked: Dict[str, Any],
     title: str,
 ) -> Tuple[Dict[str, Any], Optional[str]]:
-    """Run a training command: check ``--plot``, call ``train`` under a distributed session
-    (one process of a torchrun run; ``distributed.py``) with a progress bar and the command's
-    settings, then write ``--plot``.
+    """Run a training command under a distributed session, with a progress bar.
+
+    Checks ``--plot``, calls ``train`` (one process of a torchrun run; ``distributed.py``) with the
+    command's settings, then writes ``--plot``.
 
     Args:
         args: the parsed options; ``args.command`` names the operation in ``settings.py``.

@@ -25,6 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``s4 demo-data`` with the parsed ``args``; the exit status."""
     from ..demo import load_meta, make_demo_scene
 
     scene = make_demo_scene(args.out, overwrite=args.overwrite, **settings_from(args, DEMO))

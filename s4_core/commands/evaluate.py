@@ -11,7 +11,7 @@ prediction.
 from __future__ import annotations
 
 import argparse
-from typing import List
+from typing import List, Optional
 
 from ..settings import EVALUATE
 from .common import add_settings, print_result, settings_from
@@ -29,7 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def _fmt(value) -> str:
+def _fmt(value: Optional[float]) -> str:
+    """A score in 6 characters ("-" for None)."""
     return "   -  " if value is None else f"{value:6.3f}"
 
 
@@ -67,6 +68,7 @@ def format_scores(result: dict) -> List[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``s4 evaluate`` with the parsed ``args``; the exit status."""
     from .. import api
 
     if args.figure:

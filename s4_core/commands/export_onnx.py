@@ -21,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``s4 export-onnx`` with the parsed ``args``; the exit status."""
     from .. import api
 
     card = api.export_onnx(args.model, args.out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Optional
 
 from ..settings import FETCH
 from .common import add_settings, settings_from
@@ -19,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``s4 fetch``; the description also lists the STAC presets."""
     from ..stac import PRESETS
 
-    p.description += (
+    p.description = (p.description or "") + (
         " Presets: "
         + "; ".join(
             f"{p.name} ({p.url}, S2 {p.s2_collection or '-'}, S1 {p.s1_collection or '-'})"
@@ -54,11 +55,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _collection(value: str):
+def _collection(value: str) -> Optional[str]:
+    """A collection option: "none" skips that sensor (None)."""
     return None if value.lower() == "none" else value
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``s4 fetch`` with the parsed ``args``; the exit status."""
     from ..stac import fetch_time_series
     from .common import TqdmProgress
 

@@ -22,6 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``s4 finetune`` with the parsed ``args``; the exit status."""
     """Fine-tune (one process of a distributed run under torchrun; ``--head unet``)."""
     from .. import api
 
@@ -50,8 +51,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _nothing_written(args: argparse.Namespace, result: dict) -> int:
-    """No epoch of a resumed run beat the resumed checkpoint: say so (not "wrote"). Exit 0 when
-    ``--out`` is the resumed checkpoint (it stays the best model), else 1 (no ``--out``)."""
+    """Report that no epoch of a resumed run beat the resumed checkpoint.
+
+    Says so (not "wrote"). Exit 0 when ``--out`` is the resumed checkpoint (it stays the best
+    model), else 1 (no ``--out``).
+    """
     import os
     import sys
 

@@ -58,6 +58,7 @@ def _format_history(history: list) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``s4 info`` with the parsed ``args``; the exit status."""
     from ..diagnostics import format_report, system_report
 
     want_system = args.system or args.model is None

@@ -8,8 +8,10 @@ continue an interrupted run).
 from __future__ import annotations
 
 import argparse
+from typing import List, Optional, Sequence, Union
 
 from ..settings import PRETRAIN
+from ..types import Sources
 from .common import add_training_args, print_trained, run_training
 
 
@@ -22,6 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``s4 pretrain`` with the parsed ``args``; the exit status."""
     from .. import api
 
     if args.objective in ("mae", "dino"):  # one modality: the other series is not needed
@@ -52,11 +55,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sources(values):
+def _sources(values: Optional[Sequence[str]]) -> Union[None, Sources, List[Sources]]:
     """One series (a folder/stack) or, repeated, one series per area."""
     if not values:
         return None
-    return values[0] if len(values) == 1 else [[x] if not _is_dir(x) else x for x in values]
+    if len(values) == 1:
+        return values[0]
+    per_area: List[Sources] = [[x] if not _is_dir(x) else x for x in values]
+    return per_area
 
 
 def _is_dir(path: str) -> bool:

@@ -56,6 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``s4 segment`` with the parsed ``args``; the exit status."""
     from .. import api
 
     if not args.s1 and not args.s2:

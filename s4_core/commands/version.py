@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+from typing import Dict
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -16,7 +17,7 @@ def versions() -> dict:
     """Versions of the engine and what it runs on (torch imported lazily)."""
     from .. import __version__
 
-    out = {"s4": __version__, "python": platform.python_version()}
+    out: Dict[str, object] = {"s4": __version__, "python": platform.python_version()}
     for name in ("numpy", "torch", "rasterio", "fiona"):
         try:
             out[name] = __import__(name).__version__
@@ -32,6 +33,7 @@ def versions() -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``s4 version`` with the parsed ``args``; the exit status."""
     info = versions()
     if args.json:
         print(json.dumps(info))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from ..model import S4Net
+
+if TYPE_CHECKING:
+    from ..normalize import BandStats
+    from ..train import PretrainConfig
 
 
 class Objective:
@@ -22,7 +26,13 @@ class Objective:
 
     name = ""
 
-    def __init__(self, config: Any, model: S4Net, stats: Dict[str, Any], device) -> None:
+    def __init__(
+        self,
+        config: PretrainConfig,
+        model: S4Net,
+        stats: Dict[str, BandStats],
+        device: torch.device,
+    ) -> None:
         self.config = config
         self.model = model
         self.stats = stats
@@ -30,7 +40,7 @@ class Objective:
         self.extra = nn.ModuleDict()
 
     @staticmethod
-    def needs(config: Any) -> Tuple[str, ...]:
+    def needs(config: PretrainConfig) -> Tuple[str, ...]:
         """The modalities the crops must hold for ``config``."""
         return ("s1", "s2")
 
@@ -64,8 +74,11 @@ class Objective:
 def backbone_parameters(
     model: S4Net, modalities: Sequence[str], targets: Iterable[str] = ()
 ) -> Iterator[nn.Parameter]:
-    """The encoder of ``modalities``, the shared decoder and the reconstruction output convs
-    of ``targets`` (what an autoencoding objective uses)."""
+    """The parameters an autoencoding objective uses.
+
+    The encoder of ``modalities``, the shared decoder and the reconstruction output convs of
+    ``targets``.
+    """
     seen = set()
     for p in model.encoder_parameters(None if len(modalities) == 2 else modalities[0]):
         if id(p) not in seen:

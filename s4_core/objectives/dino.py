@@ -25,15 +25,21 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from s4_core.types import override
+
 from ..device import autocast_context
 from ..model import S4Net
 from .base import Objective, make_generator
+
+if TYPE_CHECKING:
+    from ..normalize import BandStats
+    from ..train import PretrainConfig
 
 STUDENT_TEMP = 0.1
 TEACHER_TEMP = 0.04
@@ -51,8 +57,11 @@ def momentum_schedule(done: int, total: int, base: float) -> float:
 
 @torch.no_grad()
 def ema_update(teacher: nn.Module, student: nn.Module, momentum: float) -> None:
-    """``teacher_p = momentum * teacher_p + (1 - momentum) * student_p`` for every parameter
-    (buffers such as BatchNorm statistics are the teacher's own)."""
+    """Move the teacher towards the student: ``p_t = m * p_t + (1 - m) * p_s``.
+
+    For every parameter (``m`` = ``momentum``); buffers such as BatchNorm statistics are the
+    teacher's own.
+    """
     for pt, ps in zip(teacher.parameters(), student.parameters()):
         pt.mul_(momentum).add_(ps.detach(), alpha=1.0 - momentum)
 
@@ -73,9 +82,12 @@ def distillation_loss(
 
 
 class DinoHead(nn.Module):
-    """Per-pixel projection (DINO's head, as 1x1 convolutions): MLP -> L2-normalised
-    ``bottleneck`` vector -> cosine similarity to ``k`` normalised prototypes. The logits lie
-    in [-1, 1], so the student cannot escape the teacher's sharpening by shrinking them."""
+    """Per-pixel projection (DINO's head, as 1x1 convolutions) onto ``k`` prototypes.
+
+    MLP -> L2-normalised ``bottleneck`` vector -> cosine similarity to ``k`` normalised prototypes.
+    The logits lie in [-1, 1], so the student cannot escape the teacher's sharpening by shrinking
+    them.
+    """
 
     def __init__(self, cin: int, k: int, hidden: int = 64, bottleneck: int = 32) -> None:
         super().__init__()
@@ -91,13 +103,14 @@ class DinoHead(nn.Module):
 
 
 class _View:
-    """One view's geometry: rows/cols in the crop, flip; and its tensors."""
+    """One view's geometry: rows/cols in the crop, flip; and its tensors (set by ``views``)."""
+
+    x: Tensor
+    frames: Tensor
+    seen: Tensor  # (B, h, w): pixel observed in a kept frame
 
     def __init__(self, r0: int, c0: int, h: int, w: int, flip: bool) -> None:
         self.r0, self.c0, self.h, self.w, self.flip = r0, c0, h, w, flip
-        self.x: Optional[Tensor] = None
-        self.frames: Optional[Tensor] = None
-        self.seen: Optional[Tensor] = None  # (B, h, w): pixel observed in a kept frame
 
 
 def _part(a: Tensor, v: _View, box: Tuple[int, int, int, int]) -> Tensor:
@@ -112,16 +125,25 @@ def _randint(lo: int, hi: int, gen: torch.Generator) -> int:
 
 
 class DinoObjective(Objective):
-    """DINO on ``config.ssl_modality`` (settings ``dino_views``, ``dino_prototypes``,
-    ``dino_momentum``)."""
+    """DINO self-distillation on ``config.ssl_modality``.
+
+    Settings ``dino_views``, ``dino_prototypes``, ``dino_momentum``.
+    """
 
     name = "dino"
 
     @staticmethod
-    def needs(config: Any) -> Tuple[str, ...]:
+    @override
+    def needs(config: PretrainConfig) -> Tuple[str, ...]:
         return (config.ssl_modality,)
 
-    def __init__(self, config: Any, model: S4Net, stats, device) -> None:
+    def __init__(
+        self,
+        config: PretrainConfig,
+        model: S4Net,
+        stats: Dict[str, BandStats],
+        device: torch.device,
+    ) -> None:
         super().__init__(config, model, stats, device)
         self.modality = config.ssl_modality
         k = int(config.dino_prototypes)
@@ -138,7 +160,8 @@ class DinoObjective(Objective):
         self.std = torch.as_tensor(st.std, dtype=torch.float32, device=device)
         self.momentum = float(config.dino_momentum)
 
-    def parameters(self):
+    @override
+    def parameters(self) -> List[nn.Parameter]:
         m = self.modality
         params = list(self.model.encoder_parameters(m)) + list(self.model.decoder_parameters())
         return params + list(self.extra.parameters())
@@ -196,6 +219,7 @@ class DinoObjective(Objective):
         logits = head(pooled).float()
         return logits.flip(-1) if v.flip else logits
 
+    @override
     def step(self, batch: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
         views = self.views(batch)
         with autocast_context(self.device):
@@ -226,19 +250,21 @@ class DinoObjective(Objective):
                     distillation_loss(_part(probs[i], vi, box), _part(student[j], vj, box), mask)
                 )
         if not terms:  # views without overlap (a crop of 1-2 px): nothing to distil
-            loss = sum(s.sum() for s in student) * 0.0
+            loss = torch.stack([s.sum() for s in student]).sum() * 0.0
         else:
             loss = torch.stack(terms).mean()
         if batch_mean is not None:
             self.centre.mul_(CENTRE_MOMENTUM).add_(batch_mean, alpha=1 - CENTRE_MOMENTUM)
         return loss, {"loss": float(loss.detach())}
 
+    @override
     def after_step(self, done: int, total: int) -> None:
         m = momentum_schedule(done, total, self.momentum)
         ema_update(self.teacher, self.model, m)
         ema_update(self.teacher_head, self.extra["head"], m)
 
     # ----------------------------------------------------------------- state
+    @override
     def state(self) -> Optional[dict]:
         def cpu(sd: dict) -> dict:
             return {k: v.detach().cpu().clone() for k, v in sd.items()}
@@ -251,6 +277,7 @@ class DinoObjective(Objective):
             "centred": self.centred,
         }
 
+    @override
     def load_state(self, state: Optional[dict]) -> None:
         if not state:
             return
@@ -260,6 +287,7 @@ class DinoObjective(Objective):
         self.centre.copy_(state["centre"].to(self.centre))
         self.centred = bool(state.get("centred", True))
 
+    @override
     def describe(self) -> Dict[str, Any]:
         c = self.config
         return {

@@ -1,5 +1,7 @@
-"""Joint SAR-optical masked autoencoding (after Zhang et al., "Joint Multi-Modality SAR and
-Optical Representation Learning"): S1 and S2 in, both reconstructed, with a mask module.
+"""Joint SAR-optical masked autoencoding: S1 and S2 in, both reconstructed.
+
+After Zhang et al., "Joint Multi-Modality SAR and Optical Representation Learning"; with a mask
+module.
 
 - mask modes (``mask_mode``), patches as in ``mae.patch_mask``:
   ``random``: one mask per sensor, independent; ``identical``: the same mask for both;
@@ -20,15 +22,21 @@ Optical Representation Learning"): S1 and S2 in, both reconstructed, with a mask
 
 from __future__ import annotations
 
-from typing import Any, Dict, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Sequence, Tuple, cast
 
 import torch
 from torch import Tensor, nn
+
+from s4_core.types import override
 
 from ..device import autocast_context
 from ..model import Encoded, S4Net
 from .base import Objective, backbone_parameters, make_generator
 from .mae import mask_input, patch_mask, reconstruction_loss
+
+if TYPE_CHECKING:
+    from ..normalize import BandStats
+    from ..train import PretrainConfig
 
 SINGLE_SENSOR_FRACTION = 0.5
 
@@ -58,10 +66,12 @@ def joint_masks(
 def encode_fused(
     net: S4Net, xs: Dict[str, Tensor], frame_mask: Tensor, weights: Dict[str, Tensor]
 ) -> Encoded:
-    """Encode S1 and S2 together: each sensor's specific first blocks, then the ``weights``
-    ``(B,)``-weighted mean of their outputs and skips, then the shared layers
-    (``S4Net.encode`` with modality "both", which fine-tuning and mapping from both sensors
-    use with equal weights)."""
+    """Encode S1 and S2 together into one :class:`Encoded`.
+
+    Each sensor's specific first blocks, then the ``weights`` ``(B,)``-weighted mean of their
+    outputs and skips, then the shared layers (``S4Net.encode`` with modality "both", which
+    fine-tuning and mapping from both sensors use with equal weights).
+    """
     for m, x in xs.items():
         if x.shape[2] != net.config.channels(m):
             raise ValueError(
@@ -72,12 +82,20 @@ def encode_fused(
 
 
 class JointMaeObjective(Objective):
-    """Joint S1 + S2 MAE (settings ``mask_ratio``, ``mask_patch``, ``mask_frames``,
-    ``mask_mode``)."""
+    """Joint S1 + S2 MAE.
+
+    Settings ``mask_ratio``, ``mask_patch``, ``mask_frames``, ``mask_mode``.
+    """
 
     name = "joint-mae"
 
-    def __init__(self, config: Any, model: S4Net, stats, device) -> None:
+    def __init__(
+        self,
+        config: PretrainConfig,
+        model: S4Net,
+        stats: Dict[str, BandStats],
+        device: torch.device,
+    ) -> None:
         super().__init__(config, model, stats, device)
         self.extra["token"] = nn.ParameterDict(
             {
@@ -87,10 +105,12 @@ class JointMaeObjective(Objective):
         )
         self.generator = make_generator(config.seed, 3)
 
-    def parameters(self):
+    @override
+    def parameters(self) -> List[nn.Parameter]:
         both = ("s1", "s2")
         return list(backbone_parameters(self.model, both, both)) + list(self.extra.parameters())
 
+    @override
     def step(self, batch: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
         cfg, gen = self.config, self.generator
         fm = batch["frame_valid"]
@@ -108,7 +128,7 @@ class JointMaeObjective(Objective):
         for m in ("s1", "s2"):
             dropped = (weights[m] == 0)[:, None, None, None]
             hidden = (hid[m] | dropped).to(dev)
-            xs[m] = mask_input(batch[m], hidden, self.extra["token"][m])
+            xs[m] = mask_input(batch[m], hidden, cast(nn.ParameterDict, self.extra["token"])[m])
             targets[m] = hidden
             weights[m] = weights[m].to(dev)
         with autocast_context(self.device):
@@ -124,6 +144,7 @@ class JointMaeObjective(Objective):
         loss = 0.5 * (parts[0] + parts[1])
         return loss, {"loss": float(loss.detach()), **figures}
 
+    @override
     def describe(self) -> Dict[str, Any]:
         c = self.config
         return {

@@ -11,14 +11,21 @@ valid positions only (what the network saw is not scored).
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, cast
 
 import torch
 from torch import Tensor, nn
 
+from s4_core.types import override
+
 from ..device import autocast_context
 from ..losses import masked_l1
 from .base import Objective, backbone_parameters, make_generator
+
+if TYPE_CHECKING:
+    from ..model import S4Net
+    from ..normalize import BandStats
+    from ..train import PretrainConfig
 
 
 def patch_mask(
@@ -27,9 +34,12 @@ def patch_mask(
     ratio: float,
     generator: Optional[torch.Generator] = None,
 ) -> Tensor:
-    """Bool ``(B, T, H, W)``, True = hidden: the ``(T, H, W)`` grid cut into patches of
-    ``patch = (pt, ph, pw)`` (the last ones cut short at the border) and ``round(ratio * n)``
-    patches of each sample hidden (at least 1 and at most all ``n``)."""
+    """Bool ``(B, T, H, W)`` patch mask, True = hidden.
+
+    The ``(T, H, W)`` grid cut into patches of ``patch = (pt, ph, pw)`` (the last ones cut short at
+    the border) and ``round(ratio * n)`` patches of each sample hidden (at least 1 and at most all
+    ``n``).
+    """
     b, t, h, w = (int(s) for s in shape)
     pt, ph, pw = (max(1, int(p)) for p in patch)
     nt, nh, nw = math.ceil(t / pt), math.ceil(h / ph), math.ceil(w / pw)
@@ -44,8 +54,10 @@ def patch_mask(
 
 
 def mask_input(x: Tensor, hidden: Tensor, token: Tensor) -> Tensor:
-    """``x`` ``(B, T, C, H, W)`` with hidden positions ``(B, T, H, W)`` replaced by the
-    per-band ``token`` ``(C,)``."""
+    """``x`` ``(B, T, C, H, W)`` with its hidden positions replaced by ``token``.
+
+    ``hidden``: ``(B, T, H, W)``; ``token``: per band ``(C,)``.
+    """
     return torch.where(hidden[:, :, None], token.view(1, 1, -1, 1, 1).to(x.dtype), x)
 
 
@@ -55,16 +67,25 @@ def reconstruction_loss(rec: Tensor, x: Tensor, valid: Tensor, hidden: Tensor) -
 
 
 class MaeObjective(Objective):
-    """MAE on ``config.ssl_modality`` (settings ``mask_ratio``, ``mask_patch``,
-    ``mask_frames``)."""
+    """MAE on ``config.ssl_modality``.
+
+    Settings ``mask_ratio``, ``mask_patch``, ``mask_frames``.
+    """
 
     name = "mae"
 
     @staticmethod
-    def needs(config: Any) -> Tuple[str, ...]:
+    @override
+    def needs(config: PretrainConfig) -> Tuple[str, ...]:
         return (config.ssl_modality,)
 
-    def __init__(self, config: Any, model, stats, device) -> None:
+    def __init__(
+        self,
+        config: PretrainConfig,
+        model: S4Net,
+        stats: Dict[str, BandStats],
+        device: torch.device,
+    ) -> None:
         super().__init__(config, model, stats, device)
         self.modality = config.ssl_modality
         channels = model.config.channels(self.modality)
@@ -78,10 +99,12 @@ class MaeObjective(Objective):
         """``(frames, pixels, pixels)`` of one masking patch."""
         return (self.config.mask_frames, self.config.mask_patch, self.config.mask_patch)
 
-    def parameters(self):
+    @override
+    def parameters(self) -> List[nn.Parameter]:
         m = self.modality
         return list(backbone_parameters(self.model, (m,), (m,))) + list(self.extra.parameters())
 
+    @override
     def step(self, batch: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
         m = self.modality
         x, fm = batch[m], batch["frame_valid"]
@@ -90,11 +113,14 @@ class MaeObjective(Objective):
         hidden = patch_mask((b, t, h, w), self.patch, self.config.mask_ratio, self.generator)
         hidden = hidden.to(x.device)
         with autocast_context(self.device):
-            enc = self.model.encode(mask_input(x, hidden, self.extra["token"][m]), m, fm)
+            enc = self.model.encode(
+                mask_input(x, hidden, cast(nn.ParameterDict, self.extra["token"])[m]), m, fm
+            )
             rec = self.model.reconstruct(enc, m)
         loss = reconstruction_loss(rec, x, valid, hidden)
         return loss, {"loss": float(loss.detach())}
 
+    @override
     def describe(self) -> Dict[str, Any]:
         c = self.config
         return {

@@ -1,26 +1,45 @@
-"""The S4 objective (paper sections 5-6): cross-modal space-time InfoNCE between the S1 and S2
-projections of the bottleneck, plus cross reconstruction (S1 -> S2, S2 -> S1) with L1."""
+"""The S4 objective (paper sections 5-6): cross-modal InfoNCE plus cross reconstruction.
+
+Space-time InfoNCE between the S1 and S2 projections of the bottleneck, plus cross reconstruction
+(S1 -> S2, S2 -> S1) with L1.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Tuple
 
 import torch
 from torch import Tensor
+
+from s4_core.types import override
 
 from ..device import autocast_context
 from ..losses import s4_loss
 from .base import Objective
 
+if TYPE_CHECKING:
+    from ..model import S4Net
+    from ..normalize import BandStats
+    from ..train import PretrainConfig
+
 
 class S4Objective(Objective):
-    """``L = Lc + lam * Lr`` (``PretrainConfig``: ``lam``, ``tau``, ``loss_mode``,
-    ``num_anchors``, ``contrastive``, ``reconstruction``)."""
+    """``L = Lc + lam * Lr``: contrastive plus reconstruction loss.
+
+    ``PretrainConfig``: ``lam``, ``tau``, ``loss_mode``, ``num_anchors``, ``contrastive``,
+    ``reconstruction``.
+    """
 
     name = "s4"
     KEYS = ("loss", "contrastive", "reconstruction", "accuracy")
 
-    def __init__(self, config: Any, model, stats, device) -> None:
+    def __init__(
+        self,
+        config: PretrainConfig,
+        model: S4Net,
+        stats: Dict[str, BandStats],
+        device: torch.device,
+    ) -> None:
         super().__init__(config, model, stats, device)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.lam = config.lam if config.reconstruction else 0.0
@@ -28,6 +47,7 @@ class S4Objective(Objective):
         if self.lam == 0 and self.cw == 0:
             raise ValueError("both pretraining losses are switched off")
 
+    @override
     def step(self, batch: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, float]]:
         cfg = self.config
         with autocast_context(self.device):
@@ -57,6 +77,7 @@ class S4Objective(Objective):
         }
         return losses["loss"], figures
 
+    @override
     def describe(self) -> Dict[str, Any]:
         cfg = self.config
         return {
