@@ -24,7 +24,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from qgis.core import (
     Qgis,
@@ -58,7 +58,8 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from s4_core.settings import DEVICE, FINETUNE, PRETRAIN, SEGMENT, SUGGEST
+from s4_core.settings import DEVICE, FINETUNE, PRETRAIN, SEGMENT, SUGGEST, Value
+from s4_core.types import Cancel, Log, Progress
 
 from .algorithms.base import (
     CLASS_FIELD,
@@ -88,7 +89,13 @@ from .plots import INDEX_ROLE as PROFILE_INDEX_ROLE
 from .plots import CurvesPanel, ProfilesPanel
 from .setting_widgets import set_widget_value, setting_widget, widget_value
 from .styling import read_classes, style_class_raster, style_class_vector, style_suggestions
-from .tasks import AlgorithmRun, EngineTask
+from .tasks import AlgorithmRun, Done, EngineTask
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from qgis.gui import QgisInterface
+    from typing_extensions import TypeIs
 
 LAYER_ID_ROLE = Qt.ItemDataRole.UserRole
 SENSORS = ("s2", "s1")
@@ -97,8 +104,10 @@ SENSORS = ("s2", "s1")
 def push_button(
     text: str, parent: QWidget, slot: Callable[..., Any], tooltip: str = ""
 ) -> QPushButton:
-    """A button of ``parent`` showing ``text`` (and ``tooltip``) that calls ``slot`` when
-    clicked."""
+    """A button of ``parent`` showing ``text`` (and ``tooltip``) that calls ``slot``.
+
+    ``slot`` is called when the button is clicked.
+    """
     button = QPushButton(text, parent)
     if tooltip:
         button.setToolTip(tooltip)
@@ -109,7 +118,7 @@ def push_button(
 class S4DockWidget(QgsDockWidget):
     """Dock widget "S4"; ``iface`` may be a stub in tests (needs mapCanvas, messageBar)."""
 
-    def __init__(self, iface, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, iface: QgisInterface, parent: Optional[QWidget] = None) -> None:
         super().__init__("S4", parent)
         self.setObjectName("S4Dock")
         self.iface = iface
@@ -252,8 +261,10 @@ class S4DockWidget(QgsDockWidget):
         }
 
     def pretrain_parameters(self) -> Dict[str, Any]:
-        """Initial parameters of the pretraining dialog: the checked layers and the objective
-        chosen in the Train tab."""
+        """Initial parameters of the pretraining dialog.
+
+        The checked layers and the objective chosen in the Train tab.
+        """
         objective = PRETRAIN["objective"]
         params: Dict[str, Any] = {
             objective.param_name: list(objective.ui_options).index(
@@ -268,8 +279,10 @@ class S4DockWidget(QgsDockWidget):
         return params
 
     def open_pretrain(self) -> None:
-        """The pretraining algorithm's dialog (``s4:pretrain``), prefilled; its checkpoint
-        becomes the fine-tuning's starting point."""
+        """Open the pretraining algorithm's dialog (``s4:pretrain``), prefilled.
+
+        Its checkpoint becomes the fine-tuning's starting point.
+        """
         try:
             import processing
 
@@ -488,6 +501,7 @@ class S4DockWidget(QgsDockWidget):
         self.polygons_check.setChecked(DockSetting.POLYGONS.read(s))
         self.model_edit.setText(DockSetting.MODEL_PATH.read(s))
         for key, widget in self._setting_widgets().items():
+            assert key.setting is not None  # the widgets of engine settings
             set_widget_value(widget, key.setting, key.read(s))
             signal = (
                 getattr(widget, "currentIndexChanged", None)
@@ -507,32 +521,40 @@ class S4DockWidget(QgsDockWidget):
         )
         self.polygons_check.toggled.connect(lambda v: self._save(DockSetting.POLYGONS, bool(v)))
 
-    def _save(self, key: DockSetting, value: Any) -> None:
+    def _save(self, key: DockSetting, value: Value) -> None:
         key.write(value, self.settings)
 
     # ----------------------------------------------------------------------- state
     def device(self) -> str:
+        """The device chosen in the Settings (engine ``device`` setting)."""
         return widget_value(self.device_combo, DEVICE)
 
     def modality(self) -> str:
+        """The modality the model is fine-tuned for ("s1" or "s2")."""
         return widget_value(self.modality_combo, FINETUNE["modality"])
 
     def s1_ratio(self) -> bool:
-        """Whether the radar input gets the VV/VH ratio band (pretraining, from-scratch
-        fine-tuning)."""
+        """Whether the radar input gets the VV/VH ratio band.
+
+        For pretraining and from-scratch fine-tuning.
+        """
         return bool(widget_value(self.ratio_check, FINETUNE["s1_ratio"]))
 
     def extent_mode(self) -> str:
+        """Which extent the Segment tab maps: "canvas", "layer" or "scene"."""
         return EXTENT_MODES[self.extent_combo.currentIndex()]
 
     def model_path(self) -> str:
+        """The current model's path ("" for none)."""
         return self.model_edit.text().strip()
 
     def output_folder(self) -> Path:
+        """Where the dock writes its outputs."""
         return Path(self.output_dir.filePath() or DockSetting.OUTPUT_DIR.default)
 
     @property
     def busy(self) -> bool:
+        """Whether a background task is running."""
         return self.task is not None
 
     def refuse_while_busy(self) -> bool:
@@ -542,10 +564,11 @@ class S4DockWidget(QgsDockWidget):
         return self.busy
 
     def log(self, text: str) -> None:
+        """Add a time-stamped line to the Log tab."""
         stamp = dt.datetime.now().strftime("%H:%M:%S")
         self.log_view.appendPlainText(f"{stamp}  {text}")
 
-    def notify(self, text: str, level=Qgis.MessageLevel.Info) -> None:
+    def notify(self, text: str, level: Qgis.MessageLevel = Qgis.MessageLevel.Info) -> None:
         """Log ``text`` and show it in QGIS's message bar."""
         self.log(text)
         self.status_label.setText(text)
@@ -555,12 +578,15 @@ class S4DockWidget(QgsDockWidget):
             pass
 
     def fail(self, text: str) -> None:
+        """Log ``text`` as an error and show it in QGIS's message bar."""
         self.last_error = text
         self.notify(text, Qgis.MessageLevel.Critical)
 
-    def _engine(self, needs_torch: bool = True):
-        """``s4_core.api``, or None (message shown) when the engine cannot load
-        (``needs_torch=False``: only numpy, rasterio and fiona must import)."""
+    def _engine(self, needs_torch: bool = True) -> Optional[ModuleType]:
+        """``s4_core.api``, or None (message shown) when the engine cannot load.
+
+        ``needs_torch=False``: only numpy, rasterio and fiona must import.
+        """
         from .dependencies import engine_missing_message, missing_engine_modules
 
         base = {"numpy", "rasterio", "fiona"}
@@ -575,7 +601,7 @@ class S4DockWidget(QgsDockWidget):
         return api
 
     # ----------------------------------------------------------------------- layers
-    def _schedule_refresh(self, *args) -> None:
+    def _schedule_refresh(self, *args: object) -> None:
         self._refresh_timer.start()
 
     def refresh_layers(self) -> None:
@@ -672,6 +698,7 @@ class S4DockWidget(QgsDockWidget):
                 )
 
     def listed_layer_ids(self, sensor: str, checked_only: bool = True) -> List[str]:
+        """The ids of the layers listed for ``sensor`` (only the checked ones by default)."""
         widget = self.s2_list if sensor == "s2" else self.s1_list
         ids = []
         for i in range(widget.count()):
@@ -692,10 +719,11 @@ class S4DockWidget(QgsDockWidget):
             )
 
     def checked_files(self, sensor: str) -> List[str]:
+        """The files of the checked ``sensor`` layers."""
         return [self._infos[i].path for i in self.listed_layer_ids(sensor) if i in self._infos]
 
     # ----------------------------------------------------------------------- labels
-    def _label_layer_changed(self, layer) -> None:
+    def _label_layer_changed(self, layer: Optional[QgsMapLayer]) -> None:
         if self._profile_layer is not None:
             try:
                 self._profile_layer.selectionChanged.disconnect(self._label_selection_changed)
@@ -709,6 +737,7 @@ class S4DockWidget(QgsDockWidget):
             self.field_combo.setField(LABEL_FIELD)
 
     def class_names(self) -> List[str]:
+        """The class names typed in the Train tab."""
         return parse_class_names(self.class_names_edit.text())
 
     def model_info(self) -> Optional[Dict[str, Any]]:
@@ -722,10 +751,12 @@ class S4DockWidget(QgsDockWidget):
             self.refresh_model_info(quiet=True)
 
     def model_class_names(self) -> List[str]:
+        """The class names of the current model ([] without one)."""
         info = self.model_info() or {}
         return [c["name"] if isinstance(c, dict) else str(c) for c in info.get("classes") or []]
 
     def use_model_classes(self) -> None:
+        """Fill the class names with the current model's."""
         names = self.model_class_names()
         if not names:
             self.fail(tr("Load a fine-tuned model first (Model tab) to use its class names"))
@@ -810,10 +841,17 @@ class S4DockWidget(QgsDockWidget):
         return task
 
     def _start_algorithm(
-        self, algorithm, parameters: Dict[str, Any], status: str, on_done, curves: bool = False
+        self,
+        algorithm: str,
+        parameters: Dict[str, Any],
+        status: str,
+        on_done: Done,
+        curves: bool = False,
     ) -> QgsTask:
-        """An S4 Processing algorithm in the background (``AlgorithmRun``): the same
-        parameters, checks, messages and outputs as ``processing.run``."""
+        """Run an S4 Processing algorithm in the background (``AlgorithmRun``).
+
+        The same parameters, checks, messages and outputs as ``processing.run``.
+        """
         self._run = AlgorithmRun(algorithm, parameters, on_done)
         feedback = self._run.feedback
         feedback.message.connect(self.log)
@@ -839,8 +877,13 @@ class S4DockWidget(QgsDockWidget):
         self.cancel_button.setEnabled(busy)
 
     def _succeeded(
-        self, results: Any, error: Any, cancelled: bool, failed: str, cancelled_text: str = ""
-    ) -> bool:
+        self,
+        results: Optional[Dict[str, Any]],
+        error: Optional[str],
+        cancelled: bool,
+        failed: str,
+        cancelled_text: str = "",
+    ) -> TypeIs[Dict[str, Any]]:
         """Close a finished task; whether it succeeded (``results`` is then the last result).
 
         Args:
@@ -874,6 +917,7 @@ class S4DockWidget(QgsDockWidget):
         self._tmp_dirs = []
 
     def cancel(self) -> None:
+        """Cancel the running task."""
         if self.task is not None:
             self.log(tr("Cancelling…"))
             self.task.cancel()
@@ -904,9 +948,11 @@ class S4DockWidget(QgsDockWidget):
     def start_pretrain(
         self, out: Optional[str] = None, options: Optional[Dict[str, Any]] = None
     ) -> Optional[QgsTask]:
-        """Pretrain on the checked layers in the background (``s4:pretrain`` with its
-        defaults, the chosen objective and ``options``: more parameters by name); the loss is
-        drawn live in the Curves tab and the checkpoint becomes "Start from"."""
+        """Pretrain on the checked layers in the background (``s4:pretrain``).
+
+        With its defaults, the chosen objective and ``options`` (more parameters by name); the loss
+        is drawn live in the Curves tab and the checkpoint becomes "Start from".
+        """
         if self.refuse_while_busy():
             return None
         from .algorithms.pretrain import Pretrain
@@ -920,7 +966,9 @@ class S4DockWidget(QgsDockWidget):
             Pretrain(), parameters, status, self._pretrain_done, curves=True
         )
 
-    def _pretrain_done(self, results, error, cancelled) -> None:
+    def _pretrain_done(
+        self, results: Optional[Dict[str, Any]], error: Optional[str], cancelled: bool
+    ) -> None:
         failed, stopped = tr("Pretraining failed: {error}"), tr("Pretraining cancelled")
         if not self._succeeded(results, error, cancelled, failed, stopped):
             return
@@ -960,8 +1008,10 @@ class S4DockWidget(QgsDockWidget):
         }
 
     def start_finetune(self, out: Optional[str] = None) -> Optional[QgsTask]:
-        """Fine-tune on the label layer in the background (``s4:finetune``); the result
-        becomes the model. The label layer's unsaved edits are used."""
+        """Fine-tune on the label layer in the background (``s4:finetune``).
+
+        The result becomes the model. The label layer's unsaved edits are used.
+        """
         if self.refuse_while_busy():
             return None
         from .algorithms.finetune import Finetune
@@ -987,7 +1037,9 @@ class S4DockWidget(QgsDockWidget):
             Finetune(), parameters, status, self._finetune_done, curves=True
         )
 
-    def _finetune_done(self, results, error, cancelled) -> None:
+    def _finetune_done(
+        self, results: Optional[Dict[str, Any]], error: Optional[str], cancelled: bool
+    ) -> None:
         target = self._finetune_target
         if target is not None and target.is_file():
             # The engine keeps the best complete checkpoint of the finished epochs.
@@ -1010,7 +1062,8 @@ class S4DockWidget(QgsDockWidget):
             Qgis.MessageLevel.Success,
         )
 
-    def _bounds(self):
+    def _bounds(self) -> Tuple[Optional[Tuple[float, float, float, float]], Optional[str]]:
+        """The extent to map and its CRS, (None, None) for the whole scene."""
         mode = self.extent_mode()
         if mode == "scene":
             return None, None
@@ -1030,8 +1083,11 @@ class S4DockWidget(QgsDockWidget):
         return (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum()), crs_text
 
     def segment_parameters(self, out: Optional[str] = None) -> Dict[str, Any]:
-        """The ``s4:segment_time_series`` parameters of the Segment tab (``ValueError`` for
-        an empty extent); the checked S1 and S2 layers both go in: the model picks its own."""
+        """The ``s4:segment_time_series`` parameters of the Segment tab.
+
+        ``ValueError`` for an empty extent; the checked S1 and S2 layers both go in: the model picks
+        its own.
+        """
         bounds, crs = self._bounds()
         extent = None
         if bounds is not None:
@@ -1056,8 +1112,10 @@ class S4DockWidget(QgsDockWidget):
         }
 
     def start_segment(self, out: Optional[str] = None) -> Optional[QgsTask]:
-        """Segment the checked layers with the current model (``s4:segment_time_series``);
-        adds the styled class map."""
+        """Segment the checked layers with the current model (``s4:segment_time_series``).
+
+        Adds the styled class map.
+        """
         if self.refuse_while_busy():
             return None
         try:
@@ -1070,7 +1128,9 @@ class S4DockWidget(QgsDockWidget):
         status = tr("Segmenting with {0}").format(Path(self.model_path()).name)
         return self._start_algorithm(SegmentTimeSeries(), parameters, status, self._segment_done)
 
-    def _segment_done(self, results, error, cancelled) -> None:
+    def _segment_done(
+        self, results: Optional[Dict[str, Any]], error: Optional[str], cancelled: bool
+    ) -> None:
         failed = tr("Segmentation failed: {error}")
         stopped = tr("Segmentation cancelled; nothing was written")
         if not self._succeeded(results, error, cancelled, failed, stopped):
@@ -1098,7 +1158,7 @@ class S4DockWidget(QgsDockWidget):
         self.notify(tr("Class map added: {0}").format(path), Qgis.MessageLevel.Success)
 
     # ----------------------------------------------------------------------- insight
-    def _label_layer_for_engine(self):
+    def _label_layer_for_engine(self) -> Optional[Tuple[QgsVectorLayer, str]]:
         """(layer, class field) of the Train tab, or None (message shown)."""
         labels = self.label_combo.currentLayer()
         if not isinstance(labels, QgsVectorLayer) or not labels.isValid():
@@ -1142,7 +1202,7 @@ class S4DockWidget(QgsDockWidget):
         self._profile_fids = [f.id() for f in labels.getFeatures()]
         self._profile_layer = labels
 
-        def work(progress, cancel, log):
+        def work(progress: Progress, cancel: Cancel, log: Log) -> Dict[str, Any]:
             return api.class_profiles(
                 labels_path, field, s2=s2 or None, s1=s1 or None, progress=progress, cancel=cancel
             )
@@ -1150,7 +1210,9 @@ class S4DockWidget(QgsDockWidget):
         task = EngineTask(tr("S4 class profiles"), work, self._profiles_done)
         return self._start(task, tr("Class profiles of '{0}' ({1})").format(labels.name(), field))
 
-    def _profiles_done(self, result, error, cancelled) -> None:
+    def _profiles_done(
+        self, result: Optional[Dict[str, Any]], error: Optional[str], cancelled: bool
+    ) -> None:
         if not self._succeeded(result, error, cancelled, tr("Class profiles failed: {error}")):
             return
         self.tabs.setCurrentWidget(self.profiles_panel)
@@ -1163,7 +1225,7 @@ class S4DockWidget(QgsDockWidget):
             )
         )
 
-    def _label_selection_changed(self, *args) -> None:
+    def _label_selection_changed(self, *args: object) -> None:
         layer = self._profile_layer
         if layer is None or not self._profile_fids:
             return
@@ -1202,7 +1264,8 @@ class S4DockWidget(QgsDockWidget):
         if not model or not os.path.isfile(model):
             self.fail(tr("Load a fine-tuned model first (Model tab), or fine-tune one"))
             return None
-        s2, s1 = self.checked_files("s2"), self.checked_files("s1")
+        s2: Optional[List[str]] = self.checked_files("s2")
+        s1: Optional[List[str]] = self.checked_files("s1")
         modality = (self.model_info() or {}).get("modality")
         if modality in SENSORS:
             s1, s2 = (s1, None) if modality == "s1" else (None, s2)
@@ -1236,7 +1299,7 @@ class S4DockWidget(QgsDockWidget):
             overlap=widget_value(self.overlap_spin, SEGMENT["overlap"]), device=self.device(),
         )  # fmt: skip
 
-        def work(progress, cancel, log):
+        def work(progress: Progress, cancel: Cancel, log: Log) -> Dict[str, Any]:
             return api.suggest_labels(
                 model, str(target), progress=progress, cancel=cancel, log=log, **kwargs
             )
@@ -1244,7 +1307,9 @@ class S4DockWidget(QgsDockWidget):
         task = EngineTask(tr("S4 where to label next"), work, self._suggest_done)
         return self._start(task, tr("Looking for where {0} is least sure").format(Path(model).name))
 
-    def _suggest_done(self, result, error, cancelled) -> None:
+    def _suggest_done(
+        self, result: Optional[Dict[str, Any]], error: Optional[str], cancelled: bool
+    ) -> None:
         if not self._succeeded(result, error, cancelled, tr("Suggestions failed: {error}")):
             return
         layer = QgsVectorLayer(
@@ -1274,11 +1339,13 @@ class S4DockWidget(QgsDockWidget):
 
     # ----------------------------------------------------------------------- model
     def set_model(self, path: str) -> None:
+        """Make ``path`` the current model (remembered) and describe it."""
         self.model_edit.setText(str(path))
         self._save(DockSetting.MODEL_PATH, str(path))
         self.refresh_model_info(quiet=True)
 
     def load_model(self, path: Optional[str] = None) -> bool:
+        """Load a model (``path``, else a file dialog); False when none was chosen or unreadable."""
         if path is None:
             start = os.path.dirname(self.model_path()) or str(self.output_folder())
             path, _ = QFileDialog.getOpenFileName(
@@ -1297,6 +1364,7 @@ class S4DockWidget(QgsDockWidget):
         return ok
 
     def save_model_as(self, path: Optional[str] = None) -> Optional[str]:
+        """Copy the current model to ``path`` (else a file dialog); the path written, or None."""
         source = self.model_path()
         if not source or not os.path.isfile(source):
             self.fail(tr("No model to save: load or fine-tune one first"))
@@ -1361,6 +1429,7 @@ class S4DockWidget(QgsDockWidget):
         return True
 
     def check_device(self) -> Optional[Dict[str, Any]]:
+        """Show which device the engine would use; its description, or None on failure."""
         api = self._engine()
         if api is None:
             return None
@@ -1412,7 +1481,7 @@ def model_info_html(path: str, info: Dict[str, Any]) -> str:
     esc = html.escape
     rows = [f"<b>{esc(Path(path).name)}</b><br><small>{esc(str(path))}</small>", "<table>"]
 
-    def row(key: str, value: Any) -> None:
+    def row(key: str, value: object) -> None:
         rows.append(f"<tr><td><b>{esc(key)}</b></td><td>{value}</td></tr>")
 
     for key in ("kind", "modality"):

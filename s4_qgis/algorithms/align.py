@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any, Dict, Optional
 
 from qgis.core import (
+    QgsProcessingContext,
+    QgsProcessingFeedback,
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
     QgsProcessingOutputRasterLayer,
@@ -12,12 +15,15 @@ from qgis.core import (
 )
 
 from s4_core.settings import ALIGN
+from s4_core.types import override
 
 from ..i18n import tr, tr_noop
 from .base import GROUP_PREPARE, OUTPUT, S4Algorithm
 
 
 class AlignTimeSeries(S4Algorithm):
+    """``s4:align_time_series``: S1 and S2 series resampled onto one grid and paired in time."""
+
     NAME = "align_time_series"
     DISPLAY_NAME = tr_noop("Align Sentinel-1 and Sentinel-2 time series")
     GROUP = GROUP_PREPARE
@@ -34,7 +40,8 @@ class AlignTimeSeries(S4Algorithm):
         "and band) and the date table (CSV)."
     )
 
-    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+    @override
+    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.add_series_parameters()
         self.add_settings(ALIGN)
         self.addParameter(QgsProcessingParameterFolderDestination(OUTPUT, tr("Output folder")))
@@ -43,7 +50,13 @@ class AlignTimeSeries(S4Algorithm):
         self.addOutput(QgsProcessingOutputFile("DATES_CSV", tr("Date table (CSV)")))
         self.addOutput(QgsProcessingOutputNumber("FRAMES", tr("Aligned dates")))
 
-    def process(self, parameters, context, feedback):
+    @override
+    def process(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> Dict[str, Any]:
         s1, s2 = self.both_series(
             parameters,
             context,

@@ -21,12 +21,26 @@ import shutil
 import tempfile
 import time
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
 from qgis.core import (
     QgsProcessingAlgorithm,
+    QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingFeedback,
     QgsProcessingParameterBoolean,
+    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterField,
@@ -38,10 +52,12 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
     QgsProcessingParameterVectorLayer,
     QgsProcessingUtils,
+    QgsVectorLayer,
 )
 from qgis.PyQt.QtGui import QIcon
 
-from s4_core.settings import DEVICE, Operation, Setting
+from s4_core.settings import DEVICE, Operation, Setting, Value
+from s4_core.types import Cancel, Log, Progress, Sources, override
 
 from ..compat import (
     FILE_FOLDER,
@@ -54,6 +70,9 @@ from ..compat import (
 from ..i18n import tr, tr_noop
 from ..layers import feature_count_with_geometry, raster_files, vector_for_engine
 from ..tasks import format_metrics
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 ICON_PATH = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "resources", "icon.svg"
@@ -81,9 +100,11 @@ GROUP_MAP = (tr_noop("Map"), "map")
 GROUP_EVALUATE = (tr_noop("Evaluate"), "evaluate")
 
 
-def parameter_value(setting: Setting, value: Any) -> Any:
-    """The Processing parameter value for the api value ``value`` of ``setting`` (the inverse
-    of ``S4Algorithm.setting_value``): an index for drop-downs, "16,32,64" for lists."""
+def parameter_value(setting: Setting, value: Value) -> Value:
+    """The Processing parameter value for the api value ``value`` of ``setting``.
+
+    The inverse of ``S4Algorithm.setting_value``: an index for drop-downs, "16,32,64" for lists.
+    """
     if setting.labels:
         return list(setting.ui_options).index(value)
     if value is None:
@@ -101,7 +122,7 @@ def parameters_of(operation: Operation, values: Dict[str, Any]) -> Dict[str, Any
     }
 
 
-def parameter_summary(param) -> str:
+def parameter_summary(param: QgsProcessingParameterDefinition) -> str:
     """``NAME: description (default X; a..b)`` for the help of an algorithm."""
     parts = []
     default = param.defaultValue()
@@ -122,8 +143,11 @@ def parameter_summary(param) -> str:
 
 
 def engine_message(error: Exception) -> str:
-    """An engine error's message in QGIS's words: a setting out of range is named by its
-    Processing parameter ("EPOCHS must be ..."), not by the api's or the command line's name."""
+    """An engine error's message in QGIS's words.
+
+    A setting out of range is named by its Processing parameter ("EPOCHS must be ..."), not by the
+    api's or the command line's name.
+    """
     from s4_core.errors import SettingError
     from s4_core.settings import SETTINGS
 
@@ -138,10 +162,14 @@ def engine_message(error: Exception) -> str:
     return str(error)
 
 
-def report_warnings(caught, feedback) -> None:
-    """Warnings recorded while the engine ran, once each: the engine's (``S4Warning``) as
-    warnings in the log (``pushWarning`` from QGIS 3.26, a non-fatal error line before),
-    others as debug lines."""
+def report_warnings(
+    caught: Sequence[warnings.WarningMessage], feedback: QgsProcessingFeedback
+) -> None:
+    """Report the warnings recorded while the engine ran, once each.
+
+    The engine's (``S4Warning``) as warnings in the log (``pushWarning`` from QGIS 3.26, a non-fatal
+    error line before), others as debug lines.
+    """
     from s4_core.errors import S4Warning
 
     seen = set()
@@ -180,7 +208,7 @@ def check_output_suffix(
 
 
 def check_class_field(
-    layer, field: str, parameter: str = CLASS_FIELD, layer_parameter: str = LABELS
+    layer: QgsVectorLayer, field: str, parameter: str = CLASS_FIELD, layer_parameter: str = LABELS
 ) -> None:
     """The class field must exist in the layer (message lists the fields there are)."""
     if not field:
@@ -204,6 +232,9 @@ def check_class_field(
         )
 
 
+R = TypeVar("R")
+
+
 class Failure:
     """A failed run's message (no traceback attached)."""
 
@@ -218,54 +249,72 @@ class S4Algorithm(QgsProcessingAlgorithm):
     DISPLAY_NAME = ""
     GROUP = GROUP_MAP
     HELP = ""
+    # set per run by prepareAlgorithm; None until then (and after cleanup_temp)
+    _tmp_dir: Optional[str] = None
 
     # identity ---------------------------------------------------------------------------
+    @override
     def name(self) -> str:
         return self.NAME
 
+    @override
     def displayName(self) -> str:  # noqa: N802 (QGIS API)
         return tr(self.DISPLAY_NAME)
 
+    @override
     def group(self) -> str:
         return tr(self.GROUP[0])
 
+    @override
     def groupId(self) -> str:  # noqa: N802
         return self.GROUP[1]
 
+    @override
     def shortHelpString(self) -> str:  # noqa: N802
-        """The algorithm's help, then every parameter with its default and range (read from
-        the parameter definitions, so the help cannot disagree with the checks)."""
+        """The algorithm's help, then every parameter with its default and range.
+
+        Read from the parameter definitions, so the help cannot disagree with the checks.
+        """
         rows = [parameter_summary(p) for p in self.parameterDefinitions()]
         table = "".join(f"<li>{row}</li>" for row in rows if row)
         return tr(self.HELP) + (f"<br><br><b>Parameters</b><ul>{table}</ul>" if table else "")
 
+    @override
     def icon(self) -> QIcon:
         return QIcon(ICON_PATH)
 
+    @override
     def svgIconPath(self) -> str:  # noqa: N802
         return ICON_PATH
 
+    @override
     def createInstance(self) -> S4Algorithm:  # noqa: N802
         return type(self)()
 
     # parameter helpers ------------------------------------------------------------------
-    def add_parameter(self, param, advanced: bool = False) -> None:
+    def add_parameter(
+        self, param: QgsProcessingParameterDefinition, advanced: bool = False
+    ) -> None:
         """``addParameter``, flagged as advanced (folded away in the dialog) if asked."""
         if advanced:
             param.setFlags(param.flags() | FLAG_ADVANCED)
         self.addParameter(param)
 
     def add_settings(self, operation: Operation, *names: str) -> None:
-        """The Processing parameters of ``operation``'s settings (``names``, default: every
-        setting that exists in QGIS), in definition order."""
+        """Add the Processing parameters of ``operation``'s settings, in definition order.
+
+        ``names``, default: every setting that exists in QGIS.
+        """
         for setting in operation:
             if (setting.name in names) if names else setting.qgis:
                 self.add_setting(setting)
 
     def add_setting(self, setting: Setting) -> None:
-        """One setting as a Processing parameter: ``param_name``, translated ``label``, default,
-        range (``ui_maximum`` where the range is open), advanced flag; a drop-down where the
-        setting offers ``ui_options`` with ``labels``."""
+        """Add one setting as a Processing parameter.
+
+        ``param_name``, translated ``label``, default, range (``ui_maximum`` where the range is
+        open), advanced flag; a drop-down where the setting offers ``ui_options`` with ``labels``.
+        """
         name, label, default = setting.param_name, tr(setting.label), setting.default
         optional = default is None and setting.none_as is None
         if setting.labels:
@@ -301,7 +350,9 @@ class S4Algorithm(QgsProcessingAlgorithm):
             )
         self.add_parameter(param, setting.advanced)
 
-    def setting_value(self, parameters: Dict[str, Any], setting: Setting, context) -> Any:
+    def setting_value(
+        self, parameters: Dict[str, Any], setting: Setting, context: QgsProcessingContext
+    ) -> Value:
         """A setting's value from its parameter, as the api takes it (None: not given)."""
         name = setting.param_name
         if setting.labels:
@@ -324,14 +375,19 @@ class S4Algorithm(QgsProcessingAlgorithm):
             return self.parameterAsFile(parameters, name, context) or None
         return self.parameterAsString(parameters, name, context) or setting.default
 
-    def setting_values(self, parameters: Dict[str, Any], context, operation: Operation):
+    def setting_values(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, operation: Operation
+    ) -> Dict[str, Value]:
         """Every QGIS setting of ``operation`` as the api's keyword arguments."""
         return {s.name: self.setting_value(parameters, s, context) for s in operation if s.qgis}
 
     def add_series_parameter(self, name: str, description: str) -> None:
-        """``name``: raster layers (one per date); ``name_FOLDER``: or a folder of per-date
-        GeoTIFFs (what ``s4 fetch`` writes), so ``qgis_process`` needs no file per date. Both
-        are optional in the dialog: algorithms that need a series check it when they run."""
+        """Add the series parameter ``name`` (raster layers, one per date) and ``name_FOLDER``.
+
+        ``name_FOLDER``: or a folder of per-date GeoTIFFs (what ``s4 fetch`` writes), so
+        ``qgis_process`` needs no file per date. Both are optional in the dialog: algorithms that
+        need a series check it when they run.
+        """
         self.addParameter(
             QgsProcessingParameterMultipleLayers(name, description, SOURCE_RASTER, optional=True)
         )
@@ -345,8 +401,10 @@ class S4Algorithm(QgsProcessingAlgorithm):
         )
 
     def add_series_parameters(self, s2_first: bool = False) -> None:
-        """The SENTINEL1 and SENTINEL2 series (``add_series_parameter``): S1 first, or S2
-        first (``s2_first``) where the work needs one modality, usually Sentinel-2."""
+        """Add the SENTINEL1 and SENTINEL2 series (``add_series_parameter``).
+
+        S1 first, or S2 first (``s2_first``) where the work needs one modality, usually Sentinel-2.
+        """
         series = [
             (SENTINEL1, tr("Sentinel-1 layers (one per date)")),
             (SENTINEL2, tr("Sentinel-2 layers (one per date)")),
@@ -394,7 +452,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterFileDestination(OUTPUT, description, fileFilter=CHECKPOINT_FILTER)
         )
 
-    def model_file(self, parameters: Dict[str, Any], context) -> str:
+    def model_file(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> str:
         """MODEL's path (raises QgsProcessingException when it is not a file)."""
         model = self.parameterAsFile(parameters, MODEL, context)
         if not model or not os.path.isfile(model):
@@ -405,10 +463,14 @@ class S4Algorithm(QgsProcessingAlgorithm):
             )
         return model
 
-    def scene_inputs(self, parameters: Dict[str, Any], context) -> Dict[str, Any]:
-        """What a fine-tuned model maps (segment, suggest): the series (SENTINEL2 or
-        SENTINEL1, at least one) and EXTENT as the api's ``s1``, ``s2``, ``bounds`` and
-        ``bounds_crs``."""
+    def scene_inputs(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext
+    ) -> Dict[str, Any]:
+        """What a fine-tuned model maps (segment, suggest), as the api's keyword arguments.
+
+        The series (SENTINEL2 or SENTINEL1, at least one) and EXTENT as the api's ``s1``, ``s2``,
+        ``bounds`` and ``bounds_crs``.
+        """
         s1, s2 = self.series_sources(parameters, context)
         if not s2 and not s1:
             raise QgsProcessingException(
@@ -421,7 +483,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
         return {"s1": s1, "s2": s2, "bounds": bounds, "bounds_crs": bounds_crs}
 
     def extent_bounds(
-        self, parameters: Dict[str, Any], context
+        self, parameters: Dict[str, Any], context: QgsProcessingContext
     ) -> Tuple[Optional[Tuple[float, float, float, float]], Optional[str]]:
         """EXTENT as the engine's ``bounds`` and ``bounds_crs`` (None: no extent, or no CRS)."""
         if parameters.get(EXTENT) in (None, ""):
@@ -433,9 +495,14 @@ class S4Algorithm(QgsProcessingAlgorithm):
         bounds = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
         return bounds, (crs.authid() or crs.toWkt()) if crs.isValid() else None
 
-    def labels_layer(self, parameters: Dict[str, Any], context):
-        """The LABELS layer, checked: valid (the message says why a given file is not), with
-        an existing CLASS_FIELD and at least one polygon. Main thread (``prepare_inputs``)."""
+    def labels_layer(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext
+    ) -> QgsVectorLayer:
+        """The LABELS layer, checked.
+
+        Valid (the message says why a given file is not), with an existing CLASS_FIELD and at least
+        one polygon. Main thread (``prepare_inputs``).
+        """
         labels = self.parameterAsVectorLayer(parameters, LABELS, context)
         if labels is None or not labels.isValid():
             given = parameters.get(LABELS)
@@ -461,9 +528,12 @@ class S4Algorithm(QgsProcessingAlgorithm):
             )
         return labels
 
-    def layer_file(self, layer, parameter: str = LABELS) -> str:
-        """A vector layer as a file the engine reads: its own file, or (memory layers, layers
-        being edited) a GeoPackage in the algorithm's temporary folder."""
+    def layer_file(self, layer: QgsVectorLayer, parameter: str = LABELS) -> str:
+        """A vector layer as a file the engine reads.
+
+        Its own file, or (memory layers, layers being edited) a GeoPackage in the algorithm's
+        temporary folder.
+        """
         try:
             return vector_for_engine(layer, self.temp_dir())
         except OSError as error:
@@ -471,10 +541,13 @@ class S4Algorithm(QgsProcessingAlgorithm):
                 tr("{parameter}: {error}").format(parameter=parameter, error=error)
             ) from None
 
-    def device(self, parameters: Dict[str, Any], context) -> str:
+    def device(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> str:
+        """The DEVICE setting."""
         return self.setting_value(parameters, DEVICE, context)
 
-    def widths(self, parameters: Dict[str, Any], context, setting: Setting) -> tuple:
+    def widths(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, setting: Setting
+    ) -> tuple:
         """A list-of-integers setting (WIDTHS) typed as "16,32,64"."""
         default = ",".join(map(str, setting.default))
         text = self.parameterAsString(parameters, setting.param_name, context) or default
@@ -490,9 +563,13 @@ class S4Algorithm(QgsProcessingAlgorithm):
             )
         return values
 
-    def series_files(self, parameters: Dict[str, Any], name: str, context) -> List[str]:
-        """Files of a series: its layers, then the GeoTIFFs of its ``_FOLDER`` (raises
-        QgsProcessingException when a layer is not a file or the folder holds none)."""
+    def series_files(
+        self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext
+    ) -> List[str]:
+        """Files of a series: its layers, then the GeoTIFFs of its ``_FOLDER``.
+
+        Raises QgsProcessingException when a layer is not a file or the folder holds none.
+        """
         layers = self.parameterAsLayerList(parameters, name, context)
         try:
             files = raster_files(layers, name)
@@ -519,10 +596,11 @@ class S4Algorithm(QgsProcessingAlgorithm):
         return files
 
     def series_sources(
-        self, parameters: Dict[str, Any], context, only: Optional[str] = None
-    ) -> Tuple[Any, Any]:
-        """The SENTINEL1 and SENTINEL2 series as the engine's ``Sources`` (``series_files``,
-        then ``sources``: None where none is given).
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, only: Optional[str] = None
+    ) -> Tuple[Optional[Sources], Optional[Sources]]:
+        """The SENTINEL1 and SENTINEL2 series as the engine's ``Sources``.
+
+        ``series_files``, then ``sources``: None where none is given.
 
         Args:
             parameters: the algorithm's parameters.
@@ -540,9 +618,13 @@ class S4Algorithm(QgsProcessingAlgorithm):
         )
         return s1, s2
 
-    def both_series(self, parameters: Dict[str, Any], context, message: str):
-        """The SENTINEL1 and SENTINEL2 sources, both required (``message`` when one is
-        missing)."""
+    def both_series(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, message: str
+    ) -> Tuple[Sources, Sources]:
+        """The SENTINEL1 and SENTINEL2 sources, both required.
+
+        ``message`` when one is missing.
+        """
         s1, s2 = self.series_sources(parameters, context)
         if not s1 or not s2:
             raise QgsProcessingException(message)
@@ -552,12 +634,15 @@ class S4Algorithm(QgsProcessingAlgorithm):
         self,
         parameters: Dict[str, Any],
         name: str,
-        context,
+        context: QgsProcessingContext,
         suffixes: Sequence[str],
         kind: str,
     ) -> Optional[str]:
-        """The file the destination parameter ``name`` writes (None: an optional output not
-        wanted), refused unless it ends in one of ``suffixes`` (``check_output_suffix``)."""
+        """The file the destination parameter ``name`` writes, checked.
+
+        None: an optional output not wanted; refused unless it ends in one of ``suffixes``
+        (``check_output_suffix``).
+        """
         if isinstance(self.parameterDefinition(name), QgsProcessingParameterFileDestination):
             path = self.parameterAsFileOutput(parameters, name, context)
         else:
@@ -566,7 +651,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
         return path or None
 
     @staticmethod
-    def sources(files: List[str]):
+    def sources(files: List[str]) -> Optional[Sources]:
         """What the engine takes as ``Sources``: None, one file, or the list of files."""
         if not files:
             return None
@@ -574,6 +659,7 @@ class S4Algorithm(QgsProcessingAlgorithm):
 
     @staticmethod
     def optional_number(parameters: Dict[str, Any], name: str) -> Optional[float]:
+        """The number parameter ``name``, or None when it is not given."""
         value = parameters.get(name)
         if value is None or value == "":
             return None
@@ -584,9 +670,15 @@ class S4Algorithm(QgsProcessingAlgorithm):
                 tr("{name} must be a number, not {value!r}").format(name=name, value=value)
             ) from None
 
-    def checkParameterValues(self, parameters, context):  # noqa: N802
-        """QGIS's checks, with the range in the message: "EPOCHS (Epochs) must be a whole
-        number >= 1, got 0" instead of "Incorrect parameter value for EPOCHS"."""
+    @override
+    def checkParameterValues(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext
+    ) -> Tuple[bool, str]:  # noqa: N802
+        """QGIS's checks, with the range in the message.
+
+        "EPOCHS (Epochs) must be a whole number >= 1, got 0" instead of "Incorrect parameter value
+        for EPOCHS".
+        """
         ok, message = super().checkParameterValues(parameters, context)
         if ok:
             return ok, message
@@ -615,7 +707,13 @@ class S4Algorithm(QgsProcessingAlgorithm):
         return ok, message
 
     # running ----------------------------------------------------------------------------------
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    @override
+    def processAlgorithm(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> Dict[str, Any]:  # noqa: N802
         """Runs ``process`` (what each algorithm implements).
 
         QGIS 3.22 never frees an exception raised out of processAlgorithm (its sip error
@@ -632,9 +730,16 @@ class S4Algorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(failure.message)
         return failure
 
-    def _process_or_message(self, parameters, context, feedback):
-        """``process``'s outputs, or the Failure that stopped it (``prepare_inputs``'s first);
-        the temporary folder is removed either way."""
+    def _process_or_message(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> Union[Dict[str, Any], Failure]:
+        """``process``'s outputs, or the Failure that stopped it (``prepare_inputs``'s first).
+
+        The temporary folder is removed either way.
+        """
         try:
             self.check_prepared()
             return self.process(parameters, context, feedback)
@@ -643,12 +748,23 @@ class S4Algorithm(QgsProcessingAlgorithm):
         finally:
             self.cleanup_temp()
 
-    def process(self, parameters, context, feedback) -> Dict[str, Any]:
+    def process(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> Dict[str, Any]:
         """Override: the algorithm's work (``processAlgorithm`` of QGIS)."""
         raise NotImplementedError
 
     # main-thread preparation --------------------------------------------------------------
-    def prepareAlgorithm(self, parameters, context, feedback) -> bool:  # noqa: N802
+    @override
+    def prepareAlgorithm(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> bool:  # noqa: N802
         """Runs in the main thread: layer objects are read here (see ``prepare_inputs``).
 
         Errors are kept and raised before ``process`` runs (``check_prepared``), so that
@@ -663,35 +779,45 @@ class S4Algorithm(QgsProcessingAlgorithm):
             self._prepare_error = str(error) or "invalid input"
         return True
 
-    def prepare_inputs(self, parameters, context, feedback) -> None:
+    @override
+    def prepare_inputs(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> None:
         """Override: read layers (e.g. write an edited layer to a file) in the main thread."""
 
     def check_prepared(self) -> None:
+        """Raise the error ``prepare_inputs`` met, if any."""
         error = getattr(self, "_prepare_error", None)
         if error:
             self.cleanup_temp()
             raise QgsProcessingException(error)
 
     def temp_dir(self) -> str:
-        if not getattr(self, "_tmp_dir", None):
+        """A temporary folder of this run (made on first use, removed after ``process``)."""
+        if not self._tmp_dir:
             self._tmp_dir = tempfile.mkdtemp(prefix="s4_", dir=QgsProcessingUtils.tempFolder())
         return self._tmp_dir
 
     def cleanup_temp(self) -> None:
-        if getattr(self, "_tmp_dir", None):
+        """Remove the temporary folder."""
+        if self._tmp_dir:
             shutil.rmtree(self._tmp_dir, ignore_errors=True)
             self._tmp_dir = None
 
     # engine -----------------------------------------------------------------------------
     def engine(
         self,
-        feedback,
+        feedback: QgsProcessingFeedback,
         needs_torch: bool = True,
         needs_onnx: bool = False,
         device: Optional[str] = None,
-    ):
-        """``s4_core.api`` after checking its dependencies (torch, rasterio, fiona, numpy);
-        logs the device the work runs on.
+    ) -> ModuleType:
+        """``s4_core.api`` after checking its dependencies; logs the device the work runs on.
+
+        The dependencies: torch, rasterio, fiona, numpy.
 
         Args:
             feedback: QGIS's feedback (the device line goes to its log).
@@ -723,7 +849,9 @@ class S4Algorithm(QgsProcessingAlgorithm):
             feedback.pushInfo(tr("Device: cpu (ONNX Runtime)") if needs_onnx else CPU_ONLY)
         return api
 
-    def log_device(self, api, device: str, feedback) -> Dict[str, Any]:
+    def log_device(
+        self, api: ModuleType, device: str, feedback: QgsProcessingFeedback
+    ) -> Dict[str, Any]:
         """Resolve and log the device the engine will use (an unavailable one is an error)."""
         info = self.call(api.device_info, device)
         memory = f", {info['memory_gb']} GiB" if info.get("memory_gb") else ""
@@ -731,10 +859,17 @@ class S4Algorithm(QgsProcessingAlgorithm):
         return info
 
     @staticmethod
-    def call(function: Callable[..., Any], *args, feedback=None, **kwargs) -> Any:
-        """Call an engine function; its S4Errors become QgsProcessingExceptions (no traceback)
-        and its warnings (single class, short series, little overlap ...) warning lines in
-        ``feedback``'s log."""
+    def call(
+        function: Callable[..., R],
+        *args: Any,
+        feedback: Optional[QgsProcessingFeedback] = None,
+        **kwargs: Any,
+    ) -> R:
+        """Call an engine function, turning its errors and warnings into QGIS's.
+
+        Its S4Errors become QgsProcessingExceptions (no traceback) and its warnings (single class,
+        short series, little overlap ...) warning lines in ``feedback``'s log.
+        """
         from s4_core.errors import S4Error, S4Warning
 
         with warnings.catch_warnings(record=True) as caught:
@@ -749,15 +884,17 @@ class S4Algorithm(QgsProcessingAlgorithm):
 
     def run_engine(
         self,
-        function: Callable[..., Any],
+        function: Callable[..., R],
         *args: Any,
-        feedback,
+        feedback: QgsProcessingFeedback,
         settings: Dict[str, Any],
         log: bool = True,
         **kwargs: Any,
-    ) -> Any:
-        """``call`` an engine function with QGIS's feedback as its ``progress``, ``cancel`` and
-        (``log``: if it takes one) ``log`` callables and the algorithm's ``settings``.
+    ) -> R:
+        """``call`` an engine function with QGIS's feedback as its callbacks.
+
+        ``progress``, ``cancel`` and (``log``: if it takes one) ``log`` callables, and the
+        algorithm's ``settings``.
 
         Args:
             function: the api function.
@@ -784,13 +921,15 @@ class S4Algorithm(QgsProcessingAlgorithm):
         )
 
     @staticmethod
-    def callbacks(feedback, base: float = 0.0, span: float = 1.0):
+    def callbacks(
+        feedback: QgsProcessingFeedback, base: float = 0.0, span: float = 1.0
+    ) -> Tuple[Progress, Cancel, Log]:
         """``progress``, ``cancel`` and ``log`` callables bound to ``feedback``.
 
         ``base``/``span`` map the engine's 0..1 onto a part of the algorithm's progress bar.
         Metrics (loss, mIoU ...) are logged as info lines.
         """
-        last = {"message": None, "logged": 0.0}
+        last: Dict[str, Any] = {"message": None, "logged": 0.0}
         report = getattr(feedback, "report_metrics", None)  # the dock's live curves
 
         def progress(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -12,7 +12,9 @@ from qgis.core import (
     QgsFeatureSink,
     QgsField,
     QgsFields,
+    QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterField,
@@ -22,6 +24,8 @@ from qgis.core import (
     QgsRasterLayer,
     QgsVectorLayer,
 )
+
+from s4_core.types import override
 
 from ..compat import SOURCE_POLYGON, SOURCE_RASTER, SOURCE_VECTOR, WKB_NO_GEOMETRY, field_type
 from ..i18n import tr, tr_noop
@@ -38,7 +42,7 @@ def predicted_column(name: str, taken: List[str]) -> str:
     return column
 
 
-def _per_class(values: Any, names: List[str]) -> List[Optional[float]]:
+def _per_class(values: object, names: List[str]) -> List[Optional[float]]:
     if isinstance(values, dict):
         return [values.get(n) for n in names]
     if isinstance(values, (list, tuple)):
@@ -46,7 +50,7 @@ def _per_class(values: Any, names: List[str]) -> List[Optional[float]]:
     return [None] * len(names)
 
 
-def score_table(scores: Dict[str, Any]):
+def score_table(scores: Dict[str, Any]) -> Tuple[QgsFields, List[List[Any]]]:
     """Fields and rows (class_name, iou, support, one count per predicted class) of a result."""
     names = [
         str(n) for n in scores.get("class_names") or list((scores.get("per_class") or {}).keys())
@@ -70,12 +74,15 @@ def score_table(scores: Dict[str, Any]):
     rows = []
     for i, name in enumerate(names):
         row_counts = [int(v) for v in confusion[i]] if i < len(confusion) else [0] * len(names)
-        count = support[i] if support[i] is not None else sum(row_counts)
-        rows.append([name, None if iou[i] is None else float(iou[i]), int(count), *row_counts])
+        score, count = iou[i], support[i]
+        total = int(count) if count is not None else sum(row_counts)
+        rows.append([name, None if score is None else float(score), total, *row_counts])
     return fields, rows
 
 
 class Evaluate(S4Algorithm):
+    """``s4:evaluate``: scores of a class raster against reference polygons or a class raster."""
+
     NAME = "evaluate"
     DISPLAY_NAME = tr_noop("Evaluate segmentation")
     GROUP = GROUP_EVALUATE
@@ -92,7 +99,8 @@ class Evaluate(S4Algorithm):
         "shows in the results viewer."
     )
 
-    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+    @override
+    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", tr("S4 class raster")))
         self.addParameter(
             QgsProcessingParameterMapLayer(
@@ -128,7 +136,13 @@ class Evaluate(S4Algorithm):
         self.addOutput(QgsProcessingOutputNumber("OA", tr("Overall accuracy")))
         self.addOutput(QgsProcessingOutputNumber("MIOU", tr("Mean IoU")))
 
-    def prepare_inputs(self, parameters, context, feedback) -> None:
+    @override
+    def prepare_inputs(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> None:
         """Main thread: the reference as a file the engine reads (edited layers are copied)."""
         reference = self.parameterAsLayer(parameters, "REFERENCE", context)
         if reference is None:
@@ -152,16 +166,24 @@ class Evaluate(S4Algorithm):
             raise QgsProcessingException(tr("REFERENCE must be a vector or a raster layer"))
         self._class_field = class_field
 
-    def table_path(self, parameters, context) -> str:
-        """The file OUTPUT writes (the part before any ``|layername=``), or "" for a memory or
-        database destination."""
+    def table_path(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> str:
+        """The file OUTPUT writes (the part before any ``|layername=``).
+
+        "" for a memory or database destination.
+        """
         dest = self.parameterAsOutputLayer(parameters, "OUTPUT", context) or ""
         if dest.startswith("ogr:"):
             return ""
         path = dest.split("|", 1)[0]
         return path if path and "://" not in path and not path.startswith("memory:") else ""
 
-    def process(self, parameters, context, feedback):
+    @override
+    def process(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> Dict[str, Any]:
         layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
         if layer is None:
             raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any, Dict, Optional
+
 from qgis.core import (
+    QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingParameterRasterLayer,
 )
 
 from s4_core.settings import EXPORT
+from s4_core.types import override
 
 from ..i18n import tr, tr_noop
 from ..layers import file_path
@@ -17,6 +22,8 @@ from .base import GROUP_MAP, INPUT, OUTPUT_VECTOR, S4Algorithm
 
 
 class ExportGeopackage(S4Algorithm):
+    """``s4:export_geopackage``: a class raster as GeoPackage polygons."""
+
     NAME = "export_geopackage"
     DISPLAY_NAME = tr_noop("Export segmentation as GeoPackage")
     GROUP = GROUP_MAP
@@ -27,18 +34,26 @@ class ExportGeopackage(S4Algorithm):
         "<b>Smallest polygon</b>: patches smaller than this area (m²) are dropped."
     )
 
-    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+    @override
+    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer(INPUT, tr("S4 class raster")))
         self.add_settings(EXPORT)
         self.add_polygon_destination(OUTPUT_VECTOR, tr("Class polygons (GeoPackage)"))
         self.addOutput(QgsProcessingOutputNumber("N_POLYGONS", tr("Polygons written")))
 
-    def process(self, parameters, context, feedback):
+    @override
+    def process(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> Dict[str, Any]:
         layer = self.parameterAsRasterLayer(parameters, INPUT, context)
         if layer is None:
             raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))
         raster = file_path(layer)
         out = self.output_file(parameters, OUTPUT_VECTOR, context, (".gpkg",), "GeoPackage")
+        assert out is not None  # OUTPUT_VECTOR is required
         api = self.engine(feedback, needs_torch=False)  # numpy + GDAL only
         result = self.run_engine(
             api.export_vector,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from qgis.core import (
+    QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingFeedback,
     QgsProcessingOutputFile,
     QgsProcessingOutputFolder,
     QgsProcessingOutputNumber,
@@ -18,10 +21,14 @@ from qgis.core import (
 )
 
 from s4_core.settings import FETCH
+from s4_core.types import override
 
 from ..compat import qgis_enum
 from ..i18n import tr, tr_noop
 from .base import EXTENT, GROUP_PREPARE, OUTPUT, S4Algorithm
+
+if TYPE_CHECKING:
+    from qgis.core import QgsProject
 
 DATE_ONLY = qgis_enum(
     "Qgis.ProcessingDateTimeParameterDataType.Date", "QgsProcessingParameterDateTime.Type.Date"
@@ -37,6 +44,8 @@ PROVIDER_LABELS = [
 
 
 class FetchTimeSeries(S4Algorithm):
+    """``s4:fetch_time_series``: download Sentinel-1/-2 time series of an area from a STAC API."""
+
     NAME = "fetch_time_series"
     DISPLAY_NAME = tr_noop("Download Sentinel-1/-2 time series (STAC)")
     GROUP = GROUP_PREPARE
@@ -56,7 +65,8 @@ class FetchTimeSeries(S4Algorithm):
         "Running it again into the same folder resumes: finished dates are skipped."
     )
 
-    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+    @override
+    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterExtent(EXTENT, tr("Extent (area to download)")))
         self.addParameter(QgsProcessingParameterDateTime("START", tr("First date"), DATE_ONLY))
         self.addParameter(QgsProcessingParameterDateTime("END", tr("Last date"), DATE_ONLY))
@@ -95,11 +105,18 @@ class FetchTimeSeries(S4Algorithm):
         self.addOutput(QgsProcessingOutputNumber("S1_DATES", tr("Sentinel-1 dates")))
 
     @staticmethod
-    def _collection(text: str):
+    def _collection(text: str) -> Optional[str]:
+        """A collection parameter: "" the provider's default, "none" skips the sensor (None)."""
         text = (text or "").strip()
         return None if text.lower() == "none" else text
 
-    def process(self, parameters, context, feedback):
+    @override
+    def process(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> Dict[str, Any]:
         self.engine(feedback, needs_torch=False)  # numpy + GDAL: torch is not needed
         provider = PROVIDERS[self.parameterAsEnum(parameters, "PROVIDER", context)]
         url = (self.parameterAsString(parameters, "STAC_URL", context) or "").strip()
@@ -162,9 +179,14 @@ class FetchTimeSeries(S4Algorithm):
             "S1_DATES": len(summary["s1_dates"]),
         }
 
-    def postProcessAlgorithm(self, context, feedback):  # noqa: N802
-        """Main thread: the downloaded series as layers, one group per sensor, so the S4 dock
-        and the other algorithms find them in the project."""
+    @override
+    def postProcessAlgorithm(
+        self, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Dict[str, Any]:  # noqa: N802
+        """Add the downloaded series to the project (main thread), one group per sensor.
+
+        So the S4 dock and the other algorithms find them in the project.
+        """
         project = context.project()
         for label, folder in getattr(self, "_to_load", []):
             if project is None or not os.path.isdir(folder):
@@ -174,9 +196,11 @@ class FetchTimeSeries(S4Algorithm):
         return {}
 
 
-def add_series_group(project, name: str, folder: str) -> int:
-    """Add every GeoTIFF of ``folder`` (date order) to a new top layer-tree group ``name`` of
-    ``project``; returns the number of layers added."""
+def add_series_group(project: QgsProject, name: str, folder: str) -> int:
+    """Add every GeoTIFF of ``folder`` (date order) to a new top group ``name``.
+
+    The group is a top layer-tree group of ``project``; returns the number of layers added.
+    """
     from qgis.core import QgsRasterLayer
 
     files = sorted(f for f in os.listdir(folder) if f.lower().endswith((".tif", ".tiff")))

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import os
+from typing import Any, Dict, Optional
 
-from qgis.core import QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingOutputString
+from qgis.core import (
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+)
 
 from s4_core.settings import FINETUNE
+from s4_core.types import override
 
 from ..i18n import tr, tr_noop
 from .base import CLASS_FIELD, GROUP_TRAIN, OUTPUT, SENTINEL1, SENTINEL2, S4Algorithm
 
 
 class Finetune(S4Algorithm):
+    """``s4:finetune``: fine-tune a pretrained model on labelled polygons."""
+
     NAME = "finetune"
     DISPLAY_NAME = tr_noop("S4 fine-tune on labelled polygons")
     GROUP = GROUP_TRAIN
@@ -43,7 +53,8 @@ class Finetune(S4Algorithm):
         "the validation mIoU are logged per epoch; Cancel stops cleanly."
     )
 
-    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+    @override
+    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.add_series_parameters()
         self.add_labels_parameters(tr("Labelled polygons"))
         self.add_settings(FINETUNE)
@@ -51,7 +62,13 @@ class Finetune(S4Algorithm):
         self.addOutput(QgsProcessingOutputNumber("VAL_MIOU", tr("Validation mIoU")))
         self.addOutput(QgsProcessingOutputString("CLASSES", tr("Class names (comma separated)")))
 
-    def prepare_inputs(self, parameters, context, feedback) -> None:
+    @override
+    def prepare_inputs(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> None:
         """Main thread: check the label layer and write it to a file when it is not one."""
         labels = self.labels_layer(parameters, context)
         self._labels_path = self.layer_file(labels)
@@ -59,7 +76,13 @@ class Finetune(S4Algorithm):
         self._labels_name = labels.name()
         self._class_field = self.parameterAsString(parameters, CLASS_FIELD, context)
 
-    def process(self, parameters, context, feedback):
+    @override
+    def process(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> Dict[str, Any]:
         settings = self.setting_values(parameters, context, FINETUNE)
         modality, init = settings["modality"], settings["init"]
         s1, s2 = self.series_sources(parameters, context)

@@ -1,17 +1,27 @@
-"""``s4:pretrain``: self-supervised pretraining (S4 on aligned Sentinel-1 + Sentinel-2 series,
-or MAE / DINO / joint MAE: ``OBJECTIVE``)."""
+"""``s4:pretrain``: self-supervised pretraining.
+
+S4 on aligned Sentinel-1 + Sentinel-2 series, or MAE / DINO / joint MAE: ``OBJECTIVE``.
+"""
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingException, QgsProcessingOutputNumber
+from typing import Any, Dict, List, Optional, Union
+
+from qgis.core import (
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingOutputNumber,
+)
 
 from s4_core.settings import PRETRAIN
+from s4_core.types import override
 
 from ..i18n import tr, tr_noop
 from .base import GROUP_TRAIN, OUTPUT, S4Algorithm
 
 
-def last_metrics(history) -> dict:
+def last_metrics(history: Union[List[Dict[str, Any]], Dict[str, List[Any]]]) -> dict:
     """The last epoch's metrics of an engine history (list of dicts, or dict of lists)."""
     if isinstance(history, list) and history and isinstance(history[-1], dict):
         return history[-1]
@@ -25,6 +35,8 @@ def last_metrics(history) -> dict:
 
 
 class Pretrain(S4Algorithm):
+    """``s4:pretrain``: self-supervised pretraining of the S4 network."""
+
     NAME = "pretrain"
     DISPLAY_NAME = tr_noop("S4 pretrain (self-supervised, S1 + S2)")
     GROUP = GROUP_TRAIN
@@ -47,13 +59,20 @@ class Pretrain(S4Algorithm):
         "from. Progress and the loss per epoch are logged; Cancel stops cleanly."
     )
 
-    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+    @override
+    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.add_series_parameters()
         self.add_settings(PRETRAIN)
         self.add_checkpoint_destination(tr("Pretrained checkpoint"))
         self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", tr("Loss of the last epoch")))
 
-    def process(self, parameters, context, feedback):
+    @override
+    def process(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> Dict[str, Any]:
         settings = self.setting_values(parameters, context, PRETRAIN)
         objective, sensor = settings["objective"], settings["ssl_modality"]
         if objective in ("mae", "dino"):  # one sensor: the other series is not read

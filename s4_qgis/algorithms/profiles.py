@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any, Dict, Optional
+
 from qgis.core import (
+    QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFileDestination,
 )
 
 from s4_core.settings import PROFILES
+from s4_core.types import override
 
 from ..i18n import tr, tr_noop
 from .base import CLASS_FIELD, GROUP_EVALUATE, OUTPUT, S4Algorithm
@@ -17,6 +22,8 @@ FIGURE_FILTER = "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)"
 
 
 class ClassProfiles(S4Algorithm):
+    """``s4:class_profiles``: per-class NDVI and VV/VH profiles and their outlier polygons."""
+
     NAME = "class_profiles"
     DISPLAY_NAME = tr_noop("Class profiles (NDVI, VV, VH over time)")
     GROUP = GROUP_EVALUATE
@@ -34,7 +41,8 @@ class ClassProfiles(S4Algorithm):
         "order) and a figure (PNG, SVG or PDF)."
     )
 
-    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+    @override
+    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.add_series_parameters(s2_first=True)
         self.add_labels_parameters(tr("Labelled polygons"))
         self.add_settings(PROFILES)
@@ -50,12 +58,24 @@ class ClassProfiles(S4Algorithm):
         )
         self.addOutput(QgsProcessingOutputNumber("OUTLIERS", tr("Outlier polygons")))
 
-    def prepare_inputs(self, parameters, context, feedback) -> None:
+    @override
+    def prepare_inputs(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> None:
         """Main thread: the checked label layer as a file the engine reads."""
         self._labels_path = self.layer_file(self.labels_layer(parameters, context))
         self._class_field = self.parameterAsString(parameters, CLASS_FIELD, context)
 
-    def process(self, parameters, context, feedback):
+    @override
+    def process(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> Dict[str, Any]:
         s1, s2 = self.series_sources(parameters, context)
         if not s2 and not s1:
             raise QgsProcessingException(

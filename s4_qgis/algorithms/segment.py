@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingParameterRasterDestination
+from typing import Any, Dict, Optional
+
+from qgis.core import (
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProcessingParameterRasterDestination,
+)
 
 from s4_core.settings import SEGMENT
+from s4_core.types import override
 
 from ..i18n import tr, tr_noop
 from ..styling import (
@@ -19,6 +26,8 @@ OUTPUT_CONFIDENCE = "OUTPUT_CONFIDENCE"
 
 
 class SegmentTimeSeries(S4Algorithm):
+    """``s4:segment_time_series``: a class map of a scene with a fine-tuned model."""
+
     NAME = "segment_time_series"
     DISPLAY_NAME = tr_noop("S4 segment time series")
     GROUP = GROUP_MAP
@@ -44,7 +53,8 @@ class SegmentTimeSeries(S4Algorithm):
         "class; styled red = unsure to green = sure)."
     )
 
-    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+    @override
+    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.add_series_parameters(s2_first=True)
         self.add_model_parameter(tr("Fine-tuned S4 model"))
         self.add_extent_parameter(tr("Extent to map"))
@@ -60,7 +70,13 @@ class SegmentTimeSeries(S4Algorithm):
             )
         )
 
-    def process(self, parameters, context, feedback):
+    @override
+    def process(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> Dict[str, Any]:
         scene = self.scene_inputs(parameters, context)
         model = self.model_file(parameters, context)
         out = self.output_file(parameters, OUTPUT, context, (".tif", ".tiff"), "GeoTIFF")
@@ -94,6 +110,7 @@ class SegmentTimeSeries(S4Algorithm):
                 "Pixels per class: " + ", ".join(f"{k}: {v}" for k, v in counts.items())
             )
 
+        assert out is not None  # OUTPUT is required
         qml = style_raster_file(out, classes)
         if qml:
             feedback.pushInfo(f"Style saved as {qml}")

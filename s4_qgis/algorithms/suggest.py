@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingException, QgsProcessingOutputNumber
+from typing import Any, Dict, Optional
+
+from qgis.core import (
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingOutputNumber,
+)
 
 from s4_core.settings import SUGGEST
+from s4_core.types import override
 
 from ..i18n import tr, tr_noop
 from ..layers import feature_count_with_geometry
@@ -12,6 +20,8 @@ from .base import GROUP_MAP, LABELS, OUTPUT, S4Algorithm
 
 
 class SuggestLabels(S4Algorithm):
+    """``s4:suggest_labels``: the squares to label next, where the model is least sure."""
+
     NAME = "suggest_labels"
     DISPLAY_NAME = tr_noop("Where to label next (least confident squares)")
     GROUP = GROUP_MAP
@@ -28,7 +38,8 @@ class SuggestLabels(S4Algorithm):
         "confidence and an empty label field."
     )
 
-    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+    @override
+    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.add_model_parameter(tr("Fine-tuned S4 model"))
         self.add_series_parameters(s2_first=True)
         self.add_labels_parameters(
@@ -39,7 +50,13 @@ class SuggestLabels(S4Algorithm):
         self.add_polygon_destination(OUTPUT, tr("Squares to label next"))
         self.addOutput(QgsProcessingOutputNumber("N", tr("Squares proposed")))
 
-    def prepare_inputs(self, parameters, context, feedback) -> None:
+    @override
+    def prepare_inputs(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> None:
         """Main thread: the existing labels (if any polygons) as a file the engine reads."""
         self._labels_path = None
         if parameters.get(LABELS) in (None, ""):
@@ -50,7 +67,13 @@ class SuggestLabels(S4Algorithm):
         if feature_count_with_geometry(labels) > 0:
             self._labels_path = self.layer_file(labels)
 
-    def process(self, parameters, context, feedback):
+    @override
+    def process(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> Dict[str, Any]:
         model = self.model_file(parameters, context)
         scene = self.scene_inputs(parameters, context)
         out = self.output_file(parameters, OUTPUT, context, (".gpkg",), "GeoPackage")
