@@ -376,7 +376,9 @@ def segment(
     ``model``: an S4 checkpoint (PyTorch) or its ONNX export (``export_onnx``; ONNX Runtime,
     no PyTorch needed). ``confidence_out``: a 2-band raster (largest class probability,
     margin to the second). ``tile_size`` / ``overlap`` None: chosen from the network's
-    receptive field (tiled = whole-scene results) and a memory budget.
+    receptive field (tiled = whole-scene results) and a memory budget. ``precision`` "bf16":
+    a PyTorch model runs in bfloat16 on a CPU that computes it natively (faster, class maps
+    not identical to fp32).
     """
     from .backends import open_model
     from .errors import CheckpointError
@@ -395,7 +397,7 @@ def segment(
         },
         {"model": model, "Sentinel-1 input": s1, "Sentinel-2 input": s2},
     )
-    ckpt, backend = open_model(model, device=device, log=log)
+    ckpt, backend = open_model(model, device=device, log=log, precision=options["precision"])
     modality = ckpt.get("modality")
     if ckpt.get("kind") != "finetuned" or modality not in ("s1", "s2", "both"):
         raise CheckpointError(
@@ -475,6 +477,7 @@ def segment(
         "probabilities": str(result.probabilities) if result.probabilities else None,
         "confidence": str(result.confidence) if result.confidence else None,
         "backend": result.backend,
+        "precision": result.precision,
         "tile_size": result.tile_size,
         "overlap": result.overlap,
         "classes": [

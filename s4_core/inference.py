@@ -1,7 +1,7 @@
 """Tiled sliding-window segmentation streamed to GeoTIFF: class map, probabilities, confidence.
 
 Tiling (``tiling.py``): windows whose cores tile the scene; by default (``tile_size`` /
-``overlap`` None) the overlap is twice the network's receptive-field radius, so a tiled run
+``overlap`` None) the overlap is the network's receptive span (before + after a pixel), so a tiled run
 equals a whole-scene run, and the tile is as large as ``tiling.auto_tiling``'s memory budget
 allows (less work spent on overlaps). Cropping (not blending) is used so that results do not
 depend on the tiling, and outputs stream window by window: memory is bounded by one batch of
@@ -50,7 +50,7 @@ from .tiling import (
     auto_tiling,
     memory_budget_mb,
     plan_tiles,
-    receptive_radius,
+    receptive_span,
     window_bytes_per_px,
 )
 from .types import Cancel, DeviceLike, Log, PathLike, Progress, SceneLike
@@ -276,6 +276,18 @@ def _channels(config: Dict[str, Any]) -> int:
     return s1 + s2 if config.get("head_modality") == "both" else max(s1, s2)
 
 
+def _span(config: Dict[str, Any]) -> Tuple[int, int]:
+    """The network's receptive span (``tiling.receptive_span``) from its config dict."""
+    levels = len(list(config.get("widths", (32, 64, 128)))) - 1
+    head = str(config.get("head", "unet"))
+    return receptive_span(levels, head, int(config.get("smooth_iters", 0) or 0))
+
+
+def _value_bytes(backend: object) -> int:
+    """Bytes of one activation value in ``backend`` (2 when it runs in bfloat16)."""
+    return 2 if getattr(backend, "precision", "fp32") == "bf16" else 4
+
+
 def choose_tiling(
     config: Dict[str, Any],
     frames: int,
@@ -283,30 +295,32 @@ def choose_tiling(
     width: int,
     tile_size: Optional[int] = None,
     overlap: Optional[int] = None,
+    bytes_per_value: int = 4,
 ) -> Tuple[int, int]:
     """(tile size, overlap) for a network config dict (``NetConfig.to_dict()``).
 
-    Given values are kept; missing ones come from the receptive field (exact results) and a memory
-    budget (``tiling.auto_tiling``).
+    Given values are kept; missing ones come from the receptive span (exact results) and a memory
+    budget (``tiling.auto_tiling``); ``bytes_per_value``: 4 for float32, 2 for bfloat16.
     """
     widths = list(config.get("widths", (32, 64, 128)))
     levels = len(widths) - 1
-    head = str(config.get("head", "unet"))
-    radius = receptive_radius(levels, head, int(config.get("smooth_iters", 0) or 0))
     return auto_tiling(
-        radius, 2**levels, frames=frames, width0=int(widths[0]), height=height, width=width,
-        channels=_channels(config), tile_size=tile_size, overlap=overlap,
+        _span(config), 2**levels, frames=frames, width0=int(widths[0]), height=height,
+        width=width, channels=_channels(config), tile_size=tile_size, overlap=overlap,
+        bytes_per_value=bytes_per_value,
     )  # fmt: skip
 
 
-def auto_batch_size(config: Dict[str, Any], frames: int, tile_size: int, batch_size: int) -> int:
+def auto_batch_size(
+    config: Dict[str, Any], frames: int, tile_size: int, batch_size: int, bytes_per_value: int = 4
+) -> int:
     """``batch_size`` lowered so that a batch of ``tile_size`` windows fits the memory budget.
 
     Used when the tile size is automatic: one large window per batch on CPUs.
     """
     widths = list(config.get("widths", (32, 64, 128)))
-    per_window = window_bytes_per_px(frames, int(widths[0]), _channels(config)) * tile_size**2
-    fit = int(memory_budget_mb() * 2**20 // max(1.0, per_window))
+    per_px = window_bytes_per_px(frames, int(widths[0]), _channels(config), bytes_per_value)
+    fit = int(memory_budget_mb() * 2**20 // max(1.0, per_px * tile_size**2))
     return max(1, min(int(batch_size), fit))
 
 
@@ -322,6 +336,7 @@ def predict_windows(
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
     log: Optional[Log] = None,
+    precision: str = "fp32",
 ) -> Iterator[Tuple[Grid, np.ndarray, np.ndarray]]:
     """Class probabilities of ``scene`` window by window.
 
@@ -329,8 +344,9 @@ def predict_windows(
     cores) tile the scene exactly.
 
     ``ckpt``: a fine-tuned checkpoint dict (``load_checkpoint``) or an ONNX model's dict
-    (``backends.open_model``); ``backend`` reuses an open one. Raises ``Cancelled`` when
-    ``cancel()`` turns true (checked before every batch).
+    (``backends.open_model``); ``backend`` reuses an open one, else one is opened with
+    ``device`` and ``precision`` ("fp32" or "bf16", ``backends.TorchBackend``). Raises
+    ``Cancelled`` when ``cancel()`` turns true (checked before every batch).
     """
     from .backends import backend_for
 
@@ -338,19 +354,19 @@ def predict_windows(
     stats = model_stats(ckpt)
     scene = model_scene(ckpt, scene)
     if backend is None:
-        backend = backend_for(ckpt, device, log)
+        backend = backend_for(ckpt, device, log, precision)
     reader = _Reader(scene, modality, stats, int(ckpt["time"]["length"]), ckpt["time"]["mode"])
-    if tile_size is None:
-        frames = int(ckpt["time"]["length"])
-        tile_size, overlap = choose_tiling(
-            ckpt["net_config"], frames, scene.grid.height, scene.grid.width, None, overlap
-        )
-        batch_size = auto_batch_size(ckpt["net_config"], frames, tile_size, batch_size)
+    frames, nbytes = int(ckpt["time"]["length"]), _value_bytes(backend)
+    auto = tile_size is None
     tile_size, overlap = choose_tiling(
-        ckpt["net_config"], int(ckpt["time"]["length"]), scene.grid.height, scene.grid.width,
-        tile_size, overlap,
+        ckpt["net_config"], frames, scene.grid.height, scene.grid.width, tile_size, overlap, nbytes
+    )
+    if auto:
+        batch_size = auto_batch_size(ckpt["net_config"], frames, tile_size, batch_size, nbytes)
+    tiles = plan_tiles(
+        scene.grid.height, scene.grid.width, tile_size, overlap, backend.factor,
+        _span(ckpt["net_config"]),
     )  # fmt: skip
-    tiles = plan_tiles(scene.grid.height, scene.grid.width, tile_size, overlap, backend.factor)
     with backend.threads():
         for tile, probs, valid in _predict_tiles(
             reader, backend, tiles, backend.n_classes or 1, batch_size=batch_size,
@@ -392,6 +408,7 @@ class SegmentResult:
     tile_size: int = 0
     overlap: int = 0
     backend: str = "torch"
+    precision: str = "fp32"
 
 
 def _class_map_of(ckpt: dict) -> ClassMap:
@@ -420,13 +437,15 @@ def segment_scene(
     progress: Optional[Progress] = None,
     cancel: Optional[Cancel] = None,
     log: Optional[Log] = None,
+    precision: str = "fp32",
 ) -> SegmentResult:
     """Segment ``scene`` with a fine-tuned model into a class raster at ``out_path``.
 
     ``ckpt``: a checkpoint dict from ``load_checkpoint``, or an ONNX model's dict from
     ``backends.open_model``. Optionally also writes class probabilities and the confidence. CPU runs
     use one thread unless ``S4_THREADS`` is set (the same map on any machine). ``tile_size`` /
-    ``overlap`` None: see ``choose_tiling``.
+    ``overlap`` None: see ``choose_tiling``. ``precision`` "bf16": a PyTorch model runs in
+    bfloat16 where the CPU computes it natively (``backends.TorchBackend``; not identical to fp32).
     """
     start = time.perf_counter()
     if ckpt.get("kind") != "finetuned":
@@ -473,7 +492,7 @@ def segment_scene(
     if backend is None:
         from .backends import backend_for
 
-        backend = backend_for(ckpt, device, _log)
+        backend = backend_for(ckpt, device, _log, precision)
     k = len(class_map)
     if int(backend.n_classes) != k:
         raise CheckpointError(
@@ -482,17 +501,20 @@ def segment_scene(
         )
     grid: Grid = scene.grid
     frames = int(ckpt["time"]["length"])
-    auto = tile_size is None
+    auto, nbytes = tile_size is None, _value_bytes(backend)
     tile_size, overlap = choose_tiling(
-        ckpt["net_config"], frames, grid.height, grid.width, tile_size, overlap
+        ckpt["net_config"], frames, grid.height, grid.width, tile_size, overlap, nbytes
     )
     if auto:
-        batch_size = auto_batch_size(ckpt["net_config"], frames, tile_size, batch_size)
-    tiles = plan_tiles(grid.height, grid.width, tile_size, overlap, backend.factor)
+        batch_size = auto_batch_size(ckpt["net_config"], frames, tile_size, batch_size, nbytes)
+    tiles = plan_tiles(
+        grid.height, grid.width, tile_size, overlap, backend.factor, _span(ckpt["net_config"])
+    )
     reader = _Reader(scene, modality, stats, frames, ckpt["time"]["mode"])
     _log(
         f"segmenting {grid.width} x {grid.height} px in {len(tiles)} window(s) of up to "
         f"{tile_size} px (overlap {overlap} px) on {backend.device}"
+        + (" in bfloat16" if nbytes == 2 else "")
     )
 
     import rasterio
@@ -571,4 +593,5 @@ def segment_scene(
         tile_size=int(tile_size),
         overlap=int(overlap),
         backend=backend.kind,
+        precision=str(getattr(backend, "precision", "fp32")),
     )

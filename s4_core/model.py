@@ -278,6 +278,106 @@ class _Block(nn.Module):
         return self.conv2(self.conv1(x, mask), mask)
 
 
+class _NoNorm(nn.Module):
+    """Stands in for a batch norm folded into the preceding convolution."""
+
+    def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+        return x
+
+
+@torch.no_grad()
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """Fold every eval-mode batch norm of ``model``'s conv layers into the convolution before it.
+
+    (``w' = w * g / sqrt(v + eps)``, ``b' = (b - m) * g / sqrt(v + eps) + beta``),
+    in place, for inference: the same outputs up to float rounding with one pass over each
+    activation tensor less. The model can no longer be trained or saved as a checkpoint.
+
+    Args:
+        model: An ``S4Net`` (or a part of one) in eval mode.
+
+    Returns:
+        ``model``.
+    """
+    if model.training:
+        raise ValueError("fold_batchnorm needs a model in eval mode")
+    for layer in model.modules():
+        if not isinstance(layer, _Layer) or isinstance(layer.bn, _NoNorm):
+            continue
+        bn, conv = layer.bn, layer.conv
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        shift = bn.bias - bn.running_mean * scale
+        if isinstance(conv, nn.ConvTranspose3d):  # weight (in, out, k, k, k)
+            conv.weight.mul_(scale.view(1, -1, 1, 1, 1))
+        else:  # weight (out, in, k, k, k)
+            conv.weight.mul_(scale.view(-1, 1, 1, 1, 1))
+        bias = conv.bias if conv.bias is not None else torch.zeros_like(scale)
+        conv.bias = nn.Parameter(bias * scale + shift, requires_grad=False)
+        layer.bn = _NoNorm()
+    return model
+
+
+class _FusedLayer(nn.Module):
+    """A ``_Layer`` whose batch norm was folded, run as one oneDNN convolution + LeakyReLU.
+
+    ``torch.ops.mkldnn._convolution_pointwise``, CPU inference only.
+    """
+
+    def __init__(self, conv: nn.Conv3d, slope: float) -> None:
+        super().__init__()
+        self.weight = conv.weight
+        self.bias = conv.bias
+        self.padding = list(conv.padding)  # type: ignore[arg-type]
+        self.stride = list(conv.stride)
+        self.dilation = list(conv.dilation)
+        self.groups = int(conv.groups)
+        self.slope = float(slope)
+
+    def forward(self, x: Tensor, mask: Optional[Tensor]) -> Tensor:
+        y = torch.ops.mkldnn._convolution_pointwise(
+            x, self.weight, self.bias, self.padding, self.stride, self.dilation, self.groups,
+            "leaky_relu", [self.slope], "",
+        )  # fmt: skip
+        return _apply_mask(y, mask)
+
+
+def _fused_op_works() -> bool:
+    """True when this torch build runs oneDNN's fused conv + LeakyReLU like the eager ops."""
+    try:
+        conv = nn.Conv3d(3, 4, 3, padding=1).eval()
+        x = torch.randn(1, 3, 4, 6, 6)
+        with torch.no_grad():
+            ref = F.leaky_relu(conv(x), 0.01)
+            out = _FusedLayer(conv, 0.01)(x, None)
+        return bool(torch.allclose(ref, out, atol=1e-5))
+    except (AttributeError, RuntimeError, NotImplementedError):
+        return False
+
+
+@torch.no_grad()
+def fuse_for_inference(model: nn.Module) -> nn.Module:
+    """CPU inference form of ``model``, in place.
+
+    Batch norms folded (:func:`fold_batchnorm`) and each Conv3d + LeakyReLU run as one oneDNN primitive when this torch build has it
+    (one pass less over every activation tensor; transposed convolutions stay as they are).
+    Call it after moving the model to its final dtype and memory format.
+
+    Args:
+        model: An ``S4Net`` (or a part of one) in eval mode, on the CPU.
+
+    Returns:
+        ``model``.
+    """
+    fold_batchnorm(model)
+    if not _fused_op_works():
+        return model
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, _Layer) and type(child.conv) is nn.Conv3d:
+                setattr(parent, name, _FusedLayer(child.conv, child.act.negative_slope))
+    return model
+
+
 class _ProjectionHead(nn.Module):
     """g: Conv3d 1x1x1 + BN + LeakyReLU, then Conv3d 1x1x1 to ``proj_dim``."""
 
@@ -669,7 +769,7 @@ class S4Net(nn.Module):
             return self._segment_pixel(x, modality, frame_mask)
         assert self.seg_head is not None  # checked above
         enc = self.encode(x, modality, frame_mask)
-        logits = self.seg_head(self._decode(enc))  # (B, K, T, H, W)
+        logits = self.seg_head(self._decode(enc)).float()  # (B, K, T, H, W)
         weight = enc.frame_mask.to(logits.dtype)
         count = weight.sum(1).clamp(min=1.0)
         weighted = logits * weight[:, None, :, None, None]
@@ -697,7 +797,8 @@ class S4Net(nn.Module):
 
     def _segment_pixel(self, x: Tensor, modality: str, frame_mask: Optional[Tensor]) -> Tensor:
         assert self.pixel_head is not None
-        logp = self.pixel_head(self.pixel_inputs(x, modality, frame_mask))
+        head_dtype = self.pixel_head.mean.dtype  # float32 also when the network runs in bf16
+        logp = self.pixel_head(self.pixel_inputs(x, modality, frame_mask).to(head_dtype))
         c = self.config
         if c.smooth_iters <= 0:
             return logp

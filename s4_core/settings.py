@@ -518,8 +518,8 @@ SEGMENT = Operation(
         "S4_TILE_MEMORY_MB)",
         label=tr_noop("Tile size (pixels; 0 = automatic)")),
     Setting("overlap", "int", None, low=0, optional=True, none_as=-1, ui_max=2048,
-        help="overlap of neighbouring windows in px (default: twice the network's receptive "
-        "radius: tiled results equal one whole-scene pass)",
+        help="overlap of neighbouring windows in px (default: the network's receptive span, "
+        "the px it reads before and after a pixel: tiled results equal one whole-scene pass)",
         label=tr_noop("Tile overlap (pixels; -1 = automatic)")),
     BATCH_SIZE(default=4, ui_max=256, advanced=True, help="windows per batch",
         label=tr_noop("Tiles per batch")),
@@ -527,6 +527,10 @@ SEGMENT = Operation(
         label=tr_noop("Resolution (CRS units; 0 = the one the model was fine-tuned on)")),
     MIN_AREA(advanced=True),
     MAX_CLOUD,
+    Setting("precision", "str", "fp32", choices=("fp32", "bf16"), qgis=False,
+        help="arithmetic of a PyTorch model on the CPU: fp32 (exact) or bf16 (faster where the "
+        "CPU has AVX512-BF16 or AMX; class maps differ from fp32 on a few pixels, measured in "
+        "docs/benchmarks.md)"),
 )
 
 ALIGN = Operation(

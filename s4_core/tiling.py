@@ -4,18 +4,21 @@ The tile size and overlap are those that make tiled results equal to a whole-sce
 
 ``plan_tiles``: the network sees windows of ``tile_size`` x ``tile_size`` px that overlap
 their neighbours by at least ``overlap`` px. Each window contributes only its *core*: the
-overlap between two neighbours is split in the middle, so about ``overlap / 2`` px of margin
-are cropped on every side that borders another window (scene edges are kept). Every scene pixel
-belongs to exactly one core. Window origins are multiples of the network's down-sampling factor
+px two neighbours share are split between their cores, in the middle or, given the network's
+receptive span, so that each core keeps the px it needs (``before`` px before its first
+pixel, ``after`` px after its last; scene edges are kept). Every scene pixel belongs to
+exactly one core. Window origins are multiples of the network's down-sampling factor
 (``NetConfig.factor``) so that its pooling cells fall where they fall in a whole-scene run, and
 the last window of a row/column ends exactly at the scene edge (it may be up to ``factor - 1``
-px larger than ``tile_size``). With margins at least as wide as the network's receptive-field
-radius (:func:`receptive_radius`), a tiled run is identical to a whole-scene run (up to float
-rounding); with narrower margins only pixels near core borders can differ slightly.
+px larger than ``tile_size``). With margins at least as wide as the network's receptive span
+(:func:`receptive_span`, exact from the layer graph), a tiled run is identical to a
+whole-scene run (up to float rounding); with narrower margins only pixels near core borders
+can differ slightly.
 
-``auto_tiling``: the overlap is twice the receptive radius (rounded up to the factor), and the
-tile is as large as a memory budget allows (the work spent on overlaps falls as the tile grows:
-(1 - overlap / tile)^2 of the computed area is kept). Imports neither torch nor QGIS.
+``auto_tiling``: the overlap is ``before + after`` of the receptive span (rounded up to the
+factor), and the tile is as large as a memory budget allows (the work spent on overlaps falls
+as the tile grows: (1 - overlap / tile)^2 of the computed area is kept). Imports neither torch
+nor QGIS.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 from .errors import DataError
 
@@ -34,6 +37,7 @@ __all__ = [
     "memory_budget_mb",
     "plan_tiles",
     "receptive_radius",
+    "receptive_span",
     "window_bytes_per_px",
 ]
 
@@ -62,7 +66,9 @@ class Tile:
         return (self.height, self.width)
 
 
-def _axis_plan(length: int, tile: int, overlap: int, align: int) -> List[Tuple[int, int, int, int]]:
+def _axis_plan(
+    length: int, tile: int, overlap: int, align: int, span: Optional[Tuple[int, int]] = None
+) -> List[Tuple[int, int, int, int]]:
     """Along one axis: (start, size, core_start, core_end) per window."""
     if length <= tile:
         return [(0, length, 0, length)]
@@ -72,13 +78,40 @@ def _axis_plan(length: int, tile: int, overlap: int, align: int) -> List[Tuple[i
     ends = [s + tile for s in starts[:-1]] + [length]
     bounds = [0]
     for i in range(len(starts) - 1):
-        bounds.append((starts[i + 1] + ends[i]) // 2)  # middle of the overlap
+        shared = ends[i] - starts[i + 1]  # px both windows read
+        if span is not None and shared >= span[0] + span[1]:
+            # the next window's core needs span[0] px before it, this one's span[1] after it
+            bounds.append(starts[i + 1] + span[0] + (shared - span[0] - span[1]) // 2)
+        else:
+            bounds.append((starts[i + 1] + ends[i]) // 2)  # middle of the overlap
     bounds.append(length)
     return [(s, e - s, bounds[i], bounds[i + 1]) for i, (s, e) in enumerate(zip(starts, ends))]
 
 
-def plan_tiles(height: int, width: int, tile_size: int, overlap: int, align: int = 1) -> List[Tile]:
-    """Windows covering a ``height`` x ``width`` scene, row-major (see the module docstring)."""
+def plan_tiles(
+    height: int,
+    width: int,
+    tile_size: int,
+    overlap: int,
+    align: int = 1,
+    span: Optional[Tuple[int, int]] = None,
+) -> List[Tile]:
+    """Windows covering a ``height`` x ``width`` scene, row-major (see the module docstring).
+
+    Args:
+        height: Scene rows.
+        width: Scene columns.
+        tile_size: Window side in px.
+        overlap: Least overlap of neighbouring windows in px.
+        align: Window origins are multiples of this (the network's down-sampling factor).
+        span: The network's receptive span ``(before, after)`` (:func:`receptive_span`): where
+            two windows share at least ``before + after`` px, the core border leaves
+            ``before`` px to the next window and ``after`` px to this one (spare px split
+            evenly); else, and when None, the border is the middle of the shared px.
+
+    Returns:
+        The windows; their cores partition the scene.
+    """
     tile_size, overlap, align = int(tile_size), int(overlap), max(1, int(align))
     if tile_size < 1:
         raise DataError(f"tile size must be at least 1 px, not {tile_size} (--tile-size)")
@@ -87,8 +120,8 @@ def plan_tiles(height: int, width: int, tile_size: int, overlap: int, align: int
             f"overlap {overlap} px must be >= 0 and smaller than the tile size {tile_size} px "
             "(--overlap, --tile-size)"
         )
-    rows = _axis_plan(height, tile_size, overlap, align)
-    cols = _axis_plan(width, tile_size, overlap, align)
+    rows = _axis_plan(height, tile_size, overlap, align, span)
+    cols = _axis_plan(width, tile_size, overlap, align, span)
     return [
         Tile(r, c, h, w, cr0, cc0, cr1 - cr0, cc1 - cc0)
         for r, h, cr0, cr1 in rows
@@ -96,26 +129,56 @@ def plan_tiles(height: int, width: int, tile_size: int, overlap: int, align: int
     ]
 
 
-def receptive_radius(levels: int, head: str = "unet", smooth_iters: int = 0) -> int:
-    """An upper bound of the network's receptive-field radius in px.
+def receptive_span(levels: int, head: str = "unet", smooth_iters: int = 0) -> Tuple[int, int]:
+    """Exact reach of the segmentation path along one image axis: ``(before, after)``.
 
-    How far from a pixel an input can change its output. 3x3(x3) convolutions add their scale on
-    every side, each pooling and each transposed convolution adds its scale; the "unet" head adds
-    its output conv (1 px), the "pixel" head one px per smoothing round. ``levels`` = number of
-    poolings. (Measured by gradient probes: 24 px for 2 levels with the unet head, bound 30.)
+    How many px before / after an output pixel an input pixel can still change it, the largest
+    over the ``2 ** levels`` pooling phases. Follows the layer graph of ``model.S4Net``
+    backwards with intervals: a k3 convolution widens by 1 px on each side at its level, a
+    2x2x2 max-pooling cell reads both of its 2 px, a transposed convolution (k3, s2, p1,
+    output padding 1) maps output ``[a, b]`` to input ``[ceil((a - 1) / 2), floor((b + 1) /
+    2)]``; encoder blocks are two convolutions, the bottleneck one, the decoder's centre one,
+    decoder blocks two on the concatenation of the up-path and the skip. The "unet" head adds
+    its output convolution (1 px), the "pixel" head one px per smoothing round.
+
+    Exact for the graph (every weight non-zero): a window whose core keeps this many px from
+    its inner borders gives the same outputs as a whole-scene pass.
     """
     levels = max(1, int(levels))
-    r = 0
-    for i in range(levels):  # encoder: conv block + pooling at scale 2^i
-        r += 3 * 2**i
-    r += 3 * 2**levels  # bottleneck conv, decoder centre conv, first transposed conv
-    for i in range(levels - 1, -1, -1):  # decoder: conv block (+ transposed conv above 0)
-        r += 2 * 2**i + (2**i if i > 0 else 0)
-    if head == "pixel":
-        r += max(0, int(smooth_iters))
-    else:
-        r += 1
-    return int(r)
+
+    def encoder(i: int, a: int, b: int) -> Tuple[int, int]:
+        a, b = a - 2, b + 2  # conv block at level i
+        if i == 0:
+            return a, b
+        return encoder(i - 1, 2 * a, 2 * b + 1)  # max-pooling from level i - 1
+
+    def up(a: int, b: int) -> Tuple[int, int]:
+        return -((1 - a) // 2), (b + 1) // 2  # transposed convolution: ceil, floor
+
+    def decoder(i: int, a: int, b: int) -> Tuple[int, int]:
+        a, b = a - 2, b + 2  # conv block on [up-path, skip]
+        skip = encoder(i, a, b)
+        ua, ub = up(a, b)
+        if i == levels - 1:  # centre conv, bottleneck conv, pooling
+            below = encoder(levels - 1, 2 * (ua - 2), 2 * (ub + 2) + 1)
+        else:
+            below = decoder(i + 1, ua, ub)
+        return min(skip[0], below[0]), max(skip[1], below[1])
+
+    extra = max(0, int(smooth_iters)) if head == "pixel" else 1
+    before = after = 0
+    for p in range(2**levels):
+        a, b = decoder(0, p - extra, p + extra)
+        before, after = max(before, p - a), max(after, b - p)
+    return int(before), int(after)
+
+
+def receptive_radius(levels: int, head: str = "unet", smooth_iters: int = 0) -> int:
+    """The network's receptive-field radius in px: the larger side of :func:`receptive_span`.
+
+    Exact: 11 / 27 / 59 px for 1-3 poolings with the unet head.
+    """
+    return max(receptive_span(levels, head, smooth_iters))
 
 
 def kept_fraction(tile_size: int, overlap: int) -> float:
@@ -126,7 +189,7 @@ def kept_fraction(tile_size: int, overlap: int) -> float:
 
 
 def auto_tiling(
-    radius: int,
+    radius: Union[int, Tuple[int, int]],
     factor: int,
     *,
     frames: int,
@@ -137,22 +200,27 @@ def auto_tiling(
     memory_mb: Optional[float] = None,
     tile_size: Optional[int] = None,
     overlap: Optional[int] = None,
+    bytes_per_value: int = 4,
 ) -> Tuple[int, int]:
-    """(tile size, overlap) in px for a network of receptive radius ``radius``.
+    """(tile size, overlap) in px for a network with receptive radius or span ``radius``.
 
-    ``factor``: its down-sampling. Overlap = 2 x radius rounded up to ``factor`` (exact results);
-    the tile is at most the largest multiple of 16 whose memory (:func:`window_bytes_per_px`) fits
-    ``memory_mb`` (default :func:`memory_budget_mb`), at least 2 x overlap + 64 and at most the
-    scene's longer side; then shrunk to the smallest size that needs no more windows along the
-    longer side (less area computed twice). Given values are kept.
+    ``radius``: an int or the span ``(before, after)`` (:func:`receptive_span`); ``factor``:
+    the down-sampling. Overlap =
+    before + after rounded up to ``factor`` (exact results with :func:`plan_tiles`'s
+    ``span``); the tile is at most the largest multiple of 16 whose memory
+    (:func:`window_bytes_per_px`, activations of ``bytes_per_value`` bytes) fits ``memory_mb``
+    (default :func:`memory_budget_mb`), at least 2 x overlap + 64 and at most the scene's
+    longer side; then shrunk to the smallest size that needs no more windows along the longer
+    side (less area computed twice). Given values are kept.
     """
     factor = max(1, int(factor))
+    before, after = (radius, radius) if isinstance(radius, int) else radius
     if memory_mb is None:
         memory_mb = memory_budget_mb()
     if overlap is None:
-        overlap = int(math.ceil(2 * radius / factor) * factor)
+        overlap = int(math.ceil((before + after) / factor) * factor)
     if tile_size is None:
-        per_px = window_bytes_per_px(frames, width0, channels)
+        per_px = window_bytes_per_px(frames, width0, channels, bytes_per_value)
         side = int(math.sqrt(memory_mb * 2**20 / per_px)) // 16 * 16
         side = max(side, 2 * overlap + 64)
         length = max(height, width)
@@ -177,13 +245,31 @@ def memory_budget_mb() -> float:
         return 2048.0
 
 
-def window_bytes_per_px(frames: int, width0: int, channels: int = 10) -> float:
+def window_bytes_per_px(
+    frames: int, width0: int, channels: int = 10, bytes_per_value: int = 4
+) -> float:
     """Memory per window pixel while predicting, in bytes.
 
-    The 3D U-Net's activations in inference mode (~7.5 first-level tensors of ``frames`` x
-    ``width0`` float32) and the input's copies (~6 of ``frames`` x ``channels``: read, selected,
-    normalised, batched, the next batch read ahead). Fits the peaks measured with widths 4 and 32,
-    32 frames, 10 bands within 10 %.
+    The 3D U-Net's activations in inference mode (~5.5 first-level tensors of ``frames`` x
+    ``width0`` values of ``bytes_per_value`` bytes, 4 for float32 and 2 for bfloat16, with the
+    batch norms folded and the activations fused as ``backends.TorchBackend`` runs it) and the
+    input's float32 copies (~6 of ``frames`` x ``channels``: read, selected, normalised,
+    batched, the next batch read ahead). Fits the peaks measured with widths 4 and 32, 32
+    frames, 10 bands.
+
+    Args:
+        frames: Frames per window.
+        width0: The network's first width.
+        channels: Input bands.
+        bytes_per_value: Bytes of one activation value.
+
+    Returns:
+        Bytes per window pixel.
     """
     frames = max(1, int(frames))
-    return 4.0 * frames * (7.5 * max(1, int(width0)) + 6.0 * max(1, int(channels)))
+    act = _ACTIVATIONS * max(1, int(width0)) * max(1, int(bytes_per_value))
+    return frames * (act + 4.0 * _INPUT_COPIES * max(1, int(channels)))
+
+
+_ACTIVATIONS = 5.5  # first-level activation tensors alive at the peak
+_INPUT_COPIES = 6.0  # float32 copies of the input window

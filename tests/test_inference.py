@@ -32,8 +32,8 @@ S2_BANDS = ["B02", "B03", "B04"]
 S1_BANDS = ["VV", "VH"]
 NAMES = ["maize", "wheat", "grass"]
 VALUES = [1200, 1100, 9120]
-# widths (4, 8): down-sampling factor 2, receptive-field radius 11 px (measured): margins of
-# 12 px (overlap 24) make tiled and whole-scene runs identical.
+# widths (4, 8): down-sampling factor 2, receptive span 10 px before / 11 px after a pixel:
+# margins of 12 px (overlap 24) make tiled and whole-scene runs identical.
 WIDTHS = (4, 8)
 
 
@@ -211,22 +211,56 @@ def test_tiled_prediction_equals_whole_scene_prediction(scene, tile, overlap):
 
 @pytest.mark.parametrize("widths", [(4, 8), (4, 8, 16)])
 @pytest.mark.parametrize("head", ["unet", "pixel"])
-def test_receptive_radius_bounds_the_measured_one(widths, head):
-    """Gradient probe: how far from a pixel an input changes its output (all pooling phases)."""
-    from s4_core.tiling import receptive_radius
+def test_receptive_span_is_the_measured_one(widths, head):
+    """Gradient probe on random inputs: how far before / after a pixel (along columns, all
+    pooling phases) an input changes its output. (Zero inputs under-count the far side: a
+    max-pooling cell of equal values passes the gradient to its first element only.)"""
+    from s4_core.tiling import receptive_radius, receptive_span
 
     torch.manual_seed(0)
     cfg = NetConfig(s2_channels=2, widths=widths, num_classes=2, head=head, head_frames=4,
                     head_hidden=4, head_members=1, smooth_iters=2, dec_out_width=4)  # fmt: skip
     net = S4Net(cfg).eval()
-    n, measured = 80, 0  # > 2 x (bound + factor): the probe never reaches an edge
-    for c in range(36, 36 + cfg.factor):
-        x = torch.zeros(1, 4, 2, n, n, requires_grad=True)
+    n, before, after = 96, 0, 0  # > 2 x (span + factor): the probe never reaches an edge
+    for c in range(40, 40 + cfg.factor):
+        x = torch.randn(1, 4, 2, n, n, requires_grad=True)
         net.segment(x, "s2")[0, 0, c, c].backward()
-        idx = (x.grad.abs().sum((0, 1, 2)) > 0).nonzero()
-        measured = max(measured, int((idx - c).abs().max()))
-    bound = receptive_radius(len(widths) - 1, head, cfg.smooth_iters)
-    assert measured <= bound <= measured + 3 * cfg.factor
+        cols = (x.grad.abs().sum((0, 1, 2, 3)) > 0).nonzero().flatten()
+        before, after = max(before, c - int(cols.min())), max(after, int(cols.max()) - c)
+    span = receptive_span(len(widths) - 1, head, cfg.smooth_iters)
+    assert (before, after) == span
+    assert receptive_radius(len(widths) - 1, head, cfg.smooth_iters) == max(span)
+
+
+def test_cores_keep_the_receptive_span_inside_their_window():
+    span = (24, 27)  # widths (32, 64, 128): 24 px before a pixel, 27 after
+    tiles = inf.plan_tiles(300, 300, 120, 52, 4, span)
+    assert len(tiles) > 4
+    for t in tiles:
+        if t.core_col > 0:
+            assert t.core_col - t.col >= span[0]
+        if t.core_col + t.core_width < 300:
+            assert t.col + t.width - (t.core_col + t.core_width) >= span[1]
+    # without the span the border is the middle: 26 px on each side is too few after a pixel
+    plain = inf.plan_tiles(300, 300, 120, 52, 4)
+    inner = [t for t in plain if 0 < t.core_col and t.core_col + t.core_width < 300]
+    assert min(t.col + t.width - (t.core_col + t.core_width) for t in inner) < span[1]
+
+
+def test_folded_batch_norms_give_the_same_outputs():
+    from s4_core.model import fold_batchnorm
+
+    ckpt = make_ckpt(widths=(4, 8, 16))
+    plain, folded = build_model(ckpt), fold_batchnorm(build_model(ckpt))
+    assert not any(isinstance(m, torch.nn.BatchNorm3d) for m in folded.modules())
+    x = torch.randn(2, 6, 3, 20, 24)
+    fm = torch.tensor([[True] * 6, [True] * 4 + [False] * 2])  # masked path too
+    with torch.no_grad():
+        torch.testing.assert_close(
+            folded.segment(x, "s2", fm), plain.segment(x, "s2", fm), atol=1e-5, rtol=1e-4
+        )
+    with pytest.raises(ValueError, match="eval mode"):
+        fold_batchnorm(build_model(ckpt).train())
 
 
 def test_automatic_overlap_makes_tiles_equal_a_whole_scene_pass(scene):
@@ -239,7 +273,7 @@ def test_automatic_overlap_makes_tiles_equal_a_whole_scene_pass(scene):
     np.testing.assert_allclose(probs[:, valid], ref[:, valid], atol=1e-5)
     # the automatic tile: one window when the scene fits the memory budget ...
     tile, overlap = inf.choose_tiling(ckpt["net_config"], 6, 45, 51)
-    assert (tile, overlap) == (51, 24)
+    assert (tile, overlap) == (51, 22)  # span (10, 11), factor 2
     # ... else as few windows as the largest tile needs, each as small as they allow
     from s4_core.tiling import auto_tiling, plan_tiles
 
@@ -255,6 +289,30 @@ def test_narrow_margins_change_only_pixels_near_core_borders(scene):
     diff = np.abs(probs - ref).max(0)
     assert diff[valid].max() > 1e-4  # margins of 2 px are narrower than the receptive field
     assert np.median(diff[valid]) < 0.05
+
+
+@pytest.mark.skipif(
+    not __import__("s4_core.backends", fromlist=["x"]).bf16_supported(),
+    reason="this CPU has no native bfloat16",
+)
+def test_bf16_maps_close_to_fp32(scene, tmp_path):
+    ckpt = make_ckpt(widths=(4, 8, 16))
+    ref, valid = reference_probabilities(ckpt, scene)
+    messages = []
+    res = inf.segment_scene(
+        ckpt, scene, tmp_path / "c.tif", probabilities_path=tmp_path / "p.tif", device="cpu",
+        precision="bf16", log=messages.append,
+    )  # fmt: skip
+    assert res.precision == "bf16" and "bfloat16" in messages[-1]
+    with rasterio.open(tmp_path / "p.tif") as ds:
+        probs = ds.read()
+    err = np.abs(probs[:, valid] - ref[:, valid])
+    print(f"bf16: max probability error {err.max():.4f}, mean {err.mean():.5f}")
+    assert 0 < err.max() < 0.05 and err.mean() < 0.005  # not exact, close
+    agree = (probs.argmax(0) == ref.argmax(0))[valid].mean()
+    assert agree > 0.97
+    with pytest.raises(DataError, match="precision"):
+        inf.segment_scene(ckpt, scene, tmp_path / "d.tif", device="cpu", precision="fp16")
 
 
 def test_segment_scene_writes_styled_class_raster_and_probabilities(scene, tmp_path):
