@@ -17,6 +17,7 @@ that 4096 px finishes on one busy CPU core: 4-8-16), 5 classes, the paper's head
 used (time length = ``--frames``).
 
     .venv/bin/python benchmarks/inference_memory.py                          # 1024 2048 4096
+    .venv/bin/python benchmarks/inference_memory.py --time-limit 900     # stop long runs
     .venv/bin/python benchmarks/inference_memory.py --sizes 512 1024 --widths 32,64,128
 """
 
@@ -37,6 +38,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from s4_core.checkpoint import load_checkpoint  # noqa: E402
+from s4_core.inference import choose_tiling  # noqa: E402
+from s4_core.tiling import plan_tiles  # noqa: E402
 
 BANDS = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"]
 CLASSES = 5
@@ -140,8 +145,15 @@ def write_model(path: Path, widths: Sequence[int], frames: int) -> Path:
     return save_checkpoint(path, ckpt)
 
 
-def run_segment(model: Path, s2: Path, out: Path, precision: str) -> dict:
-    """``s4 segment`` in its own niced process; its result JSON plus its peak RSS."""
+def _windows_written(out: Path) -> int:
+    """Bytes of the probabilities written so far (temporary file while the run goes on)."""
+    return sum(p.stat().st_size for p in out.glob("*probs.tif*"))
+
+
+def run_segment(model: Path, s2: Path, out: Path, precision: str, limit: float) -> dict:
+    """``s4 segment`` in its own niced process; its result JSON plus its peak RSS. After
+    ``limit`` seconds (0: none) the process is stopped (SIGKILL) and the row says so: its peak
+    RSS then covers the windows done until then."""
     cmd = [sys.executable, "-m", "s4_core", "segment", "--model", str(model), "--s2", str(s2),
            "--out", str(out / "classes.tif"), "--probabilities", str(out / "probs.tif"),
            "--confidence", str(out / "confidence.tif"), "--device", "cpu", "--json", "--quiet",
@@ -152,17 +164,31 @@ def run_segment(model: Path, s2: Path, out: Path, precision: str) -> dict:
         proc = subprocess.Popen(
             cmd, stdout=stdout, stderr=stderr, env=env, preexec_fn=lambda: os.nice(10)
         )
-        _, status, usage = os.wait4(proc.pid, 0)
+        stopped = False
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if limit and time.perf_counter() - t > limit:
+                proc.kill()  # the peak RSS so far still comes back with wait4
+                stopped = True
+                _, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(1.0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - t
         stdout.seek(0)
         stderr.seek(0)
         text, err = stdout.read().decode(), stderr.read().decode()
-    if proc.returncode != 0:
+    if stopped:
+        result = {"stopped_after_s": round(seconds), "probabilities_bytes": _windows_written(out)}
+    elif proc.returncode != 0:
         raise RuntimeError(f"s4 segment failed ({proc.returncode}):\n{err[-3000:]}")
-    result = json.loads(text[text.index("{") :])
+    else:
+        result = json.loads(text[text.index("{") :])
     result["seconds_wall"] = round(seconds, 1)
     result["peak_rss_mb"] = round(usage.ru_maxrss / 1024)
+    result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime)
     return result
 
 
@@ -173,12 +199,19 @@ def main() -> None:
     ap.add_argument("--widths", default="4,8,16")
     ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     ap.add_argument("--tmp", default=None, help="folder for the inputs and outputs")
+    ap.add_argument(
+        "--time-limit",
+        type=float,
+        default=0,
+        help="stop a run after this many seconds and report the peak so far (0: no limit)",
+    )
     args = ap.parse_args()
     widths = [int(w) for w in args.widths.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         tmp = Path(tmp)
         model = write_model(tmp / "model.pt", widths, args.frames)
+        model_config = load_checkpoint(model)["net_config"]
         for size in args.sizes:
             work = tmp / str(size)
             work.mkdir()
@@ -189,7 +222,10 @@ def main() -> None:
             made = time.perf_counter() - t
             out = work / "out"
             out.mkdir()
-            res = run_segment(model, work / "S2", out, args.precision)
+            res = run_segment(model, work / "S2", out, args.precision, args.time_limit)
+            nbytes = 2 if args.precision == "bf16" else 4
+            tile, overlap = choose_tiling(model_config, args.frames, size, size, None, None, nbytes)
+            n_windows = len(plan_tiles(size, size, tile, overlap, 2 ** (len(widths) - 1)))
             row = {
                 "size": size,
                 "frames": args.frames,
@@ -198,9 +234,13 @@ def main() -> None:
                 "input_mb_on_disk": round(base.stat().st_size / 2**20),
                 "input_mb_as_float32": round(size * size * len(BANDS) * args.frames * 4 / 2**20),
                 "outputs_mb": round(sum(p.stat().st_size for p in out.iterdir()) / 2**20),
-                "tile": res["tile_size"],
-                "overlap": res["overlap"],
+                "tile": tile,
+                "overlap": overlap,
+                "windows": n_windows,
+                "complete": "stopped_after_s" not in res,
+                "probabilities_mb_written": round(_windows_written(out) / 2**20, 1),
                 "seconds": res["seconds_wall"],
+                "cpu_seconds": res["cpu_seconds"],
                 "input_seconds": round(made, 1),
                 "peak_rss_mb": res["peak_rss_mb"],
             }

@@ -189,14 +189,23 @@ class _Reader:
             frame_mask &= np.asarray(data["frame_valid"], dtype=bool)[self.inverse]
         xs, valid = [], None
         for m in self.sensors:
-            x = np.asarray(data[m], dtype=np.float32)[self.inverse][:, self.band_index[m]]
+            x = np.asarray(data.pop(m), dtype=np.float32)
+            # frames and bands picked in one copy (none when both are already in order)
+            bands = self.band_index[m]
+            if not (self._identity(self.inverse, x.shape[0]) and self._identity(bands, x.shape[1])):
+                x = x[np.ix_(self.inverse, bands)]
             ok = np.asarray(data[f"{m}_valid"], dtype=bool)[self.inverse]
             ok &= frame_mask[:, None, None]
-            xs.append(self.stats[m].apply(x, ok))
+            # Scene.read returns arrays of its own for each call: normalised in place, no copy
+            xs.append(self.stats[m].apply(x, ok, inplace=bool(x.flags.owndata)))
             valid = ok if valid is None else valid & ok
         assert valid is not None
         x = xs[0] if len(xs) == 1 else np.concatenate(xs, axis=1)
-        return np.asarray(x, dtype=np.float32), frame_mask, valid.any(axis=0)
+        return x, frame_mask, valid.any(axis=0)
+
+    @staticmethod
+    def _identity(index: np.ndarray, length: int) -> bool:
+        return len(index) == length and bool((index == np.arange(length)).all())
 
 
 def _predict_tiles(
@@ -243,14 +252,15 @@ def _predict_tiles(
                 pending = pool.submit(read_group, nxt) if nxt is not None else None
                 work = [i for i, r in enumerate(reads) if r[2].any()]  # skip windows without data
                 probs: Dict[int, np.ndarray] = {}
-                if work:
-                    xs = np.stack([reads[i][0] for i in work])
+                if work:  # one window (automatic tiling on a CPU): a view, not a copy
+                    if len(work) > 1:
+                        xs = np.stack([reads[i][0] for i in work])
+                    else:
+                        xs = reads[work[0]][0][None]
                     fms = np.stack([reads[i][1] for i in work])
                     requested = min(reader.batch_size, len(work))
                     out, used = backend.predict(xs, fms, requested)
-                    if (
-                        used < requested
-                    ):  # an out-of-memory back-off happened: keep the smaller size
+                    if used < requested:  # an out-of-memory back-off: keep the smaller size
                         reader.batch_size = used
                     probs = {i: out[j] for j, i in enumerate(work)}
                     del xs, fms, out

@@ -9,7 +9,7 @@ JSON-friendly dict so checkpoints can carry it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -41,26 +41,53 @@ class BandStats:
                 f"BandStats: {n} band names but mean {self.mean.shape} and std {self.std.shape}"
             )
 
-    def apply(self, x: np.ndarray, valid: Optional[np.ndarray] = None) -> np.ndarray:
+    def apply(
+        self, x: np.ndarray, valid: Optional[np.ndarray] = None, *, inplace: bool = False
+    ) -> np.ndarray:
         """Standardise ``x`` ``(..., T, C, H, W)`` per band to float32.
 
         Where ``valid`` ``(..., T, H, W)`` is False the result is 0 (the mean).
+
+        Args:
+            x: Values, any real dtype.
+            valid: Optional validity mask.
+            inplace: Overwrite ``x`` when it is a writeable float32 array (no copy; the same
+                values as a copy).
+
+        Returns:
+            The standardised float32 values (``x`` itself when done in place).
         """
         x = np.asarray(x)
-        if x.ndim < 4 or x.shape[-3] != len(self.band_names):
-            raise DataError(
-                f"expected (..., T, {len(self.band_names)}, H, W) for bands {self.band_names}, "
-                f"got shape {x.shape}; the data's bands differ from the normalisation statistics"
-            )
-        std = np.where(self.std > MIN_STD, self.std, 1.0)
-        mean = self.mean.astype(np.float32)[:, None, None]
-        scale = (1.0 / std).astype(np.float32)[:, None, None]
+        if inplace and x.dtype == np.float32 and x.flags.writeable:
+            self._check_shape(x)
+            mean, scale = self._mean_scale()
+            x -= mean
+            x *= scale
+            if valid is not None:
+                np.copyto(x, np.float32(0), where=~np.expand_dims(np.asarray(valid, bool), -3))
+            x[~np.isfinite(x)] = 0.0
+            return x
+        self._check_shape(x)
+        mean, scale = self._mean_scale()
         out = (x.astype(np.float32) - mean) * scale
         if valid is not None:
             valid = np.asarray(valid, dtype=bool)
             out = np.where(np.expand_dims(valid, -3), out, np.float32(0))
         out[~np.isfinite(out)] = 0.0
         return out.astype(np.float32, copy=False)
+
+    def _check_shape(self, x: np.ndarray) -> None:
+        if x.ndim < 4 or x.shape[-3] != len(self.band_names):
+            raise DataError(
+                f"expected (..., T, {len(self.band_names)}, H, W) for bands {self.band_names}, "
+                f"got shape {x.shape}; the data's bands differ from the normalisation statistics"
+            )
+
+    def _mean_scale(self) -> Tuple[np.ndarray, np.ndarray]:
+        std = np.where(self.std > MIN_STD, self.std, 1.0)
+        mean = self.mean.astype(np.float32)[:, None, None]
+        scale = (1.0 / std).astype(np.float32)[:, None, None]
+        return mean, scale
 
     def to_dict(self) -> dict:
         """The statistics as a plain dict (stored in checkpoints)."""
