@@ -315,6 +315,21 @@ def test_bf16_maps_close_to_fp32(scene, tmp_path):
         inf.segment_scene(ckpt, scene, tmp_path / "d.tif", device="cpu", precision="fp16")
 
 
+@pytest.mark.skipif(
+    not __import__("s4_core.backends", fromlist=["x"]).bf16_supported(),
+    reason="this CPU has no native bfloat16",
+)
+def test_segment_command_with_bf16(data_dir, ckpt_path, tmp_path, capsys):
+    out = tmp_path / "classes.tif"
+    rc = cli_main(["segment", "--model", str(ckpt_path), "--s2", str(data_dir / "S2"), "--out",
+                   str(out), "--precision", "bf16", "--device", "cpu", "--json", "--quiet"])  # fmt: skip
+    assert rc == 0 and json.loads(capsys.readouterr().out)["precision"] == "bf16"
+    with pytest.raises(SystemExit):  # argparse: not one of the choices
+        cli_main(["segment", "--model", str(ckpt_path), "--s2", str(data_dir / "S2"), "--out",
+                  str(out), "--precision", "fp8"])  # fmt: skip
+    assert "--precision" in capsys.readouterr().err
+
+
 def test_segment_scene_writes_styled_class_raster_and_probabilities(scene, tmp_path):
     ckpt = make_ckpt()
     ref, ref_valid = reference_probabilities(ckpt, scene)
@@ -468,6 +483,7 @@ def test_segment_and_evaluate_commands(data_dir, ckpt_path, tmp_path, capsys):
     assert rc == 0
     result = json.loads(capsys.readouterr().out)
     assert result["path"] == str(out) and result["n_polygons"] > 0
+    assert result["precision"] == "fp32"  # the default: exact
     assert [c["name"] for c in result["classes"]] == NAMES
     assert listing(tmp_path) == ["classes.gpkg", "classes.tif", "probs.tif"]
     _, rows = _read_gpkg(tmp_path / "classes.gpkg")

@@ -83,6 +83,22 @@ def test_band_stats_apply_and_json_round_trip():
         stats.apply(np.zeros((3, 5, 4, 4)))
 
 
+def test_band_stats_apply_in_place_gives_the_same_values():
+    rng = np.random.default_rng(0)
+    stats = BandStats(["B02", "B03", "B04"], [0.1, 0.2, 0.3], [0.05, 0.1, 0.0])
+    x = rng.normal(0.2, 0.1, (5, 3, 6, 7)).astype(np.float32)
+    x[1, 2, 3, 4] = np.nan
+    valid = rng.random((5, 6, 7)) > 0.2
+    ref = stats.apply(x, valid)
+    same = stats.apply(x, valid, inplace=True)
+    assert same is x  # no copy
+    np.testing.assert_array_equal(same, ref)
+    ints = (rng.random((5, 3, 6, 7)) * 1000).astype(np.uint16)  # not float32: a copy
+    out = stats.apply(ints, None, inplace=True)
+    assert out.dtype == np.float32 and ints.dtype == np.uint16
+    np.testing.assert_array_equal(out, stats.apply(ints))
+
+
 @pytest.fixture()
 def scene(tmp_path):
     rng = np.random.default_rng(3)
