@@ -98,6 +98,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sites", nargs="+", default=["demo", "flanders_2018"])
     ap.add_argument("--unet", action="store_true", help="also the paper's 3D U-Net head")
+    ap.add_argument(
+        "--pretrain-epochs", type=int, default=None, help="default: the engine's default (10)"
+    )
     args = ap.parse_args()
     print(f"native bf16 on this CPU: {bf16_supported()}")
     rows: List[Dict] = []
@@ -107,8 +110,9 @@ def main() -> None:
             s1, s2, labels, field, ref = site_inputs(site, tmp)
             t = time.perf_counter()
             pre = tmp / f"{site}_pretrained.pt"
-            api.pretrain(str(s1), str(s2), pre, device="cpu")
-            print(f"{site}: pretrained in {time.perf_counter() - t:.0f} s")
+            extra = {} if args.pretrain_epochs is None else {"epochs": args.pretrain_epochs}
+            api.pretrain(str(s1), str(s2), pre, device="cpu", **extra)
+            print(f"{site}: pretrained in {time.perf_counter() - t:.0f} s ({extra or 'defaults'})")
             heads = ["pixel"] + (["unet"] if args.unet else [])
             for head in heads:
                 model = tmp / f"{site}_{head}.pt"
