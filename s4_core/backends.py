@@ -128,7 +128,7 @@ class TorchBackend:
 
         from .checkpoint import build_model
         from .device import prepare_model, resolve_device
-        from .model import fuse_for_inference
+        from .model import fold_batchnorm, fuse_for_inference
 
         if precision not in PRECISIONS:
             raise DataError(f"precision {precision!r} is not one of {PRECISIONS} (--precision)")
@@ -137,6 +137,7 @@ class TorchBackend:
         self.model = prepare_model(build_model(ckpt), self.device).eval()
         self.dtype = torch.float32
         if self.device.type == "cpu":
+            fold_batchnorm(self.model)  # in float32, before any cast to bfloat16
             if precision == "bf16":
                 if bf16_supported():
                     self.dtype = torch.bfloat16
