@@ -304,7 +304,10 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     for layer in model.modules():
         if not isinstance(layer, _Layer) or isinstance(layer.bn, _NoNorm):
             continue
-        bn, conv = layer.bn, layer.conv
+        bn = layer.bn
+        conv = layer.conv
+        assert isinstance(conv, (nn.Conv3d, nn.ConvTranspose3d))
+        assert bn.running_var is not None and bn.running_mean is not None
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         shift = bn.bias - bn.running_mean * scale
         if isinstance(conv, nn.ConvTranspose3d):  # weight (in, out, k, k, k)
@@ -313,7 +316,7 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
             conv.weight.mul_(scale.view(-1, 1, 1, 1, 1))
         bias = conv.bias if conv.bias is not None else torch.zeros_like(scale)
         conv.bias = nn.Parameter(bias * scale + shift, requires_grad=False)
-        layer.bn = _NoNorm()
+        layer.bn = _NoNorm()  # type: ignore[assignment]
     return model
 
 
@@ -327,7 +330,7 @@ class _FusedLayer(nn.Module):
         super().__init__()
         self.weight = conv.weight
         self.bias = conv.bias
-        self.padding = list(conv.padding)  # type: ignore[arg-type]
+        self.padding = list(conv.padding)
         self.stride = list(conv.stride)
         self.dilation = list(conv.dilation)
         self.groups = int(conv.groups)
