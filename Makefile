@@ -93,14 +93,26 @@ screenshot: env
 # (debootstrap; built once in 2-6 min, 2.5 GB, reused while $(S4_TRIXIE_ROOT)/.s4-qgis340-ok-2
 # exists; needs root).
 # test-qgis340 runs the QGIS tests there without torch (tests that need torch are skipped).
+# The same scripts build a Debian sid chroot for QGIS 3.44 / Python 3.14 (qgis344-env,
+# test-qgis344): on demand only, not in .ci/run (sid moves daily, so a fresh machine's CI must not
+# depend on it).
 S4_TRIXIE_ROOT ?= /opt/s4-trixie
-export S4_TRIXIE_ROOT
-.PHONY: qgis340-env test-qgis340
+S4_SID_ROOT ?= /opt/s4-sid
+QGIS340 = S4_CHROOT_SUITE=trixie S4_CHROOT_ROOT=$(S4_TRIXIE_ROOT) S4_CHROOT_STAMP=.s4-qgis340-ok-2
+QGIS344 = S4_CHROOT_SUITE=sid S4_CHROOT_ROOT=$(S4_SID_ROOT) S4_CHROOT_STAMP=.s4-qgis344-ok-1 \
+  S4_CHROOT_APT_OPTS=-oAcquire::Check-Valid-Until=false
+.PHONY: qgis340-env test-qgis340 qgis344-env test-qgis344
 qgis340-env:
-	@bash scripts/qgis340_env.sh
+	@$(QGIS340) bash scripts/qgis_chroot_env.sh
 
 test-qgis340: qgis340-env
-	@bash scripts/qgis340_test.sh
+	@$(QGIS340) bash scripts/qgis_chroot_test.sh
+
+qgis344-env:
+	@$(QGIS344) bash scripts/qgis_chroot_env.sh
+
+test-qgis344: qgis344-env
+	@$(QGIS344) bash scripts/qgis_chroot_test.sh
 
 clean:
 	rm -rf dist build $(DEMO_DIR) .pytest_cache .ruff_cache *.egg-info

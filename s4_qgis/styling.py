@@ -225,7 +225,12 @@ def style_class_vector(
 
 def save_default_style_to_database(layer: QgsVectorLayer, name: str) -> None:
     """``layer_styles`` table of the layer's GeoPackage, used as the default when it is opened."""
-    error = layer.saveStyleToDatabase(name, "Written by the S4 plugin", True, "")
+    description = "Written by the S4 plugin"
+    save_v2 = getattr(layer, "saveStyleToDatabaseV2", None)  # QGIS >= 3.44 (the old one deprecated)
+    if save_v2 is not None:
+        _results, error = save_v2(name, description, True, "")
+    else:
+        error = layer.saveStyleToDatabase(name, description, True, "")
     if error:
         raise OSError(
             tr("could not store the style in {0}: {error}").format(layer.source(), error=error)

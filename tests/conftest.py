@@ -22,18 +22,29 @@ for path in (ROOT, QGIS_PLUGINS):
         sys.path.insert(0, str(path))
 
 
-# `make test-qgis340` (QGIS 3.40 in a trixie chroot, no torch) sets S4_WITHOUT_TORCH=1: the tests
-# that need torch (marker `torch`, or a fixture that trains a model) are skipped there. Without it
+# `make test-qgis340` / `test-qgis344` (QGIS 3.40 / 3.44 in a Debian chroot, no torch) set
+# S4_WITHOUT_TORCH=1: the tests that need torch (marker `torch`, a fixture that trains a model, or
+# a parameter naming such a fixture for request.getfixturevalue) are skipped there. Without it
 # (`make test`) every test runs and a missing torch fails them.
 TORCH_FIXTURES = {"demo_model", "demo_model_s1"}
+
+
+def _needs_torch(item: pytest.Item) -> bool:
+    if item.get_closest_marker("torch") or TORCH_FIXTURES & set(item.fixturenames):
+        return True
+    params = getattr(item, "callspec", None)
+    values = params.params.values() if params is not None else ()
+    return any(isinstance(v, str) and v in TORCH_FIXTURES for v in values)
 
 
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("S4_WITHOUT_TORCH") != "1":
         return
-    skip = pytest.mark.skip(reason="needs torch (S4_WITHOUT_TORCH=1: the QGIS 3.40 run has none)")
+    skip = pytest.mark.skip(
+        reason="needs torch (S4_WITHOUT_TORCH=1: the chroot QGIS runs have none)"
+    )
     for item in items:
-        if item.get_closest_marker("torch") or TORCH_FIXTURES & set(item.fixturenames):
+        if _needs_torch(item):
             item.add_marker(skip)
 
 

@@ -1,4 +1,4 @@
-# Mounts for the trixie chroot (sourced by qgis340_env.sh and qgis340_test.sh).
+# Mounts for the QGIS chroots (sourced by qgis_chroot_env.sh and qgis_chroot_test.sh).
 S4_MOUNTED=()
 s4_mount() { # ROOT [REPO]
   local root="$1" repo="${2:-}"

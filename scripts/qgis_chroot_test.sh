@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `make test-qgis340`: the QGIS tests (pytest-qgis, processing.run, qgis_process from the packaged
-# zip) on QGIS 3.40 LTR / Python 3.13 in the trixie chroot of `make qgis340-env`, headless.
-# The chroot has no torch (PyPI's torch for Python 3.13 is a multi-GB CUDA build):
+# `make test-qgis340` / `make test-qgis344`: the QGIS tests (pytest-qgis, processing.run,
+# qgis_process from the packaged zip) in the Debian chroot of `make qgis340-env` (trixie: QGIS 3.40
+# LTR / Python 3.13) or `make qgis344-env` (sid: QGIS 3.44 / Python 3.14), headless. Parameters
+# as in qgis_chroot_env.sh (S4_CHROOT_SUITE, S4_CHROOT_ROOT, S4_CHROOT_STAMP); the test selection
+# is S4_CHROOT_TESTS (default below).
+# The chroot has no torch (PyPI's torch for Python 3.13/3.14 is a multi-GB CUDA build):
 # S4_WITHOUT_TORCH=1 skips the tests that train or run a model (tests/conftest.py); every other
 # QGIS test runs, and the engine's torch-free vector export / evaluation tests
 # (tests/test_vector_evaluate.py). The checkout is bind-mounted at /s4 and unmounted on exit.
@@ -9,12 +12,14 @@
 # fails (client 228400 vs server 373521 bytes: GDAL 3.10 sends requests the counter does not see).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT="${S4_TRIXIE_ROOT:-/opt/s4-trixie}"
-[ -f "$ROOT/.s4-qgis340-ok-2" ] || { echo "No QGIS 3.40 chroot at $ROOT: run make qgis340-env" >&2; exit 1; }
-TESTS="${QGIS340_TESTS:-tests/qgis tests/test_plugin.py tests/test_plugin_without_torch.py tests/test_package.py tests/test_vector_evaluate.py}"
+SUITE="${S4_CHROOT_SUITE:-trixie}"
+ROOT="${S4_CHROOT_ROOT:-/opt/s4-$SUITE}"
+STAMP="$ROOT/${S4_CHROOT_STAMP:-.s4-$SUITE-ok}"
+[ -f "$STAMP" ] || { echo "No QGIS chroot ($SUITE) at $ROOT: build it first (make qgis340-env / qgis344-env)" >&2; exit 1; }
+TESTS="${S4_CHROOT_TESTS:-tests/qgis tests/test_plugin.py tests/test_plugin_without_torch.py tests/test_package.py tests/test_vector_evaluate.py}"
 
-# shellcheck source=scripts/qgis340_mounts.sh
-source scripts/qgis340_mounts.sh
+# shellcheck source=scripts/qgis_chroot_mounts.sh
+source scripts/qgis_chroot_mounts.sh
 trap 's4_umount' EXIT
 s4_mount "$ROOT" "$PWD"
 # The real data (S4_REAL_DATA, set by .ci/run), read-only at /s4-data: the fetch tests run on it.
