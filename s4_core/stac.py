@@ -276,6 +276,10 @@ def area_grid(
 # ------------------------------------------------------------------------------------------
 # HTTP: the STAC API, tokens
 # ------------------------------------------------------------------------------------------
+#: Server errors that a retry cannot cure (501 Not Implemented, 505 HTTP Version).
+_PERMANENT_5XX = (501, 505)
+
+
 def _retry_after(attempt: int, backoff: float) -> float:
     return backoff * (2**attempt)
 
@@ -283,8 +287,8 @@ def _retry_after(attempt: int, backoff: float) -> float:
 class StacClient:
     """A small STAC API client on ``urllib`` (no extra dependency), with retries.
 
-    Transient failures (connection errors, timeouts, HTTP 429 and 5xx) are retried
-    ``retries`` times with exponential back-off (``backoff`` * 2^attempt seconds).
+    Transient failures (connection errors, timeouts, HTTP 429 and 5xx but 501 / 505) are
+    retried ``retries`` times with exponential back-off (``backoff`` * 2^attempt seconds).
     """
 
     def __init__(
@@ -327,7 +331,8 @@ class StacClient:
                 break
             except urllib.error.HTTPError as exc:
                 detail = _error_detail(exc)
-                if (exc.code == 429 or exc.code >= 500) and attempt < self.retries:
+                transient = exc.code == 429 or (exc.code >= 500 and exc.code not in _PERMANENT_5XX)
+                if transient and attempt < self.retries:
                     time.sleep(_retry_after(attempt, self.backoff))
                     continue
                 raise FetchError(
@@ -912,6 +917,7 @@ def fetch_time_series(
             f"no usable item in {', '.join(c for c in (s2c, s1c) if c)} for the area and dates "
             "(see the messages above); relax the scene cloud cover or the orbit filter"
         )
+    created = not out.exists()  # removed again if the run fails before writing a file
     out.mkdir(parents=True, exist_ok=True)
     manifest: Dict[str, Any] = {
         "request": request,
@@ -1111,6 +1117,10 @@ def fetch_time_series(
                 part.unlink()
             if manifest_path.with_name(MANIFEST + ".part").exists():
                 manifest_path.with_name(MANIFEST + ".part").unlink()
+            if created:  # a run that failed before writing anything leaves no empty folder
+                for folder in (out / "S2", out / "S1", out):
+                    if folder.is_dir() and not any(folder.iterdir()):
+                        folder.rmdir()
     manifest["bytes_read"] = counter.total
     save_manifest()
     report(1.0, "done", {"MB read": counter.total / 1e6})

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -364,3 +365,140 @@ def build_catalog(flanders: Path, root: Path, asset_url: str) -> Dict[str, objec
     truth["files"] = files
     truth["items"] = items
     return truth
+
+
+class StacFront:
+    """A second real STAC API front on 127.0.0.1, in front of ``upstream`` (a RustacServer URL),
+    that behaves like servers the client must cope with.
+
+    ``mode``:
+    - ``"get-only"``: ``POST /search`` answers ``post_status`` (405 Method Not Allowed, or 501);
+      ``GET /search?collections=..&bbox=..&datetime=..&limit=..`` is answered from the
+      upstream (asked by POST: rustac 0.9's own GET search refuses these parameters), at most
+      ``page_size`` items a page, with ``next`` links that are GET URLs of this server;
+    - ``"busy"``: the first ``busy`` requests answer HTTP 503, then it passes everything on;
+    - ``"html"``: every request gets a 200 HTML page (a wrong URL: a portal, not an API);
+    - ``"no-features"``: searches answer a JSON object without ``features``;
+    - ``"no-listing"``: ``/collections`` (the list) answers 500; single collections pass on.
+
+    ``requests`` records ``"METHOD path?query"`` of every request.
+    """
+
+    def __init__(
+        self,
+        upstream: str,
+        mode: str,
+        *,
+        page_size: int = 100,
+        post_status: int = 405,
+        busy: int = 0,
+    ) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.mode = mode
+        self.page_size = page_size
+        self.post_status = post_status
+        self.busy = busy
+        self.requests: List[str] = []
+        self.lock = threading.Lock()
+        front = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _upstream(self, path: str, body: Optional[bytes] = None) -> tuple:
+                req = urllib.request.Request(
+                    front.upstream + path,
+                    data=body,
+                    headers={"Content-Type": "application/json"} if body else {},
+                )
+                try:
+                    with urllib.request.urlopen(req, timeout=10) as resp:
+                        return resp.status, resp.read()
+                except urllib.error.HTTPError as exc:
+                    return exc.code, exc.read()
+
+            def _handle(self, body: Optional[bytes]) -> None:
+                path, _, query = self.path.partition("?")
+                with front.lock:
+                    front.requests.append(f"{self.command} {self.path}")
+                    if front.mode == "busy" and front.busy > 0:
+                        front.busy -= 1
+                        return self._send(503, b'{"description": "busy, try again"}')
+                if front.mode == "html":
+                    return self._send(200, b"<html><body>Catalog portal</body></html>", "text/html")
+                if path == "/search" and front.mode == "no-features":
+                    return self._send(200, b'{"type": "FeatureCollection", "items": []}')
+                if path == "/collections" and front.mode == "no-listing":
+                    return self._send(500, b'{"description": "listing is broken"}')
+                if path == "/search" and front.mode == "get-only":
+                    if self.command == "POST":
+                        return self._send(front.post_status, b'{"description": "use GET"}')
+                    return self._get_search(query)
+                status, answer = self._upstream(self.path, body)
+                self._send(status, answer)
+
+            def _get_search(self, query: str) -> None:
+                from urllib.parse import parse_qs, urlencode
+
+                args = {k: v[0] for k, v in parse_qs(query).items()}
+                search: Dict[str, object] = {
+                    "limit": min(int(args.get("limit", 10)), front.page_size),
+                    "skip": int(args.get("skip", 0)),
+                }
+                if "collections" in args:
+                    search["collections"] = args["collections"].split(",")
+                if "bbox" in args:
+                    search["bbox"] = [float(v) for v in args["bbox"].split(",")]
+                if "datetime" in args:
+                    search["datetime"] = args["datetime"]
+                status, answer = self._upstream("/search", json.dumps(search).encode())
+                if status != 200:
+                    return self._send(status, answer)
+                page = json.loads(answer)
+                links = []
+                for link in page.get("links", []):
+                    if link.get("rel") == "next":
+                        skip = int((link.get("body") or {}).get("skip", 0))
+                        link = {
+                            "rel": "next",
+                            "type": "application/geo+json",
+                            "href": f"{front.url}/search?{urlencode({**args, 'skip': skip})}",
+                        }
+                    links.append(link)
+                page["links"] = links
+                self._send(200, json.dumps(page).encode(), "application/geo+json")
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._handle(None)
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                self._handle(self.rfile.read(length))
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def searches(self) -> List[str]:
+        """The ``/search`` requests received, in order."""
+        return [r for r in self.requests if r.split(" ", 1)[1].startswith("/search")]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

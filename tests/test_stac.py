@@ -337,6 +337,124 @@ def test_login_with_credentials_from_the_environment(stac_catalog, tmp_path, mon
 
 
 # ------------------------------------------------------------------------------------------
+# Servers that behave differently: a real second HTTP server (tests/stac_server.StacFront) in
+# front of the rustac API, no mocks.
+@pytest.fixture()
+def front(stac_catalog):
+    """``front(mode, **options)``: a StacFront on 127.0.0.1 before the catalog's rustac API."""
+    from stac_server import StacFront
+
+    servers: list = []
+
+    def make(mode: str, **options):
+        server = StacFront(stac_catalog.url, mode, **options)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+def test_search_falls_back_to_get_when_post_is_refused(stac_catalog, front, fetched, tmp_path):
+    """POST /search answers 405: the fetch searches with GET (query parameters), follows the
+    server's GET ``next`` pages (2 items a page) and writes what the POST fetch wrote."""
+    api = front("get-only", page_size=2)
+    res = fetch(api, tmp_path, max_cloud=0.5)
+    assert res["items_found"] == fetched["result"]["items_found"] == {"s2": 5, "s1": 3}
+    for key in ("s2_dates", "s1_dates", "cloud_fractions"):
+        assert res[key] == fetched["result"][key]
+    with rasterio.open(tmp_path / "S2" / "S2_L2A_20180509.tif") as ds:  # a two-tile mosaic
+        np.testing.assert_array_equal(ds.read(), stac_catalog.truth["s2"]["20180509"]["data"])
+    searches = api.searches()
+    assert [r for r in searches if r.startswith("POST")] == ["POST /search"] * 2  # S2, S1
+    for collection, pages in ((S2C, 3), (S1C, 2)):  # 5 and 3 items, 2 a page
+        gets = [r for r in searches if r.startswith("GET") and f"collections={collection}" in r]
+        assert len(gets) == pages, searches
+        assert "bbox=" in gets[0] and "datetime=2018-05-01T00" in gets[0]
+        assert [("skip=" in r) for r in gets] == [False] + [True] * (pages - 1)
+
+
+def test_search_falls_back_to_get_on_501_too(stac_catalog, front):
+    api = front("get-only", page_size=2, post_status=501)
+    lonlat = stac.area_grid(FLANDERS_BOUNDS, "EPSG:32631")[1]
+    window = "2018-05-01T00:00:00Z/2018-05-31T23:59:59Z"
+    via_get = [i["id"] for i in stac.StacClient(api.url).search([S2C], lonlat, window)]
+    via_post = [i["id"] for i in stac.StacClient(stac_catalog.url).search([S2C], lonlat, window)]
+    assert via_get == via_post and len(via_post) == 5
+    assert api.searches()[0] == "POST /search" and len(api.searches()) == 4  # POST + 3 GET pages
+
+
+def test_busy_service_is_retried_then_named_with_its_answer(stac_catalog, front, tmp_path):
+    """HTTP 503 twice: retried with back-off and the fetch succeeds; with no retry left the
+    message names the URL, the status and the server's explanation, and nothing is written."""
+    api = front("busy", busy=2)
+    one_day = dict(s1_collection=None, start="2018-05-04", end="2018-05-04", backoff=0.01)
+    res = fetch(api, tmp_path / "ok", retries=2, **one_day)
+    assert res["s2_dates"] == ["2018-05-04"] and api.busy == 0
+    assert api.requests[0] == api.requests[1] == api.requests[2]  # the same request, 3 times
+    api.busy = 1
+    with pytest.raises(FetchError) as info:
+        fetch(api, tmp_path / "failed", retries=0, **one_day)
+    assert str(info.value) == (
+        f"the STAC service answered HTTP 503 (Service Unavailable) to "
+        f"{api.url}/collections/{S2C}: busy, try again"
+    )
+    assert not (tmp_path / "failed").exists()
+
+
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("html", r"/collections/sentinel-2-l2a did not answer JSON \(is it a STAC API\?\): "
+                 r"b'<html>"),
+        ("no-features", r"/search answered no 'features': not a STAC search"),
+    ],
+)  # fmt: skip
+def test_a_server_that_is_not_a_stac_api_is_named(front, tmp_path, mode, expected):
+    api = front(mode)
+    with pytest.raises(FetchError, match=rf"^http://127\.0\.0\.1:{api.port}{expected}"):
+        fetch(api, tmp_path / "out", s1_collection=None, retries=0)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_collection_when_the_listing_fails_too(front, tmp_path):
+    api = front("no-listing")
+    with pytest.raises(FetchError) as info:
+        fetch(api, tmp_path / "out", s2_collection="sentinel-2-l1c", retries=0)
+    assert str(info.value) == f"the STAC API {api.url} has no collection 'sentinel-2-l1c'"
+    assert not (tmp_path / "out").exists()
+
+
+def test_token_and_login_services_that_give_no_token(stac_catalog, tmp_path, monkeypatch):
+    server = stac_catalog.assets
+    kwargs = dict(
+        bbox=FLANDERS_BOUNDS, bbox_crs="EPSG:32631", s2_collection=S2C, s1_collection=None,
+        start="2018-05-04", end="2018-05-04", retries=0,
+    )  # fmt: skip
+    signed = stac.Provider(
+        "pc-like", stac_catalog.url, token_url=server.url + "/token/{collection}"
+    )
+    server.query_token = ""  # the token endpoint answers {"token": ""}
+    with pytest.raises(FetchError, match=rf"^the token service {server.url}/token/\{{collection\}} "
+                                         rf"gave no token for {S2C}$"):  # fmt: skip
+        stac.fetch_time_series(signed, tmp_path / "a", **kwargs)
+    server.query_token = None
+    login = stac.Provider("cdse-like", stac_catalog.url, auth_url=server.url + "/auth/token")
+    monkeypatch.setenv("S4_CDSE_USER", "ana")
+    monkeypatch.setenv("S4_CDSE_PASSWORD", "pa55-word")
+    server.login = ("ana", "pa55-word")  # accepted, but the answer has no access_token
+    try:
+        with pytest.raises(
+            FetchError, match=rf"^the login at {server.url}/auth/token gave no token$"
+        ):
+            stac.fetch_time_series(login, tmp_path / "b", **kwargs)
+    finally:
+        server.login = None
+    assert not list(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------------------------------------
 def test_band_assets_of_the_providers_naming_schemes():
     def item(assets):
         return {"id": "x", "assets": assets}
