@@ -222,6 +222,8 @@ S2_SPLIT_DATE = "20180509"
 S1_DATES = ("20180504", "20180509", "20180516")
 S2_KEYS = ("blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "swir16",
            "swir22", "scl")  # fmt: skip
+#: A large scene (outside May 2018) for the windowed-read test.
+LARGE_DATE, LARGE_SIZE, LARGE_OFFSET = "20180615", 512, 224
 S2_NAMES = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12", "SCL")
 
 
@@ -329,6 +331,35 @@ def build_catalog(flanders: Path, root: Path, asset_url: str) -> Dict[str, objec
                     "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
                 ],
             })  # fmt: skip
+    # One large scene (LARGE_SIZE px square, the 2018-05-04 data repeated) around the Flanders
+    # grid, which sits at LARGE_OFFSET px: fetching the Flanders area reads a small window of it.
+    base = truth["s2"][S2_DATES[0]]
+    reps = LARGE_SIZE // base["data"].shape[1]
+    big = np.tile(base["data"], (1, reps, reps))
+    t0 = base["transform"]
+    tf = rasterio.Affine(t0.a, 0, t0.c - LARGE_OFFSET * t0.a, 0, t0.e, t0.f - LARGE_OFFSET * t0.e)
+    truth["large"] = {"data": big, "transform": tf, "crs": base["crs"], "files": []}
+    assets = {}
+    for k, (key, name) in enumerate(zip(S2_KEYS, S2_NAMES)):
+        rel = f"s2/{LARGE_DATE}/T31UDS/{key}.tif"
+        _write_cog(root / rel, big[k], {**profile, "width": LARGE_SIZE, "height": LARGE_SIZE,
+                                        "transform": tf})  # fmt: skip
+        truth["large"]["files"].append(root / rel)
+        assets[key] = {"href": f"{asset_url}/{rel}", "roles": ["data"],
+                       "type": "image/tiff; application=geotiff; profile=cloud-optimized"}  # fmt: skip
+        if name != "SCL":
+            assets[key]["eo:bands"] = [{"name": name, "common_name": key}]
+    geometry, bbox = _lonlat_geometry(
+        base["crs"], rasterio.transform.array_bounds(LARGE_SIZE, LARGE_SIZE, tf)
+    )
+    items.append({
+        "type": "Feature", "stac_version": "1.0.0", "id": f"S2B_T31UDS_{LARGE_DATE}_0_L2A",
+        "collection": "sentinel-2-l2a", "geometry": geometry, "bbox": bbox,
+        "properties": {"datetime": f"{LARGE_DATE[:4]}-{LARGE_DATE[4:6]}-{LARGE_DATE[6:]}"
+                                   "T10:56:19Z", "platform": "sentinel-2b", "eo:cloud_cover": 0.0,
+                       "proj:epsg": int(base["crs"].to_epsg()), "s2:processing_baseline": "02.06"},
+        "links": [], "assets": assets,
+    })  # fmt: skip
     for day in S1_DATES:
         db, profile, stamp = _read_source(
             flanders / "S1" / f"S1_GRD_ASC_{day}.tif", truth["s1"], day
