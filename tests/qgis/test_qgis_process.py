@@ -182,9 +182,49 @@ FAULTS = [
 ]  # fmt: skip
 
 
+def _error_copies(text: str) -> int:
+    """How often a failed run's error is printed: its ``ERROR:`` line's message, counted
+    everywhere in the output (qgis_process prints it once after ``ERROR:``)."""
+    errors = [line[len("ERROR:\t") :] for line in text.splitlines() if line.startswith("ERROR:\t")]
+    assert len(errors) == 1, text
+    return text.count(errors[0])
+
+
+@pytest.fixture(scope="module")
+def qgis_error_copies(installed, tiny_demo, tmp_path_factory) -> int:
+    """How often qgis_process prints an error of QGIS's OWN algorithms: ``native:buffer``
+    into a folder that cannot be written (3 on QGIS 3.22: see docs/user_guide.md,
+    troubleshooting)."""
+    out = _unwritable() / "s4" / "buffer.gpkg"
+    done = helpers.run_qgis_process(
+        installed, "run", "native:buffer", "--", f"INPUT={tiny_demo.parcels}", "DISTANCE=1",
+        f"OUTPUT={out}",
+    )  # fmt: skip
+    text = done.stdout + done.stderr
+    assert done.returncode != 0 and str(out) in text, text
+    return _error_copies(text)
+
+
+def test_qgis_process_prints_s4_errors_as_often_as_its_own(
+    installed, qgis_error_copies, tiny_demo, tmp_path
+):
+    """S4 adds no copy of an error (one QgsProcessingException, no reportError of its own):
+    its message appears exactly as often as QGIS's native algorithms' (torch-free: also on
+    QGIS 3.40)."""
+    out = _unwritable() / "s4" / "parcels.gpkg"
+    image = _tifs(tiny_demo.s2_dir)[0]
+    done = helpers.run_qgis_process(
+        installed, "run", "s4:export_geopackage", "--", f"INPUT={image}", f"OUTPUT_VECTOR={out}"
+    )
+    text = done.stdout + done.stderr
+    assert done.returncode != 0, text
+    assert re.search(r"polygons \S+parcels\.gpkg cannot be written: the folder /sys\S* is", text)
+    assert _error_copies(text) == qgis_error_copies, text
+
+
 @pytest.mark.parametrize("name, algorithm, build, expected", FAULTS, ids=[f[0] for f in FAULTS])
 def test_qgis_process_fault_matrix(
-    installed, tiny_demo, demo_model, tmp_path, name, algorithm, build, expected
+    installed, qgis_error_copies, tiny_demo, demo_model, tmp_path, name, algorithm, build, expected
 ):
     """Each fault: non-zero exit, the engine's (or QGIS's) message, no traceback, files as
     they were (inputs untouched, nothing written)."""
@@ -213,6 +253,10 @@ def test_qgis_process_fault_matrix(
     assert re.search(expected, text), text
     assert "Traceback" not in text
     assert snapshot() == before
+    if "An error was encountered while checking parameter values" in text:
+        assert len(re.findall(expected, text)) == 1, text  # qgis_process's own check: once
+    else:  # a failed run: as often as QGIS prints its own algorithms' errors, no S4 copy
+        assert _error_copies(text) == qgis_error_copies, text
 
 
 def test_qgis_process_shows_engine_warnings_and_adds_no_python_noise(
