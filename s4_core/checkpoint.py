@@ -44,7 +44,7 @@ import torch
 
 from . import __version__
 from .composite import model_s1_ratio
-from .errors import CheckpointError
+from .errors import NO_READ_ACCESS, CheckpointError
 from .types import PathLike
 
 if TYPE_CHECKING:
@@ -195,8 +195,8 @@ def load_checkpoint(
         raise CheckpointError(f"model file {path} does not exist: check the path")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except PermissionError as exc:
-        raise CheckpointError(f"cannot read the model file {path}: {exc}") from exc
+    except PermissionError:
+        raise CheckpointError(f"cannot read the model file {path}: {NO_READ_ACCESS}") from None
     except Exception as exc:  # truncated zips (OSError), unpickling errors of every kind
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if "weights only" in str(exc).lower() or "weights_only" in str(exc):

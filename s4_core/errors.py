@@ -1,6 +1,16 @@
 """Errors a user can meet. Messages name the file or setting at fault and say how to fix it."""
 
+import os
 import warnings
+from pathlib import Path
+
+from .types import PathLike
+
+#: The fix for an input this user may not read (said after "cannot read FILE: ").
+NO_READ_ACCESS = (
+    "you have no permission to read it; ask its owner for read access (e.g. chmod a+r), "
+    "or copy it to a folder of yours"
+)
 
 
 class S4Warning(UserWarning):
@@ -75,3 +85,25 @@ class OutputError(S4Error):
 
     The message names the path and the setting; raised before any work, so nothing was written.
     """
+
+
+def unreadable(path: PathLike) -> bool:
+    """Whether ``path`` exists (or may exist) but this user may not read it.
+
+    Args:
+        path: a file or folder.
+
+    Returns:
+        True for a file without read permission, a folder that cannot be listed and entered,
+        or a path behind a folder that cannot be entered; False for a readable path or one
+        that does not exist (other checks name that).
+    """
+    p = Path(os.fspath(path))
+    try:
+        if p.is_dir():
+            return not os.access(p, os.R_OK | os.X_OK)
+        return p.exists() and not os.access(p, os.R_OK)
+    except PermissionError:  # a folder above it cannot be entered
+        return True
+    except OSError:
+        return False

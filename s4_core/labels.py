@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import LabelError, S4Warning
+from .errors import NO_READ_ACCESS, LabelError, S4Warning, unreadable
 from .types import PathLike
 
 if TYPE_CHECKING:
@@ -219,6 +219,8 @@ class LabelReport:
 
 # ----------------------------------------------------------------------------- reading
 def _open_error(path: Path, exc: Exception) -> LabelError:
+    if unreadable(path):
+        return LabelError(f"cannot read label polygons from {path}: {NO_READ_ACCESS}")
     return LabelError(
         f"cannot read label polygons from {path}: {exc}. "
         "Give a polygon layer OGR can read (GeoPackage, shapefile, GeoJSON)"

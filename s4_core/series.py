@@ -44,7 +44,7 @@ from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
 from . import radiometry
-from .errors import DataError
+from .errors import NO_READ_ACCESS, DataError, unreadable
 from .grid import Grid
 from .types import PathLike, Sources
 
@@ -227,6 +227,8 @@ def open_dataset(path: PathLike) -> DatasetReader:
     try:
         ds = rasterio.open(path)
     except Exception as exc:  # RasterioIOError and friends: not a readable raster
+        if unreadable(path):
+            raise DataError(f"cannot read {path}: {NO_READ_ACCESS}") from None
         raise DataError(
             f"cannot read {path}: {exc}; check that it is a complete GeoTIFF (try gdalinfo on it)"
         ) from exc
@@ -407,6 +409,8 @@ def _resolve_files(source: Sources) -> Tuple[List[Path], str]:
             raise DataError("the list of files is empty; give a folder, a stack or files")
     files: List[Path] = []
     for item in items:
+        if unreadable(item):
+            raise DataError(f"cannot read {item}: {NO_READ_ACCESS}")
         if item.is_dir():
             found = sorted(
                 p for p in item.iterdir() if p.is_file() and p.suffix.lower() in RASTER_SUFFIXES

@@ -65,6 +65,7 @@ from .grid import Grid, as_crs
 from .radiometry import SCL_INVALID
 from .settings import FETCH
 from .types import Cancel, CrsLike, Log, PathLike, Progress
+from .validate import check_outputs
 
 if TYPE_CHECKING:
     from rasterio.crs import CRS
@@ -853,6 +854,7 @@ def fetch_time_series(
     provider = resolve_provider(stac)
     out = Path(out_dir)
     first, last = _datetime_range(start, end)
+    check_outputs({"output folder": out}, folders=("output folder",))  # before any request
     if area is not None:
         bbox, bbox_crs = vector_bounds(area)
     if bbox is None:

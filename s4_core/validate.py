@@ -1,8 +1,10 @@
 """One place for the checks of settings and output paths that ``api`` runs before any work.
 
 The settings' ranges are defined once, in ``settings.py``; ``check_settings`` raises
-``SettingError`` naming the setting and the range ("epochs must be a whole number >= 1, got 0"). ``check_outputs`` refuses outputs
-that would overwrite an input or cannot be written (``OutputError``), before the long work.
+``SettingError`` naming the setting and the range ("epochs must be a whole number >= 1, got 0").
+``check_outputs`` refuses, before the long work, outputs that would overwrite an input or
+cannot be written (``OutputError``) and inputs this user may not read (``DataError``,
+``check_readable``).
 The command line prints a ``SettingError`` with the option's name (``--epochs``).
 """
 
@@ -13,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, cast
 
-from .errors import OutputError, SettingError
+from .errors import NO_READ_ACCESS, DataError, OutputError, SettingError, unreadable
 from .settings import SETTINGS
 from .types import PathLike, Sources
 
@@ -78,19 +80,45 @@ def _is_input(out: Path, source: Path) -> bool:
         return False
 
 
+def check_readable(inputs: Mapping[str, Any]) -> None:
+    """Refuse inputs this user may not read, naming the file and the fix (``DataError``).
+
+    Args:
+        inputs: what the input is, in words ("Sentinel-2 input") -> sources (a path, a list of
+            paths, a folder; None skipped). The raster images directly in an input folder
+            are checked too. Paths that do not exist are left to the readers.
+
+    Raises:
+        DataError: "cannot read the Sentinel-2 input FILE: you have no permission ...".
+    """
+    from .series import RASTER_SUFFIXES
+
+    for label, sources in inputs.items():
+        for src in input_paths(sources):
+            paths = [src]
+            if not unreadable(src) and src.is_dir():
+                paths += sorted(p for p in src.iterdir() if p.suffix.lower() in RASTER_SUFFIXES)
+            for path in paths:
+                if unreadable(path):
+                    raise DataError(f"cannot read the {label} {path}: {NO_READ_ACCESS}")
+
+
 def check_outputs(
     outputs: Mapping[str, Any],
     inputs: Optional[Mapping[str, Any]] = None,
     *,
     folders: Sequence[str] = (),
 ) -> None:
-    """Refuse, before any work, outputs that would overwrite an input or cannot be written.
+    """Refuse, before any work, outputs that would overwrite an input or cannot be written,
+    and inputs that cannot be read (``check_readable``).
 
     ``outputs``: what the output is, in words ("output model") -> path (None skipped);
     ``inputs``: what the input is ("Sentinel-2 input") -> sources; labels in ``folders`` are
     output folders, only checked to be writable (name their files separately). A file output
-    may not be an input file nor an image of an input folder; a new file there is allowed.
+    may not be an input file nor an image of an input folder; a new file there is allowed. An
+    existing read-only output file is refused (it is not replaced behind its owner's back).
     """
+    check_readable(inputs or {})
     given = {k: Path(os.fspath(v)) for k, v in outputs.items() if v is not None}
     seen: Dict[Path, str] = {}
     for label, out in given.items():
@@ -121,6 +149,11 @@ def _check_writable(out: Path, label: str, *, folder: bool) -> None:
         raise OutputError(f"the {label} {out} is a folder: give a file name")
     if folder and out.exists() and not out.is_dir():
         raise OutputError(f"the {label} {out} is a file: give a folder")
+    if not folder and out.is_file() and not os.access(out, os.W_OK):
+        raise OutputError(
+            f"the {label} {out} exists and is read-only: nothing was written; make it writable "
+            "(e.g. chmod u+w) or choose another output file"
+        )
     parent = Path(os.path.abspath(out if folder else out.parent))
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent

@@ -7,16 +7,17 @@
 # The chroot has no torch (PyPI's torch for Python 3.13/3.14 is a multi-GB CUDA build):
 # S4_WITHOUT_TORCH=1 skips the tests that train or run a model (tests/conftest.py); every other
 # QGIS test runs, and the engine's torch-free vector export / evaluation tests
-# (tests/test_vector_evaluate.py), and the STAC fetch against local servers (tests/test_stac.py,
-# rustac from the chroot's venv; rasterio 1.4 / GDAL 3.10 there). The checkout is bind-mounted at
-# /s4 and unmounted on exit.
+# (tests/test_vector_evaluate.py), the STAC fetch against local servers (tests/test_stac.py,
+# rustac from the chroot's venv; rasterio 1.4 / GDAL 3.10 there) and qgis_process run as an
+# ordinary user (tests/test_faults_as_user.py). The checkout is bind-mounted at /s4 and
+# unmounted on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUITE="${S4_CHROOT_SUITE:-trixie}"
 ROOT="${S4_CHROOT_ROOT:-/opt/s4-$SUITE}"
 STAMP="$ROOT/${S4_CHROOT_STAMP:-.s4-$SUITE-ok}"
 [ -f "$STAMP" ] || { echo "No QGIS chroot ($SUITE) at $ROOT: build it first (make qgis340-env / qgis344-env)" >&2; exit 1; }
-TESTS="${S4_CHROOT_TESTS:-tests/qgis tests/test_plugin.py tests/test_plugin_without_torch.py tests/test_package.py tests/test_vector_evaluate.py tests/test_stac.py}"
+TESTS="${S4_CHROOT_TESTS:-tests/qgis tests/test_plugin.py tests/test_plugin_without_torch.py tests/test_package.py tests/test_vector_evaluate.py tests/test_stac.py tests/test_faults_as_user.py}"
 
 # shellcheck source=scripts/qgis_chroot_mounts.sh
 source scripts/qgis_chroot_mounts.sh

@@ -15,7 +15,7 @@ import pytest
 import rasterio
 
 from s4_core import stac
-from s4_core.errors import Cancelled, DataError, FetchError
+from s4_core.errors import Cancelled, DataError, FetchError, OutputError
 from s4_core.grid import Grid
 
 pytestmark = pytest.mark.realdata
@@ -315,6 +315,27 @@ def test_server_down(tmp_path):
             s1_collection=None, **MAY, **QUICK,
         )  # fmt: skip
     assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_output_folder_is_refused_before_any_request(stac_catalog, tmp_path):
+    """A folder where nothing can be created (chmod 555 for a user; a sysfs folder for root,
+    who may write anywhere else): refused (OutputError) before the catalog is searched."""
+    import os
+    import tempfile
+
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o555)
+    else:
+        locked = Path("/sys/fs")
+        try:
+            os.close(tempfile.mkstemp(dir=locked)[0])
+            pytest.skip("root can write to /sys/fs here")
+        except OSError:
+            pass
+    with pytest.raises(OutputError, match=rf"output folder {locked}/s4 cannot be written: the "
+                                          rf"folder {locked} is not writable .*choose a writable"):  # fmt: skip
+        fetch(stac_catalog, locked / "s4", s1_collection=None)
 
 
 def test_no_items_unknown_collection_and_bbox_outside(stac_catalog, tmp_path):

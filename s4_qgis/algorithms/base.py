@@ -694,7 +694,14 @@ class S4Algorithm(QgsProcessingAlgorithm):
                 return False, tr("{name} ({label}) must be {rule}, got {value}").format(
                     name=name, label=param.description(), rule=setting.describe(), value=value
                 )
-            path = value.split("|")[0] if isinstance(value, str) else ""
+            values = value if isinstance(value, (list, tuple)) else [value]
+            paths = [v.split("|")[0] for v in values if isinstance(v, str)]
+            locked = next((p for p in paths if os.path.exists(p) and not os.access(p, os.R_OK)), "")
+            if locked:
+                return False, tr(
+                    "{name}: cannot read {path}: you have no permission to read it; ask its owner for read access (e.g. chmod a+r), or copy it to a folder of yours"
+                ).format(name=name, path=locked)
+            path = paths[0] if len(paths) == 1 else ""
             if path and os.path.isfile(path):
                 return False, tr(
                     "{name}: {path} cannot be read as a layer (not a file QGIS can open, damaged, or no permission to read it): choose another file"

@@ -1546,17 +1546,17 @@ banden: {1}</translation>
         <translation>{name} ({label}) moet {rule} zijn, niet {value}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="607"/>
+        <location filename="../algorithms/base.py" line="614"/>
         <source>{name}: {path} cannot be read as a layer (not a file QGIS can open, damaged, or no permission to read it): choose another file</source>
         <translation>{name}: {path} kan niet als laag gelezen worden (geen bestand dat QGIS kan openen, beschadigd of geen leesrechten): kies een ander bestand</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="611"/>
+        <location filename="../algorithms/base.py" line="618"/>
         <source>{name}: {path} does not exist</source>
         <translation>{name}: {path} bestaat niet</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="612"/>
+        <location filename="../algorithms/base.py" line="619"/>
         <source>{name} ({label}): {value!r} is not a valid value</source>
         <translation>{name} ({label}): {value!r} is geen geldige waarde</translation>
     </message>
@@ -1601,7 +1601,7 @@ banden: {1}</translation>
         <translation>MODEL: modelbestand niet gevonden: {0}; kies het .pt-bestand geschreven door 'S4 fijnafstemmen op gelabelde polygonen' of de .onnx-export ervan</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="723"/>
+        <location filename="../algorithms/base.py" line="730"/>
         <source>Device: cpu (ONNX Runtime)</source>
         <translation>Apparaat: cpu (ONNX Runtime)</translation>
     </message>
@@ -1714,6 +1714,11 @@ banden: {1}</translation>
         <location filename="../../s4_core/settings.py" line="416"/>
         <source>both: Sentinel-1 + Sentinel-2 together</source>
         <translation>both: Sentinel-1 + Sentinel-2 samen</translation>
+    </message>
+    <message>
+        <location filename="../algorithms/base.py" line="609"/>
+        <source>{name}: cannot read {path}: you have no permission to read it; ask its owner for read access (e.g. chmod a+r), or copy it to a folder of yours</source>
+        <translation>{name}: kan {path} niet lezen: u hebt geen leesrechten op dit bestand; vraag de eigenaar om leestoegang (bv. chmod a+r) of kopieer het naar een eigen map</translation>
     </message>
 </context>
 </TS>

@@ -287,12 +287,14 @@ def test_unreadable_labels_file_is_named(s4_processing, env, tmp_path):
     from qgis.core import QgsProcessingException
 
     if os.geteuid() == 0:
-        pytest.skip("root can read a chmod 000 file")
+        pytest.skip("root reads a chmod 000 file (test_faults_as_user.py: as an ordinary user)")
     labels = tmp_path / "locked.gpkg"
     shutil.copy(env.parcels, labels)
     labels.chmod(0)
     try:
-        with pytest.raises(QgsProcessingException, match=r"locked\.gpkg .*no permission"):
+        with pytest.raises(
+            QgsProcessingException, match=r"locked\.gpkg\b.*no permission to read it"
+        ):
             run("finetune", finetune(env, tmp_path / "m.pt", LABELS=str(labels)), Log())
         assert not (tmp_path / "m.pt").exists()
     finally:
