@@ -215,6 +215,11 @@ def open_dataset(path: PathLike) -> DatasetReader:
         st = path.stat()
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}; check the path") from exc
+    # A thread not started by ``threading`` (a QGIS task's QThread) is not in
+    # threading.enumerate() until current_thread() registers it; another thread's next open
+    # would take it for ended and close the handles it reads from. (rasterio.open registers
+    # it today as a side effect: this does not rely on that.)
+    threading.current_thread()
     key = (str(path.resolve()), st.st_mtime_ns, st.st_size, threading.get_ident())
     with _CACHE_LOCK:
         if _CACHE_PID != os.getpid():  # forked: the parent's handles are not ours to use

@@ -318,21 +318,11 @@ def test_server_down(tmp_path):
 
 
 def test_unwritable_output_folder_is_refused_before_any_request(stac_catalog, tmp_path):
-    """A folder where nothing can be created (chmod 555 for a user; a sysfs folder for root,
-    who may write anywhere else): refused (OutputError) before the catalog is searched."""
-    import os
-    import tempfile
+    """A folder where nothing can be created: refused (OutputError) before the catalog is
+    searched."""
+    from machine import unwritable_folder
 
-    if os.geteuid() != 0:
-        locked = tmp_path / "locked"
-        locked.mkdir(mode=0o555)
-    else:
-        locked = Path("/sys/fs")
-        try:
-            os.close(tempfile.mkstemp(dir=locked)[0])
-            pytest.skip("root can write to /sys/fs here")
-        except OSError:
-            pass
+    locked = unwritable_folder(tmp_path)
     with pytest.raises(OutputError, match=rf"output folder {locked}/s4 cannot be written: the "
                                           rf"folder {locked} is not writable .*choose a writable"):  # fmt: skip
         fetch(stac_catalog, locked / "s4", s1_collection=None)

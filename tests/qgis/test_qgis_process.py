@@ -195,7 +195,7 @@ def qgis_error_copies(installed, tiny_demo, tmp_path_factory) -> int:
     """How often qgis_process prints an error of QGIS's OWN algorithms: ``native:buffer``
     into a folder that cannot be written (3 on QGIS 3.22: see docs/user_guide.md,
     troubleshooting)."""
-    out = _unwritable() / "s4" / "buffer.gpkg"
+    out = unwritable_folder() / "s4" / "buffer.gpkg"
     done = helpers.run_qgis_process(
         installed, "run", "native:buffer", "--", f"INPUT={tiny_demo.parcels}", "DISTANCE=1",
         f"OUTPUT={out}",
@@ -211,7 +211,7 @@ def test_qgis_process_prints_s4_errors_as_often_as_its_own(
     """S4 adds no copy of an error (one QgsProcessingException, no reportError of its own):
     its message appears exactly as often as QGIS's native algorithms' (torch-free: also on
     QGIS 3.40)."""
-    out = _unwritable() / "s4" / "parcels.gpkg"
+    out = unwritable_folder() / "s4" / "parcels.gpkg"
     image = _tifs(tiny_demo.s2_dir)[0]
     done = helpers.run_qgis_process(
         installed, "run", "s4:export_geopackage", "--", f"INPUT={image}", f"OUTPUT_VECTOR={out}"
