@@ -109,14 +109,15 @@ def check_outputs(
     *,
     folders: Sequence[str] = (),
 ) -> None:
-    """Refuse, before any work, outputs that would overwrite an input or cannot be written,
-    and inputs that cannot be read (``check_readable``).
+    """Refuse, before any work, bad outputs and unreadable inputs.
 
-    ``outputs``: what the output is, in words ("output model") -> path (None skipped);
-    ``inputs``: what the input is ("Sentinel-2 input") -> sources; labels in ``folders`` are
-    output folders, only checked to be writable (name their files separately). A file output
-    may not be an input file nor an image of an input folder; a new file there is allowed. An
-    existing read-only output file is refused (it is not replaced behind its owner's back).
+    Outputs that would overwrite an input or cannot be written; inputs that cannot be read
+    (``check_readable``). ``outputs``: what the output is, in words ("output model") -> path
+    (None skipped); ``inputs``: what the input is ("Sentinel-2 input") -> sources; labels in
+    ``folders`` are output folders, only checked to be writable (name their files separately).
+    A file output may not be an input file nor an image of an input folder; a new file there is
+    allowed. An existing read-only output file is refused (not replaced behind its owner's
+    back).
     """
     check_readable(inputs or {})
     given = {k: Path(os.fspath(v)) for k, v in outputs.items() if v is not None}
