@@ -276,6 +276,7 @@ def test_segment_without_layers_says_which_parameters(s4_processing, demo_model,
     assert not (tmp_path / "x.tif").exists()
 
 
+@pytest.mark.torch  # the model fixture is requested by name (getfixturevalue): not auto-skipped
 @pytest.mark.parametrize(
     "fault, model, match, names, extra",
     [
