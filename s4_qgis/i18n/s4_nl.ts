@@ -294,12 +294,12 @@
         <translation>Sentinel-1-collectie (leeg: die van de aanbieder)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="586"/>
+        <location filename="../../s4_core/settings.py" line="590"/>
         <source>Largest S2 cloud fraction in the extent (0..1)</source>
         <translation>Grootste S2-wolkenfractie binnen de extent (0..1)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="586"/>
+        <location filename="../../s4_core/settings.py" line="590"/>
         <source>Pixel size (m)</source>
         <translation>Pixelgrootte (m)</translation>
     </message>
@@ -1386,42 +1386,42 @@ banden: {1}</translation>
         <translation>geen: het profiel van elke polygoon ligt dicht bij zijn klasse</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="556"/>
+        <location filename="../../s4_core/settings.py" line="560"/>
         <source>Outlier threshold (within-class spreads)</source>
         <translation>Drempel voor uitschieters (spreidingen binnen de klasse)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="556"/>
+        <location filename="../../s4_core/settings.py" line="560"/>
         <source>Outlier ratio (distance to another class / to its own)</source>
         <translation>Verhouding voor uitschieters (afstand tot een andere klasse / tot de eigen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="568"/>
+        <location filename="../../s4_core/settings.py" line="572"/>
         <source>Number of squares</source>
         <translation>Aantal vierkanten</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="568"/>
+        <location filename="../../s4_core/settings.py" line="572"/>
         <source>Square side (pixels)</source>
         <translation>Zijde van een vierkant (pixels)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="568"/>
+        <location filename="../../s4_core/settings.py" line="572"/>
         <source>Uncertainty</source>
         <translation>Onzekerheid</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="568"/>
+        <location filename="../../s4_core/settings.py" line="572"/>
         <source>Margin (gap between the two most probable classes)</source>
         <translation>Marge (verschil tussen de twee waarschijnlijkste klassen)</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="568"/>
+        <location filename="../../s4_core/settings.py" line="572"/>
         <source>Entropy of the class probabilities</source>
         <translation>Entropie van de klassenkansen</translation>
     </message>
     <message>
-        <location filename="../../s4_core/settings.py" line="568"/>
+        <location filename="../../s4_core/settings.py" line="572"/>
         <source>Random seed (ties)</source>
         <translation>Willekeurige seed (gelijke scores)</translation>
     </message>
