@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional,
 import torch
 from torch import Tensor, nn
 
+from s4_core.types import override
+
 from ..model import S4Net
 
 if TYPE_CHECKING:
@@ -22,9 +24,15 @@ class Objective:
     that fine-tuning loads. ``step(batch)``: views + forward + loss of one batch of crops
     (``{"s1", "s1_valid", "s2", "s2_valid", "frame_valid"}`` tensors, standardised bands);
     returns the loss to back-propagate and the floats averaged into the epoch record.
+
+    The base class owns the constructor: it keeps the arguments, an empty ``extra``, and the
+    objective's own random ``generator`` (seeded from ``config.seed`` and ``stream``), then
+    calls :meth:`setup`, where a subclass builds what is its own.
     """
 
     name = ""
+    #: Offset of the objective's random stream (:func:`make_generator`); None: ``config.seed``.
+    stream: Optional[int] = None
 
     def __init__(
         self,
@@ -38,6 +46,14 @@ class Objective:
         self.stats = stats
         self.device = device
         self.extra = nn.ModuleDict()
+        if self.stream is None:
+            self.generator = torch.Generator().manual_seed(config.seed)
+        else:
+            self.generator = make_generator(config.seed, self.stream)
+        self.setup()
+
+    def setup(self) -> None:
+        """Build the objective's own state (settings, ``extra`` modules); called once."""
 
     @staticmethod
     def needs(config: PretrainConfig) -> Tuple[str, ...]:
@@ -69,6 +85,20 @@ class Objective:
     def describe(self) -> Dict[str, Any]:
         """The objective and its settings, stored in the checkpoint (``objective``)."""
         return {"name": self.name}
+
+
+class SingleModalityObjective(Objective):
+    """An objective on one modality, ``config.ssl_modality``: its crops hold that one only."""
+
+    @staticmethod
+    @override
+    def needs(config: PretrainConfig) -> Tuple[str, ...]:
+        return (config.ssl_modality,)
+
+    @property
+    def modality(self) -> str:
+        """The modality the objective trains on (``config.ssl_modality``)."""
+        return self.config.ssl_modality
 
 
 def backbone_parameters(

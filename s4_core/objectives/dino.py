@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -35,11 +35,7 @@ from s4_core.types import override
 
 from ..device import autocast_context
 from ..model import S4Net
-from .base import Objective, make_generator
-
-if TYPE_CHECKING:
-    from ..normalize import BandStats
-    from ..train import PretrainConfig
+from .base import SingleModalityObjective
 
 STUDENT_TEMP = 0.1
 TEACHER_TEMP = 0.04
@@ -124,28 +120,18 @@ def _randint(lo: int, hi: int, gen: torch.Generator) -> int:
     return lo + int(torch.randint(0, hi - lo + 1, (1,), generator=gen))
 
 
-class DinoObjective(Objective):
+class DinoObjective(SingleModalityObjective):
     """DINO self-distillation on ``config.ssl_modality``.
 
     Settings ``dino_views``, ``dino_prototypes``, ``dino_momentum``.
     """
 
     name = "dino"
+    stream = 2
 
-    @staticmethod
     @override
-    def needs(config: PretrainConfig) -> Tuple[str, ...]:
-        return (config.ssl_modality,)
-
-    def __init__(
-        self,
-        config: PretrainConfig,
-        model: S4Net,
-        stats: Dict[str, BandStats],
-        device: torch.device,
-    ) -> None:
-        super().__init__(config, model, stats, device)
-        self.modality = config.ssl_modality
+    def setup(self) -> None:
+        config, model, device = self.config, self.model, self.device
         k = int(config.dino_prototypes)
         self.extra["head"] = DinoHead(model.config.dec_out_width, k).to(device)
         self.teacher = copy.deepcopy(model)
@@ -154,8 +140,7 @@ class DinoObjective(Objective):
             p.requires_grad_(False)
         self.centre = torch.zeros(k, device=device)
         self.centred = False
-        self.generator = make_generator(config.seed, 2)
-        st = stats[self.modality]
+        st = self.stats[self.modality]
         self.mean = torch.as_tensor(st.mean, dtype=torch.float32, device=device)
         self.std = torch.as_tensor(st.std, dtype=torch.float32, device=device)
         self.momentum = float(config.dino_momentum)

@@ -22,7 +22,7 @@ module.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Sequence, Tuple, cast
+from typing import Any, Dict, List, Sequence, Tuple, cast
 
 import torch
 from torch import Tensor, nn
@@ -31,12 +31,8 @@ from s4_core.types import override
 
 from ..device import autocast_context
 from ..model import Encoded, S4Net
-from .base import Objective, backbone_parameters, make_generator
+from .base import Objective, backbone_parameters
 from .mae import mask_input, patch_mask, reconstruction_loss
-
-if TYPE_CHECKING:
-    from ..normalize import BandStats
-    from ..train import PretrainConfig
 
 SINGLE_SENSOR_FRACTION = 0.5
 
@@ -88,22 +84,14 @@ class JointMaeObjective(Objective):
     """
 
     name = "joint-mae"
+    stream = 3
 
-    def __init__(
-        self,
-        config: PretrainConfig,
-        model: S4Net,
-        stats: Dict[str, BandStats],
-        device: torch.device,
-    ) -> None:
-        super().__init__(config, model, stats, device)
+    @override
+    def setup(self) -> None:
+        channels = self.model.config.channels
         self.extra["token"] = nn.ParameterDict(
-            {
-                m: nn.Parameter(torch.zeros(model.config.channels(m), device=device))
-                for m in ("s1", "s2")
-            }
+            {m: nn.Parameter(torch.zeros(channels(m), device=self.device)) for m in ("s1", "s2")}
         )
-        self.generator = make_generator(config.seed, 3)
 
     @override
     def parameters(self) -> List[nn.Parameter]:

@@ -11,7 +11,7 @@ valid positions only (what the network saw is not scored).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, cast
+from typing import Any, Dict, List, Optional, Sequence, Tuple, cast
 
 import torch
 from torch import Tensor, nn
@@ -20,12 +20,7 @@ from s4_core.types import override
 
 from ..device import autocast_context
 from ..losses import masked_l1
-from .base import Objective, backbone_parameters, make_generator
-
-if TYPE_CHECKING:
-    from ..model import S4Net
-    from ..normalize import BandStats
-    from ..train import PretrainConfig
+from .base import SingleModalityObjective, backbone_parameters
 
 
 def patch_mask(
@@ -66,33 +61,21 @@ def reconstruction_loss(rec: Tensor, x: Tensor, valid: Tensor, hidden: Tensor) -
     return masked_l1(rec.float(), x.float(), valid & hidden)
 
 
-class MaeObjective(Objective):
+class MaeObjective(SingleModalityObjective):
     """MAE on ``config.ssl_modality``.
 
     Settings ``mask_ratio``, ``mask_patch``, ``mask_frames``.
     """
 
     name = "mae"
+    stream = 1
 
-    @staticmethod
     @override
-    def needs(config: PretrainConfig) -> Tuple[str, ...]:
-        return (config.ssl_modality,)
-
-    def __init__(
-        self,
-        config: PretrainConfig,
-        model: S4Net,
-        stats: Dict[str, BandStats],
-        device: torch.device,
-    ) -> None:
-        super().__init__(config, model, stats, device)
-        self.modality = config.ssl_modality
-        channels = model.config.channels(self.modality)
+    def setup(self) -> None:
+        channels = self.model.config.channels(self.modality)
         self.extra["token"] = nn.ParameterDict(
-            {self.modality: nn.Parameter(torch.zeros(channels, device=device))}
+            {self.modality: nn.Parameter(torch.zeros(channels, device=self.device))}
         )
-        self.generator = make_generator(config.seed, 1)
 
     @property
     def patch(self) -> Tuple[int, int, int]:

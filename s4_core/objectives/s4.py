@@ -6,7 +6,7 @@ Space-time InfoNCE between the S1 and S2 projections of the bottleneck, plus cro
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Tuple
+from typing import Any, Dict, Tuple
 
 import torch
 from torch import Tensor
@@ -16,11 +16,6 @@ from s4_core.types import override
 from ..device import autocast_context
 from ..losses import s4_loss
 from .base import Objective
-
-if TYPE_CHECKING:
-    from ..model import S4Net
-    from ..normalize import BandStats
-    from ..train import PretrainConfig
 
 
 class S4Objective(Objective):
@@ -33,15 +28,9 @@ class S4Objective(Objective):
     name = "s4"
     KEYS = ("loss", "contrastive", "reconstruction", "accuracy")
 
-    def __init__(
-        self,
-        config: PretrainConfig,
-        model: S4Net,
-        stats: Dict[str, BandStats],
-        device: torch.device,
-    ) -> None:
-        super().__init__(config, model, stats, device)
-        self.generator = torch.Generator().manual_seed(config.seed)
+    @override
+    def setup(self) -> None:
+        config = self.config
         self.lam = config.lam if config.reconstruction else 0.0
         self.cw = 1.0 if config.contrastive else 0.0
         if self.lam == 0 and self.cw == 0:
