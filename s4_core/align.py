@@ -326,6 +326,13 @@ def frame_info(scene: SceneLike, frames: np.ndarray) -> Dict[str, object]:
 # ------------------------------------------------------------------------------------------
 # Scene: a reference grid plus aligned series
 # ------------------------------------------------------------------------------------------
+def zero_invalid(values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """``values`` ``(C, h, w)`` with pixels not finite in every band set to 0, and validity ``(h, w)``."""
+    valid = np.isfinite(values).all(axis=0)
+    values[:, ~valid] = 0.0
+    return values, valid
+
+
 class Scene:
     """S1 and/or S2 series on one reference grid, aligned in time.
 
@@ -418,9 +425,7 @@ class Scene:
         """
         series = self.series(modality)
         values, _ = read_acquisition(series, series.acquisitions[int(index)], window or self.grid)
-        valid = np.isfinite(values).all(axis=0)
-        values[:, ~valid] = 0.0
-        return values, valid
+        return zero_invalid(values)
 
     def read(
         self,

@@ -273,10 +273,9 @@ class CompositeScene:
         self, modality: str, index: int, window: Optional[Grid] = None
     ) -> Tuple[np.ndarray, np.ndarray]:
         """Period ``index``'s composite (C, h, w) (no value -> 0) and its validity (h, w)."""
-        values = self._period(modality, index, window)
-        valid = np.isfinite(values).all(axis=0)
-        values[:, ~valid] = 0.0
-        return values, valid
+        from .align import zero_invalid
+
+        return zero_invalid(self._period(modality, index, window))
 
     def read(
         self,
