@@ -249,6 +249,10 @@ class S4Algorithm(QgsProcessingAlgorithm):
     DISPLAY_NAME = ""
     GROUP = GROUP_MAP
     HELP = ""
+    #: True: ``prepare_inputs`` reads the LABELS layer (checked, with CLASS_FIELD) into
+    #: ``_labels_path`` (a file the engine reads), ``_labels_copied``, ``_labels_name``,
+    #: ``_class_field``
+    READS_LABELS = False
     # set per run by prepareAlgorithm; None until then (and after cleanup_temp)
     _tmp_dir: Optional[str] = None
 
@@ -793,7 +797,17 @@ class S4Algorithm(QgsProcessingAlgorithm):
         context: QgsProcessingContext,
         feedback: QgsProcessingFeedback,
     ) -> None:
-        """Override: read layers (e.g. write an edited layer to a file) in the main thread."""
+        """Read layers (e.g. write an edited layer to a file) in the main thread.
+
+        By default the LABELS layer when ``READS_LABELS``; override for other layers.
+        """
+        if not self.READS_LABELS:
+            return
+        labels = self.labels_layer(parameters, context)
+        self._labels_path = self.layer_file(labels)
+        self._labels_copied = self._labels_path.startswith(self.temp_dir())
+        self._labels_name = labels.name()
+        self._class_field = self.parameterAsString(parameters, CLASS_FIELD, context)
 
     def check_prepared(self) -> None:
         """Raise the error ``prepare_inputs`` met, if any."""

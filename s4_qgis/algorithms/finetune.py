@@ -17,7 +17,7 @@ from s4_core.settings import FINETUNE
 from s4_core.types import override
 
 from ..i18n import tr, tr_noop
-from .base import CLASS_FIELD, GROUP_TRAIN, OUTPUT, SENTINEL1, SENTINEL2, S4Algorithm
+from .base import GROUP_TRAIN, OUTPUT, SENTINEL1, SENTINEL2, S4Algorithm
 
 
 class Finetune(S4Algorithm):
@@ -25,6 +25,7 @@ class Finetune(S4Algorithm):
 
     NAME = "finetune"
     DISPLAY_NAME = tr_noop("S4 fine-tune on labelled polygons")
+    READS_LABELS = True
     GROUP = GROUP_TRAIN
     HELP = tr_noop(
         "Trains an S4 model to map your classes from a few labelled polygons.<br><br>"
@@ -61,20 +62,6 @@ class Finetune(S4Algorithm):
         self.add_checkpoint_destination(tr("Fine-tuned checkpoint"))
         self.addOutput(QgsProcessingOutputNumber("VAL_MIOU", tr("Validation mIoU")))
         self.addOutput(QgsProcessingOutputString("CLASSES", tr("Class names (comma separated)")))
-
-    @override
-    def prepare_inputs(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> None:
-        """Main thread: check the label layer and write it to a file when it is not one."""
-        labels = self.labels_layer(parameters, context)
-        self._labels_path = self.layer_file(labels)
-        self._labels_copied = self._labels_path.startswith(self.temp_dir())
-        self._labels_name = labels.name()
-        self._class_field = self.parameterAsString(parameters, CLASS_FIELD, context)
 
     @override
     def process(

@@ -16,7 +16,7 @@ from s4_core.settings import PROFILES
 from s4_core.types import override
 
 from ..i18n import tr, tr_noop
-from .base import CLASS_FIELD, GROUP_EVALUATE, OUTPUT, S4Algorithm
+from .base import GROUP_EVALUATE, OUTPUT, S4Algorithm
 
 FIGURE_FILTER = "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)"
 
@@ -26,6 +26,7 @@ class ClassProfiles(S4Algorithm):
 
     NAME = "class_profiles"
     DISPLAY_NAME = tr_noop("Class profiles (NDVI, VV, VH over time)")
+    READS_LABELS = True
     GROUP = GROUP_EVALUATE
     HELP = tr_noop(
         "Per class of a label layer, the mean and spread (one standard deviation over the "
@@ -57,17 +58,6 @@ class ClassProfiles(S4Algorithm):
             )
         )
         self.addOutput(QgsProcessingOutputNumber("OUTLIERS", tr("Outlier polygons")))
-
-    @override
-    def prepare_inputs(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> None:
-        """Main thread: the checked label layer as a file the engine reads."""
-        self._labels_path = self.layer_file(self.labels_layer(parameters, context))
-        self._class_field = self.parameterAsString(parameters, CLASS_FIELD, context)
 
     @override
     def process(

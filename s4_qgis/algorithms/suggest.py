@@ -58,14 +58,14 @@ class SuggestLabels(S4Algorithm):
         feedback: QgsProcessingFeedback,
     ) -> None:
         """Main thread: the existing labels (if any polygons) as a file the engine reads."""
-        self._labels_path = None
+        self._existing_labels: Optional[str] = None
         if parameters.get(LABELS) in (None, ""):
             return
         labels = self.parameterAsVectorLayer(parameters, LABELS, context)
         if labels is None or not labels.isValid():
             raise QgsProcessingException(tr("LABELS: not a valid polygon layer"))
         if feature_count_with_geometry(labels) > 0:
-            self._labels_path = self.layer_file(labels)
+            self._existing_labels = self.layer_file(labels)
 
     @override
     def process(
@@ -83,7 +83,7 @@ class SuggestLabels(S4Algorithm):
             api.suggest_labels,
             model,
             out,
-            labels=self._labels_path,
+            labels=self._existing_labels,
             feedback=feedback,
             settings=settings,
             **scene,
