@@ -8,9 +8,10 @@ from qgis.core import QgsApplication
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QPushButton
 
+from .algorithms.base import ICON_PATH
 from .compat import QAction
 from .i18n import install_translator, remove_translator, tr
-from .provider import ICON_PATH, S4Provider
+from .provider import S4Provider
 
 if TYPE_CHECKING:
     from qgis.gui import QgisInterface

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
-
 from qgis.core import QgsProcessingProvider
-from qgis.PyQt.QtGui import QIcon
 
 from s4_core.types import override
 
 from .algorithms import all_algorithms
+from .algorithms.base import S4Icon
 from .i18n import tr
 
-ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icon.svg")
 
-
-class S4Provider(QgsProcessingProvider):
+class S4Provider(S4Icon, QgsProcessingProvider):
     """Registers the S4 algorithms in the Processing toolbox, model designer and qgis_process."""
 
     @override
@@ -31,14 +27,6 @@ class S4Provider(QgsProcessingProvider):
         from s4_core import __version__
 
         return tr("S4 Sentinel time-series segmentation {0}").format(__version__)
-
-    @override
-    def icon(self) -> QIcon:
-        return QIcon(ICON_PATH)
-
-    @override
-    def svgIconPath(self) -> str:  # noqa: N802
-        return ICON_PATH
 
     @override
     def loadAlgorithms(self) -> None:  # noqa: N802

@@ -242,7 +242,19 @@ class Failure:
         self.message = message
 
 
-class S4Algorithm(QgsProcessingAlgorithm):
+class S4Icon:
+    """The S4 icon of the Processing provider and of every algorithm (``icon``, ``svgIconPath``)."""
+
+    def icon(self) -> QIcon:
+        """The S4 icon."""
+        return QIcon(ICON_PATH)
+
+    def svgIconPath(self) -> str:  # noqa: N802 (QGIS API)
+        """The S4 icon's SVG file."""
+        return ICON_PATH
+
+
+class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
     """Base class: names, group, icon, help, engine loading and feedback adapters."""
 
     NAME = ""
@@ -282,14 +294,6 @@ class S4Algorithm(QgsProcessingAlgorithm):
         rows = [parameter_summary(p) for p in self.parameterDefinitions()]
         table = "".join(f"<li>{row}</li>" for row in rows if row)
         return tr(self.HELP) + (f"<br><br><b>Parameters</b><ul>{table}</ul>" if table else "")
-
-    @override
-    def icon(self) -> QIcon:
-        return QIcon(ICON_PATH)
-
-    @override
-    def svgIconPath(self) -> str:  # noqa: N802
-        return ICON_PATH
 
     @override
     def createInstance(self) -> S4Algorithm:  # noqa: N802
