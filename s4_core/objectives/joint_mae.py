@@ -32,7 +32,7 @@ from s4_core.types import override
 from ..device import autocast_context
 from ..model import Encoded, S4Net
 from .base import Objective, backbone_parameters
-from .mae import mask_input, patch_mask, reconstruction_loss
+from .mae import mask_input, mask_settings, patch_mask, reconstruction_loss
 
 SINGLE_SENSOR_FRACTION = 0.5
 
@@ -134,12 +134,9 @@ class JointMaeObjective(Objective):
 
     @override
     def describe(self) -> Dict[str, Any]:
-        c = self.config
         return {
             "name": self.name,
-            "mask_mode": c.mask_mode,
-            "mask_ratio": float(c.mask_ratio),
-            "mask_patch": int(c.mask_patch),
-            "mask_frames": int(c.mask_frames),
+            "mask_mode": self.config.mask_mode,
+            **mask_settings(self.config),
             "single_sensor_fraction": SINGLE_SENSOR_FRACTION,
         }

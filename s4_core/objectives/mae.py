@@ -11,7 +11,7 @@ valid positions only (what the network saw is not scored).
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Sequence, Tuple, cast
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, cast
 
 import torch
 from torch import Tensor, nn
@@ -21,6 +21,9 @@ from s4_core.types import override
 from ..device import autocast_context
 from ..losses import masked_l1
 from .base import SingleModalityObjective, backbone_parameters
+
+if TYPE_CHECKING:
+    from ..train import PretrainConfig
 
 
 def patch_mask(
@@ -59,6 +62,15 @@ def mask_input(x: Tensor, hidden: Tensor, token: Tensor) -> Tensor:
 def reconstruction_loss(rec: Tensor, x: Tensor, valid: Tensor, hidden: Tensor) -> Tensor:
     """L1 between ``rec`` and ``x`` over the positions both valid and hidden."""
     return masked_l1(rec.float(), x.float(), valid & hidden)
+
+
+def mask_settings(config: PretrainConfig) -> Dict[str, Any]:
+    """The masking settings an objective's ``describe`` stores (ratio, patch, frames)."""
+    return {
+        "mask_ratio": float(config.mask_ratio),
+        "mask_patch": int(config.mask_patch),
+        "mask_frames": int(config.mask_frames),
+    }
 
 
 class MaeObjective(SingleModalityObjective):
@@ -105,11 +117,4 @@ class MaeObjective(SingleModalityObjective):
 
     @override
     def describe(self) -> Dict[str, Any]:
-        c = self.config
-        return {
-            "name": self.name,
-            "modality": self.modality,
-            "mask_ratio": float(c.mask_ratio),
-            "mask_patch": int(c.mask_patch),
-            "mask_frames": int(c.mask_frames),
-        }
+        return {"name": self.name, "modality": self.modality, **mask_settings(self.config)}
