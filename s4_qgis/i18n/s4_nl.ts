@@ -14,12 +14,12 @@
         <translation>Brengt een Sentinel-1- en een Sentinel-2-tijdreeks op één raster en één tijdas, zoals S4 bij het voortrainen doet (artikel, sectie 5): beide worden herbemonsterd op het Sentinel-2-raster, de kortste reeks wordt behouden en elk van haar datums wordt gekoppeld aan de dichtstbijzijnde opname van de andere sensor.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname (datums gelezen uit de bestanden).&lt;br&gt;&lt;b&gt;Grootste datumverschil&lt;/b&gt; (optioneel, dagen): paren die verder uit elkaar liggen vallen weg.&lt;br&gt;&lt;b&gt;Grootste wolkenfractie&lt;/b&gt; (optioneel, 0..1): Sentinel-2-datums waarvan de SCL-band meer wolken aangeeft vallen weg.&lt;br&gt;&lt;br&gt;Uitvoermap: de uitgelijnde S1- en S2-stapels (GeoTIFF's met meerdere banden, één band per datum en band) en de datumtabel (CSV).</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="409"/>
+        <location filename="../algorithms/base.py" line="417"/>
         <source>Sentinel-1 layers (one per date)</source>
         <translation>Sentinel-1-lagen (één per datum)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="410"/>
+        <location filename="../algorithms/base.py" line="418"/>
         <source>Sentinel-2 layers (one per date)</source>
         <translation>Sentinel-2-lagen (één per datum)</translation>
     </message>
@@ -114,7 +114,7 @@
         <translation>Willekeurige seed</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="394"/>
+        <location filename="../algorithms/base.py" line="402"/>
         <source>{0}: or a folder of per-date GeoTIFFs</source>
         <translation>{0}: of een map met GeoTIFF's per datum</translation>
     </message>
@@ -129,22 +129,22 @@
         <translation>Netwerkbreedtes (kommagescheiden; standaard 16,32,64; referentie 32,64,128)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="559"/>
+        <location filename="../algorithms/base.py" line="567"/>
         <source>WIDTHS must be two or more positive integers such as 32,64,128, not {text!r}</source>
         <translation>WIDTHS moet uit twee of meer positieve gehele getallen bestaan, zoals 32,64,128, niet {text!r}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="581"/>
+        <location filename="../algorithms/base.py" line="589"/>
         <source>{name}_FOLDER: {folder} is not a folder</source>
         <translation>{name}_FOLDER: {folder} is geen map</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="590"/>
+        <location filename="../algorithms/base.py" line="598"/>
         <source>{name}_FOLDER: {folder} holds no GeoTIFF (.tif): choose the folder with one file per date (e.g. the S1/ or S2/ folder written by the download step)</source>
         <translation>{name}_FOLDER: {folder} bevat geen GeoTIFF (.tif): kies de map met één bestand per datum (bv. de map S1/ of S2/ geschreven door de downloadstap)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="669"/>
+        <location filename="../algorithms/base.py" line="677"/>
         <source>{name} must be a number, not {value!r}</source>
         <translation>{name} moet een getal zijn, niet {value!r}</translation>
     </message>
@@ -414,7 +414,7 @@
         <translation>S4 fijnafstemmen op gelabelde polygonen</translation>
     </message>
     <message>
-        <location filename="../algorithms/profiles.py" line="47"/>
+        <location filename="../algorithms/profiles.py" line="48"/>
         <source>Labelled polygons</source>
         <translation>Gelabelde polygonen</translation>
     </message>
@@ -464,37 +464,37 @@
         <translation>Aandeel polygonen apart gehouden voor validatie</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="61"/>
+        <location filename="../algorithms/finetune.py" line="62"/>
         <source>Fine-tuned checkpoint</source>
         <translation>Fijnafgestemd checkpoint</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="62"/>
+        <location filename="../algorithms/finetune.py" line="63"/>
         <source>Validation mIoU</source>
         <translation>Validatie-mIoU</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="63"/>
+        <location filename="../algorithms/finetune.py" line="64"/>
         <source>Class names (comma separated)</source>
         <translation>Klassennamen (kommagescheiden)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="519"/>
+        <location filename="../algorithms/base.py" line="527"/>
         <source>LABELS: choose a polygon layer with labelled polygons</source>
         <translation>LABELS: kies een polygoonlaag met gelabelde polygonen</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="524"/>
+        <location filename="../algorithms/base.py" line="532"/>
         <source>LABELS: layer &apos;{0}&apos; has no polygons: digitise a few polygons of each class first</source>
         <translation>LABELS: laag '{0}' heeft geen polygonen: digitaliseer eerst enkele polygonen per klasse</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="93"/>
+        <location filename="../algorithms/finetune.py" line="80"/>
         <source>Inference modality is {0} but no {1} layers were given: add them to {name} or change MODALITY</source>
         <translation>De modaliteit voor de kaart is {0}, maar er zijn geen {1}-lagen gegeven: voeg ze toe aan {name} of wijzig MODALITY</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="99"/>
+        <location filename="../algorithms/finetune.py" line="86"/>
         <source>INIT_MODEL: checkpoint file not found: {init}</source>
         <translation>INIT_MODEL: checkpointbestand niet gevonden: {init}</translation>
     </message>
@@ -564,7 +564,7 @@
         <translation>Klassenraster</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="476"/>
+        <location filename="../algorithms/base.py" line="484"/>
         <source>No input layers: give the Sentinel-2 (SENTINEL2) or Sentinel-1 (SENTINEL1) layers of the modality the model was fine-tuned for</source>
         <translation>Geen invoerlagen: geef de Sentinel-2-lagen (SENTINEL2) of Sentinel-1-lagen (SENTINEL1) van de modaliteit waarvoor het model is fijnafgestemd</translation>
     </message>
@@ -689,7 +689,7 @@
         <translation>Naar klembord kopiëren</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="58"/>
+        <location filename="../plugin.py" line="59"/>
         <source>Dependencies…</source>
         <translation>Afhankelijkheden…</translation>
     </message>
@@ -1076,32 +1076,32 @@ banden: {1}</translation>
         <translation>apparaat: {text}</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="51"/>
+        <location filename="../plugin.py" line="52"/>
         <source>About / diagnostics…</source>
         <translation>Info / diagnose…</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="53"/>
+        <location filename="../plugin.py" line="54"/>
         <source>S4: segment Sentinel-1/-2 time series with few labels</source>
         <translation>S4: Sentinel-1/-2-tijdreeksen segmenteren met weinig labels</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="60"/>
+        <location filename="../plugin.py" line="61"/>
         <source>Install PyTorch and the engine&apos;s other Python packages</source>
         <translation>PyTorch en de andere Python-pakketten van de engine installeren</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="76"/>
+        <location filename="../plugin.py" line="77"/>
         <source>needs PyTorch, which QGIS&apos;s Python does not have yet. Install it now?</source>
         <translation>heeft PyTorch nodig, dat de Python van QGIS nog niet heeft. Nu installeren?</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="79"/>
+        <location filename="../plugin.py" line="80"/>
         <source>Install dependencies…</source>
         <translation>Afhankelijkheden installeren…</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="94"/>
+        <location filename="../plugin.py" line="95"/>
         <source>S4 panel</source>
         <translation>S4-paneel</translation>
     </message>
@@ -1141,7 +1141,7 @@ banden: {1}</translation>
         <translation>kon de nieuwe labellaag {path} niet openen</translation>
     </message>
     <message>
-        <location filename="../provider.py" line="33"/>
+        <location filename="../provider.py" line="29"/>
         <source>S4 Sentinel time-series segmentation {0}</source>
         <translation>S4 segmentatie van Sentinel-tijdreeksen {0}</translation>
     </message>
@@ -1151,17 +1151,17 @@ banden: {1}</translation>
         <translation>kon de stijl van {0} niet exporteren: {error}</translation>
     </message>
     <message>
-        <location filename="../styling.py" line="230"/>
+        <location filename="../styling.py" line="235"/>
         <source>could not store the style in {0}: {error}</source>
         <translation>kon de stijl niet opslaan in {0}: {error}</translation>
     </message>
     <message>
-        <location filename="../styling.py" line="239"/>
+        <location filename="../styling.py" line="244"/>
         <source>could not open the class raster {path}</source>
         <translation>kon het klassenraster {path} niet openen</translation>
     </message>
     <message>
-        <location filename="../styling.py" line="247"/>
+        <location filename="../styling.py" line="252"/>
         <source>could not open the polygons {path}</source>
         <translation>kon de polygonen {path} niet openen</translation>
     </message>
@@ -1196,27 +1196,27 @@ banden: {1}</translation>
         <translation>Klassenprofielen (NDVI, VV, VH in de tijd)</translation>
     </message>
     <message>
-        <location filename="../algorithms/profiles.py" line="30"/>
+        <location filename="../algorithms/profiles.py" line="31"/>
         <source>Per class of a label layer, the mean and spread (one standard deviation over the class&apos;s pixels) over time of NDVI (Sentinel-2, or the red-edge NDRE without B04; clouds, shadows and no data masked with the SCL band: classes 0 1 3 8 9 10) and of VV / VH (Sentinel-1, dB). Shows whether the classes differ at all, and which polygons do not look like their class.&lt;br&gt;&lt;br&gt;&lt;b&gt;Outliers&lt;/b&gt;: every date is scaled by the usual within-class spread; a polygon is flagged when its profile is at most half as far from another class&apos;s mean as from the mean of the other polygons of its class, or further than THRESHOLD spreads from it.&lt;br&gt;&lt;br&gt;Outputs: the numbers as CSV (kind, class, polygon, variable, date, mean, std, n: one row per class or polygon, variable and date; polygons numbered from 0 in the layer&apos;s order) and a figure (PNG, SVG or PDF).</source>
         <translation>Per klasse van een labellaag het gemiddelde en de spreiding (één standaardafwijking over de pixels van de klasse) in de tijd van NDVI (Sentinel-2, of de red-edge-index NDRE zonder B04; wolken, schaduwen en ontbrekende gegevens gemaskeerd met de SCL-band: klassen 0 1 3 8 9 10) en van VV / VH (Sentinel-1, dB). Toont of de klassen überhaupt verschillen, en welke polygonen niet op hun klasse lijken.&lt;br&gt;&lt;br&gt;&lt;b&gt;Uitschieters&lt;/b&gt;: elke datum wordt geschaald met de gebruikelijke spreiding binnen de klassen; een polygoon wordt gemarkeerd wanneer zijn profiel hoogstens half zo ver van het gemiddelde van een andere klasse ligt als van het gemiddelde van de andere polygonen van zijn klasse, of verder dan THRESHOLD spreidingen ervan.&lt;br&gt;&lt;br&gt;Uitvoer: de getallen als CSV (kind, class, polygon, variable, date, mean, std, n: één rij per klasse of polygoon, variabele en datum; polygonen genummerd vanaf 0 in de volgorde van de laag) en een figuur (PNG, SVG of PDF).</translation>
     </message>
     <message>
-        <location filename="../algorithms/profiles.py" line="49"/>
+        <location filename="../algorithms/profiles.py" line="50"/>
         <source>Profiles (CSV)</source>
         <translation>Profielen (CSV)</translation>
     </message>
     <message>
-        <location filename="../algorithms/profiles.py" line="54"/>
+        <location filename="../algorithms/profiles.py" line="55"/>
         <source>Profiles figure (PNG or SVG)</source>
         <translation>Figuur van de profielen (PNG of SVG)</translation>
     </message>
     <message>
-        <location filename="../algorithms/profiles.py" line="59"/>
+        <location filename="../algorithms/profiles.py" line="60"/>
         <source>Outlier polygons</source>
         <translation>Uitschieters (polygonen)</translation>
     </message>
     <message>
-        <location filename="../algorithms/profiles.py" line="81"/>
+        <location filename="../algorithms/profiles.py" line="71"/>
         <source>No input layers: give the Sentinel-2 (SENTINEL2) and/or Sentinel-1 (SENTINEL1) layers</source>
         <translation>Geen invoerlagen: geef de Sentinel-2-lagen (SENTINEL2) en/of de Sentinel-1-lagen (SENTINEL1)</translation>
     </message>
@@ -1541,22 +1541,22 @@ banden: {1}</translation>
         <translation>Waarschuwing: {0}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="694"/>
+        <location filename="../algorithms/base.py" line="702"/>
         <source>{name} ({label}) must be {rule}, got {value}</source>
         <translation>{name} ({label}) moet {rule} zijn, niet {value}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="706"/>
+        <location filename="../algorithms/base.py" line="714"/>
         <source>{name}: {path} cannot be read as a layer (not a file QGIS can open, damaged, or no permission to read it): choose another file</source>
         <translation>{name}: {path} kan niet als laag gelezen worden (geen bestand dat QGIS kan openen, beschadigd of geen leesrechten): kies een ander bestand</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="710"/>
+        <location filename="../algorithms/base.py" line="718"/>
         <source>{name}: {path} does not exist</source>
         <translation>{name}: {path} bestaat niet</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="711"/>
+        <location filename="../algorithms/base.py" line="719"/>
         <source>{name} ({label}): {value!r} is not a valid value</source>
         <translation>{name} ({label}): {value!r} is geen geldige waarde</translation>
     </message>
@@ -1576,17 +1576,17 @@ banden: {1}</translation>
         <translation>OUTPUT: de tabel {dest} is niet geschreven: kies een map waarin geschreven kan worden</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="511"/>
+        <location filename="../algorithms/base.py" line="519"/>
         <source>LABELS: {path} cannot be read as a polygon layer (not a file QGIS can open, damaged, or not readable: {access}): choose a GeoPackage, shapefile or GeoJSON with labelled polygons</source>
         <translation>LABELS: {path} kan niet als polygonenlaag gelezen worden (geen bestand dat QGIS kan openen, beschadigd of niet leesbaar: {access}): kies een GeoPackage, shapefile of GeoJSON met gelabelde polygonen</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="511"/>
+        <location filename="../algorithms/base.py" line="519"/>
         <source>readable</source>
         <translation>leesbaar</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="511"/>
+        <location filename="../algorithms/base.py" line="519"/>
         <source>no permission</source>
         <translation>geen leesrechten</translation>
     </message>
@@ -1596,12 +1596,12 @@ banden: {1}</translation>
         <translation>Betrouwbaarheid (grootste klassenkans, marge)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="459"/>
+        <location filename="../algorithms/base.py" line="467"/>
         <source>MODEL: model file not found: {0}; choose the .pt file written by &apos;S4 fine-tune on labelled polygons&apos; or its .onnx export</source>
         <translation>MODEL: modelbestand niet gevonden: {0}; kies het .pt-bestand geschreven door 'S4 fijnafstemmen op gelabelde polygonen' of de .onnx-export ervan</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="856"/>
+        <location filename="../algorithms/base.py" line="874"/>
         <source>Device: cpu (ONNX Runtime)</source>
         <translation>Apparaat: cpu (ONNX Runtime)</translation>
     </message>
@@ -1676,7 +1676,7 @@ banden: {1}</translation>
         <translation>Voortrainen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="540"/>
+        <location filename="../algorithms/base.py" line="548"/>
         <source>{parameter}: {error}</source>
         <translation>{parameter}: {error}</translation>
     </message>
@@ -1691,14 +1691,14 @@ banden: {1}</translation>
         <translation>Fijnafstemmen geannuleerd; er is geen model geschreven</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="29"/>
+        <location filename="../algorithms/finetune.py" line="30"/>
         <source>Trains an S4 model to map your classes from a few labelled polygons.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition; only the series of the inference modality is used (the model will map from that sensor, or from both together).&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt;: polygons of known classes (a memory layer or a layer being edited is fine); &lt;b&gt;Class field&lt;/b&gt;: the field with the class names.&lt;br&gt;&lt;b&gt;Pretrained model&lt;/b&gt;: optional checkpoint from &apos;S4 pretrain&apos;; without one the network is trained from scratch (usually worse with few labels).&lt;br&gt;&lt;b&gt;Inference modality&lt;/b&gt;: s2 (optical), s1 (radar) or both (S1 + S2 together; best after joint MAE pretraining; mapping then needs both series too).&lt;br&gt;&lt;b&gt;Radar: VV/VH ratio&lt;/b&gt; (advanced): adds VV - VH (dB) as a third S1 band when training from scratch; a pretrained model&apos;s own choice is always followed.&lt;br&gt;&lt;b&gt;Head&lt;/b&gt; (advanced): the default keeps the pretrained network frozen and trains an ensemble of small per-pixel classifiers on each pixel&apos;s monthly series and the network&apos;s features, then smooths the map inside fields (seconds on a CPU; it beat a Random Forest on real sites, see docs/benchmarks.md). &apos;3D U-Net fine-tuning&apos; is the paper&apos;s recipe: &lt;b&gt;epochs, crop size, batch size&lt;/b&gt;, freezing the encoder and class weighting apply to it.&lt;br&gt;&lt;b&gt;Input&lt;/b&gt; (advanced): monthly cloud-free composites by default.&lt;br&gt;&lt;b&gt;Map resolution&lt;/b&gt; (advanced): pixel size in the layers&apos; CRS units (0 = the imagery&apos;s own grid); &apos;S4 segment&apos; maps on the same resolution.&lt;br&gt;A share of the polygons is held out to report a validation mIoU.&lt;br&gt;&lt;br&gt;Output: the fine-tuned checkpoint (.pt) for &apos;S4 segment time series&apos;. The loss and the validation mIoU are logged per epoch; Cancel stops cleanly.</source>
         <translation>Traint een S4-model om je klassen te karteren uit enkele gelabelde polygonen.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname; alleen de reeks van de modaliteit voor de kaart wordt gebruikt (het model kartert met die sensor, of met beide samen).&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt;: polygonen van gekende klassen (een geheugenlaag of een laag in bewerking kan ook); &lt;b&gt;Klasseveld&lt;/b&gt;: het veld met de klassennamen.&lt;br&gt;&lt;b&gt;Voorgetraind model&lt;/b&gt;: optioneel checkpoint van 'S4 voortrainen'; zonder wordt het netwerk van nul getraind (met weinig labels meestal slechter).&lt;br&gt;&lt;b&gt;Modaliteit voor de kaart&lt;/b&gt;: s2 (optisch), s1 (radar) of both (S1 + S2 samen; het best na gezamenlijke MAE-voortraining; karteren vraagt dan ook beide reeksen).&lt;br&gt;&lt;b&gt;Radar: VV/VH-verhouding&lt;/b&gt; (geavanceerd): voegt VV - VH (dB) toe als derde S1-band bij trainen van nul; de eigen keuze van een voorgetraind model wordt altijd gevolgd.&lt;br&gt;&lt;b&gt;Kop&lt;/b&gt; (geavanceerd): de standaard houdt het voorgetrainde netwerk bevroren en traint een ensemble van kleine classificatoren per pixel op de maandreeks van elke pixel en de kenmerken van het netwerk, en vlakt de kaart daarna af binnen percelen (seconden op een CPU; dit deed beter dan een Random Forest op echte gebieden, zie docs/benchmarks.md). '3D U-Net-fijnafstemming' is het recept uit het artikel: &lt;b&gt;epochs, uitsnedegrootte, batchgrootte&lt;/b&gt;, het bevriezen van de encoder en de klassegewichten gelden ervoor.&lt;br&gt;&lt;b&gt;Invoer&lt;/b&gt; (geavanceerd): standaard wolkenvrije maandcomposieten.&lt;br&gt;&lt;b&gt;Kaartresolutie&lt;/b&gt; (geavanceerd): pixelgrootte in de CRS-eenheden van de lagen (0 = het eigen raster van de beelden); 'S4 segmenteren' kartert met dezelfde resolutie.&lt;br&gt;Een deel van de polygonen wordt apart gehouden om een validatie-mIoU te rapporteren.&lt;br&gt;&lt;br&gt;Uitvoer: het fijnafgestemde checkpoint (.pt) voor 'S4 tijdreeksen segmenteren'. De loss en de validatie-mIoU worden per epoch gelogd; Annuleren stopt netjes.</translation>
     </message>
     <message>
         <location filename="../algorithms/segment.py" line="34"/>
-        <source>Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image time series with a fine-tuned S4 model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2 / Sentinel-1 layers&lt;/b&gt;: one GeoTIFF per acquisition; the acquisition date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in the name, band names). Give the series of the modality the model was fine-tuned for (one sensor, or both for a model fine-tuned for both).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: a fine-tuned checkpoint (.pt) from &apos;S4 fine-tune on labelled polygons&apos; (needs PyTorch), or its ONNX export (.onnx, from &apos;s4 export-onnx&apos;), which needs only ONNX Runtime.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optional part of the scene to map (default: the whole series).&lt;br&gt;&lt;b&gt;Tile size / overlap&lt;/b&gt;: the scene is predicted in overlapping tiles; 0 / -1 = automatic (overlap twice the network&apos;s receptive radius, so results equal one whole-scene pass; tiles as large as ~1 GB of activations allows); reduce the tile size when the GPU runs out of memory.&lt;br&gt;&lt;br&gt;Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours (style saved beside it as .qml) and, optionally, class polygons in a GeoPackage (fields class_id, class_name, area_m2; style stored in the GeoPackage) and the confidence (band 1: the largest class probability, band 2: its margin over the second class; styled red = unsure to green = sure).</source>
-        <translation>Brengt gewas- / landbedekkingsklassen van een scène in kaart uit een Sentinel-2- of Sentinel-1-beeldtijdreeks met een fijnafgestemd S4-model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2-/Sentinel-1-lagen&lt;/b&gt;: één GeoTIFF per opname; de opnamedatum en de sensor worden uit elk bestand gelezen (tag ACQUISITION_DATETIME of YYYYMMDD in de naam, bandnamen). Geef de reeks van de modaliteit waarop het model fijnafgestemd is (één sensor, of beide voor een model dat voor beide fijnafgestemd is).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: een fijnafgestemd checkpoint (.pt) van 'S4 fijnafstemmen op gelabelde polygonen' (heeft PyTorch nodig), of de ONNX-export ervan (.onnx, van 's4 export-onnx'), die alleen ONNX Runtime nodig heeft.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optioneel deel van de scène om te karteren (standaard: de hele reeks).&lt;br&gt;&lt;b&gt;Tegelgrootte / -overlap&lt;/b&gt;: de scène wordt in overlappende tegels voorspeld; 0 / -1 = automatisch (overlap tweemaal de receptieve straal van het netwerk, zodat het resultaat gelijk is aan één doorgang over de hele scène; tegels zo groot als ~1 GB aan activaties toelaat); verklein de tegelgrootte als de GPU geen geheugen meer heeft.&lt;br&gt;&lt;br&gt;Uitvoer: een klassenraster (GeoTIFF, 255 = nodata) opgemaakt met klassennamen en -kleuren (stijl ernaast bewaard als .qml) en, optioneel, klassenpolygonen in een GeoPackage (velden class_id, class_name, area_m2; stijl bewaard in de GeoPackage) en de betrouwbaarheid (band 1: de grootste klassenkans, band 2: de marge op de tweede klasse; opgemaakt van rood = onzeker tot groen = zeker).</translation>
+        <source>Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image time series with a fine-tuned S4 model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2 / Sentinel-1 layers&lt;/b&gt;: one GeoTIFF per acquisition; the acquisition date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in the name, band names). Give the series of the modality the model was fine-tuned for (one sensor, or both for a model fine-tuned for both).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: a fine-tuned checkpoint (.pt) from &apos;S4 fine-tune on labelled polygons&apos; (needs PyTorch), or its ONNX export (.onnx, from &apos;s4 export-onnx&apos;), which needs only ONNX Runtime.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optional part of the scene to map (default: the whole series).&lt;br&gt;&lt;b&gt;Tile size / overlap&lt;/b&gt;: the scene is predicted in overlapping tiles; 0 / -1 = automatic (overlap = how far each pixel&apos;s inputs reach through the network, so results equal one whole-scene pass; tiles as large as ~2 GB of activations allows); reduce the tile size when the GPU runs out of memory.&lt;br&gt;&lt;br&gt;Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours (style saved beside it as .qml) and, optionally, class polygons in a GeoPackage (fields class_id, class_name, area_m2; style stored in the GeoPackage) and the confidence (band 1: the largest class probability, band 2: its margin over the second class; styled red = unsure to green = sure).</source>
+        <translation>Brengt gewas- / landbedekkingsklassen van een scène in kaart uit een Sentinel-2- of Sentinel-1-beeldtijdreeks met een fijnafgestemd S4-model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2-/Sentinel-1-lagen&lt;/b&gt;: één GeoTIFF per opname; de opnamedatum en de sensor worden uit elk bestand gelezen (tag ACQUISITION_DATETIME of YYYYMMDD in de naam, bandnamen). Geef de reeks van de modaliteit waarop het model fijnafgestemd is (één sensor, of beide voor een model dat voor beide fijnafgestemd is).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: een fijnafgestemd checkpoint (.pt) van 'S4 fijnafstemmen op gelabelde polygonen' (heeft PyTorch nodig), of de ONNX-export ervan (.onnx, van 's4 export-onnx'), die alleen ONNX Runtime nodig heeft.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optioneel deel van de scène om te karteren (standaard: de hele reeks).&lt;br&gt;&lt;b&gt;Tegelgrootte / -overlap&lt;/b&gt;: de scène wordt in overlappende tegels voorspeld; 0 / -1 = automatisch (overlap = hoe ver de invoer van elke pixel door het netwerk reikt, zodat het resultaat gelijk is aan één doorgang over de hele scène; tegels zo groot als ~2 GB aan activaties toelaat); verklein de tegelgrootte als de GPU geen geheugen meer heeft.&lt;br&gt;&lt;br&gt;Uitvoer: een klassenraster (GeoTIFF, 255 = nodata) opgemaakt met klassennamen en -kleuren (stijl ernaast bewaard als .qml) en, optioneel, klassenpolygonen in een GeoPackage (velden class_id, class_name, area_m2; stijl bewaard in de GeoPackage) en de betrouwbaarheid (band 1: de grootste klassenkans, band 2: de marge op de tweede klasse; opgemaakt van rood = onzeker tot groen = zeker).</translation>
     </message>
     <message>
         <location filename="../dock.py" line="375"/>
@@ -1716,7 +1716,7 @@ banden: {1}</translation>
         <translation>both: Sentinel-1 + Sentinel-2 samen</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="701"/>
+        <location filename="../algorithms/base.py" line="709"/>
         <source>{name}: cannot read {path}: you have no permission to read it; ask its owner for read access (e.g. chmod a+r), or copy it to a folder of yours</source>
         <translation>{name}: kan {path} niet lezen: u hebt geen leesrechten op dit bestand; vraag de eigenaar om leestoegang (bv. chmod a+r) of kopieer het naar een eigen map</translation>
     </message>
