@@ -535,3 +535,25 @@ def test_cli_input_file_deleted_mid_run(env, tmp_path, capsys):
     else:
         assert victim.name in err and not out.exists()
     assert set(p.name for p in tmp_path.iterdir()) <= {"S2", "map.tif"}
+
+
+def test_an_input_file_that_vanishes_mid_run_is_named_and_leaves_nothing(env, tmp_path):
+    """An S2 image deleted after the scene was opened (headers read) but before its pixels are
+    read: a DataError naming that file, no class raster, no temporary file."""
+    from s4_core.errors import DataError
+
+    s2 = tmp_path / "S2"
+    shutil.copytree(env.s2, s2)
+    victim = sorted(s2.glob("*.tif"))[3]
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def log(message: str) -> None:
+        if message.startswith("segmenting") and victim.exists():
+            victim.unlink()  # the scene is open: only the pixel reads are left
+
+    with pytest.raises(DataError, match=re.escape(victim.name)) as caught:
+        api.segment(str(env.ft), str(out / "map.tif"), s2=str(s2), device="cpu", log=log)
+    assert "check the path" in str(caught.value)  # the fix
+    assert not victim.exists()
+    assert sorted(p.name for p in out.iterdir()) == []
