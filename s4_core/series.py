@@ -240,7 +240,8 @@ def open_dataset(path: PathLike) -> DatasetReader:
     with _CACHE_LOCK:
         _OPEN_COUNT += 1
         _CACHE[key] = ds
-        _close_where(lambda k: k[3] not in _alive_threads())  # handles of finished threads
+        alive = _alive_threads()
+        _close_where(lambda k: k[3] not in alive)  # handles of finished threads
         capacity = _cache_capacity()
         while len(_CACHE) > capacity:
             _, old = _CACHE.popitem(last=False)
@@ -252,6 +253,7 @@ def open_dataset(path: PathLike) -> DatasetReader:
 
 
 def _alive_threads() -> set:
+    """The idents of the threads alive now."""
     return {t.ident for t in threading.enumerate()}
 
 
