@@ -434,6 +434,22 @@ def test_pretrain_then_finetune_a_memory_layer_logs_loss_and_miou(
     assert any(f"from {pre}" in line for line in feedback.infos)
 
 
+def tiny_pretrain_parameters(tiny_demo, out: Path, objective: int, **extra) -> dict:
+    """s4:pretrain parameters for a 2-step toy run on the demo radar series."""
+    return {
+        "SENTINEL1": tifs(tiny_demo.s1_dir),
+        "EPOCHS": 1,
+        "CROP_SIZE": 16,
+        "BATCH_SIZE": 1,
+        "STEPS_PER_EPOCH": 2,
+        "DEVICE": 1,
+        "WIDTHS": "8,16,32",
+        "OBJECTIVE": objective,
+        "OUTPUT": str(out),
+        **extra,
+    }
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("objective", [1, 2, 3])  # mae, dino, joint-mae (0 = s4, above)
 def test_each_pretraining_objective_fine_tunes_and_segments_through_processing(
@@ -445,18 +461,7 @@ def test_each_pretraining_objective_fine_tunes_and_segments_through_processing(
 
     names = ["s4", "mae", "dino", "joint-mae"]
     pre = tmp_path / "pre.pt"
-    params = {
-        "SENTINEL1": tifs(tiny_demo.s1_dir),
-        "EPOCHS": 1,
-        "CROP_SIZE": 16,
-        "BATCH_SIZE": 1,
-        "STEPS_PER_EPOCH": 2,
-        "DEVICE": 1,
-        "WIDTHS": "8,16,32",
-        "OBJECTIVE": objective,
-        "MASK_MODE": 1,  # complementary (joint MAE)
-        "OUTPUT": str(pre),
-    }
+    params = tiny_pretrain_parameters(tiny_demo, pre, objective, MASK_MODE=1)  # complementary
     if names[objective] == "joint-mae":
         params["SENTINEL2"] = tifs(tiny_demo.s2_dir)
     result = run("pretrain", params, Recorder())
@@ -507,18 +512,7 @@ def test_ratio_and_both_sensor_models_fine_tune_and_segment_through_processing(
 
     both = modality == 2
     pre = tmp_path / "pre.pt"
-    params = {
-        "SENTINEL1": tifs(tiny_demo.s1_dir),
-        "EPOCHS": 1,
-        "CROP_SIZE": 16,
-        "BATCH_SIZE": 1,
-        "STEPS_PER_EPOCH": 2,
-        "DEVICE": 1,
-        "WIDTHS": "8,16,32",
-        "OBJECTIVE": objective,
-        "S1_RATIO": True,
-        "OUTPUT": str(pre),
-    }
+    params = tiny_pretrain_parameters(tiny_demo, pre, objective, S1_RATIO=True)
     series = {"SENTINEL1": tifs(tiny_demo.s1_dir)}
     if both:
         series["SENTINEL2"] = tifs(tiny_demo.s2_dir)
