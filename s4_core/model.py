@@ -46,6 +46,7 @@ the internal padding) are kept out of everything:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable, Iterator, Optional, cast
 
@@ -344,12 +345,16 @@ class _FusedLayer(nn.Module):
         return _apply_mask(y, mask)
 
 
+@functools.cache
 def _fused_op_works() -> bool:
-    """True when this torch build runs oneDNN's fused conv + LeakyReLU like the eager ops."""
+    """True when this torch build runs oneDNN's fused conv + LeakyReLU like the eager ops.
+
+    Probed once per process, without touching the global random state.
+    """
     try:
-        conv = nn.Conv3d(3, 4, 3, padding=1).eval()
-        x = torch.randn(1, 3, 4, 6, 6)
-        with torch.no_grad():
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            conv = nn.Conv3d(3, 4, 3, padding=1).eval()
+            x = torch.randn(1, 3, 4, 6, 6)
             ref = F.leaky_relu(conv(x), 0.01)
             out = _FusedLayer(conv, 0.01)(x, None)
         return bool(torch.allclose(ref, out, atol=1e-5))
