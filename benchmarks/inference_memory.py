@@ -19,6 +19,7 @@ used (time length = ``--frames``).
     .venv/bin/python benchmarks/inference_memory.py                          # 1024 2048 4096
     .venv/bin/python benchmarks/inference_memory.py --time-limit 900     # stop long runs
     .venv/bin/python benchmarks/inference_memory.py --sizes 512 1024 --widths 32,64,128
+    .venv/bin/python benchmarks/inference_memory.py --sizes 1024 2048 --tile-size 420
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -150,7 +151,9 @@ def _windows_written(out: Path) -> int:
     return sum(p.stat().st_size for p in out.glob("*probs.tif*"))
 
 
-def run_segment(model: Path, s2: Path, out: Path, precision: str, limit: float) -> dict:
+def run_segment(
+    model: Path, s2: Path, out: Path, precision: str, limit: float, tile: Optional[int] = None
+) -> dict:
     """``s4 segment`` in its own niced process; its result JSON plus its peak RSS. After
     ``limit`` seconds (0: none) the process is stopped (SIGKILL) and the row says so: its peak
     RSS then covers the windows done until then."""
@@ -158,6 +161,8 @@ def run_segment(model: Path, s2: Path, out: Path, precision: str, limit: float) 
            "--out", str(out / "classes.tif"), "--probabilities", str(out / "probs.tif"),
            "--confidence", str(out / "confidence.tif"), "--device", "cpu", "--json", "--quiet",
            "--precision", precision]  # fmt: skip
+    if tile:
+        cmd += ["--tile-size", str(tile)]
     env = dict(os.environ, S4_THREADS="1", PYTHONPATH=str(ROOT))
     t = time.perf_counter()
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
@@ -205,6 +210,12 @@ def main() -> None:
         default=0,
         help="stop a run after this many seconds and report the peak so far (0: no limit)",
     )
+    ap.add_argument(
+        "--tile-size",
+        type=int,
+        default=None,
+        help="the same window size for every scene (default: the automatic choice)",
+    )
     args = ap.parse_args()
     widths = [int(w) for w in args.widths.split(",")]
     rows = []
@@ -222,9 +233,13 @@ def main() -> None:
             made = time.perf_counter() - t
             out = work / "out"
             out.mkdir()
-            res = run_segment(model, work / "S2", out, args.precision, args.time_limit)
+            res = run_segment(
+                model, work / "S2", out, args.precision, args.time_limit, args.tile_size
+            )
             nbytes = 2 if args.precision == "bf16" else 4
-            tile, overlap = choose_tiling(model_config, args.frames, size, size, None, None, nbytes)
+            tile, overlap = choose_tiling(
+                model_config, args.frames, size, size, args.tile_size, None, nbytes
+            )
             n_windows = len(plan_tiles(size, size, tile, overlap, 2 ** (len(widths) - 1)))
             row = {
                 "size": size,
