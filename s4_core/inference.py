@@ -326,12 +326,36 @@ def auto_batch_size(
 ) -> int:
     """``batch_size`` lowered so that a batch of ``tile_size`` windows fits the memory budget.
 
-    Used when the tile size is automatic: one large window per batch on CPUs.
+    Applied to every run (automatic or given tile size): the windows are computed one by one
+    in eval mode, so the batch only changes speed and memory, never the result.
     """
     widths = list(config.get("widths", (32, 64, 128)))
     per_px = window_bytes_per_px(frames, int(widths[0]), _channels(config), bytes_per_value)
     fit = int(memory_budget_mb() * 2**20 // max(1.0, per_px * tile_size**2))
     return max(1, min(int(batch_size), fit))
+
+
+def plan_windows(
+    ckpt: Dict[str, Any],
+    grid: Grid,
+    backend: Backend,
+    tile_size: Optional[int],
+    overlap: Optional[int],
+    batch_size: int,
+) -> Tuple[List[Tile], int, int, int]:
+    """The windows of ``grid`` for ``ckpt`` run by ``backend``: (tiles, tile size, overlap, batch).
+
+    Missing tile size / overlap come from :func:`choose_tiling`; the batch is lowered to what
+    the memory budget allows (:func:`auto_batch_size`) also when the tile size is given.
+    """
+    frames, nbytes = int(ckpt["time"]["length"]), _value_bytes(backend)
+    config = ckpt["net_config"]
+    tile_size, overlap = choose_tiling(
+        config, frames, grid.height, grid.width, tile_size, overlap, nbytes
+    )
+    batch_size = auto_batch_size(config, frames, tile_size, batch_size, nbytes)
+    tiles = plan_tiles(grid.height, grid.width, tile_size, overlap, backend.factor, _span(config))
+    return tiles, tile_size, overlap, batch_size
 
 
 def predict_windows(
@@ -366,17 +390,9 @@ def predict_windows(
     if backend is None:
         backend = backend_for(ckpt, device, log, precision)
     reader = _Reader(scene, modality, stats, int(ckpt["time"]["length"]), ckpt["time"]["mode"])
-    frames, nbytes = int(ckpt["time"]["length"]), _value_bytes(backend)
-    auto = tile_size is None
-    tile_size, overlap = choose_tiling(
-        ckpt["net_config"], frames, scene.grid.height, scene.grid.width, tile_size, overlap, nbytes
+    tiles, _, _, batch_size = plan_windows(
+        ckpt, scene.grid, backend, tile_size, overlap, batch_size
     )
-    if auto:
-        batch_size = auto_batch_size(ckpt["net_config"], frames, tile_size, batch_size, nbytes)
-    tiles = plan_tiles(
-        scene.grid.height, scene.grid.width, tile_size, overlap, backend.factor,
-        _span(ckpt["net_config"]),
-    )  # fmt: skip
     with backend.threads():
         for tile, probs, valid in _predict_tiles(
             reader, backend, tiles, backend.n_classes or 1, batch_size=batch_size,
@@ -511,20 +527,14 @@ def segment_scene(
         )
     grid: Grid = scene.grid
     frames = int(ckpt["time"]["length"])
-    auto, nbytes = tile_size is None, _value_bytes(backend)
-    tile_size, overlap = choose_tiling(
-        ckpt["net_config"], frames, grid.height, grid.width, tile_size, overlap, nbytes
-    )
-    if auto:
-        batch_size = auto_batch_size(ckpt["net_config"], frames, tile_size, batch_size, nbytes)
-    tiles = plan_tiles(
-        grid.height, grid.width, tile_size, overlap, backend.factor, _span(ckpt["net_config"])
+    tiles, tile_size, overlap, batch_size = plan_windows(
+        ckpt, grid, backend, tile_size, overlap, batch_size
     )
     reader = _Reader(scene, modality, stats, frames, ckpt["time"]["mode"])
     _log(
         f"segmenting {grid.width} x {grid.height} px in {len(tiles)} window(s) of up to "
         f"{tile_size} px (overlap {overlap} px) on {backend.device}"
-        + (" in bfloat16" if nbytes == 2 else "")
+        + (" in bfloat16" if _value_bytes(backend) == 2 else "")
     )
 
     import rasterio
