@@ -6,8 +6,6 @@ import json
 from typing import Any, Dict, Optional
 
 from qgis.core import (
-    QgsProcessingContext,
-    QgsProcessingFeedback,
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
     QgsProcessingOutputRasterLayer,
@@ -18,7 +16,7 @@ from s4_core.settings import ALIGN
 from s4_core.types import override
 
 from ..i18n import tr, tr_noop
-from .base import GROUP_PREPARE, OUTPUT, S4Algorithm
+from .base import GROUP_PREPARE, OUTPUT, Run, S4Algorithm
 
 
 class AlignTimeSeries(S4Algorithm):
@@ -27,6 +25,7 @@ class AlignTimeSeries(S4Algorithm):
     NAME = "align_time_series"
     DISPLAY_NAME = tr_noop("Align Sentinel-1 and Sentinel-2 time series")
     GROUP = GROUP_PREPARE
+    OPERATION = ALIGN
     HELP = tr_noop(
         "Puts a Sentinel-1 and a Sentinel-2 time series on one grid and one time axis, as S4 "
         "pretraining does (paper section 5): both are resampled onto the Sentinel-2 grid, the "
@@ -43,7 +42,7 @@ class AlignTimeSeries(S4Algorithm):
     @override
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.add_series_parameters()
-        self.add_settings(ALIGN)
+        self.add_settings()
         self.addParameter(QgsProcessingParameterFolderDestination(OUTPUT, tr("Output folder")))
         self.addOutput(QgsProcessingOutputRasterLayer("S1_STACK", tr("Aligned Sentinel-1 stack")))
         self.addOutput(QgsProcessingOutputRasterLayer("S2_STACK", tr("Aligned Sentinel-2 stack")))
@@ -51,36 +50,21 @@ class AlignTimeSeries(S4Algorithm):
         self.addOutput(QgsProcessingOutputNumber("FRAMES", tr("Aligned dates")))
 
     @override
-    def process(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> Dict[str, Any]:
-        s1, s2 = self.both_series(
-            parameters,
-            context,
+    def work(self, run: Run) -> Dict[str, Any]:
+        s1, s2 = run.both_series(
             tr(
                 "Alignment needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in "
                 "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
             ),
         )
-        out_dir = self.parameterAsString(parameters, OUTPUT, context)
-        api = self.engine(feedback, needs_torch=False)  # alignment is numpy + GDAL
-        result = self.run_engine(
-            api.align,
-            s1,
-            s2,
-            out_dir,
-            feedback=feedback,
-            settings=self.setting_values(parameters, context, ALIGN),
-            log=False,
-        )
+        out_dir = run.string(OUTPUT)
+        api = run.engine(needs_torch=False)  # alignment is numpy + GDAL
+        result = run.call(api.align, s1, s2, out_dir, log=False)
         summary = result.get("summary") or {}
-        feedback.pushInfo("Alignment: " + json.dumps(summary))
+        run.info("Alignment: " + json.dumps(summary))
         for key in ("s1", "s2", "dates_csv"):
             if result.get(key):
-                feedback.pushInfo(f"{key}: {result[key]}")
+                run.info(f"{key}: {result[key]}")
         return {
             OUTPUT: out_dir,
             "S1_STACK": result.get("s1"),

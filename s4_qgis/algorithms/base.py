@@ -48,6 +48,7 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
     QgsProcessingParameterVectorLayer,
@@ -68,7 +69,7 @@ from ..compat import (
     SOURCE_RASTER,
 )
 from ..i18n import tr, tr_noop
-from ..layers import feature_count_with_geometry, raster_files, vector_for_engine
+from ..layers import feature_count_with_geometry, file_path, raster_files, vector_for_engine
 from ..tasks import format_metrics
 
 if TYPE_CHECKING:
@@ -93,6 +94,10 @@ EXTENT = "EXTENT"
 INPUT = "INPUT"
 OUTPUT = "OUTPUT"
 OUTPUT_VECTOR = "OUTPUT_VECTOR"
+OUTPUT_CONFIDENCE = "OUTPUT_CONFIDENCE"
+OUTPUT_FIGURE = "OUTPUT_FIGURE"
+FIGURE_FILTER = "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)"
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
 GROUP_PREPARE = (tr_noop("Prepare data"), "prepare")
 GROUP_TRAIN = (tr_noop("Train"), "train")
@@ -242,6 +247,92 @@ class Failure:
         self.message = message
 
 
+class Run:
+    """One run of an algorithm: its parameters, context and feedback, and the readers bound to them.
+
+    What ``S4Algorithm.work`` and ``S4Algorithm.read_layers`` receive: ``run.settings`` (the values of
+    the algorithm's ``OPERATION``), ``run.series()``, ``run.output(...)``, ``run.engine()``,
+    ``run.call(api.function, ...)`` (with QGIS's progress, cancel, log and the settings) ...;
+    ``parameters``, ``context`` and ``feedback`` for anything else.
+    """
+
+    def __init__(
+        self,
+        algorithm: S4Algorithm,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> None:
+        self.algorithm = algorithm
+        self.parameters = parameters
+        self.context = context
+        self.feedback = feedback
+        self._settings: Optional[Dict[str, Value]] = None
+
+    @property
+    def settings(self) -> Dict[str, Value]:
+        """The algorithm's ``OPERATION`` as the api's keyword arguments (read once)."""
+        if self._settings is None:
+            operation = self.algorithm.OPERATION
+            self._settings = (
+                {}
+                if operation is None
+                else self.algorithm.setting_values(self.parameters, self.context, operation)
+            )
+        return self._settings
+
+    def string(self, name: str) -> str:
+        """The parameter ``name`` as text."""
+        return self.algorithm.parameterAsString(self.parameters, name, self.context)
+
+    def info(self, text: str) -> None:
+        """A line in the algorithm's log."""
+        self.feedback.pushInfo(text)
+
+    def series(self, only: Optional[str] = None) -> Tuple[Optional[Sources], Optional[Sources]]:
+        """The SENTINEL1 and SENTINEL2 series (``S4Algorithm.series_sources``)."""
+        return self.algorithm.series_sources(self.parameters, self.context, only)
+
+    def both_series(self, message: str) -> Tuple[Sources, Sources]:
+        """Both series, required (``S4Algorithm.both_series``)."""
+        return self.algorithm.both_series(self.parameters, self.context, message)
+
+    def scene(self) -> Dict[str, Any]:
+        """The series and EXTENT a model maps (``S4Algorithm.scene_inputs``)."""
+        return self.algorithm.scene_inputs(self.parameters, self.context)
+
+    def model(self) -> str:
+        """MODEL's file (``S4Algorithm.model_file``)."""
+        return self.algorithm.model_file(self.parameters, self.context)
+
+    def figure(self) -> Optional[str]:
+        """OUTPUT_FIGURE's file (None: not wanted), checked."""
+        return self.output(OUTPUT_FIGURE, FIGURE_SUFFIXES, "figure")
+
+    def class_raster(self) -> str:
+        """INPUT: the file of an S4 class raster layer."""
+        layer = self.algorithm.parameterAsRasterLayer(self.parameters, INPUT, self.context)
+        if layer is None:
+            raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))
+        return file_path(layer)
+
+    def output(self, name: str, suffixes: Sequence[str], kind: str) -> Optional[str]:
+        """The file of the destination ``name``, checked (``S4Algorithm.output_file``)."""
+        return self.algorithm.output_file(self.parameters, name, self.context, suffixes, kind)
+
+    def engine(self, needs_torch: bool = True, needs_onnx: bool = False) -> ModuleType:
+        """``s4_core.api``, its dependencies checked; the DEVICE setting logged if it has one."""
+        return self.algorithm.engine(
+            self.feedback, needs_torch, needs_onnx, device=self.settings.get("device")
+        )
+
+    def call(self, function: Callable[..., R], *args: Any, log: bool = True, **kwargs: Any) -> R:
+        """``S4Algorithm.run_engine``: ``function`` with QGIS's callbacks and ``settings``."""
+        return self.algorithm.run_engine(
+            function, *args, feedback=self.feedback, settings=self.settings, log=log, **kwargs
+        )
+
+
 class S4Icon:
     """The S4 icon of the Processing provider and of every algorithm (``icon``, ``svgIconPath``)."""
 
@@ -255,16 +346,20 @@ class S4Icon:
 
 
 class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
-    """Base class: names, group, icon, help, engine loading and feedback adapters."""
+    """Base class: names, group, icon, help, engine loading and feedback adapters.
+
+    An algorithm declares ``NAME``, ``DISPLAY_NAME``, ``GROUP``, ``HELP`` and ``OPERATION`` (the
+    operation of ``s4_core.settings`` it runs: its settings become parameters), its parameters in
+    ``initAlgorithm``, and implements ``work(run)`` (the work, on a ``Run``); ``read_layers(run)``
+    runs in the main thread first (by default it reads the LABELS layer).
+    """
 
     NAME = ""
     DISPLAY_NAME = ""
     GROUP = GROUP_MAP
     HELP = ""
-    #: True: ``prepare_inputs`` reads the LABELS layer (checked, with CLASS_FIELD) into
-    #: ``_labels_path`` (a file the engine reads), ``_labels_copied``, ``_labels_name``,
-    #: ``_class_field``
-    READS_LABELS = False
+    #: the operation the algorithm runs: its settings are parameters (``Run.settings``)
+    OPERATION: Optional[Operation] = None
     # set per run by prepareAlgorithm; None until then (and after cleanup_temp)
     _tmp_dir: Optional[str] = None
 
@@ -308,12 +403,13 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
             param.setFlags(param.flags() | FLAG_ADVANCED)
         self.addParameter(param)
 
-    def add_settings(self, operation: Operation, *names: str) -> None:
-        """Add the Processing parameters of ``operation``'s settings, in definition order.
+    def add_settings(self, *names: str, operation: Optional[Operation] = None) -> None:
+        """Add the Processing parameters of the settings, in definition order.
 
-        ``names``, default: every setting that exists in QGIS.
+        ``names``, default: every setting that exists in QGIS; ``operation``, default:
+        ``OPERATION``.
         """
-        for setting in operation:
+        for setting in operation or self.OPERATION or ():
             if (setting.name in names) if names else setting.qgis:
                 self.add_setting(setting)
 
@@ -426,6 +522,22 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
             QgsProcessingParameterFile(MODEL, description, fileFilter=CHECKPOINT_FILTER)
         )
 
+    def add_class_raster_parameter(self) -> None:
+        """INPUT: an S4 class raster (read by ``Run.class_raster``)."""
+        self.addParameter(QgsProcessingParameterRasterLayer(INPUT, tr("S4 class raster")))
+
+    def add_figure_destination(self, description: str, create_by_default: bool = True) -> None:
+        """OUTPUT_FIGURE: an optional figure file, PNG, SVG or PDF (read by ``Run.figure``)."""
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                OUTPUT_FIGURE,
+                description,
+                FIGURE_FILTER,
+                optional=True,
+                createByDefault=create_by_default,
+            )
+        )
+
     def add_extent_parameter(self, description: str) -> None:
         """EXTENT: the optional part of the scene to work on (read by ``extent_bounds``)."""
         self.addParameter(QgsProcessingParameterExtent(EXTENT, description, optional=True))
@@ -509,7 +621,7 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         """The LABELS layer, checked.
 
         Valid (the message says why a given file is not), with an existing CLASS_FIELD and at least
-        one polygon. Main thread (``prepare_inputs``).
+        one polygon. Main thread (``read_layers``).
         """
         labels = self.parameterAsVectorLayer(parameters, LABELS, context)
         if labels is None or not labels.isValid():
@@ -729,7 +841,7 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         context: QgsProcessingContext,
         feedback: QgsProcessingFeedback,
     ) -> Dict[str, Any]:  # noqa: N802
-        """Runs ``process`` (what each algorithm implements).
+        """Runs ``work`` (what each algorithm implements).
 
         QGIS 3.22 never frees an exception raised out of processAlgorithm (its sip error
         handler fetches it without releasing it), and so keeps its traceback: the engine's
@@ -751,25 +863,20 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         context: QgsProcessingContext,
         feedback: QgsProcessingFeedback,
     ) -> Union[Dict[str, Any], Failure]:
-        """``process``'s outputs, or the Failure that stopped it (``prepare_inputs``'s first).
+        """``work``'s outputs, or the Failure that stopped it (``read_layers``'s first).
 
         The temporary folder is removed either way.
         """
         try:
             self.check_prepared()
-            return self.process(parameters, context, feedback)
+            return self.work(Run(self, parameters, context, feedback))
         except QgsProcessingException as error:
             return Failure(str(error))
         finally:
             self.cleanup_temp()
 
-    def process(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> Dict[str, Any]:
-        """Override: the algorithm's work (``processAlgorithm`` of QGIS)."""
+    def work(self, run: Run) -> Dict[str, Any]:
+        """Override: the algorithm's work (``processAlgorithm`` of QGIS); returns its outputs."""
         raise NotImplementedError
 
     # main-thread preparation --------------------------------------------------------------
@@ -780,48 +887,48 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         context: QgsProcessingContext,
         feedback: QgsProcessingFeedback,
     ) -> bool:  # noqa: N802
-        """Runs in the main thread: layer objects are read here (see ``prepare_inputs``).
+        """Runs in the main thread: layer objects are read here (see ``read_layers``).
 
-        Errors are kept and raised before ``process`` runs (``check_prepared``), so that
-        callers get the message in the exception (``processing.run``) and not a generic
-        failure. The temporary folder (``temp_dir``) is removed after ``process``.
+        Errors are kept and raised before ``work`` (``check_prepared``), so that callers get the
+        message in the exception (``processing.run``) and not a generic failure. The temporary
+        folder (``temp_dir``) is removed after ``work``.
         """
         self._prepare_error: Optional[str] = None
         self._tmp_dir: Optional[str] = None
         try:
-            self.prepare_inputs(parameters, context, feedback)
+            self.read_layers(Run(self, parameters, context, feedback))
         except QgsProcessingException as error:
             self._prepare_error = str(error) or "invalid input"
         return True
 
-    @override
-    def prepare_inputs(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> None:
+    def read_layers(self, run: Run) -> None:
         """Read layers (e.g. write an edited layer to a file) in the main thread.
 
-        By default the LABELS layer when ``READS_LABELS``; override for other layers.
+        By default, where the algorithm has the LABELS and CLASS_FIELD parameters
+        (``add_labels_parameters``), the LABELS layer (checked, ``labels_layer``) into
+        ``_labels_path`` (a file the engine reads), ``_labels_copied``, ``_labels_name`` and
+        ``_class_field``. Override for other layers.
         """
-        if not self.READS_LABELS:
+        if (
+            self.parameterDefinition(LABELS) is None
+            or self.parameterDefinition(CLASS_FIELD) is None
+        ):
             return
-        labels = self.labels_layer(parameters, context)
+        labels = self.labels_layer(run.parameters, run.context)
         self._labels_path = self.layer_file(labels)
         self._labels_copied = self._labels_path.startswith(self.temp_dir())
         self._labels_name = labels.name()
-        self._class_field = self.parameterAsString(parameters, CLASS_FIELD, context)
+        self._class_field: Optional[str] = run.string(CLASS_FIELD)
 
     def check_prepared(self) -> None:
-        """Raise the error ``prepare_inputs`` met, if any."""
+        """Raise the error ``read_layers`` met, if any."""
         error = getattr(self, "_prepare_error", None)
         if error:
             self.cleanup_temp()
             raise QgsProcessingException(error)
 
     def temp_dir(self) -> str:
-        """A temporary folder of this run (made on first use, removed after ``process``)."""
+        """A temporary folder of this run (made on first use, removed after ``work``)."""
         if not self._tmp_dir:
             self._tmp_dir = tempfile.mkdtemp(prefix="s4_", dir=QgsProcessingUtils.tempFolder())
         return self._tmp_dir

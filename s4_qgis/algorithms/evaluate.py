@@ -14,23 +14,22 @@ from qgis.core import (
     QgsFields,
     QgsProcessingContext,
     QgsProcessingException,
-    QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterMapLayer,
-    QgsProcessingParameterRasterLayer,
     QgsRasterLayer,
     QgsVectorLayer,
 )
 
+from s4_core.settings import EVALUATE
 from s4_core.types import override
 
 from ..compat import SOURCE_POLYGON, SOURCE_RASTER, SOURCE_VECTOR, WKB_NO_GEOMETRY, field_type
 from ..i18n import tr, tr_noop
 from ..layers import file_path
-from .base import GROUP_EVALUATE, S4Algorithm, check_class_field
+from .base import GROUP_EVALUATE, OUTPUT_FIGURE, Run, S4Algorithm, check_class_field
 
 
 def predicted_column(name: str, taken: List[str]) -> str:
@@ -86,6 +85,7 @@ class Evaluate(S4Algorithm):
     NAME = "evaluate"
     DISPLAY_NAME = tr_noop("Evaluate segmentation")
     GROUP = GROUP_EVALUATE
+    OPERATION = EVALUATE
     HELP = tr_noop(
         "Compares an S4 class raster with reference data: overall accuracy (OA), mean "
         "intersection over union (mIoU), IoU per class and the confusion matrix.<br><br>"
@@ -101,7 +101,7 @@ class Evaluate(S4Algorithm):
 
     @override
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", tr("S4 class raster")))
+        self.add_class_raster_parameter()
         self.addParameter(
             QgsProcessingParameterMapLayer(
                 "REFERENCE",
@@ -122,12 +122,7 @@ class Evaluate(S4Algorithm):
                 "OUTPUT", "Per-class IoU and confusion matrix", SOURCE_VECTOR
             )
         )
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                "OUTPUT_FIGURE", tr("Confusion matrix figure (PNG or SVG)"),
-                "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)", optional=True, createByDefault=False,
-            )
-        )  # fmt: skip
+        self.add_figure_destination(tr("Confusion matrix figure (PNG or SVG)"), False)
         self.addParameter(
             QgsProcessingParameterFileDestination(
                 "OUTPUT_HTML", tr("Evaluation report (HTML)"), "HTML (*.html)", optional=True
@@ -137,19 +132,14 @@ class Evaluate(S4Algorithm):
         self.addOutput(QgsProcessingOutputNumber("MIOU", tr("Mean IoU")))
 
     @override
-    def prepare_inputs(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> None:
+    def read_layers(self, run: Run) -> None:
         """Main thread: the reference as a file the engine reads (edited layers are copied)."""
-        reference = self.parameterAsLayer(parameters, "REFERENCE", context)
+        reference = self.parameterAsLayer(run.parameters, "REFERENCE", run.context)
         if reference is None:
             raise QgsProcessingException(
                 tr("REFERENCE: choose reference polygons or a class raster")
             )
-        class_field = self.parameterAsString(parameters, "CLASS_FIELD", context) or None
+        class_field = run.string("CLASS_FIELD") or None
         if isinstance(reference, QgsVectorLayer):
             if not class_field:
                 raise QgsProcessingException(
@@ -178,18 +168,10 @@ class Evaluate(S4Algorithm):
         return path if path and "://" not in path and not path.startswith("memory:") else ""
 
     @override
-    def process(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> Dict[str, Any]:
-        layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
-        if layer is None:
-            raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))
-        pred = file_path(layer)
-        api = self.engine(feedback, needs_torch=False)  # numpy + GDAL only
-        table = self.table_path(parameters, context)
+    def work(self, run: Run) -> Dict[str, Any]:
+        pred = run.class_raster()
+        api = run.engine(needs_torch=False)  # numpy + GDAL only
+        table = self.table_path(run.parameters, run.context)
         if table:
             from s4_core.validate import check_outputs
 
@@ -199,14 +181,14 @@ class Evaluate(S4Algorithm):
                 {"S4 class raster (INPUT)": pred, "REFERENCE": self._truth},
             )
         scores = self.call(
-            api.evaluate, pred, self._truth, class_field=self._class_field, feedback=feedback
+            api.evaluate, pred, self._truth, class_field=self._class_field, feedback=run.feedback
         )
 
         fields, rows = score_table(scores)
         sink, dest = self.parameterAsSink(
-            parameters,
+            run.parameters,
             "OUTPUT",
-            context,
+            run.context,
             fields,
             WKB_NO_GEOMETRY,
             QgsCoordinateReferenceSystem(),
@@ -230,37 +212,33 @@ class Evaluate(S4Algorithm):
                 )
             )
         oa, miou = scores.get("oa"), scores.get("miou")
-        feedback.pushInfo(
+        run.info(
             "OA: "
             + ("n/a" if oa is None else f"{oa:.4f}")
             + ", mIoU: "
             + ("n/a" if miou is None else f"{miou:.4f}")
         )
         header = [f.name() for f in fields]
-        feedback.pushInfo("\t".join(header))
+        run.info("\t".join(header))
         for row in rows:
-            feedback.pushInfo(
+            run.info(
                 "\t".join(
                     "" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))
                     for v in row
                 )
             )
-        figure = self.parameterAsFileOutput(parameters, "OUTPUT_FIGURE", context) or None
-        report = self.parameterAsFileOutput(parameters, "OUTPUT_HTML", context) or None
-        if figure and not figure.lower().endswith((".png", ".svg", ".pdf")):
-            raise QgsProcessingException(
-                tr("OUTPUT_FIGURE must be a .png, .svg or .pdf file, not {0}").format(figure)
-            )
+        figure = run.figure()
+        report = self.parameterAsFileOutput(run.parameters, "OUTPUT_HTML", run.context) or None
         written = {"figure": None, "html": None}
         if figure or report:
             written = self.call(api.evaluation_report, scores, figure_out=figure, html_out=report)
             for path in written.values():
                 if path:
-                    feedback.pushInfo(f"Wrote {path}")
+                    run.info(f"Wrote {path}")
         return {
             "OUTPUT": dest,
             "OA": oa,
             "MIOU": miou,
-            "OUTPUT_FIGURE": written["figure"],
+            OUTPUT_FIGURE: written["figure"],
             "OUTPUT_HTML": written["html"],
         }

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from qgis.core import (
-    QgsProcessingContext,
-    QgsProcessingException,
-    QgsProcessingFeedback,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterRasterLayer,
-)
+from qgis.core import QgsProcessingOutputNumber
 
 from s4_core.settings import EXPORT
 from s4_core.types import override
 
 from ..i18n import tr, tr_noop
-from ..layers import file_path
 from ..styling import attach_postprocessor, style_vector_file
-from .base import GROUP_MAP, INPUT, OUTPUT_VECTOR, S4Algorithm
+from .base import GROUP_MAP, OUTPUT_VECTOR, Run, S4Algorithm
 
 
 class ExportGeopackage(S4Algorithm):
@@ -27,6 +20,7 @@ class ExportGeopackage(S4Algorithm):
     NAME = "export_geopackage"
     DISPLAY_NAME = tr_noop("Export segmentation as GeoPackage")
     GROUP = GROUP_MAP
+    OPERATION = EXPORT
     HELP = tr_noop(
         "Turns an S4 class raster (output of 'S4 segment time series') into polygons: one "
         "polygon per connected patch of a class, with fields class_id, class_name and "
@@ -36,35 +30,20 @@ class ExportGeopackage(S4Algorithm):
 
     @override
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer(INPUT, tr("S4 class raster")))
-        self.add_settings(EXPORT)
+        self.add_class_raster_parameter()
+        self.add_settings()
         self.add_polygon_destination(OUTPUT_VECTOR, tr("Class polygons (GeoPackage)"))
         self.addOutput(QgsProcessingOutputNumber("N_POLYGONS", tr("Polygons written")))
 
     @override
-    def process(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> Dict[str, Any]:
-        layer = self.parameterAsRasterLayer(parameters, INPUT, context)
-        if layer is None:
-            raise QgsProcessingException(tr("INPUT: choose an S4 class raster"))
-        raster = file_path(layer)
-        out = self.output_file(parameters, OUTPUT_VECTOR, context, (".gpkg",), "GeoPackage")
+    def work(self, run: Run) -> Dict[str, Any]:
+        raster = run.class_raster()
+        out = run.output(OUTPUT_VECTOR, (".gpkg",), "GeoPackage")
         assert out is not None  # OUTPUT_VECTOR is required
-        api = self.engine(feedback, needs_torch=False)  # numpy + GDAL only
-        result = self.run_engine(
-            api.export_vector,
-            raster,
-            out,
-            feedback=feedback,
-            settings=self.setting_values(parameters, context, EXPORT),
-            log=False,
-        )
+        api = run.engine(needs_torch=False)  # numpy + GDAL only
+        result = run.call(api.export_vector, raster, out, log=False)
         classes = result["classes"]
         style_vector_file(result.get("path") or out, classes)
-        attach_postprocessor(context, out, classes, "S4 class polygons")
-        feedback.pushInfo(f"{result.get('n_polygons')} polygons written to {out}")
+        attach_postprocessor(run.context, out, classes, "S4 class polygons")
+        run.info(f"{result.get('n_polygons')} polygons written to {out}")
         return {OUTPUT_VECTOR: out, "N_POLYGONS": result.get("n_polygons")}

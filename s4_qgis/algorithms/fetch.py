@@ -25,7 +25,7 @@ from s4_core.types import override
 
 from ..compat import qgis_enum
 from ..i18n import tr, tr_noop
-from .base import EXTENT, GROUP_PREPARE, OUTPUT, S4Algorithm
+from .base import EXTENT, GROUP_PREPARE, OUTPUT, Run, S4Algorithm
 
 if TYPE_CHECKING:
     from qgis.core import QgsProject
@@ -49,6 +49,7 @@ class FetchTimeSeries(S4Algorithm):
     NAME = "fetch_time_series"
     DISPLAY_NAME = tr_noop("Download Sentinel-1/-2 time series (STAC)")
     GROUP = GROUP_PREPARE
+    OPERATION = FETCH
     HELP = tr_noop(
         "Searches a STAC catalog for the Sentinel-2 L2A and Sentinel-1 acquisitions over an "
         "extent between two dates and downloads only that window of each Cloud-Optimised "
@@ -91,7 +92,7 @@ class FetchTimeSeries(S4Algorithm):
                 "S1_COLLECTION", tr("Sentinel-1 collection (empty: the provider's)"), optional=True
             )
         )
-        self.add_settings(FETCH)
+        self.add_settings()
         self.addParameter(
             QgsProcessingParameterBoolean(
                 "ADD_TO_PROJECT", tr("Add the series to the project (one group per sensor)"), True
@@ -111,15 +112,11 @@ class FetchTimeSeries(S4Algorithm):
         return None if text.lower() == "none" else text
 
     @override
-    def process(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> Dict[str, Any]:
-        self.engine(feedback, needs_torch=False)  # numpy + GDAL: torch is not needed
+    def work(self, run: Run) -> Dict[str, Any]:
+        run.engine(needs_torch=False)  # numpy + GDAL: torch is not needed
+        parameters, context = run.parameters, run.context
         provider = PROVIDERS[self.parameterAsEnum(parameters, "PROVIDER", context)]
-        url = (self.parameterAsString(parameters, "STAC_URL", context) or "").strip()
+        url = (run.string("STAC_URL") or "").strip()
         stac = url or provider
         if not stac:
             raise QgsProcessingException(tr("Give the STAC_URL of the STAC API to search"))
@@ -135,10 +132,10 @@ class FetchTimeSeries(S4Algorithm):
             if not value.isValid():
                 raise QgsProcessingException(tr("{name} is not a valid date").format(name=name))
             dates.append(value.date().toString("yyyy-MM-dd"))
-        out_dir = self.parameterAsString(parameters, OUTPUT, context)
+        out_dir = run.string(OUTPUT)
         from s4_core import stac as engine_stac
 
-        summary = self.run_engine(
+        summary = run.call(
             engine_stac.fetch_time_series,
             stac,
             out_dir,
@@ -146,16 +143,10 @@ class FetchTimeSeries(S4Algorithm):
             bbox_crs=crs.authid() or crs.toWkt(),
             start=dates[0],
             end=dates[1],
-            s2_collection=self._collection(
-                self.parameterAsString(parameters, "S2_COLLECTION", context)
-            ),
-            s1_collection=self._collection(
-                self.parameterAsString(parameters, "S1_COLLECTION", context)
-            ),
-            feedback=feedback,
-            settings=self.setting_values(parameters, context, FETCH),
+            s2_collection=self._collection(run.string("S2_COLLECTION")),
+            s1_collection=self._collection(run.string("S1_COLLECTION")),
         )
-        feedback.pushInfo(
+        run.info(
             f"Sentinel-2: {len(summary['s2_dates'])} dates "
             f"({len(summary['s2_cloudy_dates'])} cloudy skipped); Sentinel-1: "
             f"{len(summary['s1_dates'])} dates; {summary['bytes_read'] / 1e6:.1f} MB read"

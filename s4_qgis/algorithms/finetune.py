@@ -5,19 +5,13 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, Optional
 
-from qgis.core import (
-    QgsProcessingContext,
-    QgsProcessingException,
-    QgsProcessingFeedback,
-    QgsProcessingOutputNumber,
-    QgsProcessingOutputString,
-)
+from qgis.core import QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingOutputString
 
 from s4_core.settings import FINETUNE
 from s4_core.types import override
 
 from ..i18n import tr, tr_noop
-from .base import GROUP_TRAIN, OUTPUT, SENTINEL1, SENTINEL2, S4Algorithm
+from .base import GROUP_TRAIN, OUTPUT, SENTINEL1, SENTINEL2, Run, S4Algorithm
 
 
 class Finetune(S4Algorithm):
@@ -25,8 +19,8 @@ class Finetune(S4Algorithm):
 
     NAME = "finetune"
     DISPLAY_NAME = tr_noop("S4 fine-tune on labelled polygons")
-    READS_LABELS = True
     GROUP = GROUP_TRAIN
+    OPERATION = FINETUNE
     HELP = tr_noop(
         "Trains an S4 model to map your classes from a few labelled polygons.<br><br>"
         "<b>Sentinel-1 / Sentinel-2 layers</b>: one GeoTIFF per acquisition; only the series "
@@ -58,21 +52,15 @@ class Finetune(S4Algorithm):
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.add_series_parameters()
         self.add_labels_parameters(tr("Labelled polygons"))
-        self.add_settings(FINETUNE)
+        self.add_settings()
         self.add_checkpoint_destination(tr("Fine-tuned checkpoint"))
         self.addOutput(QgsProcessingOutputNumber("VAL_MIOU", tr("Validation mIoU")))
         self.addOutput(QgsProcessingOutputString("CLASSES", tr("Class names (comma separated)")))
 
     @override
-    def process(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> Dict[str, Any]:
-        settings = self.setting_values(parameters, context, FINETUNE)
-        modality, init = settings["modality"], settings["init"]
-        s1, s2 = self.series_sources(parameters, context)
+    def work(self, run: Run) -> Dict[str, Any]:
+        modality, init = run.settings["modality"], run.settings["init"]
+        s1, s2 = run.series()
         needed = ("s1", "s2") if modality == "both" else (modality,)
         for sensor in needed:
             if not (s1 if sensor == "s1" else s2):
@@ -86,30 +74,21 @@ class Finetune(S4Algorithm):
             raise QgsProcessingException(
                 tr("INIT_MODEL: checkpoint file not found: {init}").format(init=init)
             )
-        out = self.output_file(parameters, OUTPUT, context, (".pt",), "checkpoint")
-        api = self.engine(feedback, device=settings["device"])
-        feedback.pushInfo(
+        out = run.output(OUTPUT, (".pt",), "checkpoint")
+        api = run.engine()
+        run.info(
             f"Fine-tuning for {'S1 + S2' if modality == 'both' else modality.upper()} inference "
             + (f"from {init}" if init else "from scratch (no pretrained model)")
         )
         if self._labels_copied:
-            feedback.pushInfo(f"Labels written to a temporary GeoPackage ({self._labels_name})")
-        result = self.run_engine(
-            api.finetune,
-            s1,
-            s2,
-            self._labels_path,
-            self._class_field,
-            out,
-            feedback=feedback,
-            settings=settings,
-        )
+            run.info(f"Labels written to a temporary GeoPackage ({self._labels_name})")
+        result = run.call(api.finetune, s1, s2, self._labels_path, self._class_field, out)
         metrics = result.get("metrics") or {}
         miou = metrics.get("val_miou")
         classes = [
             c if isinstance(c, str) else c.get("name", "") for c in result.get("classes", [])
         ]
-        feedback.pushInfo(
+        run.info(
             f"Fine-tuned checkpoint: {result['path']} (classes: {', '.join(classes)}; "
             f"validation mIoU: {miou if miou is not None else 'n/a'}; {result.get('device')}, "
             f"{result.get('seconds')} s)"

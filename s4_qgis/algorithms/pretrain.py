@@ -7,18 +7,13 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Union
 
-from qgis.core import (
-    QgsProcessingContext,
-    QgsProcessingException,
-    QgsProcessingFeedback,
-    QgsProcessingOutputNumber,
-)
+from qgis.core import QgsProcessingException, QgsProcessingOutputNumber
 
 from s4_core.settings import PRETRAIN
 from s4_core.types import override
 
 from ..i18n import tr, tr_noop
-from .base import GROUP_TRAIN, OUTPUT, S4Algorithm
+from .base import GROUP_TRAIN, OUTPUT, Run, S4Algorithm
 
 
 def last_metrics(history: Union[List[Dict[str, Any]], Dict[str, List[Any]]]) -> dict:
@@ -40,6 +35,7 @@ class Pretrain(S4Algorithm):
     NAME = "pretrain"
     DISPLAY_NAME = tr_noop("S4 pretrain (self-supervised, S1 + S2)")
     GROUP = GROUP_TRAIN
+    OPERATION = PRETRAIN
     HELP = tr_noop(
         "Pretrains an S4 model WITHOUT labels on a Sentinel-1 and a Sentinel-2 time series of "
         "the same area (Shenoy et al., Remote Sensing 2024): a 3D U-Net learns that radar and "
@@ -62,21 +58,15 @@ class Pretrain(S4Algorithm):
     @override
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.add_series_parameters()
-        self.add_settings(PRETRAIN)
+        self.add_settings()
         self.add_checkpoint_destination(tr("Pretrained checkpoint"))
         self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", tr("Loss of the last epoch")))
 
     @override
-    def process(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> Dict[str, Any]:
-        settings = self.setting_values(parameters, context, PRETRAIN)
-        objective, sensor = settings["objective"], settings["ssl_modality"]
+    def work(self, run: Run) -> Dict[str, Any]:
+        objective, sensor = run.settings["objective"], run.settings["ssl_modality"]
         if objective in ("mae", "dino"):  # one sensor: the other series is not read
-            s1, s2 = self.series_sources(parameters, context, only=sensor)
+            s1, s2 = run.series(only=sensor)
             if not (s1 or s2):
                 raise QgsProcessingException(
                     tr(
@@ -86,20 +76,18 @@ class Pretrain(S4Algorithm):
                     ).format(objective=objective.upper(), sensor=sensor.upper(), n=sensor[1])
                 )
         else:
-            s1, s2 = self.both_series(
-                parameters,
-                context,
+            s1, s2 = run.both_series(
                 tr(
                     "Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in "
                     "SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area"
                 ),
             )
-        out = self.output_file(parameters, OUTPUT, context, (".pt",), "checkpoint")
-        api = self.engine(feedback, device=settings["device"])
-        result = self.run_engine(api.pretrain, s1, s2, out, feedback=feedback, settings=settings)
+        out = run.output(OUTPUT, (".pt",), "checkpoint")
+        api = run.engine()
+        result = run.call(api.pretrain, s1, s2, out)
         final = last_metrics(result.get("history"))
         loss = final.get("loss")
-        feedback.pushInfo(
+        run.info(
             f"Pretrained checkpoint: {result['path']} ({result.get('device')}, "
             f"{result.get('seconds')} s)"
         )

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from qgis.core import (
-    QgsProcessingContext,
     QgsProcessingException,
-    QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFileDestination,
 )
@@ -16,9 +14,7 @@ from s4_core.settings import PROFILES
 from s4_core.types import override
 
 from ..i18n import tr, tr_noop
-from .base import GROUP_EVALUATE, OUTPUT, S4Algorithm
-
-FIGURE_FILTER = "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)"
+from .base import GROUP_EVALUATE, OUTPUT, OUTPUT_FIGURE, Run, S4Algorithm
 
 
 class ClassProfiles(S4Algorithm):
@@ -26,8 +22,8 @@ class ClassProfiles(S4Algorithm):
 
     NAME = "class_profiles"
     DISPLAY_NAME = tr_noop("Class profiles (NDVI, VV, VH over time)")
-    READS_LABELS = True
     GROUP = GROUP_EVALUATE
+    OPERATION = PROFILES
     HELP = tr_noop(
         "Per class of a label layer, the mean and spread (one standard deviation over the "
         "class's pixels) over time of NDVI (Sentinel-2, or the red-edge NDRE without B04; clouds, shadows and no data masked "
@@ -46,39 +42,28 @@ class ClassProfiles(S4Algorithm):
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.add_series_parameters(s2_first=True)
         self.add_labels_parameters(tr("Labelled polygons"))
-        self.add_settings(PROFILES)
+        self.add_settings()
         self.addParameter(
             QgsProcessingParameterFileDestination(
                 OUTPUT, tr("Profiles (CSV)"), "CSV (*.csv)", optional=True
             )
         )
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                "OUTPUT_FIGURE", tr("Profiles figure (PNG or SVG)"), FIGURE_FILTER, optional=True
-            )
-        )
+        self.add_figure_destination(tr("Profiles figure (PNG or SVG)"))
         self.addOutput(QgsProcessingOutputNumber("OUTLIERS", tr("Outlier polygons")))
 
     @override
-    def process(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> Dict[str, Any]:
-        s1, s2 = self.series_sources(parameters, context)
+    def work(self, run: Run) -> Dict[str, Any]:
+        s1, s2 = run.series()
         if not s2 and not s1:
             raise QgsProcessingException(
                 tr(
                     "No input layers: give the Sentinel-2 (SENTINEL2) and/or Sentinel-1 (SENTINEL1) layers"
                 )
             )
-        out = self.output_file(parameters, OUTPUT, context, (".csv",), "CSV")
-        figure = self.output_file(
-            parameters, "OUTPUT_FIGURE", context, (".png", ".svg", ".pdf"), "figure"
-        )
-        api = self.engine(feedback, needs_torch=False)
-        result = self.run_engine(
+        out = run.output(OUTPUT, (".csv",), "CSV")
+        figure = run.figure()
+        api = run.engine(needs_torch=False)
+        result = run.call(
             api.class_profiles,
             self._labels_path,
             self._class_field,
@@ -86,14 +71,12 @@ class ClassProfiles(S4Algorithm):
             s1=s1,
             out_csv=out,
             out_figure=figure,
-            feedback=feedback,
-            settings=self.setting_values(parameters, context, PROFILES),
             log=False,
         )
         for name, v in result["variables"].items():
-            feedback.pushInfo(f"{name}: {len(v['dates'])} dates")
+            run.info(f"{name}: {len(v['dates'])} dates")
         outliers = result.get("outliers") or []
-        feedback.pushInfo(f"{len(outliers)} outlier polygon(s)")
+        run.info(f"{len(outliers)} outlier polygon(s)")
         for p in outliers:
-            feedback.pushInfo(f"polygon {p['index']} ({p['class']}): {p['reason']}")
-        return {OUTPUT: out, "OUTPUT_FIGURE": figure, "OUTLIERS": len(outliers)}
+            run.info(f"polygon {p['index']} ({p['class']}): {p['reason']}")
+        return {OUTPUT: out, OUTPUT_FIGURE: figure, "OUTLIERS": len(outliers)}

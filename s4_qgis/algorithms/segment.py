@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from qgis.core import (
-    QgsProcessingContext,
-    QgsProcessingFeedback,
-    QgsProcessingParameterRasterDestination,
-)
+from qgis.core import QgsProcessingParameterRasterDestination
 
 from s4_core.settings import SEGMENT
 from s4_core.types import override
@@ -20,9 +16,7 @@ from ..styling import (
     style_raster_file,
     style_vector_file,
 )
-from .base import GROUP_MAP, OUTPUT, OUTPUT_VECTOR, S4Algorithm
-
-OUTPUT_CONFIDENCE = "OUTPUT_CONFIDENCE"
+from .base import GROUP_MAP, OUTPUT, OUTPUT_CONFIDENCE, OUTPUT_VECTOR, Run, S4Algorithm
 
 
 class SegmentTimeSeries(S4Algorithm):
@@ -31,6 +25,7 @@ class SegmentTimeSeries(S4Algorithm):
     NAME = "segment_time_series"
     DISPLAY_NAME = tr_noop("S4 segment time series")
     GROUP = GROUP_MAP
+    OPERATION = SEGMENT
     HELP = tr_noop(
         "Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image "
         "time series with a fine-tuned S4 model.<br><br>"
@@ -58,7 +53,7 @@ class SegmentTimeSeries(S4Algorithm):
         self.add_series_parameters(s2_first=True)
         self.add_model_parameter(tr("Fine-tuned S4 model"))
         self.add_extent_parameter(tr("Extent to map"))
-        self.add_settings(SEGMENT)
+        self.add_settings()
         self.addParameter(QgsProcessingParameterRasterDestination(OUTPUT, tr("Class raster")))
         self.add_polygon_destination(OUTPUT_VECTOR, tr("Class polygons (GeoPackage)"), True)
         self.addParameter(
@@ -71,59 +66,40 @@ class SegmentTimeSeries(S4Algorithm):
         )
 
     @override
-    def process(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> Dict[str, Any]:
-        scene = self.scene_inputs(parameters, context)
-        model = self.model_file(parameters, context)
-        out = self.output_file(parameters, OUTPUT, context, (".tif", ".tiff"), "GeoTIFF")
-        vector_out = self.output_file(parameters, OUTPUT_VECTOR, context, (".gpkg",), "GeoPackage")
-        conf_out = self.output_file(
-            parameters, OUTPUT_CONFIDENCE, context, (".tif", ".tiff"), "GeoTIFF"
-        )
-        settings = self.setting_values(parameters, context, SEGMENT)
+    def work(self, run: Run) -> Dict[str, Any]:
+        scene = run.scene()
+        model = run.model()
+        out = run.output(OUTPUT, (".tif", ".tiff"), "GeoTIFF")
+        vector_out = run.output(OUTPUT_VECTOR, (".gpkg",), "GeoPackage")
+        conf_out = run.output(OUTPUT_CONFIDENCE, (".tif", ".tiff"), "GeoTIFF")
         onnx = model.lower().endswith(".onnx")
-        api = self.engine(
-            feedback, needs_torch=not onnx, needs_onnx=onnx, device=settings["device"]
-        )
-        result = self.run_engine(
-            api.segment,
-            model,
-            out,
-            vector_out=vector_out,
-            confidence_out=conf_out,
-            feedback=feedback,
-            settings=settings,
-            **scene,
+        api = run.engine(needs_torch=not onnx, needs_onnx=onnx)
+        result = run.call(
+            api.segment, model, out, vector_out=vector_out, confidence_out=conf_out, **scene
         )
         classes = result["classes"]
         counts = result.get("pixel_counts") or {}
-        feedback.pushInfo(
+        run.info(
             f"Classes: {', '.join(c['name'] for c in classes)}; "
             f"ran on {result.get('device')} in {result.get('seconds')} s"
         )
         if counts:
-            feedback.pushInfo(
-                "Pixels per class: " + ", ".join(f"{k}: {v}" for k, v in counts.items())
-            )
+            run.info("Pixels per class: " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
 
         assert out is not None  # OUTPUT is required
         qml = style_raster_file(out, classes)
         if qml:
-            feedback.pushInfo(f"Style saved as {qml}")
-        attach_postprocessor(context, out, classes, "S4 classes")
+            run.info(f"Style saved as {qml}")
+        attach_postprocessor(run.context, out, classes, "S4 classes")
         outputs = {OUTPUT: out, OUTPUT_VECTOR: None, OUTPUT_CONFIDENCE: None}
         if conf_out:
             style_confidence_file(conf_out)
-            attach_postprocessor(context, conf_out, None, "S4 confidence")
+            attach_postprocessor(run.context, conf_out, None, "S4 confidence")
             outputs[OUTPUT_CONFIDENCE] = conf_out
         if vector_out:
             style_vector_file(result.get("vector") or vector_out, classes)
-            attach_postprocessor(context, vector_out, classes, "S4 class polygons")
+            attach_postprocessor(run.context, vector_out, classes, "S4 class polygons")
             outputs[OUTPUT_VECTOR] = vector_out
             if result.get("n_polygons") is not None:
-                feedback.pushInfo(f"{result['n_polygons']} polygons written to {vector_out}")
+                run.info(f"{result['n_polygons']} polygons written to {vector_out}")
         return outputs

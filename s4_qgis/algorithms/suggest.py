@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from qgis.core import (
-    QgsProcessingContext,
-    QgsProcessingException,
-    QgsProcessingFeedback,
-    QgsProcessingOutputNumber,
-)
+from qgis.core import QgsProcessingException, QgsProcessingOutputNumber
 
 from s4_core.settings import SUGGEST
 from s4_core.types import override
 
 from ..i18n import tr, tr_noop
 from ..layers import feature_count_with_geometry
-from .base import GROUP_MAP, LABELS, OUTPUT, S4Algorithm
+from .base import GROUP_MAP, LABELS, OUTPUT, Run, S4Algorithm
 
 
 class SuggestLabels(S4Algorithm):
@@ -25,6 +20,7 @@ class SuggestLabels(S4Algorithm):
     NAME = "suggest_labels"
     DISPLAY_NAME = tr_noop("Where to label next (least confident squares)")
     GROUP = GROUP_MAP
+    OPERATION = SUGGEST
     HELP = tr_noop(
         "Proposes small squares (5 x 5 pixels, like an analyst's label squares) where a "
         "fine-tuned S4 model is least sure of the class, spread over the area and over the "
@@ -46,47 +42,28 @@ class SuggestLabels(S4Algorithm):
             tr("Existing labels (avoided)"), optional=True, class_field=False
         )
         self.add_extent_parameter(tr("Extent"))
-        self.add_settings(SUGGEST)
+        self.add_settings()
         self.add_polygon_destination(OUTPUT, tr("Squares to label next"))
         self.addOutput(QgsProcessingOutputNumber("N", tr("Squares proposed")))
 
     @override
-    def prepare_inputs(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> None:
+    def read_layers(self, run: Run) -> None:
         """Main thread: the existing labels (if any polygons) as a file the engine reads."""
         self._existing_labels: Optional[str] = None
-        if parameters.get(LABELS) in (None, ""):
+        if run.parameters.get(LABELS) in (None, ""):
             return
-        labels = self.parameterAsVectorLayer(parameters, LABELS, context)
+        labels = self.parameterAsVectorLayer(run.parameters, LABELS, run.context)
         if labels is None or not labels.isValid():
             raise QgsProcessingException(tr("LABELS: not a valid polygon layer"))
         if feature_count_with_geometry(labels) > 0:
             self._existing_labels = self.layer_file(labels)
 
     @override
-    def process(
-        self,
-        parameters: Dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> Dict[str, Any]:
-        model = self.model_file(parameters, context)
-        scene = self.scene_inputs(parameters, context)
-        out = self.output_file(parameters, OUTPUT, context, (".gpkg",), "GeoPackage")
-        settings = self.setting_values(parameters, context, SUGGEST)
-        api = self.engine(feedback, device=settings["device"])
-        result = self.run_engine(
-            api.suggest_labels,
-            model,
-            out,
-            labels=self._existing_labels,
-            feedback=feedback,
-            settings=settings,
-            **scene,
-        )
-        feedback.pushInfo(f"{result['n']} squares written to {out}")
+    def work(self, run: Run) -> Dict[str, Any]:
+        model = run.model()
+        scene = run.scene()
+        out = run.output(OUTPUT, (".gpkg",), "GeoPackage")
+        api = run.engine()
+        result = run.call(api.suggest_labels, model, out, labels=self._existing_labels, **scene)
+        run.info(f"{result['n']} squares written to {out}")
         return {OUTPUT: out, "N": result["n"]}

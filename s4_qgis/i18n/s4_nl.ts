@@ -4,22 +4,22 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../algorithms/align.py" line="28"/>
+        <location filename="../algorithms/align.py" line="26"/>
         <source>Align Sentinel-1 and Sentinel-2 time series</source>
         <translation>Sentinel-1- en Sentinel-2-tijdreeksen uitlijnen</translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="30"/>
+        <location filename="../algorithms/align.py" line="29"/>
         <source>Puts a Sentinel-1 and a Sentinel-2 time series on one grid and one time axis, as S4 pretraining does (paper section 5): both are resampled onto the Sentinel-2 grid, the shorter series is kept and each of its dates is paired with the nearest acquisition of the other sensor.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files).&lt;br&gt;&lt;b&gt;Largest date gap&lt;/b&gt; (optional, days): drop pairs further apart.&lt;br&gt;&lt;b&gt;Largest cloud fraction&lt;/b&gt; (optional, 0..1): drop Sentinel-2 dates whose SCL band flags more clouds.&lt;br&gt;&lt;br&gt;Output folder: the aligned S1 and S2 stacks (multi-band GeoTIFFs, one band per date and band) and the date table (CSV).</source>
         <translation>Brengt een Sentinel-1- en een Sentinel-2-tijdreeks op één raster en één tijdas, zoals S4 bij het voortrainen doet (artikel, sectie 5): beide worden herbemonsterd op het Sentinel-2-raster, de kortste reeks wordt behouden en elk van haar datums wordt gekoppeld aan de dichtstbijzijnde opname van de andere sensor.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname (datums gelezen uit de bestanden).&lt;br&gt;&lt;b&gt;Grootste datumverschil&lt;/b&gt; (optioneel, dagen): paren die verder uit elkaar liggen vallen weg.&lt;br&gt;&lt;b&gt;Grootste wolkenfractie&lt;/b&gt; (optioneel, 0..1): Sentinel-2-datums waarvan de SCL-band meer wolken aangeeft vallen weg.&lt;br&gt;&lt;br&gt;Uitvoermap: de uitgelijnde S1- en S2-stapels (GeoTIFF's met meerdere banden, één band per datum en band) en de datumtabel (CSV).</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="417"/>
+        <location filename="../algorithms/base.py" line="513"/>
         <source>Sentinel-1 layers (one per date)</source>
         <translation>Sentinel-1-lagen (één per datum)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="418"/>
+        <location filename="../algorithms/base.py" line="514"/>
         <source>Sentinel-2 layers (one per date)</source>
         <translation>Sentinel-2-lagen (één per datum)</translation>
     </message>
@@ -39,27 +39,27 @@
         <translation>Uitvoermap</translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="48"/>
+        <location filename="../algorithms/align.py" line="47"/>
         <source>Aligned Sentinel-1 stack</source>
         <translation>Uitgelijnde Sentinel-1-stapel</translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="49"/>
+        <location filename="../algorithms/align.py" line="48"/>
         <source>Aligned Sentinel-2 stack</source>
         <translation>Uitgelijnde Sentinel-2-stapel</translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="50"/>
+        <location filename="../algorithms/align.py" line="49"/>
         <source>Date table (CSV)</source>
         <translation>Datumtabel (CSV)</translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="51"/>
+        <location filename="../algorithms/align.py" line="50"/>
         <source>Aligned dates</source>
         <translation>Uitgelijnde datums</translation>
     </message>
     <message>
-        <location filename="../algorithms/align.py" line="60"/>
+        <location filename="../algorithms/align.py" line="54"/>
         <source>Alignment needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
         <translation>Uitlijnen vereist beide reeksen: geef Sentinel-1-lagen (SENTINEL1 of een map in SENTINEL1_FOLDER) en Sentinel-2-lagen (SENTINEL2 of SENTINEL2_FOLDER) van hetzelfde gebied</translation>
     </message>
@@ -74,7 +74,7 @@
         <translation>cuda (NVIDIA-GPU)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="97"/>
+        <location filename="../algorithms/base.py" line="102"/>
         <source>Prepare data</source>
         <translation>Gegevens voorbereiden</translation>
     </message>
@@ -84,12 +84,12 @@
         <translation>Trainen</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="99"/>
+        <location filename="../algorithms/base.py" line="104"/>
         <source>Map</source>
         <translation>Karteren</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="100"/>
+        <location filename="../algorithms/base.py" line="105"/>
         <source>Evaluate</source>
         <translation>Evalueren</translation>
     </message>
@@ -114,7 +114,7 @@
         <translation>Willekeurige seed</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="402"/>
+        <location filename="../algorithms/base.py" line="498"/>
         <source>{0}: or a folder of per-date GeoTIFFs</source>
         <translation>{0}: of een map met GeoTIFF's per datum</translation>
     </message>
@@ -129,32 +129,32 @@
         <translation>Netwerkbreedtes (kommagescheiden; standaard 16,32,64; referentie 32,64,128)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="567"/>
+        <location filename="../algorithms/base.py" line="679"/>
         <source>WIDTHS must be two or more positive integers such as 32,64,128, not {text!r}</source>
         <translation>WIDTHS moet uit twee of meer positieve gehele getallen bestaan, zoals 32,64,128, niet {text!r}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="589"/>
+        <location filename="../algorithms/base.py" line="701"/>
         <source>{name}_FOLDER: {folder} is not a folder</source>
         <translation>{name}_FOLDER: {folder} is geen map</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="598"/>
+        <location filename="../algorithms/base.py" line="710"/>
         <source>{name}_FOLDER: {folder} holds no GeoTIFF (.tif): choose the folder with one file per date (e.g. the S1/ or S2/ folder written by the download step)</source>
         <translation>{name}_FOLDER: {folder} bevat geen GeoTIFF (.tif): kies de map met één bestand per datum (bv. de map S1/ of S2/ geschreven door de downloadstap)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="677"/>
+        <location filename="../algorithms/base.py" line="789"/>
         <source>{name} must be a number, not {value!r}</source>
         <translation>{name} moet een getal zijn, niet {value!r}</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="87"/>
+        <location filename="../algorithms/evaluate.py" line="86"/>
         <source>Evaluate segmentation</source>
         <translation>Segmentatie evalueren</translation>
     </message>
     <message>
-        <location filename="../algorithms/export.py" line="39"/>
+        <location filename="../algorithms/base.py" line="527"/>
         <source>S4 class raster</source>
         <translation>S4-klassenraster</translation>
     </message>
@@ -169,47 +169,47 @@
         <translation>Klasseveld van de referentiepolygonen</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="136"/>
+        <location filename="../algorithms/evaluate.py" line="131"/>
         <source>Overall accuracy</source>
         <translation>Totale nauwkeurigheid</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="137"/>
+        <location filename="../algorithms/evaluate.py" line="132"/>
         <source>Mean IoU</source>
         <translation>Gemiddelde IoU</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="149"/>
+        <location filename="../algorithms/evaluate.py" line="139"/>
         <source>REFERENCE: choose reference polygons or a class raster</source>
         <translation>REFERENCE: kies referentiepolygonen of een klassenraster</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="155"/>
+        <location filename="../algorithms/evaluate.py" line="145"/>
         <source>CLASS_FIELD: REFERENCE &apos;{0}&apos; is a vector layer: choose the field that holds its class names</source>
         <translation>CLASS_FIELD: REFERENCE '{0}' is een vectorlaag: kies het veld met de klassennamen</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="166"/>
+        <location filename="../algorithms/evaluate.py" line="156"/>
         <source>REFERENCE must be a vector or a raster layer</source>
         <translation>REFERENCE moet een vector- of rasterlaag zijn</translation>
     </message>
     <message>
-        <location filename="../algorithms/export.py" line="53"/>
+        <location filename="../algorithms/base.py" line="316"/>
         <source>INPUT: choose an S4 class raster</source>
         <translation>INPUT: kies een S4-klassenraster</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="215"/>
+        <location filename="../algorithms/evaluate.py" line="197"/>
         <source>OUTPUT: the table could not be created</source>
         <translation>OUTPUT: de tabel kon niet worden aangemaakt</translation>
     </message>
     <message>
-        <location filename="../algorithms/export.py" line="28"/>
+        <location filename="../algorithms/export.py" line="21"/>
         <source>Export segmentation as GeoPackage</source>
         <translation>Segmentatie exporteren als GeoPackage</translation>
     </message>
     <message>
-        <location filename="../algorithms/export.py" line="30"/>
+        <location filename="../algorithms/export.py" line="24"/>
         <source>Turns an S4 class raster (output of 'S4 segment time series') into polygons: one polygon per connected patch of a class, with fields class_id, class_name and area_m2, styled by class (the style is stored in the GeoPackage).&lt;br&gt;&lt;br&gt;&lt;b&gt;Smallest polygon&lt;/b&gt;: patches smaller than this area (m²) are dropped.</source>
         <translation>Zet een S4-klassenraster (uitvoer van 'S4 tijdreeksen segmenteren') om in polygonen: één polygoon per aaneengesloten vlak van een klasse, met de velden class_id, class_name en area_m2, gestileerd per klasse (de stijl wordt in het GeoPackage bewaard).&lt;br&gt;&lt;br&gt;&lt;b&gt;Kleinste polygoon&lt;/b&gt;: vlakken kleiner dan deze oppervlakte (m²) worden weggelaten.</translation>
     </message>
@@ -219,12 +219,12 @@
         <translation>Kleinste behouden polygoon (m²)</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="63"/>
+        <location filename="../algorithms/segment.py" line="58"/>
         <source>Class polygons (GeoPackage)</source>
         <translation>Klassenpolygonen (GeoPackage)</translation>
     </message>
     <message>
-        <location filename="../algorithms/export.py" line="42"/>
+        <location filename="../algorithms/export.py" line="36"/>
         <source>Polygons written</source>
         <translation>Geschreven polygonen</translation>
     </message>
@@ -254,42 +254,42 @@
         <translation>Sentinel-1/-2-tijdreeksen downloaden (STAC)</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="52"/>
+        <location filename="../algorithms/fetch.py" line="53"/>
         <source>Searches a STAC catalog for the Sentinel-2 L2A and Sentinel-1 acquisitions over an extent between two dates and downloads only that window of each Cloud-Optimised GeoTIFF, reprojected onto one grid (the extent&apos;s UTM zone at the chosen resolution). The output folder gets S2/ and S1/ with one GeoTIFF per date (same-day tiles mosaicked), ready for the other S4 algorithms, and manifest.json (items, asset URLs, cloud fractions).&lt;br&gt;&lt;br&gt;&lt;b&gt;Provider&lt;/b&gt;: Earth Search (Sentinel-2 only), Planetary Computer (Sentinel-2 and Sentinel-1 RTC backscatter, converted to dB), Copernicus Data Space (account in the environment variables S4_CDSE_USER / S4_CDSE_PASSWORD) or any STAC API URL.&lt;br&gt;&lt;b&gt;Collections&lt;/b&gt;: empty = the provider&apos;s default; &apos;none&apos; skips that sensor.&lt;br&gt;&lt;b&gt;Largest cloud fraction&lt;/b&gt; (optional, 0..1): Sentinel-2 dates with more clouds inside the extent (from the SCL band) are skipped before their bands are read.&lt;br&gt;&lt;br&gt;Running it again into the same folder resumes: finished dates are skipped.</source>
         <translation>Doorzoekt een STAC-catalogus naar de Sentinel-2 L2A- en Sentinel-1-opnamen van een extent tussen twee datums en downloadt alleen dat venster van elke Cloud-Optimised GeoTIFF, geprojecteerd op één raster (de UTM-zone van de extent met de gekozen resolutie). De uitvoermap krijgt S2/ en S1/ met één GeoTIFF per datum (tegels van dezelfde dag samengevoegd), klaar voor de andere S4-algoritmen, en manifest.json (items, URL's van de assets, wolkenfracties).&lt;br&gt;&lt;br&gt;&lt;b&gt;Aanbieder&lt;/b&gt;: Earth Search (alleen Sentinel-2), Planetary Computer (Sentinel-2 en Sentinel-1 RTC-terugverstrooiing, omgezet naar dB), Copernicus Data Space (account in de omgevingsvariabelen S4_CDSE_USER / S4_CDSE_PASSWORD) of eender welke STAC-API-URL.&lt;br&gt;&lt;b&gt;Collecties&lt;/b&gt;: leeg = de standaard van de aanbieder; 'none' slaat die sensor over.&lt;br&gt;&lt;b&gt;Grootste wolkenfractie&lt;/b&gt; (optioneel, 0..1): Sentinel-2-datums met meer wolken binnen de extent (volgens de SCL-band) worden overgeslagen voordat hun banden gelezen worden.&lt;br&gt;&lt;br&gt;Opnieuw uitvoeren in dezelfde map hervat: afgewerkte datums worden overgeslagen.</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="70"/>
+        <location filename="../algorithms/fetch.py" line="71"/>
         <source>Extent (area to download)</source>
         <translation>Extent (te downloaden gebied)</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="71"/>
+        <location filename="../algorithms/fetch.py" line="72"/>
         <source>First date</source>
         <translation>Eerste datum</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="72"/>
+        <location filename="../algorithms/fetch.py" line="73"/>
         <source>Last date</source>
         <translation>Laatste datum</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="73"/>
+        <location filename="../algorithms/fetch.py" line="74"/>
         <source>STAC provider</source>
         <translation>STAC-aanbieder</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="81"/>
+        <location filename="../algorithms/fetch.py" line="82"/>
         <source>STAC API URL</source>
         <translation>URL van de STAC-API</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="84"/>
+        <location filename="../algorithms/fetch.py" line="85"/>
         <source>Sentinel-2 collection (empty: the provider&apos;s)</source>
         <translation>Sentinel-2-collectie (leeg: die van de aanbieder)</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="89"/>
+        <location filename="../algorithms/fetch.py" line="90"/>
         <source>Sentinel-1 collection (empty: the provider&apos;s)</source>
         <translation>Sentinel-1-collectie (leeg: die van de aanbieder)</translation>
     </message>
@@ -304,52 +304,52 @@
         <translation>Pixelgrootte (m)</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="95"/>
+        <location filename="../algorithms/fetch.py" line="96"/>
         <source>Add the series to the project (one group per sensor)</source>
         <translation>De reeksen aan het project toevoegen (één groep per sensor)</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="101"/>
+        <location filename="../algorithms/fetch.py" line="102"/>
         <source>Sentinel-2 folder</source>
         <translation>Sentinel-2-map</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="102"/>
+        <location filename="../algorithms/fetch.py" line="103"/>
         <source>Sentinel-1 folder</source>
         <translation>Sentinel-1-map</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="103"/>
+        <location filename="../algorithms/fetch.py" line="104"/>
         <source>Manifest (JSON)</source>
         <translation>Manifest (JSON)</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="104"/>
+        <location filename="../algorithms/fetch.py" line="105"/>
         <source>Sentinel-2 dates</source>
         <translation>Sentinel-2-datums</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="105"/>
+        <location filename="../algorithms/fetch.py" line="106"/>
         <source>Sentinel-1 dates</source>
         <translation>Sentinel-1-datums</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="125"/>
+        <location filename="../algorithms/fetch.py" line="122"/>
         <source>Give the STAC_URL of the STAC API to search</source>
         <translation>Geef de STAC_URL van de te doorzoeken STAC-API</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="129"/>
+        <location filename="../algorithms/fetch.py" line="126"/>
         <source>EXTENT is empty: draw or choose the area to download</source>
         <translation>EXTENT is leeg: teken of kies het te downloaden gebied</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="131"/>
+        <location filename="../algorithms/fetch.py" line="128"/>
         <source>EXTENT has no valid CRS</source>
         <translation>EXTENT heeft geen geldig CRS</translation>
     </message>
     <message>
-        <location filename="../algorithms/fetch.py" line="136"/>
+        <location filename="../algorithms/fetch.py" line="133"/>
         <source>{name} is not a valid date</source>
         <translation>{name} is geen geldige datum</translation>
     </message>
@@ -399,22 +399,22 @@
         <translation>Geen (standaard; gewone loss: betere kaarten als polygoonoppervlakten sterk verschillen)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="215"/>
+        <location filename="../algorithms/base.py" line="220"/>
         <source>{parameter}: choose the field of {layer_parameter} that holds the class names</source>
         <translation>{parameter}: kies het veld van {layer_parameter} met de klassennamen</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="222"/>
+        <location filename="../algorithms/base.py" line="227"/>
         <source>{parameter}: field &apos;{field}&apos; does not exist in layer &apos;{0}&apos; ({layer_parameter}); its fields are: {1}</source>
         <translation>{parameter}: veld '{field}' bestaat niet in laag '{0}' ({layer_parameter}); de velden zijn: {1}</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="27"/>
+        <location filename="../algorithms/finetune.py" line="21"/>
         <source>S4 fine-tune on labelled polygons</source>
         <translation>S4 fijnafstemmen op gelabelde polygonen</translation>
     </message>
     <message>
-        <location filename="../algorithms/profiles.py" line="48"/>
+        <location filename="../algorithms/profiles.py" line="44"/>
         <source>Labelled polygons</source>
         <translation>Gelabelde polygonen</translation>
     </message>
@@ -464,42 +464,42 @@
         <translation>Aandeel polygonen apart gehouden voor validatie</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="62"/>
+        <location filename="../algorithms/finetune.py" line="56"/>
         <source>Fine-tuned checkpoint</source>
         <translation>Fijnafgestemd checkpoint</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="63"/>
+        <location filename="../algorithms/finetune.py" line="57"/>
         <source>Validation mIoU</source>
         <translation>Validatie-mIoU</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="64"/>
+        <location filename="../algorithms/finetune.py" line="58"/>
         <source>Class names (comma separated)</source>
         <translation>Klassennamen (kommagescheiden)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="527"/>
+        <location filename="../algorithms/base.py" line="639"/>
         <source>LABELS: choose a polygon layer with labelled polygons</source>
         <translation>LABELS: kies een polygoonlaag met gelabelde polygonen</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="532"/>
+        <location filename="../algorithms/base.py" line="644"/>
         <source>LABELS: layer &apos;{0}&apos; has no polygons: digitise a few polygons of each class first</source>
         <translation>LABELS: laag '{0}' heeft geen polygonen: digitaliseer eerst enkele polygonen per klasse</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="80"/>
+        <location filename="../algorithms/finetune.py" line="68"/>
         <source>Inference modality is {0} but no {1} layers were given: add them to {name} or change MODALITY</source>
         <translation>De modaliteit voor de kaart is {0}, maar er zijn geen {1}-lagen gegeven: voeg ze toe aan {name} of wijzig MODALITY</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="86"/>
+        <location filename="../algorithms/finetune.py" line="74"/>
         <source>INIT_MODEL: checkpoint file not found: {init}</source>
         <translation>INIT_MODEL: checkpointbestand niet gevonden: {init}</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="41"/>
+        <location filename="../algorithms/pretrain.py" line="36"/>
         <source>S4 pretrain (self-supervised, S1 + S2)</source>
         <translation>S4 voortrainen (zelfgestuurd, S1 + S2)</translation>
     </message>
@@ -514,37 +514,37 @@
         <translation>Invoer: wolkenvrije composieten van N maanden (0 = de opnamen zoals ze zijn)</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="66"/>
+        <location filename="../algorithms/pretrain.py" line="62"/>
         <source>Pretrained checkpoint</source>
         <translation>Voorgetraind checkpoint</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="67"/>
+        <location filename="../algorithms/pretrain.py" line="63"/>
         <source>Loss of the last epoch</source>
         <translation>Loss van de laatste epoch</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="89"/>
+        <location filename="../algorithms/pretrain.py" line="79"/>
         <source>Pretraining needs both series: give Sentinel-1 layers (SENTINEL1 or a folder in SENTINEL1_FOLDER) and Sentinel-2 layers (SENTINEL2 or SENTINEL2_FOLDER) of the same area</source>
         <translation>Voortrainen vereist beide reeksen: geef Sentinel-1-lagen (SENTINEL1 of een map in SENTINEL1_FOLDER) en Sentinel-2-lagen (SENTINEL2 of SENTINEL2_FOLDER) van hetzelfde gebied</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="203"/>
+        <location filename="../algorithms/base.py" line="208"/>
         <source>{parameter} must be a {kind} file ({0}), not {path}</source>
         <translation>{parameter} moet een {kind}-bestand zijn ({0}), niet {path}</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="32"/>
+        <location filename="../algorithms/segment.py" line="26"/>
         <source>S4 segment time series</source>
         <translation>S4 tijdreeksen segmenteren</translation>
     </message>
     <message>
-        <location filename="../algorithms/suggest.py" line="43"/>
+        <location filename="../algorithms/suggest.py" line="39"/>
         <source>Fine-tuned S4 model</source>
         <translation>Fijnafgestemd S4-model</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="60"/>
+        <location filename="../algorithms/segment.py" line="55"/>
         <source>Extent to map</source>
         <translation>Te karteren extent</translation>
     </message>
@@ -559,12 +559,12 @@
         <translation>Resolutie (CRS-eenheden; 0 = die waarop het model is fijnafgestemd)</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="62"/>
+        <location filename="../algorithms/segment.py" line="57"/>
         <source>Class raster</source>
         <translation>Klassenraster</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="484"/>
+        <location filename="../algorithms/base.py" line="596"/>
         <source>No input layers: give the Sentinel-2 (SENTINEL2) or Sentinel-1 (SENTINEL1) layers of the modality the model was fine-tuned for</source>
         <translation>Geen invoerlagen: geef de Sentinel-2-lagen (SENTINEL2) of Sentinel-1-lagen (SENTINEL1) van de modaliteit waarvoor het model is fijnafgestemd</translation>
     </message>
@@ -1181,77 +1181,72 @@ banden: {1}</translation>
         <translation>Figuur van de verwarringsmatrix (PNG of SVG)</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="131"/>
+        <location filename="../algorithms/evaluate.py" line="126"/>
         <source>Evaluation report (HTML)</source>
         <translation>Evaluatierapport (HTML)</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="251"/>
-        <source>OUTPUT_FIGURE must be a .png, .svg or .pdf file, not {0}</source>
-        <translation>OUTPUT_FIGURE moet een .png-, .svg- of .pdf-bestand zijn, niet {0}</translation>
-    </message>
-    <message>
-        <location filename="../algorithms/profiles.py" line="28"/>
+        <location filename="../algorithms/profiles.py" line="24"/>
         <source>Class profiles (NDVI, VV, VH over time)</source>
         <translation>Klassenprofielen (NDVI, VV, VH in de tijd)</translation>
     </message>
     <message>
-        <location filename="../algorithms/profiles.py" line="31"/>
+        <location filename="../algorithms/profiles.py" line="27"/>
         <source>Per class of a label layer, the mean and spread (one standard deviation over the class&apos;s pixels) over time of NDVI (Sentinel-2, or the red-edge NDRE without B04; clouds, shadows and no data masked with the SCL band: classes 0 1 3 8 9 10) and of VV / VH (Sentinel-1, dB). Shows whether the classes differ at all, and which polygons do not look like their class.&lt;br&gt;&lt;br&gt;&lt;b&gt;Outliers&lt;/b&gt;: every date is scaled by the usual within-class spread; a polygon is flagged when its profile is at most half as far from another class&apos;s mean as from the mean of the other polygons of its class, or further than THRESHOLD spreads from it.&lt;br&gt;&lt;br&gt;Outputs: the numbers as CSV (kind, class, polygon, variable, date, mean, std, n: one row per class or polygon, variable and date; polygons numbered from 0 in the layer&apos;s order) and a figure (PNG, SVG or PDF).</source>
         <translation>Per klasse van een labellaag het gemiddelde en de spreiding (één standaardafwijking over de pixels van de klasse) in de tijd van NDVI (Sentinel-2, of de red-edge-index NDRE zonder B04; wolken, schaduwen en ontbrekende gegevens gemaskeerd met de SCL-band: klassen 0 1 3 8 9 10) en van VV / VH (Sentinel-1, dB). Toont of de klassen überhaupt verschillen, en welke polygonen niet op hun klasse lijken.&lt;br&gt;&lt;br&gt;&lt;b&gt;Uitschieters&lt;/b&gt;: elke datum wordt geschaald met de gebruikelijke spreiding binnen de klassen; een polygoon wordt gemarkeerd wanneer zijn profiel hoogstens half zo ver van het gemiddelde van een andere klasse ligt als van het gemiddelde van de andere polygonen van zijn klasse, of verder dan THRESHOLD spreidingen ervan.&lt;br&gt;&lt;br&gt;Uitvoer: de getallen als CSV (kind, class, polygon, variable, date, mean, std, n: één rij per klasse of polygoon, variabele en datum; polygonen genummerd vanaf 0 in de volgorde van de laag) en een figuur (PNG, SVG of PDF).</translation>
     </message>
     <message>
-        <location filename="../algorithms/profiles.py" line="50"/>
+        <location filename="../algorithms/profiles.py" line="46"/>
         <source>Profiles (CSV)</source>
         <translation>Profielen (CSV)</translation>
     </message>
     <message>
-        <location filename="../algorithms/profiles.py" line="55"/>
+        <location filename="../algorithms/profiles.py" line="51"/>
         <source>Profiles figure (PNG or SVG)</source>
         <translation>Figuur van de profielen (PNG of SVG)</translation>
     </message>
     <message>
-        <location filename="../algorithms/profiles.py" line="60"/>
+        <location filename="../algorithms/profiles.py" line="52"/>
         <source>Outlier polygons</source>
         <translation>Uitschieters (polygonen)</translation>
     </message>
     <message>
-        <location filename="../algorithms/profiles.py" line="71"/>
+        <location filename="../algorithms/profiles.py" line="58"/>
         <source>No input layers: give the Sentinel-2 (SENTINEL2) and/or Sentinel-1 (SENTINEL1) layers</source>
         <translation>Geen invoerlagen: geef de Sentinel-2-lagen (SENTINEL2) en/of de Sentinel-1-lagen (SENTINEL1)</translation>
     </message>
     <message>
-        <location filename="../algorithms/suggest.py" line="26"/>
+        <location filename="../algorithms/suggest.py" line="21"/>
         <source>Where to label next (least confident squares)</source>
         <translation>Waar nu labelen (vierkanten met de minste zekerheid)</translation>
     </message>
     <message>
-        <location filename="../algorithms/suggest.py" line="28"/>
+        <location filename="../algorithms/suggest.py" line="24"/>
         <source>Proposes small squares (5 x 5 pixels, like an analyst&apos;s label squares) where a fine-tuned S4 model is least sure of the class, spread over the area and over the predicted classes, away from the existing labels. Label them (copy a square into the label layer with its class) and fine-tune again: a few well-placed squares teach the model more than squares where it is already right.&lt;br&gt;&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt; (optional): the polygons already labelled; no square touches them.&lt;br&gt;Squares lie inside one predicted class (not across field borders). The same inputs and SEED give the same squares.&lt;br&gt;&lt;br&gt;Output: a polygon layer with fields rank (1 = least sure), uncertainty, predicted, confidence and an empty label field.</source>
         <translation>Stelt kleine vierkanten voor (5 x 5 pixels, zoals de labelvierkanten van een analist) waar een fijnafgestemd S4-model het minst zeker is van de klasse, gespreid over het gebied en over de voorspelde klassen, weg van de bestaande labels. Label ze (kopieer een vierkant met zijn klasse naar de labellaag) en stem opnieuw fijn af: een paar goed geplaatste vierkanten leren het model meer dan vierkanten waar het al gelijk heeft.&lt;br&gt;&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt; (optioneel): de reeds gelabelde polygonen; geen vierkant raakt ze.&lt;br&gt;Vierkanten liggen binnen één voorspelde klasse (niet over perceelgrenzen). Dezelfde invoer en SEED geven dezelfde vierkanten.&lt;br&gt;&lt;br&gt;Uitvoer: een polygonenlaag met de velden rank (1 = minst zeker), uncertainty, predicted, confidence en een leeg veld label.</translation>
     </message>
     <message>
-        <location filename="../algorithms/suggest.py" line="45"/>
+        <location filename="../algorithms/suggest.py" line="41"/>
         <source>Existing labels (avoided)</source>
         <translation>Bestaande labels (vermeden)</translation>
     </message>
     <message>
-        <location filename="../algorithms/suggest.py" line="48"/>
+        <location filename="../algorithms/suggest.py" line="44"/>
         <source>Extent</source>
         <translation>Omvang</translation>
     </message>
     <message>
-        <location filename="../algorithms/suggest.py" line="50"/>
+        <location filename="../algorithms/suggest.py" line="46"/>
         <source>Squares to label next</source>
         <translation>Vierkanten om nu te labelen</translation>
     </message>
     <message>
-        <location filename="../algorithms/suggest.py" line="51"/>
+        <location filename="../algorithms/suggest.py" line="47"/>
         <source>Squares proposed</source>
         <translation>Voorgestelde vierkanten</translation>
     </message>
     <message>
-        <location filename="../algorithms/suggest.py" line="66"/>
+        <location filename="../algorithms/suggest.py" line="57"/>
         <source>LABELS: not a valid polygon layer</source>
         <translation>LABELS: geen geldige polygonenlaag</translation>
     </message>
@@ -1436,12 +1431,12 @@ banden: {1}</translation>
         <translation>Klassenkaart toegevoegd: {0}</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="43"/>
+        <location filename="../algorithms/pretrain.py" line="39"/>
         <source>Pretrains an S4 model WITHOUT labels on a Sentinel-1 and a Sentinel-2 time series of the same area (Shenoy et al., Remote Sensing 2024): a 3D U-Net learns that radar and optical pixels at the same place and time belong together (pixel-wise space-time contrastive loss) and to reconstruct one modality from the other.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition (dates read from the files); they are aligned in space (onto the Sentinel-2 grid) and time automatically.&lt;br&gt;&lt;b&gt;Epochs, crop size, batch size&lt;/b&gt;: training length and the size of the random crops; small crops and batches need less memory.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: makes runs repeatable.&lt;br&gt;&lt;b&gt;Objective&lt;/b&gt;: S4 (default, both sensors), MAE or DINO on one sensor (only that series is needed: &lt;i&gt;Sensor for MAE / DINO&lt;/i&gt;), or a joint S1 + S2 masked autoencoder; every objective trains the same network, so fine-tuning and mapping work the same way. Masking (share, patch size in pixels and frames, mode) is in the advanced parameters.&lt;br&gt;&lt;br&gt;Output: a pretrained checkpoint (.pt) to start &apos;S4 fine-tune on labelled polygons&apos; from. Progress and the loss per epoch are logged; Cancel stops cleanly.</source>
         <translation>Traint een S4-model voor ZONDER labels op een Sentinel-1- en een Sentinel-2-tijdreeks van hetzelfde gebied (Shenoy et al., Remote Sensing 2024): een 3D U-Net leert dat radar- en optische pixels op dezelfde plaats en hetzelfde tijdstip bij elkaar horen (contrastieve loss per pixel in ruimte en tijd) en de ene modaliteit uit de andere te reconstrueren.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname (datums gelezen uit de bestanden); ze worden automatisch uitgelijnd in de ruimte (op het Sentinel-2-raster) en in de tijd.&lt;br&gt;&lt;b&gt;Epochs, uitsnedegrootte, batchgrootte&lt;/b&gt;: de duur van de training en de grootte van de willekeurige uitsneden; kleine uitsneden en batches vragen minder geheugen.&lt;br&gt;&lt;b&gt;Seed&lt;/b&gt;: maakt runs herhaalbaar.&lt;br&gt;&lt;b&gt;Doel&lt;/b&gt;: S4 (standaard, beide sensoren), MAE of DINO op één sensor (alleen die reeks is nodig: &lt;i&gt;Sensor voor MAE / DINO&lt;/i&gt;), of een gezamenlijke gemaskeerde autoencoder op S1 + S2; elk doel traint hetzelfde netwerk, dus fijnafstemmen en karteren werken op dezelfde manier. Het maskeren (aandeel, patchgrootte in pixels en beelden, modus) staat bij de geavanceerde parameters.&lt;br&gt;&lt;br&gt;Uitvoer: een voorgetraind checkpoint (.pt) om 'S4 fijnafstemmen op gelabelde polygonen' van te laten vertrekken. De voortgang en de loss per epoch worden gelogd; Annuleren stopt netjes.</translation>
     </message>
     <message>
-        <location filename="../algorithms/pretrain.py" line="81"/>
+        <location filename="../algorithms/pretrain.py" line="71"/>
         <source>{objective} pretraining on {sensor} needs {sensor} layers: give them (SENTINEL{n} or SENTINEL{n}_FOLDER) or choose the other sensor (SSL_MODALITY)</source>
         <translation>{objective}-voortraining op {sensor} vereist {sensor}-lagen: geef ze (SENTINEL{n} of SENTINEL{n}_FOLDER) of kies de andere sensor (SSL_MODALITY)</translation>
     </message>
@@ -1536,72 +1531,72 @@ banden: {1}</translation>
         <translation>DINO: aanzichten per uitsnede</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="186"/>
+        <location filename="../algorithms/base.py" line="191"/>
         <source>Warning: {0}</source>
         <translation>Waarschuwing: {0}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="702"/>
+        <location filename="../algorithms/base.py" line="814"/>
         <source>{name} ({label}) must be {rule}, got {value}</source>
         <translation>{name} ({label}) moet {rule} zijn, niet {value}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="714"/>
+        <location filename="../algorithms/base.py" line="826"/>
         <source>{name}: {path} cannot be read as a layer (not a file QGIS can open, damaged, or no permission to read it): choose another file</source>
         <translation>{name}: {path} kan niet als laag gelezen worden (geen bestand dat QGIS kan openen, beschadigd of geen leesrechten): kies een ander bestand</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="718"/>
+        <location filename="../algorithms/base.py" line="830"/>
         <source>{name}: {path} does not exist</source>
         <translation>{name}: {path} bestaat niet</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="719"/>
+        <location filename="../algorithms/base.py" line="831"/>
         <source>{name} ({label}): {value!r} is not a valid value</source>
         <translation>{name} ({label}): {value!r} is geen geldige waarde</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="220"/>
+        <location filename="../algorithms/evaluate.py" line="202"/>
         <source>OUTPUT: could not write the table {dest}: {error}</source>
         <translation>OUTPUT: kon de tabel {dest} niet schrijven: {error}</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="220"/>
+        <location filename="../algorithms/evaluate.py" line="202"/>
         <source>unknown error</source>
         <translation>onbekende fout</translation>
     </message>
     <message>
-        <location filename="../algorithms/evaluate.py" line="227"/>
+        <location filename="../algorithms/evaluate.py" line="209"/>
         <source>OUTPUT: the table {dest} was not written: choose a writable folder</source>
         <translation>OUTPUT: de tabel {dest} is niet geschreven: kies een map waarin geschreven kan worden</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="519"/>
+        <location filename="../algorithms/base.py" line="631"/>
         <source>LABELS: {path} cannot be read as a polygon layer (not a file QGIS can open, damaged, or not readable: {access}): choose a GeoPackage, shapefile or GeoJSON with labelled polygons</source>
         <translation>LABELS: {path} kan niet als polygonenlaag gelezen worden (geen bestand dat QGIS kan openen, beschadigd of niet leesbaar: {access}): kies een GeoPackage, shapefile of GeoJSON met gelabelde polygonen</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="519"/>
+        <location filename="../algorithms/base.py" line="631"/>
         <source>readable</source>
         <translation>leesbaar</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="519"/>
+        <location filename="../algorithms/base.py" line="631"/>
         <source>no permission</source>
         <translation>geen leesrechten</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="64"/>
+        <location filename="../algorithms/segment.py" line="59"/>
         <source>Confidence (largest class probability, margin)</source>
         <translation>Betrouwbaarheid (grootste klassenkans, marge)</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="467"/>
+        <location filename="../algorithms/base.py" line="579"/>
         <source>MODEL: model file not found: {0}; choose the .pt file written by &apos;S4 fine-tune on labelled polygons&apos; or its .onnx export</source>
         <translation>MODEL: modelbestand niet gevonden: {0}; kies het .pt-bestand geschreven door 'S4 fijnafstemmen op gelabelde polygonen' of de .onnx-export ervan</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="874"/>
+        <location filename="../algorithms/base.py" line="981"/>
         <source>Device: cpu (ONNX Runtime)</source>
         <translation>Apparaat: cpu (ONNX Runtime)</translation>
     </message>
@@ -1676,7 +1671,7 @@ banden: {1}</translation>
         <translation>Voortrainen mislukt: {error}</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="548"/>
+        <location filename="../algorithms/base.py" line="660"/>
         <source>{parameter}: {error}</source>
         <translation>{parameter}: {error}</translation>
     </message>
@@ -1691,12 +1686,12 @@ banden: {1}</translation>
         <translation>Fijnafstemmen geannuleerd; er is geen model geschreven</translation>
     </message>
     <message>
-        <location filename="../algorithms/finetune.py" line="30"/>
+        <location filename="../algorithms/finetune.py" line="24"/>
         <source>Trains an S4 model to map your classes from a few labelled polygons.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1 / Sentinel-2 layers&lt;/b&gt;: one GeoTIFF per acquisition; only the series of the inference modality is used (the model will map from that sensor, or from both together).&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt;: polygons of known classes (a memory layer or a layer being edited is fine); &lt;b&gt;Class field&lt;/b&gt;: the field with the class names.&lt;br&gt;&lt;b&gt;Pretrained model&lt;/b&gt;: optional checkpoint from &apos;S4 pretrain&apos;; without one the network is trained from scratch (usually worse with few labels).&lt;br&gt;&lt;b&gt;Inference modality&lt;/b&gt;: s2 (optical), s1 (radar) or both (S1 + S2 together; best after joint MAE pretraining; mapping then needs both series too).&lt;br&gt;&lt;b&gt;Radar: VV/VH ratio&lt;/b&gt; (advanced): adds VV - VH (dB) as a third S1 band when training from scratch; a pretrained model&apos;s own choice is always followed.&lt;br&gt;&lt;b&gt;Head&lt;/b&gt; (advanced): the default keeps the pretrained network frozen and trains an ensemble of small per-pixel classifiers on each pixel&apos;s monthly series and the network&apos;s features, then smooths the map inside fields (seconds on a CPU; it beat a Random Forest on real sites, see docs/benchmarks.md). &apos;3D U-Net fine-tuning&apos; is the paper&apos;s recipe: &lt;b&gt;epochs, crop size, batch size&lt;/b&gt;, freezing the encoder and class weighting apply to it.&lt;br&gt;&lt;b&gt;Input&lt;/b&gt; (advanced): monthly cloud-free composites by default.&lt;br&gt;&lt;b&gt;Map resolution&lt;/b&gt; (advanced): pixel size in the layers&apos; CRS units (0 = the imagery&apos;s own grid); &apos;S4 segment&apos; maps on the same resolution.&lt;br&gt;A share of the polygons is held out to report a validation mIoU.&lt;br&gt;&lt;br&gt;Output: the fine-tuned checkpoint (.pt) for &apos;S4 segment time series&apos;. The loss and the validation mIoU are logged per epoch; Cancel stops cleanly.</source>
         <translation>Traint een S4-model om je klassen te karteren uit enkele gelabelde polygonen.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-1-/Sentinel-2-lagen&lt;/b&gt;: één GeoTIFF per opname; alleen de reeks van de modaliteit voor de kaart wordt gebruikt (het model kartert met die sensor, of met beide samen).&lt;br&gt;&lt;b&gt;Labels&lt;/b&gt;: polygonen van gekende klassen (een geheugenlaag of een laag in bewerking kan ook); &lt;b&gt;Klasseveld&lt;/b&gt;: het veld met de klassennamen.&lt;br&gt;&lt;b&gt;Voorgetraind model&lt;/b&gt;: optioneel checkpoint van 'S4 voortrainen'; zonder wordt het netwerk van nul getraind (met weinig labels meestal slechter).&lt;br&gt;&lt;b&gt;Modaliteit voor de kaart&lt;/b&gt;: s2 (optisch), s1 (radar) of both (S1 + S2 samen; het best na gezamenlijke MAE-voortraining; karteren vraagt dan ook beide reeksen).&lt;br&gt;&lt;b&gt;Radar: VV/VH-verhouding&lt;/b&gt; (geavanceerd): voegt VV - VH (dB) toe als derde S1-band bij trainen van nul; de eigen keuze van een voorgetraind model wordt altijd gevolgd.&lt;br&gt;&lt;b&gt;Kop&lt;/b&gt; (geavanceerd): de standaard houdt het voorgetrainde netwerk bevroren en traint een ensemble van kleine classificatoren per pixel op de maandreeks van elke pixel en de kenmerken van het netwerk, en vlakt de kaart daarna af binnen percelen (seconden op een CPU; dit deed beter dan een Random Forest op echte gebieden, zie docs/benchmarks.md). '3D U-Net-fijnafstemming' is het recept uit het artikel: &lt;b&gt;epochs, uitsnedegrootte, batchgrootte&lt;/b&gt;, het bevriezen van de encoder en de klassegewichten gelden ervoor.&lt;br&gt;&lt;b&gt;Invoer&lt;/b&gt; (geavanceerd): standaard wolkenvrije maandcomposieten.&lt;br&gt;&lt;b&gt;Kaartresolutie&lt;/b&gt; (geavanceerd): pixelgrootte in de CRS-eenheden van de lagen (0 = het eigen raster van de beelden); 'S4 segmenteren' kartert met dezelfde resolutie.&lt;br&gt;Een deel van de polygonen wordt apart gehouden om een validatie-mIoU te rapporteren.&lt;br&gt;&lt;br&gt;Uitvoer: het fijnafgestemde checkpoint (.pt) voor 'S4 tijdreeksen segmenteren'. De loss en de validatie-mIoU worden per epoch gelogd; Annuleren stopt netjes.</translation>
     </message>
     <message>
-        <location filename="../algorithms/segment.py" line="34"/>
+        <location filename="../algorithms/segment.py" line="29"/>
         <source>Maps crop / land-cover classes over a scene from a Sentinel-2 or a Sentinel-1 image time series with a fine-tuned S4 model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2 / Sentinel-1 layers&lt;/b&gt;: one GeoTIFF per acquisition; the acquisition date and the sensor are read from each file (tag ACQUISITION_DATETIME or YYYYMMDD in the name, band names). Give the series of the modality the model was fine-tuned for (one sensor, or both for a model fine-tuned for both).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: a fine-tuned checkpoint (.pt) from &apos;S4 fine-tune on labelled polygons&apos; (needs PyTorch), or its ONNX export (.onnx, from &apos;s4 export-onnx&apos;), which needs only ONNX Runtime.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optional part of the scene to map (default: the whole series).&lt;br&gt;&lt;b&gt;Tile size / overlap&lt;/b&gt;: the scene is predicted in overlapping tiles; 0 / -1 = automatic (overlap = how far each pixel&apos;s inputs reach through the network, so results equal one whole-scene pass; tiles as large as ~2 GB of activations allows); reduce the tile size when the GPU runs out of memory.&lt;br&gt;&lt;br&gt;Output: a class raster (GeoTIFF, 255 = nodata) styled with class names and colours (style saved beside it as .qml) and, optionally, class polygons in a GeoPackage (fields class_id, class_name, area_m2; style stored in the GeoPackage) and the confidence (band 1: the largest class probability, band 2: its margin over the second class; styled red = unsure to green = sure).</source>
         <translation>Brengt gewas- / landbedekkingsklassen van een scène in kaart uit een Sentinel-2- of Sentinel-1-beeldtijdreeks met een fijnafgestemd S4-model.&lt;br&gt;&lt;br&gt;&lt;b&gt;Sentinel-2-/Sentinel-1-lagen&lt;/b&gt;: één GeoTIFF per opname; de opnamedatum en de sensor worden uit elk bestand gelezen (tag ACQUISITION_DATETIME of YYYYMMDD in de naam, bandnamen). Geef de reeks van de modaliteit waarop het model fijnafgestemd is (één sensor, of beide voor een model dat voor beide fijnafgestemd is).&lt;br&gt;&lt;b&gt;Model&lt;/b&gt;: een fijnafgestemd checkpoint (.pt) van 'S4 fijnafstemmen op gelabelde polygonen' (heeft PyTorch nodig), of de ONNX-export ervan (.onnx, van 's4 export-onnx'), die alleen ONNX Runtime nodig heeft.&lt;br&gt;&lt;b&gt;Extent&lt;/b&gt;: optioneel deel van de scène om te karteren (standaard: de hele reeks).&lt;br&gt;&lt;b&gt;Tegelgrootte / -overlap&lt;/b&gt;: de scène wordt in overlappende tegels voorspeld; 0 / -1 = automatisch (overlap = hoe ver de invoer van elke pixel door het netwerk reikt, zodat het resultaat gelijk is aan één doorgang over de hele scène; tegels zo groot als ~2 GB aan activaties toelaat); verklein de tegelgrootte als de GPU geen geheugen meer heeft.&lt;br&gt;&lt;br&gt;Uitvoer: een klassenraster (GeoTIFF, 255 = nodata) opgemaakt met klassennamen en -kleuren (stijl ernaast bewaard als .qml) en, optioneel, klassenpolygonen in een GeoPackage (velden class_id, class_name, area_m2; stijl bewaard in de GeoPackage) en de betrouwbaarheid (band 1: de grootste klassenkans, band 2: de marge op de tweede klasse; opgemaakt van rood = onzeker tot groen = zeker).</translation>
     </message>
@@ -1716,7 +1711,7 @@ banden: {1}</translation>
         <translation>both: Sentinel-1 + Sentinel-2 samen</translation>
     </message>
     <message>
-        <location filename="../algorithms/base.py" line="709"/>
+        <location filename="../algorithms/base.py" line="821"/>
         <source>{name}: cannot read {path}: you have no permission to read it; ask its owner for read access (e.g. chmod a+r), or copy it to a folder of yours</source>
         <translation>{name}: kan {path} niet lezen: u hebt geen leesrechten op dit bestand; vraag de eigenaar om leestoegang (bv. chmod a+r) of kopieer het naar een eigen map</translation>
     </message>
