@@ -203,10 +203,18 @@ def main() -> None:
                 before = matmul_peak()
                 t = time.perf_counter()
                 res = inf.segment_scene(
-                    model_dict, scene, out, probabilities_path=out.with_suffix(".p.tif"),
-                    confidence_path=out.with_suffix(".conf.tif"), tile_size=args.tile_size,
-                    overlap=args.overlap, device="cpu", precision=precision,
-                )  # fmt: skip
+                    model_dict,
+                    scene,
+                    out,
+                    inf.Prediction(
+                        tile_size=args.tile_size,
+                        overlap=args.overlap,
+                        device="cpu",
+                        precision=precision,
+                    ),
+                    probabilities_path=out.with_suffix(".p.tif"),
+                    confidence_path=out.with_suffix(".conf.tif"),
+                )
                 seconds = time.perf_counter() - t
                 ref = max(before, matmul_peak())
                 rate = pass_flops / seconds / 1e9

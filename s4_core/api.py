@@ -13,9 +13,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union, cast
 
+from .control import Control
 from .errors import DataError, warn
 from .settings import ALIGN, EVALUATE, EXPORT, FINETUNE, PRETRAIN, PROFILES, SEGMENT, SUGGEST
-from .types import Cancel, CrsLike, Log, Metrics, PathLike, Progress, Sources
+from .types import CrsLike, Metrics, PathLike, Sources
 from .validate import check_align, check_less, check_outputs
 
 if TYPE_CHECKING:
@@ -146,8 +147,7 @@ def align(
     s2: Sources,
     out_dir: PathLike,
     *,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
+    control: Control,
     **options: Any,
 ) -> Dict:
     """Align S1 and S2 in space and time and write the stacks plus ``dates.csv``."""
@@ -157,7 +157,7 @@ def align(
 
     check_align(s1, s2, out_dir)
     scene = open_scene(s1, s2, **options)
-    paths = write_aligned(scene, Path(out_dir), progress=progress, cancel=cancel)
+    paths = write_aligned(scene, Path(out_dir), progress=control.progress, cancel=control.cancel)
     al = scene.alignment
     gaps = np.asarray(al.gap_days, dtype=float) if al is not None else np.zeros(0)
     summary = {
@@ -181,9 +181,7 @@ def pretrain(
     s2: Optional[Union[Sources, Sequence[Sources]]],
     out: PathLike,
     *,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
-    log: Optional[Log] = None,
+    control: Control,
     **options: Any,
 ) -> Dict:
     """Self-supervised pretraining on one or several aligned scenes.
@@ -218,8 +216,7 @@ def pretrain(
         for a, b in _scene_list(s1, s2)
     ]
     device, resume = options["device"], options["resume"]
-    if log:
-        log(f"pretraining on {len(scenes)} scene(s) on {device_info(device)['device']}")
+    control.say(f"pretraining on {len(scenes)} scene(s) on {device_info(device)['device']}")
     cfg = PRETRAIN.config(PretrainConfig, options)
     result = _pretrain(
         scenes,
@@ -227,8 +224,7 @@ def pretrain(
         cfg,
         device=device,
         resume=Path(resume) if resume else None,
-        progress=progress,
-        cancel=cancel,
+        control=control,
     )
     return {
         "path": str(result.path),
@@ -247,9 +243,7 @@ def finetune(
     class_field: str,
     out: PathLike,
     *,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
-    log: Optional[Log] = None,
+    control: Control,
     **options: Any,
 ) -> Dict:
     """Fine-tune on labelled polygons for ``modality`` inference: "s2", "s1", or "both".
@@ -318,15 +312,15 @@ def finetune(
             f"{class_field!r}: the model can only ever predict it (validation scores will be "
             "perfect and meaningless): digitise polygons of at least one other class"
         )
-    if log:
-        log(
+    if control.log:
+        control.say(
             f"labels: {report.n_used} polygons used of {report.n_features}; "
             + ", ".join(f"{k}: {v} px" for k, v in report.pixels_per_class.items())
         )
         for message in report.messages:
-            log(message)
+            control.say(message)
         what = "S1 + S2" if modality == "both" else modality.upper()
-        log(f"fine-tuning for {what} on {device_info(device)['device']}")
+        control.say(f"fine-tuning for {what} on {device_info(device)['device']}")
     cfg = FINETUNE.config(FinetuneConfig, options)
     result = _finetune(
         scene,
@@ -338,8 +332,7 @@ def finetune(
         init=Path(init) if init else None,
         resume=Path(resume) if resume else None,
         device=device,
-        progress=progress,
-        cancel=cancel,
+        control=control,
     )
     return {
         "path": str(result.path),
@@ -364,9 +357,7 @@ def segment(
     vector_out: Optional[PathLike] = None,
     probabilities_out: Optional[PathLike] = None,
     confidence_out: Optional[PathLike] = None,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
-    log: Optional[Log] = None,
+    control: Control,
     **options: Any,
 ) -> Dict:
     """Map a scene with a fine-tuned model from the modality it was trained for.
@@ -382,7 +373,7 @@ def segment(
     """
     from .backends import open_model
     from .errors import CheckpointError
-    from .inference import segment_scene
+    from .inference import Prediction, segment_scene
     from .vectorize import vectorize_classes
 
     tile_size, overlap, device = options["tile_size"], options["overlap"], options["device"]
@@ -397,7 +388,9 @@ def segment(
         },
         {"model": model, "Sentinel-1 input": s1, "Sentinel-2 input": s2},
     )
-    ckpt, backend = open_model(model, device=device, log=log, precision=options["precision"])
+    ckpt, backend = open_model(
+        model, device=device, log=control.log, precision=options["precision"]
+    )
     modality = ckpt.get("modality")
     if ckpt.get("kind") != "finetuned" or modality not in ("s1", "s2", "both"):
         raise CheckpointError(
@@ -429,46 +422,30 @@ def segment(
         max_cloud_fraction=options["max_cloud_fraction"],
         resolution=resolution,
     )
-    if log:
-        log(
+    if control.log:
+        control.say(
             f"segmenting {scene.grid.width} x {scene.grid.height} px, {scene.n_frames} "
             f"{'S1 + S2' if modality == 'both' else modality.upper()} frames on "
             f"{backend.device}"
         )
     stages = 0.85 if vector_out else 1.0
-
-    def _inner(f: float, msg: str, metrics: Optional[Metrics] = None) -> None:
-        if progress:
-            progress(f * stages, msg, metrics)
-
+    prediction = Prediction(tile_size, overlap, options["batch_size"], device, backend)
     result = segment_scene(
         ckpt,
         scene,
         Path(out),
+        prediction,
+        control.part(0.0, stages),
         probabilities_path=Path(probabilities_out) if probabilities_out else None,
         confidence_path=Path(confidence_out) if confidence_out else None,
-        tile_size=tile_size,
-        overlap=overlap,
-        batch_size=options["batch_size"],
-        device=device,
-        backend=backend,
-        progress=_inner,
-        cancel=cancel,
-        log=log,
     )
     n_polygons = None
     if vector_out:
-
-        def _vec(f: float, msg: str, metrics: Optional[Metrics] = None) -> None:
-            if progress:
-                progress(stages + f * (1 - stages), msg, metrics)
-
         n_polygons = vectorize_classes(
             result.path,
             Path(vector_out),
             min_area_m2=options["min_area_m2"],
-            progress=_vec,
-            cancel=cancel,
+            control=control.part(stages, 1 - stages),
         )
     return {
         "path": str(result.path),
@@ -495,8 +472,7 @@ def export_vector(
     class_raster: PathLike,
     out_gpkg: PathLike,
     *,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
+    control: Control,
     **options: Any,
 ) -> Dict:
     """Class raster -> GeoPackage polygons (class_id, class_name, area_m2)."""
@@ -510,8 +486,7 @@ def export_vector(
         Path(out_gpkg),
         class_map=class_map,
         min_area_m2=options["min_area_m2"],
-        progress=progress,
-        cancel=cancel,
+        control=control,
     )
     return {
         "path": str(out_gpkg),
@@ -560,8 +535,7 @@ def class_profiles(
     out_csv: Optional[PathLike] = None,
     out_figure: Optional[PathLike] = None,
     labels_layer: Optional[str] = None,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
+    control: Control,
     **options: Any,
 ) -> Dict:
     """Per-class NDVI (S2) and VV/VH (S1) profiles of a label layer, and their outliers.
@@ -596,8 +570,7 @@ def class_profiles(
         max_cloud_fraction=options["max_cloud_fraction"],
         threshold=options["threshold"],
         ratio=options["ratio"],
-        progress=progress,
-        cancel=cancel,
+        control=control,
     )
     out = result.to_dict()
     out["csv"] = str(write_profiles_csv(result, out_csv)) if out_csv else None
@@ -621,9 +594,7 @@ def suggest_labels(
     labels_layer: Optional[str] = None,
     bounds: Optional[Sequence[float]] = None,
     bounds_crs: Optional[CrsLike] = None,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
-    log: Optional[Log] = None,
+    control: Control,
     **options: Any,
 ) -> Dict:
     """Where to label next: the squares where the model is least sure.
@@ -645,27 +616,20 @@ def suggest_labels(
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".s4-suggest-", dir=str(out.parent)) as tmp:
-
-        def _inner(f: float, msg: str, metrics: Optional[Metrics] = None) -> None:
-            if progress:
-                progress(0.9 * f, msg, metrics)
-
         seg = segment(
             model, Path(tmp) / "classes.tif", s1=s1, s2=s2, bounds=bounds,
             bounds_crs=bounds_crs, probabilities_out=Path(tmp) / "probabilities.tif",
             tile_size=options["tile_size"], overlap=options["overlap"],
             batch_size=options["batch_size"], device=options["device"],
-            progress=_inner, cancel=cancel, log=log,
+            **control.part(0.0, 0.9).keywords(),
         )  # fmt: skip
         result = suggest_from_probabilities(
             seg["probabilities"], out, labels=labels, labels_layer=labels_layer,
             class_names=[c["name"] for c in seg["classes"]], number=number, size=size,
             method=method, seed=seed,
         )  # fmt: skip
-    if progress:
-        progress(1.0, f"{result['n']} suggestions written", None)
-    if log:
-        log(f"{result['n']} squares to label written to {out}")
+    control.report(1.0, f"{result['n']} suggestions written")
+    control.say(f"{result['n']} squares to label written to {out}")
     return result
 
 

@@ -48,9 +48,10 @@ import torch.distributed as dist
 from s4_core.types import override
 
 from . import loop
+from .control import Control
 from .errors import DistributedError
 from .model import MaskedBatchNorm3d
-from .types import Cancel, Progress
+from .types import Cancel
 
 log = logging.getLogger(__name__)
 
@@ -340,19 +341,17 @@ def agreed_cancel(cancel: Optional[Cancel], ctx: Context) -> Cancel:
     return check
 
 
-def prepare(
-    task: loop.Task, progress: Optional[Progress], cancel: Optional[Cancel]
-) -> Tuple[loop.Task, Optional[Progress], Optional[Cancel]]:
-    """What ``loop.run`` gets: the task, progress and cancel check of this process.
+def prepare(task: loop.Task, control: Control) -> Tuple[loop.Task, Control]:
+    """What ``loop.run`` gets: the task and the control of this process.
 
-    Unchanged in a single process; inside :func:`session`, the distributed task, progress on rank 0
-    only and the agreed cancel check.
+    Unchanged in a single process; inside :func:`session`, the distributed task, progress and log
+    on rank 0 only and the agreed cancel check.
     """
     ctx = current()
     if ctx is None:
-        return task, progress, cancel
-    return (
-        DistributedTask(task, ctx),
-        progress if ctx.rank == 0 else None,
-        agreed_cancel(cancel, ctx),
-    )
+        return task, control
+    if ctx.rank == 0:
+        return DistributedTask(task, ctx), Control(
+            control.progress, agreed_cancel(control.cancel, ctx), control.log
+        )
+    return DistributedTask(task, ctx), Control(cancel=agreed_cancel(control.cancel, ctx))

@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence,
 import numpy as np
 
 from .composite import RATIO_BAND, as_model_input
-from .errors import Cancelled, CheckpointError, DataError
+from .control import NO_CONTROL, Control
+from .errors import CheckpointError, DataError
 from .grid import Grid
 from .labels import ClassMap
 from .raster_io import NODATA, RasterWriter, check_output, class_colormap, class_tags, commit_all
@@ -53,7 +54,7 @@ from .tiling import (
     receptive_span,
     window_bytes_per_px,
 )
-from .types import Cancel, DeviceLike, Log, PathLike, Progress, SceneLike
+from .types import DeviceLike, Log, PathLike, SceneLike
 
 if TYPE_CHECKING:
     from .backends import Backend
@@ -66,6 +67,7 @@ CONFIDENCE_BANDS = ("confidence", "margin")
 __all__ = [
     "CONFIDENCE_BANDS",
     "NODATA",
+    "Prediction",
     "SegmentResult",
     "Tile",
     "choose_tiling",
@@ -76,9 +78,38 @@ __all__ = [
 ]
 
 
-def _check_cancel(cancel: Optional[Cancel]) -> None:
-    if cancel is not None and cancel():
-        raise Cancelled("segmentation cancelled by the user")
+CANCELLED = "segmentation cancelled by the user"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """How a model maps a scene: windows, batches, where and in which precision it runs.
+
+    ``tile_size`` / ``overlap`` None: automatic (``choose_tiling``); the batch size is lowered to
+    the memory budget either way (``plan_windows``). ``backend`` reuses an open model (else one is
+    opened on ``device`` in ``precision``: "fp32" or "bf16", ``backends.TorchBackend``).
+    """
+
+    tile_size: Optional[int] = None
+    overlap: Optional[int] = None
+    batch_size: int = 4
+    device: DeviceLike = "auto"
+    backend: Optional[Backend] = None
+    precision: str = "fp32"
+
+    def plan(
+        self, ckpt: Dict[str, Any], grid: Grid, log: Optional[Log]
+    ) -> Tuple[Backend, List[Tile], int, int, int]:
+        """(backend, tiles, tile size, overlap, batch size) for mapping ``grid`` with ``ckpt``."""
+        backend = self.backend
+        if backend is None:
+            from .backends import backend_for
+
+            backend = backend_for(ckpt, self.device, log, self.precision)
+        tiles, tile_size, overlap, batch_size = plan_windows(
+            ckpt, grid, backend, self.tile_size, self.overlap, self.batch_size
+        )
+        return backend, tiles, tile_size, overlap, batch_size
 
 
 def sensors_of(modality: str) -> List[str]:
@@ -213,10 +244,8 @@ def _predict_tiles(
     backend: Backend,
     tiles: Sequence[Tile],
     n_classes: int,
-    *,
     batch_size: int,
-    progress: Optional[Progress],
-    cancel: Optional[Cancel],
+    control: Control,
 ) -> Iterator[Tuple[Tile, np.ndarray, np.ndarray]]:
     """(tile, core probabilities (K, h, w), core validity (h, w)) per tile, batched by shape.
 
@@ -245,7 +274,7 @@ def _predict_tiles(
         try:
             pending = pool.submit(read_group, groups[0]) if groups else None
             for index, group in enumerate(groups):
-                _check_cancel(cancel)
+                control.check(CANCELLED)
                 assert pending is not None  # one submitted per group
                 reads = pending.result()
                 nxt = groups[index + 1] if index + 1 < len(groups) else None
@@ -275,8 +304,7 @@ def _predict_tiles(
                     yield t, np.ascontiguousarray(p, dtype=np.float32), valid
                 del reads
                 done += len(group)
-                if progress is not None:
-                    progress(done / total, f"segmenting: {done}/{total} windows", None)
+                control.report(done / total, f"segmenting: {done}/{total} windows")
         finally:  # the reading thread closes the files it opened (the pool's one worker)
             pool.submit(release_thread_datasets).result()
 
@@ -361,16 +389,8 @@ def plan_windows(
 def predict_windows(
     ckpt: Dict[str, Any],
     scene: SceneLike,
-    *,
-    tile_size: Optional[int] = None,
-    overlap: Optional[int] = None,
-    batch_size: int = 4,
-    device: DeviceLike = "auto",
-    backend: Optional[Backend] = None,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
-    log: Optional[Log] = None,
-    precision: str = "fp32",
+    prediction: Optional[Prediction] = None,
+    control: Control = NO_CONTROL,
 ) -> Iterator[Tuple[Grid, np.ndarray, np.ndarray]]:
     """Class probabilities of ``scene`` window by window.
 
@@ -378,26 +398,22 @@ def predict_windows(
     cores) tile the scene exactly.
 
     ``ckpt``: a fine-tuned checkpoint dict (``load_checkpoint``) or an ONNX model's dict
-    (``backends.open_model``); ``backend`` reuses an open one, else one is opened with
-    ``device`` and ``precision`` ("fp32" or "bf16", ``backends.TorchBackend``). Raises
-    ``Cancelled`` when ``cancel()`` turns true (checked before every batch).
+    (``backends.open_model``); ``prediction``: tiling, device, precision (default
+    ``Prediction()``). Raises ``Cancelled`` when ``control`` is cancelled (checked before every
+    batch).
     """
-    from .backends import backend_for
-
-    modality = ckpt["modality"]
-    stats = model_stats(ckpt)
     scene = model_scene(ckpt, scene)
-    if backend is None:
-        backend = backend_for(ckpt, device, log, precision)
-    reader = _Reader(scene, modality, stats, int(ckpt["time"]["length"]), ckpt["time"]["mode"])
-    tiles, _, _, batch_size = plan_windows(
-        ckpt, scene.grid, backend, tile_size, overlap, batch_size
+    backend, tiles, _, _, batch_size = (prediction or Prediction()).plan(
+        ckpt, scene.grid, control.log
     )
+    reader = _Reader(
+        scene, ckpt["modality"], model_stats(ckpt), int(ckpt["time"]["length"]),
+        ckpt["time"]["mode"],
+    )  # fmt: skip
     with backend.threads():
         for tile, probs, valid in _predict_tiles(
-            reader, backend, tiles, backend.n_classes or 1, batch_size=batch_size,
-            progress=progress, cancel=cancel,
-        ):  # fmt: skip
+            reader, backend, tiles, backend.n_classes or 1, batch_size, control
+        ):
             window = scene.grid.window(
                 tile.core_row, tile.core_col, tile.core_height, tile.core_width
             )
@@ -451,27 +467,20 @@ def segment_scene(
     ckpt: dict,
     scene: SceneLike,
     out_path: PathLike,
+    prediction: Optional[Prediction] = None,
+    control: Control = NO_CONTROL,
     *,
     probabilities_path: Optional[PathLike] = None,
     probabilities_dtype: str = "float32",
     confidence_path: Optional[PathLike] = None,
-    tile_size: Optional[int] = None,
-    overlap: Optional[int] = None,
-    batch_size: int = 4,
-    device: DeviceLike = "auto",
-    backend: Optional[Backend] = None,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
-    log: Optional[Log] = None,
-    precision: str = "fp32",
 ) -> SegmentResult:
     """Segment ``scene`` with a fine-tuned model into a class raster at ``out_path``.
 
     ``ckpt``: a checkpoint dict from ``load_checkpoint``, or an ONNX model's dict from
     ``backends.open_model``. Optionally also writes class probabilities and the confidence. CPU runs
-    use one thread unless ``S4_THREADS`` is set (the same map on any machine). ``tile_size`` /
-    ``overlap`` None: see ``choose_tiling``. ``precision`` "bf16": a PyTorch model runs in
-    bfloat16 where the CPU computes it natively (``backends.TorchBackend``; not identical to fp32).
+    use one thread unless ``S4_THREADS`` is set (the same map on any machine). ``prediction``:
+    tiling, device, precision (``Prediction``); "bf16": a PyTorch model runs in bfloat16 where the
+    CPU computes it natively (``backends.TorchBackend``; not identical to fp32).
     """
     start = time.perf_counter()
     if ckpt.get("kind") != "finetuned":
@@ -512,25 +521,19 @@ def segment_scene(
 
     def _log(message: str) -> None:
         messages.append(message)
-        if log is not None:
-            log(message)
+        control.say(message)
 
-    if backend is None:
-        from .backends import backend_for
-
-        backend = backend_for(ckpt, device, _log, precision)
+    grid: Grid = scene.grid
+    backend, tiles, tile_size, overlap, batch_size = (prediction or Prediction()).plan(
+        ckpt, grid, _log
+    )
     k = len(class_map)
     if int(backend.n_classes) != k:
         raise CheckpointError(
             f"the checkpoint's network predicts {backend.n_classes} classes but its class map "
             f"has {k}: re-create it with s4 finetune"
         )
-    grid: Grid = scene.grid
-    frames = int(ckpt["time"]["length"])
-    tiles, tile_size, overlap, batch_size = plan_windows(
-        ckpt, grid, backend, tile_size, overlap, batch_size
-    )
-    reader = _Reader(scene, modality, stats, frames, ckpt["time"]["mode"])
+    reader = _Reader(scene, modality, stats, int(ckpt["time"]["length"]), ckpt["time"]["mode"])
     _log(
         f"segmenting {grid.width} x {grid.height} px in {len(tiles)} window(s) of up to "
         f"{tile_size} px (overlap {overlap} px) on {backend.device}"
@@ -569,9 +572,8 @@ def segment_scene(
             writers.append(cdst)
         with backend.threads():
             for tile, probs, valid in _predict_tiles(
-                reader, backend, tiles, k, batch_size=batch_size, progress=progress,
-                cancel=cancel,
-            ):  # fmt: skip
+                reader, backend, tiles, k, batch_size, control
+            ):
                 r, c = tile.core_row, tile.core_col
                 classes = probs.argmax(axis=0).astype(np.uint8)
                 classes[~valid] = NODATA
@@ -588,7 +590,7 @@ def segment_scene(
                     conf = confidence_of(probs)
                     conf[:, ~valid] = np.nan
                     cdst.write(conf, r, c)
-        _check_cancel(cancel)
+        control.check(CANCELLED)
         commit_all(writers)
     except BaseException:
         for w in writers:

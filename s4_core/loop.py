@@ -23,8 +23,8 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
+from .control import NO_CONTROL, Control
 from .errors import Cancelled, CheckpointError, S4Error, SettingError
-from .types import Cancel, Metrics, Progress
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +36,6 @@ def partial_path(out: Path) -> Path:
     """Where a run writing ``out`` keeps its in-progress checkpoint (``out`` + ``.partial``)."""
     out = Path(out)
     return out.with_name(out.name + PARTIAL_SUFFIX)
-
-
-def check_cancel(cancel: Optional[Cancel]) -> None:
-    """Raise ``Cancelled`` when ``cancel()`` says so."""
-    if cancel is not None and cancel():
-        raise Cancelled("cancelled by the user")
-
-
-def report(
-    progress: Optional[Progress], fraction: float, message: str, metrics: Optional[Metrics] = None
-) -> None:
-    """Call ``progress`` (if any) with ``fraction`` clipped to 0..1."""
-    if progress is not None:
-        progress(min(1.0, max(0.0, fraction)), message, metrics)
 
 
 class Task:
@@ -205,8 +191,7 @@ def run(
     epochs: int,
     *,
     resume: Optional[Path] = None,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
+    control: Control = NO_CONTROL,
 ) -> LoopResult:
     """Train ``task`` for ``epochs`` epochs and write its kept epoch to ``out`` at the end.
 
@@ -237,7 +222,7 @@ def run(
             task.start_epoch(epoch)
             sums: Dict[str, float] = {}
             for _ in range(steps):
-                check_cancel(cancel)
+                control.check()
                 loss, metrics = task.train_step()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -247,8 +232,7 @@ def run(
                     sums[key] = sums.get(key, 0.0) + value
                 done += 1
                 task.after_step(done, total)
-                report(
-                    progress,
+                control.report(
                     done / total,
                     f"{task.label} epoch {epoch + 1}/{epochs}",
                     task.step_metrics(metrics),
@@ -272,8 +256,8 @@ def run(
                         state["extra_state"] = extra_state
                     save_checkpoint(partial, state)
                 kept_epoch = epoch + 1
-            report(
-                progress, done / total, task.epoch_message(record, epoch + 1, epochs, kept), record
+            control.report(
+                done / total, task.epoch_message(record, epoch + 1, epochs, kept), record
             )
     except Cancelled:
         if kept_epoch and task.writes_checkpoints:

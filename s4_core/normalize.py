@@ -13,8 +13,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import Cancelled, DataError
-from .types import Cancel, Progress, SceneLike
+from .control import NO_CONTROL, Control
+from .errors import DataError
+from .types import SceneLike
 
 #: Standard deviations below this are replaced by 1 when standardising (constant bands).
 MIN_STD = 1e-8
@@ -170,8 +171,7 @@ def compute_band_stats(
     modality: str,
     *,
     block: int = 256,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
+    control: Control = NO_CONTROL,
     frames: Optional[Sequence[int]] = None,
 ) -> BandStats:
     """Per-band mean/std of ``modality`` over the scene's valid pixels of its valid frames.
@@ -194,13 +194,11 @@ def compute_band_stats(
     done = 0
     for a, w in zip(acqs, weights):
         for _, _, win in windows:
-            if cancel is not None and cancel():
-                raise Cancelled("band statistics cancelled")
+            control.check("band statistics cancelled")
             values, ok = scene.read_acquisition(modality, int(a), win)
             stats.update(values, ok, weight=float(w))
             done += 1
-            if progress is not None:
-                progress(done / total, f"band statistics {modality.upper()}", None)
+            control.report(done / total, f"band statistics {modality.upper()}")
     try:
         return stats.result()
     except DataError:

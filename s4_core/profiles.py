@@ -43,8 +43,9 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import Cancelled, DataError
-from .types import Cancel, Metrics, PathLike, Progress, Sources
+from .control import NO_CONTROL, Control
+from .errors import DataError
+from .types import PathLike, Sources
 
 if TYPE_CHECKING:
     from .labels import ClassMap
@@ -230,8 +231,7 @@ def _series_profiles(
     class_field: str,
     class_map: Optional[ClassMap],
     layer: Optional[str],
-    progress: Progress,
-    cancel: Optional[Cancel],
+    control: Control,
 ) -> Tuple[ClassMap, np.ndarray, Dict[str, VariableProfile], List[str]]:
     """The class map, polygon classes ``(P,)``, profiles per variable and messages of one series.
 
@@ -293,8 +293,7 @@ def _series_profiles(
         for v, _ in wanted
     }
     for j, acq in enumerate(series.acquisitions):
-        if cancel is not None and cancel():
-            raise Cancelled("class profiles cancelled")
+        control.check("class profiles cancelled")
         data, _ = read_acquisition(series, acq, win)
         for v, band in wanted:
             if v in ("NDVI", "NDRE"):
@@ -306,7 +305,7 @@ def _series_profiles(
             o = out[v]
             o["cm"][:, j], o["cs"][:, j], o["cn"][:, j] = _stats(values, cls_groups, k)
             o["pm"][:, j], o["ps"][:, j], o["pn"][:, j] = _stats(values, ids, n_poly)
-        progress((j + 1) / t, f"{series.sensor.upper()} profiles: {j + 1}/{t} dates", None)
+        control.report((j + 1) / t, f"{series.sensor.upper()} profiles: {j + 1}/{t} dates")
     profiles = {
         v: VariableProfile(
             v,
@@ -420,8 +419,7 @@ def class_profiles(
     max_cloud_fraction: Optional[float] = None,
     threshold: float = DEFAULT_THRESHOLD,
     ratio: float = DEFAULT_RATIO,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
+    control: Control = NO_CONTROL,
 ) -> ClassProfiles:
     """Per-class NDVI (``s2``) and VV/VH (``s1``) profiles of the polygons of ``labels``.
 
@@ -442,13 +440,13 @@ def class_profiles(
     variables: Dict[str, VariableProfile] = {}
     messages: List[str] = []
     for i, series in enumerate(todo):
-
-        def part(f: float, msg: str, metrics: Optional[Metrics] = None, i: int = i) -> None:
-            if progress is not None:
-                progress((i + f) / len(todo), msg, None)
-
         cmap, pc, prof, msgs = _series_profiles(
-            series, labels, class_field, cmap, labels_layer, part, cancel
+            series,
+            labels,
+            class_field,
+            cmap,
+            labels_layer,
+            control.part(i / len(todo), 1 / len(todo)),
         )
         if poly_class is None:
             poly_class = pc

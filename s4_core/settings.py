@@ -40,6 +40,7 @@ from typing import (
     cast,
 )
 
+from .control import takes_control
 from .errors import SettingError
 
 if TYPE_CHECKING:
@@ -253,11 +254,15 @@ class Operation:
         return cls(**{k: v for k, v in values.items() if k in names}, **extra)
 
     def api(self, function: F) -> F:
-        """Decorate an api function ``f(inputs..., *, callbacks..., **options)`` with the settings.
+        """Decorate an api function ``f(inputs..., *, control, **options)`` with the settings.
 
         Its options are this operation's api settings (keyword-only, defaults from here), checked
-        before the call; ``options`` arrives complete. The signature shows every setting.
+        before the call; ``options`` arrives complete. The signature shows every setting. A
+        ``control`` parameter becomes the keywords ``progress``, ``cancel`` and ``log``
+        (``control.takes_control``).
         """
+        if "control" in inspect.signature(function).parameters:
+            function = cast(F, takes_control(function))
         signature = inspect.signature(function)
         head: List[inspect.Parameter] = []
         tail: List[inspect.Parameter] = []

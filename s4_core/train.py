@@ -9,12 +9,14 @@ driven by the one loop in ``loop.py`` (progress, cancel, resume, and the checkpo
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import (
     TYPE_CHECKING,
+    Any,
     Callable,
     Dict,
     List,
@@ -23,6 +25,7 @@ from typing import (
     Sequence,
     Set,
     Tuple,
+    TypeVar,
     cast,
 )
 
@@ -36,6 +39,7 @@ from . import distributed, loop
 from .align import fixed_length_indices, percentile_length
 from .checkpoint import load_checkpoint, save_checkpoint
 from .composite import as_model_input, describe_input, model_s1_ratio
+from .control import NO_CONTROL, Control
 from .device import autocast_context, cpu_threads, resolve_device
 from .errors import CheckpointError, DataError, LabelError, SettingError
 from .labels import IGNORE_INDEX, ClassMap
@@ -44,13 +48,14 @@ from .model import INPUTS, NetConfig, S4Net
 from .normalize import BandStats, compute_band_stats
 from .sampling import label_windows, random_label_windows, random_windows
 from .settings import FINETUNE, PRETRAIN, WIDTHS
-from .types import Cancel, Progress, SceneLike
+from .types import SceneLike
 
 if TYPE_CHECKING:
     from .grid import Grid
     from .model import PixelHead
 
 log = logging.getLogger(__name__)
+_Fn = TypeVar("_Fn", bound=Callable[..., Any])
 
 Window = Tuple[int, int, int, int]
 
@@ -189,7 +194,19 @@ def _seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-_check_cancel = loop.check_cancel
+def _on_cpu_threads(function: _Fn) -> _Fn:
+    """Run ``function`` with ``cpu_threads`` for its ``device`` keyword.
+
+    On a CPU one thread unless ``S4_THREADS`` says otherwise: the same seed gives the same
+    checkpoint on any machine.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> object:
+        with cpu_threads(resolve_device(kwargs.get("device", "auto"))):
+            return function(*args, **kwargs)
+
+    return cast(_Fn, wrapper)
 
 
 def _band_selection(scene: SceneLike, modality: str, bands: Sequence[str]) -> np.ndarray:
@@ -361,30 +378,6 @@ def _fit_window(window: Window, shape: Sequence[int]) -> Window:
 
 
 # ----------------------------------------------------------------------------- pretraining
-def pretrain(
-    scenes: Sequence[SceneLike],
-    out: Path,
-    config: Optional[PretrainConfig] = None,
-    *,
-    device: str = "auto",
-    resume: Optional[Path] = None,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
-) -> TrainResult:
-    """Self-supervised pretraining (``config.objective``) on aligned scenes.
-
-    Writes a checkpoint to ``out`` when the run ends (the last epoch waits in ``out.partial`` until
-    then, resumable).
-
-    On a CPU it runs with ``cpu_threads`` (one thread unless ``S4_THREADS`` says
-    otherwise): the same seed gives the same checkpoint on any machine.
-    """
-    with cpu_threads(resolve_device(device)):
-        return _pretrain(
-            scenes, out, config, device=device, resume=resume, progress=progress, cancel=cancel
-        )
-
-
 class PretrainTask(loop.Task):
     """Pretraining hooks: random crops of the scenes, the objective's step, the checkpoint.
 
@@ -399,8 +392,7 @@ class PretrainTask(loop.Task):
         scenes: Sequence[SceneLike],
         cfg: PretrainConfig,
         device: str,
-        progress: Optional[Progress],
-        cancel: Optional[Cancel],
+        control: Control,
     ) -> None:
         from .objectives import objective_class
 
@@ -449,9 +441,12 @@ class PretrainTask(loop.Task):
         self.length = length = cfg.time_length or percentile_length(
             [s.n_frames for s in scenes], 90
         )
-        _report(progress, 0.0, f"computing band statistics over {len(scenes)} scene(s)")
+        control.report(0.0, f"computing band statistics over {len(scenes)} scene(s)")
         self.stats = stats = {
-            m: merge_band_stats([compute_band_stats(s, m, cancel=cancel) for s in scenes], bands[m])
+            m: merge_band_stats(
+                [compute_band_stats(s, m, control=Control(cancel=control.cancel)) for s in scenes],
+                bands[m],
+            )
             for m in needs
         }
         self.sources = [CropSource(s, needs, bands, stats, length, cfg.time_mode) for s in scenes]
@@ -546,24 +541,27 @@ class PretrainTask(loop.Task):
         }
 
 
-def _pretrain(
+@_on_cpu_threads
+def pretrain(
     scenes: Sequence[SceneLike],
     out: Path,
-    config: Optional[PretrainConfig],
+    config: Optional[PretrainConfig] = None,
     *,
-    device: str,
-    resume: Optional[Path],
-    progress: Optional[Progress],
-    cancel: Optional[Cancel],
+    device: str = "auto",
+    resume: Optional[Path] = None,
+    control: Control = NO_CONTROL,
 ) -> TrainResult:
+    """Self-supervised pretraining (``config.objective``) on aligned scenes.
+
+    Writes a checkpoint to ``out`` when the run ends (the last epoch waits in ``out.partial`` until
+    then, resumable). CPU runs use ``cpu_threads`` (reproducible on any machine).
+    """
     cfg = config or PretrainConfig()
     out = Path(out)
     start = time.time()
-    task = PretrainTask(scenes, cfg, device, progress, cancel)
-    run_task, run_progress, run_cancel = distributed.prepare(task, progress, cancel)
-    result = loop.run(
-        run_task, out, cfg.epochs, resume=resume, progress=run_progress, cancel=run_cancel
-    )
+    task = PretrainTask(scenes, cfg, device, control)
+    run_task, run_control = distributed.prepare(task, control)
+    result = loop.run(run_task, out, cfg.epochs, resume=resume, control=run_control)
     history = result.history
     return TrainResult(
         out,
@@ -614,9 +612,6 @@ def _jsonable(d: dict) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
 
 
-_report = loop.report
-
-
 # ----------------------------------------------------------------------------- fine-tuning
 def _checkpoint_score(record: dict, validated: bool) -> Optional[float]:
     """What the best fine-tuning checkpoint is chosen by.
@@ -665,6 +660,7 @@ def _class_weights(labels: np.ndarray, k: int, how: str) -> Optional[torch.Tenso
     return torch.tensor(weights, dtype=torch.float32)
 
 
+@_on_cpu_threads
 def finetune(
     scene: SceneLike,
     labels: np.ndarray,
@@ -676,8 +672,7 @@ def finetune(
     init: Optional[Path] = None,
     resume: Optional[Path] = None,
     device: str = "auto",
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
+    control: Control = NO_CONTROL,
 ) -> TrainResult:
     """Fine-tune (from a pretrained checkpoint, or from scratch) on sparse labels.
 
@@ -686,27 +681,6 @@ def finetune(
     ``out``; the "pixel" head is trained on every polygon (held-out ones only score a first
     fit). CPU runs use ``cpu_threads`` (reproducible on any machine).
     """
-    with cpu_threads(resolve_device(device)):
-        return _finetune(
-            scene, labels, class_map, out, config, polygon_ids=polygon_ids, init=init,
-            resume=resume, device=device, progress=progress, cancel=cancel,
-        )  # fmt: skip
-
-
-def _finetune(
-    scene: SceneLike,
-    labels: np.ndarray,
-    class_map: ClassMap,
-    out: Path,
-    config: Optional[FinetuneConfig],
-    *,
-    polygon_ids: Optional[np.ndarray],
-    init: Optional[Path],
-    resume: Optional[Path],
-    device: str,
-    progress: Optional[Progress],
-    cancel: Optional[Cancel],
-) -> TrainResult:
     cfg = config or FinetuneConfig()
     out = Path(out)
     start = time.time()
@@ -795,9 +769,11 @@ def _finetune(
             num_classes=0,
         )
         length = cfg.time_length or scene.n_frames
-    _report(progress, 0.0, "computing band statistics")
+    control.report(0.0, "computing band statistics")
     stats = {
-        sm: merge_band_stats([compute_band_stats(scene, sm, cancel=cancel)], bands[sm])
+        sm: merge_band_stats(
+            [compute_band_stats(scene, sm, control=Control(cancel=control.cancel))], bands[sm]
+        )
         for sm in sensors
     }
 
@@ -864,19 +840,17 @@ def _finetune(
         train_labels, val_labels = split_polygons(labels, polygon_ids, cfg.val_fraction, rng)
         source = CropSource(scene, (m,), bands, stats, length, time_mode)
         metrics, history = _fit_pixel_head(
-            model, source, labels, train_labels, val_labels, class_map, cfg, dev, progress, cancel
+            model, source, labels, train_labels, val_labels, class_map, cfg, dev, control
         )
         save_checkpoint(out, payload(metrics, history, 1))
-        _report(progress, 1.0, f"saved {out.name}", metrics)
+        control.report(1.0, f"saved {out.name}", metrics)
         return TrainResult(out, history, metrics, str(dev), time.time() - start)
     task = UnetTask(
         model, scene, labels, polygon_ids, class_map, cfg, bands, stats, length, time_mode, dev,
-        rng, payload, cancel,
+        rng, payload, control,
     )  # fmt: skip
-    run_task, run_progress, run_cancel = distributed.prepare(task, progress, cancel)
-    result = loop.run(
-        run_task, out, cfg.epochs, resume=resume, progress=run_progress, cancel=run_cancel
-    )
+    run_task, run_control = distributed.prepare(task, control)
+    result = loop.run(run_task, out, cfg.epochs, resume=resume, control=run_control)
     return TrainResult(
         out, result.history, result.metrics, str(dev), time.time() - start, written=result.written
     )
@@ -908,9 +882,9 @@ class UnetTask(loop.Task):
         dev: torch.device,
         rng: np.random.Generator,
         payload: Callable[[dict, List[dict], int], dict],
-        cancel: Optional[Cancel],
+        control: Control,
     ) -> None:
-        self.model, self.cfg, self.dev, self.rng, self.cancel = model, cfg, dev, rng, cancel
+        self.model, self.cfg, self.dev, self.rng, self.control = model, cfg, dev, rng, control
         self.class_map, self.m, self._payload = class_map, cfg.modality, payload
         if cfg.freeze_encoder:
             for p in model.encoder_parameters(self.m):
@@ -1022,7 +996,7 @@ class UnetTask(loop.Task):
         k = len(self.class_map)
         cm = _predict_cm(
             self.model, self.source, self.val_windows, self.val_labels, self.m, k, self.dev,
-            self.cancel,
+            self.control,
         )  # fmt: skip
         sc = scores(cm, self.class_map.names)
         return {"val_oa": float(sc["oa"]), "val_miou": float(sc["miou"])}
@@ -1051,7 +1025,7 @@ def _pixel_samples(
     labels: np.ndarray,
     size: int,
     dev: torch.device,
-    cancel: Optional[Cancel],
+    control: Control,
 ) -> Tuple[torch.Tensor, torch.Tensor, np.ndarray, torch.Tensor, torch.Tensor]:
     """Pixel-head inputs of every labelled pixel (each once).
 
@@ -1064,7 +1038,7 @@ def _pixel_samples(
     counted = np.zeros(labels.shape, dtype=bool)
     n_all = 0
     for win in label_windows(labels, size):
-        _check_cancel(cancel)
+        control.check()
         r, c, h, w = _fit_window(win, labels.shape)
         crop = _stack([source.crop((r, c, h, w))], dev)
         f = model.pixel_inputs(crop[m], m, crop["frame_valid"])[0].float()  # (F, h, w)
@@ -1152,8 +1126,7 @@ def _fit_pixel_head(
     class_map: ClassMap,
     cfg: FinetuneConfig,
     dev: torch.device,
-    progress: Optional[Progress],
-    cancel: Optional[Cancel],
+    control: Control,
 ) -> Tuple[dict, List[dict]]:
     """Fit the pixel head of a frozen ``model`` (see ``FinetuneConfig.head``).
 
@@ -1171,8 +1144,8 @@ def _fit_pixel_head(
     frames = model.config.head_frames
     n_input = model.config.channels(model.config.head_modality)
     size = max(cfg.crop_size, 64)
-    _report(progress, 0.02, "reading the labelled pixels through the network")
-    feats, ys, order, mean, std = _pixel_samples(model, source, labels, size, dev, cancel)
+    control.report(0.02, "reading the labelled pixels through the network")
+    feats, ys, order, mean, std = _pixel_samples(model, source, labels, size, dev, control)
     mu, sd = _head_stats(mean, std, frames, n_input)
     head.mean.copy_(mu.to(head.mean))
     head.std.copy_(sd.to(head.std))
@@ -1186,9 +1159,8 @@ def _fit_pixel_head(
     def report(member: int, step: int, loss: float) -> None:
         done[0] += 1
         if step % 20 == 0 or step == cfg.head_steps - 1:
-            _check_cancel(cancel)
-            _report(
-                progress,
+            control.check()
+            control.report(
                 0.05 + 0.95 * done[0] / total,
                 f"training the pixel head: member {member + 1}/{cfg.head_members}",
                 {"loss": loss},
@@ -1222,14 +1194,14 @@ def _predict_cm(
     m: str,
     k: int,
     dev: torch.device,
-    cancel: Optional[Cancel],
+    control: Control,
 ) -> np.ndarray:
     """Confusion matrix of ``model``'s predictions on the labelled pixels of ``windows``."""
     model.eval()
     cm = np.zeros((k, k), dtype=np.int64)
     counted = np.zeros(labels.shape, dtype=bool)
     for win in windows:
-        _check_cancel(cancel)
+        control.check()
         r, c, h, w = win
         crop = _stack([source.crop(win)], dev)
         with autocast_context(dev):

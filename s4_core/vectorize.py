@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
-from .errors import Cancelled, DataError, OutputError
+from .control import NO_CONTROL, Control
+from .errors import DataError, OutputError
 from .labels import ClassMap
 from .raster_io import NODATA, check_output, remove_file, tag_class_map
-from .types import Cancel, PathLike, Progress
+from .types import PathLike
 
 if TYPE_CHECKING:
     import rasterio.crs
@@ -31,9 +32,7 @@ LAYER_NAME = "classes"
 __all__ = ["LAYER_NAME", "vectorize_classes"]
 
 
-def _check_cancel(cancel: Optional[Cancel]) -> None:
-    if cancel is not None and cancel():
-        raise Cancelled("vector export cancelled by the user")
+CANCELLED = "vector export cancelled by the user"
 
 
 def _ring_area(ring: Sequence[Sequence[float]]) -> float:
@@ -80,8 +79,7 @@ def vectorize_classes(
     *,
     class_map: Optional[ClassMap] = None,
     min_area_m2: float = 0.0,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
+    control: Control = NO_CONTROL,
 ) -> int:
     """Class raster -> polygons in the GeoPackage layer ``classes``; the number written.
 
@@ -115,9 +113,8 @@ def vectorize_classes(
         min_pixels = int(math.ceil(min_area_m2 / pixel_area - 1e-9)) if pixel_area > 0 else 0
         if min_pixels > 1:
             data = features.sieve(data, size=min_pixels, mask=mask, connectivity=4)
-    _check_cancel(cancel)
-    if progress is not None:
-        progress(0.1, "tracing polygons", None)
+    control.check(CANCELLED)
+    control.report(0.1, "tracing polygons")
 
     schema = {
         "geometry": "Polygon",
@@ -148,16 +145,15 @@ def vectorize_classes(
                     }
                 )
                 if len(buffer) >= 1000:
-                    _check_cancel(cancel)
+                    control.check(CANCELLED)
                     sink.writerecords(buffer)
                     n += len(buffer)
                     buffer = []
-                    if progress is not None:
-                        progress(min(0.95, 0.1 + 0.85 * n / total), f"{n} polygons", None)
+                    control.report(min(0.95, 0.1 + 0.85 * n / total), f"{n} polygons")
             if buffer:
                 sink.writerecords(buffer)
                 n += len(buffer)
-        _check_cancel(cancel)
+        control.check(CANCELLED)
         os.replace(tmp, out)
     except BaseException as exc:
         for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
@@ -169,6 +165,5 @@ def vectorize_classes(
                 "free space, then run again"
             ) from None
         raise
-    if progress is not None:
-        progress(1.0, f"wrote {n} polygons to {out.name}", None)
+    control.report(1.0, f"wrote {n} polygons to {out.name}")
     return n

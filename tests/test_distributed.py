@@ -15,6 +15,7 @@ import torch.multiprocessing as mp
 
 from s4_core import api, distributed, loop
 from s4_core.checkpoint import load_checkpoint
+from s4_core.control import NO_CONTROL
 from s4_core.device import cpu_threads
 from s4_core.errors import SettingError
 from s4_core.model import MaskedBatchNorm3d
@@ -42,17 +43,17 @@ def _train(s1: str, s2: str, folder: Path, name: str) -> dict:
     scene = api.open_scene(s1, s2)
     cfg = PretrainConfig(**CONFIG)
     with cpu_threads(torch.device("cpu")):
-        task = PretrainTask([scene], cfg, "cpu", None, None)
+        task = PretrainTask([scene], cfg, "cpu", NO_CONTROL)
         start = {k: v.clone() for k, v in task.model.state_dict().items()}
-        run_task, progress, cancel = distributed.prepare(task, None, None)
-        loop.run(run_task, folder / f"{name}-1.pt", 1, progress=progress, cancel=cancel)
+        run_task, control = distributed.prepare(task, NO_CONTROL)
+        loop.run(run_task, folder / f"{name}-1.pt", 1, control=control)
         if distributed.current() is not None:
             torch.distributed.barrier()  # rank 0 has written it
-        task = PretrainTask([scene], cfg, "cpu", None, None)
-        run_task, progress, cancel = distributed.prepare(task, None, None)
+        task = PretrainTask([scene], cfg, "cpu", NO_CONTROL)
+        run_task, control = distributed.prepare(task, NO_CONTROL)
         result = loop.run(
             run_task, folder / f"{name}.pt", cfg.epochs, resume=folder / f"{name}-1.pt",
-            progress=progress, cancel=cancel,
+            control=control,
         )  # fmt: skip
     return {
         "start": start,
@@ -180,8 +181,7 @@ def test_batch_that_does_not_split_between_the_processes_is_refused(tiny_demo):
         [api.open_scene(str(tiny_demo.s1_dir), str(tiny_demo.s2_dir))],
         PretrainConfig(**dict(CONFIG, batch_size=3)),
         "cpu",
-        None,
-        None,
+        NO_CONTROL,
     )
     with pytest.raises(SettingError, match="multiple of the 2 processes") as info:
         task.set_shard(0, 2)

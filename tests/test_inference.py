@@ -18,6 +18,7 @@ from s4_core import raster_io
 from s4_core.align import build_scene, fixed_length_indices
 from s4_core.checkpoint import build_model, save_checkpoint
 from s4_core.cli import main as cli_main
+from s4_core.control import Control
 from s4_core.errors import Cancelled, CheckpointError, DataError
 from s4_core.evaluate import evaluate
 from s4_core.labels import ClassMap
@@ -195,7 +196,9 @@ def test_tiled_prediction_equals_whole_scene_prediction(scene, tile, overlap):
     ckpt = make_ckpt()
     ref, ref_valid = reference_probabilities(ckpt, scene)
     kw = dict(device="cpu", batch_size=3)
-    windows = list(inf.predict_windows(ckpt, scene, tile_size=tile, overlap=overlap, **kw))
+    windows = list(
+        inf.predict_windows(ckpt, scene, inf.Prediction(tile_size=tile, overlap=overlap, **kw))
+    )
     assert len(windows) >= 4  # really tiled
     probs, valid, hits = assemble(windows, scene.grid, 3)
     assert (hits == 1).all()
@@ -204,7 +207,7 @@ def test_tiled_prediction_equals_whole_scene_prediction(scene, tile, overlap):
     np.testing.assert_allclose(probs[:, valid], ref[:, valid], atol=1e-5)
     assert np.array_equal(probs.argmax(0)[valid], ref.argmax(0)[valid])
     # one window covering the scene gives the same
-    whole = list(inf.predict_windows(ckpt, scene, tile_size=64, overlap=0, **kw))
+    whole = list(inf.predict_windows(ckpt, scene, inf.Prediction(tile_size=64, overlap=0, **kw)))
     assert len(whole) == 1
     np.testing.assert_allclose(whole[0][1][:, valid], ref[:, valid], atol=1e-5)
 
@@ -266,7 +269,7 @@ def test_folded_batch_norms_give_the_same_outputs():
 def test_automatic_overlap_makes_tiles_equal_a_whole_scene_pass(scene):
     ckpt = make_ckpt()
     ref, valid = reference_probabilities(ckpt, scene)
-    windows = list(inf.predict_windows(ckpt, scene, tile_size=32, device="cpu"))
+    windows = list(inf.predict_windows(ckpt, scene, inf.Prediction(tile_size=32, device="cpu")))
     assert len(windows) >= 4
     probs, _, hits = assemble(windows, scene.grid, 3)
     assert (hits == 1).all()
@@ -284,7 +287,9 @@ def test_automatic_overlap_makes_tiles_equal_a_whole_scene_pass(scene):
 def test_narrow_margins_change_only_pixels_near_core_borders(scene):
     ckpt = make_ckpt()
     ref, valid = reference_probabilities(ckpt, scene)
-    windows = list(inf.predict_windows(ckpt, scene, tile_size=24, overlap=4, device="cpu"))
+    windows = list(
+        inf.predict_windows(ckpt, scene, inf.Prediction(tile_size=24, overlap=4, device="cpu"))
+    )
     probs, _, _ = assemble(windows, scene.grid, 3)
     diff = np.abs(probs - ref).max(0)
     assert diff[valid].max() > 1e-4  # margins of 2 px are narrower than the receptive field
@@ -300,9 +305,13 @@ def test_bf16_maps_close_to_fp32(scene, tmp_path):
     ref, valid = reference_probabilities(ckpt, scene)
     messages = []
     res = inf.segment_scene(
-        ckpt, scene, tmp_path / "c.tif", probabilities_path=tmp_path / "p.tif", device="cpu",
-        precision="bf16", log=messages.append,
-    )  # fmt: skip
+        ckpt,
+        scene,
+        tmp_path / "c.tif",
+        inf.Prediction(device="cpu", precision="bf16"),
+        Control(log=messages.append),
+        probabilities_path=tmp_path / "p.tif",
+    )
     assert res.precision == "bf16" and "bfloat16" in messages[-1]
     with rasterio.open(tmp_path / "p.tif") as ds:
         probs = ds.read()
@@ -312,7 +321,9 @@ def test_bf16_maps_close_to_fp32(scene, tmp_path):
     agree = (probs.argmax(0) == ref.argmax(0))[valid].mean()
     assert agree > 0.97
     with pytest.raises(DataError, match="precision"):
-        inf.segment_scene(ckpt, scene, tmp_path / "d.tif", device="cpu", precision="fp16")
+        inf.segment_scene(
+            ckpt, scene, tmp_path / "d.tif", inf.Prediction(device="cpu", precision="fp16")
+        )
 
 
 @pytest.mark.skipif(
@@ -338,12 +349,9 @@ def test_segment_scene_writes_styled_class_raster_and_probabilities(scene, tmp_p
         ckpt,
         scene,
         tmp_path / "classes.tif",
+        inf.Prediction(tile_size=40, overlap=24, batch_size=2, device="cpu"),
+        Control(progress=lambda f, msg, metrics=None: calls.append(f)),
         probabilities_path=tmp_path / "probs.tif",
-        tile_size=40,
-        overlap=24,
-        batch_size=2,
-        device="cpu",
-        progress=lambda f, msg, metrics=None: calls.append(f),
     )
     assert listing(tmp_path) == ["classes.tif", "probs.tif"]
     assert result.path == tmp_path / "classes.tif" and result.device == "cpu"
@@ -381,9 +389,13 @@ def test_uint8_probabilities_are_scaled(scene, tmp_path):
     ckpt = make_ckpt()
     ref, valid = reference_probabilities(ckpt, scene)
     inf.segment_scene(
-        ckpt, scene, tmp_path / "c.tif", probabilities_path=tmp_path / "p.tif",
-        probabilities_dtype="uint8", tile_size=64, device="cpu",
-    )  # fmt: skip
+        ckpt,
+        scene,
+        tmp_path / "c.tif",
+        inf.Prediction(tile_size=64, device="cpu"),
+        probabilities_path=tmp_path / "p.tif",
+        probabilities_dtype="uint8",
+    )
     with rasterio.open(tmp_path / "p.tif") as ds:
         assert ds.dtypes[0] == "uint8" and ds.nodata == 255
         assert ds.scales[0] == pytest.approx(1 / 254)
@@ -396,7 +408,9 @@ def test_uint8_probabilities_are_scaled(scene, tmp_path):
 def test_time_policy_of_the_checkpoint_is_applied(scene, tmp_path, length, mode):
     ckpt = make_ckpt(length=length, mode=mode, seed=3)
     ref, valid = reference_probabilities(ckpt, scene)
-    res = inf.segment_scene(ckpt, scene, tmp_path / "c.tif", tile_size=64, device="cpu")
+    res = inf.segment_scene(
+        ckpt, scene, tmp_path / "c.tif", inf.Prediction(tile_size=64, device="cpu")
+    )
     with rasterio.open(res.path) as ds:
         classes = ds.read(1)
     assert np.array_equal(classes, np.where(valid, ref.argmax(0), 255))
@@ -405,7 +419,9 @@ def test_time_policy_of_the_checkpoint_is_applied(scene, tmp_path, length, mode)
 def test_s1_model_on_s1_scene(s1_scene, tmp_path):
     ckpt = make_ckpt("s1", length=5)
     ref, valid = reference_probabilities(ckpt, s1_scene)
-    res = inf.segment_scene(ckpt, s1_scene, tmp_path / "c.tif", tile_size=64, device="cpu")
+    res = inf.segment_scene(
+        ckpt, s1_scene, tmp_path / "c.tif", inf.Prediction(tile_size=64, device="cpu")
+    )
     with rasterio.open(res.path) as ds:
         assert ds.tags()["S4_MODALITY"] == "s1"
         assert np.array_equal(ds.read(1), np.where(valid, ref.argmax(0), 255))
@@ -413,16 +429,19 @@ def test_s1_model_on_s1_scene(s1_scene, tmp_path):
 
 def test_wrong_modality_bands_or_kind_are_clear_errors(scene, s1_scene, tmp_path):
     with pytest.raises(DataError, match="segments from S1 but the scene holds S2"):
-        inf.segment_scene(make_ckpt("s1"), scene, tmp_path / "c.tif", device="cpu")
+        inf.segment_scene(make_ckpt("s1"), scene, tmp_path / "c.tif", inf.Prediction(device="cpu"))
     with pytest.raises(DataError, match=r"missing \['B08'\]"):
         inf.segment_scene(
-            make_ckpt(bands=["B02", "B03", "B08"]), scene, tmp_path / "c.tif", device="cpu"
+            make_ckpt(bands=["B02", "B03", "B08"]),
+            scene,
+            tmp_path / "c.tif",
+            inf.Prediction(device="cpu"),
         )
     pre = {**make_ckpt(), "kind": "pretrained", "classes": None}
     with pytest.raises(CheckpointError, match="fine-tune"):
-        inf.segment_scene(pre, scene, tmp_path / "c.tif", device="cpu")
+        inf.segment_scene(pre, scene, tmp_path / "c.tif", inf.Prediction(device="cpu"))
     with pytest.raises(DataError, match="is a folder"):
-        inf.segment_scene(make_ckpt(), scene, tmp_path, device="cpu")
+        inf.segment_scene(make_ckpt(), scene, tmp_path, inf.Prediction(device="cpu"))
     assert listing(tmp_path) == []
 
 
@@ -435,10 +454,13 @@ def test_cancel_leaves_no_output(scene, tmp_path):
 
     with pytest.raises(Cancelled):
         inf.segment_scene(
-            make_ckpt(), scene, tmp_path / "new.tif", probabilities_path=tmp_path / "p.tif",
-            tile_size=26, overlap=24, batch_size=2, device="cpu",
-            progress=progress, cancel=lambda: len(batches) >= 2,
-        )  # fmt: skip
+            make_ckpt(),
+            scene,
+            tmp_path / "new.tif",
+            inf.Prediction(tile_size=26, overlap=24, batch_size=2, device="cpu"),
+            Control(progress=progress, cancel=lambda: len(batches) >= 2),
+            probabilities_path=tmp_path / "p.tif",
+        )
     assert len(batches) == 2  # stopped at the next batch
     assert listing(tmp_path) == ["classes.tif"]
     assert (tmp_path / "classes.tif").read_bytes() == b"previous result"
@@ -447,7 +469,7 @@ def test_cancel_leaves_no_output(scene, tmp_path):
 def test_out_of_memory_backs_off_and_gives_the_same_result(scene, tmp_path, monkeypatch):
     ckpt = make_ckpt()
     kw = dict(tile_size=32, overlap=24, device="cpu")  # 12 windows, 6 of them 32 x 32
-    normal = inf.segment_scene(ckpt, scene, tmp_path / "a.tif", **kw)
+    normal = inf.segment_scene(ckpt, scene, tmp_path / "a.tif", inf.Prediction(**kw))
     original = S4Net.segment
     sizes = []
 
@@ -460,8 +482,12 @@ def test_out_of_memory_backs_off_and_gives_the_same_result(scene, tmp_path, monk
     monkeypatch.setattr(S4Net, "segment", limited)
     messages = []
     res = inf.segment_scene(
-        ckpt, scene, tmp_path / "b.tif", batch_size=4, log=messages.append, **kw
-    )  # fmt: skip
+        ckpt,
+        scene,
+        tmp_path / "b.tif",
+        inf.Prediction(batch_size=4, **kw),
+        Control(log=messages.append),
+    )
     assert sizes[:3] == [4, 2, 1] and set(sizes[3:]) == {1}  # stays at 1 once it backed off
     assert res.batch_size == 1
     assert any("retrying with batch size 2" in m for m in messages)
@@ -475,9 +501,9 @@ def test_given_tile_size_keeps_batches_within_the_memory_budget(scene, tmp_path,
     ckpt = make_ckpt(length=64, widths=(16, 32))  # ~26 MB per 32 px window
     kw = dict(tile_size=32, overlap=24, batch_size=4, device="cpu")
     monkeypatch.setenv("S4_TILE_MEMORY_MB", "100000")
-    roomy = inf.segment_scene(ckpt, scene, tmp_path / "a.tif", **kw)
+    roomy = inf.segment_scene(ckpt, scene, tmp_path / "a.tif", inf.Prediction(**kw))
     monkeypatch.setenv("S4_TILE_MEMORY_MB", "64")  # the smallest budget: 2 windows
-    tight = inf.segment_scene(ckpt, scene, tmp_path / "b.tif", **kw)
+    tight = inf.segment_scene(ckpt, scene, tmp_path / "b.tif", inf.Prediction(**kw))
     assert (roomy.batch_size, tight.batch_size) == (4, 2)
     with rasterio.open(roomy.path) as a, rasterio.open(tight.path) as b:
         assert np.array_equal(a.read(1), b.read(1))
@@ -563,8 +589,12 @@ def test_flanders_tiled_equals_whole_and_evaluates(flanders, tmp_path):
             ["maize", "potatoes", "permanent grassland"], [1200, 5100, 9120]
         ).to_dict(),  # fmt: skip
     )
-    a = inf.segment_scene(ckpt, scene, tmp_path / "a.tif", tile_size=64, overlap=0, device="cpu")
-    b = inf.segment_scene(ckpt, scene, tmp_path / "b.tif", tile_size=32, overlap=24, device="cpu")
+    a = inf.segment_scene(
+        ckpt, scene, tmp_path / "a.tif", inf.Prediction(tile_size=64, overlap=0, device="cpu")
+    )
+    b = inf.segment_scene(
+        ckpt, scene, tmp_path / "b.tif", inf.Prediction(tile_size=32, overlap=24, device="cpu")
+    )
     with rasterio.open(a.path) as da, rasterio.open(b.path) as db:
         assert (da.width, da.height) == (64, 64)
         assert np.array_equal(da.read(1), db.read(1))

@@ -11,6 +11,7 @@ from affine import Affine
 from rasters import write_tif
 
 from s4_core.align import build_scene
+from s4_core.control import Control
 from s4_core.errors import DataError
 from s4_core.normalize import BandStats, RunningStats, compute_band_stats
 from s4_core.series import open_series
@@ -132,7 +133,8 @@ def test_compute_band_stats_equals_the_aligned_frames_reference(scene, modality)
     out = scene.read(modalities=[modality])
     mean, std = reference_stats(out[modality], out[modality + "_valid"])
     calls = []
-    stats = compute_band_stats(scene, modality, block=7, progress=lambda f, m, *a: calls.append(f))
+    progress = Control(progress=lambda f, m, *a: calls.append(f))
+    stats = compute_band_stats(scene, modality, block=7, control=progress)
     assert stats.band_names == scene.series(modality).band_names
     np.testing.assert_allclose(stats.mean, mean, rtol=1e-9)
     np.testing.assert_allclose(stats.std, std, rtol=1e-9)

@@ -14,6 +14,7 @@ import torch
 from s4_core import api
 from s4_core.checkpoint import load_checkpoint
 from s4_core.cli import main
+from s4_core.control import NO_CONTROL
 from s4_core.errors import Cancelled
 from s4_core.loop import partial_path
 from s4_core.objectives.dino import (
@@ -122,7 +123,7 @@ def _task(tiny_demo, objective, **kw):
         objective=objective, crop_size=16, batch_size=2, widths=(8, 16, 32), steps_per_epoch=1,
         **kw,
     )  # fmt: skip
-    return PretrainTask([scene], cfg, "cpu", None, None)
+    return PretrainTask([scene], cfg, "cpu", NO_CONTROL)
 
 
 @pytest.mark.parametrize("objective,kw", [("s4", {})] + OBJECTIVES)

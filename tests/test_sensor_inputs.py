@@ -218,8 +218,16 @@ def test_both_windows_read_as_the_whole_scene_and_onnx_maps_the_same(joint, tiny
         np.testing.assert_array_equal(x, whole[0][..., rows, cols])
         np.testing.assert_array_equal(valid, whole[2][rows, cols])
     # tiles too small for exact results still agree with the whole-scene pass almost everywhere
-    one = list(inference.predict_windows(ckpt, scene, tile_size=32, overlap=0, device="cpu"))
-    tiled = list(inference.predict_windows(ckpt, scene, tile_size=24, overlap=16, device="cpu"))
+    one = list(
+        inference.predict_windows(
+            ckpt, scene, inference.Prediction(tile_size=32, overlap=0, device="cpu")
+        )
+    )
+    tiled = list(
+        inference.predict_windows(
+            ckpt, scene, inference.Prediction(tile_size=24, overlap=16, device="cpu")
+        )
+    )
     assert len(one) == 1 and len(tiled) == 4
     classes = np.zeros((32, 32), dtype=np.int64)
     for win, probs, _ in tiled:

@@ -14,6 +14,7 @@ import pytest
 from affine import Affine
 
 from s4_core import raster_io
+from s4_core.control import Control
 from s4_core.errors import Cancelled, DataError, LabelError
 from s4_core.evaluate import evaluate
 from s4_core.grid import Grid
@@ -122,7 +123,7 @@ def test_vectorize_cancel_and_geographic_areas(tmp_path):
     arr[:, 4:] = 1
     raster = _class_raster(tmp_path / "c.tif", arr)
     with pytest.raises(Cancelled):
-        vectorize_classes(raster, tmp_path / "p.gpkg", cancel=lambda: True)
+        vectorize_classes(raster, tmp_path / "p.gpkg", control=Control(cancel=lambda: True))
     assert listing(tmp_path) == ["c.tif"]
     geo = tmp_path / "geo.tif"
     grid = Grid("EPSG:4326", Affine(0.001, 0, 3.0, 0, -0.001, 51.0), 8, 8)
