@@ -302,6 +302,16 @@ class Operation:
         return "\n".join(lines)
 
 
+def objective_option(
+    name: str, kind: str, default: Value, label: str, help: str, **rules: Any
+) -> Setting:
+    """An option of one pretraining objective: an advanced setting (folded away in QGIS).
+
+    ``label`` and ``help`` name the objectives it applies to; ``rules``: range, choices ...
+    """
+    return Setting(name, kind, default, help=help, label=label, advanced=True, **rules)
+
+
 # fmt: off
 # ----------------------------------------------------------------------------- settings
 # Shared definitions: an operation takes them as they are or with its own default/help.
@@ -382,73 +392,25 @@ PRETRAIN = Operation(
             tr_noop("Joint MAE: S1 + S2 masked together, both reconstructed"),
         ),
     ),  # fmt: skip
-    Setting(
-        "ssl_modality",
-        "str",
-        "s1",
-        choices=("s1", "s2"),
-        lower=True,
-        advanced=True,
-        label=tr_noop("Sensor for MAE / DINO"),
-        help="mae / dino: the modality pretrained on (only its series is needed)",
-        labels=(tr_noop("s1: Sentinel-1 (radar)"), tr_noop("s2: Sentinel-2 (optical)")),
-    ),  # fmt: skip
-    Setting(
-        "mask_ratio",
-        "float",
-        0.75,
-        low=0,
-        high=1,
-        low_open=True,
-        high_open=True,
-        advanced=True,
-        label=tr_noop("MAE / joint MAE: share of patches hidden"),
-        help="mae / joint-mae: share of space-time patches hidden",
-    ),  # fmt: skip
-    Setting(
-        "mask_patch",
-        "int",
-        4,
-        low=1,
-        ui_max=256,
-        advanced=True,
-        label=tr_noop("MAE / joint MAE: patch size (pixels)"),
-        help="mae / joint-mae: patch side in pixels",
-    ),  # fmt: skip
-    Setting(
-        "mask_frames",
-        "int",
-        2,
-        low=1,
-        ui_max=64,
-        advanced=True,
-        label=tr_noop("MAE / joint MAE: patch length (frames)"),
-        help="mae / joint-mae: patch length in frames (months)",
-    ),  # fmt: skip
-    Setting(
-        "mask_mode",
-        "str",
-        "random",
+    objective_option("ssl_modality", "str", "s1", tr_noop("Sensor for MAE / DINO"),
+        "mae / dino: the modality pretrained on (only its series is needed)",
+        choices=("s1", "s2"), lower=True,
+        labels=(tr_noop("s1: Sentinel-1 (radar)"), tr_noop("s2: Sentinel-2 (optical)"))),
+    objective_option("mask_ratio", "float", 0.75, tr_noop("MAE / joint MAE: share of patches hidden"),
+        "mae / joint-mae: share of space-time patches hidden",
+        low=0, high=1, low_open=True, high_open=True),
+    objective_option("mask_patch", "int", 4, tr_noop("MAE / joint MAE: patch size (pixels)"),
+        "mae / joint-mae: patch side in pixels", low=1, ui_max=256),
+    objective_option("mask_frames", "int", 2, tr_noop("MAE / joint MAE: patch length (frames)"),
+        "mae / joint-mae: patch length in frames (months)", low=1, ui_max=64),
+    objective_option("mask_mode", "str", "random", tr_noop("Joint MAE: mask mode"),
+        "joint-mae: masks independent per sensor, complementary, or the same",
         choices=("random", "complementary", "identical"),
-        advanced=True,
-        label=tr_noop("Joint MAE: mask mode"),
-        help="joint-mae: masks independent per sensor, complementary, or the same",
-        labels=(
-            tr_noop("Random (independent per sensor)"),
-            tr_noop("Complementary (hidden in one sensor = visible in the other)"),
-            tr_noop("Identical (the same patches in both)"),
-        ),
-    ),  # fmt: skip
-    Setting(
-        "dino_views",
-        "int",
-        2,
-        low=2,
-        ui_max=8,
-        advanced=True,
-        label=tr_noop("DINO: views per crop"),
-        help="dino: augmented views per crop",
-    ),  # fmt: skip
+        labels=(tr_noop("Random (independent per sensor)"),
+                tr_noop("Complementary (hidden in one sensor = visible in the other)"),
+                tr_noop("Identical (the same patches in both)"))),
+    objective_option("dino_views", "int", 2, tr_noop("DINO: views per crop"),
+        "dino: augmented views per crop", low=2, ui_max=8),
     RESUME,
 )
 
