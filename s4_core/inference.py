@@ -112,6 +112,10 @@ class Prediction:
         return backend, tiles, tile_size, overlap, batch_size
 
 
+DEFAULT_PREDICTION = Prediction()
+"""Automatic tiling, batch size 4, device "auto", fp32."""
+
+
 def sensors_of(modality: str) -> List[str]:
     """The sensors a model's input modality reads: ``["s1", "s2"]`` for "both"."""
     return ["s1", "s2"] if modality == "both" else [modality]
@@ -389,7 +393,7 @@ def plan_windows(
 def predict_windows(
     ckpt: Dict[str, Any],
     scene: SceneLike,
-    prediction: Optional[Prediction] = None,
+    prediction: Prediction = DEFAULT_PREDICTION,
     control: Control = NO_CONTROL,
 ) -> Iterator[Tuple[Grid, np.ndarray, np.ndarray]]:
     """Class probabilities of ``scene`` window by window.
@@ -398,14 +402,11 @@ def predict_windows(
     cores) tile the scene exactly.
 
     ``ckpt``: a fine-tuned checkpoint dict (``load_checkpoint``) or an ONNX model's dict
-    (``backends.open_model``); ``prediction``: tiling, device, precision (default
-    ``Prediction()``). Raises ``Cancelled`` when ``control`` is cancelled (checked before every
+    (``backends.open_model``); ``prediction``: tiling, device, precision. Raises ``Cancelled`` when ``control`` is cancelled (checked before every
     batch).
     """
     scene = model_scene(ckpt, scene)
-    backend, tiles, _, _, batch_size = (prediction or Prediction()).plan(
-        ckpt, scene.grid, control.log
-    )
+    backend, tiles, _, _, batch_size = prediction.plan(ckpt, scene.grid, control.log)
     reader = _Reader(
         scene, ckpt["modality"], model_stats(ckpt), int(ckpt["time"]["length"]),
         ckpt["time"]["mode"],
@@ -467,7 +468,7 @@ def segment_scene(
     ckpt: dict,
     scene: SceneLike,
     out_path: PathLike,
-    prediction: Optional[Prediction] = None,
+    prediction: Prediction = DEFAULT_PREDICTION,
     control: Control = NO_CONTROL,
     *,
     probabilities_path: Optional[PathLike] = None,
@@ -524,9 +525,7 @@ def segment_scene(
         control.say(message)
 
     grid: Grid = scene.grid
-    backend, tiles, tile_size, overlap, batch_size = (prediction or Prediction()).plan(
-        ckpt, grid, _log
-    )
+    backend, tiles, tile_size, overlap, batch_size = prediction.plan(ckpt, grid, _log)
     k = len(class_map)
     if int(backend.n_classes) != k:
         raise CheckpointError(
