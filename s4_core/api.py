@@ -640,10 +640,10 @@ def suggest_from_probabilities(
     class_names: Sequence[str],
     labels: Optional[PathLike] = None,
     labels_layer: Optional[str] = None,
-    number: int = 20,
-    size: int = 5,
-    method: str = "margin",
-    seed: int = 0,
+    number: int = SUGGEST.default("number"),
+    size: int = SUGGEST.default("size"),
+    method: str = SUGGEST.default("method"),
+    seed: int = SUGGEST.default("seed"),
     candidates: Optional[np.ndarray] = None,
 ) -> Dict:
     """``suggest_labels`` on a probability raster already written by ``segment``.
