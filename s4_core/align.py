@@ -24,7 +24,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 import rasterio
@@ -38,7 +38,7 @@ from .errors import Cancelled, DataError, OutputError, warn
 from .grid import Grid, as_crs
 from .raster_io import RasterWriter
 from .series import Acquisition, TimeSeries, open_dataset
-from .types import Cancel, CrsLike, PathLike, Progress, SceneLike
+from .types import Cancel, CrsLike, PathLike, Progress, SceneLike, override
 
 MODALITIES = ("s1", "s2")
 
@@ -333,7 +333,43 @@ def zero_invalid(values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return values, valid
 
 
-class Scene:
+class FrameReader:
+    """The ``read`` of every scene: per modality its frames' pixels and validity, + frame_info.
+
+    A scene supplies ``grid``, ``modalities``, ``n_frames``, ``dates``, ``frame_valid`` and
+    ``read_frames`` (how one modality's frames are made: aligned acquisitions, composites ...).
+    """
+
+    def read(
+        self,
+        window: Optional[Grid] = None,
+        modalities: Optional[Sequence[str]] = None,
+        frames: Optional[np.ndarray] = None,
+    ) -> Dict[str, Any]:
+        """Frames on ``window`` (None: the whole grid).
+
+        Returns, per modality m: ``m`` float32 ``(T, C, h, w)`` (invalid pixels 0) and
+        ``m + "_valid"`` bool ``(T, h, w)``; plus ``"frame_valid"`` bool ``(T,)`` and ``"dates"``
+        (frame dates). ``frames`` selects frame indices (may repeat).
+        """
+        scene = cast("SceneLike", self)
+        grid = window or scene.grid
+        mods = list(modalities) if modalities is not None else scene.modalities
+        frames = frame_selection(frames, scene.n_frames)
+        out: Dict[str, Any] = {}
+        for m in mods:
+            out[m], out[m + "_valid"] = self.read_frames(m, grid, frames)
+        out.update(frame_info(scene, frames))
+        return out
+
+    def read_frames(
+        self, modality: str, grid: Grid, frames: np.ndarray
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """Override: float32 ``(T, C, h, w)`` (invalid 0) and bool ``(T, h, w)`` of ``frames``."""
+        raise NotImplementedError
+
+
+class Scene(FrameReader):
     """S1 and/or S2 series on one reference grid, aligned in time.
 
     Frames are the alignment's frames (the shorter series' dates) or, for a single-modality
@@ -427,39 +463,21 @@ class Scene:
         values, _ = read_acquisition(series, series.acquisitions[int(index)], window or self.grid)
         return zero_invalid(values)
 
-    def read(
-        self,
-        window: Optional[Grid] = None,
-        modalities: Optional[Sequence[str]] = None,
-        frames: Optional[np.ndarray] = None,
-    ) -> Dict[str, Any]:
-        """Aligned frames on ``window`` (None: the whole grid).
-
-        Returns, per modality m: ``m`` float32 ``(T, C, h, w)`` (invalid pixels 0) and
-        ``m + "_valid"`` bool ``(T, h, w)``; plus ``"frame_valid"`` bool ``(T,)`` and ``"dates"``
-        (frame dates). ``frames`` selects frame indices (may repeat); each acquisition is
-        read once per call.
-        """
-        grid = window or self.grid
-        mods = list(modalities) if modalities is not None else self.modalities
-        frames = frame_selection(frames, self.n_frames)
-        out: Dict[str, object] = {}
-        for m in mods:
-            series = self.series(m)
-            acq_idx = self.frame_index(m)[frames]
-            data = np.zeros(
-                (len(frames), len(series.band_names), grid.height, grid.width), np.float32
-            )
-            valid = np.zeros((len(frames), grid.height, grid.width), dtype=bool)
-            for a in np.unique(acq_idx):
-                values, ok = self.read_acquisition(m, int(a), grid)
-                where = np.nonzero(acq_idx == a)[0]
-                data[where] = values
-                valid[where] = ok
-            out[m] = data
-            out[m + "_valid"] = valid
-        out.update(frame_info(self, frames))
-        return out
+    @override
+    def read_frames(
+        self, modality: str, grid: Grid, frames: np.ndarray
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """The aligned acquisitions of ``frames``, each acquisition read once."""
+        series = self.series(modality)
+        acq_idx = self.frame_index(modality)[frames]
+        data = np.zeros((len(frames), len(series.band_names), grid.height, grid.width), np.float32)
+        valid = np.zeros((len(frames), grid.height, grid.width), dtype=bool)
+        for a in np.unique(acq_idx):
+            values, ok = self.read_acquisition(modality, int(a), grid)
+            where = np.nonzero(acq_idx == a)[0]
+            data[where] = values
+            valid[where] = ok
+        return data, valid
 
     def describe(self) -> dict:
         """A JSON-friendly summary: grid, reference, frames and each series' source and dates."""

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .align import FrameReader
 from .errors import DataError
-from .types import SceneLike
+from .types import SceneLike, override
 
 if TYPE_CHECKING:
     from .align import Scene
@@ -176,7 +177,7 @@ def match_periods(
     return _shift_years(periods, best)
 
 
-class CompositeScene:
+class CompositeScene(FrameReader):
     """A :class:`~s4_core.align.Scene` seen through per-period composites (same read interface).
 
     Frames are the periods (``starts``, default: calendar periods of ``months`` covering every
@@ -277,41 +278,27 @@ class CompositeScene:
 
         return zero_invalid(self._period(modality, index, window))
 
-    def read(
-        self,
-        window: Optional[Grid] = None,
-        modalities: Optional[Sequence[str]] = None,
-        frames: Optional[np.ndarray] = None,
-    ) -> dict:
-        """Like :meth:`Scene.read`, with gap-filled composites as frames.
+    @override
+    def read_frames(
+        self, modality: str, grid: Grid, frames: np.ndarray
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """Gap-filled composites as frames.
 
-        ``m_valid`` is False only where a pixel has no clear observation in any period.
+        Invalid (False) only where a pixel has no clear observation in any period.
         """
-        grid = window or self.grid
-        from .align import frame_info, frame_selection
-
-        mods = list(modalities) if modalities is not None else self.modalities
-        frames = frame_selection(frames, self.n_frames)
-        out: dict = {}
-        for m in mods:
-            series = self.series(m)
-            stack = np.full(
-                (self.n_frames, len(series.band_names), grid.height, grid.width),
-                np.nan,
-                np.float32,
-            )
-            # every period is read (not only ``frames``) so the gap filling is the same
-            for p in range(self.n_frames):
-                if self.acquisitions_in(m, p).size:
-                    stack[p] = self._period(m, p, window)
-            filled, _ = fill_gaps(stack)
-            filled = filled[frames]
-            valid = np.isfinite(filled).all(axis=1)
-            filled[~np.broadcast_to(valid[:, None], filled.shape)] = 0.0
-            out[m] = filled
-            out[m + "_valid"] = valid
-        out.update(frame_info(self, frames))
-        return out
+        series = self.series(modality)
+        stack = np.full(
+            (self.n_frames, len(series.band_names), grid.height, grid.width), np.nan, np.float32
+        )
+        # every period is read (not only ``frames``) so the gap filling is the same
+        for p in range(self.n_frames):
+            if self.acquisitions_in(modality, p).size:
+                stack[p] = self._period(modality, p, grid)
+        filled, _ = fill_gaps(stack)
+        filled = filled[frames]
+        valid = np.isfinite(filled).all(axis=1)
+        filled[~np.broadcast_to(valid[:, None], filled.shape)] = 0.0
+        return filled, valid
 
     def describe(self) -> dict:
         """A JSON-friendly summary: the base scene's plus the periods."""
@@ -378,7 +365,7 @@ class _RatioSeries:
         return d
 
 
-class S1RatioScene:
+class S1RatioScene(FrameReader):
     """A scene whose Sentinel-1 series has a third band, the VV/VH ratio in dB.
 
     ``VV - VH``, :data:`RATIO_BAND`, as the SAR self-supervised literature feeds it (VV, VH, ratio);
@@ -412,26 +399,25 @@ class S1RatioScene:
     ) -> Tuple[np.ndarray, np.ndarray]:
         """The wrapped scene's, with the ratio band for S1 (0 where invalid)."""
         values, valid = self.base.read_acquisition(modality, index, window)
-        if modality != "s1":
-            return values, valid
-        ratio = vv_vh_ratio(values, self.base.series("s1").band_names, axis=0)
-        ratio[~valid] = 0.0
-        return np.concatenate([values, ratio[None]], axis=0), valid
+        return self._with_ratio(modality, values, valid, axis=0), valid
 
-    def read(
-        self,
-        window: Optional[Grid] = None,
-        modalities: Optional[Sequence[str]] = None,
-        frames: Optional[np.ndarray] = None,
-    ) -> dict:
-        """The wrapped scene's ``read``, with the ratio band for S1 (0 where invalid)."""
-        out = self.base.read(window, modalities=modalities, frames=frames)
-        if "s1" in out:
-            x = out["s1"]
-            ratio = vv_vh_ratio(x, self.base.series("s1").band_names, axis=1)
-            ratio[~np.asarray(out["s1_valid"], dtype=bool)] = 0.0
-            out["s1"] = np.concatenate([x, ratio[:, None]], axis=1)
-        return out
+    def _with_ratio(
+        self, modality: str, values: np.ndarray, valid: np.ndarray, axis: int
+    ) -> np.ndarray:
+        """S1 ``values`` with the ratio band appended along the band ``axis`` (0 where invalid)."""
+        if modality != "s1":
+            return values
+        ratio = vv_vh_ratio(values, self.base.series("s1").band_names, axis=axis)
+        ratio[~valid] = 0.0
+        return np.concatenate([values, np.expand_dims(ratio, axis)], axis=axis)
+
+    @override
+    def read_frames(
+        self, modality: str, grid: Grid, frames: np.ndarray
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """The wrapped scene's, with the ratio band for S1 (0 where invalid)."""
+        values, valid = self.base.read_frames(modality, grid, frames)
+        return self._with_ratio(modality, values, valid, axis=1), valid
 
     def describe(self) -> dict:
         """The wrapped scene's description, with ``s1_ratio`` and S1's bands."""
