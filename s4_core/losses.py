@@ -36,6 +36,10 @@ from torch import Tensor
 _BLOCK_ELEMENTS = 1 << 24  # at most 16 M similarities (64 MiB fp32) per block in exact mode
 
 
+DSim = Callable[[Tensor, int], Tensor]
+"""``d_sim(sim, s)``: d loss / d sim of the rows ``s ..`` from their similarities ``sim``."""
+
+
 class _Ctx(Protocol):
     """The autograd context of the InfoNCE functions: saved tensors plus the block settings."""
 
@@ -43,6 +47,7 @@ class _Ctx(Protocol):
     needs_input_grad: Tuple[bool, ...]
     inv_tau: float
     block: int
+    d_sim: Callable[..., DSim]
 
     def save_for_backward(self, *tensors: Tensor) -> None: ...
 
@@ -50,7 +55,7 @@ class _Ctx(Protocol):
 
 
 def _blocked_backward(
-    ctx: _Ctx, a: Tensor, b: Tensor, grad_total: Tensor, d_sim: Callable[[Tensor, int], Tensor]
+    ctx: _Ctx, a: Tensor, b: Tensor, grad_total: Tensor, d_sim: DSim
 ) -> Tuple[Optional[Tensor], Optional[Tensor], None, None]:
     """The gradients of a contrastive loss over the similarities ``a_i . b_j / tau``.
 
@@ -85,7 +90,62 @@ def _blocked_backward(
     return grad_a, grad_b, None, None
 
 
-class _InfoNCESum(torch.autograd.Function):
+def _keep(
+    ctx: _Ctx,
+    saved: Tuple[Tensor, ...],
+    d_sim: Callable[..., DSim],
+    inv_tau: float,
+    block: int,
+    total: Tensor,
+    correct: Tensor,
+) -> Tuple[Tensor, Tensor]:
+    """End a forward: keep ``saved`` (a, b, then ``d_sim``'s sums) for ``_BlockedSum.backward``.
+
+    ``d_sim(ctx, *sums)`` makes the backward's ``DSim``; the retrieval count is not differentiable.
+    """
+    ctx.save_for_backward(*saved)
+    ctx.d_sim, ctx.inv_tau, ctx.block = d_sim, inv_tau, block
+    correct = correct.to(total.dtype)
+    ctx.mark_non_differentiable(correct)
+    return total, correct
+
+
+class _BlockedSum(torch.autograd.Function):
+    """A contrastive sum over blocks of similarities; subclasses' forward ends with ``_keep``."""
+
+    @staticmethod
+    def backward(
+        ctx: _Ctx, grad_total: Tensor, _grad_correct: Tensor
+    ) -> Tuple[Optional[Tensor], Optional[Tensor], None, None]:
+        a, b, *sums = ctx.saved_tensors
+        return _blocked_backward(ctx, a, b, grad_total, ctx.d_sim(ctx, *sums))
+
+
+def _softmax_d_sim(ctx: _Ctx, lse: Tensor) -> DSim:
+    """The gradient of one direction: the softmax over keys minus the one-hot positive."""
+
+    def d_sim(sim: Tensor, s: int) -> Tensor:
+        p = sim.sub_(lse[s : s + sim.shape[0], None]).exp_()  # softmax over keys
+        p.diagonal(offset=s).sub_(1.0)  # d loss / d sim = softmax - one-hot
+        return p
+
+    return d_sim
+
+
+def _symmetric_d_sim(ctx: _Ctx, row_sum: Tensor, col_sum: Tensor) -> DSim:
+    """The gradient of both directions: row + column softmax, minus 2 on the diagonal."""
+    inv_row, inv_col = row_sum.reciprocal(), col_sum.reciprocal()
+
+    def d_sim(sim: Tensor, s: int) -> Tensor:
+        g = sim.sub_(ctx.inv_tau).exp_()
+        g.mul_(inv_row[s : s + sim.shape[0], None] + inv_col[None, :])
+        g.diagonal(offset=s).sub_(2.0)
+        return g
+
+    return d_sim
+
+
+class _InfoNCESum(_BlockedSum):
     """Blocked InfoNCE: the loss summed over anchors and the number retrieved correctly.
 
     The sum over anchors i of ``logsumexp_j(a_i . b_j * s) - a_i . b_i * s`` and the number of
@@ -111,30 +171,14 @@ class _InfoNCESum(torch.autograd.Function):
             total += (lse[s:e] - pos).sum()
             diag.fill_(float("-inf"))
             correct += (pos > sim.amax(dim=1)).sum()
-        ctx.save_for_backward(a, b, lse)
-        ctx.inv_tau, ctx.block = inv_tau, block
-        ctx.mark_non_differentiable(correct)
-        return total, correct
-
-    @staticmethod
-    def backward(
-        ctx: _Ctx, grad_total: Tensor, _grad_correct: Tensor
-    ) -> Tuple[Optional[Tensor], Optional[Tensor], None, None]:
-        a, b, lse = ctx.saved_tensors
-
-        def d_sim(sim: Tensor, s: int) -> Tensor:
-            p = sim.sub_(lse[s : s + sim.shape[0], None]).exp_()  # softmax over keys
-            p.diagonal(offset=s).sub_(1.0)  # d loss / d sim = softmax - one-hot
-            return p
-
-        return _blocked_backward(ctx, a, b, grad_total, d_sim)
+        return _keep(ctx, (a, b, lse), _softmax_d_sim, inv_tau, block, total, correct)
 
 
 # exp(sim / tau - 1 / tau) >= exp(-2 / tau) stays a normal float32 for tau >= 0.025
 _SHIFTED_MAX_INV_TAU = 40.0
 
 
-class _SymmetricInfoNCESum(torch.autograd.Function):
+class _SymmetricInfoNCESum(_BlockedSum):
     """Both InfoNCE directions in one pass (half the work of two ``_InfoNCESum`` calls).
 
     The row sums of ``E = exp(sim / tau - 1 / tau)`` give the a->b logsumexps and its column sums
@@ -164,27 +208,9 @@ class _SymmetricInfoNCESum(torch.autograd.Function):
         pos = (a * b).sum(1) * inv_tau
         total = (row_sum.log() - pos).sum() + (col_sum.log() - pos).sum() + 2 * n * inv_tau
         correct = (e_pos > row_neg).sum() + (e_pos > col_neg).sum()
-        ctx.save_for_backward(a, b, row_sum, col_sum)
-        ctx.inv_tau, ctx.block = inv_tau, block
-        correct = correct.to(a.dtype)
-        ctx.mark_non_differentiable(correct)
-        return total, correct
-
-    @staticmethod
-    def backward(
-        ctx: _Ctx, grad_total: Tensor, _grad_correct: Tensor
-    ) -> Tuple[Optional[Tensor], Optional[Tensor], None, None]:
-        a, b, row_sum, col_sum = ctx.saved_tensors
-        inv_row, inv_col = row_sum.reciprocal(), col_sum.reciprocal()
-
-        def d_sim(sim: Tensor, s: int) -> Tensor:
-            g = sim.sub_(ctx.inv_tau).exp_()
-            # d loss / d sim = row softmax + column softmax - 2 on the diagonal
-            g.mul_(inv_row[s : s + sim.shape[0], None] + inv_col[None, :])
-            g.diagonal(offset=s).sub_(2.0)
-            return g
-
-        return _blocked_backward(ctx, a, b, grad_total, d_sim)
+        return _keep(
+            ctx, (a, b, row_sum, col_sum), _symmetric_d_sim, inv_tau, block, total, correct
+        )
 
 
 def sample_positions(
