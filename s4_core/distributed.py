@@ -245,8 +245,8 @@ def broadcast_state(modules: List[torch.nn.Module], params: List[torch.nn.Parame
 class DistributedTask(loop.Task):
     """``task`` run by one process of a distributed run (see the module docstring).
 
-    The loop's hooks of ``task``, plus the share of each batch, gradient averaging, synchronised
-    BatchNorm, rank-0 checkpoints and averaged figures.
+    The loop's hooks of ``task`` (``PASSED_THROUGH`` unchanged), plus the share of each batch,
+    gradient averaging, synchronised BatchNorm, rank-0 checkpoints and averaged figures.
     """
 
     def __init__(self, task: loop.Task, ctx: Context) -> None:
@@ -262,14 +262,6 @@ class DistributedTask(loop.Task):
         optimizer = self.task.build_optimizer()
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
         return optimizer
-
-    @override
-    def steps_per_epoch(self) -> int:
-        return self.task.steps_per_epoch()
-
-    @override
-    def validation_steps(self) -> int:
-        return self.task.validation_steps()
 
     @override
     def start_epoch(self, epoch: int) -> None:
@@ -290,14 +282,6 @@ class DistributedTask(loop.Task):
         self.task.after_backward()
 
     @override
-    def after_step(self, done: int, total: int) -> None:
-        self.task.after_step(done, total)
-
-    @override
-    def step_metrics(self, metrics: Dict[str, float]) -> Dict[str, float]:
-        return self.task.step_metrics(metrics)
-
-    @override
     def validate(self) -> Dict[str, float]:
         reduce = MaskedBatchNorm3d.reduce
         MaskedBatchNorm3d.reduce = None  # every process validates alone (eval mode)
@@ -306,25 +290,34 @@ class DistributedTask(loop.Task):
         finally:
             MaskedBatchNorm3d.reduce = reduce
 
-    @override
-    def score(self, record: dict) -> Optional[float]:
-        return self.task.score(record)
 
-    @override
-    def payload(self, metrics: dict, history: List[dict], epoch: int) -> dict:
-        return self.task.payload(metrics, history, epoch)
+#: The loop hooks a ``DistributedTask`` passes to its task unchanged.
+PASSED_THROUGH = (
+    "steps_per_epoch",
+    "validation_steps",
+    "after_step",
+    "step_metrics",
+    "score",
+    "payload",
+    "extra_state",
+    "load_extra_state",
+    "epoch_message",
+)
 
-    @override
-    def extra_state(self) -> Optional[dict]:
-        return self.task.extra_state()
 
-    @override
-    def load_extra_state(self, state: Optional[dict]) -> None:
-        self.task.load_extra_state(state)
+def _pass_through(name: str) -> Callable[..., object]:
+    """The hook ``name`` of ``DistributedTask``: the wrapped task's."""
 
-    @override
-    def epoch_message(self, record: dict, epoch: int, epochs: int, kept: bool) -> str:
-        return self.task.epoch_message(record, epoch, epochs, kept)
+    def hook(self: DistributedTask, *args: object) -> object:
+        return getattr(self.task, name)(*args)
+
+    hook.__name__, hook.__qualname__ = name, f"DistributedTask.{name}"
+    hook.__doc__ = getattr(loop.Task, name).__doc__
+    return hook
+
+
+for _name in PASSED_THROUGH:
+    setattr(DistributedTask, _name, _pass_through(_name))
 
 
 def agreed_cancel(cancel: Optional[Cancel], ctx: Context) -> Cancel:
