@@ -55,12 +55,15 @@ package: env
 check-package: package
 	$(PY) scripts/check_package.py dist/s4.zip
 
-# Translations (docs/user_guide.md "Languages"): refreshes every s4_qgis/i18n/s4_<lang>.ts from
-# the tr()/tr_noop() calls of s4_qgis/ and of the engine's settings labels
-# (s4_core/settings.py), then compiles each
-# s4_<lang>.ts to the s4_<lang>.qm the plugin loads. Needs pylupdate5 (Debian package
-# pyqt5-dev-tools) and lrelease (qttools5-dev-tools); it installs nothing itself.
-# `make i18n I18N_NEW=fr` also starts s4_fr.ts. No `env` dependency: it runs no Python of the venv.
+# Translations (docs/user_guide.md "Languages"): each language's translations are kept in
+# s4_qgis/i18n/s4_<lang>.json (tracked). `make i18n` extracts the template s4.ts from the
+# tr()/tr_noop() calls of s4_qgis/ and of the engine's settings labels (s4_core/settings.py),
+# then scripts/translations.py brings every s4_<lang>.json in line with it (taking over what a
+# translator changed in a newer s4_<lang>.ts) and generates s4_<lang>.ts, and lrelease compiles
+# that to the s4_<lang>.qm the plugin loads (tracked). The .ts files are generated, not tracked.
+# Needs pylupdate5 (Debian package pyqt5-dev-tools) and lrelease (qttools5-dev-tools); it
+# installs nothing itself. `make i18n I18N_NEW=fr` also starts s4_fr.json.
+# No `env` dependency: it runs no Python of the venv (the script needs the standard library only).
 I18N_DIR := s4_qgis/i18n
 # the engine's settings carry the labels QGIS shows (tr_noop-marked, translated by the plugin)
 I18N_CORE := s4_core/settings.py
@@ -72,10 +75,11 @@ i18n:
 	@command -v $(PYLUPDATE) >/dev/null || { echo "$(PYLUPDATE) not found: apt-get install pyqt5-dev-tools"; exit 1; }
 	@command -v $(LRELEASE) >/dev/null || { echo "$(LRELEASE) not found: apt-get install qttools5-dev-tools"; exit 1; }
 	@mkdir -p $(I18N_DIR)
+	rm -f $(I18N_DIR)/s4.ts
 	$(PYLUPDATE) -noobsolete -tr-function tr_noop $$(find s4_qgis -name '*.py' | LC_ALL=C sort) $(I18N_CORE) \
-		-ts $$(ls $(I18N_DIR)/s4_*.ts 2>/dev/null) \
-		$(if $(I18N_NEW),$(I18N_DIR)/s4_$(I18N_NEW).ts)
-	@for ts in $(wildcard $(I18N_DIR)/s4_*.ts) $(if $(I18N_NEW),$(I18N_DIR)/s4_$(I18N_NEW).ts); do $(LRELEASE) -silent "$$ts" -qm "$${ts%.ts}.qm" || exit 1; done
+		-ts $(I18N_DIR)/s4.ts
+	python3 scripts/translations.py $(I18N_DIR)/s4.ts $(I18N_DIR) $(if $(I18N_NEW),--new $(I18N_NEW))
+	@for ts in $(I18N_DIR)/s4_*.ts; do $(LRELEASE) -silent "$$ts" -qm "$${ts%.ts}.qm" || exit 1; done
 
 # QGIS 4 (Qt 6): the plugin's Qt names resolve in PyQt6 and no API removed in Qt 6 is used.
 check-qt6: env

@@ -1,14 +1,16 @@
 """Translations (issue 16 part 4): every user-visible string goes through tr(), every
-``s4_<lang>.ts`` holds the strings of a freshly extracted template (``s4.ts`` is generated
-where needed, not tracked), and the real Dutch .qm turns the plugin's texts Dutch."""
+``s4_<lang>.json`` holds the strings of a freshly extracted template (the .ts files are generated
+by ``make i18n``, not tracked), and the real Dutch .qm turns the plugin's texts Dutch."""
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -22,12 +24,21 @@ I18N = ROOT / "s4_qgis" / "i18n"
 SOURCES = sorted((ROOT / "s4_qgis").rglob("*.py")) + [ROOT / "s4_core" / "settings.py"]
 
 
-def _check_i18n():
-    spec = importlib.util.spec_from_file_location("check_i18n", ROOT / "scripts" / "check_i18n.py")
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["check_i18n"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _check_i18n():
+    return _script("check_i18n")
+
+
+def _translations(path: Path) -> dict:
+    """source -> translation ("" when not translated yet) of a s4_<lang>.json file."""
+    return _script("translations").read_translations(path)[1]
 
 
 def _ts_messages(path: Path) -> dict:
@@ -98,19 +109,19 @@ def test_the_scan_catches_untranslated_literals():
 
 
 def test_the_translations_hold_exactly_the_marked_strings():
-    """`make i18n` was run after the last string change (every s4_<lang>.ts)."""
+    """`make i18n` was run after the last string change (every s4_<lang>.json)."""
     marked = _marked_literals()
-    translations = sorted(I18N.glob("s4_*.ts"))
-    assert translations, "no s4_<lang>.ts"
+    translations = sorted(I18N.glob("s4_*.json"))
+    assert translations, "no s4_<lang>.json"
     for path in translations:
-        assert set(_ts_messages(path)) == marked, path.name
+        assert set(_translations(path)) == marked, path.name
 
 
 @pytest.mark.skipif(shutil.which("pylupdate5") is None, reason="pylupdate5 (pyqt5-dev-tools)")
 def test_a_fresh_template_matches_the_translations(tmp_path):
     """The template `make i18n` would extract (generated here, not tracked) holds exactly the
     tr()/tr_noop() literals (bare functions: context @default) and the strings of every
-    s4_<lang>.ts."""
+    s4_<lang>.json."""
     files = [str(p) for p in SOURCES]
     out = tmp_path / "s4.ts"
     subprocess.run(
@@ -121,19 +132,55 @@ def test_a_fresh_template_matches_the_translations(tmp_path):
     assert contexts == {"@default"}
     template = set(_ts_messages(out))
     assert template == _marked_literals()
-    for path in sorted(I18N.glob("s4_*.ts")):
-        assert set(_ts_messages(path)) == template, path.name
+    for path in sorted(I18N.glob("s4_*.json")):
+        assert set(_translations(path)) == template, path.name
 
 
-def test_the_dutch_qm_holds_the_dutch_ts(dutch):
-    """The compiled .qm matches s4_nl.ts, and the main strings are translated."""
+def test_the_dutch_qm_holds_the_dutch_translations(dutch):
+    """The compiled .qm matches s4_nl.json, and the main strings are translated."""
     from qgis.PyQt.QtCore import QCoreApplication
 
-    messages = _ts_messages(I18N / "s4_nl.ts")
+    messages = _translations(I18N / "s4_nl.json")
     translated = {s: t for s, t in messages.items() if t}
     assert len(translated) >= 0.9 * len(messages)
     for source, text in translated.items():
         assert QCoreApplication.translate("@default", source) == text, source
+
+
+def test_make_i18n_keeps_the_json_in_line_with_the_template_and_takes_linguist_edits(tmp_path):
+    """scripts/translations.py: new strings untranslated, removed ones dropped, the .ts it
+    generates holds the translations (unfinished where empty), and a translation edited in that
+    .ts (Qt Linguist) goes back into the JSON on the next run."""
+    script = _script("translations")
+    template = tmp_path / "s4.ts"
+    template.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><!DOCTYPE TS><TS version="2.1">'
+        "<context><name>@default</name>"
+        '<message><source>Run</source><translation type="unfinished"/></message>'
+        '<message><source>New {path}</source><translation type="unfinished"/></message>'
+        "</context></TS>",
+        encoding="utf-8",
+    )
+    folder = tmp_path / "i18n"
+    folder.mkdir()
+    script.write_translations(folder / "s4_nl.json", "nl_NL", {"Gone": "Weg", "Run": "Start"})
+    (ts,) = script.refresh(template, folder)
+    assert _translations(folder / "s4_nl.json") == {"Run": "Start", "New {path}": ""}
+    assert _ts_messages(ts) == {"Run": "Start", "New {path}": ""}
+    assert ET.parse(ts).getroot().get("language") == "nl_NL"
+    edited = ts.read_text(encoding="utf-8").replace(
+        '<translation type="unfinished" />', "<translation>Nieuw {path}</translation>"
+    )
+    assert edited != ts.read_text(encoding="utf-8")
+    ts.write_text(edited, encoding="utf-8")
+    os.utime(ts, (time.time() + 5, time.time() + 5))  # saved after the JSON
+    script.refresh(template, folder, new="fr")
+    assert _translations(folder / "s4_nl.json") == {"Run": "Start", "New {path}": "Nieuw {path}"}
+    assert _translations(folder / "s4_fr.json") == {"Run": "", "New {path}": ""}
+    if shutil.which("lrelease"):
+        qm = tmp_path / "s4_nl.qm"
+        subprocess.run(["lrelease", "-silent", str(ts), "-qm", str(qm)], check=True)
+        assert qm.stat().st_size > 0
 
 
 def test_loading_dutch_makes_algorithms_dutch(dutch):
