@@ -7,7 +7,6 @@ validator of plugins.qgis.org, bandit (high severity), detect-secrets and S4's o
 from __future__ import annotations
 
 import configparser
-import importlib.util
 import re
 import subprocess
 import sys
@@ -15,19 +14,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from modules import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-check_package = _load("check_package")
+check_package = load_script("check_package")
 repository_problems = check_package.repository_problems
 bandit_high = check_package.bandit_high
 secrets_found = check_package.secrets_found

@@ -9,7 +9,6 @@ removed-API scan is plain ``ast`` and runs in-process. ``make env`` installs PyQ
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -18,17 +17,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from modules import load_module
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKER = ROOT / "scripts" / "check_qt_compat.py"
 
 
 def _checker_module():
-    spec = importlib.util.spec_from_file_location("check_qt_compat", CHECKER)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["check_qt_compat"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_module(CHECKER, "check_qt_compat")
 
 
 checker = _checker_module()

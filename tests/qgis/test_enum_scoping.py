@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from modules import load_script
 
 pytestmark = pytest.mark.qgis
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -20,13 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 @pytest.fixture(scope="module")
 def checker():
-    spec = importlib.util.spec_from_file_location(
-        "check_qt_compat", ROOT / "scripts" / "check_qt_compat.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["check_qt_compat"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("check_qt_compat")
 
 
 def _qgis_pyqt(name: str):

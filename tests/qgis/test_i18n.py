@@ -5,16 +5,15 @@ by ``make i18n``, not tracked), and the real Dutch .qm turns the plugin's texts 
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from modules import load_script
 
 pytestmark = pytest.mark.qgis
 
@@ -24,21 +23,13 @@ I18N = ROOT / "s4_qgis" / "i18n"
 SOURCES = sorted((ROOT / "s4_qgis").rglob("*.py")) + [ROOT / "s4_core" / "settings.py"]
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def _check_i18n():
-    return _script("check_i18n")
+    return load_script("check_i18n")
 
 
 def _translations(path: Path) -> dict:
     """source -> translation ("" when not translated yet) of a s4_<lang>.json file."""
-    return _script("translations").read_translations(path)[1]
+    return load_script("translations").read_translations(path)[1]
 
 
 def _ts_messages(path: Path) -> dict:
@@ -151,7 +142,7 @@ def test_make_i18n_keeps_the_json_in_line_with_the_template_and_takes_linguist_e
     """scripts/translations.py: new strings untranslated, removed ones dropped, the .ts it
     generates holds the translations (unfinished where empty), and a translation edited in that
     .ts (Qt Linguist) goes back into the JSON on the next run."""
-    script = _script("translations")
+    script = load_script("translations")
     template = tmp_path / "s4.ts"
     template.write_text(
         '<?xml version="1.0" encoding="utf-8"?><!DOCTYPE TS><TS version="2.1">'

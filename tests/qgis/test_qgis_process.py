@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import site
 import sqlite3
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from machine import unwritable_folder
+from modules import load_module
 
 pytestmark = [pytest.mark.qgis, pytest.mark.slow]
 
@@ -20,12 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _package_helpers():
     """tests/test_package.py's qgis_process helpers (tests/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "s4_test_package_helpers", ROOT / "tests" / "test_package.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(ROOT / "tests" / "test_package.py", "s4_test_package_helpers")
 
 
 helpers = _package_helpers()

@@ -3,10 +3,10 @@ cancelled at random points, leave valid outputs or none, and no temporary file."
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from modules import load_module
 
 pytestmark = [pytest.mark.qgis, pytest.mark.torch]  # trained models (no torch on the 3.40 CI)
 
@@ -14,9 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_consecutive_runs_with_random_cancels_leave_nothing_behind(s4_processing, tmp_path):
-    spec = importlib.util.spec_from_file_location("s4_soak", ROOT / "benchmarks" / "soak.py")
-    soak = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(soak)
+    soak = load_module(ROOT / "benchmarks" / "soak.py", "s4_soak")
     lines = []
     records = soak.soak(5, seed=19, work=tmp_path, print_fn=lines.append, epochs=1)
     text = "\n".join(lines)
