@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from typing import Tuple, Type
 
-from .base import Objective
+from .base import OBJECTIVES, Objective
 
-OBJECTIVES: Tuple[str, ...] = ("s4", "mae", "dino", "joint-mae")
 MASK_MODES: Tuple[str, ...] = ("random", "complementary", "identical")
 
 

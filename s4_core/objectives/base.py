@@ -10,10 +10,16 @@ from torch import Tensor, nn
 from s4_core.types import override
 
 from ..model import S4Net
+from ..settings import PRETRAIN
 
 if TYPE_CHECKING:
     from ..normalize import BandStats
     from ..train import PretrainConfig
+
+
+#: The objectives' names: the ``objective`` setting's choices (``settings.py``), whose order also
+#: numbers the objectives' random streams (append new ones).
+OBJECTIVES: Tuple[str, ...] = tuple(PRETRAIN["objective"].choices)
 
 
 class Objective:
@@ -30,9 +36,16 @@ class Objective:
     calls :meth:`setup`, where a subclass builds what is its own.
     """
 
+    #: One of ``OBJECTIVES``, whose order also numbers the objectives' random streams.
     name = ""
-    #: Offset of the objective's random stream (:func:`make_generator`); None: ``config.seed``.
-    stream: Optional[int] = None
+
+    @property
+    def stream(self) -> Optional[int]:
+        """Offset of the objective's random stream (:func:`make_generator`).
+
+        Its place in ``OBJECTIVES``; None for the first (S4): ``config.seed`` itself.
+        """
+        return OBJECTIVES.index(self.name) or None
 
     def __init__(
         self,

@@ -127,7 +127,6 @@ class DinoObjective(SingleModalityObjective):
     """
 
     name = "dino"
-    stream = 2
 
     @override
     def setup(self) -> None:

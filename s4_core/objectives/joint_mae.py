@@ -84,7 +84,6 @@ class JointMaeObjective(Objective):
     """
 
     name = "joint-mae"
-    stream = 3
 
     @override
     def setup(self) -> None:

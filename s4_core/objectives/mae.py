@@ -80,7 +80,6 @@ class MaeObjective(SingleModalityObjective):
     """
 
     name = "mae"
-    stream = 1
 
     @override
     def setup(self) -> None:
