@@ -561,13 +561,19 @@ def class_profiles(
         {"output CSV": out_csv, "output figure": out_figure},
         {"labels": labels, "Sentinel-1 input": s1, "Sentinel-2 input": s2},
     )
+    from .series import open_series
+
+    series = []
+    if _is_sources(s2):
+        cloud = options["max_cloud_fraction"]
+        series.append(open_series(_as_source(s2), sensor="s2", max_cloud_fraction=cloud))
+    if _is_sources(s1):
+        series.append(open_series(_as_source(s1), sensor="s1"))
     result = _profiles(
+        series,
         labels,
         class_field,
-        s2=_as_source(s2) if _is_sources(s2) else None,
-        s1=_as_source(s1) if _is_sources(s1) else None,
         labels_layer=labels_layer,
-        max_cloud_fraction=options["max_cloud_fraction"],
         threshold=options["threshold"],
         ratio=options["ratio"],
         control=control,

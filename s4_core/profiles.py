@@ -45,7 +45,7 @@ import numpy as np
 
 from .control import NO_CONTROL, Control
 from .errors import DataError
-from .types import PathLike, Sources
+from .types import PathLike
 
 if TYPE_CHECKING:
     from .labels import ClassMap
@@ -410,43 +410,34 @@ def check_polygons(
 
 # ----------------------------------------------------------------------------- api
 def class_profiles(
+    sensors: Sequence[TimeSeries],
     labels: PathLike,
     class_field: str,
     *,
-    s2: Optional[Sources] = None,
-    s1: Optional[Sources] = None,
     labels_layer: Optional[str] = None,
-    max_cloud_fraction: Optional[float] = None,
     threshold: float = DEFAULT_THRESHOLD,
     ratio: float = DEFAULT_RATIO,
     control: Control = NO_CONTROL,
 ) -> ClassProfiles:
-    """Per-class NDVI (``s2``) and VV/VH (``s1``) profiles of the polygons of ``labels``.
+    """Per-class NDVI (S2) and VV/VH (S1) profiles of ``sensors`` over ``labels``' polygons.
 
-    With their outlier checks (see the module docstring). ``s2``/``s1``: series sources (folder,
-    stack or files, as ``series.open_series`` takes them); at least one.
+    With their outlier checks (see the module docstring). ``sensors``: one series or two (S2
+    first, then S1, as ``api.class_profiles`` opens them).
     """
-    from .series import open_series
-
-    if s2 is None and s1 is None:
+    if not sensors:
         raise DataError("class profiles need a Sentinel-2 or a Sentinel-1 series: give one")
-    todo = []
-    if s2 is not None:
-        todo.append(open_series(s2, sensor="s2", max_cloud_fraction=max_cloud_fraction))
-    if s1 is not None:
-        todo.append(open_series(s1, sensor="s1"))
     cmap = None
     poly_class: Optional[np.ndarray] = None
     variables: Dict[str, VariableProfile] = {}
     messages: List[str] = []
-    for i, series in enumerate(todo):
+    for i, series in enumerate(sensors):
         cmap, pc, prof, msgs = _series_profiles(
             series,
             labels,
             class_field,
             cmap,
             labels_layer,
-            control.part(i / len(todo), 1 / len(todo)),
+            control.part(i / len(sensors), 1 / len(sensors)),
         )
         if poly_class is None:
             poly_class = pc
