@@ -269,6 +269,16 @@ def random_init_checkpoint(pre_path: Path, out: Path, seed: int) -> Path:
     return save_checkpoint(out, payload)
 
 
+def training_options(args) -> dict:
+    """What pretraining and fine-tuning share: crop size, batch size, series length, device."""
+    return {
+        "crop_size": args.crop_size,
+        "batch_size": args.batch_size,
+        "time_length": args.time_length,
+        "device": args.device,
+    }
+
+
 def pretrain(args, frames: Frames, out: Path, seed: int) -> dict:
     from s4_core import api
 
@@ -293,13 +303,10 @@ def pretrain(args, frames: Frames, out: Path, seed: int) -> dict:
         str(out),
         epochs=args.pretrain_epochs,
         steps_per_epoch=args.pretrain_steps,
-        crop_size=args.crop_size,
-        batch_size=args.batch_size,
-        time_length=args.time_length,
         widths=tuple(args.widths),
-        device=args.device,
         seed=seed,
         progress=progress,
+        **training_options(args),
     )
     history = result["history"]
     return {
@@ -329,13 +336,10 @@ def one_run(args, run: Run, frames: Frames, init: Path, train_gpkg: Path, test_g
         modality=run.modality,
         init=str(init),
         epochs=args.finetune_epochs,
-        crop_size=args.crop_size,
-        batch_size=args.batch_size,
-        time_length=args.time_length,
         lr=args.lr,
         val_fraction=0.0,
-        device=args.device,
         seed=run.seed,
+        **training_options(args),
     )
     out = Path(tmp) / f"{stem}.tif"
     api.segment(str(model), str(out), s1=s1, s2=s2, device=args.device)
