@@ -21,7 +21,7 @@ output of ``segment``):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -47,15 +47,8 @@ class Suggestion:
     confidence: float
 
     def to_dict(self) -> Dict:
-        """The square as a JSON-friendly dict."""
-        return {
-            "row": self.row,
-            "col": self.col,
-            "size": self.size,
-            "score": self.score,
-            "predicted": self.predicted,
-            "confidence": self.confidence,
-        }
+        """The square as a JSON-friendly dict (its fields)."""
+        return asdict(self)
 
 
 def uncertainty(probs: np.ndarray, method: str = "margin") -> np.ndarray:
