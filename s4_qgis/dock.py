@@ -1175,6 +1175,20 @@ class S4DockWidget(QgsDockWidget):
             return None
         return labels, field
 
+    def _layer_file(self, layer: QgsVectorLayer) -> Optional[str]:
+        """``layer`` as a file the engine reads; None after telling the user why not.
+
+        Memory layers and layers being edited are written to a temporary folder of the dock.
+        """
+        tmp = tempfile.mkdtemp(prefix="s4_dock_")
+        self._tmp_dirs.append(tmp)
+        try:
+            return vector_for_engine(layer, tmp)
+        except OSError as error:
+            self._finish()
+            self.fail(str(error))
+            return None
+
     def start_profiles(self) -> Optional[EngineTask]:
         """Class profiles of the label layer from the checked S2 / S1 layers (Profiles tab)."""
         if self.refuse_while_busy():
@@ -1190,13 +1204,8 @@ class S4DockWidget(QgsDockWidget):
         api = self._engine(needs_torch=False)  # profiles are numpy + GDAL
         if api is None:
             return None
-        tmp = tempfile.mkdtemp(prefix="s4_dock_")
-        self._tmp_dirs.append(tmp)
-        try:
-            labels_path = vector_for_engine(labels, tmp)
-        except OSError as error:
-            self._finish()
-            self.fail(str(error))
+        labels_path = self._layer_file(labels)
+        if labels_path is None:
             return None
         # the engine numbers polygons in the file's order, the layer's feature order
         self._profile_fids = [f.id() for f in labels.getFeatures()]
@@ -1282,14 +1291,9 @@ class S4DockWidget(QgsDockWidget):
             return None
         labels_path = None
         labels = self.label_combo.currentLayer()
-        tmp = tempfile.mkdtemp(prefix="s4_dock_")
-        self._tmp_dirs.append(tmp)
         if isinstance(labels, QgsVectorLayer) and feature_count_with_geometry(labels) > 0:
-            try:
-                labels_path = vector_for_engine(labels, tmp)
-            except OSError as error:
-                self._finish()
-                self.fail(str(error))
+            labels_path = self._layer_file(labels)
+            if labels_path is None:
                 return None
         target = Path(out) if out else self._unique("s4_label_next", ".gpkg")
         kwargs = dict(
