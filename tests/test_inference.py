@@ -18,7 +18,7 @@ from s4_core import raster_io
 from s4_core.align import build_scene, fixed_length_indices
 from s4_core.checkpoint import build_model, save_checkpoint
 from s4_core.cli import main as cli_main
-from s4_core.control import Control
+from s4_core.control import NO_CONTROL, Control
 from s4_core.errors import Cancelled, CheckpointError, DataError
 from s4_core.evaluate import evaluate
 from s4_core.labels import ClassMap
@@ -152,6 +152,16 @@ def assemble(windows, grid, k):
         valid[r : r + win.height, c : c + win.width] = v
         hits[r : r + win.height, c : c + win.width] += 1
     return out, valid, hits
+
+
+def segment_on_cpu(ckpt, scene, out, control=NO_CONTROL, probabilities=None,
+                   probabilities_dtype="float32", **prediction):  # fmt: skip
+    """``segment_scene`` with ``Prediction(**prediction)``, on the CPU unless ``device`` is given."""
+    prediction.setdefault("device", "cpu")
+    return inf.segment_scene(
+        ckpt, scene, out, inf.Prediction(**prediction), control,
+        probabilities_path=probabilities, probabilities_dtype=probabilities_dtype,
+    )  # fmt: skip
 
 
 def listing(folder: Path):
@@ -304,13 +314,13 @@ def test_bf16_maps_close_to_fp32(scene, tmp_path):
     ckpt = make_ckpt(widths=(4, 8, 16))
     ref, valid = reference_probabilities(ckpt, scene)
     messages = []
-    res = inf.segment_scene(
+    res = segment_on_cpu(
         ckpt,
         scene,
         tmp_path / "c.tif",
-        inf.Prediction(device="cpu", precision="bf16"),
         Control(log=messages.append),
-        probabilities_path=tmp_path / "p.tif",
+        probabilities=tmp_path / "p.tif",
+        precision="bf16",
     )
     assert res.precision == "bf16" and "bfloat16" in messages[-1]
     with rasterio.open(tmp_path / "p.tif") as ds:
@@ -321,9 +331,7 @@ def test_bf16_maps_close_to_fp32(scene, tmp_path):
     agree = (probs.argmax(0) == ref.argmax(0))[valid].mean()
     assert agree > 0.97
     with pytest.raises(DataError, match="precision"):
-        inf.segment_scene(
-            ckpt, scene, tmp_path / "d.tif", inf.Prediction(device="cpu", precision="fp16")
-        )
+        segment_on_cpu(ckpt, scene, tmp_path / "d.tif", precision="fp16")
 
 
 @pytest.mark.skipif(
@@ -345,13 +353,15 @@ def test_segment_scene_writes_styled_class_raster_and_probabilities(scene, tmp_p
     ckpt = make_ckpt()
     ref, ref_valid = reference_probabilities(ckpt, scene)
     calls = []
-    result = inf.segment_scene(
+    result = segment_on_cpu(
         ckpt,
         scene,
         tmp_path / "classes.tif",
-        inf.Prediction(tile_size=40, overlap=24, batch_size=2, device="cpu"),
         Control(progress=lambda f, msg, metrics=None: calls.append(f)),
-        probabilities_path=tmp_path / "probs.tif",
+        probabilities=tmp_path / "probs.tif",
+        tile_size=40,
+        overlap=24,
+        batch_size=2,
     )
     assert listing(tmp_path) == ["classes.tif", "probs.tif"]
     assert result.path == tmp_path / "classes.tif" and result.device == "cpu"
@@ -388,13 +398,13 @@ def test_segment_scene_writes_styled_class_raster_and_probabilities(scene, tmp_p
 def test_uint8_probabilities_are_scaled(scene, tmp_path):
     ckpt = make_ckpt()
     ref, valid = reference_probabilities(ckpt, scene)
-    inf.segment_scene(
+    segment_on_cpu(
         ckpt,
         scene,
         tmp_path / "c.tif",
-        inf.Prediction(tile_size=64, device="cpu"),
-        probabilities_path=tmp_path / "p.tif",
+        probabilities=tmp_path / "p.tif",
         probabilities_dtype="uint8",
+        tile_size=64,
     )
     with rasterio.open(tmp_path / "p.tif") as ds:
         assert ds.dtypes[0] == "uint8" and ds.nodata == 255
@@ -408,9 +418,7 @@ def test_uint8_probabilities_are_scaled(scene, tmp_path):
 def test_time_policy_of_the_checkpoint_is_applied(scene, tmp_path, length, mode):
     ckpt = make_ckpt(length=length, mode=mode, seed=3)
     ref, valid = reference_probabilities(ckpt, scene)
-    res = inf.segment_scene(
-        ckpt, scene, tmp_path / "c.tif", inf.Prediction(tile_size=64, device="cpu")
-    )
+    res = segment_on_cpu(ckpt, scene, tmp_path / "c.tif", tile_size=64)
     with rasterio.open(res.path) as ds:
         classes = ds.read(1)
     assert np.array_equal(classes, np.where(valid, ref.argmax(0), 255))
@@ -419,9 +427,7 @@ def test_time_policy_of_the_checkpoint_is_applied(scene, tmp_path, length, mode)
 def test_s1_model_on_s1_scene(s1_scene, tmp_path):
     ckpt = make_ckpt("s1", length=5)
     ref, valid = reference_probabilities(ckpt, s1_scene)
-    res = inf.segment_scene(
-        ckpt, s1_scene, tmp_path / "c.tif", inf.Prediction(tile_size=64, device="cpu")
-    )
+    res = segment_on_cpu(ckpt, s1_scene, tmp_path / "c.tif", tile_size=64)
     with rasterio.open(res.path) as ds:
         assert ds.tags()["S4_MODALITY"] == "s1"
         assert np.array_equal(ds.read(1), np.where(valid, ref.argmax(0), 255))
@@ -429,19 +435,14 @@ def test_s1_model_on_s1_scene(s1_scene, tmp_path):
 
 def test_wrong_modality_bands_or_kind_are_clear_errors(scene, s1_scene, tmp_path):
     with pytest.raises(DataError, match="segments from S1 but the scene holds S2"):
-        inf.segment_scene(make_ckpt("s1"), scene, tmp_path / "c.tif", inf.Prediction(device="cpu"))
+        segment_on_cpu(make_ckpt("s1"), scene, tmp_path / "c.tif")
     with pytest.raises(DataError, match=r"missing \['B08'\]"):
-        inf.segment_scene(
-            make_ckpt(bands=["B02", "B03", "B08"]),
-            scene,
-            tmp_path / "c.tif",
-            inf.Prediction(device="cpu"),
-        )
+        segment_on_cpu(make_ckpt(bands=["B02", "B03", "B08"]), scene, tmp_path / "c.tif")
     pre = {**make_ckpt(), "kind": "pretrained", "classes": None}
     with pytest.raises(CheckpointError, match="fine-tune"):
-        inf.segment_scene(pre, scene, tmp_path / "c.tif", inf.Prediction(device="cpu"))
+        segment_on_cpu(pre, scene, tmp_path / "c.tif")
     with pytest.raises(DataError, match="is a folder"):
-        inf.segment_scene(make_ckpt(), scene, tmp_path, inf.Prediction(device="cpu"))
+        segment_on_cpu(make_ckpt(), scene, tmp_path)
     assert listing(tmp_path) == []
 
 
@@ -453,13 +454,15 @@ def test_cancel_leaves_no_output(scene, tmp_path):
         batches.append(f)
 
     with pytest.raises(Cancelled):
-        inf.segment_scene(
+        segment_on_cpu(
             make_ckpt(),
             scene,
             tmp_path / "new.tif",
-            inf.Prediction(tile_size=26, overlap=24, batch_size=2, device="cpu"),
             Control(progress=progress, cancel=lambda: len(batches) >= 2),
-            probabilities_path=tmp_path / "p.tif",
+            probabilities=tmp_path / "p.tif",
+            tile_size=26,
+            overlap=24,
+            batch_size=2,
         )
     assert len(batches) == 2  # stopped at the next batch
     assert listing(tmp_path) == ["classes.tif"]
@@ -469,7 +472,7 @@ def test_cancel_leaves_no_output(scene, tmp_path):
 def test_out_of_memory_backs_off_and_gives_the_same_result(scene, tmp_path, monkeypatch):
     ckpt = make_ckpt()
     kw = dict(tile_size=32, overlap=24, device="cpu")  # 12 windows, 6 of them 32 x 32
-    normal = inf.segment_scene(ckpt, scene, tmp_path / "a.tif", inf.Prediction(**kw))
+    normal = segment_on_cpu(ckpt, scene, tmp_path / "a.tif", **kw)
     original = S4Net.segment
     sizes = []
 
@@ -481,12 +484,8 @@ def test_out_of_memory_backs_off_and_gives_the_same_result(scene, tmp_path, monk
 
     monkeypatch.setattr(S4Net, "segment", limited)
     messages = []
-    res = inf.segment_scene(
-        ckpt,
-        scene,
-        tmp_path / "b.tif",
-        inf.Prediction(batch_size=4, **kw),
-        Control(log=messages.append),
+    res = segment_on_cpu(
+        ckpt, scene, tmp_path / "b.tif", Control(log=messages.append), batch_size=4, **kw
     )
     assert sizes[:3] == [4, 2, 1] and set(sizes[3:]) == {1}  # stays at 1 once it backed off
     assert res.batch_size == 1
@@ -589,12 +588,8 @@ def test_flanders_tiled_equals_whole_and_evaluates(flanders, tmp_path):
             ["maize", "potatoes", "permanent grassland"], [1200, 5100, 9120]
         ).to_dict(),  # fmt: skip
     )
-    a = inf.segment_scene(
-        ckpt, scene, tmp_path / "a.tif", inf.Prediction(tile_size=64, overlap=0, device="cpu")
-    )
-    b = inf.segment_scene(
-        ckpt, scene, tmp_path / "b.tif", inf.Prediction(tile_size=32, overlap=24, device="cpu")
-    )
+    a = segment_on_cpu(ckpt, scene, tmp_path / "a.tif", tile_size=64, overlap=0)
+    b = segment_on_cpu(ckpt, scene, tmp_path / "b.tif", tile_size=32, overlap=24)
     with rasterio.open(a.path) as da, rasterio.open(b.path) as db:
         assert (da.width, da.height) == (64, 64)
         assert np.array_equal(da.read(1), db.read(1))
