@@ -226,13 +226,7 @@ def pretrain(
         resume=Path(resume) if resume else None,
         control=control,
     )
-    return {
-        "path": str(result.path),
-        "history": result.history,
-        "metrics": result.metrics,
-        "device": result.device,
-        "seconds": round(result.seconds, 2),
-    }
+    return result.to_dict()
 
 
 @FINETUNE.api
@@ -334,15 +328,7 @@ def finetune(
         device=device,
         control=control,
     )
-    return {
-        "path": str(result.path),
-        "written": result.written,
-        "history": result.history,
-        "metrics": result.metrics,
-        "classes": list(class_map.names),
-        "device": result.device,
-        "seconds": round(result.seconds, 2),
-    }
+    return {**result.to_dict(), "written": result.written, "classes": list(class_map.names)}
 
 
 @SEGMENT.api

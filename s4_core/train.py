@@ -187,6 +187,16 @@ class TrainResult:
     # was not written by this run
     written: bool = True
 
+    def to_dict(self) -> Dict[str, Any]:
+        """What ``api.pretrain`` / ``api.finetune`` return: path, history, metrics, device, seconds."""
+        return {
+            "path": str(self.path),
+            "history": self.history,
+            "metrics": self.metrics,
+            "device": self.device,
+            "seconds": round(self.seconds, 2),
+        }
+
 
 # ----------------------------------------------------------------------------- helpers
 def _seed_everything(seed: int) -> np.random.Generator:
