@@ -65,8 +65,30 @@ class Fault:
     hits: int = 0
 
 
+class LocalServer:
+    """A server of the tests on 127.0.0.1: its ``url``; ``serve`` runs a threaded HTTP server."""
+
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def serve(self, handler: type, port: int = 0) -> None:
+        """Serve ``handler`` on ``port`` (0: a free one) in a daemon thread until ``close``."""
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 @dataclass
-class AssetServer:
+class AssetServer(LocalServer):
     root: Path
     port: int = 0
     faults: Dict[str, Fault] = field(default_factory=dict)
@@ -148,19 +170,7 @@ class AssetServer:
                         server.sent[path] = server.sent.get(path, 0) + len(part)
                 self._send(status, part, "image/tiff", extra)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serve(Handler, self.port)
 
 
 def rustac_executable() -> str:
@@ -174,7 +184,7 @@ def rustac_executable() -> str:
     return found
 
 
-class RustacServer:
+class RustacServer(LocalServer):
     """``rustac serve`` on 127.0.0.1 with the given collection files and items (ndjson)."""
 
     def __init__(self, files: List[Path], workdir: Path) -> None:
@@ -200,10 +210,6 @@ class RustacServer:
                 log = (workdir / f"rustac_{self.port}.log").read_text()
                 raise RuntimeError(f"rustac serve did not start: {log[-2000:]}")
             time.sleep(0.1)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -402,7 +408,7 @@ def build_catalog(flanders: Path, root: Path, asset_url: str) -> Dict[str, objec
     return truth
 
 
-class StacFront:
+class StacFront(LocalServer):
     """A second real STAC API front on 127.0.0.1, in front of ``upstream`` (a RustacServer URL),
     that behaves like servers the client must cope with.
 
@@ -508,20 +514,8 @@ class StacFront:
                 length = int(self.headers.get("Content-Length") or 0)
                 self._handle(self.rfile.read(length))
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        self.serve(Handler)
 
     def searches(self) -> List[str]:
         """The ``/search`` requests received, in order."""
         return [r for r in self.requests if r.split(" ", 1)[1].startswith("/search")]
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
