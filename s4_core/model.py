@@ -91,6 +91,8 @@ class NetConfig:
     head_frames: int = 0
     head_hidden: int = 64
     head_members: int = 5
+    # more members that read the input bands only (PixelHead); 0 in checkpoints made before
+    head_raw_members: int = 0
     smooth_iters: int = 5
     smooth_sigma: float = 1.0
 
@@ -475,45 +477,74 @@ def edge_aware_smooth(probs: Tensor, guide: Tensor, iters: int, sigma: float) ->
 
 
 class PixelHead(nn.Module):
-    """An ensemble of ``members`` per-pixel MLPs (Linear - ReLU - Dropout - Linear).
+    """An ensemble of per-pixel MLPs (Linear - ReLU - Dropout - Linear).
 
-    It reads a pixel's standardised feature vector (:func:`pixel_features`) and returns the log of
-    the members' mean probabilities ``(B, K, H, W)``. ``mean``/``std`` buffers hold the
-    standardisation.
+    ``members`` MLPs read a pixel's whole standardised feature vector (:func:`pixel_features`:
+    per frame the input bands, then the decoder features); ``raw_members`` more read only the
+    input bands of every frame (``raw_per_frame`` of the ``in_features / frames`` values per
+    frame), so that the ensemble does not rest on the network's features alone. The forward pass
+    returns the log of all members' mean probabilities ``(B, K, H, W)``. ``mean``/``std``
+    buffers hold the standardisation.
     """
 
     mean: Tensor
     std: Tensor
+    raw_index: Tensor
 
     def __init__(
-        self, in_features: int, k: int, hidden: int = 64, members: int = 5, dropout: float = 0.2
+        self,
+        in_features: int,
+        k: int,
+        hidden: int = 64,
+        members: int = 5,
+        dropout: float = 0.2,
+        *,
+        raw_members: int = 0,
+        frames: int = 1,
+        raw_per_frame: int = 0,
     ) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(in_features))
         self.register_buffer("std", torch.ones(in_features))
-        self.members = nn.ModuleList(
-            nn.Sequential(
-                nn.Linear(in_features, hidden),
-                nn.ReLU(),
-                nn.Dropout(dropout),
-                nn.Linear(hidden, k),
+        if raw_members and not 0 < raw_per_frame <= in_features // max(1, frames):
+            raise ValueError(
+                f"raw_per_frame must be in 1..{in_features // max(1, frames)}, got {raw_per_frame}"
             )
-            for _ in range(members)
+        per = in_features // max(1, frames)
+        index = torch.arange(frames)[:, None] * per + torch.arange(raw_per_frame)[None, :]
+        # not saved: rebuilt from the network settings, so checkpoints keep their keys
+        self.register_buffer("raw_index", index.reshape(-1), persistent=False)
+        self.full_members = int(members)
+
+        def mlp(n_in: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Linear(n_in, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, k)
+            )
+
+        self.members = nn.ModuleList(
+            [mlp(in_features) for _ in range(members)]
+            + [mlp(self.raw_index.numel()) for _ in range(raw_members)]
         )
 
     def standardise(self, feats: Tensor) -> Tensor:
         """``(N, F)`` raw features -> standardised."""
         return (feats - self.mean) / self.std
 
+    def member_input(self, z: Tensor, i: int) -> Tensor:
+        """What member ``i`` reads of standardised features ``(N, F)``."""
+        return z if i < self.full_members else z.index_select(1, self.raw_index)
+
     def member_logits(self, z: Tensor, i: int) -> Tensor:
         """Logits ``(N, K)`` of member ``i`` on standardised features ``(N, F)``."""
-        return self.members[i](z)
+        return self.members[i](self.member_input(z, i))
 
     def forward(self, feats: Tensor) -> Tensor:
         """Log mean class probabilities ``(B, K, H, W)`` of the features ``(B, F, H, W)``."""
         b, f, h, w = feats.shape
         z = self.standardise(feats.permute(0, 2, 3, 1).reshape(-1, f))
-        probs = torch.stack([torch.softmax(m(z), dim=1) for m in self.members]).mean(0)
+        probs = torch.stack(
+            [torch.softmax(self.member_logits(z, i), dim=1) for i in range(len(self.members))]
+        ).mean(0)
         k = probs.shape[1]
         return probs.clamp_min(1e-8).log().reshape(b, h, w, k).permute(0, 3, 1, 2)
 
@@ -580,7 +611,11 @@ class S4Net(nn.Module):
         c = self.config
         if c.head == "pixel":
             per_frame = c.channels(c.head_modality) + c.dec_out_width
-            pixel = PixelHead(per_frame * c.head_frames, k, c.head_hidden, c.head_members)
+            pixel = PixelHead(
+                per_frame * c.head_frames, k, c.head_hidden, c.head_members,
+                raw_members=c.head_raw_members, frames=c.head_frames,
+                raw_per_frame=c.channels(c.head_modality),
+            )  # fmt: skip
             self.pixel_head = pixel.to(device=ref.device, dtype=ref.dtype)
             self.seg_head = None
         else:

@@ -154,6 +154,14 @@ class FinetuneConfig:
     head: str = FINETUNE.default("head")
     head_steps: int = 400  # optimisation steps per ensemble member (full batch of pixels)
     head_members: int = 5
+    # members that read the input series alone (no network features), trained with
+    # background mixing on optical input (below); docs/benchmarks.md "pixel head"
+    head_raw_members: int = 5
+    # optical input (S2): each training pixel is, with probability ``head_mix``, mixed with a
+    # random pixel of the windows read: ``a x + (1 - a) x_other``, ``a`` uniform in
+    # [``head_mix_min``, 1], label kept (edge pixels of fields are such mixtures); 0 = off
+    head_mix: float = 0.8
+    head_mix_min: float = 0.3
     head_hidden: int = 64
     smooth_iters: int = 5
     smooth_sigma: float = 1.0
@@ -796,6 +804,7 @@ def finetune(
                 "head_frames": int(length),
                 "head_hidden": cfg.head_hidden,
                 "head_members": cfg.head_members,
+                "head_raw_members": cfg.head_raw_members,
                 "smooth_iters": cfg.smooth_iters,
                 "smooth_sigma": cfg.smooth_sigma,
             }
@@ -1036,18 +1045,25 @@ def _pixel_samples(
     size: int,
     dev: torch.device,
     control: Control,
-) -> Tuple[torch.Tensor, torch.Tensor, np.ndarray, torch.Tensor, torch.Tensor]:
+    seed: int = 0,
+    pool_size: int = 20000,
+) -> Tuple[torch.Tensor, torch.Tensor, np.ndarray, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Pixel-head inputs of every labelled pixel (each once).
 
-    Features ``(N, F)``, classes ``(N,)``, their flat raster indices ``(N,)``, and the per-feature
-    mean/std over every pixel of the windows read.
+    Features ``(N, F)``, classes ``(N,)``, their flat raster indices ``(N,)``, the per-feature
+    mean/std over every pixel of the windows read, and the features of up to ``pool_size``
+    random pixels of those windows, labelled or not (``(M, F)``, for background mixing).
     """
     model.eval()
     m = model.config.head_modality
     feats, ys, where, sums = [], [], [], None
+    pool: List[torch.Tensor] = []
+    gen = torch.Generator().manual_seed(int(seed))
     counted = np.zeros(labels.shape, dtype=bool)
     n_all = 0
-    for win in label_windows(labels, size):
+    windows = list(label_windows(labels, size))
+    per_window = max(16, -(-pool_size // max(1, len(windows))))  # the pool stays near pool_size
+    for win in windows:
         control.check()
         r, c, h, w = _fit_window(win, labels.shape)
         crop = _stack([source.crop((r, c, h, w))], dev)
@@ -1056,6 +1072,8 @@ def _pixel_samples(
         s1, s2 = flat.sum(1), flat.square().sum(1)
         sums = (s1, s2) if sums is None else (sums[0] + s1, sums[1] + s2)
         n_all += flat.shape[1]
+        pick = torch.randperm(flat.shape[1], generator=gen)[:per_window].to(flat.device)
+        pool.append(flat[:, pick].T.cpu())
         lab = labels[r : r + h, c : c + w]
         take = (lab != IGNORE_INDEX) & ~counted[r : r + h, c : c + w]
         counted[r : r + h, c : c + w] |= take
@@ -1067,7 +1085,10 @@ def _pixel_samples(
     assert sums is not None
     mean = (sums[0] / n_all).cpu()
     std = (sums[1] / n_all - mean.square()).clamp_min(1e-12).sqrt().cpu()
-    return torch.cat(feats), torch.cat(ys), np.concatenate(where), mean, std
+    background = torch.cat(pool)
+    if len(background) > pool_size:
+        background = background[torch.randperm(len(background), generator=gen)[:pool_size]]
+    return torch.cat(feats), torch.cat(ys), np.concatenate(where), mean, std, background
 
 
 def _head_stats(
@@ -1094,13 +1115,15 @@ def _train_members(
     cfg: FinetuneConfig,
     weights: Optional[torch.Tensor],
     report: Callable[[int, int, float], None],
+    background: Optional[torch.Tensor] = None,
 ) -> float:
     """Train every member of ``head`` on standardised features ``z`` ``(N, F)``.
 
+    ``background`` ``(M, F)``: standardised features of random pixels; when given, the members
+    that read the input bands only are trained with background mixing (``cfg.head_mix``).
     Returns the last mean training loss.
     """
-    n, f = z.shape
-    per = f // frames
+    n = z.shape[0]
     loss_value = 0.0
     for i, member in enumerate(head.members):
         gen = torch.Generator().manual_seed(cfg.seed * 1009 + i)
@@ -1111,12 +1134,26 @@ def _train_members(
                     layer.weight.copy_(torch.rand(layer.weight.shape, generator=gen) * 2 - 1)
                     layer.weight.mul_(bound)
                     layer.bias.copy_((torch.rand(layer.bias.shape, generator=gen) * 2 - 1) * bound)
+        zi = head.member_input(z, i)
+        f = zi.shape[1]
+        per = f // frames
+        mix = cfg.head_mix if background is not None and i >= head.full_members else 0.0
+        bg = head.member_input(background, i) if mix > 0 and background is not None else None
         member.train()
         opt = torch.optim.AdamW(member.parameters(), lr=PIXEL_LR, weight_decay=PIXEL_WEIGHT_DECAY)
         for step in range(cfg.head_steps):
+            zb = zi
+            if bg is not None:
+                other = bg[torch.randint(0, len(bg), (n,), generator=gen)]
+                share = cfg.head_mix_min + (1 - cfg.head_mix_min) * torch.rand(
+                    (n, 1), generator=gen
+                )
+                mixed = torch.rand((n, 1), generator=gen) < mix
+                share = torch.where(mixed, share, torch.ones_like(share))
+                zb = share * zi + (1 - share) * other
             keep = (torch.rand((n, frames, 1), generator=gen) >= PIXEL_FRAME_DROPOUT).to(z.dtype)
             offset = torch.randn((n, 1, per), generator=gen) * PIXEL_OFFSET_STD
-            zb = ((z.view(n, frames, per) + offset) * keep).view(n, f)
+            zb = ((zb.reshape(n, frames, per) + offset) * keep).view(n, f)
             loss = F.cross_entropy(member(zb), y, weight=weights)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -1155,15 +1192,21 @@ def _fit_pixel_head(
     n_input = model.config.channels(model.config.head_modality)
     size = max(cfg.crop_size, 64)
     control.report(0.02, "reading the labelled pixels through the network")
-    feats, ys, order, mean, std = _pixel_samples(model, source, labels, size, dev, control)
+    feats, ys, order, mean, std, pool = _pixel_samples(
+        model, source, labels, size, dev, control, seed=cfg.seed
+    )
     mu, sd = _head_stats(mean, std, frames, n_input)
     head.mean.copy_(mu.to(head.mean))
     head.std.copy_(sd.to(head.std))
     z_all = head.standardise(feats.to(head.mean)).cpu()
+    # background mixing: optical input only (reflectances of a mixed pixel mix linearly; radar
+    # backscatter in dB does not, and mixing did not help it on the real sites)
+    mixing = cfg.head_mix > 0 and model.config.head_modality == "s2"
+    background = head.standardise(pool.to(head.mean)).cpu() if mixing else None
     in_train = torch.from_numpy(train_labels.ravel()[order] != IGNORE_INDEX)
     in_val = torch.from_numpy(val_labels.ravel()[order] != IGNORE_INDEX)
     rounds = 2 if bool(in_val.any()) else 1
-    total = rounds * cfg.head_members * max(1, cfg.head_steps)
+    total = rounds * len(head.members) * max(1, cfg.head_steps)
     done = [0]
 
     def report(member: int, step: int, loss: float) -> None:
@@ -1172,7 +1215,7 @@ def _fit_pixel_head(
             control.check()
             control.report(
                 0.05 + 0.95 * done[0] / total,
-                f"training the pixel head: member {member + 1}/{cfg.head_members}",
+                f"training the pixel head: member {member + 1}/{len(head.members)}",
                 {"loss": loss},
             )
 
@@ -1181,14 +1224,17 @@ def _fit_pixel_head(
     if rounds == 2:
         zt, yt = z_all[in_train], ys[in_train]
         w = _class_weights(yt.numpy(), k, cfg.class_weighting)
-        loss = _train_members(head, zt, yt, frames, cfg, w, report)
+        loss = _train_members(head, zt, yt, frames, cfg, w, report, background)
         with torch.no_grad():
-            probs = torch.stack([torch.softmax(mb(z_all[in_val]), 1) for mb in head.members])
+            zv = z_all[in_val]
+            probs = torch.stack(
+                [torch.softmax(head.member_logits(zv, i), 1) for i in range(len(head.members))]
+            )
         pred = probs.mean(0).argmax(1).numpy()
         sc = scores(confusion_matrix(pred, ys[in_val].numpy(), k), class_map.names)
         metrics.update(val_oa=float(sc["oa"]), val_miou=float(sc["miou"]), val_loss=loss)
     w = _class_weights(ys.numpy(), k, cfg.class_weighting)
-    loss = _train_members(head, z_all, ys, frames, cfg, w, report)
+    loss = _train_members(head, z_all, ys, frames, cfg, w, report, background)
     metrics.update(epoch=1, loss=loss, pixels=int(len(ys)))
     history.append(dict(metrics))
     model.eval()
