@@ -8,7 +8,15 @@ from torch import nn
 
 from s4_core.errors import CheckpointError, DataError
 from s4_core.losses import s4_loss
-from s4_core.model import MaskedBatchNorm3d, NetConfig, S4Net, _pool, _pool_mask
+from s4_core.model import (
+    MaskedBatchNorm3d,
+    NetConfig,
+    PixelHead,
+    S4Net,
+    _pool,
+    _pool_mask,
+    pixel_features,
+)
 
 
 def tiny_config(**kw) -> NetConfig:
@@ -268,3 +276,29 @@ def test_a_layer_used_without_then_with_padding_in_one_graph_back_propagates():
     padded = net._decode(net.encode(x[:, :3], "s1"))  # 3 frames: padded, masked batch norm
     (plain.square().mean() + padded.square().mean()).backward()
     assert all(p.grad is not None for p in net.encoder_parameters("s1"))
+
+
+def test_series_only_members_of_the_pixel_head_read_exactly_the_input_bands():
+    torch.manual_seed(0)
+    b, t, c, d, h, w = 2, 4, 3, 5, 3, 2
+    x, dec = torch.randn(b, t, c, h, w), torch.randn(b, d, t, h, w)
+    feats = pixel_features(x, dec).permute(0, 2, 3, 1).reshape(-1, t * (c + d))
+    head = PixelHead(t * (c + d), 4, members=2, raw_members=3, frames=t, raw_per_frame=c).eval()
+    assert len(head.members) == 5 and head.members[2][0].in_features == t * c
+    series = x.permute(0, 3, 4, 1, 2).reshape(-1, t * c)  # per pixel: frame by frame, bands
+    assert torch.equal(head.member_input(feats, 2), series)
+    assert torch.equal(head.member_input(feats, 1), feats)
+    # the network's features do not reach the series-only members
+    other = pixel_features(x, torch.randn(b, d, t, h, w)).permute(0, 2, 3, 1).reshape(feats.shape)
+    assert torch.equal(head.member_logits(other, 4), head.member_logits(feats, 4))
+    assert not torch.equal(head.member_logits(other, 0), head.member_logits(feats, 0))
+    # the index is rebuilt from the settings, not stored: checkpoints keep their keys
+    assert "raw_index" not in head.state_dict()
+
+
+def test_checkpoints_without_series_only_members_load_as_before():
+    cfg = NetConfig(widths=(4, 8), dec_out_width=4, head="pixel", head_frames=4).to_dict()
+    del cfg["head_raw_members"]  # written before the setting existed
+    net = S4Net(NetConfig.from_dict(cfg))
+    net.set_num_classes(3)
+    assert net.pixel_head is not None and len(net.pixel_head.members) == 5

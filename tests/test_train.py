@@ -387,3 +387,36 @@ def test_training_augmentation_hides_real_frames_only_and_noises_valid_pixels_on
     for _ in range(20):  # even a near-certain dropout keeps one real frame
         hidden = _augment(crop, rng, geometric=False, frame_dropout=0.999)["frame_valid"]
         assert hidden.sum() == 1 and not (hidden & ~frame_valid).any()
+
+
+def test_background_mixing_keeps_edge_pixels_with_their_field():
+    # Two labelled classes A and B; a third surface C (a road, a hedge) is never labelled and
+    # lies beyond B (and off their line). A pixel on the edge of an A field (60 % A, 40 % C) is
+    # nearer to B: the series-only members call it B unless they learnt from blends with random
+    # pixels of the surroundings.
+    from s4_core.model import PixelHead
+    from s4_core.train import FinetuneConfig, _train_members
+
+    gen = torch.Generator().manual_seed(0)
+    frames, bands = 4, 3
+    mu = {k: torch.randn(frames * bands, generator=gen) for k in "ABC"}
+    mu["C"] = 2 * mu["B"] - mu["A"] + mu["C"]
+
+    def pixels(k: str, n: int) -> torch.Tensor:
+        return mu[k] + 0.1 * torch.randn(n, frames * bands, generator=gen)
+
+    z = torch.cat([pixels("A", 50), pixels("B", 50)])
+    y = torch.cat([torch.zeros(50), torch.ones(50)]).long()
+    background = torch.cat([pixels("A", 100), pixels("B", 100), pixels("C", 100)])
+    edge = 0.6 * pixels("A", 200) + 0.4 * pixels("C", 200)
+    called_a = {}
+    for mix in (0.0, 0.8):
+        head = PixelHead(frames * bands, 2, members=0, raw_members=3, frames=frames,
+                         raw_per_frame=bands)  # fmt: skip
+        cfg = FinetuneConfig(head_mix=mix, head_steps=200)
+        _train_members(head, z, y, frames, cfg, None, lambda *a: None, background)
+        with torch.no_grad():
+            logits = sum(head.member_logits(edge, i) for i in range(3))
+        called_a[mix] = float((logits.argmax(1) == 0).float().mean())
+        assert float((head.member_logits(z, 0).argmax(1) == y).float().mean()) > 0.95
+    assert called_a[0.0] < 0.2 and called_a[0.8] > 0.8, called_a
