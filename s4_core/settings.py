@@ -494,10 +494,13 @@ SEGMENT = Operation(
         label=tr_noop("Resolution (CRS units; 0 = the one the model was fine-tuned on)")),
     MIN_AREA(advanced=True),
     MAX_CLOUD,
-    Setting("precision", "str", "fp32", choices=("fp32", "bf16"), qgis=False,
+    Setting("precision", "str", "fp32", choices=("fp32", "bf16"), advanced=True,
         help="arithmetic of a PyTorch model on the CPU: fp32 (exact) or bf16 (faster where the "
         "CPU has AVX512-BF16 or AMX; class maps differ from fp32 on a few pixels, measured in "
-        "docs/benchmarks.md)"),
+        "docs/benchmarks.md)",
+        label=tr_noop("Arithmetic on the CPU"),
+        labels=(tr_noop("fp32 (exact)"),
+            tr_noop("bf16 (faster on CPUs with AVX512-BF16 or AMX; a few pixels can differ)"))),
 )
 
 ALIGN = Operation(
