@@ -506,11 +506,9 @@ class PixelHead(nn.Module):
         super().__init__()
         self.register_buffer("mean", torch.zeros(in_features))
         self.register_buffer("std", torch.ones(in_features))
-        if raw_members and not 0 < raw_per_frame <= in_features // max(1, frames):
-            raise ValueError(
-                f"raw_per_frame must be in 1..{in_features // max(1, frames)}, got {raw_per_frame}"
-            )
         per = in_features // max(1, frames)
+        if raw_members and not 0 < raw_per_frame <= per:
+            raise ValueError(f"raw_per_frame must be in 1..{per}, got {raw_per_frame}")
         index = torch.arange(frames)[:, None] * per + torch.arange(raw_per_frame)[None, :]
         # not saved: rebuilt from the network settings, so checkpoints keep their keys
         self.register_buffer("raw_index", index.reshape(-1), persistent=False)
@@ -538,13 +536,23 @@ class PixelHead(nn.Module):
         """Logits ``(N, K)`` of member ``i`` on standardised features ``(N, F)``."""
         return self.members[i](self.member_input(z, i))
 
+    def probabilities(self, z: Tensor) -> Tensor:
+        """The members' mean class probabilities ``(N, K)`` on standardised features ``(N, F)``.
+
+        The input bands are selected once for all series-only members.
+        """
+        raw = z.index_select(1, self.raw_index) if len(self.members) > self.full_members else z
+        return torch.stack(
+            [
+                torch.softmax(member(z if i < self.full_members else raw), dim=1)
+                for i, member in enumerate(self.members)
+            ]
+        ).mean(0)
+
     def forward(self, feats: Tensor) -> Tensor:
         """Log mean class probabilities ``(B, K, H, W)`` of the features ``(B, F, H, W)``."""
         b, f, h, w = feats.shape
-        z = self.standardise(feats.permute(0, 2, 3, 1).reshape(-1, f))
-        probs = torch.stack(
-            [torch.softmax(self.member_logits(z, i), dim=1) for i in range(len(self.members))]
-        ).mean(0)
+        probs = self.probabilities(self.standardise(feats.permute(0, 2, 3, 1).reshape(-1, f)))
         k = probs.shape[1]
         return probs.clamp_min(1e-8).log().reshape(b, h, w, k).permute(0, 3, 1, 2)
 

@@ -179,6 +179,8 @@ PIXEL_LR = 3e-3
 PIXEL_WEIGHT_DECAY = 1e-3
 PIXEL_FRAME_DROPOUT = 0.2
 PIXEL_OFFSET_STD = 0.1
+# background mixing: at most this many random pixels of the label windows to blend with
+POOL = 20000
 
 
 @dataclass
@@ -1046,13 +1048,16 @@ def _pixel_samples(
     dev: torch.device,
     control: Control,
     seed: int = 0,
-    pool_size: int = 20000,
-) -> Tuple[torch.Tensor, torch.Tensor, np.ndarray, torch.Tensor, torch.Tensor, torch.Tensor]:
+    pool_size: int = 0,
+) -> Tuple[
+    torch.Tensor, torch.Tensor, np.ndarray, torch.Tensor, torch.Tensor, Optional[torch.Tensor]
+]:
     """Pixel-head inputs of every labelled pixel (each once).
 
     Features ``(N, F)``, classes ``(N,)``, their flat raster indices ``(N,)``, the per-feature
     mean/std over every pixel of the windows read, and the features of up to ``pool_size``
-    random pixels of those windows, labelled or not (``(M, F)``, for background mixing).
+    random pixels of those windows, labelled or not (``(M, F)``, for background mixing; None
+    when ``pool_size`` is 0).
     """
     model.eval()
     m = model.config.head_modality
@@ -1072,8 +1077,9 @@ def _pixel_samples(
         s1, s2 = flat.sum(1), flat.square().sum(1)
         sums = (s1, s2) if sums is None else (sums[0] + s1, sums[1] + s2)
         n_all += flat.shape[1]
-        pick = torch.randperm(flat.shape[1], generator=gen)[:per_window].to(flat.device)
-        pool.append(flat[:, pick].T.cpu())
+        if pool_size:
+            pick = torch.randperm(flat.shape[1], generator=gen)[:per_window].to(flat.device)
+            pool.append(flat[:, pick].T.cpu())
         lab = labels[r : r + h, c : c + w]
         take = (lab != IGNORE_INDEX) & ~counted[r : r + h, c : c + w]
         counted[r : r + h, c : c + w] |= take
@@ -1085,8 +1091,8 @@ def _pixel_samples(
     assert sums is not None
     mean = (sums[0] / n_all).cpu()
     std = (sums[1] / n_all - mean.square()).clamp_min(1e-12).sqrt().cpu()
-    background = torch.cat(pool)
-    if len(background) > pool_size:
+    background = torch.cat(pool) if pool else None
+    if background is not None and len(background) > pool_size:
         background = background[torch.randperm(len(background), generator=gen)[:pool_size]]
     return torch.cat(feats), torch.cat(ys), np.concatenate(where), mean, std, background
 
@@ -1137,8 +1143,9 @@ def _train_members(
         zi = head.member_input(z, i)
         f = zi.shape[1]
         per = f // frames
-        mix = cfg.head_mix if background is not None and i >= head.full_members else 0.0
-        bg = head.member_input(background, i) if mix > 0 and background is not None else None
+        bg = None  # series-only members blend with background pixels
+        if background is not None and cfg.head_mix > 0 and i >= head.full_members:
+            bg = head.member_input(background, i)
         member.train()
         opt = torch.optim.AdamW(member.parameters(), lr=PIXEL_LR, weight_decay=PIXEL_WEIGHT_DECAY)
         for step in range(cfg.head_steps):
@@ -1148,7 +1155,7 @@ def _train_members(
                 share = cfg.head_mix_min + (1 - cfg.head_mix_min) * torch.rand(
                     (n, 1), generator=gen
                 )
-                mixed = torch.rand((n, 1), generator=gen) < mix
+                mixed = torch.rand((n, 1), generator=gen) < cfg.head_mix
                 share = torch.where(mixed, share, torch.ones_like(share))
                 zb = share * zi + (1 - share) * other
             keep = (torch.rand((n, frames, 1), generator=gen) >= PIXEL_FRAME_DROPOUT).to(z.dtype)
@@ -1192,17 +1199,17 @@ def _fit_pixel_head(
     n_input = model.config.channels(model.config.head_modality)
     size = max(cfg.crop_size, 64)
     control.report(0.02, "reading the labelled pixels through the network")
+    # background mixing: optical input only (reflectances of a mixed pixel mix linearly; radar
+    # backscatter in dB does not, and mixing did not help it on the real sites)
+    mixing = cfg.head_mix > 0 and model.config.head_modality == "s2"
     feats, ys, order, mean, std, pool = _pixel_samples(
-        model, source, labels, size, dev, control, seed=cfg.seed
+        model, source, labels, size, dev, control, seed=cfg.seed, pool_size=POOL if mixing else 0
     )
     mu, sd = _head_stats(mean, std, frames, n_input)
     head.mean.copy_(mu.to(head.mean))
     head.std.copy_(sd.to(head.std))
     z_all = head.standardise(feats.to(head.mean)).cpu()
-    # background mixing: optical input only (reflectances of a mixed pixel mix linearly; radar
-    # backscatter in dB does not, and mixing did not help it on the real sites)
-    mixing = cfg.head_mix > 0 and model.config.head_modality == "s2"
-    background = head.standardise(pool.to(head.mean)).cpu() if mixing else None
+    background = None if pool is None else head.standardise(pool.to(head.mean)).cpu()
     in_train = torch.from_numpy(train_labels.ravel()[order] != IGNORE_INDEX)
     in_val = torch.from_numpy(val_labels.ravel()[order] != IGNORE_INDEX)
     rounds = 2 if bool(in_val.any()) else 1
@@ -1226,11 +1233,7 @@ def _fit_pixel_head(
         w = _class_weights(yt.numpy(), k, cfg.class_weighting)
         loss = _train_members(head, zt, yt, frames, cfg, w, report, background)
         with torch.no_grad():
-            zv = z_all[in_val]
-            probs = torch.stack(
-                [torch.softmax(head.member_logits(zv, i), 1) for i in range(len(head.members))]
-            )
-        pred = probs.mean(0).argmax(1).numpy()
+            pred = head.probabilities(z_all[in_val]).argmax(1).numpy()
         sc = scores(confusion_matrix(pred, ys[in_val].numpy(), k), class_map.names)
         metrics.update(val_oa=float(sc["oa"]), val_miou=float(sc["miou"]), val_loss=loss)
     w = _class_weights(ys.numpy(), k, cfg.class_weighting)
