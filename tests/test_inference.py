@@ -498,11 +498,11 @@ def test_given_tile_size_keeps_batches_within_the_memory_budget(scene, tmp_path,
     # A given --tile-size used to keep the default 4 windows per batch whatever the budget (a
     # 1024 px scene with 420 px windows peaked at 6.2 GB instead of 1.5 GB).
     ckpt = make_ckpt(length=64, widths=(16, 32))  # ~26 MB per 32 px window
-    kw = dict(tile_size=32, overlap=24, batch_size=4, device="cpu")
+    kw = dict(tile_size=32, overlap=24, batch_size=4)
     monkeypatch.setenv("S4_TILE_MEMORY_MB", "100000")
-    roomy = inf.segment_scene(ckpt, scene, tmp_path / "a.tif", inf.Prediction(**kw))
+    roomy = segment_on_cpu(ckpt, scene, tmp_path / "a.tif", **kw)
     monkeypatch.setenv("S4_TILE_MEMORY_MB", "64")  # the smallest budget: 2 windows
-    tight = inf.segment_scene(ckpt, scene, tmp_path / "b.tif", inf.Prediction(**kw))
+    tight = segment_on_cpu(ckpt, scene, tmp_path / "b.tif", **kw)
     assert (roomy.batch_size, tight.batch_size) == (4, 2)
     with rasterio.open(roomy.path) as a, rasterio.open(tight.path) as b:
         assert np.array_equal(a.read(1), b.read(1))
