@@ -39,7 +39,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -218,14 +218,34 @@ def _proto(r: dict) -> str:
     return r.get("protocol", "squares")
 
 
+def trained_miou(r: dict) -> float:
+    """mIoU over the test classes that got training pixels (``r["squares"]`` > 0): a class no
+    square or parcel could be drawn for scores IoU 0 for every method and only scales the
+    differences between methods."""
+    trained = [c for c, n in r["squares"].items() if n > 0 and c in r["iou"]]
+    return float(np.mean([r["iou"][c] for c in trained])) if trained else float("nan")
+
+
+def miou(r: dict) -> float:
+    """A row's mIoU (over the classes present in the test truth)."""
+    return float(r["miou"])
+
+
+def versus(sel: List[dict], rf: Dict[int, dict], score: Callable[[dict], float]) -> str:
+    """Mean over seeds of ``score(row) - score(RF row of the same seed)``, in points."""
+    diffs = [score(r) - score(rf[r["seed"]]) for r in sel if r["seed"] in rf]
+    return f"{100 * np.mean(diffs):+.1f}" if diffs else ""
+
+
 def summarise(rows: List[dict], site: str, protocol: str = "squares") -> List[str]:
     rows = [r for r in rows if r["site"] == site and _proto(r) == protocol]
     unit = "squares" if protocol == "squares" else "parcels"
     lines = [
         f"#### {site}: K {unit} per class",
         "",
-        "| inference | K | method | runs | mIoU % | OA % | mIoU − RF (points) |",
-        "|---|---:|---|---:|---:|---:|---:|",
+        "| inference | K | method | runs | mIoU % | OA % | mIoU − RF (points) "
+        "| mIoU, trained classes % | − RF (points) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     keys = sorted(
         {(r["modality"], r["k"], r["method"]) for r in rows},
@@ -233,16 +253,13 @@ def summarise(rows: List[dict], site: str, protocol: str = "squares") -> List[st
     )
     for m, k, meth in keys:
         sel = [r for r in rows if (r["modality"], r["k"], r["method"]) == (m, k, meth)]
-        rf = {
-            r["seed"]: r["miou"]
-            for r in rows
-            if (r["modality"], r["k"], r["method"]) == (m, k, "rf")
-        }
-        diffs = [r["miou"] - rf[r["seed"]] for r in sel if r["seed"] in rf]
-        d = f"{100 * np.mean(diffs):+.1f}" if diffs and meth != "rf" else ""
+        rf = {r["seed"]: r for r in rows if (r["modality"], r["k"], r["method"]) == (m, k, "rf")}
+        if meth == "rf":
+            rf = {}  # no difference to itself
         lines.append(
             f"| {m.upper()} | {k} | {meth} | {len(sel)} | {fmt([r['miou'] for r in sel])} | "
-            f"{fmt([r['oa'] for r in sel])} | {d} |"
+            f"{fmt([r['oa'] for r in sel])} | {versus(sel, rf, miou)} | "
+            f"{fmt([trained_miou(r) for r in sel])} | {versus(sel, rf, trained_miou)} |"
         )
     return lines + [""]
 
@@ -397,8 +414,10 @@ def render(args, rows: List[dict], notes: List[str], total: float) -> str:
         "parcel of that class; test = every other labelled pixel less a 1-px margin around the "
         "squares. *parcels*: half of each class's parcels (at least one, classes with two or "
         "more) are test parcels, K of the others train. mIoU over the classes present in the "
-        "test truth (a class without training pixels counts with IoU 0 for every method). Maps "
-        "on the 10 m label grid.",
+        "test truth (a class without training pixels counts with IoU 0 for every method). "
+        "*mIoU, trained classes*: the same over the test classes that got training pixels (no "
+        "5 x 5 square fits in some small parcels: those classes are IoU 0 for every method and "
+        "only scale the differences). Maps on the 10 m label grid.",
         "",
     ]
     for name in dict.fromkeys(r["site"] for r in rows):
