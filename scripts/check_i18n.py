@@ -68,6 +68,7 @@ SINKS = {
     "add_int": (1,),
     "add_float": (1,),
     "add_series_parameter": (1,),
+    "DockButton": (0, 2),  # the dock's buttons: text, tooltip
     "_start": (1,),
     "QgsRasterLayer": (1,),
     "QgsVectorLayer": (1,),
