@@ -10,11 +10,13 @@ metrics)``, ``cancel()`` and ``log(message)`` callables. Errors a user can meet 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from .control import Control
 from .errors import DataError, warn
+from .keywords import KeywordGroup
 from .settings import ALIGN, EVALUATE, EXPORT, FINETUNE, PRETRAIN, PROFILES, SEGMENT, SUGGEST
 from .types import CrsLike, Metrics, PathLike, Sources
 from .validate import check_align, check_less, check_outputs
@@ -29,6 +31,25 @@ if TYPE_CHECKING:
 
 
 # ----------------------------------------------------------------------------- inputs
+@dataclass(frozen=True)
+class SceneInput(KeywordGroup, parameter="scene"):
+    """The scene a fine-tuned model maps: the S1 and / or S2 series and the part to map.
+
+    ``bounds`` (xmin, ymin, xmax, ymax) in ``bounds_crs`` (default: the series' CRS); None: the
+    whole series. The api functions that take ``scene: SceneInput`` (``segment``,
+    ``suggest_labels``) show its fields as keywords (``keywords.py``).
+    """
+
+    s1: Optional[Sources] = None
+    s2: Optional[Sources] = None
+    bounds: Optional[Sequence[float]] = None
+    bounds_crs: Optional[CrsLike] = None
+
+    def inputs(self) -> Dict[str, Optional[Sources]]:
+        """The series by the names ``check_outputs`` gives its inputs."""
+        return {"Sentinel-1 input": self.s1, "Sentinel-2 input": self.s2}
+
+
 def _is_sources(value: object) -> TypeGuard[Sources]:
     """Whether ``value`` names at least one image (not None, not an empty list)."""
     return value is not None and not (isinstance(value, (list, tuple)) and len(value) == 0)
@@ -336,10 +357,7 @@ def segment(
     model: PathLike,
     out: PathLike,
     *,
-    s1: Optional[Sources] = None,
-    s2: Optional[Sources] = None,
-    bounds: Optional[Sequence[float]] = None,
-    bounds_crs: Optional[CrsLike] = None,
+    scene: SceneInput,
     vector_out: Optional[PathLike] = None,
     probabilities_out: Optional[PathLike] = None,
     confidence_out: Optional[PathLike] = None,
@@ -372,7 +390,7 @@ def segment(
             "output probabilities": probabilities_out,
             "output confidence": confidence_out,
         },
-        {"model": model, "Sentinel-1 input": s1, "Sentinel-2 input": s2},
+        {"model": model, **scene.inputs()},
     )
     ckpt, backend = open_model(
         model, device=device, log=control.log, precision=options["precision"]
@@ -383,7 +401,7 @@ def segment(
             f"{model}: a {ckpt.get('kind', 'unknown')} checkpoint cannot segment: fine-tune it "
             "on labelled polygons first"
         )
-    given = {"s1": s1, "s2": s2}
+    given = {"s1": scene.s1, "s2": scene.s2}
     if modality == "both":
         lacking = [m.upper() for m, v in given.items() if not _is_sources(v)]
         if lacking:
@@ -400,17 +418,17 @@ def segment(
         )
     if resolution is None:
         resolution = (ckpt.get("input") or {}).get("resolution")
-    scene = open_scene(
+    aligned = open_scene(
         given["s1"] if modality in ("s1", "both") else None,
         given["s2"] if modality in ("s2", "both") else None,
-        bounds=bounds,
-        bounds_crs=bounds_crs,
+        bounds=scene.bounds,
+        bounds_crs=scene.bounds_crs,
         max_cloud_fraction=options["max_cloud_fraction"],
         resolution=resolution,
     )
     if control.log:
         control.say(
-            f"segmenting {scene.grid.width} x {scene.grid.height} px, {scene.n_frames} "
+            f"segmenting {aligned.grid.width} x {aligned.grid.height} px, {aligned.n_frames} "
             f"{'S1 + S2' if modality == 'both' else modality.upper()} frames on "
             f"{backend.device}"
         )
@@ -418,7 +436,7 @@ def segment(
     prediction = Prediction(tile_size, overlap, options["batch_size"], device, backend)
     result = segment_scene(
         ckpt,
-        scene,
+        aligned,
         Path(out),
         prediction,
         control.part(0.0, stages),
@@ -580,12 +598,9 @@ def suggest_labels(
     model: PathLike,
     out: PathLike,
     *,
-    s1: Optional[Sources] = None,
-    s2: Optional[Sources] = None,
+    scene: SceneInput,
     labels: Optional[PathLike] = None,
     labels_layer: Optional[str] = None,
-    bounds: Optional[Sequence[float]] = None,
-    bounds_crs: Optional[CrsLike] = None,
     control: Control,
     **options: Any,
 ) -> Dict:
@@ -604,13 +619,13 @@ def suggest_labels(
         raise DataError(f"output suggestions {out}: give a GeoPackage (.gpkg) file")
     check_outputs(
         {"output suggestions": out},
-        {"model": model, "labels": labels, "Sentinel-1 input": s1, "Sentinel-2 input": s2},
+        {"model": model, "labels": labels, **scene.inputs()},
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".s4-suggest-", dir=str(out.parent)) as tmp:
         seg = segment(
-            model, Path(tmp) / "classes.tif", s1=s1, s2=s2, bounds=bounds,
-            bounds_crs=bounds_crs, probabilities_out=Path(tmp) / "probabilities.tif",
+            model, Path(tmp) / "classes.tif", **scene.keywords(),
+            probabilities_out=Path(tmp) / "probabilities.tif",
             tile_size=options["tile_size"], overlap=options["overlap"],
             batch_size=options["batch_size"], device=options["device"],
             **control.part(0.0, 0.9).keywords(),

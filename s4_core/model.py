@@ -47,8 +47,8 @@ the internal padding) are kept out of everything:
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable, Iterator, Optional, cast
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Callable, Iterator, Optional, TypeVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -61,6 +61,40 @@ MODALITIES = ("s1", "s2")
 #: S1 bands then the S2 bands in one input; see ``S4Net.encode``)
 INPUTS = ("s1", "s2", "both")
 HEADS = ("unet", "pixel")
+_V = TypeVar("_V")
+
+
+def _stored_as(key: str, default: _V) -> _V:
+    """A ``PixelHeadConfig`` field stored under ``key`` among a checkpoint's network settings."""
+    return field(default=default, metadata={"key": key})
+
+
+@dataclass(frozen=True)
+class PixelHeadConfig:
+    """The "pixel" head's settings: its MLP ensemble (``PixelHead``) and the smoothing after it.
+
+    ``members`` MLPs of ``hidden`` units read the input series and the decoder features;
+    ``raw_members`` more read the input series alone (0: none, as in checkpoints made before
+    they existed; fine-tuning's default is ``FinetuneConfig.pixel_head``'s); then
+    ``smooth_iters`` rounds of ``edge_aware_smooth`` with ``smooth_sigma``. Checkpoints keep
+    the fields flat among the network settings, under each field's ``key`` (``to_dict``).
+    """
+
+    hidden: int = _stored_as("head_hidden", 64)
+    members: int = _stored_as("head_members", 5)
+    raw_members: int = _stored_as("head_raw_members", 0)
+    smooth_iters: int = _stored_as("smooth_iters", 5)
+    smooth_sigma: float = _stored_as("smooth_sigma", 1.0)
+
+    def to_dict(self) -> dict:
+        """The fields under their stored keys."""
+        return {f.metadata["key"]: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def pop_from(cls, stored: dict) -> PixelHeadConfig:
+        """The settings ``stored`` holds under their keys (removed from it); missing: defaults."""
+        keys = {f.name: f.metadata["key"] for f in fields(cls)}
+        return cls(**{name: stored.pop(key) for name, key in keys.items() if key in stored})
 
 
 @dataclass
@@ -72,6 +106,7 @@ class NetConfig:
     ``proj_dim``: output size of the projection head g. ``num_classes``: 0 = no segmentation
     head yet (pretraining). ``dec_out_width``: width of the last decoder block (16 in the
     reference). ``n_specific``: number of encoder conv blocks that are modality-specific.
+    ``pixel_head``: the "pixel" head's settings (stored flat, see ``PixelHeadConfig``).
     """
 
     s1_channels: int = 2
@@ -89,12 +124,7 @@ class NetConfig:
     head: str = "unet"
     head_modality: str = "s2"
     head_frames: int = 0
-    head_hidden: int = 64
-    head_members: int = 5
-    # more members that read the input bands only (PixelHead); 0 in checkpoints made before
-    head_raw_members: int = 0
-    smooth_iters: int = 5
-    smooth_sigma: float = 1.0
+    pixel_head: PixelHeadConfig = PixelHeadConfig()
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)
@@ -129,15 +159,21 @@ class NetConfig:
         return self.s1_channels if modality == "s1" else self.s2_channels
 
     def to_dict(self) -> dict:
-        """The configuration as a plain dict (stored in checkpoints)."""
+        """The configuration as a plain flat dict (stored in checkpoints)."""
         d = asdict(self)
         d["widths"] = list(self.widths)
-        return d
+        del d["pixel_head"]
+        return {**d, **self.pixel_head.to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict) -> NetConfig:
         """Inverse of ``to_dict``; raises CheckpointError on unknown or invalid settings."""
-        known = {f.name for f in fields(cls)}
+        d = dict(d)
+        try:
+            pixel_head = PixelHeadConfig.pop_from(d)
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"invalid network settings in the checkpoint: {exc}") from exc
+        known = {f.name for f in fields(cls)} - {"pixel_head"}
         unknown = sorted(set(d) - known)
         if unknown:
             raise CheckpointError(
@@ -145,7 +181,7 @@ class NetConfig:
                 "newer version of S4; update the plugin/engine to read it"
             )
         try:
-            return cls(**d)
+            return cls(**d, pixel_head=pixel_head)
         except (TypeError, ValueError) as exc:
             raise CheckpointError(f"invalid network settings in the checkpoint: {exc}") from exc
 
@@ -477,51 +513,45 @@ def edge_aware_smooth(probs: Tensor, guide: Tensor, iters: int, sigma: float) ->
 
 
 class PixelHead(nn.Module):
-    """An ensemble of per-pixel MLPs (Linear - ReLU - Dropout - Linear).
+    """An ensemble of per-pixel MLPs (Linear - ReLU - Dropout - Linear) with ``k`` classes.
 
-    ``members`` MLPs read a pixel's whole standardised feature vector (:func:`pixel_features`:
-    per frame the input bands, then the decoder features); ``raw_members`` more read only the
-    input bands of every frame (``raw_per_frame`` of the ``in_features / frames`` values per
-    frame), so that the ensemble does not rest on the network's features alone. The forward pass
-    returns the log of all members' mean probabilities ``(B, K, H, W)``. ``mean``/``std``
-    buffers hold the standardisation.
+    ``config.members`` MLPs read a pixel's whole standardised feature vector of ``in_features``
+    values (:func:`pixel_features`: per frame the input bands, then the decoder features);
+    ``config.raw_members`` more read only the input bands of every frame (``raw_per_frame`` of
+    the ``in_features / frames`` values per frame), so that the ensemble does not rest on the
+    network's features alone. The forward pass returns the log of all members' mean
+    probabilities ``(B, K, H, W)``. ``mean``/``std`` buffers hold the standardisation.
     """
+
+    DROPOUT = 0.2
 
     mean: Tensor
     std: Tensor
     raw_index: Tensor
 
     def __init__(
-        self,
-        in_features: int,
-        k: int,
-        hidden: int = 64,
-        members: int = 5,
-        dropout: float = 0.2,
-        *,
-        raw_members: int = 0,
-        frames: int = 1,
-        raw_per_frame: int = 0,
+        self, in_features: int, k: int, config: PixelHeadConfig, frames: int, raw_per_frame: int
     ) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(in_features))
         self.register_buffer("std", torch.ones(in_features))
         per = in_features // max(1, frames)
-        if raw_members and not 0 < raw_per_frame <= per:
+        if config.raw_members and not 0 < raw_per_frame <= per:
             raise ValueError(f"raw_per_frame must be in 1..{per}, got {raw_per_frame}")
         index = torch.arange(frames)[:, None] * per + torch.arange(raw_per_frame)[None, :]
         # not saved: rebuilt from the network settings, so checkpoints keep their keys
         self.register_buffer("raw_index", index.reshape(-1), persistent=False)
-        self.full_members = int(members)
+        self.full_members = int(config.members)
+        hidden = config.hidden
 
         def mlp(n_in: int) -> nn.Sequential:
             return nn.Sequential(
-                nn.Linear(n_in, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, k)
+                nn.Linear(n_in, hidden), nn.ReLU(), nn.Dropout(self.DROPOUT), nn.Linear(hidden, k)
             )
 
         self.members = nn.ModuleList(
-            [mlp(in_features) for _ in range(members)]
-            + [mlp(self.raw_index.numel()) for _ in range(raw_members)]
+            [mlp(in_features) for _ in range(config.members)]
+            + [mlp(self.raw_index.numel()) for _ in range(config.raw_members)]
         )
 
     def standardise(self, feats: Tensor) -> Tensor:
@@ -620,10 +650,12 @@ class S4Net(nn.Module):
         if c.head == "pixel":
             per_frame = c.channels(c.head_modality) + c.dec_out_width
             pixel = PixelHead(
-                per_frame * c.head_frames, k, c.head_hidden, c.head_members,
-                raw_members=c.head_raw_members, frames=c.head_frames,
-                raw_per_frame=c.channels(c.head_modality),
-            )  # fmt: skip
+                per_frame * c.head_frames,
+                k,
+                c.pixel_head,
+                c.head_frames,
+                c.channels(c.head_modality),
+            )
             self.pixel_head = pixel.to(device=ref.device, dtype=ref.dtype)
             self.seg_head = None
         else:
@@ -850,7 +882,7 @@ class S4Net(nn.Module):
         assert self.pixel_head is not None
         head_dtype = self.pixel_head.mean.dtype  # float32 also when the network runs in bf16
         logp = self.pixel_head(self.pixel_inputs(x, modality, frame_mask).to(head_dtype))
-        c = self.config
+        c = self.config.pixel_head
         if c.smooth_iters <= 0:
             return logp
         b, t, ch, h, w = x.shape

@@ -205,7 +205,10 @@ def export_onnx(model_path: PathLike, out_path: PathLike, *, tile: int = 64) -> 
                 "mask": f"bool (batch, {frames}, height, width): real frames and pixels",
             },
             "smoothing": (
-                {"iters": net.config.smooth_iters, "sigma": net.config.smooth_sigma}
+                {
+                    "iters": net.config.pixel_head.smooth_iters,
+                    "sigma": net.config.pixel_head.smooth_sigma,
+                }
                 if net.pixel_head is not None
                 else None
             ),

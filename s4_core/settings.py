@@ -40,8 +40,8 @@ from typing import (
     cast,
 )
 
-from .control import takes_control
 from .errors import SettingError
+from .keywords import takes_groups
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -258,11 +258,10 @@ class Operation:
 
         Its options are this operation's api settings (keyword-only, defaults from here), checked
         before the call; ``options`` arrives complete. The signature shows every setting. A
-        ``control`` parameter becomes the keywords ``progress``, ``cancel`` and ``log``
-        (``control.takes_control``).
+        keyword group's parameter (``keywords.py``: ``control``, ``scene``) becomes its fields'
+        keywords (``progress``, ``cancel``, ``log``; ``s1``, ``s2``, ``bounds``, ``bounds_crs``).
         """
-        if "control" in inspect.signature(function).parameters:
-            function = cast(F, takes_control(function))
+        function = cast(F, takes_groups(function))
         signature = inspect.signature(function)
         head: List[inspect.Parameter] = []
         tail: List[inspect.Parameter] = []

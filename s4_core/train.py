@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import (
     TYPE_CHECKING,
@@ -44,7 +44,7 @@ from .device import autocast_context, cpu_threads, resolve_device
 from .errors import CheckpointError, DataError, LabelError, SettingError
 from .labels import IGNORE_INDEX, ClassMap
 from .metrics import confusion_matrix, scores
-from .model import INPUTS, NetConfig, S4Net
+from .model import INPUTS, NetConfig, PixelHeadConfig, S4Net
 from .normalize import BandStats, compute_band_stats
 from .sampling import label_windows, random_label_windows, random_windows
 from .settings import FINETUNE, PRETRAIN, WIDTHS
@@ -153,18 +153,15 @@ class FinetuneConfig:
     # (PixelHead, model.py). "unet": the paper's fine-tuning of the 3D U-Net's own head.
     head: str = FINETUNE.default("head")
     head_steps: int = 400  # optimisation steps per ensemble member (full batch of pixels)
-    head_members: int = 5
-    # members that read the input series alone (no network features), trained with
-    # background mixing on optical input (below); docs/benchmarks.md "pixel head"
-    head_raw_members: int = 5
+    # its members and the smoothing, stored in the model (NetConfig); 5 members read the input
+    # series alone (no network features), trained with background mixing on optical input
+    # (below); docs/benchmarks.md "pixel head"
+    pixel_head: PixelHeadConfig = PixelHeadConfig(raw_members=5)
     # optical input (S2): each training pixel is, with probability ``head_mix``, mixed with a
     # random pixel of the windows read: ``a x + (1 - a) x_other``, ``a`` uniform in
     # [``head_mix_min``, 1], label kept (edge pixels of fields are such mixtures); 0 = off
     head_mix: float = 0.8
     head_mix_min: float = 0.3
-    head_hidden: int = 64
-    smooth_iters: int = 5
-    smooth_sigma: float = 1.0
     # None: the pretrained checkpoint's representation (1 month without one); 0: acquisitions
     composite_months: Optional[int] = FINETUNE.default("composite_months")
     # S1 input: the VV/VH ratio as a third band (from scratch; a pretrained model's choice wins)
@@ -798,18 +795,12 @@ def finetune(
     }
 
     if cfg.head == "pixel":
-        net_cfg = NetConfig.from_dict(
-            {
-                **net_cfg.to_dict(),
-                "head": "pixel",
-                "head_modality": m,
-                "head_frames": int(length),
-                "head_hidden": cfg.head_hidden,
-                "head_members": cfg.head_members,
-                "head_raw_members": cfg.head_raw_members,
-                "smooth_iters": cfg.smooth_iters,
-                "smooth_sigma": cfg.smooth_sigma,
-            }
+        net_cfg = replace(
+            net_cfg,
+            head="pixel",
+            head_modality=m,
+            head_frames=int(length),
+            pixel_head=cfg.pixel_head,
         )
     elif cfg.head != "unet":
         raise ValueError(f"head must be 'pixel' or 'unet', not {cfg.head!r}")

@@ -23,8 +23,9 @@ import html
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from qgis.core import (
     Qgis,
@@ -74,7 +75,7 @@ from .algorithms.base import (
 )
 from .compat import LAYER_FILTER_POLYGON
 from .dock_settings import EXTENT_MODES, DockSetting
-from .i18n import tr
+from .i18n import tr, tr_noop
 from .layers import (
     LABEL_FIELD,
     CloudCache,
@@ -101,18 +102,52 @@ LAYER_ID_ROLE = Qt.ItemDataRole.UserRole
 SENSORS = ("s2", "s1")
 
 
-def push_button(
-    text: str, parent: QWidget, slot: Callable[..., Any], tooltip: str = ""
-) -> QPushButton:
-    """A button of ``parent`` showing ``text`` (and ``tooltip``) that calls ``slot``.
+@dataclass(frozen=True)
+class DockButton:
+    """A button of the dock: its text, the dock method it calls (with ``args``), its tooltip.
 
-    ``slot`` is called when the button is clicked.
+    Texts are ``tr_noop``-marked here and translated when the button is built.
     """
-    button = QPushButton(text, parent)
-    if tooltip:
-        button.setToolTip(tooltip)
-    button.clicked.connect(slot)
-    return button
+
+    text: str
+    slot: str
+    tooltip: str = ""
+    args: Tuple[Any, ...] = ()
+
+
+# fmt: off
+#: every button of the dock by name (``S4DockWidget.button(name, parent)`` builds one)
+BUTTONS: Dict[str, DockButton] = {
+    "check_device": DockButton(tr_noop("Check"), "check_device",
+        tr_noop("Which device will the engine use?")),
+    "refresh": DockButton(tr_noop("Refresh"), "refresh_layers"),
+    "check_all": DockButton(tr_noop("Check all"), "_check_all", args=(True,)),
+    "uncheck_all": DockButton(tr_noop("Uncheck all"), "_check_all", args=(False,)),
+    "download": DockButton(tr_noop("Download S1 + S2 for the map extent…"), "open_download",
+        tr_noop("Search a STAC catalog and download the Sentinel-1 and Sentinel-2 series of the "
+            "current map extent (Processing: Download Sentinel-1/-2 time series); the series "
+            "are added to the project")),
+    "pretrain_run": DockButton(tr_noop("Pretrain"), "start_pretrain",
+        tr_noop("Pretrain here with the defaults of s4:pretrain and this objective; the loss "
+            "is drawn live in the Curves tab")),
+    "pretrain": DockButton(tr_noop("Pretrain…"), "open_pretrain",
+        tr_noop("Every pretraining option, in the algorithm's dialog")),
+    "classes_from_model": DockButton(tr_noop("From model"), "use_model_classes",
+        tr_noop("Use the class names of the loaded model")),
+    "new_label": DockButton(tr_noop("New label layer…"), "new_label_layer",
+        tr_noop("Create a GeoPackage polygon layer whose form offers the classes, add it to the "
+            "project and start digitising")),
+    "finetune": DockButton(tr_noop("Fine-tune"), "start_finetune"),
+    "segment": DockButton(tr_noop("Segment"), "start_segment"),
+    "suggest": DockButton(tr_noop("Where to label next"), "start_suggest",
+        tr_noop("Propose small squares where the model is least sure, spread over the area and "
+            "the predicted classes, away from the label layer's polygons: label them and "
+            "fine-tune again")),
+    "load_model": DockButton(tr_noop("Load…"), "load_model"),
+    "save_model": DockButton(tr_noop("Save as…"), "save_model_as"),
+    "info": DockButton(tr_noop("Info"), "refresh_model_info"),
+}
+# fmt: on
 
 
 class S4DockWidget(QgsDockWidget):
@@ -156,6 +191,18 @@ class S4DockWidget(QgsDockWidget):
         self.tabs.currentChanged.connect(self._tab_changed)
 
     # ----------------------------------------------------------------------- building
+    def button(self, name: str, parent: QWidget) -> QPushButton:
+        """The button ``BUTTONS[name]`` of ``parent``: translated text and tooltip.
+
+        A click calls the dock's method of that name as it is then (no ``checked`` argument).
+        """
+        spec = BUTTONS[name]
+        button = QPushButton(tr(spec.text), parent)
+        if spec.tooltip:
+            button.setToolTip(tr(spec.tooltip))
+        button.clicked.connect(lambda: getattr(self, spec.slot)(*spec.args))
+        return button
+
     def _build(self) -> None:
         root = QWidget(self)
         layout = QVBoxLayout(root)
@@ -181,9 +228,7 @@ class S4DockWidget(QgsDockWidget):
         device_row = QHBoxLayout()
         self.device_combo = setting_widget(DEVICE, root)
         self.device_label = QLabel("", root)
-        self.check_device_button = push_button(
-            tr("Check"), root, self.check_device, tooltip=tr("Which device will the engine use?")
-        )
+        self.check_device_button = self.button("check_device", root)
         device_row.addWidget(self.device_combo, 1)
         device_row.addWidget(self.check_device_button)
         form.addRow(tr("Device"), device_row)
@@ -222,22 +267,12 @@ class S4DockWidget(QgsDockWidget):
         for widget in (self.s2_list, self.s1_list):
             widget.itemChanged.connect(self._item_changed)
         row = QHBoxLayout()
-        self.refresh_button = push_button(tr("Refresh"), tab, self.refresh_layers)
-        all_button = push_button(tr("Check all"), tab, lambda: self._check_all(True))
-        none_button = push_button(tr("Uncheck all"), tab, lambda: self._check_all(False))
-        for button in (self.refresh_button, all_button, none_button):
-            row.addWidget(button)
+        self.refresh_button = self.button("refresh", tab)
+        row.addWidget(self.refresh_button)
+        for name in ("check_all", "uncheck_all"):
+            row.addWidget(self.button(name, tab))
         layout.addLayout(row)
-        self.download_button = push_button(
-            tr("Download S1 + S2 for the map extent…"),
-            tab,
-            lambda: self.open_download(),
-            tooltip=tr(
-                "Search a STAC catalog and download the Sentinel-1 and Sentinel-2 series of the "
-                "current map extent (Processing: Download Sentinel-1/-2 time series); the series "
-                "are added to the project"
-            ),
-        )
+        self.download_button = self.button("download", tab)
         layout.addWidget(self.download_button)
         hint = QLabel(
             tr(
@@ -317,45 +352,19 @@ class S4DockWidget(QgsDockWidget):
             )
         )
         pretrain_row.addWidget(self.objective_combo, 1)
-        self.pretrain_run_button = push_button(
-            tr("Pretrain"),
-            tab,
-            lambda: self.start_pretrain(),
-            tooltip=tr(
-                "Pretrain here with the defaults of s4:pretrain and this objective; the loss "
-                "is drawn live in the Curves tab"
-            ),
-        )
+        self.pretrain_run_button = self.button("pretrain_run", tab)
         pretrain_row.addWidget(self.pretrain_run_button)
-        self.pretrain_button = push_button(
-            tr("Pretrain…"),
-            tab,
-            lambda: self.open_pretrain(),
-            tooltip=tr("Every pretraining option, in the algorithm's dialog"),
-        )
+        self.pretrain_button = self.button("pretrain", tab)
         pretrain_row.addWidget(self.pretrain_button)
         form.addRow(tr("Pretrain (no labels)"), pretrain_row)
         classes_row = QHBoxLayout()
         self.class_names_edit = QLineEdit(tab)
         self.class_names_edit.setPlaceholderText(tr("e.g. wheat, maize, potatoes, grassland"))
-        self.classes_from_model_button = push_button(
-            tr("From model"),
-            tab,
-            self.use_model_classes,
-            tooltip=tr("Use the class names of the loaded model"),
-        )
+        self.classes_from_model_button = self.button("classes_from_model", tab)
         classes_row.addWidget(self.class_names_edit, 1)
         classes_row.addWidget(self.classes_from_model_button)
         form.addRow(tr("Classes"), classes_row)
-        self.new_label_button = push_button(
-            tr("New label layer…"),
-            tab,
-            lambda: self.new_label_layer(),
-            tooltip=tr(
-                "Create a GeoPackage polygon layer whose form offers the classes, add it to the "
-                "project and start digitising"
-            ),
-        )
+        self.new_label_button = self.button("new_label", tab)
         form.addRow("", self.new_label_button)
         self.label_combo = QgsMapLayerComboBox(tab)
         self.label_combo.setFilters(LAYER_FILTER_POLYGON)
@@ -405,7 +414,7 @@ class S4DockWidget(QgsDockWidget):
             )
         )
         form.addRow("", self.few_check)
-        self.finetune_button = push_button(tr("Fine-tune"), tab, lambda: self.start_finetune())
+        self.finetune_button = self.button("finetune", tab)
         form.addRow("", self.finetune_button)
         return tab
 
@@ -432,22 +441,13 @@ class S4DockWidget(QgsDockWidget):
         self.min_area_spin.setDecimals(0)
         self.min_area_spin.setSuffix(" m²")
         form.addRow(tr("Smallest polygon"), self.min_area_spin)
-        self.segment_button = push_button(tr("Segment"), tab, lambda: self.start_segment())
+        self.segment_button = self.button("segment", tab)
         form.addRow("", self.segment_button)
         suggest_row = QHBoxLayout()
         self.suggest_spin = setting_widget(SUGGEST["number"], tab)
         set_widget_value(self.suggest_spin, SUGGEST["number"], 10)
         self.suggest_spin.setToolTip(tr("Number of 5 x 5 px squares to propose"))
-        self.suggest_button = push_button(
-            tr("Where to label next"),
-            tab,
-            lambda: self.start_suggest(),
-            tooltip=tr(
-                "Propose small squares where the model is least sure, spread over the area and "
-                "the predicted classes, away from the label layer's polygons: label them and "
-                "fine-tune again"
-            ),
-        )
+        self.suggest_button = self.button("suggest", tab)
         suggest_row.addWidget(self.suggest_spin)
         suggest_row.addWidget(self.suggest_button, 1)
         form.addRow(tr("Suggest"), suggest_row)
@@ -461,9 +461,9 @@ class S4DockWidget(QgsDockWidget):
         self.model_edit.setPlaceholderText(tr("No model loaded"))
         layout.addWidget(self.model_edit)
         row = QHBoxLayout()
-        self.load_model_button = push_button(tr("Load…"), tab, lambda: self.load_model())
-        self.save_model_button = push_button(tr("Save as…"), tab, lambda: self.save_model_as())
-        self.info_button = push_button(tr("Info"), tab, lambda: self.refresh_model_info())
+        self.load_model_button = self.button("load_model", tab)
+        self.save_model_button = self.button("save_model", tab)
+        self.info_button = self.button("info", tab)
         for button in (self.load_model_button, self.save_model_button, self.info_button):
             row.addWidget(button)
         layout.addLayout(row)

@@ -67,7 +67,17 @@ SINKS = {
     "QgsProcessingException": (0,),
     "add_int": (1,),
     "add_float": (1,),
-    "add_series_parameter": (1,),
+    # S4Algorithm.PARAMETERS entries (s4_qgis/algorithms/base.py): their descriptions
+    "Parameter": (2,),
+    "Output": (2,),
+    "Choice": (1,),
+    "Labels": (0,),
+    "ModelFile": (0,),
+    "Extent": (0,),
+    "Figure": (0,),
+    "Polygons": (1,),
+    "Checkpoint": (0,),
+    "DockButton": (0, 2),  # the dock's buttons: text, tooltip
     "_start": (1,),
     "QgsRasterLayer": (1,),
     "QgsVectorLayer": (1,),

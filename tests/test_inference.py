@@ -22,7 +22,7 @@ from s4_core.control import NO_CONTROL, Control
 from s4_core.errors import Cancelled, CheckpointError, DataError
 from s4_core.evaluate import evaluate
 from s4_core.labels import ClassMap
-from s4_core.model import NetConfig, S4Net
+from s4_core.model import NetConfig, PixelHeadConfig, S4Net
 from s4_core.normalize import BandStats
 from s4_core.series import open_series
 from s4_core.vectorize import vectorize_classes
@@ -232,7 +232,8 @@ def test_receptive_span_is_the_measured_one(widths, head):
 
     torch.manual_seed(0)
     cfg = NetConfig(s2_channels=2, widths=widths, num_classes=2, head=head, head_frames=4,
-                    head_hidden=4, head_members=1, smooth_iters=2, dec_out_width=4)  # fmt: skip
+                    pixel_head=PixelHeadConfig(hidden=4, members=1, smooth_iters=2),
+                    dec_out_width=4)  # fmt: skip
     net = S4Net(cfg).eval()
     n, before, after = 96, 0, 0  # > 2 x (span + factor): the probe never reaches an edge
     for c in range(40, 40 + cfg.factor):
@@ -240,9 +241,9 @@ def test_receptive_span_is_the_measured_one(widths, head):
         net.segment(x, "s2")[0, 0, c, c].backward()
         cols = (x.grad.abs().sum((0, 1, 2, 3)) > 0).nonzero().flatten()
         before, after = max(before, c - int(cols.min())), max(after, int(cols.max()) - c)
-    span = receptive_span(len(widths) - 1, head, cfg.smooth_iters)
+    span = receptive_span(len(widths) - 1, head, cfg.pixel_head.smooth_iters)
     assert (before, after) == span
-    assert receptive_radius(len(widths) - 1, head, cfg.smooth_iters) == max(span)
+    assert receptive_radius(len(widths) - 1, head, cfg.pixel_head.smooth_iters) == max(span)
 
 
 def test_cores_keep_the_receptive_span_inside_their_window():

@@ -12,6 +12,7 @@ from s4_core.model import (
     MaskedBatchNorm3d,
     NetConfig,
     PixelHead,
+    PixelHeadConfig,
     S4Net,
     _pool,
     _pool_mask,
@@ -283,7 +284,7 @@ def test_series_only_members_of_the_pixel_head_read_exactly_the_input_bands():
     b, t, c, d, h, w = 2, 4, 3, 5, 3, 2
     x, dec = torch.randn(b, t, c, h, w), torch.randn(b, d, t, h, w)
     feats = pixel_features(x, dec).permute(0, 2, 3, 1).reshape(-1, t * (c + d))
-    head = PixelHead(t * (c + d), 4, members=2, raw_members=3, frames=t, raw_per_frame=c).eval()
+    head = PixelHead(t * (c + d), 4, PixelHeadConfig(members=2, raw_members=3), t, c).eval()
     assert len(head.members) == 5 and head.members[2][0].in_features == t * c
     series = x.permute(0, 3, 4, 1, 2).reshape(-1, t * c)  # per pixel: frame by frame, bands
     assert torch.equal(head.member_input(feats, 2), series)
@@ -294,6 +295,19 @@ def test_series_only_members_of_the_pixel_head_read_exactly_the_input_bands():
     assert not torch.equal(head.member_logits(other, 0), head.member_logits(feats, 0))
     # the index is rebuilt from the settings, not stored: checkpoints keep their keys
     assert "raw_index" not in head.state_dict()
+
+
+def test_pixel_head_settings_are_stored_flat_as_before():
+    from s4_core.train import FinetuneConfig
+
+    head = PixelHeadConfig(hidden=8, members=2, raw_members=4, smooth_iters=3, smooth_sigma=0.5)
+    stored = NetConfig(head="pixel", head_frames=4, pixel_head=head).to_dict()
+    assert "pixel_head" not in stored
+    assert (stored["head_hidden"], stored["head_members"], stored["head_raw_members"]) == (8, 2, 4)
+    assert (stored["smooth_iters"], stored["smooth_sigma"]) == (3, 0.5)
+    assert NetConfig.from_dict(stored).pixel_head == head
+    # fine-tuning's recipe has series-only members; a stored config without them has none
+    assert FinetuneConfig().pixel_head.raw_members == 5 and NetConfig().pixel_head.raw_members == 0
 
 
 def test_checkpoints_without_series_only_members_load_as_before():

@@ -24,7 +24,7 @@ from test_inference import _write_series, make_ckpt  # noqa: E402
 from s4_core import api  # noqa: E402
 from s4_core.backends import edge_aware_smooth_np  # noqa: E402
 from s4_core.checkpoint import save_checkpoint  # noqa: E402
-from s4_core.model import NetConfig, S4Net, edge_aware_smooth  # noqa: E402
+from s4_core.model import NetConfig, PixelHeadConfig, S4Net, edge_aware_smooth  # noqa: E402
 
 pytestmark = pytest.mark.torch
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +42,8 @@ def pixel_ckpt(seed=0, length=6, smooth_iters=3):
     torch.manual_seed(seed)
     cfg = NetConfig(
         s1_channels=2, s2_channels=3, widths=(4, 8), proj_dim=4, num_classes=3, dec_out_width=4,
-        head="pixel", head_modality="s2", head_frames=length, head_hidden=8, head_members=2,
-        smooth_iters=smooth_iters, smooth_sigma=1.0,
+        head="pixel", head_modality="s2", head_frames=length,
+        pixel_head=PixelHeadConfig(hidden=8, members=2, smooth_iters=smooth_iters, smooth_sigma=1.0),
     )  # fmt: skip
     net = S4Net(cfg).eval()
     with torch.no_grad():

@@ -10,7 +10,15 @@ import pytest
 
 from s4_core import api
 from s4_core.errors import SettingError
-from s4_core.settings import FINETUNE, OPERATIONS, PRETRAIN, SETTINGS, Operation, Setting
+from s4_core.settings import (
+    FINETUNE,
+    OPERATIONS,
+    PRETRAIN,
+    PROFILES,
+    SETTINGS,
+    Operation,
+    Setting,
+)
 
 API = {
     "pretrain": api.pretrain,
@@ -20,6 +28,28 @@ API = {
     "export": api.export_vector,
     "evaluate": api.evaluate,
 }
+
+
+def test_keyword_groups_arrive_as_one_object_and_show_as_keywords():
+    from s4_core.api import SceneInput
+    from s4_core.control import Control
+
+    @PROFILES.api
+    def run(labels, *, scene: SceneInput, control: Control, **options):
+        return scene, control, options
+
+    names = list(inspect.signature(run).parameters)
+    start = names.index("s1")  # after the settings, where ``scene`` stood
+    assert names[start:] == ["s1", "s2", "bounds", "bounds_crs", "progress", "cancel", "log"]
+    scene, control, options = run("l.gpkg", s2="S2", bounds=(0, 0, 1, 1), log=print, ratio=0.2)
+    assert scene == SceneInput(s2="S2", bounds=(0, 0, 1, 1)) and control == Control(log=print)
+    assert options["ratio"] == 0.2
+    # forwarded to another function of the group as the same keywords
+    assert run("l.gpkg", **scene.keywords(), **control.keywords())[:2] == (scene, control)
+    for function in (api.segment, api.suggest_labels):
+        params = inspect.signature(function).parameters
+        assert {"s1", "s2", "bounds", "bounds_crs", "progress", "log"} <= set(params)
+        assert "scene" not in params and "control" not in params
 
 
 @pytest.mark.parametrize("name", sorted(API))

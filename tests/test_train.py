@@ -394,7 +394,7 @@ def test_background_mixing_keeps_edge_pixels_with_their_field():
     # lies beyond B (and off their line). A pixel on the edge of an A field (60 % A, 40 % C) is
     # nearer to B: the series-only members call it B unless they learnt from blends with random
     # pixels of the surroundings.
-    from s4_core.model import PixelHead
+    from s4_core.model import PixelHead, PixelHeadConfig
     from s4_core.train import FinetuneConfig, _train_members
 
     gen = torch.Generator().manual_seed(0)
@@ -411,8 +411,9 @@ def test_background_mixing_keeps_edge_pixels_with_their_field():
     edge = 0.6 * pixels("A", 200) + 0.4 * pixels("C", 200)
     called_a = {}
     for mix in (0.0, 0.8):
-        head = PixelHead(frames * bands, 2, members=0, raw_members=3, frames=frames,
-                         raw_per_frame=bands)  # fmt: skip
+        head = PixelHead(
+            frames * bands, 2, PixelHeadConfig(members=0, raw_members=3), frames, bands
+        )
         cfg = FinetuneConfig(head_mix=mix, head_steps=200)
         _train_members(head, z, y, frames, cfg, None, lambda *a: None, background)
         with torch.no_grad():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from qgis.core import (
     QgsProcessingOutputFile,
@@ -16,7 +16,7 @@ from s4_core.settings import ALIGN
 from s4_core.types import override
 
 from ..i18n import tr, tr_noop
-from .base import GROUP_PREPARE, OUTPUT, Run, S4Algorithm
+from .base import GROUP_PREPARE, OUTPUT, Output, Parameter, Run, S4Algorithm, Series, Settings
 
 
 class AlignTimeSeries(S4Algorithm):
@@ -39,15 +39,15 @@ class AlignTimeSeries(S4Algorithm):
         "and band) and the date table (CSV)."
     )
 
-    @override
-    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.add_series_parameters()
-        self.add_settings()
-        self.addParameter(QgsProcessingParameterFolderDestination(OUTPUT, tr("Output folder")))
-        self.addOutput(QgsProcessingOutputRasterLayer("S1_STACK", tr("Aligned Sentinel-1 stack")))
-        self.addOutput(QgsProcessingOutputRasterLayer("S2_STACK", tr("Aligned Sentinel-2 stack")))
-        self.addOutput(QgsProcessingOutputFile("DATES_CSV", tr("Date table (CSV)")))
-        self.addOutput(QgsProcessingOutputNumber("FRAMES", tr("Aligned dates")))
+    PARAMETERS = (
+        Series(),
+        Settings(),
+        Parameter(QgsProcessingParameterFolderDestination, OUTPUT, tr_noop("Output folder")),
+        Output(QgsProcessingOutputRasterLayer, "S1_STACK", tr_noop("Aligned Sentinel-1 stack")),
+        Output(QgsProcessingOutputRasterLayer, "S2_STACK", tr_noop("Aligned Sentinel-2 stack")),
+        Output(QgsProcessingOutputFile, "DATES_CSV", tr_noop("Date table (CSV)")),
+        Output(QgsProcessingOutputNumber, "FRAMES", tr_noop("Aligned dates")),
+    )
 
     @override
     def work(self, run: Run) -> Dict[str, Any]:

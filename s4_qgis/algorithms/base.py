@@ -4,7 +4,9 @@ Settings (epochs, tile size, device ...) are defined once in ``s4_core.settings`
 ``add_settings`` turns an operation's settings into Processing parameters (name, description,
 default, range, advanced flag, drop-down options) and ``setting_values`` reads them back as the
 api's keyword arguments, so an algorithm lists no default or range itself. Inputs and outputs
-(layers, files) keep their own parameters, named by the constants below.
+(layers, files) keep their own parameters, named by the constants below. An algorithm declares
+all of them, in order, as ``PARAMETERS`` (the ``Param`` specs below: ``Series``, ``Labels``,
+``ModelFile``, ``Settings``, ``Parameter``, ``Output`` ...); ``initAlgorithm`` adds them.
 
 Each algorithm turns its parameters into plain file paths and options, calls one function of
 ``s4_core.api`` (imported lazily, after ``dependencies.engine_missing_message()`` says the engine
@@ -21,6 +23,7 @@ import shutil
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -39,6 +42,7 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
+    QgsProcessingOutputDefinition,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
@@ -333,6 +337,205 @@ class Run:
         )
 
 
+# ----------------------------------------------------------------------------- parameters
+class Param:
+    """An entry of ``S4Algorithm.PARAMETERS``: ``add`` puts its parameter(s) on an algorithm.
+
+    Descriptions are ``tr_noop``-marked where they are declared (class attributes) and
+    translated when added (``initAlgorithm``), in the user's language.
+    """
+
+    def add(self, algorithm: S4Algorithm) -> None:
+        """Add the parameter(s) to ``algorithm``."""
+        raise NotImplementedError
+
+
+class Parameter(Param):
+    """Any Processing parameter: ``cls(name, tr(description), *args, **kwargs)``."""
+
+    def __init__(
+        self,
+        cls: Callable[..., QgsProcessingParameterDefinition],
+        name: str,
+        description: str,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        self.cls, self.name, self.description = cls, name, description
+        self.args, self.kwargs = args, kwargs
+
+    @override
+    def add(self, algorithm: S4Algorithm) -> None:
+        param = self.cls(self.name, tr(self.description), *self.args, **self.kwargs)
+        algorithm.addParameter(param)
+
+
+@dataclass(frozen=True)
+class Output(Param):
+    """An output that is no parameter: ``cls(name, tr(description))`` (a number, a file ...)."""
+
+    cls: Callable[[str, str], QgsProcessingOutputDefinition]
+    name: str
+    description: str
+
+    @override
+    def add(self, algorithm: S4Algorithm) -> None:
+        algorithm.addOutput(self.cls(self.name, tr(self.description)))
+
+
+@dataclass(frozen=True)
+class Choice(Param):
+    """A drop-down ``name`` of the ``labels`` (``tr_noop``-marked, translated when added).
+
+    ``default``: the index of the label chosen at first.
+    """
+
+    name: str
+    description: str
+    labels: Tuple[str, ...]
+    default: int = 0
+
+    @override
+    def add(self, algorithm: S4Algorithm) -> None:
+        algorithm.addParameter(
+            QgsProcessingParameterEnum(
+                self.name,
+                tr(self.description),
+                options=[tr(label) for label in self.labels],
+                defaultValue=self.default,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Settings(Param):
+    """The parameters of the algorithm's ``OPERATION`` settings (``S4Algorithm.add_settings``)."""
+
+    @override
+    def add(self, algorithm: S4Algorithm) -> None:
+        algorithm.add_settings()
+
+
+@dataclass(frozen=True)
+class Series(Param):
+    """SENTINEL1 and SENTINEL2 (read by ``Run.series`` / ``Run.scene``).
+
+    Each: raster layers, one per date, and ``<name>_FOLDER``: or a folder of per-date
+    GeoTIFFs (what ``s4 fetch`` writes), so ``qgis_process`` needs no file per date. All are
+    optional in the dialog: algorithms that need a series check it when they run. S1 first, or
+    S2 first (``s2_first``) where the work needs one modality, usually Sentinel-2.
+    """
+
+    s2_first: bool = False
+
+    @override
+    def add(self, algorithm: S4Algorithm) -> None:
+        series = [
+            (SENTINEL1, tr("Sentinel-1 layers (one per date)")),
+            (SENTINEL2, tr("Sentinel-2 layers (one per date)")),
+        ]
+        for name, description in reversed(series) if self.s2_first else series:
+            algorithm.addParameter(
+                QgsProcessingParameterMultipleLayers(
+                    name, description, SOURCE_RASTER, optional=True
+                )
+            )
+            algorithm.addParameter(
+                QgsProcessingParameterFile(
+                    name + FOLDER_SUFFIX,
+                    tr("{0}: or a folder of per-date GeoTIFFs").format(description.split(" (")[0]),
+                    behavior=FILE_FOLDER,
+                    optional=True,
+                )
+            )
+
+
+@dataclass(frozen=True)
+class Labels(Param):
+    """LABELS: a polygon layer, and (``class_field``) CLASS_FIELD: its field of classes.
+
+    Read by ``S4Algorithm.read_layers`` where both are there.
+    """
+
+    description: str
+    optional: bool = False
+    class_field: bool = True
+
+    @override
+    def add(self, algorithm: S4Algorithm) -> None:
+        algorithm.addParameter(
+            QgsProcessingParameterVectorLayer(
+                LABELS, tr(self.description), [SOURCE_POLYGON], optional=self.optional
+            )
+        )
+        if self.class_field:
+            algorithm.addParameter(
+                QgsProcessingParameterField(
+                    CLASS_FIELD, tr("Class field"), parentLayerParameterName=LABELS
+                )
+            )
+
+
+class ModelFile(Parameter):
+    """MODEL: a fine-tuned checkpoint (.pt) or its ONNX export (.onnx) (``Run.model``)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(
+            QgsProcessingParameterFile, MODEL, description, fileFilter=CHECKPOINT_FILTER
+        )
+
+
+class ClassRaster(Parameter):
+    """INPUT: an S4 class raster (read by ``Run.class_raster``)."""
+
+    def __init__(self) -> None:
+        super().__init__(QgsProcessingParameterRasterLayer, INPUT, tr_noop("S4 class raster"))
+
+
+class Extent(Parameter):
+    """EXTENT: the optional part of the scene to work on (read by ``extent_bounds``)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(QgsProcessingParameterExtent, EXTENT, description, optional=True)
+
+
+class Figure(Parameter):
+    """OUTPUT_FIGURE: an optional figure file, PNG, SVG or PDF (read by ``Run.figure``)."""
+
+    def __init__(self, description: str, create_by_default: bool = True) -> None:
+        super().__init__(
+            QgsProcessingParameterFileDestination,
+            OUTPUT_FIGURE,
+            description,
+            FIGURE_FILTER,
+            optional=True,
+            createByDefault=create_by_default,
+        )
+
+
+class Polygons(Parameter):
+    """A GeoPackage of polygons to write (an optional one is not created by default)."""
+
+    def __init__(self, name: str, description: str, optional: bool = False) -> None:
+        super().__init__(
+            QgsProcessingParameterVectorDestination,
+            name,
+            description,
+            SOURCE_POLYGON,
+            optional=optional,
+            createByDefault=not optional,
+        )
+
+
+class Checkpoint(Parameter):
+    """OUTPUT: the checkpoint (.pt) a training algorithm writes."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(
+            QgsProcessingParameterFileDestination, OUTPUT, description, fileFilter=CHECKPOINT_FILTER
+        )
+
+
 class S4Icon:
     """The S4 icon of the Processing provider and of every algorithm (``icon``, ``svgIconPath``)."""
 
@@ -350,7 +553,7 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
 
     An algorithm declares ``NAME``, ``DISPLAY_NAME``, ``GROUP``, ``HELP`` and ``OPERATION`` (the
     operation of ``s4_core.settings`` it runs: its settings become parameters), its parameters in
-    ``initAlgorithm``, and implements ``work(run)`` (the work, on a ``Run``); ``read_layers(run)``
+    ``PARAMETERS``, and implements ``work(run)`` (the work, on a ``Run``); ``read_layers(run)``
     runs in the main thread first (by default it reads the LABELS layer).
     """
 
@@ -360,6 +563,9 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
     HELP = ""
     #: the operation the algorithm runs: its settings are parameters (``Run.settings``)
     OPERATION: Optional[Operation] = None
+    #: its parameters and outputs in order (``Series``, ``Labels``, ``Settings``, ``Parameter``,
+    #: ``Output`` ...), added by ``initAlgorithm``
+    PARAMETERS: Tuple[Param, ...] = ()
     # set per run by prepareAlgorithm; None until then (and after cleanup_temp)
     _tmp_dir: Optional[str] = None
 
@@ -393,6 +599,11 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
     @override
     def createInstance(self) -> S4Algorithm:  # noqa: N802
         return type(self)()
+
+    @override
+    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
+        for param in self.PARAMETERS:
+            param.add(self)
 
     # parameter helpers ------------------------------------------------------------------
     def add_parameter(
@@ -484,93 +695,6 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
     ) -> Dict[str, Value]:
         """Every QGIS setting of ``operation`` as the api's keyword arguments."""
         return {s.name: self.setting_value(parameters, s, context) for s in operation if s.qgis}
-
-    def add_series_parameter(self, name: str, description: str) -> None:
-        """Add the series parameter ``name`` (raster layers, one per date) and ``name_FOLDER``.
-
-        ``name_FOLDER``: or a folder of per-date GeoTIFFs (what ``s4 fetch`` writes), so
-        ``qgis_process`` needs no file per date. Both are optional in the dialog: algorithms that
-        need a series check it when they run.
-        """
-        self.addParameter(
-            QgsProcessingParameterMultipleLayers(name, description, SOURCE_RASTER, optional=True)
-        )
-        self.addParameter(
-            QgsProcessingParameterFile(
-                name + FOLDER_SUFFIX,
-                tr("{0}: or a folder of per-date GeoTIFFs").format(description.split(" (")[0]),
-                behavior=FILE_FOLDER,
-                optional=True,
-            )
-        )
-
-    def add_series_parameters(self, s2_first: bool = False) -> None:
-        """Add the SENTINEL1 and SENTINEL2 series (``add_series_parameter``).
-
-        S1 first, or S2 first (``s2_first``) where the work needs one modality, usually Sentinel-2.
-        """
-        series = [
-            (SENTINEL1, tr("Sentinel-1 layers (one per date)")),
-            (SENTINEL2, tr("Sentinel-2 layers (one per date)")),
-        ]
-        for name, description in reversed(series) if s2_first else series:
-            self.add_series_parameter(name, description)
-
-    def add_model_parameter(self, description: str) -> None:
-        """MODEL: a fine-tuned checkpoint (.pt) or its ONNX export (.onnx)."""
-        self.addParameter(
-            QgsProcessingParameterFile(MODEL, description, fileFilter=CHECKPOINT_FILTER)
-        )
-
-    def add_class_raster_parameter(self) -> None:
-        """INPUT: an S4 class raster (read by ``Run.class_raster``)."""
-        self.addParameter(QgsProcessingParameterRasterLayer(INPUT, tr("S4 class raster")))
-
-    def add_figure_destination(self, description: str, create_by_default: bool = True) -> None:
-        """OUTPUT_FIGURE: an optional figure file, PNG, SVG or PDF (read by ``Run.figure``)."""
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                OUTPUT_FIGURE,
-                description,
-                FIGURE_FILTER,
-                optional=True,
-                createByDefault=create_by_default,
-            )
-        )
-
-    def add_extent_parameter(self, description: str) -> None:
-        """EXTENT: the optional part of the scene to work on (read by ``extent_bounds``)."""
-        self.addParameter(QgsProcessingParameterExtent(EXTENT, description, optional=True))
-
-    def add_labels_parameters(
-        self, description: str, optional: bool = False, class_field: bool = True
-    ) -> None:
-        """LABELS: a polygon layer, and (``class_field``) CLASS_FIELD: its field of classes."""
-        self.addParameter(
-            QgsProcessingParameterVectorLayer(
-                LABELS, description, [SOURCE_POLYGON], optional=optional
-            )
-        )
-        if class_field:
-            self.addParameter(
-                QgsProcessingParameterField(
-                    CLASS_FIELD, tr("Class field"), parentLayerParameterName=LABELS
-                )
-            )
-
-    def add_polygon_destination(self, name: str, description: str, optional: bool = False) -> None:
-        """A GeoPackage of polygons to write (an optional one is not created by default)."""
-        self.addParameter(
-            QgsProcessingParameterVectorDestination(
-                name, description, SOURCE_POLYGON, optional=optional, createByDefault=not optional
-            )
-        )
-
-    def add_checkpoint_destination(self, description: str) -> None:
-        """OUTPUT: the checkpoint (.pt) a training algorithm writes."""
-        self.addParameter(
-            QgsProcessingParameterFileDestination(OUTPUT, description, fileFilter=CHECKPOINT_FILTER)
-        )
 
     def model_file(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> str:
         """MODEL's path (raises QgsProcessingException when it is not a file)."""
@@ -905,7 +1029,7 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         """Read layers (e.g. write an edited layer to a file) in the main thread.
 
         By default, where the algorithm has the LABELS and CLASS_FIELD parameters
-        (``add_labels_parameters``), the LABELS layer (checked, ``labels_layer``) into
+        (``Labels``), the LABELS layer (checked, ``labels_layer``) into
         ``_labels_path`` (a file the engine reads), ``_labels_copied``, ``_labels_name`` and
         ``_class_field``. Override for other layers.
         """

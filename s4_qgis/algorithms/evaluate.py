@@ -29,7 +29,17 @@ from s4_core.types import override
 from ..compat import SOURCE_POLYGON, SOURCE_RASTER, SOURCE_VECTOR, WKB_NO_GEOMETRY, field_type
 from ..i18n import tr, tr_noop
 from ..layers import file_path
-from .base import GROUP_EVALUATE, OUTPUT_FIGURE, Run, S4Algorithm, check_class_field
+from .base import (
+    GROUP_EVALUATE,
+    OUTPUT_FIGURE,
+    ClassRaster,
+    Figure,
+    Output,
+    Parameter,
+    Run,
+    S4Algorithm,
+    check_class_field,
+)
 
 
 def predicted_column(name: str, taken: List[str]) -> str:
@@ -99,37 +109,38 @@ class Evaluate(S4Algorithm):
         "shows in the results viewer."
     )
 
-    @override
-    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.add_class_raster_parameter()
-        self.addParameter(
-            QgsProcessingParameterMapLayer(
-                "REFERENCE",
-                tr("Reference (polygons or class raster)"),
-                types=[SOURCE_POLYGON, SOURCE_RASTER],
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterField(
-                "CLASS_FIELD",
-                tr("Class field of the reference polygons"),
-                parentLayerParameterName="REFERENCE",
-                optional=True,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterFeatureSink(
-                "OUTPUT", "Per-class IoU and confusion matrix", SOURCE_VECTOR
-            )
-        )
-        self.add_figure_destination(tr("Confusion matrix figure (PNG or SVG)"), False)
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                "OUTPUT_HTML", tr("Evaluation report (HTML)"), "HTML (*.html)", optional=True
-            )
-        )
-        self.addOutput(QgsProcessingOutputNumber("OA", tr("Overall accuracy")))
-        self.addOutput(QgsProcessingOutputNumber("MIOU", tr("Mean IoU")))
+    PARAMETERS = (
+        ClassRaster(),
+        Parameter(
+            QgsProcessingParameterMapLayer,
+            "REFERENCE",
+            tr_noop("Reference (polygons or class raster)"),
+            types=[SOURCE_POLYGON, SOURCE_RASTER],
+        ),
+        Parameter(
+            QgsProcessingParameterField,
+            "CLASS_FIELD",
+            tr_noop("Class field of the reference polygons"),
+            parentLayerParameterName="REFERENCE",
+            optional=True,
+        ),
+        Parameter(
+            QgsProcessingParameterFeatureSink,
+            "OUTPUT",
+            tr_noop("Per-class IoU and confusion matrix"),
+            SOURCE_VECTOR,
+        ),
+        Figure(tr_noop("Confusion matrix figure (PNG or SVG)"), False),
+        Parameter(
+            QgsProcessingParameterFileDestination,
+            "OUTPUT_HTML",
+            tr_noop("Evaluation report (HTML)"),
+            "HTML (*.html)",
+            optional=True,
+        ),
+        Output(QgsProcessingOutputNumber, "OA", tr_noop("Overall accuracy")),
+        Output(QgsProcessingOutputNumber, "MIOU", tr_noop("Mean IoU")),
+    )
 
     @override
     def read_layers(self, run: Run) -> None:

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from qgis.core import QgsProcessingOutputNumber
 
 from s4_core.settings import EXPORT
 from s4_core.types import override
 
-from ..i18n import tr, tr_noop
+from ..i18n import tr_noop
 from ..styling import attach_postprocessor, style_vector_file
-from .base import GROUP_MAP, OUTPUT_VECTOR, Run, S4Algorithm
+from .base import (
+    GROUP_MAP,
+    OUTPUT_VECTOR,
+    ClassRaster,
+    Output,
+    Polygons,
+    Run,
+    S4Algorithm,
+    Settings,
+)
 
 
 class ExportGeopackage(S4Algorithm):
@@ -28,12 +37,12 @@ class ExportGeopackage(S4Algorithm):
         "<b>Smallest polygon</b>: patches smaller than this area (m²) are dropped."
     )
 
-    @override
-    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.add_class_raster_parameter()
-        self.add_settings()
-        self.add_polygon_destination(OUTPUT_VECTOR, tr("Class polygons (GeoPackage)"))
-        self.addOutput(QgsProcessingOutputNumber("N_POLYGONS", tr("Polygons written")))
+    PARAMETERS = (
+        ClassRaster(),
+        Settings(),
+        Polygons(OUTPUT_VECTOR, tr_noop("Class polygons (GeoPackage)")),
+        Output(QgsProcessingOutputNumber, "N_POLYGONS", tr_noop("Polygons written")),
+    )
 
     @override
     def work(self, run: Run) -> Dict[str, Any]:

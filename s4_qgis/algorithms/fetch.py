@@ -14,7 +14,6 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDateTime,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterString,
@@ -25,7 +24,17 @@ from s4_core.types import override
 
 from ..compat import qgis_enum
 from ..i18n import tr, tr_noop
-from .base import EXTENT, GROUP_PREPARE, OUTPUT, Run, S4Algorithm
+from .base import (
+    EXTENT,
+    GROUP_PREPARE,
+    OUTPUT,
+    Choice,
+    Output,
+    Parameter,
+    Run,
+    S4Algorithm,
+    Settings,
+)
 
 if TYPE_CHECKING:
     from qgis.core import QgsProject
@@ -66,44 +75,38 @@ class FetchTimeSeries(S4Algorithm):
         "Running it again into the same folder resumes: finished dates are skipped."
     )
 
-    @override
-    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterExtent(EXTENT, tr("Extent (area to download)")))
-        self.addParameter(QgsProcessingParameterDateTime("START", tr("First date"), DATE_ONLY))
-        self.addParameter(QgsProcessingParameterDateTime("END", tr("Last date"), DATE_ONLY))
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                "PROVIDER",
-                tr("STAC provider"),
-                options=[tr(o) for o in PROVIDER_LABELS],
-                defaultValue=0,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterString("STAC_URL", tr("STAC API URL"), optional=True)
-        )
-        self.addParameter(
-            QgsProcessingParameterString(
-                "S2_COLLECTION", tr("Sentinel-2 collection (empty: the provider's)"), optional=True
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterString(
-                "S1_COLLECTION", tr("Sentinel-1 collection (empty: the provider's)"), optional=True
-            )
-        )
-        self.add_settings()
-        self.addParameter(
-            QgsProcessingParameterBoolean(
-                "ADD_TO_PROJECT", tr("Add the series to the project (one group per sensor)"), True
-            )
-        )
-        self.addParameter(QgsProcessingParameterFolderDestination(OUTPUT, tr("Output folder")))
-        self.addOutput(QgsProcessingOutputFolder("S2_FOLDER", tr("Sentinel-2 folder")))
-        self.addOutput(QgsProcessingOutputFolder("S1_FOLDER", tr("Sentinel-1 folder")))
-        self.addOutput(QgsProcessingOutputFile("MANIFEST", tr("Manifest (JSON)")))
-        self.addOutput(QgsProcessingOutputNumber("S2_DATES", tr("Sentinel-2 dates")))
-        self.addOutput(QgsProcessingOutputNumber("S1_DATES", tr("Sentinel-1 dates")))
+    PARAMETERS = (
+        Parameter(QgsProcessingParameterExtent, EXTENT, tr_noop("Extent (area to download)")),
+        Parameter(QgsProcessingParameterDateTime, "START", tr_noop("First date"), DATE_ONLY),
+        Parameter(QgsProcessingParameterDateTime, "END", tr_noop("Last date"), DATE_ONLY),
+        Choice("PROVIDER", tr_noop("STAC provider"), tuple(PROVIDER_LABELS)),
+        Parameter(QgsProcessingParameterString, "STAC_URL", tr_noop("STAC API URL"), optional=True),
+        Parameter(
+            QgsProcessingParameterString,
+            "S2_COLLECTION",
+            tr_noop("Sentinel-2 collection (empty: the provider's)"),
+            optional=True,
+        ),
+        Parameter(
+            QgsProcessingParameterString,
+            "S1_COLLECTION",
+            tr_noop("Sentinel-1 collection (empty: the provider's)"),
+            optional=True,
+        ),
+        Settings(),
+        Parameter(
+            QgsProcessingParameterBoolean,
+            "ADD_TO_PROJECT",
+            tr_noop("Add the series to the project (one group per sensor)"),
+            True,
+        ),
+        Parameter(QgsProcessingParameterFolderDestination, OUTPUT, tr_noop("Output folder")),
+        Output(QgsProcessingOutputFolder, "S2_FOLDER", tr_noop("Sentinel-2 folder")),
+        Output(QgsProcessingOutputFolder, "S1_FOLDER", tr_noop("Sentinel-1 folder")),
+        Output(QgsProcessingOutputFile, "MANIFEST", tr_noop("Manifest (JSON)")),
+        Output(QgsProcessingOutputNumber, "S2_DATES", tr_noop("Sentinel-2 dates")),
+        Output(QgsProcessingOutputNumber, "S1_DATES", tr_noop("Sentinel-1 dates")),
+    )
 
     @staticmethod
     def _collection(text: str) -> Optional[str]:

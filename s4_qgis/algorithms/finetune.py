@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from qgis.core import QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingOutputString
 
@@ -11,7 +11,19 @@ from s4_core.settings import FINETUNE
 from s4_core.types import override
 
 from ..i18n import tr, tr_noop
-from .base import GROUP_TRAIN, OUTPUT, SENTINEL1, SENTINEL2, Run, S4Algorithm
+from .base import (
+    GROUP_TRAIN,
+    OUTPUT,
+    SENTINEL1,
+    SENTINEL2,
+    Checkpoint,
+    Labels,
+    Output,
+    Run,
+    S4Algorithm,
+    Series,
+    Settings,
+)
 
 
 class Finetune(S4Algorithm):
@@ -48,14 +60,14 @@ class Finetune(S4Algorithm):
         "the validation mIoU are logged per epoch; Cancel stops cleanly."
     )
 
-    @override
-    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.add_series_parameters()
-        self.add_labels_parameters(tr("Labelled polygons"))
-        self.add_settings()
-        self.add_checkpoint_destination(tr("Fine-tuned checkpoint"))
-        self.addOutput(QgsProcessingOutputNumber("VAL_MIOU", tr("Validation mIoU")))
-        self.addOutput(QgsProcessingOutputString("CLASSES", tr("Class names (comma separated)")))
+    PARAMETERS = (
+        Series(),
+        Labels(tr_noop("Labelled polygons")),
+        Settings(),
+        Checkpoint(tr_noop("Fine-tuned checkpoint")),
+        Output(QgsProcessingOutputNumber, "VAL_MIOU", tr_noop("Validation mIoU")),
+        Output(QgsProcessingOutputString, "CLASSES", tr_noop("Class names (comma separated)")),
+    )
 
     @override
     def work(self, run: Run) -> Dict[str, Any]:

@@ -5,7 +5,7 @@ S4 on aligned Sentinel-1 + Sentinel-2 series, or MAE / DINO / joint MAE: ``OBJEC
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Union
 
 from qgis.core import QgsProcessingException, QgsProcessingOutputNumber
 
@@ -13,7 +13,7 @@ from s4_core.settings import PRETRAIN
 from s4_core.types import override
 
 from ..i18n import tr, tr_noop
-from .base import GROUP_TRAIN, OUTPUT, Run, S4Algorithm
+from .base import GROUP_TRAIN, OUTPUT, Checkpoint, Output, Run, S4Algorithm, Series, Settings
 
 
 def last_metrics(history: Union[List[Dict[str, Any]], Dict[str, List[Any]]]) -> dict:
@@ -55,12 +55,12 @@ class Pretrain(S4Algorithm):
         "from. Progress and the loss per epoch are logged; Cancel stops cleanly."
     )
 
-    @override
-    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.add_series_parameters()
-        self.add_settings()
-        self.add_checkpoint_destination(tr("Pretrained checkpoint"))
-        self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", tr("Loss of the last epoch")))
+    PARAMETERS = (
+        Series(),
+        Settings(),
+        Checkpoint(tr_noop("Pretrained checkpoint")),
+        Output(QgsProcessingOutputNumber, "FINAL_LOSS", tr_noop("Loss of the last epoch")),
+    )
 
     @override
     def work(self, run: Run) -> Dict[str, Any]:

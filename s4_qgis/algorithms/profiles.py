@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from qgis.core import (
     QgsProcessingException,
@@ -14,7 +14,19 @@ from s4_core.settings import PROFILES
 from s4_core.types import override
 
 from ..i18n import tr, tr_noop
-from .base import GROUP_EVALUATE, OUTPUT, OUTPUT_FIGURE, Run, S4Algorithm
+from .base import (
+    GROUP_EVALUATE,
+    OUTPUT,
+    OUTPUT_FIGURE,
+    Figure,
+    Labels,
+    Output,
+    Parameter,
+    Run,
+    S4Algorithm,
+    Series,
+    Settings,
+)
 
 
 class ClassProfiles(S4Algorithm):
@@ -38,18 +50,20 @@ class ClassProfiles(S4Algorithm):
         "order) and a figure (PNG, SVG or PDF)."
     )
 
-    @override
-    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.add_series_parameters(s2_first=True)
-        self.add_labels_parameters(tr("Labelled polygons"))
-        self.add_settings()
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                OUTPUT, tr("Profiles (CSV)"), "CSV (*.csv)", optional=True
-            )
-        )
-        self.add_figure_destination(tr("Profiles figure (PNG or SVG)"))
-        self.addOutput(QgsProcessingOutputNumber("OUTLIERS", tr("Outlier polygons")))
+    PARAMETERS = (
+        Series(s2_first=True),
+        Labels(tr_noop("Labelled polygons")),
+        Settings(),
+        Parameter(
+            QgsProcessingParameterFileDestination,
+            OUTPUT,
+            tr_noop("Profiles (CSV)"),
+            "CSV (*.csv)",
+            optional=True,
+        ),
+        Figure(tr_noop("Profiles figure (PNG or SVG)")),
+        Output(QgsProcessingOutputNumber, "OUTLIERS", tr_noop("Outlier polygons")),
+    )
 
     @override
     def work(self, run: Run) -> Dict[str, Any]:

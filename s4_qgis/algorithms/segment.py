@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from qgis.core import QgsProcessingParameterRasterDestination
 
 from s4_core.settings import SEGMENT
 from s4_core.types import override
 
-from ..i18n import tr, tr_noop
+from ..i18n import tr_noop
 from ..styling import (
     attach_postprocessor,
     style_confidence_file,
     style_raster_file,
     style_vector_file,
 )
-from .base import GROUP_MAP, OUTPUT, OUTPUT_CONFIDENCE, OUTPUT_VECTOR, Run, S4Algorithm
+from .base import (
+    GROUP_MAP,
+    OUTPUT,
+    OUTPUT_CONFIDENCE,
+    OUTPUT_VECTOR,
+    Extent,
+    ModelFile,
+    Parameter,
+    Polygons,
+    Run,
+    S4Algorithm,
+    Series,
+    Settings,
+)
 
 
 class SegmentTimeSeries(S4Algorithm):
@@ -48,22 +61,21 @@ class SegmentTimeSeries(S4Algorithm):
         "class; styled red = unsure to green = sure)."
     )
 
-    @override
-    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.add_series_parameters(s2_first=True)
-        self.add_model_parameter(tr("Fine-tuned S4 model"))
-        self.add_extent_parameter(tr("Extent to map"))
-        self.add_settings()
-        self.addParameter(QgsProcessingParameterRasterDestination(OUTPUT, tr("Class raster")))
-        self.add_polygon_destination(OUTPUT_VECTOR, tr("Class polygons (GeoPackage)"), True)
-        self.addParameter(
-            QgsProcessingParameterRasterDestination(
-                OUTPUT_CONFIDENCE,
-                tr("Confidence (largest class probability, margin)"),
-                optional=True,
-                createByDefault=False,
-            )
-        )
+    PARAMETERS = (
+        Series(s2_first=True),
+        ModelFile(tr_noop("Fine-tuned S4 model")),
+        Extent(tr_noop("Extent to map")),
+        Settings(),
+        Parameter(QgsProcessingParameterRasterDestination, OUTPUT, tr_noop("Class raster")),
+        Polygons(OUTPUT_VECTOR, tr_noop("Class polygons (GeoPackage)"), True),
+        Parameter(
+            QgsProcessingParameterRasterDestination,
+            OUTPUT_CONFIDENCE,
+            tr_noop("Confidence (largest class probability, margin)"),
+            optional=True,
+            createByDefault=False,
+        ),
+    )
 
     @override
     def work(self, run: Run) -> Dict[str, Any]:

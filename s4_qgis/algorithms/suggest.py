@@ -11,7 +11,20 @@ from s4_core.types import override
 
 from ..i18n import tr, tr_noop
 from ..layers import feature_count_with_geometry
-from .base import GROUP_MAP, LABELS, OUTPUT, Run, S4Algorithm
+from .base import (
+    GROUP_MAP,
+    LABELS,
+    OUTPUT,
+    Extent,
+    Labels,
+    ModelFile,
+    Output,
+    Polygons,
+    Run,
+    S4Algorithm,
+    Series,
+    Settings,
+)
 
 
 class SuggestLabels(S4Algorithm):
@@ -34,17 +47,15 @@ class SuggestLabels(S4Algorithm):
         "confidence and an empty label field."
     )
 
-    @override
-    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.add_model_parameter(tr("Fine-tuned S4 model"))
-        self.add_series_parameters(s2_first=True)
-        self.add_labels_parameters(
-            tr("Existing labels (avoided)"), optional=True, class_field=False
-        )
-        self.add_extent_parameter(tr("Extent"))
-        self.add_settings()
-        self.add_polygon_destination(OUTPUT, tr("Squares to label next"))
-        self.addOutput(QgsProcessingOutputNumber("N", tr("Squares proposed")))
+    PARAMETERS = (
+        ModelFile(tr_noop("Fine-tuned S4 model")),
+        Series(s2_first=True),
+        Labels(tr_noop("Existing labels (avoided)"), optional=True, class_field=False),
+        Extent(tr_noop("Extent")),
+        Settings(),
+        Polygons(OUTPUT, tr_noop("Squares to label next")),
+        Output(QgsProcessingOutputNumber, "N", tr_noop("Squares proposed")),
+    )
 
     @override
     def read_layers(self, run: Run) -> None:

@@ -84,6 +84,21 @@ def test_layers_are_listed_by_sensor_and_date_with_cloud_fraction(project_with_d
     assert process_events_until(lambda: dock.s2_list.count() == 7, 10)
 
 
+def test_every_button_of_the_table_is_shown_and_calls_its_method(project_with_demo, dock):
+    from qgis.PyQt.QtWidgets import QPushButton
+
+    from s4_qgis.dock import BUTTONS
+
+    shown = {button.text(): button for button in dock.findChildren(QPushButton)}
+    for name, spec in BUTTONS.items():
+        assert spec.text in shown and callable(getattr(dock, spec.slot)), name
+        assert shown[spec.text].toolTip() == spec.tooltip
+    shown["Uncheck all"].click()  # a method with an argument of the table
+    assert dock.listed_layer_ids("s2") == [] and dock.listed_layer_ids("s1") == []
+    shown["Check all"].click()
+    assert len(dock.listed_layer_ids("s2")) == 8 and len(dock.listed_layer_ids("s1")) == 10
+
+
 def test_pretrain_dialog_gets_the_checked_layers_and_the_chosen_objective(
     project_with_demo, dock, s4_processing
 ):
