@@ -162,6 +162,13 @@ class FinetuneConfig:
     # [``head_mix_min``, 1], label kept (edge pixels of fields are such mixtures); 0 = off
     head_mix: float = 0.8
     head_mix_min: float = 0.3
+    # optical input (S2) with tiny labels (at most ``head_entropy_pixels`` labelled pixels per
+    # class on average: one or two 5 x 5 squares): every member also lowers the mean entropy of
+    # its predictions on random pixels of the windows read, with this weight (entropy
+    # minimisation); with more labels it is off (it cost up to 3.6 mIoU points with five
+    # squares per class); docs/benchmarks.md "pixel head"
+    head_entropy: float = 0.3
+    head_entropy_pixels: int = 64
     # None: the pretrained checkpoint's representation (1 month without one); 0: acquisitions
     composite_months: Optional[int] = FINETUNE.default("composite_months")
     # S1 input: the VV/VH ratio as a third band (from scratch; a pretrained model's choice wins)
@@ -178,6 +185,8 @@ PIXEL_FRAME_DROPOUT = 0.2
 PIXEL_OFFSET_STD = 0.1
 # background mixing: at most this many random pixels of the label windows to blend with
 POOL = 20000
+# entropy minimisation: random pixels of that pool per optimisation step
+ENTROPY_BATCH = 2048
 
 
 @dataclass
@@ -1104,6 +1113,18 @@ def _head_stats(
     return mu.repeat(frames), sd.repeat(frames)
 
 
+def _tiny_labels(y: torch.Tensor, cfg: FinetuneConfig) -> bool:
+    """Whether the labelled classes hold at most ``cfg.head_entropy_pixels`` pixels on average."""
+    counts = torch.bincount(y)
+    return float(counts[counts > 0].float().mean()) <= cfg.head_entropy_pixels
+
+
+def _mean_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Mean entropy (nats) of the class distributions ``softmax(logits)`` ``(N, K)``."""
+    log_p = logits.log_softmax(1)
+    return -(log_p.exp() * log_p).sum(1).mean()
+
+
 def _train_members(
     head: PixelHead,
     z: torch.Tensor,
@@ -1117,11 +1138,13 @@ def _train_members(
     """Train every member of ``head`` on standardised features ``z`` ``(N, F)``.
 
     ``background`` ``(M, F)``: standardised features of random pixels; when given, the members
-    that read the input bands only are trained with background mixing (``cfg.head_mix``).
+    that read the input bands only are trained with background mixing (``cfg.head_mix``), and
+    with tiny labels every member lowers its predictions' entropy on them (``cfg.head_entropy``).
     Returns the last mean training loss.
     """
     n = z.shape[0]
     loss_value = 0.0
+    entropy_weight = cfg.head_entropy if background is not None and _tiny_labels(y, cfg) else 0.0
     for i, member in enumerate(head.members):
         gen = torch.Generator().manual_seed(cfg.seed * 1009 + i)
         for layer in cast(torch.nn.Sequential, member):
@@ -1137,6 +1160,7 @@ def _train_members(
         bg = None  # series-only members blend with background pixels
         if background is not None and cfg.head_mix > 0 and i >= head.full_members:
             bg = head.member_input(background, i)
+        unlabelled = head.member_input(background, i) if entropy_weight > 0 else None
         member.train()
         opt = torch.optim.AdamW(member.parameters(), lr=PIXEL_LR, weight_decay=PIXEL_WEIGHT_DECAY)
         for step in range(cfg.head_steps):
@@ -1153,6 +1177,9 @@ def _train_members(
             offset = torch.randn((n, 1, per), generator=gen) * PIXEL_OFFSET_STD
             zb = ((zb.reshape(n, frames, per) + offset) * keep).view(n, f)
             loss = F.cross_entropy(member(zb), y, weight=weights)
+            if unlabelled is not None:
+                pick = torch.randint(0, len(unlabelled), (ENTROPY_BATCH,), generator=gen)
+                loss = loss + entropy_weight * _mean_entropy(member(unlabelled[pick]))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -1190,11 +1217,19 @@ def _fit_pixel_head(
     n_input = model.config.channels(model.config.head_modality)
     size = max(cfg.crop_size, 64)
     control.report(0.02, "reading the labelled pixels through the network")
-    # background mixing: optical input only (reflectances of a mixed pixel mix linearly; radar
-    # backscatter in dB does not, and mixing did not help it on the real sites)
-    mixing = cfg.head_mix > 0 and model.config.head_modality == "s2"
+    # background mixing and entropy minimisation: optical input only (reflectances of a mixed
+    # pixel mix linearly, radar backscatter in dB does not; neither helped radar on the real
+    # sites)
+    unlabelled = (cfg.head_mix > 0 or cfg.head_entropy > 0) and model.config.head_modality == "s2"
     feats, ys, order, mean, std, pool = _pixel_samples(
-        model, source, labels, size, dev, control, seed=cfg.seed, pool_size=POOL if mixing else 0
+        model,
+        source,
+        labels,
+        size,
+        dev,
+        control,
+        seed=cfg.seed,
+        pool_size=POOL if unlabelled else 0,
     )
     mu, sd = _head_stats(mean, std, frames, n_input)
     head.mean.copy_(mu.to(head.mean))

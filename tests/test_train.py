@@ -414,10 +414,51 @@ def test_background_mixing_keeps_edge_pixels_with_their_field():
         head = PixelHead(
             frames * bands, 2, PixelHeadConfig(members=0, raw_members=3), frames, bands
         )
-        cfg = FinetuneConfig(head_mix=mix, head_steps=200)
+        cfg = FinetuneConfig(head_mix=mix, head_entropy=0.0, head_steps=200)
         _train_members(head, z, y, frames, cfg, None, lambda *a: None, background)
         with torch.no_grad():
             logits = sum(head.member_logits(edge, i) for i in range(3))
         called_a[mix] = float((logits.argmax(1) == 0).float().mean())
         assert float((head.member_logits(z, 0).argmax(1) == y).float().mean()) > 0.95
     assert called_a[0.0] < 0.2 and called_a[0.8] > 0.8, called_a
+
+
+def test_entropy_minimisation_only_with_tiny_labels():
+    # With a few labelled pixels per class every member also lowers the entropy of its own
+    # predictions on unlabelled pixels (here the two classes and pixels between them): each is
+    # surer there than a member trained without the term. With many labelled pixels per class
+    # the term is off: the very same head.
+    from s4_core.model import PixelHead, PixelHeadConfig
+    from s4_core.train import FinetuneConfig, _mean_entropy, _train_members
+
+    gen = torch.Generator().manual_seed(0)
+    frames, bands = 4, 3
+    centres = torch.randn(2, frames * bands, generator=gen)
+
+    def pixels(k: int, n: int, spread: float) -> torch.Tensor:
+        return centres[k] + spread * torch.randn(n, frames * bands, generator=gen)
+
+    between = 0.5 * pixels(0, 300, 0.8) + 0.5 * pixels(1, 300, 0.8)
+    pool = torch.cat([pixels(0, 300, 0.8), pixels(1, 300, 0.8), between])
+    labelled = torch.cat([pixels(0, 100, 0.3), pixels(1, 100, 0.3)])
+
+    def fit(n: int, weight: float) -> PixelHead:
+        z = torch.cat([labelled[:n], labelled[100 : 100 + n]])
+        y = torch.cat([torch.zeros(n), torch.ones(n)]).long()
+        head = PixelHead(
+            frames * bands, 2, PixelHeadConfig(members=2, raw_members=2), frames, bands
+        )
+        cfg = FinetuneConfig(head_mix=0.0, head_entropy=weight, head_steps=150)
+        torch.manual_seed(0)  # dropout
+        _train_members(head, z, y, frames, cfg, None, lambda *a: None, pool)
+        return head
+
+    def members_entropy(head: PixelHead) -> float:
+        with torch.no_grad():
+            return float(sum(_mean_entropy(head.member_logits(pool, i)) for i in range(4)) / 4)
+
+    plain, minimised = members_entropy(fit(20, 0.0)), members_entropy(fit(20, 0.3))
+    assert minimised < 0.7 * plain, (plain, minimised)
+    many, without = fit(100, 0.3), fit(100, 0.0)  # 100 pixels per class > head_entropy_pixels
+    for a, b in zip(many.parameters(), without.parameters()):
+        assert torch.equal(a, b)
