@@ -1160,7 +1160,9 @@ def _train_members(
         bg = None  # series-only members blend with background pixels
         if background is not None and cfg.head_mix > 0 and i >= head.full_members:
             bg = head.member_input(background, i)
-        unlabelled = head.member_input(background, i) if entropy_weight > 0 else None
+        unlabelled = None
+        if background is not None and entropy_weight > 0:
+            unlabelled = head.member_input(background, i)
         member.train()
         opt = torch.optim.AdamW(member.parameters(), lr=PIXEL_LR, weight_decay=PIXEL_WEIGHT_DECAY)
         for step in range(cfg.head_steps):
