@@ -34,11 +34,12 @@ from rasterio.windows import Window
 from rasterio.windows import from_bounds as window_from_bounds
 
 from . import radiometry
-from .errors import Cancelled, DataError, OutputError, warn
+from .control import NO_CONTROL, Control
+from .errors import DataError, OutputError, warn
 from .grid import Grid, as_crs
 from .raster_io import RasterWriter
 from .series import Acquisition, TimeSeries, open_dataset
-from .types import Cancel, CrsLike, PathLike, Progress, SceneLike, override
+from .types import CrsLike, PathLike, SceneLike, override
 
 MODALITIES = ("s1", "s2")
 
@@ -654,8 +655,7 @@ def write_aligned(
     scene: Scene,
     out_dir: PathLike,
     *,
-    progress: Optional[Progress] = None,
-    cancel: Optional[Cancel] = None,
+    control: Control = NO_CONTROL,
     block: int = 512,
     compress: Optional[str] = "deflate",
 ) -> Dict[str, Path]:
@@ -715,8 +715,7 @@ def write_aligned(
                 for a in uniques[m]:
                     frames = np.nonzero(acq_idx == a)[0]
                     for row, col, win in windows:
-                        if cancel is not None and cancel():
-                            raise Cancelled("alignment cancelled; no output was written")
+                        control.check("alignment cancelled; no output was written")
                         values, scl = read_acquisition(series, series.acquisitions[int(a)], win)
                         ok = np.isfinite(values).all(axis=0)
                         if m == "s2" and scl is not None:
@@ -733,11 +732,10 @@ def write_aligned(
                                 data, row, col, indexes=list(range(t * nb + 1, t * nb + nb + 1))
                             )
                         done += 1
-                        if progress is not None and (done == total or done % every == 0):
-                            progress(
+                        if done == total or done % every == 0:
+                            control.report(
                                 done / total,
                                 f"aligning {m.upper()} {series.acquisitions[int(a)].date}",
-                                None,
                             )
         for m in mods:  # a full disk can leave a truncated stack without a GDAL error
             writers[m].check()
@@ -790,8 +788,7 @@ def write_aligned(
             for side in (path.with_name(path.name + ".aux.xml"),):
                 if side.exists():
                     side.unlink()
-    if progress is not None:
-        progress(1.0, "aligned stacks written", None)
+    control.report(1.0, "aligned stacks written")
     return {k: final[k] for k in (*mods, "dates_csv")}
 
 

@@ -178,7 +178,7 @@ def align(
 
     check_align(s1, s2, out_dir)
     scene = open_scene(s1, s2, **options)
-    paths = write_aligned(scene, Path(out_dir), progress=control.progress, cancel=control.cancel)
+    paths = write_aligned(scene, Path(out_dir), control=control)
     al = scene.alignment
     gaps = np.asarray(al.gap_days, dtype=float) if al is not None else np.zeros(0)
     summary = {

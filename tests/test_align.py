@@ -25,6 +25,7 @@ from s4_core.align import (
     write_aligned,
 )
 from s4_core.cli import main
+from s4_core.control import Control
 from s4_core.errors import Cancelled, DataError
 from s4_core.grid import Grid
 from s4_core.series import open_series
@@ -375,7 +376,10 @@ def test_write_aligned_round_trip_and_dates_csv(pair, tmp_path):
     scene = build_scene(open_series(pair[0]), open_series(pair[1]), max_gap_days=3)
     calls = []
     paths = write_aligned(
-        scene, tmp_path / "out", block=16, progress=lambda f, m, *a: calls.append(f)
+        scene,
+        tmp_path / "out",
+        block=16,
+        control=Control(progress=lambda f, m, *a: calls.append(f)),
     )
     assert set(paths) == {"s1", "s2", "dates_csv"}
     assert calls[-1] == 1.0 and all(b >= a for a, b in zip(calls, calls[1:]))
@@ -430,7 +434,7 @@ def test_write_aligned_cancel_leaves_nothing(pair, tmp_path):
 
     out = tmp_path / "out"
     with pytest.raises(Cancelled):
-        write_aligned(scene, out, block=16, cancel=cancel)
+        write_aligned(scene, out, block=16, control=Control(cancel=cancel))
     assert list(out.iterdir()) == []
 
 

@@ -53,6 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``s4 align`` with the parsed ``args``; the exit status."""
     from ..align import alignment_summary, build_scene, write_aligned
+    from ..control import Control
     from ..errors import DataError
     from ..series import open_series
     from ..validate import check_align
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     for m in messages:  # on stderr, as the other commands' warnings (stdout stays JSON)
         print(f"s4 align: warning: {m}", file=sys.stderr)
     with TqdmProgress("align", disable=args.quiet) as bar:
-        paths = write_aligned(scene, args.out, progress=bar, block=args.block)
+        paths = write_aligned(scene, args.out, control=Control(progress=bar), block=args.block)
     summary = alignment_summary(scene, paths["dates_csv"])
     summary["outputs"] = {k: str(v) for k, v in paths.items()}
     summary["warnings"] = messages
