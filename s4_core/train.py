@@ -1157,12 +1157,10 @@ def _train_members(
         zi = head.member_input(z, i)
         f = zi.shape[1]
         per = f // frames
-        bg = None  # series-only members blend with background pixels
-        if background is not None and cfg.head_mix > 0 and i >= head.full_members:
-            bg = head.member_input(background, i)
-        unlabelled = None
-        if background is not None and entropy_weight > 0:
-            unlabelled = head.member_input(background, i)
+        seen = None if background is None else head.member_input(background, i)
+        # series-only members blend with background pixels
+        bg = seen if cfg.head_mix > 0 and i >= head.full_members else None
+        unlabelled = seen if entropy_weight > 0 else None
         member.train()
         opt = torch.optim.AdamW(member.parameters(), lr=PIXEL_LR, weight_decay=PIXEL_WEIGHT_DECAY)
         for step in range(cfg.head_steps):
