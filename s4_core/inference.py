@@ -402,8 +402,8 @@ def predict_windows(
     cores) tile the scene exactly.
 
     ``ckpt``: a fine-tuned checkpoint dict (``load_checkpoint``) or an ONNX model's dict
-    (``backends.open_model``); ``prediction``: tiling, device, precision. Raises ``Cancelled`` when ``control`` is cancelled (checked before every
-    batch).
+    (``backends.open_model``); ``prediction``: tiling, device, precision. Raises ``Cancelled``
+    when ``control`` is cancelled (checked before every batch).
     """
     scene = model_scene(ckpt, scene)
     backend, tiles, _, _, batch_size = prediction.plan(ckpt, scene.grid, control.log)
