@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Un
 
 from .control import Control
 from .errors import DataError, warn
-from .keywords import KeywordGroup
+from .keywords import KeywordGroup, takes_groups
 from .settings import ALIGN, EVALUATE, EXPORT, FINETUNE, PRETRAIN, PROFILES, SEGMENT, SUGGEST
 from .types import CrsLike, Metrics, PathLike, Sources
 from .validate import check_align, check_less, check_outputs
@@ -48,6 +48,57 @@ class SceneInput(KeywordGroup, parameter="scene"):
     def inputs(self) -> Dict[str, Optional[Sources]]:
         """The series by the names ``check_outputs`` gives its inputs."""
         return {"Sentinel-1 input": self.s1, "Sentinel-2 input": self.s2}
+
+
+@dataclass(frozen=True)
+class MapOutputs(KeywordGroup, parameter="outputs"):
+    """What ``segment`` writes besides its class raster; None: not written.
+
+    ``vector_out``: the classes as polygons (GeoPackage); ``probabilities_out``: one band per
+    class; ``confidence_out``: a 2-band raster (largest class probability, margin to the
+    second).
+    """
+
+    vector_out: Optional[PathLike] = None
+    probabilities_out: Optional[PathLike] = None
+    confidence_out: Optional[PathLike] = None
+
+    def destinations(self, out: PathLike) -> Dict[str, Optional[PathLike]]:
+        """Every output by the name ``check_outputs`` gives it, the class raster ``out`` first."""
+        return {
+            "output class raster": out,
+            "output polygons": self.vector_out,
+            "output probabilities": self.probabilities_out,
+            "output confidence": self.confidence_out,
+        }
+
+    def path(self, name: str) -> Optional[Path]:
+        """The output ``name`` (a field) as a Path; None when it is not asked for."""
+        value = getattr(self, name)
+        return Path(os.fspath(value)) if value else None
+
+
+@dataclass(frozen=True)
+class LabelledPolygons(KeywordGroup, parameter="labelled"):
+    """The polygons an analyst has labelled already: new squares to label keep away from them.
+
+    ``labels``: a vector file (None: none); ``labels_layer``: its layer (None: the first one).
+    """
+
+    labels: Optional[PathLike] = None
+    labels_layer: Optional[str] = None
+
+    def mask(self, grid: Grid) -> Optional[np.ndarray]:
+        """Where on ``grid`` a polygon lies (bool ``(H, W)``); None: no polygon there."""
+        from .errors import LabelError
+        from .labels import rasterize_polygon_ids
+
+        if self.labels is None:
+            return None
+        try:
+            return rasterize_polygon_ids(self.labels, grid, layer=self.labels_layer) > 0
+        except LabelError:  # no polygon in this area: nothing to keep away from
+            return None
 
 
 def _is_sources(value: object) -> TypeGuard[Sources]:
@@ -358,9 +409,7 @@ def segment(
     out: PathLike,
     *,
     scene: SceneInput,
-    vector_out: Optional[PathLike] = None,
-    probabilities_out: Optional[PathLike] = None,
-    confidence_out: Optional[PathLike] = None,
+    outputs: MapOutputs,
     control: Control,
     **options: Any,
 ) -> Dict:
@@ -369,8 +418,8 @@ def segment(
     S1, S2, or both: then give both series.
 
     ``model``: an S4 checkpoint (PyTorch) or its ONNX export (``export_onnx``; ONNX Runtime,
-    no PyTorch needed). ``confidence_out``: a 2-band raster (largest class probability,
-    margin to the second). ``tile_size`` / ``overlap`` None: chosen from the network's
+    no PyTorch needed). The class raster goes to ``out``, the other outputs asked for
+    (``MapOutputs``) beside it. ``tile_size`` / ``overlap`` None: chosen from the network's
     receptive field (tiled = whole-scene results) and a memory budget. ``precision`` "bf16":
     a PyTorch model runs in bfloat16 on a CPU that computes it natively (faster, class maps
     not identical to fp32).
@@ -383,15 +432,7 @@ def segment(
     tile_size, overlap, device = options["tile_size"], options["overlap"], options["device"]
     resolution = options["resolution"]
     check_less("overlap", overlap, "tile_size", tile_size)
-    check_outputs(
-        {
-            "output class raster": out,
-            "output polygons": vector_out,
-            "output probabilities": probabilities_out,
-            "output confidence": confidence_out,
-        },
-        {"model": model, **scene.inputs()},
-    )
+    check_outputs(outputs.destinations(out), {"model": model, **scene.inputs()})
     ckpt, backend = open_model(
         model, device=device, log=control.log, precision=options["precision"]
     )
@@ -432,6 +473,7 @@ def segment(
             f"{'S1 + S2' if modality == 'both' else modality.upper()} frames on "
             f"{backend.device}"
         )
+    vector_out = outputs.path("vector_out")
     stages = 0.85 if vector_out else 1.0
     prediction = Prediction(tile_size, overlap, options["batch_size"], device, backend)
     result = segment_scene(
@@ -440,14 +482,14 @@ def segment(
         Path(out),
         prediction,
         control.part(0.0, stages),
-        probabilities_path=Path(probabilities_out) if probabilities_out else None,
-        confidence_path=Path(confidence_out) if confidence_out else None,
+        probabilities_path=outputs.path("probabilities_out"),
+        confidence_path=outputs.path("confidence_out"),
     )
     n_polygons = None
     if vector_out:
         n_polygons = vectorize_classes(
             result.path,
-            Path(vector_out),
+            vector_out,
             min_area_m2=options["min_area_m2"],
             control=control.part(stages, 1 - stages),
         )
@@ -599,15 +641,14 @@ def suggest_labels(
     out: PathLike,
     *,
     scene: SceneInput,
-    labels: Optional[PathLike] = None,
-    labels_layer: Optional[str] = None,
+    labelled: LabelledPolygons,
     control: Control,
     **options: Any,
 ) -> Dict:
     """Where to label next: the squares where the model is least sure.
 
-    ``number`` squares of ``size`` x ``size`` px (``s4_core.suggest``), away from the polygons of
-    ``labels``, written as a GeoPackage layer ``suggestions`` (fields rank, uncertainty, predicted,
+    ``number`` squares of ``size`` x ``size`` px (``s4_core.suggest``), away from the polygons
+    already labelled (``LabelledPolygons``), written as a GeoPackage layer ``suggestions`` (fields rank, uncertainty, predicted,
     confidence and an empty ``label`` for the analyst). The model's class probabilities come from
     ``segment``.
     """
@@ -619,7 +660,7 @@ def suggest_labels(
         raise DataError(f"output suggestions {out}: give a GeoPackage (.gpkg) file")
     check_outputs(
         {"output suggestions": out},
-        {"model": model, "labels": labels, **scene.inputs()},
+        {"model": model, "labels": labelled.labels, **scene.inputs()},
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".s4-suggest-", dir=str(out.parent)) as tmp:
@@ -631,7 +672,7 @@ def suggest_labels(
             **control.part(0.0, 0.9).keywords(),
         )  # fmt: skip
         result = suggest_from_probabilities(
-            seg["probabilities"], out, labels=labels, labels_layer=labels_layer,
+            seg["probabilities"], out, **labelled.keywords(),
             class_names=[c["name"] for c in seg["classes"]], number=number, size=size,
             method=method, seed=seed,
         )  # fmt: skip
@@ -640,13 +681,13 @@ def suggest_labels(
     return result
 
 
+@takes_groups
 def suggest_from_probabilities(
     probabilities: PathLike,
     out: PathLike,
     *,
     class_names: Sequence[str],
-    labels: Optional[PathLike] = None,
-    labels_layer: Optional[str] = None,
+    labelled: LabelledPolygons,
     number: int = SUGGEST.default("number"),
     size: int = SUGGEST.default("size"),
     method: str = SUGGEST.default("method"),
@@ -660,9 +701,7 @@ def suggest_from_probabilities(
     import numpy as np
     import rasterio
 
-    from .errors import LabelError
     from .grid import Grid
-    from .labels import rasterize_polygon_ids
     from .suggest import choose_squares
 
     with rasterio.open(str(probabilities)) as src:
@@ -671,14 +710,8 @@ def suggest_from_probabilities(
         if src.dtypes[0] == "uint8":
             probs = np.where(probs == 255, np.nan, probs * scale)
         grid = Grid(src.crs, src.transform, src.width, src.height)
-    labelled = None
-    if labels is not None:
-        try:
-            labelled = rasterize_polygon_ids(labels, grid, layer=labels_layer) > 0
-        except LabelError:  # no polygon in this area: nothing to avoid
-            labelled = None
     chosen = choose_squares(
-        probs, int(number), labelled=labelled, candidates=candidates, size=int(size),
+        probs, int(number), labelled=labelled.mask(grid), candidates=candidates, size=int(size),
         method=method, seed=int(seed),
     )  # fmt: skip
     _write_squares(chosen, grid, Path(os.fspath(out)), list(class_names))

@@ -3,8 +3,10 @@
 A keyword group is a frozen dataclass deriving from ``KeywordGroup`` with the name of the
 parameter that receives it (``class SceneInput(KeywordGroup, parameter="scene")``); callers of
 a public entry point pass its fields as keywords, the function receives one object:
-``control.Control`` (``progress=``, ``cancel=``, ``log=``) and ``api.SceneInput`` (``s1=``,
-``s2=``, ``bounds=``, ``bounds_crs=``). ``takes_groups`` (applied by ``settings.Operation.api``)
+``control.Control`` (``progress=``, ``cancel=``, ``log=``), ``api.SceneInput`` (``s1=``,
+``s2=``, ``bounds=``, ``bounds_crs=``), ``api.MapOutputs`` (``vector_out=``,
+``probabilities_out=``, ``confidence_out=``) and ``api.LabelledPolygons`` (``labels=``,
+``labels_layer=``). ``takes_groups`` (applied by ``settings.Operation.api``)
 shows the fields in the function's signature in place of each such keyword-only parameter and
 builds the objects; ``keywords()`` gives them back to forward a call. A new input of a group is
 one field: every function that takes the group gets the keyword.
