@@ -26,12 +26,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import rasterio
 from affine import Affine
 from rasterio.warp import transform_bounds
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from s4_core.grid import Grid  # noqa: E402
+from s4_core.raster_io import RasterWriter  # noqa: E402
 
 S2_CRS, S1_CRS = "EPSG:32631", "EPSG:32632"
 X0, Y0 = 640000.0, 5650000.0  # east of zone 31, close to zone 32: both UTM zones are valid
@@ -43,26 +45,6 @@ def _fields(x: np.ndarray, y: np.ndarray, cell: float) -> np.ndarray:
     i = np.floor(x / cell).astype(np.int64)
     j = np.floor(y / cell).astype(np.int64)
     return (i * 73856093) ^ (j * 19349663)
-
-
-def _profile(crs, transform, width, height, count, dtype, nodata):
-    return dict(
-        driver="GTiff",
-        crs=crs,
-        transform=transform,
-        width=width,
-        height=height,
-        count=count,
-        dtype=dtype,
-        nodata=nodata,
-        tiled=True,
-        blockxsize=512,
-        blockysize=512,
-        compress="deflate",
-        zlevel=1,
-        predictor=2 if dtype == "uint16" else 3,
-        BIGTIFF="IF_SAFER",
-    )
 
 
 def generate(root: Path, size: int, n_dates: int) -> dict:
@@ -78,10 +60,10 @@ def generate(root: Path, size: int, n_dates: int) -> dict:
         day = start + dt.timedelta(days=9 * k)
         phase = np.sin(2 * np.pi * k / n_dates)
         path = s2_dir / f"S2_L2A_{day:%Y%m%d}.tif"
-        with rasterio.open(path, "w", **_profile(S2_CRS, t2, size, size, 5, "uint16", 0)) as ds:
-            ds.update_tags(ACQUISITION_DATETIME=f"{day.isoformat()}T10:50:00")
-            for b, name in enumerate(S2_BANDS + ["SCL"]):
-                ds.set_band_description(b + 1, name)
+        with RasterWriter(
+            path, Grid(S2_CRS, t2, size, size), 5, "uint16", 0, descriptions=S2_BANDS + ["SCL"],
+            tags={"ACQUISITION_DATETIME": f"{day.isoformat()}T10:50:00"}, block=512, fast=True,
+        ) as ds:  # fmt: skip
             cloud_x = rng.uniform(0, size)
             for r in range(0, size, rows):
                 h = min(rows, size - r)
@@ -96,7 +78,7 @@ def generate(root: Path, size: int, n_dates: int) -> dict:
                     out[b] = np.clip(v, 1, 65000).astype(np.uint16)
                 scl = np.where(np.abs(cc - cloud_x) < size * 0.1, 9, 4)
                 out[4] = scl
-                ds.write(out, window=rasterio.windows.Window(0, r, size, h))
+                ds.write(out, r, 0)
     # S1: 20 m, EPSG:32632, covering the S2 extent plus a margin
     left, bottom, right, top = transform_bounds(
         S2_CRS, S1_CRS, X0, Y0 - 10 * size, X0 + 10 * size, Y0
@@ -108,21 +90,18 @@ def generate(root: Path, size: int, n_dates: int) -> dict:
     for k in range(int(n_dates * 1.5)):
         day = start + dt.timedelta(days=6 * k + 1)
         path = s1_dir / f"S1_GRD_{day:%Y%m%d}.tif"
-        prof = _profile(S1_CRS, t1, w1, h1, 2, "float32", float("nan"))
-        with rasterio.open(path, "w", **prof) as ds:
-            ds.update_tags(ACQUISITION_DATETIME=f"{day.isoformat()}T17:30:00", UNITS="sigma0, dB")
-            ds.set_band_description(1, "VV")
-            ds.set_band_description(2, "VH")
+        tags = {"ACQUISITION_DATETIME": f"{day.isoformat()}T17:30:00", "UNITS": "sigma0, dB"}
+        with RasterWriter(
+            path, Grid(S1_CRS, t1, w1, h1), 2, "float32", float("nan"), descriptions=["VV", "VH"],
+            tags=tags, block=512, fast=True,
+        ) as ds:  # fmt: skip
             for r in range(0, h1, rows):
                 h = min(rows, h1 - r)
                 rr, cc = np.mgrid[r : r + h, 0:w1]
                 x, y = t1 * (cc + 0.5, rr + 0.5)
                 base = (_fields(x, y, 500.0) % 991).astype(np.float32) / 991.0
                 vv = -18 + 8 * base + np.sin(k / 5) + rng.normal(0, 0.7, base.shape)
-                ds.write(
-                    np.stack([vv, vv - 7]).astype(np.float32),
-                    window=rasterio.windows.Window(0, r, w1, h),
-                )
+                ds.write(np.stack([vv, vv - 7]).astype(np.float32), r, 0)
     return {
         "s2_size": [size, size],
         "s1_size": [w1, h1],
