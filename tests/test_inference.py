@@ -21,6 +21,7 @@ from s4_core.cli import main as cli_main
 from s4_core.control import NO_CONTROL, Control
 from s4_core.errors import Cancelled, CheckpointError, DataError
 from s4_core.evaluate import evaluate
+from s4_core.grid import Grid
 from s4_core.labels import ClassMap
 from s4_core.model import NetConfig, PixelHeadConfig, S4Net
 from s4_core.normalize import BandStats
@@ -60,17 +61,13 @@ def _write_series(folder: Path, sensor: str, n: int, h: int, w: int, seed: int) 
             arr = (-12 + 2 * data).astype(np.float32)
             arr[:, :5, :7] = np.nan
             nodata, dtype, stem = float("nan"), "float32", f"S1_GRD_ASC_{d:%Y%m%d}.tif"
-        profile = dict(
-            driver="GTiff", width=w, height=h, count=len(bands), dtype=dtype, crs=CRS,
-            transform=transform, nodata=nodata,
+        tags = {"ACQUISITION_DATETIME": f"{d.isoformat()}T10:30:00Z"}
+        if sensor == "s1":
+            tags["UNITS"] = "dB"
+        raster_io.write_raster(
+            folder / stem, arr.astype(dtype), Grid(CRS, transform, w, h), nodata=nodata,
+            descriptions=bands, tags=tags, compress=None,
         )  # fmt: skip
-        with rasterio.open(folder / stem, "w", **profile) as dst:
-            dst.write(arr)
-            for b, name in enumerate(bands):
-                dst.set_band_description(b + 1, name)
-            dst.update_tags(ACQUISITION_DATETIME=f"{d.isoformat()}T10:30:00Z")
-            if sensor == "s1":
-                dst.update_tags(UNITS="dB")
     return folder
 
 

@@ -52,13 +52,10 @@ def write_stack(path, files):
             date = parse_date(ds.tags().get("ACQUISITION_DATETIME", "")) or parse_date(f.name)
             descs += [f"{date.isoformat()}_{d}" for d in ds.descriptions]
             profile = ds.profile
-    data = np.concatenate(arrays)
-    profile.update(count=data.shape[0])
-    with rasterio.open(path, "w", **profile) as ds:
-        ds.write(data)
-        for i, d in enumerate(descs):
-            ds.set_band_description(i + 1, d)
-    return path
+    return write_tif(
+        path, np.concatenate(arrays), descriptions=descs, nodata=profile["nodata"],
+        transform=profile["transform"], crs=profile["crs"],
+    )  # fmt: skip
 
 
 def read_all(s):
