@@ -107,6 +107,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     p.add_argument("--methods", nargs="+", help="only these methods (default: all)")
     p.add_argument("--pretrain-epochs", type=int, help="default: the engine's")
+    p.add_argument(
+        "--pretrain-seed",
+        type=int,
+        help="seed of the pretraining run (default: the engine's, 0); how much the tables move "
+        "with it alone is the pretraining-run noise (docs/benchmarks.md)",
+    )
     p.add_argument("--widths", type=int, nargs="+", help="default: the engine's")
     p.add_argument("--work", help="folder for checkpoints and maps (default: a temp folder)")
     p.add_argument(
@@ -290,7 +296,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     widths = tuple(args.widths) if args.widths else None
     for name in args.sites:
         site = load_site(name, str(root))
-        pre = work / f"{name}_pretrained.pt"
+        suffix = f"_seed{args.pretrain_seed}" if args.pretrain_seed else ""
+        pre = work / f"{name}_pretrained{suffix}.pt"
         s1s = [str(site.root / "S1")]
         s2s = [str(site.root / "S2")]
         if args.extra:
@@ -300,6 +307,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         kw = {}
         if args.pretrain_epochs:
             kw["epochs"] = args.pretrain_epochs
+        if args.pretrain_seed is not None:
+            kw["seed"] = args.pretrain_seed
         if widths:
             kw["widths"] = widths
         wanted = set(args.methods) if args.methods else None
