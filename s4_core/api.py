@@ -495,7 +495,7 @@ def segment(
         )
     return {
         "path": str(result.path),
-        "vector": str(vector_out) if vector_out else None,
+        "vector": str(outputs.vector_out) if vector_out else None,
         "n_polygons": n_polygons,
         "probabilities": str(result.probabilities) if result.probabilities else None,
         "confidence": str(result.confidence) if result.confidence else None,
