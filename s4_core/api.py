@@ -1,7 +1,8 @@
 """High-level engine functions: what the ``s4`` command line and the QGIS plugin both call.
 
 Inputs are file paths (``Sources``: a folder of per-date GeoTIFFs, one multi-band stack, or a
-list of files); results are JSON-friendly dicts. Each operation's keyword settings (defaults,
+list of files); each operation returns a typed result (``results.py``: a JSON-friendly dict
+whose keys are declared attributes). Each operation's keyword settings (defaults,
 ranges, help) are defined in ``settings.py`` and checked before any work (``@OP.api``). Long calls take ``progress(fraction, message,
 metrics)``, ``cancel()`` and ``log(message)`` callables. Errors a user can meet raise
 ``s4_core.errors.S4Error`` subclasses with a message that names the input and the fix.
@@ -17,6 +18,16 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Un
 from .control import Control
 from .errors import DataError, warn
 from .keywords import KeywordGroup, takes_groups
+from .results import (
+    AlignResult,
+    EvaluationResult,
+    FinetuneResult,
+    MapResult,
+    ModelCard,
+    PolygonsResult,
+    PretrainResult,
+    SuggestionsResult,
+)
 from .settings import ALIGN, EVALUATE, EXPORT, FINETUNE, PRETRAIN, PROFILES, SEGMENT, SUGGEST
 from .types import CrsLike, Metrics, PathLike, Sources
 from .validate import check_align, check_less, check_outputs
@@ -221,7 +232,7 @@ def align(
     *,
     control: Control,
     **options: Any,
-) -> Dict:
+) -> AlignResult:
     """Align S1 and S2 in space and time and write the stacks plus ``dates.csv``."""
     import numpy as np
 
@@ -244,7 +255,7 @@ def align(
         "median_gap_days": float(np.median(gaps)) if gaps.size else 0.0,
         "max_gap_days": float(gaps.max()) if gaps.size else 0.0,
     }
-    return {**{k: str(v) for k, v in paths.items()}, "summary": summary}
+    return AlignResult({**{k: str(v) for k, v in paths.items()}, "summary": summary})
 
 
 @PRETRAIN.api
@@ -255,7 +266,7 @@ def pretrain(
     *,
     control: Control,
     **options: Any,
-) -> Dict:
+) -> PretrainResult:
     """Self-supervised pretraining on one or several aligned scenes.
 
     ``objective``: "s4" (S1 + S2: cross-modal contrastive + cross reconstruction, the
@@ -298,7 +309,7 @@ def pretrain(
         resume=Path(resume) if resume else None,
         control=control,
     )
-    return result.to_dict()
+    return PretrainResult(result.to_dict())
 
 
 @FINETUNE.api
@@ -311,7 +322,7 @@ def finetune(
     *,
     control: Control,
     **options: Any,
-) -> Dict:
+) -> FinetuneResult:
     """Fine-tune on labelled polygons for ``modality`` inference: "s2", "s1", or "both".
 
     "both": S1 + S2 together; needs both series here and when mapping; the sensors' specific first
@@ -400,7 +411,9 @@ def finetune(
         device=device,
         control=control,
     )
-    return {**result.to_dict(), "written": result.written, "classes": list(class_map.names)}
+    return FinetuneResult(
+        {**result.to_dict(), "written": result.written, "classes": list(class_map.names)}
+    )
 
 
 @SEGMENT.api
@@ -412,7 +425,7 @@ def segment(
     outputs: MapOutputs,
     control: Control,
     **options: Any,
-) -> Dict:
+) -> MapResult:
     """Map a scene with a fine-tuned model from the modality it was trained for.
 
     S1, S2, or both: then give both series.
@@ -493,7 +506,7 @@ def segment(
             min_area_m2=options["min_area_m2"],
             control=control.part(stages, 1 - stages),
         )
-    return {
+    return MapResult({
         "path": str(result.path),
         "vector": str(outputs.vector_out) if vector_out else None,
         "n_polygons": n_polygons,
@@ -510,7 +523,7 @@ def segment(
         "pixel_counts": result.pixel_counts,
         "device": result.device,
         "seconds": round(result.seconds, 2),
-    }
+    })  # fmt: skip
 
 
 @EXPORT.api
@@ -520,7 +533,7 @@ def export_vector(
     *,
     control: Control,
     **options: Any,
-) -> Dict:
+) -> PolygonsResult:
     """Class raster -> GeoPackage polygons (class_id, class_name, area_m2)."""
     from .raster_io import read_class_raster
     from .vectorize import vectorize_classes
@@ -534,25 +547,25 @@ def export_vector(
         min_area_m2=options["min_area_m2"],
         control=control,
     )
-    return {
-        "path": str(out_gpkg),
-        "n_polygons": n,
-        "classes": [
+    return PolygonsResult(
+        path=str(out_gpkg),
+        n_polygons=n,
+        classes=[
             {"index": i, "name": name, "color": list(color)}
             for i, (name, color) in enumerate(zip(class_map.names, class_map.colors))
         ],
-    }
+    )
 
 
 @EVALUATE.api
-def evaluate(pred: PathLike, truth: PathLike, **options: Any) -> Dict:
+def evaluate(pred: PathLike, truth: PathLike, **options: Any) -> EvaluationResult:
     """Scores of a class raster against reference polygons or a reference class raster."""
     from .evaluate import evaluate as _evaluate
 
-    return _evaluate(Path(pred), Path(truth), **options)
+    return EvaluationResult(_evaluate(Path(pred), Path(truth), **options))
 
 
-def export_onnx(model: PathLike, out: PathLike) -> Dict:
+def export_onnx(model: PathLike, out: PathLike) -> ModelCard:
     """Export a fine-tuned checkpoint to ONNX so that ONNX Runtime alone can map with it.
 
     Writes ``out`` plus a model card ``out`` .json; needs PyTorch and the onnx package.
@@ -560,7 +573,7 @@ def export_onnx(model: PathLike, out: PathLike) -> Dict:
     from .onnx_export import export_onnx as _export
 
     check_outputs({"output ONNX model": out}, {"model": model})
-    return _export(Path(model), Path(out))
+    return ModelCard(_export(Path(model), Path(out)))
 
 
 def model_info(path: PathLike) -> Dict:
@@ -644,7 +657,7 @@ def suggest_labels(
     labelled: LabelledPolygons,
     control: Control,
     **options: Any,
-) -> Dict:
+) -> SuggestionsResult:
     """Where to label next: the squares where the model is least sure.
 
     ``number`` squares of ``size`` x ``size`` px (``s4_core.suggest``), away from the polygons
@@ -693,7 +706,7 @@ def suggest_from_probabilities(
     method: str = SUGGEST.default("method"),
     seed: int = SUGGEST.default("seed"),
     candidates: Optional[np.ndarray] = None,
-) -> Dict:
+) -> SuggestionsResult:
     """``suggest_labels`` on a probability raster already written by ``segment``.
 
     ``candidates``: optional (H, W) bool array of allowed top-left corners.
@@ -715,16 +728,16 @@ def suggest_from_probabilities(
         method=method, seed=int(seed),
     )  # fmt: skip
     _write_squares(chosen, grid, Path(os.fspath(out)), list(class_names))
-    return {
-        "path": str(out),
-        "n": len(chosen),
-        "method": method,
-        "seed": int(seed),
-        "squares": [
+    return SuggestionsResult(
+        path=str(out),
+        n=len(chosen),
+        method=method,
+        seed=int(seed),
+        squares=[
             {**s.to_dict(), "rank": i + 1, "predicted_name": str(class_names[s.predicted])}
             for i, s in enumerate(chosen)
         ],
-    }
+    )
 
 
 def _write_squares(

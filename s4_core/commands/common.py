@@ -6,14 +6,16 @@ Tqdm progress, options built from ``settings.py``, printing results.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union, overload
 
 from tqdm import tqdm
 
+from ..results import Result
 from ..settings import OPERATIONS, SECTIONS, Operation, Setting
+
+R = TypeVar("R", bound=Result)
 
 
 def other_rank() -> bool:
@@ -201,11 +203,11 @@ def add_training_args(p: argparse.ArgumentParser, operation: Operation) -> None:
 
 def run_training(
     args: argparse.Namespace,
-    train: Callable[..., Dict[str, Any]],
+    train: Callable[..., R],
     *inputs: Any,
     checked: Dict[str, Any],
     title: str,
-) -> Tuple[Dict[str, Any], Optional[str]]:
+) -> Tuple[R, Optional[str]]:
     """Run a training command under a distributed session, with a progress bar.
 
     Checks ``--plot``, calls ``train`` (one process of a torchrun run; ``distributed.py``) with the
@@ -235,19 +237,21 @@ def run_training(
     return result, write_plot(args, result, bar.steps, f"{title} {args.out}")
 
 
-def print_trained(args: argparse.Namespace, result: dict, plot: Optional[str], lines: list) -> None:
+def print_trained(
+    args: argparse.Namespace, result: Result, plot: Optional[str], lines: list
+) -> None:
     """A training command's result: the model written, ``lines``, the curves figure."""
     wrote = f"wrote {result['path']} ({result['seconds']:.0f} s on {result['device']})"
     curves = [f"training curves: {plot}"] if plot else []
     print_result(result, args.json, [wrote, *lines, *curves])
 
 
-def print_result(result: dict, as_json: bool, lines: list) -> None:
-    """Print ``result`` as JSON, or the human-readable ``lines`` (rank 0 only)."""
+def print_result(result: Result, as_json: bool, lines: list) -> None:
+    """Print ``result`` as JSON (``Result.to_json``), or the human-readable ``lines`` (rank 0)."""
     if other_rank():
         return
     if as_json:
-        print(json.dumps(result, default=str))
+        print(result.to_json())
     else:
         for line in lines:
             print(line)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..results import FinetuneResult
 from ..settings import FINETUNE
 from .common import add_training_args, print_result, print_trained, run_training, sources
 
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         checked={"labels": args.labels, "Sentinel-1 input": args.s1, "Sentinel-2 input": args.s2},
         title="fine-tuning",
     )
-    if not result.get("written", True):
+    if not result.written:
         return _nothing_written(args, result)
     print_trained(
         args,
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _nothing_written(args: argparse.Namespace, result: dict) -> int:
+def _nothing_written(args: argparse.Namespace, result: FinetuneResult) -> int:
     """Report that no epoch of a resumed run beat the resumed checkpoint.
 
     Says so (not "wrote"). Exit 0 when ``--out`` is the resumed checkpoint (it stays the best
