@@ -81,7 +81,8 @@ def _rank(rank: int, world: int, port: int, s1: str, s2: str, labels: tuple, fol
     with distributed.session("cpu") as ctx:
         assert ctx is not None and ctx.backend == "gloo" and ctx.world_size == world
         state = _train(s1, s2, Path(folder), "dist")
-        state["finetune"] = _finetune(s2, *labels, Path(folder) / "ft-dist.pt")
+        # a plain dict: torch.load(weights_only=True) reads no api result class
+        state["finetune"] = dict(_finetune(s2, *labels, Path(folder) / "ft-dist.pt"))
     torch.save(state, Path(folder) / f"rank{rank}.pt")
 
 
