@@ -2,9 +2,9 @@
 
 Inputs are file paths (``Sources``: a folder of per-date GeoTIFFs, one multi-band stack, or a
 list of files); each operation returns a typed result (``results.py``: a JSON-friendly dict
-whose keys are declared attributes). Each operation's keyword settings (defaults,
-ranges, help) are defined in ``settings.py`` and checked before any work (``@OP.api``). Long calls take ``progress(fraction, message,
-metrics)``, ``cancel()`` and ``log(message)`` callables. Errors a user can meet raise
+whose keys are declared attributes). Each operation's keyword settings (defaults, ranges,
+help) are defined in ``settings.py`` and checked before any work (``@OP.api``). Long calls
+take ``progress(fraction, message, metrics)``, ``cancel()`` and ``log(message)`` callables. Errors a user can meet raise
 ``s4_core.errors.S4Error`` subclasses with a message that names the input and the fix.
 """
 
@@ -82,11 +82,6 @@ class MapOutputs(KeywordGroup, parameter="outputs"):
             "output probabilities": self.probabilities_out,
             "output confidence": self.confidence_out,
         }
-
-    def path(self, name: str) -> Optional[Path]:
-        """The output ``name`` (a field) as a Path; None when it is not asked for."""
-        value = getattr(self, name)
-        return Path(os.fspath(value)) if value else None
 
 
 @dataclass(frozen=True)
@@ -486,7 +481,7 @@ def segment(
             f"{'S1 + S2' if modality == 'both' else modality.upper()} frames on "
             f"{backend.device}"
         )
-    vector_out = outputs.path("vector_out")
+    vector_out = outputs.vector_out
     stages = 0.85 if vector_out else 1.0
     prediction = Prediction(tile_size, overlap, options["batch_size"], device, backend)
     result = segment_scene(
@@ -495,8 +490,8 @@ def segment(
         Path(out),
         prediction,
         control.part(0.0, stages),
-        probabilities_path=outputs.path("probabilities_out"),
-        confidence_path=outputs.path("confidence_out"),
+        probabilities_path=outputs.probabilities_out,
+        confidence_path=outputs.confidence_out,
     )
     n_polygons = None
     if vector_out:
@@ -506,24 +501,24 @@ def segment(
             min_area_m2=options["min_area_m2"],
             control=control.part(stages, 1 - stages),
         )
-    return MapResult({
-        "path": str(result.path),
-        "vector": str(outputs.vector_out) if vector_out else None,
-        "n_polygons": n_polygons,
-        "probabilities": str(result.probabilities) if result.probabilities else None,
-        "confidence": str(result.confidence) if result.confidence else None,
-        "backend": result.backend,
-        "precision": result.precision,
-        "tile_size": result.tile_size,
-        "overlap": result.overlap,
-        "classes": [
+    return MapResult(
+        path=str(result.path),
+        vector=str(vector_out) if vector_out else None,
+        n_polygons=n_polygons,
+        probabilities=str(result.probabilities) if result.probabilities else None,
+        confidence=str(result.confidence) if result.confidence else None,
+        backend=result.backend,
+        precision=result.precision,
+        tile_size=result.tile_size,
+        overlap=result.overlap,
+        classes=[
             {"index": i, "name": n, "color": list(c)}
             for i, (n, c) in enumerate(zip(result.class_names, result.class_colors))
         ],
-        "pixel_counts": result.pixel_counts,
-        "device": result.device,
-        "seconds": round(result.seconds, 2),
-    })  # fmt: skip
+        pixel_counts=result.pixel_counts,
+        device=result.device,
+        seconds=round(result.seconds, 2),
+    )
 
 
 @EXPORT.api
@@ -661,9 +656,9 @@ def suggest_labels(
     """Where to label next: the squares where the model is least sure.
 
     ``number`` squares of ``size`` x ``size`` px (``s4_core.suggest``), away from the polygons
-    already labelled (``LabelledPolygons``), written as a GeoPackage layer ``suggestions`` (fields rank, uncertainty, predicted,
-    confidence and an empty ``label`` for the analyst). The model's class probabilities come from
-    ``segment``.
+    already labelled (``LabelledPolygons``), written as a GeoPackage layer ``suggestions``
+    (fields rank, uncertainty, predicted, confidence and an empty ``label`` for the analyst).
+    The model's class probabilities come from ``segment``.
     """
     import tempfile
 
