@@ -11,6 +11,7 @@ import pytest
 import rasterio
 import torch
 from affine import Affine
+from rasters import write_tif
 from test_vector_evaluate import _read_gpkg, _write_polygons
 
 from s4_core import inference as inf
@@ -21,7 +22,6 @@ from s4_core.cli import main as cli_main
 from s4_core.control import NO_CONTROL, Control
 from s4_core.errors import Cancelled, CheckpointError, DataError
 from s4_core.evaluate import evaluate
-from s4_core.grid import Grid
 from s4_core.labels import ClassMap
 from s4_core.model import NetConfig, PixelHeadConfig, S4Net
 from s4_core.normalize import BandStats
@@ -56,17 +56,17 @@ def _write_series(folder: Path, sensor: str, n: int, h: int, w: int, seed: int) 
             arr[:, :5, :7] = 0
             if i == 2:
                 arr[:, 20:30, 10:20] = 0  # a cloud-masked patch on one date
-            nodata, dtype, stem = 0, "uint16", f"S2_L2A_{d:%Y%m%d}.tif"
+            nodata, stem = 0, f"S2_L2A_{d:%Y%m%d}.tif"
         else:
             arr = (-12 + 2 * data).astype(np.float32)
             arr[:, :5, :7] = np.nan
-            nodata, dtype, stem = float("nan"), "float32", f"S1_GRD_ASC_{d:%Y%m%d}.tif"
+            nodata, stem = float("nan"), f"S1_GRD_ASC_{d:%Y%m%d}.tif"
         tags = {"ACQUISITION_DATETIME": f"{d.isoformat()}T10:30:00Z"}
         if sensor == "s1":
             tags["UNITS"] = "dB"
-        raster_io.write_raster(
-            folder / stem, arr.astype(dtype), Grid(CRS, transform, w, h), nodata=nodata,
-            descriptions=bands, tags=tags, compress=None,
+        write_tif(
+            folder / stem, arr, descriptions=bands, nodata=nodata, tags=tags, transform=transform,
+            crs=CRS,
         )  # fmt: skip
     return folder
 
