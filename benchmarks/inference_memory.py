@@ -249,7 +249,7 @@ def main() -> None:
                 "input_mb_on_disk": round(base.stat().st_size / 2**20),
                 "input_mb_as_float32": round(size * size * len(BANDS) * args.frames * 4 / 2**20),
                 "outputs_mb": round(sum(p.stat().st_size for p in out.iterdir()) / 2**20),
-                "tile": tile,
+                "tile": list(tile),
                 "overlap": overlap,
                 "windows": n_windows,
                 "complete": "stopped_after_s" not in res,

@@ -110,17 +110,18 @@ def conv_rate(frames: int, side: int, dtype: torch.dtype) -> float:
     return flops / best / 1e9
 
 
-def forward_rate(backend, frames: int, channels: int, per_px: float, side: int) -> float:
-    """GFLOP/s of the network alone on one ``side`` px window, as the engine runs it."""
+def forward_rate(backend, frames: int, channels: int, per_px: float, shape) -> float:
+    """GFLOP/s of the network alone on one window (side or (height, width)), as the engine runs."""
     import numpy as np
 
-    x = np.random.default_rng(0).normal(size=(1, frames, channels, side, side))
+    height, width = (shape, shape) if isinstance(shape, int) else shape
+    x = np.random.default_rng(0).normal(size=(1, frames, channels, height, width))
     x = x.astype(np.float32)
     masks = np.ones((1, frames), dtype=bool)
     backend.predict(x, masks, 1)
     t = time.perf_counter()
     backend.predict(x, masks, 1)
-    return per_px * side * side / (time.perf_counter() - t) / 1e9
+    return per_px * height * width / (time.perf_counter() - t) / 1e9
 
 
 def main() -> None:
@@ -192,7 +193,8 @@ def main() -> None:
                 print(
                     f"  {precision}: conv3d alone {conv:.1f} GFLOP/s ({conv / ref:.2f} of the fp32 "
                     f"peak); network alone {small:.1f} GFLOP/s on 128 px ({small / ref:.2f}), "
-                    f"{large:.1f} GFLOP/s on {tile} px ({large / ref:.2f}); fp32 peak {ref:.1f}"
+                    f"{large:.1f} GFLOP/s on {tile[1]} x {tile[0]} px ({large / ref:.2f}); fp32 "
+                    f"peak {ref:.1f}"
                 )
                 del backend
             runs = [("torch", precision, ckpt) for precision in precisions]
@@ -218,13 +220,13 @@ def main() -> None:
                 seconds = time.perf_counter() - t
                 ref = max(before, matmul_peak())
                 rate = pass_flops / seconds / 1e9
-                tiles = inf.plan_tiles(args.size, args.size, res.tile_size, res.overlap, 4)
+                tiles = inf.plan_tiles(args.size, args.size, res.tile, res.overlap, 4)
                 computed = sum(tl.height * tl.width for tl in tiles) / float(args.size**2)
                 row = {
                     "backend": kind,
                     "precision": res.precision,
                     "threads": threads,
-                    "tile": res.tile_size,
+                    "tile": list(res.tile),
                     "overlap": res.overlap,
                     "windows": res.tiles,
                     "computed_area": round(computed, 2),

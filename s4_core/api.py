@@ -509,7 +509,7 @@ def segment(
         confidence=str(result.confidence) if result.confidence else None,
         backend=result.backend,
         precision=result.precision,
-        tile_size=result.tile_size,
+        tile=list(result.tile),
         overlap=result.overlap,
         classes=[
             {"index": i, "name": n, "color": list(c)}

@@ -2,8 +2,8 @@
 
 Tiling (``tiling.py``): windows whose cores tile the scene; by default (``tile_size`` /
 ``overlap`` None) the overlap is the network's receptive span (before + after a pixel), so a tiled run
-equals a whole-scene run, and the tile is as large as ``tiling.auto_tiling``'s memory budget
-allows (less work spent on overlaps). Cropping (not blending) is used so that results do not
+equals a whole-scene run, and the windows are rectangles as large as ``tiling.auto_tiling``'s
+memory budget allows, chosen to compute the least area twice. Cropping (not blending) is used so that results do not
 depend on the tiling, and outputs stream window by window: memory is bounded by one batch of
 windows, whatever the scene size.
 
@@ -48,6 +48,7 @@ from .raster_io import NODATA, RasterWriter, check_output, class_colormap, class
 from .series import release_thread_datasets
 from .tiling import (
     Tile,
+    TileShape,
     auto_tiling,
     memory_budget_mb,
     plan_tiles,
@@ -85,12 +86,13 @@ CANCELLED = "segmentation cancelled by the user"
 class Prediction:
     """How a model maps a scene: windows, batches, where and in which precision it runs.
 
-    ``tile_size`` / ``overlap`` None: automatic (``choose_tiling``); the batch size is lowered to
+    ``tile_size`` (a side or (height, width)) / ``overlap`` None: automatic (``choose_tiling``:
+    rectangles); the batch size is lowered to
     the memory budget either way (``plan_windows``). ``backend`` reuses an open model (else one is
     opened on ``device`` in ``precision``: "fp32" or "bf16", ``backends.TorchBackend``).
     """
 
-    tile_size: Optional[int] = None
+    tile_size: Union[int, TileShape, None] = None
     overlap: Optional[int] = None
     batch_size: int = 4
     device: DeviceLike = "auto"
@@ -99,17 +101,17 @@ class Prediction:
 
     def plan(
         self, ckpt: Dict[str, Any], grid: Grid, log: Optional[Log]
-    ) -> Tuple[Backend, List[Tile], int, int, int]:
-        """(backend, tiles, tile size, overlap, batch size) for mapping ``grid`` with ``ckpt``."""
+    ) -> Tuple[Backend, List[Tile], TileShape, int, int]:
+        """(backend, tiles, tile (height, width), overlap, batch size) for mapping ``grid``."""
         backend = self.backend
         if backend is None:
             from .backends import backend_for
 
             backend = backend_for(ckpt, self.device, log, self.precision)
-        tiles, tile_size, overlap, batch_size = plan_windows(
+        tiles, tile, overlap, batch_size = plan_windows(
             ckpt, grid, backend, self.tile_size, self.overlap, self.batch_size
         )
-        return backend, tiles, tile_size, overlap, batch_size
+        return backend, tiles, tile, overlap, batch_size
 
 
 DEFAULT_PREDICTION = Prediction()
@@ -335,14 +337,15 @@ def choose_tiling(
     frames: int,
     height: int,
     width: int,
-    tile_size: Optional[int] = None,
+    tile_size: Union[int, TileShape, None] = None,
     overlap: Optional[int] = None,
     bytes_per_value: int = 4,
-) -> Tuple[int, int]:
-    """(tile size, overlap) for a network config dict (``NetConfig.to_dict()``).
+) -> Tuple[TileShape, int]:
+    """(tile (height, width), overlap) for a network config dict (``NetConfig.to_dict()``).
 
-    Given values are kept; missing ones come from the receptive span (exact results) and a memory
-    budget (``tiling.auto_tiling``); ``bytes_per_value``: 4 for float32, 2 for bfloat16.
+    Given values are kept (a given tile size: square windows); missing ones come from the
+    receptive span (exact results) and a memory budget (``tiling.auto_tiling``: rectangles);
+    ``bytes_per_value``: 4 for float32, 2 for bfloat16.
     """
     widths = list(config.get("widths", (32, 64, 128)))
     levels = len(widths) - 1
@@ -354,16 +357,16 @@ def choose_tiling(
 
 
 def auto_batch_size(
-    config: Dict[str, Any], frames: int, tile_size: int, batch_size: int, bytes_per_value: int = 4
+    config: Dict[str, Any], frames: int, tile: TileShape, batch_size: int, bytes_per_value: int = 4
 ) -> int:
-    """``batch_size`` lowered so that a batch of ``tile_size`` windows fits the memory budget.
+    """``batch_size`` lowered so that a batch of ``tile`` (height, width) windows fits the budget.
 
     Applied to every run (automatic or given tile size): the windows are computed one by one
     in eval mode, so the batch only changes speed and memory, never the result.
     """
     widths = list(config.get("widths", (32, 64, 128)))
     per_px = window_bytes_per_px(frames, int(widths[0]), _channels(config), bytes_per_value)
-    fit = int(memory_budget_mb() * 2**20 // max(1.0, per_px * tile_size**2))
+    fit = int(memory_budget_mb() * 2**20 // max(1.0, per_px * tile[0] * tile[1]))
     return max(1, min(int(batch_size), fit))
 
 
@@ -371,23 +374,23 @@ def plan_windows(
     ckpt: Dict[str, Any],
     grid: Grid,
     backend: Backend,
-    tile_size: Optional[int],
+    tile_size: Union[int, TileShape, None],
     overlap: Optional[int],
     batch_size: int,
-) -> Tuple[List[Tile], int, int, int]:
-    """The windows of ``grid`` for ``ckpt`` run by ``backend``: (tiles, tile size, overlap, batch).
+) -> Tuple[List[Tile], TileShape, int, int]:
+    """The windows of ``grid`` for ``ckpt`` run by ``backend``: (tiles, tile, overlap, batch).
 
     Missing tile size / overlap come from :func:`choose_tiling`; the batch is lowered to what
     the memory budget allows (:func:`auto_batch_size`) also when the tile size is given.
     """
     frames, nbytes = int(ckpt["time"]["length"]), _value_bytes(backend)
     config = ckpt["net_config"]
-    tile_size, overlap = choose_tiling(
+    tile, overlap = choose_tiling(
         config, frames, grid.height, grid.width, tile_size, overlap, nbytes
     )
-    batch_size = auto_batch_size(config, frames, tile_size, batch_size, nbytes)
-    tiles = plan_tiles(grid.height, grid.width, tile_size, overlap, backend.factor, _span(config))
-    return tiles, tile_size, overlap, batch_size
+    batch_size = auto_batch_size(config, frames, tile, batch_size, nbytes)
+    tiles = plan_tiles(grid.height, grid.width, tile, overlap, backend.factor, _span(config))
+    return tiles, tile, overlap, batch_size
 
 
 def predict_windows(
@@ -448,7 +451,7 @@ class SegmentResult:
     batch_size: int = 0
     messages: List[str] = field(default_factory=list)
     confidence: Optional[Path] = None
-    tile_size: int = 0
+    tile: TileShape = (0, 0)  # the windows' (height, width)
     overlap: int = 0
     backend: str = "torch"
     precision: str = "fp32"
@@ -525,7 +528,7 @@ def segment_scene(
         control.say(message)
 
     grid: Grid = scene.grid
-    backend, tiles, tile_size, overlap, batch_size = prediction.plan(ckpt, grid, _log)
+    backend, tiles, shape, overlap, batch_size = prediction.plan(ckpt, grid, _log)
     k = len(class_map)
     if int(backend.n_classes) != k:
         raise CheckpointError(
@@ -535,7 +538,7 @@ def segment_scene(
     reader = _Reader(scene, modality, stats, int(ckpt["time"]["length"]), ckpt["time"]["mode"])
     _log(
         f"segmenting {grid.width} x {grid.height} px in {len(tiles)} window(s) of up to "
-        f"{tile_size} px (overlap {overlap} px) on {backend.device}"
+        f"{shape[1]} x {shape[0]} px (overlap {overlap} px) on {backend.device}"
         + (" in bfloat16" if _value_bytes(backend) == 2 else "")
     )
 
@@ -611,7 +614,7 @@ def segment_scene(
         batch_size=int(reader.batch_size),
         messages=messages,
         confidence=conf_path,
-        tile_size=int(tile_size),
+        tile=shape,
         overlap=int(overlap),
         backend=backend.kind,
         precision=str(getattr(backend, "precision", "fp32")),

@@ -101,7 +101,7 @@ class MapResult(Result):
     confidence: Optional[str]
     backend: str
     precision: str
-    tile_size: int
+    tile: List[int]  # the windows' [height, width] in px
     overlap: int
     classes: List[Dict[str, Any]]
     pixel_counts: Any

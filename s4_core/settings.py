@@ -480,8 +480,8 @@ SEGMENT = Operation(
     "segment",
     DEVICE,
     Setting("tile_size", "int", None, low=16, optional=True, none_as=0, ui_max=8192,
-        help="window side in px (default: as large as a 2 GB memory budget allows, "
-        "S4_TILE_MEMORY_MB)",
+        help="side of square windows in px (default: rectangles as large as a 2 GB memory "
+        "budget allows, S4_TILE_MEMORY_MB)",
         label=tr_noop("Tile size (pixels; 0 = automatic)")),
     Setting("overlap", "int", None, low=0, optional=True, none_as=-1, ui_max=2048,
         help="overlap of neighbouring windows in px (default: the network's receptive span, "

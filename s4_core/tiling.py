@@ -2,7 +2,7 @@
 
 The tile size and overlap are those that make tiled results equal to a whole-scene pass.
 
-``plan_tiles``: the network sees windows of ``tile_size`` x ``tile_size`` px that overlap
+``plan_tiles``: the network sees windows of ``tile_size`` px (a side, or (height, width)) that overlap
 their neighbours by at least ``overlap`` px. Each window contributes only its *core*: the
 px two neighbours share are split between their cores, in the middle or, given the network's
 receptive span, so that each core keeps the px it needs (``before`` px before its first
@@ -16,9 +16,10 @@ whole-scene run (up to float rounding); with narrower margins only pixels near c
 can differ slightly.
 
 ``auto_tiling``: the overlap is ``before + after`` of the receptive span (rounded up to the
-factor), and the tile is as large as a memory budget allows (the work spent on overlaps falls
-as the tile grows: (1 - overlap / tile)^2 of the computed area is kept). Imports neither torch
-nor QGIS.
+factor), and the windows are rectangles as large as a memory budget allows, the numbers of
+windows per axis chosen so that the least area is computed twice (the work spent on overlaps
+falls as the window grows: (1 - overlap / height)(1 - overlap / width) of the computed area is
+kept). Imports neither torch nor QGIS.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from .errors import DataError
 
 __all__ = [
     "Tile",
+    "TileShape",
     "auto_tiling",
     "kept_fraction",
     "memory_budget_mb",
@@ -40,6 +42,9 @@ __all__ = [
     "receptive_span",
     "window_bytes_per_px",
 ]
+
+
+TileShape = Tuple[int, int]  # a window's (height, width) in px
 
 
 # ----------------------------------------------------------------------------- tiling
@@ -91,7 +96,7 @@ def _axis_plan(
 def plan_tiles(
     height: int,
     width: int,
-    tile_size: int,
+    tile_size: Union[int, TileShape],
     overlap: int,
     align: int = 1,
     span: Optional[Tuple[int, int]] = None,
@@ -101,7 +106,7 @@ def plan_tiles(
     Args:
         height: Scene rows.
         width: Scene columns.
-        tile_size: Window side in px.
+        tile_size: Window side in px, or the window's ``(height, width)``.
         overlap: Least overlap of neighbouring windows in px.
         align: Window origins are multiples of this (the network's down-sampling factor).
         span: The network's receptive span ``(before, after)`` (:func:`receptive_span`): where
@@ -112,16 +117,17 @@ def plan_tiles(
     Returns:
         The windows; their cores partition the scene.
     """
-    tile_size, overlap, align = int(tile_size), int(overlap), max(1, int(align))
-    if tile_size < 1:
+    tile_h, tile_w = (tile_size, tile_size) if isinstance(tile_size, int) else tile_size
+    tile_h, tile_w, overlap, align = int(tile_h), int(tile_w), int(overlap), max(1, int(align))
+    if min(tile_h, tile_w) < 1:
         raise DataError(f"tile size must be at least 1 px, not {tile_size} (--tile-size)")
-    if overlap < 0 or overlap >= tile_size:
+    if overlap < 0 or overlap >= min(tile_h, tile_w):
         raise DataError(
-            f"overlap {overlap} px must be >= 0 and smaller than the tile size {tile_size} px "
-            "(--overlap, --tile-size)"
+            f"overlap {overlap} px must be >= 0 and smaller than the tile size "
+            f"{min(tile_h, tile_w)} px (--overlap, --tile-size)"
         )
-    rows = _axis_plan(height, tile_size, overlap, align, span)
-    cols = _axis_plan(width, tile_size, overlap, align, span)
+    rows = _axis_plan(height, tile_h, overlap, align, span)
+    cols = _axis_plan(width, tile_w, overlap, align, span)
     return [
         Tile(r, c, h, w, cr0, cc0, cr1 - cr0, cc1 - cc0)
         for r, h, cr0, cr1 in rows
@@ -188,6 +194,32 @@ def kept_fraction(tile_size: int, overlap: int) -> float:
     return (1.0 - overlap / float(tile_size)) ** 2
 
 
+# the automatic tiling takes the largest windows among those that compute at most this much
+# more than the least computed area: fewer windows, and memory near the budget for any scene
+TILING_SLACK = 0.03
+
+
+def _axis_options(
+    length: int, overlap: int, align: int, shortest: int
+) -> Dict[int, Tuple[int, int, int]]:
+    """Along one axis, per number of windows: (tile, px computed, longest window).
+
+    For each count, the smallest tile (at least ``shortest`` px) that needs that many windows
+    (:func:`_axis_plan`), so the least area is computed twice.
+    """
+    options: Dict[int, Tuple[int, int, int]] = {}
+    n = 1
+    while True:
+        tile = length if n == 1 else math.ceil((length - overlap) / n / align) * align + overlap
+        if n > 1 and tile < shortest:
+            return options
+        sizes = [size for _, size, _, _ in _axis_plan(length, tile, overlap, align)]
+        options[len(sizes)] = (tile, sum(sizes), max(sizes))
+        if tile <= overlap + align:
+            return options
+        n += 1
+
+
 def auto_tiling(
     radius: Union[int, Tuple[int, int]],
     factor: int,
@@ -198,20 +230,21 @@ def auto_tiling(
     width: int,
     channels: int = 10,
     memory_mb: Optional[float] = None,
-    tile_size: Optional[int] = None,
+    tile_size: Union[int, TileShape, None] = None,
     overlap: Optional[int] = None,
     bytes_per_value: int = 4,
-) -> Tuple[int, int]:
-    """(tile size, overlap) in px for a network with receptive radius or span ``radius``.
+) -> Tuple[TileShape, int]:
+    """(tile (height, width), overlap) in px for a network with receptive radius or span ``radius``.
 
     ``radius``: an int or the span ``(before, after)`` (:func:`receptive_span`); ``factor``:
-    the down-sampling. Overlap =
-    before + after rounded up to ``factor`` (exact results with :func:`plan_tiles`'s
-    ``span``); the tile is at most the largest multiple of 16 whose memory
-    (:func:`window_bytes_per_px`, activations of ``bytes_per_value`` bytes) fits ``memory_mb``
-    (default :func:`memory_budget_mb`), at least 2 x overlap + 64 and at most the scene's
-    longer side; then shrunk to the smallest size that needs no more windows along the longer
-    side (less area computed twice). Given values are kept.
+    the down-sampling. Overlap = before + after rounded up to ``factor`` (exact results with
+    :func:`plan_tiles`'s ``span``). A given ``tile_size`` is kept (an int: square windows). Else the
+    windows are rectangles whose area (:func:`window_bytes_per_px`, activations of
+    ``bytes_per_value`` bytes) fits ``memory_mb`` (default :func:`memory_budget_mb`), each
+    side at least 2 x overlap + 64 px or the scene's: of the window counts per axis, each with
+    the smallest tile it needs, the one computing the least area, or, within ``TILING_SLACK``
+    of it, the one with the largest windows (fewer windows; memory near the budget whatever
+    the scene's size). A budget too small for the shortest side gives squares of that side.
     """
     factor = max(1, int(factor))
     before, after = (radius, radius) if isinstance(radius, int) else radius
@@ -219,19 +252,29 @@ def auto_tiling(
         memory_mb = memory_budget_mb()
     if overlap is None:
         overlap = int(math.ceil((before + after) / factor) * factor)
-    if tile_size is None:
-        per_px = window_bytes_per_px(frames, width0, channels, bytes_per_value)
-        side = int(math.sqrt(memory_mb * 2**20 / per_px)) // 16 * 16
-        side = max(side, 2 * overlap + 64)
-        length = max(height, width)
-        if side >= length:
-            tile_size = length
-        else:  # as few windows as the largest tile needs, then the smallest tile for them
-            n = math.ceil((length - overlap) / (side - overlap))
-            tile_size = math.ceil((length - overlap) / n / factor) * factor + overlap
-            tile_size = min(side, tile_size)
-        tile_size = max(tile_size, overlap + factor)
-    return int(tile_size), int(overlap)
+    if tile_size is not None:
+        h, w = (tile_size, tile_size) if isinstance(tile_size, int) else tile_size
+        return (int(h), int(w)), int(overlap)
+    per_px = window_bytes_per_px(frames, width0, channels, bytes_per_value)
+    area = memory_mb * 2**20 / per_px  # px of one window
+    shortest = 2 * overlap + 64
+    rows = _axis_options(height, overlap, factor, min(height, shortest))
+    cols = _axis_options(width, overlap, factor, min(width, shortest))
+    fits = [
+        (computed_r * computed_c, longest_r * longest_c, (tile_r, tile_c))
+        for tile_r, computed_r, longest_r in rows.values()
+        for tile_c, computed_c, longest_c in cols.values()
+        if longest_r * longest_c <= area
+    ]
+    if not fits:  # the budget is smaller than the shortest window: squares of that side
+        side = max(min(max(height, width), shortest), overlap + factor)
+        return (side, side), int(overlap)
+    least = min(computed for computed, _, _ in fits)
+    near = [f for f in fits if f[0] <= least * (1.0 + TILING_SLACK)]
+    _, _, (tile_h, tile_w) = max(near, key=lambda f: (f[1], -f[0]))
+    # a side the scene fills in one window may be shorter than the overlap: one window anyway
+    least_side = overlap + factor
+    return (max(int(tile_h), least_side), max(int(tile_w), least_side)), int(overlap)
 
 
 def memory_budget_mb() -> float:

@@ -168,16 +168,20 @@ def listing(folder: Path):
 # ----------------------------------------------------------------------------- tiling
 @pytest.mark.parametrize(
     "h, w, tile, overlap, align",
-    [(45, 51, 40, 24, 2), (100, 37, 32, 8, 4), (16, 16, 128, 32, 4), (130, 129, 64, 16, 8)],
-)
+    [
+        (45, 51, 40, 24, 2), (100, 37, 32, 8, 4), (16, 16, 128, 32, 4), (130, 129, 64, 16, 8),
+        (130, 129, (64, 40), 16, 8), (100, 37, (24, 64), 8, 4),  # rectangles
+    ],
+)  # fmt: skip
 def test_tile_cores_partition_the_scene(h, w, tile, overlap, align):
     tiles = inf.plan_tiles(h, w, tile, overlap, align)
+    tile_h, tile_w = (tile, tile) if isinstance(tile, int) else tile
     cover = np.zeros((h, w), dtype=int)
     for t in tiles:
         assert t.row % align == 0 and t.col % align == 0  # pooling cells line up
         assert t.row + t.height <= h and t.col + t.width <= w
-        for size, length in ((t.height, h), (t.width, w)):
-            assert size == length if length <= tile else tile <= size < tile + align
+        for size, length, side in ((t.height, h, tile_h), (t.width, w, tile_w)):
+            assert size == length if length <= side else side <= size < side + align
         # the core lies inside the window with >= overlap // 2 px of margin on inner sides
         assert t.row <= t.core_row and t.core_row + t.core_height <= t.row + t.height
         if t.core_row > 0:
@@ -198,7 +202,7 @@ def test_tile_settings_are_checked():
 
 
 # ----------------------------------------------------------------------------- prediction
-@pytest.mark.parametrize("tile, overlap", [(40, 24), (32, 24)])
+@pytest.mark.parametrize("tile, overlap", [(40, 24), (32, 24), ((28, 40), 24)])
 def test_tiled_prediction_equals_whole_scene_prediction(scene, tile, overlap):
     ckpt = make_ckpt()
     ref, ref_valid = reference_probabilities(ckpt, scene)
@@ -284,12 +288,58 @@ def test_automatic_overlap_makes_tiles_equal_a_whole_scene_pass(scene):
     np.testing.assert_allclose(probs[:, valid], ref[:, valid], atol=1e-5)
     # the automatic tile: one window when the scene fits the memory budget ...
     tile, overlap = inf.choose_tiling(ckpt["net_config"], 6, 45, 51)
-    assert (tile, overlap) == (51, 22)  # span (10, 11), factor 2
-    # ... else as few windows as the largest tile needs, each as small as they allow
+    assert (tile, overlap) == ((45, 51), 22)  # span (10, 11), factor 2
+    # ... else rectangles: 6 windows of 288 x 212 px, where squares of the budget's side took 9
     from s4_core.tiling import auto_tiling, plan_tiles
 
     tile, overlap = auto_tiling(30, 4, frames=32, width0=32, height=512, width=512)
-    assert (tile, overlap) == (212, 60) and len(plan_tiles(512, 512, tile, overlap, 4)) == 9
+    assert (tile, overlap) == ((288, 212), 60) and len(plan_tiles(512, 512, tile, overlap, 4)) == 6
+
+
+def _least_computed_area(height, width, overlap, align, area, shortest):
+    """Slow reference: the least area any pair of window sizes fitting ``area`` computes."""
+    from s4_core.tiling import _axis_plan
+
+    def axis(length):
+        found = set()
+        for tile in range(min(length, shortest), length + 1):
+            sizes = [size for _, size, _, _ in _axis_plan(length, tile, overlap, align)]
+            found.add((sum(sizes), max(sizes)))
+        return found
+
+    rows, cols = axis(height), axis(width)
+    return min(cr * cc for cr, lr in rows for cc, lc in cols if lr * lc <= area)
+
+
+@pytest.mark.parametrize(
+    "height, width, memory_mb", [(512, 512, 2048), (700, 430, 2048), (1024, 1024, 900)]
+)
+def test_automatic_windows_fit_the_budget_and_compute_near_the_least_area(height, width, memory_mb):
+    from s4_core.tiling import TILING_SLACK, auto_tiling, plan_tiles, window_bytes_per_px
+
+    kw = dict(frames=32, width0=32, height=height, width=width, memory_mb=memory_mb)
+    tile, overlap = auto_tiling((24, 27), 4, **kw)
+    tiles = plan_tiles(height, width, tile, overlap, 4)
+    area = memory_mb * 2**20 / window_bytes_per_px(32, 32)
+    assert max(t.height * t.width for t in tiles) <= area
+    least = _least_computed_area(height, width, overlap, 4, area, 2 * overlap + 64)
+    computed = sum(t.height * t.width for t in tiles)
+    assert least <= computed <= least * (1 + TILING_SLACK)
+
+
+@pytest.mark.parametrize("width0", [4, 32])
+def test_automatic_window_memory_does_not_depend_on_the_scene_area(width0):
+    # issue 17: the peak follows the largest window; squares shrunk to the scene used 80-100 %
+    # of the budget (376 to 420 px on 1024 to 4096 px scenes, widths 4-8-16)
+    from s4_core.tiling import auto_tiling, plan_tiles, window_bytes_per_px
+
+    area = 2048 * 2**20 / window_bytes_per_px(32, width0)
+    used = []
+    for side in (1024, 2048, 4096):
+        kw = dict(frames=32, width0=width0, height=side, width=side)
+        tile, overlap = auto_tiling((24, 27), 4, **kw)
+        used.append(max(t.height * t.width for t in plan_tiles(side, side, tile, overlap, 4)))
+    assert max(used) <= area and min(used) >= 0.88 * area
 
 
 def test_narrow_margins_change_only_pixels_near_core_borders(scene):
