@@ -1,11 +1,11 @@
 """Tiled sliding-window segmentation streamed to GeoTIFF: class map, probabilities, confidence.
 
 Tiling (``tiling.py``): windows whose cores tile the scene; by default (``tile_size`` /
-``overlap`` None) the overlap is the network's receptive span (before + after a pixel), so a tiled run
-equals a whole-scene run, and the windows are rectangles as large as ``tiling.auto_tiling``'s
-memory budget allows, chosen to compute the least area twice. Cropping (not blending) is used so that results do not
-depend on the tiling, and outputs stream window by window: memory is bounded by one batch of
-windows, whatever the scene size.
+``overlap`` None) the overlap is the network's receptive span (before + after a pixel), so a
+tiled run equals a whole-scene run, and the windows are rectangles as large as
+``tiling.auto_tiling``'s memory budget allows, chosen to compute the least area twice.
+Cropping (not blending) is used so that results do not depend on the tiling, and outputs
+stream window by window: memory is bounded by one batch of windows, whatever the scene size.
 
 Inputs per window: the scene is read window by window (``Scene.read``), frames selected with
 the checkpoint's time policy (``align.fixed_length_indices``), bands selected by name in the

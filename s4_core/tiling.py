@@ -2,11 +2,11 @@
 
 The tile size and overlap are those that make tiled results equal to a whole-scene pass.
 
-``plan_tiles``: the network sees windows of ``tile_size`` px (a side, or (height, width)) that overlap
-their neighbours by at least ``overlap`` px. Each window contributes only its *core*: the
-px two neighbours share are split between their cores, in the middle or, given the network's
-receptive span, so that each core keeps the px it needs (``before`` px before its first
-pixel, ``after`` px after its last; scene edges are kept). Every scene pixel belongs to
+``plan_tiles``: the network sees windows of ``tile_size`` px (a side, or (height, width))
+that overlap their neighbours by at least ``overlap`` px. Each window contributes only its
+*core*: the px two neighbours share are split between their cores, in the middle or, given the
+network's receptive span, so that each core keeps the px it needs (``before`` px before its
+first pixel, ``after`` px after its last; scene edges are kept). Every scene pixel belongs to
 exactly one core. Window origins are multiples of the network's down-sampling factor
 (``NetConfig.factor``) so that its pooling cells fall where they fall in a whole-scene run, and
 the last window of a row/column ends exactly at the scene edge (it may be up to ``factor - 1``
@@ -234,7 +234,7 @@ def auto_tiling(
     overlap: Optional[int] = None,
     bytes_per_value: int = 4,
 ) -> Tuple[TileShape, int]:
-    """(tile (height, width), overlap) in px for a network with receptive radius or span ``radius``.
+    """(tile (height, width), overlap) in px for a network with receptive span ``radius``.
 
     ``radius``: an int or the span ``(before, after)`` (:func:`receptive_span`); ``factor``:
     the down-sampling. Overlap = before + after rounded up to ``factor`` (exact results with
