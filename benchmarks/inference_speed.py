@@ -193,8 +193,8 @@ def main() -> None:
                 print(
                     f"  {precision}: conv3d alone {conv:.1f} GFLOP/s ({conv / ref:.2f} of the fp32 "
                     f"peak); network alone {small:.1f} GFLOP/s on 128 px ({small / ref:.2f}), "
-                    f"{large:.1f} GFLOP/s on {tile[1]} x {tile[0]} px ({large / ref:.2f}); fp32 "
-                    f"peak {ref:.1f}"
+                    f"{large:.1f} GFLOP/s on {tile[0]} x {tile[1]} px, h x w ({large / ref:.2f}); "
+                    f"fp32 peak {ref:.1f}"
                 )
                 del backend
             runs = [("torch", precision, ckpt) for precision in precisions]
