@@ -217,6 +217,17 @@ class _Reader:
         self.policy_valid = np.asarray(frame_valid, dtype=bool)
         self.batch_size = 1  # set by _predict_tiles; lowered after an out-of-memory back-off
 
+    @classmethod
+    def of_model(cls, ckpt: Dict[str, Any], scene: SceneLike) -> _Reader:
+        """The reader of ``scene`` for a checkpoint or ONNX model dict.
+
+        With the model's sensor(s), band statistics and time policy.
+        """
+        policy = ckpt["time"]
+        return cls(
+            scene, ckpt["modality"], model_stats(ckpt), int(policy["length"]), policy["mode"]
+        )
+
     def read(self, tile: Tile) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(normalised x (T, C, h, w) float32, frame mask (T,), pixel validity (h, w))."""
         window = self.scene.grid.window(tile.row, tile.col, tile.height, tile.width)
@@ -410,10 +421,7 @@ def predict_windows(
     """
     scene = model_scene(ckpt, scene)
     backend, tiles, _, _, batch_size = prediction.plan(ckpt, scene.grid, control.log)
-    reader = _Reader(
-        scene, ckpt["modality"], model_stats(ckpt), int(ckpt["time"]["length"]),
-        ckpt["time"]["mode"],
-    )  # fmt: skip
+    reader = _Reader.of_model(ckpt, scene)
     with backend.threads():
         for tile, probs, valid in _predict_tiles(
             reader, backend, tiles, backend.n_classes or 1, batch_size, control
@@ -535,7 +543,7 @@ def segment_scene(
             f"the checkpoint's network predicts {backend.n_classes} classes but its class map "
             f"has {k}: re-create it with s4 finetune"
         )
-    reader = _Reader(scene, modality, stats, int(ckpt["time"]["length"]), ckpt["time"]["mode"])
+    reader = _Reader.of_model(ckpt, scene)
     _log(
         f"segmenting {grid.width} x {grid.height} px in {len(tiles)} window(s) of up to "
         f"{shape[1]} x {shape[0]} px (overlap {overlap} px) on {backend.device}"
