@@ -57,6 +57,10 @@ class Control(KeywordGroup, parameter="control"):
 
         return Control(progress, self.cancel, self.log)
 
+    def quiet(self) -> Control:
+        """The same cancel, without progress or log (a step whose progress nobody follows)."""
+        return Control(cancel=self.cancel)
+
 
 NO_CONTROL = Control()
 """Nobody follows the run: no progress, never cancelled, no log."""

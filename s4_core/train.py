@@ -470,7 +470,7 @@ class PretrainTask(loop.Task):
         control.report(0.0, f"computing band statistics over {len(scenes)} scene(s)")
         self.stats = stats = {
             m: merge_band_stats(
-                [compute_band_stats(s, m, control=Control(cancel=control.cancel)) for s in scenes],
+                [compute_band_stats(s, m, control=control.quiet()) for s in scenes],
                 bands[m],
             )
             for m in needs
@@ -797,9 +797,7 @@ def finetune(
         length = cfg.time_length or scene.n_frames
     control.report(0.0, "computing band statistics")
     stats = {
-        sm: merge_band_stats(
-            [compute_band_stats(scene, sm, control=Control(cancel=control.cancel))], bands[sm]
-        )
+        sm: merge_band_stats([compute_band_stats(scene, sm, control=control.quiet())], bands[sm])
         for sm in sensors
     }
 
