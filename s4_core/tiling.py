@@ -35,7 +35,6 @@ __all__ = [
     "Tile",
     "TileShape",
     "auto_tiling",
-    "kept_fraction",
     "memory_budget_mb",
     "plan_tiles",
     "receptive_radius",
@@ -185,13 +184,6 @@ def receptive_radius(levels: int, head: str = "unet", smooth_iters: int = 0) -> 
     Exact: 11 / 27 / 59 px for 1-3 poolings with the unet head.
     """
     return max(receptive_span(levels, head, smooth_iters))
-
-
-def kept_fraction(tile_size: int, overlap: int) -> float:
-    """Share of the computed area that ends up in the output for interior tiles."""
-    if tile_size <= overlap:
-        return 0.0
-    return (1.0 - overlap / float(tile_size)) ** 2
 
 
 # the automatic tiling takes the largest windows among those that compute at most this much
