@@ -114,7 +114,9 @@ def forward_rate(backend, frames: int, channels: int, per_px: float, shape) -> f
     """GFLOP/s of the network alone on one window (side or (height, width)), as the engine runs."""
     import numpy as np
 
-    height, width = (shape, shape) if isinstance(shape, int) else shape
+    from s4_core.tiling import tile_shape
+
+    height, width = tile_shape(shape)
     x = np.random.default_rng(0).normal(size=(1, frames, channels, height, width))
     x = x.astype(np.float32)
     masks = np.ones((1, frames), dtype=bool)

@@ -39,11 +39,18 @@ __all__ = [
     "plan_tiles",
     "receptive_radius",
     "receptive_span",
+    "tile_shape",
     "window_bytes_per_px",
 ]
 
 
 TileShape = Tuple[int, int]  # a window's (height, width) in px
+
+
+def tile_shape(tile_size: Union[int, TileShape]) -> TileShape:
+    """``(height, width)`` of a tile given as one side (any integer) or a pair."""
+    h, w = tile_size if isinstance(tile_size, (tuple, list)) else (tile_size, tile_size)
+    return int(h), int(w)
 
 
 # ----------------------------------------------------------------------------- tiling
@@ -116,8 +123,7 @@ def plan_tiles(
     Returns:
         The windows; their cores partition the scene.
     """
-    tile_h, tile_w = tile_size if isinstance(tile_size, (tuple, list)) else (tile_size, tile_size)
-    tile_h, tile_w, overlap, align = int(tile_h), int(tile_w), int(overlap), max(1, int(align))
+    (tile_h, tile_w), overlap, align = tile_shape(tile_size), int(overlap), max(1, int(align))
     if min(tile_h, tile_w) < 1:
         raise DataError(f"tile size must be at least 1 px, not {tile_size} (--tile-size)")
     if overlap < 0 or overlap >= min(tile_h, tile_w):
@@ -245,8 +251,7 @@ def auto_tiling(
     if overlap is None:
         overlap = int(math.ceil((before + after) / factor) * factor)
     if tile_size is not None:
-        h, w = tile_size if isinstance(tile_size, (tuple, list)) else (tile_size, tile_size)
-        return (int(h), int(w)), int(overlap)
+        return tile_shape(tile_size), int(overlap)
     per_px = window_bytes_per_px(frames, width0, channels, bytes_per_value)
     area = memory_mb * 2**20 / per_px  # px of one window
     shortest = 2 * overlap + 64
