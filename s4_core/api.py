@@ -4,8 +4,9 @@ Inputs are file paths (``Sources``: a folder of per-date GeoTIFFs, one multi-ban
 list of files); each operation returns a typed result (``results.py``: a JSON-friendly dict
 whose keys are declared attributes). Each operation's keyword settings (defaults, ranges,
 help) are defined in ``settings.py`` and checked before any work (``@OP.api``). Long calls
-take ``progress(fraction, message, metrics)``, ``cancel()`` and ``log(message)`` callables. Errors a user can meet raise
-``s4_core.errors.S4Error`` subclasses with a message that names the input and the fix.
+take ``progress(fraction, message, metrics)``, ``cancel()`` and ``log(message)`` callables.
+Errors a user can meet raise ``s4_core.errors.S4Error`` subclasses with a message that names
+the input and the fix.
 """
 
 from __future__ import annotations
