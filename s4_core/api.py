@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from .control import Control
 from .errors import DataError, warn
@@ -31,7 +31,7 @@ from .results import (
 )
 from .settings import ALIGN, EVALUATE, EXPORT, FINETUNE, PRETRAIN, PROFILES, SEGMENT, SUGGEST
 from .types import CrsLike, Metrics, PathLike, Sources
-from .validate import check_align, check_less, check_outputs
+from .validate import GEOPACKAGE, GEOTIFF, Format, check_align, check_less, check_outputs
 
 if TYPE_CHECKING:
     import numpy as np
@@ -74,6 +74,14 @@ class MapOutputs(KeywordGroup, parameter="outputs"):
     vector_out: Optional[PathLike] = None
     probabilities_out: Optional[PathLike] = None
     confidence_out: Optional[PathLike] = None
+
+    FORMATS: ClassVar[Dict[str, Format]] = {
+        "output class raster": GEOTIFF,
+        "output polygons": GEOPACKAGE,
+        "output probabilities": GEOTIFF,
+        "output confidence": GEOTIFF,
+    }
+    """What each output is written as, by its name in ``destinations``."""
 
     def destinations(self, out: PathLike) -> Dict[str, Optional[PathLike]]:
         """Every output by the name ``check_outputs`` gives it, the class raster ``out`` first."""
@@ -441,7 +449,11 @@ def segment(
     tile_size, overlap, device = options["tile_size"], options["overlap"], options["device"]
     resolution = options["resolution"]
     check_less("overlap", overlap, "tile_size", tile_size)
-    check_outputs(outputs.destinations(out), {"model": model, **scene.inputs()})
+    check_outputs(
+        outputs.destinations(out),
+        {"model": model, **scene.inputs()},
+        formats=MapOutputs.FORMATS,
+    )
     ckpt, backend = open_model(
         model, device=device, log=control.log, precision=options["precision"]
     )
@@ -534,7 +546,11 @@ def export_vector(
     from .raster_io import read_class_raster
     from .vectorize import vectorize_classes
 
-    check_outputs({"output polygons": out_gpkg}, {"class raster": class_raster})
+    check_outputs(
+        {"output polygons": out_gpkg},
+        {"class raster": class_raster},
+        formats={"output polygons": GEOPACKAGE},
+    )
     _, class_map, _ = read_class_raster(class_raster)
     n = vectorize_classes(
         Path(class_raster),
@@ -665,11 +681,10 @@ def suggest_labels(
 
     number, size, method, seed = (options[k] for k in ("number", "size", "method", "seed"))
     out = Path(os.fspath(out))
-    if out.suffix.lower() != ".gpkg":
-        raise DataError(f"output suggestions {out}: give a GeoPackage (.gpkg) file")
     check_outputs(
         {"output suggestions": out},
         {"model": model, "labels": labelled.labels, **scene.inputs()},
+        formats={"output suggestions": GEOPACKAGE},
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".s4-suggest-", dir=str(out.parent)) as tmp:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, cast
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, cast
 
 from .errors import NO_READ_ACCESS, DataError, OutputError, SettingError, unreadable
 from .settings import SETTINGS
@@ -44,6 +44,28 @@ def check_less(name: str, value: Optional[float], other: str, bound: Optional[fl
 
 
 # ----------------------------------------------------------------------------- paths
+Format = Tuple[str, Tuple[str, ...]]
+"""A file format an output is written in: its name and the file endings that mean it."""
+
+GEOTIFF: Format = ("GeoTIFF", (".tif", ".tiff"))
+GEOPACKAGE: Format = ("GeoPackage", (".gpkg",))
+HTML: Format = ("HTML", (".html", ".htm"))
+
+
+def check_format(path: Optional[PathLike], label: str, fmt: Format) -> None:
+    """``OutputError`` unless ``path`` (None: not wanted) ends in one of ``fmt``'s endings.
+
+    The engine writes each output in one format whatever the name says, so a name promising
+    another one ("map.png" for a GeoTIFF) is refused rather than written misnamed.
+    """
+    kind, suffixes = fmt
+    if path is not None and Path(os.fspath(path)).suffix.lower() not in suffixes:
+        raise OutputError(
+            f"the {label} {os.fspath(path)} is written as a {kind} file: give a name ending in "
+            f"{' or '.join(suffixes)}; nothing was written"
+        )
+
+
 def input_paths(*sources: Any) -> List[Path]:
     """The paths in ``sources`` (a path, a list of paths, lists of lists; None skipped)."""
     out: List[Path] = []
@@ -108,13 +130,15 @@ def check_outputs(
     inputs: Optional[Mapping[str, Any]] = None,
     *,
     folders: Sequence[str] = (),
+    formats: Optional[Mapping[str, Format]] = None,
 ) -> None:
     """Refuse, before any work, bad outputs and unreadable inputs.
 
     Outputs that would overwrite an input or cannot be written; inputs that cannot be read
     (``check_readable``). ``outputs``: what the output is, in words ("output model") -> path
     (None skipped); ``inputs``: what the input is ("Sentinel-2 input") -> sources; labels in
-    ``folders`` are output folders, only checked to be writable (name their files separately).
+    ``folders`` are output folders, only checked to be writable (name their files separately);
+    ``formats``: label -> the format that output is written in (``check_format``).
     A file output may not be an input file nor an image of an input folder; a new file there is
     allowed. An existing read-only output file is refused (not replaced behind its owner's
     back).
@@ -137,6 +161,8 @@ def check_outputs(
                         f"the {label} {out} would overwrite the {in_label} {src}: nothing was "
                         "written; choose another output file"
                     )
+        if formats and label in formats:
+            check_format(out, label, formats[label])
         _check_writable(out, label, folder=is_folder)
 
 
@@ -178,7 +204,9 @@ def check_align(
 ) -> None:
     """The checks of an alignment into ``out_dir`` (``api.align`` and ``s4 align``).
 
-    The ``settings`` ranges, the folder writable, its stacks and table not among the inputs.
+    The ``settings`` ranges, the folder writable, its stacks and table not among the inputs, and
+    the folder not one that holds input images: its stacks would then be read as images of that
+    series by the next command given the folder.
     """
     check_settings(**settings)
     out_dir = Path(os.fspath(out_dir))
@@ -192,6 +220,19 @@ def check_align(
         {"Sentinel-1 input": s1, "Sentinel-2 input": s2},
         folders=("output folder",),
     )
+    for label, sources in (("Sentinel-1 input", s1), ("Sentinel-2 input", s2)):
+        for src in input_paths(sources):
+            folder = src if src.is_dir() else src.parent
+            try:
+                same = out_dir.is_dir() and os.path.samefile(out_dir, folder)
+            except OSError:
+                same = False
+            if same:
+                raise OutputError(
+                    f"the output folder {out_dir} holds the {label} {src}: the aligned stacks "
+                    "written there would be read as images of that series; nothing was written; "
+                    "choose another folder"
+                )
 
 
 def check_written_raster(path: Path, final: Path, width: int, height: int, count: int) -> None:
