@@ -15,14 +15,15 @@ import io
 import os
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional, cast
 
 from .types import PathLike
+from .validate import HTML, check_outputs
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["evaluation_html", "write_evaluation_report"]
+__all__ = ["check_report_outputs", "evaluation_html", "write_evaluation_report"]
 
 
 def _pct(v: Optional[float]) -> str:
@@ -99,17 +100,50 @@ def _atomic_text(path: Path, text: str) -> None:
         raise
 
 
+def check_report_outputs(
+    prediction: Optional[PathLike],
+    reference: Optional[PathLike],
+    outputs: Dict[str, Optional[PathLike]],
+    *,
+    figure: Optional[str] = None,
+    html: Optional[str] = None,
+) -> None:
+    """Refuse, before scoring, report outputs that are bad or would overwrite the inputs.
+
+    ``outputs``: what each output is called where the user gave it ("--html report") -> path
+    (None: not wanted); ``figure`` / ``html``: which of them is the figure / the HTML report
+    (their file endings are checked). Raises ``DataError`` / ``OutputError``.
+    """
+    from .figures import check_figure_path
+
+    if figure and outputs.get(figure) is not None:
+        check_figure_path(cast(PathLike, outputs[figure]), figure)
+    check_outputs(
+        outputs,
+        {"class raster": prediction, "reference": reference},
+        formats={html: HTML} if html else None,
+    )
+
+
 def write_evaluation_report(
     scores: Dict[str, Any],
     *,
     figure_out: Optional[PathLike] = None,
     html_out: Optional[PathLike] = None,
 ) -> Dict[str, Optional[str]]:
-    """Write the confusion-matrix figure and/or the HTML report; returns their paths."""
-    from .figures import check_figure_path, confusion_figure, save_figure
+    """Write the confusion-matrix figure and/or the HTML report; returns their paths.
 
-    if figure_out is not None:
-        check_figure_path(figure_out, "confusion-matrix figure")
+    Neither may overwrite the evaluation's inputs (``check_report_outputs``).
+    """
+    from .figures import confusion_figure, save_figure
+
+    check_report_outputs(
+        scores.get("prediction"),
+        scores.get("truth"),
+        {"confusion-matrix figure": figure_out, "HTML report": html_out},
+        figure="confusion-matrix figure",
+        html="HTML report",
+    )
     fig = confusion_figure(
         [str(n) for n in scores.get("class_names", [])],
         scores.get("confusion_matrix") or [],

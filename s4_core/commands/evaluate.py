@@ -70,11 +70,15 @@ def format_scores(result: dict) -> List[str]:
 def run(args: argparse.Namespace) -> int:
     """Run ``s4 evaluate`` with the parsed ``args``; the exit status."""
     from .. import api
+    from ..report import check_report_outputs
 
-    if args.figure:
-        from ..figures import check_figure_path
-
-        check_figure_path(args.figure, "--figure")
+    check_report_outputs(
+        args.pred,
+        args.truth,
+        {"--figure figure": args.figure, "--html report": args.html},
+        figure="--figure figure",
+        html="--html report",
+    )
     result = api.evaluate(args.pred, args.truth, **settings_from(args, EVALUATE))
     lines = format_scores(result)
     if args.figure or args.html:
