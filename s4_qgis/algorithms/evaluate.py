@@ -25,6 +25,7 @@ from qgis.core import (
 
 from s4_core.settings import EVALUATE
 from s4_core.types import override
+from s4_core.validate import HTML
 
 from ..compat import SOURCE_POLYGON, SOURCE_RASTER, SOURCE_VECTOR, WKB_NO_GEOMETRY, field_type
 from ..i18n import tr, tr_noop
@@ -168,11 +169,17 @@ class Evaluate(S4Algorithm):
         self._class_field = class_field
 
     def table_path(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> str:
-        """The file OUTPUT writes (the part before any ``|layername=``).
+        """The file OUTPUT asks for; "" for a memory or database destination."""
+        return self.file_of(self.parameterAsOutputLayer(parameters, "OUTPUT", context) or "")
 
-        "" for a memory or database destination.
+    @staticmethod
+    def file_of(dest: str) -> str:
+        """The file of a vector destination (the part before any ``|layername=``).
+
+        "" for a memory or database destination. QGIS may add an ending to the name asked for
+        (a table asked as "scores.json" is written as "scores.json.geojson"): the destination
+        that ``parameterAsSink`` returns names the file written.
         """
-        dest = self.parameterAsOutputLayer(parameters, "OUTPUT", context) or ""
         if dest.startswith("ogr:"):
             return ""
         path = dest.split("|", 1)[0]
@@ -183,14 +190,18 @@ class Evaluate(S4Algorithm):
         pred = run.class_raster()
         api = run.engine(needs_torch=False)  # numpy + GDAL only
         table = self.table_path(run.parameters, run.context)
-        if table:
-            from s4_core.validate import check_outputs
+        figure = run.figure()
+        report = run.output("OUTPUT_HTML", HTML[1], "HTML")
+        from s4_core.report import check_report_outputs
 
-            self.call(
-                check_outputs,
-                {"OUTPUT table": table},
-                {"S4 class raster (INPUT)": pred, "REFERENCE": self._truth},
-            )
+        self.call(
+            check_report_outputs,
+            pred,
+            self._truth,
+            {"OUTPUT table": table or None, OUTPUT_FIGURE: figure, "OUTPUT_HTML": report},
+            figure=OUTPUT_FIGURE,
+            html="OUTPUT_HTML",
+        )
         scores = self.call(
             api.evaluate, pred, self._truth, class_field=self._class_field, feedback=run.feedback
         )
@@ -216,10 +227,11 @@ class Evaluate(S4Algorithm):
                     )
                 )
         del sink  # flushes and closes the file
-        if table and not os.path.exists(table):
+        written_table = self.file_of(dest) if table else ""
+        if written_table and not os.path.exists(written_table):
             raise QgsProcessingException(
                 tr("OUTPUT: the table {dest} was not written: choose a writable folder").format(
-                    dest=table
+                    dest=written_table
                 )
             )
         oa, miou = scores.get("oa"), scores.get("miou")
@@ -238,8 +250,6 @@ class Evaluate(S4Algorithm):
                     for v in row
                 )
             )
-        figure = run.figure()
-        report = self.parameterAsFileOutput(run.parameters, "OUTPUT_HTML", run.context) or None
         written = {"figure": None, "html": None}
         if figure or report:
             written = self.call(api.evaluation_report, scores, figure_out=figure, html_out=report)

@@ -812,6 +812,21 @@ def test_evaluate_against_a_class_raster(s4_processing, segmented, tiny_demo):
     assert result["OUTPUT"].featureCount() > 0
 
 
+def test_evaluate_table_named_json_is_written_where_qgis_says(
+    s4_processing, segmented, tiny_demo, tmp_path
+):
+    """QGIS writes a table asked as .json as .json.geojson: no false "not written" error."""
+    result = run(
+        "evaluate",
+        {"INPUT": str(segmented), "REFERENCE": str(tiny_demo.truth),
+         "OUTPUT": str(tmp_path / "scores.json")},
+    )  # fmt: skip
+    out = result["OUTPUT"]
+    written = (out if isinstance(out, str) else out.source()).split("|", 1)[0]
+    assert os.path.isfile(written), written
+    assert 0.0 <= result["OA"] <= 1.0
+
+
 def test_evaluate_polygons_without_class_field_fails_clearly(s4_processing, segmented, tiny_demo):
     from qgis.core import QgsProcessingException
 
