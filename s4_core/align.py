@@ -35,7 +35,7 @@ from rasterio.windows import from_bounds as window_from_bounds
 
 from . import radiometry
 from .control import NO_CONTROL, Control
-from .errors import DataError, OutputError, warn
+from .errors import DataError, OutputError, unreadable_pixels, warn
 from .grid import Grid, as_crs
 from .raster_io import RasterWriter
 from .series import Acquisition, TimeSeries, open_dataset
@@ -194,7 +194,7 @@ def _read_source(ds: rasterio.io.DatasetReader, indexes: List[int], window: Wind
     try:
         return ds.read(indexes, window=window)
     except Exception as exc:
-        raise DataError(f"cannot read {ds.name} (window {window}): {exc}") from exc
+        raise unreadable_pixels(ds.name, exc) from exc
 
 
 def _source_grid(ds: rasterio.io.DatasetReader) -> Grid:

@@ -34,6 +34,19 @@ class DataError(S4Error):
     """Unreadable, inconsistent or unsuitable input data (files, dates, bands, grids)."""
 
 
+def unreadable_pixels(path: PathLike, exc: BaseException, what: str = "") -> DataError:
+    """The error for an image whose header opens but whose pixels cannot be read.
+
+    Typically a file cut short by an interrupted download or copy; ``what``: which part
+    ("the SCL band of ").
+    """
+    return DataError(
+        f"cannot read {what}{os.fspath(path)}: {str(exc).rstrip('. ')}. The file may be "
+        "truncated or damaged: "
+        "download or export it again, or move it out of the series folder"
+    )
+
+
 class LabelError(S4Error):
     """Problems with label polygons: missing class field, empty or non-overlapping polygons."""
 

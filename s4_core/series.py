@@ -44,7 +44,7 @@ from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
 from . import radiometry
-from .errors import NO_READ_ACCESS, DataError, unreadable
+from .errors import NO_READ_ACCESS, DataError, unreadable, unreadable_pixels
 from .grid import Grid
 from .types import PathLike, Sources
 
@@ -529,7 +529,7 @@ def _sample(path: Path, indexes: Sequence[int], size: int = 256) -> np.ndarray:
     try:
         return ds.read(list(indexes), out_shape=(len(indexes), h, w))
     except Exception as exc:
-        raise DataError(f"cannot read {path}: {exc}") from exc
+        raise unreadable_pixels(path, exc) from exc
 
 
 def _valid_fraction(entry: _Entry, measurement: Sequence[str]) -> float:
@@ -552,7 +552,7 @@ def _file_cloud_fraction(acq: Acquisition) -> float:
             scl = ds.read(acq.scl_index, window=Window(0, row, ds.width, h))
             cloudy += int(np.isin(scl, radiometry.SCL_INVALID).sum())
     except Exception as exc:
-        raise DataError(f"cannot read the SCL band of {acq.label}: {exc}") from exc
+        raise unreadable_pixels(acq.path, exc, "the SCL band of ") from exc
     return cloudy / float(ds.width * ds.height)
 
 

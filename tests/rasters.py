@@ -4,6 +4,7 @@ faulty copies of the demo scene's inputs for the fault matrices (tests/test_faul
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -72,7 +73,8 @@ def faulty_inputs(e, folder: Path) -> None:
     """Faulty copies of a demo scene's inputs, set on the namespace ``e`` (which has ``s1``,
     ``s2``, ``parcels``, ``field``): ``s2_no_b11`` (S2 without band B11), ``s1_nan`` (every S1
     value NaN), ``s1_partial`` (S1 covering the left 40 % of the S2 grid), ``one_class`` (the
-    polygons of one class), ``corrupt`` (a GeoPackage with a valid header and random bytes)."""
+    polygons of one class), ``corrupt`` (a GeoPackage with a valid header and random bytes),
+    ``s2_truncated`` (one image cut to 60 % of its bytes: its header opens, its pixels do not)."""
     import fiona
 
     def drop_b11(values, names):
@@ -92,3 +94,8 @@ def faulty_inputs(e, folder: Path) -> None:
             dst.writerecords(f for f in features if f["properties"][e.field] == first)
     e.corrupt = folder / "corrupt.gpkg"
     e.corrupt.write_bytes(b"SQLite format 3\0" + os.urandom(4096))
+    e.s2_truncated = folder / "S2_truncated"
+    shutil.copytree(e.s2, e.s2_truncated)
+    victim = sorted(e.s2_truncated.glob("*.tif"))[2]
+    with open(victim, "r+b") as f:
+        f.truncate(int(victim.stat().st_size * 0.6))

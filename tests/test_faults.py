@@ -218,6 +218,13 @@ CASES: List[Case] = [
                    str(w / "r.svg")],
      r"the --html report and the --figure figure are both .*r\.svg: give each output its own "
      r"file"),
+    ("align an image cut short", lambda e, w: align(e, w, "--s2", str(e.s2_truncated)),
+     r"cannot read .*S2_truncated.*\.tif: .*[^.]\. The file may be truncated or damaged: download "
+     r"or export it again, or move it out of the series folder"),
+    ("pretrain an image cut short",
+     lambda e, w: ["pretrain", "--s1", str(e.s1), "--s2", str(e.s2_truncated), "--out",
+                   str(w / "p.pt"), "--steps-per-epoch", "1", *TINY],
+     r"cannot read .*S2_truncated.*\.tif: .*The file may be truncated or damaged"),
     ("finetune resume: epochs not beyond it",
      lambda e, w: finetune(e, w, "--head", "unet", "--val-fraction", "0", "--resume",
                            str(e.best), "--epochs", "1"),
