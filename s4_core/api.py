@@ -573,7 +573,11 @@ def export_onnx(model: PathLike, out: PathLike) -> ModelCard:
 
 
 def model_info(path: PathLike) -> Dict:
-    """JSON-friendly summary of a checkpoint."""
+    """JSON-friendly summary of a checkpoint (.pt) or of an ONNX model (s4 export-onnx)."""
+    from .backends import describe_onnx, is_onnx
+
+    if is_onnx(path):
+        return describe_onnx(path)
     from .checkpoint import describe
 
     return describe(Path(path))

@@ -204,6 +204,24 @@ class ClassMap:
         return cls.from_names([str(v) for v in uniq], uniq)
 
 
+def class_list(classes: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """A model's classes (``ClassMap.to_dict()`` form, or None) as one dict per class.
+
+    ``index``, ``name``, ``value`` (the label field's value) and ``color``: what ``s4 info``
+    shows of a checkpoint or an ONNX model.
+    """
+    if not classes:
+        return []
+    names = list(classes.get("names", []))
+    values = list(classes.get("values") or names)
+    colors: List[Optional[List[int]]] = [list(c) for c in (classes.get("colors") or [])]
+    colors = colors or [None] * len(names)
+    return [
+        {"index": i, "name": n, "value": v, "color": c}
+        for i, (n, v, c) in enumerate(zip(names, values, colors))
+    ]
+
+
 @dataclass
 class LabelReport:
     """What happened to the polygons of a label layer."""
