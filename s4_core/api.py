@@ -589,7 +589,11 @@ def export_onnx(model: PathLike, out: PathLike) -> ModelCard:
 
 
 def model_info(path: PathLike) -> Dict:
-    """JSON-friendly summary of a checkpoint."""
+    """JSON-friendly summary of a checkpoint (.pt) or of an ONNX model (s4 export-onnx)."""
+    from .backends import describe_onnx, is_onnx
+
+    if is_onnx(path):
+        return describe_onnx(path)
     from .checkpoint import describe
 
     return describe(Path(path))
@@ -726,7 +730,7 @@ def suggest_from_probabilities(
     import rasterio
 
     from .grid import Grid
-    from .suggest import choose_squares
+    from .suggest import choose_squares, shortfall
 
     with rasterio.open(str(probabilities)) as src:
         probs = src.read().astype(np.float32)
@@ -734,10 +738,23 @@ def suggest_from_probabilities(
         if src.dtypes[0] == "uint8":
             probs = np.where(probs == 255, np.nan, probs * scale)
         grid = Grid(src.crs, src.transform, src.width, src.height)
+    if int(size) > min(grid.width, grid.height):
+        raise DataError(
+            f"the square side (size, Processing parameter SIZE) of {int(size)} px is larger than "
+            f"the scene ({grid.width} x {grid.height} px): no square fits; give a side of at "
+            f"most {min(grid.width, grid.height)} px or a larger extent"
+        )
+    mask = labelled.mask(grid)
     chosen = choose_squares(
-        probs, int(number), labelled=labelled.mask(grid), candidates=candidates, size=int(size),
-        method=method, seed=int(seed),
+        probs, int(number), labelled=mask, candidates=candidates, size=int(size), method=method,
+        seed=int(seed),
     )  # fmt: skip
+    if len(chosen) < int(number):
+        why = shortfall(
+            probs, int(number), len(chosen), labelled=mask, candidates=candidates,
+            size=int(size), method=method,
+        )  # fmt: skip
+        warn(why)
     _write_squares(chosen, grid, Path(os.fspath(out)), list(class_names))
     return SuggestionsResult(
         path=str(out),

@@ -40,6 +40,7 @@ __all__ = [
     "OnnxBackend",
     "TorchBackend",
     "bf16_supported",
+    "describe_onnx",
     "edge_aware_smooth_np",
     "is_onnx",
     "open_model",
@@ -199,6 +200,93 @@ def read_onnx_metadata(path: PathLike) -> Dict[str, str]:
     """The ONNX model's custom metadata (needs onnxruntime)."""
     session = _session(Path(os.fspath(path)), threads=1)
     return dict(session.get_modelmeta().custom_metadata_map)
+
+
+def describe_onnx(path: PathLike) -> Dict[str, Any]:
+    """JSON-friendly summary of a model written by ``s4 export-onnx`` (``s4 info MODEL.onnx``).
+
+    Read from the model's own metadata (ONNX Runtime), or, where ONNX Runtime is not
+    installed, from the model card ``NAME.json`` that ``s4 export-onnx`` writes beside it.
+    """
+    from .composite import model_s1_ratio
+    from .labels import class_list
+
+    path = Path(os.fspath(path))
+    if not path.is_file():
+        raise CheckpointError(
+            f"{path}: no such ONNX model file. Give the .onnx file written by 's4 export-onnx'."
+        )
+    card_path = path.with_suffix(".json")
+    card: Optional[Dict[str, Any]] = None
+    try:
+        loaded = json.loads(card_path.read_text(encoding="utf-8"))
+        card = loaded if isinstance(loaded, dict) and loaded.get("format") == "s4-onnx" else None
+    except (OSError, ValueError):
+        pass
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        if card is None:
+            raise CheckpointError(
+                f"{path} is an ONNX model: describing it needs ONNX Runtime (pip install "
+                "onnxruntime; in QGIS: Plugins > S4 > Dependencies, 'mapping only (ONNX "
+                f"Runtime)') or its model card {card_path.name} beside it, which 's4 "
+                "export-onnx' writes (not found)"
+            ) from None
+        ckpt: Dict[str, Any] = dict(card)
+        ckpt["classes"] = card.get("classes")
+        ckpt["bands"] = {str(card.get("modality")): card.get("bands")}
+        source = f"model card {card_path} (ONNX Runtime is not installed)"
+        output = card.get("output")
+    else:
+        meta = read_onnx_metadata(path)
+        if ONNX_META_KEY not in meta:
+            raise CheckpointError(
+                f"{path} is an ONNX model without S4 metadata ({ONNX_META_KEY}): it was not "
+                "written by 's4 export-onnx'. s4 info describes S4 checkpoints (.pt) and their "
+                "ONNX exports."
+            )
+        ckpt = json.loads(meta[ONNX_META_KEY])
+        source = "the model's metadata"
+        output = meta.get(ONNX_OUTPUT_KEY, "probabilities")
+    classes = class_list(ckpt.get("classes"))
+    time = ckpt.get("time") or {}
+    info = {
+        "path": str(path),
+        "file_size_bytes": path.stat().st_size,
+        "format": "onnx (s4 export-onnx): maps with ONNX Runtime, without PyTorch",
+        "described_from": source,
+        "model_card": str(card_path) if card is not None else None,
+        "source_checkpoint": (card or {}).get("source_checkpoint"),
+        "engine_version": ckpt.get("engine_version"),
+        "created": ckpt.get("created"),
+        "kind": ckpt.get("kind", "finetuned"),
+        "modality": ckpt.get("modality"),
+        "bands": {str(m): list(b or []) for m, b in (ckpt.get("bands") or {}).items()},
+        "n_classes": len(classes),
+        "classes": classes,
+        "time": {"length": time.get("length"), "mode": time.get("mode")},
+        "output": output,
+        "metrics": ckpt.get("metrics") or {},
+        "epoch": ckpt.get("epoch"),
+        "net_config": ckpt.get("net_config"),
+        "input": dict(ckpt.get("input") or {}),
+        "s1_ratio": model_s1_ratio(ckpt),
+    }
+    plain = _finite(info)
+    assert isinstance(plain, dict)
+    return {k: v for k, v in plain.items() if v is not None}
+
+
+def _finite(value: object) -> object:
+    """``value`` with NaN / infinite floats as None (plain JSON)."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _session(path: Path, threads: int) -> ort.InferenceSession:

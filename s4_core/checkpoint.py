@@ -37,7 +37,7 @@ import math
 import os
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
 import numpy as np
 import torch
@@ -45,6 +45,7 @@ import torch
 from . import __version__
 from .composite import model_s1_ratio
 from .errors import NO_READ_ACCESS, CheckpointError
+from .labels import class_list
 from .types import PathLike
 
 if TYPE_CHECKING:
@@ -278,17 +279,7 @@ def describe(path: PathLike) -> Dict[str, Any]:
     """JSON-friendly summary of a checkpoint (what ``s4 info MODEL`` prints)."""
     path = Path(os.fspath(path))
     ckpt = load_checkpoint(path)
-    classes = ckpt.get("classes") or None
-    class_list = []
-    if classes:
-        names = list(classes.get("names", []))
-        values = list(classes.get("values") or names)
-        colors: List[Optional[List[int]]] = [list(c) for c in (classes.get("colors") or [])]
-        colors = colors or [None] * len(names)
-        class_list = [
-            {"index": i, "name": n, "value": v, "color": c}
-            for i, (n, v, c) in enumerate(zip(names, values, colors))
-        ]
+    classes = class_list(ckpt.get("classes") or None)
     bands = {str(m): list(b) for m, b in (ckpt.get("bands") or {}).items()}
     history = ckpt.get("history") or []
     return {
@@ -302,8 +293,8 @@ def describe(path: PathLike) -> Dict[str, Any]:
         "modality": ckpt.get("modality"),
         "modalities": sorted(bands),
         "bands": bands,
-        "n_classes": len(class_list),
-        "classes": class_list,
+        "n_classes": len(classes),
+        "classes": classes,
         "time": {"length": int(ckpt["time"]["length"]), "mode": ckpt["time"]["mode"]},
         "metrics": _finite_or_none(ckpt.get("metrics") or {}),
         "epoch": ckpt.get("epoch"),

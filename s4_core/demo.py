@@ -416,9 +416,11 @@ def make_demo_scene(
     """Generate the demo scene into ``out_dir`` (see the module docstring); same seed, same data.
 
     ``size`` is the S2 grid side in 10 m pixels, ``n_s2``/``n_s1`` the numbers of dates,
-    ``n_classes`` the number of crops (2 to 7). An existing non-empty ``out_dir`` is replaced
-    only with ``overwrite=True`` and only if it holds an earlier demo scene. The scene is
-    written to a temporary folder beside ``out_dir`` and moved into place at the end.
+    ``n_classes`` the number of crops (2 to 7). In an existing non-empty ``out_dir`` an
+    earlier demo scene is replaced only with ``overwrite=True``: its own files (``DEMO_FILES``:
+    the S1/S2 images, ``labels/truth.tif``, ``labels/parcels.gpkg``, ``scene.json``), while
+    anything else in ``out_dir`` is kept. The scene is written to a temporary folder beside
+    ``out_dir`` and moved into place at the end.
     """
     from affine import Affine
     from rasterio.crs import CRS
@@ -683,22 +685,69 @@ def make_demo_scene(
     )
 
 
+# The files a demo scene writes (relative glob patterns), with the sidecars GDAL and SQLite add
+# beside them (.aux.xml, -wal, -shm): --overwrite replaces these and keeps anything else.
+DEMO_FILES = (
+    "scene.json",
+    "S2/S2_L2A_*.tif*",
+    "S1/S1_GRD_ASC_*.tif*",
+    "labels/truth.tif*",
+    "labels/parcels.gpkg*",
+)
+
+
+def demo_files(root: Path) -> List[Path]:
+    """The files of a demo scene in ``root`` (paths relative to it; see ``DEMO_FILES``)."""
+    found = {p for pattern in DEMO_FILES for p in root.glob(pattern) if p.is_file()}
+    return sorted(p.relative_to(root) for p in found)
+
+
 def _move_into_place(tmp: Path, out: Path) -> None:
-    """Replace ``out`` with ``tmp`` (renames in the same folder; the old scene goes last)."""
-    if out.is_dir() and any(out.iterdir()):
-        trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=str(out.parent)))
-        os.replace(out, trash / "old")
-        try:
-            os.replace(tmp, out)
-        except BaseException:
-            os.replace(trash / "old", out)
-            raise
-        finally:
-            shutil.rmtree(trash, ignore_errors=True)
-    else:
+    """Move the scene written in ``tmp`` into ``out``; ``tmp`` is removed.
+
+    A new or empty ``out`` is replaced by ``tmp`` in one rename. Otherwise only the earlier demo
+    scene's own files (``demo_files``) are replaced, anything else the user keeps in ``out``
+    (models, results, edited labels) stays: the old demo files are first renamed into a
+    folder beside ``out``, then the new ones renamed into place (same file system), and
+    should a rename fail, everything is renamed back; the old files are deleted last.
+    """
+    if not (out.is_dir() and any(out.iterdir())):
         if out.is_dir():
             out.rmdir()
         os.replace(tmp, out)
+        return
+    old, new = demo_files(out), sorted(p.relative_to(tmp) for p in tmp.rglob("*") if p.is_file())
+    trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=str(out.parent)))
+    moved: List[Path] = []
+    placed: List[Path] = []
+    made: List[Path] = []  # folders created in out, removed again on failure
+
+    def move(src: Path, dst: Path) -> None:
+        for parent in reversed(dst.parents):
+            if not parent.exists():
+                parent.mkdir()
+                made.append(parent)
+        os.replace(src, dst)
+
+    try:
+        for rel in old:
+            move(out / rel, trash / rel)
+            moved.append(rel)
+        for rel in new:
+            move(tmp / rel, out / rel)
+            placed.append(rel)
+    except BaseException:
+        for rel in reversed(placed):
+            os.replace(out / rel, tmp / rel)
+        for rel in reversed(moved):
+            os.replace(trash / rel, out / rel)
+        for folder in reversed(made):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        shutil.rmtree(trash, ignore_errors=True)
+        raise
+    shutil.rmtree(trash, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load_meta(root: PathLike) -> Dict:

@@ -33,12 +33,21 @@ def _is_raster(path: Path) -> bool:
         return False
 
 
+def _where(grid: Grid) -> str:
+    """``grid``'s bounds and CRS, for messages."""
+    west, south, east, north = grid.bounds
+    return (
+        f"{west:.1f}, {south:.1f}, {east:.1f}, {north:.1f} (west, south, east, north) in {grid.crs}"
+    )
+
+
 def _read_truth_raster(
-    path: Path, grid: Grid
+    path: Path, grid: Grid, prediction: PathLike
 ) -> Tuple[np.ndarray, Optional[Dict[int, Tuple[str, Any]]]]:
     """(values on ``grid`` as int64 with -1 = nodata, value table from the tags or None).
 
-    A raster on another grid is resampled onto ``grid`` (nearest neighbour).
+    A raster on another grid is resampled onto ``grid`` (nearest neighbour); LabelError when it
+    covers no pixel of ``grid`` (the grid of the class raster ``prediction``).
     """
     import rasterio
     from rasterio.warp import Resampling, reproject
@@ -83,6 +92,12 @@ def _read_truth_raster(
                 dst_nodata=0,
             )
             valid = inside > 0
+            if not valid.any():
+                raise LabelError(
+                    f"the reference {path} and the prediction {prediction} do not overlap: the "
+                    f"reference covers {_where(own)}, the prediction {_where(grid)}. Give a "
+                    "reference of the mapped area (and check that each raster's CRS is right)"
+                )
             if nodata is not None:
                 valid &= data != nodata
     values = data.astype(np.float64)
@@ -130,7 +145,7 @@ def evaluate(pred_path: PathLike, truth: PathLike, *, class_field: Optional[str]
             return None
 
     if _is_raster(truth):
-        values, table = _read_truth_raster(truth, grid)
+        values, table = _read_truth_raster(truth, grid, pred_path)
         codes, counts = np.unique(values[values >= 0], return_counts=True)
         for code, count in zip(codes.tolist(), counts.tolist()):
             if table is not None and code in table:

@@ -204,6 +204,24 @@ class ClassMap:
         return cls.from_names([str(v) for v in uniq], uniq)
 
 
+def class_list(classes: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """A model's classes (``ClassMap.to_dict()`` form, or None) as one dict per class.
+
+    ``index``, ``name``, ``value`` (the label field's value) and ``color``: what ``s4 info``
+    shows of a checkpoint or an ONNX model.
+    """
+    if not classes:
+        return []
+    names = list(classes.get("names", []))
+    values = list(classes.get("values") or names)
+    colors: List[Optional[List[int]]] = [list(c) for c in (classes.get("colors") or [])]
+    colors = colors or [None] * len(names)
+    return [
+        {"index": i, "name": n, "value": v, "color": c}
+        for i, (n, v, c) in enumerate(zip(names, values, colors))
+    ]
+
+
 @dataclass
 class LabelReport:
     """What happened to the polygons of a label layer."""
@@ -406,8 +424,11 @@ def _read(path: PathLike, grid: Grid, class_field: Optional[str], layer: Optiona
     if not features:
         raise LabelError(f"layer {name!r} of {p} is empty: it has no polygons")
     raw = []
+    n_null = 0  # features without any geometry (a table's rows, GeoJSON "geometry": null)
     for feat in features:
-        g, ok = _polygonal(_to_dict(feat["geometry"]))
+        geom = _to_dict(feat["geometry"])
+        n_null += geom is None
+        g, ok = _polygonal(geom)
         if not ok:
             n_not_polygon += 1
         elif g is None:
@@ -417,10 +438,22 @@ def _read(path: PathLike, grid: Grid, class_field: Optional[str], layer: Optiona
             values.append(_plain(feat["properties"].get(class_field)))
         else:
             values.append(None)
+    if n_null == len(features):
+        raise LabelError(
+            f"{p} has no geometries (polygons): none of the {len(features)} feature(s) of its "
+            f"layer {name!r} has a geometry, only attributes. Give a polygon layer (e.g. a "
+            "GeoPackage or shapefile of the labelled parcels)"
+        )
     if n_not_polygon == len(features):
         raise LabelError(
             f"layer {name!r} of {p} holds no polygons (geometry type {schema_type or 'unknown'}): "
             "give a polygon layer"
+        )
+    if all(g is None for g in raw):
+        raise LabelError(
+            f"layer {name!r} of {p} holds no usable polygon: of its {len(features)} features, "
+            f"{n_null} have no geometry, {n_empty - n_null} an empty one and {n_not_polygon} "
+            "are not polygons. Give a polygon layer"
         )
     if reproject:
         todo = [i for i, g in enumerate(raw) if g is not None]

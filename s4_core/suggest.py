@@ -16,6 +16,9 @@ output of ``segment``):
    ``sqrt(H * W / number) / 4``, at least 2 ``size``) so the suggestions spread over the scene.
    A class with no candidate left drops out of the rotation. Ties are broken by a seeded
    random jitter: the same inputs and seed give the same squares.
+
+``shortfall`` words why fewer squares than asked were found (how many positions the rules of
+step 2 leave, the spacing of step 3).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import numpy as np
 
 METHODS = ("margin", "entropy")
 
-__all__ = ["METHODS", "Suggestion", "choose_squares", "uncertainty"]
+__all__ = ["METHODS", "Suggestion", "choose_squares", "shortfall", "uncertainty"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,53 @@ def _grow(mask: np.ndarray, margin: int) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class _Candidates:
+    """The squares' top-left corners, ``(H - size + 1, W - size + 1)`` arrays each."""
+
+    on_free_pixels: np.ndarray  # bool: every pixel predicted (valid) and away from the labels
+    allowed: np.ndarray  # bool: and one predicted class (homogeneous), inside ``candidates``
+    score: np.ndarray  # mean uncertainty
+    major: np.ndarray  # the most frequent predicted class
+    confidence: np.ndarray  # mean probability of the predicted class
+
+
+def _candidates(
+    probs: np.ndarray,
+    *,
+    valid: Optional[np.ndarray],
+    labelled: Optional[np.ndarray],
+    candidates: Optional[np.ndarray],
+    size: int,
+    margin: int,
+    method: str,
+    homogeneous: bool,
+) -> _Candidates:
+    """Step 2 of the module docstring, for ``probs`` (K, H, W) with H, W >= ``size``."""
+    k, h, w = probs.shape
+    ok = np.isfinite(probs).all(axis=0) if valid is None else np.asarray(valid, bool).copy()
+    if labelled is not None:
+        ok &= ~_grow(np.asarray(labelled, bool), margin)
+    unc = np.where(ok, uncertainty(probs, method), 0.0)
+    area = float(size * size)
+    all_ok = _box_sum(ok.astype(np.float64), size) >= area - 0.5
+    score = _box_sum(unc, size) / area
+    pred = np.nan_to_num(probs, nan=0.0).argmax(axis=0)
+    conf = np.nan_to_num(probs, nan=0.0).max(axis=0)
+    counts = np.stack([_box_sum((pred == c).astype(np.float64), size) for c in range(k)])
+    allowed = all_ok.copy()
+    if homogeneous:
+        allowed &= counts.max(axis=0) >= area - 0.5
+    if candidates is not None:
+        allowed &= np.asarray(candidates, bool)[: h - size + 1, : w - size + 1]
+    return _Candidates(all_ok, allowed, score, counts.argmax(axis=0), _box_sum(conf, size) / area)
+
+
+def _spacing(h: int, w: int, number: int, size: int) -> float:
+    """The default spacing (module docstring, step 3)."""
+    return max(2.0 * size, math.sqrt(h * w / max(1, number)) / 4.0)
+
+
 def choose_squares(
     probs: np.ndarray,
     number: int,
@@ -110,30 +160,16 @@ def choose_squares(
     k, h, w = probs.shape
     if number < 1 or h < size or w < size:
         return []
-    ok = np.isfinite(probs).all(axis=0) if valid is None else np.asarray(valid, bool).copy()
-    if labelled is not None:
-        ok &= ~_grow(np.asarray(labelled, bool), margin)
-    unc = np.where(ok, uncertainty(probs, method), 0.0)
-    area = float(size * size)
-    all_ok = _box_sum(ok.astype(np.float64), size) >= area - 0.5
-    score = _box_sum(unc, size) / area
-    pred = np.nan_to_num(probs, nan=0.0).argmax(axis=0)
-    conf = np.nan_to_num(probs, nan=0.0).max(axis=0)
-    counts = np.stack([_box_sum((pred == c).astype(np.float64), size) for c in range(k)])
-    major = counts.argmax(axis=0)
-    allowed = all_ok
-    if homogeneous:
-        allowed &= counts.max(axis=0) >= area - 0.5
-    if candidates is not None:
-        allowed &= np.asarray(candidates, bool)[: h - size + 1, : w - size + 1]
+    cand = _candidates(
+        probs, valid=valid, labelled=labelled, candidates=candidates, size=size, margin=margin,
+        method=method, homogeneous=homogeneous,
+    )  # fmt: skip
+    score, major, allowed, mean_conf = cand.score, cand.major, cand.allowed, cand.confidence
     rng = np.random.default_rng(seed)
     jitter = rng.random(score.shape) * 1e-9
     keyed = np.where(allowed, score + jitter, -np.inf)
-    if spacing is None:
-        spacing = max(2.0 * size, math.sqrt(h * w / max(1, number)) / 4.0)
-    spacing = float(spacing)
+    spacing = float(_spacing(h, w, number, size) if spacing is None else spacing)
     rad = int(math.ceil(spacing))
-    mean_conf = _box_sum(conf, size) / area
     # per class: candidates sorted by score (descending)
     queues: Dict[int, np.ndarray] = {}
     for c in range(k):
@@ -172,3 +208,44 @@ def choose_squares(
             yy, xx = np.ogrid[r0:r1, c0:c1]
             blocked[r0:r1, c0:c1] |= (yy - r) ** 2 + (xx - col) ** 2 <= spacing**2
     return chosen
+
+
+def shortfall(
+    probs: np.ndarray,
+    number: int,
+    found: int,
+    *,
+    valid: Optional[np.ndarray] = None,
+    labelled: Optional[np.ndarray] = None,
+    candidates: Optional[np.ndarray] = None,
+    size: int = 5,
+    margin: int = 1,
+    method: str = "margin",
+    homogeneous: bool = True,
+    spacing: Optional[float] = None,
+) -> str:
+    """Why ``choose_squares`` (same arguments) found ``found`` < ``number`` squares.
+
+    How many positions a square has in the scene, how many of them the rules of step 2 leave
+    and the spacing of step 3.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    _, h, w = probs.shape
+    head = f"only {found} of the {number} squares asked for were found"
+    if h < size or w < size:
+        return f"{head}: a {size} x {size} px square does not fit in the {w} x {h} px scene"
+    cand = _candidates(
+        probs, valid=valid, labelled=labelled, candidates=candidates, size=size, margin=margin,
+        method=method, homogeneous=homogeneous,
+    )  # fmt: skip
+    why = "" if spacing is not None else " (at least twice their side)"
+    spacing = float(_spacing(h, w, number, size) if spacing is None else spacing)
+    rules = [r for r, on in (("inside one predicted class", homogeneous),
+                             ("in the allowed area", candidates is not None)) if on]  # fmt: skip
+    return (
+        f"{head}: a {size} x {size} px square has {cand.allowed.size} positions in the "
+        f"{w} x {h} px scene, {int(cand.on_free_pixels.sum())} of them on predicted pixels away "
+        f"from the labels, {int(cand.allowed.sum())} of those {' and '.join(rules) or 'usable'}; "
+        f"and the squares keep {spacing:.0f} px apart{why} to spread over the scene, so only "
+        f"{found} fit"
+    )

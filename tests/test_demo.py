@@ -285,6 +285,41 @@ def test_overwrite_cancel_and_errors(tmp_path):
             make_demo_scene(tmp_path / "bad", **bad)
 
 
+def test_overwrite_keeps_the_users_own_files(tmp_path):
+    out = tmp_path / "demo"
+    make_demo_scene(out, seed=0, size=16, n_s2=4, n_s1=3)
+    own = {
+        "my_model.pt": b"weights",
+        "results/classes.tif": b"map",
+        "labels/my_edits.gpkg": b"edits",
+        "S2/notes.txt": b"notes",
+    }
+    for rel, data in own.items():
+        (out / rel).parent.mkdir(exist_ok=True)
+        (out / rel).write_bytes(data)
+    old_s2 = sorted((out / "S2").glob("*.tif"))
+    (out / "S2" / (old_s2[-1].name + ".aux.xml")).write_text("<stale statistics/>")
+    make_demo_scene(out, seed=1, size=16, n_s2=3, n_s1=3, overwrite=True)
+    for rel, data in own.items():
+        assert (out / rel).read_bytes() == data, rel
+    assert load_meta(out)["seed"] == 1
+    new_s2 = sorted(p.name for p in (out / "S2").iterdir())
+    dates = load_meta(out)["s2_dates"]  # the earlier scene's 4th date and its .aux.xml are gone
+    assert new_s2 == sorted([f"S2_L2A_{d.replace('-', '')}.tif" for d in dates] + ["notes.txt"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]  # no temporary folders left
+
+    # a rename that fails half-way puts everything back: the earlier scene and the user's files
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (out / "labels" / "truth.tif").unlink()
+    (out / "labels" / "truth.tif").mkdir()  # not a demo file: the new truth.tif cannot go there
+    del before[out / "labels" / "truth.tif"]
+    with pytest.raises(OSError):
+        make_demo_scene(out, seed=2, size=16, n_s2=3, n_s1=3, overwrite=True)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert load_meta(out)["seed"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+
+
 def test_seven_classes(tmp_path):
     s = make_demo_scene(tmp_path / "seven", size=40, n_s2=6, n_s1=4, n_classes=7)
     assert len(s.class_names) == 7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import rasterio
 from rasterio.features import rasterize
 
 from s4_core import api
+from s4_core.errors import DataError
 from s4_core.figures import MissingPlotting, curve_series
 from s4_core.profiles import ClassProfiles
 from s4_core.radiometry import SCL_INVALID
@@ -250,6 +252,39 @@ def test_suggest_labels_writes_squares_in_the_scene(tiny_demo, few_labels, tmp_p
     for s in res["squares"]:
         assert not labelled[s["row"] : s["row"] + s["size"], s["col"] : s["col"] + s["size"]].any()
     assert not list(tmp_path.glob(".s4-suggest-*"))
+    with pytest.raises(DataError, match=r"40 px is larger than the scene \(32 x 32 px\)"):
+        api.suggest_labels(model, tmp_path / "big.gpkg", s2=str(tiny_demo.s2_dir), size=40,
+                           device="cpu")  # fmt: skip
+    assert not (tmp_path / "big.gpkg").exists() and not list(tmp_path.glob(".s4-suggest-*"))
+
+
+def test_suggestions_say_when_the_square_or_the_number_does_not_fit(tmp_path):
+    from affine import Affine
+
+    from s4_core.errors import S4Warning
+    from s4_core.grid import Grid
+    from s4_core.raster_io import write_raster
+
+    grid = Grid("EPSG:32631", Affine(10.0, 0, 500000.0, 0, -10.0, 5650000.0), 32, 32)
+    stripes = (np.arange(32) // 8) % 3  # fields: 8 px wide stripes of classes 0, 1, 2, 0
+    p = np.random.default_rng(0).uniform(0.1, 0.3, size=(3, 32, 32))
+    p += 0.5 * (stripes[None, None, :] == np.arange(3)[:, None, None])
+    probs = write_raster(tmp_path / "p.tif", (p / p.sum(0)).astype(np.float32), grid)
+    names = ["a", "b", "c"]
+    with pytest.raises(DataError, match=r"SIZE\) of 40 px is larger than the scene \(32 x 32"):
+        api.suggest_from_probabilities(probs, tmp_path / "big.gpkg", class_names=names, size=40)
+    assert not (tmp_path / "big.gpkg").exists()
+    with pytest.warns(S4Warning) as caught:
+        res = api.suggest_from_probabilities(
+            probs, tmp_path / "many.gpkg", class_names=names, number=100000
+        )
+    assert 0 < res["n"] < 100000
+    message = " ".join(str(w.message) for w in caught)
+    assert f"only {res['n']} of the 100000 squares asked for" in message
+    assert "has 784 positions in the 32 x 32 px scene" in message and "10 px apart" in message
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", S4Warning)  # as many as asked: no warning
+        api.suggest_from_probabilities(probs, tmp_path / "two.gpkg", class_names=names, number=2)
 
 
 # ----------------------------------------------------------------------------- curves

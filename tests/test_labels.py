@@ -250,6 +250,25 @@ def test_no_overlap_and_bad_layers_raise(tmp_path):
         rasterize_labels(path, "crop", grid(), layer="nope")
 
 
+def test_layers_without_geometries_say_so(tmp_path):
+    table = tmp_path / "table.csv"
+    table.write_text("id,crop\n1,a\n2,b\n")
+    null = {"type": "Feature", "geometry": None, "properties": {"crop": "a"}}
+    nulls = tmp_path / "nulls.geojson"
+    nulls.write_text(json.dumps({"type": "FeatureCollection", "features": [null]}))
+    for path in (table, nulls):
+        with pytest.raises(LabelError, match=rf"{path.name} has no geometries \(polygons\)"):
+            rasterize_labels(path, "crop", grid())
+        with pytest.raises(LabelError, match="has no geometries"):
+            rasterize_polygon_ids(path, grid())
+    point = {"type": "Point", "coordinates": list(xy(3.3, 3.3))}
+    mixed = tmp_path / "mixed.geojson"
+    mixed.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        null, {"type": "Feature", "geometry": point, "properties": {"crop": "b"}}]}))  # fmt: skip
+    with pytest.raises(LabelError, match="no usable polygon.*1 have no geometry.*1 are not polyg"):
+        rasterize_labels(mixed, "crop", grid())
+
+
 def test_only_empty_classes_raise(tmp_path):
     feats = [(poly(xy(2.2, 2.3), xy(9.6, 2.4), xy(9.3, 9.7)), {"crop": "  ", "code": 1})]
     path = write_layer(tmp_path / "blank.gpkg", feats)

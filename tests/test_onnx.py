@@ -171,3 +171,46 @@ def test_export_onnx_and_segment_commands(data_dir, tmp_path, capsys):
     assert cli_main(["export-onnx", str(pre), str(tmp_path / "pre.onnx")]) == 2
     assert "fine-tune it" in capsys.readouterr().err
     assert not (tmp_path / "pre.onnx").exists()
+
+
+HIDE_ORT = HIDE_TORCH.replace('name == "torch" or name.startswith("torch.")',
+                              'name.split(".")[0] in ("torch", "onnxruntime")')  # fmt: skip
+
+
+def test_s4_info_describes_an_onnx_model(tmp_path, capsys):
+    from s4_core.checkpoint import describe
+    from s4_core.cli import main as cli_main
+
+    pt = save_checkpoint(tmp_path / "m.pt", make_ckpt(seed=1))
+    onnx_path = tmp_path / "m.onnx"
+    api.export_onnx(pt, onnx_path)
+    assert cli_main(["info", str(onnx_path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)["model"]
+    of_pt = describe(pt)
+    for key in ("kind", "modality", "bands", "n_classes", "classes", "time", "net_config"):
+        assert info[key] == json.loads(json.dumps(of_pt[key])), key
+    assert info["described_from"] == "the model's metadata"
+    assert info["model_card"] == str(tmp_path / "m.json") and info["output"] == "probabilities"
+    assert cli_main(["info", str(onnx_path)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"Model {onnx_path}\n") and "  format: onnx (s4 export-onnx)" in text
+    # without ONNX Runtime (and torch): the model card beside it; without the card: what to do
+    probe = HIDE_ORT + "from s4_core.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "GDAL_PAM_ENABLED": "NO"}
+
+    def info_without_ort():
+        return subprocess.run(
+            [sys.executable, "-c", probe, "info", str(onnx_path), "--json"],
+            capture_output=True, text=True, cwd=str(ROOT), env=env,
+        )  # fmt: skip
+
+    proc = info_without_ort()
+    assert proc.returncode == 0, proc.stderr
+    card = json.loads(proc.stdout)["model"]
+    assert card["described_from"].startswith("model card")
+    assert card["classes"] == info["classes"] and card["time"] == info["time"]
+    (tmp_path / "m.json").unlink()
+    proc = info_without_ort()
+    assert proc.returncode == 2
+    assert "needs ONNX Runtime" in proc.stderr and "m.json" in proc.stderr
+    assert "Python objects" not in proc.stderr

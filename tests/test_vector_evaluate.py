@@ -197,3 +197,17 @@ def test_evaluate_against_polygons_and_rasters(tmp_path):
 
     with pytest.raises(DataError, match="not an S4 class raster"):
         evaluate(tmp_path / "codes.tif", tmp_path / "ref.tif")
+
+
+def test_evaluate_reference_raster_elsewhere_says_they_do_not_overlap(tmp_path):
+    pred = np.zeros((16, 16), dtype=np.uint8)
+    _class_raster(tmp_path / "pred.tif", pred)
+    away = Grid(CRS, Affine(20.0, 0, 600000.0, 0, -20.0, 5700000.0), 16, 16)
+    raster_io.write_raster(tmp_path / "away.tif", np.full((16, 16), 1200, np.uint16), away)
+    with pytest.raises(LabelError) as err:
+        evaluate(tmp_path / "pred.tif", tmp_path / "away.tif")
+    message = str(err.value)
+    assert "away.tif and the prediction" in message and "do not overlap" in message
+    assert "600000.0, 5699680.0, 600320.0, 5700000.0" in message  # the reference's bounds
+    assert "500000.0, 5649840.0, 500160.0, 5650000.0" in message  # the prediction's
+    assert message.count("EPSG:32631") == 2

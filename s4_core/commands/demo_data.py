@@ -19,7 +19,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder (new or empty)")
     add_settings(p, DEMO)
     p.add_argument(
-        "--overwrite", action="store_true", help="replace an earlier demo scene in --out"
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier demo scene in --out (its own files: S1/, S2/ images, "
+        "labels/truth.tif, labels/parcels.gpkg, scene.json; anything else in --out is kept)",
     )
     p.add_argument("--json", action="store_true", help="print the paths as JSON")
 

@@ -1,8 +1,9 @@
 """Describe a model checkpoint and/or the system (versions, CUDA devices).
 
-Describe a model checkpoint (MODEL) and/or the system S4 runs on (--system: Python, GDAL, numpy,
-torch, CUDA devices and memory). With neither, describes the system. --json prints {'model':
-..., 'system': ...} with the parts asked for.
+Describe a model (MODEL: a checkpoint .pt, or an ONNX model written by s4 export-onnx) and/or
+the system S4 runs on (--system: Python, GDAL, numpy, torch, CUDA devices and memory). With
+neither, describes the system. --json prints {'model': ..., 'system': ...} with the parts asked
+for.
 """
 
 from __future__ import annotations
@@ -17,21 +18,29 @@ from ..errors import CheckpointError
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``s4 info``."""
-    p.add_argument("model", nargs="?", type=Path, metavar="MODEL", help="a checkpoint (.pt)")
+    p.add_argument(
+        "model",
+        nargs="?",
+        type=Path,
+        metavar="MODEL",
+        help="a checkpoint (.pt) or an ONNX model (.onnx, s4 export-onnx)",
+    )
     p.add_argument("--system", action="store_true", help="describe the system")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def describe_model(path: Path) -> Dict[str, Any]:
-    """``s4_core.checkpoint.describe(path)`` (imported here: it needs torch)."""
-    if not path.is_file():
+    """``api.model_info(path)``: a checkpoint's description (needs torch) or an ONNX model's."""
+    from ..backends import is_onnx
+
+    if not path.is_file() and not is_onnx(path):
         raise CheckpointError(
             f"{path}: no such checkpoint file. Give the .pt file written by 's4 pretrain' or "
             "'s4 finetune'."
         )
-    from ..checkpoint import describe
+    from ..api import model_info
 
-    return describe(path)
+    return model_info(path)
 
 
 def _format_model(path: Path, info: Dict[str, Any]) -> str:

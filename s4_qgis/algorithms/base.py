@@ -135,11 +135,13 @@ def parameter_summary(param: QgsProcessingParameterDefinition) -> str:
     """``NAME: description (default X; a..b)`` for the help of an algorithm."""
     parts = []
     default = param.defaultValue()
-    if isinstance(param, QgsProcessingParameterEnum):
-        options = param.options()
-        if isinstance(default, int) and 0 <= default < len(options):
-            parts.append(f"default {default} = {options[default]}")
-        parts.append("; ".join(f"{i} = {o}" for i, o in enumerate(options)))
+    if isinstance(param, QgsProcessingParameterEnum):  # each option once, the default marked
+        parts.append(
+            "; ".join(
+                f"{i} = {o}{', the default' if i == default else ''}"
+                for i, o in enumerate(param.options())
+            )
+        )
     else:
         if default not in (None, ""):
             parts.append(f"default {default}")

@@ -160,6 +160,11 @@ def export(e, out, **extra) -> dict:
     return {"INPUT": str(e.classes), "OUTPUT_VECTOR": str(out), **extra}
 
 
+def suggest(e, out, **extra) -> dict:
+    return {"SENTINEL2_FOLDER": str(e.s2), "MODEL": str(e.ft), "DEVICE": 1, "OUTPUT": str(out),
+            **extra}  # fmt: skip
+
+
 def evaluate(e, out, **extra) -> dict:
     return {"INPUT": str(e.classes), "REFERENCE": str(e.parcels), "CLASS_FIELD": e.field,
             "OUTPUT": str(out), **extra}  # fmt: skip
@@ -266,6 +271,9 @@ FAULTS: List[Fault] = [
      r"MAX_CLOUD_FRACTION \(.*\) must be a number from 0 to 1, got 5"),
     ("export MIN_AREA -5", "export_geopackage", lambda e, w: export(e, w / "p.gpkg", MIN_AREA=-5),
      r"MIN_AREA \(.*\) must be a number >= 0, got -5"),
+    ("suggest SIZE larger than the scene", "suggest_labels",
+     lambda e, w: suggest(e, w / "s.gpkg", SIZE=40),
+     r"SIZE\) of 40 px is larger than the scene \(32 x 32 px\).*at most 32 px"),
 ]  # fmt: skip
 
 
@@ -324,6 +332,10 @@ WARNINGS = [
     ("finetune INIT_MODEL of other widths", "finetune",
      lambda e, w: finetune(e, w / "m.pt", INIT_MODEL=str(e.pre), WIDTHS="16,32,64"), None,
      ["m.pt"]),
+    ("suggest NUMBER 100000", "suggest_labels",
+     lambda e, w: suggest(e, w / "s.gpkg", NUMBER=100000),
+     r"only \d+ of the 100000 squares asked for .* 784 positions in the 32 x 32 px scene.* fit",
+     ["s.gpkg"]),
 ]  # fmt: skip
 
 
