@@ -414,6 +414,12 @@ def _read(path: PathLike, grid: Grid, class_field: Optional[str], layer: Optiona
             messages.append(
                 f"layer {name!r} of {p} has no CRS: assuming the grid's CRS ({grid.crs})"
             )
+        if layer is None and len(names := _layers(p)) > 1:
+            messages.append(
+                f"{p} holds {len(names)} layers ({', '.join(names)}): the labels were read from "
+                f"{name!r}, its first polygon layer; name the layer to read with --labels-layer "
+                "to use another"
+            )
         geoms: List[Optional[dict]] = []
         values: List[Any] = []
         n_empty = n_not_polygon = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import fiona
@@ -346,9 +347,18 @@ def test_3d_polygons_and_layer_choice(tmp_path):
     zpoly = poly(*[(x, y, 12.5) for x, y in shell])
     write_layer(path, [(zpoly, {"crop": "a", "code": 1})], geometry="3D Polygon", layer="fields3d")
     assert fiona.listlayers(str(path)) == ["points", "fields", "fields3d"]
-    labels, cmap, _ = rasterize_labels(path, "crop", grid())  # picks the first polygon layer
+    with pytest.warns(UserWarning) as caught:  # picks the first polygon layer, and says so
+        labels, cmap, _ = rasterize_labels(path, "crop", grid())
     assert cmap.names == ["a"]
-    labels3d, _, _ = rasterize_labels(path, "crop", grid(), layer="fields3d")
+    said = [str(w.message) for w in caught if "layers" in str(w.message)]
+    assert len(said) == 1 and re.search(
+        r"layers\.gpkg holds 3 layers \(points, fields, fields3d\): the labels were read from "
+        r"'fields', its first polygon layer; name the layer to read with --labels-layer",
+        said[0],
+    ), said
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a named layer: nothing to say
+        labels3d, _, _ = rasterize_labels(path, "crop", grid(), layer="fields3d")
     np.testing.assert_array_equal(labels3d, labels)
     ref = reference_raster(grid(), [(poly(*shell), 0)])
     np.testing.assert_array_equal(labels, ref)
