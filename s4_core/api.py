@@ -133,9 +133,12 @@ def open_scene(
 ) -> Scene:
     """Open and align the given series (either may be None) on one grid.
 
-    S2's grid (else S1's), at ``resolution`` (CRS units) when given.
+    S2's grid (else S1's), at ``resolution`` (CRS units) when given; with ``bounds`` (in
+    ``bounds_crs``, default the grid's CRS) the part of that grid's pixels that covers them:
+    the map keeps the imagery's CRS and pixels whatever CRS the bounds are given in.
     """
     from .align import build_scene
+    from .grid import as_crs
     from .series import open_series
 
     if not _is_sources(s1) and not _is_sources(s2):
@@ -146,20 +149,26 @@ def open_scene(
         if _is_sources(s2)
         else None
     )
-    kwargs: Dict[str, Any] = {}
+    first = ts2 if ts2 is not None else ts1
+    assert first is not None  # at least one series (checked above)
+    base = first.grid()
+    res: Optional[Tuple[float, float]] = None
     if resolution is not None:
         if not resolution > 0:
             raise DataError(f"resolution must be > 0 (metres for UTM), got {resolution}")
-        first = ts2 if ts2 is not None else ts1
-        assert first is not None  # at least one series (checked above)
-        base = first.grid()
         if any(abs(abs(r) - float(resolution)) > 1e-9 for r in base.res):
-            kwargs["resolution"] = (float(resolution), float(resolution))
-    if bounds is not None:
-        kwargs["bounds"] = tuple(float(b) for b in bounds)
-        if bounds_crs is not None:
-            kwargs["crs"] = bounds_crs
-    return build_scene(ts1, ts2, max_gap_days=max_gap_days, **kwargs)
+            res = (float(resolution), float(resolution))
+    if bounds is None:
+        return build_scene(ts1, ts2, resolution=res, max_gap_days=max_gap_days)
+    box = tuple(float(b) for b in bounds)
+    if len(box) != 4:
+        raise DataError(f"bounds need 4 numbers (left bottom right top), got {tuple(bounds)}")
+    if bounds_crs is not None and as_crs(bounds_crs) != base.crs:
+        from rasterio.warp import transform_bounds
+
+        box = tuple(transform_bounds(as_crs(bounds_crs), base.crs, *box, densify_pts=21))
+    grid = base.covering(box, res)
+    return build_scene(ts1, ts2, grid=grid, max_gap_days=max_gap_days)
 
 
 def _as_source(value: Sources) -> Union[str, List[str]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterator, Sequence, Tuple, Union
+from typing import Iterator, Optional, Sequence, Tuple, Union
 
 import affine
 import rasterio
@@ -110,6 +110,27 @@ class Grid:
         if abs(col - col_f) > 1e-6 or abs(row - row_f) > 1e-6:
             return None
         return int(row), int(col)
+
+    def covering(
+        self, bounds: Sequence[float], resolution: Optional[Tuple[float, float]] = None
+    ) -> Grid:
+        """The part of this grid's pixel lattice that covers ``bounds`` (left bottom right top).
+
+        In this grid's CRS; edges are moved outwards onto the lattice (``resolution``: its pixel
+        size instead of this grid's, same origin), so the pixels are this grid's, not resampled.
+        Assumes a north-up grid.
+        """
+        left, bottom, right, top = (float(v) for v in bounds)
+        if right <= left or top <= bottom:
+            raise DataError(f"bounds {tuple(bounds)} are empty: give them as left bottom right top")
+        xres, yres = resolution if resolution is not None else self.res
+        x0, y0 = self.transform.c, self.transform.f
+        col0 = math.floor((left - x0) / xres + 1e-6)
+        col1 = math.ceil((right - x0) / xres - 1e-6)
+        row0 = math.floor((y0 - top) / yres + 1e-6)
+        row1 = math.ceil((y0 - bottom) / yres - 1e-6)
+        transform = affine.Affine(xres, 0.0, x0 + col0 * xres, 0.0, -yres, y0 - row0 * yres)
+        return Grid(self.crs, transform, max(1, col1 - col0), max(1, row1 - row0))
 
     def same_as(self, other: Grid) -> bool:
         """True when both grids are the same pixels (tolerant to float noise in the transform)."""

@@ -618,6 +618,40 @@ def test_segment_command_with_bounds(data_dir, ckpt_path, tmp_path, capsys):
         assert ds.bounds.left == pytest.approx(left) and ds.bounds.top == pytest.approx(top)
 
 
+@pytest.mark.parametrize("bounds_crs", ["EPSG:4326", "EPSG:3857", CRS])
+def test_segment_bounds_in_another_crs_keep_the_imagery_grid(
+    data_dir, ckpt_path, tmp_path, bounds_crs
+):
+    """An extent drawn on a map in another CRS (a QGIS canvas in EPSG:3857) selects the part of
+    the imagery's own pixels that covers it: the map stays in the imagery's CRS and 10 m pixels
+    on its lattice (it was resampled onto a grid in the extent's CRS)."""
+    from rasterio.warp import transform_bounds
+
+    from s4_core import api
+    from s4_core.grid import Grid
+
+    box = (ORIGIN[0] + 103.0, ORIGIN[1] - 247.0, ORIGIN[0] + 356.0, ORIGIN[1] - 41.0)
+    given = transform_bounds(CRS, bounds_crs, *box, densify_pts=21)
+    out = tmp_path / "c.tif"
+    api.segment(ckpt_path, out, s2=str(data_dir / "S2"), bounds=given, bounds_crs=bounds_crs,
+                device="cpu")  # fmt: skip
+    mapped, imagery = (
+        Grid.from_raster(out),
+        Grid.from_raster(sorted((data_dir / "S2").iterdir())[0]),
+    )
+    assert mapped.crs == imagery.crs and mapped.res == pytest.approx(imagery.res)
+    assert mapped.offset_in(imagery) is not None  # the imagery's pixels, not resampled
+    left, bottom, right, top = mapped.bounds
+    assert left <= box[0] and bottom <= box[1] and right >= box[2] and top >= box[3]
+    if bounds_crs == CRS:  # the box itself: at most one pixel added on each side
+        assert (left, bottom, right, top) == (
+            ORIGIN[0] + 100,
+            ORIGIN[1] - 250,
+            ORIGIN[0] + 360,
+            ORIGIN[1] - 40,
+        )
+
+
 # ----------------------------------------------------------------------------- real data
 @pytest.mark.realdata
 def test_flanders_tiled_equals_whole_and_evaluates(flanders, tmp_path):
