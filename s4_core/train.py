@@ -557,7 +557,7 @@ class PretrainTask(loop.Task):
             "band_stats": {m: st.to_dict() for m, st in self.stats.items()},
             "time": {"length": int(self.length), "mode": cfg.time_mode},
             "input": {"composite_months": int(cfg.composite_months), "s1_ratio": self.s1_ratio},
-            "objective": self.objective.describe(),
+            "objective": self.objective.describe(cfg),
             "classes": None,
             "metrics": metrics,
             "history": history,
