@@ -423,6 +423,7 @@ def finetune(
         resume=Path(resume) if resume else None,
         device=device,
         control=control,
+        class_field=class_field,
     )
     return FinetuneResult(
         {**result.to_dict(), "written": result.written, "classes": list(class_map.names)}

@@ -17,6 +17,7 @@ and no code from the file is ever executed. Keys:
 ``band_stats``     ``{modality: BandStats.to_dict()}`` (input normalisation)
 ``time``           ``{"length": int, "mode": "repeat" | "clip" | "even"}``
 ``classes``        ``ClassMap.to_dict()`` (names, values, colours); None when pretrained
+``class_field``    fine-tuned: the labels' field the classes came from (absent in older files)
 ``metrics``        the checkpoint's metrics (e.g. validation OA / mIoU); ``history``: per epoch
 ``optimizer``      optimizer ``state_dict()``; ``epoch``, ``seed``: for resuming
 ``objective``      pretrained: the objective and its settings (``{"name": "s4" | "mae" |

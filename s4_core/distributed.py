@@ -298,6 +298,7 @@ PASSED_THROUGH = (
     "after_step",
     "step_metrics",
     "score",
+    "identity",
     "payload",
     "extra_state",
     "load_extra_state",

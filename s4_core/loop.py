@@ -10,6 +10,10 @@ task scores epochs) is written to :func:`partial_path` ``(out)`` = ``out`` + ``.
 beside ``out``, with the optimiser state so that ``resume`` continues from it; ``out`` is
 replaced (``os.replace``, atomic) only when the run ends. A cancelled or failed run leaves a
 previous ``out`` byte-identical, and its last kept epoch in the ``.partial`` file.
+
+Resuming: the checkpoint must be of the task's kind and say it trained what this run trains
+(:meth:`Task.identity`: classes, inputs, network, objective); :func:`open_resume` compares them
+before any work and names what differs.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .control import NO_CONTROL, Control
 from .errors import Cancelled, CheckpointError, S4Error, SettingError
+from .model import NetConfig, PixelHeadConfig
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +123,16 @@ class Task:
         """
         return None
 
+    def identity(self) -> dict:
+        """The checkpoint entries that say what this run trains.
+
+        ``classes`` (and ``class_field``), ``modality``, ``bands``, ``input``, ``time``,
+        ``objective``, ``net_config``, as :meth:`payload` writes them, and ``train_config``:
+        those of its settings that decide which parameters are trained; a checkpoint this run
+        resumes must hold the same (:func:`differences`).
+        """
+        return {}
+
     def payload(self, metrics: dict, history: List[dict], epoch: int) -> dict:
         """The checkpoint of the current network (``metrics``: the kept epoch's record)."""
         raise NotImplementedError
@@ -148,21 +163,132 @@ class LoopResult:
     written: bool = False
 
 
-def _resume(
-    path: Path, task: Task, optimizer: torch.optim.Optimizer
-) -> Tuple[dict, List[dict], int]:
-    """Load weights, optimiser and extra state of a ``task.kind`` checkpoint."""
+# network settings that follow from other entries (compared there): the bands, the classes,
+# the modality
+_DERIVED = ("s1_channels", "s2_channels", "num_classes", "head_modality")
+# network settings of the "pixel" head only (compared when both use it)
+_PIXEL_HEAD = ("head_frames", *PixelHeadConfig().to_dict())
+# input representation entries compared (``periods`` depend on the dates of the imagery)
+_INPUT = ("composite_months", "s1_ratio", "resolution")
+
+
+def _plain(value: object) -> object:
+    """``value`` with tuples as lists (checkpoints and configs differ there)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _shown(value: object) -> str:
+    """``value`` for a message: lists as ``[a, b]``, without quotes."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return str(value)
+
+
+def _changed(
+    what: str, theirs: Mapping[str, Any], ours: Mapping[str, Any], keys: Sequence[str]
+) -> List[str]:
+    """``it has WHAT KEY A, this run B`` for each of ``keys`` that both hold and differ on."""
+    return [
+        f"it has {what}{key} {_shown(theirs[key])}, this run {_shown(ours[key])}"
+        for key in keys
+        if key in theirs and key in ours and _plain(theirs[key]) != _plain(ours[key])
+    ]
+
+
+def _bands(entries: Mapping[str, Any]) -> Dict[str, Any]:
+    """``{"S1 bands": [...], "S2 bands": [...]}`` of the ``bands`` entry of a checkpoint or run."""
+    return {f"{m.upper()} bands": names for m, names in (entries.get("bands") or {}).items()}
+
+
+def differences(ckpt: Mapping[str, Any], run: Mapping[str, Any]) -> Tuple[List[str], bool]:
+    """What checkpoint ``ckpt`` trained that this ``run`` (``Task.identity``) would not.
+
+    Returns the differences in words (empty: they agree) and whether the classes differ. Only
+    entries both hold are compared (older checkpoints lack some).
+    """
+    found: List[str] = []
+    theirs, ours = ckpt.get("classes") or {}, run.get("classes") or {}
+    classes = bool(theirs and ours) and _plain(theirs["names"]) != _plain(ours["names"])
+    if classes:
+        said = [
+            _shown(d["classes"]["names"])
+            + (f" (class field {d['class_field']})" if d.get("class_field") else "")
+            for d in (ckpt, run)
+        ]
+        found.append(f"it was trained on classes {said[0]}, this run has {said[1]}")
+    if "modality" in run and ckpt.get("modality") != run["modality"]:
+        found.append(
+            f"it was fine-tuned for modality {ckpt.get('modality')}, this run for {run['modality']}"
+        )
+    found += _changed("", _bands(ckpt), _bands(run), ["S1 bands", "S2 bands"])
+    found += _changed("input ", ckpt.get("input") or {}, run.get("input") or {}, _INPUT)
+    found += _changed("time ", ckpt.get("time") or {}, run.get("time") or {}, ["length", "mode"])
+    if "objective" in run:
+        there = dict(ckpt.get("objective") or {"name": "s4"})  # absent: S4 (older checkpoints)
+        here = dict(run["objective"] or {})
+        if there.get("name") != here.get("name"):
+            found.append(
+                f"it was pretrained with objective {there.get('name')}, this run with "
+                f"{here.get('name')}"
+            )
+        else:
+            found += _changed("objective setting ", there, here, sorted(set(there) - {"name"}))
+    if "net_config" in run:
+        there = NetConfig.from_dict(dict(ckpt["net_config"])).to_dict()
+        here = NetConfig.from_dict(dict(run["net_config"])).to_dict()
+        skip = _DERIVED if there["head"] == here["head"] == "pixel" else _DERIVED + _PIXEL_HEAD
+        found += _changed("", there, here, [k for k in here if k not in skip])
+    trained = run.get("train_config") or {}
+    found += _changed("", ckpt.get("train_config") or {}, trained, list(trained))
+    return found, classes
+
+
+def open_resume(path: Path, kind: str, run: Mapping[str, Any]) -> dict:
+    """Checkpoint ``path``, checked to resume a ``kind`` run that trains ``run``.
+
+    ``run``: its ``Task.identity``. Raises ``CheckpointError`` naming the file and what
+    differs (classes, modality, bands, input, objective, network settings) before any work.
+    """
     ckpt = load_checkpoint(path)
-    kind = task.kind
     if ckpt.get("kind") != kind:
         raise CheckpointError(
             f"{path}: a {ckpt.get('kind', 'unknown')} checkpoint cannot resume {kind[:-2]}ing: "
             f"give a checkpoint this training wrote"
         )
-    task.model.load_state_dict(ckpt["state_dict"])
-    if ckpt.get("optimizer"):
-        optimizer.load_state_dict(ckpt["optimizer"])
-    task.load_extra_state(ckpt.get("extra_state"))
+    found, classes = differences(ckpt, run)
+    if found:
+        same = " and ".join(
+            (["the same labels and class field"] if classes else [])
+            + (["the same settings"] if len(found) > int(classes) else [])
+        )
+        raise CheckpointError(
+            f"{path} cannot be resumed by this run: {'; '.join(found)}. Resume with {same} "
+            "as the run that wrote it, or start again without resume (--resume)"
+        )
+    return ckpt
+
+
+def _resume(
+    path: Path, task: Task, optimizer: torch.optim.Optimizer
+) -> Tuple[dict, List[dict], int]:
+    """Load weights, optimiser and extra state of a checkpoint (checked by ``open_resume``)."""
+    ckpt = open_resume(path, task.kind, task.identity())
+    try:
+        task.model.load_state_dict(ckpt["state_dict"])
+        if ckpt.get("optimizer"):
+            optimizer.load_state_dict(ckpt["optimizer"])
+        task.load_extra_state(ckpt.get("extra_state"))
+    except (KeyError, RuntimeError, ValueError) as exc:  # a difference ``identity`` misses
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"{path} cannot be resumed by this run: its weights or optimiser state do not fit "
+            f"what this run trains ({first}). Resume with the same settings as the run that "
+            "wrote it, or start again without resume (--resume)"
+        ) from exc
     epoch = int(ckpt.get("epoch", 0))
     # a finished run's file holds its whole history; resuming continues from the kept epoch
     history = [r for r in ckpt.get("history", []) if int(r.get("epoch", 0)) <= epoch]

@@ -419,11 +419,13 @@ class PretrainTask(loop.Task):
         cfg: PretrainConfig,
         device: str,
         control: Control,
+        resume: Optional[Path] = None,
     ) -> None:
+        """``resume``: the checkpoint the run will resume, checked before any work."""
         from .objectives import objective_class
 
         self.cfg = cfg
-        cls = objective_class(cfg.objective)
+        self.objective_class = cls = objective_class(cfg.objective)
         if cfg.ssl_modality not in ("s1", "s2"):
             raise ValueError(f"ssl_modality must be 's1' or 's2', not {cfg.ssl_modality!r}")
         needs = cls.needs(cfg)
@@ -467,6 +469,15 @@ class PretrainTask(loop.Task):
         self.length = length = cfg.time_length or percentile_length(
             [s.n_frames for s in scenes], 90
         )
+        self.net_cfg = NetConfig(
+            s1_channels=len(bands["s1"]),
+            s2_channels=len(bands["s2"]),
+            widths=tuple(cfg.widths),
+            proj_dim=cfg.proj_dim,
+            num_classes=0,
+        )
+        if resume is not None:  # a checkpoint of other settings is refused before any work
+            loop.open_resume(resume, self.kind, self.identity())
         control.report(0.0, f"computing band statistics over {len(scenes)} scene(s)")
         self.stats = stats = {
             m: merge_band_stats(
@@ -480,13 +491,6 @@ class PretrainTask(loop.Task):
         self.steps = cfg.steps_per_epoch or max(
             MIN_PRETRAIN_STEPS,
             int(np.ceil(2 * self.areas.sum() / (cfg.crop_size**2 * cfg.batch_size))),
-        )
-        self.net_cfg = NetConfig(
-            s1_channels=len(bands["s1"]),
-            s2_channels=len(bands["s2"]),
-            widths=tuple(cfg.widths),
-            proj_dim=cfg.proj_dim,
-            num_classes=0,
         )
         self.model = S4Net(self.net_cfg).to(dev)
         self.objective = cls(cfg, self.model, stats, dev)
@@ -546,19 +550,26 @@ class PretrainTask(loop.Task):
         self.objective.load_state(state)
 
     @override
+    def identity(self) -> dict:
+        cfg = self.cfg
+        return {
+            "net_config": self.net_cfg.to_dict(),
+            "modality": None,
+            "bands": self.bands,
+            "time": {"length": int(self.length), "mode": cfg.time_mode},
+            "input": {"composite_months": int(cfg.composite_months), "s1_ratio": self.s1_ratio},
+            "objective": self.objective_class.describe(cfg),
+            "classes": None,
+        }
+
+    @override
     def payload(self, metrics: dict, history: List[dict], epoch: int) -> dict:
         cfg = self.cfg
         return {
             "kind": "pretrained",
-            "net_config": self.net_cfg.to_dict(),
+            **self.identity(),
             "state_dict": _cpu_state(self.model),
-            "modality": None,
-            "bands": self.bands,
             "band_stats": {m: st.to_dict() for m, st in self.stats.items()},
-            "time": {"length": int(self.length), "mode": cfg.time_mode},
-            "input": {"composite_months": int(cfg.composite_months), "s1_ratio": self.s1_ratio},
-            "objective": self.objective.describe(),
-            "classes": None,
             "metrics": metrics,
             "history": history,
             "epoch": epoch,
@@ -585,7 +596,7 @@ def pretrain(
     cfg = config or PretrainConfig()
     out = Path(out)
     start = time.time()
-    task = PretrainTask(scenes, cfg, device, control)
+    task = PretrainTask(scenes, cfg, device, control, resume=resume)
     run_task, run_control = distributed.prepare(task, control)
     result = loop.run(run_task, out, cfg.epochs, resume=resume, control=run_control)
     history = result.history
@@ -699,10 +710,14 @@ def finetune(
     resume: Optional[Path] = None,
     device: str = "auto",
     control: Control = NO_CONTROL,
+    class_field: Optional[str] = None,
 ) -> TrainResult:
     """Fine-tune (from a pretrained checkpoint, or from scratch) on sparse labels.
 
-    ``labels`` is a uint8 class raster on ``scene.grid`` with IGNORE_INDEX where unlabelled.
+    ``labels`` is a uint8 class raster on ``scene.grid`` with IGNORE_INDEX where unlabelled;
+    ``class_field``: the polygons' field ``class_map`` comes from (recorded, named in messages).
+    ``resume``: a checkpoint of this fine-tuning, refused before any work unless it has the same
+    classes, inputs and network (``loop.open_resume``).
     The "unet" head writes the best checkpoint by validation mIoU (held-out polygons) to
     ``out``; the "pixel" head is trained on every polygon (held-out ones only score a first
     fit). CPU runs use ``cpu_threads`` (reproducible on any machine).
@@ -795,12 +810,6 @@ def finetune(
             num_classes=0,
         )
         length = cfg.time_length or scene.n_frames
-    control.report(0.0, "computing band statistics")
-    stats = {
-        sm: merge_band_stats([compute_band_stats(scene, sm, control=control.quiet())], bands[sm])
-        for sm in sensors
-    }
-
     if cfg.head == "pixel":
         net_cfg = replace(
             net_cfg,
@@ -811,25 +820,44 @@ def finetune(
         )
     elif cfg.head != "unet":
         raise ValueError(f"head must be 'pixel' or 'unet', not {cfg.head!r}")
+    # what the checkpoint says this run trains (a resumed one must say the same)
+    identity = {
+        "net_config": replace(net_cfg, num_classes=k).to_dict(),
+        "modality": m,
+        "bands": bands,
+        "time": {"length": int(length), "mode": time_mode},
+        "input": describe_input(scene),
+        "classes": class_map.to_dict(),
+        "class_field": class_field,
+        # the settings that decide which parameters the optimiser trains
+        "train_config": {"freeze_encoder": bool(cfg.freeze_encoder)},
+    }
+    if resume is not None:  # refused before any work
+        if cfg.head == "pixel":
+            raise CheckpointError(
+                "resuming is for the 'unet' head; the 'pixel' head trains in seconds: run the "
+                "fine-tuning again without resume"
+            )
+        loop.open_resume(resume, UnetTask.kind, identity)
+    control.report(0.0, "computing band statistics")
+    stats = {
+        sm: merge_band_stats([compute_band_stats(scene, sm, control=control.quiet())], bands[sm])
+        for sm in sensors
+    }
+
     model = S4Net(net_cfg)
     if pre is not None:
         model.load_state_dict(pre["state_dict"])
     model.set_num_classes(k)
-    net_cfg = NetConfig.from_dict({**net_cfg.to_dict(), "num_classes": k})
     model.to(dev)
 
     def payload(metrics: dict, history: List[dict], epoch: int) -> dict:
         """The fine-tuned checkpoint (both heads)."""
         d = {
             "kind": "finetuned",
-            "net_config": net_cfg.to_dict(),
+            **identity,
             "state_dict": _cpu_state(model),
-            "modality": m,
-            "bands": bands,
             "band_stats": {mm: st.to_dict() for mm, st in stats.items()},
-            "time": {"length": int(length), "mode": time_mode},
-            "input": describe_input(scene),
-            "classes": class_map.to_dict(),
             "metrics": metrics,
             "history": history,
             "epoch": epoch,
@@ -849,11 +877,6 @@ def finetune(
                 cfg.head,
                 flag="--head",
             )
-        if resume is not None:
-            raise CheckpointError(
-                "resuming is for the 'unet' head; the 'pixel' head trains in seconds: run the "
-                "fine-tuning again without resume"
-            )
         if polygon_ids is None:
             polygon_ids = np.zeros(labels.shape, dtype=np.int32)
         train_labels, val_labels = split_polygons(labels, polygon_ids, cfg.val_fraction, rng)
@@ -866,7 +889,7 @@ def finetune(
         return TrainResult(out, history, metrics, str(dev), time.time() - start)
     task = UnetTask(
         model, scene, labels, polygon_ids, class_map, cfg, bands, stats, length, time_mode, dev,
-        rng, payload, control,
+        rng, payload, control, identity,
     )  # fmt: skip
     run_task, run_control = distributed.prepare(task, control)
     result = loop.run(run_task, out, cfg.epochs, resume=resume, control=run_control)
@@ -902,9 +925,11 @@ class UnetTask(loop.Task):
         rng: np.random.Generator,
         payload: Callable[[dict, List[dict], int], dict],
         control: Control,
+        identity: dict,
     ) -> None:
         self.model, self.cfg, self.dev, self.rng, self.control = model, cfg, dev, rng, control
         self.class_map, self.m, self._payload = class_map, cfg.modality, payload
+        self._identity = identity
         if cfg.freeze_encoder:
             for p in model.encoder_parameters(self.m):
                 p.requires_grad_(False)
@@ -1023,6 +1048,10 @@ class UnetTask(loop.Task):
     @override
     def score(self, record: dict) -> Optional[float]:
         return _checkpoint_score(record, bool(self.val_windows))
+
+    @override
+    def identity(self) -> dict:
+        return self._identity
 
     @override
     def payload(self, metrics: dict, history: List[dict], epoch: int) -> dict:

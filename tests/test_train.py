@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib
+import shutil
 import sys
 from pathlib import Path
+from typing import Dict, List, Tuple
 
 import numpy as np
 import pytest
 import torch
+from rasters import rewrite_series
 
 from s4_core import api
 from s4_core.checkpoint import load_checkpoint
@@ -182,6 +185,162 @@ def test_resumed_finetune_keeps_a_better_checkpoint(tiny_demo, tmp_path):
     res = api.finetune(*args, modality="s2", epochs=2, val_fraction=0.0, resume=out, **UNET)
     assert load_checkpoint(out)["epoch"] == 2 and res["metrics"]["epoch"] == 2
     assert res["written"] is True
+
+
+def _interrupted(model: Path, folder: Path, name: str) -> Tuple[Path, Path, Dict[Path, bytes]]:
+    """What an interrupted run leaves in ``folder``: a previous ``name`` and its kept epoch in
+    ``name.partial`` (both copies of ``model``), and their bytes."""
+    out, partial = folder / name, folder / f"{name}.partial"
+    shutil.copy(model, out)
+    shutil.copy(model, partial)
+    return out, partial, {p: p.read_bytes() for p in (out, partial)}
+
+
+def _refused(run, partial: Path, said: str, fix: str) -> None:
+    """``run(progress)`` raises CheckpointError naming ``partial``, saying ``said`` (a regular
+    expression) and ``fix``, before any work (no band statistics, no epoch)."""
+    messages: List[str] = []
+    with pytest.raises(CheckpointError, match=said) as err:
+        run(lambda fraction, message, metrics=None: messages.append(message))
+    text = str(err.value)
+    assert text.startswith(f"{partial} cannot be resumed by this run: "), text
+    assert f"Resume with {fix} as the run that wrote it, or start again without resume" in text
+    assert not [m for m in messages if "statistics" in m or "epoch" in m], messages
+
+
+def _without_b11(values, names):
+    keep = [i for i, n in enumerate(names) if n != "B11"]
+    return values[keep], [names[i] for i in keep]
+
+
+@pytest.mark.parametrize(
+    "change, said",
+    [
+        (dict(widths=(8, 16)), r"it has widths \[8, 16, 32\], this run \[8, 16\]"),
+        (dict(objective="mae"), "it was pretrained with objective s4, this run with mae"),
+        (dict(s1_ratio=True), r"it has S1 bands \[VV, VH\], this run \[VV, VH, VV/VH\]"),
+        (
+            "S2 without B11",
+            r"it has S2 bands \[B02, .*, B11, B12\], this run \[B02, .*, B8A, B12\]",
+        ),
+    ],
+    ids=["widths", "objective", "s1_ratio", "bands"],
+)
+def test_resumed_pretraining_of_other_settings_is_refused_before_any_work(
+    tiny_demo, pretrained, tmp_path, change, said
+):
+    """Other widths, bands or objective than the resumed checkpoint's: a CheckpointError that
+    names the file and what differs (not torch's state_dict / optimiser errors), before any
+    work; the previous model and the .partial file stay as they were."""
+    out, partial, before = _interrupted(pretrained[0], tmp_path, "pre.pt")
+    s2, options = str(tiny_demo.s2_dir), dict(SMALL)
+    if change == "S2 without B11":
+        s2 = str(rewrite_series(tiny_demo.s2_dir, tmp_path / "S2", _without_b11))
+    else:
+        options.update(change)
+
+    def run(progress):
+        api.pretrain(str(tiny_demo.s1_dir), s2, out, epochs=5, steps_per_epoch=1, resume=partial,
+                     progress=progress, **options)  # fmt: skip
+
+    _refused(run, partial, said, "the same settings")
+    assert {p: p.read_bytes() for p in (out, partial)} == before
+    assert {p.name for p in tmp_path.iterdir()} <= {"pre.pt", "pre.pt.partial", "S2"}
+
+
+@pytest.fixture(scope="module")
+def unet_model(tiny_demo, tmp_path_factory):
+    """A U-Net fine-tuned on the demo parcels (class field crop_name), 1 epoch: resumable."""
+    out = tmp_path_factory.mktemp("unet") / "ft.pt"
+    api.finetune(None, str(tiny_demo.s2_dir), tiny_demo.parcels, tiny_demo.class_field, out,
+                 modality="s2", epochs=1, val_fraction=0.0, **UNET)  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize(
+    "change, said, fix",
+    [
+        (  # same parcels, another field: as many classes, other names
+            dict(class_field="crop_code"),
+            r"it was trained on classes \[[a-z ,]+\] \(class field crop_name\), this run has "
+            r"\[[0-9, ]+\] \(class field crop_code\)",
+            "the same labels and class field",
+        ),
+        (  # fewer classes: the polygons of the first two
+            dict(labels="two classes"),
+            r"it was trained on classes \[(\w+), (\w+), [\w ,]+\] \(class field crop_name\), "
+            r"this run has \[\1, \2\] \(class field crop_name\)",
+            "the same labels and class field",
+        ),
+        (
+            dict(widths=(8, 16)),
+            r"it has widths \[8, 16, 32\], this run \[8, 16\]",
+            "the same settings",
+        ),
+        (
+            dict(modality="s1"),
+            "it was fine-tuned for modality s2, this run for s1",
+            "the same settings",
+        ),
+        (
+            dict(freeze_encoder=True),
+            "it has freeze_encoder False, this run True",
+            "the same settings",
+        ),
+        (  # classes and a setting
+            dict(class_field="crop_code", widths=(8, 16)),
+            r"this run has \[[0-9, ]+\] \(class field crop_code\); it has widths",
+            "the same labels and class field and the same settings",
+        ),
+    ],
+    ids=["class_field", "fewer_classes", "widths", "modality", "freeze_encoder", "both"],
+)
+def test_resumed_finetuning_of_other_labels_or_settings_is_refused_before_any_work(
+    tiny_demo, unet_model, tmp_path, change, said, fix
+):
+    """Other classes (their number, names or order: another class field of the same parcels),
+    modality or network than the resumed checkpoint's: a CheckpointError that names the file,
+    both class lists and fields, before any work; the model and the .partial file stay."""
+    import fiona
+
+    out, partial, before = _interrupted(unet_model, tmp_path, "ft.pt")
+    options = dict(UNET, modality="s2", val_fraction=0.0)
+    options.update(change)
+    labels, field = tiny_demo.parcels, options.pop("class_field", tiny_demo.class_field)
+    if options.pop("labels", None):
+        labels = tmp_path / "two.gpkg"
+        with fiona.open(tiny_demo.parcels) as src:
+            kept = sorted({f["properties"][field] for f in src})[:2]
+            with fiona.open(labels, "w", **src.meta) as dst:
+                dst.writerecords(f for f in src if f["properties"][field] in kept)
+    s1, s2 = (
+        (str(tiny_demo.s1_dir), None)
+        if options["modality"] == "s1"
+        else (None, str(tiny_demo.s2_dir))
+    )
+
+    def run(progress):
+        api.finetune(s1, s2, labels, field, out, epochs=3, resume=partial, progress=progress,
+                     **options)  # fmt: skip
+
+    _refused(run, partial, said, fix)
+    assert {p: p.read_bytes() for p in (out, partial)} == before
+
+
+def test_resumed_weights_that_do_not_fit_name_the_checkpoint(tiny_demo, unet_model, tmp_path):
+    """Weights that do not fit the network the checkpoint describes (a difference the settings
+    do not show): a CheckpointError naming the file, not torch's state_dict error."""
+    from s4_core.checkpoint import save_checkpoint
+
+    ckpt = load_checkpoint(unet_model)
+    del ckpt["state_dict"][next(iter(ckpt["state_dict"]))]
+    partial = save_checkpoint(tmp_path / "ft.pt.partial", ckpt)
+    with pytest.raises(CheckpointError, match="its weights or optimiser state do not fit") as err:
+        api.finetune(None, str(tiny_demo.s2_dir), tiny_demo.parcels, tiny_demo.class_field,
+                     tmp_path / "ft.pt", modality="s2", epochs=3, val_fraction=0.0,
+                     resume=partial, **UNET)  # fmt: skip
+    assert str(err.value).startswith(f"{partial} cannot be resumed by this run: ")
+    assert not (tmp_path / "ft.pt").exists()
 
 
 def test_cpu_runs_are_reproducible(tiny_demo, tmp_path):

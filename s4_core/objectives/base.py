@@ -95,9 +95,13 @@ class Objective:
         if state and "extra" in state:
             self.extra.load_state_dict(state["extra"])
 
-    def describe(self) -> Dict[str, Any]:
-        """The objective and its settings, stored in the checkpoint (``objective``)."""
-        return {"name": self.name}
+    @classmethod
+    def describe(cls, config: PretrainConfig) -> Dict[str, Any]:
+        """The objective and its settings for ``config``, stored in the checkpoint (``objective``).
+
+        A class method: a resumed checkpoint is compared with it before any work (``loop.py``).
+        """
+        return {"name": cls.name}
 
 
 class SingleModalityObjective(Objective):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +36,9 @@ from s4_core.types import override
 from ..device import autocast_context
 from ..model import S4Net
 from .base import SingleModalityObjective
+
+if TYPE_CHECKING:
+    from ..train import PretrainConfig
 
 STUDENT_TEMP = 0.1
 TEACHER_TEMP = 0.04
@@ -271,12 +274,13 @@ class DinoObjective(SingleModalityObjective):
         self.centre.copy_(state["centre"].to(self.centre))
         self.centred = bool(state.get("centred", True))
 
+    @classmethod
     @override
-    def describe(self) -> Dict[str, Any]:
-        c = self.config
+    def describe(cls, config: PretrainConfig) -> Dict[str, Any]:
+        c = config
         return {
-            "name": self.name,
-            "modality": self.modality,
+            "name": cls.name,
+            "modality": c.ssl_modality,
             "views": int(c.dino_views),
             "prototypes": int(c.dino_prototypes),
             "momentum": float(c.dino_momentum),

@@ -22,7 +22,7 @@ module.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence, Tuple, cast
+from typing import TYPE_CHECKING, Any, Dict, List, Sequence, Tuple, cast
 
 import torch
 from torch import Tensor, nn
@@ -33,6 +33,9 @@ from ..device import autocast_context
 from ..model import Encoded, S4Net
 from .base import Objective, backbone_parameters
 from .mae import mask_input, mask_settings, patch_mask, reconstruction_loss
+
+if TYPE_CHECKING:
+    from ..train import PretrainConfig
 
 SINGLE_SENSOR_FRACTION = 0.5
 
@@ -131,11 +134,12 @@ class JointMaeObjective(Objective):
         loss = 0.5 * (parts[0] + parts[1])
         return loss, {"loss": float(loss.detach()), **figures}
 
+    @classmethod
     @override
-    def describe(self) -> Dict[str, Any]:
+    def describe(cls, config: PretrainConfig) -> Dict[str, Any]:
         return {
-            "name": self.name,
-            "mask_mode": self.config.mask_mode,
-            **mask_settings(self.config),
+            "name": cls.name,
+            "mask_mode": config.mask_mode,
+            **mask_settings(config),
             "single_sensor_fraction": SINGLE_SENSOR_FRACTION,
         }

@@ -114,6 +114,7 @@ class MaeObjective(SingleModalityObjective):
         loss = reconstruction_loss(rec, x, valid, hidden)
         return loss, {"loss": float(loss.detach())}
 
+    @classmethod
     @override
-    def describe(self) -> Dict[str, Any]:
-        return {"name": self.name, "modality": self.modality, **mask_settings(self.config)}
+    def describe(cls, config: PretrainConfig) -> Dict[str, Any]:
+        return {"name": cls.name, "modality": config.ssl_modality, **mask_settings(config)}

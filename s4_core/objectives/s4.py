@@ -6,7 +6,7 @@ Space-time InfoNCE between the S1 and S2 projections of the bottleneck, plus cro
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Tuple
 
 import torch
 from torch import Tensor
@@ -16,6 +16,9 @@ from s4_core.types import override
 from ..device import autocast_context
 from ..losses import s4_loss
 from .base import Objective
+
+if TYPE_CHECKING:
+    from ..train import PretrainConfig
 
 
 class S4Objective(Objective):
@@ -28,11 +31,14 @@ class S4Objective(Objective):
     name = "s4"
     KEYS = ("loss", "contrastive", "reconstruction", "accuracy")
 
+    @staticmethod
+    def weights(config: PretrainConfig) -> Tuple[float, float]:
+        """The weights (reconstruction ``lam``, contrastive) of the two losses for ``config``."""
+        return (config.lam if config.reconstruction else 0.0), (1.0 if config.contrastive else 0.0)
+
     @override
     def setup(self) -> None:
-        config = self.config
-        self.lam = config.lam if config.reconstruction else 0.0
-        self.cw = 1.0 if config.contrastive else 0.0
+        self.lam, self.cw = self.weights(self.config)
         if self.lam == 0 and self.cw == 0:
             raise ValueError("both pretraining losses are switched off")
 
@@ -66,12 +72,13 @@ class S4Objective(Objective):
         }
         return losses["loss"], figures
 
+    @classmethod
     @override
-    def describe(self) -> Dict[str, Any]:
-        cfg = self.config
+    def describe(cls, config: PretrainConfig) -> Dict[str, Any]:
+        lam, cw = cls.weights(config)
         return {
-            "name": self.name,
-            "lam": float(self.lam),
-            "contrastive": bool(self.cw > 0),
-            "tau": float(cfg.tau),
+            "name": cls.name,
+            "lam": float(lam),
+            "contrastive": bool(cw > 0),
+            "tau": float(config.tau),
         }
