@@ -389,13 +389,14 @@ def run(
         if kept_epoch and task.writes_checkpoints:
             raise Cancelled(
                 f"cancelled by the user; {out} was not changed. Epoch {kept_epoch} (the last "
-                f"kept) is in {partial}: resume from it to continue"
+                f"kept) is in {partial}: resume from it to continue (--resume, or RESUME in QGIS)"
             ) from None
         raise
     except (KeyboardInterrupt, S4Error) as exc:  # Ctrl-C / SIGTERM, a failure mid-run
         if kept_epoch and task.writes_checkpoints:
             exc.s4_note = (  # type: ignore[union-attr]
-                f"{out} was not changed; epoch {kept_epoch} is in {partial} (--resume it)"
+                f"{out} was not changed; epoch {kept_epoch} is in {partial} (resume from it: "
+                "--resume, or RESUME in QGIS)"
             )
         raise
     if kept_epoch and task.writes_checkpoints:

@@ -338,8 +338,11 @@ COMPOSITE_MONTHS = Setting("composite_months", "int", 1, low=0, high=12, advance
     help="input: cloud-free composites of this many months; 0 = the acquisitions as "
         "they are (the paper's nearest-date pairs)",
     label=tr_noop("Input: cloud-free composites of N months (0 = the acquisitions as they are)"))
-RESUME = Setting("resume", "path", None, optional=True, help="continue from this checkpoint",
-    qgis=False)
+RESUME = Setting("resume", "path", None, optional=True, advanced=True,
+    help="continue from this checkpoint (the .partial file an interrupted run leaves; same "
+        "settings and labels)",
+    file_filter="Interrupted S4 run (*.partial);;S4 checkpoint (*.pt)",
+    label=tr_noop("Resume an interrupted run from its .partial file (optional; same settings and labels)"))
 RESOLUTION = Setting("resolution", "float", None, low=0, low_open=True, optional=True, none_as=0.0,
     ui_max=1e6, advanced=True, help="map pixel size in CRS units (default: the imagery's grid)",
     label=tr_noop("Map resolution (CRS units; 0 = the imagery's)"))

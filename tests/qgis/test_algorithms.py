@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any, Dict, List
@@ -470,6 +471,32 @@ def tiny_pretrain_parameters(tiny_demo, out: Path, objective: int, **extra) -> d
         "OUTPUT": str(out),
         **extra,
     }
+
+
+@pytest.mark.torch
+def test_a_cancelled_pretraining_resumes_through_processing(s4_processing, tiny_demo, tmp_path):
+    """Cancelled after its first epoch, a run says where that epoch is kept (the .partial
+    file) and how to go on; RESUME continues from it to the epochs asked for."""
+    from qgis.core import QgsProcessingException
+
+    from s4_core.checkpoint import load_checkpoint
+
+    out = tmp_path / "pre.pt"
+    params = tiny_pretrain_parameters(tiny_demo, out, 1, EPOCHS=3, STEPS_PER_EPOCH=1, SEED=0)
+    feedback = Recorder()
+    feedback.progressChanged.connect(lambda value: value >= 40 and feedback.cancel())
+    with pytest.raises(QgsProcessingException) as info:
+        run("pretrain", params, feedback)
+    partial = tmp_path / "pre.pt.partial"
+    assert re.search(r"is in \S*pre\.pt\.partial: resume from it .*RESUME in QGIS", str(info.value))
+    assert not out.exists() and partial.is_file()
+    kept = load_checkpoint(partial)["metrics"]["epoch"]
+    assert 1 <= kept < 3
+    with pytest.raises(QgsProcessingException, match=f"more than the {kept} EPOCHS the resumed"):
+        run("pretrain", {**params, "EPOCHS": kept, "RESUME": str(partial)}, Recorder())
+    result = run("pretrain", {**params, "RESUME": str(partial)}, Recorder())
+    assert Path(result["OUTPUT"]) == out
+    assert [h["epoch"] for h in load_checkpoint(out)["history"]] == [1, 2, 3]
 
 
 @pytest.mark.torch
