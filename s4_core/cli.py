@@ -165,7 +165,11 @@ def _run(args: argparse.Namespace) -> int:
         return 143
     except KeyboardInterrupt as exc:
         note = getattr(exc, "s4_note", "")
-        print(f"s4 {name}: interrupted" + (f"; {note}" if note else ""), file=sys.stderr)
+        print(
+            f"s4 {name}: interrupted (Ctrl-C); temporary files removed"
+            + (f"; {note}" if note else ""),
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -401,9 +401,9 @@ def test_setting_rules(setting, value, ok):
             check_settings(**{setting: value})
 
 
-def _sigterm_when(argv: List[str], marker: bytes) -> Tuple[int, str]:
-    """Run ``s4 ARGV`` (with its progress bar), send SIGTERM once ``marker`` is on stderr:
-    (exit code, stderr)."""
+def _sigterm_when(argv: List[str], marker: bytes, signum: int = 15) -> Tuple[int, str]:
+    """Run ``s4 ARGV`` (with its progress bar), send SIGTERM (or ``signum``) once ``marker`` is
+    on stderr: (exit code, stderr)."""
     import signal
     import time
 
@@ -424,7 +424,7 @@ def _sigterm_when(argv: List[str], marker: bytes) -> Tuple[int, str]:
             break
         seen += chunk
     assert marker in seen, seen.decode(errors="replace")
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.Signals(signum))
     rest = proc.communicate(timeout=60)[1]
     return proc.returncode, (seen + rest).decode(errors="replace")
 
@@ -438,6 +438,19 @@ def test_sigterm_stops_the_command_line_cleanly(env, tmp_path):
     assert code == 143, err
     assert "s4 pretrain: terminated (SIGTERM)" in err and "Traceback" not in err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_ctrl_c_says_what_became_of_the_outputs(env, tmp_path):
+    """Ctrl-C while the pixel head trains: exit 130, a message that says nothing was left
+    behind (the pixel head keeps no partial epoch), no traceback, no file written."""
+    import signal
+
+    out = tmp_path / "work"
+    out.mkdir()
+    code, err = _sigterm_when(finetune(env, out), b"pixel head", signal.SIGINT)
+    assert code == 130, err
+    assert "s4 finetune: interrupted (Ctrl-C); temporary files removed" in err, err
+    assert "Traceback" not in err and not any(out.iterdir())
 
 
 def test_sigterm_after_an_epoch_leaves_the_previous_model_and_names_the_partial(env, tmp_path):
