@@ -563,6 +563,26 @@ class S4DockWidget(QgsDockWidget):
             self.fail(tr("S4 is busy: wait for the running task or cancel it"))
         return self.busy
 
+    def refuse_to_run(self, out: Optional[str] = None) -> bool:
+        """Whether a run must not start (then says why): the check of every run button.
+
+        A task runs already, or the output folder (used unless ``out`` names the output) cannot
+        be created.
+        """
+        if self.refuse_while_busy():
+            return True
+        if out is None:
+            folder = self.output_folder()
+            reason = folder_problem(folder)
+            if reason is not None:
+                self.fail(
+                    tr(
+                        "Output folder {folder} cannot be created ({reason}): choose another folder"
+                    ).format(folder=folder, reason=reason)
+                )
+                return True
+        return False
+
     def log(self, text: str) -> None:
         """Add a time-stamped line to the Log tab."""
         stamp = dt.datetime.now().strftime("%H:%M:%S")
@@ -953,7 +973,7 @@ class S4DockWidget(QgsDockWidget):
         With its defaults, the chosen objective and ``options`` (more parameters by name); the loss
         is drawn live in the Curves tab and the checkpoint becomes "Start from".
         """
-        if self.refuse_while_busy():
+        if self.refuse_to_run(out):
             return None
         from .algorithms.pretrain import Pretrain
 
@@ -1012,7 +1032,7 @@ class S4DockWidget(QgsDockWidget):
 
         The result becomes the model. The label layer's unsaved edits are used.
         """
-        if self.refuse_while_busy():
+        if self.refuse_to_run(out):
             return None
         from .algorithms.finetune import Finetune
 
@@ -1116,7 +1136,7 @@ class S4DockWidget(QgsDockWidget):
 
         Adds the styled class map.
         """
-        if self.refuse_while_busy():
+        if self.refuse_to_run(out):
             return None
         try:
             parameters = self.segment_parameters(out)
@@ -1267,7 +1287,7 @@ class S4DockWidget(QgsDockWidget):
 
     def start_suggest(self, out: Optional[str] = None) -> Optional[EngineTask]:
         """Squares where the current model is least sure (Segment tab), as a layer to review."""
-        if self.refuse_while_busy():
+        if self.refuse_to_run(out):
             return None
         model = self.model_path()
         if not model or not os.path.isfile(model):
@@ -1478,6 +1498,18 @@ class S4DockWidget(QgsDockWidget):
         for folder in self._tmp_dirs:
             shutil.rmtree(folder, ignore_errors=True)
         self._tmp_dirs = []
+
+
+def folder_problem(folder: Path) -> Optional[str]:
+    """Why ``folder`` cannot be created (None: it is a folder now, created where it was not)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        blocker = next((p for p in (folder, *folder.parents) if p.is_file()), None)
+        if blocker is not None:
+            return tr("{path} is a file").format(path=blocker)
+        return error.strerror or str(error)
+    return None
 
 
 def model_info_html(path: str, info: Dict[str, Any]) -> str:

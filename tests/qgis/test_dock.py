@@ -280,6 +280,26 @@ def test_clear_messages_for_missing_inputs(qgis_new_project, dock, tmp_path):
     assert not (tmp_path / "l.gpkg").exists()
 
 
+def test_an_unusable_output_folder_is_refused_by_every_run_button(qgis_new_project, dock, tmp_path):
+    """An Output folder that cannot be created (a file on the way) is a message in the dock's
+    error channel, the same for every run button, and nothing starts."""
+    from s4_qgis.dock import BUTTONS
+
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    for folder in (blocker / "sub", blocker):
+        dock.output_dir.setFilePath(str(folder))
+        for name in ("finetune", "segment", "pretrain_run", "suggest"):
+            dock.last_error = None
+            assert getattr(dock, BUTTONS[name].slot)() is None, name  # what a click calls
+            assert dock.last_error == (
+                f"Output folder {folder} cannot be created ({blocker} is a file): "
+                "choose another folder"
+            ), name
+            assert dock.task is None and not dock.busy
+    assert blocker.read_text() == "x"
+
+
 def test_missing_engine_packages_are_shown_not_raised(project_with_demo, dock, monkeypatch):
     from s4_qgis import dependencies
 
