@@ -784,19 +784,30 @@ class S4DockWidget(QgsDockWidget):
         self.class_names_edit.setText(", ".join(names))
         self._save(DockSetting.CLASS_NAMES, self.class_names_edit.text())
 
-    def _label_crs(self) -> QgsCoordinateReferenceSystem:
+    def label_crs(self) -> Optional[QgsCoordinateReferenceSystem]:
+        """The CRS of a new label layer: the checked imagery's, else the project's; else None."""
         for sensor in SENSORS:
             for layer_id in self.listed_layer_ids(sensor):
                 layer = QgsProject.instance().mapLayer(layer_id)
                 if layer is not None and layer.crs().isValid():
                     return layer.crs()
-        return QgsProject.instance().crs()
+        crs = QgsProject.instance().crs()
+        return crs if crs.isValid() else None
 
     def new_label_layer(self, path: Optional[str] = None) -> Optional[QgsVectorLayer]:
         """Create the label GeoPackage, add it to the project and start editing it."""
         names = self.class_names() or self.model_class_names()
         if not names:
             self.fail(tr("Type the class names first (comma separated) or load a model"))
+            return None
+        crs = self.label_crs()
+        if crs is None:  # a layer without CRS: its coordinates would be taken as degrees
+            self.fail(
+                tr(
+                    "Add the imagery first (the label layer needs its CRS): no Sentinel layer is "
+                    "checked in the Data tab and the project has no CRS"
+                )
+            )
             return None
         if path is None:
             start = DockSetting.LABEL_DIR.read(self.settings, str(self.output_folder()))
@@ -811,7 +822,7 @@ class S4DockWidget(QgsDockWidget):
             if not path.lower().endswith(".gpkg"):
                 path += ".gpkg"
         try:
-            layer = create_label_layer(path, names, self._label_crs(), name=Path(path).stem)
+            layer = create_label_layer(path, names, crs, name=Path(path).stem)
         except (OSError, ValueError) as error:
             self.fail(str(error))
             return None

@@ -170,6 +170,37 @@ def test_new_label_layer_offers_the_classes_and_starts_editing(project_with_demo
     assert "exists" in dock.last_error
 
 
+def test_a_label_layer_needs_a_crs_and_is_read_as_it_is_saved(
+    qgis_new_project, dock, tiny_demo, tmp_path
+):
+    """In an empty project without CRS the dock refuses to make a label layer (its coordinates
+    would be read as degrees); it takes the checked imagery's CRS, else the project's. Saved, the
+    dock-made GeoPackage (its form in a layer_styles table) reaches the engine as it is."""
+    from qgis.core import QgsCoordinateReferenceSystem, QgsRasterLayer
+
+    from s4_qgis.layers import vector_for_engine
+
+    dock.class_names_edit.setText("maize, potatoes")
+    assert not qgis_new_project.crs().isValid()
+    assert dock.new_label_layer(str(tmp_path / "none.gpkg")) is None
+    assert dock.last_error.startswith("Add the imagery first (the label layer needs its CRS)")
+    assert not (tmp_path / "none.gpkg").exists()
+
+    qgis_new_project.setCrs(QgsCoordinateReferenceSystem("EPSG:3035"))
+    layer = dock.new_label_layer(str(tmp_path / "project.gpkg"))
+    assert layer is not None and layer.crs().authid() == "EPSG:3035"
+
+    for path in sorted(Path(tiny_demo.s2_dir).glob("*.tif")):
+        qgis_new_project.addMapLayer(QgsRasterLayer(str(path), path.stem, "gdal"))
+    dock.refresh_layers()
+    path = tmp_path / "labels.gpkg"
+    layer = dock.new_label_layer(str(path))
+    assert layer is not None and layer.crs().authid() == "EPSG:32631"  # the imagery's
+    add_demo_labels(layer, tiny_demo.parcels, tiny_demo.class_field)
+    assert layer.commitChanges()
+    assert vector_for_engine(layer, str(tmp_path)) == str(path)  # not a temporary copy
+
+
 @pytest.mark.torch
 def test_finetune_then_segment_adds_a_styled_class_map(
     project_with_demo, dock, tiny_demo, tmp_path
