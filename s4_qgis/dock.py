@@ -187,7 +187,8 @@ class S4DockWidget(QgsDockWidget):
         project.layersRemoved.connect(self._schedule_refresh)
         self.refresh_layers()
         # The model is described (engine import) only when the Model tab or a run needs it.
-        self.model_info_view.setHtml("<i>Click Info to describe the model.</i>")
+        hint = tr("Click Info to describe the model.")
+        self.model_info_view.setHtml(f"<i>{html.escape(hint)}</i>")
         self.tabs.currentChanged.connect(self._tab_changed)
 
     # ----------------------------------------------------------------------- building
@@ -669,10 +670,10 @@ class S4DockWidget(QgsDockWidget):
 
     @staticmethod
     def _item_text(layer: QgsMapLayer, info: LayerInfo, cloud: Optional[float]) -> str:
-        when = info.date.isoformat() if info.date else "no date"
+        when = info.date.isoformat() if info.date else tr("no date")
         text = f"{when}  {layer.name() if layer else Path(info.path).name}"
         if cloud is not None:
-            text += f"  ({cloud:.0%} cloud)"
+            text += "  " + tr("({0} cloud)").format(f"{cloud:.0%}")
         return text
 
     def _next_cloud_fraction(self) -> None:
@@ -821,6 +822,13 @@ class S4DockWidget(QgsDockWidget):
                 return None
             if not path.lower().endswith(".gpkg"):
                 path += ".gpkg"
+        if os.path.exists(path):  # no silent overwrite
+            self.fail(
+                tr("{path} exists already: choose a new file name for the label layer").format(
+                    path=path
+                )
+            )
+            return None
         try:
             layer = create_label_layer(path, names, crs, name=Path(path).stem)
         except (OSError, ValueError) as error:
@@ -1435,7 +1443,8 @@ class S4DockWidget(QgsDockWidget):
         path = self.model_path()
         self._model_info = None
         if not path or not os.path.isfile(path):
-            self.model_info_view.setHtml("<i>No model loaded.</i>")
+            hint = tr("No model loaded.")
+            self.model_info_view.setHtml(f"<i>{html.escape(hint)}</i>")
             return False
         from .dependencies import engine_missing_message
 
@@ -1523,13 +1532,34 @@ def folder_problem(folder: Path) -> Optional[str]:
     return None
 
 
+# fmt: off
+#: the names the Model tab shows for the keys of the engine's ``model_info`` (others: the key)
+MODEL_FIELDS: Dict[str, str] = {
+    "path": tr_noop("path"), "file_size_bytes": tr_noop("file size (bytes)"),
+    "format": tr_noop("format"), "format_version": tr_noop("format version"),
+    "engine_version": tr_noop("engine version"), "created": tr_noop("created"),
+    "kind": tr_noop("kind"), "modality": tr_noop("modality"),
+    "modalities": tr_noop("modalities"), "bands": tr_noop("bands"),
+    "n_classes": tr_noop("number of classes"), "classes": tr_noop("classes"),
+    "time": tr_noop("time axis"), "metrics": tr_noop("metrics"), "epoch": tr_noop("epoch"),
+    "epochs_recorded": tr_noop("epochs recorded"), "seed": tr_noop("random seed"),
+    "parameters": tr_noop("parameters"), "net_config": tr_noop("network"),
+    "resumable": tr_noop("resumable"), "objective": tr_noop("pretraining objective"),
+    "input": tr_noop("input"), "s1_ratio": tr_noop("radar ratio band (VV/VH)"),
+    "described_from": tr_noop("described from"), "model_card": tr_noop("model card"),
+    "source_checkpoint": tr_noop("source checkpoint"), "output": tr_noop("output"),
+}
+# fmt: on
+
+
 def model_info_html(path: str, info: Dict[str, Any]) -> str:
     """The Model tab's description of a checkpoint (engine ``model_info`` dict)."""
     esc = html.escape
     rows = [f"<b>{esc(Path(path).name)}</b><br><small>{esc(str(path))}</small>", "<table>"]
 
     def row(key: str, value: object) -> None:
-        rows.append(f"<tr><td><b>{esc(key)}</b></td><td>{value}</td></tr>")
+        name = tr(MODEL_FIELDS[key]) if key in MODEL_FIELDS else key.replace("_", " ")
+        rows.append(f"<tr><td><b>{esc(name)}</b></td><td>{value}</td></tr>")
 
     for key in ("kind", "modality"):
         if info.get(key) is not None:
@@ -1577,6 +1607,6 @@ def model_info_html(path: str, info: Dict[str, Any]) -> str:
                 if isinstance(value, dict)
                 else ", ".join(map(str, value))
             )
-        row(key.replace("_", " "), esc(str(value)))
+        row(key, esc(str(value)))
     rows.append("</table>")
     return "\n".join(rows)

@@ -90,11 +90,13 @@ class DependenciesDialog(QDialog):
         self.variant.setCurrentIndex(max(0, self.variant.findData(default)))
         self.variant.currentIndexChanged.connect(self.refresh_plan)
         if self.nvidia is None:
-            gpu = "No NVIDIA driver found: the CPU build is the default."
+            gpu = tr("No NVIDIA driver found: the CPU build is the default.")
         else:
-            cuda = f", supports CUDA {self.nvidia.cuda}" if self.nvidia.cuda else ""
+            cuda = tr(", supports CUDA {0}").format(self.nvidia.cuda) if self.nvidia.cuda else ""
             names = f" ({', '.join(self.nvidia.gpus)})" if self.nvidia.gpus else ""
-            gpu = f"NVIDIA driver {self.nvidia.driver or '?'}{cuda}{names}: a CUDA build is the default."
+            gpu = tr("NVIDIA driver {driver}{cuda}{gpus}: a CUDA build is the default.").format(
+                driver=self.nvidia.driver or "?", cuda=cuda, gpus=names
+            )
         self.gpu_label = QLabel(gpu)  # no word wrap in the form: heights stay exact
 
         self.python_label = QLabel()
