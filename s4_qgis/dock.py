@@ -829,6 +829,15 @@ class S4DockWidget(QgsDockWidget):
                 )
             )
             return None
+        reason = folder_problem(Path(path).parent)
+        if reason is not None:
+            self.fail(
+                tr(
+                    "The folder of the label layer {path} cannot be created ({reason}): choose "
+                    "another place"
+                ).format(path=path, reason=reason)
+            )
+            return None
         try:
             layer = create_label_layer(path, names, crs, name=Path(path).stem)
         except (OSError, ValueError) as error:

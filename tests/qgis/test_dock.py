@@ -168,6 +168,14 @@ def test_new_label_layer_offers_the_classes_and_starts_editing(project_with_demo
     # No silent overwrite of an existing file.
     assert dock.new_label_layer(str(path)) is None
     assert "exists" in dock.last_error
+    # A file where its folder should be: said so, not "[Errno 17] File exists".
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    assert dock.new_label_layer(str(blocker / "labels.gpkg")) is None
+    assert dock.last_error == (
+        f"The folder of the label layer {blocker / 'labels.gpkg'} cannot be created "
+        f"({blocker} is a file): choose another place"
+    )
 
 
 def test_a_label_layer_needs_a_crs_and_is_read_as_it_is_saved(
