@@ -59,6 +59,10 @@ def tr_noop(text: str) -> str:
     return text
 
 
+def _as_is(text: str) -> str:
+    return text
+
+
 @dataclass(frozen=True)
 class Setting:
     """One option of an operation, with everything each surface needs to show it.
@@ -146,28 +150,40 @@ class Setting:
         return f"Optional[{text}]" if self.optional or self.default is None else text
 
     # the range ---------------------------------------------------------------------------
-    def describe(self) -> str:
-        """The allowed values in words, e.g. "a whole number >= 1" or "one of s1, s2"."""
+    def describe(self, translate: Callable[[str], str] = _as_is) -> str:
+        """The allowed values in words, e.g. "a whole number >= 1" or "one of s1, s2".
+
+        ``translate`` turns each phrase (``tr_noop``-marked here) into the user's language (the
+        plugin passes its ``tr``); the command line and the api keep the English.
+        """
+        t = translate
         if self.choices:
-            return "one of " + ", ".join(map(str, self.choices))
-        noun = {"int": "a whole number", "ints": f"at least {self.min_len} whole numbers"}.get(
-            self.kind, "a number"
-        )
+            return t(tr_noop("one of {choices}")).format(choices=", ".join(map(str, self.choices)))
         if self.kind in ("str", "path", "bool"):
-            return {"bool": "true or false", "path": "a file path"}.get(self.kind, "text")
+            words = {"bool": tr_noop("true or false"), "path": tr_noop("a file path")}
+            return t(words.get(self.kind, tr_noop("text")))
+        if self.kind == "int":
+            noun = t(tr_noop("a whole number"))
+        elif self.kind == "ints":
+            noun = t(tr_noop("at least {n} whole numbers")).format(n=self.min_len)
+        else:
+            noun = t(tr_noop("a number"))
         lo, hi = _fmt(self.low), _fmt(self.high)
+        low_op, high_op = (">" if self.low_open else ">="), ("<" if self.high_open else "<=")
         if self.low is not None and self.high is not None:
             if not self.low_open and not self.high_open:
-                return f"{noun} from {lo} to {hi}"
-            return (
-                f"{noun} {'>' if self.low_open else '>='} {lo} and "
-                f"{'<' if self.high_open else '<='} {hi}"
+                return t(tr_noop("{noun} from {low} to {high}")).format(noun=noun, low=lo, high=hi)
+            return t(tr_noop("{noun} {low_op} {low} and {high_op} {high}")).format(
+                noun=noun, low_op=low_op, low=lo, high_op=high_op, high=hi
             )
         if self.low is not None:
-            each = ", each" if self.kind == "ints" else ""
-            return f"{noun}{each} {'>' if self.low_open else '>='} {lo}"
+            if self.kind == "ints":
+                return t(tr_noop("{noun}, each {op} {bound}")).format(
+                    noun=noun, op=low_op, bound=lo
+                )
+            return t(tr_noop("{noun} {op} {bound}")).format(noun=noun, op=low_op, bound=lo)
         if self.high is not None:
-            return f"{noun} {'<' if self.high_open else '<='} {hi}"
+            return t(tr_noop("{noun} {op} {bound}")).format(noun=noun, op=high_op, bound=hi)
         return noun
 
     @property

@@ -187,7 +187,8 @@ class S4DockWidget(QgsDockWidget):
         project.layersRemoved.connect(self._schedule_refresh)
         self.refresh_layers()
         # The model is described (engine import) only when the Model tab or a run needs it.
-        self.model_info_view.setHtml("<i>Click Info to describe the model.</i>")
+        hint = tr("Click Info to describe the model.")
+        self.model_info_view.setHtml(f"<i>{html.escape(hint)}</i>")
         self.tabs.currentChanged.connect(self._tab_changed)
 
     # ----------------------------------------------------------------------- building
@@ -563,6 +564,26 @@ class S4DockWidget(QgsDockWidget):
             self.fail(tr("S4 is busy: wait for the running task or cancel it"))
         return self.busy
 
+    def refuse_to_run(self, out: Optional[str] = None) -> bool:
+        """Whether a run must not start (then says why): the check of every run button.
+
+        A task runs already, or the output folder (used unless ``out`` names the output) cannot
+        be created.
+        """
+        if self.refuse_while_busy():
+            return True
+        if out is None:
+            folder = self.output_folder()
+            reason = folder_problem(folder)
+            if reason is not None:
+                self.fail(
+                    tr(
+                        "Output folder {folder} cannot be created ({reason}): choose another folder"
+                    ).format(folder=folder, reason=reason)
+                )
+                return True
+        return False
+
     def log(self, text: str) -> None:
         """Add a time-stamped line to the Log tab."""
         stamp = dt.datetime.now().strftime("%H:%M:%S")
@@ -649,10 +670,10 @@ class S4DockWidget(QgsDockWidget):
 
     @staticmethod
     def _item_text(layer: QgsMapLayer, info: LayerInfo, cloud: Optional[float]) -> str:
-        when = info.date.isoformat() if info.date else "no date"
+        when = info.date.isoformat() if info.date else tr("no date")
         text = f"{when}  {layer.name() if layer else Path(info.path).name}"
         if cloud is not None:
-            text += f"  ({cloud:.0%} cloud)"
+            text += "  " + tr("({0} cloud)").format(f"{cloud:.0%}")
         return text
 
     def _next_cloud_fraction(self) -> None:
@@ -764,19 +785,30 @@ class S4DockWidget(QgsDockWidget):
         self.class_names_edit.setText(", ".join(names))
         self._save(DockSetting.CLASS_NAMES, self.class_names_edit.text())
 
-    def _label_crs(self) -> QgsCoordinateReferenceSystem:
+    def label_crs(self) -> Optional[QgsCoordinateReferenceSystem]:
+        """The CRS of a new label layer: the checked imagery's, else the project's; else None."""
         for sensor in SENSORS:
             for layer_id in self.listed_layer_ids(sensor):
                 layer = QgsProject.instance().mapLayer(layer_id)
                 if layer is not None and layer.crs().isValid():
                     return layer.crs()
-        return QgsProject.instance().crs()
+        crs = QgsProject.instance().crs()
+        return crs if crs.isValid() else None
 
     def new_label_layer(self, path: Optional[str] = None) -> Optional[QgsVectorLayer]:
         """Create the label GeoPackage, add it to the project and start editing it."""
         names = self.class_names() or self.model_class_names()
         if not names:
             self.fail(tr("Type the class names first (comma separated) or load a model"))
+            return None
+        crs = self.label_crs()
+        if crs is None:  # a layer without CRS: its coordinates would be taken as degrees
+            self.fail(
+                tr(
+                    "Add the imagery first (the label layer needs its CRS): no Sentinel layer is "
+                    "checked in the Data tab and the project has no CRS"
+                )
+            )
             return None
         if path is None:
             start = DockSetting.LABEL_DIR.read(self.settings, str(self.output_folder()))
@@ -790,8 +822,24 @@ class S4DockWidget(QgsDockWidget):
                 return None
             if not path.lower().endswith(".gpkg"):
                 path += ".gpkg"
+        if os.path.exists(path):  # no silent overwrite
+            self.fail(
+                tr("{path} exists already: choose a new file name for the label layer").format(
+                    path=path
+                )
+            )
+            return None
+        reason = folder_problem(Path(path).parent)
+        if reason is not None:
+            self.fail(
+                tr(
+                    "The folder of the label layer {path} cannot be created ({reason}): choose "
+                    "another place"
+                ).format(path=path, reason=reason)
+            )
+            return None
         try:
-            layer = create_label_layer(path, names, self._label_crs(), name=Path(path).stem)
+            layer = create_label_layer(path, names, crs, name=Path(path).stem)
         except (OSError, ValueError) as error:
             self.fail(str(error))
             return None
@@ -953,7 +1001,7 @@ class S4DockWidget(QgsDockWidget):
         With its defaults, the chosen objective and ``options`` (more parameters by name); the loss
         is drawn live in the Curves tab and the checkpoint becomes "Start from".
         """
-        if self.refuse_while_busy():
+        if self.refuse_to_run(out):
             return None
         from .algorithms.pretrain import Pretrain
 
@@ -1012,7 +1060,7 @@ class S4DockWidget(QgsDockWidget):
 
         The result becomes the model. The label layer's unsaved edits are used.
         """
-        if self.refuse_while_busy():
+        if self.refuse_to_run(out):
             return None
         from .algorithms.finetune import Finetune
 
@@ -1116,7 +1164,7 @@ class S4DockWidget(QgsDockWidget):
 
         Adds the styled class map.
         """
-        if self.refuse_while_busy():
+        if self.refuse_to_run(out):
             return None
         try:
             parameters = self.segment_parameters(out)
@@ -1267,7 +1315,7 @@ class S4DockWidget(QgsDockWidget):
 
     def start_suggest(self, out: Optional[str] = None) -> Optional[EngineTask]:
         """Squares where the current model is least sure (Segment tab), as a layer to review."""
-        if self.refuse_while_busy():
+        if self.refuse_to_run(out):
             return None
         model = self.model_path()
         if not model or not os.path.isfile(model):
@@ -1404,7 +1452,8 @@ class S4DockWidget(QgsDockWidget):
         path = self.model_path()
         self._model_info = None
         if not path or not os.path.isfile(path):
-            self.model_info_view.setHtml("<i>No model loaded.</i>")
+            hint = tr("No model loaded.")
+            self.model_info_view.setHtml(f"<i>{html.escape(hint)}</i>")
             return False
         from .dependencies import engine_missing_message
 
@@ -1480,13 +1529,46 @@ class S4DockWidget(QgsDockWidget):
         self._tmp_dirs = []
 
 
+def folder_problem(folder: Path) -> Optional[str]:
+    """Why ``folder`` cannot be created (None: it is a folder now, created where it was not)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        blocker = next((p for p in (folder, *folder.parents) if p.is_file()), None)
+        if blocker is not None:
+            return tr("{path} is a file").format(path=blocker)
+        return error.strerror or str(error)
+    return None
+
+
+# fmt: off
+#: the names the Model tab shows for the keys of the engine's ``model_info`` (others: the key)
+MODEL_FIELDS: Dict[str, str] = {
+    "path": tr_noop("path"), "file_size_bytes": tr_noop("file size (bytes)"),
+    "format": tr_noop("format"), "format_version": tr_noop("format version"),
+    "engine_version": tr_noop("engine version"), "created": tr_noop("created"),
+    "kind": tr_noop("kind"), "modality": tr_noop("modality"),
+    "modalities": tr_noop("modalities"), "bands": tr_noop("bands"),
+    "n_classes": tr_noop("number of classes"), "classes": tr_noop("classes"),
+    "time": tr_noop("time axis"), "metrics": tr_noop("metrics"), "epoch": tr_noop("epoch"),
+    "epochs_recorded": tr_noop("epochs recorded"), "seed": tr_noop("random seed"),
+    "parameters": tr_noop("parameters"), "net_config": tr_noop("network"),
+    "resumable": tr_noop("resumable"), "objective": tr_noop("pretraining objective"),
+    "input": tr_noop("input"), "s1_ratio": tr_noop("radar ratio band (VV/VH)"),
+    "described_from": tr_noop("described from"), "model_card": tr_noop("model card"),
+    "source_checkpoint": tr_noop("source checkpoint"), "output": tr_noop("output"),
+}
+# fmt: on
+
+
 def model_info_html(path: str, info: Dict[str, Any]) -> str:
     """The Model tab's description of a checkpoint (engine ``model_info`` dict)."""
     esc = html.escape
     rows = [f"<b>{esc(Path(path).name)}</b><br><small>{esc(str(path))}</small>", "<table>"]
 
     def row(key: str, value: object) -> None:
-        rows.append(f"<tr><td><b>{esc(key)}</b></td><td>{value}</td></tr>")
+        name = tr(MODEL_FIELDS[key]) if key in MODEL_FIELDS else key.replace("_", " ")
+        rows.append(f"<tr><td><b>{esc(name)}</b></td><td>{value}</td></tr>")
 
     for key in ("kind", "modality"):
         if info.get(key) is not None:
@@ -1534,6 +1616,6 @@ def model_info_html(path: str, info: Dict[str, Any]) -> str:
                 if isinstance(value, dict)
                 else ", ".join(map(str, value))
             )
-        row(key.replace("_", " "), esc(str(value)))
+        row(key, esc(str(value)))
     rows.append("</table>")
     return "\n".join(rows)

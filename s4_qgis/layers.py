@@ -205,13 +205,19 @@ _VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".sqlite"}
 
 
 def _ogr_layer_count(path: str) -> int:
+    """The number of data layers of ``path``.
+
+    A GeoPackage's ``layer_styles`` table (the styles QGIS saves in it, e.g. the form of a label
+    layer made by the dock) does not count.
+    """
     from osgeo import ogr
 
     dataset = ogr.Open(path)
     if dataset is None:
         return 0
     try:
-        return dataset.GetLayerCount()
+        names = [dataset.GetLayer(i).GetName() for i in range(dataset.GetLayerCount())]
+        return sum(1 for name in names if name.lower() != "layer_styles")
     finally:
         dataset = None
 

@@ -170,7 +170,7 @@ class S4Plugin:
                 pass
             self.offer = None
         if restart_required:
-            text = "dependencies installed: restart QGIS to use them."
+            text = tr("dependencies installed: restart QGIS to use them.")
         else:
-            text = "dependencies installed: the algorithms are ready."
+            text = tr("dependencies installed: the algorithms are ready.")
         self.iface.messageBar().pushMessage("S4", text, Qgis.MessageLevel.Success, 10)

@@ -515,8 +515,10 @@ def test_mapping_profile_installs_onnxruntime_instead_of_torch(tmp_path):
 def test_dialog_offers_mapping_only_and_training(qgis_app, tmp_path):
     from s4_qgis.dialogs.dependencies_dialog import DependenciesDialog
 
-    dialog = DependenciesDialog(
-        plan_overrides=dict(target=tmp_path, python=Path(sys.executable), constraints=[])
+    dialog = DependenciesDialog(  # as in a QGIS with none of the packages
+        plan_overrides=dict(
+            target=tmp_path, python=Path(sys.executable), constraints=[], installed={}
+        )
     )
     labels = [dialog.profile.itemText(i) for i in range(dialog.profile.count())]
     assert labels == ["training (PyTorch, CPU or CUDA)", "mapping only (ONNX Runtime)"]
@@ -525,4 +527,76 @@ def test_dialog_offers_mapping_only_and_training(qgis_app, tmp_path):
     text = dialog.packages_label.text()
     assert "onnxruntime" in text and "torch" not in text
     assert not dialog.variant.isEnabled()
+    dialog.deleteLater()
+
+
+# --- what is installed already is not offered again -----------------------------------------
+def test_requirements_met_by_what_is_installed():
+    installed = {"torch": "2.13.0+cpu", "numpy": "1.24.2", "tqdm": "4.70.1", "pyqt5-sip": "12.11"}
+    met = [
+        ("torch>=2.1", "cpu", True),
+        ("torch>=2.1", "cu128", False),  # a CPU torch is no CUDA build: offered again
+        ("torch>=3", "cpu", False),
+        ("numpy>=1.21,<2", "cpu", True),
+        ("numpy>=2", "cpu", False),
+        ("tqdm", "cpu", True),
+        ("PyQt5_sip>=12", "cpu", True),  # names compare normalised
+        ("onnxruntime==1.32.0", "cpu", False),  # not installed
+    ]
+    for requirement, variant, expected in met:
+        assert deps.requirement_met(requirement, installed, variant) is expected, requirement
+    assert deps.requirement_met("torch>=2.1", {"torch": "2.13.0+cu128"}, "cu128")
+
+
+def test_plan_leaves_out_what_qgis_has_outside_the_dependency_folder(tmp_path):
+    reqs = ["torch>=2.1", "tqdm>=4.60"]
+    kwargs = dict(target=tmp_path, python=Path(sys.executable), requirements=reqs,
+                  constraints=[], platform="linux")  # fmt: skip
+    assert deps.plan_install("cpu", **kwargs).requirements == reqs  # nothing known installed
+    has_torch = {"torch": "2.13.0+cpu"}
+    assert deps.plan_install("cpu", installed=has_torch, **kwargs).requirements == ["tqdm>=4.60"]
+    assert deps.plan_install("cu128", installed=has_torch, **kwargs).requirements == reqs
+
+
+def _fake_distribution(folder: Path, name: str, version: str) -> None:
+    info = folder / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8"
+    )
+
+
+@pytest.mark.qgis
+def test_dialog_offers_only_what_is_missing(qgis_app, tmp_path, monkeypatch):
+    """A package QGIS's Python has is not offered; one only S4's folder has is, beside a missing
+    one (an install replaces the folder); when nothing is missing Install is disabled."""
+    from s4_qgis.dialogs.dependencies_dialog import DependenciesDialog
+
+    qgis_own = tmp_path / "site-packages"
+    s4_folder = tmp_path / "profile" / "python" / "dependencies" / "s4" / "py311-linux_x86_64"
+    _fake_distribution(qgis_own, "s4qgishas", "2.0")
+    _fake_distribution(s4_folder, "s4folderhas", "1.5")
+    monkeypatch.syspath_prepend(str(qgis_own))
+    monkeypatch.syspath_prepend(str(s4_folder))
+    assert deps.installed_versions()["s4folderhas"] == "1.5"
+    assert "s4folderhas" not in deps.installed_versions(deps.qgis_search_path())
+
+    def dialog_for(requirements):
+        return DependenciesDialog(
+            plan_overrides=dict(
+                target=tmp_path / "deps", python=Path(sys.executable), constraints=[],
+                requirements=requirements,
+            )
+        )  # fmt: skip
+
+    dialog = dialog_for(["s4qgishas>=1", "s4folderhas>=1"])
+    assert dialog.packages_label.text() == "nothing to install: every package is installed"
+    assert not dialog.install_button.isEnabled() and dialog.start_install() is None
+    dialog.deleteLater()
+    dialog = dialog_for(["s4qgishas>=1", "s4folderhas>=1", "s4missing>=1"])
+    assert dialog.packages_label.text() == "s4folderhas&gt;=1, s4missing&gt;=1"
+    assert dialog.install_button.isEnabled()
+    dialog.deleteLater()
+    dialog = dialog_for(["s4qgishas>=3"])  # too old: offered
+    assert dialog.packages_label.text() == "s4qgishas&gt;=3" and dialog.install_button.isEnabled()
     dialog.deleteLater()

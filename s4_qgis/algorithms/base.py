@@ -164,12 +164,22 @@ def engine_message(error: Exception) -> str:
 
     setting = SETTINGS.get(getattr(error, "setting", ""))
     if isinstance(error, SettingError) and setting is not None and setting.qgis:
-        rule = re.sub(
-            r"\b[a-z][a-z0-9_]*\b",
-            lambda m: SETTINGS[m.group(0)].param_name if m.group(0) in SETTINGS else m.group(0),
-            error.rule,
+        smaller = re.fullmatch(r"smaller than ([a-z][a-z0-9_]*) \((.*)\)", error.rule)
+        if error.rule == setting.describe():  # the range, in the user's language
+            rule = setting.describe(tr)
+        elif smaller and smaller.group(1) in SETTINGS:  # validate.check_less
+            rule = tr("smaller than {other} ({bound})").format(
+                other=SETTINGS[smaller.group(1)].param_name, bound=smaller.group(2)
+            )
+        else:
+            rule = re.sub(
+                r"\b[a-z][a-z0-9_]*\b",
+                lambda m: SETTINGS[m.group(0)].param_name if m.group(0) in SETTINGS else m.group(0),
+                error.rule,
+            )
+        return tr("{name} must be {rule}, got {value}").format(
+            name=setting.param_name, rule=rule, value=repr(error.value)
         )
-        return f"{setting.param_name} must be {rule}, got {error.value!r}"
     return str(error)
 
 
@@ -938,7 +948,7 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
             setting = by_param.get(name)
             if setting is not None and isinstance(param, QgsProcessingParameterNumber):
                 return False, tr("{name} ({label}) must be {rule}, got {value}").format(
-                    name=name, label=param.description(), rule=setting.describe(), value=value
+                    name=name, label=param.description(), rule=setting.describe(tr), value=value
                 )
             values = value if isinstance(value, (list, tuple)) else [value]
             paths = [v.split("|")[0] for v in values if isinstance(v, str)]

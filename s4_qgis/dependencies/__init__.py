@@ -39,7 +39,10 @@ from .catalogue import (  # noqa: F401
     default_variant,
     detect_nvidia,
     engine_requirements,
+    installed_versions,
     profile_requirements,
+    qgis_search_path,
+    requirement_met,
     requirements_to_install,
     torch_index_url,
 )

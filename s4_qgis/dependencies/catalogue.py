@@ -13,6 +13,7 @@ Profiles (the dependency dialog offers both):
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata as metadata
 import re
 import shutil
@@ -20,7 +21,7 @@ import subprocess  # nosec B404
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from s4_core.errors import S4Error
 from s4_core.types import PathLike
@@ -128,6 +129,60 @@ def requirements_to_install(requirements: Iterable[str], constraints: Iterable[s
     """Drop requirements QGIS already satisfies with a pinned package (rasterio, numpy…)."""
     pinned = {canonical_name(_requirement_name(c)) for c in constraints}
     return [r for r in requirements if canonical_name(_requirement_name(r)) not in pinned]
+
+
+def installed_versions(paths: Optional[Sequence[str]] = None) -> Dict[str, str]:
+    """Canonical project name -> version of each distribution found on ``paths``.
+
+    ``paths`` default to ``sys.path`` (what QGIS's Python imports, S4's dependency folder
+    included); :func:`qgis_search_path` is the same without S4's folders.
+    """
+    found: Dict[str, str] = {}
+    for dist in metadata.distributions(path=list(sys.path if paths is None else paths)):
+        key = canonical_name(dist_name(dist))
+        if key and key not in found and dist.version:
+            found[key] = dist.version
+    return found
+
+
+def qgis_search_path() -> List[str]:
+    """``sys.path`` without S4's dependency folders: the packages QGIS's Python has of its own."""
+    return _search_path()
+
+
+def _specifier_set(text: str) -> Optional[Callable[[str], bool]]:
+    """A test ``version -> whether it is in the range text`` (None: no ``packaging`` here)."""
+    for name in ("packaging.specifiers", "pip._vendor.packaging.specifiers"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        specifiers = module.SpecifierSet(text)
+        return lambda version: bool(specifiers.contains(version, prereleases=True))
+    return None
+
+
+def requirement_met(requirement: str, installed: Mapping[str, str], variant: str = "cpu") -> bool:
+    """Whether ``installed`` (name -> version, :func:`installed_versions`) satisfies ``requirement``.
+
+    Version ranges as in requirements/engine.txt (``numpy>=1.21,<2``). torch for a CUDA build
+    ``variant`` needs a torch that is not a CPU build (a ``+cpu`` version): choosing CUDA with a
+    CPU torch installed offers torch again. Undecidable (no ``packaging`` module): not met.
+    """
+    name = _requirement_name(requirement)
+    version = installed.get(canonical_name(name))
+    if not version:
+        return False
+    if name.lower() == "torch" and variant != "cpu" and version.endswith("+cpu"):
+        return False
+    spec = requirement[len(name) :].split(";", 1)[0].strip()
+    if not spec:
+        return True
+    contains = _specifier_set(spec)
+    try:
+        return contains is not None and contains(version)
+    except ValueError:  # an invalid version or range
+        return False
 
 
 # --------------------------------------------------------------------------------------------

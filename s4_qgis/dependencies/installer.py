@@ -45,6 +45,7 @@ from .catalogue import (
     canonical_name,
     dist_name,
     profile_requirements,
+    requirement_met,
     requirements_to_install,
     torch_index_url,
 )
@@ -808,12 +809,15 @@ def plan_install(
     requirements: Optional[Sequence[str]] = None,
     constraints: Optional[Sequence[str]] = None,
     platform: Optional[str] = None,
+    installed: Optional[Mapping[str, str]] = None,
 ) -> InstallPlan:
     """The install of the engine's requirements for torch build ``variant`` into this QGIS.
 
     ``variant``: 'cpu', 'cu128'...; requirements QGIS already satisfies are left out, what it ships
     is pinned. ``profile`` "mapping": no torch, ONNX Runtime instead (from PyPI; ``variant``
-    unused).
+    unused). ``installed`` (name -> version, ``installed_versions(qgis_search_path())``): what
+    QGIS's Python has outside S4's dependency folder; the requirements it meets are left out too
+    (not what only that folder holds: an install replaces the folder).
     """
     platform = sys.platform if platform is None else platform
     constraints = build_constraints() if constraints is None else list(constraints)
@@ -825,7 +829,11 @@ def plan_install(
         variant=variant,
         python=python_executable(platform, SysInfo.current()) if python is None else python,
         target=dependency_dir() if target is None else Path(target),
-        requirements=requirements_to_install(requirements, constraints),
+        requirements=[
+            r
+            for r in requirements_to_install(requirements, constraints)
+            if not (installed is not None and requirement_met(r, installed, variant))
+        ],
         constraints=list(constraints),
         index_url=index_url,
         # PyPI beside PyTorch's index for the non-torch requirements (tqdm…).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import sys
 from typing import Dict, Optional
@@ -90,11 +91,13 @@ class DependenciesDialog(QDialog):
         self.variant.setCurrentIndex(max(0, self.variant.findData(default)))
         self.variant.currentIndexChanged.connect(self.refresh_plan)
         if self.nvidia is None:
-            gpu = "No NVIDIA driver found: the CPU build is the default."
+            gpu = tr("No NVIDIA driver found: the CPU build is the default.")
         else:
-            cuda = f", supports CUDA {self.nvidia.cuda}" if self.nvidia.cuda else ""
+            cuda = tr(", supports CUDA {0}").format(self.nvidia.cuda) if self.nvidia.cuda else ""
             names = f" ({', '.join(self.nvidia.gpus)})" if self.nvidia.gpus else ""
-            gpu = f"NVIDIA driver {self.nvidia.driver or '?'}{cuda}{names}: a CUDA build is the default."
+            gpu = tr("NVIDIA driver {driver}{cuda}{gpus}: a CUDA build is the default.").format(
+                driver=self.nvidia.driver or "?", cuda=cuda, gpus=names
+            )
         self.gpu_label = QLabel(gpu)  # no word wrap in the form: heights stay exact
 
         self.python_label = QLabel()
@@ -169,18 +172,30 @@ class DependenciesDialog(QDialog):
         variant = self.variant.currentData()
         profile = self.profile.currentData()
         self.variant.setEnabled(profile == "training" and self.task is None)
+        overrides = dict(self.plan_overrides)
+        # what QGIS's Python has: tests give it ("installed"); else read from its sys.path
+        given = overrides.pop("installed", None)
+        everywhere = deps.installed_versions() if given is None else given
+        own = deps.installed_versions(deps.qgis_search_path()) if given is None else given
         try:
-            self.plan = deps.plan_install(variant, profile=profile, **self.plan_overrides)
+            # what QGIS itself has is not installed again, what S4's folder has is (an install
+            # replaces that folder) ...
+            self.plan = deps.plan_install(variant, profile=profile, installed=own, **overrides)
         except S4Error as exc:
             self.plan = None
             self.python_label.setText(f"<span style='color:#b00'>{html.escape(str(exc))}</span>")
             self.install_button.setEnabled(False)
             return
+        if all(deps.requirement_met(r, everywhere, variant) for r in self.plan.requirements):
+            # ... unless every package is there already: nothing to install
+            self.plan = dataclasses.replace(self.plan, requirements=[])
         plan = self.plan
         self.python_label.setText(html.escape(str(plan.python)))
         self.target_label.setText(html.escape(str(plan.target)))
         self.packages_label.setText(
-            html.escape(", ".join(plan.requirements) or "nothing to install")
+            html.escape(
+                ", ".join(plan.requirements) or tr("nothing to install: every package is installed")
+            )
             + (
                 tr(" (torch from {0})").format(html.escape(plan.index_url))
                 if plan.index_url and any(r.startswith("torch") for r in plan.requirements)

@@ -168,6 +168,45 @@ def test_new_label_layer_offers_the_classes_and_starts_editing(project_with_demo
     # No silent overwrite of an existing file.
     assert dock.new_label_layer(str(path)) is None
     assert "exists" in dock.last_error
+    # A file where its folder should be: said so, not "[Errno 17] File exists".
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    assert dock.new_label_layer(str(blocker / "labels.gpkg")) is None
+    assert dock.last_error == (
+        f"The folder of the label layer {blocker / 'labels.gpkg'} cannot be created "
+        f"({blocker} is a file): choose another place"
+    )
+
+
+def test_a_label_layer_needs_a_crs_and_is_read_as_it_is_saved(
+    qgis_new_project, dock, tiny_demo, tmp_path
+):
+    """In an empty project without CRS the dock refuses to make a label layer (its coordinates
+    would be read as degrees); it takes the checked imagery's CRS, else the project's. Saved, the
+    dock-made GeoPackage (its form in a layer_styles table) reaches the engine as it is."""
+    from qgis.core import QgsCoordinateReferenceSystem, QgsRasterLayer
+
+    from s4_qgis.layers import vector_for_engine
+
+    dock.class_names_edit.setText("maize, potatoes")
+    assert not qgis_new_project.crs().isValid()
+    assert dock.new_label_layer(str(tmp_path / "none.gpkg")) is None
+    assert dock.last_error.startswith("Add the imagery first (the label layer needs its CRS)")
+    assert not (tmp_path / "none.gpkg").exists()
+
+    qgis_new_project.setCrs(QgsCoordinateReferenceSystem("EPSG:3035"))
+    layer = dock.new_label_layer(str(tmp_path / "project.gpkg"))
+    assert layer is not None and layer.crs().authid() == "EPSG:3035"
+
+    for path in sorted(Path(tiny_demo.s2_dir).glob("*.tif")):
+        qgis_new_project.addMapLayer(QgsRasterLayer(str(path), path.stem, "gdal"))
+    dock.refresh_layers()
+    path = tmp_path / "labels.gpkg"
+    layer = dock.new_label_layer(str(path))
+    assert layer is not None and layer.crs().authid() == "EPSG:32631"  # the imagery's
+    add_demo_labels(layer, tiny_demo.parcels, tiny_demo.class_field)
+    assert layer.commitChanges()
+    assert vector_for_engine(layer, str(tmp_path)) == str(path)  # not a temporary copy
 
 
 @pytest.mark.torch
@@ -278,6 +317,26 @@ def test_clear_messages_for_missing_inputs(qgis_new_project, dock, tmp_path):
     assert dock.new_label_layer(str(tmp_path / "l.gpkg")) is None
     assert "class names" in dock.last_error
     assert not (tmp_path / "l.gpkg").exists()
+
+
+def test_an_unusable_output_folder_is_refused_by_every_run_button(qgis_new_project, dock, tmp_path):
+    """An Output folder that cannot be created (a file on the way) is a message in the dock's
+    error channel, the same for every run button, and nothing starts."""
+    from s4_qgis.dock import BUTTONS
+
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    for folder in (blocker / "sub", blocker):
+        dock.output_dir.setFilePath(str(folder))
+        for name in ("finetune", "segment", "pretrain_run", "suggest"):
+            dock.last_error = None
+            assert getattr(dock, BUTTONS[name].slot)() is None, name  # what a click calls
+            assert dock.last_error == (
+                f"Output folder {folder} cannot be created ({blocker} is a file): "
+                "choose another folder"
+            ), name
+            assert dock.task is None and not dock.busy
+    assert blocker.read_text() == "x"
 
 
 def test_missing_engine_packages_are_shown_not_raised(project_with_demo, dock, monkeypatch):

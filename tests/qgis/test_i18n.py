@@ -238,3 +238,99 @@ def test_english_without_a_translation(qgis_iface):
             settings.remove("locale/userLocale")
         else:
             settings.setValue("locale/userLocale", old)
+
+
+def test_the_dock_s_model_tab_layer_list_and_messages_are_dutch(dutch, qgis_iface, tmp_path):
+    """Texts the dock composes itself: the Model tab's hints and field names, the layer list's
+    date and cloud fraction, the label layer that exists already."""
+    from qgis.core import QgsCoordinateReferenceSystem, QgsProject
+
+    from s4_qgis.dock import S4DockWidget, model_info_html
+    from s4_qgis.layers import LayerInfo
+
+    dock = S4DockWidget(qgis_iface)
+    try:
+        assert dock.model_info_view.toPlainText() == "Klik op Info om het model te beschrijven."
+        dock.model_edit.setText("")
+        assert not dock.refresh_model_info()
+        assert dock.model_info_view.toPlainText() == "Geen model geladen."
+        info = LayerInfo("s2", None, ["B02", "B03", "B04"], str(tmp_path / "optical.tif"))
+        assert dock._item_text(None, info, 0.0) == "geen datum  optical.tif  (0% bewolkt)"
+        QgsProject.instance().setCrs(QgsCoordinateReferenceSystem("EPSG:32631"))
+        dock.class_names_edit.setText("maïs, aardappelen")
+        path = tmp_path / "labels.gpkg"
+        path.write_bytes(b"")
+        assert dock.new_label_layer(str(path)) is None
+        assert dock.last_error == (
+            f"{path} bestaat al: kies een nieuwe bestandsnaam voor de labellaag"
+        )
+    finally:
+        dock.cleanup()
+        dock.deleteLater()
+    text = model_info_html(
+        "/m/model.pt",
+        {"kind": "finetuned", "modality": "s2", "classes": [{"name": "maïs"}],
+         "metrics": {"val_miou": 0.5}, "file_size_bytes": 1234, "epochs_recorded": 3},
+    )  # fmt: skip
+    for dutch_name in ("soort", "modaliteit", "klassen", "maten", "bestandsgrootte (bytes)",
+                       "opgeslagen epochs"):  # fmt: skip
+        assert f"<b>{dutch_name}</b>" in text
+    for english in ("kind", "modality", "classes", "metrics", "file size", "epochs recorded"):
+        assert f"<b>{english}" not in text
+
+
+def test_the_dependency_dialog_and_the_plugin_s_messages_are_dutch(qgis_app, qgis_iface):
+    from qgis.core import Qgis
+
+    from s4_qgis.dialogs.dependencies_dialog import DependenciesDialog
+    from s4_qgis.i18n import install_translator, remove_translator
+    from s4_qgis.plugin import S4Plugin
+
+    plugin = S4Plugin(qgis_iface)  # installs QGIS's language: Dutch is installed after it
+    install_translator("nl")
+    try:
+        dialog = DependenciesDialog()
+        if dialog.nvidia is None:
+            expected = "Geen NVIDIA-stuurprogramma gevonden: de CPU-build is de standaard."
+            assert dialog.gpu_label.text() == expected
+        else:
+            assert dialog.gpu_label.text().startswith("NVIDIA-stuurprogramma ")
+        dialog.deleteLater()
+        bar = qgis_iface.messageBar()
+        plugin._installed(False)
+        plugin._installed(True)
+        assert bar.get_messages(Qgis.MessageLevel.Success)[-2:] == [
+            "S4:afhankelijkheden geïnstalleerd: de algoritmen zijn klaar.",
+            "S4:afhankelijkheden geïnstalleerd: herstart QGIS om ze te gebruiken.",
+        ]
+    finally:
+        remove_translator()
+
+
+def test_a_setting_out_of_range_is_told_in_dutch(dutch):
+    """The range of a setting is composed of phrases (settings.Setting.describe), each one
+    translated: no English inside a Dutch sentence, in QGIS's check and in the engine's error."""
+    from qgis.core import QgsProcessingContext
+
+    from s4_core.errors import SettingError
+    from s4_core.settings import SETTINGS
+    from s4_qgis.algorithms.base import engine_message
+    from s4_qgis.algorithms.pretrain import Pretrain
+    from s4_qgis.i18n import tr
+
+    alg = Pretrain()
+    alg.initAlgorithm({})
+    ok, message = alg.checkParameterValues(
+        {"SENTINEL2": [], "OUTPUT": "/tmp/p.pt", "EPOCHS": 0}, QgsProcessingContext()
+    )
+    assert not ok and message == "EPOCHS (Epochs) moet een geheel getal >= 1 zijn, niet 0"
+    tile = SETTINGS["tile_size"]
+    assert engine_message(SettingError("tile_size", tile.describe(), 8)) == (
+        "TILE_SIZE moet een geheel getal >= 16 zijn, niet 8"
+    )
+    assert engine_message(SettingError("overlap", "smaller than tile_size (32)", 40)) == (
+        "OVERLAP moet kleiner dan TILE_SIZE (32) zijn, niet 40"
+    )
+    assert SETTINGS["widths"].describe() == "at least 2 whole numbers, each >= 1"
+    assert SETTINGS["widths"].describe(tr) == "minstens 2 gehele getallen, elk >= 1"
+    assert SETTINGS["head"].describe(tr) == "een van pixel, unet"
