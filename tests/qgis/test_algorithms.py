@@ -700,6 +700,71 @@ def test_finetune_with_unusable_inputs_fails_clearly(
         run("finetune", parameters)
 
 
+def _shapefile_copy(parcels: Path, field: str, out: Path, encoding: str, names: List[str]):
+    """The parcels saved as a shapefile as QGIS saves one (a .cpg naming ``encoding``), their
+    classes renamed to ``names`` (in the order of the sorted original names)."""
+    from qgis.core import QgsProject, QgsVectorFileWriter, QgsVectorLayer
+
+    source = QgsVectorLayer(str(parcels), "parcels", "ogr")
+    original = sorted({f[field] for f in source.getFeatures()})
+    assert len(original) <= len(names)
+    rename = dict(zip(original, names))
+    layer = _memory_copy(parcels, "renamed")
+    index = layer.fields().indexFromName(field)
+    layer.dataProvider().changeAttributeValues(
+        {f.id(): {index: rename[f[field]]} for f in layer.getFeatures()}
+    )
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "ESRI Shapefile"
+    options.fileEncoding = encoding
+    context = QgsProject.instance().transformContext()
+    result = QgsVectorFileWriter.writeAsVectorFormatV3(layer, str(out), context, options)
+    assert result[0] == QgsVectorFileWriter.WriterError.NoError, result
+    assert out.with_suffix(".cpg").is_file()  # "UTF-8" or "1252"
+    return sorted(rename[n] for n in original)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "encoding, names",
+    [
+        ("UTF-8", ["maïs", "小麦", "aardappel€", "grasland", "bieten", "gerst"]),
+        ("windows-1252", ["maïs", "aardappel€", "wintertarwe", "grasland", "bieten", "gerst"]),
+    ],
+)
+def test_finetune_on_a_shapefile_keeps_the_class_names_qgis_shows(
+    s4_processing, tiny_demo, tmp_path, encoding, names
+):
+    """A shapefile's text is read in the encoding of its .cpg, as QGIS shows it (QGIS's own GDAL
+    settings keep GDAL from applying the .cpg inside QGIS)."""
+    from qgis.core import QgsVectorLayer
+
+    from s4_core import api
+
+    shp = tmp_path / "labels.shp"
+    expected = _shapefile_copy(tiny_demo.parcels, "crop_name", shp, encoding, names)
+    layer = QgsVectorLayer(str(shp), "labels", "ogr")
+    assert layer.isValid()
+    shown = sorted({f["crop_name"] for f in layer.getFeatures()})
+    assert shown == expected  # QGIS itself reads the .cpg
+    out = tmp_path / "m.pt"
+    for labels in (layer, str(shp)):  # a project layer, and a file path given to Processing
+        result = run(
+            "finetune",
+            {
+                "SENTINEL2": tifs(tiny_demo.s2_dir),
+                "LABELS": labels,
+                "CLASS_FIELD": "crop_name",
+                "EPOCHS": 1,
+                "CROP_SIZE": 16,
+                "DEVICE": 1,
+                "OUTPUT": str(out),
+            },
+        )
+        assert [c["name"] for c in api.model_info(out)["classes"]] == shown
+        assert result["CLASSES"].split(", ") == shown
+
+
 # ------------------------------------------------------------------------- align
 def test_align_writes_stacks_and_date_table(s4_processing, tiny_demo, tmp_path):
     import csv
