@@ -76,6 +76,12 @@ def raster_files(layers: Iterable[QgsMapLayer], parameter: str = "") -> List[str
         path = file_path(layer)
         if not os.path.isfile(path):
             where = f"{parameter}: " if parameter else ""
+            if _was_local_file(layer, path):
+                raise ValueError(
+                    tr(
+                        "{where}the file of layer '{0}' ({1}) no longer exists (moved, renamed or deleted): fix the layer's data source (Layer Properties > Source) or remove the layer"
+                    ).format(layer.name(), path, where=where)
+                )
             raise ValueError(
                 tr(
                     "{where}layer '{0}' is not a local raster file ({1}); S4 reads GeoTIFFs from disk: save the layer as GeoTIFF (Export > Save As) first"
@@ -83,6 +89,16 @@ def raster_files(layers: Iterable[QgsMapLayer], parameter: str = "") -> List[str
             )
         files.append(path)
     return files
+
+
+def _was_local_file(layer: QgsMapLayer, path: str) -> bool:
+    """Whether ``layer`` names a local file that is not there (moved or deleted since added).
+
+    A GDAL layer whose path is absolute, not a URL and not on a GDAL virtual file system.
+    """
+    if layer.providerType() != "gdal" or not path or os.path.exists(path):
+        return False
+    return os.path.isabs(path) and not path.startswith("/vsi") and "://" not in path
 
 
 def band_names(layer: QgsRasterLayer) -> List[str]:

@@ -355,6 +355,36 @@ def test_segment_refuses_to_overwrite_an_input_image_before_any_work(
     assert len(list(images.iterdir())) == len(list(Path(tiny_demo.s2_dir).iterdir()))
 
 
+def test_layers_whose_files_were_moved_are_named_with_the_fix(
+    s4_processing, qgis_new_project, tiny_demo, demo_model, tmp_path
+):
+    """Project layers whose folder was moved after they were added: the message says the file no
+    longer exists (not that the layer is not a local raster to save as GeoTIFF)."""
+    import shutil
+
+    from qgis.core import QgsProcessingException, QgsProject, QgsRasterLayer
+
+    images = tmp_path / "S2"
+    shutil.copytree(tiny_demo.s2_dir, images)
+    layers = [QgsRasterLayer(path, Path(path).stem, "gdal") for path in tifs(images)]
+    QgsProject.instance().addMapLayers(layers)
+    shutil.move(str(images), str(tmp_path / "S2_moved"))
+    with pytest.raises(QgsProcessingException) as info:
+        run(
+            "segment_time_series",
+            segment_parameters(demo_model, tmp_path / "x.tif", SENTINEL2=layers),
+        )
+    message = str(info.value)
+    first = Path(tifs(tmp_path / "S2_moved")[0])
+    assert (
+        f"SENTINEL2: the file of layer '{first.stem}' ({images / first.name}) no longer exists"
+        in message
+    ), message
+    assert "fix the layer's data source" in message and "remove the layer" in message
+    assert "not a local raster file" not in message and "GeoTIFF" not in message
+    assert not (tmp_path / "x.tif").exists()
+
+
 def test_cancelled_segmentation_leaves_no_output(s4_processing, tiny_demo, demo_model, tmp_path):
     from qgis.core import QgsProcessingException
 
