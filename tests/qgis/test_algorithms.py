@@ -308,9 +308,18 @@ def test_segment_without_layers_says_which_parameters(s4_processing, demo_model,
         (
             "an extent outside the scene",
             "demo_model",
-            "does not overlap",
+            r"the extent \(bounds \(0, 0, 1000, 1000\) in EPSG:32631\) lies outside the imagery "
+            r"\(its bounds \(\d+, \d+, \d+, \d+\) in EPSG:32631: .*choose an extent over the",
             "",
             {"EXTENT": "0,1000,0,1000 [EPSG:32631]"},
+        ),
+        (
+            "an extent far away in another CRS",
+            "demo_model",
+            r"the extent \(bounds \(100, 10, 101, 11\) in EPSG:4326\) lies outside the imagery "
+            r"\(its bounds \([\d.]+, [\d.]+, [\d.]+, [\d.]+\) in EPSG:4326",
+            "",
+            {"EXTENT": "100,101,10,11 [EPSG:4326]"},
         ),
     ],
 )
