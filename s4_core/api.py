@@ -11,6 +11,7 @@ the input and the fix.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +36,12 @@ from .validate import GEOPACKAGE, GEOTIFF, Format, check_align, check_less, chec
 
 if TYPE_CHECKING:
     import numpy as np
+    from rasterio.crs import CRS
     from typing_extensions import TypeGuard
 
     from .align import Scene
     from .grid import Grid
+    from .series import TimeSeries
     from .suggest import Suggestion
 
 
@@ -163,12 +166,56 @@ def open_scene(
     box = tuple(float(b) for b in bounds)
     if len(box) != 4:
         raise DataError(f"bounds need 4 numbers (left bottom right top), got {tuple(bounds)}")
-    if bounds_crs is not None and as_crs(bounds_crs) != base.crs:
+    given, given_crs = box, as_crs(bounds_crs) if bounds_crs is not None else base.crs
+    if given_crs != base.crs:
         from rasterio.warp import transform_bounds
 
-        box = tuple(transform_bounds(as_crs(bounds_crs), base.crs, *box, densify_pts=21))
+        box = tuple(transform_bounds(given_crs, base.crs, *box, densify_pts=21))
+    _check_extent_over_imagery(given, given_crs, box, [s for s in (ts2, ts1) if s is not None])
     grid = base.covering(box, res)
     return build_scene(ts1, ts2, grid=grid, max_gap_days=max_gap_days)
+
+
+def _check_extent_over_imagery(
+    given: Sequence[float], given_crs: CRS, box: Sequence[float], series: Sequence[TimeSeries]
+) -> None:
+    """Raise DataError when the extent overlaps none of the ``series``' images.
+
+    ``given`` in ``given_crs`` as the user gave it, ``box`` the same in the CRS of ``series[0]``
+    (the reference series, S2 when given). An extent far from the imagery, or typed in a wrong
+    CRS, is named with the imagery's bounds.
+    """
+    from rasterio.warp import transform_bounds
+
+    imagery = [s.grid() for s in series]
+    crs = imagery[0].crs
+    covers = [
+        g.bounds if g.crs == crs else transform_bounds(g.crs, crs, *g.bounds) for g in imagery
+    ]
+    if all(math.isfinite(v) for v in box) and any(
+        box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in covers
+    ):
+        return
+    first = imagery[0]
+    shown = (
+        first.bounds
+        if given_crs == first.crs
+        else transform_bounds(first.crs, given_crs, *first.bounds)
+    )
+    raise DataError(
+        f"the extent (bounds {_bounds_text(given, given_crs)}) lies outside the imagery (its "
+        f"bounds {_bounds_text(shown, given_crs)}: the {series[0].sensor.upper()} images "
+        f"{series[0].source}): choose an extent over the imagery"
+    )
+
+
+def _bounds_text(bounds: Sequence[float], crs: CRS) -> str:
+    """``(left, bottom, right, top) in EPSG:...`` rounded to 1e-6 degrees or 1 cm."""
+    digits = 6 if crs.is_geographic else 2
+    values = ", ".join(
+        f"{round(float(v), digits):.{digits}f}".rstrip("0").rstrip(".") for v in bounds
+    )
+    return f"({values}) in {crs.to_string()}"
 
 
 def _as_source(value: Sources) -> Union[str, List[str]]:

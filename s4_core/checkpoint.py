@@ -36,6 +36,7 @@ import collections
 import datetime as _dt
 import math
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Optional, Union
@@ -48,6 +49,7 @@ from .composite import model_s1_ratio
 from .errors import NO_READ_ACCESS, CheckpointError
 from .labels import class_list
 from .types import PathLike
+from .validate import checkpoint_file_problem
 
 if TYPE_CHECKING:
     from .model import S4Net
@@ -195,18 +197,25 @@ def load_checkpoint(
     path = Path(os.fspath(path))
     if not path.is_file():
         raise CheckpointError(f"model file {path} does not exist: check the path")
+    problem = checkpoint_file_problem(path)  # an ONNX export, a GeoTIFF ...: named as such
+    if problem:
+        raise CheckpointError(problem)
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except PermissionError:
         raise CheckpointError(f"cannot read the model file {path}: {NO_READ_ACCESS}") from None
     except Exception as exc:  # truncated zips (OSError), unpickling errors of every kind
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "weights only" in str(exc).lower() or "weights_only" in str(exc):
-            why = "it holds Python objects other than plain data (not written by S4)"
+        text = str(exc)
+        if "weights only" in text.lower() or "weights_only" in text:
+            # torch's own advice (weights_only=False: run the file's code) is never passed on
+            found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+            what = f" (a {found.group(1)})" if found else ""
+            why = f"it holds Python objects{what} other than plain data: not written by S4"
         else:
-            why = "it is not a PyTorch file or it is truncated/corrupt"
+            first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+            why = f"it is not a PyTorch file or it is truncated/corrupt ({first})"
         raise CheckpointError(
-            f"cannot read the model file {path}: {why} ({first}). Give a .pt file written by "
+            f"cannot read the model file {path}: {why}. Give a .pt file written by "
             "s4 pretrain / s4 finetune (re-copy it if it was cut short)"
         ) from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:

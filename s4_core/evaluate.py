@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -31,6 +31,44 @@ def _is_raster(path: Path) -> bool:
             return ds.count >= 1
     except rasterio.errors.RasterioIOError:
         return False
+
+
+def short_list(items: Sequence[str], limit: int = 10) -> str:
+    """``a, b, c`` of the first ``limit`` items, then how many more (messages stay readable)."""
+    items = list(items)
+    text = ", ".join(items[:limit])
+    return text + (f" ... and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def unmatched_text(unmatched: Dict[str, int], limit: int = 10) -> str:
+    """The reference classes the model does not know with their pixels, the largest first."""
+    ranked = sorted(unmatched.items(), key=lambda kv: -kv[1])
+    return short_list([f"{k} ({v} px)" for k, v in ranked], limit)
+
+
+# more distinct values than this in a reference raster without a class table: an image, not
+# class codes (said when none of them is a class of the model)
+_MANY_CODES = 100
+
+
+def _not_class_raster_hint(path: Path, n_codes: int) -> str:
+    """Why the reference raster ``path`` looks like an image rather than class codes, or ""."""
+    import rasterio
+
+    with rasterio.open(path) as ds:
+        bands, dtype = ds.count, ds.dtypes[0]
+    signs = [f"{bands} bands"] if bands > 1 else []
+    if n_codes > _MANY_CODES:
+        signs.append(f"{n_codes} distinct values in band 1")
+    if not signs:
+        return ""
+    return f". {path} has {', '.join(signs)} ({dtype}): {_NOT_CLASSES}"
+
+
+_NOT_CLASSES = (
+    "it does not look like a class raster (one band of class codes); give a class raster (e.g. "
+    "rasterised reference labels) or reference polygons with their class field"
+)
 
 
 def _where(grid: Grid) -> str:
@@ -105,7 +143,9 @@ def _read_truth_raster(
     finite = valid & np.isfinite(values) & (values >= 0)
     out[finite] = values[finite].astype(np.int64)
     if np.any(values[finite] != out[finite]):
-        raise LabelError(f"reference raster {path} holds non-integer values: give class codes")
+        raise LabelError(
+            f"reference raster {path} holds non-integer values ({data.dtype}): {_NOT_CLASSES}"
+        )
     table = value_table(tags, path)
     if table is not None and tag_class_map(tags, path) is not None:
         out[out == NODATA] = -1  # S4 class rasters: 255 = nodata
@@ -176,9 +216,11 @@ def evaluate(pred_path: PathLike, truth: PathLike, *, class_field: Optional[str]
     labelled = mapped != NODATA
     if not labelled.any():
         known = ", ".join(class_map.names)
+        names = sorted(unmatched, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n))
+        hint = _not_class_raster_hint(truth, len(unmatched)) if source == "raster" else ""
         raise LabelError(
             f"no pixel of the reference {truth} has a class the model knows ({known}) on the "
-            f"prediction's grid; unmatched reference classes: {sorted(unmatched) or 'none'}"
+            f"prediction's grid; unmatched reference classes: {short_list(names) or 'none'}" + hint
         )
     cm = confusion_matrix(pred, mapped, k, ignore=NODATA)
     result = scores(cm, class_map.names)

@@ -514,6 +514,33 @@ def _burn_ids(lay: _Layer, grid: Grid) -> Tuple[np.ndarray, int, int, List[int]]
     return ids.astype(np.int32, copy=False), n_outside, n_overlap, [i for _, i in shapes]
 
 
+def _near_duplicate_names(values: Sequence[object], class_field: str) -> List[str]:
+    """Messages about class names that differ only in case or spaces ("maize", "MAIZE ").
+
+    One per group, with the polygons of each name: they stay different classes (the user's
+    classes are not changed behind their back).
+    """
+    polygons: Dict[str, int] = {}
+    for value in (_plain(v) for v in values):  # the class names (surrounding spaces dropped)
+        if isinstance(value, str):
+            polygons[value] = polygons.get(value, 0) + 1
+    groups: Dict[str, List[str]] = {}
+    for name in sorted(polygons):
+        groups.setdefault(" ".join(name.split()).casefold(), []).append(name)
+    messages = []
+    for names in groups.values():
+        if len(names) > 1:
+            each = ", ".join(
+                f"{n!r} ({polygons[n]} polygon{'' if polygons[n] == 1 else 's'})" for n in names
+            )
+            messages.append(
+                f"class names in {class_field!r} differ only in upper/lower case or spaces: "
+                f"{each} are treated as {len(names)} different classes; if they are one class, "
+                "give its polygons the same spelling"
+            )
+    return messages
+
+
 def _warn(messages: Sequence[str]) -> None:
     for m in messages:
         warnings.warn(m, LabelWarning, stacklevel=3)
@@ -604,6 +631,7 @@ def rasterize_labels(
         )
 
     if class_map is None:
+        messages += _near_duplicate_names([lay.values[i] for i in used], class_field)
         class_map = ClassMap.from_values([lay.values[i] for i in used])
         if len(class_map) > MAX_CLASSES:  # pragma: no cover - ClassMap already raises
             raise LabelError(f"too many classes in {class_field!r}")

@@ -76,9 +76,11 @@ def evaluation_html(scores: Dict[str, Any], image_uri: Optional[str] = None) -> 
     rows.append("</table>")
     unmatched = scores.get("unmatched") or {}
     if unmatched:
+        from .evaluate import unmatched_text
+
         rows.append(
             "<p>Reference classes the model does not know (not scored): "
-            + esc(", ".join(f"{k} ({v} px)" for k, v in unmatched.items()))
+            + esc(unmatched_text(unmatched))
             + "</p>"
         )
     if scores.get("unpredicted_pixels"):

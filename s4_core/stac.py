@@ -230,6 +230,19 @@ def vector_bounds(path: PathLike) -> Tuple[Tuple[float, float, float, float], st
     return bounds, crs
 
 
+#: the largest area one download writes: 20000 x 20000 px (200 x 200 km at 10 m)
+MAX_SIDE_PX = 20000
+MAX_DOWNLOAD_PX = MAX_SIDE_PX * MAX_SIDE_PX
+
+
+def _unit(crs: CRS) -> str:
+    """The unit of ``crs``'s coordinates for messages: "m", "degrees" or its name."""
+    if crs.is_geographic:
+        return "degrees"
+    name = crs.linear_units or ""
+    return "m" if name.lower() in ("metre", "meter", "m") else (name or "CRS units")
+
+
 def area_grid(
     bbox: Sequence[float],
     bbox_crs: CrsLike = "EPSG:4326",
@@ -265,10 +278,15 @@ def area_grid(
     right = math.ceil(right / r - eps) * r
     top = math.ceil(top / r - eps) * r
     grid = Grid.from_bounds(dst, (left, bottom, right, top), r)
-    if grid.width * grid.height > 20000 * 20000:
+    if grid.width * grid.height > MAX_DOWNLOAD_PX:
+        unit = _unit(dst)
+        size = ""
+        if unit == "m":
+            size = f" ({grid.width * r / 1000:g} x {grid.height * r / 1000:g} km)"
         raise DataError(
-            f"the area is {grid.width} x {grid.height} px at {r:g}: too large for one download; "
-            "split it or use a coarser resolution"
+            f"the area is {grid.width} x {grid.height} px of {r:g} {unit}{size} in "
+            f"{dst.to_string()}: too large for one download (at most {MAX_DOWNLOAD_PX:,} px, "
+            f"e.g. {MAX_SIDE_PX} x {MAX_SIDE_PX}); split it or use a coarser resolution"
         )
     west, south, east, north = transform_bounds(dst, "EPSG:4326", *grid.bounds, densify_pts=21)
     return grid, (float(west), float(south), float(east), float(north))

@@ -259,3 +259,40 @@ def check_written_raster(path: Path, final: Path, width: int, height: int, count
             f"could not write {final}: the file came out incomplete ({exc}); check that the "
             f"disk holding {final.parent} has free space, then run again"
         ) from None
+
+
+_TIFF_HEADERS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_TORCH_HEADERS = (b"PK\x03\x04", b"\x80")  # torch.save's zip; the legacy format's pickle
+
+
+def checkpoint_file_problem(path: PathLike) -> Optional[str]:
+    """Why ``path`` cannot be an S4 checkpoint, from its name and first bytes; None: it may be.
+
+    An ONNX export (mapping only), a GeoTIFF, an empty file, or a file that is neither
+    torch.save's zip nor a pickle: named for what it is before torch reads it (torch's messages
+    about such files speak of unpickling and of loading with weights_only=False, which would run
+    the file's code). Torch-free: the plugin checks its checkpoint parameters with it.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return None  # missing or unreadable: the reader says which
+    if path.suffix.lower() == ".onnx" or (head[:1] == b"\x08" and head[2:3] == b"\x12"):
+        return (
+            f"{path} is an ONNX export (for mapping only): training needs the .pt checkpoint it "
+            "was exported from (written by s4 pretrain / s4 finetune), and so does a new export"
+        )
+    if head.startswith(_TORCH_HEADERS):
+        return None
+    if not head:
+        what = "it is empty"
+    elif head[:4] in _TIFF_HEADERS:
+        what = "it is a GeoTIFF / TIFF image"
+    else:
+        what = "it is not a PyTorch file"
+    return (
+        f"{path} is not an S4 checkpoint: {what}. Give a .pt model written by s4 pretrain / "
+        "s4 finetune"
+    )

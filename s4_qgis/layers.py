@@ -76,6 +76,12 @@ def raster_files(layers: Iterable[QgsMapLayer], parameter: str = "") -> List[str
         path = file_path(layer)
         if not os.path.isfile(path):
             where = f"{parameter}: " if parameter else ""
+            if _was_local_file(layer, path):
+                raise ValueError(
+                    tr(
+                        "{where}the file of layer '{0}' ({1}) no longer exists (moved, renamed or deleted): fix the layer's data source (Layer Properties > Source) or remove the layer"
+                    ).format(layer.name(), path, where=where)
+                )
             raise ValueError(
                 tr(
                     "{where}layer '{0}' is not a local raster file ({1}); S4 reads GeoTIFFs from disk: save the layer as GeoTIFF (Export > Save As) first"
@@ -83,6 +89,16 @@ def raster_files(layers: Iterable[QgsMapLayer], parameter: str = "") -> List[str
             )
         files.append(path)
     return files
+
+
+def _was_local_file(layer: QgsMapLayer, path: str) -> bool:
+    """Whether ``layer`` names a local file that is not there (moved or deleted since added).
+
+    A GDAL layer whose path is absolute, not a URL and not on a GDAL virtual file system.
+    """
+    if layer.providerType() != "gdal" or not path or os.path.exists(path):
+        return False
+    return os.path.isabs(path) and not path.startswith("/vsi") and "://" not in path
 
 
 def band_names(layer: QgsRasterLayer) -> List[str]:
@@ -202,6 +218,10 @@ class CloudCache:
 
 # Vector layers for the engine ------------------------------------------------------------
 _VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".sqlite"}
+# Formats whose text QGIS decodes itself, in the layer's encoding (the .cpg, or the one chosen in
+# the layer's properties): QGIS sets GDAL's SHAPE_ENCODING to "" in its process, so an engine
+# reading the file there gets undecoded bytes ('maÃ¯s' for 'maïs'). They go through a UTF-8 copy.
+_ENCODED_SUFFIXES = {".shp"}
 
 
 def _ogr_layer_count(path: str) -> int:
@@ -225,14 +245,16 @@ def _ogr_layer_count(path: str) -> int:
 def vector_file_as_is(layer: QgsVectorLayer) -> Optional[str]:
     """The file behind ``layer`` when the engine can read it unchanged, else None.
 
-    Unchanged means: an OGR file of a common format, a single layer (or the file's only layer),
+    Unchanged means: an OGR file of a common format whose text is UTF-8 (not a shapefile: QGIS
+    decodes those itself, see ``_ENCODED_SUFFIXES``), a single layer (or the file's only layer),
     no subset filter and no unsaved edits.
     """
     if layer.providerType() != "ogr" or layer.isModified() or layer.subsetString():
         return None
     parts = QgsProviderRegistry.instance().decodeUri("ogr", layer.source())
     path = parts.get("path") or ""
-    if not os.path.isfile(path) or Path(path).suffix.lower() not in _VECTOR_SUFFIXES:
+    suffix = Path(path).suffix.lower()
+    if not os.path.isfile(path) or suffix not in _VECTOR_SUFFIXES or suffix in _ENCODED_SUFFIXES:
         return None
     if parts.get("layerName") or parts.get("layerId") not in (None, ""):
         if _ogr_layer_count(path) != 1:
@@ -261,7 +283,11 @@ def write_vector_copy(
 
 
 def vector_for_engine(layer: QgsVectorLayer, tmp_dir: str) -> str:
-    """A file path the engine can read for ``layer``; copies to ``tmp_dir`` when needed."""
+    """A file path the engine can read for ``layer``; copies to ``tmp_dir`` when needed.
+
+    The copy is a UTF-8 GeoPackage of what QGIS shows: memory, edited and filtered layers,
+    shapefiles (text in the layer's encoding).
+    """
     path = vector_file_as_is(layer)
     if path:
         return path

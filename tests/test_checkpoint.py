@@ -136,7 +136,10 @@ def test_missing_garbage_and_truncated_files(tmp_path):
     text.write_text("this is not a model")
     with pytest.raises(CheckpointError, match="notes.pt") as err:
         ck.load_checkpoint(text)
-    assert "not a PyTorch file or it is truncated" in str(err.value)
+    assert "notes.pt is not an S4 checkpoint: it is not a PyTorch file" in str(err.value)
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"empty\.pt is not an S4 checkpoint: it is empty"):
+        ck.load_checkpoint(tmp_path / "empty.pt")
     payload, _ = make_payload()
     good = ck.save_checkpoint(tmp_path / "good.pt", payload)
     cut = tmp_path / "cut.pt"
@@ -154,8 +157,42 @@ def test_pickled_objects_are_never_executed(tmp_path):
     bad = tmp_path / "evil.pt"
     with open(bad, "wb") as fh:
         torch.save({"format": ck.FORMAT, "x": _Evil()}, fh)
-    with pytest.raises(CheckpointError, match="evil.pt.*plain data"):
+    with pytest.raises(CheckpointError, match="evil.pt.*plain data") as err:
         ck.load_checkpoint(bad)
+    # torch's advice to load with weights_only=False (running the file's code) is not passed on
+    assert "weights_only" not in str(err.value) and "code execution" not in str(err.value)
+
+
+def test_onnx_exports_and_rasters_are_named_not_unpickled(tmp_path):
+    """Files a user may pick as a model to train from: an ONNX export (by name or by content)
+    and a GeoTIFF are named for what they are; torch's weights_only advice never shows."""
+    import shutil
+
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from s4_core import api
+
+    payload, _ = make_payload()
+    onnx = tmp_path / "m.onnx"
+    api.export_onnx(ck.save_checkpoint(tmp_path / "m.pt", payload), onnx)
+    renamed = shutil.copy(onnx, tmp_path / "model.bin")
+    tif = tmp_path / "S2_20200105.tif"
+    profile = dict(driver="GTiff", width=4, height=4, count=1, dtype="uint16", crs="EPSG:32631",
+                   transform=from_origin(500000, 5650000, 10, 10))  # fmt: skip
+    with rasterio.open(tif, "w", **profile) as ds:
+        ds.write(np.ones((1, 4, 4), np.uint16))
+    expected = {
+        onnx: r"m\.onnx is an ONNX export \(for mapping only\): training needs the \.pt "
+        r"checkpoint it was exported from",
+        Path(renamed): r"model\.bin is an ONNX export \(for mapping only\)",
+        tif: r"S2_20200105\.tif is not an S4 checkpoint: it is a GeoTIFF / TIFF image\. Give a "
+        r"\.pt model written by s4 pretrain / s4 finetune",
+    }
+    for path, message in expected.items():
+        with pytest.raises(CheckpointError, match=message) as err:
+            ck.load_checkpoint(path)
+        assert "weights_only" not in str(err.value) and "Weights only" not in str(err.value)
 
 
 def test_other_pytorch_files_and_format_versions(tmp_path):

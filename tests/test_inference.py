@@ -652,6 +652,43 @@ def test_segment_bounds_in_another_crs_keep_the_imagery_grid(
         )
 
 
+@pytest.mark.parametrize(
+    "bounds, bounds_crs, given, imagery",
+    [
+        ((100, 10, 101, 11), "EPSG:4326", r"\(100, 10, 101, 11\) in EPSG:4326",
+         r"\(3[\d.]*, 5[01][\d.]*, 3\.\d+, 51[\d.]*\) in EPSG:4326"),
+        ((0, 0, 1000, 1000), None, r"\(0, 0, 1000, 1000\) in EPSG:32631",
+         rf"\({ORIGIN[0]:.0f}, \d+, \d+, {ORIGIN[1]:.0f}\) in EPSG:32631"),
+    ],
+    ids=["lon-lat far away", "metres far away"],
+)  # fmt: skip
+def test_segment_with_an_extent_outside_the_imagery_says_so(
+    data_dir, ckpt_path, tmp_path, capsys, bounds, bounds_crs, given, imagery
+):
+    """An extent far from the imagery (in its CRS or another) is named with the imagery's bounds
+    in the extent's CRS, not reported as an S2 image that misses the reference grid."""
+    import re
+
+    from s4_core import api
+
+    with pytest.raises(DataError) as info:
+        api.segment(ckpt_path, tmp_path / "c.tif", s2=str(data_dir / "S2"), bounds=bounds,
+                    bounds_crs=bounds_crs, device="cpu")  # fmt: skip
+    message = str(info.value)
+    assert re.search(
+        rf"the extent \(bounds {given}\) lies outside the imagery \(its bounds {imagery}: the S2 "
+        r"images .*S2\): choose an extent over the imagery",
+        message,
+    ), message
+    assert "reference grid" not in message
+    if bounds_crs is None:  # the command line's --bounds says the same
+        rc = cli_main(["segment", "--model", str(ckpt_path), "--s2", str(data_dir / "S2"),
+                       "--out", str(tmp_path / "c.tif"), "--device", "cpu", "--quiet",
+                       "--bounds", *map(str, bounds)])  # fmt: skip
+        assert rc == 2 and "lies outside the imagery" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 # ----------------------------------------------------------------------------- real data
 @pytest.mark.realdata
 def test_flanders_tiled_equals_whole_and_evaluates(flanders, tmp_path):

@@ -221,6 +221,35 @@ def test_empty_outside_and_unclassified_reported(tmp_path):
     assert set(np.unique(labels)) == {0, 1, IGNORE_INDEX}
 
 
+def test_class_names_differing_only_in_case_or_spaces_are_warned_about(tmp_path):
+    """ "maize" and "MAIZE " stay two classes (the user's classes are not changed), with a
+    warning naming both spellings and their polygons."""
+    box = [(1, 1), (5, 1), (5, 5)]
+    names = ["maize", "MAIZE ", "maize ", "winter  wheat", "Winter wheat", "potatoes"]
+    feats = [
+        (poly(*(xy(c + 6.2 * (i % 3), r + 6.3 * (i // 3)) for c, r in box)), {"crop": n, "code": i})
+        for i, n in enumerate(names)
+    ]
+    path = write_layer(tmp_path / "spellings.gpkg", feats)
+    with pytest.warns(LabelWarning) as caught:
+        _, cmap, report = rasterize_labels(path, "crop", grid())
+    # four classes: surrounding spaces are dropped, case and inner spaces are kept
+    assert sorted(cmap.names) == ["MAIZE", "Winter wheat", "maize", "potatoes", "winter  wheat"]
+    text = [str(w.message) for w in caught if "differ only" in str(w.message)]
+    assert text == [
+        "class names in 'crop' differ only in upper/lower case or spaces: 'MAIZE' (1 polygon), "
+        "'maize' (2 polygons) are treated as 2 different classes; if they are one class, give "
+        "its polygons the same spelling",
+        "class names in 'crop' differ only in upper/lower case or spaces: 'Winter wheat' (1 "
+        "polygon), 'winter  wheat' (1 polygon) are treated as 2 different classes; if they are "
+        "one class, give its polygons the same spelling",
+    ]
+    assert all(m in report.messages for m in text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LabelWarning)  # distinct names: no such warning
+        rasterize_labels(write_layer(tmp_path / "ok.gpkg", feats[2:4] + feats[5:]), "crop", grid())
+
+
 def test_no_overlap_and_bad_layers_raise(tmp_path):
     far = [(poly(xy(100.2, 2.3), xy(109.6, 2.4), xy(109.3, 9.7)), {"crop": "a", "code": 1})]
     path = write_layer(tmp_path / "far.gpkg", far)

@@ -7,6 +7,7 @@ tiled GeoTIFFs with overviews, served with HTTP Range support by ``tests/stac_se
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -566,6 +567,19 @@ def test_area_grid_snaps_to_the_resolution_and_picks_the_utm_zone():
     assert south.transform.c % 20 == 0 and south.transform.f % 20 == 0
     with pytest.raises(DataError, match="empty"):
         stac.area_grid((3.0, 50.0, 2.0, 51.0))
+
+
+def test_an_area_too_large_to_download_is_given_in_units_with_the_limit():
+    with pytest.raises(DataError) as err:
+        stac.area_grid((2.0, 50.0, 7.0, 53.0))  # 5 x 3 degrees at 10 m
+    assert re.search(
+        r"the area is \d+ x \d+ px of 10 m \(\d+(\.\d+)? x \d+(\.\d+)? km\) in EPSG:326\d\d: "
+        r"too large for one download \(at most 400,000,000 px, e.g\. 20000 x 20000\); split it "
+        r"or use a coarser resolution",
+        str(err.value),
+    ), str(err.value)
+    with pytest.raises(DataError, match=r"px of 0\.0001 degrees in EPSG:4326: too large"):
+        stac.area_grid((2.0, 50.0, 5.0, 53.0), crs="EPSG:4326", resolution=0.0001)
 
 
 # ------------------------------------------------------------------------------------------

@@ -199,6 +199,47 @@ def test_evaluate_against_polygons_and_rasters(tmp_path):
         evaluate(tmp_path / "codes.tif", tmp_path / "ref.tif")
 
 
+def test_an_image_as_reference_raster_is_named_and_its_values_not_all_listed(tmp_path, capsys):
+    """A Sentinel-2-like image given as the reference: its first band's hundreds of values are
+    not listed one by one as unmatched classes; the message says it is not a class raster."""
+    import re
+
+    from s4_core.cli import main
+
+    pred = np.zeros((16, 16), dtype=np.uint8)
+    _class_raster(tmp_path / "pred.tif", pred)
+    grid = Grid(CRS, Affine(10.0, 0, ORIGIN[0], 0, -10.0, ORIGIN[1]), 16, 16)
+    image = (2000 + np.arange(4 * 256).reshape(4, 16, 16) % 256).astype(np.uint16)
+    raster_io.write_raster(tmp_path / "image.tif", image, grid)
+    with pytest.raises(LabelError) as err:
+        evaluate(tmp_path / "pred.tif", tmp_path / "image.tif")
+    message = str(err.value)
+    listed = ", ".join(str(2000 + i) for i in range(10))
+    assert f"unmatched reference classes: {listed} ... and 246 more" in message, message
+    assert len(re.findall(r"\b2\d{3}\b", message)) == 10
+    assert (
+        "image.tif has 4 bands, 256 distinct values in band 1 (uint16): it does not look "
+        in message
+    )
+    assert "give a class raster" in message and "reference polygons" in message
+
+    reflectance = np.linspace(0.01, 0.5, 256, dtype=np.float32).reshape(16, 16)
+    raster_io.write_raster(tmp_path / "float.tif", reflectance, grid)
+    with pytest.raises(LabelError, match=r"float\.tif holds non-integer values \(float32\): it "
+                       "does not look like a class raster"):  # fmt: skip
+        evaluate(tmp_path / "pred.tif", tmp_path / "float.tif")
+
+    # codes of a partly known class raster: the scores list at most 10 unknown codes
+    codes = np.full((16, 16), 1200, dtype=np.uint16)
+    codes[:, :15] = 3000 + np.arange(15)[None, :]  # 15 codes unknown to the model, 16 px each
+    codes[0, :15] = 1100
+    raster_io.write_raster(tmp_path / "codes.tif", codes, grid)
+    assert main(["evaluate", "--pred", str(tmp_path / "pred.tif"), "--truth",
+                 str(tmp_path / "codes.tif")]) == 0  # fmt: skip
+    line = next(x for x in capsys.readouterr().out.splitlines() if "does not know" in x)
+    assert line.endswith("... and 5 more") and line.count(" px)") == 10, line
+
+
 def test_evaluate_reference_raster_elsewhere_says_they_do_not_overlap(tmp_path):
     pred = np.zeros((16, 16), dtype=np.uint8)
     _class_raster(tmp_path / "pred.tif", pred)

@@ -56,9 +56,11 @@ def format_scores(result: dict) -> List[str]:
     for name, row in zip(names, result["confusion_matrix"]):
         lines.append(f"  {name:{width}s} " + " ".join(f"{v:{cells}d}" for v in row))
     if result.get("unmatched"):
+        from ..evaluate import unmatched_text
+
         lines.append(
             "reference classes the model does not know (not scored): "
-            + ", ".join(f"{k} ({v} px)" for k, v in result["unmatched"].items())
+            + unmatched_text(result["unmatched"])
         )
     if result.get("unpredicted_pixels"):
         lines.append(

@@ -958,6 +958,8 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
                     "{name}: cannot read {path}: you have no permission to read it; ask its owner for read access (e.g. chmod a+r), or copy it to a folder of yours"
                 ).format(name=name, path=locked)
             path = paths[0] if len(paths) == 1 else ""
+            if path and os.path.isfile(path) and isinstance(param, QgsProcessingParameterFile):
+                return False, self._file_type_message(param, path)
             if path and os.path.isfile(path):
                 return False, tr(
                     "{name}: {path} cannot be read as a layer (not a file QGIS can open, damaged, or no permission to read it): choose another file"
@@ -968,6 +970,24 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
                 name=name, label=param.description(), value=value
             )
         return ok, message
+
+    @staticmethod
+    def _file_type_message(param: QgsProcessingParameterFile, path: str) -> str:
+        """Why ``path``, a file of a type ``param`` does not accept, is refused.
+
+        A checkpoint parameter (INIT_MODEL, RESUME) names what the file is (an ONNX export, a
+        GeoTIFF ...: the engine's ``checkpoint_file_problem``); other files name the types taken.
+        """
+        accepted = param.fileFilter() or param.extension()
+        if "*.pt" in accepted and "*.onnx" not in accepted:
+            from s4_core.validate import checkpoint_file_problem
+
+            problem = checkpoint_file_problem(path)
+            if problem:
+                return f"{param.name()}: {problem}"
+        return tr(
+            "{name}: {path} is not a file of the type this parameter takes ({accepted}): choose another file"
+        ).format(name=param.name(), path=path, accepted=accepted)
 
     # running ----------------------------------------------------------------------------------
     @override

@@ -308,9 +308,18 @@ def test_segment_without_layers_says_which_parameters(s4_processing, demo_model,
         (
             "an extent outside the scene",
             "demo_model",
-            "does not overlap",
+            r"the extent \(bounds \(0, 0, 1000, 1000\) in EPSG:32631\) lies outside the imagery "
+            r"\(its bounds \(\d+, \d+, \d+, \d+\) in EPSG:32631: .*choose an extent over the",
             "",
             {"EXTENT": "0,1000,0,1000 [EPSG:32631]"},
+        ),
+        (
+            "an extent far away in another CRS",
+            "demo_model",
+            r"the extent \(bounds \(100, 10, 101, 11\) in EPSG:4326\) lies outside the imagery "
+            r"\(its bounds \([\d.]+, [\d.]+, [\d.]+, [\d.]+\) in EPSG:4326",
+            "",
+            {"EXTENT": "100,101,10,11 [EPSG:4326]"},
         ),
     ],
 )
@@ -353,6 +362,36 @@ def test_segment_refuses_to_overwrite_an_input_image_before_any_work(
     assert victim.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["S2"]
     assert len(list(images.iterdir())) == len(list(Path(tiny_demo.s2_dir).iterdir()))
+
+
+def test_layers_whose_files_were_moved_are_named_with_the_fix(
+    s4_processing, qgis_new_project, tiny_demo, demo_model, tmp_path
+):
+    """Project layers whose folder was moved after they were added: the message says the file no
+    longer exists (not that the layer is not a local raster to save as GeoTIFF)."""
+    import shutil
+
+    from qgis.core import QgsProcessingException, QgsProject, QgsRasterLayer
+
+    images = tmp_path / "S2"
+    shutil.copytree(tiny_demo.s2_dir, images)
+    layers = [QgsRasterLayer(path, Path(path).stem, "gdal") for path in tifs(images)]
+    QgsProject.instance().addMapLayers(layers)
+    shutil.move(str(images), str(tmp_path / "S2_moved"))
+    with pytest.raises(QgsProcessingException) as info:
+        run(
+            "segment_time_series",
+            segment_parameters(demo_model, tmp_path / "x.tif", SENTINEL2=layers),
+        )
+    message = str(info.value)
+    first = Path(tifs(tmp_path / "S2_moved")[0])
+    assert (
+        f"SENTINEL2: the file of layer '{first.stem}' ({images / first.name}) no longer exists"
+        in message
+    ), message
+    assert "fix the layer's data source" in message and "remove the layer" in message
+    assert "not a local raster file" not in message and "GeoTIFF" not in message
+    assert not (tmp_path / "x.tif").exists()
 
 
 def test_cancelled_segmentation_leaves_no_output(s4_processing, tiny_demo, demo_model, tmp_path):
@@ -698,6 +737,71 @@ def test_finetune_with_unusable_inputs_fails_clearly(
     }
     with pytest.raises(QgsProcessingException, match=match):
         run("finetune", parameters)
+
+
+def _shapefile_copy(parcels: Path, field: str, out: Path, encoding: str, names: List[str]):
+    """The parcels saved as a shapefile as QGIS saves one (a .cpg naming ``encoding``), their
+    classes renamed to ``names`` (in the order of the sorted original names)."""
+    from qgis.core import QgsProject, QgsVectorFileWriter, QgsVectorLayer
+
+    source = QgsVectorLayer(str(parcels), "parcels", "ogr")
+    original = sorted({f[field] for f in source.getFeatures()})
+    assert len(original) <= len(names)
+    rename = dict(zip(original, names))
+    layer = _memory_copy(parcels, "renamed")
+    index = layer.fields().indexFromName(field)
+    layer.dataProvider().changeAttributeValues(
+        {f.id(): {index: rename[f[field]]} for f in layer.getFeatures()}
+    )
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "ESRI Shapefile"
+    options.fileEncoding = encoding
+    context = QgsProject.instance().transformContext()
+    result = QgsVectorFileWriter.writeAsVectorFormatV3(layer, str(out), context, options)
+    assert result[0] == QgsVectorFileWriter.WriterError.NoError, result
+    assert out.with_suffix(".cpg").is_file()  # "UTF-8" or "1252"
+    return sorted(rename[n] for n in original)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "encoding, names",
+    [
+        ("UTF-8", ["maïs", "小麦", "aardappel€", "grasland", "bieten", "gerst"]),
+        ("windows-1252", ["maïs", "aardappel€", "wintertarwe", "grasland", "bieten", "gerst"]),
+    ],
+)
+def test_finetune_on_a_shapefile_keeps_the_class_names_qgis_shows(
+    s4_processing, tiny_demo, tmp_path, encoding, names
+):
+    """A shapefile's text is read in the encoding of its .cpg, as QGIS shows it (QGIS's own GDAL
+    settings keep GDAL from applying the .cpg inside QGIS)."""
+    from qgis.core import QgsVectorLayer
+
+    from s4_core import api
+
+    shp = tmp_path / "labels.shp"
+    expected = _shapefile_copy(tiny_demo.parcels, "crop_name", shp, encoding, names)
+    layer = QgsVectorLayer(str(shp), "labels", "ogr")
+    assert layer.isValid()
+    shown = sorted({f["crop_name"] for f in layer.getFeatures()})
+    assert shown == expected  # QGIS itself reads the .cpg
+    out = tmp_path / "m.pt"
+    for labels in (layer, str(shp)):  # a project layer, and a file path given to Processing
+        result = run(
+            "finetune",
+            {
+                "SENTINEL2": tifs(tiny_demo.s2_dir),
+                "LABELS": labels,
+                "CLASS_FIELD": "crop_name",
+                "EPOCHS": 1,
+                "CROP_SIZE": 16,
+                "DEVICE": 1,
+                "OUTPUT": str(out),
+            },
+        )
+        assert [c["name"] for c in api.model_info(out)["classes"]] == shown
+        assert result["CLASSES"].split(", ") == shown
 
 
 # ------------------------------------------------------------------------- align

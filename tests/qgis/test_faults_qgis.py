@@ -49,6 +49,8 @@ def env(tiny_demo, tmp_path_factory) -> SimpleNamespace:
     api.pretrain(str(e.s1), str(e.s2), e.pre, epochs=1, steps_per_epoch=1, **SMALL)
     e.ft = models / "ft.pt"
     api.finetune(None, str(e.s2), e.parcels, e.field, e.ft, epochs=1, **SMALL)
+    e.onnx = models / "ft.onnx"
+    api.export_onnx(e.ft, e.onnx)
     e.classes = models / "classes.tif"
     api.segment(e.ft, e.classes, s2=str(e.s2), device="cpu")
 
@@ -215,6 +217,18 @@ FAULTS: List[Fault] = [
      r"OUTPUT_HTML must be a HTML file \(\.html, \.htm\), not \S+classes\.tif"),
     ("align OUTPUT is a file", "align_time_series", lambda e, w: align(e, e.ft),
      r"ft\.pt is a file: give a folder"),
+    # a file that is not a checkpoint to train from
+    ("finetune INIT_MODEL is an ONNX export", "finetune",
+     lambda e, w: finetune(e, w / "m.pt", INIT_MODEL=str(e.onnx)),
+     r"ft\.onnx is an ONNX export \(for mapping only\): training needs the \.pt checkpoint it "
+     r"was exported from"),
+    ("finetune INIT_MODEL is a GeoTIFF", "finetune",
+     lambda e, w: finetune(e, w / "m.pt", INIT_MODEL=tifs(e.s2)[0]),
+     r"S2_\S+\.tif is not an S4 checkpoint: it is a GeoTIFF / TIFF image\. Give a \.pt model"),
+    ("segment MODEL is a GeoTIFF", "segment_time_series",
+     lambda e, w: segment(e, w / "m.tif", MODEL=tifs(e.s2)[0]),
+     r"MODEL: \S+\.tif is not a file of the type this parameter takes \(S4 model \(\*\.pt "
+     r"\*\.onnx\)\): choose another file"),
     # data that does not fit
     ("finetune bands missing vs INIT_MODEL", "finetune",
      lambda e, w: finetune(e, w / "m.pt", SENTINEL2_FOLDER=str(e.s2_no_b11), INIT_MODEL=str(e.pre)),
@@ -293,6 +307,7 @@ def test_processing_refuses_with_a_clear_message_and_writes_nothing(
     message = str(info.value)
     assert re.search(expected, message, re.S), message
     assert "Traceback" not in message + log.text()
+    assert "weights_only" not in message + log.text()  # torch's unsafe advice is never shown
     assert not re.search(r"\b(?:--device|--overlap|--[a-z]+-[a-z-]+)\b", message), message
     assert snapshot(env.base, tmp_path) == before  # nothing written, nothing touched
     assert temp_leftovers() == temps
