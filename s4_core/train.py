@@ -163,11 +163,10 @@ class FinetuneConfig:
     head_mix: float = 0.8
     head_mix_min: float = 0.3
     # optical input (S2) with tiny labels (at most ``head_entropy_pixels`` labelled pixels per
-    # class on average: one or two 5 x 5 squares): the members that read the network's features
-    # also lower the mean entropy of their predictions on random pixels of the windows read,
-    # with this weight (entropy minimisation); the series-only members do not, so that the
-    # ensemble stays unsure between fields; with more labels it is off (it cost up to 3.6 mIoU
-    # points with five squares per class); docs/benchmarks.md "pixel head"
+    # class on average: one or two 5 x 5 squares): every member also lowers the mean entropy of
+    # its predictions on random pixels of the windows read, with this weight (entropy
+    # minimisation); with more labels it is off (it cost up to 3.6 mIoU points with five
+    # squares per class); docs/benchmarks.md "pixel head"
     head_entropy: float = 0.3
     head_entropy_pixels: int = 64
     # None: the pretrained checkpoint's representation (1 month without one); 0: acquisitions
@@ -1167,8 +1166,7 @@ def _train_members(
 
     ``background`` ``(M, F)``: standardised features of random pixels; when given, the members
     that read the input bands only are trained with background mixing (``cfg.head_mix``), and
-    with tiny labels the members that read the network's features lower their predictions'
-    entropy on them (``cfg.head_entropy``).
+    with tiny labels every member lowers its predictions' entropy on them (``cfg.head_entropy``).
     Returns the last mean training loss.
     """
     n = z.shape[0]
@@ -1189,7 +1187,7 @@ def _train_members(
         seen = None if background is None else head.member_input(background, i)
         # series-only members blend with background pixels
         bg = seen if cfg.head_mix > 0 and i >= head.full_members else None
-        unlabelled = seen if entropy_weight > 0 and i < head.full_members else None
+        unlabelled = seen if entropy_weight > 0 else None
         member.train()
         opt = torch.optim.AdamW(member.parameters(), lr=PIXEL_LR, weight_decay=PIXEL_WEIGHT_DECAY)
         for step in range(cfg.head_steps):
