@@ -31,7 +31,6 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.warp import calculate_default_transform, reproject, transform_bounds
 from rasterio.windows import Window
-from rasterio.windows import from_bounds as window_from_bounds
 
 from . import radiometry
 from .control import NO_CONTROL, Control
@@ -256,16 +255,20 @@ def read_acquisition(
 
     # resampling path: source window covering the target (plus the kernel's margin)
     left, bottom, right, top = _bounds_in(grid, ds.crs)
-    fw = window_from_bounds(left, bottom, right, top, transform=ds.transform)
+    # the source pixels of the bounds' corners: any geotransform (north-up, south-up, rotated)
+    inverse = ~ds.transform
+    corners = [inverse * xy for xy in ((left, top), (right, top), (right, bottom), (left, bottom))]
+    cols = [c for c, _ in corners]
+    rows = [r for _, r in corners]
     sx, sy = src.res
     scale = max(
         1.0, (right - left) / max(grid.width, 1) / sx, (top - bottom) / max(grid.height, 1) / sy
     )
     pad = 2 + int(math.ceil(2 * scale))
-    c0 = max(int(math.floor(fw.col_off)) - pad, 0)
-    r0 = max(int(math.floor(fw.row_off)) - pad, 0)
-    c1 = min(int(math.ceil(fw.col_off + fw.width)) + pad, src.width)
-    r1 = min(int(math.ceil(fw.row_off + fw.height)) + pad, src.height)
+    c0 = max(int(math.floor(min(cols))) - pad, 0)
+    r0 = max(int(math.floor(min(rows))) - pad, 0)
+    c1 = min(int(math.ceil(max(cols))) + pad, src.width)
+    r1 = min(int(math.ceil(max(rows))) + pad, src.height)
     if c1 <= c0 or r1 <= r0:
         return out, scl_out
     win = Window(c0, r0, c1 - c0, r1 - r0)

@@ -310,6 +310,31 @@ def test_layer_in_another_crs_aligns_back_within_half_a_pixel(tmp_path):
     assert abs(dx - 1.0) < 0.05 and abs(dy) < 0.05
 
 
+def test_series_mixing_north_up_and_south_up_files_reads_them_alike(pair, tmp_path):
+    # dates 1 and 3 stored south-up (rows flipped, positive pixel height): same pixels on the map
+    flipped = tmp_path / "S2_flipped"
+    flipped.mkdir()
+    for i, path in enumerate(sorted(pair[1].glob("*.tif"))):
+        with rasterio.open(path) as src:
+            data, names, tags, nodata = src.read(), src.descriptions, src.tags(), src.nodata
+        transform = None
+        if i in (1, 3):
+            data = data[:, ::-1, :].copy()
+            transform = Affine(10, 0, X0, 0, 10, Y0 - 10 * data.shape[1])
+        write_tif(flipped / path.name, data, descriptions=names, nodata=nodata, tags=tags,
+                  transform=transform)  # fmt: skip
+    ref = build_scene(s2=open_series(pair[1])).read()
+    for first_south_up in (False, True):
+        files = sorted(flipped.glob("*.tif"))
+        if first_south_up:  # the grid comes from a south-up file
+            files = files[1:]
+        got = build_scene(s2=open_series(files)).read()
+        # a south-up grid holds the rows bottom first
+        for key in ("s2", "s2_valid"):
+            want = ref[key][1:, ..., ::-1, :] if first_south_up else ref[key]
+            np.testing.assert_allclose(got[key], want, atol=1e-6, err_msg=key)
+
+
 def test_no_overlap_raises_and_partial_overlap_warns(pair, tmp_path):
     far = tmp_path / "far"
     far.mkdir()
