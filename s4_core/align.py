@@ -233,7 +233,7 @@ def read_acquisition(
             raw[:nb],
             series.sensor,
             acq.nodata,
-            linear=series.linear,
+            linear=series.linear if acq.linear is None else acq.linear,
             scale=series.scale,
             offset=series.offset,
             scl=raw[nb] if scl_i is not None else None,

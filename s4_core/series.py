@@ -77,7 +77,8 @@ class Acquisition:
     """One date of a series: where its bands are and how to read them.
 
     ``band_indexes`` are 1-based band numbers in ``path``, in ``TimeSeries.band_names`` order;
-    ``scl_index`` the SCL band (S2) or None. ``cloud_fraction`` (a lazy property) is the
+    ``scl_index`` the SCL band (S2) or None. ``linear`` (S1): this file holds linear power
+    (converted to dB when read); None: as ``TimeSeries.linear``. ``cloud_fraction`` (a lazy property) is the
     fraction of the file's pixels whose SCL class is invalid (:data:`radiometry.SCL_INVALID`).
     """
 
@@ -88,6 +89,7 @@ class Acquisition:
     nodata: Optional[float]
     timestamp: Optional[str] = None
     date_source: str = ""
+    linear: Optional[bool] = None
     _cloud_fraction: Optional[float] = field(default=None, repr=False, compare=False)
 
     @property
@@ -115,7 +117,9 @@ class TimeSeries:
     """A Sentinel-1 or Sentinel-2 image time series, one acquisition per day, sorted by date.
 
     Radiometry applied by readers: s2 reflectance = (raw + ``offset``) * ``scale``; s1 raw is
-    converted from linear power to dB when ``linear``.
+    converted from linear power to dB when its acquisition's ``linear`` is true (decided per
+    file; None there: this series' ``linear``, which :func:`open_series` sets when any file is
+    linear).
     """
 
     sensor: str
@@ -572,8 +576,9 @@ def open_series(
 
     ``sensor``: ``"s1"``/``"s2"`` overrides the detection from band names when those are
     unclear; a contradiction (S2 bands given as S1 and vice versa) is a ``DataError``. ``s1_linear``: S1
-    values are linear power (converted to dB); None detects it from the ``UNITS`` tag or the
-    values (with a warning when it decides "linear"). ``s2_offset``: added to S2 digital numbers
+    values are linear power (converted to dB); None decides per file from its ``UNITS`` tag or
+    its values (with a warning when it decides "linear", and when values impossible in the
+    tag's unit overrule it). ``s2_offset``: added to S2 digital numbers
     before scaling by 1/10000 (-1000 for L2A processing baseline 04.00+); float S2 files whose
     values are already reflectance are not rescaled. ``max_cloud_fraction``: drop S2 frames
     whose fraction of SCL-invalid pixels (whole file) is above it. ``band_names``: names for
@@ -688,31 +693,101 @@ def open_series(
     return series
 
 
+def _units(path: Path) -> str:
+    """The file's ``UNITS`` tags, lower case ("" without)."""
+    tags = open_dataset(path).tags()
+    return " ".join(
+        v for k, v in tags.items() if k.upper() in ("UNITS", "UNIT", "S4_UNITS")
+    ).lower()
+
+
+def _values(acq: Acquisition, count: int = 1) -> np.ndarray:
+    """A decimated float64 read of the first ``count`` measurement bands, nodata as NaN."""
+    sample = _sample(acq.path, acq.band_indexes[:count]).astype(np.float64)
+    if acq.nodata is not None and not math.isnan(acq.nodata):
+        sample[sample == acq.nodata] = np.nan
+    return sample
+
+
+def _files(acqs: Sequence[Acquisition], limit: int = 3) -> str:
+    """``a.tif, b.tif, c.tif`` (+ how many more) for a warning."""
+    names = [a.label for a in acqs[:limit]]
+    more = f" and {len(acqs) - limit} more" if len(acqs) > limit else ""
+    return ", ".join(names) + more
+
+
+def _set_s1_units(series: TimeSeries, s1_linear: Optional[bool]) -> None:
+    """Decide linear power or dB per file: the ``UNITS`` tag, unless the values contradict it.
+
+    Values all >= 0 with a median below 1 are impossible in dB (they are linear power); values
+    mostly negative are impossible in linear power. Without a tag the values decide.
+    """
+    acqs = series.acquisitions
+    if s1_linear is not None:
+        for acq in acqs:
+            acq.linear = bool(s1_linear)
+        series.linear = bool(s1_linear)
+        return
+    detected: List[Tuple[Acquisition, float]] = []  # no tag, values linear
+    contradicted: List[Tuple[Acquisition, str, float]] = []  # (file, tag, median)
+    for acq in acqs:
+        units = _units(acq.path)
+        tag: Optional[bool] = None
+        if "db" in re.split(r"[^a-z0-9]+", units):
+            tag = False
+        elif "linear" in units or "power" in units:
+            tag = True
+        values = _values(acq)
+        finite = values[np.isfinite(values)]
+        median = float(np.median(finite)) if finite.size else float("nan")
+        looks_linear = radiometry.looks_linear(values)
+        looks_db = bool(finite.size and (finite < 0).mean() > 0.5)
+        if tag is None:
+            acq.linear = looks_linear
+            if looks_linear:
+                detected.append((acq, median))
+        elif tag is False and looks_linear:
+            acq.linear = True
+            contradicted.append((acq, "dB", median))
+        elif tag is True and looks_db:
+            acq.linear = False
+            contradicted.append((acq, "linear", median))
+        else:
+            acq.linear = tag
+    series.linear = any(bool(a.linear) for a in acqs)
+    if detected:
+        which = [a for a, _ in detected]
+        medians = [m for _, m in detected]
+        where = (
+            f"{which[0].path}"
+            if len(which) == 1
+            else f"{len(which)} of {len(acqs)} files ({_files(which)})"
+        )
+        radiometry.warn(
+            f"Sentinel-1 values in {where} look linear (non-negative, median "
+            f"{float(np.nanmedian(medians)):.3g}): converting to dB; pass s1_linear=False "
+            "(--s1-db) if they already are dB"
+            + ("" if len(which) == len(acqs) else "; the other files are taken as dB")
+        )
+    if contradicted:
+        a, tag_units, median = contradicted[0]
+        values_are = "linear power" if tag_units == "dB" else "dB"
+        radiometry.warn(
+            f"the UNITS tag of {len(contradicted)} Sentinel-1 file(s) contradicts their values "
+            f"({_files([c[0] for c in contradicted])}), e.g. {a.label}: tag {tag_units}, median "
+            f"{median:.3g}, impossible in {tag_units}: reading them as {values_are}; fix the "
+            "tag (gdal_edit.py -mo UNITS=...) or pass s1_linear (--s1-linear / --s1-db)"
+        )
+
+
 def _set_radiometry(series: TimeSeries, *, s1_linear: Optional[bool], s2_offset: float) -> None:
     acq = series.acquisitions[0]
-    ds = open_dataset(acq.path)
-    units = " ".join(v for k, v in ds.tags().items() if k.upper() in ("UNITS", "UNIT", "S4_UNITS"))
-    units = units.lower()
     if series.sensor == "s1":
-        if s1_linear is not None:
-            series.linear = bool(s1_linear)
-        elif "db" in re.split(r"[^a-z0-9]+", units):
-            series.linear = False
-        elif "linear" in units or "power" in units:
-            series.linear = True
-        else:
-            sample = _sample(acq.path, acq.band_indexes[:1]).astype(np.float64)
-            if acq.nodata is not None and not math.isnan(acq.nodata):
-                sample[sample == acq.nodata] = np.nan
-            series.linear = radiometry.looks_linear(sample)
-            if series.linear:
-                radiometry.warn(
-                    f"Sentinel-1 values in {acq.path} look linear (non-negative, median "
-                    f"{np.nanmedian(sample):.3g}): converting to dB; pass s1_linear=False "
-                    "(--s1-db) if they already are dB"
-                )
+        _set_s1_units(series, s1_linear)
         series.scale, series.offset = 1.0, 0.0
         return
+    ds = open_dataset(acq.path)
+    units = _units(acq.path)
     # Sentinel-2
     dtype = np.dtype(ds.dtypes[acq.band_indexes[0] - 1])
     if np.issubdtype(dtype, np.integer):
@@ -720,10 +795,7 @@ def _set_radiometry(series: TimeSeries, *, s1_linear: Optional[bool], s2_offset:
     elif "reflectance" in units and "dn" not in re.split(r"[^a-z0-9]+", units):
         is_dn = False
     else:
-        sample = _sample(acq.path, acq.band_indexes[:1]).astype(np.float64)
-        if acq.nodata is not None and not math.isnan(acq.nodata):
-            sample[sample == acq.nodata] = np.nan
-        is_dn = radiometry.looks_like_dn(sample)
+        is_dn = radiometry.looks_like_dn(_values(acq))
     if is_dn:
         series.scale, series.offset = radiometry.S2_SCALE, float(s2_offset)
     else:

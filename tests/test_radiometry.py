@@ -121,6 +121,34 @@ def test_s1_db_tag_and_values_are_not_converted(tmp_path):
     np.testing.assert_allclose(build_scene(s1=s1).read()["s1"], db)
 
 
+def test_s1_units_are_decided_per_file(tmp_path):
+    rng = np.random.default_rng(3)
+    lin = rng.gamma(2.0, 0.03, (3, 2, 8, 8)).astype(np.float32)
+    db = 10 * np.log10(lin)
+    # the first date in dB (tagged), the others linear power without a tag
+    (tmp_path / "mixed").mkdir()
+    for i, day in enumerate((1, 13, 25)):
+        write_tif(tmp_path / "mixed" / f"S1_202001{day:02d}.tif", db[i] if i == 0 else lin[i],
+                  descriptions=["VV", "VH"], nodata=float("nan"),
+                  tags={"UNITS": "dB"} if i == 0 else None)  # fmt: skip
+    with pytest.warns(UserWarning, match=r"S1_20200113\.tif.*look linear.*other files.*dB"):
+        s1 = open_series(tmp_path / "mixed")
+    assert [a.linear for a in s1.acquisitions] == [False, True, True]
+    np.testing.assert_allclose(build_scene(s1=s1).read()["s1"], db, rtol=1e-5, atol=1e-5)
+    # linear files with a stale UNITS=dB tag: the values win, with a warning naming the file
+    (tmp_path / "stale").mkdir()
+    _s1_files(tmp_path / "stale", lin, tags={"UNITS": "dB"})
+    with pytest.warns(UserWarning, match=r"contradicts.*S1_20200101\.tif: tag dB, median 0\.0"):
+        s1 = open_series(tmp_path / "stale")
+    np.testing.assert_allclose(build_scene(s1=s1).read()["s1"], db, rtol=1e-5, atol=1e-5)
+    # dB values tagged linear: negative power is impossible, read as dB
+    (tmp_path / "neg").mkdir()
+    _s1_files(tmp_path / "neg", db, tags={"UNITS": "linear power"})
+    with pytest.warns(UserWarning, match=r"contradicts.*tag linear"):
+        s1 = open_series(tmp_path / "neg")
+    np.testing.assert_allclose(build_scene(s1=s1).read()["s1"], db, rtol=1e-5, atol=1e-5)
+
+
 def test_s2_offset_nodata_and_scl_through_scene(tmp_path):
     dn = np.full((3, 4, 4), 1500, dtype=np.uint16)
     dn[:, 0, 0] = 65535  # nodata
