@@ -122,6 +122,22 @@ def looks_like_dn(values: np.ndarray) -> bool:
     return bool(np.percentile(v, 99) > 5.0)
 
 
+#: The 99th percentile of Sentinel-2 L2A visible/NIR digital numbers (reflectance x 10000) in
+#: a scene is in the thousands (vegetation NIR ~3000, soil, roofs, clouds brighter); below this
+#: the values are implausible as DN (e.g. 8-bit 0..255 images).
+S2_DN_P99_MIN = 300.0
+
+
+def implausible_dn(values: np.ndarray) -> Optional[float]:
+    """The 99th percentile of these S2 digital numbers when it is implausibly low, else None."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return None
+    p99 = float(np.percentile(v, 99))
+    return p99 if p99 < S2_DN_P99_MIN else None
+
+
 def warn(message: str) -> None:
     """Warn through ``warnings`` (the command line and QGIS both surface it)."""
     warnings.warn(message, S4Warning, stacklevel=3)

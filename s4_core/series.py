@@ -780,6 +780,45 @@ def _set_s1_units(series: TimeSeries, s1_linear: Optional[bool]) -> None:
         )
 
 
+#: The bands whose values tell the scale of S2 digital numbers: visible and near infrared.
+_VIS_NIR = ("B02", "B03", "B04", "B08", "B8A")
+
+
+def _check_dn_scale(series: TimeSeries, files: int = 6) -> None:
+    """Warn when S2 digital numbers are implausibly low (e.g. 8-bit 0..255 imagery).
+
+    Looks at up to ``files`` files spread over the series (a decimated read of their
+    visible/NIR bands, ``series.offset`` added).
+    """
+    acqs = series.acquisitions
+    picks = sorted(set(np.linspace(0, len(acqs) - 1, min(files, len(acqs))).round().astype(int)))
+    positions = [i for i, n in enumerate(series.band_names) if n in _VIS_NIR] or list(
+        range(len(series.band_names))
+    )
+    low: List[Tuple[Acquisition, float, str]] = []
+    for i in picks:
+        acq = acqs[i]
+        sample = _sample(acq.path, [acq.band_indexes[p] for p in positions]).astype(np.float64)
+        if acq.nodata is not None and not math.isnan(acq.nodata):
+            sample[sample == acq.nodata] = np.nan
+        p99 = radiometry.implausible_dn(sample + series.offset)
+        if p99 is not None:
+            dtype = open_dataset(acq.path).dtypes[acq.band_indexes[positions[0]] - 1]
+            low.append((acq, p99, str(dtype)))
+    if low:
+        acq, p99, dtype = low[0]
+        bands = ", ".join(series.band_names[p] for p in positions)
+        radiometry.warn(
+            f"the Sentinel-2 values of {len(low)} of the {len(picks)} files checked "
+            f"({_files([a for a, _, _ in low])}) are implausible as L2A "
+            f"digital numbers: e.g. {acq.label} ({dtype}) has a 99th percentile of {p99:.4g} "
+            f"in {bands}, i.e. reflectance {p99 * series.scale:.3g}, where real scenes reach "
+            "thousands (reflectance 0.3 and more); the map will be poor. Give digital numbers "
+            "(DN = reflectance x 10000, uint16) or reflectance as floats 0..1, not rescaled "
+            "(e.g. 8-bit 0..255) images"
+        )
+
+
 def _set_radiometry(series: TimeSeries, *, s1_linear: Optional[bool], s2_offset: float) -> None:
     acq = series.acquisitions[0]
     if series.sensor == "s1":
@@ -798,6 +837,7 @@ def _set_radiometry(series: TimeSeries, *, s1_linear: Optional[bool], s2_offset:
         is_dn = radiometry.looks_like_dn(_values(acq))
     if is_dn:
         series.scale, series.offset = radiometry.S2_SCALE, float(s2_offset)
+        _check_dn_scale(series)
     else:
         if s2_offset:
             radiometry.warn(

@@ -167,6 +167,22 @@ def test_s2_offset_nodata_and_scl_through_scene(tmp_path):
     assert s2.acquisitions[0].cloud_fraction == pytest.approx(1 / 16)
 
 
+def test_s2_dn_scaled_to_8_bit_warns_naming_the_files(tmp_path):
+    rng = np.random.default_rng(4)
+    refl = rng.uniform(0.02, 0.45, (3, 3, 8, 8))
+    for folder, dn in (("dn", refl * 10000), ("u8", refl * 255)):
+        (tmp_path / folder).mkdir()
+        for i, day in enumerate((1, 13, 25)):
+            write_tif(tmp_path / folder / f"S2_202001{day:02d}.tif",
+                      dn[i].astype(np.uint16 if folder == "dn" else np.uint8),
+                      descriptions=["B04", "B08", "B11"])  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        open_series(tmp_path / "dn")
+    with pytest.warns(UserWarning, match=r"S2_20200101\.tif.*implausible.*uint8.*x 10000"):
+        open_series(tmp_path / "u8")
+
+
 def test_max_cloud_fraction_drops_cloudy_frames_and_warns_without_scl(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
