@@ -8,7 +8,8 @@ Three source forms give the same :class:`TimeSeries`:
   (``20180412_B04`` and ``B04_2018-04-12`` work too). Folders and lists may hold stacks.
 
 Dates, in this order: the ``ACQUISITION_DATETIME`` tag of a per-date file; else the date in its
-band descriptions; else a date in its file name (``YYYYMMDD`` or ``YYYY-MM-DD``). A file whose
+band descriptions; else a date in its file name (``YYYYMMDD`` or ``YYYY-MM-DD``). A tag that
+disagrees with the date in the file name is used, with a warning naming the files and both dates. A file whose
 band descriptions carry several dates is a stack and every band takes its own date.
 
 Band names come from the band descriptions (``B4`` -> ``B04``, ``vv`` -> ``VV``); the sensor from
@@ -406,6 +407,7 @@ class _Entry:
     timestamp: Optional[str]
     date_source: str
     order: Tuple[int, int]  # (file number, first band) for stable tie-breaking
+    name_date: Optional[_dt.date] = None  # the file name's date where it differs from the tag
 
 
 def _resolve_files(source: Sources) -> Tuple[List[Path], str]:
@@ -522,7 +524,9 @@ def _scan(path: Path, fileno: int, band_names: Optional[Sequence[str]]) -> List[
         if b in bands:
             raise DataError(f"{path}: band {b} appears twice; give each band a distinct name")
         bands[b] = i + 1
-    return [_Entry(path, date, bands, nod(1), timestamp, source, (fileno, 1))]
+    named = parse_date(path.stem) if source == "tag" else None
+    name_date = named if named is not None and named != date else None
+    return [_Entry(path, date, bands, nod(1), timestamp, source, (fileno, 1), name_date)]
 
 
 def _sample(path: Path, indexes: Sequence[int], size: int = 256) -> np.ndarray:
@@ -591,6 +595,16 @@ def open_series(
     for n, path in enumerate(files):
         entries.extend(_scan(path, n, band_names))
     first = entries[0]
+    disagree = [e for e in entries if e.name_date is not None]
+    if disagree:
+        e = disagree[0]
+        assert e.name_date is not None
+        radiometry.warn(
+            f"{len(disagree)} file(s) have an acquisition date tag that disagrees with the date "
+            f"in their file name ({_files_of([d.path for d in disagree])}), e.g. {e.path}: name "
+            f"{e.name_date.isoformat()}, tag {e.date.isoformat()}; using the tag's dates: fix the "
+            "ACQUISITION_DATETIME tag (gdal_edit.py -mo) or the file name if that is wrong"
+        )
 
     detected = detect_sensor(list(first.bands))
     if sensor is None:
@@ -711,9 +725,13 @@ def _values(acq: Acquisition, count: int = 1) -> np.ndarray:
 
 def _files(acqs: Sequence[Acquisition], limit: int = 3) -> str:
     """``a.tif, b.tif, c.tif`` (+ how many more) for a warning."""
-    names = [a.label for a in acqs[:limit]]
-    more = f" and {len(acqs) - limit} more" if len(acqs) > limit else ""
-    return ", ".join(names) + more
+    return _files_of([a.label for a in acqs], limit)
+
+
+def _files_of(names: Sequence[object], limit: int = 3) -> str:
+    """The first ``limit`` of ``names`` (+ how many more) for a warning."""
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(str(n) for n in names[:limit]) + more
 
 
 def _set_s1_units(series: TimeSeries, s1_linear: Optional[bool]) -> None:

@@ -147,9 +147,23 @@ def test_date_precedence_tag_then_description_then_file_name(tmp_path):
         descriptions=["2020-01-07_B02", "2020-01-07_B03", "2020-01-07_B04"],
     )
     write_tif(tmp_path / "c_20200109.tif", d, descriptions=["B02", "B03", "B04"])
-    s = open_series(tmp_path)
+    # the tag wins over the file name, with a warning naming the file and both dates
+    with pytest.warns(
+        UserWarning, match=r"1 file\(s\).*a_20200101\.tif: name 2020-01-01, tag 2020-01-05"
+    ):
+        s = open_series(tmp_path)
     assert s.dates == [dt.date(2020, 1, 5), dt.date(2020, 1, 7), dt.date(2020, 1, 9)]
     assert [a.date_source for a in s.acquisitions] == ["tag", "band description", "file name"]
+    # a tag agreeing with the file name: no warning
+    write_tif(
+        tmp_path / "a_20200101.tif",
+        d,
+        descriptions=["B02", "B03", "B04"],
+        tags={"ACQUISITION_DATETIME": "2020-01-01T10:00:00"},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        open_series(tmp_path)
 
 
 def test_sensor_detection_and_override(tmp_path):
