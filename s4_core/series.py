@@ -459,9 +459,12 @@ def _scan(path: Path, fileno: int, band_names: Optional[Sequence[str]]) -> List[
     if not any(d and d.strip() for d in descs):
         if band_names is None:
             raise DataError(
-                f"{path} has no band names (empty band descriptions); name its bands "
-                "(B02..B12 / VV VH, e.g. with gdal_edit.py or rasterio set_band_description) "
-                "or pass band_names=[...]"
+                f"{path} has no band names (empty band descriptions), so S4 cannot tell which band "
+                "is which: set each band's description to its name (Sentinel-2: B02, B03, "
+                "B04, B08 ..., SCL; Sentinel-1: VV, VH), e.g. in the QGIS Python console or "
+                "Python with rasterio (with rasterio.open(path, 'r+') as ds: "
+                "ds.set_band_description(1, 'B02') ...) or GDAL (band.SetDescription('B02')), "
+                "or wrap the file in a VRT whose bands carry <Description> elements"
             )
         if len(band_names) != ds.count:
             raise DataError(

@@ -202,8 +202,9 @@ def test_sensor_detection_and_override(tmp_path):
 
 def test_band_names_parameter_for_unnamed_bands(tmp_path):
     p = write_tif(tmp_path / "S2_20200101.tif", s2_data(0)[:3])
-    with pytest.raises(DataError, match="no band names"):
+    with pytest.raises(DataError, match="no band names.*set_band_description") as info:
         open_series(p)
+    assert "band_names=" not in str(info.value)  # not an option of the CLI or of QGIS
     with pytest.raises(DataError, match="3 bands but 2 band names"):
         open_series(p, band_names=["B02", "B03"])
     s = open_series(p, band_names=["B02", "B03", "B04"])
