@@ -449,6 +449,7 @@ def describe_input(scene: SceneLike) -> dict:
         }
     else:
         out = {"composite_months": 0, "resolution": res}
+    out["crs"] = base.grid.crs.to_string()  # the unit of ``resolution``
     out["s1_ratio"] = ratio
     return out
 
