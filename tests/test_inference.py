@@ -770,3 +770,29 @@ def test_model_resolution_in_metres_is_not_applied_to_imagery_in_degrees(
     api.segment(model, out, s2=str(s2), device="cpu", resolution=res)
     with rasterio.open(out) as ds:
         assert ds.crs.to_string() == "EPSG:4326" and ds.shape == shape
+
+
+def test_segment_of_a_scene_cloudy_everywhere_on_every_date_is_refused(
+    tiny_demo, demo_model, tmp_path
+):
+    """Every S2 pixel masked as cloud (SCL 9) on every date: no all-nodata map with exit 0, but
+    the refusal fine-tuning gives, and nothing written."""
+    from rasters import rewrite_series
+
+    from s4_core import api
+
+    def cloudy(data, names):
+        data = data.copy()
+        data[names.index("SCL")] = 9
+        return data, names
+
+    s2 = rewrite_series(tiny_demo.s2_dir, tmp_path / "S2", cloudy)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(DataError) as info:
+        api.segment(demo_model, out / "c.tif", s2=str(s2), device="cpu",
+                    probabilities_out=out / "p.tif")  # fmt: skip
+    message = str(info.value)
+    assert f"the S2 layers {s2} have no valid pixel" in message, message
+    assert "masked as cloud" in message and "no map written" in message
+    assert list(out.iterdir()) == []
