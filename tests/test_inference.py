@@ -796,3 +796,28 @@ def test_segment_of_a_scene_cloudy_everywhere_on_every_date_is_refused(
     assert f"the S2 layers {s2} have no valid pixel" in message, message
     assert "masked as cloud" in message and "no map written" in message
     assert list(out.iterdir()) == []
+
+
+def test_a_model_applied_to_imagery_without_its_months_warns(tiny_demo, demo_model, tmp_path):
+    """A model of March .. October on imagery of August .. October only: the months without an
+    acquisition are filled from the nearest ones, which the user is told; the model's own
+    imagery (one month, June, without an acquisition, as in training) maps without a word."""
+    import shutil
+    import warnings
+
+    from s4_core import api
+    from s4_core.errors import S4Warning
+
+    late = tmp_path / "S2"
+    late.mkdir()
+    for path in sorted(tiny_demo.s2_dir.glob("*.tif"))[-3:]:  # 2018-08-08 .. 2018-10-12
+        shutil.copy(path, late / path.name)
+    with pytest.warns(S4Warning) as caught:
+        api.segment(demo_model, tmp_path / "late.tif", s2=str(late), device="cpu")
+    (message,) = [str(w.message) for w in caught if "have no acquisition" in str(w.message)]
+    assert message.startswith("5 of the model's 8 months (2018-03 .. 2018-07) have no "
+                              f"acquisition in the S2 imagery {late}: ")  # fmt: skip
+    assert "filled from the nearest ones" in message and "2018-03 .. 2018-10" in message
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", S4Warning)
+        api.segment(demo_model, tmp_path / "own.tif", s2=str(tiny_demo.s2_dir), device="cpu")
