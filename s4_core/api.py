@@ -493,7 +493,7 @@ def finetune(
             f"labels: {report.n_used} polygons used of {report.n_features}; "
             + ", ".join(f"{k}: {v} px" for k, v in report.pixels_per_class.items())
         )
-        for message in report.messages:
+        for message in report.notes:  # the others were warnings
             control.say(message)
         what = "S1 + S2" if modality == "both" else modality.upper()
         control.say(f"fine-tuning for {what} on {device_info(device)['device']}")

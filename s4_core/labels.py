@@ -233,6 +233,13 @@ class LabelReport:
     pixels_per_class: Dict[str, int]
     messages: List[str] = field(default_factory=list)
     n_no_class: int = 0  # features whose class field is empty (NULL / blank)
+    # the ``messages`` already announced as ``LabelWarning`` (not to be logged again)
+    warned: List[str] = field(default_factory=list)
+
+    @property
+    def notes(self) -> List[str]:
+        """The ``messages`` not announced as warnings (for a log)."""
+        return [m for m in self.messages if m not in self.warned]
 
 
 # ----------------------------------------------------------------------------- reading
@@ -682,6 +689,7 @@ def rasterize_labels(
         pixels_per_class=pixels,
         messages=messages,
         n_no_class=n_no_class,
+        warned=[m for m in messages if "reprojected" not in m],
     )
-    _warn([m for m in messages if "reprojected" not in m])
+    _warn(report.warned)
     return labels, class_map, report

@@ -418,3 +418,29 @@ def test_polygons_smaller_than_a_pixel_are_named_as_such(tmp_path):
         rasterize_labels(write_layer(tmp_path / "only.gpkg", tiny), "crop", grid())
     assert "draw larger polygons" in str(info.value)
     assert "entirely outside" not in str(info.value)
+
+
+def test_fine_tuning_shows_each_label_warning_once(tiny_demo, tmp_path):
+    """Overlapping polygons: the warning is shown once (a warning), not again as a log line;
+    the reprojection note, not a warning, is logged."""
+    from s4_core import api
+
+    with fiona.open(str(tiny_demo.parcels)) as src:
+        schema, crs = src.schema, src.crs
+        feats = [(f["geometry"], dict(f["properties"])) for f in src]
+    path = tmp_path / "overlap.gpkg"
+    with fiona.open(str(path), "w", driver="GPKG", schema=schema, crs=crs) as dst:
+        for geom, props in feats:
+            rings = [[(x + 20.0, y) for x, y, *_ in ring] for ring in geom["coordinates"]]
+            moved = {"type": "Polygon", "coordinates": rings}  # 20 m east: overlapping
+            dst.write({"geometry": geom, "properties": props})
+            dst.write({"geometry": moved, "properties": props})
+    logged: list = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        api.finetune(None, str(tiny_demo.s2_dir), path, tiny_demo.class_field,
+                     tmp_path / "m.pt", epochs=1, crop_size=16, widths=(8, 16), seed=0,
+                     device="cpu", log=logged.append)  # fmt: skip
+    shown = [str(w.message) for w in caught] + [str(m) for m in logged]
+    overlap = [m for m in shown if "covered by more than one polygon" in m]
+    assert len(overlap) == 1, shown
