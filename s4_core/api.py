@@ -133,12 +133,16 @@ def open_scene(
     max_gap_days: Optional[float] = None,
     max_cloud_fraction: Optional[float] = None,
     resolution: Optional[float] = None,
+    resolution_of: Optional[Tuple[str, Optional[str]]] = None,
 ) -> Scene:
     """Open and align the given series (either may be None) on one grid.
 
     S2's grid (else S1's), at ``resolution`` (CRS units) when given; with ``bounds`` (in
     ``bounds_crs``, default the grid's CRS) the part of that grid's pixels that covers them:
     the map keeps the imagery's CRS and pixels whatever CRS the bounds are given in.
+    ``resolution_of``: (the model file, the CRS it was trained in or None) when ``resolution``
+    is the model's recorded one rather than the user's: refused (``DataError``) where the
+    imagery's CRS has other units (metres of a UTM zone applied as degrees).
     """
     from .align import build_scene
     from .grid import as_crs
@@ -159,6 +163,8 @@ def open_scene(
     if resolution is not None:
         if not resolution > 0:
             raise DataError(f"resolution must be > 0 (metres for UTM), got {resolution}")
+        if resolution_of is not None:
+            _check_model_units(base.crs, float(resolution), *resolution_of)
         if any(abs(abs(r) - float(resolution)) > 1e-9 for r in base.res):
             res = (float(resolution), float(resolution))
     if bounds is None:
@@ -174,6 +180,39 @@ def open_scene(
     _check_extent_over_imagery(given, given_crs, box, [s for s in (ts2, ts1) if s is not None])
     grid = base.covering(box, res)
     return build_scene(ts1, ts2, grid=grid, max_gap_days=max_gap_days)
+
+
+def _units(crs: CRS) -> str:
+    """The unit of ``crs``'s coordinates ("degree", "metre", "US survey foot" ...)."""
+    from rasterio.errors import CRSError
+
+    try:
+        return str(crs.units_factor[0])
+    except CRSError:  # a CRS without units (local, engineering): compared as given
+        return "degree" if crs.is_geographic else str(crs.linear_units)
+
+
+def _check_model_units(
+    imagery: CRS, resolution: float, model: str, trained_crs: Optional[str]
+) -> None:
+    """Refuse a model's recorded ``resolution`` where the imagery's CRS has other units.
+
+    ``trained_crs``: the CRS the model was trained in (None in checkpoints before it was
+    recorded: a projected CRS in metres).
+    """
+    from .grid import as_crs
+
+    trained = as_crs(trained_crs) if trained_crs else None
+    unit = _units(trained) if trained is not None else "metre"
+    if _units(imagery) == unit:
+        return
+    name = trained.to_string() if trained is not None else "a projected CRS"
+    raise DataError(
+        f"{model} was trained on {resolution:g} {unit} pixels in {name} (unit: {unit}), but the "
+        f"imagery is in {imagery.to_string()} (unit: {_units(imagery)}): its pixel size cannot "
+        "be applied there. Reproject the imagery to a projected CRS (such as its UTM zone), "
+        "or give the pixel size in the imagery's units (--resolution / RESOLUTION)"
+    )
 
 
 def _check_extent_over_imagery(
@@ -454,7 +493,7 @@ def finetune(
             f"labels: {report.n_used} polygons used of {report.n_features}; "
             + ", ".join(f"{k}: {v} px" for k, v in report.pixels_per_class.items())
         )
-        for message in report.messages:
+        for message in report.notes:  # the others were warnings
             control.say(message)
         what = "S1 + S2" if modality == "both" else modality.upper()
         control.say(f"fine-tuning for {what} on {device_info(device)['device']}")
@@ -535,8 +574,11 @@ def segment(
             f"{model} was fine-tuned for {modality.upper()} inference: give "
             f"{modality.upper()} layers{hint}"
         )
-    if resolution is None:
-        resolution = (ckpt.get("input") or {}).get("resolution")
+    resolution_of = None
+    if resolution is None:  # the model's own pixel size, in the units of its training CRS
+        recorded = ckpt.get("input") or {}
+        resolution = recorded.get("resolution")
+        resolution_of = (str(model), recorded.get("crs"))
     aligned = open_scene(
         given["s1"] if modality in ("s1", "both") else None,
         given["s2"] if modality in ("s2", "both") else None,
@@ -544,6 +586,7 @@ def segment(
         bounds_crs=scene.bounds_crs,
         max_cloud_fraction=options["max_cloud_fraction"],
         resolution=resolution,
+        resolution_of=resolution_of,
     )
     if control.log:
         control.say(

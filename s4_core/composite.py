@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .align import FrameReader
-from .errors import DataError
+from .errors import DataError, warn
 from .types import SceneLike, override
 
 if TYPE_CHECKING:
@@ -449,8 +449,52 @@ def describe_input(scene: SceneLike) -> dict:
         }
     else:
         out = {"composite_months": 0, "resolution": res}
+    out["crs"] = base.grid.crs.to_string()  # the unit of ``resolution``
     out["s1_ratio"] = ratio
     return out
+
+
+def _month_ranges(starts: Sequence[_dt.date], months: int, shown: int = 3) -> str:
+    """``starts`` as runs of consecutive periods ("2018-03 .. 2018-05, 2018-09").
+
+    The first ``shown`` runs, then "...".
+    """
+    runs: List[List[_dt.date]] = []
+    for s in starts:
+        if runs and _month_add(runs[-1][-1], months) == s:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    text = [f"{r[0]:%Y-%m}" + (f" .. {r[-1]:%Y-%m}" if len(r) > 1 else "") for r in runs[:shown]]
+    return ", ".join(text) + (", ..." if len(runs) > shown else "")
+
+
+def _warn_missing_periods(scene: CompositeScene) -> None:
+    """Warn where a model's periods (matched onto the imagery's season) lack acquisitions.
+
+    Periods of a sensor before its first or after its last acquisition, or more than a quarter
+    of them: those composites are filled from the nearest periods (``fill_gaps``), the input is
+    unlike the training's.
+    """
+    n = len(scene.starts)
+    what = "months" if scene.months == 1 else f"periods of {scene.months} months"
+    for m in scene.modalities:
+        idx = scene._index[m]
+        seen = {int(i) for i in idx[idx >= 0]}
+        missing = [s for p, s in enumerate(scene.starts) if p not in seen]
+        # an odd month between observed ones is interpolated (as it was in training); months
+        # before the first or after the last acquisition, or many, make the input unlike it
+        outside = not seen or min(seen) > 0 or max(seen) < n - 1
+        if missing and (outside or len(missing) > n // 4):
+            warn(
+                f"{len(missing)} of the model's {n} {what} "
+                f"({_month_ranges(missing, scene.months)}) have no acquisition in the "
+                f"{m.upper()} imagery {scene.series(m).source}: those {what} are filled from "
+                "the nearest ones and the map may be poor; give imagery of the model's "
+                f"months ({scene.starts[0]:%Y-%m} .. "
+                f"{_month_add(scene.starts[-1], scene.months - 1):%Y-%m}, any year)",
+                stacklevel=4,
+            )
 
 
 def as_model_input(
@@ -472,6 +516,8 @@ def as_model_input(
             parsed = [_dt.date.fromisoformat(str(p)) for p in periods]
             starts = match_periods(parsed, dates, int(months))
         scene = CompositeScene(scene, int(months), starts)
+        if periods:
+            _warn_missing_periods(scene)
     return S1RatioScene(scene) if ratio and scene.s1 is not None else scene
 
 

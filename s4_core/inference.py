@@ -475,6 +475,18 @@ def _class_map_of(ckpt: dict) -> ClassMap:
     return ClassMap.from_dict(classes)
 
 
+def _no_valid_pixel(scene: SceneLike, modality: str) -> str:
+    """Why a scene gives a map without one classified pixel: its inputs have no valid pixel."""
+    layers = " and ".join(
+        f"the {m.upper()} layers {scene.series(m).source}" for m in sensors_of(modality)
+    )
+    return (
+        f"no valid pixel to map: {layers} have no valid pixel on any date over the map's area "
+        "(every value is NaN, nodata or masked as cloud); no map written. Give dates with "
+        "clear pixels over the area (or check the files and their nodata value)"
+    )
+
+
 def segment_scene(
     ckpt: dict,
     scene: SceneLike,
@@ -601,6 +613,8 @@ def segment_scene(
                     conf[:, ~valid] = np.nan
                     cdst.write(conf, r, c)
         control.check(CANCELLED)
+        if not counts[:NODATA].any():
+            raise DataError(_no_valid_pixel(scene, modality))
         commit_all(writers)
     except BaseException:
         for w in writers:

@@ -233,6 +233,13 @@ class LabelReport:
     pixels_per_class: Dict[str, int]
     messages: List[str] = field(default_factory=list)
     n_no_class: int = 0  # features whose class field is empty (NULL / blank)
+    # the ``messages`` already announced as ``LabelWarning`` (not to be logged again)
+    warned: List[str] = field(default_factory=list)
+
+    @property
+    def notes(self) -> List[str]:
+        """The ``messages`` not announced as warnings (for a log)."""
+        return [m for m in self.messages if m not in self.warned]
 
 
 # ----------------------------------------------------------------------------- reading
@@ -553,21 +560,42 @@ def rasterize_polygon_ids(path: PathLike, grid: Grid, *, layer: Optional[str] = 
     and validation pixels by polygon. LabelError when no polygon covers a pixel of the grid.
     """
     lay = _read(path, grid, None, layer)
-    ids, n_outside, _, _ = _burn_ids(lay, grid)
+    ids, n_outside, _, inside = _burn_ids(lay, grid)
     if not (ids > 0).any():
-        raise LabelError(_no_overlap_message(lay, grid, n_outside))
+        raise LabelError(_no_overlap_message(lay, grid, n_outside, len(inside)))
     return ids
 
 
-def _no_overlap_message(lay: _Layer, grid: Grid, n_outside: int) -> str:
-    """The message when no polygon of ``lay`` touches a pixel of ``grid``."""
+def _no_overlap_message(lay: _Layer, grid: Grid, n_outside: int, n_inside: int) -> str:
+    """The message when no polygon of ``lay`` covers a pixel centre of ``grid``.
+
+    ``n_inside``: the polygons over the grid (too small or thin to hold a pixel centre),
+    ``n_outside``: those entirely outside it.
+    """
     gx0, gy0, gx1, gy1 = _grid_bounds(grid)
+    xres, yres = (abs(r) for r in grid.res)
+    unit = (
+        " m"
+        if grid.crs.linear_units == "metre"
+        else ("°" if grid.crs.is_geographic else f" {grid.crs.linear_units}")
+    )
+    pixel = f"{xres:g}{unit}" if xres == yres else f"{xres:g} x {yres:g}{unit}"
+    why = []
+    if n_inside:
+        why.append(
+            f"{n_inside} of {len(lay.geoms)} polygons lie inside the grid but cover no pixel "
+            f"centre (smaller or thinner than a {pixel} pixel): draw larger polygons"
+        )
+    if n_outside or not n_inside:
+        why.append(
+            f"{n_outside} of {len(lay.geoms)} polygons lie entirely outside it: check that the "
+            "polygons and the imagery cover the same area (and that the layer's CRS is set "
+            "correctly)"
+        )
     return (
         f"no polygon of {lay.path} (layer {lay.layer!r}) covers a pixel centre of the grid "
-        f"({grid.width} x {grid.height} px, bounds {gx0:.1f}, {gy0:.1f}, {gx1:.1f}, {gy1:.1f} in "
-        f"{grid.crs}); {n_outside} of {len(lay.geoms)} polygons lie entirely outside it. "
-        "Check that the polygons and the imagery cover the same area (and that the layer's CRS "
-        "is set correctly)"
+        f"({grid.width} x {grid.height} px of {pixel}, bounds {gx0:.1f}, {gy0:.1f}, {gx1:.1f}, "
+        f"{gy1:.1f} in {grid.crs}); " + "; ".join(why)
     )
 
 
@@ -592,7 +620,7 @@ def rasterize_labels(
     ids, n_outside, n_overlap, inside = _burn_ids(lay, grid)
     messages = list(lay.messages)
     if not (ids > 0).any():
-        raise LabelError(_no_overlap_message(lay, grid, n_outside))
+        raise LabelError(_no_overlap_message(lay, grid, n_outside, len(inside)))
 
     # polygons with at least one pixel (after later polygons painted over earlier ones)
     counts = np.bincount(ids.ravel(), minlength=len(lay.geoms) + 1)
@@ -661,6 +689,7 @@ def rasterize_labels(
         pixels_per_class=pixels,
         messages=messages,
         n_no_class=n_no_class,
+        warned=[m for m in messages if "reprojected" not in m],
     )
-    _warn([m for m in messages if "reprojected" not in m])
+    _warn(report.warned)
     return labels, class_map, report

@@ -11,6 +11,7 @@ result is a subclass here; a new key is one annotation.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, ClassVar, Dict, FrozenSet, List, Optional
 
 __all__ = [
@@ -59,8 +60,24 @@ class Result(Dict[str, Any]):
             raise AttributeError(f"{type(self).__name__} has no {name!r}") from None
 
     def to_json(self, indent: Optional[int] = None) -> str:
-        """The result as JSON (paths and other objects as text)."""
-        return json.dumps(self, default=str, indent=indent)
+        """The result as JSON (paths and other objects as text, NaN and infinities as null)."""
+        return json_text(self, indent)
+
+
+def _finite(value: Any) -> Any:  # noqa: ANN401 (any JSON-like value)
+    """``value`` with every float that is NaN or infinite (no JSON number) as None."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def json_text(value: Any, indent: Optional[int] = None) -> str:  # noqa: ANN401
+    """Valid JSON of ``value``: NaN and infinities as null (never bare ``NaN``), objects as text."""
+    return json.dumps(_finite(value), default=str, indent=indent, allow_nan=False)
 
 
 class AlignResult(Result):

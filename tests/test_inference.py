@@ -718,3 +718,106 @@ def test_flanders_tiled_equals_whole_and_evaluates(flanders, tmp_path):
     assert set(res["unmatched"]) <= {"cabbages", "other leguminous"}
     n = vectorize_classes(a.path, tmp_path / "a.gpkg", min_area_m2=1000)
     assert n > 0
+
+
+def _warp_series(src_dir: Path, dst_dir: Path, crs: str) -> Path:
+    """Copies of the GeoTIFFs of ``src_dir`` reprojected to ``crs`` (as gdalwarp does)."""
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    dst_dir.mkdir(parents=True)
+    for path in sorted(src_dir.glob("*.tif")):
+        with rasterio.open(path) as src:
+            transform, width, height = calculate_default_transform(
+                src.crs, crs, src.width, src.height, *src.bounds
+            )
+            profile = {**src.profile, "crs": crs, "transform": transform, "width": width,
+                       "height": height}  # fmt: skip
+            with rasterio.open(dst_dir / path.name, "w", **profile) as dst:
+                for b in range(1, src.count + 1):
+                    reproject(rasterio.band(src, b), rasterio.band(dst, b),
+                              resampling=Resampling.nearest)  # fmt: skip
+                dst.update_tags(**src.tags())
+                dst.descriptions = src.descriptions
+    return dst_dir
+
+
+def test_model_resolution_in_metres_is_not_applied_to_imagery_in_degrees(
+    data_dir, tmp_path, capsys
+):
+    """A model trained on 10 m pixels (UTM) mapping imagery in EPSG:4326 does not map on
+    10-degree pixels (one pixel of nodata): it is refused, naming both CRSs and the fixes;
+    a pixel size given in the imagery's units maps."""
+    from s4_core import api
+
+    s2 = _warp_series(data_dir / "S2", tmp_path / "S2_4326", "EPSG:4326")
+    ckpt = make_ckpt()
+    ckpt["input"] = {"composite_months": 0, "resolution": 10.0, "crs": CRS, "s1_ratio": False}
+    model = save_checkpoint(tmp_path / "utm.pt", ckpt)
+    out = tmp_path / "out" / "c.tif"
+    out.parent.mkdir()
+    with pytest.raises(DataError) as info:
+        api.segment(model, out, s2=str(s2), device="cpu")
+    message = str(info.value)
+    assert f"10 metre pixels in {CRS}" in message and "EPSG:4326 (unit: degree)" in message
+    assert "UTM zone" in message and "--resolution" in message
+    assert list(out.parent.iterdir()) == []
+    del ckpt["input"]["crs"]  # a checkpoint from before the CRS was recorded: metres
+    save_checkpoint(model, ckpt)
+    with pytest.raises(DataError, match="a projected CRS"):
+        api.segment(model, out, s2=str(s2), device="cpu")
+    with rasterio.open(sorted(s2.iterdir())[0]) as ds:
+        res, shape = ds.res[0], ds.shape
+    api.segment(model, out, s2=str(s2), device="cpu", resolution=res)
+    with rasterio.open(out) as ds:
+        assert ds.crs.to_string() == "EPSG:4326" and ds.shape == shape
+
+
+def test_segment_of_a_scene_cloudy_everywhere_on_every_date_is_refused(
+    tiny_demo, demo_model, tmp_path
+):
+    """Every S2 pixel masked as cloud (SCL 9) on every date: no all-nodata map with exit 0, but
+    the refusal fine-tuning gives, and nothing written."""
+    from rasters import rewrite_series
+
+    from s4_core import api
+
+    def cloudy(data, names):
+        data = data.copy()
+        data[names.index("SCL")] = 9
+        return data, names
+
+    s2 = rewrite_series(tiny_demo.s2_dir, tmp_path / "S2", cloudy)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(DataError) as info:
+        api.segment(demo_model, out / "c.tif", s2=str(s2), device="cpu",
+                    probabilities_out=out / "p.tif")  # fmt: skip
+    message = str(info.value)
+    assert f"the S2 layers {s2} have no valid pixel" in message, message
+    assert "masked as cloud" in message and "no map written" in message
+    assert list(out.iterdir()) == []
+
+
+def test_a_model_applied_to_imagery_without_its_months_warns(tiny_demo, demo_model, tmp_path):
+    """A model of March .. October on imagery of August .. October only: the months without an
+    acquisition are filled from the nearest ones, which the user is told; the model's own
+    imagery (one month, June, without an acquisition, as in training) maps without a word."""
+    import shutil
+    import warnings
+
+    from s4_core import api
+    from s4_core.errors import S4Warning
+
+    late = tmp_path / "S2"
+    late.mkdir()
+    for path in sorted(tiny_demo.s2_dir.glob("*.tif"))[-3:]:  # 2018-08-08 .. 2018-10-12
+        shutil.copy(path, late / path.name)
+    with pytest.warns(S4Warning) as caught:
+        api.segment(demo_model, tmp_path / "late.tif", s2=str(late), device="cpu")
+    (message,) = [str(w.message) for w in caught if "have no acquisition" in str(w.message)]
+    assert message.startswith("5 of the model's 8 months (2018-03 .. 2018-07) have no "
+                              f"acquisition in the S2 imagery {late}: ")  # fmt: skip
+    assert "filled from the nearest ones" in message and "2018-03 .. 2018-10" in message
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", S4Warning)
+        api.segment(demo_model, tmp_path / "own.tif", s2=str(tiny_demo.s2_dir), device="cpu")

@@ -393,3 +393,54 @@ def test_3d_polygons_and_layer_choice(tmp_path):
     np.testing.assert_array_equal(labels, ref)
     with pytest.raises(LabelError, match="holds no polygons"):
         rasterize_labels(path, "crop", grid(), layer="points")
+
+
+def test_polygons_smaller_than_a_pixel_are_named_as_such(tmp_path):
+    """Polygons over the grid but too small to hold a pixel centre (2 x 2 m squares between the
+    centres of 10 m pixels) are counted apart from those outside it, and the fix is to draw
+    larger ones (not to check that the layers cover the same area)."""
+    tiny = [
+        (poly((x, y), (x + 2, y), (x + 2, y - 2), (x, y - 2)), {"crop": "a", "code": 1})
+        for x, y in ((X0 + 21, Y0 - 21), (X0 + 61, Y0 - 101), (X0 + 151, Y0 - 31))
+    ]
+    far = [(poly((X0 - 500, Y0), (X0 - 490, Y0), (X0 - 490, Y0 - 10)), {"crop": "b", "code": 2})]
+    path = write_layer(tmp_path / "tiny.gpkg", tiny + far)
+    for burn in (lambda: rasterize_labels(path, "crop", grid()),
+                 lambda: rasterize_polygon_ids(path, grid())):  # fmt: skip
+        with pytest.raises(LabelError) as info:
+            burn()
+        message = str(info.value)
+        assert "24 x 20 px of 10 m" in message, message
+        assert ("3 of 4 polygons lie inside the grid but cover no pixel centre (smaller or "
+                "thinner than a 10 m pixel): draw larger polygons") in message  # fmt: skip
+        assert "1 of 4 polygons lie entirely outside it: check that" in message
+    with pytest.raises(LabelError) as info:
+        rasterize_labels(write_layer(tmp_path / "only.gpkg", tiny), "crop", grid())
+    assert "draw larger polygons" in str(info.value)
+    assert "entirely outside" not in str(info.value)
+
+
+def test_fine_tuning_shows_each_label_warning_once(tiny_demo, tmp_path):
+    """Overlapping polygons: the warning is shown once (a warning), not again as a log line;
+    the reprojection note, not a warning, is logged."""
+    from s4_core import api
+
+    with fiona.open(str(tiny_demo.parcels)) as src:
+        schema, crs = src.schema, src.crs
+        feats = [(f["geometry"], dict(f["properties"])) for f in src]
+    path = tmp_path / "overlap.gpkg"
+    with fiona.open(str(path), "w", driver="GPKG", schema=schema, crs=crs) as dst:
+        for geom, props in feats:
+            rings = [[(x + 20.0, y) for x, y, *_ in ring] for ring in geom["coordinates"]]
+            moved = {"type": "Polygon", "coordinates": rings}  # 20 m east: overlapping
+            dst.write({"geometry": geom, "properties": props})
+            dst.write({"geometry": moved, "properties": props})
+    logged: list = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        api.finetune(None, str(tiny_demo.s2_dir), path, tiny_demo.class_field,
+                     tmp_path / "m.pt", epochs=1, crop_size=16, widths=(8, 16), seed=0,
+                     device="cpu", log=logged.append)  # fmt: skip
+    shown = [str(w.message) for w in caught] + [str(m) for m in logged]
+    overlap = [m for m in shown if "covered by more than one polygon" in m]
+    assert len(overlap) == 1, shown

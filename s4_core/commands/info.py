@@ -9,11 +9,11 @@ for.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any, Dict
 
 from ..errors import CheckpointError
+from ..results import json_text
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if want_system:
         out["system"] = system_report()
     if args.json:
-        print(json.dumps(out, indent=1, default=str))
+        print(json_text(out, indent=1))
         return 0
     parts = []
     if "model" in out:
