@@ -830,7 +830,7 @@ def suggest_from_probabilities(
     import rasterio
 
     from .grid import Grid
-    from .suggest import choose_squares, shortfall
+    from .suggest import choose_squares
 
     with rasterio.open(str(probabilities)) as src:
         probs = src.read().astype(np.float32)
@@ -845,16 +845,11 @@ def suggest_from_probabilities(
             f"most {min(grid.width, grid.height)} px or a larger extent"
         )
     mask = labelled.mask(grid)
+    # fewer squares than ``number``: choose_squares warns why
     chosen = choose_squares(
         probs, int(number), labelled=mask, candidates=candidates, size=int(size), method=method,
         seed=int(seed),
     )  # fmt: skip
-    if len(chosen) < int(number):
-        why = shortfall(
-            probs, int(number), len(chosen), labelled=mask, candidates=candidates,
-            size=int(size), method=method,
-        )  # fmt: skip
-        warn(why)
     _write_squares(chosen, grid, Path(os.fspath(out)), list(class_names))
     return SuggestionsResult(
         path=str(out),

@@ -17,8 +17,8 @@ output of ``segment``):
    A class with no candidate left drops out of the rotation. Ties are broken by a seeded
    random jitter: the same inputs and seed give the same squares.
 
-``shortfall`` words why fewer squares than asked were found (how many positions the rules of
-step 2 leave, the spacing of step 3).
+When fewer squares than asked are found, ``choose_squares`` warns why (how many positions the
+rules of step 2 leave, the spacing of step 3).
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from .errors import warn
+
 METHODS = ("margin", "entropy")
 
-__all__ = ["METHODS", "Suggestion", "choose_squares", "shortfall", "uncertainty"]
+__all__ = ["METHODS", "Suggestion", "choose_squares", "uncertainty"]
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,8 @@ def choose_squares(
 
     ``probs``: (K, H, W) class probabilities (NaN where not predicted); ``valid``: (H, W) bool
     (default: finite probabilities); ``labelled``: (H, W) bool, pixels already labelled;
-    ``candidates``: (H, W) bool, allowed top-left corners (e.g. inside known parcels).
+    ``candidates``: (H, W) bool, allowed top-left corners (e.g. inside known parcels). Fewer
+    squares than ``number`` (in a scene that holds one): an ``S4Warning`` says why.
     """
     probs = np.asarray(probs, dtype=np.float64)
     k, h, w = probs.shape
@@ -168,6 +171,7 @@ def choose_squares(
     rng = np.random.default_rng(seed)
     jitter = rng.random(score.shape) * 1e-9
     keyed = np.where(allowed, score + jitter, -np.inf)
+    why = "" if spacing is not None else " (at least twice their side)"
     spacing = float(_spacing(h, w, number, size) if spacing is None else spacing)
     rad = int(math.ceil(spacing))
     # per class: candidates sorted by score (descending)
@@ -207,45 +211,15 @@ def choose_squares(
             c0, c1 = max(0, col - rad), min(ncol, col + rad + 1)
             yy, xx = np.ogrid[r0:r1, c0:c1]
             blocked[r0:r1, c0:c1] |= (yy - r) ** 2 + (xx - col) ** 2 <= spacing**2
+    if len(chosen) < number:
+        found = len(chosen)
+        rules = [r for r, on in (("inside one predicted class", homogeneous),
+                                 ("in the allowed area", candidates is not None)) if on]  # fmt: skip
+        warn(
+            f"only {found} of the {number} squares asked for were found: a {size} x {size} px "
+            f"square has {allowed.size} positions in the {w} x {h} px scene, "
+            f"{int(cand.on_free_pixels.sum())} of them on predicted pixels away from the labels, "
+            f"{int(allowed.sum())} of those {' and '.join(rules) or 'usable'}; and the squares "
+            f"keep {spacing:.0f} px apart{why} to spread over the scene, so only {found} fit"
+        )
     return chosen
-
-
-def shortfall(
-    probs: np.ndarray,
-    number: int,
-    found: int,
-    *,
-    valid: Optional[np.ndarray] = None,
-    labelled: Optional[np.ndarray] = None,
-    candidates: Optional[np.ndarray] = None,
-    size: int = 5,
-    margin: int = 1,
-    method: str = "margin",
-    homogeneous: bool = True,
-    spacing: Optional[float] = None,
-) -> str:
-    """Why ``choose_squares`` (same arguments) found ``found`` < ``number`` squares.
-
-    How many positions a square has in the scene, how many of them the rules of step 2 leave
-    and the spacing of step 3.
-    """
-    probs = np.asarray(probs, dtype=np.float64)
-    _, h, w = probs.shape
-    head = f"only {found} of the {number} squares asked for were found"
-    if h < size or w < size:
-        return f"{head}: a {size} x {size} px square does not fit in the {w} x {h} px scene"
-    cand = _candidates(
-        probs, valid=valid, labelled=labelled, candidates=candidates, size=size, margin=margin,
-        method=method, homogeneous=homogeneous,
-    )  # fmt: skip
-    why = "" if spacing is not None else " (at least twice their side)"
-    spacing = float(_spacing(h, w, number, size) if spacing is None else spacing)
-    rules = [r for r, on in (("inside one predicted class", homogeneous),
-                             ("in the allowed area", candidates is not None)) if on]  # fmt: skip
-    return (
-        f"{head}: a {size} x {size} px square has {cand.allowed.size} positions in the "
-        f"{w} x {h} px scene, {int(cand.on_free_pixels.sum())} of them on predicted pixels away "
-        f"from the labels, {int(cand.allowed.sum())} of those {' and '.join(rules) or 'usable'}; "
-        f"and the squares keep {spacing:.0f} px apart{why} to spread over the scene, so only "
-        f"{found} fit"
-    )
