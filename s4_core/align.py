@@ -35,7 +35,7 @@ from rasterio.windows import Window
 from . import radiometry
 from .control import NO_CONTROL, Control
 from .errors import DataError, OutputError, unreadable_pixels, warn
-from .grid import Grid, as_crs
+from .grid import Grid, apply_transform, as_crs
 from .raster_io import RasterWriter
 from .series import Acquisition, TimeSeries, open_dataset
 from .types import CrsLike, PathLike, SceneLike, override
@@ -257,7 +257,10 @@ def read_acquisition(
     left, bottom, right, top = _bounds_in(grid, ds.crs)
     # the source pixels of the bounds' corners: any geotransform (north-up, south-up, rotated)
     inverse = ~ds.transform
-    corners = [inverse * xy for xy in ((left, top), (right, top), (right, bottom), (left, bottom))]
+    corners = [
+        apply_transform(inverse, *xy)
+        for xy in ((left, top), (right, top), (right, bottom), (left, bottom))
+    ]
     cols = [c for c, _ in corners]
     rows = [r for _, r in corners]
     sx, sy = src.res

@@ -21,6 +21,16 @@ from .types import CrsLike, PathLike
 Bounds = Tuple[float, float, float, float]
 
 
+def apply_transform(transform: affine.Affine, x: float, y: float) -> Tuple[float, float]:
+    """``transform`` applied to the point ``(x, y)``.
+
+    The same with every affine release: ``transform * (x, y)`` is deprecated from affine 3
+    (rasterio 1.4, QGIS 3.40+) and ``transform @ (x, y)`` does not exist in affine 2.
+    """
+    t = transform
+    return (t.a * x + t.b * y + t.c, t.d * x + t.e * y + t.f)
+
+
 def as_crs(value: CrsLike) -> CRS:
     """A ``rasterio.crs.CRS`` from a CRS, an EPSG code (int), ``"EPSG:XXXX"``, WKT or PROJ text."""
     if isinstance(value, CRS):
@@ -67,8 +77,8 @@ class Grid:
     def bounds(self) -> Bounds:
         """``(left, bottom, right, top)`` in CRS units."""
         t = self.transform
-        corners = [t * (0, 0), t * (self.width, 0), t * (0, self.height)]
-        corners.append(t * (self.width, self.height))
+        w, h = self.width, self.height
+        corners = [apply_transform(t, x, y) for x, y in ((0, 0), (w, 0), (0, h), (w, h))]
         xs = [c[0] for c in corners]
         ys = [c[1] for c in corners]
         return (min(xs), min(ys), max(xs), max(ys))
@@ -105,7 +115,7 @@ class Grid:
             for x, y in zip((a.a, a.b, a.d, a.e), (p.a, p.b, p.d, p.e))
         ):
             return None
-        col_f, row_f = ~p * (a.c, a.f)
+        col_f, row_f = apply_transform(~p, a.c, a.f)
         col, row = round(col_f), round(row_f)
         if abs(col - col_f) > 1e-6 or abs(row - row_f) > 1e-6:
             return None

@@ -40,7 +40,7 @@ from typing import (
 import numpy as np
 
 from . import __version__
-from .errors import DataError, LabelError
+from .errors import DataError, LabelError, OutputError
 from .grid import Grid
 from .labels import IGNORE_INDEX, ClassMap
 from .types import PathLike
@@ -204,7 +204,18 @@ class RasterWriter:
         h, w = data.shape[-2:]
         if indexes is None and data.ndim == 2:
             indexes = 1
-        self._ds.write(data, indexes=indexes, window=Window(col, row, w, h))
+        try:
+            self._ds.write(data, indexes=indexes, window=Window(col, row, w, h))
+        except Exception as exc:  # rasterio >= 1.4 raises where 1.3 left a truncated file
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: BaseException) -> OutputError:
+        """``OutputError`` naming the final file, GDAL's reason and the fix."""
+        cause = f"{exc}: {exc.__cause__}" if exc.__cause__ is not None else str(exc)
+        return OutputError(
+            f"could not write {self.path} ({cause}); check that the disk holding "
+            f"{self.path.parent} has free space and is writable, then run again"
+        )
 
     def close(self) -> None:
         """Close the dataset (idempotent)."""
@@ -215,7 +226,10 @@ class RasterWriter:
         """Close, flush and read the temporary file back (``OutputError`` when incomplete)."""
         from .validate import check_written_raster
 
-        self.close()
+        try:
+            self.close()
+        except Exception as exc:  # the last blocks are flushed at close
+            raise self._failed(exc) from None
         check_written_raster(self.tmp, self.path, self.grid.width, self.grid.height, self.count)
 
     def commit(self, *, check: bool = True) -> Path:
@@ -237,6 +251,8 @@ class RasterWriter:
         """Close and remove the temporary file (nothing is left behind)."""
         try:
             self.close()
+        except Exception:  # a failed flush of a file that is thrown away anyway
+            pass
         finally:
             remove_file(self.tmp)
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from .control import NO_CONTROL, Control
 from .errors import DataError, OutputError
+from .grid import apply_transform
 from .labels import ClassMap
 from .raster_io import NODATA, check_output, remove_file, tag_class_map
 from .types import PathLike
@@ -108,7 +109,10 @@ def vectorize_classes(
     mask = data != NODATA
     if min_area_m2 and min_area_m2 > 0 and mask.any():
         cy, cx = data.shape[0] / 2.0, data.shape[1] / 2.0
-        px = [transform * (cx + dx, cy + dy) for dx, dy in ((0, 0), (1, 0), (1, 1), (0, 1), (0, 0))]
+        px = [
+            apply_transform(transform, cx + dx, cy + dy)
+            for dx, dy in ((0, 0), (1, 0), (1, 1), (0, 1), (0, 0))
+        ]
         pixel_area = meter.ring(px)
         min_pixels = int(math.ceil(min_area_m2 / pixel_area - 1e-9)) if pixel_area > 0 else 0
         if min_pixels > 1:
