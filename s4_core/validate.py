@@ -166,6 +166,22 @@ def check_outputs(
         _check_writable(out, label, folder=is_folder)
 
 
+def make_parent(path: PathLike) -> None:
+    """Create the folder ``path`` is to be written in, as the rasters' writers do.
+
+    ``OutputError`` naming the file when that folder cannot be made (a file in the way, no
+    permission).
+    """
+    parent = Path(os.path.abspath(os.fspath(path))).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {os.fspath(path)}: its folder {parent} cannot be created "
+            f"({exc.strerror or exc}); choose another path"
+        ) from None
+
+
 def _check_writable(out: Path, label: str, *, folder: bool) -> None:
     """``OutputError`` unless ``out`` can be created.
 

@@ -307,6 +307,21 @@ def test_valid_segment_writes_only_its_outputs(env, tmp_path, capsys):
     assert added == {str(tmp_path / "map.tif"), str(tmp_path / "map.gpkg")}
 
 
+def test_report_outputs_go_into_a_new_folder(env, tmp_path, capsys):
+    """``evaluate --figure/--html`` into a folder that does not exist yet: it is made, as the
+    rasters' writers do (was: "[Errno 2] No such file or directory: '.../.f.1234.png'")."""
+    assert main(segment(env, tmp_path)) == 0
+    new = tmp_path / "new folder" / "é"
+    argv = ["evaluate", "--pred", str(tmp_path / "map.tif"), "--truth", str(env.parcels)]
+    argv += ["--class-field", env.field, "--figure", str(new / "m.png")]
+    argv += ["--html", str(tmp_path / "other" / "r.html")]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert sorted(p.name for p in new.iterdir()) == ["m.png"]
+    assert sorted(p.name for p in (tmp_path / "other").iterdir()) == ["r.html"]
+
+
 def test_resume_in_place_without_a_better_epoch_keeps_the_checkpoint(env, tmp_path, capsys):
     """``--resume X --out X``: X stays the best model; the run says so and exits 0."""
     model = tmp_path / "model.pt"
