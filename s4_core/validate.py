@@ -44,6 +44,9 @@ def check_less(name: str, value: Optional[float], other: str, bound: Optional[fl
 
 
 # ----------------------------------------------------------------------------- paths
+RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2")
+"""The files a series folder is read from (``series``): every one of them is taken as an image."""
+
 Format = Tuple[str, Tuple[str, ...]]
 """A file format an output is written in: its name and the file endings that mean it."""
 
@@ -90,14 +93,29 @@ def _is_input(out: Path, source: Path) -> bool:
     That file, or an image of the folder ``source`` (the raster files directly in it, as ``series``
     reads a folder).
     """
-    from .series import RASTER_SUFFIXES
-
     try:
         if not out.is_file():
             return False
         if source.is_dir():
             return out.suffix.lower() in RASTER_SUFFIXES and os.path.samefile(out.parent, source)
         return source.exists() and os.path.samefile(out, source)
+    except OSError:
+        return False
+
+
+def in_input_folder(out: Path, source: Path) -> bool:
+    """Whether ``out`` is a raster written straight into the input folder ``source``.
+
+    The series reader takes every raster file of such a folder as an image of the series, so a
+    class map left there breaks the next run given that folder.
+    """
+    try:
+        return (
+            out.suffix.lower() in RASTER_SUFFIXES
+            and source.is_dir()
+            and out.parent.exists()
+            and os.path.samefile(out.parent, source)
+        )
     except OSError:
         return False
 
@@ -113,8 +131,6 @@ def check_readable(inputs: Mapping[str, Any]) -> None:
     Raises:
         DataError: "cannot read the Sentinel-2 input FILE: you have no permission ...".
     """
-    from .series import RASTER_SUFFIXES
-
     for label, sources in inputs.items():
         for src in input_paths(sources):
             paths = [src]
@@ -139,9 +155,9 @@ def check_outputs(
     (None skipped); ``inputs``: what the input is ("Sentinel-2 input") -> sources; labels in
     ``folders`` are output folders, only checked to be writable (name their files separately);
     ``formats``: label -> the format that output is written in (``check_format``).
-    A file output may not be an input file nor an image of an input folder; a new file there is
-    allowed. An existing read-only output file is refused (not replaced behind its owner's
-    back).
+    A file output may not be an input file nor an image of an input folder, and a new raster may
+    not be written into an input folder (it would join that series); other new files may. An
+    existing read-only output file is refused (not replaced behind its owner's back).
     """
     check_readable(inputs or {})
     given = {k: Path(os.fspath(v)) for k, v in outputs.items() if v is not None}
@@ -160,6 +176,12 @@ def check_outputs(
                     raise OutputError(
                         f"the {label} {out} would overwrite the {in_label} {src}: nothing was "
                         "written; choose another output file"
+                    )
+                if not is_folder and in_input_folder(out, src):
+                    raise OutputError(
+                        f"the {label} {out} would be written into the {in_label} folder {src}: "
+                        "the next run given that folder would read it as an image of the "
+                        "series; nothing was written; choose another folder"
                     )
         if formats and label in formats:
             check_format(out, label, formats[label])
@@ -226,6 +248,25 @@ def check_align(
     """
     check_settings(**settings)
     out_dir = Path(os.fspath(out_dir))
+
+    def holds_inputs(folders_only: bool) -> None:
+        for label, sources in (("Sentinel-1 input", s1), ("Sentinel-2 input", s2)):
+            for src in input_paths(sources):
+                if folders_only and not src.is_dir():
+                    continue
+                folder = src if src.is_dir() else src.parent
+                try:
+                    same = out_dir.is_dir() and os.path.samefile(out_dir, folder)
+                except OSError:
+                    same = False
+                if same:
+                    raise OutputError(
+                        f"the output folder {out_dir} holds the {label} {src}: the aligned "
+                        "stacks written there would be read as images of that series; nothing "
+                        "was written; choose another folder"
+                    )
+
+    holds_inputs(folders_only=True)  # said of the folder, before its stacks are named
     check_outputs(
         {
             "output folder": out_dir,
@@ -236,19 +277,7 @@ def check_align(
         {"Sentinel-1 input": s1, "Sentinel-2 input": s2},
         folders=("output folder",),
     )
-    for label, sources in (("Sentinel-1 input", s1), ("Sentinel-2 input", s2)):
-        for src in input_paths(sources):
-            folder = src if src.is_dir() else src.parent
-            try:
-                same = out_dir.is_dir() and os.path.samefile(out_dir, folder)
-            except OSError:
-                same = False
-            if same:
-                raise OutputError(
-                    f"the output folder {out_dir} holds the {label} {src}: the aligned stacks "
-                    "written there would be read as images of that series; nothing was written; "
-                    "choose another folder"
-                )
+    holds_inputs(folders_only=False)
 
 
 def check_written_raster(path: Path, final: Path, width: int, height: int, count: int) -> None:

@@ -252,6 +252,13 @@ CASES: List[Case] = [
      r"S1 layers .*S1_nan.* have no valid pixel"),
     ("finetune corrupt labels GeoPackage", lambda e, w: finetune(e, w, "--labels", str(e.corrupt)),
      r"cannot read label polygons from .*corrupt\.gpkg: .*Give a polygon layer OGR can read"),
+    ("segment out into the S2 input folder", lambda e, w: segment(e, w, out=str(e.s2 / "map.tif")),
+     r"output class raster .*S2/map\.tif would be written into the Sentinel-2 input folder "
+     r".*S2: the next run given that folder would read it as an image of the series; nothing "
+     r"was written; choose another folder"),
+    ("segment confidence into the S2 input folder",
+     lambda e, w: segment(e, w, "--confidence", str(e.s2 / "conf.tif")),
+     r"output confidence .*conf\.tif would be written into the Sentinel-2 input folder"),
     ("finetune resume: no epoch beats it",
      lambda e, w: finetune(e, w, "--head", "unet", "--val-fraction", "0", "--resume",
                            str(e.best), "--epochs", "2"),

@@ -24,6 +24,7 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -904,7 +905,32 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         else:
             path = self.parameterAsOutputLayer(parameters, name, context)
         check_output_suffix(path, suffixes, name, kind)
+        if path:
+            self.check_not_in_series_folder(parameters, name, path, context)
         return path or None
+
+    def check_not_in_series_folder(
+        self, parameters: Dict[str, Any], name: str, path: str, context: QgsProcessingContext
+    ) -> None:
+        """Refuse a raster output written into a ``_FOLDER`` series input.
+
+        Every GeoTIFF of that folder is read as an image of the series, so the next run given the
+        folder would fail on it (as ``s4_core.validate.check_outputs`` refuses on the command
+        line).
+        """
+        from s4_core.validate import in_input_folder
+
+        for series in (SENTINEL1, SENTINEL2):
+            folder_name = series + FOLDER_SUFFIX
+            if self.parameterDefinition(folder_name) is None:
+                continue
+            folder = self.parameterAsFile(parameters, folder_name, context)
+            if folder and in_input_folder(Path(path), Path(folder)):
+                raise QgsProcessingException(
+                    tr(
+                        "{name}: {path} would be written into the folder {folder} of {folder_name}, whose GeoTIFFs are all read as images of that series: the next run given that folder would read it too; nothing was written; choose another folder"
+                    ).format(name=name, path=path, folder=folder, folder_name=folder_name)
+                )
 
     @staticmethod
     def sources(files: List[str]) -> Optional[Sources]:

@@ -215,6 +215,13 @@ FAULTS: List[Fault] = [
     ("evaluate OUTPUT_HTML is the INPUT", "evaluate",
      lambda e, w: evaluate(e, w / "scores.csv", OUTPUT_HTML=str(e.classes)),
      r"OUTPUT_HTML must be a HTML file \(\.html, \.htm\), not \S+classes\.tif"),
+    ("segment OUTPUT into the SENTINEL2_FOLDER", "segment_time_series",
+     lambda e, w: segment(e, e.s2 / "map.tif"),
+     r"OUTPUT: \S+S2/map\.tif would be written into the folder \S+S2 of SENTINEL2_FOLDER, whose "
+     r"GeoTIFFs are all read as images of that series.*choose another folder"),
+    ("segment OUTPUT_CONFIDENCE into the SENTINEL2_FOLDER", "segment_time_series",
+     lambda e, w: segment(e, w / "map.tif", OUTPUT_CONFIDENCE=str(e.s2 / "c.tif")),
+     r"OUTPUT_CONFIDENCE: \S+c\.tif would be written into the folder \S+S2 of SENTINEL2_FOLDER"),
     ("align OUTPUT is a file", "align_time_series", lambda e, w: align(e, e.ft),
      r"ft\.pt is a file: give a folder"),
     # a file that is not a checkpoint to train from
