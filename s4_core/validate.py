@@ -53,6 +53,7 @@ Format = Tuple[str, Tuple[str, ...]]
 GEOTIFF: Format = ("GeoTIFF", (".tif", ".tiff"))
 GEOPACKAGE: Format = ("GeoPackage", (".gpkg",))
 HTML: Format = ("HTML", (".html", ".htm"))
+ONNX: Format = ("ONNX", (".onnx",))
 
 
 def check_format(path: Optional[PathLike], label: str, fmt: Format) -> None:
@@ -278,6 +279,38 @@ def check_align(
         folders=("output folder",),
     )
     holds_inputs(folders_only=False)
+
+
+ONNX_CARD_FORMAT = "s4-onnx"
+"""The ``format`` of the model card ``s4 export-onnx`` writes beside an ONNX model."""
+
+
+def onnx_card_path(out: PathLike) -> Path:
+    """The model card of the ONNX model ``out``: the same name with ``.json``."""
+    return Path(os.fspath(out)).with_suffix(".json")
+
+
+def check_onnx_card(out: PathLike) -> None:
+    """``OutputError`` when the model card of ``out`` would replace a JSON file of the user's.
+
+    An earlier card (``format`` ``s4-onnx``) is replaced like the model; any other existing file
+    at that name is kept and the export refused before any work.
+    """
+    import json
+
+    card = onnx_card_path(out)
+    if not card.exists():
+        return
+    try:
+        found = json.loads(card.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        found = None
+    if not (isinstance(found, dict) and found.get("format") == ONNX_CARD_FORMAT):
+        raise OutputError(
+            f"the model card {card} (written beside the ONNX model {os.fspath(out)}, same name "
+            "with .json) would overwrite that file, which is not an S4 model card: nothing was "
+            "written; choose another output name or move the file"
+        )
 
 
 def check_written_raster(path: Path, final: Path, width: int, height: int, count: int) -> None:

@@ -109,6 +109,12 @@ def segment(e, work: Path, *extra: str, out: str = "") -> List[str]:
     ]  # fmt: skip
 
 
+def export_beside_a_json_of_the_users(e, work: Path) -> List[str]:
+    """``s4 export-onnx`` to m.onnx where the user keeps notes in m.json (the card's name)."""
+    (work / "m.json").write_text('{"my": "notes"}', encoding="utf-8")
+    return ["export-onnx", str(e.ft), str(work / "m.onnx")]
+
+
 # (name, argv builder, regex the message must match); the builder gets (env, work folder).
 Case = Tuple[str, Callable[[SimpleNamespace, Path], List[str]], str]
 CASES: List[Case] = [
@@ -259,6 +265,12 @@ CASES: List[Case] = [
     ("segment confidence into the S2 input folder",
      lambda e, w: segment(e, w, "--confidence", str(e.s2 / "conf.tif")),
      r"output confidence .*conf\.tif would be written into the Sentinel-2 input folder"),
+    ("export-onnx card over a JSON of the user's", export_beside_a_json_of_the_users,
+     r"model card .*m\.json \(written beside the ONNX model .*m\.onnx, same name with \.json\) "
+     r"would overwrite that file, which is not an S4 model card: nothing was written"),
+    ("export-onnx to a GeoTIFF name",
+     lambda e, w: ["export-onnx", str(e.ft), str(w / "m.tif")],
+     r"output ONNX model .*m\.tif is written as a ONNX file: give a name ending in \.onnx"),
     ("finetune resume: no epoch beats it",
      lambda e, w: finetune(e, w, "--head", "unet", "--val-fraction", "0", "--resume",
                            str(e.best), "--epochs", "2"),
@@ -327,6 +339,14 @@ def test_report_outputs_go_into_a_new_folder(env, tmp_path, capsys):
     assert code == 0, err
     assert sorted(p.name for p in new.iterdir()) == ["m.png"]
     assert sorted(p.name for p in (tmp_path / "other").iterdir()) == ["r.html"]
+
+
+def test_export_onnx_replaces_its_own_card(env, tmp_path, capsys):
+    """A second export to the same name replaces the model and its card (an S4 card)."""
+    argv = ["export-onnx", str(env.ft), str(tmp_path / "m.onnx")]
+    assert main(argv) == 0
+    assert main(argv) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.onnx"]
 
 
 def test_resume_in_place_without_a_better_epoch_keeps_the_checkpoint(env, tmp_path, capsys):
