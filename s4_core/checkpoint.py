@@ -195,6 +195,11 @@ def load_checkpoint(
     incomplete, or of another format version.
     """
     path = Path(os.fspath(path))
+    if path.is_dir():
+        raise CheckpointError(
+            f"{path} is a folder, not a model file: give the .pt file written by s4 pretrain / "
+            "s4 finetune"
+        )
     if not path.is_file():
         raise CheckpointError(f"model file {path} does not exist: check the path")
     problem = checkpoint_file_problem(path)  # an ONNX export, a GeoTIFF ...: named as such

@@ -128,7 +128,22 @@ def test_s4_info_defaults_to_the_system_as_text(capsys):
 def test_s4_info_missing_model_is_a_clear_error(tmp_path, capsys):
     assert main(["info", str(tmp_path / "nope.pt")]) == 2
     err = capsys.readouterr().err
-    assert "nope.pt: no such checkpoint file" in err
+    assert "nope.pt does not exist: give the .pt file written by 's4 pretrain'" in err
+
+
+def test_s4_info_and_segment_on_a_folder_say_it_is_a_folder(tmp_path, capsys):
+    """A folder given as MODEL (the models folder, not a file in it): "is a folder", not
+    "no such checkpoint file" / "does not exist"."""
+    folder = tmp_path / "models ö"
+    folder.mkdir()
+    assert main(["info", str(folder)]) == 2
+    assert "models ö is a folder, not a model file: give the .pt file" in capsys.readouterr().err
+    (tmp_path / "S2").mkdir()
+    argv = ["segment", "--model", str(folder), "--s2", str(tmp_path / "S2"), "--out"]
+    assert main([*argv, str(tmp_path / "m.tif"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "models ö is a folder, not a model file: give the .pt file" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["S2", "models ö"]
 
 
 @pytest.fixture()
