@@ -341,6 +341,25 @@ def test_report_outputs_go_into_a_new_folder(env, tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "other").iterdir()) == ["r.html"]
 
 
+def test_evaluate_names_a_reference_that_is_no_layer(env, tmp_path, capsys):
+    """The model or a folder of images as --truth: "neither a raster nor a polygon layer" (was:
+    "is a polygon layer: give the field that holds the class (--class-field)")."""
+    assert main(segment(env, tmp_path)) == 0
+    capsys.readouterr()
+    for truth in (env.ft, env.s2):
+        before = snapshot(env.base, tmp_path)
+        argv = ["evaluate", "--pred", str(tmp_path / "map.tif"), "--truth", str(truth)]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert re.search(
+            rf"the reference {re.escape(str(truth))} is neither a raster nor a polygon layer "
+            r"GDAL/OGR can read: give the reference polygons \(GeoPackage, shapefile, GeoJSON\) "
+            r"with their class field, or a class raster",
+            err,
+        ), err
+        assert snapshot(env.base, tmp_path) == before
+
+
 def test_export_onnx_replaces_its_own_card(env, tmp_path, capsys):
     """A second export to the same name replaces the model and its card (an S4 card)."""
     argv = ["export-onnx", str(env.ft), str(tmp_path / "m.onnx")]
