@@ -74,7 +74,13 @@ from ..compat import (
     SOURCE_RASTER,
 )
 from ..i18n import tr, tr_noop
-from ..layers import feature_count_with_geometry, file_path, raster_files, vector_for_engine
+from ..layers import (
+    feature_count_with_geometry,
+    file_kind,
+    file_path,
+    raster_files,
+    vector_for_engine,
+)
 from ..tasks import format_metrics
 
 if TYPE_CHECKING:
@@ -952,6 +958,23 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
                 tr("{name} must be a number, not {value!r}").format(name=name, value=value)
             ) from None
 
+    @staticmethod
+    def _wrong_layer_kind(param: QgsProcessingParameterDefinition, path: str) -> Optional[str]:
+        """The message for a raster file given to a vector parameter or the reverse; else None."""
+        if not os.path.isfile(path):
+            return None
+        name = param.name()
+        kind = file_kind(path)
+        if kind == "raster" and isinstance(param, QgsProcessingParameterVectorLayer):
+            return tr(
+                "{name}: {path} is a raster, but this parameter takes a polygon layer (GeoPackage, shapefile, GeoJSON ...): choose the polygons"
+            ).format(name=name, path=path)
+        if kind == "vector" and isinstance(param, QgsProcessingParameterRasterLayer):
+            return tr(
+                "{name}: {path} is a vector layer, but this parameter takes a raster (GeoTIFF): choose the raster"
+            ).format(name=name, path=path)
+        return None
+
     @override
     def checkParameterValues(
         self, parameters: Dict[str, Any], context: QgsProcessingContext
@@ -986,6 +1009,9 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
             path = paths[0] if len(paths) == 1 else ""
             if path and os.path.isfile(path) and isinstance(param, QgsProcessingParameterFile):
                 return False, self._file_type_message(param, path)
+            wrong_kind = self._wrong_layer_kind(param, path) if path else None
+            if wrong_kind:
+                return False, wrong_kind
             if path and os.path.isfile(path):
                 return False, tr(
                     "{name}: {path} cannot be read as a layer (not a file QGIS can open, damaged, or no permission to read it): choose another file"

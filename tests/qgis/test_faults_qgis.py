@@ -236,6 +236,14 @@ FAULTS: List[Fault] = [
      lambda e, w: segment(e, w / "m.tif", MODEL=tifs(e.s2)[0]),
      r"MODEL: \S+\.tif is not a file of the type this parameter takes \(S4 model \(\*\.pt "
      r"\*\.onnx\)\): choose another file"),
+    ("finetune LABELS is a raster", "finetune",
+     lambda e, w: finetune(e, w / "m.pt", LABELS=tifs(e.s2)[0]),
+     r"LABELS: \S+\.tif is a raster, but this parameter takes a polygon layer \(GeoPackage, "
+     r"shapefile, GeoJSON \.\.\.\): choose the polygons"),
+    ("export INPUT is the polygons", "export_geopackage",
+     lambda e, w: export(e, w / "p.gpkg", INPUT=str(e.parcels)),
+     r"INPUT: \S+parcels\.gpkg is a vector layer, but this parameter takes a raster \(GeoTIFF\): "
+     r"choose the raster"),
     # data that does not fit
     ("finetune bands missing vs INIT_MODEL", "finetune",
      lambda e, w: finetune(e, w / "m.pt", SENTINEL2_FOLDER=str(e.s2_no_b11), INIT_MODEL=str(e.pre)),
