@@ -38,6 +38,7 @@ import math
 import os
 import re
 import uuid
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
@@ -206,7 +207,10 @@ def load_checkpoint(
     if problem:
         raise CheckpointError(problem)
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            # torch's notices about the file's pickle protocol: the error below says what it is
+            warnings.simplefilter("ignore", UserWarning)
+            ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except PermissionError:
         raise CheckpointError(f"cannot read the model file {path}: {NO_READ_ACCESS}") from None
     except Exception as exc:  # truncated zips (OSError), unpickling errors of every kind

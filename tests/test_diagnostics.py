@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -218,3 +220,28 @@ def test_diagnostics_dialog_reports_qgis_and_copies(qgis_app, tmp_path, monkeypa
     dialog.copy()
     assert QGuiApplication.clipboard().text() == dialog.text
     dialog.deleteLater()
+
+
+def test_s4_info_on_a_plain_pickle_shows_no_torch_warning(tmp_path, capfd):
+    """A .pt that is a plain pickle (protocol 4): one S4 message, no torch UserWarning about the
+    pickle protocol ("Detected pickle protocol 4 in the checkpoint ...")."""
+    import pickle
+
+    model = tmp_path / "model.pt"
+    model.write_bytes(pickle.dumps({"x": 1}, protocol=4))
+    repo = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, "-m", "s4_core.cli", "info", str(model)],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "UserWarning" not in proc.stderr and "pickle protocol" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"s4 info: error: cannot read the model file {model}: it holds Python objects other than "
+        "plain data: not written by S4. Give a .pt file written by s4 pretrain / s4 finetune "
+        "(re-copy it if it was cut short)"
+    ]
