@@ -931,7 +931,8 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
             if self.parameterDefinition(folder_name) is None:
                 continue
             folder = self.parameterAsFile(parameters, folder_name, context)
-            if folder and in_input_folder(Path(path), Path(folder)):
+            # an image already there is an input: the engine says it would be overwritten
+            if folder and not os.path.isfile(path) and in_input_folder(Path(path), Path(folder)):
                 raise QgsProcessingException(
                     tr(
                         "{name}: {path} would be written into the folder {folder} of {folder_name}, whose GeoTIFFs are all read as images of that series: the next run given that folder would read it too; nothing was written; choose another folder"
