@@ -32,7 +32,17 @@ from .results import (
 )
 from .settings import ALIGN, EVALUATE, EXPORT, FINETUNE, PRETRAIN, PROFILES, SEGMENT, SUGGEST
 from .types import CrsLike, Metrics, PathLike, Sources
-from .validate import GEOPACKAGE, GEOTIFF, Format, check_align, check_less, check_outputs
+from .validate import (
+    GEOPACKAGE,
+    GEOTIFF,
+    ONNX,
+    Format,
+    check_align,
+    check_less,
+    check_onnx_card,
+    check_outputs,
+    onnx_card_path,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -684,7 +694,12 @@ def export_onnx(model: PathLike, out: PathLike) -> ModelCard:
     """
     from .onnx_export import export_onnx as _export
 
-    check_outputs({"output ONNX model": out}, {"model": model})
+    check_outputs(
+        {"output ONNX model": out, "model card": onnx_card_path(out)},
+        {"model": model},
+        formats={"output ONNX model": ONNX},
+    )
+    check_onnx_card(out)
     return ModelCard(_export(Path(model), Path(out)))
 
 

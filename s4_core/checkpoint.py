@@ -38,6 +38,7 @@ import math
 import os
 import re
 import uuid
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
@@ -195,13 +196,21 @@ def load_checkpoint(
     incomplete, or of another format version.
     """
     path = Path(os.fspath(path))
+    if path.is_dir():
+        raise CheckpointError(
+            f"{path} is a folder, not a model file: give the .pt file written by s4 pretrain / "
+            "s4 finetune"
+        )
     if not path.is_file():
         raise CheckpointError(f"model file {path} does not exist: check the path")
     problem = checkpoint_file_problem(path)  # an ONNX export, a GeoTIFF ...: named as such
     if problem:
         raise CheckpointError(problem)
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            # torch's notices about the file's pickle protocol: the error below says what it is
+            warnings.simplefilter("ignore", UserWarning)
+            ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except PermissionError:
         raise CheckpointError(f"cannot read the model file {path}: {NO_READ_ACCESS}") from None
     except Exception as exc:  # truncated zips (OSError), unpickling errors of every kind

@@ -33,6 +33,16 @@ def _is_raster(path: Path) -> bool:
         return False
 
 
+def _is_vector(path: Path) -> bool:
+    """Whether OGR finds a layer in ``path`` (a model file or a folder of images: no)."""
+    import fiona
+
+    try:
+        return bool(fiona.listlayers(str(path)))
+    except Exception:  # noqa: BLE001 - fiona raises DriverError and friends
+        return False
+
+
 def short_list(items: Sequence[str], limit: int = 10) -> str:
     """``a, b, c`` of the first ``limit`` items, then how many more (messages stay readable)."""
     items = list(items)
@@ -200,6 +210,12 @@ def evaluate(pred_path: PathLike, truth: PathLike, *, class_field: Optional[str]
                 mapped[values == code] = idx
         source = "raster"
     else:
+        if not _is_vector(truth):
+            raise LabelError(
+                f"the reference {truth} is neither a raster nor a polygon layer GDAL/OGR can "
+                "read: give the reference polygons (GeoPackage, shapefile, GeoJSON) with their "
+                "class field, or a class raster"
+            )
         if not class_field:
             raise LabelError(
                 f"{truth} is a polygon layer: give the field that holds the class (--class-field)"

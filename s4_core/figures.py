@@ -88,7 +88,10 @@ def check_figure_path(path: PathLike, setting: str = "figure") -> Path:
 
 def save_figure(fig: Figure, path: PathLike, dpi: int = 120) -> Path:
     """Write ``fig`` to ``path`` (PNG, SVG or PDF by suffix) via a temporary file."""
+    from .validate import make_parent
+
     p = check_figure_path(path)
+    make_parent(p)
     tmp = p.with_name(f".{p.stem}.{uuid.uuid4().hex[:8]}{p.suffix}")
     try:
         fig.savefig(tmp, dpi=dpi, format=p.suffix[1:].lower())

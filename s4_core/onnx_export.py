@@ -39,6 +39,7 @@ from .checkpoint import build_model, load_checkpoint
 from .errors import CheckpointError, OutputError
 from .model import Encoded, S4Net, _pool_mask, pixel_features
 from .types import PathLike
+from .validate import ONNX_CARD_FORMAT, onnx_card_path
 
 OPSET = 17
 _SKIP_KEYS = ("state_dict", "optimizer", "history")
@@ -149,7 +150,7 @@ def export_onnx(model_path: PathLike, out_path: PathLike, *, tile: int = 64) -> 
     mask = torch.ones(1, frames, side, side, dtype=torch.bool)
     mask[:, -1] = False  # trace the masked path (it equals the unmasked one when all are real)
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
-    card_path = out.with_suffix(".json")
+    card_path = onnx_card_path(out)
     card_tmp = card_path.with_name(f".{card_path.name}.{uuid.uuid4().hex[:8]}.tmp")
     meta = _plain_meta(ckpt)
     stats = {m: meta["band_stats"][m] for m in sensors}
@@ -185,7 +186,7 @@ def export_onnx(model_path: PathLike, out_path: PathLike, *, tile: int = 64) -> 
             )
         _add_metadata(tmp, items)
         card = {
-            "format": "s4-onnx",
+            "format": ONNX_CARD_FORMAT,
             "model": out.name,
             "source_checkpoint": str(model_path),
             "engine_version": __version__,

@@ -461,7 +461,10 @@ def write_profiles_csv(result: ClassProfiles, path: PathLike) -> Path:
     One row per class (kind "class") and per polygon (kind "polygon", ``polygon`` = its 0-based
     position in the layer) and variable and date.
     """
+    from .validate import make_parent
+
     path = Path(os.fspath(path))
+    make_parent(path)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "w", newline="", encoding="utf-8") as f:

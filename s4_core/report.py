@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Optional, cast
 
 from .types import PathLike
-from .validate import HTML, check_outputs
+from .validate import HTML, check_outputs, make_parent
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -93,6 +93,7 @@ def evaluation_html(scores: Dict[str, Any], image_uri: Optional[str] = None) -> 
 
 
 def _atomic_text(path: Path, text: str) -> None:
+    make_parent(path)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")

@@ -48,8 +48,8 @@ from . import radiometry
 from .errors import NO_READ_ACCESS, DataError, unreadable, unreadable_pixels
 from .grid import Grid
 from .types import PathLike, Sources
+from .validate import RASTER_SUFFIXES
 
-RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2")
 S2_BANDS = (
     "B01",
     "B02",

@@ -60,7 +60,7 @@ from typing import (
 
 import numpy as np
 
-from .errors import Cancelled, DataError, FetchError
+from .errors import Cancelled, DataError, FetchError, OutputError
 from .grid import Grid, as_crs
 from .radiometry import SCL_INVALID
 from .settings import FETCH
@@ -880,6 +880,11 @@ def fetch_time_series(
     if len(bbox) != 4:
         raise DataError(f"bbox needs 4 numbers (west south east north), got {len(bbox)}")
     grid, lonlat = area_grid(bbox, bbox_crs, crs=crs, resolution=resolution)
+    # before any request: a download on another grid, or images of another series there
+    manifest_path = out / MANIFEST
+    previous = _load_manifest(manifest_path, grid)
+    if not previous:
+        _refuse_foreign_images(out)
     s2c = provider.s2_collection if s2_collection == "" else s2_collection
     s1c = provider.s1_collection if s1_collection == "" else s1_collection
     if not s2c and not s1c:
@@ -920,8 +925,6 @@ def fetch_time_series(
         "max_scene_cloud": max_scene_cloud,
         "s1_orbit": s1_orbit,
     }
-    manifest_path = out / MANIFEST
-    previous = _load_manifest(manifest_path, grid)
     datetime = f"{first.isoformat()}T00:00:00Z/{last.isoformat()}T23:59:59Z"
     report(0.0, "searching the STAC catalog", None)
 
@@ -1234,6 +1237,30 @@ def _plan(
             )
         )
     return plans
+
+
+def _refuse_foreign_images(out: Path) -> None:
+    """``OutputError`` when ``out``'s S2/ or S1/ holds images no earlier fetch there recorded.
+
+    Without a manifest the downloaded dates would join a series of another area or source (a
+    demo scene, an earlier export) and every later step would read the two as one.
+    """
+    from .validate import RASTER_SUFFIXES
+
+    for sensor in ("S2", "S1"):
+        folder = out / sensor
+        if not folder.is_dir():
+            continue
+        found = sorted(
+            p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in RASTER_SUFFIXES
+        )
+        if found:
+            raise OutputError(
+                f"the output folder {out} already holds {len(found)} image(s) in {folder} "
+                f"({found[0]}{', ...' if len(found) > 1 else ''}) that no earlier download there "
+                f"recorded (no usable {MANIFEST}): the downloaded dates would join that series; "
+                "nothing was downloaded; choose an empty or new output folder"
+            )
 
 
 def _load_manifest(path: Path, grid: Grid) -> dict:

@@ -44,12 +44,16 @@ def check_less(name: str, value: Optional[float], other: str, bound: Optional[fl
 
 
 # ----------------------------------------------------------------------------- paths
+RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2")
+"""The files a series folder is read from (``series``): every one of them is taken as an image."""
+
 Format = Tuple[str, Tuple[str, ...]]
 """A file format an output is written in: its name and the file endings that mean it."""
 
 GEOTIFF: Format = ("GeoTIFF", (".tif", ".tiff"))
 GEOPACKAGE: Format = ("GeoPackage", (".gpkg",))
 HTML: Format = ("HTML", (".html", ".htm"))
+ONNX: Format = ("ONNX", (".onnx",))
 
 
 def check_format(path: Optional[PathLike], label: str, fmt: Format) -> None:
@@ -90,14 +94,29 @@ def _is_input(out: Path, source: Path) -> bool:
     That file, or an image of the folder ``source`` (the raster files directly in it, as ``series``
     reads a folder).
     """
-    from .series import RASTER_SUFFIXES
-
     try:
         if not out.is_file():
             return False
         if source.is_dir():
             return out.suffix.lower() in RASTER_SUFFIXES and os.path.samefile(out.parent, source)
         return source.exists() and os.path.samefile(out, source)
+    except OSError:
+        return False
+
+
+def in_input_folder(out: Path, source: Path) -> bool:
+    """Whether ``out`` is a raster written straight into the input folder ``source``.
+
+    The series reader takes every raster file of such a folder as an image of the series, so a
+    class map left there breaks the next run given that folder.
+    """
+    try:
+        return (
+            out.suffix.lower() in RASTER_SUFFIXES
+            and source.is_dir()
+            and out.parent.exists()
+            and os.path.samefile(out.parent, source)
+        )
     except OSError:
         return False
 
@@ -113,8 +132,6 @@ def check_readable(inputs: Mapping[str, Any]) -> None:
     Raises:
         DataError: "cannot read the Sentinel-2 input FILE: you have no permission ...".
     """
-    from .series import RASTER_SUFFIXES
-
     for label, sources in inputs.items():
         for src in input_paths(sources):
             paths = [src]
@@ -139,9 +156,9 @@ def check_outputs(
     (None skipped); ``inputs``: what the input is ("Sentinel-2 input") -> sources; labels in
     ``folders`` are output folders, only checked to be writable (name their files separately);
     ``formats``: label -> the format that output is written in (``check_format``).
-    A file output may not be an input file nor an image of an input folder; a new file there is
-    allowed. An existing read-only output file is refused (not replaced behind its owner's
-    back).
+    A file output may not be an input file nor an image of an input folder, and a new raster may
+    not be written into an input folder (it would join that series); other new files may. An
+    existing read-only output file is refused (not replaced behind its owner's back).
     """
     check_readable(inputs or {})
     given = {k: Path(os.fspath(v)) for k, v in outputs.items() if v is not None}
@@ -161,9 +178,31 @@ def check_outputs(
                         f"the {label} {out} would overwrite the {in_label} {src}: nothing was "
                         "written; choose another output file"
                     )
+                if not is_folder and in_input_folder(out, src):
+                    raise OutputError(
+                        f"the {label} {out} would be written into the {in_label} folder {src}: "
+                        "the next run given that folder would read it as an image of the "
+                        "series; nothing was written; choose another folder"
+                    )
         if formats and label in formats:
             check_format(out, label, formats[label])
         _check_writable(out, label, folder=is_folder)
+
+
+def make_parent(path: PathLike) -> None:
+    """Create the folder ``path`` is to be written in, as the rasters' writers do.
+
+    ``OutputError`` naming the file when that folder cannot be made (a file in the way, no
+    permission).
+    """
+    parent = Path(os.path.abspath(os.fspath(path))).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {os.fspath(path)}: its folder {parent} cannot be created "
+            f"({exc.strerror or exc}); choose another path"
+        ) from None
 
 
 def _check_writable(out: Path, label: str, *, folder: bool) -> None:
@@ -210,6 +249,25 @@ def check_align(
     """
     check_settings(**settings)
     out_dir = Path(os.fspath(out_dir))
+
+    def holds_inputs(folders_only: bool) -> None:
+        for label, sources in (("Sentinel-1 input", s1), ("Sentinel-2 input", s2)):
+            for src in input_paths(sources):
+                if folders_only and not src.is_dir():
+                    continue
+                folder = src if src.is_dir() else src.parent
+                try:
+                    same = out_dir.is_dir() and os.path.samefile(out_dir, folder)
+                except OSError:
+                    same = False
+                if same:
+                    raise OutputError(
+                        f"the output folder {out_dir} holds the {label} {src}: the aligned "
+                        "stacks written there would be read as images of that series; nothing "
+                        "was written; choose another folder"
+                    )
+
+    holds_inputs(folders_only=True)  # said of the folder, before its stacks are named
     check_outputs(
         {
             "output folder": out_dir,
@@ -220,19 +278,39 @@ def check_align(
         {"Sentinel-1 input": s1, "Sentinel-2 input": s2},
         folders=("output folder",),
     )
-    for label, sources in (("Sentinel-1 input", s1), ("Sentinel-2 input", s2)):
-        for src in input_paths(sources):
-            folder = src if src.is_dir() else src.parent
-            try:
-                same = out_dir.is_dir() and os.path.samefile(out_dir, folder)
-            except OSError:
-                same = False
-            if same:
-                raise OutputError(
-                    f"the output folder {out_dir} holds the {label} {src}: the aligned stacks "
-                    "written there would be read as images of that series; nothing was written; "
-                    "choose another folder"
-                )
+    holds_inputs(folders_only=False)
+
+
+ONNX_CARD_FORMAT = "s4-onnx"
+"""The ``format`` of the model card ``s4 export-onnx`` writes beside an ONNX model."""
+
+
+def onnx_card_path(out: PathLike) -> Path:
+    """The model card of the ONNX model ``out``: the same name with ``.json``."""
+    return Path(os.fspath(out)).with_suffix(".json")
+
+
+def check_onnx_card(out: PathLike) -> None:
+    """``OutputError`` when the model card of ``out`` would replace a JSON file of the user's.
+
+    An earlier card (``format`` ``s4-onnx``) is replaced like the model; any other existing file
+    at that name is kept and the export refused before any work.
+    """
+    import json
+
+    card = onnx_card_path(out)
+    if not card.exists():
+        return
+    try:
+        found = json.loads(card.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        found = None
+    if not (isinstance(found, dict) and found.get("format") == ONNX_CARD_FORMAT):
+        raise OutputError(
+            f"the model card {card} (written beside the ONNX model {os.fspath(out)}, same name "
+            "with .json) would overwrite that file, which is not an S4 model card: nothing was "
+            "written; choose another output name or move the file"
+        )
 
 
 def check_written_raster(path: Path, final: Path, width: int, height: int, count: int) -> None:

@@ -101,6 +101,20 @@ def _was_local_file(layer: QgsMapLayer, path: str) -> bool:
     return os.path.isabs(path) and not path.startswith("/vsi") and "://" not in path
 
 
+def file_kind(path: str) -> Optional[str]:
+    """``"raster"`` or ``"vector"``: what GDAL / OGR can open ``path`` as (raster first); None."""
+    from osgeo import gdal
+
+    gdal.PushErrorHandler("CPLQuietErrorHandler")
+    try:
+        for kind, flag in (("raster", gdal.OF_RASTER), ("vector", gdal.OF_VECTOR)):
+            if gdal.OpenEx(path, flag) is not None:
+                return kind
+    finally:
+        gdal.PopErrorHandler()
+    return None
+
+
 def band_names(layer: QgsRasterLayer) -> List[str]:
     """Band descriptions (``VV``, ``B02`` ...) from GDAL, else from QGIS's band names."""
     names: List[str] = []

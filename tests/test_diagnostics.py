@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -128,7 +130,22 @@ def test_s4_info_defaults_to_the_system_as_text(capsys):
 def test_s4_info_missing_model_is_a_clear_error(tmp_path, capsys):
     assert main(["info", str(tmp_path / "nope.pt")]) == 2
     err = capsys.readouterr().err
-    assert "nope.pt: no such checkpoint file" in err
+    assert "nope.pt does not exist: give the .pt file written by 's4 pretrain'" in err
+
+
+def test_s4_info_and_segment_on_a_folder_say_it_is_a_folder(tmp_path, capsys):
+    """A folder given as MODEL (the models folder, not a file in it): "is a folder", not
+    "no such checkpoint file" / "does not exist"."""
+    folder = tmp_path / "models ö"
+    folder.mkdir()
+    assert main(["info", str(folder)]) == 2
+    assert "models ö is a folder, not a model file: give the .pt file" in capsys.readouterr().err
+    (tmp_path / "S2").mkdir()
+    argv = ["segment", "--model", str(folder), "--s2", str(tmp_path / "S2"), "--out"]
+    assert main([*argv, str(tmp_path / "m.tif"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "models ö is a folder, not a model file: give the .pt file" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["S2", "models ö"]
 
 
 @pytest.fixture()
@@ -203,3 +220,28 @@ def test_diagnostics_dialog_reports_qgis_and_copies(qgis_app, tmp_path, monkeypa
     dialog.copy()
     assert QGuiApplication.clipboard().text() == dialog.text
     dialog.deleteLater()
+
+
+def test_s4_info_on_a_plain_pickle_shows_no_torch_warning(tmp_path, capfd):
+    """A .pt that is a plain pickle (protocol 4): one S4 message, no torch UserWarning about the
+    pickle protocol ("Detected pickle protocol 4 in the checkpoint ...")."""
+    import pickle
+
+    model = tmp_path / "model.pt"
+    model.write_bytes(pickle.dumps({"x": 1}, protocol=4))
+    repo = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, "-m", "s4_core.cli", "info", str(model)],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "UserWarning" not in proc.stderr and "pickle protocol" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"s4 info: error: cannot read the model file {model}: it holds Python objects other than "
+        "plain data: not written by S4. Give a .pt file written by s4 pretrain / s4 finetune "
+        "(re-copy it if it was cut short)"
+    ]

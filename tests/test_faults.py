@@ -109,6 +109,12 @@ def segment(e, work: Path, *extra: str, out: str = "") -> List[str]:
     ]  # fmt: skip
 
 
+def export_beside_a_json_of_the_users(e, work: Path) -> List[str]:
+    """``s4 export-onnx`` to m.onnx where the user keeps notes in m.json (the card's name)."""
+    (work / "m.json").write_text('{"my": "notes"}', encoding="utf-8")
+    return ["export-onnx", str(e.ft), str(work / "m.onnx")]
+
+
 # (name, argv builder, regex the message must match); the builder gets (env, work folder).
 Case = Tuple[str, Callable[[SimpleNamespace, Path], List[str]], str]
 CASES: List[Case] = [
@@ -252,6 +258,19 @@ CASES: List[Case] = [
      r"S1 layers .*S1_nan.* have no valid pixel"),
     ("finetune corrupt labels GeoPackage", lambda e, w: finetune(e, w, "--labels", str(e.corrupt)),
      r"cannot read label polygons from .*corrupt\.gpkg: .*Give a polygon layer OGR can read"),
+    ("segment out into the S2 input folder", lambda e, w: segment(e, w, out=str(e.s2 / "map.tif")),
+     r"output class raster .*S2/map\.tif would be written into the Sentinel-2 input folder "
+     r".*S2: the next run given that folder would read it as an image of the series; nothing "
+     r"was written; choose another folder"),
+    ("segment confidence into the S2 input folder",
+     lambda e, w: segment(e, w, "--confidence", str(e.s2 / "conf.tif")),
+     r"output confidence .*conf\.tif would be written into the Sentinel-2 input folder"),
+    ("export-onnx card over a JSON of the user's", export_beside_a_json_of_the_users,
+     r"model card .*m\.json \(written beside the ONNX model .*m\.onnx, same name with \.json\) "
+     r"would overwrite that file, which is not an S4 model card: nothing was written"),
+    ("export-onnx to a GeoTIFF name",
+     lambda e, w: ["export-onnx", str(e.ft), str(w / "m.tif")],
+     r"output ONNX model .*m\.tif is written as a ONNX file: give a name ending in \.onnx"),
     ("finetune resume: no epoch beats it",
      lambda e, w: finetune(e, w, "--head", "unet", "--val-fraction", "0", "--resume",
                            str(e.best), "--epochs", "2"),
@@ -305,6 +324,48 @@ def test_valid_segment_writes_only_its_outputs(env, tmp_path, capsys):
     assert code == 0 and f"wrote {tmp_path / 'map.tif'}" in out
     added = set(snapshot(env.base, tmp_path)) - set(before)
     assert added == {str(tmp_path / "map.tif"), str(tmp_path / "map.gpkg")}
+
+
+def test_report_outputs_go_into_a_new_folder(env, tmp_path, capsys):
+    """``evaluate --figure/--html`` into a folder that does not exist yet: it is made, as the
+    rasters' writers do (was: "[Errno 2] No such file or directory: '.../.f.1234.png'")."""
+    assert main(segment(env, tmp_path)) == 0
+    new = tmp_path / "new folder" / "é"
+    argv = ["evaluate", "--pred", str(tmp_path / "map.tif"), "--truth", str(env.parcels)]
+    argv += ["--class-field", env.field, "--figure", str(new / "m.png")]
+    argv += ["--html", str(tmp_path / "other" / "r.html")]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert sorted(p.name for p in new.iterdir()) == ["m.png"]
+    assert sorted(p.name for p in (tmp_path / "other").iterdir()) == ["r.html"]
+
+
+def test_evaluate_names_a_reference_that_is_no_layer(env, tmp_path, capsys):
+    """The model or a folder of images as --truth: "neither a raster nor a polygon layer" (was:
+    "is a polygon layer: give the field that holds the class (--class-field)")."""
+    assert main(segment(env, tmp_path)) == 0
+    capsys.readouterr()
+    for truth in (env.ft, env.s2):
+        before = snapshot(env.base, tmp_path)
+        argv = ["evaluate", "--pred", str(tmp_path / "map.tif"), "--truth", str(truth)]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert re.search(
+            rf"the reference {re.escape(str(truth))} is neither a raster nor a polygon layer "
+            r"GDAL/OGR can read: give the reference polygons \(GeoPackage, shapefile, GeoJSON\) "
+            r"with their class field, or a class raster",
+            err,
+        ), err
+        assert snapshot(env.base, tmp_path) == before
+
+
+def test_export_onnx_replaces_its_own_card(env, tmp_path, capsys):
+    """A second export to the same name replaces the model and its card (an S4 card)."""
+    argv = ["export-onnx", str(env.ft), str(tmp_path / "m.onnx")]
+    assert main(argv) == 0
+    assert main(argv) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.onnx"]
 
 
 def test_resume_in_place_without_a_better_epoch_keeps_the_checkpoint(env, tmp_path, capsys):

@@ -263,6 +263,24 @@ def test_resume_into_a_folder_of_another_grid_is_refused(fetched, stac_catalog, 
         fetch(stac_catalog, tmp_path, resolution=20.0)
 
 
+def test_fetch_into_a_folder_of_another_series_is_refused(stac_catalog, tiny_demo, tmp_path):
+    """A demo scene's folder (S2/, S1/ images, no manifest) as --out: refused before any request,
+    the folder as it was (was: the downloaded dates joined the demo's series)."""
+    scene = tmp_path / "scene ö"
+    shutil.copytree(tiny_demo.root, scene)
+    before = sorted(str(p.relative_to(scene)) for p in scene.rglob("*"))
+    served = sum(stac_catalog.assets.sent.values())
+    with pytest.raises(
+        OutputError,
+        match=r"output folder .*scene ö already holds 8 image\(s\) in .*S2 \(S2_L2A_\d{8}\.tif, "
+        r"\.\.\.\) that no earlier download there recorded \(no usable manifest\.json\): the "
+        r"downloaded dates would join that series; nothing was downloaded; choose an empty",
+    ):
+        fetch(stac_catalog, scene)
+    assert sorted(str(p.relative_to(scene)) for p in scene.rglob("*")) == before
+    assert sum(stac_catalog.assets.sent.values()) == served
+
+
 def test_slow_asset_times_out_then_the_retry_succeeds(stac_catalog, tmp_path):
     from stac_server import Fault
 

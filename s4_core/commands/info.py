@@ -34,9 +34,10 @@ def describe_model(path: Path) -> Dict[str, Any]:
     from ..backends import is_onnx
 
     if not path.is_file() and not is_onnx(path):
+        what = "is a folder, not a model file" if path.is_dir() else "does not exist"
         raise CheckpointError(
-            f"{path}: no such checkpoint file. Give the .pt file written by 's4 pretrain' or "
-            "'s4 finetune'."
+            f"{path} {what}: give the .pt file written by 's4 pretrain' or 's4 finetune', or "
+            "the .onnx file written by 's4 export-onnx'"
         )
     from ..api import model_info
 

@@ -24,6 +24,7 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -73,7 +74,13 @@ from ..compat import (
     SOURCE_RASTER,
 )
 from ..i18n import tr, tr_noop
-from ..layers import feature_count_with_geometry, file_path, raster_files, vector_for_engine
+from ..layers import (
+    feature_count_with_geometry,
+    file_kind,
+    file_path,
+    raster_files,
+    vector_for_engine,
+)
 from ..tasks import format_metrics
 
 if TYPE_CHECKING:
@@ -904,7 +911,33 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         else:
             path = self.parameterAsOutputLayer(parameters, name, context)
         check_output_suffix(path, suffixes, name, kind)
+        if path:
+            self.check_not_in_series_folder(parameters, name, path, context)
         return path or None
+
+    def check_not_in_series_folder(
+        self, parameters: Dict[str, Any], name: str, path: str, context: QgsProcessingContext
+    ) -> None:
+        """Refuse a raster output written into a ``_FOLDER`` series input.
+
+        Every GeoTIFF of that folder is read as an image of the series, so the next run given the
+        folder would fail on it (as ``s4_core.validate.check_outputs`` refuses on the command
+        line).
+        """
+        from s4_core.validate import in_input_folder
+
+        for series in (SENTINEL1, SENTINEL2):
+            folder_name = series + FOLDER_SUFFIX
+            if self.parameterDefinition(folder_name) is None:
+                continue
+            folder = self.parameterAsFile(parameters, folder_name, context)
+            # an image already there is an input: the engine says it would be overwritten
+            if folder and not os.path.isfile(path) and in_input_folder(Path(path), Path(folder)):
+                raise QgsProcessingException(
+                    tr(
+                        "{name}: {path} would be written into the folder {folder} of {folder_name}, whose GeoTIFFs are all read as images of that series: the next run given that folder would read it too; nothing was written; choose another folder"
+                    ).format(name=name, path=path, folder=folder, folder_name=folder_name)
+                )
 
     @staticmethod
     def sources(files: List[str]) -> Optional[Sources]:
@@ -925,6 +958,23 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
             raise QgsProcessingException(
                 tr("{name} must be a number, not {value!r}").format(name=name, value=value)
             ) from None
+
+    @staticmethod
+    def _wrong_layer_kind(param: QgsProcessingParameterDefinition, path: str) -> Optional[str]:
+        """The message for a raster file given to a vector parameter or the reverse; else None."""
+        if not os.path.isfile(path):
+            return None
+        name = param.name()
+        kind = file_kind(path)
+        if kind == "raster" and isinstance(param, QgsProcessingParameterVectorLayer):
+            return tr(
+                "{name}: {path} is a raster, but this parameter takes a polygon layer (GeoPackage, shapefile, GeoJSON ...): choose the polygons"
+            ).format(name=name, path=path)
+        if kind == "vector" and isinstance(param, QgsProcessingParameterRasterLayer):
+            return tr(
+                "{name}: {path} is a vector layer, but this parameter takes a raster (GeoTIFF): choose the raster"
+            ).format(name=name, path=path)
+        return None
 
     @override
     def checkParameterValues(
@@ -960,6 +1010,9 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
             path = paths[0] if len(paths) == 1 else ""
             if path and os.path.isfile(path) and isinstance(param, QgsProcessingParameterFile):
                 return False, self._file_type_message(param, path)
+            wrong_kind = self._wrong_layer_kind(param, path) if path else None
+            if wrong_kind:
+                return False, wrong_kind
             if path and os.path.isfile(path):
                 return False, tr(
                     "{name}: {path} cannot be read as a layer (not a file QGIS can open, damaged, or no permission to read it): choose another file"

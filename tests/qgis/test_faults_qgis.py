@@ -215,6 +215,13 @@ FAULTS: List[Fault] = [
     ("evaluate OUTPUT_HTML is the INPUT", "evaluate",
      lambda e, w: evaluate(e, w / "scores.csv", OUTPUT_HTML=str(e.classes)),
      r"OUTPUT_HTML must be a HTML file \(\.html, \.htm\), not \S+classes\.tif"),
+    ("segment OUTPUT into the SENTINEL2_FOLDER", "segment_time_series",
+     lambda e, w: segment(e, e.s2 / "map.tif"),
+     r"OUTPUT: \S+S2/map\.tif would be written into the folder \S+S2 of SENTINEL2_FOLDER, whose "
+     r"GeoTIFFs are all read as images of that series.*choose another folder"),
+    ("segment OUTPUT_CONFIDENCE into the SENTINEL2_FOLDER", "segment_time_series",
+     lambda e, w: segment(e, w / "map.tif", OUTPUT_CONFIDENCE=str(e.s2 / "c.tif")),
+     r"OUTPUT_CONFIDENCE: \S+c\.tif would be written into the folder \S+S2 of SENTINEL2_FOLDER"),
     ("align OUTPUT is a file", "align_time_series", lambda e, w: align(e, e.ft),
      r"ft\.pt is a file: give a folder"),
     # a file that is not a checkpoint to train from
@@ -229,6 +236,14 @@ FAULTS: List[Fault] = [
      lambda e, w: segment(e, w / "m.tif", MODEL=tifs(e.s2)[0]),
      r"MODEL: \S+\.tif is not a file of the type this parameter takes \(S4 model \(\*\.pt "
      r"\*\.onnx\)\): choose another file"),
+    ("finetune LABELS is a raster", "finetune",
+     lambda e, w: finetune(e, w / "m.pt", LABELS=tifs(e.s2)[0]),
+     r"LABELS: \S+\.tif is a raster, but this parameter takes a polygon layer \(GeoPackage, "
+     r"shapefile, GeoJSON \.\.\.\): choose the polygons"),
+    ("export INPUT is the polygons", "export_geopackage",
+     lambda e, w: export(e, w / "p.gpkg", INPUT=str(e.parcels)),
+     r"INPUT: \S+parcels\.gpkg is a vector layer, but this parameter takes a raster \(GeoTIFF\): "
+     r"choose the raster"),
     # data that does not fit
     ("finetune bands missing vs INIT_MODEL", "finetune",
      lambda e, w: finetune(e, w / "m.pt", SENTINEL2_FOLDER=str(e.s2_no_b11), INIT_MODEL=str(e.pre)),
@@ -347,6 +362,10 @@ WARNINGS = [
     ("finetune INIT_MODEL of other widths", "finetune",
      lambda e, w: finetune(e, w / "m.pt", INIT_MODEL=str(e.pre), WIDTHS="16,32,64"), None,
      ["m.pt"]),
+    ("evaluate OUTPUT_FIGURE and OUTPUT_HTML in new folders", "evaluate",
+     lambda e, w: evaluate(e, w / "scores.csv", OUTPUT_FIGURE=str(w / "new" / "f.png"),
+                           OUTPUT_HTML=str(w / "n é" / "r.html")),
+     None, ["scores.csv", "new/f.png", "n é/r.html"]),
     ("suggest NUMBER 100000", "suggest_labels",
      lambda e, w: suggest(e, w / "s.gpkg", NUMBER=100000),
      r"only \d+ of the 100000 squares asked for .* 784 positions in the 32 x 32 px scene.* fit",
