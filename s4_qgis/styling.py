@@ -286,17 +286,24 @@ class ClassStylePostProcessor(QgsProcessingLayerPostProcessorInterface):
 
 
 def attach_postprocessor(
-    context: QgsProcessingContext, output: str, classes: Optional[Sequence[Any]], name: str
+    context: QgsProcessingContext,
+    output: str,
+    classes: Optional[Sequence[Any]],
+    name: str,
+    *,
+    style: bool = True,
 ) -> None:
     """Name and style ``output`` there if Processing will load it into the project.
 
-    ``classes`` None: a confidence raster.
+    ``classes`` None: a confidence raster. ``style`` False: only named (QGIS's own rendering,
+    e.g. the class probabilities: one band per class).
     """
     if not output or not context.willLoadLayerOnCompletion(output):
         return
     details = context.layerToLoadOnCompletionDetails(output)
     details.name = name
-    details.setPostProcessor(ClassStylePostProcessor.create(classes))
+    if style:
+        details.setPostProcessor(ClassStylePostProcessor.create(classes))
 
 
 def style_suggestions(layer: QgsVectorLayer) -> None:

@@ -20,6 +20,7 @@ from .base import (
     GROUP_MAP,
     OUTPUT,
     OUTPUT_CONFIDENCE,
+    OUTPUT_PROBABILITIES,
     OUTPUT_VECTOR,
     Extent,
     ModelFile,
@@ -58,7 +59,8 @@ class SegmentTimeSeries(S4Algorithm):
         "(style saved beside it as .qml) and, optionally, class polygons in a GeoPackage "
         "(fields class_id, class_name, area_m2; style stored in the GeoPackage) and the "
         "confidence (band 1: the largest class probability, band 2: its margin over the second "
-        "class; styled red = unsure to green = sure)."
+        "class; styled red = unsure to green = sure) and the probability of each class (one "
+        "float32 band per class, named after it)."
     )
 
     PARAMETERS = (
@@ -75,6 +77,13 @@ class SegmentTimeSeries(S4Algorithm):
             optional=True,
             createByDefault=False,
         ),
+        Parameter(
+            QgsProcessingParameterRasterDestination,
+            OUTPUT_PROBABILITIES,
+            tr_noop("Class probabilities (one band per class)"),
+            optional=True,
+            createByDefault=False,
+        ),
     )
 
     @override
@@ -84,10 +93,17 @@ class SegmentTimeSeries(S4Algorithm):
         out = run.output(OUTPUT, (".tif", ".tiff"), "GeoTIFF")
         vector_out = run.output(OUTPUT_VECTOR, (".gpkg",), "GeoPackage")
         conf_out = run.output(OUTPUT_CONFIDENCE, (".tif", ".tiff"), "GeoTIFF")
+        prob_out = run.output(OUTPUT_PROBABILITIES, (".tif", ".tiff"), "GeoTIFF")
         onnx = model.lower().endswith(".onnx")
         api = run.engine(needs_torch=not onnx, needs_onnx=onnx)
         result = run.call(
-            api.segment, model, out, vector_out=vector_out, confidence_out=conf_out, **scene
+            api.segment,
+            model,
+            out,
+            vector_out=vector_out,
+            confidence_out=conf_out,
+            probabilities_out=prob_out,
+            **scene,
         )
         classes = result["classes"]
         counts = result.get("pixel_counts") or {}
@@ -103,11 +119,19 @@ class SegmentTimeSeries(S4Algorithm):
         if qml:
             run.info(f"Style saved as {qml}")
         attach_postprocessor(run.context, out, classes, "S4 classes")
-        outputs = {OUTPUT: out, OUTPUT_VECTOR: None, OUTPUT_CONFIDENCE: None}
+        outputs = {
+            OUTPUT: out,
+            OUTPUT_VECTOR: None,
+            OUTPUT_CONFIDENCE: None,
+            OUTPUT_PROBABILITIES: None,
+        }
         if conf_out:
             style_confidence_file(conf_out)
             attach_postprocessor(run.context, conf_out, None, "S4 confidence")
             outputs[OUTPUT_CONFIDENCE] = conf_out
+        if prob_out:
+            attach_postprocessor(run.context, prob_out, None, "S4 class probabilities", style=False)
+            outputs[OUTPUT_PROBABILITIES] = prob_out
         if vector_out:
             style_vector_file(result.get("vector") or vector_out, classes)
             attach_postprocessor(run.context, vector_out, classes, "S4 class polygons")

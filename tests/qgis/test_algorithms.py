@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
 from pathlib import Path
 from typing import Any, Dict, List
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.qgis
@@ -259,6 +261,48 @@ def test_segment_with_an_onnx_model_and_a_styled_confidence_layer(
     assert (tmp_path / "confidence.qml").is_file()
     layer = QgsRasterLayer(str(tmp_path / "confidence.tif"), "confidence", "gdal")
     assert layer.renderer().type() == "singlebandpseudocolor"
+
+
+def test_segment_writes_class_probabilities_like_the_command_line(
+    s4_processing, tiny_demo, demo_model, tmp_path
+):
+    """OUTPUT_PROBABILITIES: one band per class, named after it, summing to 1, whose
+    most probable class is the class raster (the CLI's --probabilities)."""
+    import rasterio
+
+    result = run(
+        "segment_time_series",
+        {
+            "SENTINEL2": tifs(tiny_demo.s2_dir),
+            "MODEL": str(demo_model),
+            "DEVICE": 1,
+            "OUTPUT": str(tmp_path / "map.tif"),
+            "OUTPUT_PROBABILITIES": str(tmp_path / "probabilities.tif"),
+        },
+    )
+    assert Path(result["OUTPUT_PROBABILITIES"]) == tmp_path / "probabilities.tif"
+    with rasterio.open(result["OUTPUT"]) as ds:
+        classes = ds.read(1)
+        names = json.loads(ds.tags()["S4_CLASS_NAMES"])
+    with rasterio.open(tmp_path / "probabilities.tif") as ds:
+        probs = ds.read()
+        descriptions = list(ds.descriptions)
+    valid = classes != 255
+    assert valid.any()
+    assert descriptions == names and probs.shape[0] == len(names) >= 2
+    assert np.allclose(probs[:, valid].sum(axis=0), 1.0, atol=1e-4)
+    assert (probs.argmax(axis=0)[valid] == classes[valid]).all()
+    without = run(
+        "segment_time_series",
+        {
+            "SENTINEL2": tifs(tiny_demo.s2_dir),
+            "MODEL": str(demo_model),
+            "DEVICE": 1,
+            "OUTPUT": str(tmp_path / "map2.tif"),
+        },
+    )
+    assert without["OUTPUT_PROBABILITIES"] is None
+    assert not (tmp_path / "map2_probabilities.tif").exists()
 
 
 def test_segment_output_loaded_by_processing_is_styled_with_a_legend_per_class(
