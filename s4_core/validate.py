@@ -65,7 +65,7 @@ def check_format(path: Optional[PathLike], label: str, fmt: Format) -> None:
     kind, suffixes = fmt
     if path is not None and Path(os.fspath(path)).suffix.lower() not in suffixes:
         raise OutputError(
-            f"the {label} {os.fspath(path)} is written as a {kind} file: give a name ending in "
+            f"the {label} {os.fspath(path)} is written in {kind} format: give a name ending in "
             f"{' or '.join(suffixes)}; nothing was written"
         )
 

@@ -192,15 +192,15 @@ CASES: List[Case] = [
                    str(e.aligned / "s2_aligned.tif"), "--out", str(e.aligned), "--quiet"],
      r"aligned S1 stack .*s1_aligned\.tif would overwrite the Sentinel-1 input"),
     ("segment out named as a PNG", lambda e, w: segment(e, w, out=str(w / "map.png")),
-     r"output class raster .*map\.png is written as a GeoTIFF file: give a name ending in "
+     r"output class raster .*map\.png is written in GeoTIFF format: give a name ending in "
      r"\.tif or \.tiff; nothing was written"),
     ("segment vector named as a shapefile",
      lambda e, w: segment(e, w, "--vector", str(w / "fields.shp")),
-     r"output polygons .*fields\.shp is written as a GeoPackage file: give a name ending in "
+     r"output polygons .*fields\.shp is written in GeoPackage format: give a name ending in "
      r"\.gpkg"),
     ("segment confidence named as a PNG",
      lambda e, w: segment(e, w, "--confidence", str(w / "conf.png")),
-     r"output confidence .*conf\.png is written as a GeoTIFF file"),
+     r"output confidence .*conf\.png is written in GeoTIFF format"),
     ("align into the S2 input folder", lambda e, w: align(e, w, "--out", str(e.s2)),
      r"output folder .*S2 holds the Sentinel-2 input .*S2: the aligned stacks written there "
      r"would be read as images of that series; nothing was written; choose another folder"),
@@ -216,7 +216,7 @@ CASES: List[Case] = [
     ("evaluate html report named as a PNG",
      lambda e, w: ["evaluate", "--pred", str(w / "map.tif"), "--truth", str(e.parcels),
                    "--class-field", e.field, "--html", str(w / "report.png")],
-     r"--html report .*report\.png is written as a HTML file: give a name ending in \.html or "
+     r"--html report .*report\.png is written in HTML format: give a name ending in \.html or "
      r"\.htm; nothing was written"),
     ("evaluate figure and html report the same file",
      lambda e, w: ["evaluate", "--pred", str(w / "map.tif"), "--truth", str(e.parcels),
@@ -270,7 +270,7 @@ CASES: List[Case] = [
      r"would overwrite that file, which is not an S4 model card: nothing was written"),
     ("export-onnx to a GeoTIFF name",
      lambda e, w: ["export-onnx", str(e.ft), str(w / "m.tif")],
-     r"output ONNX model .*m\.tif is written as a ONNX file: give a name ending in \.onnx"),
+     r"output ONNX model .*m\.tif is written in ONNX format: give a name ending in \.onnx"),
     ("finetune resume: no epoch beats it",
      lambda e, w: finetune(e, w, "--head", "unet", "--val-fraction", "0", "--resume",
                            str(e.best), "--epochs", "2"),

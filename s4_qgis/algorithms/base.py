@@ -230,7 +230,7 @@ def check_output_suffix(
     """
     if path and not path.lower().endswith(tuple(suffixes)):
         raise QgsProcessingException(
-            tr("{parameter} must be a {kind} file ({0}), not {path}").format(
+            tr("{parameter} must be a file in {kind} format ({0}), not {path}").format(
                 ", ".join(suffixes), parameter=parameter, kind=kind, path=path
             )
         )
