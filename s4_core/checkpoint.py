@@ -165,6 +165,12 @@ def _validate(ckpt: dict, path: Path) -> None:
         raise CheckpointError(f"{path}: unknown checkpoint kind {kind!r} (expected one of {KINDS})")
     for key in ("net_config", "state_dict", "bands", "band_stats", "time"):
         _require(ckpt, key, path, kind)
+    from .model import NetConfig
+
+    try:
+        NetConfig.from_dict(dict(ckpt["net_config"]))
+    except (CheckpointError, TypeError, ValueError) as exc:  # settings of a newer engine
+        raise CheckpointError(f"{path}: {exc}") from None
     time = ckpt["time"]
     if not isinstance(time, dict) or "length" not in time or time.get("mode") not in TIME_MODES:
         raise CheckpointError(

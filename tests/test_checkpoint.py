@@ -223,6 +223,11 @@ def test_incomplete_checkpoints_are_refused(tmp_path):
     ck.save_checkpoint(tmp_path / "c.pt", {**payload, "modality": "s1", "bands": {"s2": ["B02"]}})
     with pytest.raises(CheckpointError, match="fine-tuned for S1 but has no 'bands'"):
         ck.load_checkpoint(tmp_path / "c.pt")
+    # a setting of a newer engine: named with the file when it is read, not later when built
+    newer = {**payload, "net_config": {**payload["net_config"], "attention_heads": 4}}
+    ck.save_checkpoint(tmp_path / "d.pt", newer)
+    with pytest.raises(CheckpointError, match=r"d\.pt: unknown network setting.*attention_heads"):
+        ck.load_checkpoint(tmp_path / "d.pt")
 
 
 def test_build_model_reproduces_the_network_in_eval_mode(tmp_path):
