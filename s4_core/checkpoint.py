@@ -306,6 +306,10 @@ def describe(path: PathLike) -> Dict[str, Any]:
     ckpt = load_checkpoint(path)
     classes = class_list(ckpt.get("classes") or None)
     bands = {str(m): list(b) for m, b in (ckpt.get("bands") or {}).items()}
+    modality = ckpt.get("modality")
+    if ckpt["kind"] == "finetuned" and modality in ("s1", "s2"):
+        # the sensor it maps from: the other one's input layers are left from pretraining
+        bands = {m: b for m, b in bands.items() if m == modality}
     history = ckpt.get("history") or []
     return {
         "path": str(path),
@@ -315,7 +319,7 @@ def describe(path: PathLike) -> Dict[str, Any]:
         "engine_version": ckpt.get("engine_version"),
         "created": ckpt.get("created"),
         "kind": ckpt["kind"],
-        "modality": ckpt.get("modality"),
+        "modality": modality,
         "modalities": sorted(bands),
         "bands": bands,
         "n_classes": len(classes),

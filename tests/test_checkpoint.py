@@ -253,8 +253,11 @@ def test_describe_is_a_json_friendly_summary(tmp_path):
     info = ck.describe(path)
     json.dumps(info, allow_nan=False)  # strict JSON: no NaN, no tensors
     assert info["kind"] == "finetuned" and info["modality"] == "s2"
-    assert info["modalities"] == ["s1", "s2"]
-    assert info["bands"] == BANDS
+    # an S2 model: the S1 input layers left from pretraining are not offered as an input
+    assert info["modalities"] == ["s2"]
+    assert info["bands"] == {"s2": BANDS["s2"]}
+    pre = ck.describe(ck.save_checkpoint(tmp_path / "p.pt", make_payload("pretrained")[0]))
+    assert pre["modalities"] == ["s1", "s2"] and pre["bands"] == BANDS
     assert [c["name"] for c in info["classes"]] == ["maize", "wheat", "grass"]
     assert info["classes"][0]["value"] == 1200 and len(info["classes"][0]["color"]) == 3
     assert info["time"] == {"length": 4, "mode": "repeat"}
