@@ -105,6 +105,12 @@ S4_SID_ROOT ?= /opt/s4-sid
 QGIS340 = S4_CHROOT_SUITE=trixie S4_CHROOT_ROOT=$(S4_TRIXIE_ROOT) S4_CHROOT_STAMP=.s4-qgis340-ok-2
 QGIS344 = S4_CHROOT_SUITE=sid S4_CHROOT_ROOT=$(S4_SID_ROOT) S4_CHROOT_STAMP=.s4-qgis344-ok-1 \
   S4_CHROOT_APT_OPTS=-oAcquire::Check-Valid-Until=false
+# The engine's tests on numpy 2 / rasterio 1.4 / affine 3 (what QGIS 3.40+ and QGIS 4 run), in a
+# venv of PyPI wheels at S4_NUMPY2_VENV (default /opt/s4-numpy2; built once, 1-3 min).
+.PHONY: test-numpy2
+test-numpy2:
+	@bash scripts/numpy2_env.sh
+
 .PHONY: qgis340-env test-qgis340 qgis344-env test-qgis344
 qgis340-env:
 	@$(QGIS340) bash scripts/qgis_chroot_env.sh

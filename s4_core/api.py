@@ -886,6 +886,8 @@ def _write_squares(
 
     import fiona
 
+    from .grid import apply_transform
+
     t = grid.transform
     schema = {
         "geometry": "Polygon",
@@ -905,7 +907,7 @@ def _write_squares(
             for i, s in enumerate(chosen):
                 corners = [(s.col, s.row), (s.col + s.size, s.row)]
                 corners += [(s.col + s.size, s.row + s.size), (s.col, s.row + s.size)]
-                ring = [tuple(t * c) for c in corners]
+                ring = [apply_transform(t, *c) for c in corners]
                 dst.write(
                     {
                         "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]},

@@ -90,7 +90,9 @@ class Grid:
 
     def window(self, row: int, col: int, height: int, width: int) -> Grid:
         """The sub-grid whose top-left pixel is ``(row, col)`` of this grid (may extend past it)."""
-        return Grid(self.crs, self.transform * affine.Affine.translation(col, row), width, height)
+        t = self.transform
+        x, y = apply_transform(t, col, row)  # = transform * translation(col, row), any affine
+        return Grid(self.crs, affine.Affine(t.a, t.b, x, t.d, t.e, y), width, height)
 
     def iter_windows(self, block: int = 512) -> Iterator[Tuple[int, int, Grid]]:
         """``(row, col, window)`` tiles of at most ``block`` x ``block`` px covering the grid."""

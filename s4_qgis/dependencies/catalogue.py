@@ -165,7 +165,7 @@ def _specifier_set(text: str) -> Optional[Callable[[str], bool]]:
 def requirement_met(requirement: str, installed: Mapping[str, str], variant: str = "cpu") -> bool:
     """Whether ``installed`` (name -> version, :func:`installed_versions`) satisfies ``requirement``.
 
-    Version ranges as in requirements/engine.txt (``numpy>=1.21,<2``). torch for a CUDA build
+    Version ranges as in requirements/engine.txt (``rasterio>=1.3``). torch for a CUDA build
     ``variant`` needs a torch that is not a CPU build (a ``+cpu`` version): choosing CUDA with a
     CPU torch installed offers torch again. Undecidable (no ``packaging`` module): not met.
     """
