@@ -42,6 +42,7 @@ from .validate import (
     check_onnx_card,
     check_outputs,
     onnx_card_path,
+    temp_path,
 )
 
 if TYPE_CHECKING:
@@ -882,8 +883,6 @@ def _write_squares(
     chosen: Sequence[Suggestion], grid: Grid, out: Path, class_names: List[str]
 ) -> None:
     """Write the squares as the ``suggestions`` layer of the GeoPackage ``out``."""
-    import uuid
-
     import fiona
 
     t = grid.transform
@@ -897,7 +896,7 @@ def _write_squares(
             "label": "str",
         },
     }
-    tmp = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.gpkg")
+    tmp = temp_path(out, ".gpkg")
     try:
         with fiona.open(
             tmp, "w", driver="GPKG", layer="suggestions", crs_wkt=grid.crs.to_wkt(), schema=schema

@@ -20,9 +20,9 @@ them back. This module imports neither torch nor QGIS.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import uuid
 from pathlib import Path
 from typing import (
     TYPE_CHECKING,
@@ -44,6 +44,7 @@ from .errors import DataError, LabelError, OutputError
 from .grid import Grid
 from .labels import IGNORE_INDEX, ClassMap
 from .types import PathLike
+from .validate import temp_path
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -118,11 +119,6 @@ def gtiff_profile(
     return profile
 
 
-def temp_path(path: Path) -> Path:
-    """A hidden temporary name beside ``path`` (same folder, so ``os.replace`` is atomic)."""
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-
-
 def remove_file(path: Optional[Path]) -> None:
     """Remove ``path`` and its ``.aux.xml`` sidecar when they exist."""
     if path is None:
@@ -132,6 +128,9 @@ def remove_file(path: Optional[Path]) -> None:
             p.unlink()
         except FileNotFoundError:
             pass
+        except OSError as exc:  # a name too long for the file system: no such file either
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
 
 
 class RasterWriter:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, cast
 
@@ -54,6 +55,65 @@ GEOTIFF: Format = ("GeoTIFF", (".tif", ".tiff"))
 GEOPACKAGE: Format = ("GeoPackage", (".gpkg",))
 HTML: Format = ("HTML", (".html", ".htm"))
 ONNX: Format = ("ONNX", (".onnx",))
+
+
+def name_limit(folder: PathLike) -> int:
+    """The longest file name in bytes the file system of ``folder`` allows (255 if unsaid).
+
+    Asked of ``folder`` or its nearest existing parent.
+    """
+    p = Path(os.path.abspath(os.fspath(folder)))
+    while not os.path.exists(p) and p != p.parent:  # os.path: False for a name too long
+        p = p.parent
+    try:
+        return int(os.pathconf(p, "PC_NAME_MAX"))
+    except (AttributeError, OSError, ValueError):  # Windows, or a file system that won't say
+        return 255
+
+
+#: The longest ending a writer adds to a file's name for a file of its own beside it (SQLite's
+#: ``-journal`` of a GeoPackage).
+SIDECAR = "-journal"
+
+
+def sidecar(path: PathLike) -> str:
+    """What a writer may add to ``path``'s name beside it: ``-journal`` for a GeoPackage."""
+    return SIDECAR if os.fspath(path).lower().endswith(".gpkg") else ""
+
+
+def temp_path(path: PathLike, suffix: str = ".tmp") -> Path:
+    """A hidden temporary name beside ``path`` (same folder, so ``os.replace`` is atomic).
+
+    ``.NAME.XXXXXXXX`` + ``suffix``; NAME is shortened (whole characters) when the whole (with
+    a GeoPackage's ``-journal``) would pass the file system's name limit, so any name the limit
+    allows can be written.
+    """
+    path = Path(os.fspath(path))
+    tail = f".{uuid.uuid4().hex[:8]}{suffix}"
+    name = os.fsencode(path.name)
+    room = name_limit(path.parent) - 1 - len(os.fsencode(tail + sidecar(tail)))
+    if len(name) > room:
+        name = name[: max(0, room)].decode("utf-8", "ignore").encode("utf-8")
+    return path.with_name(f".{os.fsdecode(name)}{tail}")
+
+
+def check_name_length(path: PathLike, label: str, *, extra: str = "") -> None:
+    """``OutputError`` when a part of ``path`` is longer than the file system allows.
+
+    ``extra`` is added to the last part (the ``.partial`` of a model); raised before any work.
+    """
+    path = Path(os.path.abspath(os.fspath(path)))
+    limit = name_limit(path.parent)
+    for part in path.parts[1:]:
+        whole = part + (extra if part == path.name else "")
+        size = len(os.fsencode(whole))
+        if size > limit:
+            also = f" (with the {extra} added beside it)" if extra and whole != part else ""
+            raise OutputError(
+                f"the {label} {path} cannot be written: the name {part!r} is {size} bytes "
+                f"long{also}, more than the {limit} bytes this file system allows in a name; "
+                "nothing was written; choose a shorter name"
+            )
 
 
 def check_format(path: Optional[PathLike], label: str, fmt: Format) -> None:
@@ -164,6 +224,7 @@ def check_outputs(
     given = {k: Path(os.fspath(v)) for k, v in outputs.items() if v is not None}
     seen: Dict[Path, str] = {}
     for label, out in given.items():
+        check_name_length(out, label, extra=sidecar(out))
         key = Path(os.path.abspath(out))
         if key in seen:
             raise OutputError(
