@@ -672,3 +672,72 @@ def test_an_input_file_that_vanishes_mid_run_is_named_and_leaves_nothing(env, tm
     assert "check the path" in str(caught.value)  # the fix
     assert not victim.exists()
     assert sorted(p.name for p in out.iterdir()) == []
+
+
+def test_an_earlier_runs_partial_is_not_replaced_by_a_new_run(env, tmp_path, capsys):
+    """OUT.partial left by a run that did not finish (killed, crashed): a new run without
+    resume is refused before any work and names the file and both fixes; resuming from it
+    works and the .partial is gone."""
+    out = tmp_path / "pre.pt"
+    partial = tmp_path / "pre.pt.partial"
+    shutil.copy(env.pre, partial)  # 1 epoch of an earlier run
+    before = snapshot(tmp_path)
+    code = main(pretrain(env, tmp_path, "--epochs", "2"))
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert f"{partial} holds the last epoch of an earlier run writing {out}" in err, err
+    assert "--resume" in err and f"delete {partial}" in err, err
+    assert snapshot(tmp_path) == before
+    code = main(pretrain(env, tmp_path, "--epochs", "2", "--resume", str(partial)))
+    assert code == 0, capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pre.pt"]
+    assert load_checkpoint(out)["epoch"] == 2
+
+
+def test_an_earlier_unet_partial_is_not_replaced_by_a_new_finetuning(env, tmp_path):
+    """The same for the 'unet' fine-tuning through the api (what Processing calls)."""
+    out = tmp_path / "model.pt"
+    partial = Path(f"{out}.partial")
+    shutil.copy(env.best, partial)
+    with pytest.raises(OutputError, match=re.escape(f"{partial} holds the last epoch")):
+        api.finetune(
+            None, str(env.s2), env.parcels, env.field, out, head="unet", epochs=1,
+            crop_size=16, widths=(8, 16), device="cpu",
+        )  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt.partial"]
+    assert partial.read_bytes() == env.best.read_bytes()
+
+
+def _name(tmp_path: Path, room: int, suffix: str, char: str = "m") -> str:
+    """A file name of the file system's limit minus ``room`` bytes, ending in ``suffix``."""
+    size = os.pathconf(tmp_path, "PC_NAME_MAX") - room - len(suffix.encode())
+    return char * (size // len(char.encode())) + suffix
+
+
+def test_names_the_file_system_allows_are_written(env, tmp_path, capsys):
+    """Output names a few bytes under the limit (non-ASCII, spaces): the temporary names beside
+    them are shortened, so the run writes them and leaves nothing else."""
+    out = tmp_path / _name(tmp_path, 1, " map.tif", "é")
+    vector = tmp_path / _name(tmp_path, 8, ".gpkg")  # room for SQLite's -journal
+    code = main(segment(env, tmp_path, "--vector", str(vector), out=str(out)))
+    err = capsys.readouterr().err
+    assert code == 0 and "Traceback" not in err, err
+    assert sorted(tmp_path.iterdir()) == sorted([out, vector])
+
+
+@pytest.mark.parametrize("command", ["segment", "vector", "pretrain", "align"])
+def test_names_too_long_are_refused_before_any_work(env, tmp_path, capsys, command):
+    """A name the file system cannot hold (for a model: with .partial; for a GeoPackage: with
+    -journal) is refused before any work, named with the fix; nothing is written."""
+    argv = {
+        "segment": segment(env, tmp_path, out=str(tmp_path / _name(tmp_path, -1, ".tif"))),
+        "vector": segment(env, tmp_path, "--vector", str(tmp_path / _name(tmp_path, 4, ".gpkg"))),
+        "pretrain": pretrain(env, tmp_path, "--out", str(tmp_path / _name(tmp_path, 4, ".pt"))),
+        "align": align(env, tmp_path / _name(tmp_path, -1, "") / "aligned"),
+    }[command]  # fmt: skip
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "Errno" not in err, err
+    assert re.search(r"cannot be written: the name '.*' is \d+ bytes long", err), err
+    assert "choose a shorter name" in err and "nothing was written" in err, err
+    assert list(tmp_path.iterdir()) == []
