@@ -313,6 +313,34 @@ class Run:
         """A line in the algorithm's log."""
         self.feedback.pushInfo(text)
 
+    def warning(self, text: str) -> None:
+        """A warning line in the algorithm's log (a non-fatal error line before QGIS 3.26)."""
+        push = getattr(self.feedback, "pushWarning", None)
+        if push is not None:
+            push(text)
+        else:
+            self.feedback.reportError(text, False)
+
+    def save_style(self, save: Callable[..., R], path: str, *args: Any) -> Optional[R]:
+        """``save(path, *args)``: write the style of the output ``path`` with it.
+
+        The output is complete by then and the project styles its layer all the same (the
+        post-processor): a style that cannot be written (a full disk, a folder that became
+        read-only) is a warning naming the file and the fix, not a failure; None then.
+        """
+        try:
+            return save(path, *args)
+        except OSError as error:
+            self.warning(
+                tr(
+                    "Warning: the style of {path} could not be saved with it ({error}); the "
+                    "output is complete and styled in the project. To keep the style with the "
+                    "file, free space in its folder and save it from the layer's properties "
+                    "(Style > Save as Default)"
+                ).format(path=path, error=error.strerror or error)
+            )
+            return None
+
     def series(self, only: Optional[str] = None) -> Tuple[Optional[Sources], Optional[Sources]]:
         """The SENTINEL1 and SENTINEL2 series (``S4Algorithm.series_sources``)."""
         return self.algorithm.series_sources(self.parameters, self.context, only)

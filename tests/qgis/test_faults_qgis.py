@@ -493,3 +493,40 @@ def test_failed_run_releases_the_layers_it_opened(s4_processing, env, tmp_path):
         contexts = [obj for obj in gc.get_objects() if isinstance(obj, QgsProcessingContext)]
     held = [c.source() for obj in contexts for c in obj.temporaryLayerStore().mapLayers().values()]
     assert held == []
+
+
+@pytest.fixture()
+def nearly_full_disk(tmp_path):
+    """A 64 KiB tmpfs with one 4 KiB page left (root only; skipped where mounting is not
+    allowed): room for the tiny class raster, none for its style beside it."""
+    import subprocess
+
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace')}")
+    try:
+        (mnt / "filler").write_bytes(b"\0" * (60 * 1024))
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_a_style_the_full_disk_cannot_hold_is_a_warning(s4_processing, env, nearly_full_disk):
+    """The class raster fits, its .qml does not: the run succeeds as on the command line, with a
+    warning naming the file and the fix; no traceback, no temporary file."""
+    from qgis.core import QgsRasterLayer
+
+    out = nearly_full_disk / "map.tif"
+    log = Log()
+    result = run("segment_time_series", segment(env, out), log)
+    assert result["OUTPUT"] == str(out) and QgsRasterLayer(str(out), "map", "gdal").isValid()
+    warned = [w for w in log.warnings() if "style of" in w]
+    assert len(warned) == 1 and str(out) in warned[0], log.text()
+    assert "free space in its folder" in warned[0] and "Traceback" not in log.text()
+    assert sorted(p.name for p in nearly_full_disk.iterdir()) == ["filler", "map.tif"]
