@@ -300,6 +300,14 @@ FAULTS: List[Fault] = [
      r"MAX_CLOUD_FRACTION \(.*\) must be a number from 0 to 1, got 5"),
     ("export MIN_AREA -5", "export_geopackage", lambda e, w: export(e, w / "p.gpkg", MIN_AREA=-5),
      r"MIN_AREA \(.*\) must be a number >= 0, got -5"),
+    # what an earlier run left, names the file system cannot hold
+    ("pretrain OUTPUT.partial of an earlier run", "pretrain",
+     lambda e, w: (shutil.copy(e.pre, w / "p.pt.partial"), pretrain(e, w / "p.pt"))[1],
+     r"p\.pt\.partial holds the last epoch of an earlier run writing \S+p\.pt .*RESUME in "
+     r"QGIS\), or delete \S+p\.pt\.partial to start again"),
+    ("segment OUTPUT name too long", "segment_time_series",
+     lambda e, w: segment(e, w / ("m" * 252 + ".tif")),
+     r"the name 'm+\.tif' is 256 bytes long, more than the 255 bytes .*choose a shorter name"),
     ("suggest SIZE larger than the scene", "suggest_labels",
      lambda e, w: suggest(e, w / "s.gpkg", SIZE=40),
      r"SIZE\) of 40 px is larger than the scene \(32 x 32 px\).*at most 32 px"),
