@@ -741,3 +741,14 @@ def test_names_too_long_are_refused_before_any_work(env, tmp_path, capsys, comma
     assert re.search(r"cannot be written: the name '.*' is \d+ bytes long", err), err
     assert "choose a shorter name" in err and "nothing was written" in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_realigning_without_s1_removes_the_earlier_s1_stack(env, tmp_path, capsys):
+    """An S2-only alignment into a folder of an earlier S1 + S2 one: the earlier s1_aligned.tif
+    (other dates than the new dates.csv) is removed with a warning, not left beside it."""
+    out = tmp_path / "aligned"
+    assert main(align(env, out)) == 0
+    assert main(["align", "--s2", str(env.s2), "--out", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"warning: removed \S+s1_aligned\.tif: the S1 stack of an earlier", err), err
+    assert sorted(p.name for p in out.iterdir()) == ["dates.csv", "s2_aligned.tif"]
