@@ -538,3 +538,15 @@ def test_a_style_the_full_disk_cannot_hold_is_a_warning(s4_processing, env, near
     assert len(warned) == 1 and str(out) in warned[0], log.text()
     assert "free space in its folder" in warned[0] and "Traceback" not in log.text()
     assert sorted(p.name for p in nearly_full_disk.iterdir()) == ["filler", "map.tif"]
+
+
+def test_dock_save_model_as_on_a_full_disk_names_the_fix(dock, env, nearly_full_disk):
+    """Save as… onto a full disk: the message names the file, the fix and where the model still
+    is; nothing is left in the folder (no half-copied model, no temporary file)."""
+    dock.model_edit.setText(str(env.ft))
+    target = nearly_full_disk / "copy.pt"
+    assert dock.save_model_as(str(target)) is None
+    assert str(target) in dock.last_error and "free space" in dock.last_error, dock.last_error
+    assert str(env.ft) in dock.last_error and "Errno" not in dock.last_error, dock.last_error
+    assert sorted(p.name for p in nearly_full_disk.iterdir()) == ["filler"]
+    assert dock.model_path() == str(env.ft)
