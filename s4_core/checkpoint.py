@@ -49,7 +49,7 @@ from .composite import model_s1_ratio
 from .errors import NO_READ_ACCESS, CheckpointError
 from .labels import class_list
 from .types import PathLike
-from .validate import checkpoint_file_problem, temp_path
+from .validate import checkpoint_file_problem, claim_temp, release_temp, temp_path
 
 if TYPE_CHECKING:
     from .model import S4Net
@@ -132,7 +132,9 @@ def save_checkpoint(path: PathLike, payload: Dict[str, Any]) -> Path:
     except OSError as exc:
         raise CheckpointError(f"cannot create the folder of {path}: {exc}") from exc
     tmp = temp_path(path)
+    lock = None
     try:
+        lock = claim_temp(tmp)  # marks it as being written (remove_stale_temps)
         with open(tmp, "wb") as fh:
             torch.save(data, fh)
             fh.flush()
@@ -146,6 +148,7 @@ def save_checkpoint(path: PathLike, payload: Dict[str, Any]) -> Path:
     finally:
         if tmp.exists():
             tmp.unlink()
+        release_temp(lock)
     return path
 
 

@@ -31,7 +31,7 @@ from .control import NO_CONTROL, Control
 from .errors import Cancelled, CheckpointError, OutputError, S4Error, SettingError
 from .model import NetConfig, PixelHeadConfig
 from .types import PathLike
-from .validate import check_name_length
+from .validate import check_name_length, remove_stale_temps
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ def check_partial(out: PathLike, resume: Optional[PathLike] = None) -> None:
     out = Path(os.fspath(out))
     check_name_length(out, "output model", extra=PARTIAL_SUFFIX)
     partial = partial_path(out)
+    remove_stale_temps(partial)  # a run killed while saving an epoch
     if not partial.exists():
         return
     if resume is not None:

@@ -11,7 +11,9 @@ The command line prints a ``SettingError`` with the option's name (``--epochs``)
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, cast
@@ -81,6 +83,16 @@ def sidecar(path: PathLike) -> str:
     return SIDECAR if os.fspath(path).lower().endswith(".gpkg") else ""
 
 
+def _temp_stem(path: Path, suffix: str) -> str:
+    """The NAME of :func:`temp_path`'s ``.NAME.XXXXXXXX`` + ``suffix`` for ``path``."""
+    tail = f".12345678{suffix}"
+    name = os.fsencode(path.name)
+    room = name_limit(path.parent) - 1 - len(os.fsencode(tail + sidecar(tail)))
+    if len(name) > room:
+        name = name[: max(0, room)].decode("utf-8", "ignore").encode("utf-8")
+    return os.fsdecode(name)
+
+
 def temp_path(path: PathLike, suffix: str = ".tmp") -> Path:
     """A hidden temporary name beside ``path`` (same folder, so ``os.replace`` is atomic).
 
@@ -89,12 +101,74 @@ def temp_path(path: PathLike, suffix: str = ".tmp") -> Path:
     allows can be written.
     """
     path = Path(os.fspath(path))
-    tail = f".{uuid.uuid4().hex[:8]}{suffix}"
-    name = os.fsencode(path.name)
-    room = name_limit(path.parent) - 1 - len(os.fsencode(tail + sidecar(tail)))
-    if len(name) > room:
-        name = name[: max(0, room)].decode("utf-8", "ignore").encode("utf-8")
-    return path.with_name(f".{os.fsdecode(name)}{tail}")
+    return path.with_name(f".{_temp_stem(path, suffix)}.{uuid.uuid4().hex[:8]}{suffix}")
+
+
+#: A temporary file older than this (seconds) and not locked is a killed run's (see below).
+STALE_AFTER = 2.0
+
+
+def claim_temp(path: Path) -> Optional[int]:
+    """Create the temporary file ``path`` and lock it while it is written (POSIX ``flock``).
+
+    The lock tells :func:`remove_stale_temps` that a live run writes it; it ends with the
+    process, also a killed one. Returns the descriptor to close (:func:`release_temp`) once the
+    file is moved into place or removed; None where there are no such locks (the file is then
+    left to the writer to create).
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return None
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a file system without locks: written all the same, never taken as stale
+        pass
+    return fd
+
+
+def release_temp(fd: Optional[int]) -> None:
+    """Close a :func:`claim_temp` descriptor (its lock ends)."""
+    if fd is not None:
+        os.close(fd)
+
+
+def remove_stale_temps(path: PathLike) -> List[Path]:
+    """Remove the temporary files of ``path`` that runs killed while writing it left behind.
+
+    A killed (SIGKILL, out of memory, crashed QGIS) run cannot remove its hidden
+    ``.NAME.XXXXXXXX.tmp`` (rasters, checkpoints: possibly gigabytes). One is stale when no
+    process holds its :func:`claim_temp` lock and it is older than ``STALE_AFTER``; a live run's
+    is never touched. POSIX only. Returns what was removed.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return []
+    path = Path(os.path.abspath(os.fspath(path)))
+    try:
+        pattern = re.compile(re.escape(f".{_temp_stem(path, '.tmp')}.") + r"[0-9a-f]{8}\.tmp")
+        candidates = [p for p in path.parent.iterdir() if pattern.fullmatch(p.name)]
+    except OSError:
+        return []
+    removed = []
+    for stale in candidates:
+        try:
+            fd = os.open(stale, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held: a live run writes it
+            if time.time() - os.fstat(fd).st_mtime > STALE_AFTER:
+                stale.unlink()
+                removed.append(stale)
+                Path(f"{stale}.aux.xml").unlink(missing_ok=True)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 def check_name_length(path: PathLike, label: str, *, extra: str = "") -> None:
@@ -218,7 +292,9 @@ def check_outputs(
     ``formats``: label -> the format that output is written in (``check_format``).
     A file output may not be an input file nor an image of an input folder, and a new raster may
     not be written into an input folder (it would join that series); other new files may. An
-    existing read-only output file is refused (not replaced behind its owner's back).
+    existing read-only output file is refused (not replaced behind its owner's back). Once all
+    pass, the temporary files that killed runs left for these outputs are removed
+    (:func:`remove_stale_temps`).
     """
     check_readable(inputs or {})
     given = {k: Path(os.fspath(v)) for k, v in outputs.items() if v is not None}
@@ -248,6 +324,9 @@ def check_outputs(
         if formats and label in formats:
             check_format(out, label, formats[label])
         _check_writable(out, label, folder=is_folder)
+    for label, out in given.items():
+        if label not in folders:
+            remove_stale_temps(out)
 
 
 def make_parent(path: PathLike) -> None:

@@ -65,6 +65,8 @@ def env(tiny_demo, tmp_path_factory) -> SimpleNamespace:
     save_checkpoint(e.best, ckpt)
     e.aligned = base / "aligned"
     api.align(str(e.s1), str(e.s2), e.aligned)
+    e.ft_map = base / "ft_map.tif"
+    api.segment(e.ft, e.ft_map, s2=str(e.s2), device="cpu")
     faulty_inputs(e, base / "derived")
     return e
 
@@ -752,3 +754,79 @@ def test_realigning_without_s1_removes_the_earlier_s1_stack(env, tmp_path, capsy
     err = capsys.readouterr().err
     assert re.search(r"warning: removed \S+s1_aligned\.tif: the S1 stack of an earlier", err), err
     assert sorted(p.name for p in out.iterdir()) == ["dates.csv", "s2_aligned.tif"]
+
+
+_KILLED_WRITER = """
+import os, signal, sys
+import numpy as np
+from s4_core.raster_io import RasterWriter, read_class_raster
+from s4_core.checkpoint import load_checkpoint, save_checkpoint
+import s4_core.checkpoint as ck
+
+_, kind, out, like = sys.argv
+if kind == "raster":
+    grid = read_class_raster(like)[2]
+    w = RasterWriter(out, grid, 1, "uint8")
+    w.write(np.zeros((grid.height, grid.width), "uint8"))
+    w.dataset.close()
+else:  # killed inside torch.save, the temporary checkpoint half written
+    def killed(data, fh):
+        fh.write(b"PK half a checkpoint")
+        fh.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    ck.torch.save = killed
+    save_checkpoint(out, load_checkpoint(like))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _killed_while_writing(kind: str, out: Path, like: Path) -> List[Path]:
+    """Run a writer of ``out`` that is SIGKILLed mid-write; the temporary files it left, aged
+    past ``STALE_AFTER``."""
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", _KILLED_WRITER, kind, str(out), str(like)],
+        cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, capture_output=True,
+    )  # fmt: skip
+    assert done.returncode == -9, done.stderr.decode(errors="replace")
+    left = sorted(out.parent.glob(".*.tmp"))
+    assert left, "the killed writer left no temporary file"
+    for p in left:
+        os.utime(p, (p.stat().st_mtime - 60,) * 2)
+    return left
+
+
+@pytest.mark.parametrize("command", ["align", "segment", "pretrain"])
+def test_a_killed_runs_temporary_files_are_removed_by_the_next_run(env, tmp_path, capsys, command):
+    """SIGKILL (out of memory, a crashed QGIS) leaves hidden .NAME.XXXXXXXX.tmp files, maybe
+    gigabytes: the next run writing the same output removes them; only its outputs remain."""
+    out = tmp_path / "out"
+    out.mkdir()
+    if command == "align":
+        left = _killed_while_writing("raster", out / "s2_aligned.tif", env.ft_map)
+        argv, outputs = align(env, out), ["dates.csv", "s1_aligned.tif", "s2_aligned.tif"]
+    elif command == "segment":
+        left = _killed_while_writing("raster", out / "map.tif", env.ft_map)
+        argv, outputs = segment(env, out), ["map.tif"]
+    else:  # killed while saving an epoch to OUT.partial
+        left = _killed_while_writing("checkpoint", out / "pre.pt.partial", env.pre)
+        argv, outputs = pretrain(env, out), ["pre.pt"]
+    code = main(argv)
+    assert code == 0, capsys.readouterr().err
+    assert not any(p.exists() for p in left)
+    assert sorted(p.name for p in out.iterdir()) == outputs
+
+
+def test_a_live_runs_temporary_file_is_never_removed(env, tmp_path):
+    """A temporary file a running writer holds (locked) stays, however old, while another run
+    checks the same output."""
+    from s4_core.raster_io import RasterWriter, read_class_raster
+    from s4_core.validate import check_outputs
+
+    grid = read_class_raster(env.ft_map)[2]
+    out = tmp_path / "map.tif"
+    with RasterWriter(out, grid, 1, "uint8") as writer:
+        os.utime(writer.tmp, (writer.tmp.stat().st_mtime - 60,) * 2)
+        check_outputs({"class raster": out})
+        assert writer.tmp.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.tif"]
