@@ -675,8 +675,9 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
     def add_setting(self, setting: Setting) -> None:
         """Add one setting as a Processing parameter.
 
-        ``param_name``, translated ``label``, default, range (``ui_maximum`` where the range is
-        open), advanced flag; a drop-down where the setting offers ``ui_options`` with ``labels``.
+        ``param_name``, translated ``label``, default, range (the command line's: a form's
+        ``ui_max`` bounds only the dock's spin boxes), advanced flag; a drop-down where the
+        setting offers ``ui_options`` with ``labels``.
         """
         name, label, default = setting.param_name, tr(setting.label), setting.default
         optional = default is None and setting.none_as is None
@@ -695,7 +696,7 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
                 setting.none_as if default is None else default,
                 optional,
                 setting.ui_minimum,
-                setting.ui_maximum,
+                setting.maximum,
             )
         elif setting.kind == "bool":
             param = QgsProcessingParameterBoolean(name, label, defaultValue=default)

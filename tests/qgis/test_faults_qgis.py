@@ -550,3 +550,19 @@ def test_dock_save_model_as_on_a_full_disk_names_the_fix(dock, env, nearly_full_
     assert str(env.ft) in dock.last_error and "Errno" not in dock.last_error, dock.last_error
     assert sorted(p.name for p in nearly_full_disk.iterdir()) == ["filler"]
     assert dock.model_path() == str(env.ft)
+
+
+def test_processing_takes_the_values_the_command_line_takes(s4_processing):
+    """EPOCHS 20000 (the dock's spin box stops at 10000): accepted as by ``s4 pretrain
+    --epochs 20000``; it was refused as "must be a whole number >= 1, got 20000"."""
+    from qgis.core import QgsApplication, QgsProcessingContext
+
+    from s4_core.settings import SETTINGS
+
+    context = QgsProcessingContext()
+    for name in ("s4:pretrain", "s4:finetune"):
+        alg = QgsApplication.processingRegistry().algorithmById(name)
+        assert alg.parameterDefinition("EPOCHS").checkValueIsAcceptable(20000, context), name
+    for setting in SETTINGS.values():
+        if setting.qgis and setting.kind in ("int", "float") and setting.high is None:
+            assert setting.maximum >= 2**31 - 1, setting.name
