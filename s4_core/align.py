@@ -678,6 +678,7 @@ def write_aligned(
     Returns ``{"s1": path, "s2": path, "dates_csv": path}`` (modalities present only).
     """
     out_dir = Path(out_dir)
+    new = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # removed again on failure
     out_dir.mkdir(parents=True, exist_ok=True)
     mods = scene.modalities
     windows = list(scene.grid.iter_windows(block))
@@ -783,6 +784,7 @@ def write_aligned(
         for key, path in tmp.items():
             os.replace(path, final[key])
         tmp.clear()
+        new.clear()
         _remove_stale_stacks(out_dir, mods)
     finally:
         for unfinished in writers.values():
@@ -795,6 +797,11 @@ def write_aligned(
             for side in (path.with_name(path.name + ".aux.xml"),):
                 if side.exists():
                     side.unlink()
+        for folder in new:  # the folders this run made, deepest first, if still empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
     control.report(1.0, "aligned stacks written")
     return {k: final[k] for k in (*mods, "dates_csv")}
 

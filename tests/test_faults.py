@@ -830,3 +830,18 @@ def test_a_live_runs_temporary_file_is_never_removed(env, tmp_path):
         check_outputs({"class raster": out})
         assert writer.tmp.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["map.tif"]
+
+
+def test_a_cancelled_alignment_leaves_no_folder_it_made(env, tmp_path):
+    """Cancelled mid-write: "no output was written", and the folders it made are gone too."""
+    from s4_core.errors import Cancelled
+
+    out = tmp_path / "new" / "aligned"
+    seen: List[float] = []
+
+    def progress(fraction: float, message: str, metrics=None) -> None:
+        seen.append(fraction)
+
+    with pytest.raises(Cancelled, match="alignment cancelled; no output was written"):
+        api.align(str(env.s1), str(env.s2), out, progress=progress, cancel=lambda: bool(seen))
+    assert list(tmp_path.iterdir()) == []
