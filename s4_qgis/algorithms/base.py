@@ -154,7 +154,9 @@ def parameter_summary(param: QgsProcessingParameterDefinition) -> str:
         if default not in (None, ""):
             parts.append(f"default {default}")
         if isinstance(param, QgsProcessingParameterNumber):
-            parts.append(f"{param.minimum():g} to {param.maximum():g}")
+            low, high = param.minimum(), param.maximum()
+            unbounded = high >= (2**31 - 1 if param.dataType() == NUMBER_INTEGER else 1e12)
+            parts.append(f">= {low:g}" if unbounded else f"{low:g} to {high:g}")
     if param.flags() & FLAG_ADVANCED:
         parts.append("advanced")
     detail = f" ({'; '.join(parts)})" if parts else ""
