@@ -678,6 +678,7 @@ def write_aligned(
     Returns ``{"s1": path, "s2": path, "dates_csv": path}`` (modalities present only).
     """
     out_dir = Path(out_dir)
+    new = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # removed again on failure
     out_dir.mkdir(parents=True, exist_ok=True)
     mods = scene.modalities
     windows = list(scene.grid.iter_windows(block))
@@ -783,6 +784,8 @@ def write_aligned(
         for key, path in tmp.items():
             os.replace(path, final[key])
         tmp.clear()
+        new.clear()
+        _remove_stale_stacks(out_dir, mods)
     finally:
         for unfinished in writers.values():
             unfinished.discard()
@@ -794,8 +797,45 @@ def write_aligned(
             for side in (path.with_name(path.name + ".aux.xml"),):
                 if side.exists():
                     side.unlink()
+        for folder in new:  # the folders this run made, deepest first, if still empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
     control.report(1.0, "aligned stacks written")
     return {k: final[k] for k in (*mods, "dates_csv")}
+
+
+def _remove_stale_stacks(out_dir: Path, mods: Sequence[str]) -> None:
+    """Remove the stack of a modality this alignment lacks, left by an earlier one in ``out_dir``.
+
+    It would sit beside stacks and a ``dates.csv`` of other dates. Only S4's own aligned stacks
+    (tag ``S4_ALIGNED``) are removed, with a warning; anything else by that name stays.
+    """
+    for m in ("s1", "s2"):
+        stale = out_dir / f"{m}_aligned.tif"
+        if m in mods or not stale.is_file():
+            continue
+        try:
+            with rasterio.open(stale) as ds:
+                ours = ds.tags().get("S4_ALIGNED") == "1"
+        except rasterio.errors.RasterioError:
+            ours = False
+        if not ours:
+            continue
+        try:
+            stale.unlink()
+        except OSError as exc:
+            raise OutputError(
+                f"the new aligned stacks and dates.csv are in {out_dir}, but {stale} of an "
+                f"earlier alignment could not be removed ({exc.strerror or exc}): delete it, "
+                "it does not match the new dates.csv"
+            ) from None
+        Path(f"{stale}.aux.xml").unlink(missing_ok=True)
+        warn(
+            f"removed {stale}: the {m.upper()} stack of an earlier alignment in this folder "
+            f"(this one has no {m.upper()}), which the new dates.csv does not describe"
+        )
 
 
 def read_dates_csv(path: PathLike) -> List[dict]:

@@ -42,6 +42,7 @@ from .validate import (
     check_onnx_card,
     check_outputs,
     onnx_card_path,
+    temp_path,
 )
 
 if TYPE_CHECKING:
@@ -391,10 +392,12 @@ def pretrain(
     written to ``out`` when the run ends; until then the last epoch is in ``out.partial``
     (resumable).
     """
+    from .loop import check_partial
     from .train import PretrainConfig
     from .train import pretrain as _pretrain
 
     check_outputs({"output model": out}, {"Sentinel-1 input": s1, "Sentinel-2 input": s2})
+    check_partial(out, options["resume"])
     objective, ssl_modality = options["objective"], options["ssl_modality"]
     if objective in ("mae", "dino"):  # one modality: the other series is not read
         s1, s2 = (s1, None) if ssl_modality == "s1" else (None, s2)
@@ -454,6 +457,7 @@ def finetune(
     ``weight_decay`` (AdamW).
     """
     from .labels import rasterize_labels, rasterize_polygon_ids
+    from .loop import check_partial
     from .train import FinetuneConfig
     from .train import finetune as _finetune
 
@@ -481,6 +485,8 @@ def finetune(
             "Sentinel-2 input": s2,
         },
     )
+    if options["head"] == "unet":  # the pixel head keeps no partial epoch
+        check_partial(out, resume)
     # Only the inference modality is needed to fine-tune; it alone defines the frames.
     scene = open_scene(
         s1 if modality in ("s1", "both") else None,
@@ -882,8 +888,6 @@ def _write_squares(
     chosen: Sequence[Suggestion], grid: Grid, out: Path, class_names: List[str]
 ) -> None:
     """Write the squares as the ``suggestions`` layer of the GeoPackage ``out``."""
-    import uuid
-
     import fiona
 
     from .grid import apply_transform
@@ -899,7 +903,7 @@ def _write_squares(
             "label": "str",
         },
     }
-    tmp = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.gpkg")
+    tmp = temp_path(out, ".gpkg")
     try:
         with fiona.open(
             tmp, "w", driver="GPKG", layer="suggestions", crs_wkt=grid.crs.to_wkt(), schema=schema

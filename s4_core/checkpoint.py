@@ -37,7 +37,6 @@ import datetime as _dt
 import math
 import os
 import re
-import uuid
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Optional, Union
@@ -50,7 +49,7 @@ from .composite import model_s1_ratio
 from .errors import NO_READ_ACCESS, CheckpointError
 from .labels import class_list
 from .types import PathLike
-from .validate import checkpoint_file_problem
+from .validate import checkpoint_file_problem, claim_temp, release_temp, temp_path
 
 if TYPE_CHECKING:
     from .model import S4Net
@@ -132,8 +131,10 @@ def save_checkpoint(path: PathLike, payload: Dict[str, Any]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CheckpointError(f"cannot create the folder of {path}: {exc}") from exc
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = temp_path(path)
+    lock = None
     try:
+        lock = claim_temp(tmp)  # marks it as being written (remove_stale_temps)
         with open(tmp, "wb") as fh:
             torch.save(data, fh)
             fh.flush()
@@ -147,6 +148,7 @@ def save_checkpoint(path: PathLike, payload: Dict[str, Any]) -> Path:
     finally:
         if tmp.exists():
             tmp.unlink()
+        release_temp(lock)
     return path
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple, Type
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from .errors import DataError
 from .types import PathLike
+from .validate import temp_path
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -92,7 +92,7 @@ def save_figure(fig: Figure, path: PathLike, dpi: int = 120) -> Path:
 
     p = check_figure_path(path)
     make_parent(p)
-    tmp = p.with_name(f".{p.stem}.{uuid.uuid4().hex[:8]}{p.suffix}")
+    tmp = temp_path(p, p.suffix)
     try:
         fig.savefig(tmp, dpi=dpi, format=p.suffix[1:].lower())
         os.replace(tmp, p)

@@ -28,8 +28,10 @@ import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .control import NO_CONTROL, Control
-from .errors import Cancelled, CheckpointError, S4Error, SettingError
+from .errors import Cancelled, CheckpointError, OutputError, S4Error, SettingError
 from .model import NetConfig, PixelHeadConfig
+from .types import PathLike
+from .validate import check_name_length, remove_stale_temps
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,34 @@ def partial_path(out: Path) -> Path:
     """Where a run writing ``out`` keeps its in-progress checkpoint (``out`` + ``.partial``)."""
     out = Path(out)
     return out.with_name(out.name + PARTIAL_SUFFIX)
+
+
+def check_partial(out: PathLike, resume: Optional[PathLike] = None) -> None:
+    """``OutputError``, before any work, unless a run writing ``out`` can keep ``out.partial``.
+
+    Refused: a name too long for the file system with ``.partial`` added, and an ``out.partial``
+    left by an earlier run that did not finish (interrupted, killed, or still running) unless this
+    run resumes from it: its first epoch would replace that file and the earlier run's epochs
+    would be lost.
+    """
+    out = Path(os.fspath(out))
+    check_name_length(out, "output model", extra=PARTIAL_SUFFIX)
+    partial = partial_path(out)
+    remove_stale_temps(partial)  # a run killed while saving an epoch
+    if not partial.exists():
+        return
+    if resume is not None:
+        try:
+            if os.path.samefile(resume, partial):
+                return
+        except OSError:
+            pass  # the resumed file is missing: open_resume names it
+    raise OutputError(
+        f"{partial} holds the last epoch of an earlier run writing {out} that did not finish "
+        "(it was interrupted, or is still running); this run would replace it. Continue that "
+        f"run by resuming from {partial} (--resume, or RESUME in QGIS), or delete {partial} "
+        "to start again; nothing was written"
+    )
 
 
 class Task:

@@ -36,7 +36,6 @@ import csv
 import datetime as _dt
 import math
 import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
@@ -46,6 +45,7 @@ import numpy as np
 from .control import NO_CONTROL, Control
 from .errors import DataError
 from .types import PathLike
+from .validate import temp_path
 
 if TYPE_CHECKING:
     from .labels import ClassMap
@@ -465,7 +465,7 @@ def write_profiles_csv(result: ClassProfiles, path: PathLike) -> Path:
 
     path = Path(os.fspath(path))
     make_parent(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = temp_path(path)
     try:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)

@@ -20,9 +20,9 @@ them back. This module imports neither torch nor QGIS.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import uuid
 from pathlib import Path
 from typing import (
     TYPE_CHECKING,
@@ -44,6 +44,7 @@ from .errors import DataError, LabelError, OutputError
 from .grid import Grid
 from .labels import IGNORE_INDEX, ClassMap
 from .types import PathLike
+from .validate import claim_temp, release_temp, temp_path
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -118,11 +119,6 @@ def gtiff_profile(
     return profile
 
 
-def temp_path(path: Path) -> Path:
-    """A hidden temporary name beside ``path`` (same folder, so ``os.replace`` is atomic)."""
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-
-
 def remove_file(path: Optional[Path]) -> None:
     """Remove ``path`` and its ``.aux.xml`` sidecar when they exist."""
     if path is None:
@@ -132,6 +128,9 @@ def remove_file(path: Optional[Path]) -> None:
             p.unlink()
         except FileNotFoundError:
             pass
+        except OSError as exc:  # a name too long for the file system: no such file either
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
 
 
 class RasterWriter:
@@ -165,9 +164,21 @@ class RasterWriter:
         self.grid = grid
         self.count = int(count)
         self.tmp = temp_path(self.path) if atomic else self.path
+        try:
+            self._lock = claim_temp(self.tmp) if atomic else None  # marks it as being written
+        except OSError as exc:
+            raise OutputError(
+                f"could not write {self.path}: {exc.strerror or exc}; check that the folder "
+                f"{self.path.parent} is writable and its disk has free space, then run again"
+            ) from None
         options = {k: profile.pop(k) for k in list(profile) if k in _PROFILE_OPTIONS}
         self.profile = {**gtiff_profile(grid, count, dtype, nodata, **options), **profile}
-        self._ds = rasterio.open(self.tmp, "w", **self.profile)
+        try:
+            self._ds = rasterio.open(self.tmp, "w", **self.profile)
+        except BaseException:
+            self._ds = None
+            self.discard()
+            raise
         try:
             for i, name in enumerate(descriptions, start=1):
                 self._ds.set_band_description(i, str(name))
@@ -245,6 +256,8 @@ class RasterWriter:
         except BaseException:
             self.discard()
             raise
+        release_temp(self._lock)
+        self._lock = None
         return self.path
 
     def discard(self) -> None:
@@ -254,7 +267,10 @@ class RasterWriter:
         except Exception:  # a failed flush of a file that is thrown away anyway
             pass
         finally:
-            remove_file(self.tmp)
+            if self.tmp != self.path:
+                remove_file(self.tmp)
+            release_temp(self._lock)
+            self._lock = None
 
     def __enter__(self) -> RasterWriter:
         return self

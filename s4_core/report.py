@@ -13,12 +13,11 @@ import base64
 import html
 import io
 import os
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Optional, cast
 
 from .types import PathLike
-from .validate import HTML, check_outputs, make_parent
+from .validate import HTML, check_outputs, make_parent, temp_path
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -94,7 +93,7 @@ def evaluation_html(scores: Dict[str, Any], image_uri: Optional[str] = None) -> 
 
 def _atomic_text(path: Path, text: str) -> None:
     make_parent(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = temp_path(path)
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)

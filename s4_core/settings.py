@@ -133,13 +133,21 @@ class Setting:
         return min(low, self.none_as) if self.none_as is not None else low
 
     @property
-    def ui_maximum(self) -> float:
-        """The highest value a form accepts (``ui_max`` where the range has no upper bound)."""
+    def maximum(self) -> float:
+        """The highest value the range allows (the largest a number field holds if unbounded).
+
+        Processing's parameters take it: QGIS accepts what the command line accepts.
+        """
         if self.high is not None:
             return self.high
-        if self.ui_max is not None:
-            return self.ui_max
         return 2**31 - 1 if self.kind == "int" else 1e12
+
+    @property
+    def ui_maximum(self) -> float:
+        """The highest value a form accepts (``ui_max`` where the range has no upper bound)."""
+        if self.high is None and self.ui_max is not None:
+            return self.ui_max
+        return self.maximum
 
     @property
     def annotation(self) -> str:

@@ -11,7 +11,10 @@ The command line prints a ``SettingError`` with the option's name (``--epochs``)
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
+import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, cast
 
@@ -54,6 +57,137 @@ GEOTIFF: Format = ("GeoTIFF", (".tif", ".tiff"))
 GEOPACKAGE: Format = ("GeoPackage", (".gpkg",))
 HTML: Format = ("HTML", (".html", ".htm"))
 ONNX: Format = ("ONNX", (".onnx",))
+
+
+def name_limit(folder: PathLike) -> int:
+    """The longest file name in bytes the file system of ``folder`` allows (255 if unsaid).
+
+    Asked of ``folder`` or its nearest existing parent.
+    """
+    p = Path(os.path.abspath(os.fspath(folder)))
+    while not os.path.exists(p) and p != p.parent:  # os.path: False for a name too long
+        p = p.parent
+    try:
+        return int(os.pathconf(p, "PC_NAME_MAX"))
+    except (AttributeError, OSError, ValueError):  # Windows, or a file system that won't say
+        return 255
+
+
+#: The longest ending a writer adds to a file's name for a file of its own beside it (SQLite's
+#: ``-journal`` of a GeoPackage).
+SIDECAR = "-journal"
+
+
+def sidecar(path: PathLike) -> str:
+    """What a writer may add to ``path``'s name beside it: ``-journal`` for a GeoPackage."""
+    return SIDECAR if os.fspath(path).lower().endswith(".gpkg") else ""
+
+
+def _temp_stem(path: Path, suffix: str) -> str:
+    """The NAME of :func:`temp_path`'s ``.NAME.XXXXXXXX`` + ``suffix`` for ``path``."""
+    tail = f".12345678{suffix}"
+    name = os.fsencode(path.name)
+    room = name_limit(path.parent) - 1 - len(os.fsencode(tail + sidecar(tail)))
+    if len(name) > room:
+        name = name[: max(0, room)].decode("utf-8", "ignore").encode("utf-8")
+    return os.fsdecode(name)
+
+
+def temp_path(path: PathLike, suffix: str = ".tmp") -> Path:
+    """A hidden temporary name beside ``path`` (same folder, so ``os.replace`` is atomic).
+
+    ``.NAME.XXXXXXXX`` + ``suffix``; NAME is shortened (whole characters) when the whole (with
+    a GeoPackage's ``-journal``) would pass the file system's name limit, so any name the limit
+    allows can be written.
+    """
+    path = Path(os.fspath(path))
+    return path.with_name(f".{_temp_stem(path, suffix)}.{uuid.uuid4().hex[:8]}{suffix}")
+
+
+#: A temporary file older than this (seconds) and not locked is a killed run's (see below).
+STALE_AFTER = 2.0
+
+
+def claim_temp(path: Path) -> Optional[int]:
+    """Create the temporary file ``path`` and lock it while it is written (POSIX ``flock``).
+
+    The lock tells :func:`remove_stale_temps` that a live run writes it; it ends with the
+    process, also a killed one. Returns the descriptor to close (:func:`release_temp`) once the
+    file is moved into place or removed; None where there are no such locks (the file is then
+    left to the writer to create).
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return None
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a file system without locks: written all the same, never taken as stale
+        pass
+    return fd
+
+
+def release_temp(fd: Optional[int]) -> None:
+    """Close a :func:`claim_temp` descriptor (its lock ends)."""
+    if fd is not None:
+        os.close(fd)
+
+
+def remove_stale_temps(path: PathLike) -> List[Path]:
+    """Remove the temporary files of ``path`` that runs killed while writing it left behind.
+
+    A killed (SIGKILL, out of memory, crashed QGIS) run cannot remove its hidden
+    ``.NAME.XXXXXXXX.tmp`` (rasters, checkpoints: possibly gigabytes). One is stale when no
+    process holds its :func:`claim_temp` lock and it is older than ``STALE_AFTER``; a live run's
+    is never touched. POSIX only. Returns what was removed.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return []
+    path = Path(os.path.abspath(os.fspath(path)))
+    try:
+        pattern = re.compile(re.escape(f".{_temp_stem(path, '.tmp')}.") + r"[0-9a-f]{8}\.tmp")
+        candidates = [p for p in path.parent.iterdir() if pattern.fullmatch(p.name)]
+    except OSError:
+        return []
+    removed = []
+    for stale in candidates:
+        try:
+            fd = os.open(stale, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held: a live run writes it
+            if time.time() - os.fstat(fd).st_mtime > STALE_AFTER:
+                stale.unlink()
+                removed.append(stale)
+                Path(f"{stale}.aux.xml").unlink(missing_ok=True)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
+
+def check_name_length(path: PathLike, label: str, *, extra: str = "") -> None:
+    """``OutputError`` when a part of ``path`` is longer than the file system allows.
+
+    ``extra`` is added to the last part (the ``.partial`` of a model); raised before any work.
+    """
+    path = Path(os.path.abspath(os.fspath(path)))
+    limit = name_limit(path.parent)
+    for part in path.parts[1:]:
+        whole = part + (extra if part == path.name else "")
+        size = len(os.fsencode(whole))
+        if size > limit:
+            also = f" (with the {extra} added beside it)" if extra and whole != part else ""
+            raise OutputError(
+                f"the {label} {path} cannot be written: the name {part!r} is {size} bytes "
+                f"long{also}, more than the {limit} bytes this file system allows in a name; "
+                "nothing was written; choose a shorter name"
+            )
 
 
 def check_format(path: Optional[PathLike], label: str, fmt: Format) -> None:
@@ -158,12 +292,15 @@ def check_outputs(
     ``formats``: label -> the format that output is written in (``check_format``).
     A file output may not be an input file nor an image of an input folder, and a new raster may
     not be written into an input folder (it would join that series); other new files may. An
-    existing read-only output file is refused (not replaced behind its owner's back).
+    existing read-only output file is refused (not replaced behind its owner's back). Once all
+    pass, the temporary files that killed runs left for these outputs are removed
+    (:func:`remove_stale_temps`).
     """
     check_readable(inputs or {})
     given = {k: Path(os.fspath(v)) for k, v in outputs.items() if v is not None}
     seen: Dict[Path, str] = {}
     for label, out in given.items():
+        check_name_length(out, label, extra=sidecar(out))
         key = Path(os.path.abspath(out))
         if key in seen:
             raise OutputError(
@@ -187,6 +324,9 @@ def check_outputs(
         if formats and label in formats:
             check_format(out, label, formats[label])
         _check_writable(out, label, folder=is_folder)
+    for label, out in given.items():
+        if label not in folders:
+            remove_stale_temps(out)
 
 
 def make_parent(path: PathLike) -> None:

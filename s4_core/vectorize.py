@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
@@ -24,6 +23,7 @@ from .grid import apply_transform
 from .labels import ClassMap
 from .raster_io import NODATA, check_output, remove_file, tag_class_map
 from .types import PathLike
+from .validate import temp_path
 
 if TYPE_CHECKING:
     import rasterio.crs
@@ -124,7 +124,7 @@ def vectorize_classes(
         "geometry": "Polygon",
         "properties": {"class_id": "int", "class_name": "str", "area_m2": "float"},
     }
-    tmp = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.tmp.gpkg")
+    tmp = temp_path(out, ".tmp.gpkg")
     n = 0
     total = max(1, int(mask.sum()))
     covered = 0

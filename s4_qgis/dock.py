@@ -61,6 +61,7 @@ from qgis.PyQt.QtWidgets import (
 
 from s4_core.settings import DEVICE, FINETUNE, PRETRAIN, SEGMENT, SUGGEST, Value
 from s4_core.types import Cancel, Log, Progress
+from s4_core.validate import temp_path
 
 from .algorithms.base import (
     CLASS_FIELD,
@@ -1431,7 +1432,7 @@ class S4DockWidget(QgsDockWidget):
                 path += ".pt"
         if os.path.abspath(path) == os.path.abspath(source):
             return path
-        tmp = f"{path}.part"
+        tmp = temp_path(path)  # hidden, beside it: os.replace is atomic; fits the name limit
         try:
             shutil.copyfile(source, tmp)
             os.replace(tmp, path)
@@ -1439,7 +1440,10 @@ class S4DockWidget(QgsDockWidget):
             if os.path.exists(tmp):
                 os.remove(tmp)
             self.fail(
-                tr("Could not save the model as {path}: {error}").format(path=path, error=error)
+                tr(
+                    "Could not save the model as {path}: {error}. Choose a folder you can write "
+                    "to, on a disk with free space; the model is still in {source}"
+                ).format(path=path, error=error.strerror or error, source=source)
             )
             return None
         self.model_edit.setText(path)

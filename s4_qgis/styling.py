@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections import deque
 from pathlib import Path
 from typing import Any, Deque, Dict, List, Optional, Sequence
@@ -38,6 +37,7 @@ from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtXml import QDomDocument
 
 from s4_core.types import PathLike, override
+from s4_core.validate import temp_path
 
 from .i18n import tr
 
@@ -133,7 +133,7 @@ def _write_style_atomically(layer: QgsMapLayer, path: Path) -> None:
             tr("could not export the style of {0}: {error}").format(layer.name(), error=error)
         )
     # os.open with mode 0o666 lets the umask decide (mkstemp would make the style 0600).
-    tmp = str(path.parent / f".{path.name}.{uuid.uuid4().hex}.part")
+    tmp = str(temp_path(path, ".part"))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

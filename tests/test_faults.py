@@ -65,6 +65,8 @@ def env(tiny_demo, tmp_path_factory) -> SimpleNamespace:
     save_checkpoint(e.best, ckpt)
     e.aligned = base / "aligned"
     api.align(str(e.s1), str(e.s2), e.aligned)
+    e.ft_map = base / "ft_map.tif"
+    api.segment(e.ft, e.ft_map, s2=str(e.s2), device="cpu")
     faulty_inputs(e, base / "derived")
     return e
 
@@ -672,3 +674,174 @@ def test_an_input_file_that_vanishes_mid_run_is_named_and_leaves_nothing(env, tm
     assert "check the path" in str(caught.value)  # the fix
     assert not victim.exists()
     assert sorted(p.name for p in out.iterdir()) == []
+
+
+def test_an_earlier_runs_partial_is_not_replaced_by_a_new_run(env, tmp_path, capsys):
+    """OUT.partial left by a run that did not finish (killed, crashed): a new run without
+    resume is refused before any work and names the file and both fixes; resuming from it
+    works and the .partial is gone."""
+    out = tmp_path / "pre.pt"
+    partial = tmp_path / "pre.pt.partial"
+    shutil.copy(env.pre, partial)  # 1 epoch of an earlier run
+    before = snapshot(tmp_path)
+    code = main(pretrain(env, tmp_path, "--epochs", "2"))
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert f"{partial} holds the last epoch of an earlier run writing {out}" in err, err
+    assert "--resume" in err and f"delete {partial}" in err, err
+    assert snapshot(tmp_path) == before
+    code = main(pretrain(env, tmp_path, "--epochs", "2", "--resume", str(partial)))
+    assert code == 0, capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pre.pt"]
+    assert load_checkpoint(out)["epoch"] == 2
+
+
+def test_an_earlier_unet_partial_is_not_replaced_by_a_new_finetuning(env, tmp_path):
+    """The same for the 'unet' fine-tuning through the api (what Processing calls)."""
+    out = tmp_path / "model.pt"
+    partial = Path(f"{out}.partial")
+    shutil.copy(env.best, partial)
+    with pytest.raises(OutputError, match=re.escape(f"{partial} holds the last epoch")):
+        api.finetune(
+            None, str(env.s2), env.parcels, env.field, out, head="unet", epochs=1,
+            crop_size=16, widths=(8, 16), device="cpu",
+        )  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt.partial"]
+    assert partial.read_bytes() == env.best.read_bytes()
+
+
+def _name(tmp_path: Path, room: int, suffix: str, char: str = "m") -> str:
+    """A file name of the file system's limit minus ``room`` bytes, ending in ``suffix``."""
+    size = os.pathconf(tmp_path, "PC_NAME_MAX") - room - len(suffix.encode())
+    return char * (size // len(char.encode())) + suffix
+
+
+def test_names_the_file_system_allows_are_written(env, tmp_path, capsys):
+    """Output names a few bytes under the limit (non-ASCII, spaces): the temporary names beside
+    them are shortened, so the run writes them and leaves nothing else."""
+    out = tmp_path / _name(tmp_path, 1, " map.tif", "é")
+    vector = tmp_path / _name(tmp_path, 8, ".gpkg")  # room for SQLite's -journal
+    code = main(segment(env, tmp_path, "--vector", str(vector), out=str(out)))
+    err = capsys.readouterr().err
+    assert code == 0 and "Traceback" not in err, err
+    assert sorted(tmp_path.iterdir()) == sorted([out, vector])
+
+
+@pytest.mark.parametrize("command", ["segment", "vector", "pretrain", "align"])
+def test_names_too_long_are_refused_before_any_work(env, tmp_path, capsys, command):
+    """A name the file system cannot hold (for a model: with .partial; for a GeoPackage: with
+    -journal) is refused before any work, named with the fix; nothing is written."""
+    argv = {
+        "segment": segment(env, tmp_path, out=str(tmp_path / _name(tmp_path, -1, ".tif"))),
+        "vector": segment(env, tmp_path, "--vector", str(tmp_path / _name(tmp_path, 4, ".gpkg"))),
+        "pretrain": pretrain(env, tmp_path, "--out", str(tmp_path / _name(tmp_path, 4, ".pt"))),
+        "align": align(env, tmp_path / _name(tmp_path, -1, "") / "aligned"),
+    }[command]  # fmt: skip
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "Errno" not in err, err
+    assert re.search(r"cannot be written: the name '.*' is \d+ bytes long", err), err
+    assert "choose a shorter name" in err and "nothing was written" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_realigning_without_s1_removes_the_earlier_s1_stack(env, tmp_path, capsys):
+    """An S2-only alignment into a folder of an earlier S1 + S2 one: the earlier s1_aligned.tif
+    (other dates than the new dates.csv) is removed with a warning, not left beside it."""
+    out = tmp_path / "aligned"
+    assert main(align(env, out)) == 0
+    assert main(["align", "--s2", str(env.s2), "--out", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"warning: removed \S+s1_aligned\.tif: the S1 stack of an earlier", err), err
+    assert sorted(p.name for p in out.iterdir()) == ["dates.csv", "s2_aligned.tif"]
+
+
+_KILLED_WRITER = """
+import os, signal, sys
+import numpy as np
+from s4_core.raster_io import RasterWriter, read_class_raster
+from s4_core.checkpoint import load_checkpoint, save_checkpoint
+import s4_core.checkpoint as ck
+
+_, kind, out, like = sys.argv
+if kind == "raster":
+    grid = read_class_raster(like)[2]
+    w = RasterWriter(out, grid, 1, "uint8")
+    w.write(np.zeros((grid.height, grid.width), "uint8"))
+    w.dataset.close()
+else:  # killed inside torch.save, the temporary checkpoint half written
+    def killed(data, fh):
+        fh.write(b"PK half a checkpoint")
+        fh.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    ck.torch.save = killed
+    save_checkpoint(out, load_checkpoint(like))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _killed_while_writing(kind: str, out: Path, like: Path) -> List[Path]:
+    """Run a writer of ``out`` that is SIGKILLed mid-write; the temporary files it left, aged
+    past ``STALE_AFTER``."""
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", _KILLED_WRITER, kind, str(out), str(like)],
+        cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, capture_output=True,
+    )  # fmt: skip
+    assert done.returncode == -9, done.stderr.decode(errors="replace")
+    left = sorted(out.parent.glob(".*.tmp"))
+    assert left, "the killed writer left no temporary file"
+    for p in left:
+        os.utime(p, (p.stat().st_mtime - 60,) * 2)
+    return left
+
+
+@pytest.mark.parametrize("command", ["align", "segment", "pretrain"])
+def test_a_killed_runs_temporary_files_are_removed_by_the_next_run(env, tmp_path, capsys, command):
+    """SIGKILL (out of memory, a crashed QGIS) leaves hidden .NAME.XXXXXXXX.tmp files, maybe
+    gigabytes: the next run writing the same output removes them; only its outputs remain."""
+    out = tmp_path / "out"
+    out.mkdir()
+    if command == "align":
+        left = _killed_while_writing("raster", out / "s2_aligned.tif", env.ft_map)
+        argv, outputs = align(env, out), ["dates.csv", "s1_aligned.tif", "s2_aligned.tif"]
+    elif command == "segment":
+        left = _killed_while_writing("raster", out / "map.tif", env.ft_map)
+        argv, outputs = segment(env, out), ["map.tif"]
+    else:  # killed while saving an epoch to OUT.partial
+        left = _killed_while_writing("checkpoint", out / "pre.pt.partial", env.pre)
+        argv, outputs = pretrain(env, out), ["pre.pt"]
+    code = main(argv)
+    assert code == 0, capsys.readouterr().err
+    assert not any(p.exists() for p in left)
+    assert sorted(p.name for p in out.iterdir()) == outputs
+
+
+def test_a_live_runs_temporary_file_is_never_removed(env, tmp_path):
+    """A temporary file a running writer holds (locked) stays, however old, while another run
+    checks the same output."""
+    from s4_core.raster_io import RasterWriter, read_class_raster
+    from s4_core.validate import check_outputs
+
+    grid = read_class_raster(env.ft_map)[2]
+    out = tmp_path / "map.tif"
+    with RasterWriter(out, grid, 1, "uint8") as writer:
+        os.utime(writer.tmp, (writer.tmp.stat().st_mtime - 60,) * 2)
+        check_outputs({"class raster": out})
+        assert writer.tmp.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.tif"]
+
+
+def test_a_cancelled_alignment_leaves_no_folder_it_made(env, tmp_path):
+    """Cancelled mid-write: "no output was written", and the folders it made are gone too."""
+    from s4_core.errors import Cancelled
+
+    out = tmp_path / "new" / "aligned"
+    seen: List[float] = []
+
+    def progress(fraction: float, message: str, metrics=None) -> None:
+        seen.append(fraction)
+
+    with pytest.raises(Cancelled, match="alignment cancelled; no output was written"):
+        api.align(str(env.s1), str(env.s2), out, progress=progress, cancel=lambda: bool(seen))
+    assert list(tmp_path.iterdir()) == []

@@ -154,7 +154,9 @@ def parameter_summary(param: QgsProcessingParameterDefinition) -> str:
         if default not in (None, ""):
             parts.append(f"default {default}")
         if isinstance(param, QgsProcessingParameterNumber):
-            parts.append(f"{param.minimum():g} to {param.maximum():g}")
+            low, high = param.minimum(), param.maximum()
+            unbounded = high >= (2**31 - 1 if param.dataType() == NUMBER_INTEGER else 1e12)
+            parts.append(f">= {low:g}" if unbounded else f"{low:g} to {high:g}")
     if param.flags() & FLAG_ADVANCED:
         parts.append("advanced")
     detail = f" ({'; '.join(parts)})" if parts else ""
@@ -312,6 +314,34 @@ class Run:
     def info(self, text: str) -> None:
         """A line in the algorithm's log."""
         self.feedback.pushInfo(text)
+
+    def warning(self, text: str) -> None:
+        """A warning line in the algorithm's log (a non-fatal error line before QGIS 3.26)."""
+        push = getattr(self.feedback, "pushWarning", None)
+        if push is not None:
+            push(text)
+        else:
+            self.feedback.reportError(text, False)
+
+    def save_style(self, save: Callable[..., R], path: str, *args: Any) -> Optional[R]:
+        """``save(path, *args)``: write the style of the output ``path`` with it.
+
+        The output is complete by then and the project styles its layer all the same (the
+        post-processor): a style that cannot be written (a full disk, a folder that became
+        read-only) is a warning naming the file and the fix, not a failure; None then.
+        """
+        try:
+            return save(path, *args)
+        except OSError as error:
+            self.warning(
+                tr(
+                    "Warning: the style of {path} could not be saved with it ({error}); the "
+                    "output is complete and styled in the project. To keep the style with the "
+                    "file, free space in its folder and save it from the layer's properties "
+                    "(Style > Save as Default)"
+                ).format(path=path, error=error.strerror or error)
+            )
+            return None
 
     def series(self, only: Optional[str] = None) -> Tuple[Optional[Sources], Optional[Sources]]:
         """The SENTINEL1 and SENTINEL2 series (``S4Algorithm.series_sources``)."""
@@ -647,8 +677,9 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
     def add_setting(self, setting: Setting) -> None:
         """Add one setting as a Processing parameter.
 
-        ``param_name``, translated ``label``, default, range (``ui_maximum`` where the range is
-        open), advanced flag; a drop-down where the setting offers ``ui_options`` with ``labels``.
+        ``param_name``, translated ``label``, default, range (the command line's: a form's
+        ``ui_max`` bounds only the dock's spin boxes), advanced flag; a drop-down where the
+        setting offers ``ui_options`` with ``labels``.
         """
         name, label, default = setting.param_name, tr(setting.label), setting.default
         optional = default is None and setting.none_as is None
@@ -667,7 +698,7 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
                 setting.none_as if default is None else default,
                 optional,
                 setting.ui_minimum,
-                setting.ui_maximum,
+                setting.maximum,
             )
         elif setting.kind == "bool":
             param = QgsProcessingParameterBoolean(name, label, defaultValue=default)

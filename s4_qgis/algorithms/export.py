@@ -52,7 +52,7 @@ class ExportGeopackage(S4Algorithm):
         api = run.engine(needs_torch=False)  # numpy + GDAL only
         result = run.call(api.export_vector, raster, out, log=False)
         classes = result["classes"]
-        style_vector_file(result.get("path") or out, classes)
+        run.save_style(style_vector_file, result.get("path") or out, classes)
         attach_postprocessor(run.context, out, classes, "S4 class polygons")
         run.info(f"{result.get('n_polygons')} polygons written to {out}")
         return {OUTPUT_VECTOR: out, "N_POLYGONS": result.get("n_polygons")}

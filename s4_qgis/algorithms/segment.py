@@ -115,7 +115,7 @@ class SegmentTimeSeries(S4Algorithm):
             run.info("Pixels per class: " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
 
         assert out is not None  # OUTPUT is required
-        qml = style_raster_file(out, classes)
+        qml = run.save_style(style_raster_file, out, classes)
         if qml:
             run.info(f"Style saved as {qml}")
         attach_postprocessor(run.context, out, classes, "S4 classes")
@@ -126,14 +126,14 @@ class SegmentTimeSeries(S4Algorithm):
             OUTPUT_PROBABILITIES: None,
         }
         if conf_out:
-            style_confidence_file(conf_out)
+            run.save_style(style_confidence_file, conf_out)
             attach_postprocessor(run.context, conf_out, None, "S4 confidence")
             outputs[OUTPUT_CONFIDENCE] = conf_out
         if prob_out:
             attach_postprocessor(run.context, prob_out, None, "S4 class probabilities", style=False)
             outputs[OUTPUT_PROBABILITIES] = prob_out
         if vector_out:
-            style_vector_file(result.get("vector") or vector_out, classes)
+            run.save_style(style_vector_file, result.get("vector") or vector_out, classes)
             attach_postprocessor(run.context, vector_out, classes, "S4 class polygons")
             outputs[OUTPUT_VECTOR] = vector_out
             if result.get("n_polygons") is not None:

@@ -1201,7 +1201,8 @@ def test_help_lists_every_parameter_with_default_and_range(s4_processing):
     text = alg.shortHelpString()
     for param in alg.parameterDefinitions():
         assert f"<b>{param.name()}</b>" in text
-    assert "<b>EPOCHS</b>: Epochs (default 20; 1 to 10000)" in text
+    assert "<b>EPOCHS</b>: Epochs (default 20; >= 1)" in text  # as the command line: no maximum
+    assert "<b>VAL_FRACTION</b>: " in text and "0 to 0.9" in text
     assert "<b>HEAD</b>" in text and "(0 = Pixel head" in text and ", the default; 1 = " in text
     # each option of a drop-down once: DEVICE's "auto" was listed as the default and again
     device = next(row for row in text.split("<li>") if row.startswith("<b>DEVICE</b>"))

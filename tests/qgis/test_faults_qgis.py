@@ -300,6 +300,14 @@ FAULTS: List[Fault] = [
      r"MAX_CLOUD_FRACTION \(.*\) must be a number from 0 to 1, got 5"),
     ("export MIN_AREA -5", "export_geopackage", lambda e, w: export(e, w / "p.gpkg", MIN_AREA=-5),
      r"MIN_AREA \(.*\) must be a number >= 0, got -5"),
+    # what an earlier run left, names the file system cannot hold
+    ("pretrain OUTPUT.partial of an earlier run", "pretrain",
+     lambda e, w: (shutil.copy(e.pre, w / "p.pt.partial"), pretrain(e, w / "p.pt"))[1],
+     r"p\.pt\.partial holds the last epoch of an earlier run writing \S+p\.pt .*RESUME in "
+     r"QGIS\), or delete \S+p\.pt\.partial to start again"),
+    ("segment OUTPUT name too long", "segment_time_series",
+     lambda e, w: segment(e, w / ("m" * 252 + ".tif")),
+     r"the name 'm+\.tif' is 256 bytes long, more than the 255 bytes .*choose a shorter name"),
     ("suggest SIZE larger than the scene", "suggest_labels",
      lambda e, w: suggest(e, w / "s.gpkg", SIZE=40),
      r"SIZE\) of 40 px is larger than the scene \(32 x 32 px\).*at most 32 px"),
@@ -493,3 +501,68 @@ def test_failed_run_releases_the_layers_it_opened(s4_processing, env, tmp_path):
         contexts = [obj for obj in gc.get_objects() if isinstance(obj, QgsProcessingContext)]
     held = [c.source() for obj in contexts for c in obj.temporaryLayerStore().mapLayers().values()]
     assert held == []
+
+
+@pytest.fixture()
+def nearly_full_disk(tmp_path):
+    """A 64 KiB tmpfs with one 4 KiB page left (root only; skipped where mounting is not
+    allowed): room for the tiny class raster, none for its style beside it."""
+    import subprocess
+
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace')}")
+    try:
+        (mnt / "filler").write_bytes(b"\0" * (60 * 1024))
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_a_style_the_full_disk_cannot_hold_is_a_warning(s4_processing, env, nearly_full_disk):
+    """The class raster fits, its .qml does not: the run succeeds as on the command line, with a
+    warning naming the file and the fix; no traceback, no temporary file."""
+    from qgis.core import QgsRasterLayer
+
+    out = nearly_full_disk / "map.tif"
+    log = Log()
+    result = run("segment_time_series", segment(env, out), log)
+    assert result["OUTPUT"] == str(out) and QgsRasterLayer(str(out), "map", "gdal").isValid()
+    warned = [w for w in log.warnings() if "style of" in w]
+    assert len(warned) == 1 and str(out) in warned[0], log.text()
+    assert "free space in its folder" in warned[0] and "Traceback" not in log.text()
+    assert sorted(p.name for p in nearly_full_disk.iterdir()) == ["filler", "map.tif"]
+
+
+def test_dock_save_model_as_on_a_full_disk_names_the_fix(dock, env, nearly_full_disk):
+    """Save as… onto a full disk: the message names the file, the fix and where the model still
+    is; nothing is left in the folder (no half-copied model, no temporary file)."""
+    dock.model_edit.setText(str(env.ft))
+    target = nearly_full_disk / "copy.pt"
+    assert dock.save_model_as(str(target)) is None
+    assert str(target) in dock.last_error and "free space" in dock.last_error, dock.last_error
+    assert str(env.ft) in dock.last_error and "Errno" not in dock.last_error, dock.last_error
+    assert sorted(p.name for p in nearly_full_disk.iterdir()) == ["filler"]
+    assert dock.model_path() == str(env.ft)
+
+
+def test_processing_takes_the_values_the_command_line_takes(s4_processing):
+    """EPOCHS 20000 (the dock's spin box stops at 10000): accepted as by ``s4 pretrain
+    --epochs 20000``; it was refused as "must be a whole number >= 1, got 20000"."""
+    from qgis.core import QgsApplication, QgsProcessingContext
+
+    from s4_core.settings import SETTINGS
+
+    context = QgsProcessingContext()
+    for name in ("s4:pretrain", "s4:finetune"):
+        alg = QgsApplication.processingRegistry().algorithmById(name)
+        assert alg.parameterDefinition("EPOCHS").checkValueIsAcceptable(20000, context), name
+    for setting in SETTINGS.values():
+        if setting.qgis and setting.kind in ("int", "float") and setting.high is None:
+            assert setting.maximum >= 2**31 - 1, setting.name
