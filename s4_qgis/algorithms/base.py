@@ -78,6 +78,7 @@ from ..layers import (
     feature_count_with_geometry,
     file_kind,
     file_path,
+    name_copies,
     raster_files,
     vector_for_engine,
 )
@@ -191,28 +192,36 @@ def engine_message(error: Exception) -> str:
     return str(error)
 
 
+def push_warning(feedback: QgsProcessingFeedback, text: str) -> None:
+    """``text`` as a warning line of the log (a non-fatal error line before QGIS 3.26)."""
+    push = getattr(feedback, "pushWarning", None)
+    if push is not None:
+        push(tr("Warning: {0}").format(text))
+    else:
+        feedback.reportError(tr("Warning: {0}").format(text), False)
+
+
 def report_warnings(
-    caught: Sequence[warnings.WarningMessage], feedback: QgsProcessingFeedback
+    caught: Sequence[warnings.WarningMessage],
+    feedback: QgsProcessingFeedback,
+    copies: Optional[Dict[str, str]] = None,
 ) -> None:
     """Report the warnings recorded while the engine ran, once each.
 
     The engine's (``S4Warning``) as warnings in the log (``pushWarning`` from QGIS 3.26, a non-fatal
-    error line before), others as debug lines.
+    error line before), others as debug lines. ``copies``: temporary copies of layers, named as
+    their layers (``name_copies``).
     """
     from s4_core.errors import S4Warning
 
     seen = set()
     for item in caught:
-        text = str(item.message)
+        text = name_copies(str(item.message), copies or {})
         if text in seen:
             continue
         seen.add(text)
         if issubclass(item.category, S4Warning):
-            push = getattr(feedback, "pushWarning", None)
-            if push is not None:
-                push(tr("Warning: {0}").format(text))
-            else:
-                feedback.reportError(tr("Warning: {0}").format(text), False)
+            push_warning(feedback, text)
         else:
             feedback.pushDebugInfo(f"{item.category.__name__}: {text}")
 
@@ -312,6 +321,10 @@ class Run:
     def info(self, text: str) -> None:
         """A line in the algorithm's log."""
         self.feedback.pushInfo(text)
+
+    def warning(self, text: str) -> None:
+        """A warning line in the algorithm's log (``push_warning``)."""
+        push_warning(self.feedback, text)
 
     def series(self, only: Optional[str] = None) -> Tuple[Optional[Sources], Optional[Sources]]:
         """The SENTINEL1 and SENTINEL2 series (``S4Algorithm.series_sources``)."""
@@ -588,6 +601,8 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
     PARAMETERS: Tuple[Param, ...] = ()
     # set per run by prepareAlgorithm; None until then (and after cleanup_temp)
     _tmp_dir: Optional[str] = None
+    # the run's temporary copies of layers (``layer_file``): file -> layer name, for messages
+    _copies: Optional[Dict[str, str]] = None
 
     # identity ---------------------------------------------------------------------------
     @override
@@ -796,14 +811,17 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         """A vector layer as a file the engine reads.
 
         Its own file, or (memory layers, layers being edited) a GeoPackage in the algorithm's
-        temporary folder.
+        temporary folder; the engine's messages about a copy name the layer (``call``).
         """
         try:
-            return vector_for_engine(layer, self.temp_dir())
+            path = vector_for_engine(layer, self.temp_dir())
         except OSError as error:
             raise QgsProcessingException(
                 tr("{parameter}: {error}").format(parameter=parameter, error=error)
             ) from None
+        if path.startswith(self.temp_dir()):
+            self._copies = {**(self._copies or {}), path: layer.name()}
+        return path
 
     def device(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> str:
         """The DEVICE setting."""
@@ -1148,6 +1166,7 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         if self._tmp_dir:
             shutil.rmtree(self._tmp_dir, ignore_errors=True)
             self._tmp_dir = None
+        self._copies = None
 
     # engine -----------------------------------------------------------------------------
     def engine(
@@ -1200,8 +1219,8 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         feedback.pushInfo(f"Device: {info['device']} ({info.get('name', '')}{memory})")
         return info
 
-    @staticmethod
     def call(
+        self,
         function: Callable[..., R],
         *args: Any,
         feedback: Optional[QgsProcessingFeedback] = None,
@@ -1210,19 +1229,21 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         """Call an engine function, turning its errors and warnings into QGIS's.
 
         Its S4Errors become QgsProcessingExceptions (no traceback) and its warnings (single class,
-        short series, little overlap ...) warning lines in ``feedback``'s log.
+        short series, little overlap ...) warning lines in ``feedback``'s log. Both name the
+        layers of the project, not their temporary copies (``layer_file``).
         """
         from s4_core.errors import S4Error, S4Warning
 
+        copies = dict(self._copies or {})
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", S4Warning)
             try:
                 return function(*args, **kwargs)
             except S4Error as error:
-                raise QgsProcessingException(engine_message(error)) from None
+                raise QgsProcessingException(name_copies(engine_message(error), copies)) from None
             finally:
                 if feedback is not None:
-                    report_warnings(caught, feedback)
+                    report_warnings(caught, feedback, copies)
 
     def run_engine(
         self,

@@ -493,3 +493,82 @@ def test_failed_run_releases_the_layers_it_opened(s4_processing, env, tmp_path):
         contexts = [obj for obj in gc.get_objects() if isinstance(obj, QgsProcessingContext)]
     held = [c.source() for obj in contexts for c in obj.temporaryLayerStore().mapLayers().values()]
     assert held == []
+
+
+def scratch_copy(e, name: str, value=None, shift: float = 0.0, geometry: str = "MultiPolygon"):
+    """The demo parcels as a memory layer ``name`` of the project (field ``cls``: the class, or
+    ``value(feature, i)``), moved ``shift`` m east; ``geometry`` "Point": their centroids."""
+    from qgis.core import QgsFeature, QgsProject, QgsVectorLayer
+
+    parcels = QgsVectorLayer(str(e.parcels), "parcels", "ogr")
+    layer = QgsVectorLayer(
+        f"{geometry}?crs={parcels.crs().authid()}&field=cls:string", name, "memory"
+    )
+    features = []
+    for i, source in enumerate(parcels.getFeatures()):
+        feature = QgsFeature(layer.fields())
+        geom = source.geometry() if geometry != "Point" else source.geometry().centroid()
+        geom.translate(shift, 0)
+        feature.setGeometry(geom)
+        feature["cls"] = value(source, i) if value else source[e.field]
+        features.append(feature)
+    assert layer.dataProvider().addFeatures(features)
+    QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+@pytest.mark.parametrize("case", ["outside", "points"])
+def test_a_copied_label_layer_is_named_in_the_message(s4_processing, env, tmp_path, case):
+    """A memory (or edited, filtered) label layer reaches the engine as a temporary GeoPackage:
+    the engine's message names the project's layer, not that file the user has never seen."""
+    from qgis.core import QgsProcessingException, QgsProject
+
+    if case == "outside":  # 5 km east of the imagery
+        layer = scratch_copy(env, "my scratch labels", shift=5000)
+        expected = r"^no polygon of layer 'my scratch labels' covers a pixel centre .* outside it"
+    else:
+        layer = scratch_copy(env, "my scratch labels", geometry="Point")
+        expected = r"^layer 'my scratch labels' holds no polygons \(geometry type Point\)"
+    try:
+        with pytest.raises(QgsProcessingException) as info:
+            run("finetune", finetune(env, tmp_path / "m.pt", LABELS=layer.id(), CLASS_FIELD="cls"))
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())
+    message = str(info.value)
+    assert re.search(expected, message), message
+    assert "s4_labels_" not in message and ".gpkg" not in message, message
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_evaluate_names_the_reference_layer_and_warns_of_unscored_classes(
+    s4_processing, env, tmp_path
+):
+    """Reference classes the model does not know are left out of the scores: said in the log
+    (as ``s4 evaluate`` prints it), not only in the optional HTML report; the report names the
+    REFERENCE layer, not its temporary copy."""
+    from qgis.core import QgsProject
+
+    reference = scratch_copy(
+        env, "field survey", lambda f, i: "fallow" if i % 3 == 0 else f[env.field]
+    )
+    log = Log()
+    try:
+        result = run(
+            "evaluate",
+            evaluate(
+                env,
+                "memory:",
+                REFERENCE=reference.id(),
+                CLASS_FIELD="cls",
+                OUTPUT_HTML=str(tmp_path / "r.html"),
+            ),  # fmt: skip
+            log,
+        )
+    finally:
+        QgsProject.instance().removeMapLayer(reference.id())
+    assert result["OA"] is not None
+    unscored = [w for w in log.warnings() if "does not know" in w]
+    assert len(unscored) == 1 and re.search(r"\bfallow \(\d+ px\)", unscored[0]), log.text()
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Reference: <code>layer &#x27;field survey&#x27;</code>" in html
+    assert "s4_labels_" not in html
