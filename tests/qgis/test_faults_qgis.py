@@ -572,3 +572,22 @@ def test_evaluate_names_the_reference_layer_and_warns_of_unscored_classes(
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Reference: <code>layer &#x27;field survey&#x27;</code>" in html
     assert "s4_labels_" not in html
+
+
+def test_suggest_refuses_existing_labels_that_are_no_polygons(s4_processing, env, tmp_path):
+    """LABELS of 'where to label next' that hold no polygons (points) are refused, naming the
+    layer: they were silently ignored (squares suggested on the labelled places). Polygons away
+    from the scene are still no fault: there is nothing there to keep away from."""
+    from qgis.core import QgsProcessingException, QgsProject
+
+    points = scratch_copy(env, "my points", geometry="Point")
+    away = scratch_copy(env, "elsewhere", shift=5000)
+    try:
+        with pytest.raises(QgsProcessingException) as info:
+            run("suggest_labels", suggest(env, tmp_path / "s.gpkg", LABELS=points.id()), Log())
+        result = run("suggest_labels", suggest(env, tmp_path / "t.gpkg", LABELS=away.id()), Log())
+    finally:
+        QgsProject.instance().removeMapLayers([points.id(), away.id()])
+    assert str(info.value).startswith("layer 'my points' holds no polygons (geometry type Point)")
+    assert not (tmp_path / "s.gpkg").exists()
+    assert result["OUTPUT"] and (tmp_path / "t.gpkg").is_file()
