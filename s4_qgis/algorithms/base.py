@@ -248,7 +248,10 @@ def check_output_suffix(
 def check_class_field(
     layer: QgsVectorLayer, field: str, parameter: str = CLASS_FIELD, layer_parameter: str = LABELS
 ) -> None:
-    """The class field must exist in the layer (message lists the fields there are)."""
+    """The class field must exist in the layer (message lists the fields there are).
+
+    A name that differs only in case is named as the likely one, as the engine does.
+    """
     if not field:
         raise QgsProcessingException(
             tr(
@@ -256,6 +259,19 @@ def check_class_field(
             ).format(parameter=parameter, layer_parameter=layer_parameter)
         )
     names = layer.fields().names()
+    folded = [name for name in names if name.casefold() == field.casefold()]
+    if field not in names and folded:
+        raise QgsProcessingException(
+            tr(
+                "{parameter}: field '{field}' does not exist in layer '{0}' ({layer_parameter}); did you mean '{1}'? (field names are case-sensitive)"
+            ).format(
+                layer.name(),
+                folded[0],
+                parameter=parameter,
+                field=field,
+                layer_parameter=layer_parameter,
+            )
+        )
     if field not in names:
         raise QgsProcessingException(
             tr(

@@ -300,6 +300,14 @@ FAULTS: List[Fault] = [
      r"MAX_CLOUD_FRACTION \(.*\) must be a number from 0 to 1, got 5"),
     ("export MIN_AREA -5", "export_geopackage", lambda e, w: export(e, w / "p.gpkg", MIN_AREA=-5),
      r"MIN_AREA \(.*\) must be a number >= 0, got -5"),
+    ("finetune CLASS_FIELD in another case", "finetune",
+     lambda e, w: finetune(e, w / "m.pt", CLASS_FIELD="Crop_Name"),
+     r"^CLASS_FIELD: field 'Crop_Name' does not exist in layer 'parcels' \(LABELS\); did you "
+     r"mean 'crop_name'\? \(field names are case-sensitive\)$"),
+    ("evaluate CLASS_FIELD in another case", "evaluate",
+     lambda e, w: evaluate(e, w / "s.csv", CLASS_FIELD="CROP_NAME"),
+     r"^CLASS_FIELD: field 'CROP_NAME' does not exist in layer 'parcels' \(REFERENCE\); did "
+     r"you mean 'crop_name'\?"),
     ("suggest SIZE larger than the scene", "suggest_labels",
      lambda e, w: suggest(e, w / "s.gpkg", SIZE=40),
      r"SIZE\) of 40 px is larger than the scene \(32 x 32 px\).*at most 32 px"),
