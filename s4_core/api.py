@@ -118,15 +118,19 @@ class LabelledPolygons(KeywordGroup, parameter="labelled"):
     labels_layer: Optional[str] = None
 
     def mask(self, grid: Grid) -> Optional[np.ndarray]:
-        """Where on ``grid`` a polygon lies (bool ``(H, W)``); None: no polygon there."""
-        from .errors import LabelError
+        """Where on ``grid`` a polygon lies (bool ``(H, W)``); None: no polygon there.
+
+        A layer that cannot be read or holds no polygons (points, lines) is a LabelError: its
+        labels would be silently ignored.
+        """
+        from .errors import NoPolygonOnGrid
         from .labels import rasterize_polygon_ids
 
         if self.labels is None:
             return None
         try:
             return rasterize_polygon_ids(self.labels, grid, layer=self.labels_layer) > 0
-        except LabelError:  # no polygon in this area: nothing to keep away from
+        except NoPolygonOnGrid:  # no polygon in this area: nothing to keep away from
             return None
 
 

@@ -51,6 +51,10 @@ class LabelError(S4Error):
     """Problems with label polygons: missing class field, empty or non-overlapping polygons."""
 
 
+class NoPolygonOnGrid(LabelError):
+    """A readable polygon layer none of whose polygons covers a pixel centre of the grid."""
+
+
 class CheckpointError(S4Error):
     """A checkpoint that cannot be read or does not fit the data it is applied to."""
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import NO_READ_ACCESS, LabelError, S4Warning, unreadable
+from .errors import NO_READ_ACCESS, LabelError, NoPolygonOnGrid, S4Warning, unreadable
 from .types import PathLike
 
 if TYPE_CHECKING:
@@ -557,12 +557,13 @@ def rasterize_polygon_ids(path: PathLike, grid: Grid, *, layer: Optional[str] = 
     """Polygon-id raster on ``grid``: int32, 0 = no polygon, ``i + 1`` for the layer's feature i.
 
     Feature i is the i-th feature in the layer's reading order (0-based). Used to split training
-    and validation pixels by polygon. LabelError when no polygon covers a pixel of the grid.
+    and validation pixels by polygon. NoPolygonOnGrid (a LabelError) when no polygon covers a
+    pixel of the grid.
     """
     lay = _read(path, grid, None, layer)
     ids, n_outside, _, inside = _burn_ids(lay, grid)
     if not (ids > 0).any():
-        raise LabelError(_no_overlap_message(lay, grid, n_outside, len(inside)))
+        raise NoPolygonOnGrid(_no_overlap_message(lay, grid, n_outside, len(inside)))
     return ids
 
 
@@ -620,7 +621,7 @@ def rasterize_labels(
     ids, n_outside, n_overlap, inside = _burn_ids(lay, grid)
     messages = list(lay.messages)
     if not (ids > 0).any():
-        raise LabelError(_no_overlap_message(lay, grid, n_outside, len(inside)))
+        raise NoPolygonOnGrid(_no_overlap_message(lay, grid, n_outside, len(inside)))
 
     # polygons with at least one pixel (after later polygons painted over earlier ones)
     counts = np.bincount(ids.ravel(), minlength=len(lay.geoms) + 1)

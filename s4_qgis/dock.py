@@ -170,6 +170,7 @@ class S4DockWidget(QgsDockWidget):
         self._cloud_queue: List[str] = []
         self._unchecked: set = set()  # layer ids the user unchecked (kept across refreshes)
         self._tmp_dirs: List[str] = []
+        self._copies: Dict[str, str] = {}  # temporary copies of layers -> their names
         self._finetune_target: Optional[Path] = None
         self._profile_fids: List[int] = []  # label layer feature ids, in the engine's order
         self._profile_layer: Optional[QgsVectorLayer] = None
@@ -964,6 +965,7 @@ class S4DockWidget(QgsDockWidget):
         for folder in self._tmp_dirs:
             shutil.rmtree(folder, ignore_errors=True)
         self._tmp_dirs = []
+        self._copies = {}
 
     def cancel(self) -> None:
         """Cancel the running task."""
@@ -1232,11 +1234,14 @@ class S4DockWidget(QgsDockWidget):
         tmp = tempfile.mkdtemp(prefix="s4_dock_")
         self._tmp_dirs.append(tmp)
         try:
-            return vector_for_engine(layer, tmp)
+            path = vector_for_engine(layer, tmp)
         except OSError as error:
             self._finish()
             self.fail(str(error))
             return None
+        if path.startswith(tmp):  # the engine's messages name the layer (EngineTask)
+            self._copies[path] = layer.name()
+        return path
 
     def start_profiles(self) -> Optional[EngineTask]:
         """Class profiles of the label layer from the checked S2 / S1 layers (Profiles tab)."""
@@ -1265,7 +1270,7 @@ class S4DockWidget(QgsDockWidget):
                 labels_path, field, s2=s2 or None, s1=s1 or None, progress=progress, cancel=cancel
             )
 
-        task = EngineTask(tr("S4 class profiles"), work, self._profiles_done)
+        task = EngineTask(tr("S4 class profiles"), work, self._profiles_done, self._copies)
         return self._start(task, tr("Class profiles of '{0}' ({1})").format(labels.name(), field))
 
     def _profiles_done(
@@ -1357,7 +1362,7 @@ class S4DockWidget(QgsDockWidget):
                 model, str(target), progress=progress, cancel=cancel, log=log, **kwargs
             )
 
-        task = EngineTask(tr("S4 where to label next"), work, self._suggest_done)
+        task = EngineTask(tr("S4 where to label next"), work, self._suggest_done, self._copies)
         return self._start(task, tr("Looking for where {0} is least sure").format(Path(model).name))
 
     def _suggest_done(
@@ -1531,6 +1536,7 @@ class S4DockWidget(QgsDockWidget):
         for folder in self._tmp_dirs:
             shutil.rmtree(folder, ignore_errors=True)
         self._tmp_dirs = []
+        self._copies = {}
 
 
 def folder_problem(folder: Path) -> Optional[str]:

@@ -311,6 +311,25 @@ def vector_for_engine(layer: QgsVectorLayer, tmp_dir: str) -> str:
     return write_vector_copy(layer, out)
 
 
+def name_copies(text: str, copies: Dict[str, str]) -> str:
+    """``text`` (an engine message) with each temporary copy named as the layer it copies.
+
+    ``copies`` maps a file written by ``vector_for_engine`` to its layer's name: the engine names
+    the file it read ("layer 'labels' of /tmp/.../s4_labels_x.gpkg"), a file the user has never
+    seen; the message names the layer of their project instead ("layer 'parcels'").
+    """
+    inner = re.escape(repr(LABEL_LAYER_NAME))
+    for path, name in copies.items():
+        quoted = re.escape(path)
+        named = f"layer '{name}'"
+        text = re.sub(
+            rf"layer {inner} of {quoted}|{quoted} \(layer {inner}\)|{quoted}",
+            lambda _, named=named: named,
+            text,
+        )
+    return text
+
+
 def feature_count_with_geometry(layer: QgsVectorLayer) -> int:
     """The number of features of ``layer`` that have a geometry."""
     request = QgsFeatureRequest().setNoAttributes()

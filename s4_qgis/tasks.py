@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 import traceback
+import warnings
 from typing import Any, Callable, Dict, List, Optional, Set
 
 from qgis.core import (
@@ -31,6 +32,9 @@ from qgis.core import (
 from qgis.PyQt.QtCore import pyqtSignal
 
 from s4_core.types import Cancel, Log, Metrics, Progress, override
+
+from .i18n import tr
+from .layers import name_copies
 
 Work = Callable[[Progress, Cancel, Log], Dict[str, Any]]
 """``work(progress, cancel, log)``: the engine call a task runs; its result dict."""
@@ -54,15 +58,26 @@ def format_metrics(metrics: Optional[Dict[str, Any]]) -> str:
 
 
 class EngineTask(QgsTask):
-    """Runs ``work(progress, cancel, log)`` in the background and reports to the GUI."""
+    """Runs ``work(progress, cancel, log)`` in the background and reports to the GUI.
+
+    The engine's warnings become log lines, as in a Processing log; ``copies`` (a temporary copy
+    of a layer -> the layer's name) name the layer in its messages, not the copy.
+    """
 
     log_message = pyqtSignal(str)
     status_message = pyqtSignal(str)
     metrics_reported = pyqtSignal(float, object)  # (fraction, metrics dict): live curves
 
-    def __init__(self, description: str, work: Work, on_done: Optional[Done] = None) -> None:
+    def __init__(
+        self,
+        description: str,
+        work: Work,
+        on_done: Optional[Done] = None,
+        copies: Optional[Dict[str, str]] = None,
+    ) -> None:
         super().__init__(description, QgsTask.Flag.CanCancel)
         self._work = work
+        self._copies = dict(copies or {})
         self._on_done = on_done
         self.result: Optional[Dict[str, Any]] = None
         self.error: Optional[str] = None
@@ -101,6 +116,21 @@ class EngineTask(QgsTask):
     # QgsTask ------------------------------------------------------------------------------
     @override
     def run(self) -> bool:
+        from s4_core.errors import S4Warning
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", S4Warning)
+            try:
+                return self._run()
+            finally:
+                seen: Set[str] = set()
+                for item in caught:
+                    text = name_copies(str(item.message), self._copies)
+                    if issubclass(item.category, S4Warning) and text not in seen:
+                        seen.add(text)
+                        self.log_message.emit(tr("Warning: {0}").format(text))
+
+    def _run(self) -> bool:
         from s4_core.errors import Cancelled, S4Error
 
         try:
@@ -110,7 +140,7 @@ class EngineTask(QgsTask):
             self.was_cancelled = True
             self.error = str(error) or "cancelled"
         except S4Error as error:
-            self.error = str(error)
+            self.error = name_copies(str(error), self._copies)
         except Exception as error:  # a bug: keep the traceback in the QGIS log
             QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.MessageLevel.Critical)
             self.error = (

@@ -78,6 +78,7 @@ from ..layers import (
     feature_count_with_geometry,
     file_kind,
     file_path,
+    name_copies,
     raster_files,
     vector_for_engine,
 )
@@ -193,28 +194,36 @@ def engine_message(error: Exception) -> str:
     return str(error)
 
 
+def push_warning(feedback: QgsProcessingFeedback, text: str) -> None:
+    """``text`` as a warning line of the log (a non-fatal error line before QGIS 3.26)."""
+    push = getattr(feedback, "pushWarning", None)
+    if push is not None:
+        push(tr("Warning: {0}").format(text))
+    else:
+        feedback.reportError(tr("Warning: {0}").format(text), False)
+
+
 def report_warnings(
-    caught: Sequence[warnings.WarningMessage], feedback: QgsProcessingFeedback
+    caught: Sequence[warnings.WarningMessage],
+    feedback: QgsProcessingFeedback,
+    copies: Optional[Dict[str, str]] = None,
 ) -> None:
     """Report the warnings recorded while the engine ran, once each.
 
     The engine's (``S4Warning``) as warnings in the log (``pushWarning`` from QGIS 3.26, a non-fatal
-    error line before), others as debug lines.
+    error line before), others as debug lines. ``copies``: temporary copies of layers, named as
+    their layers (``name_copies``).
     """
     from s4_core.errors import S4Warning
 
     seen = set()
     for item in caught:
-        text = str(item.message)
+        text = name_copies(str(item.message), copies or {})
         if text in seen:
             continue
         seen.add(text)
         if issubclass(item.category, S4Warning):
-            push = getattr(feedback, "pushWarning", None)
-            if push is not None:
-                push(tr("Warning: {0}").format(text))
-            else:
-                feedback.reportError(tr("Warning: {0}").format(text), False)
+            push_warning(feedback, text)
         else:
             feedback.pushDebugInfo(f"{item.category.__name__}: {text}")
 
@@ -241,7 +250,10 @@ def check_output_suffix(
 def check_class_field(
     layer: QgsVectorLayer, field: str, parameter: str = CLASS_FIELD, layer_parameter: str = LABELS
 ) -> None:
-    """The class field must exist in the layer (message lists the fields there are)."""
+    """The class field must exist in the layer (message lists the fields there are).
+
+    A name that differs only in case is named as the likely one, as the engine does.
+    """
     if not field:
         raise QgsProcessingException(
             tr(
@@ -249,6 +261,19 @@ def check_class_field(
             ).format(parameter=parameter, layer_parameter=layer_parameter)
         )
     names = layer.fields().names()
+    folded = [name for name in names if name.casefold() == field.casefold()]
+    if field not in names and folded:
+        raise QgsProcessingException(
+            tr(
+                "{parameter}: field '{field}' does not exist in layer '{0}' ({layer_parameter}); did you mean '{1}'? (field names are case-sensitive)"
+            ).format(
+                layer.name(),
+                folded[0],
+                parameter=parameter,
+                field=field,
+                layer_parameter=layer_parameter,
+            )
+        )
     if field not in names:
         raise QgsProcessingException(
             tr(
@@ -316,12 +341,8 @@ class Run:
         self.feedback.pushInfo(text)
 
     def warning(self, text: str) -> None:
-        """A warning line in the algorithm's log (a non-fatal error line before QGIS 3.26)."""
-        push = getattr(self.feedback, "pushWarning", None)
-        if push is not None:
-            push(text)
-        else:
-            self.feedback.reportError(text, False)
+        """A warning line in the algorithm's log (``push_warning``)."""
+        push_warning(self.feedback, text)
 
     def save_style(self, save: Callable[..., R], path: str, *args: Any) -> Optional[R]:
         """``save(path, *args)``: write the style of the output ``path`` with it.
@@ -335,7 +356,7 @@ class Run:
         except OSError as error:
             self.warning(
                 tr(
-                    "Warning: the style of {path} could not be saved with it ({error}); the "
+                    "the style of {path} could not be saved with it ({error}); the "
                     "output is complete and styled in the project. To keep the style with the "
                     "file, free space in its folder and save it from the layer's properties "
                     "(Style > Save as Default)"
@@ -618,6 +639,8 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
     PARAMETERS: Tuple[Param, ...] = ()
     # set per run by prepareAlgorithm; None until then (and after cleanup_temp)
     _tmp_dir: Optional[str] = None
+    # the run's temporary copies of layers (``layer_file``): file -> layer name, for messages
+    _copies: Optional[Dict[str, str]] = None
 
     # identity ---------------------------------------------------------------------------
     @override
@@ -827,14 +850,17 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         """A vector layer as a file the engine reads.
 
         Its own file, or (memory layers, layers being edited) a GeoPackage in the algorithm's
-        temporary folder.
+        temporary folder; the engine's messages about a copy name the layer (``call``).
         """
         try:
-            return vector_for_engine(layer, self.temp_dir())
+            path = vector_for_engine(layer, self.temp_dir())
         except OSError as error:
             raise QgsProcessingException(
                 tr("{parameter}: {error}").format(parameter=parameter, error=error)
             ) from None
+        if path.startswith(self.temp_dir()):
+            self._copies = {**(self._copies or {}), path: layer.name()}
+        return path
 
     def device(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> str:
         """The DEVICE setting."""
@@ -1179,6 +1205,7 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         if self._tmp_dir:
             shutil.rmtree(self._tmp_dir, ignore_errors=True)
             self._tmp_dir = None
+        self._copies = None
 
     # engine -----------------------------------------------------------------------------
     def engine(
@@ -1231,8 +1258,8 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         feedback.pushInfo(f"Device: {info['device']} ({info.get('name', '')}{memory})")
         return info
 
-    @staticmethod
     def call(
+        self,
         function: Callable[..., R],
         *args: Any,
         feedback: Optional[QgsProcessingFeedback] = None,
@@ -1241,19 +1268,21 @@ class S4Algorithm(S4Icon, QgsProcessingAlgorithm):
         """Call an engine function, turning its errors and warnings into QGIS's.
 
         Its S4Errors become QgsProcessingExceptions (no traceback) and its warnings (single class,
-        short series, little overlap ...) warning lines in ``feedback``'s log.
+        short series, little overlap ...) warning lines in ``feedback``'s log. Both name the
+        layers of the project, not their temporary copies (``layer_file``).
         """
         from s4_core.errors import S4Error, S4Warning
 
+        copies = dict(self._copies or {})
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", S4Warning)
             try:
                 return function(*args, **kwargs)
             except S4Error as error:
-                raise QgsProcessingException(engine_message(error)) from None
+                raise QgsProcessingException(name_copies(engine_message(error), copies)) from None
             finally:
                 if feedback is not None:
-                    report_warnings(caught, feedback)
+                    report_warnings(caught, feedback, copies)
 
     def run_engine(
         self,

@@ -29,7 +29,7 @@ from s4_core.validate import HTML
 
 from ..compat import SOURCE_POLYGON, SOURCE_RASTER, SOURCE_VECTOR, WKB_NO_GEOMETRY, field_type
 from ..i18n import tr, tr_noop
-from ..layers import file_path
+from ..layers import file_path, name_copies
 from .base import (
     GROUP_EVALUATE,
     OUTPUT_FIGURE,
@@ -185,6 +185,26 @@ class Evaluate(S4Algorithm):
         path = dest.split("|", 1)[0]
         return path if path and "://" not in path and not path.startswith("memory:") else ""
 
+    @staticmethod
+    def report_not_scored(run: Run, scores: Dict[str, Any]) -> None:
+        """Warn of the reference pixels left out of the scores (as ``s4 evaluate`` says)."""
+        from s4_core.evaluate import unmatched_text
+
+        if scores.get("unmatched"):
+            run.warning(
+                tr(
+                    "reference classes the model does not know (not scored): {0}; the model's classes are {1}: give the reference those names (or the model's class values) to score them"
+                ).format(
+                    unmatched_text(scores["unmatched"]), ", ".join(scores.get("class_names") or [])
+                )
+            )
+        if scores.get("unpredicted_pixels"):
+            run.warning(
+                tr("{0} reference pixel(s) left as nodata by the prediction (not scored)").format(
+                    scores["unpredicted_pixels"]
+                )
+            )
+
     @override
     def work(self, run: Run) -> Dict[str, Any]:
         pred = run.class_raster()
@@ -205,6 +225,8 @@ class Evaluate(S4Algorithm):
         scores = self.call(
             api.evaluate, pred, self._truth, class_field=self._class_field, feedback=run.feedback
         )
+        # the report names the REFERENCE layer, not its temporary copy
+        scores["truth"] = name_copies(str(scores["truth"]), self._copies or {})
 
         fields, rows = score_table(scores)
         sink, dest = self.parameterAsSink(
@@ -250,6 +272,7 @@ class Evaluate(S4Algorithm):
                     for v in row
                 )
             )
+        self.report_not_scored(run, scores)
         written = {"figure": None, "html": None}
         if figure or report:
             written = self.call(api.evaluation_report, scores, figure_out=figure, html_out=report)

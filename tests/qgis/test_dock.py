@@ -307,6 +307,37 @@ def run_to_end(dock, task) -> None:
     assert dock.wait(120), "the run did not end"
 
 
+def test_profiles_of_unsaved_labels_warn_and_name_the_layer(
+    project_with_demo, dock, tiny_demo, tmp_path
+):
+    """Class profiles of a label layer with unsaved edits (read from a temporary copy): the
+    engine's warnings about skipped polygons reach the dock's log, as in a Processing log, and
+    its messages name the label layer, not the copy."""
+    from qgis.core import NULL
+
+    dock.class_names_edit.setText(", ".join(tiny_demo.class_names))
+    labels = dock.new_label_layer(str(tmp_path / "field work.gpkg"))
+    n = add_demo_labels(labels, tiny_demo.parcels, tiny_demo.class_field)
+    blank = [f.id() for f in labels.getFeatures()][:4]
+    for fid in blank:  # polygons whose class was not picked yet
+        assert labels.changeAttributeValue(fid, labels.fields().indexFromName("class_name"), NULL)
+    run_to_end(dock, dock.start_profiles())
+    assert dock.last_error is None, dock.last_error
+    log = dock.log_view.toPlainText()
+    assert "Warning: 4 polygon(s) have no value in 'class_name' and were left unlabelled" in log
+
+    for feature in labels.getFeatures():  # all of them moved 5 km east of the imagery
+        geometry = feature.geometry()
+        geometry.translate(5000, 0)
+        assert labels.changeGeometry(feature.id(), geometry)
+    run_to_end(dock, dock.start_profiles())
+    assert dock.last_error.startswith(
+        "Class profiles failed: no polygon of layer 'field work' covers a pixel centre"
+    ), dock.last_error
+    assert f"{n} of {n} polygons lie entirely outside it" in dock.last_error
+    assert "s4_labels_" not in dock.log_view.toPlainText()
+
+
 def test_clear_messages_for_missing_inputs(qgis_new_project, dock, tmp_path):
     """The algorithms' checks are the dock's: their messages reach the dock."""
     run_to_end(dock, dock.start_finetune())

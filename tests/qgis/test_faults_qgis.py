@@ -308,6 +308,14 @@ FAULTS: List[Fault] = [
     ("segment OUTPUT name too long", "segment_time_series",
      lambda e, w: segment(e, w / ("m" * 252 + ".tif")),
      r"the name 'm+\.tif' is 256 bytes long, more than the 255 bytes .*choose a shorter name"),
+    ("finetune CLASS_FIELD in another case", "finetune",
+     lambda e, w: finetune(e, w / "m.pt", CLASS_FIELD="Crop_Name"),
+     r"^CLASS_FIELD: field 'Crop_Name' does not exist in layer 'parcels' \(LABELS\); did you "
+     r"mean 'crop_name'\? \(field names are case-sensitive\)$"),
+    ("evaluate CLASS_FIELD in another case", "evaluate",
+     lambda e, w: evaluate(e, w / "s.csv", CLASS_FIELD="CROP_NAME"),
+     r"^CLASS_FIELD: field 'CROP_NAME' does not exist in layer 'parcels' \(REFERENCE\); did "
+     r"you mean 'crop_name'\?"),
     ("suggest SIZE larger than the scene", "suggest_labels",
      lambda e, w: suggest(e, w / "s.gpkg", SIZE=40),
      r"SIZE\) of 40 px is larger than the scene \(32 x 32 px\).*at most 32 px"),
@@ -566,3 +574,101 @@ def test_processing_takes_the_values_the_command_line_takes(s4_processing):
     for setting in SETTINGS.values():
         if setting.qgis and setting.kind in ("int", "float") and setting.high is None:
             assert setting.maximum >= 2**31 - 1, setting.name
+
+
+def scratch_copy(e, name: str, value=None, shift: float = 0.0, geometry: str = "MultiPolygon"):
+    """The demo parcels as a memory layer ``name`` of the project (field ``cls``: the class, or
+    ``value(feature, i)``), moved ``shift`` m east; ``geometry`` "Point": their centroids."""
+    from qgis.core import QgsFeature, QgsProject, QgsVectorLayer
+
+    parcels = QgsVectorLayer(str(e.parcels), "parcels", "ogr")
+    layer = QgsVectorLayer(
+        f"{geometry}?crs={parcels.crs().authid()}&field=cls:string", name, "memory"
+    )
+    features = []
+    for i, source in enumerate(parcels.getFeatures()):
+        feature = QgsFeature(layer.fields())
+        geom = source.geometry() if geometry != "Point" else source.geometry().centroid()
+        geom.translate(shift, 0)
+        feature.setGeometry(geom)
+        feature["cls"] = value(source, i) if value else source[e.field]
+        features.append(feature)
+    assert layer.dataProvider().addFeatures(features)
+    QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+@pytest.mark.parametrize("case", ["outside", "points"])
+def test_a_copied_label_layer_is_named_in_the_message(s4_processing, env, tmp_path, case):
+    """A memory (or edited, filtered) label layer reaches the engine as a temporary GeoPackage:
+    the engine's message names the project's layer, not that file the user has never seen."""
+    from qgis.core import QgsProcessingException, QgsProject
+
+    if case == "outside":  # 5 km east of the imagery
+        layer = scratch_copy(env, "my scratch labels", shift=5000)
+        expected = r"^no polygon of layer 'my scratch labels' covers a pixel centre .* outside it"
+    else:
+        layer = scratch_copy(env, "my scratch labels", geometry="Point")
+        expected = r"^layer 'my scratch labels' holds no polygons \(geometry type Point\)"
+    try:
+        with pytest.raises(QgsProcessingException) as info:
+            run("finetune", finetune(env, tmp_path / "m.pt", LABELS=layer.id(), CLASS_FIELD="cls"))
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())
+    message = str(info.value)
+    assert re.search(expected, message), message
+    assert "s4_labels_" not in message and ".gpkg" not in message, message
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_evaluate_names_the_reference_layer_and_warns_of_unscored_classes(
+    s4_processing, env, tmp_path
+):
+    """Reference classes the model does not know are left out of the scores: said in the log
+    (as ``s4 evaluate`` prints it), not only in the optional HTML report; the report names the
+    REFERENCE layer, not its temporary copy."""
+    from qgis.core import QgsProject
+
+    reference = scratch_copy(
+        env, "field survey", lambda f, i: "fallow" if i % 3 == 0 else f[env.field]
+    )
+    log = Log()
+    try:
+        result = run(
+            "evaluate",
+            evaluate(
+                env,
+                "memory:",
+                REFERENCE=reference.id(),
+                CLASS_FIELD="cls",
+                OUTPUT_HTML=str(tmp_path / "r.html"),
+            ),  # fmt: skip
+            log,
+        )
+    finally:
+        QgsProject.instance().removeMapLayer(reference.id())
+    assert result["OA"] is not None
+    unscored = [w for w in log.warnings() if "does not know" in w]
+    assert len(unscored) == 1 and re.search(r"\bfallow \(\d+ px\)", unscored[0]), log.text()
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Reference: <code>layer &#x27;field survey&#x27;</code>" in html
+    assert "s4_labels_" not in html
+
+
+def test_suggest_refuses_existing_labels_that_are_no_polygons(s4_processing, env, tmp_path):
+    """LABELS of 'where to label next' that hold no polygons (points) are refused, naming the
+    layer: they were silently ignored (squares suggested on the labelled places). Polygons away
+    from the scene are still no fault: there is nothing there to keep away from."""
+    from qgis.core import QgsProcessingException, QgsProject
+
+    points = scratch_copy(env, "my points", geometry="Point")
+    away = scratch_copy(env, "elsewhere", shift=5000)
+    try:
+        with pytest.raises(QgsProcessingException) as info:
+            run("suggest_labels", suggest(env, tmp_path / "s.gpkg", LABELS=points.id()), Log())
+        result = run("suggest_labels", suggest(env, tmp_path / "t.gpkg", LABELS=away.id()), Log())
+    finally:
+        QgsProject.instance().removeMapLayers([points.id(), away.id()])
+    assert str(info.value).startswith("layer 'my points' holds no polygons (geometry type Point)")
+    assert not (tmp_path / "s.gpkg").exists()
+    assert result["OUTPUT"] and (tmp_path / "t.gpkg").is_file()
