@@ -322,10 +322,12 @@ def name_copies(text: str, copies: Dict[str, str]) -> str:
     for path, name in copies.items():
         quoted = re.escape(path)
         named = f"layer '{name}'"
+
+        def literal(_: re.Match[str], named: str = named) -> str:
+            return named  # as it is: no group references or escapes in a layer's name
+
         text = re.sub(
-            rf"layer {inner} of {quoted}|{quoted} \(layer {inner}\)|{quoted}",
-            lambda _, named=named: named,
-            text,
+            rf"layer {inner} of {quoted}|{quoted} \(layer {inner}\)|{quoted}", literal, text
         )
     return text
 
