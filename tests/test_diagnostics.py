@@ -156,7 +156,7 @@ def tiny_checkpoint(tmp_path):
         tmp_path / "tiny.pt",
         {
             "kind": "finetuned",
-            "net_config": {"width": 4},
+            "net_config": {"s2_channels": 2, "widths": [4, 8], "num_classes": 2},
             "state_dict": {"w": torch.zeros(2, 3), "b": torch.zeros(5)},
             "modality": "s2",
             "bands": {"s2": ["B02", "B03"]},
