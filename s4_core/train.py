@@ -155,8 +155,9 @@ class FinetuneConfig:
     head_steps: int = 400  # optimisation steps per ensemble member (full batch of pixels)
     # its members and the smoothing, stored in the model (NetConfig); 5 members read the input
     # series alone (no network features), trained with background mixing on optical input
-    # (below); docs/benchmarks.md "pixel head"
-    pixel_head: PixelHeadConfig = PixelHeadConfig(raw_members=5)
+    # (below); 128 hidden units each (64 in models made before 2026-11-29 and in NetConfig's
+    # default, which older checkpoints without the key read); docs/benchmarks.md "pixel head"
+    pixel_head: PixelHeadConfig = PixelHeadConfig(hidden=128, raw_members=5)
     # optical input (S2): each training pixel is, with probability ``head_mix``, mixed with a
     # random pixel of the windows read: ``a x + (1 - a) x_other``, ``a`` uniform in
     # [``head_mix_min``, 1], label kept (edge pixels of fields are such mixtures); 0 = off
