@@ -3,10 +3,12 @@ prologue of a probe script run in a fresh interpreter) and a folder no file can 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import pytest
 
@@ -47,3 +49,23 @@ def unwritable_folder(parent: Optional[Path] = None) -> Path:
         os.close(fd)
         os.unlink(probe)
     pytest.skip("no unwritable folder on this machine (root, writable /sys)")
+
+
+@contextlib.contextmanager
+def small_tmpfs(folder: Path, filler: int) -> Iterator[Path]:
+    """``folder`` as a 64 KiB tmpfs holding a ``filler`` file of ``filler`` bytes (what is left
+    is the free space), unmounted afterwards; the test is skipped where mounting is not allowed
+    (not root, no tmpfs)."""
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace')}")
+    try:
+        (folder / "filler").write_bytes(b"\0" * filler)
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)

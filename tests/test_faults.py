@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import Callable, Dict, List, Tuple
 
 import pytest
-from machine import unwritable_folder
+from machine import small_tmpfs, unwritable_folder
 from rasters import faulty_inputs
 
 from s4_core import api
@@ -533,20 +533,8 @@ def test_sigterm_after_an_epoch_leaves_the_previous_model_and_names_the_partial(
 @pytest.fixture()
 def full_disk(tmp_path):
     """A 64 KiB tmpfs with 4 KiB left (root only; skipped where mounting is not allowed)."""
-    mnt = tmp_path / "full"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace')}")
-    try:
-        (mnt / "filler").write_bytes(b"\0" * 60000)
+    with small_tmpfs(tmp_path / "full", 60000) as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", str(mnt)], check=True)
 
 
 @pytest.mark.parametrize("command", ["segment", "vector", "align", "finetune"])

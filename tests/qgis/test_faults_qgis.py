@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from typing import Callable, Dict, List, Tuple
 
 import pytest
-from machine import unwritable_folder
+from machine import small_tmpfs, unwritable_folder
 from rasters import faulty_inputs
 
 pytestmark = [pytest.mark.qgis, pytest.mark.torch]  # trained models (no torch on the 3.40 CI)
@@ -515,22 +515,8 @@ def test_failed_run_releases_the_layers_it_opened(s4_processing, env, tmp_path):
 def nearly_full_disk(tmp_path):
     """A 64 KiB tmpfs with one 4 KiB page left (root only; skipped where mounting is not
     allowed): room for the tiny class raster, none for its style beside it."""
-    import subprocess
-
-    mnt = tmp_path / "full"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace')}")
-    try:
-        (mnt / "filler").write_bytes(b"\0" * (60 * 1024))
+    with small_tmpfs(tmp_path / "full", 60 * 1024) as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", str(mnt)], check=True)
 
 
 def test_a_style_the_full_disk_cannot_hold_is_a_warning(s4_processing, env, nearly_full_disk):
