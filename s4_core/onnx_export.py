@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -39,7 +38,7 @@ from .checkpoint import build_model, load_checkpoint
 from .errors import CheckpointError, OutputError
 from .model import Encoded, S4Net, _pool_mask, pixel_features
 from .types import PathLike
-from .validate import ONNX_CARD_FORMAT, onnx_card_path
+from .validate import ONNX_CARD_FORMAT, onnx_card_path, temp_path
 
 OPSET = 17
 _SKIP_KEYS = ("state_dict", "optimizer", "history")
@@ -149,9 +148,9 @@ def export_onnx(model_path: PathLike, out_path: PathLike, *, tile: int = 64) -> 
     x = torch.randn(1, frames, channels, side, side)
     mask = torch.ones(1, frames, side, side, dtype=torch.bool)
     mask[:, -1] = False  # trace the masked path (it equals the unmasked one when all are real)
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = temp_path(out)
     card_path = onnx_card_path(out)
-    card_tmp = card_path.with_name(f".{card_path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    card_tmp = temp_path(card_path)
     meta = _plain_meta(ckpt)
     stats = {m: meta["band_stats"][m] for m in sensors}
     normalisation = stats if modality == "both" else stats[modality]
